@@ -1,0 +1,164 @@
+//! E-mail addresses as the core accepts them.
+//!
+//! An address goes into SMTP commands (`MAIL FROM:<…>`, `RCPT TO:<…>`), into
+//! the XOAUTH2 `user=` field and into policy comparisons. Anything that could
+//! break out of those contexts (CR, LF, angle brackets, spaces, controls,
+//! the SASL separator 0x01) is refused here, once, so no later layer needs to
+//! escape.
+
+use core::fmt;
+use heapless::String;
+
+use crate::limits::MAX_ADDRESS_LEN;
+
+/// A syntactically safe `local@domain` address of at most
+/// [`MAX_ADDRESS_LEN`] octets.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Address(String<MAX_ADDRESS_LEN>);
+
+/// Why a string is not an acceptable address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum AddressError {
+    /// Empty string.
+    Empty,
+    /// Longer than [`MAX_ADDRESS_LEN`].
+    TooLong,
+    /// No `@`, or nothing before or after it, or more than one `@`.
+    NotLocalAtDomain,
+    /// A character that could break an SMTP command or SASL message.
+    ForbiddenCharacter,
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddressError::Empty => "empty address",
+            AddressError::TooLong => "address too long",
+            AddressError::NotLocalAtDomain => "address is not local@domain",
+            AddressError::ForbiddenCharacter => "address contains a forbidden character",
+        })
+    }
+}
+
+impl core::error::Error for AddressError {}
+
+impl Address {
+    /// Check and copy `s`.
+    pub fn parse(s: &str) -> Result<Self, AddressError> {
+        if s.is_empty() {
+            return Err(AddressError::Empty);
+        }
+        if s.len() > MAX_ADDRESS_LEN {
+            return Err(AddressError::TooLong);
+        }
+        if s.bytes().any(|b| {
+            b <= b' '
+                || b == 0x7f
+                || matches!(b, b'<' | b'>' | b'(' | b')' | b',' | b';' | b'\\' | b'"')
+        }) {
+            return Err(AddressError::ForbiddenCharacter);
+        }
+        let mut parts = s.split('@');
+        let (local, domain) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(l), Some(d), None) => (l, d),
+            _ => return Err(AddressError::NotLocalAtDomain),
+        };
+        if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.')
+        {
+            return Err(AddressError::NotLocalAtDomain);
+        }
+        let mut out = String::new();
+        out.push_str(s).map_err(|_| AddressError::TooLong)?;
+        Ok(Address(out))
+    }
+
+    /// The address as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Whether no address is set (the default).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Same mailbox, ignoring ASCII case. Microsoft 365 and Google treat the
+    /// whole address case-insensitively, and so does the sender policy.
+    #[must_use]
+    pub fn same_mailbox(&self, other: &Address) -> bool {
+        self.0.eq_ignore_ascii_case(other.0.as_str())
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}>", self.0)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Address {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "<{=str}>", self.0.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        for ok in [
+            "a@b",
+            "scan.dept+mfp@contoso.onmicrosoft.com",
+            "user@[192.0.2.1]",
+        ] {
+            assert_eq!(
+                Address::parse(ok).map(|a| a.as_str() == ok),
+                Ok(true),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_injection_and_malformed() {
+        use AddressError::*;
+        let cases: &[(&str, AddressError)] = &[
+            ("", Empty),
+            ("a@b\r\nRCPT TO:<x@y>", ForbiddenCharacter),
+            ("a@b>", ForbiddenCharacter),
+            ("a b@c", ForbiddenCharacter),
+            ("a\u{1}@b", ForbiddenCharacter),
+            ("ab", NotLocalAtDomain),
+            ("@b", NotLocalAtDomain),
+            ("a@", NotLocalAtDomain),
+            ("a@b@c", NotLocalAtDomain),
+            ("a@.b", NotLocalAtDomain),
+        ];
+        for (input, err) in cases {
+            assert_eq!(Address::parse(input), Err(*err), "{input:?}");
+        }
+        let long = "a".repeat(250) + "@b.cc";
+        assert_eq!(Address::parse(&long), Err(TooLong));
+    }
+
+    #[test]
+    fn mailbox_comparison_ignores_case() {
+        let a = Address::parse("Admin@Contoso.com").unwrap();
+        let b = Address::parse("admin@contoso.COM").unwrap();
+        assert!(a.same_mailbox(&b));
+        assert!(!a.same_mailbox(&Address::parse("other@contoso.com").unwrap()));
+    }
+}

@@ -1,0 +1,789 @@
+//! Stable diagnostic ids with English and French text and a remedy (R-DIAG).
+//!
+//! Every failure the core reports maps to an [`Id`]. The number of an id
+//! never changes once released, so firmware can store it, show it and look up
+//! its own translations. The hundreds say who must act:
+//!
+//! | range | who |
+//! |-------|-----|
+//! | 1xx | the integrating firmware (a call made wrongly) |
+//! | 2xx | the administrator's settings (R-CFG, R-RULE, R-POL) |
+//! | 3xx | the SMTP server or the mailbox's account settings |
+//! | 4xx | the OAuth provider, the app registration or the user's consent |
+//! | 5xx | the token store and the persisted image |
+//! | 6xx | the network path (DNS, TCP, TLS, proxy) |
+
+use core::fmt;
+
+/// Language of the message catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En = 0,
+    /// French (the printer manual's language).
+    Fr = 1,
+}
+
+/// Who has to act on a diagnostic, from the id's hundreds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Actor {
+    /// The firmware integrating the library.
+    Firmware,
+    /// The printer's administrator (settings).
+    Administrator,
+    /// The mail server or mailbox configuration.
+    MailServer,
+    /// The OAuth provider, app registration or consent.
+    Provider,
+    /// The token store or persisted image.
+    Storage,
+    /// The network path.
+    Network,
+}
+
+struct Entry {
+    en: &'static str,
+    fr: &'static str,
+    remedy_en: &'static str,
+    remedy_fr: &'static str,
+}
+
+macro_rules! catalogue {
+    ($( $name:ident = $num:literal {
+        en: $en:literal, fr: $fr:literal,
+        fix_en: $ren:literal, fix_fr: $rfr:literal $(,)?
+    } ),* $(,)?) => {
+        /// A stable diagnostic id. The discriminant is the public number.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[repr(u16)]
+        #[non_exhaustive]
+        pub enum Id {
+            $( #[doc = $en] $name = $num, )*
+        }
+
+        impl Id {
+            /// Every id, in numeric order.
+            pub const ALL: &'static [Id] = &[ $( Id::$name, )* ];
+
+            /// The id with public number `n`, if there is one.
+            #[must_use]
+            pub const fn from_number(n: u16) -> Option<Id> {
+                match n {
+                    $( $num => Some(Id::$name), )*
+                    _ => None,
+                }
+            }
+
+            /// The id's name in code (`SmtpAuthDisabled`), for logs.
+            #[must_use]
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Id::$name => stringify!($name), )*
+                }
+            }
+
+            const fn entry(self) -> &'static Entry {
+                match self {
+                    $( Id::$name => &Entry { en: $en, fr: $fr, remedy_en: $ren, remedy_fr: $rfr }, )*
+                }
+            }
+        }
+    };
+}
+
+impl Id {
+    /// The public number (`305`).
+    #[must_use]
+    pub const fn number(self) -> u16 {
+        self as u16
+    }
+
+    /// What went wrong, in `lang`.
+    #[must_use]
+    pub const fn message(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.entry().en,
+            Lang::Fr => self.entry().fr,
+        }
+    }
+
+    /// What to do about it, in `lang`.
+    #[must_use]
+    pub const fn remedy(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.entry().remedy_en,
+            Lang::Fr => self.entry().remedy_fr,
+        }
+    }
+
+    /// Who has to act.
+    #[must_use]
+    pub const fn actor(self) -> Actor {
+        match self.number() / 100 {
+            1 => Actor::Firmware,
+            2 => Actor::Administrator,
+            3 => Actor::MailServer,
+            4 => Actor::Provider,
+            5 => Actor::Storage,
+            _ => Actor::Network,
+        }
+    }
+}
+
+impl fmt::Display for Id {
+    /// `E305 SmtpAuthDisabled: <English message>`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "E{} {}: {}",
+            self.number(),
+            self.name(),
+            self.message(Lang::En)
+        )
+    }
+}
+
+catalogue! {
+    // 1xx: the integrating firmware
+    BufferTooSmall = 101 {
+        en: "A buffer lent to the library is too small.",
+        fr: "Un tampon fourni à la bibliothèque est trop petit.",
+        fix_en: "Lend a buffer of at least the size the call reports (see the capacities table).",
+        fix_fr: "Fournir un tampon au moins de la taille indiquée par l'appel (voir le tableau des capacités).",
+    },
+    InvalidArgument = 102 {
+        en: "An argument is out of range or malformed.",
+        fr: "Un argument est hors limites ou mal formé.",
+        fix_en: "Check the value against the API documentation.",
+        fix_fr: "Vérifier la valeur d'après la documentation de l'API.",
+    },
+    WrongState = 103 {
+        en: "The call is not allowed in the object's current state.",
+        fr: "L'appel n'est pas permis dans l'état actuel de l'objet.",
+        fix_en: "Follow the documented call order (poll events before the next step).",
+        fix_fr: "Respecter l'ordre des appels documenté (lire les événements avant l'étape suivante).",
+    },
+    NotAvailable = 104 {
+        en: "OAuth 2.0 authentication is not available on this product.",
+        fr: "L'authentification OAuth 2.0 n'est pas disponible sur ce produit.",
+        fix_en: "Use a model or firmware build that includes OAuth 2.0.",
+        fix_fr: "Utiliser un modèle ou un micrologiciel qui inclut OAuth 2.0.",
+    },
+    CapacityExceeded = 105 {
+        en: "A fixed capacity of the library was exceeded.",
+        fr: "Une capacité fixe de la bibliothèque a été dépassée.",
+        fix_en: "Reduce the input (recipients, address length, token size) to the documented limits.",
+        fix_fr: "Réduire l'entrée (destinataires, longueur d'adresse, taille du jeton) aux limites documentées.",
+    },
+    InvalidAddress = 106 {
+        en: "An e-mail address is empty or malformed.",
+        fr: "Une adresse e-mail est vide ou mal formée.",
+        fix_en: "Enter the address as name@domain without spaces or angle brackets.",
+        fix_fr: "Saisir l'adresse sous la forme nom@domaine, sans espace ni chevrons.",
+    },
+
+    // 2xx: the administrator's settings
+    VlanOnNetwork2 = 201 {
+        en: "OAuth 2.0 cannot be enabled while VLAN is enabled on network 2.",
+        fr: "OAuth 2.0 ne peut pas être activé lorsque le VLAN est activé sur le réseau 2.",
+        fix_en: "Disable VLAN on network 2, then enable OAuth 2.0.",
+        fix_fr: "Désactiver le VLAN sur le réseau 2, puis activer OAuth 2.0.",
+    },
+    MicrosoftTls13Only = 202 {
+        en: "Microsoft OAuth 2.0 is not available when the TLS minimum and maximum are both TLS 1.3.",
+        fr: "OAuth 2.0 Microsoft n'est pas disponible lorsque les versions TLS minimale et maximale sont toutes deux TLS 1.3.",
+        fix_en: "Set the minimum TLS version to TLS 1.2.",
+        fix_fr: "Régler la version TLS minimale sur TLS 1.2.",
+    },
+    GoogleNeedsHttp2 = 203 {
+        en: "With Google, the WebDAV client HTTP version must be \"HTTP/2,HTTP/1.1\".",
+        fr: "Avec Google, la version HTTP du client WebDAV doit être « HTTP/2,HTTP/1.1 ».",
+        fix_en: "Set the WebDAV client HTTP version to \"HTTP/2,HTTP/1.1\".",
+        fix_fr: "Régler la version HTTP du client WebDAV sur « HTTP/2,HTTP/1.1 ».",
+    },
+    BulkAddressMismatch = 204 {
+        en: "In bulk setting mode the bulk sender address must be the administrator's e-mail address.",
+        fr: "En mode réglage groupé, l'adresse d'expéditeur groupée doit être l'adresse e-mail de l'administrateur.",
+        fix_en: "Enter the administrator's e-mail address as the bulk sender address.",
+        fix_fr: "Saisir l'adresse e-mail de l'administrateur comme adresse d'expéditeur groupée.",
+    },
+    AdminTokenRequired = 205 {
+        en: "The administrator's refresh token is Required: jobs cannot send yet.",
+        fr: "Le jeton d'actualisation de l'administrateur est Requis : les travaux ne peuvent pas encore être envoyés.",
+        fix_en: "On the OAuth screen, select Acquire and sign in with the administrator's account.",
+        fix_fr: "Sur l'écran OAuth, sélectionner Acquérir et se connecter avec le compte de l'administrateur.",
+    },
+    OAuthOff = 206 {
+        en: "OAuth 2.0 is off in the settings.",
+        fr: "OAuth 2.0 est désactivé dans les réglages.",
+        fix_en: "Enable OAuth 2.0 under E-mail Settings > Send E-mail (SMTP) > OAuth Setting.",
+        fix_fr: "Activer OAuth 2.0 dans Configuration e-mail > Envoyer e-mail (SMTP) > Configuration OAuth.",
+    },
+    AdminAddressMissing = 207 {
+        en: "The administrator's e-mail address is not set.",
+        fr: "L'adresse e-mail de l'administrateur n'est pas définie.",
+        fix_en: "Enter a Microsoft or Google address under Administrator Registration.",
+        fix_fr: "Saisir une adresse Microsoft ou Google dans Enregistrement administrateur.",
+    },
+    SmtpServerMissing = 208 {
+        en: "The SMTP server is not set.",
+        fr: "Le serveur SMTP n'est pas défini.",
+        fix_en: "Enter the provider's SMTP server (smtp.office365.com or smtp.gmail.com) and port.",
+        fix_fr: "Saisir le serveur SMTP du fournisseur (smtp.office365.com ou smtp.gmail.com) et le port.",
+    },
+    FromNotTokenAccount = 209 {
+        en: "The sender address does not match the account whose token would sign the job.",
+        fr: "L'adresse d'expéditeur ne correspond pas au compte dont le jeton signerait le travail.",
+        fix_en: "Send from the authenticated account, or add the address to the send-as list after granting Send As on the mailbox.",
+        fix_fr: "Envoyer depuis le compte authentifié, ou ajouter l'adresse à la liste « envoyer en tant que » après avoir accordé l'autorisation Send As.",
+    },
+    UserLoginRequired = 210 {
+        en: "This sender mode needs a logged-in user.",
+        fr: "Ce mode d'expéditeur nécessite un utilisateur connecté.",
+        fix_en: "Log in at the panel, or choose a sender mode that uses the administrator's address.",
+        fix_fr: "Se connecter au panneau, ou choisir un mode d'expéditeur qui utilise l'adresse de l'administrateur.",
+    },
+    UserAuthRequired = 211 {
+        en: "The user has no valid OAuth token: authentication is needed before sending.",
+        fr: "L'utilisateur n'a pas de jeton OAuth valide : une authentification est nécessaire avant l'envoi.",
+        fix_en: "Complete the OAuth authentication screen shown on the panel.",
+        fix_fr: "Effectuer l'authentification sur l'écran OAuth affiché au panneau.",
+    },
+    ProviderProfileIncomplete = 212 {
+        en: "The custom OAuth provider is missing an endpoint, client id or scope.",
+        fr: "Il manque un point de terminaison, un identifiant client ou une portée au fournisseur OAuth personnalisé.",
+        fix_en: "Fill in the token endpoint, the client id and the scope of the custom provider.",
+        fix_fr: "Renseigner le point de terminaison de jeton, l'identifiant client et la portée du fournisseur personnalisé.",
+    },
+    TlsRangeInvalid = 213 {
+        en: "The TLS minimum version is above the maximum.",
+        fr: "La version TLS minimale est supérieure à la maximale.",
+        fix_en: "Set the minimum TLS version at or below the maximum.",
+        fix_fr: "Régler la version TLS minimale au plus égale à la maximale.",
+    },
+
+    // 3xx: the SMTP server and the mailbox
+    GreetingRefused = 301 {
+        en: "The SMTP server refused the connection.",
+        fr: "Le serveur SMTP a refusé la connexion.",
+        fix_en: "Check the SMTP server address and port, and that this printer's IP address is allowed.",
+        fix_fr: "Vérifier l'adresse et le port du serveur SMTP, et que l'adresse IP de l'imprimante est autorisée.",
+    },
+    StartTlsNotOffered = 302 {
+        en: "The SMTP server does not offer STARTTLS: the token will not be sent unencrypted.",
+        fr: "Le serveur SMTP ne propose pas STARTTLS : le jeton ne sera pas envoyé sans chiffrement.",
+        fix_en: "Use the provider's submission port (587 with STARTTLS, or 465 with SSL/TLS).",
+        fix_fr: "Utiliser le port de soumission du fournisseur (587 avec STARTTLS, ou 465 avec SSL/TLS).",
+    },
+    StartTlsRefused = 303 {
+        en: "The SMTP server refused to start TLS.",
+        fr: "Le serveur SMTP a refusé de démarrer TLS.",
+        fix_en: "Try again later; if it persists, check the server's TLS certificate and settings.",
+        fix_fr: "Réessayer plus tard ; si le problème persiste, vérifier le certificat et les réglages TLS du serveur.",
+    },
+    NoOAuthMechanism = 304 {
+        en: "The SMTP server offers neither XOAUTH2 nor OAUTHBEARER.",
+        fr: "Le serveur SMTP ne propose ni XOAUTH2 ni OAUTHBEARER.",
+        fix_en: "Use the provider's SMTP server (smtp.office365.com or smtp.gmail.com) or enable OAuth on your server.",
+        fix_fr: "Utiliser le serveur SMTP du fournisseur (smtp.office365.com ou smtp.gmail.com) ou activer OAuth sur votre serveur.",
+    },
+    SmtpAuthDisabled = 305 {
+        en: "Authenticated SMTP is disabled for this mailbox or tenant (535 5.7.139).",
+        fr: "Le SMTP authentifié est désactivé pour cette boîte aux lettres ou ce locataire (535 5.7.139).",
+        fix_en: "In the Microsoft 365 admin center: Active users > the user > Mail > Manage email apps > tick Authenticated SMTP. Tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
+        fix_fr: "Dans le centre d'administration Microsoft 365 : Utilisateurs actifs > l'utilisateur > Courrier > Gérer les applications de messagerie > cocher SMTP authentifié. Pour tout le locataire : Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
+    },
+    TokenRejected = 306 {
+        en: "The SMTP server rejected the access token (535 5.7.3).",
+        fr: "Le serveur SMTP a refusé le jeton d'accès (535 5.7.3).",
+        fix_en: "The token is refreshed and tried once more; if it still fails, check that the account is the mailbox's and that the scope includes SMTP.Send.",
+        fix_fr: "Le jeton est actualisé et réessayé une fois ; en cas de nouvel échec, vérifier que le compte est celui de la boîte aux lettres et que la portée inclut SMTP.Send.",
+    },
+    CredentialsInvalid = 307 {
+        en: "The SMTP server found the credentials invalid (535 5.7.8).",
+        fr: "Le serveur SMTP a jugé les identifiants non valides (535 5.7.8).",
+        fix_en: "Sign in again on the OAuth screen with the account that owns the sender address.",
+        fix_fr: "Se reconnecter sur l'écran OAuth avec le compte propriétaire de l'adresse d'expéditeur.",
+    },
+    AuthRequired = 308 {
+        en: "The SMTP server requires authentication (530 5.7.0).",
+        fr: "Le serveur SMTP exige une authentification (530 5.7.0).",
+        fix_en: "Enable OAuth 2.0 and acquire a token before sending.",
+        fix_fr: "Activer OAuth 2.0 et acquérir un jeton avant l'envoi.",
+    },
+    BasicAuthRetired = 309 {
+        en: "Basic authentication is no longer accepted for client submission (550 5.7.30).",
+        fr: "L'authentification de base n'est plus acceptée pour la soumission client (550 5.7.30).",
+        fix_en: "Switch this printer to OAuth 2.0.",
+        fix_fr: "Passer l'imprimante à OAuth 2.0.",
+    },
+    TlsTooOld = 310 {
+        en: "The server refuses TLS 1.0 and 1.1 (421 4.7.66).",
+        fr: "Le serveur refuse TLS 1.0 et 1.1 (421 4.7.66).",
+        fix_en: "Set the minimum TLS version to TLS 1.2.",
+        fix_fr: "Régler la version TLS minimale sur TLS 1.2.",
+    },
+    SendAsDenied = 311 {
+        en: "The account is not allowed to send as this sender address (5.7.60 / 5.2.252).",
+        fr: "Le compte n'est pas autorisé à envoyer avec cette adresse d'expéditeur (5.7.60 / 5.2.252).",
+        fix_en: "Grant the authenticated account Send As on that mailbox, or send from the account's own address.",
+        fix_fr: "Accorder au compte authentifié l'autorisation Send As sur cette boîte, ou envoyer depuis l'adresse du compte.",
+    },
+    LineTooLong = 312 {
+        en: "The SMTP server found a command line too long (500 5.5.6).",
+        fr: "Le serveur SMTP a jugé une ligne de commande trop longue (500 5.5.6).",
+        fix_en: "Report this to the printer vendor with the diagnostic log.",
+        fix_fr: "Signaler le problème au fabricant avec le journal de diagnostic.",
+    },
+    AuthTemporary = 313 {
+        en: "The SMTP server could not authenticate for now (454 4.7.0).",
+        fr: "Le serveur SMTP ne peut pas authentifier pour l'instant (454 4.7.0).",
+        fix_en: "Try again in a few minutes.",
+        fix_fr: "Réessayer dans quelques minutes.",
+    },
+    MechanismUnsupported = 314 {
+        en: "The SMTP server does not support the authentication mechanism (504).",
+        fr: "Le serveur SMTP ne prend pas en charge le mécanisme d'authentification (504).",
+        fix_en: "Check that the server and the provider setting match (Microsoft or Google).",
+        fix_fr: "Vérifier que le serveur et le réglage du fournisseur concordent (Microsoft ou Google).",
+    },
+    SenderRejected = 315 {
+        en: "The SMTP server refused the sender address.",
+        fr: "Le serveur SMTP a refusé l'adresse d'expéditeur.",
+        fix_en: "Send from the address of the authenticated account.",
+        fix_fr: "Envoyer depuis l'adresse du compte authentifié.",
+    },
+    RecipientRejected = 316 {
+        en: "The SMTP server refused a recipient.",
+        fr: "Le serveur SMTP a refusé un destinataire.",
+        fix_en: "Check the recipient's address; the other recipients were still sent to.",
+        fix_fr: "Vérifier l'adresse du destinataire ; les autres destinataires ont reçu le message.",
+    },
+    AllRecipientsRejected = 317 {
+        en: "The SMTP server refused every recipient: nothing was sent.",
+        fr: "Le serveur SMTP a refusé tous les destinataires : rien n'a été envoyé.",
+        fix_en: "Check the recipients' addresses.",
+        fix_fr: "Vérifier les adresses des destinataires.",
+    },
+    MessageTooBig = 318 {
+        en: "The message is larger than the SMTP server accepts.",
+        fr: "Le message dépasse la taille acceptée par le serveur SMTP.",
+        fix_en: "Lower the scan resolution, split the job, or use Scan to URL.",
+        fix_fr: "Réduire la résolution de numérisation, diviser le travail, ou utiliser Numériser vers URL.",
+    },
+    DataRefused = 319 {
+        en: "The SMTP server refused to receive the message body.",
+        fr: "Le serveur SMTP a refusé de recevoir le corps du message.",
+        fix_en: "Try again later; if it persists, check the server's log.",
+        fix_fr: "Réessayer plus tard ; si le problème persiste, consulter le journal du serveur.",
+    },
+    MessageRejected = 320 {
+        en: "The SMTP server rejected the message after receiving it.",
+        fr: "Le serveur SMTP a rejeté le message après l'avoir reçu.",
+        fix_en: "Check the server's reply text (policy, content or size rules).",
+        fix_fr: "Consulter le texte de la réponse du serveur (règles de stratégie, de contenu ou de taille).",
+    },
+    ServiceUnavailable = 321 {
+        en: "The SMTP server is closing the connection (421).",
+        fr: "Le serveur SMTP ferme la connexion (421).",
+        fix_en: "Try again later.",
+        fix_fr: "Réessayer plus tard.",
+    },
+    ProtocolViolation = 322 {
+        en: "The SMTP server sent a reply that does not follow the protocol.",
+        fr: "Le serveur SMTP a envoyé une réponse non conforme au protocole.",
+        fix_en: "Check that the address and port lead to an SMTP submission server.",
+        fix_fr: "Vérifier que l'adresse et le port mènent à un serveur de soumission SMTP.",
+    },
+    ReplyTooLong = 323 {
+        en: "The SMTP server sent a reply longer than the printer accepts.",
+        fr: "Le serveur SMTP a envoyé une réponse plus longue que ce que l'imprimante accepte.",
+        fix_en: "Check that the address and port lead to an SMTP submission server.",
+        fix_fr: "Vérifier que l'adresse et le port mènent à un serveur de soumission SMTP.",
+    },
+    SmtpTimeout = 324 {
+        en: "The SMTP server did not answer in time.",
+        fr: "Le serveur SMTP n'a pas répondu à temps.",
+        fix_en: "Check the network path to the server (firewall, proxy) and try again.",
+        fix_fr: "Vérifier le chemin réseau vers le serveur (pare-feu, proxy) et réessayer.",
+    },
+    ConnectionClosed = 325 {
+        en: "The SMTP server closed the connection before the job was finished.",
+        fr: "Le serveur SMTP a fermé la connexion avant la fin du travail.",
+        fix_en: "Try again; the message was not reported as sent.",
+        fix_fr: "Réessayer ; le message n'a pas été signalé comme envoyé.",
+    },
+    EhloRefused = 326 {
+        en: "The SMTP server refused the EHLO greeting.",
+        fr: "Le serveur SMTP a refusé la salutation EHLO.",
+        fix_en: "Check the printer's host name and that the server is an SMTP submission server.",
+        fix_fr: "Vérifier le nom d'hôte de l'imprimante et que le serveur est un serveur de soumission SMTP.",
+    },
+    AuthChallengeMalformed = 327 {
+        en: "The SMTP server's authentication challenge could not be decoded.",
+        fr: "Le défi d'authentification du serveur SMTP n'a pas pu être décodé.",
+        fix_en: "The token was rejected; sign in again on the OAuth screen if it persists.",
+        fix_fr: "Le jeton a été refusé ; se reconnecter sur l'écran OAuth si le problème persiste.",
+    },
+    TransientFailure = 328 {
+        en: "The SMTP server reported a temporary failure.",
+        fr: "Le serveur SMTP a signalé un échec temporaire.",
+        fix_en: "Try again later.",
+        fix_fr: "Réessayer plus tard.",
+    },
+    AuthRejected = 329 {
+        en: "The SMTP server rejected the authentication.",
+        fr: "Le serveur SMTP a refusé l'authentification.",
+        fix_en: "Sign in again on the OAuth screen; check that the account owns the sender address.",
+        fix_fr: "Se reconnecter sur l'écran OAuth ; vérifier que le compte possède l'adresse d'expéditeur.",
+    },
+
+    // 4xx: the OAuth provider, app registration and consent
+    PublicClientFlowsOff = 401 {
+        en: "The app registration does not allow public client flows (AADSTS7000218).",
+        fr: "L'inscription d'application n'autorise pas les flux de clients publics (AADSTS7000218).",
+        fix_en: "In Microsoft Entra: App registrations > the app > Authentication > Allow public client flows: Yes.",
+        fix_fr: "Dans Microsoft Entra : Inscriptions d'applications > l'application > Authentification > Autoriser les flux de clients publics : Oui.",
+    },
+    ConsentMissing = 402 {
+        en: "The user or administrator has not consented to the app (AADSTS65001).",
+        fr: "L'utilisateur ou l'administrateur n'a pas donné son consentement à l'application (AADSTS65001).",
+        fix_en: "Have an administrator grant consent for SMTP.Send and offline_access, then sign in again.",
+        fix_fr: "Faire accorder le consentement pour SMTP.Send et offline_access par un administrateur, puis se reconnecter.",
+    },
+    RefreshExpiredInactivity = 403 {
+        en: "The refresh token expired after a long time unused (AADSTS700082 / 70008).",
+        fr: "Le jeton d'actualisation a expiré après une longue inactivité (AADSTS700082 / 70008).",
+        fix_en: "Select Acquire on the OAuth screen and sign in again.",
+        fix_fr: "Sélectionner Acquérir sur l'écran OAuth et se reconnecter.",
+    },
+    RefreshRevoked = 404 {
+        en: "The refresh token was revoked (password change, sign-out or admin action).",
+        fr: "Le jeton d'actualisation a été révoqué (changement de mot de passe, déconnexion ou action d'un administrateur).",
+        fix_en: "Select Acquire on the OAuth screen and sign in again.",
+        fix_fr: "Sélectionner Acquérir sur l'écran OAuth et se reconnecter.",
+    },
+    ConditionalAccess = 405 {
+        en: "A Conditional Access policy blocked the sign-in (AADSTS53003).",
+        fr: "Une stratégie d'accès conditionnel a bloqué la connexion (AADSTS53003).",
+        fix_en: "Ask the tenant administrator to allow this device or app in Conditional Access.",
+        fix_fr: "Demander à l'administrateur du locataire d'autoriser cet appareil ou cette application dans l'accès conditionnel.",
+    },
+    InvalidScope = 406 {
+        en: "The provider refused the requested scope.",
+        fr: "Le fournisseur a refusé la portée demandée.",
+        fix_en: "Use the provider's SMTP scope (Microsoft: SMTP.Send offline_access; Google: https://mail.google.com/).",
+        fix_fr: "Utiliser la portée SMTP du fournisseur (Microsoft : SMTP.Send offline_access ; Google : https://mail.google.com/).",
+    },
+    InvalidClient = 407 {
+        en: "The provider does not know this client id, or its type is wrong.",
+        fr: "Le fournisseur ne connaît pas cet identifiant client, ou son type est incorrect.",
+        fix_en: "Check the client id and that the app is registered as a public/native client.",
+        fix_fr: "Vérifier l'identifiant client et que l'application est inscrite comme client public/natif.",
+    },
+    GoogleAdminPolicy = 408 {
+        en: "A Google Workspace administrator policy blocks this app (admin_policy_enforced).",
+        fr: "Une règle de l'administrateur Google Workspace bloque cette application (admin_policy_enforced).",
+        fix_en: "In the Google Admin console, trust the app under Security > API controls.",
+        fix_fr: "Dans la console d'administration Google, approuver l'application dans Sécurité > Commandes des API.",
+    },
+    GoogleOrgInternal = 409 {
+        en: "The Google app is internal to another organization (org_internal).",
+        fr: "L'application Google est interne à une autre organisation (org_internal).",
+        fix_en: "Sign in with an account of the app's organization or make the app external.",
+        fix_fr: "Se connecter avec un compte de l'organisation de l'application ou rendre l'application externe.",
+    },
+    RateLimited = 410 {
+        en: "The provider is limiting requests (rate limit exceeded).",
+        fr: "Le fournisseur limite les requêtes (limite de débit dépassée).",
+        fix_en: "Wait a few minutes; the printer retries by itself.",
+        fix_fr: "Patienter quelques minutes ; l'imprimante réessaie d'elle-même.",
+    },
+    InvalidGrant = 411 {
+        en: "The provider no longer accepts the refresh token (invalid_grant): authentication was cancelled.",
+        fr: "Le fournisseur n'accepte plus le jeton d'actualisation (invalid_grant) : l'authentification a été annulée.",
+        fix_en: "Select Acquire on the OAuth screen and sign in again.",
+        fix_fr: "Sélectionner Acquérir sur l'écran OAuth et se reconnecter.",
+    },
+    AuthorizationDeclined = 412 {
+        en: "The sign-in was declined.",
+        fr: "La connexion a été refusée.",
+        fix_en: "Start the authentication again and approve the request.",
+        fix_fr: "Relancer l'authentification et approuver la demande.",
+    },
+    DeviceCodeExpired = 413 {
+        en: "The sign-in code expired before it was used.",
+        fr: "Le code de connexion a expiré avant d'être utilisé.",
+        fix_en: "Start the authentication again and enter the new code promptly.",
+        fix_fr: "Relancer l'authentification et saisir rapidement le nouveau code.",
+    },
+    BadVerificationCode = 414 {
+        en: "The sign-in code was not recognized.",
+        fr: "Le code de connexion n'a pas été reconnu.",
+        fix_en: "Start the authentication again and enter the code exactly as shown.",
+        fix_fr: "Relancer l'authentification et saisir le code exactement comme affiché.",
+    },
+    DeviceFlowNotSupported = 415 {
+        en: "This provider does not allow the device code flow for e-mail.",
+        fr: "Ce fournisseur n'autorise pas le flux par code d'appareil pour l'e-mail.",
+        fix_en: "Use the browser sign-in (authorization code with PKCE) instead.",
+        fix_fr: "Utiliser plutôt la connexion par navigateur (code d'autorisation avec PKCE).",
+    },
+    StateMismatch = 416 {
+        en: "The sign-in answer does not belong to this request (state mismatch).",
+        fr: "La réponse de connexion ne correspond pas à cette demande (state différent).",
+        fix_en: "Start the authentication again from the printer.",
+        fix_fr: "Relancer l'authentification depuis l'imprimante.",
+    },
+    RedirectError = 417 {
+        en: "The provider returned an error to the sign-in page.",
+        fr: "Le fournisseur a renvoyé une erreur à la page de connexion.",
+        fix_en: "Read the error shown, then start the authentication again.",
+        fix_fr: "Lire l'erreur affichée, puis relancer l'authentification.",
+    },
+    HttpUnexpectedStatus = 418 {
+        en: "The token endpoint answered with an unexpected HTTP status.",
+        fr: "Le point de terminaison de jeton a répondu avec un statut HTTP inattendu.",
+        fix_en: "Check the provider endpoints and the proxy settings.",
+        fix_fr: "Vérifier les points de terminaison du fournisseur et les paramètres proxy.",
+    },
+    HttpMalformed = 419 {
+        en: "The token endpoint's HTTP response is malformed.",
+        fr: "La réponse HTTP du point de terminaison de jeton est mal formée.",
+        fix_en: "Check the proxy settings; a proxy may be rewriting the traffic.",
+        fix_fr: "Vérifier les paramètres proxy ; un proxy modifie peut-être le trafic.",
+    },
+    ResponseTooLarge = 420 {
+        en: "The token endpoint's response exceeds the buffer.",
+        fr: "La réponse du point de terminaison de jeton dépasse le tampon.",
+        fix_en: "Lend a larger response buffer (see the capacities table).",
+        fix_fr: "Fournir un tampon de réponse plus grand (voir le tableau des capacités).",
+    },
+    JsonMalformed = 421 {
+        en: "The token endpoint's JSON body could not be read.",
+        fr: "Le corps JSON du point de terminaison de jeton n'a pas pu être lu.",
+        fix_en: "Check the provider endpoints; report it with the diagnostic log if it persists.",
+        fix_fr: "Vérifier les points de terminaison du fournisseur ; signaler le problème avec le journal s'il persiste.",
+    },
+    TokenTooLarge = 422 {
+        en: "A token from the provider is larger than the printer can store.",
+        fr: "Un jeton du fournisseur dépasse la taille que l'imprimante peut stocker.",
+        fix_en: "Report this to the printer vendor; fewer scopes give smaller tokens.",
+        fix_fr: "Signaler le problème au fabricant ; moins de portées donnent des jetons plus petits.",
+    },
+    ProxyRefused = 423 {
+        en: "The proxy refused to connect to the provider.",
+        fr: "Le proxy a refusé de se connecter au fournisseur.",
+        fix_en: "Allow the provider's sign-in host through the proxy (port 443).",
+        fix_fr: "Autoriser l'hôte de connexion du fournisseur à travers le proxy (port 443).",
+    },
+    ProxyAuthRequired = 424 {
+        en: "The proxy requires authentication (407).",
+        fr: "Le proxy exige une authentification (407).",
+        fix_en: "Enter the proxy user name and password in the proxy settings.",
+        fix_fr: "Saisir le nom d'utilisateur et le mot de passe du proxy dans les paramètres proxy.",
+    },
+    ProviderUnavailable = 425 {
+        en: "The OAuth provider is temporarily unavailable.",
+        fr: "Le fournisseur OAuth est temporairement indisponible.",
+        fix_en: "The printer retries with increasing delays.",
+        fix_fr: "L'imprimante réessaie avec des délais croissants.",
+    },
+    AppNotInTenant = 426 {
+        en: "The app is not registered in this tenant (AADSTS700016).",
+        fr: "L'application n'est pas inscrite dans ce locataire (AADSTS700016).",
+        fix_en: "Check the client id and tenant, or have an administrator add the app.",
+        fix_fr: "Vérifier l'identifiant client et le locataire, ou faire ajouter l'application par un administrateur.",
+    },
+    BadTenant = 427 {
+        en: "The tenant is not valid (AADSTS90002).",
+        fr: "Le locataire n'est pas valide (AADSTS90002).",
+        fix_en: "Check the tenant name or id in the provider settings.",
+        fix_fr: "Vérifier le nom ou l'identifiant du locataire dans les réglages du fournisseur.",
+    },
+    TenantEndpointRequired = 428 {
+        en: "This sign-in is not allowed on the common endpoint (AADSTS9001023).",
+        fr: "Cette connexion n'est pas permise sur le point de terminaison commun (AADSTS9001023).",
+        fix_en: "Set the organization's tenant id instead of common or consumers.",
+        fix_fr: "Indiquer l'identifiant du locataire de l'organisation au lieu de common ou consumers.",
+    },
+    UnsupportedGrantType = 429 {
+        en: "The provider does not support this kind of sign-in.",
+        fr: "Le fournisseur ne prend pas en charge ce type de connexion.",
+        fix_en: "Use the device code or the browser sign-in, as the provider supports.",
+        fix_fr: "Utiliser le code d'appareil ou la connexion par navigateur, selon ce que le fournisseur prend en charge.",
+    },
+    InvalidRequest = 430 {
+        en: "The provider found the request invalid.",
+        fr: "Le fournisseur a jugé la requête non valide.",
+        fix_en: "Check the provider settings (client id, tenant, redirect URI).",
+        fix_fr: "Vérifier les réglages du fournisseur (identifiant client, locataire, URI de redirection).",
+    },
+    UnauthorizedClient = 431 {
+        en: "The app is not allowed to use this kind of sign-in.",
+        fr: "L'application n'est pas autorisée à utiliser ce type de connexion.",
+        fix_en: "Enable the grant type (device code or authorization code) in the app registration.",
+        fix_fr: "Activer le type d'octroi (code d'appareil ou code d'autorisation) dans l'inscription de l'application.",
+    },
+    SignInFrequency = 432 {
+        en: "A sign-in frequency policy requires a new sign-in (AADSTS70043).",
+        fr: "Une stratégie de fréquence de connexion exige une nouvelle connexion (AADSTS70043).",
+        fix_en: "Select Acquire on the OAuth screen and sign in again.",
+        fix_fr: "Sélectionner Acquérir sur l'écran OAuth et se reconnecter.",
+    },
+    OAuthError = 433 {
+        en: "The provider returned an error.",
+        fr: "Le fournisseur a renvoyé une erreur.",
+        fix_en: "Read the provider's error code in the log and check the app registration.",
+        fix_fr: "Lire le code d'erreur du fournisseur dans le journal et vérifier l'inscription de l'application.",
+    },
+
+    // 5xx: the token store and the persisted image
+    AdminReauthNeeded = 501 {
+        en: "The administrator's authentication was cancelled: the token expired or was revoked.",
+        fr: "L'authentification de l'administrateur a été annulée : le jeton a expiré ou a été révoqué.",
+        fix_en: "On the OAuth screen, select Acquire and sign in with the administrator's account.",
+        fix_fr: "Sur l'écran OAuth, sélectionner Acquérir et se connecter avec le compte de l'administrateur.",
+    },
+    UserReauthNeeded = 502 {
+        en: "The user's authentication was cancelled: the token expired or was revoked.",
+        fr: "L'authentification de l'utilisateur a été annulée : le jeton a expiré ou a été révoqué.",
+        fix_en: "Authenticate again on the OAuth screen at the next send.",
+        fix_fr: "S'authentifier à nouveau sur l'écran OAuth au prochain envoi.",
+    },
+    RefreshTokenExpiring = 503 {
+        en: "A refresh token will soon expire from inactivity.",
+        fr: "Un jeton d'actualisation va bientôt expirer pour inactivité.",
+        fix_en: "Send a job or select Acquire before it expires.",
+        fix_fr: "Envoyer un travail ou sélectionner Acquérir avant l'expiration.",
+    },
+    NvEmpty = 504 {
+        en: "No saved OAuth state was found (first start or erased storage).",
+        fr: "Aucun état OAuth enregistré n'a été trouvé (premier démarrage ou mémoire effacée).",
+        fix_en: "Configure OAuth and acquire the administrator's token.",
+        fix_fr: "Configurer OAuth et acquérir le jeton de l'administrateur.",
+    },
+    NvCorrupt = 505 {
+        en: "A saved OAuth state is damaged and was ignored.",
+        fr: "Un état OAuth enregistré est endommagé et a été ignoré.",
+        fix_en: "Nothing to do if the other copy loaded; otherwise acquire the tokens again.",
+        fix_fr: "Rien à faire si l'autre copie a été chargée ; sinon acquérir de nouveau les jetons.",
+    },
+    NvNewerFormat = 506 {
+        en: "The saved OAuth state comes from a newer firmware.",
+        fr: "L'état OAuth enregistré provient d'un micrologiciel plus récent.",
+        fix_en: "Update the firmware, or erase the OAuth state and acquire the tokens again.",
+        fix_fr: "Mettre à jour le micrologiciel, ou effacer l'état OAuth et acquérir de nouveau les jetons.",
+    },
+    NvSealOpenFailed = 507 {
+        en: "The saved tokens could not be decrypted with this device's key.",
+        fr: "Les jetons enregistrés n'ont pas pu être déchiffrés avec la clé de cet appareil.",
+        fix_en: "Acquire the tokens again (storage moved from another device or key changed).",
+        fix_fr: "Acquérir de nouveau les jetons (mémoire déplacée depuis un autre appareil ou clé changée).",
+    },
+    TokenStoreFull = 508 {
+        en: "There is no free slot for another user's token.",
+        fr: "Il n'y a plus d'emplacement libre pour le jeton d'un autre utilisateur.",
+        fix_en: "Delete unused users' tokens, or enable automatic deletion of user tokens.",
+        fix_fr: "Supprimer les jetons d'utilisateurs inutilisés, ou activer la suppression automatique des jetons.",
+    },
+    UnknownUser = 509 {
+        en: "No token is stored for this user.",
+        fr: "Aucun jeton n'est enregistré pour cet utilisateur.",
+        fix_en: "Check the user name; the user authenticates at the next send.",
+        fix_fr: "Vérifier le nom d'utilisateur ; l'utilisateur s'authentifiera au prochain envoi.",
+    },
+
+    // 6xx: the network path
+    DnsFailed = 601 {
+        en: "The server name could not be resolved.",
+        fr: "Le nom du serveur n'a pas pu être résolu.",
+        fix_en: "Check the DNS settings and the server name.",
+        fix_fr: "Vérifier les réglages DNS et le nom du serveur.",
+    },
+    ConnectFailed = 602 {
+        en: "The connection to the server failed.",
+        fr: "La connexion au serveur a échoué.",
+        fix_en: "Check the address, the port, the firewall and the proxy settings.",
+        fix_fr: "Vérifier l'adresse, le port, le pare-feu et les paramètres proxy.",
+    },
+    TlsHandshakeFailed = 603 {
+        en: "The TLS handshake with the server failed.",
+        fr: "La négociation TLS avec le serveur a échoué.",
+        fix_en: "Check the TLS version settings (TLS 1.2 or later).",
+        fix_fr: "Vérifier les réglages de version TLS (TLS 1.2 ou ultérieure).",
+    },
+    CertificateInvalid = 604 {
+        en: "The server's certificate could not be verified.",
+        fr: "Le certificat du serveur n'a pas pu être vérifié.",
+        fix_en: "Check the date and time, the server name, and the installed root certificates.",
+        fix_fr: "Vérifier la date et l'heure, le nom du serveur et les certificats racine installés.",
+    },
+    NetworkTimeout = 605 {
+        en: "The network did not answer in time.",
+        fr: "Le réseau n'a pas répondu à temps.",
+        fix_en: "Check the network path and try again.",
+        fix_fr: "Vérifier le chemin réseau et réessayer.",
+    },
+    IoError = 606 {
+        en: "A network read or write failed.",
+        fr: "Une lecture ou une écriture réseau a échoué.",
+        fix_en: "Try again; check the network if it persists.",
+        fix_fr: "Réessayer ; vérifier le réseau si le problème persiste.",
+    },
+}
+
+/// Implemented by every error type of the core: the diagnostic it maps to.
+pub trait Diagnostic {
+    /// The stable diagnostic id for this failure.
+    fn diag(&self) -> Id;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_unique_round_trip_and_sorted() {
+        let mut last = 0;
+        for id in Id::ALL {
+            assert!(id.number() > last, "{id:?} out of order");
+            last = id.number();
+            assert_eq!(Id::from_number(id.number()), Some(*id));
+        }
+        assert_eq!(Id::from_number(0), None);
+        assert_eq!(Id::from_number(999), None);
+    }
+
+    #[test]
+    fn every_id_has_both_languages_and_a_remedy() {
+        for id in Id::ALL {
+            for lang in [Lang::En, Lang::Fr] {
+                assert!(id.message(lang).len() > 10, "{id:?} {lang:?}");
+                assert!(id.remedy(lang).len() > 10, "{id:?} {lang:?}");
+            }
+            assert_ne!(
+                id.message(Lang::En),
+                id.message(Lang::Fr),
+                "{id:?} untranslated"
+            );
+        }
+    }
+
+    #[test]
+    fn smtp_auth_disabled_points_to_the_admin_center_setting() {
+        // R-DIAG: the remedy names where "Authenticated SMTP" is switched on.
+        let remedy = Id::SmtpAuthDisabled.remedy(Lang::En);
+        assert!(remedy.contains("Authenticated SMTP"));
+        assert!(Id::SmtpAuthDisabled
+            .remedy(Lang::Fr)
+            .contains("SMTP authentifié"));
+        assert_eq!(Id::SmtpAuthDisabled.actor(), Actor::MailServer);
+        assert_eq!(Id::VlanOnNetwork2.actor(), Actor::Administrator);
+    }
+}

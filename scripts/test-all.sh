@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite of mfp-oauth, as CI runs it (README: "Test").
+# On a fresh machine it installs what it needs first, then runs every gate.
+# It stops at the first failing gate and ends with one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log_dir="${root}/target/test-all"
+mkdir -p "$log_dir"
+
+stage() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
+
+stage "toolchain: components and the board target"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add thumbv7em-none-eabihf >/dev/null
+
+stage "format"
+cargo fmt --all -- --check
+
+stage "clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+stage "docs (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+stage "tests"
+cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
+
+stage "core for the board: thumbv7em-none-eabihf, no allocator"
+cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
+# R-RULE-7: the product without OAuth must build too.
+cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
+
+stage "summary"
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+echo "all gates passed in ${SECONDS}s"
+echo "tests: ${passed} passed, ${failed} failed"

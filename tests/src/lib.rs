@@ -1,0 +1,2 @@
+//! Cross-crate tests of mfp-oauth live in `tests/tests/`; this library holds
+//! the helpers they share.
