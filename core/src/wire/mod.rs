@@ -5,7 +5,12 @@
 //! [`Parsed::Partial`] when more input is needed. Emitters write into
 //! caller-lent buffers and never allocate.
 
+pub mod base64_stream;
+pub mod dot_stuff;
+pub mod ehlo;
 pub mod json_guard;
+pub mod reply;
+pub mod sasl;
 
 /// Outcome of a push parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
