@@ -43,3 +43,30 @@ impl crate::diag::Diagnostic for BufferTooSmall {
         crate::diag::Id::BufferTooSmall
     }
 }
+
+/// Decimal digits of `n`, written at the end of `buf`; returns them.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_edges() {
+        let mut b = [0u8; 20];
+        assert_eq!(super::decimal(0, &mut b), b"0");
+        assert_eq!(super::decimal(465, &mut b), b"465");
+        assert_eq!(super::decimal(u64::MAX, &mut b), b"18446744073709551615");
+    }
+}

@@ -168,7 +168,7 @@ pub fn xoauth2<'a>(user: &'a str, token: &'a [u8]) -> Message<'a, 5> {
 
 /// The OAUTHBEARER message (RFC 7628 §3.1):
 /// `n,a=<user>,^Ahost=<host>^Aport=<port>^Aauth=Bearer <token>^A^A`.
-/// `port` is the decimal port as text (see [`port_digits`]).
+/// `port` is the decimal port as text (see [`crate::wire::decimal`]).
 #[must_use]
 pub fn oauthbearer<'a>(
     user: &'a str,
@@ -189,23 +189,6 @@ pub fn oauthbearer<'a>(
             Piece::Raw(b"\x01\x01"),
         ],
     }
-}
-
-/// Decimal digits of `port` in `buf`; returns the used part.
-pub fn port_digits(port: u16, buf: &mut [u8; 5]) -> &[u8] {
-    let mut n = port;
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    buf.get(i..).unwrap_or(&[])
 }
 
 /// The server's error challenge after a rejected token: base64 JSON with
@@ -281,13 +264,13 @@ mod tests {
     #[test]
     fn oauthbearer_rfc7628_vectors() {
         let token = b"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
-        let mut port = [0u8; 5];
+        let mut port = [0u8; 20];
         assert_eq!(
-            encoded(&oauthbearer("user@example.com", "server.example.com", port_digits(143, &mut port), token)),
+            encoded(&oauthbearer("user@example.com", "server.example.com", crate::wire::decimal(143, &mut port), token)),
             "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB"
         );
         assert_eq!(
-            encoded(&oauthbearer("user@example.com", "server.example.com", port_digits(587, &mut port), token)),
+            encoded(&oauthbearer("user@example.com", "server.example.com", crate::wire::decimal(587, &mut port), token)),
             "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB"
         );
         // §4.3: the failure case sends an empty auth= value.
@@ -315,14 +298,6 @@ mod tests {
         assert_eq!(msg.plain_len(), 9);
         let n = msg.copy_plain(2, &mut out[..3]);
         assert_eq!(&out[..n], b"3Db");
-    }
-
-    #[test]
-    fn port_digits_edges() {
-        let mut b = [0u8; 5];
-        assert_eq!(port_digits(0, &mut b), b"0");
-        assert_eq!(port_digits(465, &mut b), b"465");
-        assert_eq!(port_digits(65535, &mut b), b"65535");
     }
 
     #[test]
