@@ -35,6 +35,19 @@
 #include <stdbool.h>
 
 /**
+ * 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
+ * (the session needs about 12.2 KB on a 64-bit host and less on a 32-bit
+ * MCU; the rest is headroom so that the core can grow without an ABI
+ * change). Most of it is the access token (4 KB) and the envelope.
+ */
+#define MFP_OAUTH_SMTP_WORDS 1600
+
+/**
+ * "No deadline" from `mfp_oauth_smtp_poll_timeout`.
+ */
+#define MFP_OAUTH_NO_DEADLINE UINT64_MAX
+
+/**
  * Status of every C call (`mfp_oauth_status`). 0 is success; every other
  * value but 1 and 2 is the number of the diagnostic that explains the
  * failure (`mfp_oauth_diag_message()` gives its text). Numbers never change.
@@ -491,6 +504,168 @@ typedef uint32_t mfp_oauth_actor;
 #endif // __cplusplus
 
 /**
+ * What an event is (`mfp_oauth_smtp_event_kind`).
+ */
+enum mfp_oauth_smtp_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No event pending.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_NONE = 0,
+  /**
+   * Start TLS on the connection now, then call
+   * `mfp_oauth_smtp_handle_tls_established`; feed no more plaintext.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS = 1,
+  /**
+   * AUTH is starting (`mechanism`, `initial_response`).
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_AUTHENTICATING = 2,
+  /**
+   * The server accepted the token (`mechanism`).
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_AUTHENTICATED = 3,
+  /**
+   * The server rejected the token (`reply_code`, `diag`). If
+   * `refresh_and_retry`, refresh the access token and call
+   * `mfp_oauth_smtp_retry_auth` once; otherwise quit.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_AUTH_REJECTED = 4,
+  /**
+   * Authenticated and idle: send a message or quit.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_READY = 5,
+  /**
+   * Recipient `index` was refused (`reply_code`, `diag`); the others go on.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_RECIPIENT_REFUSED = 6,
+  /**
+   * Stream the body with `mfp_oauth_smtp_write_body`, then call
+   * `mfp_oauth_smtp_finish_body`.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY = 7,
+  /**
+   * The server took the message (`reply_code`, `accepted`, `refused`).
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_MESSAGE_SENT = 8,
+  /**
+   * The message was not sent (`diag`, `stage`, ...); the session goes on.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_MESSAGE_FAILED = 9,
+  /**
+   * The session ended (after QUIT) or was abandoned: close the connection.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_CLOSED = 10,
+  /**
+   * The session failed and is over (`diag`, `stage`, ...): close the
+   * connection.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_FAILED = 11,
+  /**
+   * An event newer than this header; treat it as informational.
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_OTHER = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_smtp_event_kind mfp_oauth_smtp_event_kind;
+#else
+typedef uint32_t mfp_oauth_smtp_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The step of the session a failure belongs to (`mfp_oauth_smtp_stage`).
+ */
+enum mfp_oauth_smtp_stage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not applicable.
+   */
+  MFP_OAUTH_SMTP_STAGE_NONE = 0,
+  /**
+   * Waiting for the `220` greeting.
+   */
+  MFP_OAUTH_SMTP_STAGE_GREETING = 1,
+  /**
+   * EHLO.
+   */
+  MFP_OAUTH_SMTP_STAGE_EHLO = 2,
+  /**
+   * STARTTLS and the TLS handshake.
+   */
+  MFP_OAUTH_SMTP_STAGE_STARTTLS = 3,
+  /**
+   * AUTH.
+   */
+  MFP_OAUTH_SMTP_STAGE_AUTH = 4,
+  /**
+   * MAIL FROM.
+   */
+  MFP_OAUTH_SMTP_STAGE_MAIL = 5,
+  /**
+   * RCPT TO.
+   */
+  MFP_OAUTH_SMTP_STAGE_RCPT = 6,
+  /**
+   * DATA, up to the `354`.
+   */
+  MFP_OAUTH_SMTP_STAGE_DATA = 7,
+  /**
+   * The body and the reply to its final `.`.
+   */
+  MFP_OAUTH_SMTP_STAGE_DATA_END = 8,
+  /**
+   * RSET after a failed transaction.
+   */
+  MFP_OAUTH_SMTP_STAGE_RSET = 9,
+  /**
+   * QUIT.
+   */
+  MFP_OAUTH_SMTP_STAGE_QUIT = 10,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_smtp_stage mfp_oauth_smtp_stage;
+#else
+typedef uint32_t mfp_oauth_smtp_stage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A SASL mechanism (`mfp_oauth_mechanism`): the preference in settings,
+ * the mechanism chosen in events.
+ */
+enum mfp_oauth_mechanism
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * XOAUTH2 (Microsoft 365, Gmail). As a preference: OAUTHBEARER only
+   * when it is the sole one offered.
+   */
+  MFP_OAUTH_MECHANISM_XOAUTH2 = 0,
+  /**
+   * OAUTHBEARER (RFC 7628). As a preference: used when offered.
+   */
+  MFP_OAUTH_MECHANISM_OAUTHBEARER = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_mechanism mfp_oauth_mechanism;
+#else
+typedef uint32_t mfp_oauth_mechanism;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Language of the message catalogue (`mfp_oauth_lang`). Functions take it as
  * a `uint32_t`; any other value is `MFP_OAUTH_STATUS_INVALID_ARGUMENT`.
  */
@@ -515,6 +690,213 @@ typedef enum mfp_oauth_lang mfp_oauth_lang;
 typedef uint32_t mfp_oauth_lang;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * How the connection is secured (`mfp_oauth_smtp_security`).
+ */
+enum mfp_oauth_smtp_security
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Plain TCP upgraded with STARTTLS before anything secret (port 587).
+   */
+  MFP_OAUTH_SMTP_SECURITY_STARTTLS = 0,
+  /**
+   * TLS from the first octet (port 465): connect with TLS, then create.
+   */
+  MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_smtp_security mfp_oauth_smtp_security;
+#else
+typedef uint32_t mfp_oauth_smtp_security;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Reply deadlines in milliseconds (`mfp_oauth_smtp_timeouts`);
+ * `mfp_oauth_smtp_settings_init` fills RFC 5321's values.
+ */
+typedef struct {
+  /**
+   * The `220` greeting (default 5 minutes).
+   */
+  uint64_t greeting_ms;
+  /**
+   * EHLO, STARTTLS, AUTH, RSET and QUIT replies (5 minutes).
+   */
+  uint64_t command_ms;
+  /**
+   * MAIL FROM reply (5 minutes).
+   */
+  uint64_t mail_ms;
+  /**
+   * Each RCPT TO reply (5 minutes).
+   */
+  uint64_t rcpt_ms;
+  /**
+   * The `354` to DATA (2 minutes).
+   */
+  uint64_t data_init_ms;
+  /**
+   * The reply after the final `.` (10 minutes).
+   */
+  uint64_t data_end_ms;
+} mfp_oauth_smtp_timeouts;
+
+/**
+ * Settings of a session (`mfp_oauth_smtp_settings`). Start from
+ * `mfp_oauth_smtp_settings_init`, then set the names. The strings are
+ * UTF-8 of the given length (no NUL needed) and are copied by
+ * `mfp_oauth_smtp_create`: they need to live only during that call.
+ */
+typedef struct {
+  /**
+   * An `mfp_oauth_smtp_security` value.
+   */
+  uint32_t security;
+  /**
+   * An `mfp_oauth_mechanism` value: the preferred mechanism.
+   */
+  uint32_t mechanism;
+  /**
+   * The printer's host name (or an address literal `[192.0.2.7]`) for EHLO.
+   */
+  const char *ehlo_domain;
+  /**
+   * Octets at `ehlo_domain`.
+   */
+  size_t ehlo_domain_len;
+  /**
+   * The server's host name (sent in OAUTHBEARER).
+   */
+  const char *server_host;
+  /**
+   * Octets at `server_host`.
+   */
+  size_t server_host_len;
+  /**
+   * The server's port (sent in OAUTHBEARER).
+   */
+  uint16_t server_port;
+  /**
+   * Reply deadlines.
+   */
+  mfp_oauth_smtp_timeouts timeouts;
+} mfp_oauth_smtp_settings;
+
+/**
+ * Storage for one SMTP session (`mfp_oauth_smtp`), allocated by the
+ * caller: static, on a task's stack, or inside the caller's own structs.
+ * Its contents are private; it holds the access token while the session
+ * lives and is wiped by `mfp_oauth_smtp_destroy`.
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_SMTP_WORDS];
+} mfp_oauth_smtp;
+
+/**
+ * A borrowed string: `len` octets of UTF-8 at `ptr` (`mfp_oauth_str`).
+ */
+typedef struct {
+  /**
+   * The first octet.
+   */
+  const char *ptr;
+  /**
+   * Octets.
+   */
+  size_t len;
+} mfp_oauth_str;
+
+/**
+ * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
+ * apply to `kind` are zero.
+ */
+typedef struct {
+  /**
+   * What happened.
+   */
+  mfp_oauth_smtp_event_kind kind;
+  /**
+   * The diagnostic number (also a `mfp_oauth_status`): AUTH_REJECTED,
+   * RECIPIENT_REFUSED, MESSAGE_FAILED, FAILED.
+   */
+  uint32_t diag;
+  /**
+   * Where a failure happened, when known.
+   */
+  mfp_oauth_smtp_stage stage;
+  /**
+   * AUTHENTICATING, AUTHENTICATED: the mechanism.
+   */
+  mfp_oauth_mechanism mechanism;
+  /**
+   * The server's reply code (`535`), when the event has one.
+   */
+  uint32_t reply_code;
+  /**
+   * Enhanced status code class (`5` of `5.7.139`), 0 when absent.
+   */
+  uint32_t enhanced_class;
+  /**
+   * Enhanced status code subject (`7`).
+   */
+  uint32_t enhanced_subject;
+  /**
+   * Enhanced status code detail (`139`).
+   */
+  uint32_t enhanced_detail;
+  /**
+   * AUTHENTICATING: the token went on the AUTH line (one step).
+   */
+  bool initial_response;
+  /**
+   * AUTH_REJECTED: a refreshed token may succeed.
+   */
+  bool refresh_and_retry;
+  /**
+   * RECIPIENT_REFUSED: index of the recipient in the send call's array.
+   */
+  size_t index;
+  /**
+   * MESSAGE_SENT: recipients accepted.
+   */
+  size_t accepted;
+  /**
+   * MESSAGE_SENT: recipients refused.
+   */
+  size_t refused;
+  /**
+   * MESSAGE_FAILED / FAILED with E318: the message's size.
+   */
+  uint64_t size;
+  /**
+   * MESSAGE_FAILED / FAILED with E318: the server's SIZE limit.
+   */
+  uint64_t limit;
+} mfp_oauth_smtp_event;
+
+/**
+ * Session state flags (`mfp_oauth_smtp_state`).
+ */
+typedef struct {
+  /**
+   * TLS is established on the connection.
+   */
+  bool tls;
+  /**
+   * Authenticated and idle: a message can be sent now.
+   */
+  bool ready;
+  /**
+   * The session is over: close the connection, then destroy.
+   */
+  bool closed;
+} mfp_oauth_smtp_state;
 
 #ifdef __cplusplus
 extern "C" {
@@ -603,6 +985,243 @@ mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
  * `out_id` must be NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
+
+/**
+ * Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,
+ * port 587, RFC 5321's timeouts, and NULL names (set `ehlo_domain` and
+ * `server_host` before `mfp_oauth_smtp_create`). Reentrant.
+ *
+ * # Safety
+ * `out_settings` is NULL or valid for one write.
+ */
+mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_settings);
+
+/**
+ * Creates a session in `smtp` for a connection just opened at `now_ms`
+ * (with TLS already up for `MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS`).
+ * `user` is the mailbox the access `token` was issued for.
+ *
+ * Everything is copied: `settings`, `user` and `token` need to live only
+ * during the call (wipe your copy of the token when you no longer need it).
+ * Errors: `INVALID_ARGUMENT` (an enum value, an empty token, a string that
+ * is not UTF-8, an invalid EHLO name), `SMTP_SERVER_MISSING` (bad host),
+ * `INVALID_ADDRESS`, `CAPACITY_EXCEEDED` (a token over 4096 octets). On
+ * error `smtp` is left as it was.
+ *
+ * If `smtp` holds a live session, destroy it first (otherwise its token is
+ * not wiped). Not thread-safe or ISR-safe, like every `mfp_oauth_smtp_*`
+ * call: one task drives one session.
+ *
+ * # Safety
+ * `smtp` is NULL or valid for writes of `mfp_oauth_smtp`; `settings` NULL
+ * or valid, with its strings valid for their lengths; `user` and `token`
+ * NULL or valid for their lengths.
+ */
+mfp_oauth_status mfp_oauth_smtp_create(mfp_oauth_smtp *smtp,
+                                       uint64_t now_ms,
+                                       const mfp_oauth_smtp_settings *settings,
+                                       const char *user,
+                                       size_t user_len,
+                                       const uint8_t *token,
+                                       size_t token_len);
+
+/**
+ * Ends the session's life: wipes the token and every byte of `smtp`.
+ * Destroying storage that holds no session (never created, or already
+ * destroyed) is allowed and does nothing. The storage may then be reused
+ * or freed.
+ *
+ * # Safety
+ * `smtp` is NULL or valid for reads and writes of `mfp_oauth_smtp`.
+ */
+mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
+
+/**
+ * Feeds `len` octets received from the server. `*out_consumed` is how many
+ * were taken: fewer than given only when the session stopped reading
+ * (after the `220` to STARTTLS, or once closed); act on the events, then
+ * offer the rest again (after STARTTLS, over TLS). A session that was not
+ * created is `WRONG_STATE`.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
+ * bytes; `out_consumed` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
+                                             uint64_t now_ms,
+                                             const uint8_t *data,
+                                             size_t len,
+                                             size_t *out_consumed);
+
+/**
+ * TLS is now established on the connection (after the `UPGRADE_TLS`
+ * event); the session sends EHLO again. `WRONG_STATE` at any other time.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * The server closed the connection, or the firmware lost it. The session
+ * reports `CLOSED` (after QUIT) or `FAILED`.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_handle_close(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * Call when `now_ms` has reached the deadline of
+ * `mfp_oauth_smtp_poll_timeout`; earlier calls do nothing.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * Submits a message from `from` to the `to_count` recipients in `to`
+ * (1 to 16). `size` is the message's size in octets if known (checked
+ * against the server's SIZE before anything is sent), 0 if not. Accepted
+ * before the session is ready (it starts once authenticated) or when idle;
+ * one message at a time, else `WRONG_STATE`. Every string is copied.
+ *
+ * Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
+ * 16), `INVALID_ADDRESS`, `WRONG_STATE`.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
+ * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
+ * for its length.
+ */
+mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
+                                             uint64_t now_ms,
+                                             const char *from,
+                                             size_t from_len,
+                                             const mfp_oauth_str *to,
+                                             size_t to_count,
+                                             uint64_t size);
+
+/**
+ * After `READY_FOR_BODY`: dot-stuffs and normalises body octets from
+ * `input` into `out` (at least 3 octets); send `out[..*out_written]` as
+ * is. `*out_consumed` input octets were taken: offer the rest again. The
+ * body may be of any size, streamed in any pieces. `WRONG_STATE` when no
+ * body is expected; `BUFFER_TOO_SMALL` with the size needed in
+ * `*out_written` when `out_len < 3`.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `input` NULL or valid for
+ * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
+ * not overlapping `input`; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
+                                           const uint8_t *input,
+                                           size_t input_len,
+                                           uint8_t *out,
+                                           size_t out_len,
+                                           size_t *out_consumed,
+                                           size_t *out_written);
+
+/**
+ * The whole body was written: the session queues the end of data.
+ * `WRONG_STATE` when no body is in progress.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * After `AUTH_REJECTED` with `refresh_and_retry`: tries again, once, with
+ * a freshly refreshed access token (copied). `WRONG_STATE` otherwise.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
+ * `token_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
+                                           uint64_t now_ms,
+                                           const uint8_t *token,
+                                           size_t token_len);
+
+/**
+ * Ends the session: QUIT when idle, otherwise abandons it at once (the
+ * session reports `CLOSED`; close the connection). `WRONG_STATE` in the
+ * middle of a body, where QUIT would become message text.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * Writes the next event to `*out_event`; its `kind` is
+ * `MFP_OAUTH_SMTP_EVENT_KIND_NONE` when none is pending. Drain events after
+ * every input.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_event *out_event);
+
+/**
+ * Writes the next octets to send into `out`; `*out_written` is their
+ * count (0: nothing to send now) and `*out_sensitive` says they carry the
+ * access token (never log them; the session guarantees TLS is up). Any
+ * `out_len` of 1 or more works (a long AUTH line takes several calls);
+ * 512 avoids splitting commands. `BUFFER_TOO_SMALL` (with 1 in
+ * `*out_written`) when `out_len` is 0 and something is pending.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
+ * `out_len` bytes of writes; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
+                                              uint64_t now_ms,
+                                              uint8_t *out,
+                                              size_t out_len,
+                                              size_t *out_written,
+                                              bool *out_sensitive);
+
+/**
+ * Writes when `mfp_oauth_smtp_handle_timeout` must be called, in the
+ * caller's milliseconds, or `MFP_OAUTH_NO_DEADLINE` when no reply is
+ * awaited.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `out_deadline_ms` NULL or valid
+ * for a write.
+ */
+mfp_oauth_status mfp_oauth_smtp_poll_timeout(mfp_oauth_smtp *smtp, uint64_t *out_deadline_ms);
+
+/**
+ * Writes the session's state flags to `*out_state`.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `out_state` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_smtp_get_state(mfp_oauth_smtp *smtp, mfp_oauth_smtp_state *out_state);
+
+/**
+ * Writes the last complete reply of the server, for display and logs: its
+ * code to `*out_code` and its text (enhanced code removed, lines joined,
+ * at most 256 octets, NUL-terminated) to `buf`, with `*out_len` its length.
+ * `WRONG_STATE` before any reply; `BUFFER_TOO_SMALL` with the size needed
+ * in `*out_len` (nothing else written). Never contains what the client sent.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `buf` NULL or valid for
+ * `buf_len` bytes of writes; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_smtp_last_reply(mfp_oauth_smtp *smtp,
+                                           uint32_t *out_code,
+                                           char *buf,
+                                           size_t buf_len,
+                                           size_t *out_len);
 
 /**
  * The C name of a status, e.g. `"MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED"` for

@@ -53,3 +53,44 @@ pub(crate) unsafe fn put_c_string(
     }
     MfpOauthStatus::Ok
 }
+
+/// The caller's `len` bytes at `ptr`, borrowed for the call.
+///
+/// # Safety
+/// `ptr` is NULL or valid for `len` bytes of reads that nothing writes
+/// during the call.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOauthStatus> {
+    if ptr.is_null() {
+        return Err(MfpOauthStatus::NullParameter);
+    }
+    // SAFETY: not NULL and valid for `len` bytes (caller's contract); the
+    // slice does not outlive the call.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// The caller's text (`len` bytes of UTF-8, no NUL needed), for the call.
+///
+/// # Safety
+/// As for [`bytes`].
+pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, MfpOauthStatus> {
+    // SAFETY: forwarded contract.
+    let b = unsafe { bytes(ptr.cast::<u8>(), len) }?;
+    core::str::from_utf8(b).map_err(|_| MfpOauthStatus::InvalidArgument)
+}
+
+/// The caller's writable `len` bytes at `ptr`, for the call.
+///
+/// # Safety
+/// `ptr` is NULL or valid for `len` bytes of writes, not aliased during the
+/// call.
+pub(crate) unsafe fn bytes_mut<'a>(
+    ptr: *mut u8,
+    len: usize,
+) -> Result<&'a mut [u8], MfpOauthStatus> {
+    if ptr.is_null() {
+        return Err(MfpOauthStatus::NullParameter);
+    }
+    // SAFETY: not NULL, valid for `len` bytes of writes and unaliased
+    // (caller's contract); the slice does not outlive the call.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}

@@ -43,6 +43,8 @@
 
 mod buf;
 pub mod diag;
+mod handle;
+pub mod smtp;
 pub mod status;
 
 pub use status::MfpOauthStatus;

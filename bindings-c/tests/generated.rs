@@ -159,7 +159,21 @@ fn generated_files_are_up_to_date() {
         &crate_dir().join("src/status/list.rs"),
         &status_list_source(),
     );
-    check(&crate_dir().join("include/mfp_oauth.h"), &header_source());
+    let header = header_source();
+    // Every exported Rust type has its C name (cbindgen.toml's renames).
+    let code_line = |l: &&str| {
+        let t = l.trim_start();
+        !(t.starts_with('*') || t.starts_with("/*") || t.starts_with("//"))
+    };
+    let unrenamed = header
+        .lines()
+        .filter(code_line)
+        .find(|l| l.contains("MfpOauth"));
+    assert!(
+        unrenamed.is_none(),
+        "a type lacks a rename in cbindgen.toml: {unrenamed:?}"
+    );
+    check(&crate_dir().join("include/mfp_oauth.h"), &header);
 }
 
 #[test]

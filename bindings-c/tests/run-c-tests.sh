@@ -51,19 +51,25 @@ run_one() {
 
 for src in "$here"/c/test_*.c; do
   name="$(basename "$src" .c)"
-  gcc -std=c11 "${warn[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  gcc -std=c11 -D_GNU_SOURCE "${warn[@]}" -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=all "$src" "$lib" "${libs[@]}" -o "$out/$name.asan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_one "$name [asan+ubsan]" "$out/$name.asan"
-  gcc -std=c11 "${warn[@]}" -O0 "$src" "$lib" "${libs[@]}" -o "$out/$name.plain"
+    run_one "$name [asan+ubsan]" "$out/$name.asan" "$root/tests/transcripts"
+  gcc -std=c11 -D_GNU_SOURCE "${warn[@]}" -O0 "$src" "$lib" "${libs[@]}" -o "$out/$name.plain"
   run_one "$name [valgrind]" valgrind -q --error-exitcode=99 --leak-check=full \
-    --errors-for-leak-kinds=definite "$out/$name.plain"
+    --errors-for-leak-kinds=definite "$out/$name.plain" "$root/tests/transcripts"
 done
 
 # The header is valid C99 and C++ (and links from C++).
 gcc -std=c99 "${warn[@]}" -fsyntax-only -x c "$crate/include/mfp_oauth.h"
 g++ -std=c++11 "${warn[@]}" "$here/c/header_cpp.cpp" "$lib" "${libs[@]}" -o "$out/header_cpp"
 run_one "header_cpp [c++]" "$out/header_cpp"
+
+# The README's "Using it from C" example compiles as written.
+awk '/^A complete example/ {f=1} f && /^```c$/ {c=1; next} c && /^```$/ {exit} c {print}' \
+  "$root/README.md" >"$out/readme_example.c"
+[[ -s "$out/readme_example.c" ]]
+gcc -std=c11 "${warn[@]}" -fsyntax-only "$out/readme_example.c"
 
 echo "c-tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -22,7 +22,7 @@ locked=()
 lib="$target_dir/thumbv7em-none-eabihf/$profile/libmfp_oauth.a"
 
 cpu=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
-cflags=("${cpu[@]}" -std=c11 -Os -g -Wall -Wextra -Werror -ffunction-sections -fdata-sections
+cflags=("${cpu[@]}" -std=gnu11 -Os -g -Wall -Wextra -Werror -ffunction-sections -fdata-sections
   -I"$crate/include")
 arm-none-eabi-gcc "${cflags[@]}" -c "$here/startup.c" -o "$out/startup.o"
 arm-none-eabi-gcc "${cflags[@]}" -c "$here/main.c" -o "$out/main.o"

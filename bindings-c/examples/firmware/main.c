@@ -63,6 +63,41 @@ __attribute__((noinline)) static void measure_stack(const char *entry, void (*fn
   printf("stack: %s %u\n", entry, (unsigned)(sp - (uintptr_t)p));
 }
 
+/* Per entry point high-water marks, over every call made through MEASURED. */
+#define MAX_ENTRIES 24
+static struct {
+  const char *name;
+  unsigned max;
+} entries[MAX_ENTRIES];
+
+static void record(const char *name, uintptr_t sp) {
+  const uint32_t *p = _stack_bottom;
+  while (*p == PAINT) p++;
+  unsigned used = (unsigned)(sp - (uintptr_t)p);
+  for (int i = 0; i < MAX_ENTRIES; i++) {
+    if (entries[i].name == NULL) entries[i].name = name;
+    if (strcmp(entries[i].name, name) == 0) {
+      if (used > entries[i].max) entries[i].max = used;
+      return;
+    }
+  }
+}
+
+/* Evaluates one library call on a painted stack and records its depth. */
+#define MEASURED(name, call)                   \
+  __extension__({                              \
+    paint_stack();                             \
+    uintptr_t sp_ = current_sp();              \
+    mfp_oauth_status r_ = (call);              \
+    record(name, sp_);                         \
+    r_;                                        \
+  })
+
+static void print_entries(void) {
+  for (int i = 0; i < MAX_ENTRIES && entries[i].name; i++)
+    printf("stack: %s %u\n", entries[i].name, entries[i].max);
+}
+
 /* ---- the day ------------------------------------------------------------- */
 
 static char panel[256];
@@ -117,8 +152,199 @@ static void morning_self_check(void) {
                "MFP_OAUTH_STATUS_WRONG_STATE") == 0);
 }
 
+/* ---- a scan to e-mail through Microsoft 365 ----------------------------- */
+
+#define USER "scanner@contoso.com"
+#define TOKEN "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
+
+/* The scripted server: each client line it expects (a prefix) and what it
+ * answers once that line has arrived (NULL: nothing yet, pipelining). */
+typedef struct {
+  const char *client;
+  const char *server;
+} exchange;
+
+static const exchange script[] = {
+    {"EHLO printer.example.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-SIZE 157286400\r\n"
+     "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"},
+    {"STARTTLS", "220 2.0.0 SMTP server ready\r\n"},
+    {"EHLO printer.example.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-SIZE 157286400\r\n"
+     "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH LOGIN XOAUTH2\r\n250 SMTPUTF8\r\n"},
+    {"AUTH XOAUTH2 dXNlcj1zY2FubmVyQGNvbnRvc28uY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFvN0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ==",
+     "235 2.7.0 Authentication successful\r\n"},
+    {"MAIL FROM:<scanner@contoso.com>", NULL},
+    {"RCPT TO:<alice@contoso.com>", NULL},
+    {"DATA", "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n354 Start mail input\r\n"},
+    {"From: scanner@contoso.com", NULL},
+    {"To: alice@contoso.com", NULL},
+    {"Subject: Scan from MFP", NULL},
+    {"", NULL},
+    {"Page 1 of the scan.", NULL},
+    {"..dot-stuffed line", NULL},
+    {".", "250 2.0.0 OK <DM6PR@contoso.com> Queued mail for delivery\r\n"},
+    {"QUIT", "221 2.0.0 Service closing transmission channel\r\n"},
+};
+#define SCRIPT_LEN (sizeof script / sizeof script[0])
+
+static const char body[] =
+    "From: scanner@contoso.com\r\nTo: alice@contoso.com\r\nSubject: Scan from MFP\r\n\r\n"
+    "Page 1 of the scan.\r\n.dot-stuffed line\r\n";
+
+static struct {
+  size_t step;          /* next expected client line */
+  char line[600];       /* the client line being received */
+  size_t line_len;
+  char inbox[1024];     /* server octets not yet fed to the session */
+  size_t inbox_len;
+  int tls;              /* the "TLS" is up (set on UPGRADE_TLS) */
+  int token_in_clear;   /* a sensitive transmit before TLS: must stay 0 */
+  int sensitive_lines;  /* transmits marked sensitive */
+} server;
+
+static void server_says(const char *text) {
+  size_t n = strlen(text);
+  CHECK(server.inbox_len + n <= sizeof server.inbox);
+  if (server.inbox_len + n > sizeof server.inbox) return;
+  memcpy(server.inbox + server.inbox_len, text, n);
+  server.inbox_len += n;
+}
+
+/* What the firmware writes to its socket arrives here. */
+static void server_receive(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] != '\n') {
+      if (server.line_len < sizeof server.line - 1) server.line[server.line_len++] = (char)data[i];
+      continue;
+    }
+    if (server.line_len > 0 && server.line[server.line_len - 1] == '\r') server.line_len--;
+    server.line[server.line_len] = 0;
+    server.line_len = 0;
+    CHECK(server.step < SCRIPT_LEN);
+    if (server.step >= SCRIPT_LEN) return;
+    const exchange *x = &script[server.step++];
+    if (strncmp(server.line, x->client, strlen(x->client)) != 0 ||
+        (x->client[0] == 0 && server.line[0] != 0)) {
+      printf("FAIL server expected \"%s\", got \"%s\"\n", x->client, server.line);
+      failed++;
+    }
+    if (x->server) server_says(x->server);
+  }
+}
+
+static mfp_oauth_smtp session; /* the caller's storage: static, 12.8 KB */
+static uint64_t now_ms = 1000;
+static int message_sent, closed, session_ok;
+static size_t body_off;
+
+static void send_scan(void) {
+  mfp_oauth_str to = {"alice@contoso.com", 17};
+  CHECK_OK(MEASURED("mfp_oauth_smtp_send_message", mfp_oauth_smtp_send_message(&session, now_ms, USER, strlen(USER), &to, 1,
+                                       sizeof body - 1)));
+}
+
+static void stream_body(void) {
+  uint8_t out[64];
+  while (body_off < sizeof body - 1) {
+    size_t consumed = 0, written = 0;
+    mfp_oauth_status s = MEASURED("mfp_oauth_smtp_write_body", mfp_oauth_smtp_write_body(&session, (const uint8_t *)body + body_off,
+                                                   sizeof body - 1 - body_off, out, sizeof out,
+                                                   &consumed, &written));
+    CHECK_OK(s);
+    if (s != MFP_OAUTH_STATUS_OK) return;
+    server_receive(out, written);
+    body_off += consumed;
+  }
+  CHECK_OK(MEASURED("mfp_oauth_smtp_finish_body", mfp_oauth_smtp_finish_body(&session, now_ms)));
+}
+
+/* One turn of the firmware's network task: input, events, output. */
+static void session_turn(void) {
+  if (server.inbox_len > 0) {
+    size_t used = 0;
+    CHECK_OK(MEASURED("mfp_oauth_smtp_handle_input", mfp_oauth_smtp_handle_input(&session, now_ms, (const uint8_t *)server.inbox,
+                                         server.inbox_len, &used)));
+    memmove(server.inbox, server.inbox + used, server.inbox_len - used);
+    server.inbox_len -= used;
+  }
+  mfp_oauth_smtp_event e;
+  for (;;) {
+    CHECK_OK(MEASURED("mfp_oauth_smtp_poll_event", mfp_oauth_smtp_poll_event(&session, &e)));
+    if (e.kind == MFP_OAUTH_SMTP_EVENT_KIND_NONE) break;
+    switch (e.kind) {
+      case MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS:
+        server.tls = 1; /* the firmware's TLS stack would handshake here */
+        CHECK_OK(MEASURED("mfp_oauth_smtp_handle_tls_established", mfp_oauth_smtp_handle_tls_established(&session, now_ms)));
+        break;
+      case MFP_OAUTH_SMTP_EVENT_KIND_READY:
+        if (!message_sent) send_scan();
+        else CHECK_OK(MEASURED("mfp_oauth_smtp_quit", mfp_oauth_smtp_quit(&session, now_ms)));
+        break;
+      case MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY: stream_body(); break;
+      case MFP_OAUTH_SMTP_EVENT_KIND_MESSAGE_SENT:
+        CHECK(e.reply_code == 250 && e.accepted == 1 && e.refused == 0);
+        message_sent = 1;
+        break;
+      case MFP_OAUTH_SMTP_EVENT_KIND_CLOSED: closed = 1; break;
+      case MFP_OAUTH_SMTP_EVENT_KIND_AUTHENTICATING:
+      case MFP_OAUTH_SMTP_EVENT_KIND_AUTHENTICATED: break;
+      default:
+        printf("FAIL unexpected event %u (E%u)\n", (unsigned)e.kind, (unsigned)e.diag);
+        failed++;
+        break;
+    }
+  }
+  uint8_t out[512];
+  for (;;) {
+    size_t n = 0;
+    bool sensitive = false;
+    CHECK_OK(MEASURED("mfp_oauth_smtp_poll_transmit", mfp_oauth_smtp_poll_transmit(&session, now_ms, out, sizeof out, &n, &sensitive)));
+    if (n == 0) break;
+    if (sensitive) {
+      server.sensitive_lines++;
+      if (!server.tls) server.token_in_clear++;
+    }
+    server_receive(out, n);
+  }
+}
+
+static void run_smtp_session(void) {
+  int turns = 0;
+  while (!closed && turns++ < 50) session_turn();
+  session_ok = closed && message_sent;
+}
+
+static void create_session(void) {
+  mfp_oauth_smtp_settings s;
+  CHECK_OK(mfp_oauth_smtp_settings_init(&s));
+  s.ehlo_domain = "printer.example.com";
+  s.ehlo_domain_len = strlen(s.ehlo_domain);
+  s.server_host = "smtp.office365.com";
+  s.server_host_len = strlen(s.server_host);
+  last = mfp_oauth_smtp_create(&session, now_ms, &s, USER, strlen(USER), (const uint8_t *)TOKEN,
+                               strlen(TOKEN));
+}
+
+static void scan_to_email(void) {
+  measure_stack("mfp_oauth_smtp_create", create_session);
+  CHECK(last == MFP_OAUTH_STATUS_OK);
+  server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+  run_smtp_session();
+  CHECK(session_ok);
+  CHECK(server.step == SCRIPT_LEN);
+  CHECK(server.sensitive_lines == 1);
+  CHECK(server.token_in_clear == 0);
+  CHECK_OK(mfp_oauth_smtp_destroy(&session));
+  mfp_oauth_smtp_event e;
+  CHECK(mfp_oauth_smtp_poll_event(&session, &e) == MFP_OAUTH_STATUS_WRONG_STATE);
+  printf("scan to e-mail: %s\n", session_ok ? "sent" : "FAILED");
+}
+
 int main(void) {
   morning_self_check();
+  scan_to_email();
+  print_entries();
   printf("firmware checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
