@@ -465,3 +465,51 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// R-LOG: a whole session's Debug output, events, error texts and replies
+/// never show any part of the token.
+#[test]
+fn no_part_of_the_token_in_any_debug_or_error_text() {
+    let token = "SECRETxTOKENxVALUExDISTINCTIVE0123456789";
+    let mut c = Client::new(
+        Instant::ZERO,
+        starttls(),
+        Address::parse(USER).unwrap(),
+        AccessToken::from_slice(token.as_bytes()).unwrap(),
+    );
+    let mut seen = String::new();
+    let mut out = [0u8; 512];
+    let script: [&[u8]; 6] = [
+        b"220 x\r\n",
+        b"250-x\r\n250 STARTTLS\r\n",
+        b"220 go\r\n",
+        b"250-x\r\n250 AUTH XOAUTH2\r\n",
+        b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n",
+        b"535 5.7.8 no\r\n",
+    ];
+    for reply in script {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        seen.push_str(&format!("{c:?}"));
+        while let Some(ev) = c.poll_event() {
+            seen.push_str(&format!("{ev:?}"));
+            if let Event::Failed { error } | Event::MessageFailed { error } = ev {
+                seen.push_str(&error.to_string());
+            }
+            if ev == Event::UpgradeTls {
+                c.handle_tls_established(Instant::ZERO).unwrap();
+            }
+        }
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+        if let Some(r) = c.last_reply() {
+            seen.push_str(&format!("{r:?}{r}"));
+        }
+    }
+    assert!(
+        seen.contains("AuthRejected"),
+        "the session got as far as AUTH"
+    );
+    for window in token.as_bytes().windows(8) {
+        let part = std::str::from_utf8(window).unwrap();
+        assert!(!seen.contains(part), "token fragment {part:?} in {seen}");
+    }
+}
