@@ -7,8 +7,10 @@
 //!
 //! ## Layers
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
-//!   messages, dot-stuffing, JSON guards).
-//! - [`smtp`]: the sans-IO submission client state machine.
+//!   messages, dot-stuffing, HTTP/1.1, form encoding, JSON bodies, JSON
+//!   guards).
+//! - `smtp`: the sans-IO submission client state machine.
+//! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
 //! - [`diag`], [`secret`], [`address`], [`time`], [`limits`]: the
 //!   foundations every layer shares.
 //!
@@ -49,6 +51,7 @@
 pub mod address;
 pub mod diag;
 pub mod limits;
+pub mod provider;
 pub mod secret;
 pub mod time;
 pub mod wire;

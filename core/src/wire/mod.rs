@@ -5,7 +5,11 @@
 //! [`Parsed::Partial`] when more input is needed. Emitters write into
 //! caller-lent buffers and never allocate.
 
+pub mod form;
+pub mod http;
+pub mod json;
 pub mod json_guard;
+pub mod writer;
 
 /// Outcome of a push parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
