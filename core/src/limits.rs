@@ -122,3 +122,8 @@ pub const MAX_REDIRECT_URI_LEN: usize = 96;
 
 /// Events an OAuth client can hold before the caller polls them.
 pub const OAUTH_EVENT_QUEUE: usize = 4;
+
+/// Retries of one OAuth request after transient failures (5xx, 429,
+/// network) before the flow fails; with the backoff's 5 s doubling to a
+/// 5 min cap that spans about 10 minutes.
+pub const OAUTH_MAX_RETRIES: u8 = 6;
