@@ -9,7 +9,7 @@
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
 //!   messages, dot-stuffing, HTTP/1.1, form encoding, JSON bodies, JSON
 //!   guards).
-//! - `smtp`: the sans-IO submission client state machine.
+//! - [`smtp`]: the sans-IO submission client state machine.
 //! - [`oauth`]: the sans-IO token-endpoint client (device grant, PKCE,
 //!   refresh with rotation).
 //! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
@@ -56,6 +56,7 @@ pub mod limits;
 pub mod oauth;
 pub mod provider;
 pub mod secret;
+pub mod smtp;
 pub mod time;
 pub mod wire;
 
