@@ -54,6 +54,9 @@ bash bindings-c/tests/run-c-tests.sh 2>&1 | tee "$log_dir/c-tests.log"
 stage "C API: Cortex-M4F firmware (LTO staticlib) under qemu-system-arm mps2-an386"
 bash bindings-c/examples/firmware/build.sh firmware
 
+stage "fuzzing: every core fuzz target, briefly"
+bash scripts/fuzz-smoke.sh
+
 stage "summary"
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')

@@ -43,6 +43,12 @@
 #define MFP_OAUTH_SMTP_WORDS 1600
 
 /**
+ * Smallest `out_len` of `mfp_oauth_smtp_write_body`: room for a
+ * `BDAT <n>` chunk header and a few octets of body.
+ */
+#define MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN 32
+
+/**
  * "No deadline" from `mfp_oauth_smtp_poll_timeout`.
  */
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
@@ -393,6 +399,14 @@ enum mfp_oauth_status
    * E433: The provider returned an error.
    */
   MFP_OAUTH_STATUS_OAUTH_ERROR = 433,
+  /**
+   * E434: The browser sign-in was not completed in time.
+   */
+  MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT = 434,
+  /**
+   * E435: The sign-in did not grant access to e-mail (the mail permission was not ticked).
+   */
+  MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED = 435,
   /**
    * E501: The administrator's authentication was cancelled: the token expired or was revoked.
    */
@@ -1105,11 +1119,12 @@ mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
 
 /**
  * After `READY_FOR_BODY`: dot-stuffs and normalises body octets from
- * `input` into `out` (at least 3 octets); send `out[..*out_written]` as
+ * `input` into `out` (at least `MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN` octets); send `out[..*out_written]` as
  * is. `*out_consumed` input octets were taken: offer the rest again. The
- * body may be of any size, streamed in any pieces. `WRONG_STATE` when no
+ * body may be of any size, streamed in any pieces (as BDAT chunks when the
+ * server offers CHUNKING, else dot-stuffed DATA). `WRONG_STATE` when no
  * body is expected; `BUFFER_TOO_SMALL` with the size needed in
- * `*out_written` when `out_len < 3`.
+ * `*out_written` when `out_len < MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN`.
  *
  * # Safety
  * `smtp` as for `mfp_oauth_smtp_destroy`; `input` NULL or valid for

@@ -54,6 +54,11 @@ opaque!(
     0x6d66_706f_736d_7470
 );
 
+/// Smallest `out_len` of `mfp_oauth_smtp_write_body`: room for a
+/// `BDAT <n>` chunk header and a few octets of body.
+pub const MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN: usize = 32;
+const _: () = assert!(MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN == mfp_oauth_core::limits::MIN_BODY_OUT_LEN);
+
 /// "No deadline" from `mfp_oauth_smtp_poll_timeout`.
 pub const MFP_OAUTH_NO_DEADLINE: u64 = u64::MAX;
 
@@ -690,11 +695,12 @@ pub unsafe extern "C" fn mfp_oauth_smtp_send_message(
 }
 
 /// After `READY_FOR_BODY`: dot-stuffs and normalises body octets from
-/// `input` into `out` (at least 3 octets); send `out[..*out_written]` as
+/// `input` into `out` (at least `MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN` octets); send `out[..*out_written]` as
 /// is. `*out_consumed` input octets were taken: offer the rest again. The
-/// body may be of any size, streamed in any pieces. `WRONG_STATE` when no
+/// body may be of any size, streamed in any pieces (as BDAT chunks when the
+/// server offers CHUNKING, else dot-stuffed DATA). `WRONG_STATE` when no
 /// body is expected; `BUFFER_TOO_SMALL` with the size needed in
-/// `*out_written` when `out_len < 3`.
+/// `*out_written` when `out_len < MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN`.
 ///
 /// # Safety
 /// `smtp` as for `mfp_oauth_smtp_destroy`; `input` NULL or valid for

@@ -178,6 +178,10 @@ pub enum MfpOauthStatus {
     SignInFrequency = 432,
     /// E433: The provider returned an error.
     OauthError = 433,
+    /// E434: The browser sign-in was not completed in time.
+    SignInTimedOut = 434,
+    /// E435: The sign-in did not grant access to e-mail (the mail permission was not ticked).
+    ScopeNotGranted = 435,
     /// E501: The administrator's authentication was cancelled: the token expired or was revoked.
     AdminReauthNeeded = 501,
     /// E502: The user's authentication was cancelled: the token expired or was revoked.
@@ -297,6 +301,8 @@ impl MfpOauthStatus {
         MfpOauthStatus::UnauthorizedClient,
         MfpOauthStatus::SignInFrequency,
         MfpOauthStatus::OauthError,
+        MfpOauthStatus::SignInTimedOut,
+        MfpOauthStatus::ScopeNotGranted,
         MfpOauthStatus::AdminReauthNeeded,
         MfpOauthStatus::UserReauthNeeded,
         MfpOauthStatus::RefreshTokenExpiring,
@@ -402,6 +408,8 @@ impl MfpOauthStatus {
             431 => Some(MfpOauthStatus::UnauthorizedClient),
             432 => Some(MfpOauthStatus::SignInFrequency),
             433 => Some(MfpOauthStatus::OauthError),
+            434 => Some(MfpOauthStatus::SignInTimedOut),
+            435 => Some(MfpOauthStatus::ScopeNotGranted),
             501 => Some(MfpOauthStatus::AdminReauthNeeded),
             502 => Some(MfpOauthStatus::UserReauthNeeded),
             503 => Some(MfpOauthStatus::RefreshTokenExpiring),
@@ -509,6 +517,8 @@ impl MfpOauthStatus {
             MfpOauthStatus::UnauthorizedClient => c"MFP_OAUTH_STATUS_UNAUTHORIZED_CLIENT",
             MfpOauthStatus::SignInFrequency => c"MFP_OAUTH_STATUS_SIGN_IN_FREQUENCY",
             MfpOauthStatus::OauthError => c"MFP_OAUTH_STATUS_OAUTH_ERROR",
+            MfpOauthStatus::SignInTimedOut => c"MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT",
+            MfpOauthStatus::ScopeNotGranted => c"MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED",
             MfpOauthStatus::AdminReauthNeeded => c"MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED",
             MfpOauthStatus::UserReauthNeeded => c"MFP_OAUTH_STATUS_USER_REAUTH_NEEDED",
             MfpOauthStatus::RefreshTokenExpiring => c"MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING",

@@ -237,7 +237,7 @@ static void directive(player *p, char *d) {
       }
     }
     const unsigned char *in = (const unsigned char *)text;
-    unsigned char out[7];
+    unsigned char out[64];
     while (len > 0) {
       size_t consumed = 0, written = 0;
       mfp_oauth_status st =
@@ -288,6 +288,8 @@ static const transcript transcripts[] = {
     {"greeting_timeout.txt", MFP_OAUTH_SMTP_SECURITY_STARTTLS, 0, USER, TOKEN},
     {"closed_mid_data.txt", MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS, 0, USER, TOKEN},
     {"size_exceeded.txt", MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS, 0, USER, TOKEN},
+    {"bdat_pipelined.txt", MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS, 0, USER, TOKEN},
+    {"bdat_all_refused.txt", MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS, 0, USER, TOKEN},
 };
 
 static size_t read_lines(const char *file, line_list *out) {
@@ -417,6 +419,8 @@ TRANSCRIPT_TEST(8)
 TRANSCRIPT_TEST(9)
 TRANSCRIPT_TEST(10)
 TRANSCRIPT_TEST(11)
+TRANSCRIPT_TEST(12)
+TRANSCRIPT_TEST(13)
 
 /* ---- misuse --------------------------------------------------------------- */
 
@@ -617,7 +621,7 @@ TEST(uncreated_and_destroyed_storage_is_wrong_state) {
 
 TEST(calls_in_the_wrong_state) {
   mfp_oauth_smtp smtp;
-  uint8_t out[16];
+  uint8_t out[64];
   size_t consumed = 5, written = 5;
   create_ok(&smtp, MFP_OAUTH_SMTP_SECURITY_STARTTLS);
   CHECK_STATUS(mfp_oauth_smtp_handle_tls_established(&smtp, 0), MFP_OAUTH_STATUS_WRONG_STATE);
@@ -641,10 +645,14 @@ TEST(calls_in_the_wrong_state) {
   CHECK_STATUS(mfp_oauth_smtp_write_body(&smtp, (const uint8_t *)"x", 1, out, 2, &consumed,
                                          &written),
                MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
-  CHECK(written == 3);
-  CHECK_OK(mfp_oauth_smtp_write_body(&smtp, (const uint8_t *)".x\n", 3, out, 3, &consumed,
-                                     &written));
-  CHECK(consumed >= 1 && written <= 3);
+  CHECK(written == MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN);
+  CHECK_STATUS(mfp_oauth_smtp_write_body(&smtp, (const uint8_t *)".x\n", 3, out,
+                                         MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN - 1, &consumed, &written),
+               MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
+  CHECK_OK(mfp_oauth_smtp_write_body(&smtp, (const uint8_t *)".x\n", 3, out,
+                                     MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN, &consumed, &written));
+  CHECK(consumed == 3 && written == 5); /* "..x\r\n": dot-stuffed, CRLF */
+  CHECK(memcmp(out, "..x\r\n", 5) == 0);
   CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
 }
 
@@ -710,6 +718,7 @@ static const test_case cases[] = {
     CASE(transcript_3),  CASE(transcript_4),  CASE(transcript_5),
     CASE(transcript_6),  CASE(transcript_7),  CASE(transcript_8),
     CASE(transcript_9),  CASE(transcript_10), CASE(transcript_11),
+    CASE(transcript_12), CASE(transcript_13),
     CASE(null_pointers_are_errors),
     CASE(bad_settings_and_arguments_are_refused),
     CASE(uncreated_and_destroyed_storage_is_wrong_state),
