@@ -54,6 +54,12 @@
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
 
 /**
+ * 64-bit words of `mfp_oauth_token_client` storage: 29,184 octets,
+ * alignment 8 (16 KB of it is the response buffer).
+ */
+#define MFP_OAUTH_TOKEN_CLIENT_WORDS 3648
+
+/**
  * Status of every C call (`mfp_oauth_status`). 0 is success; every other
  * value but 1 and 2 is the number of the diagnostic that explains the
  * failure (`mfp_oauth_diag_message()` gives its text). Numbers never change.
@@ -680,6 +686,97 @@ typedef uint32_t mfp_oauth_mechanism;
 #endif // __cplusplus
 
 /**
+ * Which request a transmit carries (`mfp_oauth_request_kind`).
+ */
+enum mfp_oauth_request_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Device authorization request.
+   */
+  MFP_OAUTH_REQUEST_KIND_DEVICE_AUTHORIZATION = 0,
+  /**
+   * One device token poll.
+   */
+  MFP_OAUTH_REQUEST_KIND_DEVICE_TOKEN = 1,
+  /**
+   * Authorization code exchange.
+   */
+  MFP_OAUTH_REQUEST_KIND_CODE_EXCHANGE = 2,
+  /**
+   * Refresh grant.
+   */
+  MFP_OAUTH_REQUEST_KIND_REFRESH = 3,
+  /**
+   * A request newer than this header.
+   */
+  MFP_OAUTH_REQUEST_KIND_OTHER = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_request_kind mfp_oauth_request_kind;
+#else
+typedef uint32_t mfp_oauth_request_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a token-client event is (`mfp_oauth_token_event_kind`).
+ */
+enum mfp_oauth_token_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No event pending.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_NONE = 0,
+  /**
+   * Device flow: show `mfp_oauth_token_client_device_code` on the panel.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE = 1,
+  /**
+   * The provider asked to poll more slowly (`interval_ms`).
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_SLOW_DOWN = 2,
+  /**
+   * A new refresh token arrived: the mailer will persist it.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_REFRESH_TOKEN_ROTATED = 3,
+  /**
+   * Success (`expires_at_ms`, 0 if unknown): hand the client to
+   * `mfp_oauth_mailer_auth_succeeded` / `_exchange_succeeded`. Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN = 4,
+  /**
+   * A transient failure (`diag`); retried at `at_ms`.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_RETRYING = 5,
+  /**
+   * The grant is gone (`diag`): the person must sign in again. Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED = 6,
+  /**
+   * The flow failed for good (`diag`). Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_FAILED = 7,
+  /**
+   * An event newer than this header.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_OTHER = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_token_event_kind mfp_oauth_token_event_kind;
+#else
+typedef uint32_t mfp_oauth_token_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Language of the message catalogue (`mfp_oauth_lang`). Functions take it as
  * a `uint32_t`; any other value is `MFP_OAUTH_STATUS_INVALID_ARGUMENT`.
  */
@@ -729,6 +826,254 @@ typedef enum mfp_oauth_smtp_security mfp_oauth_smtp_security;
 typedef uint32_t mfp_oauth_smtp_security;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * The OAuth provider (`mfp_oauth_provider`).
+ */
+enum mfp_oauth_provider
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Microsoft 365 / Exchange Online (the default).
+   */
+  MFP_OAUTH_PROVIDER_MICROSOFT = 0,
+  /**
+   * Google Workspace / Gmail.
+   */
+  MFP_OAUTH_PROVIDER_GOOGLE = 1,
+  /**
+   * Any other standards-compliant provider, with the `custom_*` endpoints.
+   */
+  MFP_OAUTH_PROVIDER_CUSTOM = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_provider mfp_oauth_provider;
+#else
+typedef uint32_t mfp_oauth_provider;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Sender address change (`mfp_oauth_sender_mode`).
+ */
+enum mfp_oauth_sender_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The logged-in user's address; the user's token.
+   */
+  MFP_OAUTH_SENDER_MODE_LOGIN_USER_ADDRESS = 0,
+  /**
+   * The address the user enters; the user's token for that address.
+   */
+  MFP_OAUTH_SENDER_MODE_ALLOW_USER_CHANGES = 1,
+  /**
+   * The administrator's address and token (the shipping default).
+   */
+  MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS = 2,
+  /**
+   * The bulk-setting address (= the administrator's); the administrator's token.
+   */
+  MFP_OAUTH_SENDER_MODE_BULK_SETTING = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_sender_mode mfp_oauth_sender_mode;
+#else
+typedef uint32_t mfp_oauth_sender_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * An SSL/TLS version (`mfp_oauth_tls_version`).
+ */
+enum mfp_oauth_tls_version
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * TLS 1.0.
+   */
+  MFP_OAUTH_TLS_VERSION_TLS10 = 0,
+  /**
+   * TLS 1.1.
+   */
+  MFP_OAUTH_TLS_VERSION_TLS11 = 1,
+  /**
+   * TLS 1.2.
+   */
+  MFP_OAUTH_TLS_VERSION_TLS12 = 2,
+  /**
+   * TLS 1.3.
+   */
+  MFP_OAUTH_TLS_VERSION_TLS13 = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_tls_version mfp_oauth_tls_version;
+#else
+typedef uint32_t mfp_oauth_tls_version;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The WebDAV client's HTTP version (`mfp_oauth_webdav_http`).
+ */
+enum mfp_oauth_webdav_http
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * HTTP/1.1 only (the device default).
+   */
+  MFP_OAUTH_WEBDAV_HTTP_HTTP11 = 0,
+  /**
+   * "HTTP/2,HTTP/1.1" (Google needs it, R-RULE-3).
+   */
+  MFP_OAUTH_WEBDAV_HTTP_HTTP2_HTTP11 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_webdav_http mfp_oauth_webdav_http;
+#else
+typedef uint32_t mfp_oauth_webdav_http;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A borrowed string: `len` octets of UTF-8 at `ptr` (`mfp_oauth_str`).
+ */
+typedef struct {
+  /**
+   * The first octet.
+   */
+  const char *ptr;
+  /**
+   * Octets.
+   */
+  size_t len;
+} mfp_oauth_str;
+
+/**
+ * The printer's OAuth settings (`mfp_oauth_settings`). Start from
+ * `mfp_oauth_settings_init` (the manual's defaults), then set fields.
+ * Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
+ * empty or not set. Everything is copied by the calls that take it.
+ */
+typedef struct {
+  /**
+   * The administrator's e-mail address; empty: not set.
+   */
+  mfp_oauth_str admin_address;
+  /**
+   * OAuth 2.0 on (default off).
+   */
+  bool oauth_enabled;
+  /**
+   * An `mfp_oauth_provider` (default Microsoft).
+   */
+  uint32_t provider;
+  /**
+   * Microsoft tenant (`organizations`, a domain or a tenant id); empty:
+   * `organizations`.
+   */
+  mfp_oauth_str tenant;
+  /**
+   * The app registration's client id.
+   */
+  mfp_oauth_str client_id;
+  /**
+   * Custom provider: token endpoint URL.
+   */
+  mfp_oauth_str custom_token_url;
+  /**
+   * Custom provider: device authorization endpoint URL, empty if none.
+   */
+  mfp_oauth_str custom_device_url;
+  /**
+   * Custom provider: authorization endpoint URL, empty if none.
+   */
+  mfp_oauth_str custom_authorize_url;
+  /**
+   * Custom provider: space-separated scopes.
+   */
+  mfp_oauth_str custom_scope;
+  /**
+   * The Google app is in "Testing" status (refresh tokens last 7 days).
+   */
+  bool google_app_testing;
+  /**
+   * SMTP server host; empty: not set.
+   */
+  mfp_oauth_str smtp_host;
+  /**
+   * SMTP server port (default 587).
+   */
+  uint16_t smtp_port;
+  /**
+   * An `mfp_oauth_smtp_security` (default STARTTLS).
+   */
+  uint32_t smtp_security;
+  /**
+   * An `mfp_oauth_sender_mode` (default administrator fixed address).
+   */
+  uint32_t sender_mode;
+  /**
+   * Bulk-setting sender address; empty: not set.
+   */
+  mfp_oauth_str bulk_address;
+  /**
+   * Up to 4 From addresses allowed besides the signing account ("Send As").
+   */
+  const mfp_oauth_str *send_as;
+  /**
+   * Entries at `send_as` (0 to 4).
+   */
+  size_t send_as_count;
+  /**
+   * Proxy host for the token traffic; empty: no proxy.
+   */
+  mfp_oauth_str proxy_host;
+  /**
+   * Proxy port.
+   */
+  uint16_t proxy_port;
+  /**
+   * Proxy user name; empty: no credentials.
+   */
+  mfp_oauth_str proxy_user;
+  /**
+   * Proxy password (a secret: copied into a wiped buffer).
+   */
+  mfp_oauth_str proxy_password;
+  /**
+   * An `mfp_oauth_tls_version`: minimum (default TLS 1.2).
+   */
+  uint32_t tls_min;
+  /**
+   * An `mfp_oauth_tls_version`: maximum (default TLS 1.3).
+   */
+  uint32_t tls_max;
+  /**
+   * An `mfp_oauth_webdav_http` (default HTTP/1.1).
+   */
+  uint32_t webdav_http;
+  /**
+   * Network 2 with VLAN (default off).
+   */
+  bool vlan_on_network2;
+  /**
+   * Automatic deletion of user tokens at logout and auto-reset (default off).
+   */
+  bool auto_delete_user_tokens;
+} mfp_oauth_settings;
 
 /**
  * Reply deadlines in milliseconds (`mfp_oauth_smtp_timeouts`);
@@ -811,20 +1156,6 @@ typedef struct {
 typedef struct {
   uint64_t _opaque[MFP_OAUTH_SMTP_WORDS];
 } mfp_oauth_smtp;
-
-/**
- * A borrowed string: `len` octets of UTF-8 at `ptr` (`mfp_oauth_str`).
- */
-typedef struct {
-  /**
-   * The first octet.
-   */
-  const char *ptr;
-  /**
-   * Octets.
-   */
-  size_t len;
-} mfp_oauth_str;
 
 /**
  * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
@@ -911,6 +1242,63 @@ typedef struct {
    */
   bool closed;
 } mfp_oauth_smtp_state;
+
+/**
+ * Storage for one token-endpoint client (`mfp_oauth_token_client`),
+ * allocated by the caller. It holds the tokens of the last exchange until
+ * the next flow starts or it is destroyed (which wipes them).
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_TOKEN_CLIENT_WORDS];
+} mfp_oauth_token_client;
+
+/**
+ * Where a request goes (`mfp_oauth_endpoint`).
+ */
+typedef struct {
+  /**
+   * Host name, NUL-terminated.
+   */
+  char host[256];
+  /**
+   * TCP port.
+   */
+  uint16_t port;
+  /**
+   * Connect with TLS (always, for the built-in providers).
+   */
+  bool tls;
+  /**
+   * What the request is: an `mfp_oauth_request_kind`.
+   */
+  mfp_oauth_request_kind kind;
+} mfp_oauth_endpoint;
+
+/**
+ * One token-client event (`mfp_oauth_token_event`).
+ */
+typedef struct {
+  /**
+   * What happened.
+   */
+  mfp_oauth_token_event_kind kind;
+  /**
+   * RETRYING, REAUTH_REQUIRED, FAILED: the diagnostic.
+   */
+  uint32_t diag;
+  /**
+   * SLOW_DOWN: the new polling interval.
+   */
+  uint64_t interval_ms;
+  /**
+   * RETRYING: when the next attempt is due.
+   */
+  uint64_t at_ms;
+  /**
+   * ACCESS_TOKEN: when the access token expires (0: not said).
+   */
+  uint64_t expires_at_ms;
+} mfp_oauth_token_event;
 
 #ifdef __cplusplus
 extern "C" {
@@ -999,6 +1387,17 @@ mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
  * `out_id` must be NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
+
+/**
+ * Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
+ * tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
+ * HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
+ * and every string empty. Reentrant.
+ *
+ * # Safety
+ * `out_settings` is NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_settings_init(mfp_oauth_settings *out_settings);
 
 /**
  * Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,
@@ -1248,6 +1647,189 @@ mfp_oauth_status mfp_oauth_smtp_last_reply(mfp_oauth_smtp *smtp,
  * or interrupt.
  */
 const char *mfp_oauth_status_str(uint32_t status);
+
+/**
+ * Creates a token client in `client` for the provider, tenant, client id
+ * and custom endpoints of `settings` (the other fields are ignored).
+ * `seed` feeds the retry jitter (any value; a per-device one spreads
+ * retries). Errors: `INVALID_ARGUMENT`, `PROVIDER_PROFILE_INCOMPLETE` and
+ * the provider profile's diagnostics (bad tenant, client id or URL).
+ *
+ * If `client` holds a live client, destroy it first. Not thread-safe or
+ * ISR-safe, like every `mfp_oauth_token_client_*` call.
+ *
+ * # Safety
+ * `client` NULL or valid for writes of `mfp_oauth_token_client`;
+ * `settings` NULL or valid with its strings valid for their lengths.
+ */
+mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
+                                               const mfp_oauth_settings *settings,
+                                               uint64_t seed);
+
+/**
+ * Wipes the client (tokens, codes, verifier) and every byte of its
+ * storage. Destroying storage that holds no client does nothing.
+ *
+ * # Safety
+ * `client` NULL or valid for reads and writes of `mfp_oauth_token_client`.
+ */
+mfp_oauth_status mfp_oauth_token_client_destroy(mfp_oauth_token_client *client);
+
+/**
+ * Starts the device authorization grant (RFC 8628): the `USER_CODE`
+ * event says when to show `mfp_oauth_token_client_device_code`. Google
+ * refuses it (`DEVICE_FLOW_NOT_SUPPORTED`): use the PKCE flow.
+ *
+ * # Safety
+ * As for `mfp_oauth_token_client_destroy`.
+ */
+mfp_oauth_status mfp_oauth_token_client_start_device(mfp_oauth_token_client *client,
+                                                     uint64_t now_ms);
+
+/**
+ * Starts the authorization code flow with PKCE S256 and a loopback
+ * redirect `http://127.0.0.1:<port>/` (`loopback_port`); then show
+ * `mfp_oauth_token_client_authorize_url` in the browser and give the
+ * redirect's request-target to `mfp_oauth_token_client_handle_redirect`.
+ * `random` is 48 octets from a cryptographic RNG (verifier and state);
+ * `login_hint` is an address or `{NULL, 0}`.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `random` NULL or valid for 48 bytes;
+ * `login_hint` NULL or valid for `login_hint_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_token_client_start_auth_code(mfp_oauth_token_client *client,
+                                                        uint64_t now_ms,
+                                                        const uint8_t *random,
+                                                        uint16_t loopback_port,
+                                                        const char *login_hint,
+                                                        size_t login_hint_len);
+
+/**
+ * Writes the authorize URL for the browser (PKCE flow) as a NUL-terminated
+ * string; `BUFFER_TOO_SMALL` with the size needed in `*out_len`.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `buf` NULL or valid for `buf_len` bytes of
+ * writes; `out_len` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_authorize_url(mfp_oauth_token_client *client,
+                                                      char *buf,
+                                                      size_t buf_len,
+                                                      size_t *out_len);
+
+/**
+ * The browser came back to the loopback listener: `target` is the
+ * request-target of its `GET` (`/?code=...&state=...`). A wrong `state` is
+ * `STATE_MISMATCH`; an error redirect is reported as its diagnostic.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `target` NULL or valid for `target_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_redirect(mfp_oauth_token_client *client,
+                                                        uint64_t now_ms,
+                                                        const uint8_t *target,
+                                                        size_t target_len);
+
+/**
+ * Writes the next HTTP/1.1 request into `out` when one is due at `now_ms`
+ * (`*out_written` 0: none), with where to send it in `*out_endpoint`;
+ * `*out_sensitive` says it carries a secret (never log it). Send it on a
+ * new connection. 8 KB always suffices; `BUFFER_TOO_SMALL` with the size
+ * needed in `*out_written`.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
+ * writes; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
+                                                      uint64_t now_ms,
+                                                      uint8_t *out,
+                                                      size_t out_len,
+                                                      size_t *out_written,
+                                                      bool *out_sensitive,
+                                                      mfp_oauth_endpoint *out_endpoint);
+
+/**
+ * Feeds response octets; `*out_consumed` of them were taken.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
+ * `out_consumed` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
+                                                     uint64_t now_ms,
+                                                     const uint8_t *data,
+                                                     size_t len,
+                                                     size_t *out_consumed);
+
+/**
+ * The server closed the connection (the end of a response without
+ * Content-Length is its close).
+ *
+ * # Safety
+ * As for `mfp_oauth_token_client_destroy`.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_close(mfp_oauth_token_client *client,
+                                                     uint64_t now_ms);
+
+/**
+ * The connection could not be made or broke (`diag`: a 6xx network
+ * diagnostic such as `MFP_OAUTH_STATUS_CONNECT_FAILED`); the client
+ * retries with backoff or fails.
+ *
+ * # Safety
+ * As for `mfp_oauth_token_client_destroy`.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_transport_error(mfp_oauth_token_client *client,
+                                                               uint64_t now_ms,
+                                                               uint32_t diag);
+
+/**
+ * Call when `now_ms` reached the deadline of `_poll_timeout`.
+ *
+ * # Safety
+ * As for `mfp_oauth_token_client_destroy`.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_timeout(mfp_oauth_token_client *client,
+                                                       uint64_t now_ms);
+
+/**
+ * Writes when `_handle_timeout` (or the next `_poll_transmit`) is due, or
+ * `MFP_OAUTH_NO_DEADLINE`.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `out_deadline_ms` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_token_client_poll_timeout(mfp_oauth_token_client *client,
+                                                     uint64_t *out_deadline_ms);
+
+/**
+ * Writes the next event (`kind` NONE when none).
+ *
+ * # Safety
+ * `client` as for `_destroy`; `out_event` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
+                                                   mfp_oauth_token_event *out_event);
+
+/**
+ * Device flow, after `USER_CODE`: writes the code the user types and the
+ * URI where (NUL-terminated, into `user_code` of `user_code_len` octets —
+ * 33 suffice — and `uri` of `uri_len` — 257 suffice), and the code's
+ * lifetime. `WRONG_STATE` before the code arrived; `BUFFER_TOO_SMALL`
+ * (nothing written) if either buffer is short.
+ *
+ * # Safety
+ * `client` as for `_destroy`; buffers NULL or valid for their lengths;
+ * `out_expires_in_s` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_token_client_device_code(mfp_oauth_token_client *client,
+                                                    char *user_code,
+                                                    size_t user_code_len,
+                                                    char *uri,
+                                                    size_t uri_len,
+                                                    uint64_t *out_expires_in_s);
 
 /**
  * Supplied by the firmware: called if the library ever panics (a

@@ -4,6 +4,16 @@ use core::ffi::c_char;
 
 use crate::MfpOauthStatus;
 
+/// `?` for functions that return a status: the `Err` status is returned.
+macro_rules! try_status {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(status) => return status,
+        }
+    };
+}
+
 /// Writes `value` to `*out` if `out` is not NULL.
 ///
 /// # Safety

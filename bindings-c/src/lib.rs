@@ -41,11 +41,14 @@
     clippy::indexing_slicing
 )]
 
+#[macro_use]
 mod buf;
 pub mod diag;
 mod handle;
+pub mod settings;
 pub mod smtp;
 pub mod status;
+pub mod token_client;
 
 pub use status::MfpOauthStatus;
 

@@ -242,6 +242,12 @@ pub struct MfpOauthSmtpEvent {
 }
 
 impl MfpOauthSmtpEvent {
+    /// The "no event" value (for the mailer's steps).
+    #[allow(dead_code)]
+    pub(crate) const fn from_none() -> Self {
+        Self::EMPTY
+    }
+
     const EMPTY: Self = MfpOauthSmtpEvent {
         kind: MfpOauthSmtpEventKind::None,
         diag: 0,
@@ -455,13 +461,135 @@ where
     }
 }
 
-macro_rules! try_status {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(status) => return status,
+// ---- the session calls, shared with the mailer's session ----------------
+//
+// Each takes the session already looked up (`Err` when the handle is NULL,
+// not created, or the mailer has no session) and the caller's raw pointers.
+
+type Session<'a> = Result<&'a mut Client, MfpOauthStatus>;
+
+/// # Safety
+/// `data` NULL or valid for `len` bytes; `out_consumed` NULL or valid.
+pub(crate) unsafe fn input(
+    c: Session<'_>,
+    now_ms: u64,
+    data: *const u8,
+    len: usize,
+    out_consumed: *mut usize,
+) -> MfpOauthStatus {
+    if out_consumed.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: valid for `len` bytes (contract).
+    let data = try_status!(unsafe { bytes(data, len) });
+    let n = try_status!(c).handle_input(Instant::from_millis(now_ms), data);
+    // SAFETY: not NULL and valid for a write (contract).
+    unsafe { put(out_consumed, n) }
+}
+
+pub(crate) fn tls_established(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
+    match try_status!(c).handle_tls_established(Instant::from_millis(now_ms)) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::from_diag(e.diag()),
+    }
+}
+
+pub(crate) fn close(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
+    try_status!(c).handle_close(Instant::from_millis(now_ms));
+    MfpOauthStatus::Ok
+}
+
+pub(crate) fn timeout(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
+    try_status!(c).handle_timeout(Instant::from_millis(now_ms));
+    MfpOauthStatus::Ok
+}
+
+pub(crate) fn finish(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
+    match try_status!(c).finish_body(Instant::from_millis(now_ms)) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::from_diag(e.diag()),
+    }
+}
+
+/// # Safety
+/// `input` NULL or valid for `input_len` bytes; `out` NULL or valid for
+/// `out_len` bytes of writes, not overlapping; outputs NULL or valid.
+pub(crate) unsafe fn body(
+    c: Session<'_>,
+    input: *const u8,
+    input_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    out_consumed: *mut usize,
+    out_written: *mut usize,
+) -> MfpOauthStatus {
+    if out_consumed.is_null() || out_written.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: valid for `input_len` bytes (contract).
+    let input = try_status!(unsafe { bytes(input, input_len) });
+    // SAFETY: valid for `out_len` bytes of writes, not overlapping (contract).
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
+    match try_status!(c).write_body(input, out) {
+        Ok(p) => {
+            // SAFETY: both outputs are not NULL and valid for a write.
+            unsafe {
+                out_consumed.write(p.consumed);
+                out_written.write(p.written);
+            }
+            MfpOauthStatus::Ok
         }
-    };
+        Err(mfp_oauth_core::smtp::BodyError::BufferTooSmall { needed }) => {
+            // SAFETY: not NULL and valid for a write.
+            unsafe { out_written.write(needed) };
+            MfpOauthStatus::BufferTooSmall
+        }
+        Err(e) => MfpOauthStatus::from_diag(e.diag()),
+    }
+}
+
+/// # Safety
+/// `out` NULL or valid for `out_len` bytes of writes; outputs NULL or valid.
+pub(crate) unsafe fn transmit(
+    c: Session<'_>,
+    now_ms: u64,
+    out: *mut u8,
+    out_len: usize,
+    out_written: *mut usize,
+    out_sensitive: *mut bool,
+) -> MfpOauthStatus {
+    if out_written.is_null() || out_sensitive.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: valid for `out_len` bytes of writes (contract).
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
+    let (written, sensitive, status) =
+        match try_status!(c).poll_transmit(Instant::from_millis(now_ms), out) {
+            Ok(Some(t)) => (t.len, t.sensitive, MfpOauthStatus::Ok),
+            Ok(None) => (0, false, MfpOauthStatus::Ok),
+            Err(e) => (e.needed, false, MfpOauthStatus::BufferTooSmall),
+        };
+    // SAFETY: both outputs are not NULL and valid for a write (contract).
+    unsafe {
+        out_written.write(written);
+        if status == MfpOauthStatus::Ok {
+            out_sensitive.write(sensitive);
+        }
+    }
+    status
+}
+
+/// # Safety
+/// `out_deadline_ms` NULL or valid for a write.
+pub(crate) unsafe fn deadline(c: Session<'_>, out_deadline_ms: *mut u64) -> MfpOauthStatus {
+    if out_deadline_ms.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let d = try_status!(c)
+        .poll_timeout()
+        .map_or(MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
+    // SAFETY: not NULL and valid for a write (contract).
+    unsafe { put(out_deadline_ms, d) }
 }
 
 /// Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,
@@ -566,22 +694,8 @@ pub unsafe extern "C" fn mfp_oauth_smtp_handle_input(
     len: usize,
     out_consumed: *mut usize,
 ) -> MfpOauthStatus {
-    if out_consumed.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: valid for `len` bytes (contract).
-    let data = try_status!(unsafe { bytes(data, len) });
-    // SAFETY: the caller's contract for `smtp`.
-    unsafe {
-        with(smtp, |c| {
-            let n = c.handle_input(Instant::from_millis(now_ms), data);
-            // SAFETY: `out_consumed` is not NULL and valid for a write.
-            match put(out_consumed, n) {
-                MfpOauthStatus::Ok => Ok(()),
-                e => Err(e),
-            }
-        })
-    }
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { input(handle::get(smtp), now_ms, data, len, out_consumed) }
 }
 
 /// TLS is now established on the connection (after the `UPGRADE_TLS`
@@ -595,12 +709,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_handle_tls_established(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe {
-        with(smtp, |c| {
-            c.handle_tls_established(Instant::from_millis(now_ms))
-                .map_err(|e| MfpOauthStatus::from_diag(e.diag()))
-        })
-    }
+    unsafe { tls_established(handle::get(smtp), now_ms) }
 }
 
 /// The server closed the connection, or the firmware lost it. The session
@@ -614,12 +723,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_handle_close(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe {
-        with(smtp, |c| {
-            c.handle_close(Instant::from_millis(now_ms));
-            Ok(())
-        })
-    }
+    unsafe { close(handle::get(smtp), now_ms) }
 }
 
 /// Call when `now_ms` has reached the deadline of
@@ -633,12 +737,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_handle_timeout(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe {
-        with(smtp, |c| {
-            c.handle_timeout(Instant::from_millis(now_ms));
-            Ok(())
-        })
-    }
+    unsafe { timeout(handle::get(smtp), now_ms) }
 }
 
 /// Submits a message from `from` to the `to_count` recipients in `to`
@@ -716,30 +815,17 @@ pub unsafe extern "C" fn mfp_oauth_smtp_write_body(
     out_consumed: *mut usize,
     out_written: *mut usize,
 ) -> MfpOauthStatus {
-    if out_consumed.is_null() || out_written.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: valid for `input_len` bytes (contract).
-    let input = try_status!(unsafe { bytes(input, input_len) });
-    // SAFETY: valid for `out_len` bytes of writes, not overlapping (contract).
-    let out = try_status!(unsafe { bytes_mut(out, out_len) });
-    // SAFETY: the caller's contract for `smtp`.
-    let client = try_status!(unsafe { handle::get(smtp) });
-    match client.write_body(input, out) {
-        Ok(p) => {
-            // SAFETY: both outputs are not NULL and valid for a write.
-            unsafe {
-                out_consumed.write(p.consumed);
-                out_written.write(p.written);
-            }
-            MfpOauthStatus::Ok
-        }
-        Err(mfp_oauth_core::smtp::BodyError::BufferTooSmall { needed }) => {
-            // SAFETY: not NULL and valid for a write.
-            unsafe { out_written.write(needed) };
-            MfpOauthStatus::BufferTooSmall
-        }
-        Err(e) => MfpOauthStatus::from_diag(e.diag()),
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        body(
+            handle::get(smtp),
+            input,
+            input_len,
+            out,
+            out_len,
+            out_consumed,
+            out_written,
+        )
     }
 }
 
@@ -754,12 +840,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_finish_body(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe {
-        with(smtp, |c| {
-            c.finish_body(Instant::from_millis(now_ms))
-                .map_err(|e| MfpOauthStatus::from_diag(e.diag()))
-        })
-    }
+    unsafe { finish(handle::get(smtp), now_ms) }
 }
 
 /// After `AUTH_REJECTED` with `refresh_and_retry`: tries again, once, with
@@ -849,27 +930,17 @@ pub unsafe extern "C" fn mfp_oauth_smtp_poll_transmit(
     out_written: *mut usize,
     out_sensitive: *mut bool,
 ) -> MfpOauthStatus {
-    if out_written.is_null() || out_sensitive.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: valid for `out_len` bytes of writes (contract).
-    let out = try_status!(unsafe { bytes_mut(out, out_len) });
-    // SAFETY: the caller's contract for `smtp`.
-    let client = try_status!(unsafe { handle::get(smtp) });
-    let (written, sensitive, status) = match client.poll_transmit(Instant::from_millis(now_ms), out)
-    {
-        Ok(Some(t)) => (t.len, t.sensitive, MfpOauthStatus::Ok),
-        Ok(None) => (0, false, MfpOauthStatus::Ok),
-        Err(e) => (e.needed, false, MfpOauthStatus::BufferTooSmall),
-    };
-    // SAFETY: both outputs are not NULL and valid for a write (contract).
+    // SAFETY: the caller's contract, as documented above.
     unsafe {
-        out_written.write(written);
-        if status == MfpOauthStatus::Ok {
-            out_sensitive.write(sensitive);
-        }
+        transmit(
+            handle::get(smtp),
+            now_ms,
+            out,
+            out_len,
+            out_written,
+            out_sensitive,
+        )
     }
-    status
 }
 
 /// Writes when `mfp_oauth_smtp_handle_timeout` must be called, in the
@@ -884,16 +955,8 @@ pub unsafe extern "C" fn mfp_oauth_smtp_poll_timeout(
     smtp: *mut MfpOauthSmtp,
     out_deadline_ms: *mut u64,
 ) -> MfpOauthStatus {
-    if out_deadline_ms.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: the caller's contract for `smtp`.
-    let client = try_status!(unsafe { handle::get(smtp) });
-    let deadline = client
-        .poll_timeout()
-        .map_or(MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
-    // SAFETY: not NULL and valid for a write (contract).
-    unsafe { put(out_deadline_ms, deadline) }
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { deadline(handle::get(smtp), out_deadline_ms) }
 }
 
 /// Session state flags (`mfp_oauth_smtp_state`).

@@ -25,6 +25,12 @@ impl MfpOauthStatus {
         }
     }
 
+    /// The status of a core error.
+    #[must_use]
+    pub fn of<E: mfp_oauth_core::diag::Diagnostic>(e: E) -> Self {
+        Self::from_diag(e.diag())
+    }
+
     /// The public number.
     #[must_use]
     pub const fn number(self) -> u32 {
