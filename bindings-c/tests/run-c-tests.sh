@@ -65,11 +65,19 @@ gcc -std=c99 "${warn[@]}" -fsyntax-only -x c "$crate/include/mfp_oauth.h"
 g++ -std=c++11 "${warn[@]}" "$here/c/header_cpp.cpp" "$lib" "${libs[@]}" -o "$out/header_cpp"
 run_one "header_cpp [c++]" "$out/header_cpp"
 
-# The README's "Using it from C" example compiles as written.
-awk '/^A complete example/ {f=1} f && /^```c$/ {c=1; next} c && /^```$/ {exit} c {print}' \
-  "$root/README.md" >"$out/readme_example.c"
-[[ -s "$out/readme_example.c" ]]
-gcc -std=c11 "${warn[@]}" -fsyntax-only "$out/readme_example.c"
+# Every C example of the README's "Using it from C" guide compiles as written.
+rm -f "$out"/readme_example_*.c
+awk -v dir="$out" '
+  /^## / { inside = ($0 == "## Using it from C") }
+  inside && /^```c$/ { n++; file = sprintf("%s/readme_example_%d.c", dir, n); next }
+  file && /^```$/ { close(file); file = ""; next }
+  file { print > file }
+' "$root/README.md"
+examples=("$out"/readme_example_*.c)
+[[ -e "${examples[0]}" ]]
+for ex in "${examples[@]}"; do
+  gcc -std=c11 "${warn[@]}" -fsyntax-only "$ex"
+done
 
 echo "c-tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
