@@ -58,17 +58,20 @@ macro_rules! opaque {
 }
 pub(crate) use opaque;
 
-/// Places the value `make` returns in `storage`, overwriting whatever was
-/// there (a live object is not dropped: the caller must destroy it first).
-/// The value is written straight into the storage, so that the optimiser
-/// can build it there instead of in a stack temporary (these values are
-/// kilobytes; stack is scarce on an MCU).
+/// Builds a value in `storage` with `init`, overwriting whatever was there
+/// (a live object is not dropped: the caller must destroy it first).
+///
+/// `init` gets the address of the value's place and must initialise it
+/// completely (with `write`, field by field if it likes), so that the
+/// kilobytes of a session or a mailer are built where they live instead of
+/// in stack temporaries that are then copied (stack is scarce on an MCU).
 ///
 /// # Safety
-/// `storage` is NULL or valid for writes of `S` and not aliased.
+/// `storage` is NULL or valid for writes of `S` and not aliased; `init`
+/// initialises the whole value at the pointer it is given.
 pub(crate) unsafe fn create<S: Opaque>(
     storage: *mut S,
-    make: impl FnOnce() -> S::Value,
+    init: impl FnOnce(*mut S::Value),
 ) -> MfpOauthStatus {
     if storage.is_null() {
         return MfpOauthStatus::NullParameter;
@@ -76,10 +79,10 @@ pub(crate) unsafe fn create<S: Opaque>(
     let held = storage.cast::<Held<S::Value>>();
     // SAFETY: `storage` is valid for writes of `S`, which is at least as
     // large and as aligned as `Held<S::Value>` (checked at compile time);
-    // `write` does not drop the previous contents. The magic goes last, so
-    // that the object is live only once the value is in place.
+    // `init` initialises the value (contract). The magic goes last, so that
+    // the object is live only once the value is in place.
     unsafe {
-        core::ptr::addr_of_mut!((*held).value).write(make());
+        init(core::ptr::addr_of_mut!((*held).value));
         core::ptr::addr_of_mut!((*held).magic).write(S::MAGIC);
     }
     MfpOauthStatus::Ok

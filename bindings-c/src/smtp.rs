@@ -658,8 +658,14 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
     let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_of));
     // SAFETY: `smtp` is valid for writes of `mfp_oauth_smtp` (contract).
     unsafe {
-        handle::create(smtp, || {
-            Client::new(Instant::from_millis(now_ms), settings, user, token)
+        handle::create(smtp, |place| {
+            // SAFETY: `place` is valid for a write of a `Client`.
+            place.write(Client::new(
+                Instant::from_millis(now_ms),
+                settings,
+                user,
+                token,
+            ))
         })
     }
 }

@@ -112,8 +112,14 @@ pub unsafe extern "C" fn mfp_oauth_token_client_create(
     let (provider, app) = try_status!(unsafe { profile(&*settings) });
     // SAFETY: valid for writes (contract).
     unsafe {
-        handle::create(client, || {
-            Client::new(provider, app, [0u8; OAUTH_RESPONSE_BUF_LEN], seed)
+        handle::create(client, |place| {
+            // SAFETY: `place` is valid for a write of a client.
+            place.write(Client::new(
+                provider,
+                app,
+                [0u8; OAUTH_RESPONSE_BUF_LEN],
+                seed,
+            ))
         })
     }
 }
