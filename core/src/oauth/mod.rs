@@ -445,6 +445,13 @@ impl<B: AsMut<[u8]>> Client<B> {
         matches!(self.state, State::Idle | State::Succeeded | State::Ended)
     }
 
+    /// Whether a request was sent and its response is still awaited (a
+    /// driver can stop reading once this turns false).
+    #[must_use]
+    pub fn is_awaiting_response(&self) -> bool {
+        matches!(self.state, State::InFlight(_))
+    }
+
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {

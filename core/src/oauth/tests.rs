@@ -50,8 +50,10 @@ fn exchange(c: &mut TestClient, now: Instant, response: &str) -> (RequestKind, S
         .expect("a request is due");
     let kind = tx.kind;
     let req = String::from_utf8(out[..tx.len].to_vec()).unwrap();
+    assert!(c.is_awaiting_response());
     assert_eq!(c.handle_input(now, response.as_bytes()), response.len());
     c.handle_close(now);
+    assert!(!c.is_awaiting_response());
     (kind, req)
 }
 
