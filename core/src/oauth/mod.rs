@@ -29,6 +29,37 @@
 //! One request per connection (`Connection: close`); requests are never
 //! pipelined. After success nothing is sent again: a redeemed device code
 //! or authorization code replayed revokes the grant on some servers.
+//!
+//! # Example: a refresh with rotation
+//! ```
+//! use mfp_oauth_core::oauth::{Client, Event, RequestKind};
+//! use mfp_oauth_core::provider::{AppRegistration, MicrosoftCloud, Provider, Tenant};
+//! use mfp_oauth_core::limits::{OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
+//! use mfp_oauth_core::Instant;
+//!
+//! let provider = Provider::microsoft(MicrosoftCloud::Global, Tenant::Common)?;
+//! let app = AppRegistration::public("00000000-1111-2222-3333-444444444444")?;
+//! let mut response_buf = [0u8; OAUTH_RESPONSE_BUF_LEN];
+//! let mut client = Client::new(provider, app, &mut response_buf[..], 0x5eed);
+//! let now = Instant::from_millis(1_000);
+//! client.start_refresh(now, b"0.AAA-persisted-refresh-token")?;
+//!
+//! let mut out = [0u8; OAUTH_REQUEST_BUF_LEN];
+//! let tx = client.poll_transmit(now, &mut out)?.expect("due now");
+//! assert_eq!(tx.kind, RequestKind::Refresh);
+//! assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+//! assert!(tx.sensitive); // carries the refresh token: never log it
+//! // ... connect (TLS, proxy), write out[..tx.len], then feed what arrives:
+//! let body = r#"{"token_type":"Bearer","expires_in":3599,"access_token":"EwB","refresh_token":"0.AAA-new"}"#;
+//! let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+//! client.handle_input(now, answer.as_bytes());
+//!
+//! assert_eq!(client.poll_event(), Some(Event::RefreshTokenRotated));
+//! let tokens = client.tokens().expect("success");
+//! assert_eq!(tokens.refresh_token.expose(), b"0.AAA-new"); // persist it now
+//! assert!(matches!(client.poll_event(), Some(Event::AccessToken { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backoff;
 mod error;
@@ -295,7 +326,7 @@ impl<B: AsMut<[u8]>> Client<B> {
     /// Start the refresh grant with the persisted `refresh_token`.
     pub fn start_refresh(&mut self, now: Instant, refresh_token: &[u8]) -> Result<(), OAuthError> {
         if refresh_token.is_empty() {
-            return Err(OAuthError::WrongState);
+            return Err(OAuthError::InvalidArgument);
         }
         let token = RefreshToken::from_slice(refresh_token).map_err(|_| {
             OAuthError::Json(crate::wire::json::JsonError::TooLong(
