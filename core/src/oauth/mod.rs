@@ -221,6 +221,8 @@ pub struct Client<B: AsMut<[u8]>> {
     grant: Grant,
     state: State,
     tokens: TokenResponse,
+    /// Whether `tokens.refresh_token` is new (issued or rotated).
+    rotated: bool,
     expires_at: Option<Instant>,
     events: Deque<Event, OAUTH_EVENT_QUEUE>,
     backoff: backoff::Backoff,
@@ -256,6 +258,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             grant: Grant::None,
             state: State::Idle,
             tokens: TokenResponse::new(),
+            rotated: false,
             expires_at: None,
             events: Deque::new(),
             backoff: backoff::Backoff::new(seed, OAUTH_MAX_RETRIES),
@@ -270,6 +273,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.grant = Grant::None;
         self.state = State::Idle;
         self.tokens.clear();
+        self.rotated = false;
         self.expires_at = None;
         self.events.clear();
         self.backoff.reset();
@@ -449,6 +453,15 @@ impl<B: AsMut<[u8]>> Client<B> {
     #[must_use]
     pub fn tokens(&self) -> Option<&TokenResponse> {
         (self.state == State::Succeeded).then_some(&self.tokens)
+    }
+
+    /// The refresh token to persist after success, only when it is new
+    /// (first sign-in or rotation; [`Event::RefreshTokenRotated`] said so):
+    /// `None` when the one refreshed with stays valid, so flash is not
+    /// rewritten for nothing.
+    #[must_use]
+    pub fn new_refresh_token(&self) -> Option<&RefreshToken> {
+        (self.state == State::Succeeded && self.rotated).then_some(&self.tokens.refresh_token)
     }
 
     /// When the access token expires, if the provider said.
@@ -782,6 +795,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             Grant::Refresh(old) => !old.ct_eq(self.tokens.refresh_token.expose()),
             _ => !self.tokens.refresh_token.is_empty(),
         };
+        self.rotated = rotated;
         if rotated {
             self.push_event(Event::RefreshTokenRotated);
         }

@@ -439,6 +439,7 @@ fn refresh_with_rotation_tells_the_caller_to_persist() {
     );
     assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"0.AAA-new");
     assert_eq!(c.expires_at(), Some(secs(3699)));
+    assert_eq!(c.new_refresh_token().unwrap().expose(), b"0.AAA-new");
 }
 
 #[test]
@@ -457,6 +458,7 @@ fn refresh_without_a_new_token_keeps_the_old_one() {
             }]
         );
         assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"1//same");
+        assert!(c.new_refresh_token().is_none());
     }
 }
 
