@@ -281,6 +281,15 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.last_description.clear();
     }
 
+    /// Replace the provider profile and app registration (settings
+    /// changed), abandoning any flow. Firmware that keeps one client in
+    /// static storage reconfigures it this way instead of building a new one.
+    pub fn set_profile(&mut self, provider: Provider, app: AppRegistration) {
+        self.reset();
+        self.provider = provider;
+        self.app = app;
+    }
+
     /// The provider profile.
     #[must_use]
     pub fn provider(&self) -> &Provider {

@@ -767,3 +767,19 @@ fn google_authorize_url_asks_for_offline_access_on_an_ipv4_loopback() {
     // The client secret never goes into the browser's URL.
     assert!(!url.contains("GOCSPX"));
 }
+
+#[test]
+fn set_profile_abandons_the_flow_and_switches_provider() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    c.set_profile(
+        Provider::google().unwrap(),
+        AppRegistration::public("1-a.apps.googleusercontent.com").unwrap(),
+    );
+    assert!(c.is_finished());
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    assert!(c.poll_transmit(secs(0), &mut out).unwrap().is_none());
+    c.start_refresh(secs(1), b"1//x").unwrap();
+    let tx = c.poll_transmit(secs(1), &mut out).unwrap().unwrap();
+    assert_eq!(tx.endpoint.host(), "oauth2.googleapis.com");
+}
