@@ -53,8 +53,9 @@ pub const MAX_JSON_DEPTH: usize = 16;
 pub const SMTP_EVENT_QUEUE: usize = MAX_RECIPIENTS + 8;
 
 /// Smallest output buffer the caller may lend to `smtp::Client::write_body`:
-/// one input octet can become three output octets (`\n..` after a bare CR).
-pub const MIN_BODY_OUT_LEN: usize = 3;
+/// room for a `BDAT <n>\r\n` chunk header (up to 27 octets) and a few
+/// octets of body; with `DATA` one input octet can become three.
+pub const MIN_BODY_OUT_LEN: usize = 32;
 
 /// Longest HTTP response head (status line and headers) the token client
 /// accepts, in octets. Microsoft's token responses carry about 1.2 KB of
