@@ -1667,6 +1667,19 @@ mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                uint64_t seed);
 
 /**
+ * The settings changed: takes the provider, tenant, client id and custom
+ * endpoints of `settings` anew and abandons any flow (firmware that keeps
+ * one client in static storage reconfigures it this way). On error the
+ * client is unchanged.
+ *
+ * # Safety
+ * `client` as for `_destroy`; `settings` NULL or valid with its strings
+ * valid for their lengths.
+ */
+mfp_oauth_status mfp_oauth_token_client_set_profile(mfp_oauth_token_client *client,
+                                                    const mfp_oauth_settings *settings);
+
+/**
  * Wipes the client (tokens, codes, verifier) and every byte of its
  * storage. Destroying storage that holds no client does nothing.
  *

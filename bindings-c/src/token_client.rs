@@ -124,6 +124,30 @@ pub unsafe extern "C" fn mfp_oauth_token_client_create(
     }
 }
 
+/// The settings changed: takes the provider, tenant, client id and custom
+/// endpoints of `settings` anew and abandons any flow (firmware that keeps
+/// one client in static storage reconfigures it this way). On error the
+/// client is unchanged.
+///
+/// # Safety
+/// `client` as for `_destroy`; `settings` NULL or valid with its strings
+/// valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_token_client_set_profile(
+    client: *mut MfpOauthTokenClient,
+    settings: *const MfpOauthSettings,
+) -> MfpOauthStatus {
+    if settings.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: not NULL, valid (contract).
+    let (provider, app) = try_status!(unsafe { profile(&*settings) });
+    // SAFETY: the caller's contract for `client`.
+    let c = try_status!(unsafe { live(client) });
+    c.set_profile(provider, app);
+    MfpOauthStatus::Ok
+}
+
 /// Wipes the client (tokens, codes, verifier) and every byte of its
 /// storage. Destroying storage that holds no client does nothing.
 ///

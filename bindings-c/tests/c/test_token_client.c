@@ -212,8 +212,19 @@ TEST(misuse) {
   CHECK_STATUS(mfp_oauth_token_client_handle_transport_error(&c, 0, 305),
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK_OK(mfp_oauth_token_client_handle_transport_error(&c, 0, MFP_OAUTH_STATUS_CONNECT_FAILED));
+  /* Reconfigured in place: the custom provider's device flow works again;
+   * a bad profile leaves the client as it was. */
+  s = rfc_settings();
+  s.provider = 7;
+  CHECK_STATUS(mfp_oauth_token_client_set_profile(&c, &s), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_token_client_start_device(&c, 0), MFP_OAUTH_STATUS_DEVICE_FLOW_NOT_SUPPORTED);
+  s = rfc_settings();
+  CHECK_STATUS(mfp_oauth_token_client_set_profile(&c, NULL), NP);
+  CHECK_OK(mfp_oauth_token_client_set_profile(&c, &s));
+  CHECK_OK(mfp_oauth_token_client_start_device(&c, 0));
   CHECK_OK(mfp_oauth_token_client_destroy(&c));
   CHECK_OK(mfp_oauth_token_client_destroy(&c));
+  CHECK_STATUS(mfp_oauth_token_client_set_profile(&c, &s), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_STATUS(mfp_oauth_token_client_poll_timeout(&c, &d), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_STATUS(mfp_oauth_token_client_destroy(NULL), NP);
 }
