@@ -341,9 +341,79 @@ static void scan_to_email(void) {
   printf("scan to e-mail: %s\n", session_ok ? "sent" : "FAILED");
 }
 
+/* ---- the administrator's Acquire: device flow (RFC 8628 vectors) ------- */
+
+static mfp_oauth_token_client tokens; /* the caller's storage: static, 29 KB */
+
+static void token_exchange(uint64_t now, int status, const char *json) {
+  static char req[8192], resp[1024];
+  size_t n = 0;
+  bool sensitive = false;
+  mfp_oauth_endpoint ep;
+  CHECK_OK(MEASURED("mfp_oauth_token_client_poll_transmit",
+                    mfp_oauth_token_client_poll_transmit(&tokens, now, (uint8_t *)req, sizeof req,
+                                                         &n, &sensitive, &ep)));
+  CHECK(n > 0 && strcmp(ep.host, "server.example.com") == 0 && ep.tls);
+  int len = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
+                     status, (unsigned)strlen(json), json);
+  size_t used = 0;
+  CHECK_OK(MEASURED("mfp_oauth_token_client_handle_input",
+                    mfp_oauth_token_client_handle_input(&tokens, now, (const uint8_t *)resp,
+                                                        (size_t)len, &used)));
+  CHECK(used == (size_t)len);
+  CHECK_OK(mfp_oauth_token_client_handle_close(&tokens, now));
+}
+
+static mfp_oauth_token_event_kind next_token_event(void) {
+  mfp_oauth_token_event e;
+  CHECK_OK(MEASURED("mfp_oauth_token_client_poll_event", mfp_oauth_token_client_poll_event(&tokens, &e)));
+  return e.kind;
+}
+
+static void create_token_client(void) {
+  mfp_oauth_settings s;
+  CHECK_OK(mfp_oauth_settings_init(&s));
+  s.provider = MFP_OAUTH_PROVIDER_CUSTOM;
+  s.client_id = (mfp_oauth_str){"1406020730", 10};
+  s.custom_token_url = (mfp_oauth_str){"https://server.example.com/token", 32};
+  s.custom_device_url = (mfp_oauth_str){"https://server.example.com/device_authorization", 47};
+  s.custom_scope = (mfp_oauth_str){"example_scope", 13};
+  last = mfp_oauth_token_client_create(&tokens, &s, 7);
+}
+
+static void acquire_with_device_flow(void) {
+  measure_stack("mfp_oauth_token_client_create", create_token_client);
+  CHECK(last == MFP_OAUTH_STATUS_OK);
+  CHECK_OK(mfp_oauth_token_client_start_device(&tokens, 0));
+  token_exchange(0, 200,
+                 "{\"device_code\":\"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS\",\"user_code\":"
+                 "\"WDJB-MJHT\",\"verification_uri\":\"https://example.com/device\",\"expires_in\":1800,"
+                 "\"interval\":5}");
+  CHECK(next_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE);
+  char code[33], uri[257];
+  uint64_t expires = 0;
+  CHECK_OK(mfp_oauth_token_client_device_code(&tokens, code, sizeof code, uri, sizeof uri, &expires));
+  printf("panel: go to %s and enter %s\n", uri, code);
+  CHECK(strcmp(code, "WDJB-MJHT") == 0);
+  uint64_t deadline = 0;
+  CHECK_OK(mfp_oauth_token_client_poll_timeout(&tokens, &deadline));
+  CHECK(deadline == 5000);
+  token_exchange(5000, 400, "{\"error\":\"authorization_pending\"}");
+  CHECK(next_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_NONE);
+  token_exchange(10000, 200,
+                 "{\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\"token_type\":\"Bearer\","
+                 "\"expires_in\":3600,\"refresh_token\":\"tGzv3JOkF0XG5Qx2TlKWIA\"}");
+  CHECK(next_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_REFRESH_TOKEN_ROTATED);
+  CHECK(next_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN);
+  CHECK_OK(mfp_oauth_token_client_destroy(&tokens));
+  printf("device flow: signed in\n");
+}
+
 int main(void) {
   morning_self_check();
   scan_to_email();
+  acquire_with_device_flow();
   print_entries();
   printf("firmware checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
