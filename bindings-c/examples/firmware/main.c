@@ -1,4 +1,6 @@
-/* A printer's day on a Cortex-M4F, through the C API only (R-BARE, R-FFI).
+/* A printer's day on a Cortex-M4F, through the C API only (R-BARE, R-FFI):
+ * the diagnostics, a scan-to-email SMTP session through Microsoft 365 and
+ * the administrator's Acquire with the device flow, against scripted servers.
  *
  * Runs under qemu-system-arm -M mps2-an386 with semihosting; exits 0 only if
  * every check passes. Along the way it measures the stack high-water mark of
