@@ -8,7 +8,11 @@
 //! ## Layers
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
 //!   messages, dot-stuffing, JSON guards).
-//! - [`smtp`]: the sans-IO submission client state machine.
+//! - `smtp`: the sans-IO submission client state machine.
+//! - [`config`], [`function`], [`policy`], [`token`]: the printer's
+//!   behaviour: settings and their rules, the twelve mail functions, whose
+//!   token and which From address a job uses, the token lifecycle and its
+//!   power-safe persistence image.
 //! - [`diag`], [`secret`], [`address`], [`time`], [`limits`]: the
 //!   foundations every layer shares.
 //!
@@ -47,13 +51,20 @@
 )]
 
 pub mod address;
+pub mod config;
 pub mod diag;
+pub mod function;
 pub mod limits;
+pub mod policy;
 pub mod secret;
 pub mod time;
+pub mod token;
 pub mod wire;
 
 pub use address::Address;
+pub use config::{Settings, OAUTH_AVAILABLE};
 pub use diag::{Diagnostic, Id as DiagId, Lang};
+pub use function::{Function, FunctionClass};
 pub use secret::{AccessToken, RefreshToken, SecretBuf};
 pub use time::{Duration, Instant};
+pub use token::{TokenOwner, TokenStatus, TokenStore};
