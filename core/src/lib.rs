@@ -57,6 +57,7 @@ pub mod function;
 pub mod limits;
 pub mod policy;
 pub mod secret;
+pub mod smtp;
 pub mod time;
 pub mod token;
 pub mod wire;
