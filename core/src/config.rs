@@ -29,6 +29,7 @@ use crate::limits::{
     MAX_TENANT_LEN, MAX_URL_LEN,
 };
 use crate::secret::SecretBuf;
+use crate::smtp::Security;
 use crate::token::TokenStatus;
 
 /// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,
@@ -148,18 +149,6 @@ pub enum WebDavHttpVersion {
     Http2Http11 = 1,
 }
 
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum SmtpSecurity {
-    /// Plain connection upgraded with STARTTLS (port 587).
-    #[default]
-    StartTls = 0,
-    /// TLS from the first byte (port 465).
-    ImplicitTls = 1,
-}
-
 /// The SMTP server to submit to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpServer {
@@ -168,13 +157,13 @@ pub struct SmtpServer {
     /// TCP port.
     pub port: u16,
     /// Transport security.
-    pub security: SmtpSecurity,
+    pub security: Security,
 }
 
 impl SmtpServer {
     /// `host:port` with `security`; `None` if the host name is too long.
     #[must_use]
-    pub fn new(host: &str, port: u16, security: SmtpSecurity) -> Option<Self> {
+    pub fn new(host: &str, port: u16, security: Security) -> Option<Self> {
         Some(SmtpServer {
             host: String::try_from(host).ok()?,
             port,
@@ -618,7 +607,7 @@ pub(crate) mod tests {
         let mut s = Settings {
             admin_address: Some(addr("admin@contoso.com")),
             oauth_enabled: true,
-            smtp: SmtpServer::new("smtp.office365.com", 587, SmtpSecurity::StartTls),
+            smtp: SmtpServer::new("smtp.office365.com", 587, Security::StartTls),
             sender_mode: mode,
             ..Settings::default()
         };
@@ -674,7 +663,7 @@ pub(crate) mod tests {
             (
                 |s| {
                     s.provider = ProviderKind::Google;
-                    s.smtp = SmtpServer::new("smtp.gmail.com", 465, SmtpSecurity::ImplicitTls);
+                    s.smtp = SmtpServer::new("smtp.gmail.com", 465, Security::ImplicitTls);
                 },
                 ConfigError::GoogleNeedsHttp2,
                 Id::GoogleNeedsHttp2,
@@ -701,7 +690,7 @@ pub(crate) mod tests {
                 Id::AdminAddressMissing,
             ),
             (
-                |s| s.smtp = SmtpServer::new("smtp.office365.com", 0, SmtpSecurity::StartTls),
+                |s| s.smtp = SmtpServer::new("smtp.office365.com", 0, Security::StartTls),
                 ConfigError::SmtpServerMissing,
                 Id::SmtpServerMissing,
             ),

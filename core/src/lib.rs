@@ -8,7 +8,7 @@
 //! ## Layers
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
 //!   messages, dot-stuffing, JSON guards).
-//! - `smtp`: the sans-IO submission client state machine.
+//! - [`smtp`]: the sans-IO submission client state machine.
 //! - [`config`], [`function`], [`policy`], [`token`]: the printer's
 //!   behaviour: settings and their rules, the twelve mail functions, whose
 //!   token and which From address a job uses, the token lifecycle and its

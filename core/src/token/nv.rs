@@ -44,8 +44,8 @@ use super::store::{Slot, TokenStore};
 use super::{TokenStatus, WallTime};
 use crate::address::Address;
 use crate::config::{
-    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpSecurity, SmtpServer,
-    TlsVersion, WebDavHttpVersion,
+    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
+    WebDavHttpVersion,
 };
 use crate::diag::{Diagnostic, Id};
 use crate::limits::{
@@ -54,6 +54,7 @@ use crate::limits::{
     MAX_USER_TOKENS,
 };
 use crate::secret::SecretBuf;
+use crate::smtp::Security;
 
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
@@ -326,6 +327,13 @@ struct NvMeta<'a> {
     users: Vec<NvUser<'a>, MAX_USER_TOKENS>,
 }
 
+const fn security_code(s: Security) -> u8 {
+    match s {
+        Security::StartTls => 0,
+        Security::ImplicitTls => 1,
+    }
+}
+
 fn len16(n: usize) -> u16 {
     u16::try_from(n).unwrap_or(u16::MAX)
 }
@@ -357,7 +365,7 @@ fn nv_settings(s: &Settings) -> NvSettings<'_> {
         smtp: s
             .smtp
             .as_ref()
-            .map(|m| (m.host.as_str(), m.port, m.security as u8)),
+            .map(|m| (m.host.as_str(), m.port, security_code(m.security))),
         sender_mode: s.sender_mode as u8,
         bulk_address: s.bulk_address.as_ref().map(Address::as_str),
         send_as: s.send_as.iter().map(Address::as_str).collect(),
@@ -790,8 +798,8 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
             host: string(host)?,
             port,
             security: match sec {
-                0 => SmtpSecurity::StartTls,
-                1 => SmtpSecurity::ImplicitTls,
+                0 => Security::StartTls,
+                1 => Security::ImplicitTls,
                 _ => return Err(bad),
             },
         }),

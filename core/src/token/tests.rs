@@ -926,7 +926,7 @@ fn the_largest_image_fits_and_sizes_are_reported() {
     settings.smtp = crate::config::SmtpServer::new(
         &long(MAX_DOMAIN_LEN),
         65535,
-        crate::config::SmtpSecurity::StartTls,
+        crate::smtp::Security::StartTls,
     );
     for c in ['c', 'd', 'e', 'f'] {
         settings.send_as.push(long_addr(c)).unwrap();
