@@ -9,6 +9,7 @@
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
 //!   messages, dot-stuffing, JSON guards).
 //! - [`smtp`]: the sans-IO submission client state machine.
+//! - [`mailer`]: the facade the firmware drives for one job.
 //! - [`config`], [`function`], [`policy`], [`token`]: the printer's
 //!   behaviour: settings and their rules, the twelve mail functions, whose
 //!   token and which From address a job uses, the token lifecycle and its
@@ -55,6 +56,7 @@ pub mod config;
 pub mod diag;
 pub mod function;
 pub mod limits;
+pub mod mailer;
 pub mod policy;
 pub mod secret;
 pub mod smtp;
