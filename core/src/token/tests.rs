@@ -1123,3 +1123,39 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// R-NV: any bytes in either slot give a result, never a panic; and a
+    /// damaged body behind a recomputed (valid) CRC is still refused or
+    /// read consistently, never trusted blindly.
+    #[test]
+    fn any_slot_contents_load_without_panic(
+        a in proptest::collection::vec(any::<u8>(), 0..300),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        sealed in any::<bool>(),
+    ) {
+        let mut s = Settings::default();
+        let mut store = TokenStore::new();
+        let _ = nv::load(&a, &a, None, &mut s, &mut store);
+
+        let (settings, populated_store) = populated();
+        let key = DeviceKey::new(&[5; 32]);
+        let seal = sealed.then_some(Seal { key: &key, random: [2; 7] });
+        let mut img = image(&settings, &populated_store, 9, seal);
+        for (pos, byte) in edits {
+            let i = nv::PREFIX_LEN + 8 + pos % (img.len() - nv::PREFIX_LEN - 8);
+            img[i] = byte;
+        }
+        reseal_prefix(&mut img, nv::FORMAT_VERSION, 9);
+        match nv::load(&img, &[], Some(&key), &mut s, &mut store) {
+            Ok(_) => prop_assert_eq!(store.cached_access_tokens(), 0),
+            Err(e) => {
+                prop_assert!(matches!(e, NvError::Corrupt | NvError::SealOpenFailed), "{:?}", e);
+                prop_assert_eq!(store.users().count(), 0);
+                prop_assert_eq!(store.admin_status(), TokenStatus::Required);
+            }
+        }
+    }
+}
