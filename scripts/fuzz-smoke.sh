@@ -12,7 +12,7 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 corpus=target/fuzz-corpus
-for target in smtp_client smtp_reply; do
+for target in smtp_client smtp_reply nv_load; do
   mkdir -p "$corpus/$target"
 done
 # One seed per transcript: a flags byte, a cut byte, then the server's lines.
@@ -25,7 +25,7 @@ for t in tests/transcripts/*.txt; do
   sed -n 's/^S: \{0,1\}//p' "$t" | sed 's/$/\r/' > "$corpus/smtp_reply/$name"
 done
 cd core
-for target in smtp_client smtp_reply; do
+for target in smtp_client smtp_reply nv_load; do
   echo "--- fuzz $target for ${seconds}s"
   log="../target/fuzz-$target.log"
   if ! cargo +nightly fuzz run "$target" "../$corpus/$target" -- \
