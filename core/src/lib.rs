@@ -7,8 +7,12 @@
 //!
 //! ## Layers
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
-//!   messages, dot-stuffing, JSON guards).
+//!   messages, dot-stuffing, HTTP/1.1, form encoding, JSON bodies, JSON
+//!   guards).
 //! - [`smtp`]: the sans-IO submission client state machine.
+//! - [`oauth`]: the sans-IO token-endpoint client (device grant, PKCE,
+//!   refresh with rotation).
+//! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
 //! - [`mailer`]: the facade the firmware drives for one job.
 //! - [`config`], [`function`], [`policy`], [`token`]: the printer's
 //!   behaviour: settings and their rules, the twelve mail functions, whose
@@ -57,7 +61,9 @@ pub mod diag;
 pub mod function;
 pub mod limits;
 pub mod mailer;
+pub mod oauth;
 pub mod policy;
+pub mod provider;
 pub mod secret;
 pub mod smtp;
 pub mod time;

@@ -3,8 +3,11 @@
 //! [`Client`] speaks one submission session: greeting → EHLO → STARTTLS →
 //! ([`Event::UpgradeTls`]: the driver starts TLS) → EHLO again → AUTH with
 //! XOAUTH2 or OAUTHBEARER → MAIL FROM / RCPT TO / DATA (pipelined where the
-//! server offers it) → body → `.` → another message or QUIT. Implicit TLS
-//! (port 465) starts at the greeting with TLS already up.
+//! server offers it) → body → `.` → another message or QUIT. Where the
+//! server offers CHUNKING and PIPELINING, the body goes as `BDAT` chunks in
+//! the same flight as MAIL and RCPT (RFC 3030): no `354` to wait for, no
+//! dot-stuffing. Implicit TLS (port 465) starts at the greeting with TLS
+//! already up.
 //!
 //! Rules it keeps whatever the server does:
 //! - the token is never written before TLS is established, and a server
