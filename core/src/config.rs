@@ -28,6 +28,9 @@ use crate::limits::{
     MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_SEND_AS,
     MAX_TENANT_LEN, MAX_URL_LEN,
 };
+use crate::provider::{
+    AppRegistration, CustomEndpoints, MicrosoftCloud, ProfileError, Provider, Tenant,
+};
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
 use crate::token::TokenStatus;
@@ -68,7 +71,8 @@ pub const fn oauth_available() -> Result<(), NotAvailable> {
 /// A host name or IP literal, as typed by the administrator.
 pub type HostName = String<MAX_DOMAIN_LEN>;
 
-/// The OAuth 2.0 provider ([Fournisseur OAuth 2.0]).
+/// The OAuth 2.0 provider ([Fournisseur OAuth 2.0]); the full profile
+/// (endpoints, scope, flows) is [`Settings::provider_profile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
@@ -221,8 +225,10 @@ pub struct Settings {
     pub oauth_enabled: bool,
     /// [Fournisseur OAuth 2.0]. Default: Microsoft.
     pub provider: ProviderKind,
-    /// Microsoft tenant (`organizations`, a domain or a tenant id).
-    /// Default: `organizations`.
+    /// Microsoft cloud (global, US Government, China). Default: global.
+    pub microsoft_cloud: MicrosoftCloud,
+    /// Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
+    /// a tenant id). Default: `organizations`.
     pub tenant: String<MAX_TENANT_LEN>,
     /// App registration's client id; empty means the vendor's built-in one
     /// (Microsoft, Google). A custom provider needs one.
@@ -268,6 +274,7 @@ impl Default for Settings {
             admin_address: None,
             oauth_enabled: false,
             provider: ProviderKind::Microsoft,
+            microsoft_cloud: MicrosoftCloud::Global,
             tenant,
             client_id: String::new(),
             custom: CustomProvider::default(),
@@ -311,12 +318,15 @@ pub enum ConfigError {
     /// OAuth on without an SMTP server (or with port 0).
     SmtpServerMissing = 7,
     /// Custom provider without token endpoint, client id, scope or any way
-    /// to sign in.
+    /// to sign in, or with an endpoint that is not an `https` URL.
     ProviderProfileIncomplete = 8,
+    /// The Microsoft tenant is not `common`, `organizations`, `consumers`,
+    /// a domain or a tenant id.
+    TenantInvalid = 9,
 }
 
 impl ConfigError {
-    const ALL: [ConfigError; 9] = [
+    const ALL: [ConfigError; 10] = [
         ConfigError::NotAvailable,
         ConfigError::VlanOnNetwork2,
         ConfigError::MicrosoftTls13Only,
@@ -326,6 +336,7 @@ impl ConfigError {
         ConfigError::AdminAddressMissing,
         ConfigError::SmtpServerMissing,
         ConfigError::ProviderProfileIncomplete,
+        ConfigError::TenantInvalid,
     ];
 
     const fn bit(self) -> u16 {
@@ -345,6 +356,7 @@ impl Diagnostic for ConfigError {
             ConfigError::AdminAddressMissing => Id::AdminAddressMissing,
             ConfigError::SmtpServerMissing => Id::SmtpServerMissing,
             ConfigError::ProviderProfileIncomplete => Id::ProviderProfileIncomplete,
+            ConfigError::TenantInvalid => Id::BadTenant,
         }
     }
 }
@@ -527,17 +539,61 @@ impl Settings {
             Some(s) if !s.host.is_empty() && s.port != 0 => {}
             _ => v.insert(ConfigError::SmtpServerMissing),
         }
+        match self.provider_profile() {
+            Err(ProfileError::InvalidTenant) => v.insert(ConfigError::TenantInvalid),
+            Err(_) => v.insert(ConfigError::ProviderProfileIncomplete),
+            Ok(_) => {}
+        }
         if self.provider == ProviderKind::Custom {
             let c = &self.custom;
-            if c.token_url.is_empty()
-                || c.scope.is_empty()
-                || self.client_id.is_empty()
-                || (c.device_url.is_empty() && c.authorize_url.is_empty())
+            if self.client_id.is_empty() || (c.device_url.is_empty() && c.authorize_url.is_empty())
             {
                 v.insert(ConfigError::ProviderProfileIncomplete);
             }
         }
         v
+    }
+
+    /// The provider profile these settings name (R-PROV): endpoints, scope
+    /// and which sign-in flows are allowed, for [`crate::oauth::Client`].
+    pub fn provider_profile(&self) -> Result<Provider, ProfileError> {
+        match self.provider {
+            ProviderKind::Microsoft => {
+                let tenant = match self.tenant.as_str() {
+                    "common" => Tenant::Common,
+                    "organizations" => Tenant::Organizations,
+                    "consumers" => Tenant::Consumers,
+                    id => Tenant::Id(id),
+                };
+                Provider::microsoft(self.microsoft_cloud, tenant)
+            }
+            ProviderKind::Google => Provider::google(),
+            ProviderKind::Custom => {
+                let c = &self.custom;
+                fn opt(s: &str) -> Option<&str> {
+                    (!s.is_empty()).then_some(s)
+                }
+                Provider::custom(&CustomEndpoints {
+                    authorize_url: opt(&c.authorize_url),
+                    token_url: &c.token_url,
+                    device_url: opt(&c.device_url),
+                    scope: &c.scope,
+                })
+            }
+        }
+    }
+
+    /// The app registration to sign in with: the administrator's client id
+    /// when set (a public client), else the vendor's `built_in` one.
+    pub fn app_registration(
+        &self,
+        built_in: &AppRegistration,
+    ) -> Result<AppRegistration, ProfileError> {
+        if self.client_id.is_empty() {
+            Ok(built_in.clone())
+        } else {
+            AppRegistration::public(&self.client_id)
+        }
     }
 
     /// Replace these settings with `new` if it violates no rule; otherwise
@@ -549,6 +605,7 @@ impl Settings {
             return Err(violations);
         }
         let app_changed = self.provider != new.provider
+            || self.microsoft_cloud != new.microsoft_cloud
             || self.tenant != new.tenant
             || self.client_id != new.client_id
             || self.custom != new.custom;
@@ -646,7 +703,7 @@ pub(crate) mod tests {
     fn each_rule_is_reported_alone_with_its_diagnostic() {
         // R-RULE-1..4 and the completeness rules, one at a time.
         type Breaker = fn(&mut Settings);
-        let cases: [(Breaker, ConfigError, Id); 8] = [
+        let cases: [(Breaker, ConfigError, Id); 10] = [
             (
                 |s| s.vlan_on_network2 = true,
                 ConfigError::VlanOnNetwork2,
@@ -703,6 +760,22 @@ pub(crate) mod tests {
                 },
                 ConfigError::ProviderProfileIncomplete,
                 Id::ProviderProfileIncomplete,
+            ),
+            (
+                |s| {
+                    s.provider = ProviderKind::Custom;
+                    s.client_id = String::try_from("abc").unwrap();
+                    s.custom.token_url = String::try_from("http://id.example/token").unwrap();
+                    s.custom.device_url = String::try_from("https://id.example/device").unwrap();
+                    s.custom.scope = String::try_from("smtp").unwrap();
+                },
+                ConfigError::ProviderProfileIncomplete,
+                Id::ProviderProfileIncomplete,
+            ),
+            (
+                |s| s.tenant = String::try_from("contoso tenant").unwrap(),
+                ConfigError::TenantInvalid,
+                Id::BadTenant,
             ),
         ];
         for (breaker, rule, id) in cases {
@@ -844,6 +917,42 @@ pub(crate) mod tests {
             Readiness::NotAvailable
         );
         assert_eq!(oauth_available(), Err(NotAvailable));
+    }
+
+    #[test]
+    fn the_provider_profile_follows_the_settings() {
+        use crate::provider::{MicrosoftCloud, ProviderKind as Kind};
+        let mut s = valid(SenderMode::AdminFixedAddress);
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.kind(), Kind::Microsoft(MicrosoftCloud::Global));
+        assert_eq!(
+            p.token_endpoint().path(),
+            "/organizations/oauth2/v2.0/token"
+        );
+        assert!(p.supports_device_flow());
+        s.tenant = String::try_from("contoso.onmicrosoft.com").unwrap();
+        s.microsoft_cloud = MicrosoftCloud::UsGovGccHigh;
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.token_endpoint().host(), "login.microsoftonline.us");
+        assert_eq!(
+            p.token_endpoint().path(),
+            "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        s.provider = ProviderKind::Google;
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.kind(), Kind::Google);
+        assert!(!p.supports_device_flow());
+        // The administrator's client id wins over the vendor's.
+        let built_in = AppRegistration::public("vendor-app").unwrap();
+        assert_eq!(
+            s.app_registration(&built_in).unwrap().client_id(),
+            "vendor-app"
+        );
+        s.client_id = String::try_from("their-app").unwrap();
+        assert_eq!(
+            s.app_registration(&built_in).unwrap().client_id(),
+            "their-app"
+        );
     }
 
     #[test]

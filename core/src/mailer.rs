@@ -7,12 +7,19 @@
 //!
 //! | plan | the firmware… | then calls |
 //! |---|---|---|
-//! | [`Plan::NeedUserAuth`] | shows the OAuth screen; the user signs in (R-TOK-6) | [`Mailer::auth_succeeded`] / [`Mailer::auth_failed`] |
-//! | [`Plan::NeedAdminAuth`] | holds or fails the job; the administrator must Acquire | [`Mailer::auth_succeeded`] / [`Mailer::auth_failed`] |
-//! | [`Plan::TokenExchange`] | carries the refresh grant to the token endpoint (HTTPS) | [`Mailer::exchange_succeeded`] / [`Mailer::exchange_failed`] |
+//! | [`Plan::NeedUserAuth`] | shows the OAuth screen; the user signs in with its [`oauth::Client`] (R-TOK-6) | [`Mailer::handle_oauth_event`] (or [`Mailer::auth_failed`] on cancel) |
+//! | [`Plan::NeedAdminAuth`] | holds or fails the job; the administrator must Acquire | [`Mailer::handle_oauth_event`] / [`Mailer::auth_failed`] |
+//! | [`Plan::TokenExchange`] | runs the refresh grant on its [`oauth::Client`] ([`Mailer::start_exchange`]) | [`Mailer::handle_oauth_event`] |
 //! | [`Plan::Connect`] | opens the connection (TLS first for implicit TLS) | [`Mailer::connected`] / [`Mailer::connect_failed`] |
 //! | [`Plan::Session`] | pumps [`Mailer::smtp`] and drains [`Mailer::poll_event`] | (events say what comes next) |
 //! | [`Plan::Done`] / [`Plan::Failed`] | reports the job's result | [`Mailer::submit`] for the next job |
+//!
+//! The OAuth client ([`oauth::Client`]) stays the driver's: it owns the
+//! response buffer and carries the HTTPS requests. The mailer starts the
+//! refresh grant on it (the refresh token goes from the store straight into
+//! the request) and takes the tokens from it when its flow succeeds, through
+//! [`TokenGrant::from_response`]. The `*_succeeded` / `*_failed` calls are
+//! the same steps for drivers that obtain tokens another way.
 //!
 //! The token refresh happens at most once after the server rejects a token
 //! (then one AUTH retry on the same connection), never in a loop. Nothing is
@@ -24,15 +31,17 @@
 use core::fmt;
 
 use crate::address::Address;
-use crate::config::{oauth_available, Applied, HostName, ProviderKind, Settings, Violations};
+use crate::config::{oauth_available, Applied, HostName, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
+use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
 use crate::secret::RefreshToken;
 use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
 use crate::time::Instant;
 use crate::token::{
-    Access, RefreshFailure, StoreEvent, TokenGrant, TokenOwner, TokenStore, UserId, WallTime,
+    Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
+    WallTime,
 };
 
 /// One job to send.
@@ -86,8 +95,8 @@ pub enum Plan {
         /// How.
         method: AuthMethod,
     },
-    /// Carry a refresh grant for `owner` to the token endpoint, with
-    /// [`Mailer::refresh_token`].
+    /// Run a refresh grant for `owner`: [`Mailer::start_exchange`] on the
+    /// OAuth client, then feed its events to [`Mailer::handle_oauth_event`].
     TokenExchange {
         /// Whose token.
         owner: TokenOwner,
@@ -144,12 +153,21 @@ pub enum MailerError {
     /// Not allowed in the current plan (for example a second submit while a
     /// job runs).
     WrongState,
+    /// The OAuth client refused to start the flow.
+    OAuth(OAuthError),
+    /// The token store refused the tokens.
+    Token(TokenError),
+    /// Acquire without an administrator address in the settings.
+    AdminAddressMissing,
 }
 
 impl Diagnostic for MailerError {
     fn diag(&self) -> Id {
         match self {
             MailerError::WrongState => Id::WrongState,
+            MailerError::OAuth(e) => e.diag(),
+            MailerError::Token(e) => e.diag(),
+            MailerError::AdminAddressMissing => Id::AdminAddressMissing,
         }
     }
 }
@@ -228,10 +246,8 @@ impl Mailer {
         self.client.as_mut()
     }
 
-    /// The refresh token for [`Plan::TokenExchange`] (it goes only into
-    /// the refresh grant's form body on the TLS connection).
-    #[must_use]
-    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+    /// The refresh token for [`Plan::TokenExchange`].
+    fn refresh_token(&self) -> Option<&RefreshToken> {
         match &self.plan {
             Plan::TokenExchange { owner } => self.store.refresh_token(owner),
             _ => None,
@@ -347,13 +363,100 @@ impl Mailer {
     /// not allow the device flow for e-mail scopes.
     #[must_use]
     pub fn auth_method(&self) -> AuthMethod {
-        match self.settings.provider {
-            ProviderKind::Google => AuthMethod::BrowserPkce,
-            ProviderKind::Custom if self.settings.custom.device_url.is_empty() => {
-                AuthMethod::BrowserPkce
-            }
-            _ => AuthMethod::DeviceCode,
+        match self.settings.provider_profile() {
+            Ok(p) if p.supports_device_flow() => AuthMethod::DeviceCode,
+            _ => AuthMethod::BrowserPkce,
         }
+    }
+
+    /// The administrator's **Acquire** in [Configuration OAuth] succeeded on
+    /// `client` (after its `AccessToken` event): the tokens are stored for
+    /// the administrator's address, the status reads Acquired and the
+    /// Information-screen notice clears.
+    pub fn acquire_admin<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        client: &oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let tokens = client.tokens().ok_or(MailerError::WrongState)?;
+        let account = self
+            .settings
+            .admin_address
+            .clone()
+            .ok_or(MailerError::AdminAddressMissing)?;
+        self.store
+            .store_acquired(
+                now,
+                wall,
+                &TokenOwner::Admin,
+                &account,
+                TokenGrant::from_response(tokens),
+            )
+            .map_err(MailerError::Token)
+    }
+
+    /// Start the refresh grant of [`Plan::TokenExchange`] on `client` (built
+    /// from [`Settings::provider_profile`] and
+    /// [`Settings::app_registration`]); the refresh token goes from the
+    /// store straight into the request. Then drive `client` and feed its
+    /// events to [`Mailer::handle_oauth_event`].
+    pub fn start_exchange<B: AsMut<[u8]>>(
+        &self,
+        now: Instant,
+        client: &mut oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let token = self.refresh_token().ok_or(MailerError::WrongState)?;
+        client
+            .start_refresh(now, token.expose())
+            .map_err(MailerError::OAuth)
+    }
+
+    /// An event of the OAuth client running this job's sign-in
+    /// ([`Plan::NeedUserAuth`], [`Plan::NeedAdminAuth`]) or refresh
+    /// ([`Plan::TokenExchange`]). The flow's end moves the job on and
+    /// returns the next plan: `AccessToken` stores the tokens (a rotated
+    /// refresh token is persisted), `ReauthRequired` is `invalid_grant`
+    /// (R-TOK-4), `Failed` fails the step. Other events (`UserCode`,
+    /// `SlowDown`, `Retrying`, `RefreshTokenRotated`) return `None`: the
+    /// driver shows the code or waits.
+    pub fn handle_oauth_event<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        client: &oauth::Client<B>,
+        event: oauth::Event,
+    ) -> Result<Option<Plan>, MailerError> {
+        let exchange = matches!(self.plan, Plan::TokenExchange { .. });
+        let sign_in = matches!(
+            self.plan,
+            Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
+        );
+        if !exchange && !sign_in {
+            return Err(MailerError::WrongState);
+        }
+        let plan = match event {
+            oauth::Event::AccessToken { .. } => {
+                let tokens = client.tokens().ok_or(MailerError::WrongState)?;
+                let grant = TokenGrant::from_response(tokens);
+                if exchange {
+                    self.exchange_succeeded(now, wall, grant)?
+                } else {
+                    self.auth_succeeded(now, wall, grant)?
+                }
+            }
+            oauth::Event::ReauthRequired(e) if exchange => {
+                self.exchange_failed(now, RefreshFailure::InvalidGrant, e.diag())?
+            }
+            oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
+                self.auth_failed(e.diag())?
+            }
+            oauth::Event::Failed(e) => {
+                self.exchange_failed(now, RefreshFailure::Transient, e.diag())?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(plan))
     }
 
     /// The sign-in asked by [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`]

@@ -4,7 +4,7 @@ use base64::Engine;
 
 use super::*;
 use crate::config::tests::{addr, valid};
-use crate::config::SenderMode;
+use crate::config::{ProviderKind, SenderMode};
 use crate::smtp::Client;
 use crate::time::Duration;
 use crate::token::TokenStatus;
@@ -655,4 +655,228 @@ fn sizes() {
     println!("size_of::<Settings>() = {}", size_of::<Settings>());
     println!("size_of::<Plan>() = {}", size_of::<Plan>());
     assert!(size_of::<Mailer>() >= size_of::<TokenStore>() + size_of::<Client>());
+}
+
+// ----- the whole lifecycle with the real OAuth client -----
+
+type OAuthClient = oauth::Client<Vec<u8>>;
+
+fn oauth_client(settings: &Settings) -> OAuthClient {
+    let built_in = crate::provider::AppRegistration::public("printer-app").unwrap();
+    oauth::Client::new(
+        settings.provider_profile().unwrap(),
+        settings.app_registration(&built_in).unwrap(),
+        vec![0u8; crate::limits::OAUTH_RESPONSE_BUF_LEN],
+        1,
+    )
+}
+
+fn http(status: u16, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn token_json(access: &str, refresh: Option<&str>) -> String {
+    match refresh {
+        Some(r) => format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{access}","refresh_token":"{r}"}}"#
+        ),
+        None => format!(r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{access}"}}"#),
+    }
+}
+
+/// Carry the client's due request to the token endpoint and answer it;
+/// returns the request text and the events that followed.
+fn carry(c: &mut OAuthClient, now: Instant, response: &str) -> (String, Vec<oauth::Event>) {
+    let mut out = vec![0u8; crate::limits::OAUTH_REQUEST_BUF_LEN];
+    let tx = c.poll_transmit(now, &mut out).unwrap().expect("a request");
+    assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+    let req = String::from_utf8(out[..tx.len].to_vec()).unwrap();
+    c.handle_input(now, response.as_bytes());
+    c.handle_close(now);
+    (req, std::iter::from_fn(|| c.poll_event()).collect())
+}
+
+/// The administrator's device-code sign-in, answered with `access` and
+/// `refresh`; returns the last event (AccessToken).
+fn device_sign_in(c: &mut OAuthClient, now: Instant, access: &str, refresh: &str) -> oauth::Event {
+    c.start_device(now).unwrap();
+    let device = r#"{"device_code":"DC","user_code":"ABCD-EFGH","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5}"#;
+    let (_, events) = carry(c, now, &http(200, device));
+    assert_eq!(events, [oauth::Event::UserCode]);
+    let later = now + Duration::from_secs(5);
+    c.handle_timeout(later);
+    let (_, events) = carry(c, later, &http(200, &token_json(access, Some(refresh))));
+    *events.last().unwrap()
+}
+
+fn send(m: &mut Mailer, now: Instant, access: &[u8]) -> Seen {
+    connect(m, now);
+    let mut srv = Server::new(ADMIN, &[access]);
+    let mut seen = Seen::default();
+    pump(m, &mut srv, now, true, &mut seen);
+    assert!(matches!(m.plan(), Plan::Done { .. }), "{:?}", m.plan());
+    seen
+}
+
+fn drain_store(m: &mut Mailer, now: Instant) -> Vec<StoreEvent> {
+    std::iter::from_fn(|| match m.poll_event(now) {
+        Some(Step::Store(e)) => Some(e),
+        Some(other) => panic!("unexpected {other:?}"),
+        None => None,
+    })
+    .collect()
+}
+
+/// R-TOK and R-NV end to end on simulated time, through the Mailer and the
+/// real OAuth client: acquire → send → expiry → refresh → rotation persisted
+/// → power cycle → refresh again → invalid_grant → notice → re-acquire.
+#[test]
+fn full_lifecycle_through_the_mailer_and_the_oauth_client() {
+    use crate::token::nv::{self, NvCursor};
+    let settings = valid(SenderMode::AdminFixedAddress);
+    let mut m = Mailer::new(settings.clone(), TokenStore::new());
+    let mut c = oauth_client(&settings);
+    let to = [addr("bob@fabrikam.com")];
+    let mut slots = [
+        vec![0xFFu8; nv::IMAGE_MAX_LEN],
+        vec![0xFFu8; nv::IMAGE_MAX_LEN],
+    ];
+    let mut cursor = NvCursor::new();
+    let persist = |m: &Mailer, cursor: &mut NvCursor, slots: &mut [Vec<u8>; 2]| {
+        let (slot, seq) = cursor.next();
+        let i = usize::from(slot == nv::SlotId::B);
+        let n = nv::save(m.settings(), m.store(), seq, None, &mut slots[i]).unwrap();
+        slots[i][n..].fill(0xFF);
+        cursor.written(slot, seq);
+    };
+
+    // Acquire (the administrator, beforehand).
+    assert_eq!(m.store().admin_status(), TokenStatus::Required);
+    let ev = device_sign_in(&mut c, at(0), "AT-1", "RT-1");
+    assert!(matches!(ev, oauth::Event::AccessToken { .. }));
+    m.acquire_admin(at(5), None, &c).unwrap();
+    assert_eq!(m.store().admin_status(), TokenStatus::Acquired);
+    assert_eq!(
+        drain_store(&mut m, at(5)),
+        [StoreEvent::Persist {
+            erase_other_slot: false
+        }]
+    );
+    persist(&m, &mut cursor, &mut slots);
+
+    // Send with the acquired access token.
+    assert!(matches!(
+        m.submit(at(10), &scan(&to, None)).unwrap(),
+        Plan::Connect { .. }
+    ));
+    send(&mut m, at(10), b"AT-1");
+
+    // An hour later: expired, refreshed, the refresh token rotates.
+    assert_eq!(
+        m.submit(at(3600), &scan(&to, None)).unwrap(),
+        Plan::TokenExchange {
+            owner: TokenOwner::Admin
+        }
+    );
+    m.start_exchange(at(3600), &mut c).unwrap();
+    let (req, events) = carry(
+        &mut c,
+        at(3600),
+        &http(200, &token_json("AT-2", Some("RT-2"))),
+    );
+    assert!(req.contains("grant_type=refresh_token"), "{req}");
+    assert!(req.contains("refresh_token=RT-1"), "{req}");
+    let mut next = None;
+    for e in events {
+        if let Some(plan) = m.handle_oauth_event(at(3600), None, &c, e).unwrap() {
+            next = Some(plan);
+        }
+    }
+    assert!(matches!(next, Some(Plan::Connect { .. })), "{next:?}");
+    assert_eq!(
+        drain_store(&mut m, at(3600)),
+        [StoreEvent::Persist {
+            erase_other_slot: true
+        }]
+    );
+    persist(&m, &mut cursor, &mut slots);
+    send(&mut m, at(3600), b"AT-2");
+
+    // Power cycle: only the refresh token survives.
+    let mut settings2 = Settings::default();
+    let mut store2 = TokenStore::new();
+    let report = nv::load(&slots[0], &slots[1], None, &mut settings2, &mut store2).unwrap();
+    assert_eq!(report.sequence, 2);
+    assert_eq!(store2.cached_access_tokens(), 0);
+    let mut m = Mailer::new(settings2, store2);
+    let mut c = oauth_client(m.settings());
+    let mut cursor = report.cursor;
+
+    // Refresh again with the rotated token.
+    assert!(matches!(
+        m.submit(at(20), &scan(&to, None)).unwrap(),
+        Plan::TokenExchange { .. }
+    ));
+    m.start_exchange(at(20), &mut c).unwrap();
+    let (req, events) = carry(&mut c, at(20), &http(200, &token_json("AT-3", None)));
+    assert!(req.contains("refresh_token=RT-2"), "{req}");
+    for e in events {
+        let _ = m.handle_oauth_event(at(20), None, &c, e).unwrap();
+    }
+    send(&mut m, at(20), b"AT-3");
+    assert!(
+        drain_store(&mut m, at(20)).is_empty(),
+        "no rotation, no write"
+    );
+
+    // The grant is revoked: invalid_grant → Information-screen notice.
+    assert!(matches!(
+        m.submit(at(20 + 3600), &scan(&to, None)).unwrap(),
+        Plan::TokenExchange { .. }
+    ));
+    m.start_exchange(at(3620), &mut c).unwrap();
+    let revoked = r#"{"error":"invalid_grant","error_description":"AADSTS50173: The provided grant has expired due to it being revoked.","error_codes":[50173]}"#;
+    let (_, events) = carry(&mut c, at(3620), &http(400, revoked));
+    assert!(
+        matches!(events[..], [oauth::Event::ReauthRequired(_)]),
+        "{events:?}"
+    );
+    let plan = m
+        .handle_oauth_event(at(3620), None, &c, events[0])
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        plan,
+        Plan::NeedAdminAuth {
+            account: addr(ADMIN),
+            method: AuthMethod::DeviceCode
+        }
+    );
+    assert_eq!(
+        drain_store(&mut m, at(3620)),
+        [
+            StoreEvent::AdminReauthNeeded,
+            StoreEvent::Persist {
+                erase_other_slot: true
+            }
+        ]
+    );
+    assert!(m.store().admin_notice());
+    persist(&m, &mut cursor, &mut slots);
+
+    // Re-acquire on the spot: the job goes on and the notice clears.
+    let ev = device_sign_in(&mut c, at(3700), "AT-4", "RT-4");
+    let plan = m.handle_oauth_event(at(3705), None, &c, ev).unwrap();
+    assert!(matches!(plan, Some(Plan::Connect { .. })), "{plan:?}");
+    assert!(!m.store().admin_notice());
+    let seen = send(&mut m, at(3705), b"AT-4");
+    assert_eq!(
+        seen.store,
+        [StoreEvent::Persist {
+            erase_other_slot: false
+        }]
+    );
 }

@@ -79,6 +79,10 @@ pub type UserId = heapless::String<MAX_USER_ID_LEN>;
 /// a short-lived token is never considered stale the moment it arrives.
 pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 
+/// Lifetime assumed for an access token whose response has no `expires_in`:
+/// the manual's "about one hour" (R-TOK-1).
+pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
+
 /// Seconds in a day, for the wall-clock expiry rules.
 const DAY_SECS: u64 = 86_400;
 

@@ -53,6 +53,7 @@ use crate::limits::{
     MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN,
     MAX_USER_TOKENS,
 };
+use crate::provider::MicrosoftCloud;
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
 
@@ -99,7 +100,7 @@ const SETTINGS_MAX: usize = 1
     + 3
     + s(MAX_PROXY_USER_LEN)
     + 3
-    + 5;
+    + 6;
 const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
 const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
 
@@ -299,6 +300,7 @@ struct NvSettings<'a> {
     webdav_http: u8,
     vlan_on_network2: bool,
     auto_delete_user_tokens: bool,
+    microsoft_cloud: u8,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -382,6 +384,12 @@ fn nv_settings(s: &Settings) -> NvSettings<'_> {
         webdav_http: s.webdav_http as u8,
         vlan_on_network2: s.vlan_on_network2,
         auto_delete_user_tokens: s.auto_delete_user_tokens,
+        microsoft_cloud: match s.microsoft_cloud {
+            MicrosoftCloud::Global => 0,
+            MicrosoftCloud::UsGovGccHigh => 1,
+            MicrosoftCloud::UsGovDod => 2,
+            MicrosoftCloud::China => 3,
+        },
     }
 }
 
@@ -787,6 +795,13 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
         3 => Ok(TlsVersion::Tls13),
         _ => Err(bad),
     };
+    let microsoft_cloud = match nv.microsoft_cloud {
+        0 => MicrosoftCloud::Global,
+        1 => MicrosoftCloud::UsGovGccHigh,
+        2 => MicrosoftCloud::UsGovDod,
+        3 => MicrosoftCloud::China,
+        _ => return Err(bad),
+    };
     let webdav_http = match nv.webdav_http {
         0 => WebDavHttpVersion::Http11,
         1 => WebDavHttpVersion::Http2Http11,
@@ -822,6 +837,7 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
         admin_address: nv.admin_address.map(parse_address).transpose()?,
         oauth_enabled: nv.oauth_enabled,
         provider,
+        microsoft_cloud,
         tenant: string(nv.tenant)?,
         client_id: string(nv.client_id)?,
         custom: CustomProvider {

@@ -4,7 +4,7 @@ use heapless::Deque;
 
 use super::{
     ExpiryRule, RefreshFailure, StoreEvent, TokenError, TokenOwner, TokenStatus, UserId, WallTime,
-    REFRESH_AHEAD,
+    DEFAULT_ACCESS_LIFETIME, REFRESH_AHEAD,
 };
 use crate::address::Address;
 use crate::config::{oauth_available, Applied, ProviderKind, Settings};
@@ -13,6 +13,7 @@ use crate::limits::{
 };
 use crate::secret::{AccessToken, RefreshToken};
 use crate::time::{Duration, Instant};
+use crate::wire::json::TokenResponse;
 
 /// Notices held before the caller polls them (one per user slot plus the
 /// administrator's and some slack; [`StoreEvent::Persist`] is never queued,
@@ -135,7 +136,22 @@ impl core::fmt::Debug for TokenGrant<'_> {
     }
 }
 
-impl TokenGrant<'_> {
+impl<'a> TokenGrant<'a> {
+    /// The grant in a token-endpoint response (what
+    /// [`crate::oauth::Client::tokens`] holds after its `AccessToken`
+    /// event). Without `expires_in`, [`DEFAULT_ACCESS_LIFETIME`] is assumed
+    /// (R-TOK-1); an empty refresh token means none came back.
+    #[must_use]
+    pub fn from_response(r: &'a TokenResponse) -> Self {
+        TokenGrant {
+            access_token: r.access_token.expose(),
+            expires_in: r
+                .expires_in
+                .map_or(DEFAULT_ACCESS_LIFETIME, Duration::from_secs),
+            refresh_token: (!r.refresh_token.is_empty()).then(|| r.refresh_token.expose()),
+        }
+    }
+
     fn check(&self) -> Result<(), TokenError> {
         let refresh_len = self.refresh_token.map_or(0, <[u8]>::len);
         if self.access_token.len() > MAX_ACCESS_TOKEN_LEN || refresh_len > MAX_REFRESH_TOKEN_LEN {
