@@ -265,6 +265,27 @@ impl Mailer {
         Ok(applied)
     }
 
+    // ----- panel and system events that need the settings -----
+
+    /// The user logged out: with automatic deletion on, their tokens are
+    /// deleted (R-TOK-5). Returns whether a slot was deleted.
+    pub fn logout(&mut self, user: &str) -> bool {
+        self.store.logout(user, &self.settings)
+    }
+
+    /// The system auto-reset fired with `current` logged in: as a logout
+    /// (R-TOK-5).
+    pub fn auto_reset(&mut self, current: Option<&str>) -> bool {
+        self.store.auto_reset(current, &self.settings)
+    }
+
+    /// Check the refresh tokens' ages against the provider's expiry rule at
+    /// wall-clock time `wall` (call daily); warnings come as
+    /// [`Step::Store`] events.
+    pub fn check_expiry(&mut self, wall: WallTime) {
+        self.store.check_expiry(wall, &self.settings);
+    }
+
     // ----- the job -----
 
     /// Start a job: decide From and token (R-POL), then plan the first step.

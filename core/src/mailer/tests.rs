@@ -648,6 +648,47 @@ fn settings_changes_go_through_the_mailer() {
 }
 
 #[test]
+fn logout_auto_reset_and_expiry_checks_use_the_settings() {
+    let mut settings = valid(SenderMode::LoginUserAddress);
+    settings.auto_delete_user_tokens = true;
+    let mut m = Mailer::new(settings, TokenStore::new());
+    let day0 = WallTime(1_700_000_000);
+    for id in ["alice", "bob"] {
+        let owner = TokenOwner::User(UserId::try_from(id).unwrap());
+        m.store_mut()
+            .store_acquired(
+                at(0),
+                Some(day0),
+                &owner,
+                &addr(&format!("{id}@contoso.com")),
+                grant(b"AT", Some(b"RT")),
+            )
+            .unwrap();
+    }
+    assert!(m.logout("alice"));
+    assert!(m.auto_reset(Some("bob")));
+    assert_eq!(m.store().users().count(), 0);
+    m.store_mut()
+        .store_acquired(
+            at(0),
+            Some(day0),
+            &TokenOwner::Admin,
+            &addr(ADMIN),
+            grant(b"AT", Some(b"RT")),
+        )
+        .unwrap();
+    while m.poll_event(at(0)).is_some() {}
+    m.check_expiry(day0.plus_days(80));
+    assert_eq!(
+        m.poll_event(at(0)),
+        Some(Step::Store(StoreEvent::RefreshTokenExpiring {
+            owner: TokenOwner::Admin,
+            days_left: 10
+        }))
+    );
+}
+
+#[test]
 fn sizes() {
     println!("size_of::<Mailer>() = {}", size_of::<Mailer>());
     println!("size_of::<smtp::Client>() = {}", size_of::<Client>());
