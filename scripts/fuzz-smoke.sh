@@ -12,7 +12,7 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 corpus=target/fuzz-corpus
-for target in smtp_client smtp_reply oauth_http oauth_json oauth_client; do
+for target in smtp_client smtp_reply oauth_http oauth_json oauth_client nv_load; do
   mkdir -p "$corpus/$target"
 done
 # One seed per transcript: a flags byte, a cut byte, then the server's lines.
@@ -37,7 +37,7 @@ for body in "$ms_token" "$g_device" "$ms_error"; do
   printf '\x10\xffHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" > "$corpus/oauth_client/seed-$i"
 done
 cd core
-for target in smtp_client smtp_reply oauth_http oauth_json oauth_client; do
+for target in smtp_client smtp_reply oauth_http oauth_json oauth_client nv_load; do
   echo "--- fuzz $target for ${seconds}s"
   log="../target/fuzz-$target.log"
   if ! cargo +nightly fuzz run "$target" "../$corpus/$target" -- \
