@@ -35,6 +35,27 @@
 #include <stdbool.h>
 
 /**
+ * 64-bit words of `mfp_oauth_mailer` storage: 56,832 octets, alignment 8
+ * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB).
+ */
+#define MFP_OAUTH_MAILER_WORDS 7104
+
+/**
+ * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
+ */
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25355
+
+/**
+ * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
+ */
+#define MFP_OAUTH_DEVICE_KEY_LEN 32
+
+/**
+ * Octets of fresh randomness for each sealed image.
+ */
+#define MFP_OAUTH_SEAL_RANDOM_LEN 7
+
+/**
  * 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
  * (the session needs about 12.2 KB on a 64-bit host and less on a 32-bit
  * MCU; the rest is headroom so that the core can grow without an ABI
@@ -524,6 +545,251 @@ typedef uint32_t mfp_oauth_actor;
 #endif // __cplusplus
 
 /**
+ * Which NV slot (`mfp_oauth_nv_slot`).
+ */
+enum mfp_oauth_nv_slot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Slot A.
+   */
+  MFP_OAUTH_NV_SLOT_A = 0,
+  /**
+   * Slot B.
+   */
+  MFP_OAUTH_NV_SLOT_B = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_nv_slot mfp_oauth_nv_slot;
+#else
+typedef uint32_t mfp_oauth_nv_slot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a slot holds (`mfp_oauth_nv_slot_state`).
+ */
+enum mfp_oauth_nv_slot_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Erased.
+   */
+  MFP_OAUTH_NV_SLOT_STATE_EMPTY = 0,
+  /**
+   * Damaged (a power cut during its write; nothing was lost).
+   */
+  MFP_OAUTH_NV_SLOT_STATE_CORRUPT = 1,
+  /**
+   * A good image.
+   */
+  MFP_OAUTH_NV_SLOT_STATE_VALID = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_nv_slot_state mfp_oauth_nv_slot_state;
+#else
+typedef uint32_t mfp_oauth_nv_slot_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the firmware must do next (`mfp_oauth_plan_kind`).
+ */
+enum mfp_oauth_plan_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No job.
+   */
+  MFP_OAUTH_PLAN_KIND_IDLE = 0,
+  /**
+   * Show the OAuth screen: `user_id` (empty: the public user) signs in
+   * as `account` with `method`; then `_auth_succeeded` / `_auth_failed`.
+   */
+  MFP_OAUTH_PLAN_KIND_NEED_USER_AUTH = 1,
+  /**
+   * The administrator must Acquire the token for `account` beforehand;
+   * `_auth_succeeded` / `_auth_failed`.
+   */
+  MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH = 2,
+  /**
+   * Run a refresh grant: `mfp_oauth_mailer_start_refresh` with a token
+   * client, then `_exchange_succeeded` / `_exchange_failed`.
+   */
+  MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE = 3,
+  /**
+   * Connect to `host`:`port` (TLS first for implicit TLS), then
+   * `_connected` / `_connect_failed`.
+   */
+  MFP_OAUTH_PLAN_KIND_CONNECT = 4,
+  /**
+   * The SMTP session runs: pump `mfp_oauth_mailer_smtp_*`, drain
+   * `mfp_oauth_mailer_poll_event`.
+   */
+  MFP_OAUTH_PLAN_KIND_SESSION = 5,
+  /**
+   * Sent (`reply_code`, `accepted`, `refused`); close the connection.
+   */
+  MFP_OAUTH_PLAN_KIND_DONE = 6,
+  /**
+   * The job failed (`diag`).
+   */
+  MFP_OAUTH_PLAN_KIND_FAILED = 7,
+  /**
+   * A plan newer than this header.
+   */
+  MFP_OAUTH_PLAN_KIND_OTHER = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_plan_kind mfp_oauth_plan_kind;
+#else
+typedef uint32_t mfp_oauth_plan_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How the person signs in (`mfp_oauth_auth_method`).
+ */
+enum mfp_oauth_auth_method
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Device code: show the code and URL (`_token_client_start_device`).
+   */
+  MFP_OAUTH_AUTH_METHOD_DEVICE_CODE = 0,
+  /**
+   * Browser with PKCE (`_token_client_start_auth_code`).
+   */
+  MFP_OAUTH_AUTH_METHOD_BROWSER_PKCE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_auth_method mfp_oauth_auth_method;
+#else
+typedef uint32_t mfp_oauth_auth_method;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a token-client event is (`mfp_oauth_token_event_kind`).
+ */
+enum mfp_oauth_token_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No event pending.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_NONE = 0,
+  /**
+   * Device flow: show `mfp_oauth_token_client_device_code` on the panel.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE = 1,
+  /**
+   * The provider asked to poll more slowly (`interval_ms`).
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_SLOW_DOWN = 2,
+  /**
+   * A new refresh token arrived: the mailer will persist it.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_REFRESH_TOKEN_ROTATED = 3,
+  /**
+   * Success (`expires_at_ms`, 0 if unknown): hand the client to
+   * `mfp_oauth_mailer_auth_succeeded` / `_exchange_succeeded`. Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN = 4,
+  /**
+   * A transient failure (`diag`); retried at `at_ms`.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_RETRYING = 5,
+  /**
+   * The grant is gone (`diag`): the person must sign in again. Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED = 6,
+  /**
+   * The flow failed for good (`diag`). Terminal.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_FAILED = 7,
+  /**
+   * An event newer than this header.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_OTHER = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_token_event_kind mfp_oauth_token_event_kind;
+#else
+typedef uint32_t mfp_oauth_token_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a mailer step is (`mfp_oauth_step_kind`).
+ */
+enum mfp_oauth_step_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing pending.
+   */
+  MFP_OAUTH_STEP_KIND_NONE = 0,
+  /**
+   * An SMTP event (`smtp`): act on UPGRADE_TLS and READY_FOR_BODY; the
+   * others are progress to show or log.
+   */
+  MFP_OAUTH_STEP_KIND_SMTP = 1,
+  /**
+   * The plan changed: read it with `mfp_oauth_mailer_get_plan`.
+   */
+  MFP_OAUTH_STEP_KIND_PLAN_CHANGED = 2,
+  /**
+   * Write a new image (`mfp_oauth_mailer_save`); if `erase_other_slot`,
+   * erase the other slot once it is written (no old refresh token stays
+   * in flash).
+   */
+  MFP_OAUTH_STEP_KIND_PERSIST = 3,
+  /**
+   * R-TOK-4: show the warning on the Information screen: the
+   * administrator's authentication was cancelled (`diag`).
+   */
+  MFP_OAUTH_STEP_KIND_ADMIN_REAUTH_NEEDED = 4,
+  /**
+   * User `user_id`'s token was rejected; they sign in at the next send.
+   */
+  MFP_OAUTH_STEP_KIND_USER_REAUTH_NEEDED = 5,
+  /**
+   * A refresh token expires in `days_left` days (`user_id` empty: the
+   * administrator's).
+   */
+  MFP_OAUTH_STEP_KIND_REFRESH_TOKEN_EXPIRING = 6,
+  /**
+   * A step newer than this header.
+   */
+  MFP_OAUTH_STEP_KIND_OTHER = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_step_kind mfp_oauth_step_kind;
+#else
+typedef uint32_t mfp_oauth_step_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What an event is (`mfp_oauth_smtp_event_kind`).
  */
 enum mfp_oauth_smtp_event_kind
@@ -686,6 +952,35 @@ typedef uint32_t mfp_oauth_mechanism;
 #endif // __cplusplus
 
 /**
+ * A refresh-token status (`mfp_oauth_token_status`), as the panel shows it.
+ */
+enum mfp_oauth_token_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * "Required": no refresh token.
+   */
+  MFP_OAUTH_TOKEN_STATUS_REQUIRED = 0,
+  /**
+   * "Acquired".
+   */
+  MFP_OAUTH_TOKEN_STATUS_ACQUIRED = 1,
+  /**
+   * Rejected by the provider: authenticate again.
+   */
+  MFP_OAUTH_TOKEN_STATUS_REAUTH_NEEDED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_token_status mfp_oauth_token_status;
+#else
+typedef uint32_t mfp_oauth_token_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Which request a transmit carries (`mfp_oauth_request_kind`).
  */
 enum mfp_oauth_request_kind
@@ -719,60 +1014,6 @@ enum mfp_oauth_request_kind
 typedef enum mfp_oauth_request_kind mfp_oauth_request_kind;
 #else
 typedef uint32_t mfp_oauth_request_kind;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
- * What a token-client event is (`mfp_oauth_token_event_kind`).
- */
-enum mfp_oauth_token_event_kind
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * No event pending.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_NONE = 0,
-  /**
-   * Device flow: show `mfp_oauth_token_client_device_code` on the panel.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE = 1,
-  /**
-   * The provider asked to poll more slowly (`interval_ms`).
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_SLOW_DOWN = 2,
-  /**
-   * A new refresh token arrived: the mailer will persist it.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_REFRESH_TOKEN_ROTATED = 3,
-  /**
-   * Success (`expires_at_ms`, 0 if unknown): hand the client to
-   * `mfp_oauth_mailer_auth_succeeded` / `_exchange_succeeded`. Terminal.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN = 4,
-  /**
-   * A transient failure (`diag`); retried at `at_ms`.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_RETRYING = 5,
-  /**
-   * The grant is gone (`diag`): the person must sign in again. Terminal.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED = 6,
-  /**
-   * The flow failed for good (`diag`). Terminal.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_FAILED = 7,
-  /**
-   * An event newer than this header.
-   */
-  MFP_OAUTH_TOKEN_EVENT_KIND_OTHER = 8,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum mfp_oauth_token_event_kind mfp_oauth_token_event_kind;
-#else
-typedef uint32_t mfp_oauth_token_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -853,6 +1094,39 @@ enum mfp_oauth_provider
 typedef enum mfp_oauth_provider mfp_oauth_provider;
 #else
 typedef uint32_t mfp_oauth_provider;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The Microsoft cloud (`mfp_oauth_microsoft_cloud`).
+ */
+enum mfp_oauth_microsoft_cloud
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Worldwide (the default).
+   */
+  MFP_OAUTH_MICROSOFT_CLOUD_GLOBAL = 0,
+  /**
+   * US Government GCC High.
+   */
+  MFP_OAUTH_MICROSOFT_CLOUD_US_GOV_GCC_HIGH = 1,
+  /**
+   * US Government DoD.
+   */
+  MFP_OAUTH_MICROSOFT_CLOUD_US_GOV_DOD = 2,
+  /**
+   * China, operated by 21Vianet.
+   */
+  MFP_OAUTH_MICROSOFT_CLOUD_CHINA = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_microsoft_cloud mfp_oauth_microsoft_cloud;
+#else
+typedef uint32_t mfp_oauth_microsoft_cloud;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -948,6 +1222,80 @@ typedef uint32_t mfp_oauth_webdav_http;
 #endif // __cplusplus
 
 /**
+ * The function sending a job (`mfp_oauth_function`), R-FN.
+ */
+enum mfp_oauth_function
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Scan to E-mail (user function).
+   */
+  MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL = 1,
+  /**
+   * Scan to Me.
+   */
+  MFP_OAUTH_FUNCTION_SCAN_TO_ME = 2,
+  /**
+   * Scan to URL.
+   */
+  MFP_OAUTH_FUNCTION_SCAN_TO_URL = 3,
+  /**
+   * Internet Fax transmission.
+   */
+  MFP_OAUTH_FUNCTION_INTERNET_FAX = 4,
+  /**
+   * E-mail from a User Box.
+   */
+  MFP_OAUTH_FUNCTION_EMAIL_FROM_USER_BOX = 5,
+  /**
+   * E-mail from an OpenAPI/IWS application.
+   */
+  MFP_OAUTH_FUNCTION_EMAIL_FROM_OPEN_API = 6,
+  /**
+   * E-mail notification (administrator function).
+   */
+  MFP_OAUTH_FUNCTION_EMAIL_NOTIFICATION = 7,
+  /**
+   * Total counter notification.
+   */
+  MFP_OAUTH_FUNCTION_TOTAL_COUNTER_NOTIFICATION = 8,
+  /**
+   * Forward transmission.
+   */
+  MFP_OAUTH_FUNCTION_FORWARD_TRANSMISSION = 9,
+  /**
+   * TSI routing.
+   */
+  MFP_OAUTH_FUNCTION_TSI_ROUTING = 10,
+  /**
+   * Status notification.
+   */
+  MFP_OAUTH_FUNCTION_STATUS_NOTIFICATION = 11,
+  /**
+   * Transmission result report.
+   */
+  MFP_OAUTH_FUNCTION_TRANSMISSION_RESULT_REPORT = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_function mfp_oauth_function;
+#else
+typedef uint32_t mfp_oauth_function;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Storage for the mailer (`mfp_oauth_mailer`), allocated by the caller,
+ * usually static. It holds the settings, the refresh tokens and the cached
+ * access tokens, and the running SMTP session; destroy wipes them.
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_MAILER_WORDS];
+} mfp_oauth_mailer;
+
+/**
  * A borrowed string: `len` octets of UTF-8 at `ptr` (`mfp_oauth_str`).
  */
 typedef struct {
@@ -981,8 +1329,12 @@ typedef struct {
    */
   uint32_t provider;
   /**
-   * Microsoft tenant (`organizations`, a domain or a tenant id); empty:
-   * `organizations`.
+   * An `mfp_oauth_microsoft_cloud` (default worldwide).
+   */
+  uint32_t microsoft_cloud;
+  /**
+   * Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
+   * a tenant id); empty: `organizations`.
    */
   mfp_oauth_str tenant;
   /**
@@ -1076,6 +1428,243 @@ typedef struct {
 } mfp_oauth_settings;
 
 /**
+ * The outcome of `mfp_oauth_mailer_load` (`mfp_oauth_nv_report`).
+ */
+typedef struct {
+  /**
+   * The slot loaded.
+   */
+  mfp_oauth_nv_slot slot;
+  /**
+   * Its sequence number.
+   */
+  uint32_t sequence;
+  /**
+   * What the other slot holds.
+   */
+  mfp_oauth_nv_slot_state other;
+} mfp_oauth_nv_report;
+
+/**
+ * A job (`mfp_oauth_job`). Strings are `mfp_oauth_str`; `{NULL, 0}` means
+ * not given.
+ */
+typedef struct {
+  /**
+   * An `mfp_oauth_function` (1 = Scan to E-mail ... 12).
+   */
+  uint32_t function;
+  /**
+   * The logged-in user's login name; empty: the public user.
+   */
+  mfp_oauth_str user_id;
+  /**
+   * The logged-in user's registered address, if any.
+   */
+  mfp_oauth_str user_address;
+  /**
+   * The From address entered or set by the application; empty: the
+   * mode's default.
+   */
+  mfp_oauth_str from;
+  /**
+   * Recipients (1 to 16).
+   */
+  const mfp_oauth_str *to;
+  /**
+   * Entries at `to`.
+   */
+  size_t to_count;
+  /**
+   * The message's size in octets, 0 if unknown.
+   */
+  uint64_t size;
+} mfp_oauth_job;
+
+/**
+ * The plan (`mfp_oauth_plan`); fields that do not apply are zero or empty.
+ */
+typedef struct {
+  /**
+   * What to do.
+   */
+  mfp_oauth_plan_kind kind;
+  /**
+   * FAILED: the diagnostic (also a status).
+   */
+  uint32_t diag;
+  /**
+   * NEED_*_AUTH: how to sign in.
+   */
+  mfp_oauth_auth_method method;
+  /**
+   * NEED_USER_AUTH: the user's login name (empty: public user), NUL-terminated.
+   */
+  char user_id[65];
+  /**
+   * NEED_*_AUTH: the account to sign in as, NUL-terminated.
+   */
+  char account[255];
+  /**
+   * CONNECT: the SMTP server, NUL-terminated.
+   */
+  char host[256];
+  /**
+   * CONNECT: its port.
+   */
+  uint16_t port;
+  /**
+   * CONNECT: an `mfp_oauth_smtp_security`.
+   */
+  uint32_t security;
+  /**
+   * DONE: the server's reply code.
+   */
+  uint32_t reply_code;
+  /**
+   * DONE: recipients accepted.
+   */
+  size_t accepted;
+  /**
+   * DONE: recipients refused.
+   */
+  size_t refused;
+} mfp_oauth_plan;
+
+/**
+ * Storage for one token-endpoint client (`mfp_oauth_token_client`),
+ * allocated by the caller. It holds the tokens of the last exchange until
+ * the next flow starts or it is destroyed (which wipes them).
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_TOKEN_CLIENT_WORDS];
+} mfp_oauth_token_client;
+
+/**
+ * One token-client event (`mfp_oauth_token_event`).
+ */
+typedef struct {
+  /**
+   * What happened.
+   */
+  mfp_oauth_token_event_kind kind;
+  /**
+   * RETRYING, REAUTH_REQUIRED, FAILED: the diagnostic.
+   */
+  uint32_t diag;
+  /**
+   * SLOW_DOWN: the new polling interval.
+   */
+  uint64_t interval_ms;
+  /**
+   * RETRYING: when the next attempt is due.
+   */
+  uint64_t at_ms;
+  /**
+   * ACCESS_TOKEN: when the access token expires (0: not said).
+   */
+  uint64_t expires_at_ms;
+} mfp_oauth_token_event;
+
+/**
+ * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
+ * apply to `kind` are zero.
+ */
+typedef struct {
+  /**
+   * What happened.
+   */
+  mfp_oauth_smtp_event_kind kind;
+  /**
+   * The diagnostic number (also a `mfp_oauth_status`): AUTH_REJECTED,
+   * RECIPIENT_REFUSED, MESSAGE_FAILED, FAILED.
+   */
+  uint32_t diag;
+  /**
+   * Where a failure happened, when known.
+   */
+  mfp_oauth_smtp_stage stage;
+  /**
+   * AUTHENTICATING, AUTHENTICATED: the mechanism.
+   */
+  mfp_oauth_mechanism mechanism;
+  /**
+   * The server's reply code (`535`), when the event has one.
+   */
+  uint32_t reply_code;
+  /**
+   * Enhanced status code class (`5` of `5.7.139`), 0 when absent.
+   */
+  uint32_t enhanced_class;
+  /**
+   * Enhanced status code subject (`7`).
+   */
+  uint32_t enhanced_subject;
+  /**
+   * Enhanced status code detail (`139`).
+   */
+  uint32_t enhanced_detail;
+  /**
+   * AUTHENTICATING: the token went on the AUTH line (one step).
+   */
+  bool initial_response;
+  /**
+   * AUTH_REJECTED: a refreshed token may succeed.
+   */
+  bool refresh_and_retry;
+  /**
+   * RECIPIENT_REFUSED: index of the recipient in the send call's array.
+   */
+  size_t index;
+  /**
+   * MESSAGE_SENT: recipients accepted.
+   */
+  size_t accepted;
+  /**
+   * MESSAGE_SENT: recipients refused.
+   */
+  size_t refused;
+  /**
+   * MESSAGE_FAILED / FAILED with E318: the message's size.
+   */
+  uint64_t size;
+  /**
+   * MESSAGE_FAILED / FAILED with E318: the server's SIZE limit.
+   */
+  uint64_t limit;
+} mfp_oauth_smtp_event;
+
+/**
+ * One step (`mfp_oauth_step`).
+ */
+typedef struct {
+  /**
+   * What it is.
+   */
+  mfp_oauth_step_kind kind;
+  /**
+   * SMTP: the event.
+   */
+  mfp_oauth_smtp_event smtp;
+  /**
+   * PERSIST: erase the other slot after writing.
+   */
+  bool erase_other_slot;
+  /**
+   * The diagnostic to show, 0 if none.
+   */
+  uint32_t diag;
+  /**
+   * USER_REAUTH_NEEDED, REFRESH_TOKEN_EXPIRING: the user, NUL-terminated.
+   */
+  char user_id[65];
+  /**
+   * REFRESH_TOKEN_EXPIRING: whole days left.
+   */
+  uint32_t days_left;
+} mfp_oauth_step;
+
+/**
  * Reply deadlines in milliseconds (`mfp_oauth_smtp_timeouts`);
  * `mfp_oauth_smtp_settings_init` fills RFC 5321's values.
  */
@@ -1158,74 +1747,6 @@ typedef struct {
 } mfp_oauth_smtp;
 
 /**
- * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
- * apply to `kind` are zero.
- */
-typedef struct {
-  /**
-   * What happened.
-   */
-  mfp_oauth_smtp_event_kind kind;
-  /**
-   * The diagnostic number (also a `mfp_oauth_status`): AUTH_REJECTED,
-   * RECIPIENT_REFUSED, MESSAGE_FAILED, FAILED.
-   */
-  uint32_t diag;
-  /**
-   * Where a failure happened, when known.
-   */
-  mfp_oauth_smtp_stage stage;
-  /**
-   * AUTHENTICATING, AUTHENTICATED: the mechanism.
-   */
-  mfp_oauth_mechanism mechanism;
-  /**
-   * The server's reply code (`535`), when the event has one.
-   */
-  uint32_t reply_code;
-  /**
-   * Enhanced status code class (`5` of `5.7.139`), 0 when absent.
-   */
-  uint32_t enhanced_class;
-  /**
-   * Enhanced status code subject (`7`).
-   */
-  uint32_t enhanced_subject;
-  /**
-   * Enhanced status code detail (`139`).
-   */
-  uint32_t enhanced_detail;
-  /**
-   * AUTHENTICATING: the token went on the AUTH line (one step).
-   */
-  bool initial_response;
-  /**
-   * AUTH_REJECTED: a refreshed token may succeed.
-   */
-  bool refresh_and_retry;
-  /**
-   * RECIPIENT_REFUSED: index of the recipient in the send call's array.
-   */
-  size_t index;
-  /**
-   * MESSAGE_SENT: recipients accepted.
-   */
-  size_t accepted;
-  /**
-   * MESSAGE_SENT: recipients refused.
-   */
-  size_t refused;
-  /**
-   * MESSAGE_FAILED / FAILED with E318: the message's size.
-   */
-  uint64_t size;
-  /**
-   * MESSAGE_FAILED / FAILED with E318: the server's SIZE limit.
-   */
-  uint64_t limit;
-} mfp_oauth_smtp_event;
-
-/**
  * Session state flags (`mfp_oauth_smtp_state`).
  */
 typedef struct {
@@ -1242,15 +1763,6 @@ typedef struct {
    */
   bool closed;
 } mfp_oauth_smtp_state;
-
-/**
- * Storage for one token-endpoint client (`mfp_oauth_token_client`),
- * allocated by the caller. It holds the tokens of the last exchange until
- * the next flow starts or it is destroyed (which wipes them).
- */
-typedef struct {
-  uint64_t _opaque[MFP_OAUTH_TOKEN_CLIENT_WORDS];
-} mfp_oauth_token_client;
 
 /**
  * Where a request goes (`mfp_oauth_endpoint`).
@@ -1273,32 +1785,6 @@ typedef struct {
    */
   mfp_oauth_request_kind kind;
 } mfp_oauth_endpoint;
-
-/**
- * One token-client event (`mfp_oauth_token_event`).
- */
-typedef struct {
-  /**
-   * What happened.
-   */
-  mfp_oauth_token_event_kind kind;
-  /**
-   * RETRYING, REAUTH_REQUIRED, FAILED: the diagnostic.
-   */
-  uint32_t diag;
-  /**
-   * SLOW_DOWN: the new polling interval.
-   */
-  uint64_t interval_ms;
-  /**
-   * RETRYING: when the next attempt is due.
-   */
-  uint64_t at_ms;
-  /**
-   * ACCESS_TOKEN: when the access token expires (0: not said).
-   */
-  uint64_t expires_at_ms;
-} mfp_oauth_token_event;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1389,6 +1875,407 @@ mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
 mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
 
 /**
+ * Creates a mailer in `mailer` with `settings` (validated: a broken rule
+ * is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
+ * and an empty token store: the first start, or after
+ * `mfp_oauth_mailer_load` reported `NV_EMPTY`. If `mailer` holds a live
+ * mailer, destroy it first. Not thread-safe or ISR-safe, like every
+ * `mfp_oauth_mailer_*` call: one task drives the mailer.
+ *
+ * # Safety
+ * `mailer` NULL or valid for writes of `mfp_oauth_mailer`; `settings` NULL
+ * or valid with its strings valid for their lengths.
+ */
+mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
+                                         const mfp_oauth_settings *settings);
+
+/**
+ * Power-on: creates the mailer in `mailer` from the newest good image of
+ * the two NV slots (settings and refresh tokens; no access token survives
+ * a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
+ * are sealed, else NULL. `NV_EMPTY` on the first start (then use
+ * `mfp_oauth_mailer_create`), `NV_CORRUPT` / `NV_NEWER_FORMAT` /
+ * `NV_SEAL_OPEN_FAILED` otherwise; on error nothing is created.
+ *
+ * # Safety
+ * `mailer` NULL or valid for writes; `slot_a`/`slot_b` NULL or valid for
+ * their lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or
+ * valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
+                                       const uint8_t *slot_a,
+                                       size_t slot_a_len,
+                                       const uint8_t *slot_b,
+                                       size_t slot_b_len,
+                                       const uint8_t *key,
+                                       mfp_oauth_nv_report *out_report);
+
+/**
+ * Writes the persistence image (settings and refresh tokens, never access
+ * tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
+ * and says which slot to write it to and its sequence number. Write
+ * `out[..*out_len]` to that slot, then call
+ * `mfp_oauth_mailer_image_written`; until then the next save targets the
+ * same slot, so the last good image is never overwritten. With `key` (32
+ * octets) the refresh tokens are sealed, and `random` (7 fresh octets from
+ * an RNG) is required. On error `out` is wiped.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
+ * bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
+ * NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
+                                       const uint8_t *key,
+                                       const uint8_t *random,
+                                       uint8_t *out,
+                                       size_t out_len,
+                                       size_t *out_written,
+                                       mfp_oauth_nv_slot *out_slot,
+                                       uint32_t *out_sequence);
+
+/**
+ * The image from `mfp_oauth_mailer_save` (`slot`, `sequence`) is now in
+ * flash and verified: the next image goes to the other slot.
+ *
+ * # Safety
+ * As for `mfp_oauth_mailer_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
+                                                uint32_t slot,
+                                                uint32_t sequence);
+
+/**
+ * Wipes every token and the settings, and every byte of the storage.
+ * Destroying storage that holds no mailer does nothing.
+ *
+ * # Safety
+ * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`.
+ */
+mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
+
+/**
+ * The administrator changed the settings: validated (the first broken rule
+ * is the status, and nothing changes) and applied; tokens of a changed
+ * provider or account are dropped and a store event asks to persist.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `settings` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
+                                                 const mfp_oauth_settings *settings);
+
+/**
+ * Submits a job: the sender policy decides the From address and whose
+ * token signs (R-POL), nothing is sent before it accepted them. Writes
+ * the first plan. `WRONG_STATE` while another job runs; a refused job is a
+ * FAILED plan (the call itself succeeds).
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
+ * valid for their lengths; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
+                                         uint64_t now_ms,
+                                         const mfp_oauth_job *job,
+                                         mfp_oauth_plan *out_plan);
+
+/**
+ * Writes the current plan.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_get_plan(mfp_oauth_mailer *mailer, mfp_oauth_plan *out_plan);
+
+/**
+ * Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
+ * event of `token_client` (NEED_*_AUTH plans): the mailer stores the
+ * tokens (they never pass through the caller) and writes the next plan.
+ * `wall_s` is the wall-clock time in seconds since 1970 if known, else 0
+ * (it dates the refresh token for expiry warnings).
+ *
+ * # Safety
+ * `mailer` and `token_client` valid storage as for their `_destroy`;
+ * `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
+                                                 uint64_t now_ms,
+                                                 uint64_t wall_s,
+                                                 mfp_oauth_token_client *token_client,
+                                                 mfp_oauth_plan *out_plan);
+
+/**
+ * The administrator's **Acquire** in Configuration OAuth (no job): after
+ * the `ACCESS_TOKEN` event of `token_client`, the tokens are stored for the
+ * administrator's address; the status reads Acquired, the Information
+ * screen's notice clears, and a PERSIST step follows.
+ * `ADMIN_ADDRESS_MISSING` without an administrator address.
+ *
+ * # Safety
+ * `mailer` and `token_client` valid storage as for their `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
+                                                uint64_t now_ms,
+                                                uint64_t wall_s,
+                                                mfp_oauth_token_client *token_client);
+
+/**
+ * During a sign-in (NEED_*_AUTH) or a refresh (TOKEN_EXCHANGE): takes the
+ * next event of `token_client` (written to `*out_event`, `kind` NONE if
+ * none) and lets the mailer act on it: the flow's end (ACCESS_TOKEN,
+ * REAUTH_REQUIRED, FAILED) stores the tokens or fails the step and sets
+ * `*out_plan_changed`; read the plan with `mfp_oauth_mailer_get_plan`. The
+ * other events are for the panel (show the code on USER_CODE).
+ *
+ * # Safety
+ * `mailer` and `token_client` valid storage as for their `_destroy`;
+ * `out_event` and `out_plan_changed` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
+                                                   uint64_t now_ms,
+                                                   uint64_t wall_s,
+                                                   mfp_oauth_token_client *token_client,
+                                                   mfp_oauth_token_event *out_event,
+                                                   bool *out_plan_changed);
+
+/**
+ * The sign-in failed or was cancelled (`diag`: why): the job fails.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
+                                              uint32_t diag,
+                                              mfp_oauth_plan *out_plan);
+
+/**
+ * TOKEN_EXCHANGE: starts the refresh grant on `token_client` with the
+ * stored refresh token (it never passes through the caller).
+ *
+ * # Safety
+ * `mailer` and `token_client` valid storage as for their `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
+                                                uint64_t now_ms,
+                                                mfp_oauth_token_client *token_client);
+
+/**
+ * The refresh grant ended with `ACCESS_TOKEN` on `token_client`: the new
+ * tokens (and a rotated refresh token) are stored; writes the next plan.
+ *
+ * # Safety
+ * As for `mfp_oauth_mailer_auth_succeeded`.
+ */
+mfp_oauth_status mfp_oauth_mailer_exchange_succeeded(mfp_oauth_mailer *mailer,
+                                                     uint64_t now_ms,
+                                                     uint64_t wall_s,
+                                                     mfp_oauth_token_client *token_client,
+                                                     mfp_oauth_plan *out_plan);
+
+/**
+ * The refresh grant failed: `reauth_required` when the token client said
+ * REAUTH_REQUIRED (the grant is gone: R-TOK-4), else a transient failure;
+ * `diag` is the event's diagnostic. Writes the next plan.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
+                                                  uint64_t now_ms,
+                                                  bool reauth_required,
+                                                  uint32_t diag,
+                                                  mfp_oauth_plan *out_plan);
+
+/**
+ * CONNECT: the connection is open (with TLS for implicit TLS); the SMTP
+ * session starts, greeting with `ehlo_domain`. Writes the next plan.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
+ * `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
+                                            uint64_t now_ms,
+                                            const char *ehlo_domain,
+                                            size_t ehlo_domain_len,
+                                            mfp_oauth_plan *out_plan);
+
+/**
+ * CONNECT failed (`diag`: a 6xx network diagnostic): the job fails.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_connect_failed(mfp_oauth_mailer *mailer,
+                                                 uint32_t diag,
+                                                 mfp_oauth_plan *out_plan);
+
+/**
+ * Cancels the job (the user pressed Stop): the session quits, the job
+ * fails with `diag`. Writes the plan.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
+                                         uint64_t now_ms,
+                                         uint32_t diag,
+                                         mfp_oauth_plan *out_plan);
+
+/**
+ * Writes the next step (`kind` NONE when none). Drain after every input.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
+                                             uint64_t now_ms,
+                                             mfp_oauth_step *out_step);
+
+/**
+ * `mfp_oauth_smtp_handle_input` on the mailer's session (SESSION plan;
+ * `WRONG_STATE` otherwise).
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
+                                                    uint64_t now_ms,
+                                                    const uint8_t *data,
+                                                    size_t len,
+                                                    size_t *out_consumed);
+
+/**
+ * `mfp_oauth_smtp_handle_tls_established` on the mailer's session.
+ *
+ * # Safety
+ * `mailer` valid storage as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_established(mfp_oauth_mailer *mailer,
+                                                              uint64_t now_ms);
+
+/**
+ * `mfp_oauth_smtp_handle_close` on the mailer's session.
+ *
+ * # Safety
+ * `mailer` valid storage as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_handle_close(mfp_oauth_mailer *mailer, uint64_t now_ms);
+
+/**
+ * `mfp_oauth_smtp_handle_timeout` on the mailer's session.
+ *
+ * # Safety
+ * `mailer` valid storage as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, uint64_t now_ms);
+
+/**
+ * `mfp_oauth_smtp_write_body` on the mailer's session.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
+                                                  const uint8_t *input,
+                                                  size_t input_len,
+                                                  uint8_t *out,
+                                                  size_t out_len,
+                                                  size_t *out_consumed,
+                                                  size_t *out_written);
+
+/**
+ * `mfp_oauth_smtp_finish_body` on the mailer's session.
+ *
+ * # Safety
+ * `mailer` valid storage as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uint64_t now_ms);
+
+/**
+ * `mfp_oauth_smtp_poll_transmit` on the mailer's session.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
+                                                     uint64_t now_ms,
+                                                     uint8_t *out,
+                                                     size_t out_len,
+                                                     size_t *out_written,
+                                                     bool *out_sensitive);
+
+/**
+ * `mfp_oauth_smtp_poll_timeout` on the mailer's session.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_poll_timeout`, with `mailer` valid storage.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_poll_timeout(mfp_oauth_mailer *mailer,
+                                                    uint64_t *out_deadline_ms);
+
+/**
+ * Writes the refresh-token status of the administrator (`user_id`
+ * `{NULL, 0}`) or of user `user_id` (R-TOK-3).
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
+ * `out_status` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_token_status(mfp_oauth_mailer *mailer,
+                                               const char *user_id,
+                                               size_t user_id_len,
+                                               mfp_oauth_token_status *out_status);
+
+/**
+ * Deletes user `user_id`'s tokens (the panel's Delete, R-TOK-5), or the
+ * administrator's with `{NULL, 0}`; a PERSIST step follows.
+ * `UNKNOWN_USER` if the user holds none.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `user_id` NULL or valid for its length.
+ */
+mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
+                                                const char *user_id,
+                                                size_t user_id_len);
+
+/**
+ * User `user_id` logged out: with automatic deletion on, their tokens are
+ * deleted (`*out_deleted` true, and a PERSIST step follows).
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
+ * `out_deleted` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
+                                         const char *user_id,
+                                         size_t user_id_len,
+                                         bool *out_deleted);
+
+/**
+ * The system auto-reset fired (`user_id`: who was logged in, `{NULL, 0}`
+ * for nobody): with automatic deletion on, user tokens are deleted.
+ *
+ * # Safety
+ * As for `mfp_oauth_mailer_logout`.
+ */
+mfp_oauth_status mfp_oauth_mailer_auto_reset(mfp_oauth_mailer *mailer,
+                                             const char *user_id,
+                                             size_t user_id_len,
+                                             bool *out_deleted);
+
+/**
+ * Daily (or at power-on) with the wall clock `wall_s` (seconds since
+ * 1970): refresh tokens near their provider's expiry raise
+ * REFRESH_TOKEN_EXPIRING steps.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_t wall_s);
+
+/**
  * Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
  * tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
  * HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
@@ -1398,6 +2285,24 @@ mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
  * `out_settings` is NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_settings_init(mfp_oauth_settings *out_settings);
+
+/**
+ * Checks `settings` against the configuration rules (R-RULE) and writes
+ * the diagnostic of every rule broken, in order, to `out_diags` (room for
+ * `cap`; 16 is always enough) and their number to `*out_count` (0: the
+ * settings are valid). An unreadable field (bad enum value, bad address,
+ * too long) is reported as the call's status instead. `BUFFER_TOO_SMALL`
+ * with the count needed in `*out_count` when `cap` is too small.
+ * Reentrant.
+ *
+ * # Safety
+ * `settings` NULL or valid, with its strings valid for their lengths;
+ * `out_diags` NULL or valid for `cap` writes; `out_count` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_settings_validate(const mfp_oauth_settings *settings,
+                                             uint32_t *out_diags,
+                                             size_t cap,
+                                             size_t *out_count);
 
 /**
  * Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,

@@ -45,6 +45,7 @@
 mod buf;
 pub mod diag;
 mod handle;
+pub mod mailer;
 pub mod settings;
 pub mod smtp;
 pub mod status;

@@ -1,6 +1,16 @@
 //! The printer's OAuth settings (`mfp_oauth_settings`), as a flat C struct
 //! the firmware fills from its own configuration store (R-CFG, R-RULE).
 
+use heapless::String;
+use mfp_oauth_core::config::{
+    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
+    WebDavHttpVersion,
+};
+use mfp_oauth_core::diag::Diagnostic;
+use mfp_oauth_core::provider::MicrosoftCloud;
+use mfp_oauth_core::smtp::Security;
+use mfp_oauth_core::{Address, SecretBuf};
+
 use crate::buf::{put, text};
 use crate::smtp::MfpOauthStr;
 use crate::MfpOauthStatus;
@@ -15,6 +25,20 @@ pub enum MfpOauthProvider {
     Google = 1,
     /// Any other standards-compliant provider, with the `custom_*` endpoints.
     Custom = 2,
+}
+
+/// The Microsoft cloud (`mfp_oauth_microsoft_cloud`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthMicrosoftCloud {
+    /// Worldwide (the default).
+    Global = 0,
+    /// US Government GCC High.
+    UsGovGccHigh = 1,
+    /// US Government DoD.
+    UsGovDod = 2,
+    /// China, operated by 21Vianet.
+    China = 3,
 }
 
 /// Sender address change (`mfp_oauth_sender_mode`).
@@ -68,8 +92,10 @@ pub struct MfpOauthSettings {
     pub oauth_enabled: bool,
     /// An `mfp_oauth_provider` (default Microsoft).
     pub provider: u32,
-    /// Microsoft tenant (`organizations`, a domain or a tenant id); empty:
-    /// `organizations`.
+    /// An `mfp_oauth_microsoft_cloud` (default worldwide).
+    pub microsoft_cloud: u32,
+    /// Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
+    /// a tenant id); empty: `organizations`.
     pub tenant: MfpOauthStr,
     /// The app registration's client id.
     pub client_id: MfpOauthStr,
@@ -134,6 +160,136 @@ pub(crate) unsafe fn opt_text<'a>(s: &MfpOauthStr) -> Result<&'a str, MfpOauthSt
     unsafe { text(s.ptr, s.len) }
 }
 
+fn address(s: &str) -> Result<Option<Address>, MfpOauthStatus> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Address::parse(s)
+        .map(Some)
+        .map_err(|_| MfpOauthStatus::InvalidAddress)
+}
+
+fn fixed<const N: usize>(s: &str) -> Result<String<N>, MfpOauthStatus> {
+    String::try_from(s).map_err(|_| MfpOauthStatus::CapacityExceeded)
+}
+
+fn tls(v: u32) -> Result<TlsVersion, MfpOauthStatus> {
+    Ok(match v {
+        0 => TlsVersion::Tls10,
+        1 => TlsVersion::Tls11,
+        2 => TlsVersion::Tls12,
+        3 => TlsVersion::Tls13,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    })
+}
+
+pub(crate) fn security(v: u32) -> Result<Security, MfpOauthStatus> {
+    match v {
+        0 => Ok(Security::StartTls),
+        1 => Ok(Security::ImplicitTls),
+        _ => Err(MfpOauthStatus::InvalidArgument),
+    }
+}
+
+/// Reads and converts the C settings (not yet validated against R-RULE).
+///
+/// # Safety
+/// Every string of `c` is `{NULL, 0}` or valid for its length; `send_as`
+/// is NULL or valid for `send_as_count` entries.
+// Field by field from the defaults, so that a setting the core adds later
+// keeps its default here until the C struct grows.
+#[allow(clippy::field_reassign_with_default)]
+pub(crate) unsafe fn from_c(c: &MfpOauthSettings) -> Result<Settings, MfpOauthStatus> {
+    // SAFETY: every string of `c` is valid for its length (caller contract).
+    let t = |s: &MfpOauthStr| unsafe { opt_text(s) };
+    let mut s = Settings::default();
+    s.admin_address = address(t(&c.admin_address)?)?;
+    s.oauth_enabled = c.oauth_enabled;
+    s.provider = match c.provider {
+        0 => ProviderKind::Microsoft,
+        1 => ProviderKind::Google,
+        2 => ProviderKind::Custom,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    };
+    s.microsoft_cloud = match c.microsoft_cloud {
+        0 => MicrosoftCloud::Global,
+        1 => MicrosoftCloud::UsGovGccHigh,
+        2 => MicrosoftCloud::UsGovDod,
+        3 => MicrosoftCloud::China,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    };
+    let tenant = t(&c.tenant)?;
+    if !tenant.is_empty() {
+        s.tenant = fixed(tenant)?;
+    }
+    s.client_id = fixed(t(&c.client_id)?)?;
+    s.custom = CustomProvider {
+        token_url: fixed(t(&c.custom_token_url)?)?,
+        device_url: fixed(t(&c.custom_device_url)?)?,
+        authorize_url: fixed(t(&c.custom_authorize_url)?)?,
+        scope: fixed(t(&c.custom_scope)?)?,
+    };
+    s.google_app_testing = c.google_app_testing;
+    let host = t(&c.smtp_host)?;
+    let sec = security(c.smtp_security)?;
+    s.smtp = if host.is_empty() {
+        None
+    } else {
+        Some(SmtpServer::new(host, c.smtp_port, sec).ok_or(MfpOauthStatus::CapacityExceeded)?)
+    };
+    s.sender_mode = match c.sender_mode {
+        0 => SenderMode::LoginUserAddress,
+        1 => SenderMode::AllowUserChanges,
+        2 => SenderMode::AdminFixedAddress,
+        3 => SenderMode::BulkSetting,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    };
+    s.bulk_address = address(t(&c.bulk_address)?)?;
+    if c.send_as_count > 0 {
+        if c.send_as.is_null() {
+            return Err(MfpOauthStatus::NullParameter);
+        }
+        if c.send_as_count > mfp_oauth_core::limits::MAX_SEND_AS {
+            return Err(MfpOauthStatus::CapacityExceeded);
+        }
+        // SAFETY: `send_as` is valid for `send_as_count` entries (contract).
+        let list = unsafe { core::slice::from_raw_parts(c.send_as, c.send_as_count) };
+        for a in list {
+            let a = address(t(a)?)?.ok_or(MfpOauthStatus::InvalidAddress)?;
+            s.send_as
+                .push(a)
+                .map_err(|_| MfpOauthStatus::CapacityExceeded)?;
+        }
+    }
+    let proxy_host = t(&c.proxy_host)?;
+    s.proxy = if proxy_host.is_empty() {
+        None
+    } else {
+        let pw = if c.proxy_password.ptr.is_null() && c.proxy_password.len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: valid for its length (contract).
+            unsafe { crate::buf::bytes(c.proxy_password.ptr.cast(), c.proxy_password.len) }?
+        };
+        Some(Proxy {
+            host: fixed(proxy_host)?,
+            port: c.proxy_port,
+            user: fixed(t(&c.proxy_user)?)?,
+            password: SecretBuf::from_slice(pw).map_err(|_| MfpOauthStatus::CapacityExceeded)?,
+        })
+    };
+    s.tls_min = tls(c.tls_min)?;
+    s.tls_max = tls(c.tls_max)?;
+    s.webdav_http = match c.webdav_http {
+        0 => WebDavHttpVersion::Http11,
+        1 => WebDavHttpVersion::Http2Http11,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    };
+    s.vlan_on_network2 = c.vlan_on_network2;
+    s.auto_delete_user_tokens = c.auto_delete_user_tokens;
+    Ok(s)
+}
+
 /// Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
 /// tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
 /// HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
@@ -149,6 +305,7 @@ pub unsafe extern "C" fn mfp_oauth_settings_init(
         admin_address: EMPTY,
         oauth_enabled: false,
         provider: MfpOauthProvider::Microsoft as u32,
+        microsoft_cloud: MfpOauthMicrosoftCloud::Global as u32,
         tenant: EMPTY,
         client_id: EMPTY,
         custom_token_url: EMPTY,
@@ -175,4 +332,89 @@ pub unsafe extern "C" fn mfp_oauth_settings_init(
     };
     // SAFETY: the caller's contract, as documented above.
     unsafe { put(out_settings, s) }
+}
+
+/// Checks `settings` against the configuration rules (R-RULE) and writes
+/// the diagnostic of every rule broken, in order, to `out_diags` (room for
+/// `cap`; 16 is always enough) and their number to `*out_count` (0: the
+/// settings are valid). An unreadable field (bad enum value, bad address,
+/// too long) is reported as the call's status instead. `BUFFER_TOO_SMALL`
+/// with the count needed in `*out_count` when `cap` is too small.
+/// Reentrant.
+///
+/// # Safety
+/// `settings` NULL or valid, with its strings valid for their lengths;
+/// `out_diags` NULL or valid for `cap` writes; `out_count` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_settings_validate(
+    settings: *const MfpOauthSettings,
+    out_diags: *mut u32,
+    cap: usize,
+    out_count: *mut usize,
+) -> MfpOauthStatus {
+    if settings.is_null() || out_diags.is_null() || out_count.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: not NULL, valid (contract).
+    let s = match unsafe { from_c(&*settings) } {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let violations = s.validate();
+    let n = violations.iter().count();
+    if n > cap {
+        // SAFETY: not NULL and valid for a write (contract).
+        unsafe { out_count.write(n) };
+        return MfpOauthStatus::BufferTooSmall;
+    }
+    for (i, v) in violations.iter().enumerate() {
+        // SAFETY: `i < n <= cap` and `out_diags` is valid for `cap` writes.
+        unsafe { out_diags.add(i).write(u32::from(v.diag().number())) };
+    }
+    // SAFETY: not NULL and valid for a write (contract).
+    unsafe { put(out_count, n) }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn init() -> MfpOauthSettings {
+        let mut c = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
+        // SAFETY: a valid pointer to writable memory.
+        let status = unsafe { mfp_oauth_settings_init(c.as_mut_ptr()) };
+        assert_eq!(status, MfpOauthStatus::Ok);
+        // SAFETY: initialised by the call above.
+        unsafe { c.assume_init() }
+    }
+
+    fn convert(c: &MfpOauthSettings) -> Result<Settings, MfpOauthStatus> {
+        // SAFETY: every string of `c` is {NULL, 0}.
+        unsafe { from_c(c) }
+    }
+
+    #[test]
+    fn init_gives_the_cores_defaults() {
+        // R-CFG: the C defaults are the manual's, as the core defines them.
+        assert_eq!(convert(&init()).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn out_of_range_enums_are_refused() {
+        let cases: [fn(&mut MfpOauthSettings); 7] = [
+            |c| c.microsoft_cloud = 4,
+            |c| c.provider = 3,
+            |c| c.sender_mode = 4,
+            |c| c.tls_min = 4,
+            |c| c.tls_max = u32::MAX,
+            |c| c.webdav_http = 2,
+            |c| c.smtp_security = 2,
+        ];
+        for set in cases {
+            let mut c = init();
+            set(&mut c);
+            assert_eq!(convert(&c).err(), Some(MfpOauthStatus::InvalidArgument));
+        }
+    }
 }

@@ -243,7 +243,6 @@ pub struct MfpOauthSmtpEvent {
 
 impl MfpOauthSmtpEvent {
     /// The "no event" value (for the mailer's steps).
-    #[allow(dead_code)]
     pub(crate) const fn from_none() -> Self {
         Self::EMPTY
     }

@@ -14,9 +14,7 @@ use core::ffi::c_char;
 use mfp_oauth_core::diag::Diagnostic;
 use mfp_oauth_core::limits::OAUTH_RESPONSE_BUF_LEN;
 use mfp_oauth_core::oauth::{Client, Event, RedirectUri, RequestKind, TransportError};
-use mfp_oauth_core::provider::{
-    AppRegistration, CustomEndpoints, LoopbackHost, MicrosoftCloud, Provider, Tenant,
-};
+use mfp_oauth_core::provider::{AppRegistration, LoopbackHost, Provider};
 use mfp_oauth_core::{Address, Instant};
 
 use crate::buf::{bytes, bytes_mut, put, put_c_string};
@@ -53,37 +51,16 @@ opaque!(
     0x6d66_706f_746f_6b6e
 );
 
-/// The provider profile and app registration the settings name.
+/// The provider profile and app registration the settings name (the
+/// core's `Settings::provider_profile`; the client id is required).
 ///
 /// # Safety
 /// As for `settings::from_c`.
 unsafe fn profile(c: &MfpOauthSettings) -> Result<(Provider, AppRegistration), MfpOauthStatus> {
-    // SAFETY: every string of `c` is valid for its length (caller contract).
-    let t = |s| unsafe { opt_text(s) };
-    let provider = match c.provider {
-        0 => {
-            let tenant = match t(&c.tenant)? {
-                "" | "organizations" => Tenant::Organizations,
-                "common" => Tenant::Common,
-                "consumers" => Tenant::Consumers,
-                id => Tenant::Id(id),
-            };
-            Provider::microsoft(MicrosoftCloud::Global, tenant).map_err(MfpOauthStatus::of)?
-        }
-        1 => Provider::google().map_err(MfpOauthStatus::of)?,
-        2 => {
-            let opt = |s: &'static str| (!s.is_empty()).then_some(s);
-            let e = CustomEndpoints {
-                authorize_url: opt(t(&c.custom_authorize_url)?),
-                token_url: t(&c.custom_token_url)?,
-                device_url: opt(t(&c.custom_device_url)?),
-                scope: t(&c.custom_scope)?,
-            };
-            Provider::custom(&e).map_err(MfpOauthStatus::of)?
-        }
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    };
-    let app = AppRegistration::public(t(&c.client_id)?).map_err(MfpOauthStatus::of)?;
+    // SAFETY: forwarded contract.
+    let s = unsafe { crate::settings::from_c(c) }?;
+    let provider = s.provider_profile().map_err(MfpOauthStatus::of)?;
+    let app = AppRegistration::public(&s.client_id).map_err(MfpOauthStatus::of)?;
     Ok((provider, app))
 }
 
@@ -584,12 +561,19 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_event(
     client: *mut MfpOauthTokenClient,
     out_event: *mut MfpOauthTokenEvent,
 ) -> MfpOauthStatus {
-    use MfpOauthTokenEventKind as K;
     if out_event.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `client`.
     let c = try_status!(unsafe { live(client) });
+    let ev = event_c(c.poll_event());
+    // SAFETY: not NULL and valid (contract).
+    unsafe { put(out_event, ev) }
+}
+
+/// The C form of a client event (`kind` NONE for `None`).
+pub(crate) fn event_c(e: Option<Event>) -> MfpOauthTokenEvent {
+    use MfpOauthTokenEventKind as K;
     let mut ev = MfpOauthTokenEvent {
         kind: K::None,
         diag: 0,
@@ -598,7 +582,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_event(
         expires_at_ms: 0,
     };
     let d = |e: &mfp_oauth_core::oauth::OAuthError| u32::from(e.diag().number());
-    match c.poll_event() {
+    match e {
         None => {}
         Some(Event::UserCode) => ev.kind = K::UserCode,
         Some(Event::SlowDown { interval }) => {
@@ -626,8 +610,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_event(
         #[allow(unreachable_patterns)]
         Some(_) => ev.kind = K::Other,
     }
-    // SAFETY: not NULL and valid (contract).
-    unsafe { put(out_event, ev) }
+    ev
 }
 
 /// Device flow, after `USER_CODE`: writes the code the user types and the

@@ -1,6 +1,8 @@
 /* A printer's day on a Cortex-M4F, through the C API only (R-BARE, R-FFI):
- * the diagnostics, a scan-to-email SMTP session through Microsoft 365 and
- * the administrator's Acquire with the device flow, against scripted servers.
+ * the diagnostics, a scan-to-email SMTP session through Microsoft 365, the
+ * device flow with the RFC 8628 vectors, then printer_day.c (the mailer:
+ * Acquire, send, power cycle with a RAM "flash", refresh, auto-delete),
+ * against scripted servers.
  *
  * Runs under qemu-system-arm -M mps2-an386 with semihosting; exits 0 only if
  * every check passes. Along the way it measures the stack high-water mark of
@@ -66,7 +68,7 @@ __attribute__((noinline)) static void measure_stack(const char *entry, void (*fn
 }
 
 /* Per entry point high-water marks, over every call made through MEASURED. */
-#define MAX_ENTRIES 24
+#define MAX_ENTRIES 40
 static struct {
   const char *name;
   unsigned max;
@@ -412,10 +414,16 @@ static void acquire_with_device_flow(void) {
   printf("device flow: signed in\n");
 }
 
+/* ---- the rest of the day: acquire, send, power cycle, refresh, delete ---- */
+
+#define PD_MEASURED(name, call) MEASURED(name, call)
+#include "printer_day.c"
+
 int main(void) {
   morning_self_check();
   scan_to_email();
   acquire_with_device_flow();
+  failed += printer_day();
   print_entries();
   printf("firmware checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
