@@ -14,7 +14,7 @@ use core::ffi::c_char;
 use mfp_oauth_core::config::Settings;
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::function::Function;
-use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, Plan, Step};
+use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, MailerError, Plan, Step};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::nv::{self, DeviceKey, NvCursor, Seal, SlotId, SlotState};
@@ -697,6 +697,32 @@ fn grant_of(c: &token_client::TokenClient) -> Result<TokenGrant<'_>, MfpOauthSta
     Ok(TokenGrant::from_response(t))
 }
 
+/// Hands the grant of the finished `token_client` to `report` (a sign-in or
+/// a refresh) and writes the plan that follows.
+///
+/// # Safety
+/// `mailer` and `token_client` valid storage; `out_plan` NULL or valid.
+unsafe fn report_grant(
+    mailer: *mut MfpOauthMailer,
+    token_client: *mut MfpOauthTokenClient,
+    out_plan: *mut MfpOauthPlan,
+    report: impl FnOnce(&mut Mailer, TokenGrant<'_>) -> Result<Plan, MailerError>,
+) -> MfpOauthStatus {
+    if out_plan.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let tc = try_status!(unsafe { token_client::live(token_client) });
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live(mailer) });
+    let grant = try_status!(grant_of(tc));
+    match report(&mut m.mailer, grant) {
+        // SAFETY: not NULL and valid (contract).
+        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Err(e) => MfpOauthStatus::of(e),
+    }
+}
+
 /// Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
 /// event of `token_client` (NEED_*_AUTH plans): the mailer stores the
 /// tokens (they never pass through the caller) and writes the next plan.
@@ -714,21 +740,11 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_succeeded(
     token_client: *mut MfpOauthTokenClient,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
-    if out_plan.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: the caller's contract.
-    let tc = try_status!(unsafe { token_client::live(token_client) });
-    // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
-    let grant = try_status!(grant_of(tc));
-    match m
-        .mailer
-        .auth_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
-    {
-        // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
-        Err(e) => MfpOauthStatus::of(e),
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        report_grant(mailer, token_client, out_plan, |m, grant| {
+            m.auth_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
+        })
     }
 }
 
@@ -862,21 +878,11 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_succeeded(
     token_client: *mut MfpOauthTokenClient,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
-    if out_plan.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: the caller's contract.
-    let tc = try_status!(unsafe { token_client::live(token_client) });
-    // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
-    let grant = try_status!(grant_of(tc));
-    match m
-        .mailer
-        .exchange_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
-    {
-        // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
-        Err(e) => MfpOauthStatus::of(e),
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        report_grant(mailer, token_client, out_plan, |m, grant| {
+            m.exchange_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
+        })
     }
 }
 

@@ -156,19 +156,18 @@ static void morning_self_check(void) {
                "MFP_OAUTH_STATUS_WRONG_STATE") == 0);
 }
 
+/* The rest of the day (the mailer: Acquire, send, power cycle, refresh,
+ * delete) and the scripted servers it shares with the direct session below. */
+#define PD_MEASURED(name, call) MEASURED(name, call)
+#include "printer_day.c"
+
 /* ---- a scan to e-mail through Microsoft 365 ----------------------------- */
 
 #define USER "scanner@contoso.com"
 #define TOKEN "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"
 
-/* The scripted server: each client line it expects (a prefix) and what it
- * answers once that line has arrived (NULL: nothing yet, pipelining). */
-typedef struct {
-  const char *client;
-  const char *server;
-} exchange;
-
-static const exchange script[] = {
+/* What the scripted server expects and answers (see printer_day.c). */
+static const pd_exchange script[] = {
     {"EHLO printer.example.com",
      "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-SIZE 157286400\r\n"
      "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"},
@@ -196,47 +195,6 @@ static const char body[] =
     "From: scanner@contoso.com\r\nTo: alice@contoso.com\r\nSubject: Scan from MFP\r\n\r\n"
     "Page 1 of the scan.\r\n.dot-stuffed line\r\n";
 
-static struct {
-  size_t step;          /* next expected client line */
-  char line[600];       /* the client line being received */
-  size_t line_len;
-  char inbox[1024];     /* server octets not yet fed to the session */
-  size_t inbox_len;
-  int tls;              /* the "TLS" is up (set on UPGRADE_TLS) */
-  int token_in_clear;   /* a sensitive transmit before TLS: must stay 0 */
-  int sensitive_lines;  /* transmits marked sensitive */
-} server;
-
-static void server_says(const char *text) {
-  size_t n = strlen(text);
-  CHECK(server.inbox_len + n <= sizeof server.inbox);
-  if (server.inbox_len + n > sizeof server.inbox) return;
-  memcpy(server.inbox + server.inbox_len, text, n);
-  server.inbox_len += n;
-}
-
-/* What the firmware writes to its socket arrives here. */
-static void server_receive(const uint8_t *data, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    if (data[i] != '\n') {
-      if (server.line_len < sizeof server.line - 1) server.line[server.line_len++] = (char)data[i];
-      continue;
-    }
-    if (server.line_len > 0 && server.line[server.line_len - 1] == '\r') server.line_len--;
-    server.line[server.line_len] = 0;
-    server.line_len = 0;
-    CHECK(server.step < SCRIPT_LEN);
-    if (server.step >= SCRIPT_LEN) return;
-    const exchange *x = &script[server.step++];
-    if (strncmp(server.line, x->client, strlen(x->client)) != 0 ||
-        (x->client[0] == 0 && server.line[0] != 0)) {
-      printf("FAIL server expected \"%s\", got \"%s\"\n", x->client, server.line);
-      failed++;
-    }
-    if (x->server) server_says(x->server);
-  }
-}
-
 static mfp_oauth_smtp session; /* the caller's storage: static, 12.8 KB */
 static uint64_t now_ms = 1000;
 static int message_sent, closed, session_ok;
@@ -257,7 +215,7 @@ static void stream_body(void) {
                                                    &consumed, &written));
     CHECK_OK(s);
     if (s != MFP_OAUTH_STATUS_OK) return;
-    server_receive(out, written);
+    pd_server_receive(out, written);
     body_off += consumed;
   }
   CHECK_OK(MEASURED("mfp_oauth_smtp_finish_body", mfp_oauth_smtp_finish_body(&session, now_ms)));
@@ -265,12 +223,12 @@ static void stream_body(void) {
 
 /* One turn of the firmware's network task: input, events, output. */
 static void session_turn(void) {
-  if (server.inbox_len > 0) {
+  if (pd_srv.inbox_len > 0) {
     size_t used = 0;
-    CHECK_OK(MEASURED("mfp_oauth_smtp_handle_input", mfp_oauth_smtp_handle_input(&session, now_ms, (const uint8_t *)server.inbox,
-                                         server.inbox_len, &used)));
-    memmove(server.inbox, server.inbox + used, server.inbox_len - used);
-    server.inbox_len -= used;
+    CHECK_OK(MEASURED("mfp_oauth_smtp_handle_input", mfp_oauth_smtp_handle_input(&session, now_ms, (const uint8_t *)pd_srv.inbox,
+                                         pd_srv.inbox_len, &used)));
+    memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
+    pd_srv.inbox_len -= used;
   }
   mfp_oauth_smtp_event e;
   for (;;) {
@@ -278,7 +236,7 @@ static void session_turn(void) {
     if (e.kind == MFP_OAUTH_SMTP_EVENT_KIND_NONE) break;
     switch (e.kind) {
       case MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS:
-        server.tls = 1; /* the firmware's TLS stack would handshake here */
+        pd_srv.tls = 1; /* the firmware's TLS stack would handshake here */
         CHECK_OK(MEASURED("mfp_oauth_smtp_handle_tls_established", mfp_oauth_smtp_handle_tls_established(&session, now_ms)));
         break;
       case MFP_OAUTH_SMTP_EVENT_KIND_READY:
@@ -306,10 +264,10 @@ static void session_turn(void) {
     CHECK_OK(MEASURED("mfp_oauth_smtp_poll_transmit", mfp_oauth_smtp_poll_transmit(&session, now_ms, out, sizeof out, &n, &sensitive)));
     if (n == 0) break;
     if (sensitive) {
-      server.sensitive_lines++;
-      if (!server.tls) server.token_in_clear++;
+      pd_srv.sensitive++;
+      if (!pd_srv.tls) pd_srv.sensitive_in_clear++;
     }
-    server_receive(out, n);
+    pd_server_receive(out, n);
   }
 }
 
@@ -333,12 +291,13 @@ static void create_session(void) {
 static void scan_to_email(void) {
   measure_stack("mfp_oauth_smtp_create", create_session);
   CHECK(last == MFP_OAUTH_STATUS_OK);
-  server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+  pd_server_open(script, SCRIPT_LEN);
+  pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
   run_smtp_session();
   CHECK(session_ok);
-  CHECK(server.step == SCRIPT_LEN);
-  CHECK(server.sensitive_lines == 1);
-  CHECK(server.token_in_clear == 0);
+  CHECK(pd_srv.step == SCRIPT_LEN);
+  CHECK(pd_srv.sensitive == 1);
+  CHECK(pd_srv.sensitive_in_clear == 0);
   CHECK_OK(mfp_oauth_smtp_destroy(&session));
   mfp_oauth_smtp_event e;
   CHECK(mfp_oauth_smtp_poll_event(&session, &e) == MFP_OAUTH_STATUS_WRONG_STATE);
@@ -357,7 +316,7 @@ static void token_exchange(uint64_t now, int status, const char *json) {
   CHECK_OK(MEASURED("mfp_oauth_token_client_poll_transmit",
                     mfp_oauth_token_client_poll_transmit(&tokens, now, (uint8_t *)req, sizeof req,
                                                          &n, &sensitive, &ep)));
-  CHECK(n > 0 && strcmp(ep.host, "server.example.com") == 0 && ep.tls);
+  CHECK(n > 0 && strcmp(ep.host, "pd_srv.example.com") == 0 && ep.tls);
   int len = snprintf(resp, sizeof resp,
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
                      status, (unsigned)strlen(json), json);
@@ -380,8 +339,8 @@ static void create_token_client(void) {
   CHECK_OK(mfp_oauth_settings_init(&s));
   s.provider = MFP_OAUTH_PROVIDER_CUSTOM;
   s.client_id = (mfp_oauth_str){"1406020730", 10};
-  s.custom_token_url = (mfp_oauth_str){"https://server.example.com/token", 32};
-  s.custom_device_url = (mfp_oauth_str){"https://server.example.com/device_authorization", 47};
+  s.custom_token_url = (mfp_oauth_str){"https://pd_srv.example.com/token", 32};
+  s.custom_device_url = (mfp_oauth_str){"https://pd_srv.example.com/device_authorization", 47};
   s.custom_scope = (mfp_oauth_str){"example_scope", 13};
   last = mfp_oauth_token_client_create(&tokens, &s, 7);
 }
@@ -413,11 +372,6 @@ static void acquire_with_device_flow(void) {
   CHECK_OK(mfp_oauth_token_client_destroy(&tokens));
   printf("device flow: signed in\n");
 }
-
-/* ---- the rest of the day: acquire, send, power cycle, refresh, delete ---- */
-
-#define PD_MEASURED(name, call) MEASURED(name, call)
-#include "printer_day.c"
 
 int main(void) {
   morning_self_check();

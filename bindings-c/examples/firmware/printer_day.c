@@ -204,14 +204,24 @@ static const pd_exchange pd_smtp_script[] = {
 #define PD_SCRIPT_LEN (sizeof pd_smtp_script / sizeof pd_smtp_script[0])
 static const char pd_body[] = "Subject: Scan\r\n\r\n.page 1\r\n";
 
+/* The scripted server: the client lines it expects and what it answers. */
 static struct {
+  const pd_exchange *script;
+  size_t script_len;
   size_t step;
   char line[600];
   size_t line_len;
   char inbox[1024];
   size_t inbox_len;
-  int tls, sensitive_in_clear;
+  int tls, sensitive, sensitive_in_clear;
 } pd_srv;
+
+/* A new connection to a server that follows `script`. */
+static void pd_server_open(const pd_exchange *script, size_t len) {
+  memset(&pd_srv, 0, sizeof pd_srv);
+  pd_srv.script = script;
+  pd_srv.script_len = len;
+}
 
 static void pd_server_says(const char *text) {
   size_t n = strlen(text);
@@ -230,9 +240,9 @@ static void pd_server_receive(const uint8_t *data, size_t len) {
     if (pd_srv.line_len > 0 && pd_srv.line[pd_srv.line_len - 1] == '\r') pd_srv.line_len--;
     pd_srv.line[pd_srv.line_len] = 0;
     pd_srv.line_len = 0;
-    PD_CHECK(pd_srv.step < PD_SCRIPT_LEN);
-    if (pd_srv.step >= PD_SCRIPT_LEN) return;
-    const pd_exchange *x = &pd_smtp_script[pd_srv.step++];
+    PD_CHECK(pd_srv.step < pd_srv.script_len);
+    if (pd_srv.step >= pd_srv.script_len) return;
+    const pd_exchange *x = &pd_srv.script[pd_srv.step++];
     if (strncmp(pd_srv.line, x->client, strlen(x->client)) != 0 ||
         (x->client[0] == 0 && pd_srv.line[0] != 0)) {
       printf("FAIL server expected \"%s\", got \"%s\"\n", x->client, pd_srv.line);
@@ -286,7 +296,7 @@ static int pd_steps(void) {
 
 /* The SESSION plan: pumps the connection until the plan changes. */
 static void pd_session(mfp_oauth_plan *plan) {
-  memset(&pd_srv, 0, sizeof pd_srv);
+  pd_server_open(pd_smtp_script, PD_SCRIPT_LEN);
   pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
   for (int turn = 0; turn < 60; turn++) {
     if (pd_srv.inbox_len > 0) {
@@ -307,12 +317,14 @@ static void pd_session(mfp_oauth_plan *plan) {
           "mfp_oauth_mailer_smtp_poll_transmit",
           mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
       if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
+      pd_srv.sensitive += sensitive;
       if (sensitive && !pd_srv.tls) pd_srv.sensitive_in_clear++;
       pd_server_receive(out, n);
     }
   }
   PD_OK(mfp_oauth_mailer_get_plan(&pd_mailer, plan));
   PD_CHECK(pd_srv.step == PD_SCRIPT_LEN);
+  PD_CHECK(pd_srv.sensitive == 1); /* the AUTH line, nothing else */
   PD_CHECK(pd_srv.sensitive_in_clear == 0);
 }
 
