@@ -1665,6 +1665,25 @@ typedef struct {
 } mfp_oauth_step;
 
 /**
+ * One user who holds tokens (`mfp_oauth_user_token`), for the panel's
+ * token list (R-TOK-5).
+ */
+typedef struct {
+  /**
+   * The login name, NUL-terminated.
+   */
+  char user_id[65];
+  /**
+   * The account the token was acquired for, NUL-terminated (empty if none).
+   */
+  char account[255];
+  /**
+   * Its status.
+   */
+  mfp_oauth_token_status status;
+} mfp_oauth_user_token;
+
+/**
  * Reply deadlines in milliseconds (`mfp_oauth_smtp_timeouts`);
  * `mfp_oauth_smtp_settings_init` fills RFC 5321's values.
  */
@@ -2274,6 +2293,44 @@ mfp_oauth_status mfp_oauth_mailer_auto_reset(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_t wall_s);
+
+/**
+ * Writes the settings in force to `*out_settings` (after
+ * `mfp_oauth_mailer_load`, these are the persisted ones, for the panel).
+ * The strings point into the mailer's storage: they stay valid until the
+ * next `mfp_oauth_mailer_apply_settings` or `_destroy`, and must not be
+ * written through. `send_as` is NULL (the "Send As" list is not read
+ * back) and the proxy password is never read back (`{NULL, 0}`).
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_settings` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_get_settings(mfp_oauth_mailer *mailer,
+                                               mfp_oauth_settings *out_settings);
+
+/**
+ * Writes the number of users holding a token slot to `*out_count` and,
+ * with `mfp_oauth_mailer_user_at`, lets the panel list them; also whether
+ * the Information screen must show the administrator's re-authentication
+ * notice (R-TOK-4) in `*out_admin_notice`.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_token_overview(mfp_oauth_mailer *mailer,
+                                                 size_t *out_user_count,
+                                                 bool *out_admin_notice);
+
+/**
+ * Writes the `index`-th user holding a token slot (`index` below the count
+ * of `mfp_oauth_mailer_token_overview`); `INVALID_ARGUMENT` past the end.
+ *
+ * # Safety
+ * `mailer` as for `_destroy`; `out_user` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_user_at(mfp_oauth_mailer *mailer,
+                                          size_t index,
+                                          mfp_oauth_user_token *out_user);
 
 /**
  * Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,

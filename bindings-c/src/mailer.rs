@@ -1393,3 +1393,107 @@ pub unsafe extern "C" fn mfp_oauth_mailer_check_expiry(
     m.mailer.check_expiry(WallTime(wall_s));
     MfpOauthStatus::Ok
 }
+
+/// Writes the settings in force to `*out_settings` (after
+/// `mfp_oauth_mailer_load`, these are the persisted ones, for the panel).
+/// The strings point into the mailer's storage: they stay valid until the
+/// next `mfp_oauth_mailer_apply_settings` or `_destroy`, and must not be
+/// written through. `send_as` is NULL (the "Send As" list is not read
+/// back) and the proxy password is never read back (`{NULL, 0}`).
+///
+/// # Safety
+/// `mailer` as for `_destroy`; `out_settings` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_get_settings(
+    mailer: *mut MfpOauthMailer,
+    out_settings: *mut MfpOauthSettings,
+) -> MfpOauthStatus {
+    if out_settings.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live(mailer) });
+    let c = settings::to_c(m.mailer.settings());
+    // SAFETY: not NULL and valid (contract).
+    unsafe { put(out_settings, c) }
+}
+
+/// One user who holds tokens (`mfp_oauth_user_token`), for the panel's
+/// token list (R-TOK-5).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct MfpOauthUserToken {
+    /// The login name, NUL-terminated.
+    pub user_id: [c_char; 65],
+    /// The account the token was acquired for, NUL-terminated (empty if none).
+    pub account: [c_char; 255],
+    /// Its status.
+    pub status: MfpOauthTokenStatus,
+}
+
+fn status_c(s: TokenStatus) -> MfpOauthTokenStatus {
+    match s {
+        TokenStatus::Required => MfpOauthTokenStatus::Required,
+        TokenStatus::Acquired => MfpOauthTokenStatus::Acquired,
+        TokenStatus::ReauthNeeded => MfpOauthTokenStatus::ReauthNeeded,
+    }
+}
+
+/// Writes the number of users holding a token slot to `*out_count` and,
+/// with `mfp_oauth_mailer_user_at`, lets the panel list them; also whether
+/// the Information screen must show the administrator's re-authentication
+/// notice (R-TOK-4) in `*out_admin_notice`.
+///
+/// # Safety
+/// `mailer` as for `_destroy`; the outputs NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_token_overview(
+    mailer: *mut MfpOauthMailer,
+    out_user_count: *mut usize,
+    out_admin_notice: *mut bool,
+) -> MfpOauthStatus {
+    if out_user_count.is_null() || out_admin_notice.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live(mailer) });
+    let store = m.mailer.store();
+    // SAFETY: both outputs are not NULL and valid (contract).
+    unsafe {
+        out_user_count.write(store.users().count());
+        out_admin_notice.write(store.admin_notice());
+    }
+    MfpOauthStatus::Ok
+}
+
+/// Writes the `index`-th user holding a token slot (`index` below the count
+/// of `mfp_oauth_mailer_token_overview`); `INVALID_ARGUMENT` past the end.
+///
+/// # Safety
+/// `mailer` as for `_destroy`; `out_user` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
+    mailer: *mut MfpOauthMailer,
+    index: usize,
+    out_user: *mut MfpOauthUserToken,
+) -> MfpOauthStatus {
+    if out_user.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live(mailer) });
+    let Some((id, status, account)) = m.mailer.store().users().nth(index) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
+    let mut u = MfpOauthUserToken {
+        user_id: [0; 65],
+        account: [0; 255],
+        status: status_c(status),
+    };
+    copy_str(&mut u.user_id, id);
+    if let Some(a) = account {
+        copy_str(&mut u.account, a.as_str());
+    }
+    // SAFETY: not NULL and valid (contract).
+    unsafe { put(out_user, u) }
+}

@@ -290,6 +290,76 @@ pub(crate) unsafe fn from_c(c: &MfpOauthSettings) -> Result<Settings, MfpOauthSt
     Ok(s)
 }
 
+fn str_c(s: &str) -> MfpOauthStr {
+    MfpOauthStr {
+        ptr: s.as_ptr().cast(),
+        len: s.len(),
+    }
+}
+
+/// The C view of `s`; its strings borrow from `s`.
+pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
+    let addr = |a: &Option<Address>| a.as_ref().map_or(EMPTY, |a| str_c(a.as_str()));
+    let (smtp_host, smtp_port, smtp_security) = match &s.smtp {
+        Some(x) => (
+            str_c(&x.host),
+            x.port,
+            match x.security {
+                Security::StartTls => 0,
+                Security::ImplicitTls => 1,
+            },
+        ),
+        None => (EMPTY, 587, 0),
+    };
+    let (proxy_host, proxy_port, proxy_user) = match &s.proxy {
+        Some(p) => (str_c(&p.host), p.port, str_c(&p.user)),
+        None => (EMPTY, 0, EMPTY),
+    };
+    MfpOauthSettings {
+        admin_address: addr(&s.admin_address),
+        oauth_enabled: s.oauth_enabled,
+        provider: match s.provider {
+            ProviderKind::Microsoft => 0,
+            ProviderKind::Google => 1,
+            _ => 2,
+        },
+        microsoft_cloud: match s.microsoft_cloud {
+            MicrosoftCloud::Global => 0,
+            MicrosoftCloud::UsGovGccHigh => 1,
+            MicrosoftCloud::UsGovDod => 2,
+            MicrosoftCloud::China => 3,
+        },
+        tenant: str_c(&s.tenant),
+        client_id: str_c(&s.client_id),
+        custom_token_url: str_c(&s.custom.token_url),
+        custom_device_url: str_c(&s.custom.device_url),
+        custom_authorize_url: str_c(&s.custom.authorize_url),
+        custom_scope: str_c(&s.custom.scope),
+        google_app_testing: s.google_app_testing,
+        smtp_host,
+        smtp_port,
+        smtp_security,
+        sender_mode: match s.sender_mode {
+            SenderMode::LoginUserAddress => 0,
+            SenderMode::AllowUserChanges => 1,
+            SenderMode::AdminFixedAddress => 2,
+            _ => 3,
+        },
+        bulk_address: addr(&s.bulk_address),
+        send_as: core::ptr::null(),
+        send_as_count: 0,
+        proxy_host,
+        proxy_port,
+        proxy_user,
+        proxy_password: EMPTY,
+        tls_min: s.tls_min as u32,
+        tls_max: s.tls_max as u32,
+        webdav_http: s.webdav_http as u32,
+        vlan_on_network2: s.vlan_on_network2,
+        auto_delete_user_tokens: s.auto_delete_user_tokens,
+    }
+}
+
 /// Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
 /// tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
 /// HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
@@ -398,6 +468,38 @@ mod tests {
     fn init_gives_the_cores_defaults() {
         // R-CFG: the C defaults are the manual's, as the core defines them.
         assert_eq!(convert(&init()).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn settings_read_back_as_they_were_given() {
+        let lit = |s: &'static str| MfpOauthStr {
+            ptr: s.as_ptr().cast(),
+            len: s.len(),
+        };
+        let mut c = init();
+        c.admin_address = lit("admin@contoso.com");
+        c.oauth_enabled = true;
+        c.provider = MfpOauthProvider::Google as u32;
+        c.microsoft_cloud = MfpOauthMicrosoftCloud::China as u32;
+        c.tenant = lit("contoso.onmicrosoft.com");
+        c.client_id = lit("1406020730");
+        c.custom_token_url = lit("https://server.example.com/token");
+        c.smtp_host = lit("smtp.gmail.com");
+        c.smtp_port = 465;
+        c.smtp_security = 1;
+        c.sender_mode = MfpOauthSenderMode::BulkSetting as u32;
+        c.bulk_address = lit("admin@contoso.com");
+        c.proxy_host = lit("proxy.contoso.com");
+        c.proxy_port = 3128;
+        c.proxy_user = lit("printer");
+        c.tls_min = MfpOauthTlsVersion::Tls13 as u32;
+        c.webdav_http = MfpOauthWebdavHttp::Http2Http11 as u32;
+        c.auto_delete_user_tokens = true;
+        let s = convert(&c).unwrap();
+        let back = convert(&to_c(&s)).unwrap();
+        assert_eq!(back, s);
+        // The proxy password is never read back.
+        assert!(to_c(&s).proxy_password.ptr.is_null());
     }
 
     #[test]

@@ -402,6 +402,13 @@ int printer_day(void) {
                                           pd_flash_len[1], NULL, &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* The panel reads the persisted settings back. */
+  mfp_oauth_settings back;
+  PD_OK(mfp_oauth_mailer_get_settings(&pd_mailer, &back));
+  PD_CHECK(back.oauth_enabled && back.provider == MFP_OAUTH_PROVIDER_MICROSOFT);
+  PD_CHECK(back.admin_address.len == 17 && memcmp(back.admin_address.ptr, "admin@contoso.com", 17) == 0);
+  PD_CHECK(back.smtp_host.len == 18 && memcmp(back.smtp_host.ptr, "smtp.office365.com", 18) == 0);
+  PD_CHECK(back.smtp_port == 587 && back.sender_mode == MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS);
 
   /* 5. The next scan refreshes first (no access token survives). */
   pd_send_scan(&plan);
@@ -443,11 +450,23 @@ int printer_day(void) {
   mfp_oauth_token_status bob = 99;
   PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
   PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* The panel's token list. */
+  size_t users = 0;
+  bool notice = true;
+  mfp_oauth_user_token u;
+  PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
+  PD_CHECK(users == 1 && !notice);
+  PD_OK(mfp_oauth_mailer_user_at(&pd_mailer, 0, &u));
+  PD_CHECK(strcmp(u.user_id, "bob") == 0 && strcmp(u.account, "bob@contoso.com") == 0);
+  PD_CHECK(u.status == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  PD_CHECK(mfp_oauth_mailer_user_at(&pd_mailer, 1, &u) == MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   bool deleted = false;
   PD_OK(PD_MEASURED("mfp_oauth_mailer_logout", mfp_oauth_mailer_logout(&pd_mailer, "bob", 3, &deleted)));
   PD_CHECK(deleted);
   PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
   PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
+  PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
+  PD_CHECK(users == 0);
   pd_steps();
 
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
