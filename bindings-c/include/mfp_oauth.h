@@ -854,6 +854,11 @@ enum mfp_oauth_smtp_event_kind
    * An event newer than this header; treat it as informational.
    */
   MFP_OAUTH_SMTP_EVENT_KIND_OTHER = 12,
+  /**
+   * AUTH is next and no token was lent: call `mfp_oauth_smtp_set_token`
+   * (the session waits, its timer stopped).
+   */
+  MFP_OAUTH_SMTP_EVENT_KIND_NEED_TOKEN = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -2374,7 +2379,9 @@ mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_setti
 /**
  * Creates a session in `smtp` for a connection just opened at `now_ms`
  * (with TLS already up for `MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS`).
- * `user` is the mailbox the access `token` was issued for.
+ * `user` is the mailbox the access `token` was issued for. With `token`
+ * NULL and `token_len` 0 no token is lent yet: the session asks for it
+ * with the `NEED_TOKEN` event when AUTH is next (`mfp_oauth_smtp_set_token`).
  *
  * Everything is copied: `settings`, `user` and `token` need to live only
  * during the call (wipe your copy of the token when you no longer need it).
@@ -2399,6 +2406,21 @@ mfp_oauth_status mfp_oauth_smtp_create(mfp_oauth_smtp *smtp,
                                        size_t user_len,
                                        const uint8_t *token,
                                        size_t token_len);
+
+/**
+ * Lends the access token (copied into the session, wiped after AUTH): at
+ * the `NEED_TOKEN` event, or any time before AUTH. An empty token is
+ * `INVALID_ARGUMENT`, one over 4096 octets `CAPACITY_EXCEEDED`, a session
+ * that is over `WRONG_STATE`.
+ *
+ * # Safety
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
+ * `token_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_smtp_set_token(mfp_oauth_smtp *smtp,
+                                          uint64_t now_ms,
+                                          const uint8_t *token,
+                                          size_t token_len);
 
 /**
  * Ends the session's life: wipes the token and every byte of `smtp`.

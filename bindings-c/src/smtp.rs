@@ -173,6 +173,9 @@ pub enum MfpOauthSmtpEventKind {
     Failed = 11,
     /// An event newer than this header; treat it as informational.
     Other = 12,
+    /// AUTH is next and no token was lent: call `mfp_oauth_smtp_set_token`
+    /// (the session waits, its timer stopped).
+    NeedToken = 13,
 }
 
 /// The step of the session a failure belongs to (`mfp_oauth_smtp_stage`).
@@ -340,6 +343,7 @@ impl From<Event> for MfpOauthSmtpEvent {
                 initial_response,
                 ..ev(K::Authenticating)
             },
+            Event::NeedToken => ev(K::NeedToken),
             Event::Authenticated { mechanism } => MfpOauthSmtpEvent {
                 mechanism: mechanism.into(),
                 ..ev(K::Authenticated)
@@ -397,11 +401,15 @@ fn timeouts_to_c(t: Timeouts) -> MfpOauthSmtpTimeouts {
     }
 }
 
-fn token_of(token: &[u8]) -> Result<AccessToken, MfpOauthStatus> {
+/// An access token the caller lends: not empty, within the capacity.
+fn token_ok(token: &[u8]) -> Result<&[u8], MfpOauthStatus> {
     if token.is_empty() {
         return Err(MfpOauthStatus::InvalidArgument);
     }
-    AccessToken::from_slice(token).map_err(|_| MfpOauthStatus::CapacityExceeded)
+    if token.len() > AccessToken::CAPACITY {
+        return Err(MfpOauthStatus::CapacityExceeded);
+    }
+    Ok(token)
 }
 
 fn address_of(s: &str) -> Result<Address, MfpOauthStatus> {
@@ -617,7 +625,9 @@ pub unsafe extern "C" fn mfp_oauth_smtp_settings_init(
 
 /// Creates a session in `smtp` for a connection just opened at `now_ms`
 /// (with TLS already up for `MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS`).
-/// `user` is the mailbox the access `token` was issued for.
+/// `user` is the mailbox the access `token` was issued for. With `token`
+/// NULL and `token_len` 0 no token is lent yet: the session asks for it
+/// with the `NEED_TOKEN` event when AUTH is next (`mfp_oauth_smtp_set_token`).
 ///
 /// Everything is copied: `settings`, `user` and `token` need to live only
 /// during the call (wipe your copy of the token when you no longer need it).
@@ -644,7 +654,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
     token: *const u8,
     token_len: usize,
 ) -> MfpOauthStatus {
-    if smtp.is_null() || settings.is_null() || user.is_null() || token.is_null() {
+    if smtp.is_null() || settings.is_null() || user.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: not NULL; valid for reads by the caller's contract.
@@ -653,19 +663,64 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
     let settings = try_status!(unsafe { settings_from_c(settings) });
     // SAFETY: valid for `user_len` bytes (contract).
     let user = try_status!(unsafe { text(user, user_len) }.and_then(address_of));
-    // SAFETY: valid for `token_len` bytes (contract).
-    let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_of));
+    let token = if token.is_null() && token_len == 0 {
+        None
+    } else {
+        // SAFETY: valid for `token_len` bytes (contract).
+        Some(try_status!(
+            unsafe { bytes(token, token_len) }.and_then(token_ok)
+        ))
+    };
+    let now = Instant::from_millis(now_ms);
     // SAFETY: `smtp` is valid for writes of `mfp_oauth_smtp` (contract).
-    unsafe {
+    let status = unsafe {
         handle::create(smtp, |place| {
             // SAFETY: `place` is valid for a write of a `Client`.
-            place.write(Client::new(
-                Instant::from_millis(now_ms),
-                settings,
-                user,
-                token,
-            ))
+            place.write(Client::new(now, settings, user))
         })
+    };
+    if status != MfpOauthStatus::Ok {
+        return status;
+    }
+    // The token is copied straight from the caller's buffer into the
+    // session in its storage: no copy of it is left on the stack.
+    let Some(token) = token else {
+        return MfpOauthStatus::Ok;
+    };
+    // SAFETY: just created.
+    let client = try_status!(unsafe { handle::get(smtp) });
+    match client.set_token(now, token) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => {
+            // SAFETY: the storage holds the session just created.
+            let _ = unsafe { handle::destroy(smtp) };
+            MfpOauthStatus::of(e)
+        }
+    }
+}
+
+/// Lends the access token (copied into the session, wiped after AUTH): at
+/// the `NEED_TOKEN` event, or any time before AUTH. An empty token is
+/// `INVALID_ARGUMENT`, one over 4096 octets `CAPACITY_EXCEEDED`, a session
+/// that is over `WRONG_STATE`.
+///
+/// # Safety
+/// `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
+/// `token_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_smtp_set_token(
+    smtp: *mut MfpOauthSmtp,
+    now_ms: u64,
+    token: *const u8,
+    token_len: usize,
+) -> MfpOauthStatus {
+    // SAFETY: valid for `token_len` bytes (contract).
+    let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_ok));
+    // SAFETY: the caller's contract for `smtp`.
+    let client = try_status!(unsafe { handle::get(smtp) });
+    match client.set_token(Instant::from_millis(now_ms), token) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
     }
 }
 
@@ -862,7 +917,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_retry_auth(
     token_len: usize,
 ) -> MfpOauthStatus {
     // SAFETY: valid for `token_len` bytes (contract).
-    let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_of));
+    let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_ok));
     // SAFETY: the caller's contract for `smtp`.
     unsafe {
         with(smtp, |c| {

@@ -701,6 +701,36 @@ TEST(transmit_buffer_and_deadline_and_reply) {
   CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
 }
 
+TEST(token_lent_when_the_session_asks) {
+  mfp_oauth_smtp smtp;
+  mfp_oauth_smtp_settings s = settings_for(MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS, 0);
+  CHECK_OK(mfp_oauth_smtp_create(&smtp, 1000, &s, USER, strlen(USER), NULL, 0));
+  feed_text(&smtp, "220 hi\r\n");
+  drain(&smtp);
+  feed_text(&smtp, "250-hi\r\n250 AUTH XOAUTH2\r\n");
+  mfp_oauth_smtp_event e;
+  CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
+  CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_NEED_TOKEN);
+  /* The timer is stopped while the session waits for the token. */
+  uint64_t deadline = 0;
+  CHECK_OK(mfp_oauth_smtp_poll_timeout(&smtp, &deadline));
+  CHECK(deadline == MFP_OAUTH_NO_DEADLINE);
+  CHECK_STATUS(mfp_oauth_smtp_set_token(&smtp, 1000, (const uint8_t *)"", 0),
+               MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_smtp_set_token(&smtp, 1000, NULL, 4), MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_OK(mfp_oauth_smtp_set_token(&smtp, 1000, (const uint8_t *)TOKEN, strlen(TOKEN)));
+  CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
+  CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_AUTHENTICATING && e.initial_response);
+  uint8_t out[600];
+  size_t n = 0;
+  bool sensitive = false;
+  CHECK_OK(mfp_oauth_smtp_poll_transmit(&smtp, 1000, out, sizeof out, &n, &sensitive));
+  CHECK(n > 13 && memcmp(out, "AUTH XOAUTH2 ", 13) == 0 && sensitive);
+  CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
+  CHECK_STATUS(mfp_oauth_smtp_set_token(&smtp, 1000, (const uint8_t *)TOKEN, strlen(TOKEN)),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+}
+
 TEST(settings_defaults) {
   mfp_oauth_smtp_settings s;
   memset(&s, 0xAB, sizeof s);
@@ -725,6 +755,7 @@ static const test_case cases[] = {
     CASE(calls_in_the_wrong_state),
     CASE(transmit_buffer_and_deadline_and_reply),
     CASE(settings_defaults),
+    CASE(token_lent_when_the_session_asks),
 };
 
 int main(int argc, char **argv) {
