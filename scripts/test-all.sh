@@ -31,6 +31,9 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
 # R-RULE-7: the product without OAuth must build too.
 cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
 
+stage "fuzzing: every core fuzz target, briefly"
+bash scripts/fuzz-smoke.sh
+
 stage "summary"
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')

@@ -50,6 +50,7 @@ pub mod address;
 pub mod diag;
 pub mod limits;
 pub mod secret;
+pub mod smtp;
 pub mod time;
 pub mod wire;
 

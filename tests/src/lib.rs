@@ -1,2 +1,7 @@
-//! Cross-crate tests of mfp-oauth live in `tests/tests/`; this library holds
-//! the helpers they share.
+//! Helpers shared by the cross-crate tests of mfp-oauth.
+//!
+//! [`smtp::run`] plays an `S:`/`C:`/`E:` transcript against the real
+//! `smtp::Client` and returns the transcript it observed, so a test asserts
+//! the whole exchange, events included, by comparing two texts.
+
+pub mod smtp;

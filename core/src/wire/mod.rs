@@ -5,7 +5,12 @@
 //! [`Parsed::Partial`] when more input is needed. Emitters write into
 //! caller-lent buffers and never allocate.
 
+pub mod base64_stream;
+pub mod dot_stuff;
+pub mod ehlo;
 pub mod json_guard;
+pub mod reply;
+pub mod sasl;
 
 /// Outcome of a push parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,5 +41,32 @@ impl core::error::Error for BufferTooSmall {}
 impl crate::diag::Diagnostic for BufferTooSmall {
     fn diag(&self) -> crate::diag::Id {
         crate::diag::Id::BufferTooSmall
+    }
+}
+
+/// Decimal digits of `n`, written at the end of `buf`; returns them.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    buf.get(i..).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_edges() {
+        let mut b = [0u8; 20];
+        assert_eq!(super::decimal(0, &mut b), b"0");
+        assert_eq!(super::decimal(465, &mut b), b"465");
+        assert_eq!(super::decimal(u64::MAX, &mut b), b"18446744073709551615");
     }
 }

@@ -1,0 +1,957 @@
+//! The submission session state machine.
+
+use heapless::{Deque, Vec};
+
+use super::classify::{classify, refresh_may_help};
+use super::emit::{Cmd, Cursor};
+use super::event::{BodyError, Error, Event, Stage, SubmitError};
+use super::settings::{Envelope, MechanismPreference, Security, Settings};
+use crate::address::Address;
+use crate::diag::Id;
+use crate::limits::{
+    MAX_RECIPIENTS, MAX_REPLY_LINE_LEN, MIN_BODY_OUT_LEN, SMTP_COMMAND_LINE_LIMIT, SMTP_EVENT_QUEUE,
+};
+use crate::secret::AccessToken;
+use crate::time::{Duration, Instant};
+use crate::wire::base64_stream::encoded_len;
+use crate::wire::dot_stuff::{DotStuffer, TERMINATOR_MAX};
+use crate::wire::ehlo::Capabilities;
+use crate::wire::reply::{split_line, Reply, ReplyAssembler, ReplyCode};
+use crate::wire::sasl::{decode_error_challenge, oauthbearer, xoauth2, Mechanism, Plaintext};
+use crate::wire::BufferTooSmall;
+
+/// AUTH attempts per session: the first, and one retry with a refreshed
+/// token (never a loop).
+pub const MAX_AUTH_ATTEMPTS: u8 = 2;
+
+/// Commands queued or awaiting replies at once: MAIL, every RCPT, DATA,
+/// and room for RSET/QUIT.
+const PIPELINE: usize = MAX_RECIPIENTS + 4;
+
+/// One write for the driver: `out[..len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub struct Transmit {
+    /// Octets written at the start of the buffer.
+    pub len: usize,
+    /// The octets carry the access token: never log them, and send them
+    /// only on the TLS connection (the client guarantees TLS is up).
+    pub sensitive: bool,
+}
+
+/// Progress of one [`Client::write_body`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub struct BodyProgress {
+    /// Input octets taken (the rest must be offered again).
+    pub consumed: usize,
+    /// Output octets to send.
+    pub written: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Greeting,
+    Ehlo,
+    StartTls,
+    TlsHandshake,
+    Auth(AuthStep),
+    AuthFailed,
+    Ready,
+    Transaction,
+    Body,
+    DataEnd,
+    Rset,
+    Quit,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthStep {
+    /// `AUTH M` sent, waiting for the `334` go-ahead.
+    GoAhead,
+    /// Response sent, waiting for `235` (or an error challenge).
+    Outcome,
+    /// Error challenge acknowledged, waiting for the final failure.
+    FinalAfterChallenge {
+        token_invalid: bool,
+        insufficient_scope: bool,
+    },
+}
+
+/// Which reply is expected next, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    StartTls,
+    Auth,
+    Mail,
+    Rcpt(u8),
+    Data,
+    DataEnd,
+    Rset,
+    Quit,
+}
+
+impl Expect {
+    const fn stage(self) -> Stage {
+        match self {
+            Expect::Greeting => Stage::Greeting,
+            Expect::Ehlo => Stage::Ehlo,
+            Expect::StartTls => Stage::StartTls,
+            Expect::Auth => Stage::Auth,
+            Expect::Mail => Stage::Mail,
+            Expect::Rcpt(_) => Stage::Rcpt,
+            Expect::Data => Stage::Data,
+            Expect::DataEnd => Stage::DataEnd,
+            Expect::Rset => Stage::Rset,
+            Expect::Quit => Stage::Quit,
+        }
+    }
+
+    const fn of(cmd: Cmd) -> Expect {
+        match cmd {
+            Cmd::Ehlo => Expect::Ehlo,
+            Cmd::StartTls => Expect::StartTls,
+            Cmd::AuthInitial | Cmd::AuthBare | Cmd::AuthResponse | Cmd::AuthAck => Expect::Auth,
+            Cmd::Mail => Expect::Mail,
+            Cmd::Rcpt(i) => Expect::Rcpt(i),
+            Cmd::Data => Expect::Data,
+            Cmd::Terminator { .. } => Expect::DataEnd,
+            Cmd::Rset => Expect::Rset,
+            Cmd::Quit => Expect::Quit,
+        }
+    }
+}
+
+/// The transaction in progress.
+#[derive(Debug, Clone, Copy, Default)]
+struct Txn {
+    mail_ok: bool,
+    accepted: usize,
+    refused: usize,
+    failure: Option<Error>,
+}
+
+/// A sans-IO SMTP submission session with OAuth 2.0 authentication.
+///
+/// Drive it as the crate documentation's poll-order contract says. Its size
+/// is dominated by the access token and the envelope (see the README's
+/// capacities table); it holds no I/O buffer of its own beyond one reply
+/// line.
+pub struct Client {
+    settings: Settings,
+    user: Address,
+    token: AccessToken,
+    state: State,
+    tls: bool,
+    caps: Capabilities,
+    mechanism: Mechanism,
+    auth_attempts: u8,
+    envelope: Option<Envelope>,
+    txn: Txn,
+    stuffer: DotStuffer,
+    line: Vec<u8, MAX_REPLY_LINE_LEN>,
+    assembler: ReplyAssembler,
+    last_reply: Option<Reply>,
+    outbox: Deque<Cmd, PIPELINE>,
+    emit_offset: usize,
+    expect: Deque<Expect, PIPELINE>,
+    in_flight: usize,
+    last_progress: Instant,
+    events: Deque<Event, SMTP_EVENT_QUEUE>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("state", &self.state)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("token", &self.token)
+            .field("caps", &self.caps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A session on a connection that has just been opened at `now` (with
+    /// TLS already up if `settings.security` is [`Security::ImplicitTls`]).
+    /// `user` is the mailbox the `token` was issued for.
+    #[must_use]
+    pub fn new(now: Instant, settings: Settings, user: Address, token: AccessToken) -> Self {
+        let tls = settings.security == Security::ImplicitTls;
+        let mut client = Client {
+            settings,
+            user,
+            token,
+            state: State::Greeting,
+            tls,
+            caps: Capabilities::default(),
+            mechanism: Mechanism::Xoauth2,
+            auth_attempts: 0,
+            envelope: None,
+            txn: Txn::default(),
+            stuffer: DotStuffer::new(),
+            line: Vec::new(),
+            assembler: ReplyAssembler::new(),
+            last_reply: None,
+            outbox: Deque::new(),
+            emit_offset: 0,
+            expect: Deque::new(),
+            in_flight: 1,
+            last_progress: now,
+            events: Deque::new(),
+        };
+        // The greeting is awaited like the reply to a command sent at `now`.
+        let _ = client.expect.push_back(Expect::Greeting);
+        client
+    }
+
+    // ---- getters ------------------------------------------------------
+
+    /// Whether TLS is established on the connection.
+    #[must_use]
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Whether the session is over (close the connection).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Whether the session is authenticated and idle.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.state == State::Ready && self.envelope.is_none()
+    }
+
+    /// The capabilities of the latest EHLO reply.
+    #[must_use]
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// The last complete reply from the server (for display and logs; it
+    /// never contains anything the client sent).
+    #[must_use]
+    pub fn last_reply(&self) -> Option<&Reply> {
+        self.last_reply.as_ref()
+    }
+
+    // ---- inputs -------------------------------------------------------
+
+    /// Feed octets received from the server. Returns how many were taken;
+    /// fewer than given only when the session stopped reading (after the
+    /// `220` to STARTTLS, or once closed): act on the events first.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        if self.state == State::Closed {
+            return data.len();
+        }
+        if self.state == State::TlsHandshake {
+            if !data.is_empty() {
+                self.fail(Error::PlaintextAfterStartTls);
+            }
+            return data.len();
+        }
+        let mut consumed = 0;
+        while consumed < data.len() {
+            let rest = data.get(consumed..).unwrap_or(&[]);
+            let (part, end_of_line) = match rest.iter().position(|&b| b == b'\n') {
+                Some(lf) => (rest.get(..=lf).unwrap_or(rest), true),
+                None => (rest, false),
+            };
+            consumed += part.len();
+            if self.line.extend_from_slice(part).is_err() {
+                let stage = self.current_stage();
+                self.fail(Error::BadReply {
+                    stage,
+                    error: crate::wire::reply::ReplyError::LineTooLong,
+                });
+                return data.len();
+            }
+            if !end_of_line {
+                break;
+            }
+            self.take_line(now);
+            match self.state {
+                State::Closed => return data.len(),
+                State::TlsHandshake => {
+                    if consumed < data.len() {
+                        self.fail(Error::PlaintextAfterStartTls);
+                        return data.len();
+                    }
+                    return consumed;
+                }
+                _ => {}
+            }
+        }
+        consumed
+    }
+
+    /// TLS is now established on the connection (after [`Event::UpgradeTls`]).
+    pub fn handle_tls_established(&mut self, now: Instant) -> Result<(), SubmitError> {
+        if self.state != State::TlsHandshake {
+            return Err(SubmitError::WrongState);
+        }
+        self.tls = true;
+        // RFC 3207 §4.2: forget everything learnt before TLS.
+        self.caps = Capabilities::default();
+        self.state = State::Ehlo;
+        self.last_progress = now;
+        self.queue(Cmd::Ehlo);
+        Ok(())
+    }
+
+    /// The server closed the connection (or the driver lost it).
+    pub fn handle_close(&mut self, _now: Instant) {
+        match self.state {
+            State::Closed => {}
+            State::Quit => self.close(),
+            _ => {
+                let stage = self.current_stage();
+                self.fail(Error::ConnectionClosed { stage });
+            }
+        }
+    }
+
+    /// Call when `now` has reached [`Self::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(deadline) = self.poll_timeout() {
+            if now >= deadline {
+                let stage = self.current_stage();
+                self.fail(Error::Timeout { stage });
+            }
+        }
+    }
+
+    // ---- mutators -----------------------------------------------------
+
+    /// Submit a message. Accepted any time before the session is ready (it
+    /// starts once authenticated) or when idle; one message at a time.
+    pub fn send_message(&mut self, now: Instant, envelope: Envelope) -> Result<(), SubmitError> {
+        if envelope.to.is_empty() {
+            return Err(SubmitError::NoRecipients);
+        }
+        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
+            return Err(SubmitError::WrongState);
+        }
+        self.envelope = Some(envelope);
+        if self.state == State::Ready {
+            self.start_transaction(now);
+        }
+        Ok(())
+    }
+
+    /// Dot-stuff and normalise body octets from `input` into `out` (at
+    /// least [`MIN_BODY_OUT_LEN`] octets); send `out[..written]` as is.
+    pub fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, BodyError> {
+        if self.state != State::Body {
+            return Err(BodyError::WrongState);
+        }
+        if out.len() < MIN_BODY_OUT_LEN {
+            return Err(BodyError::BufferTooSmall {
+                needed: MIN_BODY_OUT_LEN,
+            });
+        }
+        let (consumed, written) = self.stuffer.encode(input, out);
+        Ok(BodyProgress { consumed, written })
+    }
+
+    /// The whole body has been written: queue the end of data.
+    pub fn finish_body(&mut self, _now: Instant) -> Result<(), BodyError> {
+        if self.state != State::Body {
+            return Err(BodyError::WrongState);
+        }
+        let mut bytes = [0u8; TERMINATOR_MAX];
+        let len = self
+            .stuffer
+            .finish(&mut bytes)
+            .map_err(|BufferTooSmall { needed }| BodyError::BufferTooSmall { needed })?;
+        self.queue(Cmd::Terminator {
+            bytes,
+            len: len as u8,
+        });
+        self.state = State::DataEnd;
+        Ok(())
+    }
+
+    /// After [`Event::AuthRejected`] with `refresh_and_retry`: try again
+    /// with a freshly refreshed token, once.
+    pub fn retry_auth(&mut self, _now: Instant, token: AccessToken) -> Result<(), SubmitError> {
+        if self.state != State::AuthFailed || self.auth_attempts >= MAX_AUTH_ATTEMPTS {
+            return Err(SubmitError::WrongState);
+        }
+        self.token = token;
+        self.start_auth();
+        Ok(())
+    }
+
+    /// End the session: QUIT when idle, otherwise abandon it at once (the
+    /// driver then closes the connection). Not allowed in the middle of a
+    /// body, where QUIT would become message text.
+    pub fn quit(&mut self, _now: Instant) -> Result<(), SubmitError> {
+        match self.state {
+            State::Ready | State::AuthFailed => {
+                self.envelope = None;
+                self.token.clear();
+                self.queue(Cmd::Quit);
+                self.state = State::Quit;
+                Ok(())
+            }
+            State::Body => Err(SubmitError::WrongState),
+            State::Closed | State::Quit => Ok(()),
+            _ => {
+                self.close();
+                Ok(())
+            }
+        }
+    }
+
+    // ---- outputs ------------------------------------------------------
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] must be called, if a reply is awaited.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.in_flight == 0
+            || matches!(
+                self.state,
+                State::Closed | State::TlsHandshake | State::Body
+            )
+        {
+            return None;
+        }
+        let front = *self.expect.front()?;
+        Some(self.last_progress + self.timeout_for(front))
+    }
+
+    /// Write the next octets to send into `out`. Pipelined commands share a
+    /// transmit; a command carrying the token travels alone and is marked
+    /// `sensitive`. Any buffer size works: a long AUTH line simply takes
+    /// several transmits.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit>, BufferTooSmall> {
+        let mut written = 0;
+        let mut sensitive = false;
+        while let Some(&cmd) = self.outbox.front() {
+            if cmd.is_sensitive() && !self.tls {
+                // Unreachable by construction; refuse rather than leak.
+                self.fail(Error::StartTlsNotOffered);
+                return Ok(None);
+            }
+            if written > 0 && (sensitive || cmd.is_sensitive()) {
+                break;
+            }
+            if written == out.len() {
+                break;
+            }
+            let dst = out.get_mut(written..).unwrap_or(&mut []);
+            let (n, complete) = self.write_cmd(cmd, self.emit_offset, dst);
+            written += n;
+            sensitive |= cmd.is_sensitive();
+            if !complete {
+                self.emit_offset += n;
+                break;
+            }
+            self.emit_offset = 0;
+            let _ = self.outbox.pop_front();
+            self.in_flight += 1;
+            self.last_progress = now;
+        }
+        if written == 0 {
+            if !self.outbox.is_empty() {
+                return Err(BufferTooSmall { needed: 1 });
+            }
+            return Ok(None);
+        }
+        Ok(Some(Transmit {
+            len: written,
+            sensitive,
+        }))
+    }
+
+    // ---- internals ----------------------------------------------------
+
+    fn timeout_for(&self, e: Expect) -> Duration {
+        let t = &self.settings.timeouts;
+        match e {
+            Expect::Greeting => t.greeting,
+            Expect::Mail => t.mail,
+            Expect::Rcpt(_) => t.rcpt,
+            Expect::Data => t.data_init,
+            Expect::DataEnd => t.data_end,
+            Expect::Ehlo | Expect::StartTls | Expect::Auth | Expect::Rset | Expect::Quit => {
+                t.command
+            }
+        }
+    }
+
+    fn current_stage(&self) -> Stage {
+        if let Some(e) = self.expect.front() {
+            return e.stage();
+        }
+        match self.state {
+            State::Greeting => Stage::Greeting,
+            State::Ehlo => Stage::Ehlo,
+            State::StartTls | State::TlsHandshake => Stage::StartTls,
+            State::Auth(_) | State::AuthFailed => Stage::Auth,
+            State::Ready | State::Transaction => Stage::Mail,
+            State::Body | State::DataEnd => Stage::DataEnd,
+            State::Rset => Stage::Rset,
+            State::Quit | State::Closed => Stage::Quit,
+        }
+    }
+
+    fn queue(&mut self, cmd: Cmd) {
+        // Both queues hold PIPELINE entries and the state machine never has
+        // more outstanding; a full queue would be a bug, reported as such.
+        if self.outbox.push_back(cmd).is_err() || self.expect.push_back(Expect::of(cmd)).is_err() {
+            self.fail(Error::UnexpectedReply {
+                code: ReplyCode {
+                    code: 0,
+                    enhanced: None,
+                },
+            });
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        // The queue holds one event per recipient plus the session's own; if
+        // a driver never polls, the oldest information is kept.
+        let _ = self.events.push_back(e);
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.event(Event::Failed { error });
+        self.shut();
+    }
+
+    fn close(&mut self) {
+        self.event(Event::Closed);
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        self.state = State::Closed;
+        self.token.clear();
+        self.outbox.clear();
+        self.expect.clear();
+        self.in_flight = 0;
+        self.envelope = None;
+    }
+
+    fn take_line(&mut self, now: Instant) {
+        let line_buf = core::mem::take(&mut self.line);
+        let line = split_line(&line_buf).map_or(&line_buf[..], |(l, _)| l);
+        let continuation = self.assembler.in_progress();
+        let parsed = self.assembler.push_line(line);
+        let stage = self.current_stage();
+        let reply = match parsed {
+            Err(error) => {
+                self.fail(Error::BadReply { stage, error });
+                return;
+            }
+            Ok((line, reply)) => {
+                if continuation && self.expect.front() == Some(&Expect::Ehlo) {
+                    self.caps.parse_line(line.text);
+                }
+                match reply {
+                    Some(r) => r,
+                    None => return,
+                }
+            }
+        };
+        let code = reply.code;
+        self.last_reply = Some(reply);
+        let Some(expect) = self.expect.pop_front() else {
+            let error = if code.code == 421 {
+                Error::Refused {
+                    stage,
+                    code,
+                    diag: classify(stage, code),
+                }
+            } else {
+                Error::UnexpectedReply { code }
+            };
+            self.fail(error);
+            return;
+        };
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.last_progress = now;
+        if code.code == 421 && expect != Expect::Quit {
+            // The server is closing the channel (RFC 5321 §3.8).
+            let stage = expect.stage();
+            self.fail(Error::Refused {
+                stage,
+                code,
+                diag: classify(stage, code),
+            });
+            return;
+        }
+        self.on_reply(now, expect, code);
+    }
+
+    fn on_reply(&mut self, now: Instant, expect: Expect, code: ReplyCode) {
+        let refused = |stage: Stage| Error::Refused {
+            stage,
+            code,
+            diag: classify(stage, code),
+        };
+        match expect {
+            Expect::Greeting => {
+                if code.code == 220 {
+                    self.state = State::Ehlo;
+                    self.caps = Capabilities::default();
+                    self.queue(Cmd::Ehlo);
+                } else {
+                    self.fail(refused(Stage::Greeting));
+                }
+            }
+            Expect::Ehlo => {
+                if !code.is_positive() {
+                    self.fail(refused(Stage::Ehlo));
+                } else if !self.tls {
+                    // Only StartTls sessions are ever without TLS here.
+                    if self.caps.starttls {
+                        self.state = State::StartTls;
+                        self.queue(Cmd::StartTls);
+                    } else {
+                        self.fail(Error::StartTlsNotOffered);
+                    }
+                } else if !self.caps.auth.any_oauth() {
+                    self.fail(Error::NoOAuthMechanism);
+                } else {
+                    self.mechanism = self.choose_mechanism();
+                    self.start_auth();
+                }
+            }
+            Expect::StartTls => {
+                if code.code == 220 {
+                    self.state = State::TlsHandshake;
+                    self.event(Event::UpgradeTls);
+                } else {
+                    self.fail(refused(Stage::StartTls));
+                }
+            }
+            Expect::Auth => self.on_auth_reply(code),
+            Expect::Mail => {
+                if code.is_positive() {
+                    self.txn.mail_ok = true;
+                    if !self.caps.pipelining {
+                        self.queue(Cmd::Rcpt(0));
+                    }
+                } else {
+                    self.txn.failure = Some(refused(Stage::Mail));
+                    if !self.caps.pipelining {
+                        self.abort_transaction();
+                    }
+                }
+            }
+            Expect::Rcpt(i) => {
+                if code.is_positive() {
+                    self.txn.accepted += 1;
+                } else {
+                    self.txn.refused += 1;
+                    let diag = classify(Stage::Rcpt, code);
+                    self.event(Event::RecipientRefused {
+                        index: usize::from(i),
+                        code,
+                        diag,
+                    });
+                }
+                if !self.caps.pipelining {
+                    let count = self.envelope.as_ref().map_or(0, |e| e.to.len());
+                    if usize::from(i) + 1 < count {
+                        self.queue(Cmd::Rcpt(i + 1));
+                    } else if self.txn.accepted > 0 {
+                        self.queue(Cmd::Data);
+                    } else {
+                        self.txn.failure = Some(Error::AllRecipientsRefused);
+                        self.abort_transaction();
+                    }
+                }
+            }
+            Expect::Data => {
+                let usable = self.txn.mail_ok && self.txn.accepted > 0;
+                if code.code == 354 && usable {
+                    self.state = State::Body;
+                    self.stuffer = DotStuffer::new();
+                    self.event(Event::ReadyForBody);
+                } else if code.code == 354 {
+                    // Pipelined DATA accepted although nothing can be
+                    // delivered: end the empty message at once.
+                    if self.txn.failure.is_none() {
+                        self.txn.failure = Some(Error::AllRecipientsRefused);
+                    }
+                    let mut bytes = [0u8; TERMINATOR_MAX];
+                    if let Some(t) = bytes.get_mut(..3) {
+                        t.copy_from_slice(b".\r\n");
+                    }
+                    self.queue(Cmd::Terminator { bytes, len: 3 });
+                    self.state = State::DataEnd;
+                } else {
+                    if self.txn.failure.is_none() {
+                        self.txn.failure = Some(if self.txn.accepted == 0 {
+                            Error::AllRecipientsRefused
+                        } else {
+                            refused(Stage::Data)
+                        });
+                    }
+                    self.abort_transaction();
+                }
+            }
+            Expect::DataEnd => {
+                self.envelope = None;
+                let event = match self.txn.failure {
+                    Some(error) => Event::MessageFailed { error },
+                    None if code.is_positive() => Event::MessageSent {
+                        code,
+                        accepted: self.txn.accepted,
+                        refused: self.txn.refused,
+                    },
+                    None => Event::MessageFailed {
+                        error: refused(Stage::DataEnd),
+                    },
+                };
+                self.event(event);
+                self.become_ready(now);
+            }
+            Expect::Rset => {
+                if code.is_positive() {
+                    self.become_ready(now);
+                } else {
+                    self.fail(refused(Stage::Rset));
+                }
+            }
+            Expect::Quit => self.close(),
+        }
+    }
+
+    fn on_auth_reply(&mut self, code: ReplyCode) {
+        let State::Auth(step) = self.state else {
+            self.fail(Error::UnexpectedReply { code });
+            return;
+        };
+        if code.code == 235 {
+            self.token.clear();
+            self.event(Event::Authenticated {
+                mechanism: self.mechanism,
+            });
+            self.become_ready(self.last_progress);
+            return;
+        }
+        match (step, code.code) {
+            (AuthStep::GoAhead, 334) => {
+                self.state = State::Auth(AuthStep::Outcome);
+                self.queue(Cmd::AuthResponse);
+            }
+            (AuthStep::Outcome, 334) => {
+                // An error challenge: read it, acknowledge it, then the
+                // server sends the final failure (RFC 7628 §3.2.3).
+                let text = self.last_reply.as_ref().map_or("", |r| r.text());
+                let (token_invalid, insufficient_scope) =
+                    match decode_error_challenge(text.as_bytes()) {
+                        Ok(c) => (c.token_invalid, c.insufficient_scope),
+                        Err(_) => (false, false),
+                    };
+                self.state = State::Auth(AuthStep::FinalAfterChallenge {
+                    token_invalid,
+                    insufficient_scope,
+                });
+                self.queue(Cmd::AuthAck);
+            }
+            (
+                AuthStep::FinalAfterChallenge {
+                    token_invalid,
+                    insufficient_scope,
+                },
+                _,
+            ) => {
+                let diag = if insufficient_scope {
+                    Id::InvalidScope
+                } else if token_invalid {
+                    Id::TokenRejected
+                } else {
+                    match classify(Stage::Auth, code) {
+                        Id::AuthRejected => Id::AuthChallengeMalformed,
+                        other => other,
+                    }
+                };
+                self.auth_rejected(code, diag);
+            }
+            _ => {
+                let diag = classify(Stage::Auth, code);
+                self.auth_rejected(code, diag);
+            }
+        }
+    }
+
+    fn auth_rejected(&mut self, code: ReplyCode, diag: Id) {
+        let refresh_and_retry = (refresh_may_help(diag) || diag == Id::AuthChallengeMalformed)
+            && self.auth_attempts < MAX_AUTH_ATTEMPTS;
+        self.token.clear();
+        self.state = State::AuthFailed;
+        self.event(Event::AuthRejected {
+            code,
+            diag,
+            refresh_and_retry,
+        });
+    }
+
+    fn choose_mechanism(&self) -> Mechanism {
+        let offered = self.caps.auth;
+        match self.settings.mechanism {
+            MechanismPreference::OAuthBearer if offered.oauthbearer => Mechanism::OAuthBearer,
+            _ if offered.xoauth2 => Mechanism::Xoauth2,
+            _ => Mechanism::OAuthBearer,
+        }
+    }
+
+    /// Length of `AUTH <mech> <response>\r\n`.
+    fn initial_line_len(&self) -> usize {
+        let plain = self.with_message(|m| m.plain_len());
+        "AUTH ".len() + self.mechanism.name().len() + 1 + encoded_len(plain) + 2
+    }
+
+    fn start_auth(&mut self) {
+        self.auth_attempts = self.auth_attempts.saturating_add(1);
+        let initial_response = self.initial_line_len() <= SMTP_COMMAND_LINE_LIMIT;
+        if initial_response {
+            self.state = State::Auth(AuthStep::Outcome);
+            self.queue(Cmd::AuthInitial);
+        } else {
+            self.state = State::Auth(AuthStep::GoAhead);
+            self.queue(Cmd::AuthBare);
+        }
+        self.event(Event::Authenticating {
+            mechanism: self.mechanism,
+            initial_response,
+        });
+    }
+
+    fn become_ready(&mut self, now: Instant) {
+        self.state = State::Ready;
+        if self.envelope.is_some() {
+            self.start_transaction(now);
+        } else {
+            self.event(Event::Ready);
+        }
+    }
+
+    fn start_transaction(&mut self, _now: Instant) {
+        let Some(env) = self.envelope.as_ref() else {
+            return;
+        };
+        self.txn = Txn::default();
+        if let (Some(size), Some(limit)) = (env.size, self.caps.size) {
+            if self.caps.exceeds_size(size) {
+                self.envelope = None;
+                self.event(Event::MessageFailed {
+                    error: Error::MessageTooBig { size, limit },
+                });
+                self.event(Event::Ready);
+                return;
+            }
+        }
+        let count = env.to.len();
+        self.state = State::Transaction;
+        self.queue(Cmd::Mail);
+        if self.caps.pipelining {
+            // RFC 2920: MAIL, every RCPT and DATA in one flight.
+            for i in 0..count {
+                self.queue(Cmd::Rcpt(i as u8));
+            }
+            self.queue(Cmd::Data);
+        }
+    }
+
+    fn abort_transaction(&mut self) {
+        self.envelope = None;
+        let error = self.txn.failure.unwrap_or(Error::AllRecipientsRefused);
+        self.event(Event::MessageFailed { error });
+        self.state = State::Rset;
+        self.queue(Cmd::Rset);
+    }
+
+    fn with_message<R>(&self, f: impl FnOnce(&dyn Plaintext) -> R) -> R {
+        let user = self.user.as_str();
+        let token = self.token.expose();
+        match self.mechanism {
+            Mechanism::Xoauth2 => f(&xoauth2(user, token)),
+            Mechanism::OAuthBearer => {
+                let mut port = [0u8; 20];
+                let port = crate::wire::decimal(u64::from(self.settings.server_port()), &mut port);
+                f(&oauthbearer(user, self.settings.server_host(), port, token))
+            }
+        }
+    }
+
+    /// Write `cmd` from octet `skip` into `out`: (octets written, complete).
+    fn write_cmd(&self, cmd: Cmd, skip: usize, out: &mut [u8]) -> (usize, bool) {
+        let mut c = Cursor::new(out, skip);
+        match cmd {
+            Cmd::Ehlo => {
+                c.put(b"EHLO ");
+                c.put(self.settings.ehlo_domain().as_bytes());
+            }
+            Cmd::StartTls => c.put(b"STARTTLS"),
+            Cmd::AuthInitial | Cmd::AuthBare => {
+                c.put(b"AUTH ");
+                c.put(self.mechanism.name().as_bytes());
+                if cmd == Cmd::AuthInitial {
+                    c.put(b" ");
+                    self.with_message(|m| c.put_base64(m));
+                }
+            }
+            Cmd::AuthResponse => self.with_message(|m| c.put_base64(m)),
+            Cmd::AuthAck => c.put(self.mechanism.error_ack()),
+            Cmd::Mail => {
+                c.put(b"MAIL FROM:<");
+                if let Some(env) = &self.envelope {
+                    c.put(env.from.as_str().as_bytes());
+                    c.put(b">");
+                    if let (Some(size), Some(_)) = (env.size, self.caps.size) {
+                        c.put(b" SIZE=");
+                        c.put_decimal(size);
+                    }
+                } else {
+                    c.put(b">");
+                }
+            }
+            Cmd::Rcpt(i) => {
+                c.put(b"RCPT TO:<");
+                if let Some(to) = self
+                    .envelope
+                    .as_ref()
+                    .and_then(|e| e.to.get(usize::from(i)))
+                {
+                    c.put(to.as_str().as_bytes());
+                }
+                c.put(b">");
+            }
+            Cmd::Data => c.put(b"DATA"),
+            Cmd::Terminator { bytes, len } => {
+                c.put(bytes.get(..usize::from(len)).unwrap_or(&[]));
+                return (c.written(), c.complete());
+            }
+            Cmd::Rset => c.put(b"RSET"),
+            Cmd::Quit => c.put(b"QUIT"),
+        }
+        c.put(b"\r\n");
+        (c.written(), c.complete())
+    }
+}

@@ -1,0 +1,271 @@
+//! What the client reports: events, the session's errors, and the errors of
+//! the caller-facing calls.
+
+use core::fmt;
+
+use crate::diag::{Diagnostic, Id};
+use crate::wire::reply::{ReplyCode, ReplyError};
+use crate::wire::sasl::Mechanism;
+
+/// The step of the session a reply or failure belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Stage {
+    /// Waiting for the `220` greeting.
+    Greeting,
+    /// EHLO.
+    Ehlo,
+    /// STARTTLS and the TLS handshake.
+    StartTls,
+    /// AUTH.
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// DATA, up to the `354`.
+    Data,
+    /// The body and the reply to its final `.`.
+    DataEnd,
+    /// RSET after a failed transaction.
+    Rset,
+    /// QUIT.
+    Quit,
+}
+
+/// Why the session, or one message of it, failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered `code` at `stage`; `diag` says what it means.
+    Refused {
+        /// Where.
+        stage: Stage,
+        /// The server's code and enhanced code.
+        code: ReplyCode,
+        /// The diagnostic for this reply.
+        diag: Id,
+    },
+    /// The server does not offer STARTTLS: nothing secret was sent.
+    StartTlsNotOffered,
+    /// The server offers neither XOAUTH2 nor OAUTHBEARER.
+    NoOAuthMechanism,
+    /// The message is larger than the server's SIZE; nothing was sent.
+    MessageTooBig {
+        /// The message's size.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// Every recipient was refused; no body was sent.
+    AllRecipientsRefused,
+    /// No reply before the deadline.
+    Timeout {
+        /// Where.
+        stage: Stage,
+    },
+    /// The server closed the connection.
+    ConnectionClosed {
+        /// Where.
+        stage: Stage,
+    },
+    /// A reply could not be read.
+    BadReply {
+        /// Where.
+        stage: Stage,
+        /// What was wrong with it.
+        error: ReplyError,
+    },
+    /// A reply came when none was expected.
+    UnexpectedReply {
+        /// Its code.
+        code: ReplyCode,
+    },
+    /// Octets followed the `220` to STARTTLS before TLS started (a
+    /// plaintext injection attempt, RFC 3207 §6).
+    PlaintextAfterStartTls,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Refused { stage, code, .. } => write!(f, "server refused at {stage:?}: {code}"),
+            Error::StartTlsNotOffered => f.write_str("server does not offer STARTTLS"),
+            Error::NoOAuthMechanism => f.write_str("server offers neither XOAUTH2 nor OAUTHBEARER"),
+            Error::MessageTooBig { size, limit } => {
+                write!(
+                    f,
+                    "message of {size} octets exceeds the server's limit of {limit}"
+                )
+            }
+            Error::AllRecipientsRefused => f.write_str("every recipient was refused"),
+            Error::Timeout { stage } => write!(f, "no reply in time at {stage:?}"),
+            Error::ConnectionClosed { stage } => write!(f, "connection closed at {stage:?}"),
+            Error::BadReply { stage, error } => write!(f, "bad reply at {stage:?}: {error}"),
+            Error::UnexpectedReply { code } => write!(f, "unexpected reply {code}"),
+            Error::PlaintextAfterStartTls => f.write_str("plaintext after the STARTTLS reply"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl Diagnostic for Error {
+    fn diag(&self) -> Id {
+        match self {
+            Error::Refused { diag, .. } => *diag,
+            Error::StartTlsNotOffered => Id::StartTlsNotOffered,
+            Error::NoOAuthMechanism => Id::NoOAuthMechanism,
+            Error::MessageTooBig { .. } => Id::MessageTooBig,
+            Error::AllRecipientsRefused => Id::AllRecipientsRejected,
+            Error::Timeout { .. } => Id::SmtpTimeout,
+            Error::ConnectionClosed { .. } => Id::ConnectionClosed,
+            Error::BadReply { error, .. } => error.diag(),
+            Error::UnexpectedReply { .. } | Error::PlaintextAfterStartTls => Id::ProtocolViolation,
+        }
+    }
+}
+
+/// Something the driver or the firmware must know or act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Event {
+    /// Start TLS on the connection now, then call
+    /// [`super::Client::handle_tls_established`]. Feed no more plaintext.
+    UpgradeTls,
+    /// AUTH is starting; `initial_response` says whether the token went on
+    /// the AUTH line (short tokens) or in a second step (long ones).
+    Authenticating {
+        /// The mechanism chosen from EHLO.
+        mechanism: Mechanism,
+        /// One step (`AUTH M <response>`) or two (`AUTH M`, `334`, response).
+        initial_response: bool,
+    },
+    /// The server accepted the token.
+    Authenticated {
+        /// The mechanism used.
+        mechanism: Mechanism,
+    },
+    /// The server rejected the token. If `refresh_and_retry`, get a fresh
+    /// access token and call [`super::Client::retry_auth`] once; otherwise
+    /// (or after the retry fails too) call [`super::Client::quit`].
+    AuthRejected {
+        /// The final reply's code.
+        code: ReplyCode,
+        /// What it means.
+        diag: Id,
+        /// Whether a refreshed token may succeed.
+        refresh_and_retry: bool,
+    },
+    /// Authenticated and idle: send a message or quit.
+    Ready,
+    /// The server refused recipient number `index` of the envelope; the
+    /// others proceed.
+    RecipientRefused {
+        /// Index in [`super::Envelope::to`].
+        index: usize,
+        /// The server's code.
+        code: ReplyCode,
+        /// What it means.
+        diag: Id,
+    },
+    /// Stream the body with [`super::Client::write_body`], then call
+    /// [`super::Client::finish_body`].
+    ReadyForBody,
+    /// The server took responsibility for the message.
+    MessageSent {
+        /// The final reply's code.
+        code: ReplyCode,
+        /// Recipients accepted.
+        accepted: usize,
+        /// Recipients refused (each reported by `RecipientRefused`).
+        refused: usize,
+    },
+    /// The message was not sent; the session remains usable.
+    MessageFailed {
+        /// Why.
+        error: Error,
+    },
+    /// The session ended normally (after QUIT) or was abandoned: close the
+    /// connection.
+    Closed,
+    /// The session failed and is over: close the connection.
+    Failed {
+        /// Why.
+        error: Error,
+    },
+}
+
+/// A message cannot be submitted now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// A message is already in progress, or the session is over.
+    WrongState,
+    /// The envelope has no recipient.
+    NoRecipients,
+    /// More than [`crate::limits::MAX_RECIPIENTS`] recipients.
+    TooManyRecipients,
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubmitError::WrongState => "a message is in progress or the session is over",
+            SubmitError::NoRecipients => "the envelope has no recipient",
+            SubmitError::TooManyRecipients => "too many recipients",
+        })
+    }
+}
+
+impl core::error::Error for SubmitError {}
+
+impl Diagnostic for SubmitError {
+    fn diag(&self) -> Id {
+        match self {
+            SubmitError::WrongState => Id::WrongState,
+            SubmitError::NoRecipients => Id::InvalidArgument,
+            SubmitError::TooManyRecipients => Id::CapacityExceeded,
+        }
+    }
+}
+
+/// The body cannot be written now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum BodyError {
+    /// Not after [`Event::ReadyForBody`], or already finished.
+    WrongState,
+    /// The output buffer is shorter than
+    /// [`crate::limits::MIN_BODY_OUT_LEN`] (or the terminator's length).
+    BufferTooSmall {
+        /// Octets needed.
+        needed: usize,
+    },
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::WrongState => f.write_str("not ready for the message body"),
+            BodyError::BufferTooSmall { needed } => {
+                write!(f, "body output buffer too small: {needed} octets needed")
+            }
+        }
+    }
+}
+
+impl core::error::Error for BodyError {}
+
+impl Diagnostic for BodyError {
+    fn diag(&self) -> Id {
+        match self {
+            BodyError::WrongState => Id::WrongState,
+            BodyError::BufferTooSmall { .. } => Id::BufferTooSmall,
+        }
+    }
+}

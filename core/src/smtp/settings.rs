@@ -1,0 +1,190 @@
+//! What a session needs before it starts: security mode, names, timeouts,
+//! and the envelope of a message.
+
+use core::fmt;
+use heapless::{String, Vec};
+
+use crate::address::Address;
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{MAX_DOMAIN_LEN, MAX_RECIPIENTS};
+use crate::time::Duration;
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Security {
+    /// Plain TCP, upgraded with STARTTLS before anything secret (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465): the driver connects with TLS
+    /// before creating the client.
+    ImplicitTls,
+}
+
+/// Which OAuth mechanism to use when the server offers both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MechanismPreference {
+    /// XOAUTH2 (what Microsoft 365 and Gmail document); OAUTHBEARER only
+    /// when it is the sole one offered.
+    #[default]
+    Xoauth2,
+    /// OAUTHBEARER (RFC 7628) when offered, else XOAUTH2.
+    OAuthBearer,
+}
+
+/// Reply deadlines. Defaults are RFC 5321 §4.5.3.2's minimums; an AUTH
+/// answer gets the command timeout, far above the 15 s or more that servers
+/// take to fail an authentication on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Timeouts {
+    /// The `220` greeting (5 minutes).
+    pub greeting: Duration,
+    /// EHLO, STARTTLS, AUTH, RSET and QUIT replies (5 minutes).
+    pub command: Duration,
+    /// MAIL FROM reply (5 minutes).
+    pub mail: Duration,
+    /// Each RCPT TO reply (5 minutes).
+    pub rcpt: Duration,
+    /// The `354` to DATA (2 minutes).
+    pub data_init: Duration,
+    /// The reply after the final `.` (10 minutes).
+    pub data_end: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            greeting: Duration::from_mins(5),
+            command: Duration::from_mins(5),
+            mail: Duration::from_mins(5),
+            rcpt: Duration::from_mins(5),
+            data_init: Duration::from_mins(2),
+            data_end: Duration::from_mins(10),
+        }
+    }
+}
+
+/// Session settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// How the connection is secured.
+    pub security: Security,
+    /// Mechanism preference.
+    pub mechanism: MechanismPreference,
+    /// Reply deadlines.
+    pub timeouts: Timeouts,
+    ehlo_domain: String<MAX_DOMAIN_LEN>,
+    server_host: String<MAX_DOMAIN_LEN>,
+    server_port: u16,
+}
+
+/// A setting is not usable in an SMTP command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The EHLO name is empty, too long, or has spaces or control characters.
+    InvalidEhloDomain,
+    /// The server host name is empty, too long, or has spaces or controls.
+    InvalidServerHost,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SettingsError::InvalidEhloDomain => "invalid EHLO name",
+            SettingsError::InvalidServerHost => "invalid SMTP server host name",
+        })
+    }
+}
+
+impl core::error::Error for SettingsError {}
+
+impl Diagnostic for SettingsError {
+    fn diag(&self) -> Id {
+        match self {
+            SettingsError::InvalidEhloDomain => Id::InvalidArgument,
+            SettingsError::InvalidServerHost => Id::SmtpServerMissing,
+        }
+    }
+}
+
+fn safe_name(s: &str) -> Option<String<MAX_DOMAIN_LEN>> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    let mut out = String::new();
+    out.push_str(s).ok()?;
+    Some(out)
+}
+
+impl Settings {
+    /// Settings for a session to `server_host:server_port`, greeting with
+    /// `ehlo_domain` (the printer's host name, or an address literal such
+    /// as `[192.0.2.7]`).
+    pub fn new(
+        security: Security,
+        ehlo_domain: &str,
+        server_host: &str,
+        server_port: u16,
+    ) -> Result<Self, SettingsError> {
+        Ok(Settings {
+            security,
+            mechanism: MechanismPreference::default(),
+            timeouts: Timeouts::default(),
+            ehlo_domain: safe_name(ehlo_domain).ok_or(SettingsError::InvalidEhloDomain)?,
+            server_host: safe_name(server_host).ok_or(SettingsError::InvalidServerHost)?,
+            server_port,
+        })
+    }
+
+    /// The EHLO name.
+    #[must_use]
+    pub fn ehlo_domain(&self) -> &str {
+        &self.ehlo_domain
+    }
+
+    /// The server's host name (sent in OAUTHBEARER's `host=`).
+    #[must_use]
+    pub fn server_host(&self) -> &str {
+        &self.server_host
+    }
+
+    /// The server's port (sent in OAUTHBEARER's `port=`).
+    #[must_use]
+    pub fn server_port(&self) -> u16 {
+        self.server_port
+    }
+}
+
+/// Sender, recipients and (optionally) size of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// `MAIL FROM` address.
+    pub from: Address,
+    /// `RCPT TO` addresses, in order.
+    pub to: Vec<Address, MAX_RECIPIENTS>,
+    /// Size of the message in octets, if known: checked against the
+    /// server's SIZE before anything is sent, and declared in `MAIL FROM`.
+    pub size: Option<u64>,
+}
+
+impl Envelope {
+    /// An envelope from `from` with no recipient yet.
+    #[must_use]
+    pub fn new(from: Address) -> Self {
+        Envelope {
+            from,
+            to: Vec::new(),
+            size: None,
+        }
+    }
+
+    /// Add a recipient; fails when [`MAX_RECIPIENTS`] are already there.
+    pub fn add_recipient(&mut self, to: Address) -> Result<(), SubmitError> {
+        self.to.push(to).map_err(|_| SubmitError::TooManyRecipients)
+    }
+}
+
+use super::event::SubmitError;

@@ -1,0 +1,213 @@
+//! Message body for `DATA`: CRLF normalisation and dot-stuffing
+//! (RFC 5321 §4.5.2) of a body streamed in chunks of any size.
+//!
+//! Bare CR and bare LF become CRLF (RFC 5321 §2.3.8 forbids them alone); a
+//! line that starts with `.` gets a second `.`. The state between chunks is
+//! two booleans, so the body never needs to be in memory whole, and the
+//! output does not depend on how the input was cut.
+
+use crate::wire::BufferTooSmall;
+
+/// Octets the end-of-data sequence can take: `\n` + `\r\n` + `.\r\n`.
+pub const TERMINATOR_MAX: usize = 6;
+
+/// Streaming encoder for the body of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DotStuffer {
+    at_line_start: bool,
+    pending_cr: bool,
+}
+
+impl Default for DotStuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DotStuffer {
+    /// The state at the start of a body.
+    #[must_use]
+    pub const fn new() -> Self {
+        DotStuffer {
+            at_line_start: true,
+            pending_cr: false,
+        }
+    }
+
+    /// Encode as much of `input` as fits in `out`. Returns
+    /// `(consumed, written)`; `consumed < input.len()` means `out` is full:
+    /// send it and call again with the rest. `out` must hold at least
+    /// [`crate::limits::MIN_BODY_OUT_LEN`] octets for progress.
+    pub fn encode(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
+        let mut consumed = 0;
+        let mut w = 0;
+        for &b in input {
+            // Worst case for one input octet: "\n" + ".." (bare CR, then a dot).
+            if out.len().saturating_sub(w) < 3 {
+                break;
+            }
+            let mut put = |x: u8| {
+                if let Some(slot) = out.get_mut(w) {
+                    *slot = x;
+                    w += 1;
+                }
+            };
+            if self.pending_cr {
+                self.pending_cr = false;
+                put(b'\n');
+                self.at_line_start = true;
+                if b == b'\n' {
+                    consumed += 1;
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => {
+                    put(b'\r');
+                    self.pending_cr = true;
+                }
+                b'\n' => {
+                    put(b'\r');
+                    put(b'\n');
+                    self.at_line_start = true;
+                }
+                _ => {
+                    if self.at_line_start && b == b'.' {
+                        put(b'.');
+                    }
+                    put(b);
+                    self.at_line_start = false;
+                }
+            }
+            consumed += 1;
+        }
+        (consumed, w)
+    }
+
+    /// Write the end of data: completes the last line if needed, then
+    /// `.\r\n`. Resets the encoder for the next message.
+    pub fn finish(&mut self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let mut buf = [0u8; TERMINATOR_MAX];
+        let mut n = 0;
+        let mut put = |s: &[u8]| {
+            for &x in s {
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = x;
+                    n += 1;
+                }
+            }
+        };
+        if self.pending_cr {
+            put(b"\n");
+        } else if !self.at_line_start {
+            put(b"\r\n");
+        }
+        put(b".\r\n");
+        let dst = out.get_mut(..n).ok_or(BufferTooSmall { needed: n })?;
+        dst.copy_from_slice(buf.get(..n).unwrap_or(&[]));
+        *self = DotStuffer::new();
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    fn stuff(input: &[u8], chunk: usize, out_len: usize) -> Vec<u8> {
+        let mut d = DotStuffer::new();
+        let mut wire = Vec::new();
+        let mut out = std::vec![0u8; out_len];
+        for piece in input.chunks(chunk.max(1)) {
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let (c, w) = d.encode(rest, &mut out);
+                wire.extend_from_slice(&out[..w]);
+                rest = &rest[c..];
+            }
+        }
+        let mut end = [0u8; TERMINATOR_MAX];
+        let n = d.finish(&mut end).unwrap();
+        wire.extend_from_slice(&end[..n]);
+        wire
+    }
+
+    /// What a server does (RFC 5321 §4.5.2): read lines up to `.`, remove
+    /// one leading dot.
+    fn unstuff(wire: &[u8]) -> Option<Vec<u8>> {
+        let mut body = Vec::new();
+        let mut rest = wire;
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let line = &rest[..end];
+            rest = &rest[end + 2..];
+            if line == b"." {
+                return rest.is_empty().then_some(body);
+            }
+            body.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+            body.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn normalise(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            match input[i] {
+                b'\r' if input.get(i + 1) == Some(&b'\n') => {
+                    out.extend_from_slice(b"\r\n");
+                    i += 1;
+                }
+                b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        if !out.is_empty() && !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    #[test]
+    fn stuffs_leading_dots_and_normalises_line_ends() {
+        assert_eq!(
+            stuff(b".hidden\r\n..two\r\n", 100, 64),
+            b"..hidden\r\n...two\r\n.\r\n"
+        );
+        assert_eq!(stuff(b"a\nb\rc", 100, 64), b"a\r\nb\r\nc\r\n.\r\n");
+        assert_eq!(stuff(b"a\r\r\n.", 100, 64), b"a\r\n\r\n..\r\n.\r\n");
+        assert_eq!(stuff(b"", 1, 3), b".\r\n");
+        assert_eq!(stuff(b"x\r", 1, 3), b"x\r\n.\r\n");
+        assert_eq!(stuff(b"a.b\r\n.\r\n", 1, 3), b"a.b\r\n..\r\n.\r\n");
+    }
+
+    #[test]
+    fn finish_needs_room_for_the_terminator() {
+        let mut d = DotStuffer::new();
+        let (_, _) = d.encode(b"x", &mut [0u8; 8]);
+        assert_eq!(d.finish(&mut [0u8; 4]), Err(BufferTooSmall { needed: 5 }));
+    }
+
+    proptest! {
+        #[test]
+        fn any_chunking_gives_the_same_wire_bytes(
+            body in proptest::collection::vec(prop_oneof![Just(b'.'), Just(b'\r'), Just(b'\n'), any::<u8>()], 0..400),
+            chunk in 1usize..50,
+            out_len in 3usize..40,
+        ) {
+            prop_assert_eq!(stuff(&body, chunk, out_len), stuff(&body, body.len().max(1), 4096));
+        }
+
+        #[test]
+        fn round_trips_through_a_server_unstuffer(
+            body in proptest::collection::vec(prop_oneof![Just(b'.'), Just(b'\r'), Just(b'\n'), any::<u8>()], 0..400),
+        ) {
+            let wire = stuff(&body, 7, 11);
+            prop_assert_eq!(unstuff(&wire), Some(normalise(&body)));
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! SASL messages that carry the bearer token: XOAUTH2 and OAUTHBEARER
+//! (RFC 7628), and the `334` error challenge they may get back.
+//!
+//! A message is described as a short list of borrowed pieces, never built
+//! in a buffer: the token stays where it is and is base64-encoded straight
+//! into the output by [`crate::wire::base64_stream`], a window at a time,
+//! so a 4 KiB token needs no 6 KiB line buffer.
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::limits::{MAX_CHALLENGE_LEN, MAX_JSON_DEPTH};
+use crate::wire::json_guard::check_depth;
+
+/// The mechanisms this client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Mechanism {
+    /// Google's and Microsoft's XOAUTH2.
+    Xoauth2,
+    /// RFC 7628 OAUTHBEARER.
+    OAuthBearer,
+}
+
+impl Mechanism {
+    /// The name sent in `AUTH` (upper case: Exchange Online is reported to
+    /// reject lower case).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mechanism::Xoauth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+
+    /// What the client answers to an error challenge: an empty line for
+    /// XOAUTH2, a single `%x01` (`AQ==`) for OAUTHBEARER (RFC 7628 §3.2.3).
+    #[must_use]
+    pub const fn error_ack(self) -> &'static [u8] {
+        match self {
+            Mechanism::Xoauth2 => b"",
+            Mechanism::OAuthBearer => b"AQ==",
+        }
+    }
+}
+
+/// One piece of a SASL message.
+#[derive(Clone, Copy)]
+pub enum Piece<'a> {
+    /// Octets copied as they are.
+    Raw(&'a [u8]),
+    /// A GS2 `saslname`: `,` and `=` are written `=2C` and `=3D` (RFC 5801).
+    SaslName(&'a [u8]),
+}
+
+impl core::fmt::Debug for Piece<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Pieces may hold the token: show only sizes.
+        match self {
+            Piece::Raw(b) => write!(f, "Raw({} octets)", b.len()),
+            Piece::SaslName(b) => write!(f, "SaslName({} octets)", b.len()),
+        }
+    }
+}
+
+impl Piece<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Raw(b) => b.len(),
+            Piece::SaslName(b) => b
+                .iter()
+                .map(|&c| if c == b',' || c == b'=' { 3 } else { 1 })
+                .sum(),
+        }
+    }
+
+    /// Copy this piece's octets from `offset` into `dst`; returns the count.
+    fn copy(&self, offset: usize, dst: &mut [u8]) -> usize {
+        match self {
+            Piece::Raw(b) => {
+                let src = b.get(offset..).unwrap_or(&[]);
+                let n = src.len().min(dst.len());
+                if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+                    d.copy_from_slice(s);
+                }
+                n
+            }
+            Piece::SaslName(b) => {
+                let mut pos = 0usize;
+                let mut written = 0usize;
+                for &c in b.iter() {
+                    let esc: &[u8] = match c {
+                        b',' => b"=2C",
+                        b'=' => b"=3D",
+                        _ => core::slice::from_ref(&c),
+                    };
+                    for &e in esc {
+                        if pos >= offset {
+                            match dst.get_mut(written) {
+                                Some(slot) => *slot = e,
+                                None => return written,
+                            }
+                            written += 1;
+                        }
+                        pos += 1;
+                    }
+                }
+                written
+            }
+        }
+    }
+}
+
+/// A SASL client message as a sequence of pieces.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a, const K: usize> {
+    pieces: [Piece<'a>; K],
+}
+
+/// Anything whose plaintext can be copied out a window at a time.
+pub trait Plaintext {
+    /// Total plaintext length in octets.
+    fn plain_len(&self) -> usize;
+    /// Copy plaintext from `offset` into `dst`; returns octets copied (less
+    /// than `dst.len()` only at the end).
+    fn copy_plain(&self, offset: usize, dst: &mut [u8]) -> usize;
+}
+
+impl<const K: usize> Plaintext for Message<'_, K> {
+    fn plain_len(&self) -> usize {
+        self.pieces.iter().map(Piece::len).sum()
+    }
+
+    fn copy_plain(&self, mut offset: usize, dst: &mut [u8]) -> usize {
+        let mut written = 0;
+        for piece in &self.pieces {
+            let len = piece.len();
+            if offset >= len {
+                offset -= len;
+                continue;
+            }
+            let Some(rest) = dst.get_mut(written..) else {
+                break;
+            };
+            written += piece.copy(offset, rest);
+            offset = 0;
+            if written == dst.len() {
+                break;
+            }
+        }
+        written
+    }
+}
+
+/// The XOAUTH2 message `user=<user>^Aauth=Bearer <token>^A^A`.
+#[must_use]
+pub fn xoauth2<'a>(user: &'a str, token: &'a [u8]) -> Message<'a, 5> {
+    Message {
+        pieces: [
+            Piece::Raw(b"user="),
+            Piece::Raw(user.as_bytes()),
+            Piece::Raw(b"\x01auth=Bearer "),
+            Piece::Raw(token),
+            Piece::Raw(b"\x01\x01"),
+        ],
+    }
+}
+
+/// The OAUTHBEARER message (RFC 7628 §3.1):
+/// `n,a=<user>,^Ahost=<host>^Aport=<port>^Aauth=Bearer <token>^A^A`.
+/// `port` is the decimal port as text (see [`crate::wire::decimal`]).
+#[must_use]
+pub fn oauthbearer<'a>(
+    user: &'a str,
+    host: &'a str,
+    port: &'a [u8],
+    token: &'a [u8],
+) -> Message<'a, 9> {
+    Message {
+        pieces: [
+            Piece::Raw(b"n,a="),
+            Piece::SaslName(user.as_bytes()),
+            Piece::Raw(b",\x01host="),
+            Piece::Raw(host.as_bytes()),
+            Piece::Raw(b"\x01port="),
+            Piece::Raw(port),
+            Piece::Raw(b"\x01auth=Bearer "),
+            Piece::Raw(token),
+            Piece::Raw(b"\x01\x01"),
+        ],
+    }
+}
+
+/// The server's error challenge after a rejected token: base64 JSON with
+/// `status`, `schemes`, `scope` (Google; RFC 7628 §3.2.2 also
+/// `openid-configuration`). Only what decides the next step is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ErrorChallenge {
+    /// The status says the token itself is bad (`401`, `invalid_token`):
+    /// refreshing it and retrying once can help.
+    pub token_invalid: bool,
+    /// The status says the token lacks scope (`403`, `insufficient_scope`):
+    /// a new authorization is needed, not a refresh.
+    pub insufficient_scope: bool,
+}
+
+/// The `334` challenge text is not base64 of a JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ChallengeMalformed;
+
+#[derive(Deserialize)]
+struct ChallengeJson<'a> {
+    #[serde(borrow, default)]
+    status: Option<&'a str>,
+}
+
+/// Decode a `334` error challenge (the text after `334 `).
+pub fn decode_error_challenge(text: &[u8]) -> Result<ErrorChallenge, ChallengeMalformed> {
+    let mut json = [0u8; MAX_CHALLENGE_LEN];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, &mut json)
+        .map_err(|_| ChallengeMalformed)?;
+    let json = json.get(..n).ok_or(ChallengeMalformed)?;
+    check_depth(json, MAX_JSON_DEPTH).map_err(|_| ChallengeMalformed)?;
+    let (parsed, _): (ChallengeJson<'_>, usize) =
+        serde_json_core::from_slice(json).map_err(|_| ChallengeMalformed)?;
+    let status = parsed.status.unwrap_or("");
+    Ok(ErrorChallenge {
+        token_invalid: matches!(status, "401" | "invalid_token"),
+        insufficient_scope: matches!(status, "403" | "insufficient_scope"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::base64_stream::encode_all;
+
+    fn encoded<P: Plaintext>(msg: &P) -> String {
+        let mut out = [0u8; 512];
+        let n = encode_all(msg, &mut out).unwrap();
+        String::from_utf8(out[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn xoauth2_vectors_google_microsoft_curl() {
+        // PROVIDERS.md §1 (Google and Microsoft docs, curl test922).
+        assert_eq!(
+            encoded(&xoauth2("someuser@example.com", b"ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")),
+            "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+        );
+        assert_eq!(
+            encoded(&xoauth2("test@contoso.onmicrosoft.com", b"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA")),
+            "dXNlcj10ZXN0QGNvbnRvc28ub25taWNyb3NvZnQuY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFvN0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ=="
+        );
+        assert_eq!(
+            encoded(&xoauth2("user", b"mF_9.B5f-4.1JqM")),
+            "dXNlcj11c2VyAWF1dGg9QmVhcmVyIG1GXzkuQjVmLTQuMUpxTQEB"
+        );
+    }
+
+    #[test]
+    fn oauthbearer_rfc7628_vectors() {
+        let token = b"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
+        let mut port = [0u8; 20];
+        assert_eq!(
+            encoded(&oauthbearer("user@example.com", "server.example.com", crate::wire::decimal(143, &mut port), token)),
+            "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB"
+        );
+        assert_eq!(
+            encoded(&oauthbearer("user@example.com", "server.example.com", crate::wire::decimal(587, &mut port), token)),
+            "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB"
+        );
+        // §4.3: the failure case sends an empty auth= value.
+        let empty = Message {
+            pieces: [
+                Piece::Raw(b"n,a="),
+                Piece::SaslName(b"user@example.com"),
+                Piece::Raw(b",\x01host=server.example.com\x01port=143\x01auth=\x01\x01"),
+            ],
+        };
+        assert_eq!(
+            encoded(&empty),
+            "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9AQE="
+        );
+    }
+
+    #[test]
+    fn saslname_escapes_comma_and_equals() {
+        let msg = Message {
+            pieces: [Piece::SaslName(b"a=b,c")],
+        };
+        let mut out = [0u8; 16];
+        let n = msg.copy_plain(0, &mut out);
+        assert_eq!(&out[..n], b"a=3Db=2Cc");
+        assert_eq!(msg.plain_len(), 9);
+        let n = msg.copy_plain(2, &mut out[..3]);
+        assert_eq!(&out[..n], b"3Db");
+    }
+
+    #[test]
+    fn error_challenges_google_and_rfc7628() {
+        // Google's documented challenge (with its trailing newline).
+        let g = decode_error_challenge(b"eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0K").unwrap();
+        assert!(g.token_invalid && !g.insufficient_scope);
+        let rfc = decode_error_challenge(b"eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=").unwrap();
+        assert!(rfc.token_invalid);
+        // {"status":"insufficient_scope"}
+        let scope =
+            decode_error_challenge(b"eyJzdGF0dXMiOiJpbnN1ZmZpY2llbnRfc2NvcGUifQ==").unwrap();
+        assert!(scope.insufficient_scope && !scope.token_invalid);
+    }
+
+    #[test]
+    fn malformed_challenges_are_errors() {
+        assert_eq!(
+            decode_error_challenge(b"not base64!"),
+            Err(ChallengeMalformed)
+        );
+        // "[[[[...": base64 of 40 '[' characters, deeper than allowed.
+        let deep = base64::engine::general_purpose::STANDARD.encode([b'['; 40]);
+        assert_eq!(
+            decode_error_challenge(deep.as_bytes()),
+            Err(ChallengeMalformed)
+        );
+        let long = base64::engine::general_purpose::STANDARD.encode([b' '; MAX_CHALLENGE_LEN + 3]);
+        assert_eq!(
+            decode_error_challenge(long.as_bytes()),
+            Err(ChallengeMalformed)
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! Behaviour of the SMTP client beyond the written transcripts: long tokens
+//! (two-step AUTH), every diagnostic of R-DIAG, hostile servers, and
+//! properties over arbitrary server bytes.
+
+use mfp_oauth_core::smtp::{Client, Event, Security, Settings};
+use mfp_oauth_core::{AccessToken, Address, Instant};
+use mfp_oauth_tests::smtp::{normalise, run, Feed};
+use proptest::prelude::*;
+
+const USER: &str = "scanner@contoso.com";
+const TOKEN: &str = "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
+const AUTH_LINE: &str = "C: AUTH XOAUTH2 dXNlcj1zY2FubmVyQGNvbnRvc28uY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFvN0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ==";
+
+fn implicit() -> Settings {
+    Settings::new(
+        Security::ImplicitTls,
+        "printer.example.com",
+        "smtp.example.com",
+        465,
+    )
+    .unwrap()
+}
+
+fn starttls() -> Settings {
+    Settings::new(
+        Security::StartTls,
+        "printer.example.com",
+        "smtp.example.com",
+        587,
+    )
+    .unwrap()
+}
+
+/// Greeting, EHLO and AUTH up to the AUTH line, on implicit TLS.
+fn preamble(extra_caps: &str) -> String {
+    format!(
+        "S: 220 mail.example.org ESMTP\nC: EHLO printer.example.com\nS: 250-mail.example.org\n{extra_caps}S: 250 AUTH XOAUTH2\nE: Authenticating XOAUTH2 initial-response\n{AUTH_LINE}\n"
+    )
+}
+
+fn assert_transcript(script: &str, settings: Settings, token: &str) {
+    for (feed, out) in [(Feed::Lines, 4096), (Feed::Bytes, 5), (Feed::Random(3), 64)] {
+        let obs = run(script, settings.clone(), USER, token, feed, out);
+        if feed == Feed::Lines {
+            assert_eq!(obs.transcript, normalise(script));
+        }
+        assert_eq!(obs.leaked_transmits, 0);
+    }
+}
+
+#[test]
+fn microsoft_long_token_goes_two_step() {
+    // R-SASL / RFC 4954 §4: a 3,000-octet token makes a 4,000+ octet line,
+    // so AUTH goes alone, the 334 go-ahead comes, then the response line.
+    let token: String = (0..3000)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
+    use base64::Engine as _;
+    let response = base64::engine::general_purpose::STANDARD
+        .encode(format!("user={USER}\x01auth=Bearer {token}\x01\x01"));
+    assert!(response.len() > 4000);
+    let script = format!(
+        "S: 220 outlook.office365.com ready\nC: EHLO printer.example.com\nS: 250-outlook.office365.com\nS: 250 STARTTLS\nC: STARTTLS\nS: 220 2.0.0 SMTP server ready\nE: UpgradeTls\n! tls\nC: EHLO printer.example.com\nS: 250-outlook.office365.com\nS: 250 AUTH LOGIN XOAUTH2\nE: Authenticating XOAUTH2 two-step\nC: AUTH XOAUTH2\nS: 334 \nC: {response}\nS: 235 2.7.0 Authentication successful\nE: Authenticated XOAUTH2\nE: Ready\n"
+    );
+    assert_transcript(&script, starttls(), &token);
+    // With a 13-octet output buffer the response takes hundreds of
+    // transmits, each marked sensitive, none leaking.
+    let obs = run(&script, starttls(), USER, &token, Feed::Lines, 13);
+    assert!(obs.sensitive_transmits > 300, "{}", obs.sensitive_transmits);
+}
+
+#[test]
+fn every_auth_failure_maps_to_its_diagnostic() {
+    // (server reply, diagnostic number, whether a refresh may help)
+    let cases = [
+        ("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.", "535 5.7.139 E305 retry=no"),
+        ("535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]", "535 5.7.3 E306 retry=yes"),
+        ("535 5.7.8 Error: authentication failed", "535 5.7.8 E307 retry=yes"),
+        ("530 5.7.0 Authentication required", "530 5.7.0 E308 retry=no"),
+        ("550 5.7.30 Basic authentication is not supported for Client Submission.", "550 5.7.30 E309 retry=no"),
+        ("500 5.5.6 Authentication Exchange line is too long", "500 5.5.6 E312 retry=no"),
+        ("454 4.7.0 Temporary authentication failure", "454 4.7.0 E313 retry=no"),
+        ("504 5.5.4 Unrecognized authentication type", "504 5.5.4 E314 retry=no"),
+    ];
+    for (reply, event) in cases {
+        let script = format!("{}S: {reply}\nE: AuthRejected {event}\n", preamble(""));
+        assert_transcript(&script, implicit(), TOKEN);
+    }
+}
+
+#[test]
+fn send_as_denied_and_auth_required_at_mail_and_after_data() {
+    let base = format!(
+        "{}S: 235 2.7.0 OK\nE: Authenticated XOAUTH2\nE: Ready\n",
+        preamble("")
+    );
+    let at_mail = format!(
+        "{base}! send shared@contoso.com a@contoso.com\nC: MAIL FROM:<shared@contoso.com>\nS: 550 5.7.60 SMTP; Client does not have permissions to send as this sender\nE: MessageFailed E311 server refused at Mail: 550 5.7.60\nC: RSET\nS: 250 2.0.0 OK\nE: Ready\n"
+    );
+    assert_transcript(&at_mail, implicit(), TOKEN);
+    let auth_required = format!(
+        "{base}! send scanner@contoso.com a@contoso.com\nC: MAIL FROM:<scanner@contoso.com>\nS: 530 5.7.0 Authentication required\nE: MessageFailed E308 server refused at Mail: 530 5.7.0\nC: RSET\nS: 250 OK\nE: Ready\n"
+    );
+    assert_transcript(&auth_required, implicit(), TOKEN);
+    let after_data = format!(
+        "{base}! send shared@contoso.com a@contoso.com\nC: MAIL FROM:<shared@contoso.com>\nS: 250 OK\nC: RCPT TO:<a@contoso.com>\nS: 250 OK\nC: DATA\nS: 354 go\nE: ReadyForBody\n! body x\n! end\nC: x\nC: .\nS: 554 5.2.252 SendAsDenied; scanner@contoso.com not allowed to send as shared@contoso.com\nE: MessageFailed E311 server refused at DataEnd: 554 5.2.252\nE: Ready\n"
+    );
+    assert_transcript(&after_data, implicit(), TOKEN);
+}
+
+#[test]
+fn tls_too_old_and_service_closing() {
+    let script = "S: 220 outlook.office365.com ready\nC: EHLO printer.example.com\nS: 250-outlook.office365.com\nS: 250 STARTTLS\nC: STARTTLS\nS: 421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2.\nE: Failed E310 server refused at StartTls: 421 4.7.66\n";
+    assert_transcript(script, starttls(), TOKEN);
+    let closing = "S: 421 4.3.2 Service not available\nE: Failed E321 server refused at Greeting: 421 4.3.2\n";
+    assert_transcript(closing, starttls(), TOKEN);
+}
+
+#[test]
+fn plaintext_after_starttls_reply_is_an_injection() {
+    // RFC 3207 §6: bytes after the 220 belong to no one. Fed together with
+    // the 220 (one segment) or after it, the session fails before any TLS.
+    let script = "S: 220 mail.example.org ESMTP\nC: EHLO printer.example.com\nS: 250-mail.example.org\nS: 250 STARTTLS\nC: STARTTLS\nS: 220 go ahead\nS: 250-injected AUTH PLAIN\n";
+    for feed in [Feed::Batched, Feed::Lines, Feed::Bytes] {
+        let obs = run(script, starttls(), USER, TOKEN, feed, 4096);
+        let last = obs.events.last().cloned().unwrap_or_default();
+        assert_eq!(
+            last, "Failed E322 plaintext after the STARTTLS reply",
+            "{feed:?}"
+        );
+        assert!(!obs.client_lines.iter().any(|l| l.starts_with("AUTH")));
+    }
+}
+
+#[test]
+fn hostile_replies_fail_cleanly() {
+    // An endless multi-line reply, and a line longer than any buffer.
+    let mut endless = String::from("S: 220 x\nC: EHLO printer.example.com\n");
+    for _ in 0..200 {
+        endless.push_str("S: 250-x\n");
+    }
+    let obs = run(&endless, implicit(), USER, TOKEN, Feed::Lines, 4096);
+    assert_eq!(
+        obs.events,
+        ["Failed E323 bad reply at Ehlo: reply has too many lines"]
+    );
+    let long = format!("S: 220 {}\n", "x".repeat(5000));
+    let obs = run(&long, implicit(), USER, TOKEN, Feed::Random(5), 4096);
+    assert_eq!(
+        obs.events,
+        ["Failed E323 bad reply at Greeting: reply line too long"]
+    );
+    let garbage = "S: 220 x\nC: EHLO printer.example.com\nS: hello there\n";
+    let obs = run(garbage, implicit(), USER, TOKEN, Feed::Lines, 4096);
+    assert_eq!(
+        obs.events,
+        ["Failed E322 bad reply at Ehlo: malformed reply line"]
+    );
+    let unsolicited = "S: 220 x\nC: EHLO printer.example.com\nS: 250 x\nS: 250 y\n";
+    let obs = run(unsolicited, starttls(), USER, TOKEN, Feed::Lines, 4096);
+    assert_eq!(obs.events, ["Failed E302 server does not offer STARTTLS"]);
+}
+
+#[test]
+fn garbage_334_challenge_still_gets_an_answer() {
+    let script = format!(
+        "{}S: 334 this-is-not-base64!\nC:\nS: 535 5.7.8 failed\nE: AuthRejected 535 5.7.8 E307 retry=yes\n",
+        preamble("")
+    );
+    assert_transcript(&script, implicit(), TOKEN);
+}
+
+#[test]
+fn a_slow_auth_failure_is_not_a_timeout() {
+    // Servers delay failed authentications by 15 s or more on purpose.
+    let script = format!(
+        "{}! advance 20000\n! timeout\nS: 535 5.7.3 Authentication unsuccessful\nE: AuthRejected 535 5.7.3 E306 retry=yes\n",
+        preamble("")
+    );
+    assert_transcript(&script, implicit(), TOKEN);
+}
+
+#[test]
+fn quit_is_refused_mid_body_and_retry_only_after_rejection() {
+    let mut c = Client::new(
+        Instant::ZERO,
+        implicit(),
+        Address::parse(USER).unwrap(),
+        AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
+    );
+    let token = AccessToken::from_slice(b"x").unwrap();
+    assert!(c.retry_auth(Instant::ZERO, token).is_err());
+    assert!(c.write_body(b"x", &mut [0u8; 8]).is_err());
+    assert!(c.finish_body(Instant::ZERO).is_err());
+    assert!(c.handle_tls_established(Instant::ZERO).is_err());
+    // Quitting before the greeting abandons the session at once.
+    c.quit(Instant::ZERO).unwrap();
+    assert_eq!(c.poll_event(), Some(Event::Closed));
+    assert!(c.is_closed());
+}
+
+/// Every prefix of a full session, then a close: never a panic, always a
+/// final Closed or Failed event, and MessageSent only when the server's 250
+/// to the final dot arrived.
+#[test]
+fn closing_at_every_point_is_reported() {
+    let full = include_str!("../transcripts/starttls_pipelined.txt");
+    let server_lines: Vec<usize> = full
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("S:") || l.starts_with("! "))
+        .map(|(i, _)| i)
+        .collect();
+    for &cut in &server_lines {
+        let prefix: String = full.lines().take(cut).map(|l| format!("{l}\n")).collect();
+        let script = format!("{prefix}! close\n");
+        let obs = run(&script, starttls(), USER, TOKEN, Feed::Lines, 4096);
+        let last = obs.events.last().expect("an event");
+        assert!(
+            last == "Closed" || last.starts_with("Failed E325"),
+            "cut at {cut}: {last}"
+        );
+        let sent = obs.events.iter().any(|e| e.starts_with("MessageSent"));
+        assert_eq!(
+            sent,
+            prefix.contains("Queued mail for delivery"),
+            "cut at {cut}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Arbitrary server bytes in arbitrary chunks: no panic, never more
+    /// consumed than given, no token before TLS, none outside a sensitive
+    /// transmit.
+    #[test]
+    fn arbitrary_server_bytes(
+        replies in proptest::collection::vec(
+            prop_oneof![
+                Just(b"220 ok\r\n".to_vec()),
+                Just(b"250-x\r\n250-STARTTLS\r\n250-PIPELINING\r\n250 AUTH XOAUTH2 OAUTHBEARER\r\n".to_vec()),
+                Just(b"334 \r\n".to_vec()),
+                Just(b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n".to_vec()),
+                Just(b"235 2.7.0 ok\r\n".to_vec()),
+                Just(b"250 ok\r\n".to_vec()),
+                Just(b"354 go\r\n".to_vec()),
+                Just(b"535 5.7.139 no\r\n".to_vec()),
+                Just(b"421 4.7.66 old\r\n".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..40),
+            ],
+            0..24,
+        ),
+        cuts in proptest::collection::vec(1usize..9, 1..8),
+        tls_when_asked in any::<bool>(),
+        out_len in 1usize..64,
+    ) {
+        let mut c = Client::new(
+            Instant::ZERO,
+            starttls(),
+            Address::parse(USER).unwrap(),
+            AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
+        );
+        let mut env = mfp_oauth_core::smtp::Envelope::new(Address::parse(USER).unwrap());
+        env.add_recipient(Address::parse("a@b.c").unwrap()).unwrap();
+        let _ = c.send_message(Instant::ZERO, env);
+        let data: Vec<u8> = replies.concat();
+        let mut pos = 0;
+        let mut i = 0;
+        let mut now = 0u64;
+        let mut out = vec![0u8; out_len];
+        while pos < data.len() && !c.is_closed() {
+            let take = cuts[i % cuts.len()].min(data.len() - pos);
+            i += 1;
+            now += 10;
+            let used = c.handle_input(Instant::from_millis(now), &data[pos..pos + take]);
+            prop_assert!(used <= take);
+            pos += if used == 0 { take } else { used };
+            while let Some(ev) = c.poll_event() {
+                if ev == Event::UpgradeTls && tls_when_asked {
+                    prop_assert!(c.handle_tls_established(Instant::from_millis(now)).is_ok());
+                }
+                if ev == Event::ReadyForBody {
+                    let mut body = [0u8; 16];
+                    let _ = c.write_body(b"hello\r\n.x", &mut body);
+                    let _ = c.finish_body(Instant::from_millis(now));
+                }
+            }
+            while let Ok(Some(t)) = c.poll_transmit(Instant::from_millis(now), &mut out) {
+                prop_assert!(t.len <= out.len());
+                if t.sensitive {
+                    prop_assert!(c.is_tls(), "token before TLS");
+                } else {
+                    let text = String::from_utf8_lossy(&out[..t.len]);
+                    prop_assert!(!text.contains("dXNlcj1zY2FubmVy"), "token in plain transmit");
+                }
+            }
+            c.handle_timeout(Instant::from_millis(now));
+        }
+        c.handle_close(Instant::from_millis(now));
+        prop_assert!(c.is_closed());
+    }
+}
