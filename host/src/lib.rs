@@ -11,6 +11,7 @@
 
 pub mod catalogue;
 pub mod clock;
+pub mod driver;
 pub mod net;
 pub mod sim;
 pub mod store;

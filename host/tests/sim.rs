@@ -8,7 +8,7 @@ use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::Duration;
 use mfp_oauth_host::net::{Connection, NetError, NetOptions, Proxy};
 use mfp_oauth_host::sim::proxy::ConnectProxy;
-use mfp_oauth_host::sim::smtp::{SmtpConfig, SmtpServer, TlsMode};
+use mfp_oauth_host::sim::smtp::{SmtpConfig, TlsMode};
 use mfp_oauth_host::sim::{pki::Pki, provider, SimConfig, World};
 use mfp_oauth_host::tls::TlsSettings;
 use serde_json::Value;
@@ -411,15 +411,12 @@ fn smtp_auth_disabled_mailbox() {
 #[test]
 fn smtp_implicit_tls() {
     let w = world(SimConfig::default());
-    let implicit = SmtpServer::start(
-        &w.sim,
-        &w.pki,
-        SmtpConfig {
+    let implicit = w
+        .start_smtp(SmtpConfig {
             tls: TlsMode::Implicit,
             ..SmtpConfig::default()
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let c = Connection::connect_tls(
         "127.0.0.1",
         implicit.port(),
@@ -539,15 +536,12 @@ fn proxy_tunnel_is_used_and_407_is_reported() {
 fn smtp_drop_during_data_closes_without_reply() {
     let w = world(SimConfig::default());
     let tok = device_login(&w, "admin@contoso.test");
-    let dropping = SmtpServer::start(
-        &w.sim,
-        &w.pki,
-        SmtpConfig {
+    let dropping = w
+        .start_smtp(SmtpConfig {
             drop_during_data_after: Some(64),
             ..SmtpConfig::default()
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     let mut s = smtp_session(&w, dropping.port(), &w.tls_settings());
     assert!(s
         .cmd(&format!(

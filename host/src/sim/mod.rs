@@ -352,8 +352,10 @@ impl Sim {
         }
     }
 
-    /// Issue an access token (and a refresh token) for `account`.
-    fn issue(&self, account: &str, client_id: &str, scope: &str) -> (String, String, u64) {
+    /// Issue an access token and a refresh token for `account` as if it had
+    /// just completed a login: (access, refresh, lifetime in seconds). For
+    /// tests of the SMTP side that are not about how tokens are obtained.
+    pub fn issue(&self, account: &str, client_id: &str, scope: &str) -> (String, String, u64) {
         let lifetime = self.config().access_lifetime;
         let access = random_token("sim-at-", 32);
         let refresh = random_token("sim-rt-", 32);
@@ -492,6 +494,12 @@ impl World {
             provider,
             smtp,
         })
+    }
+
+    /// Another SMTP server sharing this world's state and certificate (for
+    /// example implicit TLS, or one that drops connections).
+    pub fn start_smtp(&self, config: smtp::SmtpConfig) -> io::Result<smtp::SmtpServer> {
+        smtp::SmtpServer::start(&self.sim, &self.pki, config)
     }
 
     /// Client TLS settings that trust this world's CA and nothing else.

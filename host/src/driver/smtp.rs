@@ -1,0 +1,532 @@
+//! The SMTP submission driver: one session of the core's [`smtp::Client`]
+//! over a real connection (plain then STARTTLS, or implicit TLS).
+
+use crate::clock::Clock;
+use crate::net::{Connection, NetError, NetOptions, TlsInfo};
+use crate::tls::TlsSettings;
+use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::smtp::{
+    self, Envelope, Event, Mechanism, MechanismPreference, ReplyCode, Security, Settings,
+};
+use mfp_oauth_core::{AccessToken, Address, Instant};
+use std::fmt;
+use std::io::Read;
+
+/// Size of the driver's receive and transmit buffers.
+pub const IO_BUF_LEN: usize = 16 * 1024;
+
+/// Where and how to submit.
+#[derive(Debug, Clone)]
+pub struct SmtpEndpoint {
+    /// Server host name (also the TLS name and OAUTHBEARER `host=`).
+    pub host: String,
+    /// Server port (587 STARTTLS, 465 implicit TLS).
+    pub port: u16,
+    /// How TLS starts.
+    pub security: Security,
+    /// The name sent in EHLO.
+    pub ehlo_name: String,
+    /// XOAUTH2 or OAUTHBEARER when both are offered.
+    pub mechanism: MechanismPreference,
+    /// Sockets: timeouts and proxy (SMTP never goes through the proxy).
+    pub net: NetOptions,
+    /// Trust anchors and versions.
+    pub tls: TlsSettings,
+}
+
+/// What happened, step by step, for the CLI's and the demo's story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// TCP (or TLS for implicit TLS) is up.
+    Connected,
+    /// TLS is established.
+    TlsEstablished(TlsInfo),
+    /// AUTH started.
+    Authenticating(Mechanism),
+    /// The token was accepted.
+    Authenticated(Mechanism),
+    /// The token was refused; `retrying` when a refreshed one is tried.
+    AuthRejected {
+        /// The server's code.
+        code: ReplyCode,
+        /// What it means.
+        diag: Id,
+        /// A fresh token is being tried.
+        retrying: bool,
+    },
+    /// A recipient was refused (the others proceed).
+    RecipientRefused {
+        /// The refused address.
+        address: String,
+        /// What it means.
+        diag: Id,
+    },
+    /// Body octets handed to the connection so far, of `total` if known.
+    Body {
+        /// Octets of the message read so far.
+        sent: u64,
+        /// The message's size.
+        total: Option<u64>,
+    },
+}
+
+/// A message the server accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The server's final reply (for example `250 2.0.0 OK: queued as …`).
+    pub reply: String,
+    /// Recipients accepted.
+    pub accepted: usize,
+    /// Recipients refused.
+    pub refused: usize,
+    /// The mechanism that authenticated.
+    pub mechanism: Option<Mechanism>,
+    /// The TLS session's parameters.
+    pub tls: Option<TlsInfo>,
+    /// Whether the first token was refused and a refreshed one worked.
+    pub retried_auth: bool,
+}
+
+/// Why a message was not sent. Nothing is reported as sent unless the
+/// server's final `250` arrived.
+#[derive(Debug)]
+pub enum SendError {
+    /// The connection failed (DNS, TCP, TLS, certificate, timeout).
+    Net(NetError),
+    /// The session failed (refusal, protocol, closed, timeout).
+    Session {
+        /// The core's error.
+        error: smtp::Error,
+        /// The server's last reply, if any.
+        reply: Option<String>,
+    },
+    /// The token was refused and no refresh could help.
+    AuthRejected {
+        /// The server's code.
+        code: ReplyCode,
+        /// What it means.
+        diag: Id,
+        /// The server's reply.
+        reply: Option<String>,
+    },
+    /// The message was refused; the session itself was fine.
+    Message {
+        /// The core's error.
+        error: smtp::Error,
+        /// The server's reply.
+        reply: Option<String>,
+    },
+    /// The envelope or settings were not usable.
+    Invalid(Id),
+    /// Reading the message body failed.
+    Body(std::io::Error),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let with_reply = |f: &mut fmt::Formatter<'_>, r: &Option<String>| match r {
+            Some(r) => write!(f, " (server said: {r})"),
+            None => Ok(()),
+        };
+        match self {
+            SendError::Net(e) => write!(f, "{e}"),
+            SendError::Session { error, reply } => {
+                write!(f, "{error}")?;
+                with_reply(f, reply)
+            }
+            SendError::AuthRejected { code, reply, .. } => {
+                write!(f, "token refused: {code}")?;
+                with_reply(f, reply)
+            }
+            SendError::Message { error, reply } => {
+                write!(f, "message refused: {error}")?;
+                with_reply(f, reply)
+            }
+            SendError::Invalid(id) => write!(f, "invalid request: {}", id.name()),
+            SendError::Body(e) => write!(f, "cannot read the message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl Diagnostic for SendError {
+    fn diag(&self) -> Id {
+        match self {
+            SendError::Net(e) => e.diag(),
+            SendError::Session { error, .. } | SendError::Message { error, .. } => error.diag(),
+            SendError::AuthRejected { diag, .. } => *diag,
+            SendError::Invalid(id) => *id,
+            SendError::Body(_) => Id::IoError,
+        }
+    }
+}
+
+/// What the session asks of the code around it.
+pub struct Hooks<'a> {
+    /// A fresh access token after the server refused one that a refresh may
+    /// fix (`None`: no refresh possible).
+    pub refresh: &'a mut dyn FnMut() -> Option<AccessToken>,
+    /// Progress reports.
+    pub progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl fmt::Debug for Hooks<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hooks")
+    }
+}
+
+fn std_wait(now: Instant, deadline: Instant) -> std::time::Duration {
+    std::time::Duration::from_millis(deadline.saturating_since(now).as_millis())
+}
+
+/// Submit one message: connect, secure, authenticate as `user` with
+/// `token`, send `envelope` and the body read from `body` (`size` octets if
+/// known), quit. Returns only after the server's final reply or a failure.
+pub fn send<'a>(
+    clock: &'a dyn Clock,
+    endpoint: &SmtpEndpoint,
+    user: Address,
+    token: AccessToken,
+    envelope: Envelope,
+    body: &'a mut dyn Read,
+    hooks: Hooks<'a>,
+) -> Result<Delivery, SendError> {
+    let tls_config = endpoint
+        .tls
+        .client_config()
+        .map_err(|e| SendError::Net(NetError::Io(std::io::Error::other(e.to_string()))))?;
+    let mut settings = Settings::new(
+        endpoint.security,
+        &endpoint.ehlo_name,
+        &endpoint.host,
+        endpoint.port,
+    )
+    .map_err(|e| SendError::Invalid(e.diag()))?;
+    settings.mechanism = endpoint.mechanism;
+    // SMTP goes direct: the configured proxy is for the token traffic.
+    let net = NetOptions {
+        proxy: None,
+        ..endpoint.net.clone()
+    };
+    let mut conn =
+        Connection::connect(&endpoint.host, endpoint.port, &net).map_err(SendError::Net)?;
+    if endpoint.security == Security::ImplicitTls {
+        conn.start_tls_with(tls_config.clone())
+            .map_err(SendError::Net)?;
+    }
+    (hooks.progress)(&Progress::Connected);
+    if let Some(info) = conn.tls_info() {
+        (hooks.progress)(&Progress::TlsEstablished(info));
+    }
+    let total = envelope.size;
+    let recipients: Vec<String> = envelope.to.iter().map(|a| a.as_str().to_owned()).collect();
+    let mut client = smtp::Client::new(clock.now(), settings, user, token);
+    client
+        .send_message(clock.now(), envelope)
+        .map_err(|e| SendError::Invalid(e.diag()))?;
+
+    let mut session = Session {
+        clock,
+        conn,
+        client,
+        tls_config,
+        hooks,
+        body,
+        inbuf: vec![0; IO_BUF_LEN],
+        outbuf: vec![0; IO_BUF_LEN],
+        pending: Vec::new(),
+        recipients,
+        total,
+        delivery: None,
+        failure: None,
+        mechanism: None,
+        retried: false,
+    };
+    session.run();
+    session.conn.close();
+    let tls = session.conn.tls_info();
+    match (session.delivery, session.failure) {
+        (Some(mut d), None) => {
+            d.tls = tls;
+            d.mechanism = session.mechanism;
+            d.retried_auth = session.retried;
+            Ok(d)
+        }
+        (_, Some(f)) => Err(f),
+        (None, None) => Err(SendError::Session {
+            error: smtp::Error::ConnectionClosed {
+                stage: smtp::Stage::Quit,
+            },
+            reply: None,
+        }),
+    }
+}
+
+struct Session<'a> {
+    clock: &'a dyn Clock,
+    conn: Connection,
+    client: smtp::Client,
+    tls_config: std::sync::Arc<rustls::ClientConfig>,
+    hooks: Hooks<'a>,
+    body: &'a mut dyn Read,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    pending: Vec<u8>,
+    recipients: Vec<String>,
+    total: Option<u64>,
+    delivery: Option<Delivery>,
+    failure: Option<SendError>,
+    mechanism: Option<Mechanism>,
+    retried: bool,
+}
+
+impl Session<'_> {
+    fn last_reply(&self) -> Option<String> {
+        self.client.last_reply().map(ToString::to_string)
+    }
+
+    fn fail(&mut self, e: SendError) {
+        if self.failure.is_none() {
+            self.failure = Some(e);
+        }
+    }
+
+    fn quit(&mut self) {
+        let _ = self.client.quit(self.clock.now());
+    }
+
+    /// Drain the core's events, acting on each. Returns false to stop.
+    fn events(&mut self) -> bool {
+        while let Some(ev) = self.client.poll_event() {
+            let now = self.clock.now();
+            match ev {
+                Event::UpgradeTls => {
+                    if let Err(e) = self.conn.start_tls_with(self.tls_config.clone()) {
+                        self.fail(SendError::Net(e));
+                        return false;
+                    }
+                    if let Some(info) = self.conn.tls_info() {
+                        (self.hooks.progress)(&Progress::TlsEstablished(info));
+                    }
+                    let _ = self.client.handle_tls_established(now);
+                }
+                Event::Authenticating { mechanism, .. } => {
+                    (self.hooks.progress)(&Progress::Authenticating(mechanism));
+                }
+                Event::Authenticated { mechanism } => {
+                    self.mechanism = Some(mechanism);
+                    (self.hooks.progress)(&Progress::Authenticated(mechanism));
+                }
+                Event::AuthRejected {
+                    code,
+                    diag,
+                    refresh_and_retry,
+                } => {
+                    let fresh = if refresh_and_retry && !self.retried {
+                        (self.hooks.refresh)()
+                    } else {
+                        None
+                    };
+                    (self.hooks.progress)(&Progress::AuthRejected {
+                        code,
+                        diag,
+                        retrying: fresh.is_some(),
+                    });
+                    let retried = match fresh {
+                        Some(t) => self.client.retry_auth(now, t).is_ok(),
+                        None => false,
+                    };
+                    if retried {
+                        self.retried = true;
+                    } else {
+                        let reply = self.last_reply();
+                        self.fail(SendError::AuthRejected { code, diag, reply });
+                        self.quit();
+                    }
+                }
+                Event::RecipientRefused { index, diag, .. } => {
+                    let address = self.recipients.get(index).cloned().unwrap_or_default();
+                    (self.hooks.progress)(&Progress::RecipientRefused { address, diag });
+                }
+                Event::ReadyForBody if !self.flush_transmits() || !self.stream_body() => {
+                    return false;
+                }
+                Event::MessageSent {
+                    accepted, refused, ..
+                } => {
+                    self.delivery = Some(Delivery {
+                        reply: self.last_reply().unwrap_or_default(),
+                        accepted,
+                        refused,
+                        mechanism: None,
+                        tls: None,
+                        retried_auth: false,
+                    });
+                    self.quit();
+                }
+                Event::MessageFailed { error } => {
+                    let reply = self.last_reply();
+                    self.fail(SendError::Message { error, reply });
+                    self.quit();
+                }
+                Event::Failed { error } => {
+                    let reply = self.last_reply();
+                    self.fail(SendError::Session { error, reply });
+                    return false;
+                }
+                Event::Closed => return false,
+                // Ready: the message was submitted up front; nothing to do.
+                _ => {}
+            }
+        }
+        !self.client.is_closed()
+    }
+
+    fn flush_transmits(&mut self) -> bool {
+        loop {
+            match self
+                .client
+                .poll_transmit(self.clock.now(), &mut self.outbuf)
+            {
+                Ok(Some(t)) => {
+                    let Some(bytes) = self.outbuf.get(..t.len) else {
+                        return false;
+                    };
+                    if let Err(e) = self.conn.send(bytes) {
+                        self.lost(e);
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(_) => {
+                    self.fail(SendError::Invalid(Id::BufferTooSmall));
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// The connection failed under us: tell the core, keep the first error.
+    fn lost(&mut self, e: NetError) {
+        self.client.handle_close(self.clock.now());
+        match e {
+            NetError::Closed => {
+                // The core's ConnectionClosed (with its stage) says it best.
+                let _ = self.events();
+            }
+            other => self.fail(SendError::Net(other)),
+        }
+    }
+
+    fn stream_body(&mut self) -> bool {
+        let mut input = vec![0u8; IO_BUF_LEN / 2];
+        let mut sent: u64 = 0;
+        loop {
+            let n = match self.read_body(&mut input) {
+                Ok(n) => n,
+                Err(e) => {
+                    // The body cannot be completed; abandon the session so
+                    // no partial message is ever accepted.
+                    self.fail(SendError::Body(e));
+                    self.client.handle_close(self.clock.now());
+                    return false;
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            let mut chunk = input.get(..n).unwrap_or_default();
+            while !chunk.is_empty() {
+                let Ok(p) = self.client.write_body(chunk, &mut self.outbuf) else {
+                    self.fail(SendError::Invalid(Id::WrongState));
+                    return false;
+                };
+                if let Err(e) = self
+                    .conn
+                    .send(self.outbuf.get(..p.written).unwrap_or_default())
+                {
+                    self.lost(e);
+                    return false;
+                }
+                chunk = chunk.get(p.consumed..).unwrap_or_default();
+            }
+            sent = sent.saturating_add(n as u64);
+            (self.hooks.progress)(&Progress::Body {
+                sent,
+                total: self.total,
+            });
+        }
+        if self.client.finish_body(self.clock.now()).is_err() {
+            self.fail(SendError::Invalid(Id::WrongState));
+            return false;
+        }
+        true
+    }
+
+    fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.body.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn run(&mut self) {
+        // Bounded: every turn either gets input, a close, or reaches the
+        // core's deadline; the core's timers end every wait.
+        loop {
+            if !self.pending.is_empty() {
+                let data = std::mem::take(&mut self.pending);
+                let used = self.client.handle_input(self.clock.now(), &data);
+                if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
+                    self.pending = rest.to_vec();
+                }
+            }
+            if !self.events() {
+                return;
+            }
+            if !self.flush_transmits() {
+                return;
+            }
+            if !self.events() {
+                return;
+            }
+            if !self.pending.is_empty() {
+                continue;
+            }
+            let now = self.clock.now();
+            let deadline = self.client.poll_timeout();
+            if let Some(d) = deadline {
+                if now >= d {
+                    self.client.handle_timeout(now);
+                    continue;
+                }
+                let _ = self.conn.set_read_deadline(std_wait(now, d));
+            }
+            match self.conn.read_some(&mut self.inbuf) {
+                Ok(0) => self.client.handle_close(self.clock.now()),
+                Ok(n) => {
+                    let data = self.inbuf.get(..n).unwrap_or_default().to_vec();
+                    let used = self.client.handle_input(self.clock.now(), &data);
+                    if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
+                        self.pending = rest.to_vec();
+                    }
+                }
+                Err(NetError::Timeout) => {
+                    // Either the core's deadline (handled next turn) or the
+                    // socket's own limit with no core deadline: give up.
+                    if deadline.is_none() {
+                        self.fail(SendError::Net(NetError::Timeout));
+                        self.client.handle_close(self.clock.now());
+                        let _ = self.events();
+                        return;
+                    }
+                }
+                Err(e) => self.lost(e),
+            }
+        }
+    }
+}
