@@ -12,7 +12,9 @@
 pub mod catalogue;
 pub mod clock;
 pub mod driver;
+pub mod mime;
 pub mod net;
+pub mod qr;
 pub mod sim;
 pub mod store;
 pub mod tls;
