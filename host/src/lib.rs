@@ -17,4 +17,5 @@ pub mod net;
 pub mod qr;
 pub mod sim;
 pub mod store;
+pub mod story;
 pub mod tls;

@@ -229,14 +229,10 @@ pub fn send<'a>(
 
     let mut session = Session {
         clock,
-        conn,
+        pump: Pump::new(conn, tls_config),
         client,
-        tls_config,
         hooks,
         body,
-        inbuf: vec![0; IO_BUF_LEN],
-        outbuf: vec![0; IO_BUF_LEN],
-        pending: Vec::new(),
         recipients,
         total,
         delivery: None,
@@ -245,8 +241,8 @@ pub fn send<'a>(
         retried: false,
     };
     session.run();
-    session.conn.close();
-    let tls = session.conn.tls_info();
+    session.pump.conn.close();
+    let tls = session.pump.conn.tls_info();
     match (session.delivery, session.failure) {
         (Some(mut d), None) => {
             d.tls = tls;
@@ -264,16 +260,176 @@ pub fn send<'a>(
     }
 }
 
-struct Session<'a> {
-    clock: &'a dyn Clock,
-    conn: Connection,
-    client: smtp::Client,
+/// What one wait for the server produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// Input was fed, a close or a deadline was reported to the client.
+    Progress,
+    /// The socket's own limit passed while the client awaited nothing.
+    Idle,
+}
+
+/// The byte mover between one [`smtp::Client`] and its connection, shared
+/// by [`send`] and by the Mailer's job runner: it feeds input, writes
+/// transmits, starts TLS, streams the body, and waits no longer than the
+/// client's `poll_timeout`. It makes no protocol decision.
+pub struct Pump {
+    /// The connection.
+    pub conn: Connection,
     tls_config: std::sync::Arc<rustls::ClientConfig>,
-    hooks: Hooks<'a>,
-    body: &'a mut dyn Read,
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     pending: Vec<u8>,
+}
+
+impl fmt::Debug for Pump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pump")
+            .field("conn", &self.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pump {
+    /// A pump over `conn`; `tls_config` is used on `UpgradeTls`.
+    #[must_use]
+    pub fn new(conn: Connection, tls_config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        Pump {
+            conn,
+            tls_config,
+            inbuf: vec![0; IO_BUF_LEN],
+            outbuf: vec![0; IO_BUF_LEN],
+            pending: Vec::new(),
+        }
+    }
+
+    /// Start TLS (after `UpgradeTls`) and tell the client.
+    pub fn start_tls(
+        &mut self,
+        client: &mut smtp::Client,
+        now: Instant,
+    ) -> Result<TlsInfo, NetError> {
+        self.conn.start_tls_with(self.tls_config.clone())?;
+        let _ = client.handle_tls_established(now);
+        self.conn.tls_info().ok_or(NetError::Closed)
+    }
+
+    /// Write every transmit the client has. On a failed write the client
+    /// is told the connection closed and the error is returned.
+    pub fn flush(&mut self, client: &mut smtp::Client, now: Instant) -> Result<(), NetError> {
+        loop {
+            match client.poll_transmit(now, &mut self.outbuf) {
+                Ok(Some(t)) => {
+                    let bytes = self.outbuf.get(..t.len).unwrap_or_default();
+                    if let Err(e) = self.conn.send(bytes) {
+                        client.handle_close(now);
+                        return Err(e);
+                    }
+                }
+                // IO_BUF_LEN is far above what any transmit needs.
+                Ok(None) | Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Feed input kept from an earlier read, or wait for the server until
+    /// the client's deadline and feed what arrives (or the close, or the
+    /// timeout). A hard socket error is returned after telling the client.
+    pub fn wait(
+        &mut self,
+        client: &mut smtp::Client,
+        clock: &dyn Clock,
+    ) -> Result<Waited, NetError> {
+        if !self.pending.is_empty() {
+            let data = std::mem::take(&mut self.pending);
+            self.feed(client, clock.now(), &data);
+            return Ok(Waited::Progress);
+        }
+        let now = clock.now();
+        let deadline = client.poll_timeout();
+        if let Some(d) = deadline {
+            if now >= d {
+                client.handle_timeout(now);
+                return Ok(Waited::Progress);
+            }
+            let _ = self.conn.set_read_deadline(std_wait(now, d));
+        }
+        match self.conn.read_some(&mut self.inbuf) {
+            Ok(0) => client.handle_close(clock.now()),
+            Ok(n) => {
+                let data = self.inbuf.get(..n).unwrap_or_default().to_vec();
+                self.feed(client, clock.now(), &data);
+            }
+            Err(NetError::Timeout) if deadline.is_some() => {}
+            Err(NetError::Timeout) => return Ok(Waited::Idle),
+            Err(NetError::Closed) => client.handle_close(clock.now()),
+            Err(e) => {
+                client.handle_close(clock.now());
+                return Err(e);
+            }
+        }
+        Ok(Waited::Progress)
+    }
+
+    fn feed(&mut self, client: &mut smtp::Client, now: Instant, data: &[u8]) {
+        let used = client.handle_input(now, data);
+        if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
+            self.pending = rest.to_vec();
+        }
+    }
+
+    /// Stream the body (after `ReadyForBody`): dot-stuffed by the client,
+    /// written as it comes, `progress` called with the octets read so far;
+    /// then the end of data is queued. On a failure the client is told the
+    /// connection closed, so no partial message can be reported sent.
+    pub fn stream_body(
+        &mut self,
+        client: &mut smtp::Client,
+        now: Instant,
+        body: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), SendError> {
+        let mut input = vec![0u8; IO_BUF_LEN / 2];
+        let mut sent: u64 = 0;
+        loop {
+            let n = match body.read(&mut input) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    client.handle_close(now);
+                    return Err(SendError::Body(e));
+                }
+            };
+            let mut chunk = input.get(..n).unwrap_or_default();
+            while !chunk.is_empty() {
+                let Ok(p) = client.write_body(chunk, &mut self.outbuf) else {
+                    return Err(SendError::Invalid(Id::WrongState));
+                };
+                if let Err(e) = self
+                    .conn
+                    .send(self.outbuf.get(..p.written).unwrap_or_default())
+                {
+                    client.handle_close(now);
+                    return Err(SendError::Net(e));
+                }
+                chunk = chunk.get(p.consumed..).unwrap_or_default();
+            }
+            sent = sent.saturating_add(n as u64);
+            progress(sent);
+        }
+        client
+            .finish_body(now)
+            .map_err(|_| SendError::Invalid(Id::WrongState))
+    }
+}
+
+struct Session<'a> {
+    clock: &'a dyn Clock,
+    pump: Pump,
+    client: smtp::Client,
+    hooks: Hooks<'a>,
+    body: &'a mut dyn Read,
     recipients: Vec<String>,
     total: Option<u64>,
     delivery: Option<Delivery>,
@@ -302,16 +458,13 @@ impl Session<'_> {
         while let Some(ev) = self.client.poll_event() {
             let now = self.clock.now();
             match ev {
-                Event::UpgradeTls => {
-                    if let Err(e) = self.conn.start_tls_with(self.tls_config.clone()) {
+                Event::UpgradeTls => match self.pump.start_tls(&mut self.client, now) {
+                    Ok(info) => (self.hooks.progress)(&Progress::TlsEstablished(info)),
+                    Err(e) => {
                         self.fail(SendError::Net(e));
                         return false;
                     }
-                    if let Some(info) = self.conn.tls_info() {
-                        (self.hooks.progress)(&Progress::TlsEstablished(info));
-                    }
-                    let _ = self.client.handle_tls_established(now);
-                }
+                },
                 Event::Authenticating { mechanism, .. } => {
                     (self.hooks.progress)(&Progress::Authenticating(mechanism));
                 }
@@ -350,8 +503,25 @@ impl Session<'_> {
                     let address = self.recipients.get(index).cloned().unwrap_or_default();
                     (self.hooks.progress)(&Progress::RecipientRefused { address, diag });
                 }
-                Event::ReadyForBody if !self.flush_transmits() || !self.stream_body() => {
-                    return false;
+                Event::ReadyForBody => {
+                    if let Err(e) = self.pump.flush(&mut self.client, now) {
+                        self.fail(SendError::Net(e));
+                        return false;
+                    }
+                    let total = self.total;
+                    let progress = &mut *self.hooks.progress;
+                    let streamed =
+                        self.pump
+                            .stream_body(&mut self.client, now, self.body, &mut |sent| {
+                                progress(&Progress::Body { sent, total });
+                            });
+                    if let Err(e) = streamed {
+                        // A closed connection is best told by the core's
+                        // ConnectionClosed (with its stage), drained next.
+                        if !matches!(e, SendError::Net(NetError::Closed)) {
+                            self.fail(e);
+                        }
+                    }
                 }
                 Event::MessageSent {
                     accepted, refused, ..
@@ -384,148 +554,34 @@ impl Session<'_> {
         !self.client.is_closed()
     }
 
-    fn flush_transmits(&mut self) -> bool {
-        loop {
-            match self
-                .client
-                .poll_transmit(self.clock.now(), &mut self.outbuf)
-            {
-                Ok(Some(t)) => {
-                    let Some(bytes) = self.outbuf.get(..t.len) else {
-                        return false;
-                    };
-                    if let Err(e) = self.conn.send(bytes) {
-                        self.lost(e);
-                        return false;
-                    }
-                }
-                Ok(None) => return true,
-                Err(_) => {
-                    self.fail(SendError::Invalid(Id::BufferTooSmall));
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// The connection failed under us: tell the core, keep the first error.
-    fn lost(&mut self, e: NetError) {
-        self.client.handle_close(self.clock.now());
-        match e {
-            NetError::Closed => {
-                // The core's ConnectionClosed (with its stage) says it best.
-                let _ = self.events();
-            }
-            other => self.fail(SendError::Net(other)),
-        }
-    }
-
-    fn stream_body(&mut self) -> bool {
-        let mut input = vec![0u8; IO_BUF_LEN / 2];
-        let mut sent: u64 = 0;
-        loop {
-            let n = match self.read_body(&mut input) {
-                Ok(n) => n,
-                Err(e) => {
-                    // The body cannot be completed; abandon the session so
-                    // no partial message is ever accepted.
-                    self.fail(SendError::Body(e));
-                    self.client.handle_close(self.clock.now());
-                    return false;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            let mut chunk = input.get(..n).unwrap_or_default();
-            while !chunk.is_empty() {
-                let Ok(p) = self.client.write_body(chunk, &mut self.outbuf) else {
-                    self.fail(SendError::Invalid(Id::WrongState));
-                    return false;
-                };
-                if let Err(e) = self
-                    .conn
-                    .send(self.outbuf.get(..p.written).unwrap_or_default())
-                {
-                    self.lost(e);
-                    return false;
-                }
-                chunk = chunk.get(p.consumed..).unwrap_or_default();
-            }
-            sent = sent.saturating_add(n as u64);
-            (self.hooks.progress)(&Progress::Body {
-                sent,
-                total: self.total,
-            });
-        }
-        if self.client.finish_body(self.clock.now()).is_err() {
-            self.fail(SendError::Invalid(Id::WrongState));
-            return false;
-        }
-        true
-    }
-
-    fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.body.read(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => return other,
-            }
-        }
-    }
-
     fn run(&mut self) {
-        // Bounded: every turn either gets input, a close, or reaches the
-        // core's deadline; the core's timers end every wait.
+        // Bounded: every turn gets input, a close, or reaches the core's
+        // deadline; the core's timers end every wait.
         loop {
-            if !self.pending.is_empty() {
-                let data = std::mem::take(&mut self.pending);
-                let used = self.client.handle_input(self.clock.now(), &data);
-                if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
-                    self.pending = rest.to_vec();
-                }
-            }
             if !self.events() {
                 return;
             }
-            if !self.flush_transmits() {
+            if let Err(e) = self.pump.flush(&mut self.client, self.clock.now()) {
+                self.fail(SendError::Net(e));
+                let _ = self.events();
                 return;
             }
             if !self.events() {
                 return;
             }
-            if !self.pending.is_empty() {
-                continue;
-            }
-            let now = self.clock.now();
-            let deadline = self.client.poll_timeout();
-            if let Some(d) = deadline {
-                if now >= d {
-                    self.client.handle_timeout(now);
-                    continue;
+            match self.pump.wait(&mut self.client, self.clock) {
+                Ok(Waited::Progress) => {}
+                Ok(Waited::Idle) => {
+                    self.fail(SendError::Net(NetError::Timeout));
+                    self.client.handle_close(self.clock.now());
+                    let _ = self.events();
+                    return;
                 }
-                let _ = self.conn.set_read_deadline(std_wait(now, d));
-            }
-            match self.conn.read_some(&mut self.inbuf) {
-                Ok(0) => self.client.handle_close(self.clock.now()),
-                Ok(n) => {
-                    let data = self.inbuf.get(..n).unwrap_or_default().to_vec();
-                    let used = self.client.handle_input(self.clock.now(), &data);
-                    if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
-                        self.pending = rest.to_vec();
-                    }
+                Err(e) => {
+                    self.fail(SendError::Net(e));
+                    let _ = self.events();
+                    return;
                 }
-                Err(NetError::Timeout) => {
-                    // Either the core's deadline (handled next turn) or the
-                    // socket's own limit with no core deadline: give up.
-                    if deadline.is_none() {
-                        self.fail(SendError::Net(NetError::Timeout));
-                        self.client.handle_close(self.clock.now());
-                        let _ = self.events();
-                        return;
-                    }
-                }
-                Err(e) => self.lost(e),
             }
         }
     }

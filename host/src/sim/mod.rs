@@ -13,6 +13,7 @@
 //! transcript is easiest to check. Everything is bounded: line lengths,
 //! message sizes, commands per session, request sizes, connection counts.
 
+pub mod browser;
 pub mod pki;
 pub mod provider;
 pub mod proxy;
