@@ -642,6 +642,18 @@ catalogue! {
         fix_en: "Read the provider's error code in the log and check the app registration.",
         fix_fr: "Lire le code d'erreur du fournisseur dans le journal et vérifier l'inscription de l'application.",
     },
+    SignInTimedOut = 434 {
+        en: "The browser sign-in was not completed in time.",
+        fr: "La connexion par navigateur n'a pas été terminée à temps.",
+        fix_en: "Start the authentication again and finish the sign-in in the browser within ten minutes.",
+        fix_fr: "Relancer l'authentification et terminer la connexion dans le navigateur en moins de dix minutes.",
+    },
+    ScopeNotGranted = 435 {
+        en: "The sign-in did not grant access to e-mail (the mail permission was not ticked).",
+        fr: "La connexion n'a pas accordé l'accès à l'e-mail (l'autorisation de messagerie n'a pas été cochée).",
+        fix_en: "Sign in again and tick the permission to send e-mail on the consent screen.",
+        fix_fr: "Se reconnecter et cocher l'autorisation d'envoyer des e-mails sur l'écran de consentement.",
+    },
 
     // 5xx: the token store and the persisted image
     AdminReauthNeeded = 501 {

@@ -7,8 +7,12 @@
 //!
 //! ## Layers
 //! - [`wire`]: stateless parsers and emitters (SMTP replies, EHLO, SASL
-//!   messages, dot-stuffing, JSON guards).
+//!   messages, dot-stuffing, HTTP/1.1, form encoding, JSON bodies, JSON
+//!   guards).
 //! - [`smtp`]: the sans-IO submission client state machine.
+//! - [`oauth`]: the sans-IO token-endpoint client (device grant, PKCE,
+//!   refresh with rotation).
+//! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
 //! - [`diag`], [`secret`], [`address`], [`time`], [`limits`]: the
 //!   foundations every layer shares.
 //!
@@ -49,6 +53,8 @@
 pub mod address;
 pub mod diag;
 pub mod limits;
+pub mod oauth;
+pub mod provider;
 pub mod secret;
 pub mod smtp;
 pub mod time;

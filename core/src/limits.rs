@@ -53,5 +53,78 @@ pub const MAX_JSON_DEPTH: usize = 16;
 pub const SMTP_EVENT_QUEUE: usize = MAX_RECIPIENTS + 8;
 
 /// Smallest output buffer the caller may lend to `smtp::Client::write_body`:
-/// one input octet can become three output octets (`\n..` after a bare CR).
-pub const MIN_BODY_OUT_LEN: usize = 3;
+/// room for a `BDAT <n>\r\n` chunk header (up to 27 octets) and a few
+/// octets of body; with `DATA` one input octet can become three.
+pub const MIN_BODY_OUT_LEN: usize = 32;
+
+/// Longest HTTP response head (status line and headers) the token client
+/// accepts, in octets. Microsoft's token responses carry about 1.2 KB of
+/// headers (cookies, telemetry); 8 KiB is what common servers allow.
+pub const MAX_HTTP_HEAD_LEN: usize = 8192;
+
+/// Headers in one HTTP response head (each slot costs 16 octets of stack on
+/// a 32-bit target while the head is parsed).
+pub const MAX_HTTP_HEADERS: usize = 48;
+
+/// Longest chunk extension skipped in a chunked body, in octets.
+pub const MAX_CHUNK_EXT_LEN: usize = 1024;
+
+/// Response buffer a caller lends to an OAuth exchange, in octets: it holds
+/// the head, then the whole JSON body. A Microsoft token response with many
+/// scopes was observed at 6,583 octets (PROVIDERS.md §7); twice that plus the
+/// head limit rounds to 16 KiB. Google's documented limits need under 4 KiB.
+pub const OAUTH_RESPONSE_BUF_LEN: usize = 16384;
+
+/// Request buffer a caller lends to `poll_transmit` of an OAuth exchange,
+/// in octets: headers plus a form body with a refresh token of up to
+/// [`MAX_REFRESH_TOKEN_LEN`] octets. A smaller buffer gets `BufferTooSmall`
+/// with the exact need.
+pub const OAUTH_REQUEST_BUF_LEN: usize = 8192;
+
+/// Longest OAuth client id, in octets (Microsoft: a 36-character GUID;
+/// Google: about 75 characters ending in `.apps.googleusercontent.com`).
+pub const MAX_CLIENT_ID_LEN: usize = 256;
+
+/// Longest OAuth client secret, in octets (Google's installed apps have a
+/// non-confidential one of about 35 characters).
+pub const MAX_CLIENT_SECRET_LEN: usize = 128;
+
+/// Longest scope string requested or granted, in octets.
+pub const MAX_SCOPE_LEN: usize = 512;
+
+/// Longest endpoint path (`/{tenant}/oauth2/v2.0/token`), in octets.
+pub const MAX_ENDPOINT_PATH_LEN: usize = 192;
+
+/// Longest device code, in octets (RFC 8628 device codes are opaque;
+/// Microsoft's are a few hundred characters, Google's about 100).
+pub const MAX_DEVICE_CODE_LEN: usize = 1024;
+
+/// Longest user code shown on the panel, in octets (Microsoft: 9 characters,
+/// Google: `XXX-XXX-XXX`).
+pub const MAX_USER_CODE_LEN: usize = 32;
+
+/// Longest verification URI, in octets (shown on the panel and as a QR code).
+pub const MAX_VERIFICATION_URI_LEN: usize = 256;
+
+/// Longest `verification_uri_complete`, in octets.
+pub const MAX_VERIFICATION_URI_COMPLETE_LEN: usize = 512;
+
+/// Octets of Microsoft's device-flow `message` kept for display; a longer
+/// one is cut at a character boundary.
+pub const MAX_DEVICE_MESSAGE_LEN: usize = 512;
+
+/// Longest authorization code from the loopback redirect, in octets (Google
+/// documents at most 256; Microsoft's are about 1,000).
+pub const MAX_AUTH_CODE_LEN: usize = 2048;
+
+/// Longest loopback `redirect_uri`, in octets (`http://[::1]:65535/` plus a
+/// short path).
+pub const MAX_REDIRECT_URI_LEN: usize = 96;
+
+/// Events an OAuth client can hold before the caller polls them.
+pub const OAUTH_EVENT_QUEUE: usize = 4;
+
+/// Retries of one OAuth request after transient failures (5xx, 429,
+/// network) before the flow fails; with the backoff's 5 s doubling to a
+/// 5 min cap that spans about 10 minutes.
+pub const OAUTH_MAX_RETRIES: u8 = 6;

@@ -196,7 +196,7 @@ impl Player {
             Some("body") => {
                 let text = d["body".len()..].trim_start().replace("\\n", "\n");
                 let mut input = text.as_bytes();
-                let mut out = [0u8; 7];
+                let mut out = [0u8; 64];
                 while !input.is_empty() {
                     let p = self.client.write_body(input, &mut out).expect("body");
                     self.pending_out.extend_from_slice(&out[..p.written]);

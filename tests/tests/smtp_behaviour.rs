@@ -241,6 +241,7 @@ proptest! {
             prop_oneof![
                 Just(b"220 ok\r\n".to_vec()),
                 Just(b"250-x\r\n250-STARTTLS\r\n250-PIPELINING\r\n250 AUTH XOAUTH2 OAUTHBEARER\r\n".to_vec()),
+                Just(b"250-x\r\n250-CHUNKING\r\n250-PIPELINING\r\n250 AUTH XOAUTH2\r\n".to_vec()),
                 Just(b"334 \r\n".to_vec()),
                 Just(b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n".to_vec()),
                 Just(b"235 2.7.0 ok\r\n".to_vec()),
@@ -279,10 +280,13 @@ proptest! {
             pos += if used == 0 { take } else { used };
             while let Some(ev) = c.poll_event() {
                 if ev == Event::UpgradeTls && tls_when_asked {
-                    prop_assert!(c.handle_tls_established(Instant::from_millis(now)).is_ok());
+                    // Refused only when the session already failed (plaintext
+                    // injected after the 220, say).
+                    let r = c.handle_tls_established(Instant::from_millis(now));
+                    prop_assert!(r.is_ok() || c.is_closed());
                 }
                 if ev == Event::ReadyForBody {
-                    let mut body = [0u8; 16];
+                    let mut body = [0u8; 64];
                     let _ = c.write_body(b"hello\r\n.x", &mut body);
                     let _ = c.finish_body(Instant::from_millis(now));
                 }
@@ -300,5 +304,212 @@ proptest! {
         }
         c.handle_close(Instant::from_millis(now));
         prop_assert!(c.is_closed());
+    }
+}
+
+/// A client authenticated on a server offering PIPELINING and CHUNKING.
+fn chunking_client() -> Client {
+    let mut c = Client::new(
+        Instant::ZERO,
+        implicit(),
+        Address::parse(USER).unwrap(),
+        AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
+    );
+    let mut out = [0u8; 512];
+    for reply in [
+        &b"220 x\r\n"[..],
+        b"250-x\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH XOAUTH2\r\n",
+        b"235 ok\r\n",
+    ] {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+    }
+    while c.poll_event().is_some() {}
+    assert!(c.is_ready());
+    c
+}
+
+fn envelope(to: &str) -> mfp_oauth_core::smtp::Envelope {
+    let mut env = mfp_oauth_core::smtp::Envelope::new(Address::parse(USER).unwrap());
+    env.add_recipient(Address::parse(to).unwrap()).unwrap();
+    env
+}
+
+#[test]
+fn chunked_body_writes_the_envelope_first_when_not_yet_sent() {
+    // A driver that acts on ReadyForBody before draining poll_transmit still
+    // sends MAIL and RCPT ahead of the first chunk.
+    let mut c = chunking_client();
+    c.send_message(Instant::ZERO, envelope("a@b.c")).unwrap();
+    assert_eq!(c.poll_event(), Some(Event::ReadyForBody));
+    let mut out = [0u8; 40];
+    let mut wire = Vec::new();
+    let mut input: &[u8] = b"Hi\n";
+    while !input.is_empty() {
+        let p = c.write_body(input, &mut out).unwrap();
+        wire.extend_from_slice(&out[..p.written]);
+        input = &input[p.consumed..];
+    }
+    c.finish_body(Instant::ZERO).unwrap();
+    while let Some(t) = c.poll_transmit(Instant::ZERO, &mut out).unwrap() {
+        wire.extend_from_slice(&out[..t.len]);
+    }
+    assert_eq!(
+        String::from_utf8(wire).unwrap(),
+        "MAIL FROM:<scanner@contoso.com>\r\nRCPT TO:<a@b.c>\r\nBDAT 4\r\nHi\r\nBDAT 0 LAST\r\n"
+    );
+    assert!(c.poll_timeout().is_some(), "chunk replies are awaited");
+}
+
+#[test]
+fn chunking_needs_pipelining_and_can_be_turned_off() {
+    for (caps, chunking_setting, wire_ends) in [
+        // CHUNKING without PIPELINING: sequential DATA.
+        (
+            "250-x\r\n250-CHUNKING\r\n250 AUTH XOAUTH2\r\n",
+            true,
+            "AQ==\r\nMAIL FROM:<scanner@contoso.com>\r\n",
+        ),
+        // Both offered but chunking turned off: pipelined DATA.
+        (
+            "250-x\r\n250-CHUNKING\r\n250-PIPELINING\r\n250 AUTH XOAUTH2\r\n",
+            false,
+            "RCPT TO:<a@b.c>\r\nDATA\r\n",
+        ),
+    ] {
+        let mut settings = implicit();
+        settings.chunking = chunking_setting;
+        let mut c = Client::new(
+            Instant::ZERO,
+            settings,
+            Address::parse(USER).unwrap(),
+            AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
+        );
+        let mut out = [0u8; 512];
+        let mut wire = String::new();
+        for reply in [&b"220 x\r\n"[..], caps.as_bytes(), b"235 ok\r\n"] {
+            let _ = c.handle_input(Instant::ZERO, reply);
+            while let Some(t) = c.poll_transmit(Instant::ZERO, &mut out).unwrap() {
+                wire.push_str(&String::from_utf8_lossy(&out[..t.len]));
+            }
+        }
+        c.send_message(Instant::ZERO, envelope("a@b.c")).unwrap();
+        while let Some(t) = c.poll_transmit(Instant::ZERO, &mut out).unwrap() {
+            wire.push_str(&String::from_utf8_lossy(&out[..t.len]));
+        }
+        let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(
+            !events.contains(&Event::ReadyForBody),
+            "DATA path waits for 354"
+        );
+        assert!(wire.ends_with(wire_ends), "{wire}");
+    }
+}
+
+proptest! {
+    /// BDAT chunks, reassembled by their sizes as a server does, give the
+    /// body with CRLF line ends whatever the buffer size and input cuts.
+    #[test]
+    fn chunks_reassemble_to_the_normalised_body(
+        body in proptest::collection::vec(prop_oneof![Just(b'.'), Just(b'\r'), Just(b'\n'), any::<u8>()], 0..600),
+        out_len in 32usize..200,
+        cut in 1usize..100,
+    ) {
+        let mut c = chunking_client();
+        c.send_message(Instant::ZERO, envelope("a@b.c")).unwrap();
+        let mut out = vec![0u8; out_len];
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+        let mut wire = Vec::new();
+        for piece in body.chunks(cut) {
+            let mut input = piece;
+            while !input.is_empty() {
+                let p = c.write_body(input, &mut out).unwrap();
+                prop_assert!(p.written <= out_len);
+                wire.extend_from_slice(&out[..p.written]);
+                input = &input[p.consumed..];
+            }
+        }
+        c.finish_body(Instant::ZERO).unwrap();
+        while let Some(t) = c.poll_transmit(Instant::ZERO, &mut out).unwrap() {
+            wire.extend_from_slice(&out[..t.len]);
+        }
+        // Server side: BDAT <n>[ LAST]\r\n then n octets.
+        let mut rest = &wire[..];
+        let mut got = Vec::new();
+        let mut last = false;
+        while !rest.is_empty() {
+            prop_assert!(!last, "octets after LAST");
+            let eol = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let header = std::str::from_utf8(&rest[..eol]).unwrap();
+            let mut words = header.split(' ');
+            prop_assert_eq!(words.next(), Some("BDAT"));
+            let n: usize = words.next().unwrap().parse().unwrap();
+            last = words.next() == Some("LAST");
+            got.extend_from_slice(&rest[eol + 2..eol + 2 + n]);
+            rest = &rest[eol + 2 + n..];
+        }
+        prop_assert!(last);
+        let mut want = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            match body[i] {
+                b'\r' if body.get(i + 1) == Some(&b'\n') => { want.extend_from_slice(b"\r\n"); i += 1; }
+                b'\r' | b'\n' => want.extend_from_slice(b"\r\n"),
+                b => want.push(b),
+            }
+            i += 1;
+        }
+        if !want.is_empty() && !want.ends_with(b"\r\n") {
+            want.extend_from_slice(b"\r\n");
+        }
+        prop_assert_eq!(got, want);
+    }
+}
+
+/// R-LOG: a whole session's Debug output, events, error texts and replies
+/// never show any part of the token.
+#[test]
+fn no_part_of_the_token_in_any_debug_or_error_text() {
+    let token = "SECRETxTOKENxVALUExDISTINCTIVE0123456789";
+    let mut c = Client::new(
+        Instant::ZERO,
+        starttls(),
+        Address::parse(USER).unwrap(),
+        AccessToken::from_slice(token.as_bytes()).unwrap(),
+    );
+    let mut seen = String::new();
+    let mut out = [0u8; 512];
+    let script: [&[u8]; 6] = [
+        b"220 x\r\n",
+        b"250-x\r\n250 STARTTLS\r\n",
+        b"220 go\r\n",
+        b"250-x\r\n250 AUTH XOAUTH2\r\n",
+        b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n",
+        b"535 5.7.8 no\r\n",
+    ];
+    for reply in script {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        seen.push_str(&format!("{c:?}"));
+        while let Some(ev) = c.poll_event() {
+            seen.push_str(&format!("{ev:?}"));
+            if let Event::Failed { error } | Event::MessageFailed { error } = ev {
+                seen.push_str(&error.to_string());
+            }
+            if ev == Event::UpgradeTls {
+                c.handle_tls_established(Instant::ZERO).unwrap();
+            }
+        }
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+        if let Some(r) = c.last_reply() {
+            seen.push_str(&format!("{r:?}{r}"));
+        }
+    }
+    assert!(
+        seen.contains("AuthRejected"),
+        "the session got as far as AUTH"
+    );
+    for window in token.as_bytes().windows(8) {
+        let part = std::str::from_utf8(window).unwrap();
+        assert!(!seen.contains(part), "token fragment {part:?} in {seen}");
     }
 }

@@ -162,3 +162,10 @@ fn only_auth_lines_are_sensitive() {
     );
     assert_eq!(obs.sensitive_transmits, 2);
 }
+
+transcript!(chunking_in_one_flight, "bdat_pipelined.txt", ImplicitTls);
+transcript!(
+    chunking_with_every_recipient_refused,
+    "bdat_all_refused.txt",
+    ImplicitTls
+);

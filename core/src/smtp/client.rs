@@ -62,6 +62,9 @@ enum State {
     Ready,
     Transaction,
     Body,
+    /// A chunked transaction failed while the body was being sent: wait
+    /// for the replies to the chunks already sent, then RSET.
+    BdatDrain,
     DataEnd,
     Rset,
     Quit,
@@ -112,8 +115,10 @@ impl Expect {
         }
     }
 
-    const fn of(cmd: Cmd) -> Expect {
-        match cmd {
+    /// The reply a command waits for; `BDAT` replies are counted instead
+    /// (a streamed body has as many chunks as it needs).
+    const fn of(cmd: Cmd) -> Option<Expect> {
+        Some(match cmd {
             Cmd::Ehlo => Expect::Ehlo,
             Cmd::StartTls => Expect::StartTls,
             Cmd::AuthInitial | Cmd::AuthBare | Cmd::AuthResponse | Cmd::AuthAck => Expect::Auth,
@@ -123,7 +128,8 @@ impl Expect {
             Cmd::Terminator { .. } => Expect::DataEnd,
             Cmd::Rset => Expect::Rset,
             Cmd::Quit => Expect::Quit,
-        }
+            Cmd::BdatLast { .. } => return None,
+        })
     }
 }
 
@@ -134,6 +140,10 @@ struct Txn {
     accepted: usize,
     refused: usize,
     failure: Option<Error>,
+    /// The body goes in `BDAT` chunks (RFC 3030) instead of `DATA`.
+    bdat: bool,
+    /// `BDAT` chunks sent (or queued) whose replies have not come yet.
+    bdat_due: usize,
 }
 
 /// A sans-IO SMTP submission session with OAuth 2.0 authentication.
@@ -348,8 +358,14 @@ impl Client {
         Ok(())
     }
 
-    /// Dot-stuff and normalise body octets from `input` into `out` (at
-    /// least [`MIN_BODY_OUT_LEN`] octets); send `out[..written]` as is.
+    /// Encode body octets from `input` into `out` (at least
+    /// [`MIN_BODY_OUT_LEN`] octets); send `out[..written]` as is, then call
+    /// again with `input[consumed..]` until all is taken.
+    ///
+    /// With `DATA` the octets are normalised and dot-stuffed. With `BDAT`
+    /// each call writes one chunk, `BDAT <n>` and its octets; a call may
+    /// first write the transaction's commands still waiting to go (it then
+    /// takes no input), so that they lead the same flight.
     pub fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, BodyError> {
         if self.state != State::Body {
             return Err(BodyError::WrongState);
@@ -359,14 +375,53 @@ impl Client {
                 needed: MIN_BODY_OUT_LEN,
             });
         }
-        let (consumed, written) = self.stuffer.encode(input, out);
-        Ok(BodyProgress { consumed, written })
+        if !self.txn.bdat {
+            let (consumed, written) = self.stuffer.encode(input, out);
+            return Ok(BodyProgress { consumed, written });
+        }
+        let (pending, _) = self.drain_outbox(self.last_progress, out);
+        if pending > 0 || input.is_empty() {
+            return Ok(BodyProgress {
+                consumed: 0,
+                written: pending,
+            });
+        }
+        // Encode after room for the longest header, then move the octets
+        // next to the real header: the chunk's length is known only after
+        // normalising.
+        let mut digits = [0u8; 20];
+        let room = out.len();
+        let header_max = "BDAT \r\n".len() + crate::wire::decimal(room as u64, &mut digits).len();
+        let body_area = out.get_mut(header_max..).unwrap_or(&mut []);
+        let (consumed, n) = self.stuffer.encode(input, body_area);
+        let size = crate::wire::decimal(n as u64, &mut digits);
+        let header_len = "BDAT \r\n".len() + size.len();
+        out.copy_within(header_max..header_max + n, header_len);
+        let mut c = Cursor::new(out, 0);
+        c.put(b"BDAT ");
+        c.put(size);
+        c.put(b"\r\n");
+        self.txn.bdat_due += 1;
+        self.in_flight += 1;
+        Ok(BodyProgress {
+            consumed,
+            written: header_len + n,
+        })
     }
 
-    /// The whole body has been written: queue the end of data.
+    /// The whole body has been written: queue the end of data (`.` after
+    /// `DATA`, `BDAT <n> LAST` when chunking), sent by `poll_transmit`.
     pub fn finish_body(&mut self, _now: Instant) -> Result<(), BodyError> {
         if self.state != State::Body {
             return Err(BodyError::WrongState);
+        }
+        if self.txn.bdat {
+            let mut tail = [0u8; 2];
+            let len = self.stuffer.end_line(&mut tail) as u8;
+            self.queue(Cmd::BdatLast { tail, len });
+            self.txn.bdat_due += 1;
+            self.state = State::DataEnd;
+            return Ok(());
         }
         let mut bytes = [0u8; TERMINATOR_MAX];
         let len = self
@@ -404,7 +459,7 @@ impl Client {
                 self.state = State::Quit;
                 Ok(())
             }
-            State::Body => Err(SubmitError::WrongState),
+            State::Body | State::BdatDrain => Err(SubmitError::WrongState),
             State::Closed | State::Quit => Ok(()),
             _ => {
                 self.close();
@@ -424,16 +479,15 @@ impl Client {
     /// When [`Self::handle_timeout`] must be called, if a reply is awaited.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.in_flight == 0
-            || matches!(
-                self.state,
-                State::Closed | State::TlsHandshake | State::Body
-            )
-        {
+        if self.in_flight == 0 || matches!(self.state, State::Closed | State::TlsHandshake) {
             return None;
         }
-        let front = *self.expect.front()?;
-        Some(self.last_progress + self.timeout_for(front))
+        let timeout = match self.expect.front() {
+            Some(&front) => self.timeout_for(front),
+            None if self.txn.bdat_due > 0 => self.settings.timeouts.data_end,
+            None => return None,
+        };
+        Some(self.last_progress + timeout)
     }
 
     /// Write the next octets to send into `out`. Pipelined commands share a
@@ -445,13 +499,30 @@ impl Client {
         now: Instant,
         out: &mut [u8],
     ) -> Result<Option<Transmit>, BufferTooSmall> {
+        let (written, sensitive) = self.drain_outbox(now, out);
+        if written == 0 {
+            if !self.outbox.is_empty() && !self.is_closed() {
+                return Err(BufferTooSmall { needed: 1 });
+            }
+            return Ok(None);
+        }
+        Ok(Some(Transmit {
+            len: written,
+            sensitive,
+        }))
+    }
+
+    // ---- internals ----------------------------------------------------
+
+    /// Write queued commands into `out`: (octets written, sensitive).
+    fn drain_outbox(&mut self, now: Instant, out: &mut [u8]) -> (usize, bool) {
         let mut written = 0;
         let mut sensitive = false;
         while let Some(&cmd) = self.outbox.front() {
             if cmd.is_sensitive() && !self.tls {
                 // Unreachable by construction; refuse rather than leak.
                 self.fail(Error::StartTlsNotOffered);
-                return Ok(None);
+                return (0, false);
             }
             if written > 0 && (sensitive || cmd.is_sensitive()) {
                 break;
@@ -472,19 +543,8 @@ impl Client {
             self.in_flight += 1;
             self.last_progress = now;
         }
-        if written == 0 {
-            if !self.outbox.is_empty() {
-                return Err(BufferTooSmall { needed: 1 });
-            }
-            return Ok(None);
-        }
-        Ok(Some(Transmit {
-            len: written,
-            sensitive,
-        }))
+        (written, sensitive)
     }
-
-    // ---- internals ----------------------------------------------------
 
     fn timeout_for(&self, e: Expect) -> Duration {
         let t = &self.settings.timeouts;
@@ -510,7 +570,7 @@ impl Client {
             State::StartTls | State::TlsHandshake => Stage::StartTls,
             State::Auth(_) | State::AuthFailed => Stage::Auth,
             State::Ready | State::Transaction => Stage::Mail,
-            State::Body | State::DataEnd => Stage::DataEnd,
+            State::Body | State::BdatDrain | State::DataEnd => Stage::DataEnd,
             State::Rset => Stage::Rset,
             State::Quit | State::Closed => Stage::Quit,
         }
@@ -519,7 +579,11 @@ impl Client {
     fn queue(&mut self, cmd: Cmd) {
         // Both queues hold PIPELINE entries and the state machine never has
         // more outstanding; a full queue would be a bug, reported as such.
-        if self.outbox.push_back(cmd).is_err() || self.expect.push_back(Expect::of(cmd)).is_err() {
+        let expect_full = match Expect::of(cmd) {
+            Some(e) => self.expect.push_back(e).is_err(),
+            None => false,
+        };
+        if self.outbox.push_back(cmd).is_err() || expect_full {
             self.fail(Error::UnexpectedReply {
                 code: ReplyCode {
                     code: 0,
@@ -577,6 +641,13 @@ impl Client {
         };
         let code = reply.code;
         self.last_reply = Some(reply);
+        if self.expect.is_empty() && self.txn.bdat_due > 0 {
+            // Replies to BDAT chunks come after every queued command's.
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.last_progress = now;
+            self.on_bdat_reply(now, code);
+            return;
+        }
         let Some(expect) = self.expect.pop_front() else {
             let error = if code.code == 421 {
                 Error::Refused {
@@ -673,8 +744,10 @@ impl Client {
                         diag,
                     });
                 }
-                if !self.caps.pipelining {
-                    let count = self.envelope.as_ref().map_or(0, |e| e.to.len());
+                let count = self.envelope.as_ref().map_or(0, |e| e.to.len());
+                if self.txn.bdat && usize::from(i) + 1 == count {
+                    self.bdat_envelope_answered(now);
+                } else if !self.caps.pipelining {
                     if usize::from(i) + 1 < count {
                         self.queue(Cmd::Rcpt(i + 1));
                     } else if self.txn.accepted > 0 {
@@ -868,14 +941,73 @@ impl Client {
             }
         }
         let count = env.to.len();
+        // RFC 3030 §4.2: BDAT chunks are pipelined only with PIPELINING.
+        let bdat = self.settings.chunking && self.caps.chunking && self.caps.pipelining;
+        self.txn.bdat = bdat;
         self.state = State::Transaction;
         self.queue(Cmd::Mail);
         if self.caps.pipelining {
-            // RFC 2920: MAIL, every RCPT and DATA in one flight.
+            // RFC 2920: MAIL, every RCPT and DATA (or the BDAT chunks) in
+            // one flight.
             for i in 0..count {
                 self.queue(Cmd::Rcpt(i as u8));
             }
-            self.queue(Cmd::Data);
+            if !bdat {
+                self.queue(Cmd::Data);
+            }
+        }
+        if bdat {
+            // No 354 to wait for: the body follows the envelope at once.
+            self.state = State::Body;
+            self.stuffer = DotStuffer::normalise_only();
+            self.event(Event::ReadyForBody);
+        }
+    }
+
+    /// Every MAIL/RCPT reply of a chunked transaction is in.
+    fn bdat_envelope_answered(&mut self, now: Instant) {
+        if self.txn.mail_ok && self.txn.accepted > 0 {
+            return;
+        }
+        if self.txn.failure.is_none() {
+            self.txn.failure = Some(Error::AllRecipientsRefused);
+        }
+        self.bdat_stop(now);
+    }
+
+    fn on_bdat_reply(&mut self, now: Instant, code: ReplyCode) {
+        self.txn.bdat_due = self.txn.bdat_due.saturating_sub(1);
+        if !code.is_positive() && self.txn.failure.is_none() {
+            let diag = classify(Stage::DataEnd, code);
+            self.txn.failure = Some(Error::Refused {
+                stage: Stage::DataEnd,
+                code,
+                diag,
+            });
+        }
+        if self.txn.failure.is_some() {
+            // RFC 3030 §3: after a failed chunk, send no more.
+            self.bdat_stop(now);
+        } else if self.txn.bdat_due == 0 && self.state == State::DataEnd {
+            self.envelope = None;
+            let (accepted, refused) = (self.txn.accepted, self.txn.refused);
+            self.event(Event::MessageSent {
+                code,
+                accepted,
+                refused,
+            });
+            self.become_ready(now);
+        }
+    }
+
+    /// A chunked transaction failed: stop the body, and once every chunk
+    /// sent has its reply, report and RSET.
+    fn bdat_stop(&mut self, _now: Instant) {
+        if self.state == State::Body {
+            self.state = State::BdatDrain;
+        }
+        if self.txn.bdat_due == 0 && matches!(self.state, State::BdatDrain | State::DataEnd) {
+            self.abort_transaction();
         }
     }
 
@@ -944,6 +1076,13 @@ impl Client {
                 c.put(b">");
             }
             Cmd::Data => c.put(b"DATA"),
+            Cmd::BdatLast { tail, len } => {
+                c.put(b"BDAT ");
+                c.put_decimal(u64::from(len));
+                c.put(b" LAST\r\n");
+                c.put(tail.get(..usize::from(len)).unwrap_or(&[]));
+                return (c.written(), c.complete());
+            }
             Cmd::Terminator { bytes, len } => {
                 c.put(bytes.get(..usize::from(len)).unwrap_or(&[]));
                 return (c.written(), c.complete());

@@ -29,6 +29,11 @@ pub(super) enum Cmd {
         bytes: [u8; 6],
         len: u8,
     },
+    /// `BDAT <len> LAST` with the 0–2 octets that end the last line.
+    BdatLast {
+        tail: [u8; 2],
+        len: u8,
+    },
     Rset,
     Quit,
 }

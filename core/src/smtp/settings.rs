@@ -74,6 +74,10 @@ pub struct Settings {
     pub mechanism: MechanismPreference,
     /// Reply deadlines.
     pub timeouts: Timeouts,
+    /// Send the body with `BDAT` (RFC 3030) when the server offers CHUNKING
+    /// and PIPELINING: the whole transaction then goes in one flight and no
+    /// dot-stuffing is needed. `DATA` is used otherwise. On by default.
+    pub chunking: bool,
     ehlo_domain: String<MAX_DOMAIN_LEN>,
     server_host: String<MAX_DOMAIN_LEN>,
     server_port: u16,
@@ -133,6 +137,7 @@ impl Settings {
             security,
             mechanism: MechanismPreference::default(),
             timeouts: Timeouts::default(),
+            chunking: true,
             ehlo_domain: safe_name(ehlo_domain).ok_or(SettingsError::InvalidEhloDomain)?,
             server_host: safe_name(server_host).ok_or(SettingsError::InvalidServerHost)?,
             server_port,

@@ -1,10 +1,11 @@
-//! Message body for `DATA`: CRLF normalisation and dot-stuffing
+//! Message body: CRLF normalisation and, for `DATA`, dot-stuffing
 //! (RFC 5321 §4.5.2) of a body streamed in chunks of any size.
 //!
-//! Bare CR and bare LF become CRLF (RFC 5321 §2.3.8 forbids them alone); a
-//! line that starts with `.` gets a second `.`. The state between chunks is
-//! two booleans, so the body never needs to be in memory whole, and the
-//! output does not depend on how the input was cut.
+//! Bare CR and bare LF become CRLF (RFC 5321 §2.3.8 forbids them alone); for
+//! `DATA`, a line that starts with `.` gets a second `.` (`BDAT` chunks,
+//! RFC 3030, carry their length and need no stuffing). The state between
+//! chunks is three booleans, so the body never needs to be in memory whole,
+//! and the output does not depend on how the input was cut.
 
 use crate::wire::BufferTooSmall;
 
@@ -17,6 +18,7 @@ pub const TERMINATOR_MAX: usize = 6;
 pub struct DotStuffer {
     at_line_start: bool,
     pending_cr: bool,
+    stuff_dots: bool,
 }
 
 impl Default for DotStuffer {
@@ -26,12 +28,24 @@ impl Default for DotStuffer {
 }
 
 impl DotStuffer {
-    /// The state at the start of a body.
+    /// The state at the start of a `DATA` body.
     #[must_use]
     pub const fn new() -> Self {
         DotStuffer {
             at_line_start: true,
             pending_cr: false,
+            stuff_dots: true,
+        }
+    }
+
+    /// The state at the start of a `BDAT` body: line ends normalised, dots
+    /// left alone.
+    #[must_use]
+    pub const fn normalise_only() -> Self {
+        DotStuffer {
+            at_line_start: true,
+            pending_cr: false,
+            stuff_dots: false,
         }
     }
 
@@ -73,7 +87,7 @@ impl DotStuffer {
                     self.at_line_start = true;
                 }
                 _ => {
-                    if self.at_line_start && b == b'.' {
+                    if self.stuff_dots && self.at_line_start && b == b'.' {
                         put(b'.');
                     }
                     put(b);
@@ -85,7 +99,25 @@ impl DotStuffer {
         (consumed, w)
     }
 
-    /// Write the end of data: completes the last line if needed, then
+    /// Complete the last line if it is not (the message ends with CRLF):
+    /// writes 0 to 2 octets into `buf` and returns the count.
+    pub fn end_line(&mut self, buf: &mut [u8; 2]) -> usize {
+        let tail: &[u8] = if self.pending_cr {
+            b"\n"
+        } else if !self.at_line_start {
+            b"\r\n"
+        } else {
+            b""
+        };
+        if let Some(dst) = buf.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.pending_cr = false;
+        self.at_line_start = true;
+        tail.len()
+    }
+
+    /// Write the end of `DATA`: completes the last line if needed, then
     /// `.\r\n`. Resets the encoder for the next message.
     pub fn finish(&mut self, out: &mut [u8]) -> Result<usize, BufferTooSmall> {
         let mut buf = [0u8; TERMINATOR_MAX];
@@ -183,6 +215,18 @@ mod tests {
         assert_eq!(stuff(b"", 1, 3), b".\r\n");
         assert_eq!(stuff(b"x\r", 1, 3), b"x\r\n.\r\n");
         assert_eq!(stuff(b"a.b\r\n.\r\n", 1, 3), b"a.b\r\n..\r\n.\r\n");
+    }
+
+    #[test]
+    fn normalise_only_leaves_dots_and_ends_the_last_line() {
+        let mut d = DotStuffer::normalise_only();
+        let mut out = [0u8; 32];
+        let (c, w) = d.encode(b".a\n.b\r", &mut out);
+        assert_eq!((c, &out[..w]), (6, &b".a\r\n.b\r"[..]));
+        let mut tail = [0u8; 2];
+        let n = d.end_line(&mut tail);
+        assert_eq!(&tail[..n], b"\n");
+        assert_eq!(d.end_line(&mut tail), 0);
     }
 
     #[test]

@@ -8,9 +8,13 @@
 pub mod base64_stream;
 pub mod dot_stuff;
 pub mod ehlo;
+pub mod form;
+pub mod http;
+pub mod json;
 pub mod json_guard;
 pub mod reply;
 pub mod sasl;
+pub mod writer;
 
 /// Outcome of a push parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

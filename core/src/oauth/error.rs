@@ -1,0 +1,384 @@
+//! Why an OAuth exchange failed, and which diagnostic each failure maps to.
+
+use core::fmt;
+
+use crate::diag::{Diagnostic, Id};
+use crate::provider::ProfileError;
+use crate::wire::http::HttpError;
+use crate::wire::json::{ErrorCode, JsonError};
+use crate::wire::BufferTooSmall;
+
+/// An error response from the provider, reduced to what identifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ProviderError {
+    /// The `error` code ([`ErrorCode::Other`] when absent or unknown).
+    pub code: ErrorCode,
+    /// Microsoft's AADSTS number, when given.
+    pub aadsts: Option<u32>,
+    /// HTTP status of the response.
+    pub status: u16,
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "provider error {} (HTTP {}", self.code, self.status)?;
+        if let Some(n) = self.aadsts {
+            write!(f, ", AADSTS{n}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl core::error::Error for ProviderError {}
+
+impl Diagnostic for ProviderError {
+    fn diag(&self) -> Id {
+        // Microsoft's AADSTS number is more precise than the RFC code.
+        let by_aadsts = match self.aadsts {
+            Some(7_000_218) => Some(Id::PublicClientFlowsOff),
+            Some(65_001) => Some(Id::ConsentMissing),
+            Some(700_082 | 70_008) => Some(Id::RefreshExpiredInactivity),
+            Some(50_173 | 70_000) => Some(Id::RefreshRevoked),
+            Some(53_003) => Some(Id::ConditionalAccess),
+            Some(700_016) => Some(Id::AppNotInTenant),
+            Some(90_002) => Some(Id::BadTenant),
+            Some(9_001_023) => Some(Id::TenantEndpointRequired),
+            Some(70_043) => Some(Id::SignInFrequency),
+            Some(70_018) => Some(Id::BadVerificationCode),
+            Some(70_019) => Some(Id::DeviceCodeExpired),
+            Some(70_011) => Some(Id::InvalidScope),
+            _ => None,
+        };
+        if let Some(id) = by_aadsts {
+            return id;
+        }
+        match self.code {
+            ErrorCode::InvalidRequest => Id::InvalidRequest,
+            ErrorCode::InvalidClient => Id::InvalidClient,
+            ErrorCode::InvalidGrant | ErrorCode::InteractionRequired | ErrorCode::LoginRequired => {
+                Id::InvalidGrant
+            }
+            ErrorCode::ConsentRequired => Id::ConsentMissing,
+            ErrorCode::UnauthorizedClient => Id::UnauthorizedClient,
+            ErrorCode::UnsupportedGrantType | ErrorCode::UnsupportedResponseType => {
+                Id::UnsupportedGrantType
+            }
+            ErrorCode::InvalidScope => Id::InvalidScope,
+            ErrorCode::AccessDenied | ErrorCode::AuthorizationDeclined => Id::AuthorizationDeclined,
+            ErrorCode::ExpiredToken => Id::DeviceCodeExpired,
+            ErrorCode::BadVerificationCode => Id::BadVerificationCode,
+            ErrorCode::AdminPolicyEnforced => Id::GoogleAdminPolicy,
+            ErrorCode::OrgInternal => Id::GoogleOrgInternal,
+            ErrorCode::RateLimitExceeded | ErrorCode::SlowDown => Id::RateLimited,
+            ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => Id::ProviderUnavailable,
+            ErrorCode::AuthorizationPending | ErrorCode::Other => match self.status {
+                429 => Id::RateLimited,
+                500..=599 => Id::ProviderUnavailable,
+                _ => Id::OAuthError,
+            },
+        }
+    }
+}
+
+/// A failure the driver met while carrying a request (DNS, TCP, TLS, proxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The host name did not resolve.
+    Dns,
+    /// The TCP connection failed (refused, unreachable).
+    Connect,
+    /// The TLS handshake failed.
+    Tls,
+    /// The server's certificate did not verify.
+    Certificate,
+    /// The network did not answer in time.
+    Timeout,
+    /// A read or write failed.
+    Io,
+    /// The proxy answered `CONNECT` with this non-2xx, non-407 status.
+    ProxyRefused {
+        /// The proxy's status code.
+        status: u16,
+    },
+    /// The proxy answered `407`.
+    ProxyAuthRequired,
+}
+
+impl TransportError {
+    /// Whether trying again later may succeed.
+    #[must_use]
+    pub const fn is_transient(self) -> bool {
+        match self {
+            TransportError::Dns
+            | TransportError::Connect
+            | TransportError::Tls
+            | TransportError::Timeout
+            | TransportError::Io => true,
+            TransportError::ProxyRefused { status } => status >= 500,
+            TransportError::Certificate | TransportError::ProxyAuthRequired => false,
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportError::Dns => f.write_str("name resolution failed"),
+            TransportError::Connect => f.write_str("connection failed"),
+            TransportError::Tls => f.write_str("TLS handshake failed"),
+            TransportError::Certificate => f.write_str("certificate verification failed"),
+            TransportError::Timeout => f.write_str("network timeout"),
+            TransportError::Io => f.write_str("read or write failed"),
+            TransportError::ProxyRefused { status } => {
+                write!(f, "proxy refused the tunnel ({status})")
+            }
+            TransportError::ProxyAuthRequired => f.write_str("proxy requires authentication"),
+        }
+    }
+}
+
+impl core::error::Error for TransportError {}
+
+impl Diagnostic for TransportError {
+    fn diag(&self) -> Id {
+        match self {
+            TransportError::Dns => Id::DnsFailed,
+            TransportError::Connect => Id::ConnectFailed,
+            TransportError::Tls => Id::TlsHandshakeFailed,
+            TransportError::Certificate => Id::CertificateInvalid,
+            TransportError::Timeout => Id::NetworkTimeout,
+            TransportError::Io => Id::IoError,
+            TransportError::ProxyRefused { .. } => Id::ProxyRefused,
+            TransportError::ProxyAuthRequired => Id::ProxyAuthRequired,
+        }
+    }
+}
+
+/// Why an OAuth flow failed (or, for a retry, why it is being retried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum OAuthError {
+    /// The provider answered with an error.
+    Provider(ProviderError),
+    /// The HTTP response could not be read.
+    Http(HttpError),
+    /// The JSON body could not be read.
+    Json(JsonError),
+    /// A status without an OAuth error body (a proxy's 403, a 302…).
+    UnexpectedStatus(u16),
+    /// The token is not a Bearer token, so SMTP cannot use it.
+    UnsupportedTokenType,
+    /// The granted scope lacks the e-mail scope (Google's granular consent).
+    ScopeNotGranted,
+    /// The device code expired before the user finished.
+    DeviceCodeExpired,
+    /// The browser did not come back to the loopback redirect in time.
+    RedirectTimeout,
+    /// The redirect's `state` is not this flow's (refused; the flow waits on).
+    StateMismatch,
+    /// The redirect carried `error=…`.
+    Redirect(ErrorCode),
+    /// The redirect had neither `code` nor `error`, or a bad escape.
+    RedirectMalformed,
+    /// The provider did not answer in time.
+    ResponseTimeout,
+    /// The driver could not carry the request.
+    Transport(TransportError),
+    /// The provider profile does not allow this flow.
+    Profile(ProfileError),
+    /// A buffer lent to the call is too small.
+    BufferTooSmall(BufferTooSmall),
+    /// The call does not fit the client's current state.
+    WrongState,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OAuthError::Provider(e) => e.fmt(f),
+            OAuthError::Http(e) => e.fmt(f),
+            OAuthError::Json(e) => e.fmt(f),
+            OAuthError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
+            OAuthError::UnsupportedTokenType => f.write_str("token type is not Bearer"),
+            OAuthError::ScopeNotGranted => f.write_str("the e-mail scope was not granted"),
+            OAuthError::DeviceCodeExpired => f.write_str("device code expired"),
+            OAuthError::RedirectTimeout => f.write_str("browser sign-in timed out"),
+            OAuthError::StateMismatch => f.write_str("redirect state mismatch"),
+            OAuthError::Redirect(c) => write!(f, "sign-in returned error {c}"),
+            OAuthError::RedirectMalformed => f.write_str("malformed redirect"),
+            OAuthError::ResponseTimeout => f.write_str("token endpoint did not answer in time"),
+            OAuthError::Transport(e) => e.fmt(f),
+            OAuthError::Profile(e) => e.fmt(f),
+            OAuthError::BufferTooSmall(e) => e.fmt(f),
+            OAuthError::WrongState => f.write_str("call not allowed in this state"),
+        }
+    }
+}
+
+impl core::error::Error for OAuthError {}
+
+impl Diagnostic for OAuthError {
+    fn diag(&self) -> Id {
+        match self {
+            OAuthError::Provider(e) => e.diag(),
+            OAuthError::Http(e) => e.diag(),
+            OAuthError::Json(e) => e.diag(),
+            OAuthError::UnexpectedStatus(_) => Id::HttpUnexpectedStatus,
+            OAuthError::UnsupportedTokenType => Id::OAuthError,
+            OAuthError::ScopeNotGranted => Id::ScopeNotGranted,
+            OAuthError::DeviceCodeExpired => Id::DeviceCodeExpired,
+            OAuthError::RedirectTimeout => Id::SignInTimedOut,
+            OAuthError::StateMismatch => Id::StateMismatch,
+            OAuthError::Redirect(code) => match code {
+                ErrorCode::AccessDenied => Id::AuthorizationDeclined,
+                ErrorCode::AdminPolicyEnforced => Id::GoogleAdminPolicy,
+                ErrorCode::OrgInternal => Id::GoogleOrgInternal,
+                ErrorCode::InvalidScope => Id::InvalidScope,
+                ErrorCode::UnauthorizedClient => Id::UnauthorizedClient,
+                ErrorCode::ConsentRequired => Id::ConsentMissing,
+                _ => Id::RedirectError,
+            },
+            OAuthError::RedirectMalformed => Id::RedirectError,
+            OAuthError::ResponseTimeout => Id::NetworkTimeout,
+            OAuthError::Transport(e) => e.diag(),
+            OAuthError::Profile(e) => e.diag(),
+            OAuthError::BufferTooSmall(_) => Id::BufferTooSmall,
+            OAuthError::WrongState => Id::WrongState,
+        }
+    }
+}
+
+impl From<ProfileError> for OAuthError {
+    fn from(e: ProfileError) -> Self {
+        OAuthError::Profile(e)
+    }
+}
+
+impl From<BufferTooSmall> for OAuthError {
+    fn from(e: BufferTooSmall) -> Self {
+        OAuthError::BufferTooSmall(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(code: ErrorCode, aadsts: u32) -> Id {
+        ProviderError {
+            code,
+            aadsts: Some(aadsts),
+            status: 400,
+        }
+        .diag()
+    }
+
+    fn plain(code: ErrorCode, status: u16) -> Id {
+        ProviderError {
+            code,
+            aadsts: None,
+            status,
+        }
+        .diag()
+    }
+
+    #[test]
+    fn microsoft_aadsts_numbers_map_to_their_remedies() {
+        assert_eq!(
+            ms(ErrorCode::InvalidClient, 7_000_218),
+            Id::PublicClientFlowsOff
+        );
+        assert_eq!(ms(ErrorCode::InvalidGrant, 65_001), Id::ConsentMissing);
+        assert_eq!(
+            ms(ErrorCode::InvalidGrant, 700_082),
+            Id::RefreshExpiredInactivity
+        );
+        assert_eq!(
+            ms(ErrorCode::InvalidGrant, 70_008),
+            Id::RefreshExpiredInactivity
+        );
+        assert_eq!(ms(ErrorCode::InvalidGrant, 50_173), Id::RefreshRevoked);
+        assert_eq!(ms(ErrorCode::InvalidGrant, 70_000), Id::RefreshRevoked);
+        assert_eq!(ms(ErrorCode::InvalidGrant, 53_003), Id::ConditionalAccess);
+        assert_eq!(
+            ms(ErrorCode::UnauthorizedClient, 700_016),
+            Id::AppNotInTenant
+        );
+        assert_eq!(ms(ErrorCode::InvalidRequest, 90_002), Id::BadTenant);
+        assert_eq!(
+            ms(ErrorCode::InvalidRequest, 9_001_023),
+            Id::TenantEndpointRequired
+        );
+        assert_eq!(ms(ErrorCode::InvalidGrant, 70_043), Id::SignInFrequency);
+        // An unknown AADSTS number falls back to the RFC code.
+        assert_eq!(ms(ErrorCode::InvalidScope, 1), Id::InvalidScope);
+    }
+
+    #[test]
+    fn rfc_and_google_codes_map_to_their_remedies() {
+        assert_eq!(plain(ErrorCode::InvalidScope, 400), Id::InvalidScope);
+        assert_eq!(plain(ErrorCode::InvalidClient, 401), Id::InvalidClient);
+        assert_eq!(plain(ErrorCode::InvalidGrant, 400), Id::InvalidGrant);
+        assert_eq!(
+            plain(ErrorCode::AdminPolicyEnforced, 400),
+            Id::GoogleAdminPolicy
+        );
+        assert_eq!(plain(ErrorCode::OrgInternal, 400), Id::GoogleOrgInternal);
+        assert_eq!(plain(ErrorCode::RateLimitExceeded, 403), Id::RateLimited);
+        assert_eq!(
+            plain(ErrorCode::AccessDenied, 403),
+            Id::AuthorizationDeclined
+        );
+        assert_eq!(
+            plain(ErrorCode::AuthorizationDeclined, 400),
+            Id::AuthorizationDeclined
+        );
+        assert_eq!(plain(ErrorCode::ExpiredToken, 400), Id::DeviceCodeExpired);
+        assert_eq!(
+            plain(ErrorCode::BadVerificationCode, 400),
+            Id::BadVerificationCode
+        );
+        assert_eq!(plain(ErrorCode::Other, 503), Id::ProviderUnavailable);
+        assert_eq!(plain(ErrorCode::Other, 429), Id::RateLimited);
+        assert_eq!(plain(ErrorCode::Other, 400), Id::OAuthError);
+    }
+
+    #[test]
+    fn every_oauth_error_has_a_4xx_or_network_or_firmware_diagnostic() {
+        let all = [
+            OAuthError::UnexpectedStatus(302),
+            OAuthError::UnsupportedTokenType,
+            OAuthError::ScopeNotGranted,
+            OAuthError::DeviceCodeExpired,
+            OAuthError::RedirectTimeout,
+            OAuthError::StateMismatch,
+            OAuthError::Redirect(ErrorCode::AccessDenied),
+            OAuthError::RedirectMalformed,
+            OAuthError::ResponseTimeout,
+            OAuthError::Transport(TransportError::ProxyAuthRequired),
+            OAuthError::Profile(ProfileError::DeviceFlowNotSupported),
+            OAuthError::Http(HttpError::BadChunk),
+            OAuthError::Json(JsonError::Syntax),
+        ];
+        for e in all {
+            let n = e.diag().number();
+            assert!(
+                (400..500).contains(&n) || (600..700).contains(&n),
+                "{e:?} -> {n}"
+            );
+            assert!(!format!("{e}").is_empty());
+        }
+        assert_eq!(
+            OAuthError::Profile(ProfileError::DeviceFlowNotSupported).diag(),
+            Id::DeviceFlowNotSupported
+        );
+        assert!(TransportError::Connect.is_transient());
+        assert!(!TransportError::Certificate.is_transient());
+        assert!(TransportError::ProxyRefused { status: 502 }.is_transient());
+        assert!(!TransportError::ProxyRefused { status: 403 }.is_transient());
+    }
+}

@@ -1,0 +1,847 @@
+//! The OAuth 2.0 token-endpoint client (R-OAUTH): device authorization
+//! grant (RFC 8628), authorization code with PKCE (RFC 7636) and the
+//! refresh grant with refresh-token rotation, as one sans-IO state machine.
+//!
+//! # Driving it
+//! [`Client`] owns a [provider profile](crate::provider::Provider), the app
+//! registration and a response buffer the caller lends (`B`, at least
+//! [`OAUTH_RESPONSE_BUF_LEN`](crate::limits::OAUTH_RESPONSE_BUF_LEN)
+//! octets for Microsoft). Start one flow with [`Client::start_device`],
+//! [`Client::start_auth_code`] or [`Client::start_refresh`], then follow the
+//! crate's poll-order contract:
+//!
+//! 1. [`Client::poll_transmit`] writes a complete HTTP/1.1 request into the
+//!    caller's buffer when one is due. Open a **new** connection to
+//!    [`Transmit::endpoint`] (TLS; through the proxy with
+//!    [`write_connect`](crate::wire::http::write_connect) when one is set),
+//!    write the request, then feed what arrives to
+//!    [`Client::handle_input`] and the close to [`Client::handle_close`].
+//!    Connection failures go to [`Client::handle_transport_error`].
+//! 2. Drain [`Client::poll_event`]: show the user code
+//!    ([`Event::UserCode`]), persist the refresh token
+//!    ([`Event::RefreshTokenRotated`]), take the access token
+//!    ([`Event::AccessToken`]), or report the end ([`Event::ReauthRequired`],
+//!    [`Event::Failed`]). After any of those last three, or
+//!    [`Event::Retrying`], close the connection.
+//! 3. Sleep until [`Client::poll_timeout`] and call
+//!    [`Client::handle_timeout`].
+//!
+//! One request per connection (`Connection: close`); requests are never
+//! pipelined. After success nothing is sent again: a redeemed device code
+//! or authorization code replayed revokes the grant on some servers.
+
+mod backoff;
+mod error;
+mod pkce;
+
+pub use backoff::{RETRY_AFTER_CAP, RETRY_BASE, RETRY_CAP};
+pub use error::{OAuthError, ProviderError, TransportError};
+pub use pkce::{challenge_s256, Pkce, RedirectUri, CHALLENGE_LEN, STATE_LEN, VERIFIER_LEN};
+
+use heapless::{Deque, String};
+
+use crate::address::Address;
+use crate::limits::{MAX_AUTH_CODE_LEN, OAUTH_EVENT_QUEUE, OAUTH_MAX_RETRIES};
+use crate::provider::{AppRegistration, Endpoint, Provider};
+use crate::secret::{RefreshToken, SecretBuf};
+use crate::time::{Duration, Instant};
+use crate::wire::form::{self, Pairs, Style};
+use crate::wire::http::{write_post, PostRequest, RequestError, Response, ResponseParser};
+use crate::wire::json::{
+    parse_device_authorization, parse_error_response, parse_token_response, DeviceAuthorization,
+    ErrorCode, TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
+};
+use crate::wire::writer::Writer;
+use crate::wire::{BufferTooSmall, Parsed};
+
+/// Polling interval when the device authorization response has none
+/// (RFC 8628 §3.2).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// What `slow_down` adds to the interval, for that poll and every later one
+/// (RFC 8628 §3.5).
+pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// How long the token endpoint may take to answer one request.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the browser sign-in may take before the flow gives up.
+pub const REDIRECT_TIMEOUT: Duration = Duration::from_mins(10);
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("mfp-oauth/", env!("CARGO_PKG_VERSION"));
+
+const DEVICE_GRANT_TYPE: &[u8] = b"urn:ietf:params:oauth:grant-type:device_code";
+
+/// Which request a [`Transmit`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RequestKind {
+    /// Device authorization request (RFC 8628 §3.1).
+    DeviceAuthorization,
+    /// Device access token request, one poll (RFC 8628 §3.4).
+    DeviceToken,
+    /// Authorization code exchange with the PKCE verifier (RFC 7636 §4.5).
+    CodeExchange,
+    /// Refresh grant (RFC 6749 §6).
+    Refresh,
+}
+
+/// A request written into the caller's buffer: send `out[..len]` on a new
+/// connection to `endpoint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit<'a> {
+    /// Octets written.
+    pub len: usize,
+    /// Whether the octets carry a secret (refresh token, device code,
+    /// authorization code, verifier, client secret): never log them.
+    pub sensitive: bool,
+    /// Where to connect.
+    pub endpoint: &'a Endpoint,
+    /// What the request is.
+    pub kind: RequestKind,
+}
+
+/// What the client tells its driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event {
+    /// Device flow: show [`Client::device_authorization`]'s user code and
+    /// verification URI (and `message`, QR code of the complete URI).
+    UserCode,
+    /// The provider asked to poll more slowly; the new interval.
+    SlowDown {
+        /// Interval now used for every later poll.
+        interval: Duration,
+    },
+    /// A refresh token other than the one held arrived (first sign-in or
+    /// rotation): persist [`Client::tokens`]' `refresh_token` now (R-TOK-2).
+    RefreshTokenRotated,
+    /// Success: [`Client::tokens`] holds the access token. Terminal.
+    AccessToken {
+        /// When the access token expires, if the provider said.
+        expires_at: Option<Instant>,
+    },
+    /// A transient failure; the request is retried at `at`.
+    Retrying {
+        /// What failed.
+        error: OAuthError,
+        /// When the next attempt is due.
+        at: Instant,
+    },
+    /// The grant is gone (`invalid_grant` and relatives): the user must sign
+    /// in again (R-TOK-4). Terminal; distinct from [`Event::Failed`].
+    ReauthRequired(OAuthError),
+    /// The flow failed for good. Terminal.
+    Failed(OAuthError),
+}
+
+#[derive(Debug, Clone)]
+struct DeviceGrant {
+    auth: DeviceAuthorization,
+    authorized: bool,
+    interval: Duration,
+    expires_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct AuthCodeGrant {
+    pkce: Pkce,
+    redirect_uri: RedirectUri,
+    login_hint: Option<Address>,
+    code: SecretBuf<MAX_AUTH_CODE_LEN>,
+}
+
+#[derive(Debug, Clone)]
+enum Grant {
+    None,
+    Device(DeviceGrant),
+    AuthCode(AuthCodeGrant),
+    Refresh(RefreshToken),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    /// A request is due at this instant.
+    Scheduled(Instant),
+    /// Waiting for the browser, until this deadline.
+    AwaitingRedirect(Instant),
+    /// A request was sent; its answer is due by this deadline.
+    InFlight(Instant),
+    Succeeded,
+    Ended,
+}
+
+/// What a complete response means for the flow.
+enum Outcome {
+    DeviceAuthorized,
+    Tokens,
+    Pending,
+    SlowDown,
+    Transient(OAuthError, Option<Duration>),
+    Reauth(OAuthError),
+    Fatal(OAuthError),
+}
+
+/// The sans-IO OAuth client. `B` is the response buffer the caller lends
+/// (`[u8; N]`, `&mut [u8]`, …).
+pub struct Client<B: AsMut<[u8]>> {
+    provider: Provider,
+    app: AppRegistration,
+    buf: B,
+    http: ResponseParser,
+    grant: Grant,
+    state: State,
+    tokens: TokenResponse,
+    expires_at: Option<Instant>,
+    events: Deque<Event, OAUTH_EVENT_QUEUE>,
+    backoff: backoff::Backoff,
+    last_error: Option<OAuthError>,
+    last_description: String<MAX_ERROR_DESCRIPTION_LEN>,
+}
+
+impl<B: AsMut<[u8]>> core::fmt::Debug for Client<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("provider", &self.provider.kind())
+            .field("state", &self.state)
+            .field("last_error", &self.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: AsMut<[u8]>> Drop for Client<B> {
+    fn drop(&mut self) {
+        self.http.wipe(self.buf.as_mut());
+    }
+}
+
+impl<B: AsMut<[u8]>> Client<B> {
+    /// A client for `provider` and `app`, with the lent response buffer and
+    /// a seed for retry jitter (any per-device value: serial number, RNG).
+    pub fn new(provider: Provider, app: AppRegistration, buf: B, seed: u64) -> Self {
+        Client {
+            provider,
+            app,
+            buf,
+            http: ResponseParser::new(),
+            grant: Grant::None,
+            state: State::Idle,
+            tokens: TokenResponse::new(),
+            expires_at: None,
+            events: Deque::new(),
+            backoff: backoff::Backoff::new(seed, OAUTH_MAX_RETRIES),
+            last_error: None,
+            last_description: String::new(),
+        }
+    }
+
+    /// Abandon any flow and wipe every secret (tokens, codes, buffer).
+    pub fn reset(&mut self) {
+        self.http.wipe(self.buf.as_mut());
+        self.grant = Grant::None;
+        self.state = State::Idle;
+        self.tokens.clear();
+        self.expires_at = None;
+        self.events.clear();
+        self.backoff.reset();
+        self.last_error = None;
+        self.last_description.clear();
+    }
+
+    /// The provider profile.
+    #[must_use]
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    /// Start the device authorization grant (RFC 8628). Refused with
+    /// [`ProfileError::DeviceFlowNotSupported`](crate::provider::ProfileError)
+    /// for Google.
+    pub fn start_device(&mut self, now: Instant) -> Result<(), OAuthError> {
+        self.provider.device_endpoint()?;
+        self.reset();
+        self.grant = Grant::Device(DeviceGrant {
+            auth: DeviceAuthorization::new(),
+            authorized: false,
+            interval: DEFAULT_POLL_INTERVAL,
+            expires_at: now,
+        });
+        self.state = State::Scheduled(now);
+        Ok(())
+    }
+
+    /// Start the authorization code flow with PKCE: then show
+    /// [`Client::authorize_url`] in the browser and give the redirect's
+    /// request-target to [`Client::handle_redirect`]. `verifier_random` and
+    /// `state_random` must come from a cryptographic RNG.
+    pub fn start_auth_code(
+        &mut self,
+        now: Instant,
+        verifier_random: &[u8; 32],
+        state_random: &[u8; 16],
+        redirect_uri: RedirectUri,
+        login_hint: Option<&Address>,
+    ) -> Result<(), OAuthError> {
+        self.provider.authorize_endpoint()?;
+        self.reset();
+        self.grant = Grant::AuthCode(AuthCodeGrant {
+            pkce: Pkce::new(verifier_random, state_random),
+            redirect_uri,
+            login_hint: login_hint.cloned(),
+            code: SecretBuf::new(),
+        });
+        self.state = State::AwaitingRedirect(now + REDIRECT_TIMEOUT);
+        Ok(())
+    }
+
+    /// Start the refresh grant with the persisted `refresh_token`.
+    pub fn start_refresh(&mut self, now: Instant, refresh_token: &[u8]) -> Result<(), OAuthError> {
+        if refresh_token.is_empty() {
+            return Err(OAuthError::WrongState);
+        }
+        let token = RefreshToken::from_slice(refresh_token).map_err(|_| {
+            OAuthError::Json(crate::wire::json::JsonError::TooLong(
+                crate::wire::json::Field::RefreshToken,
+            ))
+        })?;
+        self.reset();
+        self.grant = Grant::Refresh(token);
+        self.state = State::Scheduled(now);
+        Ok(())
+    }
+
+    /// Write the authorize URL for the browser (PKCE flow only). The exact
+    /// size needed comes back in [`OAuthError::BufferTooSmall`].
+    pub fn authorize_url(&self, out: &mut [u8]) -> Result<usize, OAuthError> {
+        let Grant::AuthCode(g) = &self.grant else {
+            return Err(OAuthError::WrongState);
+        };
+        let endpoint = self.provider.authorize_endpoint()?;
+        let mut w = Writer::new(out);
+        endpoint.write_url(&mut w);
+        w.push_byte(if endpoint.path().contains('?') {
+            b'&'
+        } else {
+            b'?'
+        });
+        let mut q = Pairs::new(&mut w, Style::Query);
+        q.pair("client_id", self.app.client_id().as_bytes())
+            .pair("response_type", b"code")
+            .pair("redirect_uri", g.redirect_uri.as_str().as_bytes())
+            .pair("scope", self.provider.scope().as_bytes())
+            .pair("state", g.pkce.state().as_bytes())
+            .pair("code_challenge", g.pkce.challenge().as_bytes())
+            .pair("code_challenge_method", b"S256");
+        if let Some(hint) = &g.login_hint {
+            q.pair("login_hint", hint.as_str().as_bytes());
+        }
+        for (k, v) in self.provider.authorize_extra() {
+            q.pair(k, v.as_bytes());
+        }
+        Ok(w.finish()?)
+    }
+
+    /// The PKCE flow's `state` (for a loopback listener that wants to log
+    /// or route by it).
+    #[must_use]
+    pub fn pkce_state(&self) -> Option<&str> {
+        match &self.grant {
+            Grant::AuthCode(g) => Some(g.pkce.state()),
+            _ => None,
+        }
+    }
+
+    /// The browser came back to the loopback listener with `target`
+    /// (`/?code=…&state=…`, or just the query). A wrong or missing `state`
+    /// is refused with [`OAuthError::StateMismatch`] and the flow keeps
+    /// waiting (a stray or forged request cannot end it). An `error=` with
+    /// the right state ends the flow ([`Event::Failed`]) and is returned too.
+    pub fn handle_redirect(&mut self, now: Instant, target: &[u8]) -> Result<(), OAuthError> {
+        let (State::AwaitingRedirect(_), Grant::AuthCode(g)) = (self.state, &mut self.grant) else {
+            return Err(OAuthError::WrongState);
+        };
+        let query = match target.iter().position(|&b| b == b'?') {
+            Some(i) => target.get(i.saturating_add(1)..).unwrap_or(&[]),
+            None => target,
+        };
+        let query = query.split(|&b| b == b'#').next().unwrap_or(&[]);
+        let mut state = [0u8; STATE_LEN + 1];
+        let state_ok = form::find(query, "state")
+            .and_then(|raw| form::decode(raw, &mut state).ok())
+            .is_some_and(|n| g.pkce.state_matches(state.get(..n).unwrap_or(&[])));
+        if !state_ok {
+            return Err(OAuthError::StateMismatch);
+        }
+        if let Some(raw) = form::find(query, "error") {
+            let mut name = [0u8; 40];
+            let code = form::decode(raw, &mut name)
+                .map(|n| ErrorCode::from_name(name.get(..n).unwrap_or(&[])))
+                .unwrap_or(ErrorCode::Other);
+            let err = OAuthError::Redirect(code);
+            self.end(Event::Failed(err));
+            return Err(err);
+        }
+        let decoded = form::find(query, "code")
+            .filter(|c| !c.is_empty())
+            .map(|raw| form::decode_secret(raw, &mut g.code));
+        match decoded {
+            Some(Ok(())) if !g.code.is_empty() => {
+                self.state = State::Scheduled(now);
+                Ok(())
+            }
+            _ => {
+                g.code.clear();
+                Err(OAuthError::RedirectMalformed)
+            }
+        }
+    }
+
+    /// The device authorization (user code, URIs, message) once received.
+    #[must_use]
+    pub fn device_authorization(&self) -> Option<&DeviceAuthorization> {
+        match &self.grant {
+            Grant::Device(d) if d.authorized => Some(&d.auth),
+            _ => None,
+        }
+    }
+
+    /// The current polling interval of the device flow.
+    #[must_use]
+    pub fn poll_interval(&self) -> Option<Duration> {
+        match &self.grant {
+            Grant::Device(d) => Some(d.interval),
+            _ => None,
+        }
+    }
+
+    /// The tokens after [`Event::AccessToken`]: the access token, the
+    /// refresh token to keep (the new one, or the one refreshed with), the
+    /// granted scope.
+    #[must_use]
+    pub fn tokens(&self) -> Option<&TokenResponse> {
+        (self.state == State::Succeeded).then_some(&self.tokens)
+    }
+
+    /// When the access token expires, if the provider said.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expires_at
+    }
+
+    /// The last failure (terminal or retried), for the diagnostic log.
+    #[must_use]
+    pub fn last_error(&self) -> Option<OAuthError> {
+        self.last_error
+    }
+
+    /// The provider's `error_description` of the last error response (no
+    /// secrets; cut to [`MAX_ERROR_DESCRIPTION_LEN`] octets).
+    #[must_use]
+    pub fn last_error_description(&self) -> &str {
+        &self.last_description
+    }
+
+    /// Whether the flow is over (success or failure) or never started.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Idle | State::Succeeded | State::Ended)
+    }
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Client::handle_timeout`] must be called next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let expiry = match &self.grant {
+            Grant::Device(d) if d.authorized => Some(d.expires_at),
+            _ => None,
+        };
+        match self.state {
+            State::Scheduled(at) => Some(expiry.map_or(at, |e| e.min(at))),
+            State::AwaitingRedirect(at) | State::InFlight(at) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// Time passed: expire the device code, the browser wait, or an
+    /// unanswered request. A due request is sent by
+    /// [`Client::poll_transmit`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Scheduled(_) => {
+                self.check_device_expiry(now);
+            }
+            State::AwaitingRedirect(deadline) if now >= deadline => {
+                self.end(Event::Failed(OAuthError::RedirectTimeout));
+            }
+            State::InFlight(deadline) if now >= deadline => {
+                self.http.wipe(self.buf.as_mut());
+                self.transient(now, OAuthError::ResponseTimeout, None);
+            }
+            _ => {}
+        }
+    }
+
+    fn check_device_expiry(&mut self, now: Instant) -> bool {
+        if let Grant::Device(d) = &self.grant {
+            if d.authorized && now >= d.expires_at {
+                self.end(Event::Failed(OAuthError::DeviceCodeExpired));
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Write the next request into `out` when one is due at `now`.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit<'_>>, BufferTooSmall> {
+        let State::Scheduled(at) = self.state else {
+            return Ok(None);
+        };
+        if self.check_device_expiry(now) || now < at {
+            return Ok(None);
+        }
+        let (kind, endpoint) = match &self.grant {
+            Grant::None => return Ok(None),
+            Grant::Device(d) if !d.authorized => (
+                RequestKind::DeviceAuthorization,
+                self.provider.device_endpoint().ok(),
+            ),
+            Grant::Device(_) => (
+                RequestKind::DeviceToken,
+                Some(self.provider.token_endpoint()),
+            ),
+            Grant::AuthCode(_) => (
+                RequestKind::CodeExchange,
+                Some(self.provider.token_endpoint()),
+            ),
+            Grant::Refresh(_) => (RequestKind::Refresh, Some(self.provider.token_endpoint())),
+        };
+        let Some(endpoint) = endpoint else {
+            return Ok(None);
+        };
+        let req = PostRequest {
+            host: endpoint.host(),
+            port: endpoint.port(),
+            path: endpoint.path(),
+            user_agent: Some(USER_AGENT),
+        };
+        let written = write_post(out, &req, |w| {
+            write_body(w, kind, &self.grant, &self.app, &self.provider);
+        });
+        let len = match written {
+            Ok(n) => n,
+            Err(RequestError::BufferTooSmall(b)) => return Err(b),
+            Err(_) => {
+                // Endpoints are validated when the profile is built.
+                let err = OAuthError::Profile(crate::provider::ProfileError::InvalidEndpoint);
+                self.end(Event::Failed(err));
+                return Ok(None);
+            }
+        };
+        self.http.wipe(self.buf.as_mut());
+        self.state = State::InFlight(now + RESPONSE_TIMEOUT);
+        let sensitive =
+            kind != RequestKind::DeviceAuthorization || self.app.client_secret().is_some();
+        let endpoint = match kind {
+            RequestKind::DeviceAuthorization => self
+                .provider
+                .device_endpoint()
+                .unwrap_or(self.provider.token_endpoint()),
+            _ => self.provider.token_endpoint(),
+        };
+        Ok(Some(Transmit {
+            len,
+            sensitive,
+            endpoint,
+            kind,
+        }))
+    }
+
+    /// Octets received on the request's connection. Returns how many were
+    /// used; octets after the end of the response, or arriving when no
+    /// response is awaited, are not used.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
+        if !matches!(self.state, State::InFlight(_)) {
+            return 0;
+        }
+        match self.http.feed(self.buf.as_mut(), data) {
+            Ok(Parsed::Partial) => data.len(),
+            Ok(Parsed::Complete(resp, used)) => {
+                self.on_response(now, resp);
+                used
+            }
+            Err(e) => {
+                self.http.wipe(self.buf.as_mut());
+                self.end(Event::Failed(OAuthError::Http(e)));
+                data.len()
+            }
+        }
+    }
+
+    /// The server closed the request's connection.
+    pub fn handle_close(&mut self, now: Instant) {
+        if !matches!(self.state, State::InFlight(_)) {
+            return;
+        }
+        match self.http.finish() {
+            Ok(resp) => self.on_response(now, resp),
+            Err(e) => {
+                self.http.wipe(self.buf.as_mut());
+                self.transient(now, OAuthError::Http(e), None);
+            }
+        }
+    }
+
+    /// The driver could not carry the request (DNS, TCP, TLS, proxy).
+    /// Transient failures are retried with backoff; the others end the flow.
+    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
+        if !matches!(self.state, State::InFlight(_)) {
+            return;
+        }
+        self.http.wipe(self.buf.as_mut());
+        let err = OAuthError::Transport(error);
+        if error.is_transient() {
+            self.transient(now, err, None);
+        } else {
+            self.end(Event::Failed(err));
+        }
+    }
+
+    fn push_event(&mut self, ev: Event) {
+        if self.events.is_full() {
+            // The caller did not drain: drop the oldest, keep the newest
+            // (terminal events come last).
+            let _ = self.events.pop_front();
+        }
+        let _ = self.events.push_back(ev);
+    }
+
+    /// End the flow with a terminal event and wipe the grant's secrets.
+    fn end(&mut self, ev: Event) {
+        if let Event::Failed(e) | Event::ReauthRequired(e) = ev {
+            self.last_error = Some(e);
+            self.tokens.clear();
+        }
+        self.grant = Grant::None;
+        self.state = if matches!(ev, Event::AccessToken { .. }) {
+            State::Succeeded
+        } else {
+            State::Ended
+        };
+        self.push_event(ev);
+    }
+
+    fn transient(&mut self, now: Instant, err: OAuthError, retry_after: Option<Duration>) {
+        self.last_error = Some(err);
+        let Some(delay) = self.backoff.next_delay(retry_after) else {
+            self.end(Event::Failed(err));
+            return;
+        };
+        let mut at = now + delay;
+        if let Grant::Device(d) = &self.grant {
+            at = at.max(now + d.interval);
+        }
+        self.state = State::Scheduled(at);
+        self.push_event(Event::Retrying { error: err, at });
+    }
+
+    fn on_response(&mut self, now: Instant, resp: Response) {
+        let body = self.buf.as_mut().get(..resp.body_len).unwrap_or(&[]);
+        let retry_after = resp
+            .retry_after_secs
+            .map(|s| Duration::from_secs(u64::from(s)));
+        let kind = match &self.grant {
+            Grant::Device(d) if !d.authorized => RequestKind::DeviceAuthorization,
+            Grant::Device(_) => RequestKind::DeviceToken,
+            Grant::AuthCode(_) => RequestKind::CodeExchange,
+            _ => RequestKind::Refresh,
+        };
+        let outcome = if (200..300).contains(&resp.status) {
+            match (&mut self.grant, kind) {
+                (Grant::Device(d), RequestKind::DeviceAuthorization) => {
+                    match parse_device_authorization(body, &mut d.auth) {
+                        Ok(()) => Outcome::DeviceAuthorized,
+                        Err(e) => Outcome::Fatal(OAuthError::Json(e)),
+                    }
+                }
+                _ => match parse_token_response(body, &mut self.tokens) {
+                    Ok(()) if self.tokens.token_type == TokenType::Other => {
+                        Outcome::Fatal(OAuthError::UnsupportedTokenType)
+                    }
+                    Ok(()) => Outcome::Tokens,
+                    Err(e) => Outcome::Fatal(OAuthError::Json(e)),
+                },
+            }
+        } else {
+            let parsed = parse_error_response(body).ok();
+            self.last_description.clear();
+            if let Some(p) = &parsed {
+                let _ = self.last_description.push_str(&p.description);
+            }
+            classify(
+                kind,
+                resp.status,
+                parsed.as_ref().map(|p| (p.code, p.aadsts)),
+                retry_after,
+            )
+        };
+        self.http.wipe(self.buf.as_mut());
+        match outcome {
+            Outcome::Transient(..) => {}
+            _ => self.backoff.reset(),
+        }
+        match outcome {
+            Outcome::DeviceAuthorized => {
+                if let Grant::Device(d) = &mut self.grant {
+                    d.authorized = true;
+                    d.interval = d
+                        .auth
+                        .interval
+                        .map_or(DEFAULT_POLL_INTERVAL, |s| Duration::from_secs(s.max(1)));
+                    d.expires_at = now + Duration::from_secs(d.auth.expires_in);
+                    self.state = State::Scheduled(now + d.interval);
+                }
+                self.push_event(Event::UserCode);
+            }
+            Outcome::Pending | Outcome::SlowDown => {
+                if let Grant::Device(d) = &mut self.grant {
+                    if matches!(outcome, Outcome::SlowDown) {
+                        d.interval = d.interval + SLOW_DOWN_STEP;
+                        let interval = d.interval;
+                        self.state = State::Scheduled(now + interval);
+                        self.push_event(Event::SlowDown { interval });
+                    } else {
+                        self.state = State::Scheduled(now + d.interval);
+                    }
+                }
+            }
+            Outcome::Tokens => self.on_tokens(now),
+            Outcome::Transient(err, retry_after) => self.transient(now, err, retry_after),
+            Outcome::Reauth(err) => self.end(Event::ReauthRequired(err)),
+            Outcome::Fatal(err) => self.end(Event::Failed(err)),
+        }
+    }
+
+    fn on_tokens(&mut self, now: Instant) {
+        if let Some(required) = self.provider.required_granted_scope() {
+            if !self.tokens.scope.is_empty() && !self.tokens.scope_includes(required) {
+                self.end(Event::Failed(OAuthError::ScopeNotGranted));
+                return;
+            }
+        }
+        let rotated = match &self.grant {
+            Grant::Refresh(old) if self.tokens.refresh_token.is_empty() => {
+                // No new one: the one refreshed with stays valid.
+                let _ = self.tokens.refresh_token.set(old.expose());
+                false
+            }
+            Grant::Refresh(old) => !old.ct_eq(self.tokens.refresh_token.expose()),
+            _ => !self.tokens.refresh_token.is_empty(),
+        };
+        if rotated {
+            self.push_event(Event::RefreshTokenRotated);
+        }
+        self.expires_at = self.tokens.expires_in.map(|s| now + Duration::from_secs(s));
+        self.last_error = None;
+        self.end(Event::AccessToken {
+            expires_at: self.expires_at,
+        });
+    }
+}
+
+/// What an error response means for a request of `kind`.
+fn classify(
+    kind: RequestKind,
+    status: u16,
+    error: Option<(ErrorCode, Option<u32>)>,
+    retry_after: Option<Duration>,
+) -> Outcome {
+    let polling = kind == RequestKind::DeviceToken;
+    let Some((code, aadsts)) = error else {
+        return match status {
+            // Google answers a pending device poll with 428.
+            428 if polling => Outcome::Pending,
+            429 | 500..=599 => Outcome::Transient(
+                OAuthError::Provider(ProviderError {
+                    code: ErrorCode::Other,
+                    aadsts: None,
+                    status,
+                }),
+                retry_after,
+            ),
+            _ => Outcome::Fatal(OAuthError::UnexpectedStatus(status)),
+        };
+    };
+    let err = OAuthError::Provider(ProviderError {
+        code,
+        aadsts,
+        status,
+    });
+    match code {
+        ErrorCode::AuthorizationPending if polling => Outcome::Pending,
+        ErrorCode::SlowDown | ErrorCode::RateLimitExceeded if polling => Outcome::SlowDown,
+        ErrorCode::ServerError
+        | ErrorCode::TemporarilyUnavailable
+        | ErrorCode::RateLimitExceeded => Outcome::Transient(err, retry_after),
+        ErrorCode::InvalidGrant
+        | ErrorCode::InteractionRequired
+        | ErrorCode::ConsentRequired
+        | ErrorCode::LoginRequired
+            if kind == RequestKind::Refresh =>
+        {
+            Outcome::Reauth(err)
+        }
+        ErrorCode::Other if status >= 500 || status == 429 => Outcome::Transient(err, retry_after),
+        _ => Outcome::Fatal(err),
+    }
+}
+
+/// The form body of a request of `kind`.
+fn write_body(
+    w: &mut Writer<'_>,
+    kind: RequestKind,
+    grant: &Grant,
+    app: &AppRegistration,
+    provider: &Provider,
+) {
+    let mut p = Pairs::new(w, Style::Form);
+    match (kind, grant) {
+        (RequestKind::DeviceAuthorization, _) => {
+            p.pair("client_id", app.client_id().as_bytes())
+                .pair("scope", provider.scope().as_bytes());
+        }
+        (RequestKind::DeviceToken, Grant::Device(d)) => {
+            p.pair("grant_type", DEVICE_GRANT_TYPE)
+                .pair("device_code", d.auth.device_code.expose())
+                .pair("client_id", app.client_id().as_bytes());
+        }
+        (RequestKind::CodeExchange, Grant::AuthCode(g)) => {
+            p.pair("grant_type", b"authorization_code")
+                .pair("code", g.code.expose())
+                .pair("redirect_uri", g.redirect_uri.as_str().as_bytes())
+                .pair("client_id", app.client_id().as_bytes())
+                .pair("code_verifier", g.pkce.verifier().expose());
+        }
+        (RequestKind::Refresh, Grant::Refresh(token)) => {
+            p.pair("grant_type", b"refresh_token")
+                .pair("refresh_token", token.expose())
+                .pair("client_id", app.client_id().as_bytes());
+            if provider.scope_on_refresh() {
+                p.pair("scope", provider.scope().as_bytes());
+            }
+        }
+        _ => {}
+    }
+    if let Some(secret) = app.client_secret() {
+        p.pair("client_secret", secret.expose());
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,706 @@
+//! Transcript tests of the OAuth client on simulated time (R-OAUTH).
+
+use super::*;
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
+use crate::provider::{CustomEndpoints, LoopbackHost, MicrosoftCloud, ProfileError, Tenant};
+use core::mem::size_of;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+type TestClient = Client<Vec<u8>>;
+
+fn secs(s: u64) -> Instant {
+    Instant::from_millis(s * 1000)
+}
+
+fn rfc_provider() -> Provider {
+    Provider::custom(&CustomEndpoints {
+        authorize_url: Some("https://server.example.com/authorize"),
+        token_url: "https://server.example.com/token",
+        device_url: Some("https://server.example.com/device_authorization"),
+        scope: "example_scope",
+    })
+    .unwrap()
+}
+
+fn client(provider: Provider) -> TestClient {
+    Client::new(
+        provider,
+        AppRegistration::public("1406020730").unwrap(),
+        vec![0u8; OAUTH_RESPONSE_BUF_LEN],
+        7,
+    )
+}
+
+fn http(status: u16, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Send the due request; answer it with `response`; return the request.
+fn exchange(c: &mut TestClient, now: Instant, response: &str) -> (RequestKind, String) {
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    let tx = c
+        .poll_transmit(now, &mut out)
+        .unwrap()
+        .expect("a request is due");
+    let kind = tx.kind;
+    let req = String::from_utf8(out[..tx.len].to_vec()).unwrap();
+    assert_eq!(c.handle_input(now, response.as_bytes()), response.len());
+    c.handle_close(now);
+    (kind, req)
+}
+
+fn body_of(req: &str) -> &str {
+    req.split("\r\n\r\n").nth(1).unwrap()
+}
+
+fn events(c: &mut TestClient) -> Vec<Event> {
+    core::iter::from_fn(|| c.poll_event()).collect()
+}
+
+const RFC8628_DEVICE: &str = r#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT","expires_in":1800,"interval":5}"#;
+const TOKEN: &str = r#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA","example_parameter":"example_value"}"#;
+
+/// A device flow past its device authorization (RFC 8628 §3.2 vector) at t=0.
+fn authorized_device_client() -> TestClient {
+    let mut c = client(rfc_provider());
+    c.start_device(secs(0)).unwrap();
+    exchange(&mut c, secs(0), &http(200, RFC8628_DEVICE));
+    c
+}
+
+fn error(code: &str) -> String {
+    http(400, &format!(r#"{{"error":"{code}"}}"#))
+}
+
+#[test]
+fn device_flow_pending_slow_down_success_on_simulated_time() {
+    // R-OAUTH: RFC 8628 §3.1-§3.5 with the RFC's own vectors.
+    let mut c = client(rfc_provider());
+    c.start_device(secs(0)).unwrap();
+    let (kind, req) = exchange(&mut c, secs(0), &http(200, RFC8628_DEVICE));
+    assert_eq!(kind, RequestKind::DeviceAuthorization);
+    assert!(req.starts_with(
+        "POST /device_authorization HTTP/1.1\r\nHost: server.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    ));
+    assert_eq!(body_of(&req), "client_id=1406020730&scope=example_scope");
+    assert_eq!(events(&mut c), [Event::UserCode]);
+    let auth = c.device_authorization().unwrap();
+    assert_eq!(auth.user_code.as_str(), "WDJB-MJHT");
+    assert_eq!(auth.verification_uri.as_str(), "https://example.com/device");
+    assert_eq!(c.poll_timeout(), Some(secs(5)));
+
+    // Not before the interval.
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    assert!(c
+        .poll_transmit(Instant::from_millis(4999), &mut out)
+        .unwrap()
+        .is_none());
+
+    let (kind, req) = exchange(&mut c, secs(5), &error("authorization_pending"));
+    assert_eq!(kind, RequestKind::DeviceToken);
+    assert_eq!(
+        body_of(&req),
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
+&device_code=GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS&client_id=1406020730"
+    );
+    assert!(events(&mut c).is_empty());
+    assert_eq!(c.poll_timeout(), Some(secs(10)));
+
+    exchange(&mut c, secs(10), &error("slow_down"));
+    assert_eq!(
+        events(&mut c),
+        [Event::SlowDown {
+            interval: Duration::from_secs(10)
+        }]
+    );
+    assert_eq!(c.poll_timeout(), Some(secs(20)));
+    // The slower interval holds for every later poll.
+    exchange(&mut c, secs(20), &error("authorization_pending"));
+    assert_eq!(c.poll_timeout(), Some(secs(30)));
+    assert_eq!(c.poll_interval(), Some(Duration::from_secs(10)));
+
+    exchange(&mut c, secs(30), &http(200, TOKEN));
+    assert_eq!(
+        events(&mut c),
+        [
+            Event::RefreshTokenRotated,
+            Event::AccessToken {
+                expires_at: Some(secs(3630))
+            }
+        ]
+    );
+    let t = c.tokens().unwrap();
+    assert_eq!(t.access_token.expose(), b"2YotnFZFEjr1zCsicMWpAA");
+    assert_eq!(t.refresh_token.expose(), b"tGzv3JOkF0XG5Qx2TlKWIA");
+    assert!(c.is_finished());
+
+    // Never poll again after success: the device code is gone.
+    assert_eq!(c.poll_timeout(), None);
+    for later in [30, 40, 10_000] {
+        assert!(c.poll_transmit(secs(later), &mut out).unwrap().is_none());
+    }
+    assert_eq!(c.handle_input(secs(31), b"HTTP/1.1 200 OK\r\n"), 0);
+    assert!(c.device_authorization().is_none());
+}
+
+#[test]
+fn device_flow_terminal_errors() {
+    for (code, id) in [
+        ("access_denied", Id::AuthorizationDeclined),
+        ("authorization_declined", Id::AuthorizationDeclined),
+        ("expired_token", Id::DeviceCodeExpired),
+        ("bad_verification_code", Id::BadVerificationCode),
+        ("invalid_client", Id::InvalidClient),
+    ] {
+        let mut c = authorized_device_client();
+        exchange(&mut c, secs(5), &error(code));
+        let ev = events(&mut c);
+        let [Event::UserCode, Event::Failed(e)] = ev[..] else {
+            panic!("{code}: {ev:?}")
+        };
+        assert_eq!(e.diag(), id, "{code}");
+        assert!(c.is_finished());
+        let mut out = vec![0u8; 1024];
+        assert!(c.poll_transmit(secs(100), &mut out).unwrap().is_none());
+    }
+}
+
+#[test]
+fn device_code_expiry_ends_the_flow_locally() {
+    let mut c = client(rfc_provider());
+    c.start_device(secs(0)).unwrap();
+    let short = RFC8628_DEVICE.replace("1800", "12");
+    exchange(&mut c, secs(0), &http(200, &short));
+    exchange(&mut c, secs(5), &error("authorization_pending"));
+    exchange(&mut c, secs(10), &error("authorization_pending"));
+    // The next poll would be at 15 s, after the code's end at 12 s.
+    assert_eq!(c.poll_timeout(), Some(secs(12)));
+    c.handle_timeout(secs(12));
+    let ev = events(&mut c);
+    assert_eq!(
+        ev.last(),
+        Some(&Event::Failed(OAuthError::DeviceCodeExpired))
+    );
+    assert_eq!(OAuthError::DeviceCodeExpired.diag(), Id::DeviceCodeExpired);
+}
+
+#[test]
+fn google_style_428_and_403_during_polling() {
+    let mut c = authorized_device_client();
+    // 428 with the RFC error, and 428 with no JSON at all: both pending.
+    exchange(
+        &mut c,
+        secs(5),
+        &http(
+            428,
+            r#"{"error":"authorization_pending","error_description":"Precondition Required"}"#,
+        ),
+    );
+    exchange(
+        &mut c,
+        secs(10),
+        "HTTP/1.1 428 Precondition Required\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(events(&mut c).iter().all(|e| *e == Event::UserCode));
+    // 403 slow_down and Google's quota code both slow down.
+    exchange(&mut c, secs(15), &http(403, r#"{"error":"slow_down"}"#));
+    exchange(
+        &mut c,
+        secs(25),
+        &http(403, r#"{"error_code":"rate_limit_exceeded"}"#),
+    );
+    assert_eq!(c.poll_interval(), Some(Duration::from_secs(15)));
+    exchange(&mut c, secs(40), &http(403, r#"{"error":"access_denied"}"#));
+    assert!(matches!(
+        events(&mut c).last(),
+        Some(Event::Failed(OAuthError::Provider(ProviderError {
+            code: ErrorCode::AccessDenied,
+            status: 403,
+            ..
+        })))
+    ));
+}
+
+#[test]
+fn server_errors_back_off_but_never_poll_faster_than_the_interval() {
+    let mut c = authorized_device_client();
+    exchange(
+        &mut c,
+        secs(5),
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    );
+    let ev = events(&mut c);
+    let Some(Event::Retrying { error, at }) = ev.last().copied() else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(error.diag(), Id::ProviderUnavailable);
+    assert!(at >= secs(10), "{at:?}");
+    assert_eq!(c.poll_timeout(), Some(at));
+    exchange(&mut c, at, &http(200, TOKEN));
+    assert!(matches!(
+        events(&mut c).last(),
+        Some(Event::AccessToken { .. })
+    ));
+}
+
+#[test]
+fn google_profile_refuses_the_device_flow() {
+    let mut c = client(Provider::google().unwrap());
+    assert_eq!(
+        c.start_device(secs(0)),
+        Err(OAuthError::Profile(ProfileError::DeviceFlowNotSupported))
+    );
+    assert_eq!(
+        OAuthError::Profile(ProfileError::DeviceFlowNotSupported).diag(),
+        Id::DeviceFlowNotSupported
+    );
+    let mut out = vec![0u8; 1024];
+    assert!(c.poll_transmit(secs(0), &mut out).unwrap().is_none());
+}
+
+const APPENDIX_B: [u8; 32] = [
+    116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77,
+    105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+];
+
+fn pkce_client() -> (TestClient, String) {
+    let p = Provider::microsoft(MicrosoftCloud::Global, Tenant::Organizations).unwrap();
+    let mut c = Client::new(
+        p,
+        AppRegistration::public("00000000-1111-2222-3333-444444444444").unwrap(),
+        vec![0u8; OAUTH_RESPONSE_BUF_LEN],
+        1,
+    );
+    let redirect = RedirectUri::loopback(LoopbackHost::Localhost, 8400, "").unwrap();
+    let hint = Address::parse("admin@contoso.onmicrosoft.com").unwrap();
+    c.start_auth_code(secs(0), &APPENDIX_B, &[9; 16], redirect, Some(&hint))
+        .unwrap();
+    let state = c.pkce_state().unwrap().to_string();
+    (c, state)
+}
+
+#[test]
+fn pkce_authorize_url_redirect_and_code_exchange() {
+    let (mut c, state) = pkce_client();
+    let mut url = vec![0u8; 1024];
+    let n = c.authorize_url(&mut url).unwrap();
+    let url = core::str::from_utf8(&url[..n]).unwrap();
+    assert_eq!(
+        url,
+        format!(
+            "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize\
+?client_id=00000000-1111-2222-3333-444444444444&response_type=code\
+&redirect_uri=http%3A%2F%2Flocalhost%3A8400\
+&scope=https%3A%2F%2Foutlook.office.com%2FSMTP.Send%20offline_access\
+&state={state}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+&code_challenge_method=S256&login_hint=admin%40contoso.onmicrosoft.com"
+        )
+    );
+    let mut small = [0u8; 10];
+    assert_eq!(
+        c.authorize_url(&mut small),
+        Err(OAuthError::BufferTooSmall(BufferTooSmall { needed: n }))
+    );
+    // Nothing is sent before the browser comes back.
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    assert!(c.poll_transmit(secs(1), &mut out).unwrap().is_none());
+    assert_eq!(c.poll_timeout(), Some(secs(600)));
+
+    let target = format!("/?code=M.C5%2B_abc&state={state}&session_state=x");
+    c.handle_redirect(secs(20), target.as_bytes()).unwrap();
+    let (kind, req) = exchange(&mut c, secs(20), &http(200, TOKEN));
+    assert_eq!(kind, RequestKind::CodeExchange);
+    assert!(req.starts_with(
+        "POST /organizations/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\n"
+    ));
+    assert_eq!(
+        body_of(&req),
+        "grant_type=authorization_code&code=M.C5%2B_abc\
+&redirect_uri=http%3A%2F%2Flocalhost%3A8400\
+&client_id=00000000-1111-2222-3333-444444444444\
+&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    );
+    assert_eq!(
+        events(&mut c),
+        [
+            Event::RefreshTokenRotated,
+            Event::AccessToken {
+                expires_at: Some(secs(3620))
+            }
+        ]
+    );
+    // The code is redeemed once: nothing more is sent, a replayed redirect
+    // is refused.
+    assert!(c.poll_transmit(secs(21), &mut out).unwrap().is_none());
+    assert_eq!(
+        c.handle_redirect(secs(21), target.as_bytes()),
+        Err(OAuthError::WrongState)
+    );
+}
+
+#[test]
+fn pkce_state_mismatch_is_refused_and_the_flow_waits_on() {
+    let (mut c, state) = pkce_client();
+    for forged in [
+        "/?code=evil&state=AAAAAAAAAAAAAAAAAAAAAA".to_string(),
+        "/?code=evil".to_string(),
+        format!("/?code=evil&state={state}x"),
+        "/?error=access_denied&state=wrong".to_string(),
+    ] {
+        assert_eq!(
+            c.handle_redirect(secs(1), forged.as_bytes()),
+            Err(OAuthError::StateMismatch),
+            "{forged}"
+        );
+    }
+    assert_eq!(OAuthError::StateMismatch.diag(), Id::StateMismatch);
+    assert!(events(&mut c).is_empty());
+    assert!(!c.is_finished());
+    // The real answer still works.
+    c.handle_redirect(secs(2), format!("?state={state}&code=good").as_bytes())
+        .unwrap();
+    let (_, req) = exchange(&mut c, secs(2), &http(200, TOKEN));
+    assert!(body_of(&req).contains("&code=good&"));
+}
+
+#[test]
+fn pkce_redirect_error_and_timeout() {
+    let (mut c, state) = pkce_client();
+    let target = format!("/?error=access_denied&error_description=The+user+declined&state={state}");
+    assert_eq!(
+        c.handle_redirect(secs(1), target.as_bytes()),
+        Err(OAuthError::Redirect(ErrorCode::AccessDenied))
+    );
+    assert_eq!(
+        events(&mut c),
+        [Event::Failed(OAuthError::Redirect(ErrorCode::AccessDenied))]
+    );
+    assert_eq!(
+        OAuthError::Redirect(ErrorCode::AccessDenied).diag(),
+        Id::AuthorizationDeclined
+    );
+
+    let (mut c, state) = pkce_client();
+    assert_eq!(
+        c.handle_redirect(secs(1), format!("/?state={state}").as_bytes()),
+        Err(OAuthError::RedirectMalformed)
+    );
+    c.handle_timeout(secs(599));
+    assert!(events(&mut c).is_empty());
+    c.handle_timeout(secs(600));
+    assert_eq!(events(&mut c), [Event::Failed(OAuthError::RedirectTimeout)]);
+}
+
+fn ms_refresh_client() -> TestClient {
+    let p = Provider::microsoft(MicrosoftCloud::Global, Tenant::Common).unwrap();
+    Client::new(
+        p,
+        AppRegistration::public("00000000-1111-2222-3333-444444444444").unwrap(),
+        vec![0u8; OAUTH_RESPONSE_BUF_LEN],
+        99,
+    )
+}
+
+#[test]
+fn refresh_with_rotation_tells_the_caller_to_persist() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(100), b"0.AAA-old").unwrap();
+    let (kind, req) = exchange(
+        &mut c,
+        secs(100),
+        &http(
+            200,
+            r#"{"token_type":"Bearer","scope":"https://outlook.office.com/SMTP.Send","expires_in":3599,"ext_expires_in":3599,"access_token":"EwBAAl3BAAUF","refresh_token":"0.AAA-new"}"#,
+        ),
+    );
+    assert_eq!(kind, RequestKind::Refresh);
+    assert_eq!(
+        body_of(&req),
+        "grant_type=refresh_token&refresh_token=0.AAA-old\
+&client_id=00000000-1111-2222-3333-444444444444\
+&scope=https%3A%2F%2Foutlook.office.com%2FSMTP.Send+offline_access"
+    );
+    assert_eq!(
+        events(&mut c),
+        [
+            Event::RefreshTokenRotated,
+            Event::AccessToken {
+                expires_at: Some(secs(3699))
+            }
+        ]
+    );
+    assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"0.AAA-new");
+    assert_eq!(c.expires_at(), Some(secs(3699)));
+}
+
+#[test]
+fn refresh_without_a_new_token_keeps_the_old_one() {
+    for body in [
+        r#"{"access_token":"ya29.x","token_type":"Bearer","expires_in":3599}"#,
+        r#"{"access_token":"ya29.x","token_type":"Bearer","expires_in":3599,"refresh_token":"1//same"}"#,
+    ] {
+        let mut c = ms_refresh_client();
+        c.start_refresh(secs(0), b"1//same").unwrap();
+        exchange(&mut c, secs(0), &http(200, body));
+        assert_eq!(
+            events(&mut c),
+            [Event::AccessToken {
+                expires_at: Some(secs(3599))
+            }]
+        );
+        assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"1//same");
+    }
+}
+
+#[test]
+fn invalid_grant_means_reauthentication_with_the_precise_diagnostic() {
+    for (aadsts, id) in [
+        (700_082, Id::RefreshExpiredInactivity),
+        (50_173, Id::RefreshRevoked),
+        (70_000, Id::RefreshRevoked),
+        (53_003, Id::ConditionalAccess),
+        (65_001, Id::ConsentMissing),
+    ] {
+        let mut c = ms_refresh_client();
+        c.start_refresh(secs(0), b"0.AAA").unwrap();
+        let body = format!(
+            r#"{{"error":"invalid_grant","error_description":"AADSTS{aadsts}: x.\r\nTrace ID: 1","error_codes":[{aadsts}]}}"#
+        );
+        exchange(&mut c, secs(0), &http(400, &body));
+        let ev = events(&mut c);
+        let [Event::ReauthRequired(e)] = ev[..] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(e.diag(), id, "{aadsts}");
+        assert!(c.last_error_description().starts_with("AADSTS"));
+        assert!(c.tokens().is_none());
+    }
+    // Plain invalid_grant (Google: revoked, unused for 6 months, password change).
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"1//x").unwrap();
+    exchange(&mut c, secs(0), &error("invalid_grant"));
+    let ev = events(&mut c);
+    assert!(matches!(ev[..], [Event::ReauthRequired(e)] if e.diag() == Id::InvalidGrant));
+    // invalid_client is a configuration problem, not a re-authentication.
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.x").unwrap();
+    exchange(
+        &mut c,
+        secs(0),
+        &http(401, r#"{"error":"invalid_client","error_codes":[7000218]}"#),
+    );
+    let ev = events(&mut c);
+    assert!(matches!(ev[..], [Event::Failed(e)] if e.diag() == Id::PublicClientFlowsOff));
+}
+
+#[test]
+fn refresh_retries_5xx_and_network_failures_with_jittered_backoff() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    let mut now = secs(0);
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    // 1: a 500; 2: connection refused; 3: no answer; 4: a 429 with Retry-After;
+    // 5: the connection closes mid-body.
+    exchange(
+        &mut c,
+        now,
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+    );
+    let mut delays = vec![];
+    let next = |c: &mut TestClient, now: &mut Instant, delays: &mut Vec<u64>| {
+        let ev = events(c);
+        let Some(Event::Retrying { at, .. }) = ev.last().copied() else {
+            panic!("{ev:?}")
+        };
+        delays.push(at.saturating_since(*now).as_millis());
+        *now = at;
+    };
+    next(&mut c, &mut now, &mut delays);
+    assert!(c.poll_transmit(now, &mut out).unwrap().is_some());
+    c.handle_transport_error(now, TransportError::Connect);
+    next(&mut c, &mut now, &mut delays);
+    assert!(c.poll_transmit(now, &mut out).unwrap().is_some());
+    assert_eq!(c.poll_timeout(), Some(now + RESPONSE_TIMEOUT));
+    c.handle_timeout(now + RESPONSE_TIMEOUT);
+    now = now + RESPONSE_TIMEOUT;
+    next(&mut c, &mut now, &mut delays);
+    exchange(
+        &mut c,
+        now,
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 0\r\n\r\n",
+    );
+    next(&mut c, &mut now, &mut delays);
+    exchange(
+        &mut c,
+        now,
+        "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"access",
+    );
+    next(&mut c, &mut now, &mut delays);
+    assert!(delays[0] >= 2_500 && delays[0] <= 5_000, "{delays:?}");
+    assert!(delays[1] >= 5_000 && delays[1] <= 10_000, "{delays:?}");
+    assert!(delays[3] >= 120_000, "Retry-After is a floor: {delays:?}");
+    exchange(
+        &mut c,
+        now,
+        &http(200, r#"{"access_token":"a","token_type":"bearer"}"#),
+    );
+    assert_eq!(events(&mut c), [Event::AccessToken { expires_at: None }]);
+}
+
+#[test]
+fn retries_end_and_permanent_transport_errors_do_not_retry() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    let mut now = secs(0);
+    let mut last = None;
+    for _ in 0..=OAUTH_MAX_RETRIES {
+        assert!(c.poll_transmit(now, &mut out).unwrap().is_some());
+        c.handle_transport_error(now, TransportError::Dns);
+        last = events(&mut c).last().copied();
+        if let Some(Event::Retrying { at, .. }) = last {
+            now = at;
+        }
+    }
+    assert_eq!(
+        last,
+        Some(Event::Failed(OAuthError::Transport(TransportError::Dns)))
+    );
+    assert_eq!(
+        OAuthError::Transport(TransportError::Dns).diag(),
+        Id::DnsFailed
+    );
+
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    assert!(c.poll_transmit(secs(0), &mut out).unwrap().is_some());
+    c.handle_transport_error(secs(0), TransportError::ProxyAuthRequired);
+    assert_eq!(
+        events(&mut c),
+        [Event::Failed(OAuthError::Transport(
+            TransportError::ProxyAuthRequired
+        ))]
+    );
+}
+
+#[test]
+fn google_granular_consent_without_gmail_is_refused() {
+    let mut c = Client::new(
+        Provider::google().unwrap(),
+        AppRegistration::with_secret("1-a.apps.googleusercontent.com", b"GOCSPX-x").unwrap(),
+        vec![0u8; OAUTH_RESPONSE_BUF_LEN],
+        3,
+    );
+    c.start_refresh(secs(0), b"1//0g").unwrap();
+    let (_, req) = exchange(
+        &mut c,
+        secs(0),
+        &http(
+            200,
+            r#"{"access_token":"ya29.a","expires_in":3599,"scope":"openid https://www.googleapis.com/auth/userinfo.email","token_type":"Bearer"}"#,
+        ),
+    );
+    // Google: no scope on refresh, the desktop client's secret is sent.
+    assert_eq!(
+        body_of(&req),
+        "grant_type=refresh_token&refresh_token=1%2F%2F0g\
+&client_id=1-a.apps.googleusercontent.com&client_secret=GOCSPX-x"
+    );
+    assert_eq!(events(&mut c), [Event::Failed(OAuthError::ScopeNotGranted)]);
+    assert_eq!(OAuthError::ScopeNotGranted.diag(), Id::ScopeNotGranted);
+}
+
+#[test]
+fn bad_responses_fail_clearly() {
+    let cases: &[(&str, OAuthError)] = &[
+        (
+            "HTTP/1.1 302 Found\r\nLocation: https://portal.example\r\nContent-Length: 0\r\n\r\n",
+            OAuthError::UnexpectedStatus(302),
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+            OAuthError::Http(crate::wire::http::HttpError::ConflictingFraming),
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n",
+            OAuthError::Http(crate::wire::http::HttpError::BodyTooLarge {
+                capacity: OAUTH_RESPONSE_BUF_LEN,
+            }),
+        ),
+    ];
+    for (resp, err) in cases {
+        let mut c = ms_refresh_client();
+        c.start_refresh(secs(0), b"0.AAA").unwrap();
+        exchange(&mut c, secs(0), resp);
+        assert_eq!(events(&mut c), [Event::Failed(*err)], "{resp}");
+    }
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    exchange(
+        &mut c,
+        secs(0),
+        &http(200, r#"{"access_token":"x","token_type":"mac"}"#),
+    );
+    assert_eq!(
+        events(&mut c),
+        [Event::Failed(OAuthError::UnsupportedTokenType)]
+    );
+}
+
+#[test]
+fn small_request_buffer_reports_the_exact_need_and_keeps_the_request() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), &[b'R'; 1500]).unwrap();
+    let mut small = vec![0u8; 100];
+    let Err(BufferTooSmall { needed }) = c.poll_transmit(secs(0), &mut small) else {
+        panic!()
+    };
+    let mut exact = vec![0u8; needed];
+    let tx = c.poll_transmit(secs(0), &mut exact).unwrap().unwrap();
+    assert_eq!(tx.len, needed);
+    assert!(tx.sensitive);
+    assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.SECRET-REFRESH").unwrap();
+    exchange(
+        &mut c,
+        secs(0),
+        &http(
+            200,
+            r#"{"access_token":"SECRET-ACCESS","token_type":"Bearer","refresh_token":"0.SECRET-NEW"}"#,
+        ),
+    );
+    let ev = events(&mut c);
+    let shown = format!("{c:?} {:?} {ev:?}", c.tokens());
+    assert!(shown.contains("redacted"));
+    assert!(!shown.contains("SECRET"), "{shown}");
+}
+
+#[test]
+fn sizes_of_the_state_machine() {
+    // Printed for the README and the integration notes (run with --nocapture).
+    let client = size_of::<Client<&mut [u8]>>();
+    std::println!("size_of Client<&mut [u8]> = {client}");
+    std::println!("size_of TokenResponse = {}", size_of::<TokenResponse>());
+    std::println!(
+        "size_of DeviceAuthorization = {}",
+        size_of::<DeviceAuthorization>()
+    );
+    std::println!("size_of Provider = {}", size_of::<Provider>());
+    std::println!("size_of AppRegistration = {}", size_of::<AppRegistration>());
+    std::println!("size_of ResponseParser = {}", size_of::<ResponseParser>());
+    std::println!("size_of Event = {}", size_of::<Event>());
+    // A budget, so that growth is a decision: tokens (6 KiB) + profile +
+    // device grant, well under 16 KiB.
+    assert!(client < 16 * 1024, "{client}");
+}

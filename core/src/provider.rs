@@ -1,0 +1,753 @@
+//! OAuth provider profiles (R-PROV): endpoints, scope, SMTP servers and
+//! which sign-in flows each provider allows.
+//!
+//! - **Microsoft** (Entra ID): tenant `common` / `organizations` /
+//!   `consumers` / a tenant id or domain, in the global, US Government (GCC
+//!   High, DoD) or China (21Vianet) cloud; scope
+//!   `https://outlook.office.com/SMTP.Send offline_access` or the cloud's
+//!   equivalent; `smtp.office365.com:587` STARTTLS; device flow and PKCE.
+//! - **Google**: scope `https://mail.google.com/`; `smtp.gmail.com` 587
+//!   STARTTLS and 465 implicit TLS; the device flow cannot obtain the Gmail
+//!   scope (Google's list of device-flow scopes excludes it), so the profile
+//!   offers PKCE with a loopback redirect only and refuses the device flow
+//!   with [`ProfileError::DeviceFlowNotSupported`].
+//! - **Custom**: explicit endpoints for any standards-compliant server.
+//!
+//! Endpoints are host + port + path: the driver connects to `host:port`
+//! with TLS (through a `CONNECT` proxy when configured) and sends the
+//! request the OAuth client writes.
+
+use core::fmt;
+use heapless::String;
+
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{
+    MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_DOMAIN_LEN, MAX_ENDPOINT_PATH_LEN, MAX_SCOPE_LEN,
+};
+use crate::secret::SecretBuf;
+use crate::wire::http::{valid_host, valid_path};
+use crate::wire::writer::Writer;
+
+/// A provider profile cannot be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The tenant is empty, too long, or not a name, domain or GUID.
+    InvalidTenant,
+    /// An endpoint URL is not `https://host[:port]/path` (plain `http` is
+    /// accepted for loopback hosts only, for local test servers).
+    InvalidEndpoint,
+    /// The scope is empty, too long, or has control characters.
+    InvalidScope,
+    /// The client id is empty, too long, or has forbidden characters.
+    InvalidClientId,
+    /// The client secret is too long.
+    ClientSecretTooLong,
+    /// The provider does not allow the device flow for e-mail (Google).
+    DeviceFlowNotSupported,
+    /// The profile has no authorization endpoint, so no browser sign-in.
+    AuthCodeNotSupported,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProfileError::InvalidTenant => "invalid tenant",
+            ProfileError::InvalidEndpoint => "invalid endpoint URL",
+            ProfileError::InvalidScope => "invalid scope",
+            ProfileError::InvalidClientId => "invalid client id",
+            ProfileError::ClientSecretTooLong => "client secret too long",
+            ProfileError::DeviceFlowNotSupported => {
+                "this provider does not allow the device flow for e-mail"
+            }
+            ProfileError::AuthCodeNotSupported => "this profile has no authorization endpoint",
+        })
+    }
+}
+
+impl core::error::Error for ProfileError {}
+
+impl Diagnostic for ProfileError {
+    fn diag(&self) -> Id {
+        match self {
+            ProfileError::DeviceFlowNotSupported => Id::DeviceFlowNotSupported,
+            ProfileError::InvalidTenant => Id::BadTenant,
+            _ => Id::ProviderProfileIncomplete,
+        }
+    }
+}
+
+/// Where a request goes: `https://host:port/path`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    host: String<MAX_DOMAIN_LEN>,
+    path: String<MAX_ENDPOINT_PATH_LEN>,
+    port: u16,
+    tls: bool,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}://{}:{}{}",
+            if self.tls { "https" } else { "http" },
+            self.host,
+            self.port,
+            self.path
+        )
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+impl Endpoint {
+    /// An HTTPS endpoint from its parts (checked).
+    pub fn new(host: &str, port: u16, path: &str) -> Result<Self, ProfileError> {
+        Self::with_tls(host, port, path, true)
+    }
+
+    fn with_tls(host: &str, port: u16, path: &str, tls: bool) -> Result<Self, ProfileError> {
+        if !valid_host(host) || !valid_path(path) || port == 0 {
+            return Err(ProfileError::InvalidEndpoint);
+        }
+        Ok(Endpoint {
+            host: String::try_from(host).map_err(|_| ProfileError::InvalidEndpoint)?,
+            path: String::try_from(path).map_err(|_| ProfileError::InvalidEndpoint)?,
+            port,
+            tls,
+        })
+    }
+
+    /// Parse `https://host[:port][/path]` (or `http://` for a loopback host).
+    pub fn parse_url(url: &str) -> Result<Self, ProfileError> {
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("https://") {
+            (r, true, 443)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (r, false, 80)
+        } else {
+            return Err(ProfileError::InvalidEndpoint);
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("/")),
+            None => (rest, "/"),
+        };
+        // An IPv6 literal keeps its brackets; the port follows `]:`.
+        let split = if authority.starts_with('[') {
+            authority.find("]:").map(|i| i.saturating_add(1))
+        } else {
+            authority.rfind(':')
+        };
+        let (host, port) = match split {
+            Some(i) => {
+                let port = authority
+                    .get(i.saturating_add(1)..)
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .ok_or(ProfileError::InvalidEndpoint)?;
+                (authority.get(..i).unwrap_or(""), port)
+            }
+            None => (authority, default_port),
+        };
+        if authority.contains('@') || (!tls && !is_loopback(host)) {
+            return Err(ProfileError::InvalidEndpoint);
+        }
+        Self::with_tls(host, port, path, tls)
+    }
+
+    /// Host to connect to (and the TLS server name).
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// TCP port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Origin-form path (may carry a query).
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether the connection uses TLS (always, except loopback test servers).
+    #[must_use]
+    pub fn tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Write the endpoint as a URL.
+    pub fn write_url(&self, w: &mut Writer<'_>) {
+        w.push_str(if self.tls { "https://" } else { "http://" });
+        w.push_str(&self.host);
+        if self.port != if self.tls { 443 } else { 80 } {
+            w.push_byte(b':');
+            w.push_decimal(u64::from(self.port));
+        }
+        w.push_str(&self.path);
+    }
+}
+
+/// The app registration the printer signs in with.
+#[derive(Debug, Clone)]
+pub struct AppRegistration {
+    client_id: String<MAX_CLIENT_ID_LEN>,
+    client_secret: SecretBuf<MAX_CLIENT_SECRET_LEN>,
+}
+
+impl AppRegistration {
+    /// A public client (no secret), as Microsoft's device and PKCE flows use.
+    pub fn public(client_id: &str) -> Result<Self, ProfileError> {
+        if client_id.is_empty()
+            || !client_id
+                .bytes()
+                .all(|c| c.is_ascii_graphic() && c != b'&' && c != b'#')
+        {
+            return Err(ProfileError::InvalidClientId);
+        }
+        Ok(AppRegistration {
+            client_id: String::try_from(client_id).map_err(|_| ProfileError::InvalidClientId)?,
+            client_secret: SecretBuf::new(),
+        })
+    }
+
+    /// A client with a secret; Google's "Desktop app" clients have one that
+    /// is not confidential but must be sent to the token endpoint.
+    pub fn with_secret(client_id: &str, secret: &[u8]) -> Result<Self, ProfileError> {
+        let mut app = Self::public(client_id)?;
+        app.client_secret
+            .set(secret)
+            .map_err(|_| ProfileError::ClientSecretTooLong)?;
+        Ok(app)
+    }
+
+    /// The client id.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client secret, if any.
+    #[must_use]
+    pub fn client_secret(&self) -> Option<&SecretBuf<MAX_CLIENT_SECRET_LEN>> {
+        (!self.client_secret.is_empty()).then_some(&self.client_secret)
+    }
+}
+
+/// A Microsoft national or global cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MicrosoftCloud {
+    /// Worldwide: `login.microsoftonline.com`, `smtp.office365.com`.
+    Global,
+    /// US Government GCC High: `login.microsoftonline.us`,
+    /// `outlook.office365.us`.
+    UsGovGccHigh,
+    /// US Government DoD: `login.microsoftonline.us`,
+    /// `outlook-dod.office365.us`.
+    UsGovDod,
+    /// China, operated by 21Vianet: `login.chinacloudapi.cn`,
+    /// `partner.outlook.cn`.
+    China,
+}
+
+impl MicrosoftCloud {
+    /// The sign-in host.
+    #[must_use]
+    pub const fn login_host(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "login.microsoftonline.com",
+            MicrosoftCloud::UsGovGccHigh | MicrosoftCloud::UsGovDod => "login.microsoftonline.us",
+            MicrosoftCloud::China => "login.chinacloudapi.cn",
+        }
+    }
+
+    /// The scope for SMTP submission with a refresh token.
+    #[must_use]
+    pub const fn smtp_scope(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "https://outlook.office.com/SMTP.Send offline_access",
+            MicrosoftCloud::UsGovGccHigh => "https://outlook.office365.us/SMTP.Send offline_access",
+            MicrosoftCloud::UsGovDod => "https://outlook-dod.office365.us/SMTP.Send offline_access",
+            MicrosoftCloud::China => "https://partner.outlook.cn/SMTP.Send offline_access",
+        }
+    }
+
+    /// The SMTP submission servers. Only the global one is documented by
+    /// Microsoft's SMTP AUTH page; the national clouds' hosts come from
+    /// third-party sources (PROVIDERS.md §4) and can be overridden in the
+    /// SMTP settings.
+    #[must_use]
+    pub const fn smtp_servers(self) -> &'static [SmtpServer] {
+        match self {
+            MicrosoftCloud::Global => &[SmtpServer {
+                host: "smtp.office365.com",
+                port: 587,
+                security: SmtpSecurity::StartTls,
+            }],
+            MicrosoftCloud::UsGovGccHigh => &[SmtpServer {
+                host: "smtp.office365.us",
+                port: 587,
+                security: SmtpSecurity::StartTls,
+            }],
+            MicrosoftCloud::UsGovDod => &[SmtpServer {
+                host: "outlook-dod.office365.us",
+                port: 587,
+                security: SmtpSecurity::StartTls,
+            }],
+            MicrosoftCloud::China => &[SmtpServer {
+                host: "smtp.partner.outlook.cn",
+                port: 587,
+                security: SmtpSecurity::StartTls,
+            }],
+        }
+    }
+}
+
+/// Which Microsoft accounts may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tenant<'a> {
+    /// Work, school and personal accounts.
+    Common,
+    /// Work and school accounts only.
+    Organizations,
+    /// Personal Microsoft accounts only.
+    Consumers,
+    /// One directory: its GUID or a verified domain (`contoso.onmicrosoft.com`).
+    Id(&'a str),
+}
+
+impl<'a> Tenant<'a> {
+    fn segment(self) -> Result<&'a str, ProfileError> {
+        match self {
+            Tenant::Common => Ok("common"),
+            Tenant::Organizations => Ok("organizations"),
+            Tenant::Consumers => Ok("consumers"),
+            Tenant::Id(id) => {
+                let ok = !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+                    && !id.starts_with('.');
+                if ok {
+                    Ok(id)
+                } else {
+                    Err(ProfileError::InvalidTenant)
+                }
+            }
+        }
+    }
+}
+
+/// How an SMTP server starts TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SmtpSecurity {
+    /// Plain connect, then `STARTTLS` (RFC 3207), usually port 587.
+    StartTls,
+    /// TLS from the first octet, usually port 465.
+    ImplicitTls,
+}
+
+/// A provider's SMTP submission server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SmtpServer {
+    /// Host name.
+    pub host: &'static str,
+    /// TCP port.
+    pub port: u16,
+    /// How TLS starts.
+    pub security: SmtpSecurity,
+}
+
+const GOOGLE_SMTP: &[SmtpServer] = &[
+    SmtpServer {
+        host: "smtp.gmail.com",
+        port: 587,
+        security: SmtpSecurity::StartTls,
+    },
+    SmtpServer {
+        host: "smtp.gmail.com",
+        port: 465,
+        security: SmtpSecurity::ImplicitTls,
+    },
+];
+
+/// Which provider a profile is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ProviderKind {
+    /// Microsoft Entra ID / Microsoft 365.
+    Microsoft(MicrosoftCloud),
+    /// Google / Gmail / Google Workspace.
+    Google,
+    /// Any other standards-compliant authorization server.
+    Custom,
+}
+
+/// Host part of a loopback redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LoopbackHost {
+    /// `127.0.0.1` (Google's recommendation).
+    Ipv4,
+    /// `[::1]`.
+    Ipv6,
+    /// `localhost` (what Microsoft's app registration portal accepts).
+    Localhost,
+}
+
+impl LoopbackHost {
+    /// The host as written in the URI.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LoopbackHost::Ipv4 => "127.0.0.1",
+            LoopbackHost::Ipv6 => "[::1]",
+            LoopbackHost::Localhost => "localhost",
+        }
+    }
+}
+
+/// Explicit endpoints for [`Provider::custom`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomEndpoints<'a> {
+    /// Authorization endpoint URL (browser sign-in), if any.
+    pub authorize_url: Option<&'a str>,
+    /// Token endpoint URL (required).
+    pub token_url: &'a str,
+    /// Device authorization endpoint URL (RFC 8628), if any.
+    pub device_url: Option<&'a str>,
+    /// Scope to request (space-separated).
+    pub scope: &'a str,
+}
+
+/// A provider profile: everything the OAuth client needs to know about the
+/// authorization server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    kind: ProviderKind,
+    authorize: Option<Endpoint>,
+    token: Endpoint,
+    device: Option<Endpoint>,
+    scope: String<MAX_SCOPE_LEN>,
+}
+
+fn checked_scope(scope: &str) -> Result<String<MAX_SCOPE_LEN>, ProfileError> {
+    if scope.trim().is_empty() || scope.bytes().any(|c| c.is_ascii_control()) {
+        return Err(ProfileError::InvalidScope);
+    }
+    String::try_from(scope).map_err(|_| ProfileError::InvalidScope)
+}
+
+fn ms_endpoint(host: &str, tenant: &str, leaf: &str) -> Result<Endpoint, ProfileError> {
+    let mut path: String<MAX_ENDPOINT_PATH_LEN> = String::new();
+    for part in ["/", tenant, "/oauth2/v2.0/", leaf] {
+        path.push_str(part)
+            .map_err(|_| ProfileError::InvalidTenant)?;
+    }
+    Endpoint::new(host, 443, &path)
+}
+
+impl Provider {
+    /// Microsoft Entra ID in `cloud` for `tenant`, with the cloud's SMTP
+    /// scope.
+    pub fn microsoft(cloud: MicrosoftCloud, tenant: Tenant<'_>) -> Result<Self, ProfileError> {
+        let t = tenant.segment()?;
+        let host = cloud.login_host();
+        Ok(Provider {
+            kind: ProviderKind::Microsoft(cloud),
+            authorize: Some(ms_endpoint(host, t, "authorize")?),
+            token: ms_endpoint(host, t, "token")?,
+            device: Some(ms_endpoint(host, t, "devicecode")?),
+            scope: checked_scope(cloud.smtp_scope())?,
+        })
+    }
+
+    /// Google, with the Gmail scope `https://mail.google.com/`.
+    pub fn google() -> Result<Self, ProfileError> {
+        Ok(Provider {
+            kind: ProviderKind::Google,
+            authorize: Some(Endpoint::new(
+                "accounts.google.com",
+                443,
+                "/o/oauth2/v2/auth",
+            )?),
+            token: Endpoint::new("oauth2.googleapis.com", 443, "/token")?,
+            // Google's device endpoint exists (/device/code) but refuses the
+            // Gmail scope: keep it out so the refusal is clear and local.
+            device: None,
+            scope: checked_scope("https://mail.google.com/")?,
+        })
+    }
+
+    /// Any standards-compliant server with explicit endpoints.
+    pub fn custom(e: &CustomEndpoints<'_>) -> Result<Self, ProfileError> {
+        Ok(Provider {
+            kind: ProviderKind::Custom,
+            authorize: e.authorize_url.map(Endpoint::parse_url).transpose()?,
+            token: Endpoint::parse_url(e.token_url)?,
+            device: e.device_url.map(Endpoint::parse_url).transpose()?,
+            scope: checked_scope(e.scope)?,
+        })
+    }
+
+    /// Replace the scope (for example Microsoft's `SMTP.SendAsApp` variant).
+    pub fn set_scope(&mut self, scope: &str) -> Result<(), ProfileError> {
+        self.scope = checked_scope(scope)?;
+        Ok(())
+    }
+
+    /// Which provider this is.
+    #[must_use]
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    /// The scope requested.
+    #[must_use]
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The token endpoint.
+    #[must_use]
+    pub fn token_endpoint(&self) -> &Endpoint {
+        &self.token
+    }
+
+    /// The device authorization endpoint, or why there is none.
+    pub fn device_endpoint(&self) -> Result<&Endpoint, ProfileError> {
+        self.device
+            .as_ref()
+            .ok_or(ProfileError::DeviceFlowNotSupported)
+    }
+
+    /// The authorization endpoint (browser sign-in), or why there is none.
+    pub fn authorize_endpoint(&self) -> Result<&Endpoint, ProfileError> {
+        self.authorize
+            .as_ref()
+            .ok_or(ProfileError::AuthCodeNotSupported)
+    }
+
+    /// Whether the device flow is available for e-mail.
+    #[must_use]
+    pub fn supports_device_flow(&self) -> bool {
+        self.device.is_some()
+    }
+
+    /// The SMTP servers of the provider (empty for custom profiles: the
+    /// administrator sets one).
+    #[must_use]
+    pub fn smtp_servers(&self) -> &'static [SmtpServer] {
+        match self.kind {
+            ProviderKind::Microsoft(cloud) => cloud.smtp_servers(),
+            ProviderKind::Google => GOOGLE_SMTP,
+            ProviderKind::Custom => &[],
+        }
+    }
+
+    /// The loopback host the provider's app registrations accept by default.
+    #[must_use]
+    pub fn default_loopback(&self) -> LoopbackHost {
+        match self.kind {
+            ProviderKind::Microsoft(_) => LoopbackHost::Localhost,
+            _ => LoopbackHost::Ipv4,
+        }
+    }
+
+    /// Whether the refresh request repeats the scope. Microsoft recommends
+    /// it (the v2 endpoint issues tokens per resource); Google does not need it.
+    #[must_use]
+    pub fn scope_on_refresh(&self) -> bool {
+        !matches!(self.kind, ProviderKind::Google)
+    }
+
+    /// Extra authorize-URL parameters the provider needs: Google returns a
+    /// refresh token only with `access_type=offline`.
+    #[must_use]
+    pub fn authorize_extra(&self) -> &'static [(&'static str, &'static str)] {
+        match self.kind {
+            ProviderKind::Google => &[("access_type", "offline")],
+            _ => &[],
+        }
+    }
+
+    /// A scope the granted scope must include for SMTP to work, when the
+    /// provider echoes granted scopes reliably: Google's granular consent
+    /// lets a user untick Gmail access.
+    #[must_use]
+    pub fn required_granted_scope(&self) -> Option<&'static str> {
+        match self.kind {
+            ProviderKind::Google => Some("https://mail.google.com/"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(e: &Endpoint) -> std::string::String {
+        let mut buf = [0u8; 300];
+        let mut w = Writer::new(&mut buf);
+        e.write_url(&mut w);
+        let n = w.finish().unwrap();
+        std::string::String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn microsoft_endpoints_for_each_tenant_and_cloud() {
+        let p = Provider::microsoft(MicrosoftCloud::Global, Tenant::Common).unwrap();
+        assert_eq!(
+            url(p.token_endpoint()),
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            url(p.device_endpoint().unwrap()),
+            "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode"
+        );
+        assert_eq!(
+            url(p.authorize_endpoint().unwrap()),
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+        );
+        assert_eq!(
+            p.scope(),
+            "https://outlook.office.com/SMTP.Send offline_access"
+        );
+        assert_eq!(
+            p.smtp_servers(),
+            &[SmtpServer {
+                host: "smtp.office365.com",
+                port: 587,
+                security: SmtpSecurity::StartTls
+            }]
+        );
+        let t = Provider::microsoft(
+            MicrosoftCloud::UsGovGccHigh,
+            Tenant::Id("72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        )
+        .unwrap();
+        assert_eq!(
+            url(t.token_endpoint()),
+            "https://login.microsoftonline.us/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"
+        );
+        assert!(t
+            .scope()
+            .starts_with("https://outlook.office365.us/SMTP.Send"));
+        let cn = Provider::microsoft(MicrosoftCloud::China, Tenant::Organizations).unwrap();
+        assert_eq!(cn.token_endpoint().host(), "login.chinacloudapi.cn");
+        assert_eq!(
+            cn.token_endpoint().path(),
+            "/organizations/oauth2/v2.0/token"
+        );
+        let c = Provider::microsoft(MicrosoftCloud::Global, Tenant::Consumers).unwrap();
+        assert_eq!(c.token_endpoint().path(), "/consumers/oauth2/v2.0/token");
+        for bad in ["", "a/b", "x y", ".x", &"a".repeat(65)] {
+            assert_eq!(
+                Provider::microsoft(MicrosoftCloud::Global, Tenant::Id(bad)),
+                Err(ProfileError::InvalidTenant)
+            );
+        }
+        assert_eq!(p.default_loopback(), LoopbackHost::Localhost);
+        assert!(p.scope_on_refresh());
+    }
+
+    #[test]
+    fn google_refuses_the_device_flow() {
+        let g = Provider::google().unwrap();
+        assert_eq!(
+            g.device_endpoint(),
+            Err(ProfileError::DeviceFlowNotSupported)
+        );
+        assert_eq!(
+            ProfileError::DeviceFlowNotSupported.diag(),
+            Id::DeviceFlowNotSupported
+        );
+        assert!(!g.supports_device_flow());
+        assert_eq!(
+            url(g.token_endpoint()),
+            "https://oauth2.googleapis.com/token"
+        );
+        assert_eq!(g.scope(), "https://mail.google.com/");
+        assert_eq!(g.smtp_servers().len(), 2);
+        assert_eq!(g.smtp_servers()[1].port, 465);
+        assert_eq!(g.smtp_servers()[1].security, SmtpSecurity::ImplicitTls);
+        assert_eq!(g.default_loopback(), LoopbackHost::Ipv4);
+        assert!(!g.scope_on_refresh());
+    }
+
+    #[test]
+    fn custom_profiles_parse_urls() {
+        let p = Provider::custom(&CustomEndpoints {
+            authorize_url: Some("https://idp.example.com:8443/oauth2/auth"),
+            token_url: "https://idp.example.com:8443/oauth2/token?x=1",
+            device_url: None,
+            scope: "smtp offline_access",
+        })
+        .unwrap();
+        assert_eq!(p.token_endpoint().port(), 8443);
+        assert_eq!(p.token_endpoint().path(), "/oauth2/token?x=1");
+        assert_eq!(
+            url(p.token_endpoint()),
+            "https://idp.example.com:8443/oauth2/token?x=1"
+        );
+        assert_eq!(
+            p.device_endpoint(),
+            Err(ProfileError::DeviceFlowNotSupported)
+        );
+        let local = Endpoint::parse_url("http://127.0.0.1:3000/token").unwrap();
+        assert!(!local.tls());
+        assert_eq!(url(&local), "http://127.0.0.1:3000/token");
+        let v6 = Endpoint::parse_url("https://[::1]:9443").unwrap();
+        assert_eq!((v6.host(), v6.port(), v6.path()), ("[::1]", 9443, "/"));
+        for bad in [
+            "http://idp.example.com/token",
+            "ftp://x/y",
+            "https://user@idp/x",
+            "https://idp:99999/x",
+            "https:///x",
+            "https://idp/a b",
+            "https://i\r\ndp/x",
+        ] {
+            assert_eq!(
+                Endpoint::parse_url(bad),
+                Err(ProfileError::InvalidEndpoint),
+                "{bad}"
+            );
+        }
+        let no_scope = CustomEndpoints {
+            authorize_url: None,
+            token_url: "https://a/t",
+            device_url: None,
+            scope: " ",
+        };
+        assert_eq!(Provider::custom(&no_scope), Err(ProfileError::InvalidScope));
+    }
+
+    #[test]
+    fn app_registrations() {
+        let a = AppRegistration::public("00000000-0000-0000-0000-000000000001").unwrap();
+        assert!(a.client_secret().is_none());
+        let g = AppRegistration::with_secret("123-abc.apps.googleusercontent.com", b"GOCSPX-s")
+            .unwrap();
+        assert_eq!(g.client_secret().unwrap().expose(), b"GOCSPX-s");
+        assert!(!format!("{g:?}").contains("GOCSPX"));
+        assert_eq!(
+            AppRegistration::public("a b").err(),
+            Some(ProfileError::InvalidClientId)
+        );
+        assert_eq!(
+            AppRegistration::public("").err(),
+            Some(ProfileError::InvalidClientId)
+        );
+    }
+}

@@ -1,0 +1,898 @@
+//! JSON bodies of the token endpoints, read with `serde-json-core` into
+//! fixed structs.
+//!
+//! - [`parse_token_response`]: RFC 6749 §5.1 (access and refresh tokens go
+//!   straight into [`AccessToken`] / [`RefreshToken`]).
+//! - [`parse_error_response`]: RFC 6749 §5.2, Microsoft's `error_codes` and
+//!   `AADSTSnnnnn:` description prefix, Google's `error_code`.
+//! - [`parse_device_authorization`]: RFC 8628 §3.2, with Google's
+//!   `verification_url` spelling and Microsoft's `message`.
+//!
+//! Strings are read as raw, still-escaped slices of the body
+//! ([`EscapedStr`]) and unescaped here, straight into their destination:
+//! unknown members (`id_token`, `ext_expires_in`, `trace_id`…) are skipped
+//! without any buffer, and `\/`, `\"`, `\uXXXX` (surrogate pairs included)
+//! come out right. Every parse is preceded by
+//! [`super::json_guard::check_depth`]. Numbers sent as strings
+//! (`"expires_in":"3599"`, some servers) are accepted.
+
+use core::fmt;
+
+use heapless::String;
+use serde::Deserialize;
+use serde_json_core::str::EscapedStr;
+
+use super::json_guard::check_depth;
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{
+    MAX_DEVICE_CODE_LEN, MAX_DEVICE_MESSAGE_LEN, MAX_JSON_DEPTH, MAX_SCOPE_LEN, MAX_USER_CODE_LEN,
+    MAX_VERIFICATION_URI_COMPLETE_LEN, MAX_VERIFICATION_URI_LEN,
+};
+use crate::secret::{AccessToken, RefreshToken, SecretBuf};
+
+/// Octets of a provider's `error_description` kept for the log.
+pub const MAX_ERROR_DESCRIPTION_LEN: usize = 256;
+
+/// Which member of a body an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Field {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `device_code`.
+    DeviceCode,
+    /// `user_code`.
+    UserCode,
+    /// `verification_uri` (or Google's `verification_url`).
+    VerificationUri,
+    /// `verification_uri_complete`.
+    VerificationUriComplete,
+    /// `expires_in`.
+    ExpiresIn,
+    /// `error`.
+    Error,
+}
+
+/// A JSON body could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum JsonError {
+    /// Nested deeper than [`MAX_JSON_DEPTH`].
+    TooDeep,
+    /// Not a JSON object of the expected shape.
+    Syntax,
+    /// A string has an invalid escape or a lone surrogate.
+    BadEscape,
+    /// A required member is missing.
+    Missing(Field),
+    /// A member is longer than its fixed capacity.
+    TooLong(Field),
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonError::TooDeep => f.write_str("JSON nested too deeply"),
+            JsonError::Syntax => f.write_str("malformed JSON body"),
+            JsonError::BadEscape => f.write_str("invalid escape in a JSON string"),
+            JsonError::Missing(m) => write!(f, "JSON member {m:?} missing"),
+            JsonError::TooLong(m) => write!(f, "JSON member {m:?} too long"),
+        }
+    }
+}
+
+impl core::error::Error for JsonError {}
+
+impl Diagnostic for JsonError {
+    fn diag(&self) -> Id {
+        match self {
+            JsonError::TooLong(_) => Id::TokenTooLarge,
+            _ => Id::JsonMalformed,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- strings
+
+fn hex4(s: &[u8]) -> Option<u32> {
+    if s.len() != 4 {
+        return None;
+    }
+    s.iter().try_fold(0u32, |n, &c| {
+        char::from(c).to_digit(16).map(|d| (n << 4) | d)
+    })
+}
+
+/// Unescape the raw content of a JSON string, giving UTF-8 pieces to `sink`
+/// (which answers `false` when full).
+fn unescape(raw: &str, mut sink: impl FnMut(&str) -> bool, field: Field) -> Result<(), JsonError> {
+    let bytes = raw.as_bytes();
+    let mut i = 0usize;
+    let mut start = 0usize;
+    let full = JsonError::TooLong(field);
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            i = i.saturating_add(1);
+            continue;
+        }
+        if !sink(raw.get(start..i).unwrap_or("")) {
+            return Err(full);
+        }
+        let esc = *bytes.get(i.saturating_add(1)).ok_or(JsonError::BadEscape)?;
+        let mut consumed = 2usize;
+        let c: char = match esc {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let at = |k: usize| bytes.get(i.saturating_add(k)..i.saturating_add(k + 4));
+                let hi = at(2).and_then(hex4).ok_or(JsonError::BadEscape)?;
+                consumed = 6;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate must be followed by `\u` and a low one.
+                    let lo = match (bytes.get(i + 6), bytes.get(i + 7)) {
+                        (Some(b'\\'), Some(b'u')) => at(8).and_then(hex4),
+                        _ => None,
+                    }
+                    .filter(|lo| (0xDC00..0xE000).contains(lo))
+                    .ok_or(JsonError::BadEscape)?;
+                    consumed = 12;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                char::from_u32(code).ok_or(JsonError::BadEscape)?
+            }
+            _ => return Err(JsonError::BadEscape),
+        };
+        let mut tmp = [0u8; 4];
+        if !sink(c.encode_utf8(&mut tmp)) {
+            return Err(full);
+        }
+        i = i.saturating_add(consumed);
+        start = i;
+    }
+    if sink(raw.get(start..).unwrap_or("")) {
+        Ok(())
+    } else {
+        Err(full)
+    }
+}
+
+fn unescape_secret<const N: usize>(
+    raw: &str,
+    out: &mut SecretBuf<N>,
+    field: Field,
+) -> Result<(), JsonError> {
+    out.clear();
+    let r = unescape(raw, |s| out.extend(s.as_bytes()).is_ok(), field);
+    if r.is_err() {
+        out.clear();
+    }
+    r
+}
+
+fn unescape_string<const N: usize>(
+    raw: &str,
+    out: &mut String<N>,
+    field: Field,
+) -> Result<(), JsonError> {
+    out.clear();
+    unescape(raw, |s| out.push_str(s).is_ok(), field)
+}
+
+/// Unescape, cutting at a character boundary when full (display texts).
+fn unescape_truncated<const N: usize>(raw: &str, out: &mut String<N>) -> Result<(), JsonError> {
+    out.clear();
+    let mut full = false;
+    unescape(
+        raw,
+        |s| {
+            for c in s.chars() {
+                if full || out.push(c).is_err() {
+                    full = true;
+                }
+            }
+            true
+        },
+        Field::Error,
+    )
+}
+
+/// A number that some servers send as a string.
+trait Number {
+    fn value(&self) -> Option<u64>;
+}
+
+impl Number for u64 {
+    fn value(&self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl Number for EscapedStr<'_> {
+    fn value(&self) -> Option<u64> {
+        let s = self.0.trim();
+        if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, serde_json_core::de::Error> {
+    serde_json_core::from_slice::<T>(body).map(|(v, _)| v)
+}
+
+/// Parse with numbers as numbers, and again with numbers as strings when a
+/// number turned out to be a string.
+fn parse_either<'a, A: Deserialize<'a>, B: Deserialize<'a>>(
+    body: &'a [u8],
+) -> Result<Result<A, B>, JsonError> {
+    check_depth(body, MAX_JSON_DEPTH).map_err(|_| JsonError::TooDeep)?;
+    match parse::<A>(body) {
+        Ok(a) => Ok(Ok(a)),
+        Err(serde_json_core::de::Error::InvalidType) => {
+            parse::<B>(body).map(Err).map_err(|_| JsonError::Syntax)
+        }
+        Err(_) => Err(JsonError::Syntax),
+    }
+}
+
+// ---------------------------------------------------------------- token
+
+/// The `token_type` of a token response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TokenType {
+    /// `Bearer` (any case), what XOAUTH2 and OAUTHBEARER carry.
+    #[default]
+    Bearer,
+    /// Some other type (`mac`, `DPoP`, …): not usable for SMTP.
+    Other,
+    /// Not given (RFC 6749 requires it; some servers omit it).
+    Absent,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Default)]
+pub struct TokenResponse {
+    /// The access token (RAM only, R-TOK-1).
+    pub access_token: AccessToken,
+    /// The token type.
+    pub token_type: TokenType,
+    /// Lifetime of the access token in seconds, when given.
+    pub expires_in: Option<u64>,
+    /// A new refresh token, empty when none was returned (R-TOK-2).
+    pub refresh_token: RefreshToken,
+    /// The granted scope, when given (cut at [`MAX_SCOPE_LEN`] octets).
+    pub scope: String<MAX_SCOPE_LEN>,
+}
+
+impl TokenResponse {
+    /// An empty response (to be filled by [`parse_token_response`]).
+    #[must_use]
+    pub const fn new() -> Self {
+        TokenResponse {
+            access_token: AccessToken::new(),
+            token_type: TokenType::Bearer,
+            expires_in: None,
+            refresh_token: RefreshToken::new(),
+            scope: String::new(),
+        }
+    }
+
+    /// Wipe the tokens and forget the rest.
+    pub fn clear(&mut self) {
+        self.access_token.clear();
+        self.refresh_token.clear();
+        self.token_type = TokenType::Bearer;
+        self.expires_in = None;
+        self.scope.clear();
+    }
+
+    /// Whether the granted scope lists `scope` (space-separated, exact).
+    #[must_use]
+    pub fn scope_includes(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawToken<'a, N> {
+    #[serde(borrow)]
+    access_token: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    token_type: Option<EscapedStr<'a>>,
+    expires_in: Option<N>,
+    #[serde(borrow)]
+    refresh_token: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    scope: Option<EscapedStr<'a>>,
+}
+
+fn fill_token<N: Number>(raw: &RawToken<'_, N>, out: &mut TokenResponse) -> Result<(), JsonError> {
+    let at = raw
+        .access_token
+        .ok_or(JsonError::Missing(Field::AccessToken))?;
+    unescape_secret(at.0, &mut out.access_token, Field::AccessToken)?;
+    if out.access_token.is_empty() {
+        return Err(JsonError::Missing(Field::AccessToken));
+    }
+    out.token_type = match raw.token_type {
+        None => TokenType::Absent,
+        Some(t) if t.0.eq_ignore_ascii_case("bearer") => TokenType::Bearer,
+        Some(_) => TokenType::Other,
+    };
+    out.expires_in = match &raw.expires_in {
+        None => None,
+        Some(n) => Some(n.value().ok_or(JsonError::Syntax)?),
+    };
+    match raw.refresh_token {
+        Some(rt) => unescape_secret(rt.0, &mut out.refresh_token, Field::RefreshToken)?,
+        None => out.refresh_token.clear(),
+    }
+    match raw.scope {
+        Some(s) => unescape_truncated(s.0, &mut out.scope)?,
+        None => out.scope.clear(),
+    }
+    Ok(())
+}
+
+/// Parse a token response into `out` (left cleared on error).
+pub fn parse_token_response(body: &[u8], out: &mut TokenResponse) -> Result<(), JsonError> {
+    let r = match parse_either::<RawToken<'_, u64>, RawToken<'_, EscapedStr<'_>>>(body) {
+        Ok(Ok(raw)) => fill_token(&raw, out),
+        Ok(Err(raw)) => fill_token(&raw, out),
+        Err(e) => Err(e),
+    };
+    if r.is_err() {
+        out.clear();
+    }
+    r
+}
+
+// ---------------------------------------------------------------- error
+
+/// The `error` code of an error response (RFC 6749 §5.2, RFC 8628 §3.5,
+/// and the providers' own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`.
+    InvalidRequest,
+    /// `invalid_client`.
+    InvalidClient,
+    /// `invalid_grant`.
+    InvalidGrant,
+    /// `unauthorized_client`.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType,
+    /// `invalid_scope`.
+    InvalidScope,
+    /// `authorization_pending` (RFC 8628).
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628).
+    SlowDown,
+    /// `access_denied`.
+    AccessDenied,
+    /// `authorization_declined` (Microsoft's `access_denied`).
+    AuthorizationDeclined,
+    /// `expired_token` (RFC 8628).
+    ExpiredToken,
+    /// `bad_verification_code` (Microsoft, GitHub).
+    BadVerificationCode,
+    /// `admin_policy_enforced` (Google Workspace).
+    AdminPolicyEnforced,
+    /// `org_internal` (Google).
+    OrgInternal,
+    /// `rate_limit_exceeded` (Google quota).
+    RateLimitExceeded,
+    /// `server_error`.
+    ServerError,
+    /// `temporarily_unavailable`.
+    TemporarilyUnavailable,
+    /// `interaction_required` (OpenID Connect; Microsoft Conditional Access).
+    InteractionRequired,
+    /// `consent_required`.
+    ConsentRequired,
+    /// `login_required`.
+    LoginRequired,
+    /// `unsupported_response_type` (authorize redirect).
+    UnsupportedResponseType,
+    /// Any other code, or none.
+    Other,
+}
+
+impl ErrorCode {
+    const TABLE: &'static [(&'static str, ErrorCode)] = &[
+        ("invalid_request", ErrorCode::InvalidRequest),
+        ("invalid_client", ErrorCode::InvalidClient),
+        ("invalid_grant", ErrorCode::InvalidGrant),
+        ("unauthorized_client", ErrorCode::UnauthorizedClient),
+        ("unsupported_grant_type", ErrorCode::UnsupportedGrantType),
+        ("invalid_scope", ErrorCode::InvalidScope),
+        ("authorization_pending", ErrorCode::AuthorizationPending),
+        ("slow_down", ErrorCode::SlowDown),
+        ("access_denied", ErrorCode::AccessDenied),
+        ("authorization_declined", ErrorCode::AuthorizationDeclined),
+        ("expired_token", ErrorCode::ExpiredToken),
+        ("bad_verification_code", ErrorCode::BadVerificationCode),
+        ("admin_policy_enforced", ErrorCode::AdminPolicyEnforced),
+        ("org_internal", ErrorCode::OrgInternal),
+        ("rate_limit_exceeded", ErrorCode::RateLimitExceeded),
+        ("server_error", ErrorCode::ServerError),
+        ("temporarily_unavailable", ErrorCode::TemporarilyUnavailable),
+        ("interaction_required", ErrorCode::InteractionRequired),
+        ("consent_required", ErrorCode::ConsentRequired),
+        ("login_required", ErrorCode::LoginRequired),
+        (
+            "unsupported_response_type",
+            ErrorCode::UnsupportedResponseType,
+        ),
+    ];
+
+    /// The code for the wire name `s` (exact match, as the RFCs define).
+    #[must_use]
+    pub fn from_name(s: &[u8]) -> ErrorCode {
+        Self::TABLE
+            .iter()
+            .find(|(name, _)| name.as_bytes() == s)
+            .map_or(ErrorCode::Other, |&(_, c)| c)
+    }
+
+    /// The wire name (`"other"` for [`ErrorCode::Other`]).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        Self::TABLE
+            .iter()
+            .find(|&&(_, c)| c == self)
+            .map_or("other", |&(n, _)| n)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An error response (RFC 6749 §5.2 with the providers' additions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// The `error` code (or Google's `error_code`).
+    pub code: ErrorCode,
+    /// Microsoft's AADSTS number, from `error_codes[0]` or the
+    /// `AADSTSnnnnn:` prefix of `error_description`.
+    pub aadsts: Option<u32>,
+    /// `error_description`, cut to [`MAX_ERROR_DESCRIPTION_LEN`] octets
+    /// (never secret; for the diagnostic log).
+    pub description: String<MAX_ERROR_DESCRIPTION_LEN>,
+}
+
+/// First number of a JSON array of numbers; the rest is read and dropped.
+struct FirstCode(Option<u32>);
+
+impl<'de> Deserialize<'de> for FirstCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FirstCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of error codes")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FirstCode, A::Error> {
+                let mut first = None;
+                while let Some(n) = seq.next_element::<u64>()? {
+                    if first.is_none() {
+                        first = u32::try_from(n).ok();
+                    }
+                }
+                Ok(FirstCode(first))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawError<'a, E> {
+    error: Option<E>,
+    #[serde(borrow)]
+    error_description: Option<EscapedStr<'a>>,
+    error_codes: Option<FirstCode>,
+    #[serde(borrow)]
+    error_code: Option<EscapedStr<'a>>,
+}
+
+/// `AADSTS` followed by digits at the start of a description.
+fn aadsts_prefix(desc: &str) -> Option<u32> {
+    let digits = desc.trim_start().strip_prefix("AADSTS")?;
+    let end = digits
+        .bytes()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits.get(..end).and_then(|d| d.parse().ok())
+}
+
+fn code_of(raw: Option<EscapedStr<'_>>) -> ErrorCode {
+    raw.map_or(ErrorCode::Other, |e| ErrorCode::from_name(e.0.as_bytes()))
+}
+
+fn fill_error<E>(
+    raw: &RawError<'_, E>,
+    error: Option<EscapedStr<'_>>,
+) -> Result<ErrorResponse, JsonError> {
+    let mut code = code_of(error);
+    if code == ErrorCode::Other {
+        code = code_of(raw.error_code);
+    }
+    if error.is_none() && raw.error_code.is_none() {
+        return Err(JsonError::Missing(Field::Error));
+    }
+    let mut description = String::new();
+    if let Some(d) = raw.error_description {
+        unescape_truncated(d.0, &mut description)?;
+    }
+    let aadsts = raw
+        .error_codes
+        .as_ref()
+        .and_then(|c| c.0)
+        .or_else(|| aadsts_prefix(&description));
+    Ok(ErrorResponse {
+        code,
+        aadsts,
+        description,
+    })
+}
+
+/// Parse an error response. Google API-style bodies whose `error` is an
+/// object are accepted (the code then comes from `error_code`).
+pub fn parse_error_response(body: &[u8]) -> Result<ErrorResponse, JsonError> {
+    match parse_either::<RawError<'_, EscapedStr<'_>>, RawError<'_, serde::de::IgnoredAny>>(body)? {
+        Ok(raw) => fill_error(&raw, raw.error),
+        Err(raw) => fill_error(&raw, None).or(Ok(ErrorResponse {
+            code: code_of(raw.error_code),
+            aadsts: None,
+            description: String::new(),
+        })),
+    }
+}
+
+// ---------------------------------------------------------------- device
+
+/// A device authorization response (RFC 8628 §3.2).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceAuthorization {
+    /// The device code (secret: it redeems the grant).
+    pub device_code: SecretBuf<MAX_DEVICE_CODE_LEN>,
+    /// The code the user types.
+    pub user_code: String<MAX_USER_CODE_LEN>,
+    /// Where the user types it (`verification_uri`, or Google's
+    /// `verification_url`).
+    pub verification_uri: String<MAX_VERIFICATION_URI_LEN>,
+    /// The URI with the code in it, for a QR code; empty when not given.
+    pub verification_uri_complete: String<MAX_VERIFICATION_URI_COMPLETE_LEN>,
+    /// Lifetime of the device code, in seconds.
+    pub expires_in: u64,
+    /// Minimum polling interval in seconds, when given (default 5).
+    pub interval: Option<u64>,
+    /// Microsoft's ready-made instruction text; empty when not given.
+    pub message: String<MAX_DEVICE_MESSAGE_LEN>,
+}
+
+impl DeviceAuthorization {
+    /// An empty value (to be filled by [`parse_device_authorization`]).
+    #[must_use]
+    pub const fn new() -> Self {
+        DeviceAuthorization {
+            device_code: SecretBuf::new(),
+            user_code: String::new(),
+            verification_uri: String::new(),
+            verification_uri_complete: String::new(),
+            expires_in: 0,
+            interval: None,
+            message: String::new(),
+        }
+    }
+
+    /// Wipe the device code and forget the rest.
+    pub fn clear(&mut self) {
+        self.device_code.clear();
+        self.user_code.clear();
+        self.verification_uri.clear();
+        self.verification_uri_complete.clear();
+        self.expires_in = 0;
+        self.interval = None;
+        self.message.clear();
+    }
+}
+
+#[derive(Deserialize)]
+struct RawDevice<'a, N> {
+    #[serde(borrow)]
+    device_code: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    user_code: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    verification_uri: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    verification_url: Option<EscapedStr<'a>>,
+    #[serde(borrow)]
+    verification_uri_complete: Option<EscapedStr<'a>>,
+    expires_in: Option<N>,
+    interval: Option<N>,
+    #[serde(borrow)]
+    message: Option<EscapedStr<'a>>,
+}
+
+fn fill_device<N: Number>(
+    raw: &RawDevice<'_, N>,
+    out: &mut DeviceAuthorization,
+) -> Result<(), JsonError> {
+    let dc = raw
+        .device_code
+        .ok_or(JsonError::Missing(Field::DeviceCode))?;
+    unescape_secret(dc.0, &mut out.device_code, Field::DeviceCode)?;
+    let uc = raw.user_code.ok_or(JsonError::Missing(Field::UserCode))?;
+    unescape_string(uc.0, &mut out.user_code, Field::UserCode)?;
+    let uri = raw
+        .verification_uri
+        .or(raw.verification_url)
+        .ok_or(JsonError::Missing(Field::VerificationUri))?;
+    unescape_string(uri.0, &mut out.verification_uri, Field::VerificationUri)?;
+    match raw.verification_uri_complete {
+        Some(c) => unescape_string(
+            c.0,
+            &mut out.verification_uri_complete,
+            Field::VerificationUriComplete,
+        )?,
+        None => out.verification_uri_complete.clear(),
+    }
+    out.expires_in = raw
+        .expires_in
+        .as_ref()
+        .ok_or(JsonError::Missing(Field::ExpiresIn))?
+        .value()
+        .ok_or(JsonError::Syntax)?;
+    out.interval = match &raw.interval {
+        None => None,
+        Some(n) => Some(n.value().ok_or(JsonError::Syntax)?),
+    };
+    match raw.message {
+        Some(m) => unescape_truncated(m.0, &mut out.message)?,
+        None => out.message.clear(),
+    }
+    if out.device_code.is_empty() || out.user_code.is_empty() || out.verification_uri.is_empty() {
+        return Err(JsonError::Missing(Field::DeviceCode));
+    }
+    Ok(())
+}
+
+/// Parse a device authorization response into `out` (cleared on error).
+pub fn parse_device_authorization(
+    body: &[u8],
+    out: &mut DeviceAuthorization,
+) -> Result<(), JsonError> {
+    let r = match parse_either::<RawDevice<'_, u64>, RawDevice<'_, EscapedStr<'_>>>(body) {
+        Ok(Ok(raw)) => fill_device(&raw, out),
+        Ok(Err(raw)) => fill_device(&raw, out),
+        Err(e) => Err(e),
+    };
+    if r.is_err() {
+        out.clear();
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6749_5_1_vector_skips_unknown_members() {
+        let body = br#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"example","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA","example_parameter":"example_value"}"#;
+        let mut t = TokenResponse::new();
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.access_token.expose(), b"2YotnFZFEjr1zCsicMWpAA");
+        assert_eq!(t.refresh_token.expose(), b"tGzv3JOkF0XG5Qx2TlKWIA");
+        assert_eq!(t.token_type, TokenType::Other);
+        assert_eq!(t.expires_in, Some(3600));
+        assert!(t.scope.is_empty());
+    }
+
+    #[test]
+    fn escapes_are_unescaped_into_the_secret() {
+        let body = br#"{"access_token":"a\/b\"c\\d\u00e9\ud83d\ude00","token_type":"Bearer","refresh_token":"1\/\/0gXYZ","scope":"https:\/\/mail.google.com\/","id_token":"eyJ\/x","nested":{"a":[1,{"b":"\u0041"}]}}"#;
+        let mut t = TokenResponse::new();
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.access_token.expose(), "a/b\"c\\dé😀".as_bytes());
+        assert_eq!(t.refresh_token.expose(), b"1//0gXYZ");
+        assert_eq!(t.scope.as_str(), "https://mail.google.com/");
+        assert!(t.scope_includes("https://mail.google.com/"));
+        assert_eq!(t.token_type, TokenType::Bearer);
+        assert_eq!(t.expires_in, None);
+    }
+
+    #[test]
+    fn numbers_as_strings_are_accepted() {
+        let body = br#"{"token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599","access_token":"x"}"#;
+        let mut t = TokenResponse::new();
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.expires_in, Some(3599));
+        let bad = br#"{"token_type":"Bearer","expires_in":"soon","access_token":"x"}"#;
+        assert_eq!(parse_token_response(bad, &mut t), Err(JsonError::Syntax));
+        assert!(t.access_token.is_empty());
+    }
+
+    #[test]
+    fn bad_bodies() {
+        let mut t = TokenResponse::new();
+        let cases: &[(&[u8], JsonError)] = &[
+            (
+                br#"{"token_type":"Bearer"}"#,
+                JsonError::Missing(Field::AccessToken),
+            ),
+            (
+                br#"{"access_token":""}"#,
+                JsonError::Missing(Field::AccessToken),
+            ),
+            (br#"{"access_token":"a\x"}"#, JsonError::BadEscape),
+            (br#"{"access_token":"\ud83d"}"#, JsonError::BadEscape),
+            (br#"{"access_token":"\ud83dx\ude00"}"#, JsonError::BadEscape),
+            (br#"{"access_token":"\u12"}"#, JsonError::BadEscape),
+            (
+                br#"{"access_token":"a","access_token":"b"}"#,
+                JsonError::Syntax,
+            ),
+            (br#"[1,2]"#, JsonError::Syntax),
+            (b"", JsonError::Syntax),
+            (br#"{"access_token":"a""#, JsonError::Syntax),
+            (&[b'['; 40], JsonError::TooDeep),
+        ];
+        for (body, err) in cases {
+            assert_eq!(
+                parse_token_response(body, &mut t),
+                Err(*err),
+                "{}",
+                String::<64>::try_from(core::str::from_utf8(body).unwrap_or("?"))
+                    .unwrap_or_default()
+            );
+        }
+        let long = format!(r#"{{"access_token":"{}"}}"#, "a".repeat(4097));
+        assert_eq!(
+            parse_token_response(long.as_bytes(), &mut t),
+            Err(JsonError::TooLong(Field::AccessToken))
+        );
+        let fits = format!(r#"{{"access_token":"{}"}}"#, "a".repeat(4096));
+        parse_token_response(fits.as_bytes(), &mut t).unwrap();
+    }
+
+    #[test]
+    fn rfc6749_5_2_and_microsoft_and_google_errors() {
+        let e = parse_error_response(br#"{"error":"invalid_request"}"#).unwrap();
+        assert_eq!((e.code, e.aadsts), (ErrorCode::InvalidRequest, None));
+
+        let ms = br#"{"error":"invalid_client","error_description":"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.\r\nTrace ID: 0f1e\r\nCorrelation ID: 2a3b\r\nTimestamp: 2024-01-01 00:00:00Z","error_codes":[7000218],"timestamp":"2024-01-01 00:00:00Z","trace_id":"0f1e","correlation_id":"2a3b","error_uri":"https:\/\/login.microsoftonline.com\/error?code=7000218"}"#;
+        let e = parse_error_response(ms).unwrap();
+        assert_eq!(
+            (e.code, e.aadsts),
+            (ErrorCode::InvalidClient, Some(7000218))
+        );
+        assert!(e.description.starts_with("AADSTS7000218: The request body"));
+
+        // The AADSTS number from the description when error_codes is absent.
+        let e = parse_error_response(br#"{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity."}"#).unwrap();
+        assert_eq!((e.code, e.aadsts), (ErrorCode::InvalidGrant, Some(700082)));
+
+        let g = parse_error_response(br#"{"error_code":"rate_limit_exceeded"}"#).unwrap();
+        assert_eq!(g.code, ErrorCode::RateLimitExceeded);
+        let g = parse_error_response(
+            br#"{"error":"admin_policy_enforced","error_description":"Access blocked"}"#,
+        )
+        .unwrap();
+        assert_eq!(g.code, ErrorCode::AdminPolicyEnforced);
+        let api = parse_error_response(br#"{"error":{"code":429,"message":"Quota","status":"RESOURCE_EXHAUSTED"},"error_code":"rate_limit_exceeded"}"#).unwrap();
+        assert_eq!(api.code, ErrorCode::RateLimitExceeded);
+        let unknown = parse_error_response(br#"{"error":"weird_thing"}"#).unwrap();
+        assert_eq!(unknown.code, ErrorCode::Other);
+        assert_eq!(
+            parse_error_response(br#"{"foo":1}"#),
+            Err(JsonError::Missing(Field::Error))
+        );
+        for c in ErrorCode::TABLE {
+            assert_eq!(ErrorCode::from_name(c.0.as_bytes()), c.1);
+            assert_eq!(c.1.name(), c.0);
+        }
+    }
+
+    #[test]
+    fn rfc8628_3_2_vector_and_google_and_microsoft_spellings() {
+        let body =
+            br#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT",
+ "verification_uri":"https://example.com/device",
+ "verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT",
+ "expires_in":1800,"interval":5}"#;
+        let mut d = DeviceAuthorization::new();
+        parse_device_authorization(body, &mut d).unwrap();
+        assert_eq!(
+            d.device_code.expose(),
+            b"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS"
+        );
+        assert_eq!(d.user_code.as_str(), "WDJB-MJHT");
+        assert_eq!(d.verification_uri.as_str(), "https://example.com/device");
+        assert_eq!(
+            d.verification_uri_complete.as_str(),
+            "https://example.com/device?user_code=WDJB-MJHT"
+        );
+        assert_eq!((d.expires_in, d.interval), (1800, Some(5)));
+
+        let google = br#"{"device_code":"4/4-GMMhmHCXhWEzkobqIHGG_EnNYYsAkukHspeYUk9E8","user_code":"GQVQ-JKEC","verification_url":"https:\/\/www.google.com\/device","expires_in":1800,"interval":5}"#;
+        parse_device_authorization(google, &mut d).unwrap();
+        assert_eq!(d.verification_uri.as_str(), "https://www.google.com/device");
+        assert!(d.verification_uri_complete.is_empty());
+
+        let ms = br#"{"user_code":"FGHJKLMNP","device_code":"DAQABAAEAAAD","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FGHJKLMNP to authenticate."}"#;
+        parse_device_authorization(ms, &mut d).unwrap();
+        assert!(d.message.contains("FGHJKLMNP"));
+        assert_eq!(d.expires_in, 900);
+
+        let missing = br#"{"device_code":"x","user_code":"y","verification_uri":"z"}"#;
+        assert_eq!(
+            parse_device_authorization(missing, &mut d),
+            Err(JsonError::Missing(Field::ExpiresIn))
+        );
+        assert!(d.device_code.is_empty());
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let body = format!(
+            r#"{{"device_code":"x","user_code":"y","verification_uri":"z","expires_in":1,"message":"{}"}}"#,
+            "é".repeat(400)
+        );
+        let mut d = DeviceAuthorization::new();
+        parse_device_authorization(body.as_bytes(), &mut d).unwrap();
+        assert_eq!(d.message.len(), MAX_DEVICE_MESSAGE_LEN);
+        assert!(d.message.chars().all(|c| c == 'é'));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut t = TokenResponse::new();
+            let _ = parse_token_response(&body, &mut t);
+            let _ = parse_error_response(&body);
+            let mut d = DeviceAuthorization::new();
+            let _ = parse_device_authorization(&body, &mut d);
+        }
+
+        #[test]
+        fn any_string_survives_json_escaping(s in "\\PC{0,40}") {
+            // Escape every character as \uXXXX (pairs for astral ones).
+            let mut escaped = std::string::String::new();
+            for u in s.encode_utf16() {
+                escaped.push_str(&format!("\\u{u:04x}"));
+            }
+            let body = format!(r#"{{"access_token":"x{escaped}"}}"#);
+            let mut t = TokenResponse::new();
+            parse_token_response(body.as_bytes(), &mut t).unwrap();
+            let expected = format!("x{s}");
+            proptest::prop_assert_eq!(t.access_token.expose(), expected.as_bytes());
+        }
+    }
+}

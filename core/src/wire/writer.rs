@@ -1,0 +1,133 @@
+//! A bounded, counting output cursor over a caller-lent buffer.
+//!
+//! Emitters write through a [`Writer`]: it copies while the buffer has room
+//! and keeps counting after it is full, so a failed emit still reports the
+//! exact size it needed ([`BufferTooSmall::needed`]) and the caller can lend a
+//! larger buffer and try again. [`Writer::counting`] measures without a
+//! buffer at all (used for `Content-Length` before the body is written).
+
+use super::BufferTooSmall;
+
+/// Output cursor: `len` counts every octet pushed, written or not.
+#[derive(Debug)]
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer filling `buf` from its start.
+    #[must_use]
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, len: 0 }
+    }
+
+    /// Octets pushed so far (written or only counted).
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was pushed.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether everything pushed so far fitted.
+    #[must_use]
+    pub fn fits(&self) -> bool {
+        self.len <= self.buf.len()
+    }
+
+    /// Append `bytes` (counted even when they do not fit).
+    pub fn push(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.len = end;
+    }
+
+    /// Append one octet.
+    pub fn push_byte(&mut self, b: u8) {
+        self.push(core::slice::from_ref(&b));
+    }
+
+    /// Append a string's UTF-8 octets.
+    pub fn push_str(&mut self, s: &str) {
+        self.push(s.as_bytes());
+    }
+
+    /// Append `n` in decimal, without leading zeros.
+    pub fn push_decimal(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = n;
+        loop {
+            i = i.saturating_sub(1);
+            if let Some(d) = digits.get_mut(i) {
+                // `v % 10` is below 10, so the cast cannot truncate.
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 || i == 0 {
+                break;
+            }
+        }
+        self.push(digits.get(i..).unwrap_or(&[]));
+    }
+
+    /// The written octets, or how many were needed.
+    pub fn finish(self) -> Result<usize, BufferTooSmall> {
+        if self.fits() {
+            Ok(self.len)
+        } else {
+            Err(BufferTooSmall { needed: self.len })
+        }
+    }
+}
+
+impl Writer<'static> {
+    /// A writer with no buffer that only counts.
+    #[must_use]
+    pub fn counting() -> Self {
+        Writer {
+            buf: &mut [],
+            len: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_past_the_end_and_reports_the_exact_need() {
+        let mut buf = [0u8; 4];
+        let mut w = Writer::new(&mut buf);
+        w.push(b"abc");
+        w.push(b"de");
+        w.push_byte(b'f');
+        assert!(!w.fits());
+        assert_eq!(w.finish(), Err(BufferTooSmall { needed: 6 }));
+        // Nothing past the first push that overflowed was written.
+        assert_eq!(&buf, b"abc\0");
+    }
+
+    #[test]
+    fn decimals_and_counting() {
+        let mut buf = [0u8; 40];
+        let mut w = Writer::new(&mut buf);
+        w.push_decimal(0);
+        w.push_byte(b' ');
+        w.push_decimal(u64::MAX);
+        let n = w.finish().unwrap();
+        assert_eq!(&buf[..n], b"0 18446744073709551615");
+        let mut c = Writer::counting();
+        c.push_decimal(4096);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.finish(), Err(BufferTooSmall { needed: 4 }));
+    }
+}
