@@ -11,6 +11,9 @@
 
 use crate::tls::TlsSettings;
 use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::oauth;
+use mfp_oauth_core::wire::http::{parse_connect_reply, write_connect, ProxyCredentials};
+use mfp_oauth_core::wire::Parsed;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::fmt;
@@ -29,8 +32,10 @@ pub struct Proxy {
     pub host: String,
     /// Proxy port.
     pub port: u16,
-    /// `user:password` for `Proxy-Authorization: Basic`, if the proxy wants it.
-    pub credentials: Option<String>,
+    /// User name for `Proxy-Authorization: Basic`, if the proxy wants one.
+    pub user: Option<String>,
+    /// Its password (secret: redacted in `Debug`).
+    pub password: String,
 }
 
 impl fmt::Debug for Proxy {
@@ -38,10 +43,8 @@ impl fmt::Debug for Proxy {
         f.debug_struct("Proxy")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field(
-                "credentials",
-                &self.credentials.as_ref().map(|_| "<redacted>"),
-            )
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
             .finish()
     }
 }
@@ -217,28 +220,10 @@ fn tcp_connect(host: &str, port: u16, opts: &NetOptions) -> Result<TcpStream, Ne
     })))
 }
 
-/// Build the CONNECT request for `host:port`.
-///
-/// Kept here until the core's HTTP emitter (`core/src/wire/http.rs`, branch
-/// oauth) offers the CONNECT request; then these bytes come from the core.
-fn connect_request(host: &str, port: u16, credentials: Option<&str>) -> Vec<u8> {
-    use base64::Engine as _;
-    let authority = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let mut req = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-    if let Some(c) = credentials {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(c.as_bytes());
-        req.push_str(&format!("Proxy-Authorization: Basic {b64}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.into_bytes()
-}
-
-/// Open a tunnel through `proxy`. The answer is read one octet at a time so
-/// that nothing the origin server sends after the proxy's `200` is swallowed.
+/// Open a tunnel through `proxy`. The request comes from the core's HTTP
+/// emitter and the answer goes to its parser; the answer is read one octet
+/// at a time so that nothing the origin server sends after the proxy's
+/// `200` is swallowed.
 fn proxy_tunnel(
     proxy: &Proxy,
     host: &str,
@@ -246,11 +231,25 @@ fn proxy_tunnel(
     opts: &NetOptions,
 ) -> Result<TcpStream, NetError> {
     let mut s = tcp_connect(&proxy.host, proxy.port, opts)?;
-    s.write_all(&connect_request(host, port, proxy.credentials.as_deref()))
-        .map_err(NetError::from_io)?;
+    let credentials = proxy.user.as_deref().map(|user| ProxyCredentials {
+        user,
+        password: proxy.password.as_bytes(),
+    });
+    let mut request = vec![0u8; MAX_PROXY_RESPONSE];
+    let len = write_connect(
+        &mut request,
+        host,
+        port,
+        credentials,
+        Some(oauth::USER_AGENT),
+    )
+    .map_err(|_| NetError::BadServerName(host.to_owned()))?;
+    let sent = s.write_all(request.get(..len).unwrap_or_default());
+    zeroize::Zeroize::zeroize(&mut request);
+    sent.map_err(NetError::from_io)?;
     let mut head = Vec::with_capacity(256);
     let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
+    loop {
         if head.len() >= MAX_PROXY_RESPONSE {
             return Err(NetError::ProxyMalformed);
         }
@@ -258,17 +257,15 @@ fn proxy_tunnel(
             0 => return Err(NetError::Closed),
             _ => head.extend_from_slice(&byte),
         }
-    }
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(&head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        _ => return Err(NetError::ProxyMalformed),
-    }
-    match resp.code {
-        Some(c) if (200..300).contains(&c) => Ok(s),
-        Some(c) => Err(NetError::ProxyRefused(c)),
-        None => Err(NetError::ProxyMalformed),
+        if !head.ends_with(b"\r\n\r\n") {
+            continue;
+        }
+        return match parse_connect_reply(&head) {
+            Ok(Parsed::Complete(reply, _)) if reply.is_established() => Ok(s),
+            Ok(Parsed::Complete(reply, _)) => Err(NetError::ProxyRefused(reply.status)),
+            Ok(Parsed::Partial) => continue,
+            Err(_) => Err(NetError::ProxyMalformed),
+        };
     }
 }
 
@@ -453,22 +450,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn connect_request_names_the_origin_and_hides_nothing_else() {
-        assert_eq!(
-            connect_request("login.example", 443, None),
-            b"CONNECT login.example:443 HTTP/1.1\r\nHost: login.example:443\r\n\r\n".to_vec()
-        );
-        let with_auth = String::from_utf8(connect_request("::1", 443, Some("u:p"))).unwrap();
-        assert!(with_auth.starts_with("CONNECT [::1]:443 HTTP/1.1\r\n"));
-        assert!(with_auth.contains("Proxy-Authorization: Basic dTpw\r\n"));
-    }
-
-    #[test]
     fn proxy_debug_redacts_credentials() {
         let p = Proxy {
             host: "proxy".into(),
             port: 3128,
-            credentials: Some("alice:secret".into()),
+            user: Some("alice".into()),
+            password: "secret".into(),
         };
         assert!(!format!("{p:?}").contains("secret"));
     }

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::Duration;
-use mfp_oauth_host::net::{Connection, NetError, NetOptions, Proxy};
+use mfp_oauth_host::net::{Connection, NetError, NetOptions};
 use mfp_oauth_host::sim::proxy::ConnectProxy;
 use mfp_oauth_host::sim::smtp::{SmtpConfig, TlsMode};
 use mfp_oauth_host::sim::{pki::Pki, provider, SimConfig, World};
@@ -486,14 +486,7 @@ fn wrong_certificates_are_refused() {
 fn proxy_tunnel_is_used_and_407_is_reported() {
     let w = world(SimConfig::default());
     let proxy = ConnectProxy::start(false).unwrap();
-    let opts = NetOptions {
-        proxy: Some(Proxy {
-            host: "127.0.0.1".into(),
-            port: proxy.port(),
-            credentials: None,
-        }),
-        ..NetOptions::default()
-    };
+    let opts = proxy.net_options(None);
     let (s, dev) = post(
         &w,
         "/devicecode",
@@ -506,26 +499,12 @@ fn proxy_tunnel_is_used_and_407_is_reported() {
         vec![format!("CONNECT 127.0.0.1:{} HTTP/1.1", w.provider.port())]
     );
     let strict = ConnectProxy::start(true).unwrap();
-    let opts = NetOptions {
-        proxy: Some(Proxy {
-            host: "127.0.0.1".into(),
-            port: strict.port(),
-            credentials: None,
-        }),
-        ..NetOptions::default()
-    };
+    let opts = strict.net_options(None);
     let err = Connection::connect_tls("127.0.0.1", w.provider.port(), &opts, &w.tls_settings())
         .unwrap_err();
     assert!(matches!(err, NetError::ProxyRefused(407)));
     assert_eq!(err.diag(), Id::ProxyAuthRequired);
-    let opts = NetOptions {
-        proxy: Some(Proxy {
-            host: "127.0.0.1".into(),
-            port: strict.port(),
-            credentials: Some("u:p".into()),
-        }),
-        ..NetOptions::default()
-    };
+    let opts = strict.net_options(Some(("u", "p")));
     assert!(
         Connection::connect_tls("127.0.0.1", w.provider.port(), &opts, &w.tls_settings()).is_ok()
     );

@@ -4,4 +4,6 @@
 //! the core's. Each follows the core's poll-order contract: feed input, drain
 //! events, drain transmits, wait for input or the core's `poll_timeout`.
 
+pub mod loopback;
+pub mod oauth;
 pub mod smtp;

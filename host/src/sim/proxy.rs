@@ -35,6 +35,21 @@ impl ConnectProxy {
         self.handle.port()
     }
 
+    /// Client options that tunnel through this proxy, with `user` and
+    /// password if given.
+    #[must_use]
+    pub fn net_options(&self, credentials: Option<(&str, &str)>) -> crate::net::NetOptions {
+        crate::net::NetOptions {
+            proxy: Some(crate::net::Proxy {
+                host: "127.0.0.1".into(),
+                port: self.port(),
+                user: credentials.map(|c| c.0.to_owned()),
+                password: credentials.map(|c| c.1.to_owned()).unwrap_or_default(),
+            }),
+            ..crate::net::NetOptions::default()
+        }
+    }
+
     /// The request lines received (`CONNECT 127.0.0.1:443 HTTP/1.1`).
     #[must_use]
     pub fn seen(&self) -> Vec<String> {
