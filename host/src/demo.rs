@@ -29,14 +29,9 @@ const ALICE: &str = "alice@contoso.test";
 const BOB: &str = "bob@contoso.test";
 
 fn addr(s: &str) -> Address {
-    // The demo's addresses are literals known to be valid.
-    Address::parse(s).unwrap_or_else(|_| unreachable_address())
-}
-
-#[cold]
-fn unreachable_address() -> Address {
-    // Address::parse accepts every literal above; keep a total function.
-    Address::parse("x@y.z").unwrap_or_else(|_| std::process::abort())
+    // Every address of the demo is a valid literal; an invalid one would
+    // show up as a failed check, never as a panic.
+    Address::parse(s).unwrap_or_default()
 }
 
 struct Ctx<'w, W: Write> {
