@@ -599,8 +599,8 @@ impl Mailer {
         let owner = job.decision.owner.clone();
         let account = job.decision.account.clone();
         let envelope = job.envelope.clone();
-        let token = match self.store.access(now, &owner) {
-            Access::Valid(t) => t.clone(),
+        match self.store.access(now, &owner) {
+            Access::Valid(_) => {}
             // Expired between the plan and the connection: refresh first.
             Access::Refresh => {
                 self.plan = Plan::TokenExchange { owner };
@@ -610,14 +610,24 @@ impl Mailer {
                 self.plan = self.need_auth();
                 return Ok(self.plan.clone());
             }
+        }
+        // The token is copied straight from the store into the client in
+        // its final place: no moved copy of it is left on the stack.
+        let client = self
+            .client
+            .insert(smtp::Client::new(now, settings, account));
+        let lent = match self.store.access(now, &owner) {
+            Access::Valid(t) => client.set_token(now, t.expose()).map_err(|e| e.diag()),
+            _ => Err(Id::WrongState),
         };
-        let mut client = smtp::Client::new(now, settings, account, token);
-        self.plan = match client.send_message(now, envelope) {
-            Ok(()) => {
-                self.client = Some(client);
-                Plan::Session
+        let submitted =
+            lent.and_then(|()| client.send_message(now, envelope).map_err(|e| e.diag()));
+        self.plan = match submitted {
+            Ok(()) => Plan::Session,
+            Err(diag) => {
+                self.client = None;
+                self.finish(Plan::Failed { diag })
             }
-            Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
         };
         Ok(self.plan.clone())
     }
@@ -719,23 +729,12 @@ impl Mailer {
     // ----- internals -----
 
     fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
-        let token = match self.store.access(now, owner) {
-            Access::Valid(t) => t.clone(),
-            _ => {
-                self.end_session(
-                    now,
-                    Plan::Failed {
-                        diag: Id::TokenRejected,
-                    },
-                );
-                return Plan::Session;
-            }
+        // Straight from the store into the client: no copy in between.
+        let retried = match (self.store.access(now, owner), self.client.as_mut()) {
+            (Access::Valid(t), Some(c)) => c.retry_auth(now, t.expose()).is_ok(),
+            _ => false,
         };
-        let retried = self
-            .client
-            .as_mut()
-            .map(|c| c.retry_auth(now, token).is_ok());
-        if retried != Some(true) {
+        if !retried {
             self.end_session(
                 now,
                 Plan::Failed {
