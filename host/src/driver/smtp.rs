@@ -254,7 +254,12 @@ fn session<'a>(
         .map(|e| e.to.iter().map(|a| a.as_str().to_owned()).collect())
         .unwrap_or_default();
     let probing = envelope.is_none();
-    let mut client = smtp::Client::new(clock.now(), settings, user, token);
+    let mut client = smtp::Client::new(clock.now(), settings, user);
+    // Copied into the client; the caller's copy is wiped when it drops.
+    client
+        .set_token(clock.now(), token.expose())
+        .map_err(|e| SendError::Invalid(e.diag()))?;
+    drop(token);
     if let Some(envelope) = envelope {
         client
             .send_message(clock.now(), envelope)
@@ -525,7 +530,7 @@ impl Session<'_, '_> {
                         retrying: fresh.is_some(),
                     });
                     let retried = match fresh {
-                        Some(t) => self.client.retry_auth(now, t).is_ok(),
+                        Some(t) => self.client.retry_auth(now, t.expose()).is_ok(),
                         None => false,
                     };
                     if retried {
