@@ -198,3 +198,42 @@ fn print_sizes() {
         assert!(n > 0);
     }
 }
+
+// A server that drops the connection mid-DATA, through the Mailer: the job
+// fails with "connection closed", nothing is reported sent or stored.
+#[test]
+fn dropped_mid_data_fails_the_job_cleanly() {
+    let (w, dir, mut dev) = setup("dropdata");
+    let dropping = w
+        .start_smtp(SmtpConfig {
+            drop_during_data_after: Some(100),
+            ..SmtpConfig::default()
+        })
+        .unwrap();
+    let mut s = dev.mailer.settings().clone();
+    s.smtp = SmtpServer::new("127.0.0.1", dropping.port(), Security::StartTls);
+    dev.apply_settings(s).unwrap();
+    let to = [Address::parse("carol@fabrikam.test").unwrap()];
+    let body = "a line of a large scan\r\n".repeat(2000);
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        body: body.as_bytes(),
+    };
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(
+            mfp_oauth_core::diag::Id::AdminTokenRequired,
+        ))
+    };
+    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
+    assert!(!r.sent());
+    assert_eq!(
+        r.diag(),
+        Some(mfp_oauth_core::diag::Id::ConnectionClosed),
+        "{r:?}"
+    );
+    assert!(w.sim.messages().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
