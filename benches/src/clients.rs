@@ -79,7 +79,9 @@ pub fn send_ours(
         {
             stream.write_all(&out[..t.len])?;
         }
+        let mut acted = false;
         while let Some(event) = client.poll_event() {
+            acted = true;
             match event {
                 Event::ReadyForBody => {
                     loop {
@@ -106,13 +108,9 @@ pub fn send_ours(
                 _ => {}
             }
         }
-        if client
-            .poll_transmit(now(), &mut out)
-            .ok()
-            .flatten()
-            .is_some()
-        {
-            return Err(io::Error::other("transmit left behind"));
+        if acted {
+            // Events may have queued commands: send them before reading.
+            continue;
         }
         if client.is_closed() {
             return Ok(());

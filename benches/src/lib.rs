@@ -12,6 +12,7 @@
 //! - [`alloc_count`]: a counting global allocator, per thread.
 //! - [`sink`]: a loopback SMTP server that reads whatever it is sent, and a
 //!   relaying proxy that counts the client's flights.
+//! - [`stack`]: stack high-water mark of one call, by painting.
 //! - [`clients`]: the same message sent by our core (over a plain TCP
 //!   driver), by lettre's SMTP transport, and by the curl command line.
 
@@ -20,6 +21,7 @@ pub mod cases;
 pub mod clients;
 pub mod fixtures;
 pub mod sink;
+pub mod stack;
 
 /// Runs `f` inside a function that callgrind recognises by name: the probe
 /// runs under `valgrind --tool=callgrind --collect-atstart=no

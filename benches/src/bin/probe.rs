@@ -13,25 +13,31 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use mfp_oauth_benches::alloc_count::{self, CountingAlloc, HeapUse};
-use mfp_oauth_benches::callgrind_window;
 use mfp_oauth_benches::cases::{self, auth_line_len};
 use mfp_oauth_benches::clients::{self, OursBuffers};
 use mfp_oauth_benches::fixtures::{self, TOKEN_LEN, USER};
+use mfp_oauth_benches::{callgrind_window, stack};
 use mfp_oauth_core::wire::json::TokenResponse;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-fn print_heap(h: HeapUse, caller: usize) {
-    println!("heap {} {} {} {}", h.calls, h.bytes, h.peak, caller);
+fn print_heap((h, stack): (HeapUse, usize), caller: usize) {
+    println!(
+        "heap {} {} {} {} {}",
+        h.calls, h.bytes, h.peak, caller, stack
+    );
 }
 
-/// Run `f` `n` times in the callgrind window, then once counted.
-fn measure<R>(n: u64, mut f: impl FnMut() -> R) -> HeapUse {
+/// Run `f` `n` times in the callgrind window, then once counted, then once
+/// on a painted stack.
+fn measure<R: Send>(n: u64, mut f: impl FnMut() -> R + Send) -> (HeapUse, usize) {
     for _ in 0..n {
         black_box(callgrind_window(&mut f));
     }
-    alloc_count::count(|| black_box(f())).1
+    let heap = alloc_count::count(|| black_box(f())).1;
+    let stack = stack::high_water(f);
+    (heap, stack)
 }
 
 fn case(name: &str, n: u64) -> Result<(), String> {
@@ -136,7 +142,7 @@ fn send(who: &str, addr: &str, file: &str, token_len: usize) -> Result<(), Strin
         other => return Err(format!("unknown sender {other}")),
     };
     r.map_err(|e| format!("{who}: {e}"))?;
-    print_heap(h, 0);
+    print_heap((h, 0), 0);
     Ok(())
 }
 
