@@ -145,7 +145,10 @@ pub fn job_core(
         return outcome;
     };
     let now = Instant::from_millis(1);
-    let mut client = Client::new(now, settings, user.clone(), token);
+    let mut client = Client::new(now, settings, user.clone());
+    if client.set_token(now, token.expose()).is_err() {
+        return outcome;
+    }
     let mut envelope = Envelope::new(user);
     for r in RECIPIENTS {
         if let Ok(a) = Address::parse(r) {

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant as StdInstant;
 
 use mfp_oauth_core::smtp::{Client, Envelope, Event, Security, Settings};
-use mfp_oauth_core::{AccessToken, Address, Instant};
+use mfp_oauth_core::{Address, Instant};
 
 use crate::fixtures::{EHLO_NAME, RECIPIENTS, USER};
 
@@ -57,8 +57,8 @@ pub fn send_ours(
         .map_err(other("settings"))?;
     settings.chunking = chunking;
     let user = Address::parse(USER).map_err(other("address"))?;
-    let token = AccessToken::from_slice(token).map_err(other("token"))?;
-    let mut client = Client::new(now(), settings, user.clone(), token);
+    let mut client = Client::new(now(), settings, user.clone());
+    client.set_token(now(), token).map_err(other("token"))?;
     let mut envelope = Envelope::new(user);
     for r in RECIPIENTS {
         envelope
