@@ -676,11 +676,13 @@ fn row4_and_6(ctx: &Ctx, t: &mut Table, small: &Path) -> Res<()> {
         },
     ]);
     t.notes.push(format!(
-        "Row 6, in memory: the core's whole job used {} B of stack (the `smtp::Client` lives \
-         on it) and {} B of caller storage (`TokenResponse` and a 4 KiB output buffer), \
-         no heap.",
+        "Row 6, in memory: the core's whole job used {} B of stack (the `smtp::Client`, {} B \
+         on x86_64, lives on it) and {} B of caller storage (`TokenResponse`, {} B, and a \
+         4 KiB output buffer), no heap.",
         int(job.stack),
-        int(job.caller)
+        int(size_of::<mfp_oauth_core::smtp::Client>() as u64),
+        int(job.caller),
+        int(size_of::<mfp_oauth_core::wire::json::TokenResponse>() as u64),
     ));
     let ours_heap = heap_of
         .iter()
