@@ -13,7 +13,9 @@ need curl curl
 echo "=== build (release)" >&2
 cargo build --release --locked -p mfp-oauth-benches --bins
 echo "=== criterion: wall time of the in-memory cases" >&2
-cargo bench --locked -p mfp-oauth-benches --bench wall -- --noplot 2>&1 \
-  | grep -E '^[a-z0-9-]+/|time:|thrpt:' >&2 || true
+mkdir -p target/bench
+cargo bench --locked -p mfp-oauth-benches --bench wall -- --noplot >target/bench/criterion.log 2>&1 \
+  || { cat target/bench/criterion.log >&2; exit 1; }
+grep -E '^[a-z0-9-]+/|time:|thrpt:' target/bench/criterion.log >&2 || true
 echo "=== callgrind, loopback transfers, round trips, allocations" >&2
 target/release/bench-report
