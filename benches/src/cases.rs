@@ -1,0 +1,202 @@
+//! The in-memory work measured on both sides (rows 1, 2, 3 and 6).
+
+use mfp_oauth_core::smtp::{Client, Envelope, Event, Security, Settings};
+use mfp_oauth_core::wire::base64_stream::{encode_all, encoded_len};
+use mfp_oauth_core::wire::dot_stuff::DotStuffer;
+use mfp_oauth_core::wire::json::{parse_token_response, TokenResponse};
+use mfp_oauth_core::wire::sasl::{xoauth2, Plaintext as _};
+use mfp_oauth_core::{Address, Instant};
+
+use crate::fixtures::{EHLO_NAME, RECIPIENTS, USER};
+use crate::sink::Session;
+
+/// Octets of the AUTH line with the initial response for `token_len`.
+#[must_use]
+pub fn auth_line_len(user: &str, token_len: usize) -> usize {
+    let plain = xoauth2(user, &[]).plain_len() + token_len;
+    "AUTH XOAUTH2 \r\n".len() + encoded_len(plain)
+}
+
+/// Ours: `AUTH XOAUTH2 <base64(user=…^Aauth=Bearer …^A^A)>\r\n` written
+/// into the caller's buffer, base64 streamed from the pieces (no plaintext
+/// copy of the token). Returns the line's length, 0 if `out` is too small.
+#[inline(never)]
+pub fn xoauth2_ours(user: &str, token: &[u8], out: &mut [u8]) -> usize {
+    const HEAD: &[u8] = b"AUTH XOAUTH2 ";
+    let Some((head, rest)) = out.split_at_mut_checked(HEAD.len()) else {
+        return 0;
+    };
+    head.copy_from_slice(HEAD);
+    let Ok(n) = encode_all(&xoauth2(user, token), rest) else {
+        return 0;
+    };
+    match rest.get_mut(n..n + 2) {
+        Some(crlf) => crlf.copy_from_slice(b"\r\n"),
+        None => return 0,
+    }
+    HEAD.len() + n + 2
+}
+
+/// lettre: the `AUTH` command as its transport builds it for XOAUTH2
+/// (credentials cloned, `Mechanism::Xoauth2.response`, base64, Display).
+#[inline(never)]
+#[must_use]
+pub fn xoauth2_lettre(creds: &lettre::transport::smtp::authentication::Credentials) -> String {
+    use lettre::transport::smtp::authentication::Mechanism;
+    use lettre::transport::smtp::commands::Auth;
+    match Auth::new(Mechanism::Xoauth2, creds.clone(), None) {
+        Ok(auth) => auth.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The struct a serde_json user would write for RFC 6749 §5.1 (the fields
+/// the core's `TokenResponse` keeps; unknown fields ignored).
+#[derive(Debug, serde::Deserialize)]
+pub struct SerdeToken {
+    /// The access token.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: Option<u64>,
+    /// A new refresh token.
+    pub refresh_token: Option<String>,
+    /// Granted scope.
+    pub scope: Option<String>,
+}
+
+/// Ours: the core's token response parser into caller storage.
+#[inline(never)]
+pub fn token_ours(body: &[u8], out: &mut TokenResponse) -> bool {
+    parse_token_response(body, out).is_ok()
+}
+
+/// serde_json into [`SerdeToken`].
+#[inline(never)]
+#[must_use]
+pub fn token_serde(body: &[u8]) -> Option<SerdeToken> {
+    serde_json::from_slice(body).ok()
+}
+
+/// Ours: CRLF normalisation and dot-stuffing of `msg` through `out`, as
+/// `write_body` does for `DATA`; returns the octets produced.
+#[inline(never)]
+pub fn stuff_ours(msg: &[u8], out: &mut [u8]) -> usize {
+    let mut stuffer = DotStuffer::new();
+    let mut total = 0;
+    let mut rest = msg;
+    while !rest.is_empty() {
+        let (consumed, written) = stuffer.encode(rest, out);
+        total += written;
+        rest = rest.get(consumed..).unwrap_or(&[]);
+        if consumed == 0 {
+            break;
+        }
+    }
+    let mut tail = [0u8; 6];
+    total + stuffer.finish(&mut tail).unwrap_or(0)
+}
+
+/// What one in-memory job produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobOutcome {
+    /// The token response parsed.
+    pub token_parsed: bool,
+    /// The server accepted the message.
+    pub sent: bool,
+    /// Octets the client wrote.
+    pub client_octets: usize,
+}
+
+/// Ours, one whole job in memory: parse the token endpoint's answer, then
+/// a full SMTP session (greeting to QUIT, two-step XOAUTH2 for a long
+/// token, pipelined envelope to three recipients, `BDAT` body) against
+/// [`Session`]. Only the core runs with counting on: the simulated server
+/// and the glue run inside `pause`.
+pub fn job_core(
+    token_body: &[u8],
+    message: &[u8],
+    resp: &mut TokenResponse,
+    out: &mut [u8],
+    pause: &mut dyn FnMut(&mut dyn FnMut()),
+) -> JobOutcome {
+    let mut outcome = JobOutcome {
+        token_parsed: parse_token_response(token_body, resp).is_ok(),
+        ..JobOutcome::default()
+    };
+    let (Ok(settings), Ok(user)) = (
+        Settings::new(Security::ImplicitTls, EHLO_NAME, "localhost", 465),
+        Address::parse(USER),
+    ) else {
+        return outcome;
+    };
+    let token = resp.access_token.clone();
+    let mut server = None;
+    let mut replies = Vec::new();
+    let mut wire = Vec::new();
+    pause(&mut || {
+        server = Some(Session::new(true, token.expose()));
+        replies = Session::greeting().to_vec();
+        replies.reserve(4096);
+        wire.reserve(4096);
+    });
+    let Some(mut server) = server else {
+        return outcome;
+    };
+    let now = Instant::from_millis(1);
+    let mut client = Client::new(now, settings, user.clone());
+    if client.set_token(now, token.expose()).is_err() {
+        return outcome;
+    }
+    let mut envelope = Envelope::new(user);
+    for r in RECIPIENTS {
+        if let Ok(a) = Address::parse(r) {
+            let _ = envelope.add_recipient(a);
+        }
+    }
+    if client.send_message(now, envelope).is_err() {
+        return outcome;
+    }
+    for _ in 0..64 {
+        let _ = client.handle_input(now, &replies);
+        while let Some(event) = client.poll_event() {
+            match event {
+                Event::ReadyForBody => {
+                    let mut rest = message;
+                    while !rest.is_empty() {
+                        let Ok(p) = client.write_body(rest, out) else {
+                            return outcome;
+                        };
+                        let written = out.get(..p.written).unwrap_or(&[]);
+                        outcome.client_octets += written.len();
+                        pause(&mut || wire.extend_from_slice(written));
+                        rest = rest.get(p.consumed..).unwrap_or(&[]);
+                    }
+                    if client.finish_body(now).is_err() {
+                        return outcome;
+                    }
+                }
+                Event::MessageSent { .. } => {
+                    outcome.sent = true;
+                    let _ = client.quit(now);
+                }
+                _ => {}
+            }
+        }
+        while let Ok(Some(t)) = client.poll_transmit(now, out) {
+            let written = out.get(..t.len).unwrap_or(&[]);
+            outcome.client_octets += written.len();
+            pause(&mut || wire.extend_from_slice(written));
+        }
+        if client.is_closed() {
+            break;
+        }
+        pause(&mut || {
+            replies.clear();
+            server.feed(&wire, &mut replies);
+            wire.clear();
+        });
+    }
+    outcome
+}
