@@ -34,8 +34,12 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked 
 stage "fuzzing: every core fuzz target, briefly"
 bash scripts/fuzz-smoke.sh
 
+stage "interop: the real drivers against oidc-provider, Dovecot and Postfix on loopback"
+# Installs the servers when missing (apt, npm) and fails if it cannot.
+bash tests/interop/run.sh 2>&1 | tee "$log_dir/interop.log"
+
 stage "summary"
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+passed=$(cat "$log_dir/cargo-test.log" "$log_dir/interop.log" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
+failed=$(cat "$log_dir/cargo-test.log" "$log_dir/interop.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 echo "all gates passed in ${SECONDS}s"
 echo "tests: ${passed} passed, ${failed} failed"
