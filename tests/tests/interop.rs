@@ -72,43 +72,71 @@ struct SignIn {
 
 /// Run the flow started on `client` with the product's OAuth driver,
 /// persisting every refresh token that arrives in `store` (as the printer
-/// does, R-TOK-2); `on_user_code` sees the client when the device flow's
-/// code is ready to show.
+/// does, R-TOK-2); `on_step` sees every step too.
 fn run_flow(
     client: &mut Client,
     store: &DiskStore,
-    on_user_code: &mut dyn FnMut(&Client),
+    on_step: &mut dyn FnMut(&Client, Step),
 ) -> (Finish, Vec<Step>) {
     let s = servers();
     let mut steps = Vec::new();
     let finish = drive(clock(), client, &s.transport(), None, &mut |c, step| {
-        match step {
-            Step::Event(Event::UserCode) => on_user_code(c),
-            Step::Event(Event::RefreshTokenRotated) => store
+        if step == Step::Event(Event::RefreshTokenRotated) {
+            store
                 .save(c.tokens().unwrap().refresh_token.expose())
-                .unwrap(),
-            _ => {}
+                .unwrap();
         }
+        on_step(c, step);
         steps.push(step);
     });
     (finish, steps)
 }
 
+/// Device-token polls the printer makes, in the approval test, before the
+/// user starts on the provider's pages: each is answered
+/// `authorization_pending`.
+const PENDING_POLLS: usize = 2;
+
 /// The printer starts the device flow; when it shows the code, the user
 /// (another thread, like a person with a phone) enters it on the
-/// provider's page and approves or aborts, while the printer polls.
-/// Every refresh token that arrives is persisted in `store`.
-fn device_sign_in(client_id: &str, scope: &str, approve: bool, store: &DiskStore) -> SignIn {
+/// provider's page and approves or aborts, once the printer has polled
+/// `pending_polls` times. Every refresh token that arrives is persisted
+/// in `store`.
+fn device_sign_in(
+    client_id: &str,
+    scope: &str,
+    approve: bool,
+    pending_polls: usize,
+    store: &DiskStore,
+) -> SignIn {
     let s = servers();
     let mut client = s.oauth_client(client_id, scope);
     client.start_device(clock().now()).unwrap();
     let mut user = None;
-    let (finish, steps) = run_flow(&mut client, store, &mut |c| {
-        let code = c.device_authorization().unwrap().user_code.to_string();
-        let (tls, issuer) = (s.tls(), s.issuer.clone());
-        user = Some(std::thread::spawn(move || {
-            enter_device_code(tls, &issuer, &code, ADMIN, approve)
-        }));
+    let (go, wait_for_polls) = std::sync::mpsc::channel::<()>();
+    if pending_polls == 0 {
+        let _ = go.send(());
+    }
+    let mut wait_for_polls = Some(wait_for_polls);
+    let mut polls = 0;
+    let (finish, steps) = run_flow(&mut client, store, &mut |c, step| match step {
+        Step::Event(Event::UserCode) => {
+            let code = c.device_authorization().unwrap().user_code.to_string();
+            let (tls, issuer) = (s.tls(), s.issuer.clone());
+            let wait = wait_for_polls.take().expect("one user code");
+            user = Some(std::thread::spawn(move || {
+                // Bounded: the printer polls every second.
+                let _ = wait.recv_timeout(Duration::from_secs(60));
+                enter_device_code(tls, &issuer, &code, ADMIN, approve)
+            }));
+        }
+        Step::Request(RequestKind::DeviceToken) => {
+            polls += 1;
+            if polls == pending_polls {
+                let _ = go.send(());
+            }
+        }
+        _ => {}
     });
     let page = user.expect("a user code").join().expect("user thread");
     SignIn {
@@ -132,7 +160,7 @@ fn stored(store: &DiskStore) -> Vec<u8> {
 fn refresh_from_store(client_id: &str, store: &DiskStore) -> (Client, Finish, Vec<Step>) {
     let mut client = servers().oauth_client(client_id, SCOPE);
     client.start_refresh(clock().now(), &stored(store)).unwrap();
-    let (finish, steps) = run_flow(&mut client, store, &mut |_| {});
+    let (finish, steps) = run_flow(&mut client, store, &mut |_, _| {});
     (client, finish, steps)
 }
 
@@ -141,7 +169,7 @@ fn admin_token() -> AccessToken {
     static T: OnceLock<Vec<u8>> = OnceLock::new();
     let t = T.get_or_init(|| {
         let store = DiskStore::at(scratch("shared-admin").join("tokens.bin"));
-        let sign_in = device_sign_in(PRINTER, SCOPE, true, &store);
+        let sign_in = device_sign_in(PRINTER, SCOPE, true, 0, &store);
         assert!(
             matches!(sign_in.finish, Finish::AccessToken { .. }),
             "{:?}",
@@ -165,7 +193,7 @@ fn admin_token() -> AccessToken {
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn device_flow_approved_on_the_providers_pages() {
     let store = DiskStore::at(scratch("device-approved").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, SCOPE, true, &store);
+    let r = device_sign_in(PRINTER, SCOPE, true, PENDING_POLLS, &store);
     assert!(
         matches!(
             r.finish,
@@ -188,9 +216,10 @@ fn device_flow_approved_on_the_providers_pages() {
         .collect();
     assert_eq!(kinds[0], RequestKind::DeviceAuthorization);
     assert!(kinds[1..].iter().all(|k| *k == RequestKind::DeviceToken));
-    // The interval (1 s, from the test middleware) was honoured: the user's
-    // three page loads and two form posts took several polls.
-    assert!(kinds.len() >= 2, "{kinds:?}");
+    // authorization_pending kept the printer polling (at the provider's
+    // interval) until the user had approved: the pending polls, then at
+    // least the one that got the tokens.
+    assert!(kinds.len() > 1 + PENDING_POLLS, "{kinds:?}");
     assert_eq!(
         r.client.poll_interval(),
         None,
@@ -213,7 +242,7 @@ fn device_flow_approved_on_the_providers_pages() {
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn device_flow_denied_on_the_providers_pages() {
     let store = DiskStore::at(scratch("device-denied").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, SCOPE, false, &store);
+    let r = device_sign_in(PRINTER, SCOPE, false, 1, &store);
     let Finish::Failed(err) = r.finish else {
         panic!("{:?}", r.finish);
     };
@@ -238,7 +267,7 @@ fn device_flow_denied_on_the_providers_pages() {
 fn device_flow_slow_down_is_honoured() {
     control_post("/test/slow-down?count=1");
     let store = DiskStore::at(scratch("device-slow-down").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, SCOPE, true, &store);
+    let r = device_sign_in(PRINTER, SCOPE, true, 0, &store);
     assert!(
         matches!(r.finish, Finish::AccessToken { .. }),
         "{:?}",
@@ -649,7 +678,7 @@ fn expired_token_is_refreshed_once_and_the_retry_succeeds() {
         ),
     ] {
         let store = DiskStore::at(scratch(&format!("expired-{name}")).join("tokens.bin"));
-        let r = device_sign_in(SHORT, SCOPE, true, &store);
+        let r = device_sign_in(SHORT, SCOPE, true, 0, &store);
         assert!(
             matches!(r.finish, Finish::AccessToken { .. }),
             "{:?}",
@@ -706,7 +735,7 @@ fn expired_token_is_refreshed_once_and_the_retry_succeeds() {
 fn revoked_grant_needs_a_new_sign_in() {
     let s = servers();
     let store = DiskStore::at(scratch("revoked").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, SCOPE, true, &store);
+    let r = device_sign_in(PRINTER, SCOPE, true, 0, &store);
     assert!(
         matches!(r.finish, Finish::AccessToken { .. }),
         "{:?}",
@@ -820,7 +849,7 @@ fn token_of_another_user_is_refused() {
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn token_without_the_smtp_scope_is_refused() {
     let store = DiskStore::at(scratch("wrong-scope").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, "other", true, &store);
+    let r = device_sign_in(PRINTER, "other", true, 0, &store);
     assert!(
         matches!(r.finish, Finish::AccessToken { .. }),
         "{:?}",

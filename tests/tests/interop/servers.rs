@@ -208,7 +208,7 @@ impl Relay {
         let upstream = (upstream.0.to_owned(), upstream.1);
         let record = Arc::clone(&seen);
         let thread = std::thread::spawn(move || {
-            let Ok((client, _)) = listener.accept() else {
+            let Some(client) = accept_within(&listener, Duration::from_secs(30)) else {
                 return;
             };
             let server = TcpStream::connect((upstream.0.as_str(), upstream.1)).expect("upstream");
@@ -238,6 +238,26 @@ impl Relay {
         }
         self.seen.lock().expect("seen").clone()
     }
+}
+
+/// One connection, or `None` after `limit` (so that a test whose client
+/// never came does not hang in [`Relay::finish`]).
+fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
+    listener.set_nonblocking(true).ok()?;
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).ok()?;
+                return Some(s);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 fn pipe(
