@@ -328,6 +328,16 @@ fn pkce_with_the_loopback_redirect() {
     assert_eq!(status, 200, "the loopback listener accepted the redirect");
     let tokens = client.tokens().unwrap();
     assert!(!tokens.refresh_token.is_empty(), "refresh token issued");
+    // The provider does enforce PKCE: the same request without a code
+    // challenge is sent back with an error, so the flow above used it.
+    let mut b = Browser::new(s.tls());
+    let bare = b.get(&format!(
+        "{}/auth?client_id={PRINTER}&response_type=code&scope=smtp&redirect_uri=http%3A%2F%2F127.0.0.1%3A{}%2F",
+        s.issuer,
+        lo.port()
+    ));
+    let back = bare.location.unwrap_or_default();
+    assert!(back.contains("error=invalid_request"), "{back}");
     send_note(
         &postfix(Security::StartTls, MechanismPreference::OAuthBearer),
         access_token(&client),
@@ -868,15 +878,20 @@ fn token_without_the_smtp_scope_is_refused() {
     assert_eq!(diag, Id::TokenRejected);
 }
 
-// R-SMTP: the server's real TLS policy. Through a recording relay to
-// Dovecot at 127.0.0.1 (which, seeing a loopback peer, offers AUTH before
-// TLS) the printer still starts TLS first: no AUTH in the clear.
+// R-SMTP: the servers' real TLS policy, seen through a recording relay.
+// Dovecot at 127.0.0.1 (a loopback peer to itself) offers XOAUTH2 before
+// TLS, at 127.0.0.2 it does not, Postfix never does (smtpd_tls_auth_only):
+// in every case the printer starts TLS first and sends no AUTH in clear.
 #[test]
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn auth_is_never_attempted_before_starttls() {
     let s = servers();
-    for (upstream, offers_auth_in_clear) in [("127.0.0.1", true), ("127.0.0.2", false)] {
-        let relay = Relay::start((upstream, s.dovecot_submission), false);
+    for (upstream, port, offers_auth_in_clear) in [
+        ("127.0.0.1", s.dovecot_submission, true),
+        ("127.0.0.2", s.dovecot_submission, false),
+        ("127.0.0.2", s.postfix_submission, false),
+    ] {
+        let relay = Relay::start((upstream, port), false);
         let ep = endpoint(
             "127.0.0.1",
             relay.port,
@@ -894,7 +909,7 @@ fn auth_is_never_attempted_before_starttls() {
         assert_eq!(
             find(server_clear, b"XOAUTH2").is_some(),
             offers_auth_in_clear,
-            "{upstream}: {}",
+            "{upstream}:{port}: {}",
             String::from_utf8_lossy(server_clear)
         );
         let clear = String::from_utf8_lossy(seen.client_cleartext()).into_owned();
