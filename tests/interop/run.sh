@@ -302,7 +302,7 @@ start "$run/dovecot/stdout.log" dovecot -F -c "$run/dovecot/dovecot.conf"
 start "$run/dovecot-slow/stdout.log" dovecot -F -c "$run/dovecot-slow/dovecot.conf"
 # Postfix writes its fatal errors only to a terminal: `postfix check` runs
 # under script(1) first so that a bad configuration is reported here.
-if ! script -qec "postfix -c $pf/etc check" /dev/null >"$pf/check.log" 2>&1 \
+if ! script -qec "postfix -c $pf/etc check" /dev/null </dev/null >"$pf/check.log" 2>&1 \
     || grep -q fatal "$pf/check.log"; then
     cat "$pf/check.log" >&2
     die "postfix check"
