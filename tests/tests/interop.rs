@@ -992,3 +992,32 @@ fn slow_failure_is_not_a_timeout() {
         &e.to_string(),
     );
 }
+
+// R-HOST: the servers' certificates chain to the run's private CA only;
+// with the default trust (the compiled-in public roots) the printer
+// refuses them, over implicit TLS and after STARTTLS, before any AUTH.
+#[test]
+#[ignore = "needs the real servers: bash tests/interop/run.sh"]
+fn untrusted_server_certificate_is_refused() {
+    let s = servers();
+    for mut ep in [
+        dovecot(Security::ImplicitTls, MechanismPreference::Xoauth2),
+        postfix(Security::StartTls, MechanismPreference::Xoauth2),
+    ] {
+        ep.tls = mfp_oauth_host::tls::TlsSettings::default();
+        let run = run_send(&ep, ADMIN, admin_token(), &mut || None, b"\r\nx\r\n");
+        let e = run.result.expect_err("an untrusted certificate");
+        assert_eq!(e.diag(), Id::CertificateInvalid, "{e}");
+        assert!(
+            !run.progress
+                .iter()
+                .any(|p| matches!(p, Progress::Authenticating(_))),
+            "{:?}",
+            run.progress
+        );
+        s.record(
+            &format!("untrusted certificate ({}:{})", ep.host, ep.port),
+            &e.to_string(),
+        );
+    }
+}
