@@ -672,7 +672,8 @@ fn rejected(progress: &[Progress]) -> Vec<(u16, Id, bool)> {
 // R-SASL, R-TOK-2: an access token that expired at the provider: the server
 // answers the 334 error challenge, the printer acknowledges it, gets 535,
 // refreshes once (rotating the refresh token, persisted), and the retry on
-// the same session succeeds. The old refresh token is never used again.
+// the same session succeeds. The old refresh token is never used again
+// (the test replays it at the end to show what that would cost).
 #[test]
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn expired_token_is_refreshed_once_and_the_retry_succeeds() {
@@ -733,6 +734,29 @@ fn expired_token_is_refreshed_once_and_the_retry_succeeds() {
             "{name}: {finish:?}"
         );
         assert_ne!(stored(&store), second_rt, "rotated again");
+
+        // What replaying a rotated-away refresh token would have cost: the
+        // provider refuses it (re-authentication, one request) and revokes
+        // the whole grant, so even the newest refresh token is dead.
+        let replay_store = DiskStore::at(scratch(&format!("replay-{name}")).join("tokens.bin"));
+        replay_store.save(&first_rt).unwrap();
+        let (_, finish, steps) = refresh_from_store(SHORT, &replay_store);
+        assert!(
+            matches!(finish, Finish::ReauthRequired(e) if e.diag() == Id::InvalidGrant),
+            "{name}: {finish:?}"
+        );
+        assert_eq!(
+            steps
+                .iter()
+                .filter(|s| matches!(s, Step::Request(_)))
+                .count(),
+            1
+        );
+        let (_, finish, _) = refresh_from_store(SHORT, &store);
+        assert!(
+            matches!(finish, Finish::ReauthRequired(_)),
+            "{name}: the grant is revoked: {finish:?}"
+        );
     }
 }
 
