@@ -102,6 +102,13 @@ stop_all() {
         sleep 0.1
     done
     for g in "${pgids[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+    sleep 0.1
+    for g in "${pgids[@]}"; do
+        if ps -eo pgid=,stat= | awk -v g="$g" '$1 == g && $2 !~ /^Z/' | grep -q .; then
+            printf 'interop: FAILED: process group %s is still running\n' "$g" >&2
+            status=1
+        fi
+    done
     [ ${#pgids[@]} -gt 0 ] && say "stopped process groups ${pgids[*]}"
     exit "$status"
 }
