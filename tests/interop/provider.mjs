@@ -9,9 +9,9 @@
 // - HTTPS on 127.0.0.1:https_port is the issuer: the printer's drivers reach
 //   the device, token, authorize and revocation endpoints there, verifying
 //   the certificate against the run's private CA.
-// - Plain HTTP on 127.0.0.1:http_port serves the same provider to Dovecot's
-//   introspection client (no CA file to configure there) and the test-only
-//   control endpoint below. Both listeners bind 127.0.0.1 and nothing else.
+// - Plain HTTP on 127.0.0.1:http_port serves only the introspection
+//   endpoint, to Dovecot's introspection client (no CA file to configure
+//   there). Both listeners bind 127.0.0.1 and nothing else.
 //
 // Flows: device authorization grant, authorization code with PKCE (S256,
 // required), refresh tokens rotated on every use, introspection and
@@ -23,7 +23,8 @@
 // oidc-provider never sends `interval` nor `slow_down` by itself; the small
 // middleware below adds `interval: 1` to device authorization responses (a
 // fast test; the product honours whatever comes) and answers `slow_down` to
-// the next N device-token polls after `POST /test/slow-down?count=N`.
+// the first device-token poll of each device code issued to the client
+// `mfp-printer-slow` (keyed by client, so tests can run side by side).
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -50,6 +51,7 @@ const provider = new Provider(issuer, {
   clients: [
     printer('mfp-printer'),
     printer('mfp-printer-short'),
+    printer('mfp-printer-slow'),
     {
       // Dovecot's oauth2 passdb authenticates to the introspection endpoint.
       client_id: 'dovecot',
@@ -87,27 +89,41 @@ const provider = new Provider(issuer, {
   // (The default policy already refuses public clients other tokens.)
 });
 
-let slowDowns = 0;
+// Device codes of `mfp-printer-slow` already answered `slow_down`.
+const slowed = new Set();
+
+async function readForm(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 64 * 1024) throw new Error('request too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 provider.use(async (ctx, next) => {
   const secure = ctx.req.socket.encrypted === true;
-  if (!secure && ctx.path === '/test/slow-down' && ctx.method === 'POST') {
-    slowDowns = Number(ctx.query.count ?? 1);
-    ctx.body = { slow_down: slowDowns };
-    return;
-  }
   if (!secure && !ctx.path.startsWith('/token/introspection')) {
     ctx.status = 404;
     return;
   }
-  // Only device polls reach /token while a slow-down is armed (the tests
-  // arm it during a device flow).
-  if (ctx.path === '/token' && ctx.method === 'POST' && slowDowns > 0) {
-    slowDowns -= 1;
-    ctx.status = 400;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { error: 'slow_down', error_description: 'polling too fast (test middleware)' };
-    return;
+  if (secure && ctx.path === '/token' && ctx.method === 'POST') {
+    // Read the form here to see the client; oidc-provider then takes the
+    // already-read body from ctx.request.body.
+    const raw = await readForm(ctx.req);
+    ctx.request.body = raw;
+    const form = new URLSearchParams(raw);
+    const code = form.get('device_code');
+    if (form.get('client_id') === 'mfp-printer-slow' && form.get('grant_type') === DEVICE
+        && code && !slowed.has(code)) {
+      slowed.add(code);
+      ctx.status = 400;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'slow_down', error_description: 'polling too fast (test middleware)' };
+      return;
+    }
   }
   await next();
   if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {

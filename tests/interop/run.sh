@@ -339,7 +339,6 @@ stray=$(ss -Htlnup | grep -E "pid=($ours)," | awk '{print $5}' \
 cat > "$run/servers.env" <<EOF
 CA=$pki/ca.pem
 ISSUER=https://127.0.0.1:$P_HTTPS
-CONTROL=http://127.0.0.1:$P_HTTP
 SHORT_TTL_S=$short_ttl
 DOVECOT_SUBMISSION=$P_DC_SUB
 DOVECOT_SUBMISSIONS=$P_DC_SUBS
@@ -359,7 +358,7 @@ if [ "${1:-}" = --serve ]; then
 fi
 status=0
 MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test interop --locked \
-    -- --ignored --test-threads=1 "$@" || status=$?
+    -- --ignored --test-threads=2 "$@" || status=$?
 if [ -f "$run/replies.txt" ]; then
     say "server replies seen:"
     sed 's/^/    /' "$run/replies.txt"

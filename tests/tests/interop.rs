@@ -31,7 +31,7 @@ use mfp_oauth_host::driver::smtp::{send, Delivery, Hooks, Progress, SendError, S
 use mfp_oauth_host::mime::{compose, Attachment, Composition};
 use mfp_oauth_host::net::NetOptions;
 use mfp_oauth_host::store::DiskStore;
-use servers::{control_post, find, scratch, servers, Relay};
+use servers::{find, scratch, servers, Relay};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -39,6 +39,9 @@ use std::time::Duration;
 const ADMIN: &str = "admin@contoso.test";
 const PRINTER: &str = "mfp-printer";
 const SHORT: &str = "mfp-printer-short";
+/// The client whose first device-token poll the provider answers
+/// `slow_down` (tests/interop/provider.mjs).
+const SLOW: &str = "mfp-printer-slow";
 /// What the printer asks for; oidc-provider issues refresh tokens to the
 /// printer's grants by policy, `offline_access` is what Microsoft wants.
 const SCOPE: &str = "smtp offline_access";
@@ -265,9 +268,8 @@ fn device_flow_denied_on_the_providers_pages() {
 #[test]
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn device_flow_slow_down_is_honoured() {
-    control_post("/test/slow-down?count=1");
     let store = DiskStore::at(scratch("device-slow-down").join("tokens.bin"));
-    let r = device_sign_in(PRINTER, SCOPE, true, 0, &store);
+    let r = device_sign_in(SLOW, SCOPE, true, 0, &store);
     assert!(
         matches!(r.finish, Finish::AccessToken { .. }),
         "{:?}",

@@ -22,8 +22,6 @@ pub struct Servers {
     pub ca: PathBuf,
     /// `https://127.0.0.1:PORT` (oidc-provider's issuer).
     pub issuer: String,
-    /// oidc-provider's plain listener with the test-only control endpoint.
-    pub control: String,
     pub short_ttl: Duration,
     pub dovecot_submission: u16,
     pub dovecot_submissions: u16,
@@ -49,7 +47,6 @@ pub fn servers() -> &'static Servers {
         Servers {
             ca: PathBuf::from(get("CA")),
             issuer: get("ISSUER").to_string(),
-            control: get("CONTROL").to_string(),
             short_ttl: Duration::from_secs(get("SHORT_TTL_S").parse().expect("ttl")),
             dovecot_submission: port("DOVECOT_SUBMISSION"),
             dovecot_submissions: port("DOVECOT_SUBMISSIONS"),
@@ -146,21 +143,6 @@ impl Servers {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
-}
-
-/// POST a form to a URL on the provider's plain control listener.
-pub fn control_post(path: &str) {
-    let s = servers();
-    let authority = s.control.trim_start_matches("http://");
-    let mut c = TcpStream::connect(authority).expect("control listener");
-    write!(
-        c,
-        "POST {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n"
-    )
-    .expect("control request");
-    let mut answer = String::new();
-    c.read_to_string(&mut answer).expect("control answer");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 /// What a [`Relay`] saw.
