@@ -12,7 +12,7 @@ if ! rustup run nightly rustc --version >/dev/null 2>&1; then
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 corpus=target/fuzz-corpus
-for target in smtp_client smtp_reply; do
+for target in smtp_client smtp_reply oauth_http oauth_json oauth_client nv_load; do
   mkdir -p "$corpus/$target"
 done
 # One seed per transcript: a flags byte, a cut byte, then the server's lines.
@@ -24,8 +24,20 @@ for t in tests/transcripts/*.txt; do
   done
   sed -n 's/^S: \{0,1\}//p' "$t" | sed 's/$/\r/' > "$corpus/smtp_reply/$name"
 done
+# OAuth seeds: token-endpoint answers as Microsoft and Google send them.
+ms_token='{"token_type":"Bearer","scope":"https://outlook.office.com/SMTP.Send","expires_in":3599,"ext_expires_in":3599,"access_token":"EwBAAl3BAAUF","refresh_token":"0.AAA"}'
+g_device='{"device_code":"4/4-GMM","user_code":"GQVQ-JKEC","verification_url":"https:\/\/www.google.com\/device","expires_in":1800,"interval":5}'
+ms_error='{"error":"invalid_grant","error_description":"AADSTS700082: expired.","error_codes":[700082]}'
+i=0
+for body in "$ms_token" "$g_device" "$ms_error"; do
+  i=$((i + 1))
+  printf '%s' "$body" > "$corpus/oauth_json/seed-$i"
+  printf '\x07HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" > "$corpus/oauth_http/length-$i"
+  printf '\x03HTTP/1.1 400 X\r\nTransfer-Encoding: chunked\r\n\r\n%x;e=1\r\n%s\r\n0\r\nT: 1\r\n\r\n' "${#body}" "$body" > "$corpus/oauth_http/chunked-$i"
+  printf '\x10\xffHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" > "$corpus/oauth_client/seed-$i"
+done
 cd core
-for target in smtp_client smtp_reply; do
+for target in smtp_client smtp_reply oauth_http oauth_json oauth_client nv_load; do
   echo "--- fuzz $target for ${seconds}s"
   log="../target/fuzz-$target.log"
   if ! cargo +nightly fuzz run "$target" "../$corpus/$target" -- \

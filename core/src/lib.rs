@@ -13,6 +13,11 @@
 //! - [`oauth`]: the sans-IO token-endpoint client (device grant, PKCE,
 //!   refresh with rotation).
 //! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
+//! - [`mailer`]: the facade the firmware drives for one job.
+//! - [`config`], [`function`], [`policy`], [`token`]: the printer's
+//!   behaviour: settings and their rules, the twelve mail functions, whose
+//!   token and which From address a job uses, the token lifecycle and its
+//!   power-safe persistence image.
 //! - [`diag`], [`secret`], [`address`], [`time`], [`limits`]: the
 //!   foundations every layer shares.
 //!
@@ -51,16 +56,24 @@
 )]
 
 pub mod address;
+pub mod config;
 pub mod diag;
+pub mod function;
 pub mod limits;
+pub mod mailer;
 pub mod oauth;
+pub mod policy;
 pub mod provider;
 pub mod secret;
 pub mod smtp;
 pub mod time;
+pub mod token;
 pub mod wire;
 
 pub use address::Address;
+pub use config::{Settings, OAUTH_AVAILABLE};
 pub use diag::{Diagnostic, Id as DiagId, Lang};
+pub use function::{Function, FunctionClass};
 pub use secret::{AccessToken, RefreshToken, SecretBuf};
 pub use time::{Duration, Instant};
+pub use token::{TokenOwner, TokenStatus, TokenStore};

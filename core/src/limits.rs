@@ -128,3 +128,35 @@ pub const OAUTH_EVENT_QUEUE: usize = 4;
 /// network) before the flow fails; with the backoff's 5 s doubling to a
 /// 5 min cap that spans about 10 minutes.
 pub const OAUTH_MAX_RETRIES: u8 = 6;
+
+/// Users whose OAuth tokens the printer keeps at once, besides the
+/// administrator (R-TOK-5). Each user slot persists one refresh token of up
+/// to [`MAX_REFRESH_TOKEN_LEN`] octets, so this bounds the persistence image.
+pub const MAX_USER_TOKENS: usize = 8;
+
+/// Access tokens kept in RAM at once (R-TOK-1). Only one job sends at a
+/// time; the administrator's and the current user's tokens stay cached, and
+/// an evicted token is simply refreshed again when next needed.
+pub const MAX_CACHED_ACCESS_TOKENS: usize = 2;
+
+/// Longest printer user name (the login id that owns a user token slot), in
+/// octets.
+pub const MAX_USER_ID_LEN: usize = 64;
+
+/// Addresses on the configured send-as list (shared mailboxes or addresses
+/// with Microsoft's "Send As" permission) that a job may use as its From
+/// address although they are not the signing token's account (R-POL).
+pub const MAX_SEND_AS: usize = 4;
+
+/// Longest Microsoft tenant (name, domain or GUID), in octets.
+pub const MAX_TENANT_LEN: usize = 64;
+
+/// Longest endpoint URL or scope list of a custom provider, in octets.
+pub const MAX_URL_LEN: usize = 256;
+
+/// Longest proxy user name, in octets.
+pub const MAX_PROXY_USER_LEN: usize = 64;
+
+/// Longest proxy password, in octets (kept as a secret, sealed with the
+/// refresh tokens when a device key is given).
+pub const MAX_PROXY_PASSWORD_LEN: usize = 128;

@@ -9,8 +9,11 @@
 //!   the demo and the tests; not a product feature.
 //! - [`catalogue`]: diagnostics as support engineers read them.
 
+pub mod app;
 pub mod catalogue;
+pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod driver;
 pub mod mime;
 pub mod net;

@@ -289,3 +289,33 @@ fn large_body_reports_progress() {
     assert_eq!(*sent.last().unwrap(), body.len() as u64);
     assert_eq!(w.sim.messages()[0].data, body);
 }
+
+// `doctor`'s probe: TLS, the mechanisms offered, the token accepted, QUIT;
+// nothing is sent.
+#[test]
+fn probe_authenticates_and_sends_nothing() {
+    let w = world();
+    let ep = endpoint(&w, w.smtp.port(), Security::StartTls);
+    let mut offered = None;
+    let mut refresh = || None;
+    let d = mfp_oauth_host::driver::smtp::probe(
+        w.sim.clock(),
+        &ep,
+        Address::parse(ADMIN).unwrap(),
+        token(&w, ADMIN),
+        Hooks {
+            refresh: &mut refresh,
+            progress: &mut |p| {
+                if let Progress::Authenticating(_, o) = p {
+                    offered = Some(*o);
+                }
+            },
+        },
+    )
+    .unwrap();
+    assert_eq!(d.mechanism, Some(smtp::Mechanism::Xoauth2));
+    let o = offered.unwrap();
+    assert!(o.xoauth2 && o.oauthbearer && !o.plain);
+    assert!(w.sim.messages().is_empty());
+    assert_eq!(w.sim.auth_attempts(), vec![(ADMIN.to_owned(), "ok")]);
+}

@@ -15,7 +15,7 @@
 
 use mfp_oauth_core::diag::Diagnostic;
 use mfp_oauth_core::smtp::{Client, Envelope, Event, Settings};
-use mfp_oauth_core::{AccessToken, Address, Instant};
+use mfp_oauth_core::{Address, Instant};
 use std::fmt::Write as _;
 
 /// How the server's octets are cut before they reach the client.
@@ -206,9 +206,10 @@ impl Player {
             Some("end") => self.client.finish_body(self.now).expect("end"),
             Some("quit") => self.client.quit(self.now).expect("quit"),
             Some("retry") => {
-                let token = AccessToken::from_slice(words.next().expect("token").as_bytes())
-                    .expect("token");
-                self.client.retry_auth(self.now, token).expect("retry");
+                let token = words.next().expect("token");
+                self.client
+                    .retry_auth(self.now, token.as_bytes())
+                    .expect("retry");
             }
             Some("close") => self.client.handle_close(self.now),
             Some("advance") => {
@@ -234,9 +235,12 @@ pub fn run(
     out_size: usize,
 ) -> Observed {
     let user_addr = Address::parse(user).expect("user");
-    let token_buf = AccessToken::from_slice(token.as_bytes()).expect("token");
+    let mut client = Client::new(Instant::ZERO, settings, user_addr);
+    client
+        .set_token(Instant::ZERO, token.as_bytes())
+        .expect("token");
     let mut player = Player {
-        client: Client::new(Instant::ZERO, settings, user_addr, token_buf),
+        client,
         now: Instant::ZERO,
         obs: Observed::default(),
         pending_out: Vec::new(),

@@ -1037,7 +1037,7 @@ fn untrusted_server_certificate_is_refused() {
         assert!(
             !run.progress
                 .iter()
-                .any(|p| matches!(p, Progress::Authenticating(_))),
+                .any(|p| matches!(p, Progress::Authenticating(..))),
             "{:?}",
             run.progress
         );

@@ -187,3 +187,56 @@ fn a_server_error_is_retried_no_faster_than_the_interval() {
     let t: Vec<u64> = server.seen.iter().map(|(t, _)| t.as_millis()).collect();
     assert!(t[2] - t[1] >= 3_000, "{t:?}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn answer() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            4 => Just("authorization_pending"),
+            2 => Just("slow_down"),
+            1 => Just("503"),
+            1 => Just("ok"),
+        ]
+    }
+
+    proptest! {
+        /// R-OAUTH, RFC 8628 §3.5: whatever the server says, polls are never
+        /// closer than the interval in force (3 s, plus 5 s per slow_down so
+        /// far), nothing is polled after success, and the loop always ends.
+        #[test]
+        fn polls_respect_the_interval_and_stop_after_success(
+            mut polls in proptest::collection::vec(answer(), 1..40)
+        ) {
+            // Pad so the script never runs dry before the code expires.
+            polls.extend(std::iter::repeat_n("authorization_pending", 400));
+            let script = polls.clone();
+            let (events, server, _) = drive(polls);
+            let times: Vec<Instant> = server
+                .seen
+                .iter()
+                .filter(|(_, k)| *k == RequestKind::DeviceToken)
+                .map(|(t, _)| *t)
+                .collect();
+            let mut interval = Duration::from_secs(3);
+            for (i, pair) in times.windows(2).enumerate() {
+                if script[i] == "slow_down" {
+                    interval = interval + Duration::from_secs(5);
+                }
+                prop_assert!(pair[1].saturating_since(pair[0]) >= interval, "poll {} too early", i + 1);
+            }
+            match script.iter().position(|a| *a == "ok") {
+                Some(k) if k < times.len() => {
+                    prop_assert_eq!(times.len(), k + 1, "polled after success");
+                    let succeeded = matches!(events.last(), Some(Event::AccessToken { .. }));
+                    prop_assert!(succeeded, "{:?}", events);
+                }
+                _ => {
+                    let failed = matches!(events.last(), Some(Event::Failed(_)));
+                    prop_assert!(failed, "{:?}", events);
+                }
+            }
+        }
+    }
+}

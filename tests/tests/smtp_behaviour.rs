@@ -3,13 +3,19 @@
 //! properties over arbitrary server bytes.
 
 use mfp_oauth_core::smtp::{Client, Event, Security, Settings};
-use mfp_oauth_core::{AccessToken, Address, Instant};
+use mfp_oauth_core::{Address, Instant};
 use mfp_oauth_tests::smtp::{normalise, run, Feed};
 use proptest::prelude::*;
 
 const USER: &str = "scanner@contoso.com";
 const TOKEN: &str = "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
 const AUTH_LINE: &str = "C: AUTH XOAUTH2 dXNlcj1zY2FubmVyQGNvbnRvc28uY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFvN0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ==";
+
+fn client_with_token(settings: Settings, token: &[u8]) -> Client {
+    let mut c = Client::new(Instant::ZERO, settings, Address::parse(USER).unwrap());
+    c.set_token(Instant::ZERO, token).unwrap();
+    c
+}
 
 fn implicit() -> Settings {
     Settings::new(
@@ -182,14 +188,8 @@ fn a_slow_auth_failure_is_not_a_timeout() {
 
 #[test]
 fn quit_is_refused_mid_body_and_retry_only_after_rejection() {
-    let mut c = Client::new(
-        Instant::ZERO,
-        implicit(),
-        Address::parse(USER).unwrap(),
-        AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
-    );
-    let token = AccessToken::from_slice(b"x").unwrap();
-    assert!(c.retry_auth(Instant::ZERO, token).is_err());
+    let mut c = client_with_token(implicit(), TOKEN.as_bytes());
+    assert!(c.retry_auth(Instant::ZERO, b"x").is_err());
     assert!(c.write_body(b"x", &mut [0u8; 8]).is_err());
     assert!(c.finish_body(Instant::ZERO).is_err());
     assert!(c.handle_tls_established(Instant::ZERO).is_err());
@@ -257,12 +257,7 @@ proptest! {
         tls_when_asked in any::<bool>(),
         out_len in 1usize..64,
     ) {
-        let mut c = Client::new(
-            Instant::ZERO,
-            starttls(),
-            Address::parse(USER).unwrap(),
-            AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
-        );
+        let mut c = client_with_token(starttls(), TOKEN.as_bytes());
         let mut env = mfp_oauth_core::smtp::Envelope::new(Address::parse(USER).unwrap());
         env.add_recipient(Address::parse("a@b.c").unwrap()).unwrap();
         let _ = c.send_message(Instant::ZERO, env);
@@ -309,12 +304,7 @@ proptest! {
 
 /// A client authenticated on a server offering PIPELINING and CHUNKING.
 fn chunking_client() -> Client {
-    let mut c = Client::new(
-        Instant::ZERO,
-        implicit(),
-        Address::parse(USER).unwrap(),
-        AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
-    );
+    let mut c = client_with_token(implicit(), TOKEN.as_bytes());
     let mut out = [0u8; 512];
     for reply in [
         &b"220 x\r\n"[..],
@@ -379,12 +369,7 @@ fn chunking_needs_pipelining_and_can_be_turned_off() {
     ] {
         let mut settings = implicit();
         settings.chunking = chunking_setting;
-        let mut c = Client::new(
-            Instant::ZERO,
-            settings,
-            Address::parse(USER).unwrap(),
-            AccessToken::from_slice(TOKEN.as_bytes()).unwrap(),
-        );
+        let mut c = client_with_token(settings, TOKEN.as_bytes());
         let mut out = [0u8; 512];
         let mut wire = String::new();
         for reply in [&b"220 x\r\n"[..], caps.as_bytes(), b"235 ok\r\n"] {
@@ -471,12 +456,7 @@ proptest! {
 #[test]
 fn no_part_of_the_token_in_any_debug_or_error_text() {
     let token = "SECRETxTOKENxVALUExDISTINCTIVE0123456789";
-    let mut c = Client::new(
-        Instant::ZERO,
-        starttls(),
-        Address::parse(USER).unwrap(),
-        AccessToken::from_slice(token.as_bytes()).unwrap(),
-    );
+    let mut c = client_with_token(starttls(), token.as_bytes());
     let mut seen = String::new();
     let mut out = [0u8; 512];
     let script: [&[u8]; 6] = [
@@ -512,4 +492,32 @@ fn no_part_of_the_token_in_any_debug_or_error_text() {
         let part = std::str::from_utf8(window).unwrap();
         assert!(!seen.contains(part), "token fragment {part:?} in {seen}");
     }
+}
+
+/// A token lent late: the session stops before AUTH, asks for it, and goes
+/// on when it comes; no timer runs while it waits.
+#[test]
+fn token_lent_when_the_client_asks() {
+    let mut c = Client::new(Instant::ZERO, implicit(), Address::parse(USER).unwrap());
+    let mut out = [0u8; 512];
+    let mut wire = String::new();
+    for reply in [&b"220 x\r\n"[..], b"250-x\r\n250 AUTH XOAUTH2\r\n"] {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        while let Some(t) = c.poll_transmit(Instant::ZERO, &mut out).unwrap() {
+            wire.push_str(&String::from_utf8_lossy(&out[..t.len]));
+        }
+    }
+    assert_eq!(c.poll_event(), Some(Event::NeedToken));
+    assert_eq!(c.poll_timeout(), None);
+    assert_eq!(wire, "EHLO printer.example.com\r\n");
+    assert!(c.set_token(Instant::ZERO, b"").is_err());
+    assert!(c.set_token(Instant::ZERO, &vec![b'a'; 5000]).is_err());
+    c.set_token(Instant::from_millis(5), TOKEN.as_bytes())
+        .unwrap();
+    let t = c
+        .poll_transmit(Instant::from_millis(5), &mut out)
+        .unwrap()
+        .unwrap();
+    assert!(t.sensitive);
+    assert!(out[..t.len].starts_with(b"AUTH XOAUTH2 dXNl"));
 }

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mfp_oauth_core::smtp::{Client, Envelope, Event, Security, Settings};
-use mfp_oauth_core::{AccessToken, Address, Instant};
+use mfp_oauth_core::{Address, Instant};
 
 const USER: &str = "scanner@contoso.com";
 const TOKEN: &[u8] = b"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
@@ -20,10 +20,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(settings) = Settings::new(security, "printer.example.com", "smtp.example.com", 587) else {
         return;
     };
-    let (Ok(user), Ok(token)) = (Address::parse(USER), AccessToken::from_slice(TOKEN)) else {
+    let Ok(user) = Address::parse(USER) else { return };
+    let mut client = Client::new(Instant::ZERO, settings, user.clone());
+    // Half the runs lend the token late, when the client asks for it.
+    let early = flags & 0x20 == 0;
+    if early && client.set_token(Instant::ZERO, TOKEN).is_err() {
         return;
-    };
-    let mut client = Client::new(Instant::ZERO, settings, user.clone(), token);
+    }
     let mut env = Envelope::new(user.clone());
     let _ = env.add_recipient(user);
     env.size = (flags & 2 != 0).then_some(u64::from(cut_seed) * 1000);
@@ -52,9 +55,11 @@ fuzz_target!(|data: &[u8]| {
                     let _ = client.finish_body(t);
                 }
                 Event::AuthRejected { refresh_and_retry: true, .. } => {
-                    if let Ok(token) = AccessToken::from_slice(TOKEN) {
-                        let _ = client.retry_auth(t, token);
-                    }
+                    let _ = client.retry_auth(t, TOKEN);
+                }
+                Event::NeedToken => {
+                    assert!(!early, "asked for a token already lent");
+                    let _ = client.set_token(t, TOKEN);
                 }
                 _ => {}
             }

@@ -194,6 +194,8 @@ pub enum OAuthError {
     BufferTooSmall(BufferTooSmall),
     /// The call does not fit the client's current state.
     WrongState,
+    /// An argument is empty, out of range or malformed.
+    InvalidArgument,
 }
 
 impl fmt::Display for OAuthError {
@@ -215,6 +217,7 @@ impl fmt::Display for OAuthError {
             OAuthError::Profile(e) => e.fmt(f),
             OAuthError::BufferTooSmall(e) => e.fmt(f),
             OAuthError::WrongState => f.write_str("call not allowed in this state"),
+            OAuthError::InvalidArgument => f.write_str("invalid argument"),
         }
     }
 }
@@ -248,6 +251,7 @@ impl Diagnostic for OAuthError {
             OAuthError::Profile(e) => e.diag(),
             OAuthError::BufferTooSmall(_) => Id::BufferTooSmall,
             OAuthError::WrongState => Id::WrongState,
+            OAuthError::InvalidArgument => Id::InvalidArgument,
         }
     }
 }

@@ -29,6 +29,37 @@
 //! One request per connection (`Connection: close`); requests are never
 //! pipelined. After success nothing is sent again: a redeemed device code
 //! or authorization code replayed revokes the grant on some servers.
+//!
+//! # Example: a refresh with rotation
+//! ```
+//! use mfp_oauth_core::oauth::{Client, Event, RequestKind};
+//! use mfp_oauth_core::provider::{AppRegistration, MicrosoftCloud, Provider, Tenant};
+//! use mfp_oauth_core::limits::{OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
+//! use mfp_oauth_core::Instant;
+//!
+//! let provider = Provider::microsoft(MicrosoftCloud::Global, Tenant::Common)?;
+//! let app = AppRegistration::public("00000000-1111-2222-3333-444444444444")?;
+//! let mut response_buf = [0u8; OAUTH_RESPONSE_BUF_LEN];
+//! let mut client = Client::new(provider, app, &mut response_buf[..], 0x5eed);
+//! let now = Instant::from_millis(1_000);
+//! client.start_refresh(now, b"0.AAA-persisted-refresh-token")?;
+//!
+//! let mut out = [0u8; OAUTH_REQUEST_BUF_LEN];
+//! let tx = client.poll_transmit(now, &mut out)?.expect("due now");
+//! assert_eq!(tx.kind, RequestKind::Refresh);
+//! assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+//! assert!(tx.sensitive); // carries the refresh token: never log it
+//! // ... connect (TLS, proxy), write out[..tx.len], then feed what arrives:
+//! let body = r#"{"token_type":"Bearer","expires_in":3599,"access_token":"EwB","refresh_token":"0.AAA-new"}"#;
+//! let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+//! client.handle_input(now, answer.as_bytes());
+//!
+//! assert_eq!(client.poll_event(), Some(Event::RefreshTokenRotated));
+//! let tokens = client.tokens().expect("success");
+//! assert_eq!(tokens.refresh_token.expose(), b"0.AAA-new"); // persist it now
+//! assert!(matches!(client.poll_event(), Some(Event::AccessToken { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backoff;
 mod error;
@@ -190,6 +221,8 @@ pub struct Client<B: AsMut<[u8]>> {
     grant: Grant,
     state: State,
     tokens: TokenResponse,
+    /// Whether `tokens.refresh_token` is new (issued or rotated).
+    rotated: bool,
     expires_at: Option<Instant>,
     events: Deque<Event, OAUTH_EVENT_QUEUE>,
     backoff: backoff::Backoff,
@@ -225,6 +258,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             grant: Grant::None,
             state: State::Idle,
             tokens: TokenResponse::new(),
+            rotated: false,
             expires_at: None,
             events: Deque::new(),
             backoff: backoff::Backoff::new(seed, OAUTH_MAX_RETRIES),
@@ -239,11 +273,21 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.grant = Grant::None;
         self.state = State::Idle;
         self.tokens.clear();
+        self.rotated = false;
         self.expires_at = None;
         self.events.clear();
         self.backoff.reset();
         self.last_error = None;
         self.last_description.clear();
+    }
+
+    /// Replace the provider profile and app registration (settings
+    /// changed), abandoning any flow. Firmware that keeps one client in
+    /// static storage reconfigures it this way instead of building a new one.
+    pub fn set_profile(&mut self, provider: Provider, app: AppRegistration) {
+        self.reset();
+        self.provider = provider;
+        self.app = app;
     }
 
     /// The provider profile.
@@ -295,7 +339,7 @@ impl<B: AsMut<[u8]>> Client<B> {
     /// Start the refresh grant with the persisted `refresh_token`.
     pub fn start_refresh(&mut self, now: Instant, refresh_token: &[u8]) -> Result<(), OAuthError> {
         if refresh_token.is_empty() {
-            return Err(OAuthError::WrongState);
+            return Err(OAuthError::InvalidArgument);
         }
         let token = RefreshToken::from_slice(refresh_token).map_err(|_| {
             OAuthError::Json(crate::wire::json::JsonError::TooLong(
@@ -420,6 +464,15 @@ impl<B: AsMut<[u8]>> Client<B> {
         (self.state == State::Succeeded).then_some(&self.tokens)
     }
 
+    /// The refresh token to persist after success, only when it is new
+    /// (first sign-in or rotation; [`Event::RefreshTokenRotated`] said so):
+    /// `None` when the one refreshed with stays valid, so flash is not
+    /// rewritten for nothing.
+    #[must_use]
+    pub fn new_refresh_token(&self) -> Option<&RefreshToken> {
+        (self.state == State::Succeeded && self.rotated).then_some(&self.tokens.refresh_token)
+    }
+
     /// When the access token expires, if the provider said.
     #[must_use]
     pub fn expires_at(&self) -> Option<Instant> {
@@ -443,6 +496,13 @@ impl<B: AsMut<[u8]>> Client<B> {
     #[must_use]
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Idle | State::Succeeded | State::Ended)
+    }
+
+    /// Whether a request was sent and its response is still awaited (a
+    /// driver can stop reading once this turns false).
+    #[must_use]
+    pub fn is_awaiting_response(&self) -> bool {
+        matches!(self.state, State::InFlight(_))
     }
 
     /// The next event, if any.
@@ -744,6 +804,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             Grant::Refresh(old) => !old.ct_eq(self.tokens.refresh_token.expose()),
             _ => !self.tokens.refresh_token.is_empty(),
         };
+        self.rotated = rotated;
         if rotated {
             self.push_event(Event::RefreshTokenRotated);
         }

@@ -113,7 +113,7 @@ impl RedirectUri {
                     c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'.' | b'_' | b'~')
                 }));
         if port == 0 || !path_ok {
-            return Err(OAuthError::RedirectMalformed);
+            return Err(OAuthError::InvalidArgument);
         }
         let mut s: String<MAX_REDIRECT_URI_LEN> = String::new();
         let mut digits: String<5> = String::new();
@@ -202,7 +202,10 @@ mod tests {
                 .as_str(),
             "http://localhost:1/"
         );
-        assert!(RedirectUri::loopback(LoopbackHost::Ipv4, 0, "").is_err());
+        assert_eq!(
+            RedirectUri::loopback(LoopbackHost::Ipv4, 0, ""),
+            Err(OAuthError::InvalidArgument)
+        );
         assert!(RedirectUri::loopback(LoopbackHost::Ipv4, 80, "cb").is_err());
         assert!(RedirectUri::loopback(LoopbackHost::Ipv4, 80, "/a?b").is_err());
     }

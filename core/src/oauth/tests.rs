@@ -50,8 +50,10 @@ fn exchange(c: &mut TestClient, now: Instant, response: &str) -> (RequestKind, S
         .expect("a request is due");
     let kind = tx.kind;
     let req = String::from_utf8(out[..tx.len].to_vec()).unwrap();
+    assert!(c.is_awaiting_response());
     assert_eq!(c.handle_input(now, response.as_bytes()), response.len());
     c.handle_close(now);
+    assert!(!c.is_awaiting_response());
     (kind, req)
 }
 
@@ -437,6 +439,7 @@ fn refresh_with_rotation_tells_the_caller_to_persist() {
     );
     assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"0.AAA-new");
     assert_eq!(c.expires_at(), Some(secs(3699)));
+    assert_eq!(c.new_refresh_token().unwrap().expose(), b"0.AAA-new");
 }
 
 #[test]
@@ -455,6 +458,7 @@ fn refresh_without_a_new_token_keeps_the_old_one() {
             }]
         );
         assert_eq!(c.tokens().unwrap().refresh_token.expose(), b"1//same");
+        assert!(c.new_refresh_token().is_none());
     }
 }
 
@@ -703,4 +707,79 @@ fn sizes_of_the_state_machine() {
     // A budget, so that growth is a decision: tokens (6 KiB) + profile +
     // device grant, well under 16 KiB.
     assert!(client < 16 * 1024, "{client}");
+}
+
+#[test]
+fn start_arguments_are_checked() {
+    let mut c = ms_refresh_client();
+    assert_eq!(
+        c.start_refresh(secs(0), b""),
+        Err(OAuthError::InvalidArgument)
+    );
+    assert_eq!(
+        c.start_refresh(secs(0), &[b'r'; 2049])
+            .map_err(|e| e.diag()),
+        Err(Id::TokenTooLarge)
+    );
+    assert!(c.is_finished());
+    let mut url = [0u8; 64];
+    assert_eq!(c.authorize_url(&mut url), Err(OAuthError::WrongState));
+    assert_eq!(
+        c.handle_redirect(secs(0), b"/?code=x&state=y"),
+        Err(OAuthError::WrongState)
+    );
+    let custom_without_authorize = Provider::custom(&CustomEndpoints {
+        authorize_url: None,
+        token_url: "https://idp.example/token",
+        device_url: None,
+        scope: "smtp",
+    })
+    .unwrap();
+    let mut c = client(custom_without_authorize);
+    let redirect = RedirectUri::loopback(LoopbackHost::Ipv4, 8400, "").unwrap();
+    assert_eq!(
+        c.start_auth_code(secs(0), &[0; 32], &[0; 16], redirect, None),
+        Err(OAuthError::Profile(ProfileError::AuthCodeNotSupported))
+    );
+    assert_eq!(
+        c.start_device(secs(0)),
+        Err(OAuthError::Profile(ProfileError::DeviceFlowNotSupported))
+    );
+}
+
+#[test]
+fn google_authorize_url_asks_for_offline_access_on_an_ipv4_loopback() {
+    let mut c = Client::new(
+        Provider::google().unwrap(),
+        AppRegistration::with_secret("1-a.apps.googleusercontent.com", b"GOCSPX-x").unwrap(),
+        vec![0u8; 1024],
+        3,
+    );
+    let loopback = c.provider().default_loopback();
+    let redirect = RedirectUri::loopback(loopback, 8400, "").unwrap();
+    c.start_auth_code(secs(0), &APPENDIX_B, &[1; 16], redirect, None)
+        .unwrap();
+    let mut url = [0u8; 1024];
+    let n = c.authorize_url(&mut url).unwrap();
+    let url = core::str::from_utf8(&url[..n]).unwrap();
+    assert!(url.starts_with("https://accounts.google.com/o/oauth2/v2/auth?client_id=1-a.apps.googleusercontent.com&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400&scope=https%3A%2F%2Fmail.google.com%2F&state="), "{url}");
+    assert!(url.ends_with("&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&access_type=offline"), "{url}");
+    // The client secret never goes into the browser's URL.
+    assert!(!url.contains("GOCSPX"));
+}
+
+#[test]
+fn set_profile_abandons_the_flow_and_switches_provider() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    c.set_profile(
+        Provider::google().unwrap(),
+        AppRegistration::public("1-a.apps.googleusercontent.com").unwrap(),
+    );
+    assert!(c.is_finished());
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    assert!(c.poll_transmit(secs(0), &mut out).unwrap().is_none());
+    c.start_refresh(secs(1), b"1//x").unwrap();
+    let tx = c.poll_transmit(secs(1), &mut out).unwrap().unwrap();
+    assert_eq!(tx.endpoint.host(), "oauth2.googleapis.com");
 }

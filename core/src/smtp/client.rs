@@ -4,7 +4,7 @@ use heapless::{Deque, Vec};
 
 use super::classify::{classify, refresh_may_help};
 use super::emit::{Cmd, Cursor};
-use super::event::{BodyError, Error, Event, Stage, SubmitError};
+use super::event::{BodyError, Error, Event, Stage, SubmitError, TokenError};
 use super::settings::{Envelope, MechanismPreference, Security, Settings};
 use crate::address::Address;
 use crate::diag::Id;
@@ -57,6 +57,8 @@ enum State {
     Ehlo,
     StartTls,
     TlsHandshake,
+    /// TLS and EHLO done; AUTH waits for [`Client::set_token`].
+    AwaitToken,
     Auth(AuthStep),
     AuthFailed,
     Ready,
@@ -190,14 +192,18 @@ impl core::fmt::Debug for Client {
 impl Client {
     /// A session on a connection that has just been opened at `now` (with
     /// TLS already up if `settings.security` is [`Security::ImplicitTls`]).
-    /// `user` is the mailbox the `token` was issued for.
+    /// `user` is the mailbox whose access token [`Self::set_token`] lends.
+    ///
+    /// The token is not a parameter: it is copied in by `set_token` once the
+    /// client is where it will stay, so no moved copy of it is left behind
+    /// (a Rust move does not wipe its source).
     #[must_use]
-    pub fn new(now: Instant, settings: Settings, user: Address, token: AccessToken) -> Self {
+    pub fn new(now: Instant, settings: Settings, user: Address) -> Self {
         let tls = settings.security == Security::ImplicitTls;
         let mut client = Client {
             settings,
             user,
-            token,
+            token: AccessToken::new(),
             state: State::Greeting,
             tls,
             caps: Capabilities::default(),
@@ -436,13 +442,34 @@ impl Client {
         Ok(())
     }
 
+    /// Lend the access token for `user` (copied into the client, wiped
+    /// after AUTH). Call it before AUTH starts, or when
+    /// [`Event::NeedToken`] asks for it.
+    pub fn set_token(&mut self, now: Instant, token: &[u8]) -> Result<(), TokenError> {
+        if matches!(self.state, State::Closed | State::Quit) {
+            return Err(TokenError::WrongState);
+        }
+        if token.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        self.token.set(token).map_err(|_| TokenError::TooLong)?;
+        if self.state == State::AwaitToken {
+            self.last_progress = now;
+            self.start_auth();
+        }
+        Ok(())
+    }
+
     /// After [`Event::AuthRejected`] with `refresh_and_retry`: try again
     /// with a freshly refreshed token, once.
-    pub fn retry_auth(&mut self, _now: Instant, token: AccessToken) -> Result<(), SubmitError> {
+    pub fn retry_auth(&mut self, _now: Instant, token: &[u8]) -> Result<(), TokenError> {
         if self.state != State::AuthFailed || self.auth_attempts >= MAX_AUTH_ATTEMPTS {
-            return Err(SubmitError::WrongState);
+            return Err(TokenError::WrongState);
         }
-        self.token = token;
+        if token.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        self.token.set(token).map_err(|_| TokenError::TooLong)?;
         self.start_auth();
         Ok(())
     }
@@ -452,7 +479,7 @@ impl Client {
     /// body, where QUIT would become message text.
     pub fn quit(&mut self, _now: Instant) -> Result<(), SubmitError> {
         match self.state {
-            State::Ready | State::AuthFailed => {
+            State::Ready | State::AuthFailed | State::AwaitToken => {
                 self.envelope = None;
                 self.token.clear();
                 self.queue(Cmd::Quit);
@@ -568,7 +595,7 @@ impl Client {
             State::Greeting => Stage::Greeting,
             State::Ehlo => Stage::Ehlo,
             State::StartTls | State::TlsHandshake => Stage::StartTls,
-            State::Auth(_) | State::AuthFailed => Stage::Auth,
+            State::AwaitToken | State::Auth(_) | State::AuthFailed => Stage::Auth,
             State::Ready | State::Transaction => Stage::Mail,
             State::Body | State::BdatDrain | State::DataEnd => Stage::DataEnd,
             State::Rset => Stage::Rset,
@@ -707,7 +734,12 @@ impl Client {
                     self.fail(Error::NoOAuthMechanism);
                 } else {
                     self.mechanism = self.choose_mechanism();
-                    self.start_auth();
+                    if self.token.is_empty() {
+                        self.state = State::AwaitToken;
+                        self.event(Event::NeedToken);
+                    } else {
+                        self.start_auth();
+                    }
                 }
             }
             Expect::StartTls => {

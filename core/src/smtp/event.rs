@@ -143,6 +143,9 @@ pub enum Event {
         /// One step (`AUTH M <response>`) or two (`AUTH M`, `334`, response).
         initial_response: bool,
     },
+    /// AUTH is next and no token was lent: call
+    /// [`super::Client::set_token`] (the session waits, its timer stopped).
+    NeedToken,
     /// The server accepted the token.
     Authenticated {
         /// The mechanism used.
@@ -266,6 +269,42 @@ impl Diagnostic for BodyError {
         match self {
             BodyError::WrongState => Id::WrongState,
             BodyError::BufferTooSmall { .. } => Id::BufferTooSmall,
+        }
+    }
+}
+
+/// The token cannot be lent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The session is over, or a retry is not allowed (not after a
+    /// rejection, or the retry was already used).
+    WrongState,
+    /// An empty token.
+    Empty,
+    /// Longer than [`crate::limits::MAX_ACCESS_TOKEN_LEN`].
+    TooLong,
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenError::WrongState => "no token can be used now",
+            TokenError::Empty => "empty access token",
+            TokenError::TooLong => "access token longer than the client holds",
+        })
+    }
+}
+
+impl core::error::Error for TokenError {}
+
+impl Diagnostic for TokenError {
+    fn diag(&self) -> Id {
+        match self {
+            TokenError::WrongState => Id::WrongState,
+            TokenError::Empty => Id::InvalidArgument,
+            TokenError::TooLong => Id::TokenTooLarge,
         }
     }
 }

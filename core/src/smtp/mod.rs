@@ -25,8 +25,9 @@
 //!
 //! let settings = Settings::new(Security::ImplicitTls, "printer.example.com", "smtp.gmail.com", 465)?;
 //! let user = Address::parse("scanner@example.com")?;
-//! let token = AccessToken::from_slice(b"ya29.a0-access-token")?;
-//! let mut smtp = Client::new(Instant::ZERO, settings, user.clone(), token);
+//! let token = AccessToken::from_slice(b"ya29.a0-access-token")?; // from the token store
+//! let mut smtp = Client::new(Instant::ZERO, settings, user.clone());
+//! smtp.set_token(Instant::ZERO, token.expose())?;
 //! let mut envelope = Envelope::new(user);
 //! envelope.add_recipient(Address::parse("boss@example.com")?)?;
 //! smtp.send_message(Instant::ZERO, envelope)?;
@@ -77,7 +78,7 @@ mod settings;
 
 pub use classify::{classify, refresh_may_help};
 pub use client::{BodyProgress, Client, Transmit, MAX_AUTH_ATTEMPTS};
-pub use event::{BodyError, Error, Event, Stage, SubmitError};
+pub use event::{BodyError, Error, Event, Stage, SubmitError, TokenError};
 pub use settings::{Envelope, MechanismPreference, Security, Settings, SettingsError, Timeouts};
 
 pub use crate::wire::ehlo::Capabilities;

@@ -8,6 +8,7 @@ use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::smtp::{
     self, Envelope, Event, Mechanism, MechanismPreference, ReplyCode, Security, Settings,
 };
+use mfp_oauth_core::wire::ehlo::AuthMechanisms;
 use mfp_oauth_core::{AccessToken, Address, Instant};
 use std::fmt;
 use std::io::Read;
@@ -41,8 +42,9 @@ pub enum Progress {
     Connected,
     /// TLS is established.
     TlsEstablished(TlsInfo),
-    /// AUTH started.
-    Authenticating(Mechanism),
+    /// AUTH started with this mechanism; the SASL mechanisms the server
+    /// offered after TLS.
+    Authenticating(Mechanism, AuthMechanisms),
     /// The token was accepted.
     Authenticated(Mechanism),
     /// The token was refused; `retrying` when a refreshed one is tried.
@@ -193,6 +195,32 @@ pub fn send<'a>(
     body: &'a mut dyn Read,
     hooks: Hooks<'a>,
 ) -> Result<Delivery, SendError> {
+    session(clock, endpoint, user, token, Some(envelope), body, hooks)
+}
+
+/// Connect, secure and authenticate as `user` with `token`, then QUIT
+/// without sending anything (`doctor`): the [`Delivery`] carries the TLS
+/// parameters, the mechanism and the server's last reply.
+pub fn probe<'a>(
+    clock: &'a dyn Clock,
+    endpoint: &SmtpEndpoint,
+    user: Address,
+    token: AccessToken,
+    hooks: Hooks<'a>,
+) -> Result<Delivery, SendError> {
+    let mut nothing: &[u8] = &[];
+    session(clock, endpoint, user, token, None, &mut nothing, hooks)
+}
+
+fn session<'a>(
+    clock: &'a dyn Clock,
+    endpoint: &SmtpEndpoint,
+    user: Address,
+    token: AccessToken,
+    envelope: Option<Envelope>,
+    body: &mut dyn Read,
+    hooks: Hooks<'a>,
+) -> Result<Delivery, SendError> {
     let tls_config = endpoint
         .tls
         .client_config()
@@ -220,12 +248,23 @@ pub fn send<'a>(
     if let Some(info) = conn.tls_info() {
         (hooks.progress)(&Progress::TlsEstablished(info));
     }
-    let total = envelope.size;
-    let recipients: Vec<String> = envelope.to.iter().map(|a| a.as_str().to_owned()).collect();
-    let mut client = smtp::Client::new(clock.now(), settings, user, token);
+    let total = envelope.as_ref().and_then(|e| e.size);
+    let recipients: Vec<String> = envelope
+        .as_ref()
+        .map(|e| e.to.iter().map(|a| a.as_str().to_owned()).collect())
+        .unwrap_or_default();
+    let probing = envelope.is_none();
+    let mut client = smtp::Client::new(clock.now(), settings, user);
+    // Copied into the client; the caller's copy is wiped when it drops.
     client
-        .send_message(clock.now(), envelope)
+        .set_token(clock.now(), token.expose())
         .map_err(|e| SendError::Invalid(e.diag()))?;
+    drop(token);
+    if let Some(envelope) = envelope {
+        client
+            .send_message(clock.now(), envelope)
+            .map_err(|e| SendError::Invalid(e.diag()))?;
+    }
 
     let mut session = Session {
         clock,
@@ -239,6 +278,7 @@ pub fn send<'a>(
         failure: None,
         mechanism: None,
         retried: false,
+        probing,
     };
     session.run();
     session.pump.conn.close();
@@ -424,21 +464,22 @@ impl Pump {
     }
 }
 
-struct Session<'a> {
+struct Session<'a, 'b> {
     clock: &'a dyn Clock,
     pump: Pump,
     client: smtp::Client,
     hooks: Hooks<'a>,
-    body: &'a mut dyn Read,
+    body: &'b mut dyn Read,
     recipients: Vec<String>,
     total: Option<u64>,
     delivery: Option<Delivery>,
     failure: Option<SendError>,
     mechanism: Option<Mechanism>,
     retried: bool,
+    probing: bool,
 }
 
-impl Session<'_> {
+impl Session<'_, '_> {
     fn last_reply(&self) -> Option<String> {
         self.client.last_reply().map(ToString::to_string)
     }
@@ -466,7 +507,8 @@ impl Session<'_> {
                     }
                 },
                 Event::Authenticating { mechanism, .. } => {
-                    (self.hooks.progress)(&Progress::Authenticating(mechanism));
+                    let offered = self.client.capabilities().auth;
+                    (self.hooks.progress)(&Progress::Authenticating(mechanism, offered));
                 }
                 Event::Authenticated { mechanism } => {
                     self.mechanism = Some(mechanism);
@@ -488,7 +530,7 @@ impl Session<'_> {
                         retrying: fresh.is_some(),
                     });
                     let retried = match fresh {
-                        Some(t) => self.client.retry_auth(now, t).is_ok(),
+                        Some(t) => self.client.retry_auth(now, t.expose()).is_ok(),
                         None => false,
                     };
                     if retried {
@@ -547,7 +589,18 @@ impl Session<'_> {
                     return false;
                 }
                 Event::Closed => return false,
-                // Ready: the message was submitted up front; nothing to do.
+                Event::Ready if self.probing => {
+                    self.delivery = Some(Delivery {
+                        reply: self.last_reply().unwrap_or_default(),
+                        accepted: 0,
+                        refused: 0,
+                        mechanism: None,
+                        tls: None,
+                        retried_auth: false,
+                    });
+                    self.quit();
+                }
+                // Ready with a message: it was submitted up front.
                 _ => {}
             }
         }

@@ -276,6 +276,13 @@ impl Sim {
         }
     }
 
+    /// Forget every access token issued so far (as if the provider revoked
+    /// sessions): the SMTP server then refuses them although the client's
+    /// cache still thinks them valid.
+    pub fn forget_access_tokens(&self) {
+        self.book().access.clear();
+    }
+
     /// Whether `token` is a live refresh token.
     #[must_use]
     pub fn refresh_token_valid(&self, token: &str) -> bool {

@@ -497,6 +497,18 @@ impl<'a> Session<'a> {
                 Line::Ok(l) => l,
             };
             received = received.saturating_add(line.len() + 2);
+            // Bounded even against a client that never sends the final dot.
+            if received
+                > self
+                    .config
+                    .max_size
+                    .saturating_mul(2)
+                    .saturating_add(MAX_LINE)
+            {
+                self.reply("552 5.3.4 Message size exceeds fixed maximum message size")?;
+                self.stream.shutdown();
+                return Ok(true);
+            }
             if let Some(limit) = self.config.drop_during_data_after {
                 if received >= limit {
                     self.stream.shutdown();

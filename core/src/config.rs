@@ -1,0 +1,972 @@
+//! The administrator's OAuth settings and their rules (R-CFG, R-RULE).
+//!
+//! [`Settings::default`] gives the manual's defaults: OAuth 2.0 **off**,
+//! provider **Microsoft**, automatic deletion of user tokens **off**, no
+//! administrator address, no SMTP server, no proxy, no VLAN on network 2.
+//! Where the manual says "device setting" (sender mode, TLS range, WebDAV
+//! HTTP version) the defaults are the ones a printer ships with: the
+//! administrator's fixed address, TLS 1.2 to TLS 1.3, HTTP/1.1.
+//!
+//! [`Settings::validate`] reports **every** violated rule, each as its own
+//! [`ConfigError`] with its diagnostic id. [`Settings::apply`] is how the
+//! panel changes settings: it refuses invalid settings as a whole and tells
+//! the firmware what follows from the change (R-RULE-6: go to the OAuth
+//! screen when OAuth was just turned on; tokens that no longer fit the
+//! provider or the administrator's account are invalidated).
+//!
+//! Whether jobs can send also depends on the administrator's token
+//! (R-RULE-5): that is a readiness state ([`Settings::readiness`]), not a
+//! configuration error, because the administrator acquires the token after
+//! saving the settings.
+
+use core::fmt;
+use heapless::{String, Vec};
+
+use crate::address::Address;
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{
+    MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_SEND_AS,
+    MAX_TENANT_LEN, MAX_URL_LEN,
+};
+use crate::provider::{
+    AppRegistration, CustomEndpoints, MicrosoftCloud, ProfileError, Provider, Tenant,
+};
+use crate::secret::SecretBuf;
+use crate::smtp::Security;
+use crate::token::TokenStatus;
+
+/// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,
+/// R-RULE-7). Without it every OAuth entry point answers
+/// [`Id::NotAvailable`].
+pub const OAUTH_AVAILABLE: bool = cfg!(feature = "oauth");
+
+/// OAuth is left out of this build (R-RULE-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NotAvailable;
+
+impl fmt::Display for NotAvailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Id::NotAvailable, f)
+    }
+}
+
+impl core::error::Error for NotAvailable {}
+
+impl Diagnostic for NotAvailable {
+    fn diag(&self) -> Id {
+        Id::NotAvailable
+    }
+}
+
+/// `Ok(())` when OAuth is built in, otherwise [`NotAvailable`].
+pub const fn oauth_available() -> Result<(), NotAvailable> {
+    if OAUTH_AVAILABLE {
+        Ok(())
+    } else {
+        Err(NotAvailable)
+    }
+}
+
+/// A host name or IP literal, as typed by the administrator.
+pub type HostName = String<MAX_DOMAIN_LEN>;
+
+/// The OAuth 2.0 provider ([Fournisseur OAuth 2.0]); the full profile
+/// (endpoints, scope, flows) is [`Settings::provider_profile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum ProviderKind {
+    /// Microsoft 365 / Exchange Online (the default).
+    #[default]
+    Microsoft = 0,
+    /// Google Workspace / Gmail.
+    Google = 1,
+    /// Any other standards-compliant provider, with the endpoints in
+    /// [`Settings::custom`].
+    Custom = 2,
+}
+
+/// Sender address change ([Changement de l'adresse de l'expéditeur]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum SenderMode {
+    /// The logged-in user's address; the user's token.
+    LoginUserAddress = 0,
+    /// The address the user enters; the user's token for that address.
+    AllowUserChanges = 1,
+    /// The administrator's address and token (the shipping default).
+    #[default]
+    AdminFixedAddress = 2,
+    /// The bulk-setting address, which must be the administrator's; the
+    /// administrator's token.
+    BulkSetting = 3,
+}
+
+impl SenderMode {
+    /// Every mode.
+    pub const ALL: [SenderMode; 4] = [
+        SenderMode::LoginUserAddress,
+        SenderMode::AllowUserChanges,
+        SenderMode::AdminFixedAddress,
+        SenderMode::BulkSetting,
+    ];
+
+    /// Whether jobs of every class sign with the administrator's token, so
+    /// that it must be acquired beforehand (R-RULE-5).
+    #[must_use]
+    pub const fn uses_admin_token(self) -> bool {
+        matches!(
+            self,
+            SenderMode::AdminFixedAddress | SenderMode::BulkSetting
+        )
+    }
+}
+
+/// An SSL/TLS protocol version of the device's TLS range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum TlsVersion {
+    /// TLS 1.0.
+    Tls10 = 0,
+    /// TLS 1.1.
+    Tls11 = 1,
+    /// TLS 1.2.
+    Tls12 = 2,
+    /// TLS 1.3.
+    Tls13 = 3,
+}
+
+/// The WebDAV client's HTTP version setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum WebDavHttpVersion {
+    /// HTTP/1.1 only (the device default).
+    #[default]
+    Http11 = 0,
+    /// "HTTP/2,HTTP/1.1", which Google needs (R-RULE-3).
+    Http2Http11 = 1,
+}
+
+/// The SMTP server to submit to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpServer {
+    /// Host name or address.
+    pub host: HostName,
+    /// TCP port.
+    pub port: u16,
+    /// Transport security.
+    pub security: Security,
+}
+
+impl SmtpServer {
+    /// `host:port` with `security`; `None` if the host name is too long.
+    #[must_use]
+    pub fn new(host: &str, port: u16, security: Security) -> Option<Self> {
+        Some(SmtpServer {
+            host: String::try_from(host).ok()?,
+            port,
+            security,
+        })
+    }
+}
+
+/// The HTTP proxy for the token traffic.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// Host name or address.
+    pub host: HostName,
+    /// TCP port.
+    pub port: u16,
+    /// User name for `Proxy-Authorization: Basic`, empty for none.
+    pub user: String<MAX_PROXY_USER_LEN>,
+    /// Password; a secret (redacted in `Debug`, sealed when persisted).
+    pub password: SecretBuf<MAX_PROXY_PASSWORD_LEN>,
+}
+
+impl PartialEq for Proxy {
+    /// The password is compared in constant time.
+    fn eq(&self, other: &Self) -> bool {
+        self.host == other.host
+            && self.port == other.port
+            && self.user == other.user
+            && self.password.ct_eq(other.password.expose())
+    }
+}
+
+impl Eq for Proxy {}
+
+/// Endpoints of a custom provider (unused for Microsoft and Google, whose
+/// profiles are built in).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomProvider {
+    /// Token endpoint (`https://…/token`).
+    pub token_url: String<MAX_URL_LEN>,
+    /// Device authorization endpoint (RFC 8628), empty if none.
+    pub device_url: String<MAX_URL_LEN>,
+    /// Authorization endpoint for the browser flow, empty if none.
+    pub authorize_url: String<MAX_URL_LEN>,
+    /// Space-separated scopes to request.
+    pub scope: String<MAX_URL_LEN>,
+}
+
+/// The printer's OAuth-related settings (R-CFG).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Administrator registration's e-mail address (a Microsoft or Google
+    /// account). Default: none.
+    pub admin_address: Option<Address>,
+    /// [OAuth 2.0] on/off. Default: off.
+    pub oauth_enabled: bool,
+    /// [Fournisseur OAuth 2.0]. Default: Microsoft.
+    pub provider: ProviderKind,
+    /// Microsoft cloud (global, US Government, China). Default: global.
+    pub microsoft_cloud: MicrosoftCloud,
+    /// Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
+    /// a tenant id). Default: `organizations`.
+    pub tenant: String<MAX_TENANT_LEN>,
+    /// App registration's client id; empty means the vendor's built-in one
+    /// (Microsoft, Google). A custom provider needs one.
+    pub client_id: String<MAX_CLIENT_ID_LEN>,
+    /// Endpoints when [`Settings::provider`] is [`ProviderKind::Custom`].
+    pub custom: CustomProvider,
+    /// The Google app is in "Testing" publishing status: its refresh tokens
+    /// die after 7 days, and the administrator is warned ahead.
+    pub google_app_testing: bool,
+    /// The provider's SMTP server. Default: none.
+    pub smtp: Option<SmtpServer>,
+    /// [Changement de l'adresse de l'expéditeur].
+    pub sender_mode: SenderMode,
+    /// Bulk-setting sender address. Default: none.
+    pub bulk_address: Option<Address>,
+    /// From addresses allowed although they are not the signing account
+    /// (shared mailboxes, Microsoft "Send As"). Default: empty.
+    pub send_as: Vec<Address, MAX_SEND_AS>,
+    /// Proxy for the token traffic. Default: none.
+    pub proxy: Option<Proxy>,
+    /// Minimum SSL/TLS version. Default: TLS 1.2.
+    pub tls_min: TlsVersion,
+    /// Maximum SSL/TLS version. Default: TLS 1.3.
+    pub tls_max: TlsVersion,
+    /// WebDAV client HTTP version. Default: HTTP/1.1.
+    pub webdav_http: WebDavHttpVersion,
+    /// Network 2 with VLAN. Default: off.
+    pub vlan_on_network2: bool,
+    /// [Suppression automatique] of user tokens at logout and system
+    /// auto-reset. Default: off.
+    pub auto_delete_user_tokens: bool,
+}
+
+/// The default Microsoft tenant: work and school accounts.
+pub const DEFAULT_TENANT: &str = "organizations";
+
+impl Default for Settings {
+    fn default() -> Self {
+        let mut tenant = String::new();
+        // The literal is shorter than MAX_TENANT_LEN.
+        let _ = tenant.push_str(DEFAULT_TENANT);
+        Settings {
+            admin_address: None,
+            oauth_enabled: false,
+            provider: ProviderKind::Microsoft,
+            microsoft_cloud: MicrosoftCloud::Global,
+            tenant,
+            client_id: String::new(),
+            custom: CustomProvider::default(),
+            google_app_testing: false,
+            smtp: None,
+            sender_mode: SenderMode::default(),
+            bulk_address: None,
+            send_as: Vec::new(),
+            proxy: None,
+            tls_min: TlsVersion::Tls12,
+            tls_max: TlsVersion::Tls13,
+            webdav_http: WebDavHttpVersion::Http11,
+            vlan_on_network2: false,
+            auto_delete_user_tokens: false,
+        }
+    }
+}
+
+/// One violated configuration rule (R-RULE). The discriminant orders the
+/// rules in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// R-RULE-7: OAuth is on but this product has no OAuth.
+    NotAvailable = 0,
+    /// R-RULE-1: VLAN on network 2 with OAuth on.
+    VlanOnNetwork2 = 1,
+    /// R-RULE-2: TLS 1.3 minimum and maximum with Microsoft.
+    MicrosoftTls13Only = 2,
+    /// R-RULE-3: Google without "HTTP/2,HTTP/1.1".
+    GoogleNeedsHttp2 = 3,
+    /// R-RULE-4: bulk-setting mode with a bulk address that is not the
+    /// administrator's (or none).
+    BulkAddressMismatch = 4,
+    /// TLS minimum above maximum.
+    TlsRangeInvalid = 5,
+    /// OAuth on without an administrator address.
+    AdminAddressMissing = 6,
+    /// OAuth on without an SMTP server (or with port 0).
+    SmtpServerMissing = 7,
+    /// Custom provider without token endpoint, client id, scope or any way
+    /// to sign in, or with an endpoint that is not an `https` URL.
+    ProviderProfileIncomplete = 8,
+    /// The Microsoft tenant is not `common`, `organizations`, `consumers`,
+    /// a domain or a tenant id.
+    TenantInvalid = 9,
+}
+
+impl ConfigError {
+    const ALL: [ConfigError; 10] = [
+        ConfigError::NotAvailable,
+        ConfigError::VlanOnNetwork2,
+        ConfigError::MicrosoftTls13Only,
+        ConfigError::GoogleNeedsHttp2,
+        ConfigError::BulkAddressMismatch,
+        ConfigError::TlsRangeInvalid,
+        ConfigError::AdminAddressMissing,
+        ConfigError::SmtpServerMissing,
+        ConfigError::ProviderProfileIncomplete,
+        ConfigError::TenantInvalid,
+    ];
+
+    const fn bit(self) -> u16 {
+        1 << (self as u8)
+    }
+}
+
+impl Diagnostic for ConfigError {
+    fn diag(&self) -> Id {
+        match self {
+            ConfigError::NotAvailable => Id::NotAvailable,
+            ConfigError::VlanOnNetwork2 => Id::VlanOnNetwork2,
+            ConfigError::MicrosoftTls13Only => Id::MicrosoftTls13Only,
+            ConfigError::GoogleNeedsHttp2 => Id::GoogleNeedsHttp2,
+            ConfigError::BulkAddressMismatch => Id::BulkAddressMismatch,
+            ConfigError::TlsRangeInvalid => Id::TlsRangeInvalid,
+            ConfigError::AdminAddressMissing => Id::AdminAddressMissing,
+            ConfigError::SmtpServerMissing => Id::SmtpServerMissing,
+            ConfigError::ProviderProfileIncomplete => Id::ProviderProfileIncomplete,
+            ConfigError::TenantInvalid => Id::BadTenant,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diag(), f)
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// The set of rules a configuration violates (empty when valid).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Violations(u16);
+
+impl Violations {
+    /// Whether no rule is violated.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Number of violated rules.
+    #[must_use]
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether `rule` is violated.
+    #[must_use]
+    pub const fn contains(self, rule: ConfigError) -> bool {
+        self.0 & rule.bit() != 0
+    }
+
+    /// The violated rules, in rule order.
+    pub fn iter(self) -> impl Iterator<Item = ConfigError> {
+        ConfigError::ALL
+            .into_iter()
+            .filter(move |rule| self.contains(*rule))
+    }
+
+    /// The first violated rule, if any (for a one-line status).
+    #[must_use]
+    pub fn first(self) -> Option<ConfigError> {
+        self.iter().next()
+    }
+
+    fn insert(&mut self, rule: ConfigError) {
+        self.0 |= rule.bit();
+    }
+}
+
+impl fmt::Debug for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for Violations {
+    /// One diagnostic per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, rule) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            fmt::Display::fmt(&rule, f)?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for Violations {}
+
+impl Diagnostic for Violations {
+    /// The first violated rule's id ([`Id::InvalidArgument`] for an empty set).
+    fn diag(&self) -> Id {
+        self.first().map_or(Id::InvalidArgument, |rule| rule.diag())
+    }
+}
+
+/// What a settings change implies, returned by [`Settings::apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub struct Applied {
+    /// R-RULE-6: OAuth was just turned on: the panel asks to go to the OAuth
+    /// authentication screen.
+    pub go_to_oauth_screen: bool,
+    /// The administrator's token no longer fits (administrator address,
+    /// provider, tenant or client changed): delete it, status Required.
+    pub admin_token_invalidated: bool,
+    /// Users' tokens no longer fit (provider, tenant or client changed):
+    /// delete them.
+    pub user_tokens_invalidated: bool,
+}
+
+/// Whether jobs can send, from the settings and the administrator's token
+/// (R-RULE-5). Not an error: a state the OAuth screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Readiness {
+    /// This product has no OAuth (R-RULE-7).
+    NotAvailable,
+    /// OAuth 2.0 is off: jobs send the way the rest of the SMTP settings say.
+    Off,
+    /// The settings violate rules; nothing sends with OAuth.
+    Invalid(Violations),
+    /// Administrator-fixed or bulk mode and the administrator's refresh
+    /// token reads Required: the administrator must Acquire first.
+    AdminTokenRequired,
+    /// The administrator's authentication was cancelled (expired, revoked):
+    /// the Information screen warns and Acquire re-authenticates (R-TOK-4).
+    AdminReauthNeeded,
+    /// Jobs can send. In user modes, users authenticate at send time, and
+    /// administrator functions still need the administrator's token.
+    Ready,
+}
+
+impl Readiness {
+    /// The diagnostic to show, `None` when ready.
+    #[must_use]
+    pub fn diag(self) -> Option<Id> {
+        match self {
+            Readiness::NotAvailable => Some(Id::NotAvailable),
+            Readiness::Off => Some(Id::OAuthOff),
+            Readiness::Invalid(v) => Some(v.diag()),
+            Readiness::AdminTokenRequired => Some(Id::AdminTokenRequired),
+            Readiness::AdminReauthNeeded => Some(Id::AdminReauthNeeded),
+            Readiness::Ready => None,
+        }
+    }
+}
+
+impl Settings {
+    /// Every rule these settings violate (R-RULE-1..4, R-RULE-7 and the
+    /// completeness checks). Rules that concern OAuth apply only while OAuth
+    /// is on, so a printer without OAuth keeps any VLAN or TLS setup.
+    #[must_use]
+    pub fn validate(&self) -> Violations {
+        let mut v = Violations::default();
+        if self.tls_min > self.tls_max {
+            v.insert(ConfigError::TlsRangeInvalid);
+        }
+        if !self.oauth_enabled {
+            return v;
+        }
+        if !OAUTH_AVAILABLE {
+            v.insert(ConfigError::NotAvailable);
+        }
+        if self.vlan_on_network2 {
+            v.insert(ConfigError::VlanOnNetwork2);
+        }
+        if self.provider == ProviderKind::Microsoft
+            && self.tls_min == TlsVersion::Tls13
+            && self.tls_max == TlsVersion::Tls13
+        {
+            v.insert(ConfigError::MicrosoftTls13Only);
+        }
+        if self.provider == ProviderKind::Google
+            && self.webdav_http != WebDavHttpVersion::Http2Http11
+        {
+            v.insert(ConfigError::GoogleNeedsHttp2);
+        }
+        if self.sender_mode == SenderMode::BulkSetting {
+            let same = match (&self.bulk_address, &self.admin_address) {
+                (Some(bulk), Some(admin)) => bulk.same_mailbox(admin),
+                _ => false,
+            };
+            if !same {
+                v.insert(ConfigError::BulkAddressMismatch);
+            }
+        }
+        if self.admin_address.is_none() {
+            v.insert(ConfigError::AdminAddressMissing);
+        }
+        match &self.smtp {
+            Some(s) if !s.host.is_empty() && s.port != 0 => {}
+            _ => v.insert(ConfigError::SmtpServerMissing),
+        }
+        match self.provider_profile() {
+            Err(ProfileError::InvalidTenant) => v.insert(ConfigError::TenantInvalid),
+            Err(_) => v.insert(ConfigError::ProviderProfileIncomplete),
+            Ok(_) => {}
+        }
+        if self.provider == ProviderKind::Custom {
+            let c = &self.custom;
+            if self.client_id.is_empty() || (c.device_url.is_empty() && c.authorize_url.is_empty())
+            {
+                v.insert(ConfigError::ProviderProfileIncomplete);
+            }
+        }
+        v
+    }
+
+    /// The provider profile these settings name (R-PROV): endpoints, scope
+    /// and which sign-in flows are allowed, for [`crate::oauth::Client`].
+    pub fn provider_profile(&self) -> Result<Provider, ProfileError> {
+        match self.provider {
+            ProviderKind::Microsoft => {
+                let tenant = match self.tenant.as_str() {
+                    "common" => Tenant::Common,
+                    "organizations" => Tenant::Organizations,
+                    "consumers" => Tenant::Consumers,
+                    id => Tenant::Id(id),
+                };
+                Provider::microsoft(self.microsoft_cloud, tenant)
+            }
+            ProviderKind::Google => Provider::google(),
+            ProviderKind::Custom => {
+                let c = &self.custom;
+                fn opt(s: &str) -> Option<&str> {
+                    (!s.is_empty()).then_some(s)
+                }
+                Provider::custom(&CustomEndpoints {
+                    authorize_url: opt(&c.authorize_url),
+                    token_url: &c.token_url,
+                    device_url: opt(&c.device_url),
+                    scope: &c.scope,
+                })
+            }
+        }
+    }
+
+    /// The app registration to sign in with: the administrator's client id
+    /// when set (a public client), else the vendor's `built_in` one.
+    pub fn app_registration(
+        &self,
+        built_in: &AppRegistration,
+    ) -> Result<AppRegistration, ProfileError> {
+        if self.client_id.is_empty() {
+            Ok(built_in.clone())
+        } else {
+            AppRegistration::public(&self.client_id)
+        }
+    }
+
+    /// Replace these settings with `new` if it violates no rule; otherwise
+    /// keep the current settings and return every violation. On success,
+    /// says what follows (R-RULE-6 and token invalidation).
+    pub fn apply(&mut self, new: Settings) -> Result<Applied, Violations> {
+        let violations = new.validate();
+        if !violations.is_empty() {
+            return Err(violations);
+        }
+        let app_changed = self.provider != new.provider
+            || self.microsoft_cloud != new.microsoft_cloud
+            || self.tenant != new.tenant
+            || self.client_id != new.client_id
+            || self.custom != new.custom;
+        let admin_changed = match (&self.admin_address, &new.admin_address) {
+            (Some(a), Some(b)) => !a.same_mailbox(b),
+            (None, None) => false,
+            _ => true,
+        };
+        let applied = Applied {
+            go_to_oauth_screen: new.oauth_enabled && !self.oauth_enabled,
+            admin_token_invalidated: app_changed || admin_changed,
+            user_tokens_invalidated: app_changed,
+        };
+        *self = new;
+        Ok(applied)
+    }
+
+    /// Whether jobs can send now, given the administrator's token status
+    /// (R-RULE-5).
+    #[must_use]
+    pub fn readiness(&self, admin_token: TokenStatus) -> Readiness {
+        if !OAUTH_AVAILABLE {
+            return Readiness::NotAvailable;
+        }
+        if !self.oauth_enabled {
+            return Readiness::Off;
+        }
+        let v = self.validate();
+        if !v.is_empty() {
+            return Readiness::Invalid(v);
+        }
+        match (self.sender_mode.uses_admin_token(), admin_token) {
+            (true, TokenStatus::Required) => Readiness::AdminTokenRequired,
+            (true, TokenStatus::ReauthNeeded) => Readiness::AdminReauthNeeded,
+            _ => Readiness::Ready,
+        }
+    }
+
+    /// Whether `from` is on the configured send-as list.
+    #[must_use]
+    pub fn may_send_as(&self, from: &Address) -> bool {
+        self.send_as.iter().any(|a| a.same_mailbox(from))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn addr(s: &str) -> Address {
+        Address::parse(s).unwrap()
+    }
+
+    /// A complete, valid Microsoft setup in `mode`.
+    pub(crate) fn valid(mode: SenderMode) -> Settings {
+        let mut s = Settings {
+            admin_address: Some(addr("admin@contoso.com")),
+            oauth_enabled: true,
+            smtp: SmtpServer::new("smtp.office365.com", 587, Security::StartTls),
+            sender_mode: mode,
+            ..Settings::default()
+        };
+        if mode == SenderMode::BulkSetting {
+            s.bulk_address = Some(addr("ADMIN@contoso.com"));
+        }
+        s
+    }
+
+    #[test]
+    fn defaults_are_the_manuals() {
+        // R-CFG: OAuth off, Microsoft, automatic deletion off, nothing set.
+        let d = Settings::default();
+        assert!(!d.oauth_enabled);
+        assert_eq!(d.provider, ProviderKind::Microsoft);
+        assert!(!d.auto_delete_user_tokens);
+        assert!(!d.vlan_on_network2);
+        assert_eq!(d.admin_address, None);
+        assert_eq!(d.bulk_address, None);
+        assert_eq!(d.smtp, None);
+        assert_eq!(d.proxy, None);
+        assert!(d.send_as.is_empty());
+        assert_eq!(d.tenant.as_str(), DEFAULT_TENANT);
+        assert!(d.validate().is_empty());
+        assert_eq!(d.readiness(TokenStatus::Required), {
+            if OAUTH_AVAILABLE {
+                Readiness::Off
+            } else {
+                Readiness::NotAvailable
+            }
+        });
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn each_rule_is_reported_alone_with_its_diagnostic() {
+        // R-RULE-1..4 and the completeness rules, one at a time.
+        type Breaker = fn(&mut Settings);
+        let cases: [(Breaker, ConfigError, Id); 10] = [
+            (
+                |s| s.vlan_on_network2 = true,
+                ConfigError::VlanOnNetwork2,
+                Id::VlanOnNetwork2,
+            ),
+            (
+                |s| {
+                    s.tls_min = TlsVersion::Tls13;
+                    s.tls_max = TlsVersion::Tls13;
+                },
+                ConfigError::MicrosoftTls13Only,
+                Id::MicrosoftTls13Only,
+            ),
+            (
+                |s| {
+                    s.provider = ProviderKind::Google;
+                    s.smtp = SmtpServer::new("smtp.gmail.com", 465, Security::ImplicitTls);
+                },
+                ConfigError::GoogleNeedsHttp2,
+                Id::GoogleNeedsHttp2,
+            ),
+            (
+                |s| {
+                    s.sender_mode = SenderMode::BulkSetting;
+                    s.bulk_address = Some(addr("scans@contoso.com"));
+                },
+                ConfigError::BulkAddressMismatch,
+                Id::BulkAddressMismatch,
+            ),
+            (
+                |s| {
+                    s.tls_min = TlsVersion::Tls13;
+                    s.tls_max = TlsVersion::Tls12;
+                },
+                ConfigError::TlsRangeInvalid,
+                Id::TlsRangeInvalid,
+            ),
+            (
+                |s| s.admin_address = None,
+                ConfigError::AdminAddressMissing,
+                Id::AdminAddressMissing,
+            ),
+            (
+                |s| s.smtp = SmtpServer::new("smtp.office365.com", 0, Security::StartTls),
+                ConfigError::SmtpServerMissing,
+                Id::SmtpServerMissing,
+            ),
+            (
+                |s| {
+                    s.provider = ProviderKind::Custom;
+                    s.client_id = String::try_from("abc").unwrap();
+                    s.custom.token_url = String::try_from("https://id.example/token").unwrap();
+                    s.custom.device_url = String::try_from("https://id.example/device").unwrap();
+                },
+                ConfigError::ProviderProfileIncomplete,
+                Id::ProviderProfileIncomplete,
+            ),
+            (
+                |s| {
+                    s.provider = ProviderKind::Custom;
+                    s.client_id = String::try_from("abc").unwrap();
+                    s.custom.token_url = String::try_from("http://id.example/token").unwrap();
+                    s.custom.device_url = String::try_from("https://id.example/device").unwrap();
+                    s.custom.scope = String::try_from("smtp").unwrap();
+                },
+                ConfigError::ProviderProfileIncomplete,
+                Id::ProviderProfileIncomplete,
+            ),
+            (
+                |s| s.tenant = String::try_from("contoso tenant").unwrap(),
+                ConfigError::TenantInvalid,
+                Id::BadTenant,
+            ),
+        ];
+        for (breaker, rule, id) in cases {
+            let mut s = valid(SenderMode::LoginUserAddress);
+            breaker(&mut s);
+            let v = s.validate();
+            assert_eq!(v.iter().collect::<std::vec::Vec<_>>(), [rule], "{rule:?}");
+            assert_eq!(rule.diag(), id);
+            assert_eq!(v.diag(), id);
+            assert!(rule.to_string().starts_with(&format!("E{}", id.number())));
+        }
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let mut s = valid(SenderMode::BulkSetting);
+        s.vlan_on_network2 = true;
+        s.tls_min = TlsVersion::Tls13;
+        s.tls_max = TlsVersion::Tls13;
+        s.bulk_address = None;
+        s.smtp = None;
+        let v = s.validate();
+        assert_eq!(
+            v.iter().collect::<std::vec::Vec<_>>(),
+            [
+                ConfigError::VlanOnNetwork2,
+                ConfigError::MicrosoftTls13Only,
+                ConfigError::BulkAddressMismatch,
+                ConfigError::SmtpServerMissing
+            ]
+        );
+        assert_eq!(v.len(), 4);
+        assert_eq!(v.to_string().lines().count(), 4);
+        assert!(v.to_string().contains("E201"));
+    }
+
+    #[test]
+    fn oauth_rules_do_not_apply_while_oauth_is_off() {
+        let mut s = Settings {
+            vlan_on_network2: true,
+            tls_min: TlsVersion::Tls13,
+            provider: ProviderKind::Google,
+            sender_mode: SenderMode::BulkSetting,
+            ..Settings::default()
+        };
+        assert!(s.validate().is_empty());
+        s.tls_max = TlsVersion::Tls12;
+        assert_eq!(s.validate().first(), Some(ConfigError::TlsRangeInvalid));
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn google_with_http2_is_valid_and_tls13_only_is_fine_for_google() {
+        let mut s = valid(SenderMode::AdminFixedAddress);
+        s.provider = ProviderKind::Google;
+        s.webdav_http = WebDavHttpVersion::Http2Http11;
+        s.tls_min = TlsVersion::Tls13;
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn turning_oauth_on_asks_for_the_oauth_screen_once() {
+        // R-RULE-6.
+        let mut current = Settings::default();
+        let applied = current.apply(valid(SenderMode::AdminFixedAddress)).unwrap();
+        assert!(applied.go_to_oauth_screen);
+        let again = current.apply(valid(SenderMode::AdminFixedAddress)).unwrap();
+        assert_eq!(again, Applied::default());
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn invalid_settings_are_refused_whole_and_the_old_ones_kept() {
+        let mut current = valid(SenderMode::AdminFixedAddress);
+        let mut bad = current.clone();
+        bad.vlan_on_network2 = true;
+        assert_eq!(
+            current.apply(bad).map_err(|v| v.first()),
+            Err(Some(ConfigError::VlanOnNetwork2))
+        );
+        assert!(!current.vlan_on_network2);
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn changes_that_orphan_tokens_are_reported() {
+        let mut current = valid(SenderMode::LoginUserAddress);
+        let mut other_admin = current.clone();
+        other_admin.admin_address = Some(addr("boss@contoso.com"));
+        let a = current.apply(other_admin).unwrap();
+        assert!(a.admin_token_invalidated && !a.user_tokens_invalidated);
+        let mut google = current.clone();
+        google.provider = ProviderKind::Google;
+        google.webdav_http = WebDavHttpVersion::Http2Http11;
+        let a = current.apply(google).unwrap();
+        assert!(a.admin_token_invalidated && a.user_tokens_invalidated);
+        // Case only: the same mailbox, the token still fits.
+        let mut upper = current.clone();
+        upper.admin_address = Some(addr("BOSS@CONTOSO.COM"));
+        assert_eq!(current.apply(upper).unwrap(), Applied::default());
+    }
+
+    #[cfg(feature = "oauth")]
+    #[test]
+    fn admin_modes_need_an_acquired_admin_token() {
+        // R-RULE-5: a readiness state, not a configuration error.
+        for mode in SenderMode::ALL {
+            let s = valid(mode);
+            assert!(s.validate().is_empty());
+            let r = s.readiness(TokenStatus::Required);
+            if mode.uses_admin_token() {
+                assert_eq!(r, Readiness::AdminTokenRequired, "{mode:?}");
+                assert_eq!(r.diag(), Some(Id::AdminTokenRequired));
+                assert_eq!(
+                    s.readiness(TokenStatus::ReauthNeeded),
+                    Readiness::AdminReauthNeeded
+                );
+            } else {
+                assert_eq!(r, Readiness::Ready, "{mode:?}");
+            }
+            assert_eq!(s.readiness(TokenStatus::Acquired), Readiness::Ready);
+        }
+    }
+
+    #[cfg(not(feature = "oauth"))]
+    #[test]
+    fn without_the_feature_oauth_cannot_be_turned_on() {
+        // R-RULE-7.
+        let mut current = Settings::default();
+        let v = current
+            .apply(valid(SenderMode::AdminFixedAddress))
+            .unwrap_err();
+        assert!(v.contains(ConfigError::NotAvailable));
+        assert_eq!(v.diag(), Id::NotAvailable);
+        assert_eq!(
+            current.readiness(TokenStatus::Acquired),
+            Readiness::NotAvailable
+        );
+        assert_eq!(oauth_available(), Err(NotAvailable));
+    }
+
+    #[test]
+    fn the_provider_profile_follows_the_settings() {
+        use crate::provider::{MicrosoftCloud, ProviderKind as Kind};
+        let mut s = valid(SenderMode::AdminFixedAddress);
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.kind(), Kind::Microsoft(MicrosoftCloud::Global));
+        assert_eq!(
+            p.token_endpoint().path(),
+            "/organizations/oauth2/v2.0/token"
+        );
+        assert!(p.supports_device_flow());
+        s.tenant = String::try_from("contoso.onmicrosoft.com").unwrap();
+        s.microsoft_cloud = MicrosoftCloud::UsGovGccHigh;
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.token_endpoint().host(), "login.microsoftonline.us");
+        assert_eq!(
+            p.token_endpoint().path(),
+            "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        s.provider = ProviderKind::Google;
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.kind(), Kind::Google);
+        assert!(!p.supports_device_flow());
+        // The administrator's client id wins over the vendor's.
+        let built_in = AppRegistration::public("vendor-app").unwrap();
+        assert_eq!(
+            s.app_registration(&built_in).unwrap().client_id(),
+            "vendor-app"
+        );
+        s.client_id = String::try_from("their-app").unwrap();
+        assert_eq!(
+            s.app_registration(&built_in).unwrap().client_id(),
+            "their-app"
+        );
+    }
+
+    #[test]
+    fn proxy_password_never_shows_in_debug() {
+        let s = Settings {
+            proxy: Some(Proxy {
+                host: String::try_from("proxy.local").unwrap(),
+                port: 3128,
+                user: String::try_from("printer").unwrap(),
+                password: SecretBuf::from_slice(b"hunter2-proxy").unwrap(),
+            }),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

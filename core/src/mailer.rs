@@ -1,0 +1,797 @@
+//! The facade the firmware drives for one job: job → policy → token → SMTP.
+//!
+//! A [`Mailer`] owns the [`Settings`] and the [`TokenStore`]. For each job
+//! [`Mailer::submit`] returns a [`Plan`], the one thing the firmware must do
+//! next; each `*_succeeded` / `*_failed` / [`Mailer::connected`] call reports
+//! how it went and returns the next plan:
+//!
+//! | plan | the firmware… | then calls |
+//! |---|---|---|
+//! | [`Plan::NeedUserAuth`] | shows the OAuth screen; the user signs in with its [`oauth::Client`] (R-TOK-6) | [`Mailer::handle_oauth_event`] (or [`Mailer::auth_failed`] on cancel) |
+//! | [`Plan::NeedAdminAuth`] | holds or fails the job; the administrator must Acquire | [`Mailer::handle_oauth_event`] / [`Mailer::auth_failed`] |
+//! | [`Plan::TokenExchange`] | runs the refresh grant on its [`oauth::Client`] ([`Mailer::start_exchange`]) | [`Mailer::handle_oauth_event`] |
+//! | [`Plan::Connect`] | opens the connection (TLS first for implicit TLS) | [`Mailer::connected`] / [`Mailer::connect_failed`] |
+//! | [`Plan::Session`] | pumps [`Mailer::smtp`] and drains [`Mailer::poll_event`] | (events say what comes next) |
+//! | [`Plan::Done`] / [`Plan::Failed`] | reports the job's result | [`Mailer::submit`] for the next job |
+//!
+//! The OAuth client ([`oauth::Client`]) stays the driver's: it owns the
+//! response buffer and carries the HTTPS requests. The mailer starts the
+//! refresh grant on it (the refresh token goes from the store straight into
+//! the request) and takes the tokens from it when its flow succeeds, through
+//! [`TokenGrant::from_response`]. The `*_succeeded` / `*_failed` calls are
+//! the same steps for drivers that obtain tokens another way.
+//!
+//! The token refresh happens at most once after the server rejects a token
+//! (then one AUTH retry on the same connection), never in a loop. Nothing is
+//! sent to the network before the policy accepted the From address and the
+//! token's account (R-POL). [`Step::Store`] events say when the persistence
+//! image must be written (refresh-token rotation, deletion) and when the
+//! Information screen must warn (R-TOK-4).
+
+use core::fmt;
+
+use crate::address::Address;
+use crate::config::{oauth_available, Applied, HostName, Settings, Violations};
+use crate::diag::{Diagnostic, Id};
+use crate::function::Function;
+use crate::oauth::{self, OAuthError};
+use crate::policy::{self, Decision, User};
+use crate::secret::RefreshToken;
+use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
+use crate::time::Instant;
+use crate::token::{
+    Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
+    WallTime,
+};
+
+/// One job to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// The function sending (decides the token class).
+    pub function: Function,
+    /// The logged-in user, `None` for the public user.
+    pub user: Option<User<'a>>,
+    /// The From address the user entered or the application set, `None`
+    /// for the mode's default.
+    pub from: Option<&'a Address>,
+    /// Recipients (at most [`crate::limits::MAX_RECIPIENTS`]).
+    pub to: &'a [Address],
+    /// The message's size in octets, if known (checked against SIZE).
+    pub size: Option<u64>,
+}
+
+/// How the person signs in at the panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AuthMethod {
+    /// Device authorization grant (RFC 8628): show the code and URL.
+    DeviceCode,
+    /// Authorization code with PKCE in a browser, loopback redirect.
+    BrowserPkce,
+}
+
+/// What the firmware must do next for the current job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Plan {
+    /// No job.
+    Idle,
+    /// Show the OAuth screen: the user (or the public user, `user: None`)
+    /// signs in for `account` with `method`.
+    NeedUserAuth {
+        /// The logged-in user, `None` for the public user.
+        user: Option<UserId>,
+        /// The account to sign in as.
+        account: Address,
+        /// How.
+        method: AuthMethod,
+    },
+    /// The administrator's token is Required or needs re-authentication:
+    /// the administrator must Acquire it for `account` (beforehand, in
+    /// [Configuration OAuth]).
+    NeedAdminAuth {
+        /// The administrator's account.
+        account: Address,
+        /// How.
+        method: AuthMethod,
+    },
+    /// Run a refresh grant for `owner`: [`Mailer::start_exchange`] on the
+    /// OAuth client, then feed its events to [`Mailer::handle_oauth_event`].
+    TokenExchange {
+        /// Whose token.
+        owner: TokenOwner,
+    },
+    /// Open a connection to the SMTP server (with TLS from the start for
+    /// [`Security::ImplicitTls`]), then call [`Mailer::connected`].
+    Connect {
+        /// Server host.
+        host: HostName,
+        /// Server port.
+        port: u16,
+        /// Transport security.
+        security: Security,
+    },
+    /// The SMTP session runs: pump [`Mailer::smtp`], drain
+    /// [`Mailer::poll_event`].
+    Session,
+    /// The message was sent; close the connection if still open.
+    Done {
+        /// The server's final reply to the message.
+        reply: ReplyCode,
+        /// Recipients accepted.
+        accepted: usize,
+        /// Recipients refused.
+        refused: usize,
+    },
+    /// The job failed; `diag` says why and what to do.
+    Failed {
+        /// The diagnostic.
+        diag: Id,
+    },
+}
+
+/// Something the driver must act on during a job, from
+/// [`Mailer::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// An SMTP event: act on [`Event::UpgradeTls`] and
+    /// [`Event::ReadyForBody`]; the others are progress to show or log.
+    Smtp(Event),
+    /// The plan changed: act on [`Mailer::plan`] (a refresh mid-session, or
+    /// the job's end).
+    PlanChanged,
+    /// The token store needs persisting or a notice shown.
+    Store(StoreEvent),
+}
+
+/// A call made in the wrong state of the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum MailerError {
+    /// Not allowed in the current plan (for example a second submit while a
+    /// job runs).
+    WrongState,
+    /// The OAuth client refused to start the flow.
+    OAuth(OAuthError),
+    /// The token store refused the tokens.
+    Token(TokenError),
+    /// Acquire without an administrator address in the settings.
+    AdminAddressMissing,
+}
+
+impl Diagnostic for MailerError {
+    fn diag(&self) -> Id {
+        match self {
+            MailerError::WrongState => Id::WrongState,
+            MailerError::OAuth(e) => e.diag(),
+            MailerError::Token(e) => e.diag(),
+            MailerError::AdminAddressMissing => Id::AdminAddressMissing,
+        }
+    }
+}
+
+impl fmt::Display for MailerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diag(), f)
+    }
+}
+
+impl core::error::Error for MailerError {}
+
+/// The job in progress.
+#[derive(Debug)]
+struct JobState {
+    decision: Decision,
+    envelope: Envelope,
+    /// The one refresh-and-retry after a token rejection was used.
+    retried: bool,
+    /// The result to report once the session has closed.
+    result: Option<Plan>,
+}
+
+/// The firmware's OAuth mail facade (one job at a time).
+#[derive(Debug)]
+pub struct Mailer {
+    settings: Settings,
+    store: TokenStore,
+    plan: Plan,
+    job: Option<JobState>,
+    client: Option<smtp::Client>,
+}
+
+impl Mailer {
+    /// A mailer with `settings` and `store` (loaded with
+    /// [`crate::token::nv::load`], or new).
+    #[must_use]
+    pub fn new(settings: Settings, store: TokenStore) -> Self {
+        Mailer {
+            settings,
+            store,
+            plan: Plan::Idle,
+            job: None,
+            client: None,
+        }
+    }
+
+    // ----- getters -----
+
+    /// The settings in force.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The token store (statuses for the OAuth screen, persistence).
+    #[must_use]
+    pub fn store(&self) -> &TokenStore {
+        &self.store
+    }
+
+    /// The token store, for Delete, logout, auto-reset and expiry checks.
+    pub fn store_mut(&mut self) -> &mut TokenStore {
+        &mut self.store
+    }
+
+    /// The current plan.
+    #[must_use]
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The SMTP session, during [`Plan::Session`]: feed it input, TLS,
+    /// close and timeouts, take its transmits, stream the body.
+    pub fn smtp(&mut self) -> Option<&mut smtp::Client> {
+        self.client.as_mut()
+    }
+
+    /// The refresh token for [`Plan::TokenExchange`].
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        match &self.plan {
+            Plan::TokenExchange { owner } => self.store.refresh_token(owner),
+            _ => None,
+        }
+    }
+
+    // ----- settings -----
+
+    /// Change the settings (refused whole if a rule is violated); tokens the
+    /// change orphans are deleted. `go_to_oauth_screen` in the result is
+    /// R-RULE-6.
+    pub fn apply_settings(&mut self, new: Settings) -> Result<Applied, Violations> {
+        let applied = self.settings.apply(new)?;
+        self.store.apply_config(&applied);
+        Ok(applied)
+    }
+
+    // ----- panel and system events that need the settings -----
+
+    /// The user logged out: with automatic deletion on, their tokens are
+    /// deleted (R-TOK-5). Returns whether a slot was deleted.
+    pub fn logout(&mut self, user: &str) -> bool {
+        self.store.logout(user, &self.settings)
+    }
+
+    /// The system auto-reset fired with `current` logged in: as a logout
+    /// (R-TOK-5).
+    pub fn auto_reset(&mut self, current: Option<&str>) -> bool {
+        self.store.auto_reset(current, &self.settings)
+    }
+
+    /// Check the refresh tokens' ages against the provider's expiry rule at
+    /// wall-clock time `wall` (call daily); warnings come as
+    /// [`Step::Store`] events.
+    pub fn check_expiry(&mut self, wall: WallTime) {
+        self.store.check_expiry(wall, &self.settings);
+    }
+
+    // ----- the job -----
+
+    /// Start a job: decide From and token (R-POL), then plan the first step.
+    /// A refused job is [`Plan::Failed`] before anything reaches the network.
+    pub fn submit(&mut self, now: Instant, job: &Job<'_>) -> Result<Plan, MailerError> {
+        if self.job.is_some() {
+            return Err(MailerError::WrongState);
+        }
+        self.plan = match self.start(job) {
+            Ok(state) => {
+                self.job = Some(state);
+                self.next_step(now)
+            }
+            Err(diag) => Plan::Failed { diag },
+        };
+        Ok(self.plan.clone())
+    }
+
+    fn start(&self, job: &Job<'_>) -> Result<JobState, Id> {
+        oauth_available().map_err(|e| e.diag())?;
+        let decision = policy::decide(job.function, &self.settings, job.user, job.from)
+            .map_err(|e| e.diag())?;
+        let mut envelope = Envelope::new(decision.from.clone());
+        for to in job.to {
+            envelope.add_recipient(to.clone()).map_err(|e| e.diag())?;
+        }
+        if envelope.to.is_empty() {
+            return Err(Id::InvalidArgument);
+        }
+        envelope.size = job.size;
+        Ok(JobState {
+            decision,
+            envelope,
+            retried: false,
+            result: None,
+        })
+    }
+
+    /// Before the session: which token step comes next.
+    fn next_step(&mut self, now: Instant) -> Plan {
+        let Some(job) = &self.job else {
+            return Plan::Idle;
+        };
+        let owner = job.decision.owner.clone();
+        // A token for another account must not sign this job (R-POL).
+        if let Some(held) = self.store.account(&owner) {
+            if !job.decision.token_fits(held) {
+                return match owner {
+                    TokenOwner::Admin => self.finish(Plan::Failed {
+                        diag: Id::FromNotTokenAccount,
+                    }),
+                    _ => self.need_auth(),
+                };
+            }
+        }
+        match self.store.access(now, &owner) {
+            Access::Valid(_) => match &self.settings.smtp {
+                Some(s) => Plan::Connect {
+                    host: s.host.clone(),
+                    port: s.port,
+                    security: s.security,
+                },
+                None => self.finish(Plan::Failed {
+                    diag: Id::SmtpServerMissing,
+                }),
+            },
+            Access::Refresh => Plan::TokenExchange { owner },
+            Access::Authenticate => self.need_auth(),
+        }
+    }
+
+    fn need_auth(&self) -> Plan {
+        let method = self.auth_method();
+        match &self.job {
+            None => Plan::Idle,
+            Some(j) => match &j.decision.owner {
+                TokenOwner::Admin => Plan::NeedAdminAuth {
+                    account: j.decision.account.clone(),
+                    method,
+                },
+                TokenOwner::User(id) => Plan::NeedUserAuth {
+                    user: Some(id.clone()),
+                    account: j.decision.account.clone(),
+                    method,
+                },
+                TokenOwner::Guest => Plan::NeedUserAuth {
+                    user: None,
+                    account: j.decision.account.clone(),
+                    method,
+                },
+            },
+        }
+    }
+
+    /// How the panel signs in with the configured provider: Google does
+    /// not allow the device flow for e-mail scopes.
+    #[must_use]
+    pub fn auth_method(&self) -> AuthMethod {
+        match self.settings.provider_profile() {
+            Ok(p) if p.supports_device_flow() => AuthMethod::DeviceCode,
+            _ => AuthMethod::BrowserPkce,
+        }
+    }
+
+    /// The administrator's **Acquire** in [Configuration OAuth] succeeded on
+    /// `client` (after its `AccessToken` event): the tokens are stored for
+    /// the administrator's address, the status reads Acquired and the
+    /// Information-screen notice clears.
+    pub fn acquire_admin<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        client: &oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let tokens = client.tokens().ok_or(MailerError::WrongState)?;
+        let account = self
+            .settings
+            .admin_address
+            .clone()
+            .ok_or(MailerError::AdminAddressMissing)?;
+        self.store
+            .store_acquired(
+                now,
+                wall,
+                &TokenOwner::Admin,
+                &account,
+                TokenGrant::from_response(tokens),
+            )
+            .map_err(MailerError::Token)
+    }
+
+    /// Start the refresh grant of [`Plan::TokenExchange`] on `client` (built
+    /// from [`Settings::provider_profile`] and
+    /// [`Settings::app_registration`]); the refresh token goes from the
+    /// store straight into the request. Then drive `client` and feed its
+    /// events to [`Mailer::handle_oauth_event`].
+    pub fn start_exchange<B: AsMut<[u8]>>(
+        &self,
+        now: Instant,
+        client: &mut oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let token = self.refresh_token().ok_or(MailerError::WrongState)?;
+        client
+            .start_refresh(now, token.expose())
+            .map_err(MailerError::OAuth)
+    }
+
+    /// An event of the OAuth client running this job's sign-in
+    /// ([`Plan::NeedUserAuth`], [`Plan::NeedAdminAuth`]) or refresh
+    /// ([`Plan::TokenExchange`]). The flow's end moves the job on and
+    /// returns the next plan: `AccessToken` stores the tokens (a rotated
+    /// refresh token is persisted), `ReauthRequired` is `invalid_grant`
+    /// (R-TOK-4), `Failed` fails the step. Other events (`UserCode`,
+    /// `SlowDown`, `Retrying`, `RefreshTokenRotated`) return `None`: the
+    /// driver shows the code or waits.
+    pub fn handle_oauth_event<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        client: &oauth::Client<B>,
+        event: oauth::Event,
+    ) -> Result<Option<Plan>, MailerError> {
+        let exchange = matches!(self.plan, Plan::TokenExchange { .. });
+        let sign_in = matches!(
+            self.plan,
+            Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
+        );
+        if !exchange && !sign_in {
+            return Err(MailerError::WrongState);
+        }
+        let plan = match event {
+            oauth::Event::AccessToken { .. } => {
+                let tokens = client.tokens().ok_or(MailerError::WrongState)?;
+                let grant = TokenGrant::from_response(tokens);
+                if exchange {
+                    self.exchange_succeeded(now, wall, grant)?
+                } else {
+                    self.auth_succeeded(now, wall, grant)?
+                }
+            }
+            oauth::Event::ReauthRequired(e) if exchange => {
+                self.exchange_failed(now, RefreshFailure::InvalidGrant, e.diag())?
+            }
+            oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
+                self.auth_failed(e.diag())?
+            }
+            oauth::Event::Failed(e) => {
+                self.exchange_failed(now, RefreshFailure::Transient, e.diag())?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(plan))
+    }
+
+    /// The sign-in asked by [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`]
+    /// succeeded with `grant` (for the plan's account).
+    pub fn auth_succeeded(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        grant: TokenGrant<'_>,
+    ) -> Result<Plan, MailerError> {
+        if !matches!(
+            self.plan,
+            Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
+        ) {
+            return Err(MailerError::WrongState);
+        }
+        let job = self.job.as_ref().ok_or(MailerError::WrongState)?;
+        let (owner, account) = (job.decision.owner.clone(), job.decision.account.clone());
+        self.plan = match self
+            .store
+            .store_acquired(now, wall, &owner, &account, grant)
+        {
+            Ok(()) => self.next_step(now),
+            Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
+        };
+        Ok(self.plan.clone())
+    }
+
+    /// The sign-in was cancelled or failed with `diag`.
+    pub fn auth_failed(&mut self, diag: Id) -> Result<Plan, MailerError> {
+        if !matches!(
+            self.plan,
+            Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
+        ) {
+            return Err(MailerError::WrongState);
+        }
+        self.plan = self.finish(Plan::Failed { diag });
+        Ok(self.plan.clone())
+    }
+
+    /// The refresh grant of [`Plan::TokenExchange`] succeeded. A rotated
+    /// refresh token is stored (and a [`StoreEvent::Persist`] follows).
+    pub fn exchange_succeeded(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        grant: TokenGrant<'_>,
+    ) -> Result<Plan, MailerError> {
+        let Plan::TokenExchange { owner } = &self.plan else {
+            return Err(MailerError::WrongState);
+        };
+        let owner = owner.clone();
+        if let Err(e) = self.store.refreshed(now, wall, &owner, grant) {
+            return self.exchange_failed(now, RefreshFailure::Transient, e.diag());
+        }
+        self.plan = if self.client.is_some() {
+            self.retry_in_session(now, &owner)
+        } else {
+            self.next_step(now)
+        };
+        Ok(self.plan.clone())
+    }
+
+    /// The refresh grant failed: `invalid_grant` (the token is dead: the
+    /// store asks for re-authentication, R-TOK-4) or anything else with its
+    /// diagnostic.
+    pub fn exchange_failed(
+        &mut self,
+        now: Instant,
+        failure: RefreshFailure,
+        diag: Id,
+    ) -> Result<Plan, MailerError> {
+        let Plan::TokenExchange { owner } = &self.plan else {
+            return Err(MailerError::WrongState);
+        };
+        let owner = owner.clone();
+        self.store.refresh_failed(&owner, failure);
+        let diag = match (failure, &owner) {
+            (RefreshFailure::InvalidGrant, TokenOwner::Admin) => Id::AdminReauthNeeded,
+            (RefreshFailure::InvalidGrant, _) => Id::UserReauthNeeded,
+            (RefreshFailure::Transient, _) => diag,
+        };
+        self.plan = if let Some(client) = self.client.as_mut() {
+            // Mid-session: end the session; the result follows its close.
+            let _ = client.quit(now);
+            if let Some(j) = self.job.as_mut() {
+                j.result = Some(Plan::Failed { diag });
+            }
+            Plan::Session
+        } else if failure == RefreshFailure::InvalidGrant {
+            // Before the session: someone must sign in again (R-TOK-6).
+            self.need_auth()
+        } else {
+            self.finish(Plan::Failed { diag })
+        };
+        Ok(self.plan.clone())
+    }
+
+    /// The connection of [`Plan::Connect`] is open (TLS up for implicit
+    /// TLS); `ehlo_domain` is the printer's host name or address literal.
+    /// The SMTP session starts with the message queued.
+    pub fn connected(&mut self, now: Instant, ehlo_domain: &str) -> Result<Plan, MailerError> {
+        let Plan::Connect {
+            host,
+            port,
+            security,
+        } = &self.plan
+        else {
+            return Err(MailerError::WrongState);
+        };
+        let job = self.job.as_ref().ok_or(MailerError::WrongState)?;
+        let settings = match smtp::Settings::new(*security, ehlo_domain, host, *port) {
+            Ok(s) => s,
+            Err(e) => {
+                self.plan = self.finish(Plan::Failed { diag: e.diag() });
+                return Ok(self.plan.clone());
+            }
+        };
+        let owner = job.decision.owner.clone();
+        let account = job.decision.account.clone();
+        let envelope = job.envelope.clone();
+        match self.store.access(now, &owner) {
+            Access::Valid(_) => {}
+            // Expired between the plan and the connection: refresh first.
+            Access::Refresh => {
+                self.plan = Plan::TokenExchange { owner };
+                return Ok(self.plan.clone());
+            }
+            Access::Authenticate => {
+                self.plan = self.need_auth();
+                return Ok(self.plan.clone());
+            }
+        }
+        // The token is copied straight from the store into the client in
+        // its final place: no moved copy of it is left on the stack.
+        let client = self
+            .client
+            .insert(smtp::Client::new(now, settings, account));
+        let lent = match self.store.access(now, &owner) {
+            Access::Valid(t) => client.set_token(now, t.expose()).map_err(|e| e.diag()),
+            _ => Err(Id::WrongState),
+        };
+        let submitted =
+            lent.and_then(|()| client.send_message(now, envelope).map_err(|e| e.diag()));
+        self.plan = match submitted {
+            Ok(()) => Plan::Session,
+            Err(diag) => {
+                self.client = None;
+                self.finish(Plan::Failed { diag })
+            }
+        };
+        Ok(self.plan.clone())
+    }
+
+    /// The connection of [`Plan::Connect`] could not be opened.
+    pub fn connect_failed(&mut self, diag: Id) -> Result<Plan, MailerError> {
+        if !matches!(self.plan, Plan::Connect { .. }) {
+            return Err(MailerError::WrongState);
+        }
+        self.plan = self.finish(Plan::Failed { diag });
+        Ok(self.plan.clone())
+    }
+
+    /// Abandon the job (the panel's Stop): the session is dropped and the
+    /// job fails with `diag`.
+    pub fn cancel(&mut self, now: Instant, diag: Id) -> Plan {
+        if let Some(c) = self.client.as_mut() {
+            let _ = c.quit(now);
+        }
+        if self.job.is_some() {
+            self.plan = self.finish(Plan::Failed { diag });
+        }
+        self.plan.clone()
+    }
+
+    /// The next thing to act on: store notices and persistence first, then
+    /// the SMTP session's events, which the mailer also acts on (send the
+    /// message, refresh once after a rejected token, QUIT after the result).
+    #[must_use]
+    pub fn poll_event(&mut self, now: Instant) -> Option<Step> {
+        if let Some(e) = self.store.poll_event() {
+            return Some(Step::Store(e));
+        }
+        let event = self.client.as_mut()?.poll_event()?;
+        match event {
+            Event::AuthRejected {
+                diag,
+                refresh_and_retry,
+                ..
+            } => {
+                let retry = refresh_and_retry && self.job.as_ref().is_some_and(|j| !j.retried);
+                if retry {
+                    if let Some(j) = self.job.as_mut() {
+                        j.retried = true;
+                        let owner = j.decision.owner.clone();
+                        self.store.token_rejected(&owner);
+                        if self.store.refresh_token(&owner).is_some() {
+                            self.plan = Plan::TokenExchange { owner };
+                            return Some(Step::PlanChanged);
+                        }
+                    }
+                }
+                self.end_session(now, Plan::Failed { diag });
+                Some(Step::Smtp(event))
+            }
+            Event::MessageSent {
+                code,
+                accepted,
+                refused,
+            } => {
+                self.end_session(
+                    now,
+                    Plan::Done {
+                        reply: code,
+                        accepted,
+                        refused,
+                    },
+                );
+                Some(Step::Smtp(event))
+            }
+            Event::MessageFailed { error } => {
+                self.end_session(now, Plan::Failed { diag: error.diag() });
+                Some(Step::Smtp(event))
+            }
+            Event::Failed { error } => {
+                let result = self
+                    .job
+                    .as_mut()
+                    .and_then(|j| j.result.take())
+                    .unwrap_or(Plan::Failed { diag: error.diag() });
+                self.plan = self.finish(result);
+                Some(Step::PlanChanged)
+            }
+            Event::Closed => {
+                let result =
+                    self.job
+                        .as_mut()
+                        .and_then(|j| j.result.take())
+                        .unwrap_or(Plan::Failed {
+                            diag: Id::ConnectionClosed,
+                        });
+                self.plan = self.finish(result);
+                Some(Step::PlanChanged)
+            }
+            other => Some(Step::Smtp(other)),
+        }
+    }
+
+    // ----- internals -----
+
+    fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
+        // Straight from the store into the client: no copy in between.
+        let retried = match (self.store.access(now, owner), self.client.as_mut()) {
+            (Access::Valid(t), Some(c)) => c.retry_auth(now, t.expose()).is_ok(),
+            _ => false,
+        };
+        if !retried {
+            self.end_session(
+                now,
+                Plan::Failed {
+                    diag: Id::TokenRejected,
+                },
+            );
+        }
+        Plan::Session
+    }
+
+    /// Record the job's result and QUIT; the result is reported on close.
+    fn end_session(&mut self, now: Instant, result: Plan) {
+        if let Some(j) = self.job.as_mut() {
+            j.result.get_or_insert(result);
+        }
+        if let Some(c) = self.client.as_mut() {
+            let _ = c.quit(now);
+        }
+    }
+
+    /// The job is over with `result`: the session (and its token copy) is
+    /// dropped and a public user's tokens are wiped.
+    fn finish(&mut self, result: Plan) -> Plan {
+        self.client = None;
+        if let Some(j) = self.job.take() {
+            if j.decision.owner == TokenOwner::Guest {
+                self.store.job_finished();
+            }
+        }
+        result
+    }
+}
+
+#[cfg(all(test, feature = "oauth"))]
+mod tests;
+
+#[cfg(all(test, not(feature = "oauth")))]
+mod tests_without_oauth {
+    use super::*;
+
+    #[test]
+    fn every_job_answers_not_available() {
+        // R-RULE-7.
+        let mut m = Mailer::new(Settings::default(), TokenStore::new());
+        let to = [Address::parse("bob@fabrikam.com").unwrap()];
+        let job = Job {
+            function: Function::ScanToEmail,
+            user: None,
+            from: None,
+            to: &to,
+            size: None,
+        };
+        assert_eq!(
+            m.submit(Instant::ZERO, &job).unwrap(),
+            Plan::Failed {
+                diag: Id::NotAvailable
+            }
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! OAuth tokens of the administrator and the users, and their lifecycle
+//! (R-TOK).
+//!
+//! The [`TokenStore`] has one administrator slot, [`MAX_USER_TOKENS`] user
+//! slots and one guest slot (a public user's token for one job, never
+//! persisted). A slot holds the account address, the refresh token
+//! (persisted, R-TOK-2) and the status shown on the OAuth screen
+//! (**Required** / **Acquired** / **ReauthNeeded**, R-TOK-3). Access tokens
+//! (R-TOK-1) live only in a small RAM cache of [`MAX_CACHED_ACCESS_TOKENS`]
+//! entries with their expiry on the caller's monotonic clock.
+//!
+//! Lifecycle rules:
+//! - an access token is used until [`REFRESH_AHEAD`] before it expires
+//!   (or half its lifetime for very short-lived tokens), then refreshed;
+//! - after the SMTP server rejects a token ("refresh and retry"), the cached
+//!   access token is dropped ([`TokenStore::token_rejected`]) and the
+//!   caller refreshes once more, and only once;
+//! - a refresh that fails with `invalid_grant` empties the slot, sets
+//!   ReauthNeeded and, for the administrator, raises the Information-screen
+//!   notice (R-TOK-4);
+//! - power-on clears every access token; **Delete** clears a user's tokens;
+//!   with automatic deletion on, logout and the system auto-reset clear the
+//!   user's tokens (R-TOK-5). Every cleared secret is zeroized;
+//! - with the optional wall clock ([`WallTime`]) the age and last use of
+//!   each refresh token are kept so the administrator is warned before
+//!   Microsoft's 90-day inactivity expiry, Google's 6-month one, or a Google
+//!   "Testing" app's 7-day limit.
+//!
+//! The store is sans-IO: the token-endpoint exchanges are made by the OAuth
+//! client and carried by the firmware; the store is told their outcome.
+
+pub mod nv;
+mod store;
+#[cfg(test)]
+mod tests;
+
+#[cfg(all(test, not(feature = "oauth")))]
+mod tests_without_oauth {
+    use super::*;
+    use crate::address::Address;
+    use crate::time::Instant;
+
+    #[test]
+    fn without_the_feature_tokens_cannot_be_stored() {
+        // R-RULE-7.
+        let mut store = TokenStore::new();
+        let grant = TokenGrant {
+            access_token: b"AT",
+            expires_in: Duration::from_secs(3600),
+            refresh_token: Some(b"RT"),
+        };
+        let account = Address::parse("a@b.c").unwrap();
+        assert_eq!(
+            store.store_acquired(Instant::ZERO, None, &TokenOwner::Admin, &account, grant),
+            Err(TokenError::NotAvailable)
+        );
+        assert_eq!(TokenError::NotAvailable.diag(), Id::NotAvailable);
+    }
+}
+
+use core::fmt;
+
+use crate::diag::{Diagnostic, Id};
+use crate::limits::MAX_USER_ID_LEN;
+use crate::time::Duration;
+
+pub use store::{Access, TokenGrant, TokenStore};
+
+#[allow(unused_imports)] // doc links
+use crate::limits::{MAX_CACHED_ACCESS_TOKENS, MAX_USER_TOKENS};
+
+/// A printer user's login name.
+pub type UserId = heapless::String<MAX_USER_ID_LEN>;
+
+/// How long before an access token's expiry it is refreshed: five minutes,
+/// so a large scan that starts just before expiry still authenticates, and
+/// small clock differences with the provider do not matter. For tokens
+/// that live less than twice this, half their lifetime is used instead, so
+/// a short-lived token is never considered stale the moment it arrives.
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+
+/// Lifetime assumed for an access token whose response has no `expires_in`:
+/// the manual's "about one hour" (R-TOK-1).
+pub const DEFAULT_ACCESS_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Seconds in a day, for the wall-clock expiry rules.
+const DAY_SECS: u64 = 86_400;
+
+/// The refresh-token status shown in [Jetons d'actualisation] (R-TOK-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum TokenStatus {
+    /// No refresh token ("Obligatoire").
+    #[default]
+    Required = 0,
+    /// A refresh token is held ("Acquis").
+    Acquired = 1,
+    /// The refresh token was rejected (`invalid_grant`): authenticate again.
+    ReauthNeeded = 2,
+}
+
+impl TokenStatus {
+    pub(crate) const fn from_u8(n: u8) -> Option<TokenStatus> {
+        match n {
+            0 => Some(TokenStatus::Required),
+            1 => Some(TokenStatus::Acquired),
+            2 => Some(TokenStatus::ReauthNeeded),
+            _ => None,
+        }
+    }
+}
+
+/// Whose token slot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TokenOwner {
+    /// The administrator's slot.
+    Admin,
+    /// A logged-in user's slot.
+    User(UserId),
+    /// The public user's slot for the current job (RAM only).
+    Guest,
+}
+
+/// Seconds since 1970-01-01 UTC from the caller's wall clock (optional:
+/// only used for refresh-token age warnings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WallTime(pub u64);
+
+impl WallTime {
+    /// Whole days from `self` to `later` (zero if `later` is earlier).
+    #[must_use]
+    pub const fn days_until(self, later: WallTime) -> u64 {
+        later.0.saturating_sub(self.0) / DAY_SECS
+    }
+
+    /// `self` plus `days`.
+    #[must_use]
+    pub const fn plus_days(self, days: u64) -> WallTime {
+        WallTime(self.0.saturating_add(days.saturating_mul(DAY_SECS)))
+    }
+
+    /// `self` minus `days`.
+    #[must_use]
+    pub const fn minus_days(self, days: u64) -> WallTime {
+        WallTime(self.0.saturating_sub(days.saturating_mul(DAY_SECS)))
+    }
+}
+
+/// How a refresh token of a provider expires, for the warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ExpiryRule {
+    /// Days after the last use (inactivity) or after the first
+    /// acquisition (fixed lifetime).
+    pub days: u64,
+    /// Whether `days` count from the last use (true) or from acquisition.
+    pub from_last_use: bool,
+    /// Days ahead of the expiry the administrator is warned.
+    pub warn_days: u64,
+}
+
+impl ExpiryRule {
+    /// Microsoft: 90 days of inactivity (AADSTS700082); warned 14 days ahead.
+    pub const MICROSOFT: ExpiryRule = ExpiryRule {
+        days: 90,
+        from_last_use: true,
+        warn_days: 14,
+    };
+    /// Google: unused for six months; warned 14 days ahead.
+    pub const GOOGLE: ExpiryRule = ExpiryRule {
+        days: 180,
+        from_last_use: true,
+        warn_days: 14,
+    };
+    /// Google app in "Testing" status: 7 days from consent; warned 2 days
+    /// ahead.
+    pub const GOOGLE_TESTING: ExpiryRule = ExpiryRule {
+        days: 7,
+        from_last_use: false,
+        warn_days: 2,
+    };
+}
+
+/// Something the firmware must act on, from [`TokenStore::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StoreEvent {
+    /// Persistent state changed (a refresh token was stored, rotated or
+    /// deleted): write a new image with [`nv::save`]. When
+    /// `erase_other_slot` is set, a refresh token was deleted or replaced
+    /// and the older NV slot still holds it: once the new image is written
+    /// and verified, erase the other slot (it is no longer needed for power
+    /// safety: the next write goes there), so no copy stays in flash.
+    Persist {
+        /// Erase the other NV slot after writing this image.
+        erase_other_slot: bool,
+    },
+    /// R-TOK-4: show the warning on the Information screen: the
+    /// administrator's authentication was cancelled; Acquire re-authenticates.
+    AdminReauthNeeded,
+    /// A user's refresh token was rejected; the user authenticates again at
+    /// the next send.
+    UserReauthNeeded(UserId),
+    /// A refresh token will expire in `days_left` days (wall clock needed).
+    RefreshTokenExpiring {
+        /// Whose token.
+        owner: TokenOwner,
+        /// Whole days left.
+        days_left: u16,
+    },
+}
+
+impl StoreEvent {
+    /// The diagnostic to show for this event (`None` for [`StoreEvent::Persist`]).
+    #[must_use]
+    pub fn diag(&self) -> Option<Id> {
+        match self {
+            StoreEvent::Persist { .. } => None,
+            StoreEvent::AdminReauthNeeded => Some(Id::AdminReauthNeeded),
+            StoreEvent::UserReauthNeeded(_) => Some(Id::UserReauthNeeded),
+            StoreEvent::RefreshTokenExpiring { .. } => Some(Id::RefreshTokenExpiring),
+        }
+    }
+}
+
+/// A token-store operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TokenError {
+    /// This product has no OAuth (R-RULE-7).
+    NotAvailable,
+    /// No free user slot.
+    StoreFull,
+    /// No token is stored for this user.
+    UnknownUser,
+    /// A token from the provider exceeds its fixed capacity.
+    TokenTooLarge,
+    /// The slot has no refresh token to refresh with.
+    NoRefreshToken,
+}
+
+impl Diagnostic for TokenError {
+    fn diag(&self) -> Id {
+        match self {
+            TokenError::NotAvailable => Id::NotAvailable,
+            TokenError::StoreFull => Id::TokenStoreFull,
+            TokenError::UnknownUser => Id::UnknownUser,
+            TokenError::TokenTooLarge => Id::TokenTooLarge,
+            TokenError::NoRefreshToken => Id::WrongState,
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diag(), f)
+    }
+}
+
+impl core::error::Error for TokenError {}
+
+/// Why a refresh grant failed, as the OAuth client classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RefreshFailure {
+    /// `invalid_grant` (expired, revoked, inactivity, password change): the
+    /// refresh token is dead; authenticate again (R-TOK-4).
+    InvalidGrant,
+    /// Anything else (network, provider unavailable, rate limit): the refresh
+    /// token is kept and the job fails with the exchange's diagnostic.
+    Transient,
+}

@@ -1,0 +1,861 @@
+//! The persistence image: settings and refresh tokens for the firmware's
+//! flash (R-NV).
+//!
+//! The firmware keeps two slots, A and B, of [`IMAGE_MAX_LEN`] octets each
+//! and writes them alternately ([`NvCursor`]), so a power cut during a write
+//! only ever damages the slot being written: [`load`] takes the newest slot
+//! whose CRC is good and ignores a torn or corrupt one. Access tokens are
+//! never written (R-TOK-1).
+//!
+//! ## Layout (format version 1)
+//!
+//! The 20-octet prefix is the same in every format version, so that an image
+//! from newer firmware is recognised and refused clearly
+//! ([`NvError::NewerFormat`]) instead of being misread:
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `MFPO` |
+//! | 4 | 2 | format version, little-endian |
+//! | 6 | 2 | flags (bit 0: secrets sealed) |
+//! | 8 | 4 | sequence number |
+//! | 12 | 4 | body length |
+//! | 16 | 4 | CRC-32 (ISO-HDLC) of octets 0..16 and of the body |
+//!
+//! The body is 7 octets of the caller's randomness and a reserved octet,
+//! then the postcard encoding of the settings and the slots' metadata
+//! (accounts, statuses, wall-clock ages, secret lengths; no secret), then the
+//! secrets in order: the proxy password (if a proxy is set), the
+//! administrator's refresh token, each user's refresh token. With a device
+//! key each secret is sealed on its own with ChaCha20-Poly1305 (16-octet tag
+//! after it); its nonce is the sequence number, the secret's index and the
+//! randomness, and the prefix's first 12 octets are authenticated with it.
+//! Sealed secrets are decrypted straight into their zeroizing buffers.
+
+use core::fmt;
+
+use chacha20poly1305::aead::AeadInPlace;
+use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce, Tag};
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::store::{Slot, TokenStore};
+use super::{TokenStatus, WallTime};
+use crate::address::Address;
+use crate::config::{
+    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
+    WebDavHttpVersion,
+};
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{
+    MAX_ADDRESS_LEN, MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN,
+    MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN,
+    MAX_USER_TOKENS,
+};
+use crate::provider::MicrosoftCloud;
+use crate::secret::SecretBuf;
+use crate::smtp::Security;
+
+/// The image's magic number.
+pub const MAGIC: [u8; 4] = *b"MFPO";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Octets of the version-independent prefix.
+pub const PREFIX_LEN: usize = 20;
+/// Octets of the ChaCha20-Poly1305 tag after each sealed secret.
+pub const TAG_LEN: usize = 16;
+/// Octets of caller randomness per image (nonce material).
+pub const RANDOM_LEN: usize = 7;
+
+const FLAG_SEALED: u16 = 1;
+const BODY_FIXED_LEN: usize = RANDOM_LEN + 1;
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+// Upper bounds of the postcard encoding: a string is a varint length (at
+// most 3 octets below 2 MiB) plus its octets; an Option adds 1; a u16 varint
+// takes at most 3, a u64 at most 10.
+const fn s(n: usize) -> usize {
+    n + 3
+}
+const SETTINGS_MAX: usize = 1
+    + s(MAX_ADDRESS_LEN)
+    + 1
+    + 1
+    + s(MAX_TENANT_LEN)
+    + s(MAX_CLIENT_ID_LEN)
+    + 4 * s(MAX_URL_LEN)
+    + 1
+    + 1
+    + s(MAX_DOMAIN_LEN)
+    + 3
+    + 1
+    + 1
+    + 1
+    + s(MAX_ADDRESS_LEN)
+    + 1
+    + MAX_SEND_AS * s(MAX_ADDRESS_LEN)
+    + 1
+    + s(MAX_DOMAIN_LEN)
+    + 3
+    + s(MAX_PROXY_USER_LEN)
+    + 3
+    + 6;
+const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
+const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
+
+/// An upper bound of the image for `users` user slots, in octets: the
+/// prefix, the metadata and every secret at its maximum size.
+#[must_use]
+pub const fn image_len_bound(users: usize) -> usize {
+    PREFIX_LEN
+        + BODY_FIXED_LEN
+        + SETTINGS_MAX
+        + SLOT_MAX
+        + 3
+        + users * USER_MAX
+        + (MAX_PROXY_PASSWORD_LEN + TAG_LEN)
+        + (1 + users) * (MAX_REFRESH_TOKEN_LEN + TAG_LEN)
+}
+
+/// Size of one NV slot the firmware reserves (and of the buffer it lends to
+/// [`save`]), in octets: every setting and [`MAX_USER_TOKENS`] users' refresh
+/// tokens at their maximum sizes, sealed.
+pub const IMAGE_MAX_LEN: usize = image_len_bound(MAX_USER_TOKENS);
+
+/// A device key for sealing the secrets (32 octets, zeroized, redacted).
+#[derive(Debug, Clone)]
+pub struct DeviceKey(SecretBuf<32>);
+
+impl DeviceKey {
+    /// A key from the device's 32 secret octets (from its secure element or
+    /// OTP fuses); the caller wipes its own copy.
+    #[must_use]
+    pub fn new(bytes: &[u8; 32]) -> Self {
+        let mut k = SecretBuf::new();
+        // 32 octets always fit a 32-octet buffer.
+        let _ = k.set(bytes);
+        DeviceKey(k)
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(Key::from_slice(self.0.expose()))
+    }
+}
+
+/// Seal the secrets of one [`save`].
+#[derive(Debug, Clone, Copy)]
+pub struct Seal<'a> {
+    /// The device key.
+    pub key: &'a DeviceKey,
+    /// Fresh randomness from the caller for this image (nonce material: with
+    /// the sequence number, no nonce repeats even if the sequence restarts).
+    pub random: [u8; RANDOM_LEN],
+}
+
+/// One of the two NV slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SlotId {
+    /// Slot A.
+    A,
+    /// Slot B.
+    B,
+}
+
+impl SlotId {
+    /// The other slot.
+    #[must_use]
+    pub const fn other(self) -> SlotId {
+        match self {
+            SlotId::A => SlotId::B,
+            SlotId::B => SlotId::A,
+        }
+    }
+}
+
+/// What [`load`] found in a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SlotState {
+    /// Erased (all 0x00 or all 0xFF) or shorter than a prefix.
+    Empty,
+    /// Damaged: bad magic, length or CRC, or an unreadable body.
+    Corrupt,
+    /// Good, with this sequence number and format version.
+    Valid {
+        /// Sequence number.
+        sequence: u32,
+        /// Format version.
+        version: u16,
+    },
+}
+
+/// Where the next image goes: the slot not holding the newest good image,
+/// with the next sequence number. Advance it only after the firmware has
+/// written the image ([`NvCursor::written`]): a failed write is retried in
+/// the same slot, so the last good image is never overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NvCursor {
+    newest: Option<(SlotId, u32)>,
+}
+
+impl NvCursor {
+    /// A cursor for blank storage (first image goes to A with sequence 1).
+    #[must_use]
+    pub const fn new() -> Self {
+        NvCursor { newest: None }
+    }
+
+    /// The slot and sequence number for the next image.
+    #[must_use]
+    pub fn next(&self) -> (SlotId, u32) {
+        match self.newest {
+            None => (SlotId::A, 1),
+            Some((slot, seq)) => (slot.other(), seq.wrapping_add(1)),
+        }
+    }
+
+    /// The firmware wrote and verified the image `seq` into `slot`.
+    pub fn written(&mut self, slot: SlotId, seq: u32) {
+        self.newest = Some((slot, seq));
+    }
+}
+
+/// The outcome of a successful [`load`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LoadReport {
+    /// The slot loaded.
+    pub slot: SlotId,
+    /// Its sequence number.
+    pub sequence: u32,
+    /// What the other slot holds (a corrupt one is the sign of a power cut
+    /// during the last write; nothing was lost).
+    pub other: SlotState,
+    /// Where the next image goes.
+    pub cursor: NvCursor,
+}
+
+/// Saving or loading the image failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum NvError {
+    /// Both slots are erased: first start.
+    Empty,
+    /// No slot holds a good image.
+    Corrupt,
+    /// The newest good image comes from a newer firmware (format version).
+    NewerFormat,
+    /// The sealed secrets could not be opened with this key (or no key was
+    /// given for a sealed image).
+    SealOpenFailed,
+    /// The buffer lent to [`save`] is too small ([`IMAGE_MAX_LEN`] always
+    /// suffices).
+    BufferTooSmall,
+}
+
+impl Diagnostic for NvError {
+    fn diag(&self) -> Id {
+        match self {
+            NvError::Empty => Id::NvEmpty,
+            NvError::Corrupt => Id::NvCorrupt,
+            NvError::NewerFormat => Id::NvNewerFormat,
+            NvError::SealOpenFailed => Id::NvSealOpenFailed,
+            NvError::BufferTooSmall => Id::BufferTooSmall,
+        }
+    }
+}
+
+impl fmt::Display for NvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diag(), f)
+    }
+}
+
+impl core::error::Error for NvError {}
+
+// ----- the persisted records (format version 1; never reorder fields) -----
+
+#[derive(Serialize, Deserialize)]
+struct NvSettings<'a> {
+    admin_address: Option<&'a str>,
+    oauth_enabled: bool,
+    provider: u8,
+    tenant: &'a str,
+    client_id: &'a str,
+    custom: [&'a str; 4],
+    google_app_testing: bool,
+    smtp: Option<(&'a str, u16, u8)>,
+    sender_mode: u8,
+    bulk_address: Option<&'a str>,
+    #[serde(borrow)]
+    send_as: Vec<&'a str, MAX_SEND_AS>,
+    /// Host, port, user, password length (the password is in the vault).
+    proxy: Option<(&'a str, u16, &'a str, u16)>,
+    tls_min: u8,
+    tls_max: u8,
+    webdav_http: u8,
+    vlan_on_network2: bool,
+    auto_delete_user_tokens: bool,
+    microsoft_cloud: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NvSlot<'a> {
+    account: Option<&'a str>,
+    status: u8,
+    acquired_at: Option<u64>,
+    last_used: Option<u64>,
+    secret_len: u16,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NvUser<'a> {
+    id: &'a str,
+    #[serde(borrow)]
+    slot: NvSlot<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NvMeta<'a> {
+    #[serde(borrow)]
+    settings: NvSettings<'a>,
+    #[serde(borrow)]
+    admin: NvSlot<'a>,
+    #[serde(borrow)]
+    users: Vec<NvUser<'a>, MAX_USER_TOKENS>,
+}
+
+const fn security_code(s: Security) -> u8 {
+    match s {
+        Security::StartTls => 0,
+        Security::ImplicitTls => 1,
+    }
+}
+
+fn len16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+fn nv_slot(slot: &Slot) -> NvSlot<'_> {
+    NvSlot {
+        account: slot.account.as_ref().map(Address::as_str),
+        status: slot.status as u8,
+        acquired_at: slot.acquired_at.map(|w| w.0),
+        last_used: slot.last_used.map(|w| w.0),
+        secret_len: len16(slot.refresh.len()),
+    }
+}
+
+fn nv_settings(s: &Settings) -> NvSettings<'_> {
+    NvSettings {
+        admin_address: s.admin_address.as_ref().map(Address::as_str),
+        oauth_enabled: s.oauth_enabled,
+        provider: s.provider as u8,
+        tenant: &s.tenant,
+        client_id: &s.client_id,
+        custom: [
+            &s.custom.token_url,
+            &s.custom.device_url,
+            &s.custom.authorize_url,
+            &s.custom.scope,
+        ],
+        google_app_testing: s.google_app_testing,
+        smtp: s
+            .smtp
+            .as_ref()
+            .map(|m| (m.host.as_str(), m.port, security_code(m.security))),
+        sender_mode: s.sender_mode as u8,
+        bulk_address: s.bulk_address.as_ref().map(Address::as_str),
+        send_as: s.send_as.iter().map(Address::as_str).collect(),
+        proxy: s.proxy.as_ref().map(|p| {
+            (
+                p.host.as_str(),
+                p.port,
+                p.user.as_str(),
+                len16(p.password.len()),
+            )
+        }),
+        tls_min: s.tls_min as u8,
+        tls_max: s.tls_max as u8,
+        webdav_http: s.webdav_http as u8,
+        vlan_on_network2: s.vlan_on_network2,
+        auto_delete_user_tokens: s.auto_delete_user_tokens,
+        microsoft_cloud: match s.microsoft_cloud {
+            MicrosoftCloud::Global => 0,
+            MicrosoftCloud::UsGovGccHigh => 1,
+            MicrosoftCloud::UsGovDod => 2,
+            MicrosoftCloud::China => 3,
+        },
+    }
+}
+
+/// Write the image of `settings` and `store`'s refresh tokens, sequence
+/// number `seq`, into `out`; returns its length. The firmware writes
+/// `out[..len]` into the slot [`NvCursor::next`] named. On error `out` is
+/// wiped.
+pub fn save(
+    settings: &Settings,
+    store: &TokenStore,
+    seq: u32,
+    seal: Option<Seal<'_>>,
+    out: &mut [u8],
+) -> Result<usize, NvError> {
+    let r = save_inner(settings, store, seq, seal, out);
+    if r.is_err() {
+        zeroize::Zeroize::zeroize(out);
+    }
+    r
+}
+
+fn save_inner(
+    settings: &Settings,
+    store: &TokenStore,
+    seq: u32,
+    seal: Option<Seal<'_>>,
+    out: &mut [u8],
+) -> Result<usize, NvError> {
+    let flags = if seal.is_some() { FLAG_SEALED } else { 0 };
+    let mut prefix = [0u8; PREFIX_LEN];
+    write_prefix_head(&mut prefix, flags, seq);
+
+    let mut users: Vec<NvUser<'_>, MAX_USER_TOKENS> = Vec::new();
+    for u in store.user_entries() {
+        users
+            .push(NvUser {
+                id: &u.id,
+                slot: nv_slot(&u.slot),
+            })
+            .map_err(|_| NvError::BufferTooSmall)?;
+    }
+    let meta = NvMeta {
+        settings: nv_settings(settings),
+        admin: nv_slot(&store.admin),
+        users,
+    };
+
+    let body = out.get_mut(PREFIX_LEN..).ok_or(NvError::BufferTooSmall)?;
+    let (fixed, rest) = body
+        .split_at_mut_checked(BODY_FIXED_LEN)
+        .ok_or(NvError::BufferTooSmall)?;
+    fixed.fill(0);
+    if let (Some(s), Some(dst)) = (seal, fixed.get_mut(..RANDOM_LEN)) {
+        dst.copy_from_slice(&s.random);
+    }
+    let meta_len = postcard::to_slice(&meta, rest)
+        .map_err(|_| NvError::BufferTooSmall)?
+        .len();
+
+    // The secrets, in the documented order.
+    let proxy_password = settings.proxy.as_ref().map(|p| p.password.expose());
+    let secrets = proxy_password
+        .into_iter()
+        .chain(core::iter::once(store.admin.refresh.expose()))
+        .chain(store.user_entries().map(|u| u.slot.refresh.expose()));
+    let cipher = seal.map(|s| s.key.cipher());
+    let mut pos = meta_len;
+    for (index, secret) in secrets.enumerate() {
+        let end = pos
+            .checked_add(secret.len())
+            .ok_or(NvError::BufferTooSmall)?;
+        let dst = rest.get_mut(pos..end).ok_or(NvError::BufferTooSmall)?;
+        dst.copy_from_slice(secret);
+        pos = end;
+        if let (Some(cipher), Some(s)) = (&cipher, seal) {
+            let nonce = nonce(seq, index, &s.random);
+            let aad = aad(&prefix, index);
+            let tag = cipher
+                .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, dst)
+                .map_err(|_| NvError::BufferTooSmall)?;
+            let end = pos.checked_add(TAG_LEN).ok_or(NvError::BufferTooSmall)?;
+            rest.get_mut(pos..end)
+                .ok_or(NvError::BufferTooSmall)?
+                .copy_from_slice(&tag);
+            pos = end;
+        }
+    }
+
+    let body_len = BODY_FIXED_LEN
+        .checked_add(pos)
+        .ok_or(NvError::BufferTooSmall)?;
+    let body_len32 = u32::try_from(body_len).map_err(|_| NvError::BufferTooSmall)?;
+    prefix
+        .get_mut(12..16)
+        .ok_or(NvError::BufferTooSmall)?
+        .copy_from_slice(&body_len32.to_le_bytes());
+    let crc = image_crc(
+        prefix.get(..16).unwrap_or(&[]),
+        out.get(PREFIX_LEN..PREFIX_LEN + body_len).unwrap_or(&[]),
+    );
+    prefix
+        .get_mut(16..20)
+        .ok_or(NvError::BufferTooSmall)?
+        .copy_from_slice(&crc.to_le_bytes());
+    out.get_mut(..PREFIX_LEN)
+        .ok_or(NvError::BufferTooSmall)?
+        .copy_from_slice(&prefix);
+    Ok(PREFIX_LEN + body_len)
+}
+
+fn write_prefix_head(prefix: &mut [u8; PREFIX_LEN], flags: u16, seq: u32) {
+    let (magic, rest) = prefix.split_at_mut(4);
+    magic.copy_from_slice(&MAGIC);
+    let (version, rest) = rest.split_at_mut(2);
+    version.copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let (fl, rest) = rest.split_at_mut(2);
+    fl.copy_from_slice(&flags.to_le_bytes());
+    if let Some(s) = rest.get_mut(..4) {
+        s.copy_from_slice(&seq.to_le_bytes());
+    }
+}
+
+fn nonce(seq: u32, index: usize, random: &[u8; RANDOM_LEN]) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    let (s, rest) = n.split_at_mut(4);
+    s.copy_from_slice(&seq.to_le_bytes());
+    let (i, r) = rest.split_at_mut(1);
+    i.fill(u8::try_from(index).unwrap_or(u8::MAX));
+    r.copy_from_slice(random);
+    n
+}
+
+fn aad(prefix: &[u8; PREFIX_LEN], index: usize) -> [u8; 13] {
+    let mut a = [0u8; 13];
+    let (head, i) = a.split_at_mut(12);
+    head.copy_from_slice(prefix.get(..12).unwrap_or(&[0; 12]));
+    i.fill(u8::try_from(index).unwrap_or(u8::MAX));
+    a
+}
+
+fn image_crc(head: &[u8], body: &[u8]) -> u32 {
+    let mut d = CRC.digest();
+    d.update(head);
+    d.update(body);
+    d.finalize()
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(s))
+}
+
+/// A slot whose prefix and CRC check out.
+struct Checked<'a> {
+    prefix: [u8; PREFIX_LEN],
+    version: u16,
+    flags: u16,
+    seq: u32,
+    body: &'a [u8],
+}
+
+fn check(image: &[u8]) -> Result<Checked<'_>, SlotState> {
+    let erased = image.iter().all(|b| *b == 0xFF) || image.iter().all(|b| *b == 0);
+    if image.len() < PREFIX_LEN || erased {
+        return Err(if erased || image.is_empty() {
+            SlotState::Empty
+        } else {
+            SlotState::Corrupt
+        });
+    }
+    let prefix: [u8; PREFIX_LEN] = image
+        .get(..PREFIX_LEN)
+        .and_then(|p| p.try_into().ok())
+        .ok_or(SlotState::Corrupt)?;
+    if prefix.get(..4) != Some(&MAGIC[..]) {
+        return Err(SlotState::Corrupt);
+    }
+    let field = |v: Option<u32>| v.ok_or(SlotState::Corrupt);
+    let version = le16(&prefix, 4).ok_or(SlotState::Corrupt)?;
+    let flags = le16(&prefix, 6).ok_or(SlotState::Corrupt)?;
+    let seq = field(le32(&prefix, 8))?;
+    let body_len = usize::try_from(field(le32(&prefix, 12))?).map_err(|_| SlotState::Corrupt)?;
+    let crc = field(le32(&prefix, 16))?;
+    let body = PREFIX_LEN
+        .checked_add(body_len)
+        .and_then(|end| image.get(PREFIX_LEN..end))
+        .ok_or(SlotState::Corrupt)?;
+    if image_crc(prefix.get(..16).unwrap_or(&[]), body) != crc || version == 0 {
+        return Err(SlotState::Corrupt);
+    }
+    Ok(Checked {
+        prefix,
+        version,
+        flags,
+        seq,
+        body,
+    })
+}
+
+/// Serial-number comparison, so the sequence may wrap.
+fn newer(a: u32, b: u32) -> bool {
+    let d = a.wrapping_sub(b);
+    d != 0 && d < 0x8000_0000
+}
+
+/// Read the newest good image of slots `a` and `b` into `settings` and
+/// `store` (R-NV). A torn or corrupt slot is ignored; nothing panics on any
+/// input. On success the store holds no access token (R-TOK-1). On error
+/// `settings` is unchanged and `store` is emptied.
+pub fn load(
+    a: &[u8],
+    b: &[u8],
+    key: Option<&DeviceKey>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<LoadReport, NvError> {
+    let ca = check(a);
+    let cb = check(b);
+    let state = |c: &Result<Checked<'_>, SlotState>| match c {
+        Ok(c) => SlotState::Valid {
+            sequence: c.seq,
+            version: c.version,
+        },
+        Err(s) => *s,
+    };
+    let (sa, sb) = (state(&ca), state(&cb));
+    // Candidates, newest first.
+    let mut order: Vec<(SlotId, Checked<'_>, SlotState), 2> = Vec::new();
+    match (ca, cb) {
+        (Ok(x), Ok(y)) => {
+            let (first, second) = if newer(y.seq, x.seq) {
+                ((SlotId::B, y, sa), (SlotId::A, x, sb))
+            } else {
+                ((SlotId::A, x, sb), (SlotId::B, y, sa))
+            };
+            let _ = order.push(first);
+            let _ = order.push(second);
+        }
+        (Ok(x), Err(_)) => {
+            let _ = order.push((SlotId::A, x, sb));
+        }
+        (Err(_), Ok(y)) => {
+            let _ = order.push((SlotId::B, y, sa));
+        }
+        (Err(SlotState::Empty), Err(SlotState::Empty)) => {
+            store.reset();
+            return Err(NvError::Empty);
+        }
+        (Err(_), Err(_)) => {
+            store.reset();
+            return Err(NvError::Corrupt);
+        }
+    }
+    for (slot, image, other) in order {
+        if image.version > FORMAT_VERSION {
+            store.reset();
+            return Err(NvError::NewerFormat);
+        }
+        match decode(&image, key, settings, store) {
+            Ok(()) => {
+                let mut cursor = NvCursor::new();
+                cursor.written(slot, image.seq);
+                return Ok(LoadReport {
+                    slot,
+                    sequence: image.seq,
+                    other,
+                    cursor,
+                });
+            }
+            Err(NvError::Corrupt) => continue,
+            Err(e) => {
+                store.reset();
+                return Err(e);
+            }
+        }
+    }
+    store.reset();
+    Err(NvError::Corrupt)
+}
+
+fn decode(
+    image: &Checked<'_>,
+    key: Option<&DeviceKey>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<(), NvError> {
+    let sealed = image.flags & FLAG_SEALED != 0;
+    if image.flags & !FLAG_SEALED != 0 {
+        return Err(NvError::Corrupt);
+    }
+    let cipher = match (sealed, key) {
+        (true, Some(k)) => Some(k.cipher()),
+        (true, None) => return Err(NvError::SealOpenFailed),
+        (false, _) => None,
+    };
+    let random: [u8; RANDOM_LEN] = image
+        .body
+        .get(..RANDOM_LEN)
+        .and_then(|r| r.try_into().ok())
+        .ok_or(NvError::Corrupt)?;
+    let rest = image.body.get(BODY_FIXED_LEN..).ok_or(NvError::Corrupt)?;
+    let (meta, mut vault) =
+        postcard::take_from_bytes::<NvMeta<'_>>(rest).map_err(|_| NvError::Corrupt)?;
+    let mut new_settings = settings_from(&meta.settings)?;
+
+    let mut index = 0usize;
+    // Take the next secret from the vault, opened if sealed, and hand it to
+    // `f` (it lives in a zeroizing scratch buffer only for the call).
+    let mut next_secret = |len: u16, f: &mut dyn FnMut(&[u8]) -> Result<(), NvError>| {
+        let len = usize::from(len);
+        let sealed_len = if cipher.is_some() { TAG_LEN } else { 0 };
+        let total = len.checked_add(sealed_len).ok_or(NvError::Corrupt)?;
+        let (chunk, tail) = vault.split_at_checked(total).ok_or(NvError::Corrupt)?;
+        vault = tail;
+        let (data, tag) = chunk.split_at_checked(len).ok_or(NvError::Corrupt)?;
+        let mut scratch = Zeroizing::new([0u8; MAX_REFRESH_TOKEN_LEN]);
+        let buf = scratch.get_mut(..len).ok_or(NvError::Corrupt)?;
+        buf.copy_from_slice(data);
+        if let Some(cipher) = &cipher {
+            let nonce = nonce(image.seq, index, &random);
+            cipher
+                .decrypt_in_place_detached(
+                    Nonce::from_slice(&nonce),
+                    &aad(&image.prefix, index),
+                    buf,
+                    Tag::from_slice(tag),
+                )
+                .map_err(|_| NvError::SealOpenFailed)?;
+        }
+        index = index.saturating_add(1);
+        f(buf)
+    };
+
+    if let (Some(proxy), Some((_, _, _, len))) = (new_settings.proxy.as_mut(), meta.settings.proxy)
+    {
+        next_secret(len, &mut |pw| {
+            proxy.password.set(pw).map_err(|_| NvError::Corrupt)
+        })?;
+    }
+    store.reset();
+    let admin = &meta.admin;
+    next_secret(admin.secret_len, &mut |rt| {
+        restore(&mut store.admin, admin, rt)
+    })?;
+    for user in &meta.users {
+        let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
+        next_secret(user.slot.secret_len, &mut |rt| {
+            restore(slot, &user.slot, rt)
+        })?;
+    }
+    if !vault.is_empty() {
+        return Err(NvError::Corrupt);
+    }
+    *settings = new_settings;
+    Ok(())
+}
+
+fn restore(slot: &mut Slot, nv: &NvSlot<'_>, refresh: &[u8]) -> Result<(), NvError> {
+    let account = nv.account.map(parse_address).transpose()?;
+    let status = TokenStatus::from_u8(nv.status).ok_or(NvError::Corrupt)?;
+    slot.restore(
+        account,
+        refresh,
+        status,
+        nv.acquired_at.map(WallTime),
+        nv.last_used.map(WallTime),
+    )
+    .map_err(|_| NvError::Corrupt)
+}
+
+fn parse_address(s: &str) -> Result<Address, NvError> {
+    Address::parse(s).map_err(|_| NvError::Corrupt)
+}
+
+fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
+    String::try_from(s).map_err(|_| NvError::Corrupt)
+}
+
+fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
+    let bad = NvError::Corrupt;
+    let provider = match nv.provider {
+        0 => ProviderKind::Microsoft,
+        1 => ProviderKind::Google,
+        2 => ProviderKind::Custom,
+        _ => return Err(bad),
+    };
+    let sender_mode = match nv.sender_mode {
+        0 => SenderMode::LoginUserAddress,
+        1 => SenderMode::AllowUserChanges,
+        2 => SenderMode::AdminFixedAddress,
+        3 => SenderMode::BulkSetting,
+        _ => return Err(bad),
+    };
+    let tls = |n: u8| match n {
+        0 => Ok(TlsVersion::Tls10),
+        1 => Ok(TlsVersion::Tls11),
+        2 => Ok(TlsVersion::Tls12),
+        3 => Ok(TlsVersion::Tls13),
+        _ => Err(bad),
+    };
+    let microsoft_cloud = match nv.microsoft_cloud {
+        0 => MicrosoftCloud::Global,
+        1 => MicrosoftCloud::UsGovGccHigh,
+        2 => MicrosoftCloud::UsGovDod,
+        3 => MicrosoftCloud::China,
+        _ => return Err(bad),
+    };
+    let webdav_http = match nv.webdav_http {
+        0 => WebDavHttpVersion::Http11,
+        1 => WebDavHttpVersion::Http2Http11,
+        _ => return Err(bad),
+    };
+    let smtp = match nv.smtp {
+        None => None,
+        Some((host, port, sec)) => Some(SmtpServer {
+            host: string(host)?,
+            port,
+            security: match sec {
+                0 => Security::StartTls,
+                1 => Security::ImplicitTls,
+                _ => return Err(bad),
+            },
+        }),
+    };
+    let proxy = match nv.proxy {
+        None => None,
+        Some((host, port, user, _)) => Some(Proxy {
+            host: string(host)?,
+            port,
+            user: string(user)?,
+            password: SecretBuf::new(),
+        }),
+    };
+    let mut send_as = Vec::new();
+    for a in &nv.send_as {
+        send_as.push(parse_address(a)?).map_err(|_| bad)?;
+    }
+    let [token_url, device_url, authorize_url, scope] = nv.custom;
+    Ok(Settings {
+        admin_address: nv.admin_address.map(parse_address).transpose()?,
+        oauth_enabled: nv.oauth_enabled,
+        provider,
+        microsoft_cloud,
+        tenant: string(nv.tenant)?,
+        client_id: string(nv.client_id)?,
+        custom: CustomProvider {
+            token_url: string(token_url)?,
+            device_url: string(device_url)?,
+            authorize_url: string(authorize_url)?,
+            scope: string(scope)?,
+        },
+        google_app_testing: nv.google_app_testing,
+        smtp,
+        sender_mode,
+        bulk_address: nv.bulk_address.map(parse_address).transpose()?,
+        send_as,
+        proxy,
+        tls_min: tls(nv.tls_min)?,
+        tls_max: tls(nv.tls_max)?,
+        webdav_http,
+        vlan_on_network2: nv.vlan_on_network2,
+        auto_delete_user_tokens: nv.auto_delete_user_tokens,
+    })
+}

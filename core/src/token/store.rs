@@ -1,0 +1,742 @@
+//! The token store: slots, RAM cache of access tokens, events.
+
+use heapless::Deque;
+
+use super::{
+    ExpiryRule, RefreshFailure, StoreEvent, TokenError, TokenOwner, TokenStatus, UserId, WallTime,
+    DEFAULT_ACCESS_LIFETIME, REFRESH_AHEAD,
+};
+use crate::address::Address;
+use crate::config::{oauth_available, Applied, ProviderKind, Settings};
+use crate::limits::{
+    MAX_ACCESS_TOKEN_LEN, MAX_CACHED_ACCESS_TOKENS, MAX_REFRESH_TOKEN_LEN, MAX_USER_TOKENS,
+};
+use crate::secret::{AccessToken, RefreshToken};
+use crate::time::{Duration, Instant};
+use crate::wire::json::TokenResponse;
+
+/// Notices held before the caller polls them (one per user slot plus the
+/// administrator's and some slack; [`StoreEvent::Persist`] is never queued,
+/// it is a flag and cannot be lost).
+const EVENT_QUEUE: usize = MAX_USER_TOKENS + 4;
+
+/// One slot's persistent state.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) account: Option<Address>,
+    pub(crate) refresh: RefreshToken,
+    pub(crate) status: TokenStatus,
+    pub(crate) acquired_at: Option<WallTime>,
+    pub(crate) last_used: Option<WallTime>,
+    /// An expiry warning was raised for the current refresh token (RAM).
+    warned: bool,
+}
+
+impl Slot {
+    pub(crate) const fn empty() -> Self {
+        Slot {
+            account: None,
+            refresh: RefreshToken::new(),
+            status: TokenStatus::Required,
+            acquired_at: None,
+            last_used: None,
+            warned: false,
+        }
+    }
+
+    /// Forget everything; the refresh token is zeroized.
+    fn clear(&mut self, status: TokenStatus) {
+        self.refresh.clear();
+        self.account = None;
+        self.status = status;
+        self.acquired_at = None;
+        self.last_used = None;
+        self.warned = false;
+    }
+
+    pub(crate) fn restore(
+        &mut self,
+        account: Option<Address>,
+        refresh: &[u8],
+        status: TokenStatus,
+        acquired_at: Option<WallTime>,
+        last_used: Option<WallTime>,
+    ) -> Result<(), TokenError> {
+        self.refresh
+            .set(refresh)
+            .map_err(|_| TokenError::TokenTooLarge)?;
+        // A slot that claims Acquired must hold a token; fail closed.
+        self.status = if status == TokenStatus::Acquired && refresh.is_empty() {
+            TokenStatus::Required
+        } else {
+            status
+        };
+        self.account = account;
+        self.acquired_at = acquired_at;
+        self.last_used = last_used;
+        self.warned = false;
+        Ok(())
+    }
+}
+
+/// A user slot.
+#[derive(Debug)]
+pub(crate) struct UserEntry {
+    pub(crate) id: UserId,
+    pub(crate) slot: Slot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Admin,
+    User(usize),
+    Guest,
+}
+
+#[derive(Debug)]
+struct Cached {
+    key: Key,
+    token: AccessToken,
+    refresh_at: Instant,
+    expires_at: Instant,
+    used: Instant,
+}
+
+/// What a job can do with a slot's access token right now.
+#[derive(Debug)]
+pub enum Access<'a> {
+    /// A valid access token, not within the refresh margin of its expiry.
+    Valid(&'a AccessToken),
+    /// No usable access token, but a refresh token: run a refresh grant.
+    Refresh,
+    /// No refresh token (Required or ReauthNeeded): someone must sign in.
+    Authenticate,
+}
+
+/// Tokens from a successful token-endpoint exchange, borrowed from the
+/// OAuth client's buffers (the store copies them; the caller wipes its own).
+#[derive(Clone, Copy)]
+pub struct TokenGrant<'a> {
+    /// The access token.
+    pub access_token: &'a [u8],
+    /// Its lifetime (`expires_in`).
+    pub expires_in: Duration,
+    /// The refresh token, when the response carried one (first grant, or a
+    /// rotated one).
+    pub refresh_token: Option<&'a [u8]>,
+}
+
+impl core::fmt::Debug for TokenGrant<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl<'a> TokenGrant<'a> {
+    /// The grant in a token-endpoint response (what
+    /// [`crate::oauth::Client::tokens`] holds after its `AccessToken`
+    /// event). Without `expires_in`, [`DEFAULT_ACCESS_LIFETIME`] is assumed
+    /// (R-TOK-1); an empty refresh token means none came back.
+    #[must_use]
+    pub fn from_response(r: &'a TokenResponse) -> Self {
+        TokenGrant {
+            access_token: r.access_token.expose(),
+            expires_in: r
+                .expires_in
+                .map_or(DEFAULT_ACCESS_LIFETIME, Duration::from_secs),
+            refresh_token: (!r.refresh_token.is_empty()).then(|| r.refresh_token.expose()),
+        }
+    }
+
+    fn check(&self) -> Result<(), TokenError> {
+        let refresh_len = self.refresh_token.map_or(0, <[u8]>::len);
+        if self.access_token.len() > MAX_ACCESS_TOKEN_LEN || refresh_len > MAX_REFRESH_TOKEN_LEN {
+            return Err(TokenError::TokenTooLarge);
+        }
+        Ok(())
+    }
+}
+
+/// The administrator's, the users' and the guest's tokens (R-TOK).
+///
+/// Not `Clone`: there is exactly one copy of each secret.
+#[derive(Debug)]
+pub struct TokenStore {
+    pub(crate) admin: Slot,
+    pub(crate) users: [Option<UserEntry>; MAX_USER_TOKENS],
+    guest: Slot,
+    cache: [Option<Cached>; MAX_CACHED_ACCESS_TOKENS],
+    events: Deque<StoreEvent, EVENT_QUEUE>,
+    persist_pending: bool,
+    /// A refresh token was removed or replaced since the last image: the
+    /// older NV slot still holds it.
+    erase_pending: bool,
+}
+
+impl Default for TokenStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TokenStore {
+    /// An empty store: every status Required, no access token.
+    #[must_use]
+    pub const fn new() -> Self {
+        TokenStore {
+            admin: Slot::empty(),
+            users: [const { None }; MAX_USER_TOKENS],
+            guest: Slot::empty(),
+            cache: [const { None }; MAX_CACHED_ACCESS_TOKENS],
+            events: Deque::new(),
+            persist_pending: false,
+            erase_pending: false,
+        }
+    }
+
+    // ----- getters -----
+
+    /// The status of `owner`'s refresh token (R-TOK-3). Unknown users read
+    /// Required.
+    #[must_use]
+    pub fn status(&self, owner: &TokenOwner) -> TokenStatus {
+        self.key(owner)
+            .and_then(|k| self.slot(k))
+            .map_or(TokenStatus::Required, |s| s.status)
+    }
+
+    /// The administrator's status, as [Jetons d'actualisation (administrateur)]
+    /// shows it.
+    #[must_use]
+    pub fn admin_status(&self) -> TokenStatus {
+        self.admin.status
+    }
+
+    /// Whether the Information screen must show the administrator's
+    /// re-authentication warning (R-TOK-4); it stays until Acquire succeeds.
+    #[must_use]
+    pub fn admin_notice(&self) -> bool {
+        self.admin.status == TokenStatus::ReauthNeeded
+    }
+
+    /// The account `owner`'s token was acquired for.
+    #[must_use]
+    pub fn account(&self, owner: &TokenOwner) -> Option<&Address> {
+        self.key(owner)
+            .and_then(|k| self.slot(k))
+            .and_then(|s| s.account.as_ref())
+    }
+
+    /// The refresh token to put in a refresh grant, if `owner` has one.
+    #[must_use]
+    pub fn refresh_token(&self, owner: &TokenOwner) -> Option<&RefreshToken> {
+        self.key(owner)
+            .and_then(|k| self.slot(k))
+            .map(|s| &s.refresh)
+            .filter(|r| !r.is_empty())
+    }
+
+    /// The user slots in use, for [Jetons d'actualisation (utilisateur)]:
+    /// login name, status and account.
+    pub fn users(&self) -> impl Iterator<Item = (&str, TokenStatus, Option<&Address>)> {
+        self.users
+            .iter()
+            .flatten()
+            .map(|u| (u.id.as_str(), u.slot.status, u.slot.account.as_ref()))
+    }
+
+    /// Access tokens currently held in RAM (at most
+    /// [`MAX_CACHED_ACCESS_TOKENS`]).
+    #[must_use]
+    pub fn cached_access_tokens(&self) -> usize {
+        self.cache.iter().flatten().count()
+    }
+
+    /// When `owner`'s refresh token is expected to expire by the provider's
+    /// rule, if the wall clock was given and the rule is known.
+    #[must_use]
+    pub fn expected_expiry(&self, owner: &TokenOwner, settings: &Settings) -> Option<WallTime> {
+        let slot = self.key(owner).and_then(|k| self.slot(k))?;
+        slot_expiry(slot, settings)
+    }
+
+    // ----- mutators -----
+
+    /// Power-on (R-TOK-1): every access token and the guest's tokens are
+    /// gone. A store loaded with [`super::nv::load`] starts this way too.
+    pub fn power_on(&mut self) {
+        self.clear_cache(|_| true);
+        self.guest.clear(TokenStatus::Required);
+    }
+
+    /// Tokens from an interactive sign-in (the administrator's Acquire, or a
+    /// user's OAuth screen) for `account`. Allocates a user slot if needed.
+    pub fn store_acquired(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        owner: &TokenOwner,
+        account: &Address,
+        grant: TokenGrant<'_>,
+    ) -> Result<(), TokenError> {
+        oauth_available().map_err(|_| TokenError::NotAvailable)?;
+        grant.check()?;
+        let key = match self.key(owner) {
+            Some(k) => k,
+            None => self.allocate(owner)?,
+        };
+        let slot = self.slot_mut(key).ok_or(TokenError::UnknownUser)?;
+        let replaced = !slot.refresh.is_empty();
+        slot.clear(TokenStatus::Required);
+        slot.account = Some(account.clone());
+        if let Some(refresh) = grant.refresh_token.filter(|r| !r.is_empty()) {
+            slot.refresh
+                .set(refresh)
+                .map_err(|_| TokenError::TokenTooLarge)?;
+            slot.status = TokenStatus::Acquired;
+        }
+        slot.acquired_at = wall;
+        slot.last_used = wall;
+        self.cache_access(now, key, grant.access_token, grant.expires_in);
+        if key != Key::Guest {
+            self.mark_persist(replaced);
+        }
+        Ok(())
+    }
+
+    /// What `owner` can do with its access token at `now`.
+    pub fn access(&mut self, now: Instant, owner: &TokenOwner) -> Access<'_> {
+        let Some(key) = self.key(owner) else {
+            return Access::Authenticate;
+        };
+        // Expired entries are wiped as soon as they are seen.
+        self.clear_cache(|c| c.key == key && now >= c.expires_at);
+        let fresh = self.cache.iter().position(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.key == key && now < c.refresh_at)
+        });
+        let has_refresh = self.slot(key).is_some_and(|s| !s.refresh.is_empty());
+        match fresh.and_then(|i| self.cache.get_mut(i)) {
+            Some(Some(c)) => {
+                c.used = now;
+                Access::Valid(&c.token)
+            }
+            _ if has_refresh => Access::Refresh,
+            _ => Access::Authenticate,
+        }
+    }
+
+    /// A refresh grant for `owner` succeeded. A new refresh token in the
+    /// response replaces the old one (rotation) and asks for persistence.
+    /// Returns whether the refresh token rotated.
+    pub fn refreshed(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        owner: &TokenOwner,
+        grant: TokenGrant<'_>,
+    ) -> Result<bool, TokenError> {
+        oauth_available().map_err(|_| TokenError::NotAvailable)?;
+        grant.check()?;
+        let key = self.key(owner).ok_or(TokenError::UnknownUser)?;
+        let slot = self.slot_mut(key).ok_or(TokenError::UnknownUser)?;
+        if slot.refresh.is_empty() {
+            return Err(TokenError::NoRefreshToken);
+        }
+        let rotated = match grant.refresh_token.filter(|r| !r.is_empty()) {
+            Some(new) if !slot.refresh.ct_eq(new) => {
+                slot.refresh
+                    .set(new)
+                    .map_err(|_| TokenError::TokenTooLarge)?;
+                true
+            }
+            _ => false,
+        };
+        // Persist a new last use at most once a day: the expiry warnings
+        // count in days and flash wears with every write.
+        let new_day = match (slot.last_used, wall) {
+            (Some(old), Some(new)) => old.days_until(new) >= 1,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if wall.is_some() {
+            slot.last_used = wall;
+        }
+        slot.warned = false;
+        slot.status = TokenStatus::Acquired;
+        if key != Key::Guest && (rotated || new_day) {
+            self.mark_persist(rotated);
+        }
+        self.cache_access(now, key, grant.access_token, grant.expires_in);
+        Ok(rotated)
+    }
+
+    /// A refresh grant for `owner` failed. `invalid_grant` empties the slot
+    /// (zeroized) and sets ReauthNeeded; for the administrator it raises the
+    /// Information-screen notice (R-TOK-4).
+    pub fn refresh_failed(&mut self, owner: &TokenOwner, failure: RefreshFailure) {
+        if failure != RefreshFailure::InvalidGrant {
+            return;
+        }
+        let Some(key) = self.key(owner) else {
+            return;
+        };
+        self.clear_cache(|c| c.key == key);
+        let event = match key {
+            Key::Admin => Some(StoreEvent::AdminReauthNeeded),
+            Key::User(i) => self
+                .users
+                .get(i)
+                .and_then(Option::as_ref)
+                .map(|u| StoreEvent::UserReauthNeeded(u.id.clone())),
+            Key::Guest => None,
+        };
+        if let Some(slot) = self.slot_mut(key) {
+            let account = slot.account.take();
+            slot.clear(TokenStatus::ReauthNeeded);
+            // Keep whose account it was: the OAuth screen shows it.
+            slot.account = account;
+        }
+        if key != Key::Guest {
+            self.mark_persist(true);
+        }
+        if let Some(e) = event {
+            self.push_event(e);
+        }
+    }
+
+    /// The SMTP server rejected `owner`'s access token ("refresh and
+    /// retry"): drop it so the next [`TokenStore::access`] asks for a
+    /// refresh.
+    pub fn token_rejected(&mut self, owner: &TokenOwner) {
+        if let Some(key) = self.key(owner) {
+            self.clear_cache(|c| c.key == key);
+        }
+    }
+
+    /// **Delete** a user's tokens (R-TOK-5); zeroized.
+    pub fn delete_user(&mut self, id: &str) -> Result<(), TokenError> {
+        let i = self
+            .users
+            .iter()
+            .position(|u| u.as_ref().is_some_and(|u| u.id.as_str() == id))
+            .ok_or(TokenError::UnknownUser)?;
+        self.free_user(i);
+        self.mark_persist(true);
+        Ok(())
+    }
+
+    /// Delete every user's tokens.
+    pub fn delete_all_users(&mut self) {
+        let mut any = false;
+        for i in 0..MAX_USER_TOKENS {
+            if self.users.get(i).is_some_and(Option::is_some) {
+                self.free_user(i);
+                any = true;
+            }
+        }
+        if any {
+            self.mark_persist(true);
+        }
+    }
+
+    /// Delete the administrator's tokens (status Required).
+    pub fn delete_admin(&mut self) {
+        self.clear_cache(|c| c.key == Key::Admin);
+        self.admin.clear(TokenStatus::Required);
+        self.mark_persist(true);
+    }
+
+    /// The user logged out. With automatic deletion on, their tokens are
+    /// deleted (R-TOK-5). The guest's tokens always go. Returns whether a
+    /// user slot was deleted.
+    pub fn logout(&mut self, id: &str, settings: &Settings) -> bool {
+        self.job_finished();
+        settings.auto_delete_user_tokens && self.delete_user(id).is_ok()
+    }
+
+    /// The system auto-reset fired with `current` logged in (if anyone):
+    /// same as a logout (R-TOK-5).
+    pub fn auto_reset(&mut self, current: Option<&str>, settings: &Settings) -> bool {
+        match current {
+            Some(id) => self.logout(id, settings),
+            None => {
+                self.job_finished();
+                false
+            }
+        }
+    }
+
+    /// A job ended: the public user's tokens (kept for that job only) are
+    /// wiped.
+    pub fn job_finished(&mut self) {
+        self.clear_cache(|c| c.key == Key::Guest);
+        self.guest.clear(TokenStatus::Required);
+    }
+
+    /// Apply what a settings change implies ([`Settings::apply`]).
+    pub fn apply_config(&mut self, applied: &Applied) {
+        if applied.admin_token_invalidated {
+            self.delete_admin();
+        }
+        if applied.user_tokens_invalidated {
+            self.delete_all_users();
+            self.job_finished();
+        }
+    }
+
+    /// Check the refresh tokens' ages against the provider's expiry rule at
+    /// wall-clock time `wall`; raises one [`StoreEvent::RefreshTokenExpiring`]
+    /// per token entering its warning window.
+    pub fn check_expiry(&mut self, wall: WallTime, settings: &Settings) {
+        let mut due: heapless::Vec<(TokenOwner, u16), { MAX_USER_TOKENS + 1 }> =
+            heapless::Vec::new();
+        let rule = expiry_rule(settings);
+        let mut visit = |owner: TokenOwner, slot: &mut Slot| {
+            let (Some(rule), Some(expiry)) = (rule, slot_expiry(slot, settings)) else {
+                return;
+            };
+            if slot.warned || wall < expiry.minus_days(rule.warn_days) {
+                return;
+            }
+            slot.warned = true;
+            let days = u16::try_from(wall.days_until(expiry)).unwrap_or(u16::MAX);
+            let _ = due.push((owner, days));
+        };
+        visit(TokenOwner::Admin, &mut self.admin);
+        for u in self.users.iter_mut().flatten() {
+            visit(TokenOwner::User(u.id.clone()), &mut u.slot);
+        }
+        for (owner, days_left) in due {
+            self.push_event(StoreEvent::RefreshTokenExpiring { owner, days_left });
+        }
+    }
+
+    /// The next thing the firmware must act on: notices first, then
+    /// [`StoreEvent::Persist`] once for any number of changes.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<StoreEvent> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        if self.persist_pending {
+            self.persist_pending = false;
+            let erase_other_slot = core::mem::take(&mut self.erase_pending);
+            return Some(StoreEvent::Persist { erase_other_slot });
+        }
+        None
+    }
+
+    // ----- internals -----
+
+    /// Back to [`TokenStore::new`]'s state, in place, every secret zeroized.
+    pub(crate) fn reset(&mut self) {
+        self.clear_cache(|_| true);
+        self.admin.clear(TokenStatus::Required);
+        for i in 0..MAX_USER_TOKENS {
+            self.free_user(i);
+        }
+        self.guest.clear(TokenStatus::Required);
+        self.events.clear();
+        self.persist_pending = false;
+        self.erase_pending = false;
+    }
+
+    fn mark_persist(&mut self, secret_removed: bool) {
+        self.persist_pending = true;
+        self.erase_pending |= secret_removed;
+    }
+
+    fn key(&self, owner: &TokenOwner) -> Option<Key> {
+        match owner {
+            TokenOwner::Admin => Some(Key::Admin),
+            TokenOwner::Guest => Some(Key::Guest),
+            TokenOwner::User(id) => self
+                .users
+                .iter()
+                .position(|u| u.as_ref().is_some_and(|u| u.id == *id))
+                .map(Key::User),
+        }
+    }
+
+    fn slot(&self, key: Key) -> Option<&Slot> {
+        match key {
+            Key::Admin => Some(&self.admin),
+            Key::Guest => Some(&self.guest),
+            Key::User(i) => self.users.get(i).and_then(Option::as_ref).map(|u| &u.slot),
+        }
+    }
+
+    fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
+        match key {
+            Key::Admin => Some(&mut self.admin),
+            Key::Guest => Some(&mut self.guest),
+            Key::User(i) => self
+                .users
+                .get_mut(i)
+                .and_then(Option::as_mut)
+                .map(|u| &mut u.slot),
+        }
+    }
+
+    fn allocate(&mut self, owner: &TokenOwner) -> Result<Key, TokenError> {
+        let TokenOwner::User(id) = owner else {
+            return Err(TokenError::UnknownUser);
+        };
+        let (i, free) = self
+            .users
+            .iter_mut()
+            .enumerate()
+            .find(|(_, u)| u.is_none())
+            .ok_or(TokenError::StoreFull)?;
+        *free = Some(UserEntry {
+            id: id.clone(),
+            slot: Slot::empty(),
+        });
+        Ok(Key::User(i))
+    }
+
+    pub(crate) fn restore_user(&mut self, id: &str) -> Result<&mut Slot, TokenError> {
+        let id = UserId::try_from(id).map_err(|_| TokenError::TokenTooLarge)?;
+        let owner = TokenOwner::User(id);
+        let key = match self.key(&owner) {
+            Some(k) => k,
+            None => self.allocate(&owner)?,
+        };
+        self.slot_mut(key).ok_or(TokenError::UnknownUser)
+    }
+
+    fn free_user(&mut self, i: usize) {
+        self.clear_cache(|c| c.key == Key::User(i));
+        if let Some(entry) = self.users.get_mut(i) {
+            if let Some(u) = entry.as_mut() {
+                u.slot.clear(TokenStatus::Required);
+            }
+            *entry = None;
+        }
+    }
+
+    fn clear_cache(&mut self, mut which: impl FnMut(&Cached) -> bool) {
+        for entry in &mut self.cache {
+            if entry.as_ref().is_some_and(&mut which) {
+                if let Some(c) = entry.as_mut() {
+                    c.token.clear();
+                }
+                *entry = None;
+            }
+        }
+    }
+
+    fn cache_access(&mut self, now: Instant, key: Key, token: &[u8], lifetime: Duration) {
+        let half = Duration::from_millis(lifetime.as_millis() / 2);
+        let ahead = if REFRESH_AHEAD < half {
+            REFRESH_AHEAD
+        } else {
+            half
+        };
+        let expires_at = now + lifetime;
+        let refresh_at = expires_at - ahead;
+        // The same slot's entry, else a free one, else the least recently
+        // used one (an evicted token is simply refreshed again later).
+        let pos = self
+            .cache
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.key == key))
+            .or_else(|| self.cache.iter().position(Option::is_none))
+            .or_else(|| {
+                self.cache
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, c)| c.as_ref().map_or(Instant::ZERO, |c| c.used))
+                    .map(|(i, _)| i)
+            });
+        let Some(entry) = pos.and_then(|i| self.cache.get_mut(i)) else {
+            return;
+        };
+        match entry {
+            Some(c) => {
+                // The grant was size-checked: set cannot fail.
+                if c.token.set(token).is_err() {
+                    *entry = None;
+                    return;
+                }
+                c.key = key;
+                c.refresh_at = refresh_at;
+                c.expires_at = expires_at;
+                c.used = now;
+            }
+            None => {
+                if let Ok(token) = AccessToken::from_slice(token) {
+                    *entry = Some(Cached {
+                        key,
+                        token,
+                        refresh_at,
+                        expires_at,
+                        used: now,
+                    });
+                }
+            }
+        }
+    }
+
+    fn push_event(&mut self, e: StoreEvent) {
+        if self.events.iter().any(|q| *q == e) {
+            return;
+        }
+        if self.events.is_full() {
+            // Notices are also states the panel can read back
+            // (admin_notice, status); the oldest goes first.
+            let _ = self.events.pop_front();
+        }
+        let _ = self.events.push_back(e);
+    }
+
+    pub(crate) fn user_entries(&self) -> impl Iterator<Item = &UserEntry> {
+        self.users.iter().flatten()
+    }
+
+    /// Persistence is pending (for tests and the mailer).
+    #[must_use]
+    pub fn persist_pending(&self) -> bool {
+        self.persist_pending
+    }
+
+    /// Whether a token anywhere in the store (refresh or access) equals
+    /// `secret`; for tests that prove deletion.
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn holds_secret(&self, secret: &[u8]) -> bool {
+        let slots = core::iter::once(&self.admin)
+            .chain(core::iter::once(&self.guest))
+            .chain(self.users.iter().flatten().map(|u| &u.slot));
+        slots
+            .into_iter()
+            .any(|s| !s.refresh.is_empty() && s.refresh.ct_eq(secret))
+            || self.cache.iter().flatten().any(|c| c.token.ct_eq(secret))
+    }
+}
+
+fn expiry_rule(settings: &Settings) -> Option<ExpiryRule> {
+    match settings.provider {
+        ProviderKind::Microsoft => Some(ExpiryRule::MICROSOFT),
+        ProviderKind::Google if settings.google_app_testing => Some(ExpiryRule::GOOGLE_TESTING),
+        ProviderKind::Google => Some(ExpiryRule::GOOGLE),
+        _ => None,
+    }
+}
+
+fn slot_expiry(slot: &Slot, settings: &Settings) -> Option<WallTime> {
+    if slot.status != TokenStatus::Acquired {
+        return None;
+    }
+    let rule = expiry_rule(settings)?;
+    let base = if rule.from_last_use {
+        slot.last_used
+    } else {
+        slot.acquired_at
+    }?;
+    Some(base.plus_days(rule.days))
+}

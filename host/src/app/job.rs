@@ -1,0 +1,326 @@
+//! Running one job through the core's [`Mailer`](mfp_oauth_core::mailer::Mailer): each [`Plan`] it returns
+//! is carried out with the drivers (sign-in, refresh grant, connection,
+//! SMTP session) and its result reported back, until the job is done or
+//! failed. The loop only follows plans; the order of things is the core's.
+
+use super::signin::{self, FlowError, SignedIn};
+use super::{AppError, Device};
+use crate::driver::smtp::{Pump, Waited};
+use crate::net::{Connection, NetOptions, TlsInfo};
+use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::function::Function;
+use mfp_oauth_core::mailer::{AuthMethod, Job, Plan, Step};
+use mfp_oauth_core::policy::User;
+use mfp_oauth_core::smtp::{Event, Security};
+use mfp_oauth_core::token::{RefreshFailure, StoreEvent, TokenOwner};
+use mfp_oauth_core::Address;
+
+/// Most plans one job may go through (sign-in, refresh, connect, session,
+/// a refresh in the session, the retry, the end: far fewer in practice).
+pub const MAX_PLANS: usize = 32;
+
+/// A job to send.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSpec<'a> {
+    /// The function sending.
+    pub function: Function,
+    /// The logged-in user, if any.
+    pub user: Option<User<'a>>,
+    /// The From address asked for, if any.
+    pub from: Option<&'a Address>,
+    /// Recipients.
+    pub to: &'a [Address],
+    /// The whole message (MIME).
+    pub body: &'a [u8],
+}
+
+/// What happens during a job, for the story or the progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEvent {
+    /// Someone must sign in (`admin` true for the administrator).
+    SignInNeeded {
+        /// The administrator's token is missing or dead.
+        admin: bool,
+        /// The account to sign in as.
+        account: Address,
+        /// How.
+        method: AuthMethod,
+    },
+    /// A refresh grant is being carried for this owner.
+    Refreshing(TokenOwner),
+    /// The refresh worked; `rotated` when a new refresh token came back.
+    Refreshed {
+        /// A new refresh token was stored (and persisted).
+        rotated: bool,
+    },
+    /// The refresh failed.
+    RefreshFailed(FlowError),
+    /// Connected to the SMTP server.
+    Connected,
+    /// TLS is up.
+    Tls(TlsInfo),
+    /// An SMTP event (authenticated, rejected, recipient refused, …).
+    Smtp(Event),
+    /// The server's reply text that came with a refusal.
+    ServerSaid(String),
+    /// Body octets sent so far.
+    Body(u64),
+    /// A notice for the Information screen (R-TOK-4) or an expiry warning.
+    Notice(StoreEvent),
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    /// `Plan::Done` or `Plan::Failed`.
+    pub result: Plan,
+    /// The server's last reply (final `250`, or the refusal).
+    pub server_reply: Option<String>,
+}
+
+impl JobReport {
+    /// Whether the message was sent.
+    #[must_use]
+    pub fn sent(&self) -> bool {
+        matches!(self.result, Plan::Done { .. })
+    }
+
+    /// The diagnostic of a failed job.
+    #[must_use]
+    pub fn diag(&self) -> Option<Id> {
+        match self.result {
+            Plan::Failed { diag } => Some(diag),
+            _ => None,
+        }
+    }
+}
+
+/// Sign-in callback: for the plan's account and method, the tokens (or
+/// why not). `admin` is set when the administrator's token is needed: the
+/// manual has the administrator Acquire it beforehand, in the settings, so
+/// a panel job normally declines (with [`Id::AdminReauthNeeded`] or
+/// [`Id::AdminTokenRequired`]).
+pub type SignInFn<'a> =
+    dyn FnMut(&Device, bool, AuthMethod, &Address) -> Result<SignedIn, FlowError> + 'a;
+
+/// Run `job` to its end.
+pub fn run(
+    device: &mut Device,
+    job: &JobSpec<'_>,
+    sign_in: &mut SignInFn<'_>,
+    on: &mut dyn FnMut(&JobEvent),
+) -> Result<JobReport, AppError> {
+    let now = device.clock.now();
+    let spec = Job {
+        function: job.function,
+        user: job.user,
+        from: job.from,
+        to: job.to,
+        size: Some(job.body.len() as u64),
+    };
+    let mut plan = device
+        .mailer
+        .submit(now, &spec)
+        .map_err(|e| AppError::Diag(e.diag()))?;
+    let mut pump: Option<Pump> = None;
+    let mut server_reply = None;
+    let mut body = job.body;
+    for _ in 0..MAX_PLANS {
+        for n in device.drain_store()? {
+            on(&JobEvent::Notice(n));
+        }
+        let now = device.clock.now();
+        plan = match plan {
+            Plan::Done { .. } | Plan::Failed { .. } => {
+                if let Some(mut p) = pump.take() {
+                    p.conn.close();
+                }
+                for n in device.drain_store()? {
+                    on(&JobEvent::Notice(n));
+                }
+                return Ok(JobReport {
+                    result: plan,
+                    server_reply,
+                });
+            }
+            Plan::NeedAdminAuth { account, method }
+            | Plan::NeedUserAuth {
+                account, method, ..
+            } => {
+                let admin = matches!(device.mailer.plan(), Plan::NeedAdminAuth { .. });
+                on(&JobEvent::SignInNeeded {
+                    admin,
+                    account: account.clone(),
+                    method,
+                });
+                let now = device.clock.now();
+                let r = match sign_in(device, admin, method, &account) {
+                    Ok(done) => device
+                        .mailer
+                        .handle_oauth_event(now, super::wall_now(), done.client(), done.event())
+                        .map(|p| p.unwrap_or_else(|| device.mailer.plan().clone())),
+                    Err(e) => device.mailer.auth_failed(e.diag()),
+                };
+                r.map_err(|e| AppError::Diag(e.diag()))?
+            }
+            Plan::TokenExchange { owner } => {
+                on(&JobEvent::Refreshing(owner.clone()));
+                let started = signin::client(device).and_then(|mut c| {
+                    device
+                        .mailer
+                        .start_exchange(now, &mut c)
+                        .map_err(|e| FlowError::Failed(e.diag()))?;
+                    Ok(c)
+                });
+                let mut rotated = false;
+                let result = started.and_then(|c| signin::run(device, c, &mut rotated));
+                let now = device.clock.now();
+                let r = match &result {
+                    Ok(done) => {
+                        on(&JobEvent::Refreshed { rotated });
+                        device
+                            .mailer
+                            .handle_oauth_event(now, super::wall_now(), done.client(), done.event())
+                            .map(|p| p.unwrap_or_else(|| device.mailer.plan().clone()))
+                    }
+                    Err(e) => {
+                        on(&JobEvent::RefreshFailed(*e));
+                        let failure = match e {
+                            FlowError::Reauth(_) => RefreshFailure::InvalidGrant,
+                            FlowError::Failed(_) => RefreshFailure::Transient,
+                        };
+                        device.mailer.exchange_failed(now, failure, e.diag())
+                    }
+                };
+                r.map_err(|e| AppError::Diag(e.diag()))?
+            }
+            Plan::Connect {
+                host,
+                port,
+                security,
+            } => {
+                let net = NetOptions {
+                    proxy: None,
+                    ..device.net.clone()
+                };
+                let opened = device
+                    .tls
+                    .client_config()
+                    .map_err(|_| crate::net::NetError::Io(std::io::Error::other("TLS settings")))
+                    .and_then(|cfg| {
+                        let mut c = Connection::connect(&host, port, &net)?;
+                        if security == Security::ImplicitTls {
+                            c.start_tls_with(cfg.clone())?;
+                        }
+                        Ok(Pump::new(c, cfg))
+                    });
+                let r = match opened {
+                    Ok(p) => {
+                        on(&JobEvent::Connected);
+                        if let Some(info) = p.conn.tls_info() {
+                            on(&JobEvent::Tls(info));
+                        }
+                        pump = Some(p);
+                        let ehlo = device.ehlo.clone();
+                        device.mailer.connected(now, &ehlo)
+                    }
+                    Err(e) => device.mailer.connect_failed(e.diag()),
+                };
+                r.map_err(|e| AppError::Diag(e.diag()))?
+            }
+            Plan::Session => {
+                let Some(p) = pump.as_mut() else {
+                    return Err(AppError::Diag(Id::WrongState));
+                };
+                session(device, p, &mut body, &mut server_reply, on)?
+            }
+            // Idle or a plan this host does not know: nothing to carry out.
+            _ => return Err(AppError::Diag(Id::WrongState)),
+        };
+    }
+    let diag = Id::WrongState;
+    let plan = device.mailer.cancel(device.clock.now(), diag);
+    Ok(JobReport {
+        result: plan,
+        server_reply,
+    })
+}
+
+/// Pump the session until the plan changes (a refresh mid-session, or the
+/// end of the job); returns the new plan.
+fn session(
+    device: &mut Device,
+    pump: &mut Pump,
+    body: &mut &[u8],
+    server_reply: &mut Option<String>,
+    on: &mut dyn FnMut(&JobEvent),
+) -> Result<Plan, AppError> {
+    // Bounded by the SMTP client's own deadlines: every wait ends with
+    // input, a close or a timeout, and every timeout ends the session.
+    loop {
+        for _ in 0..2 {
+            while let Some(step) = device.mailer.poll_event(device.clock.now()) {
+                let now = device.clock.now();
+                match step {
+                    Step::Store(StoreEvent::Persist { erase_other_slot }) => {
+                        device.persist(erase_other_slot)?;
+                    }
+                    Step::Store(other) => on(&JobEvent::Notice(other)),
+                    Step::PlanChanged => return Ok(device.mailer.plan().clone()),
+                    Step::Smtp(ev) => {
+                        if let Some(reply) = device.mailer.smtp().and_then(|c| c.last_reply()) {
+                            *server_reply = Some(reply.to_string());
+                        }
+                        let Some(client) = device.mailer.smtp() else {
+                            continue;
+                        };
+                        match ev {
+                            Event::UpgradeTls => match pump.start_tls(client, now) {
+                                Ok(info) => on(&JobEvent::Tls(info)),
+                                Err(_) => client.handle_close(now),
+                            },
+                            Event::ReadyForBody => {
+                                if pump.flush(client, now).is_ok() {
+                                    let _ = pump.stream_body(client, now, body, &mut |n| {
+                                        on(&JobEvent::Body(n));
+                                    });
+                                }
+                            }
+                            Event::AuthRejected { .. }
+                            | Event::MessageFailed { .. }
+                            | Event::Failed { .. } => {
+                                if let Some(r) = server_reply.clone() {
+                                    on(&JobEvent::ServerSaid(r));
+                                }
+                                on(&JobEvent::Smtp(ev));
+                            }
+                            other => on(&JobEvent::Smtp(other)),
+                        }
+                    }
+                    // Steps added later by the core: nothing to do here.
+                    _ => {}
+                }
+            }
+            if !matches!(device.mailer.plan(), Plan::Session) {
+                return Ok(device.mailer.plan().clone());
+            }
+            let now = device.clock.now();
+            let Some(client) = device.mailer.smtp() else {
+                return Ok(device.mailer.plan().clone());
+            };
+            if pump.flush(client, now).is_err() {
+                continue;
+            }
+        }
+        let clock = device.clock.clone();
+        let Some(client) = device.mailer.smtp() else {
+            return Ok(device.mailer.plan().clone());
+        };
+        match pump.wait(client, &*clock) {
+            Ok(Waited::Progress) | Err(_) => {}
+            Ok(Waited::Idle) => {
+                client.handle_close(clock.now());
+            }
+        }
+    }
+}

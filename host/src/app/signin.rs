@@ -1,0 +1,218 @@
+//! Signing in to the provider (device code or browser with PKCE) and the
+//! refresh grant, through the OAuth driver. The tokens stay in the OAuth
+//! client's buffers and go from there to the core's token store.
+
+use super::Device;
+use crate::driver::loopback::Loopback;
+use crate::driver::oauth::{drive, Finish, HttpsTransport, Step};
+use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::mailer::AuthMethod;
+use mfp_oauth_core::oauth::{self, Event, RedirectUri};
+use mfp_oauth_core::provider::LoopbackHost;
+use mfp_oauth_core::secret::{AccessToken, RefreshToken};
+use mfp_oauth_core::token::TokenGrant;
+use mfp_oauth_core::wire::json::DeviceAuthorization;
+use mfp_oauth_core::{Address, Duration, Instant};
+use std::fmt;
+
+/// The OAuth client of a flow that ended with tokens. The tokens stay in
+/// the client's buffers (zeroized when it is dropped) and go from there to
+/// the core's token store.
+pub struct SignedIn {
+    client: OAuthClient,
+    expires_at: Option<Instant>,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn").finish_non_exhaustive()
+    }
+}
+
+impl SignedIn {
+    /// The finished client (for `Mailer::acquire_admin` and
+    /// `Mailer::handle_oauth_event`).
+    #[must_use]
+    pub fn client(&self) -> &OAuthClient {
+        &self.client
+    }
+
+    /// The terminal event of the flow, as the core reported it.
+    #[must_use]
+    pub fn event(&self) -> Event {
+        Event::AccessToken {
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// The grant to give the core's token store.
+    #[must_use]
+    pub fn grant(&self) -> Option<TokenGrant<'_>> {
+        self.client.tokens().map(TokenGrant::from_response)
+    }
+
+    /// The access token (for a probe that is not a job).
+    #[must_use]
+    pub fn access_token(&self) -> Option<&AccessToken> {
+        self.client.tokens().map(|t| &t.access_token)
+    }
+
+    /// The refresh token returned, empty if none.
+    #[must_use]
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.client.tokens().map(|t| &t.refresh_token)
+    }
+}
+
+/// What a sign-in shows to the person signing in.
+#[derive(Debug)]
+pub enum Prompt<'a> {
+    /// Device flow: enter this code at this address.
+    DeviceCode(&'a DeviceAuthorization),
+    /// Browser flow: open this URL.
+    OpenUrl(&'a str),
+    /// The provider asked to poll more slowly.
+    SlowDown(Duration),
+    /// Still waiting for the person (one poll answered "pending").
+    Polled,
+}
+
+/// What the QR code of a device sign-in encodes: the complete URI (code
+/// included) when the provider gives one, else the verification URI.
+#[must_use]
+pub fn qr_target(d: &DeviceAuthorization) -> &str {
+    if d.verification_uri_complete.is_empty() {
+        d.verification_uri.as_str()
+    } else {
+        d.verification_uri_complete.as_str()
+    }
+}
+
+/// How a sign-in or refresh ended without tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowError {
+    /// The grant is gone (`invalid_grant`): sign in again (R-TOK-4).
+    Reauth(Id),
+    /// Anything else, with its diagnostic.
+    Failed(Id),
+}
+
+impl FlowError {
+    /// The diagnostic.
+    #[must_use]
+    pub fn diag(self) -> Id {
+        match self {
+            FlowError::Reauth(id) | FlowError::Failed(id) => id,
+        }
+    }
+}
+
+/// The OAuth client the host lends its response buffer to.
+pub type OAuthClient = oauth::Client<Vec<u8>>;
+
+/// A client for the provider and app registration in the settings.
+pub fn client(device: &Device) -> Result<OAuthClient, FlowError> {
+    let (provider, app) = device.provider().map_err(FlowError::Failed)?;
+    let seed = u64::from_le_bytes(super::random());
+    Ok(oauth::Client::new(
+        provider,
+        app,
+        vec![0u8; mfp_oauth_core::limits::OAUTH_RESPONSE_BUF_LEN],
+        seed,
+    ))
+}
+
+fn transport(device: &Device) -> HttpsTransport {
+    HttpsTransport {
+        net: device.token_net(),
+        tls: device.tls.clone(),
+    }
+}
+
+fn finish(c: OAuthClient, f: Finish) -> Result<SignedIn, FlowError> {
+    match f {
+        Finish::AccessToken { expires_at } if c.tokens().is_some() => Ok(SignedIn {
+            client: c,
+            expires_at,
+        }),
+        Finish::AccessToken { .. } => Err(FlowError::Failed(Id::WrongState)),
+        Finish::ReauthRequired(e) => Err(FlowError::Reauth(e.diag())),
+        Finish::Failed(e) => Err(FlowError::Failed(e.diag())),
+    }
+}
+
+/// Drive a flow already started on `c` (a refresh from
+/// `Mailer::start_exchange`) to its end.
+pub fn run(device: &Device, mut c: OAuthClient, rotated: &mut bool) -> Result<SignedIn, FlowError> {
+    let f = drive(
+        &*device.clock,
+        &mut c,
+        &transport(device),
+        None,
+        &mut |_, s| {
+            if s == Step::Event(Event::RefreshTokenRotated) {
+                *rotated = true;
+            }
+        },
+    );
+    finish(c, f)
+}
+
+/// Sign in for `account` with `method`. `prompt` shows the code or URL;
+/// `browser`, for the PKCE flow, is started with the authorize URL (a real
+/// browser on a workstation, the simulated one in the demo).
+pub fn sign_in(
+    device: &Device,
+    method: AuthMethod,
+    account: &Address,
+    prompt: &mut dyn FnMut(Prompt<'_>),
+    browser: &mut dyn FnMut(String),
+) -> Result<SignedIn, FlowError> {
+    let mut c = client(device)?;
+    let now = device.clock.now();
+    let t = transport(device);
+    let f = match method {
+        AuthMethod::DeviceCode => {
+            c.start_device(now)
+                .map_err(|e| FlowError::Failed(e.diag()))?;
+            drive(
+                &*device.clock,
+                &mut c,
+                &t,
+                None,
+                &mut |c, step| match step {
+                    Step::Event(Event::UserCode) => {
+                        if let Some(d) = c.device_authorization() {
+                            prompt(Prompt::DeviceCode(d));
+                        }
+                    }
+                    Step::Event(Event::SlowDown { interval }) => prompt(Prompt::SlowDown(interval)),
+                    Step::Request(oauth::RequestKind::DeviceToken) => prompt(Prompt::Polled),
+                    _ => {}
+                },
+            )
+        }
+        _ => {
+            let lo = Loopback::bind().map_err(|_| FlowError::Failed(Id::IoError))?;
+            let redirect = RedirectUri::loopback(LoopbackHost::Ipv4, lo.port(), "/")
+                .map_err(|e| FlowError::Failed(e.diag()))?;
+            c.start_auth_code(
+                now,
+                &super::random(),
+                &super::random(),
+                redirect,
+                Some(account),
+            )
+            .map_err(|e| FlowError::Failed(e.diag()))?;
+            let mut url = vec![0u8; 4096];
+            let n = c
+                .authorize_url(&mut url)
+                .map_err(|e| FlowError::Failed(e.diag()))?;
+            let url = String::from_utf8_lossy(url.get(..n).unwrap_or_default()).into_owned();
+            prompt(Prompt::OpenUrl(&url));
+            browser(url);
+            drive(&*device.clock, &mut c, &t, Some(&lo), &mut |_, _| {})
+        }
+    };
+    finish(c, f)
+}

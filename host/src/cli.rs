@@ -1,0 +1,1271 @@
+//! The `mfp-oauth` command line: argument definitions and the commands.
+//! Each command opens the printer state ([`crate::app::Device`]) from the
+//! store directory, does one thing with the real drivers, and reports with
+//! the core's diagnostics (English or French).
+
+use crate::app::job::{self, JobEvent, JobSpec};
+use crate::app::signin::{self, FlowError, Prompt};
+use crate::app::{ApplyError, Device};
+use crate::catalogue::describe;
+use crate::clock::{Clock, SystemClock};
+use crate::driver::smtp::{self as smtp_driver, Hooks, SmtpEndpoint};
+use crate::mime::{self, Attachment, Composition};
+use crate::net::{Connection, NetOptions};
+use crate::story::Format;
+use crate::tls::{load_ca_file, TlsSettings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use mfp_oauth_core::config::{
+    ConfigError, ProviderKind, Proxy as CfgProxy, SenderMode, Settings, SmtpServer, TlsVersion,
+    WebDavHttpVersion,
+};
+use mfp_oauth_core::diag::{Diagnostic, Id, Lang};
+use mfp_oauth_core::function::Function;
+use mfp_oauth_core::mailer::{AuthMethod, Plan};
+use mfp_oauth_core::policy::User;
+use mfp_oauth_core::smtp::{MechanismPreference, Security};
+use mfp_oauth_core::token::{TokenOwner, TokenStatus};
+use mfp_oauth_core::Address;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const LONG_ABOUT: &str = "\
+mfp-oauth: the OAuth 2.0 e-mail core of a multifunction printer, on a workstation.
+
+It runs the printer's own code (the mfp-oauth core: settings and their rules,
+sender policy, token store, SMTP with XOAUTH2/OAUTHBEARER, the token endpoint)
+with real network drivers, so firmware engineers can evaluate it and support
+engineers can reproduce a customer's failure against a real tenant.
+
+The printer state (settings and refresh tokens, sealed) lives in the store
+directory: --store, or the platform's configuration directory
+(~/.config/mfp-oauth on Linux). Access tokens are never written to disk.
+
+First command to try: `mfp-oauth demo` (no account, no network needed).";
+
+/// OAuth 2.0 e-mail for multifunction printers: tools for firmware and
+/// support engineers.
+#[derive(Debug, Parser)]
+#[command(name = "mfp-oauth", version, about, long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Language of messages and diagnostics (default: from LANG, else en).
+    #[arg(long, value_enum, global = true)]
+    pub lang: Option<LangArg>,
+    /// Directory of the printer state (settings, sealed refresh tokens).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Extra CA certificate(s) to trust, PEM (repeatable): a private CA or a
+    /// TLS-inspecting proxy. The Mozilla roots are always trusted too.
+    #[arg(long = "ca-file", global = true, value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Message language.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    /// English.
+    En,
+    /// French.
+    Fr,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Play a printer's day against simulated servers on 127.0.0.1.
+    ///
+    /// The administrator acquires a token with a device code, scans go out
+    /// with the right tokens, tokens expire and refresh, the printer
+    /// restarts, a user logs out, and a 5.7.139 failure shows its remedy.
+    /// Exits 0 only if every step did what it should.
+    Demo {
+        /// Print JSON lines (one event per line) instead of the story.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in to the provider and store the refresh token.
+    ///
+    /// The administrator's (Acquire, the default) or a user's (--user).
+    /// Shows the device code as text and as a QR code, or with --browser
+    /// prints the address to open and waits on a loopback redirect.
+    Login(LoginArgs),
+    /// Send files as a job of a printer function (scan to e-mail…).
+    ///
+    /// The printer's sender policy picks the From address and whose token
+    /// signs, the access token is refreshed when needed, and the server's
+    /// final reply is printed. Large files show a progress bar.
+    Send(SendArgs),
+    /// List or delete the stored refresh tokens.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokensAction,
+    },
+    /// Simulate a power cycle and show what survives it.
+    ///
+    /// Access tokens live in RAM only and are lost; refresh tokens are in
+    /// the persistence image and stay.
+    PowerCycle,
+    /// A user logs out (with automatic deletion on, the tokens go too).
+    Logout {
+        /// The user's login name.
+        name: String,
+    },
+    /// Show, change or check the settings.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Check the path to the SMTP server and the token endpoint.
+    ///
+    /// Reports the configuration rules, TLS versions and ALPN, the SASL
+    /// mechanisms offered after STARTTLS, whether the administrator's token
+    /// is accepted, and the diagnostic with its remedy for each failure.
+    Doctor,
+    /// Explain a diagnostic id (`mfp-oauth diag 305`), or list them all.
+    Diag {
+        /// The number shown on the panel or in the log.
+        id: Option<u16>,
+    },
+}
+
+/// `login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The provider (updates the settings).
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+    /// Microsoft tenant: organizations, common, consumers, a domain or id.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The app registration's client id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Custom provider: token endpoint URL.
+    #[arg(long)]
+    pub token_url: Option<String>,
+    /// Custom provider: device authorization endpoint URL.
+    #[arg(long)]
+    pub device_url: Option<String>,
+    /// Custom provider: authorization endpoint URL (browser flow).
+    #[arg(long)]
+    pub authorize_url: Option<String>,
+    /// Custom provider: scopes, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Sign in as the administrator (the default).
+    #[arg(long, conflicts_with = "user")]
+    pub admin: bool,
+    /// Sign in as this user (login name).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The account to sign in as (default: the administrator address).
+    #[arg(long, value_name = "ADDRESS")]
+    pub account: Option<String>,
+    /// Use the browser flow (PKCE, loopback redirect) instead of the device code.
+    #[arg(long)]
+    pub browser: bool,
+}
+
+/// Providers.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    /// Microsoft 365.
+    Microsoft,
+    /// Google Workspace / Gmail.
+    Google,
+    /// Any standards-compliant provider (give the URLs).
+    Custom,
+}
+
+/// Printer functions that send mail.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FunctionArg {
+    /// Scan to E-mail.
+    ScanToEmail,
+    /// Scan to Me.
+    ScanToMe,
+    /// Scan to URL.
+    ScanToUrl,
+    /// Internet fax.
+    InternetFax,
+    /// E-mail from a user box.
+    EmailFromUserBox,
+    /// E-mail from an OpenAPI/IWS application.
+    EmailFromOpenapi,
+    /// E-mail notification (administrator function).
+    EmailNotification,
+    /// Total counter notification (administrator function).
+    TotalCounterNotification,
+    /// Forward transmission (administrator function).
+    ForwardTransmission,
+    /// TSI routing (administrator function).
+    TsiRouting,
+    /// Status notification (administrator function).
+    StatusNotification,
+    /// Transmission result report (administrator function).
+    TransmissionResultReport,
+}
+
+impl From<FunctionArg> for Function {
+    fn from(f: FunctionArg) -> Self {
+        match f {
+            FunctionArg::ScanToEmail => Function::ScanToEmail,
+            FunctionArg::ScanToMe => Function::ScanToMe,
+            FunctionArg::ScanToUrl => Function::ScanToUrl,
+            FunctionArg::InternetFax => Function::InternetFax,
+            FunctionArg::EmailFromUserBox => Function::EmailFromUserBox,
+            FunctionArg::EmailFromOpenapi => Function::EmailFromOpenApi,
+            FunctionArg::EmailNotification => Function::EmailNotification,
+            FunctionArg::TotalCounterNotification => Function::TotalCounterNotification,
+            FunctionArg::ForwardTransmission => Function::ForwardTransmission,
+            FunctionArg::TsiRouting => Function::TsiRouting,
+            FunctionArg::StatusNotification => Function::StatusNotification,
+            FunctionArg::TransmissionResultReport => Function::TransmissionResultReport,
+        }
+    }
+}
+
+/// `send` options.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The printer function the job belongs to.
+    #[arg(long, value_enum, default_value = "scan-to-email")]
+    pub function: FunctionArg,
+    /// Recipient (repeatable).
+    #[arg(long, required = true, value_name = "ADDRESS")]
+    pub to: Vec<String>,
+    /// The From address the user enters (allowed in "allow user changes").
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// The logged-in user's login name.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The logged-in user's registered address.
+    #[arg(long, value_name = "ADDRESS", requires = "user")]
+    pub user_address: Option<String>,
+    /// Subject line.
+    #[arg(long, default_value = "Scanned document")]
+    pub subject: String,
+    /// Let a user without a token sign in now (device code), as the panel would.
+    #[arg(long)]
+    pub sign_in: bool,
+    /// The files to attach.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `tokens` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokensAction {
+    /// Show every stored token and its status.
+    List,
+    /// Delete a user's tokens (or every user's with --all).
+    Delete {
+        /// The user's login name.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Delete every user's tokens.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `config` actions.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the settings.
+    Show,
+    /// Change one setting (refused if a rule would be broken).
+    ///
+    /// Keys: oauth, admin-address, provider, tenant, client-id, token-url,
+    /// device-url, authorize-url, scope, smtp (host:port), smtp-security
+    /// (starttls|implicit), sender-mode (login-user|allow-changes|
+    /// admin-fixed|bulk), bulk-address, proxy (host:port|none), proxy-user,
+    /// proxy-password, tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http
+    /// (1.1|2), vlan, auto-delete, google-app-testing (on|off).
+    Set {
+        /// The setting.
+        key: String,
+        /// Its new value.
+        value: String,
+    },
+    /// Check every configuration rule and whether the printer can send.
+    Check,
+}
+
+struct Ctx {
+    lang: Lang,
+    dir: PathBuf,
+    tls: TlsSettings,
+}
+
+fn lang_from_env() -> Lang {
+    let l = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LC_MESSAGES"))
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
+    if l.starts_with("fr") {
+        Lang::Fr
+    } else {
+        Lang::En
+    }
+}
+
+fn fail(lang: Lang, id: Id) -> ExitCode {
+    eprint!("{}", describe(id, lang));
+    ExitCode::FAILURE
+}
+
+fn open(ctx: &Ctx) -> Result<Device, ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    Device::open(&ctx.dir, clock, ctx.tls.clone()).map_err(|e| {
+        eprintln!("{}: {e}", ctx.dir.display());
+        fail(ctx.lang, e.diag())
+    })
+}
+
+/// Run the command line; the process's exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let lang = match cli.lang {
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Fr) => Lang::Fr,
+        None => lang_from_env(),
+    };
+    let mut tls = TlsSettings::default();
+    for f in &cli.ca_files {
+        match load_ca_file(f) {
+            Ok(mut certs) => tls.extra_roots.append(&mut certs),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let dir = match cli.store.or_else(crate::store::config_dir) {
+        Some(d) => d,
+        None => {
+            eprintln!("no configuration directory: give --store DIR");
+            return ExitCode::from(2);
+        }
+    };
+    let ctx = Ctx { lang, dir, tls };
+    match cli.command {
+        Command::Demo { json } => {
+            let format = if json { Format::Json } else { Format::Text };
+            if crate::demo::run(std::io::stdout().lock(), format, lang) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::Diag { id: Some(n) } => match Id::from_number(n) {
+            Some(id) => {
+                print!("{}", describe(id, lang));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("no diagnostic with number {n}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Diag { id: None } => {
+            for id in Id::ALL {
+                print!("{}", describe(*id, lang));
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Config { action } => config(&ctx, action),
+        Command::Tokens { action } => tokens(&ctx, action),
+        Command::PowerCycle => power_cycle(&ctx),
+        Command::Logout { name } => logout(&ctx, &name),
+        Command::Login(args) => login(&ctx, &args),
+        Command::Send(args) => send(&ctx, &args),
+        Command::Doctor => doctor(&ctx),
+    }
+}
+
+fn status_text(s: TokenStatus, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (TokenStatus::Required, Lang::Fr) => "Obligatoire",
+        (TokenStatus::Acquired, Lang::Fr) => "Acquis",
+        (TokenStatus::ReauthNeeded, Lang::Fr) => "Réauthentification nécessaire",
+        (TokenStatus::Required, _) => "Required",
+        (TokenStatus::Acquired, _) => "Acquired",
+        (TokenStatus::ReauthNeeded, _) => "Re-authentication needed",
+    }
+}
+
+fn onoff(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn tls_name(v: TlsVersion) -> &'static str {
+    match v {
+        TlsVersion::Tls10 => "1.0",
+        TlsVersion::Tls11 => "1.1",
+        TlsVersion::Tls12 => "1.2",
+        TlsVersion::Tls13 => "1.3",
+    }
+}
+
+fn show_settings(s: &Settings) -> String {
+    let opt = |a: &Option<Address>| {
+        a.as_ref()
+            .map_or_else(|| "(none)".to_owned(), |a| a.as_str().to_owned())
+    };
+    let provider = match s.provider {
+        ProviderKind::Microsoft => "microsoft",
+        ProviderKind::Google => "google",
+        _ => "custom",
+    };
+    let mode = match s.sender_mode {
+        SenderMode::LoginUserAddress => "login-user",
+        SenderMode::AllowUserChanges => "allow-changes",
+        SenderMode::BulkSetting => "bulk",
+        _ => "admin-fixed",
+    };
+    let smtp = s.smtp.as_ref().map_or_else(
+        || "(none)".to_owned(),
+        |m| {
+            format!(
+                "{}:{} {}",
+                m.host,
+                m.port,
+                if m.security == Security::ImplicitTls {
+                    "implicit"
+                } else {
+                    "starttls"
+                }
+            )
+        },
+    );
+    let proxy = s.proxy.as_ref().map_or_else(
+        || "(none)".to_owned(),
+        |p| {
+            format!(
+                "{}:{}{}",
+                p.host,
+                p.port,
+                if p.user.is_empty() {
+                    String::new()
+                } else {
+                    format!(" user {} (password set)", p.user)
+                }
+            )
+        },
+    );
+    let mut out = String::new();
+    for (k, v) in [
+        ("oauth", onoff(s.oauth_enabled).to_owned()),
+        ("admin-address", opt(&s.admin_address)),
+        ("provider", provider.to_owned()),
+        ("tenant", s.tenant.to_string()),
+        (
+            "client-id",
+            if s.client_id.is_empty() {
+                "(none)".to_owned()
+            } else {
+                s.client_id.to_string()
+            },
+        ),
+        ("token-url", s.custom.token_url.to_string()),
+        ("device-url", s.custom.device_url.to_string()),
+        ("authorize-url", s.custom.authorize_url.to_string()),
+        ("scope", s.custom.scope.to_string()),
+        ("smtp", smtp),
+        ("sender-mode", mode.to_owned()),
+        ("bulk-address", opt(&s.bulk_address)),
+        ("proxy", proxy),
+        ("tls-min", tls_name(s.tls_min).to_owned()),
+        ("tls-max", tls_name(s.tls_max).to_owned()),
+        (
+            "webdav-http",
+            if s.webdav_http == WebDavHttpVersion::Http2Http11 {
+                "2".to_owned()
+            } else {
+                "1.1".to_owned()
+            },
+        ),
+        ("vlan", onoff(s.vlan_on_network2).to_owned()),
+        ("auto-delete", onoff(s.auto_delete_user_tokens).to_owned()),
+        ("google-app-testing", onoff(s.google_app_testing).to_owned()),
+    ] {
+        out.push_str(&format!("{k:<20} {v}\n"));
+    }
+    out
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("expected on or off, got {v:?}")),
+    }
+}
+
+fn parse_tls(v: &str) -> Result<TlsVersion, String> {
+    match v {
+        "1.0" => Ok(TlsVersion::Tls10),
+        "1.1" => Ok(TlsVersion::Tls11),
+        "1.2" => Ok(TlsVersion::Tls12),
+        "1.3" => Ok(TlsVersion::Tls13),
+        _ => Err(format!("expected 1.0, 1.1, 1.2 or 1.3, got {v:?}")),
+    }
+}
+
+fn parse_addr(v: &str) -> Result<Option<Address>, String> {
+    if v.is_empty() || v == "none" {
+        return Ok(None);
+    }
+    Address::parse(v)
+        .map(Some)
+        .map_err(|e| format!("{v:?}: {e}"))
+}
+
+fn host_port(v: &str, default_port: u16) -> Result<(String, u16), String> {
+    match v.rsplit_once(':') {
+        Some((h, p)) => Ok((
+            h.to_owned(),
+            p.parse().map_err(|_| format!("bad port in {v:?}"))?,
+        )),
+        None => Ok((v.to_owned(), default_port)),
+    }
+}
+
+fn too_long(k: &str) -> String {
+    format!("{k}: value too long")
+}
+
+/// Apply `key = value` to `s`.
+pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
+    let v = value;
+    match key {
+        "oauth" => s.oauth_enabled = parse_bool(v)?,
+        "admin-address" => s.admin_address = parse_addr(v)?,
+        "provider" => {
+            s.provider = match v {
+                "microsoft" => ProviderKind::Microsoft,
+                "google" => ProviderKind::Google,
+                "custom" => ProviderKind::Custom,
+                _ => return Err("provider: microsoft, google or custom".into()),
+            }
+        }
+        "tenant" => s.tenant = v.try_into().map_err(|_| too_long(key))?,
+        "client-id" => s.client_id = v.try_into().map_err(|_| too_long(key))?,
+        "token-url" => s.custom.token_url = v.try_into().map_err(|_| too_long(key))?,
+        "device-url" => s.custom.device_url = v.try_into().map_err(|_| too_long(key))?,
+        "authorize-url" => s.custom.authorize_url = v.try_into().map_err(|_| too_long(key))?,
+        "scope" => s.custom.scope = v.try_into().map_err(|_| too_long(key))?,
+        "smtp" => {
+            let security = s.smtp.as_ref().map_or(Security::StartTls, |m| m.security);
+            s.smtp = if v == "none" {
+                None
+            } else {
+                let (h, p) = host_port(v, 587)?;
+                Some(SmtpServer::new(&h, p, security).ok_or_else(|| too_long(key))?)
+            };
+        }
+        "smtp-security" => {
+            let sec = match v {
+                "starttls" => Security::StartTls,
+                "implicit" => Security::ImplicitTls,
+                _ => return Err("smtp-security: starttls or implicit".into()),
+            };
+            let m = s.smtp.as_mut().ok_or("set smtp first")?;
+            m.security = sec;
+        }
+        "sender-mode" => {
+            s.sender_mode = match v {
+                "login-user" => SenderMode::LoginUserAddress,
+                "allow-changes" => SenderMode::AllowUserChanges,
+                "admin-fixed" => SenderMode::AdminFixedAddress,
+                "bulk" => SenderMode::BulkSetting,
+                _ => {
+                    return Err(
+                        "sender-mode: login-user, allow-changes, admin-fixed or bulk".into(),
+                    )
+                }
+            }
+        }
+        "bulk-address" => s.bulk_address = parse_addr(v)?,
+        "proxy" => {
+            s.proxy = if v == "none" {
+                None
+            } else {
+                let (h, p) = host_port(v, 8080)?;
+                Some(CfgProxy {
+                    host: h.as_str().try_into().map_err(|_| too_long(key))?,
+                    port: p,
+                    user: Default::default(),
+                    password: Default::default(),
+                })
+            }
+        }
+        "proxy-user" => {
+            let p = s.proxy.as_mut().ok_or("set proxy first")?;
+            p.user = v.try_into().map_err(|_| too_long(key))?;
+        }
+        "proxy-password" => {
+            let p = s.proxy.as_mut().ok_or("set proxy first")?;
+            p.password.set(v.as_bytes()).map_err(|_| too_long(key))?;
+        }
+        "tls-min" => s.tls_min = parse_tls(v)?,
+        "tls-max" => s.tls_max = parse_tls(v)?,
+        "webdav-http" => {
+            s.webdav_http = match v {
+                "1.1" => WebDavHttpVersion::Http11,
+                "2" | "2,1.1" => WebDavHttpVersion::Http2Http11,
+                _ => return Err("webdav-http: 1.1 or 2".into()),
+            }
+        }
+        "vlan" => s.vlan_on_network2 = parse_bool(v)?,
+        "auto-delete" => s.auto_delete_user_tokens = parse_bool(v)?,
+        "google-app-testing" => s.google_app_testing = parse_bool(v)?,
+        _ => {
+            return Err(format!(
+                "unknown setting {key:?} (see `mfp-oauth config set --help`)"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The configuration rules, as `config check` reports them.
+pub const RULES: [(&str, ConfigError); 10] = [
+    (
+        "R-RULE-1 no OAuth with VLAN on network 2",
+        ConfigError::VlanOnNetwork2,
+    ),
+    (
+        "R-RULE-2 Microsoft needs more than TLS 1.3 only",
+        ConfigError::MicrosoftTls13Only,
+    ),
+    (
+        "R-RULE-3 Google needs WebDAV HTTP/2,HTTP/1.1",
+        ConfigError::GoogleNeedsHttp2,
+    ),
+    (
+        "R-RULE-4 bulk address is the administrator's",
+        ConfigError::BulkAddressMismatch,
+    ),
+    ("R-RULE-7 this build has OAuth", ConfigError::NotAvailable),
+    (
+        "TLS minimum not above maximum",
+        ConfigError::TlsRangeInvalid,
+    ),
+    (
+        "administrator address set",
+        ConfigError::AdminAddressMissing,
+    ),
+    ("SMTP server set", ConfigError::SmtpServerMissing),
+    (
+        "provider profile complete",
+        ConfigError::ProviderProfileIncomplete,
+    ),
+    ("Microsoft tenant valid", ConfigError::TenantInvalid),
+];
+
+fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    match action {
+        ConfigAction::Show => {
+            print!("{}", show_settings(dev.mailer.settings()));
+            ExitCode::SUCCESS
+        }
+        ConfigAction::Set { key, value } => {
+            let mut s = dev.mailer.settings().clone();
+            if let Err(e) = set_key(&mut s, &key, &value) {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            match dev.apply_settings(s) {
+                Ok(go) => {
+                    println!("{key} = {value}");
+                    if go {
+                        println!("OAuth is on: sign in the administrator now (`mfp-oauth login --admin`).");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(ApplyError::Rules(v)) => {
+                    eprintln!("refused: the change breaks these rules:");
+                    for r in v.iter() {
+                        eprint!("{}", describe(r.diag(), ctx.lang));
+                    }
+                    ExitCode::FAILURE
+                }
+                Err(ApplyError::Store(e)) => {
+                    eprintln!("{e}");
+                    fail(ctx.lang, e.diag())
+                }
+            }
+        }
+        ConfigAction::Check => {
+            let s = dev.mailer.settings();
+            let v = s.validate();
+            for (name, rule) in RULES {
+                if v.contains(rule) {
+                    println!("✘ {name}");
+                    for line in describe(rule.diag(), ctx.lang).lines() {
+                        println!("    {line}");
+                    }
+                } else {
+                    println!("✔ {name}");
+                }
+            }
+            let readiness = s.readiness(dev.mailer.store().admin_status());
+            match readiness.diag() {
+                None => {
+                    println!("ready to send");
+                    ExitCode::SUCCESS
+                }
+                Some(id) => {
+                    println!("not ready to send:");
+                    print!("{}", describe(id, ctx.lang));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    match action {
+        TokensAction::List => {
+            let store = dev.mailer.store();
+            let admin = store
+                .account(&TokenOwner::Admin)
+                .map_or("", |a| a.as_str())
+                .to_owned();
+            println!(
+                "{:<24} {:<28} {}",
+                "administrator",
+                status_text(store.admin_status(), ctx.lang),
+                admin
+            );
+            for (id, status, account) in store.users() {
+                println!(
+                    "{:<24} {:<28} {}",
+                    format!("user {id}"),
+                    status_text(status, ctx.lang),
+                    account.map_or("", |a| a.as_str())
+                );
+            }
+            println!(
+                "access tokens in memory: {} (never on disk)",
+                store.cached_access_tokens()
+            );
+            ExitCode::SUCCESS
+        }
+        TokensAction::Delete { all: true, .. } => {
+            dev.mailer.store_mut().delete_all_users();
+            finish_store(ctx, &mut dev, "every user's tokens deleted")
+        }
+        TokensAction::Delete { name: Some(n), .. } => {
+            match dev.mailer.store_mut().delete_user(&n) {
+                Ok(()) => finish_store(ctx, &mut dev, &format!("tokens of {n} deleted")),
+                Err(e) => fail(ctx.lang, e.diag()),
+            }
+        }
+        TokensAction::Delete { .. } => ExitCode::from(2),
+    }
+}
+
+fn finish_store(ctx: &Ctx, dev: &mut Device, done: &str) -> ExitCode {
+    match dev.drain_store() {
+        Ok(notices) => {
+            for n in notices {
+                if let Some(id) = n.diag() {
+                    print!("{}", describe(id, ctx.lang));
+                }
+            }
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            fail(ctx.lang, e.diag())
+        }
+    }
+}
+
+fn power_cycle(ctx: &Ctx) -> ExitCode {
+    // Each run of the tool is a power-on: show what the image gives back.
+    let dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let store = dev.mailer.store();
+    println!(
+        "power cycle: access tokens in memory after restart: {}",
+        store.cached_access_tokens()
+    );
+    println!(
+        "administrator refresh token: {}",
+        status_text(store.admin_status(), ctx.lang)
+    );
+    for (id, status, _) in store.users() {
+        println!("user {id} refresh token: {}", status_text(status, ctx.lang));
+    }
+    println!("the next job refreshes its access token with the stored refresh token");
+    ExitCode::SUCCESS
+}
+
+fn logout(ctx: &Ctx, name: &str) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let settings = dev.mailer.settings().clone();
+    let deleted = dev.mailer.store_mut().logout(name, &settings);
+    let msg = if deleted {
+        format!("{name} logged out; automatic deletion is on: the user's tokens were deleted")
+    } else if settings.auto_delete_user_tokens {
+        format!("{name} logged out; no token was stored for this user")
+    } else {
+        format!("{name} logged out; automatic deletion is off: the tokens stay")
+    };
+    finish_store(ctx, &mut dev, &msg)
+}
+
+fn print_prompt(p: Prompt<'_>) {
+    match p {
+        Prompt::DeviceCode(d) => {
+            if !d.message.is_empty() {
+                println!("{}", d.message);
+            }
+            println!(
+                "Open {} and enter the code {}",
+                d.verification_uri, d.user_code
+            );
+            let target = signin::qr_target(d);
+            if let Some(qr) = crate::qr::render(target) {
+                println!("{qr}");
+            }
+            println!("Waiting for the sign-in…");
+        }
+        Prompt::OpenUrl(url) => {
+            println!("Open this address in a browser on this computer to sign in:\n{url}")
+        }
+        Prompt::SlowDown(i) => println!("(the provider asks to poll every {} s)", i.as_secs()),
+        Prompt::Polled => {}
+    }
+    let _ = std::io::stdout().flush();
+}
+
+fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let mut s = dev.mailer.settings().clone();
+    let mut changes: Vec<(&str, String)> = Vec::new();
+    if let Some(p) = a.provider {
+        changes.push((
+            "provider",
+            match p {
+                ProviderArg::Microsoft => "microsoft",
+                ProviderArg::Google => "google",
+                ProviderArg::Custom => "custom",
+            }
+            .to_owned(),
+        ));
+    }
+    for (k, v) in [
+        ("tenant", &a.tenant),
+        ("client-id", &a.client_id),
+        ("token-url", &a.token_url),
+        ("device-url", &a.device_url),
+        ("authorize-url", &a.authorize_url),
+        ("scope", &a.scope),
+    ] {
+        if let Some(v) = v {
+            changes.push((k, v.clone()));
+        }
+    }
+    for (k, v) in &changes {
+        if let Err(e) = set_key(&mut s, k, v) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
+    if !changes.is_empty() && &s != dev.mailer.settings() {
+        match dev.apply_settings(s.clone()) {
+            Ok(_) => {}
+            Err(ApplyError::Rules(v)) => {
+                for r in v.iter() {
+                    eprint!("{}", describe(r.diag(), ctx.lang));
+                }
+                return ExitCode::FAILURE;
+            }
+            Err(ApplyError::Store(e)) => return fail(ctx.lang, e.diag()),
+        }
+    }
+    let owner = match &a.user {
+        Some(u) => match u.as_str().try_into() {
+            Ok(id) => TokenOwner::User(id),
+            Err(_) => return fail(ctx.lang, Id::InvalidArgument),
+        },
+        None => TokenOwner::Admin,
+    };
+    let account = match (&a.account, &owner) {
+        (Some(acc), _) => match Address::parse(acc) {
+            Ok(x) => x,
+            Err(_) => return fail(ctx.lang, Id::InvalidAddress),
+        },
+        (None, TokenOwner::Admin) => match dev.mailer.settings().admin_address.clone() {
+            Some(x) => x,
+            None => return fail(ctx.lang, Id::AdminAddressMissing),
+        },
+        (None, _) => {
+            eprintln!("give --account ADDRESS for a user's sign-in");
+            return ExitCode::from(2);
+        }
+    };
+    let method = if a.browser {
+        AuthMethod::BrowserPkce
+    } else {
+        dev.mailer.auth_method()
+    };
+    let tokens = signin::sign_in(&dev, method, &account, &mut print_prompt, &mut |_| {});
+    let tokens = match tokens {
+        Ok(t) => t,
+        Err(e) => return fail(ctx.lang, e.diag()),
+    };
+    let user = match &owner {
+        TokenOwner::User(id) => Some((id, &account)),
+        _ => None,
+    };
+    if let Err(e) = dev.acquire(user, &tokens) {
+        return fail(ctx.lang, e.diag());
+    }
+    drop(tokens);
+    let status = dev.mailer.store().status(&owner);
+    finish_store(
+        ctx,
+        &mut dev,
+        &format!(
+            "signed in as {account}; refresh token: {}",
+            status_text(status, ctx.lang)
+        ),
+    )
+}
+
+fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let mut to = Vec::new();
+    for t in &a.to {
+        match Address::parse(t) {
+            Ok(x) => to.push(x),
+            Err(_) => return fail(ctx.lang, Id::InvalidAddress),
+        }
+    }
+    let parse_opt = |v: &Option<String>| v.as_deref().map(Address::parse).transpose();
+    let (Ok(from), Ok(user_address)) = (parse_opt(&a.from), parse_opt(&a.user_address)) else {
+        return fail(ctx.lang, Id::InvalidAddress);
+    };
+    let mut atts = Vec::new();
+    for f in &a.files {
+        match Attachment::from_file(f) {
+            Ok(x) => atts.push(x),
+            Err(e) => {
+                eprintln!("{}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // The From header shows what the policy will choose; the envelope is the core's.
+    let header_from = from
+        .as_ref()
+        .or(user_address.as_ref())
+        .or(dev.mailer.settings().admin_address.as_ref())
+        .map_or("printer@localhost".to_owned(), |x| x.as_str().to_owned());
+    let id = format!("{:016x}", u64::from_le_bytes(ring_random()));
+    let to_s: Vec<String> = to.iter().map(|x| x.as_str().to_owned()).collect();
+    let body = match mime::compose(&Composition {
+        from: &header_from,
+        to: &to_s,
+        subject: &a.subject,
+        text: "Sent by mfp-oauth.",
+        attachments: &atts,
+        message_id_local: &id,
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let user = a.user.as_deref().map(|id| User {
+        id,
+        address: user_address.as_ref(),
+    });
+    let spec = JobSpec {
+        function: a.function.into(),
+        user,
+        from: from.as_ref(),
+        to: &to,
+        body: &body,
+    };
+    let bar = ProgressBar::new(body.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if body.len() < 256 * 1024 {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let allow_sign_in = a.sign_in;
+    let mut sign_in = |d: &Device, admin: bool, m: AuthMethod, acc: &Address| {
+        if admin {
+            Err(FlowError::Failed(match d.mailer.store().admin_status() {
+                TokenStatus::ReauthNeeded => Id::AdminReauthNeeded,
+                _ => Id::AdminTokenRequired,
+            }))
+        } else if allow_sign_in {
+            signin::sign_in(d, m, acc, &mut print_prompt, &mut |_| {})
+        } else {
+            Err(FlowError::Failed(Id::UserAuthRequired))
+        }
+    };
+    let report = job::run(&mut dev, &spec, &mut sign_in, &mut |e| match e {
+        JobEvent::Body(n) => bar.set_position(*n),
+        JobEvent::Refreshing(_) => bar.println("refreshing the access token"),
+        JobEvent::Tls(i) => bar.println(format!("TLS {} {}", i.version, i.cipher_suite)),
+        JobEvent::Notice(n) => {
+            if let Some(id) = n.diag() {
+                bar.println(describe(id, ctx.lang));
+            }
+        }
+        _ => {}
+    });
+    bar.finish_and_clear();
+    match report {
+        Ok(r) => {
+            if let Some(s) = &r.server_reply {
+                println!("server: {s}");
+            }
+            match r.result {
+                Plan::Done {
+                    accepted, refused, ..
+                } => {
+                    println!(
+                        "sent to {accepted} recipient(s){}",
+                        if refused > 0 {
+                            format!(", {refused} refused")
+                        } else {
+                            String::new()
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Plan::Failed { diag } => fail(ctx.lang, diag),
+                _ => fail(ctx.lang, Id::WrongState),
+            }
+        }
+        Err(e) => fail(ctx.lang, e.diag()),
+    }
+}
+
+fn ring_random() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b
+}
+
+fn doctor(ctx: &Ctx) -> ExitCode {
+    let mut dev = match open(ctx) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let lang = ctx.lang;
+    let mut ok = true;
+    let s = dev.mailer.settings().clone();
+    println!("configuration:");
+    let v = s.validate();
+    if v.is_empty() {
+        println!("  ✔ every rule passes");
+    }
+    for r in v.iter() {
+        ok = false;
+        println!(
+            "  ✘ {}",
+            describe(r.diag(), lang).trim_end().replace('\n', "\n    ")
+        );
+    }
+    // Token endpoint: reachability, TLS, ALPN.
+    println!("token endpoint:");
+    match dev.provider() {
+        Ok((p, _)) => {
+            let e = p.token_endpoint();
+            let tls = dev.tls.clone().for_https();
+            match Connection::connect_tls(e.host(), e.port(), &dev.token_net(), &tls) {
+                Ok(mut c) => {
+                    let i = c.tls_info();
+                    println!(
+                        "  ✔ {}:{} {}",
+                        e.host(),
+                        e.port(),
+                        i.map_or(String::new(), |i| format!(
+                            "{} {} ALPN {}",
+                            i.version,
+                            i.cipher_suite,
+                            i.alpn.unwrap_or_else(|| "none".into())
+                        ))
+                    );
+                    c.close();
+                }
+                Err(err) => {
+                    ok = false;
+                    println!("  ✘ {}:{}: {err}", e.host(), e.port());
+                    print!("{}", indent(&describe(err.diag(), lang)));
+                }
+            }
+        }
+        Err(id) => {
+            ok = false;
+            print!("{}", indent(&describe(id, lang)));
+        }
+    }
+    // SMTP: TLS, mechanisms, and the administrator's token if one is stored.
+    println!("SMTP server:");
+    let Some(m) = s.smtp.clone() else {
+        println!("  ✘ no SMTP server configured");
+        return ExitCode::FAILURE;
+    };
+    let endpoint = SmtpEndpoint {
+        host: m.host.to_string(),
+        port: m.port,
+        security: m.security,
+        ehlo_name: dev.ehlo.clone(),
+        mechanism: MechanismPreference::Xoauth2,
+        net: NetOptions::default(),
+        tls: dev.tls.clone(),
+    };
+    // A token check needs a token: refresh the administrator's if stored.
+    let account = s.admin_address.clone();
+    let rt = dev
+        .mailer
+        .store()
+        .refresh_token(&TokenOwner::Admin)
+        .map(|t| t.expose().to_vec());
+    let token = match (&account, rt) {
+        (Some(_), Some(rt)) => match signin::client(&dev).and_then(|mut c| {
+            c.start_refresh(dev.clock.now(), &rt)
+                .map_err(|e| FlowError::Failed(e.diag()))?;
+            signin::run(&dev, c, &mut false)
+        }) {
+            Ok(t) => {
+                println!("  ✔ administrator's refresh token accepted by the token endpoint");
+                // A rotated refresh token must be kept, or the next use fails.
+                let now = dev.clock.now();
+                let kept = match t.grant() {
+                    Some(g) => dev
+                        .mailer
+                        .store_mut()
+                        .refreshed(now, crate::app::wall_now(), &TokenOwner::Admin, g)
+                        .is_ok(),
+                    None => false,
+                };
+                if !kept || dev.drain_store().is_err() {
+                    ok = false;
+                    println!("  ✘ the refreshed token could not be stored");
+                }
+                Some(t)
+            }
+            Err(e) => {
+                ok = false;
+                if let FlowError::Reauth(_) = e {
+                    dev.mailer.store_mut().refresh_failed(
+                        &TokenOwner::Admin,
+                        mfp_oauth_core::token::RefreshFailure::InvalidGrant,
+                    );
+                    let _ = dev.drain_store();
+                }
+                println!("  ✘ the administrator's refresh grant failed");
+                print!("{}", indent(&describe(e.diag(), lang)));
+                None
+            }
+        },
+        _ => {
+            println!(
+                "  - no administrator token stored: AUTH not tried (`mfp-oauth login --admin`)"
+            );
+            None
+        }
+    };
+    let (Some(acc), Some(at)) = (account, token.and_then(|t| t.access_token().cloned())) else {
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    };
+    let mut refresh = || None;
+    let r = smtp_driver::probe(
+        &*dev.clock,
+        &endpoint,
+        acc,
+        at,
+        Hooks {
+            refresh: &mut refresh,
+            progress: &mut |p| match p {
+                smtp_driver::Progress::TlsEstablished(i) => {
+                    println!("  ✔ TLS {} {}", i.version, i.cipher_suite)
+                }
+                smtp_driver::Progress::Authenticating(_, offered) => {
+                    let mut names = Vec::new();
+                    for (on, name) in [
+                        (offered.xoauth2, "XOAUTH2"),
+                        (offered.oauthbearer, "OAUTHBEARER"),
+                        (offered.plain, "PLAIN"),
+                        (offered.login, "LOGIN"),
+                    ] {
+                        if on {
+                            names.push(name);
+                        }
+                    }
+                    println!("  ✔ mechanisms offered after TLS: {}", names.join(" "));
+                }
+                smtp_driver::Progress::Authenticated(mech) => {
+                    println!("  ✔ token accepted with {}", mech.name())
+                }
+                _ => {}
+            },
+        },
+    );
+    if let Err(e) = r {
+        ok = false;
+        println!("  ✘ {e}");
+        print!("{}", indent(&describe(e.diag(), lang)));
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}

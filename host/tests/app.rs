@@ -1,0 +1,239 @@
+//! The job runner and the on-disk persistence with the core's Mailer, over
+//! the real drivers and the simulator (R-TOK, R-NV, R-HOST).
+
+use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+use mfp_oauth_core::function::Function;
+use mfp_oauth_core::mailer::AuthMethod;
+use mfp_oauth_core::smtp::Security;
+use mfp_oauth_core::token::{TokenOwner, TokenStatus};
+use mfp_oauth_core::Address;
+use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
+use mfp_oauth_host::app::signin::{self, FlowError, Prompt};
+use mfp_oauth_host::app::{Device, SLOT_A, SLOT_B};
+use mfp_oauth_host::clock::Clock;
+use mfp_oauth_host::sim::smtp::SmtpConfig;
+use mfp_oauth_host::sim::{SimConfig, World};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const ADMIN: &str = "admin@contoso.test";
+
+fn setup(name: &str) -> (World, PathBuf, Device) {
+    let w = World::start(SimConfig::default(), SmtpConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("mfp-app-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut dev = open(&w, &dir);
+    let mut s = dev.mailer.settings().clone();
+    s.oauth_enabled = true;
+    s.provider = ProviderKind::Custom;
+    s.client_id = "mfp-oauth-demo".try_into().unwrap();
+    s.custom = CustomProvider {
+        token_url: w.provider.token_endpoint().as_str().try_into().unwrap(),
+        device_url: w.provider.device_endpoint().as_str().try_into().unwrap(),
+        authorize_url: w.provider.authorize_endpoint().as_str().try_into().unwrap(),
+        scope: "s offline_access".try_into().unwrap(),
+    };
+    s.smtp = SmtpServer::new("127.0.0.1", w.smtp.port(), Security::StartTls);
+    s.admin_address = Some(Address::parse(ADMIN).unwrap());
+    dev.apply_settings(s).unwrap();
+    let sim = w.sim.clone();
+    let t = signin::sign_in(
+        &dev,
+        AuthMethod::DeviceCode,
+        &Address::parse(ADMIN).unwrap(),
+        &mut |p| {
+            if let Prompt::DeviceCode(d) = p {
+                sim.approve_device(&d.user_code, ADMIN);
+            }
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    dev.acquire(None, &t).unwrap();
+    (w, dir, dev)
+}
+
+fn admin_rt(dev: &Device) -> Vec<u8> {
+    let rt = dev
+        .mailer
+        .store()
+        .refresh_token(&TokenOwner::Admin)
+        .unwrap();
+    rt.expose().to_vec()
+}
+
+fn open(w: &World, dir: &std::path::Path) -> Device {
+    let clock: Arc<dyn Clock> = Arc::new(w.clock.clone());
+    Device::open(dir, clock, w.tls_settings()).unwrap()
+}
+
+fn send(dev: &mut Device) -> (job::JobReport, Vec<JobEvent>) {
+    let to = [Address::parse("carol@fabrikam.test").unwrap()];
+    let mut events = Vec::new();
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        body: b"Subject: x\r\n\r\nbody\r\n",
+    };
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(
+            mfp_oauth_core::diag::Id::AdminTokenRequired,
+        ))
+    };
+    let r = job::run(dev, &spec, &mut no_sign_in, &mut |e| events.push(e.clone())).unwrap();
+    (r, events)
+}
+
+// R-TOK / R-SASL: the server refuses a cached token; the Mailer refreshes
+// once mid-session and the job goes out on the same connection.
+#[test]
+fn refresh_in_the_middle_of_a_session() {
+    let (w, dir, mut dev) = setup("midsession");
+    assert!(send(&mut dev).0.sent());
+    w.sim.forget_access_tokens();
+    let (r, events) = send(&mut dev);
+    assert!(r.sent(), "{r:?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, JobEvent::Refreshed { rotated: true })));
+    let outcomes: Vec<_> = w.sim.auth_attempts().into_iter().map(|a| a.1).collect();
+    assert_eq!(outcomes, vec!["ok", "challenge", "ok"]);
+    assert_eq!(w.sim.messages().len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// R-NV: images alternate between the slots; a torn newest slot falls back to
+// the previous good image; access tokens never reach the disk.
+#[test]
+fn slots_alternate_and_a_torn_write_loses_nothing() {
+    let (w, dir, mut dev) = setup("slots");
+    // A settings change goes to the other slot; the older one stays.
+    let mut s = dev.mailer.settings().clone();
+    s.auto_delete_user_tokens = true;
+    dev.apply_settings(s).unwrap();
+    let mtime = |f: &str| std::fs::metadata(dir.join(f)).unwrap().modified().unwrap();
+    let newest = if mtime(SLOT_A) > mtime(SLOT_B) {
+        SLOT_A
+    } else {
+        SLOT_B
+    };
+    // A power cut in the middle of writing the newest slot.
+    let mut torn = std::fs::read(dir.join(newest)).unwrap();
+    torn.truncate(torn.len() / 2);
+    std::fs::write(dir.join(newest), torn).unwrap();
+    drop(dev);
+    let dev = open(&w, &dir);
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Acquired);
+    assert!(
+        !dev.mailer.settings().auto_delete_user_tokens,
+        "the older image was loaded"
+    );
+    assert_eq!(dev.mailer.store().cached_access_tokens(), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// R-NV: a rotated refresh token replaces the old one and the older slot is
+// erased, so no copy of the retired token stays on disk.
+#[test]
+fn rotation_erases_the_older_slot() {
+    let (w, dir, mut dev) = setup("rotation");
+    let old = admin_rt(&dev);
+    w.clock.advance(mfp_oauth_core::Duration::from_mins(61));
+    let (r, events) = send(&mut dev);
+    assert!(r.sent());
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, JobEvent::Refreshed { rotated: true })));
+    let new = admin_rt(&dev);
+    assert_ne!(old, new);
+    let slots = [SLOT_A, SLOT_B]
+        .iter()
+        .filter(|f| dir.join(f).exists())
+        .count();
+    assert_eq!(slots, 1, "the slot with the retired token was erased");
+    drop(dev);
+    let dev = open(&w, &dir);
+    assert_eq!(
+        dev.mailer
+            .store()
+            .refresh_token(&TokenOwner::Admin)
+            .unwrap()
+            .expose(),
+        new.as_slice()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Sizes of the host-side objects, for the report (`--nocapture`).
+#[test]
+fn print_sizes() {
+    use std::mem::size_of;
+    let sizes = [
+        ("app::Device (Mailer inside)", size_of::<Device>()),
+        (
+            "core mailer::Mailer",
+            size_of::<mfp_oauth_core::mailer::Mailer>(),
+        ),
+        (
+            "core smtp::Client",
+            size_of::<mfp_oauth_core::smtp::Client>(),
+        ),
+        (
+            "core oauth::Client<Vec<u8>>",
+            size_of::<mfp_oauth_core::oauth::Client<Vec<u8>>>(),
+        ),
+        (
+            "driver::smtp::Pump (+2x16 KiB heap)",
+            size_of::<mfp_oauth_host::driver::smtp::Pump>(),
+        ),
+        (
+            "net::Connection",
+            size_of::<mfp_oauth_host::net::Connection>(),
+        ),
+    ];
+    for (name, n) in sizes {
+        println!("{name:<40} {n:>7} bytes");
+        assert!(n > 0);
+    }
+}
+
+// A server that drops the connection mid-DATA, through the Mailer: the job
+// fails with "connection closed", nothing is reported sent or stored.
+#[test]
+fn dropped_mid_data_fails_the_job_cleanly() {
+    let (w, dir, mut dev) = setup("dropdata");
+    let dropping = w
+        .start_smtp(SmtpConfig {
+            drop_during_data_after: Some(100),
+            ..SmtpConfig::default()
+        })
+        .unwrap();
+    let mut s = dev.mailer.settings().clone();
+    s.smtp = SmtpServer::new("127.0.0.1", dropping.port(), Security::StartTls);
+    dev.apply_settings(s).unwrap();
+    let to = [Address::parse("carol@fabrikam.test").unwrap()];
+    let body = "a line of a large scan\r\n".repeat(2000);
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        body: body.as_bytes(),
+    };
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(
+            mfp_oauth_core::diag::Id::AdminTokenRequired,
+        ))
+    };
+    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
+    assert!(!r.sent());
+    assert_eq!(
+        r.diag(),
+        Some(mfp_oauth_core::diag::Id::ConnectionClosed),
+        "{r:?}"
+    );
+    assert!(w.sim.messages().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}

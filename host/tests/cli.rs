@@ -1,0 +1,403 @@
+//! The `mfp-oauth` binary against the in-process simulator (R-CLI): every
+//! subcommand, and the demo itself.
+
+use mfp_oauth_core::Duration;
+use mfp_oauth_host::sim::smtp::SmtpConfig;
+use mfp_oauth_host::sim::{SimConfig, World};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mfp-oauth");
+const ADMIN: &str = "admin@contoso.test";
+
+struct Env {
+    w: World,
+    dir: PathBuf,
+    ca: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn env(name: &str) -> Env {
+    let w = World::start(
+        SimConfig {
+            device_interval_s: 1,
+            ..SimConfig::default()
+        },
+        SmtpConfig::default(),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("mfp-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, w.pki.ca_pem()).unwrap();
+    Env { w, dir, ca }
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--store")
+            .arg(self.dir.join("state"))
+            .arg("--ca-file")
+            .arg(&self.ca)
+            .args(args)
+            .env("LANG", "C");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed:\n{}\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    }
+
+    /// Configure a printer pointing at the simulator.
+    fn configure(&self) {
+        let p = &self.w.provider;
+        for (k, v) in [
+            ("provider", "custom".to_owned()),
+            ("client-id", "mfp-oauth-demo".to_owned()),
+            ("token-url", p.token_endpoint()),
+            ("device-url", p.device_endpoint()),
+            ("authorize-url", p.authorize_endpoint()),
+            (
+                "scope",
+                "https://outlook.office.com/SMTP.Send offline_access".to_owned(),
+            ),
+            ("smtp", format!("127.0.0.1:{}", self.w.smtp.port())),
+            ("admin-address", ADMIN.to_owned()),
+            ("oauth", "on".to_owned()),
+        ] {
+            self.ok(&["config", "set", k, &v]);
+        }
+    }
+
+    /// Run `args` while the simulated user approves every device code for
+    /// `account`.
+    fn with_approval(&self, account: &str, args: &[&str]) -> Output {
+        let done = Arc::new(AtomicBool::new(false));
+        let (sim, flag, who) = (self.w.sim.clone(), Arc::clone(&done), account.to_owned());
+        let approver = std::thread::spawn(move || {
+            for _ in 0..3000 {
+                if flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                for code in sim.pending_user_codes() {
+                    sim.approve_device(&code, &who);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        let out = self.cmd(args).stdin(Stdio::null()).output().unwrap();
+        done.store(true, Ordering::SeqCst);
+        approver.join().unwrap();
+        out
+    }
+
+    fn login_admin(&self) -> String {
+        let o = self.with_approval(ADMIN, &["login", "--admin"]);
+        assert!(
+            o.status.success(),
+            "{}\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn file(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn help_reads_like_a_manual() {
+    let o = Command::new(BIN).arg("--help").output().unwrap();
+    let h = text(&o.stdout);
+    for cmd in [
+        "demo",
+        "login",
+        "send",
+        "tokens",
+        "power-cycle",
+        "logout",
+        "config",
+        "doctor",
+        "diag",
+    ] {
+        assert!(h.contains(cmd), "--help lacks {cmd}");
+    }
+    assert!(h.contains("mfp-oauth demo"));
+    let s = text(
+        &Command::new(BIN)
+            .args(["send", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(s.contains("--function") && s.contains("FILE"));
+}
+
+// R-CFG / R-RULE: config set, show, check with diagnostics.
+#[test]
+fn config_set_show_and_check() {
+    let e = env("config");
+    let check = e.run(&["config", "check"]);
+    assert!(!check.status.success());
+    e.configure();
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains(&format!(
+            "smtp                 127.0.0.1:{} starttls",
+            e.w.smtp.port()
+        )),
+        "{show}"
+    );
+    assert!(show.contains("oauth                on"));
+    // R-RULE-1: VLAN on network 2 with OAuth on is refused, with its diagnostic.
+    let vlan = e.run(&["config", "set", "vlan", "on"]);
+    assert!(!vlan.status.success());
+    assert!(
+        text(&vlan.stderr).contains("VLAN"),
+        "{}",
+        text(&vlan.stderr)
+    );
+    let check = e.run(&["config", "check"]);
+    let out = text(&check.stdout);
+    assert!(out.contains("✔ R-RULE-1"), "{out}");
+    // Rules pass, but the administrator's token is still Required (R-RULE-5).
+    assert!(!check.status.success());
+    assert!(
+        out.contains("E205") || out.contains("AdminTokenRequired"),
+        "{out}"
+    );
+    let bad = e.run(&["config", "set", "no-such-key", "x"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+// R-CLI: login (device code with QR), send, tokens, power-cycle, logout, doctor.
+#[test]
+fn login_send_tokens_logout_doctor() {
+    let e = env("flow");
+    e.configure();
+    let login = e.login_admin();
+    assert!(login.contains("enter the code"), "{login}");
+    assert!(login.contains('█'), "no QR code:\n{login}");
+    assert!(login.contains("refresh token: Acquired"), "{login}");
+    assert!(e.ok(&["config", "check"]).contains("ready to send"));
+
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 fake scan\n");
+    let sent = e.ok(&[
+        "send",
+        "--function",
+        "scan-to-email",
+        "--to",
+        "carol@fabrikam.test",
+        &pdf,
+    ]);
+    assert!(sent.contains("server: 250 2.0.0"), "{sent}");
+    let m = e.w.sim.messages();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].from, ADMIN);
+    assert!(String::from_utf8_lossy(&m[0].data).contains("Content-Type: application/pdf"));
+
+    // A user in "login user address" mode: refused without a token, then signs in.
+    e.ok(&["config", "set", "sender-mode", "login-user"]);
+    e.ok(&["config", "set", "auto-delete", "on"]);
+    let args = [
+        "send",
+        "--function",
+        "scan-to-me",
+        "--user",
+        "alice",
+        "--user-address",
+        "alice@contoso.test",
+        "--to",
+        "alice@contoso.test",
+        pdf.as_str(),
+    ];
+    let refused = e.run(&args);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("E211"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let mut with_sign_in = args.to_vec();
+    with_sign_in.push("--sign-in");
+    let o = e.with_approval("alice@contoso.test", &with_sign_in);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(
+        e.w.sim.messages().last().unwrap().account,
+        "alice@contoso.test"
+    );
+
+    let list = e.ok(&["tokens", "list"]);
+    assert!(
+        list.contains("user alice") && list.contains("Acquired"),
+        "{list}"
+    );
+    let pc = e.ok(&["power-cycle"]);
+    assert!(
+        pc.contains("access tokens in memory after restart: 0"),
+        "{pc}"
+    );
+    assert!(e.ok(&["logout", "alice"]).contains("deleted"));
+    assert!(!e.ok(&["tokens", "list"]).contains("alice"));
+
+    let doc = e.ok(&["doctor"]);
+    assert!(
+        doc.contains("TLS")
+            && doc.contains("XOAUTH2 OAUTHBEARER")
+            && doc.contains("token accepted"),
+        "{doc}"
+    );
+    e.w.sim.set_smtp_auth_disabled(ADMIN, true);
+    let doc = e.run(&["--lang", "fr", "doctor"]);
+    assert!(!doc.status.success());
+    let out = text(&doc.stdout);
+    assert!(
+        out.contains("E305") && out.contains("SMTP authentifié"),
+        "{out}"
+    );
+}
+
+#[test]
+fn tokens_delete_and_unknown_user() {
+    let e = env("tokens");
+    e.configure();
+    e.ok(&["config", "set", "sender-mode", "login-user"]);
+    let o = e.with_approval(
+        "bob@contoso.test",
+        &["login", "--user", "bob", "--account", "bob@contoso.test"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(e.ok(&["tokens", "list"]).contains("user bob"));
+    let unknown = e.run(&["tokens", "delete", "nobody"]);
+    assert!(!unknown.status.success());
+    assert!(e.ok(&["tokens", "delete", "--all"]).contains("deleted"));
+    assert!(!e.ok(&["tokens", "list"]).contains("user bob"));
+}
+
+#[test]
+fn diag_in_french() {
+    let o = Command::new(BIN)
+        .args(["--lang", "fr", "diag", "305"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(text(&o.stdout).contains("SMTP authentifié"));
+    assert_eq!(
+        Command::new(BIN)
+            .args(["diag", "999"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+// The README's main command: the whole story, exit 0.
+#[test]
+fn demo_tells_the_story_and_exits_zero() {
+    let o = Command::new(BIN).arg("demo").output().unwrap();
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    for needle in [
+        "enter the code",
+        "Scan to E-mail",
+        "rotated",
+        "Power cycle",
+        "logs out",
+        "5.7.139",
+        "E305",
+        "checks passed",
+    ] {
+        assert!(out.contains(needle), "demo output lacks {needle:?}");
+    }
+    assert!(
+        !out.contains("sim-at-") && !out.contains("sim-rt-"),
+        "a token reached the output"
+    );
+}
+
+#[test]
+fn demo_json_events() {
+    let o = Command::new(BIN).args(["demo", "--json"]).output().unwrap();
+    assert!(o.status.success());
+    let events: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["ok"], true);
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "diagnostic" && e["id"] == 305));
+    assert!(events.iter().filter(|e| e["type"] == "check").count() >= 20);
+    let _ = Duration::from_secs(0);
+}
+
+// R-OAUTH: `login --browser`: PKCE with the loopback listener; the test plays
+// the browser with the URL the tool prints.
+#[test]
+fn login_with_the_browser_flow() {
+    use std::io::{BufRead, BufReader};
+    let e = env("pkce");
+    e.configure();
+    let mut child = e
+        .cmd(&["login", "--admin", "--browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.starts_with("https://"))
+        .expect("the tool prints the authorize URL");
+    assert!(
+        url.contains("code_challenge_method=S256")
+            && url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+    let status = mfp_oauth_host::sim::browser::sign_in(&url, &e.w.tls_settings()).unwrap();
+    assert_eq!(status, 200);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        rest.iter().any(|l| l.contains("refresh token: Acquired")),
+        "{rest:?}"
+    );
+}
