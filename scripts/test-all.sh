@@ -34,6 +34,29 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
 # R-RULE-7: the product without OAuth must build too.
 cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
 
+stage "C API: tools (arm-none-eabi-gcc, newlib, qemu-system-arm, valgrind)"
+# Installed only when missing, so that a warm machine skips apt entirely.
+need=()
+command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)
+[[ "$(arm-none-eabi-gcc -print-file-name=libc_nano.a 2>/dev/null)" == /* ]] || need+=(libnewlib-arm-none-eabi)
+command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v g++ >/dev/null || need+=(g++)
+if [[ ${#need[@]} -gt 0 ]]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+stage "C API: header and status list match their generators (cbindgen, diag catalogue)"
+cargo test -p mfp-oauth-c --test generated --locked
+
+stage "C API: C tests (ASan + UBSan, valgrind, C++)"
+bash bindings-c/tests/run-c-tests.sh 2>&1 | tee "$log_dir/c-tests.log"
+
+stage "C API: Cortex-M4F firmware (LTO staticlib) under qemu-system-arm mps2-an386"
+bash bindings-c/examples/firmware/build.sh firmware
+
 stage "fuzzing: every core fuzz target, briefly"
 bash scripts/fuzz-smoke.sh
 
@@ -44,5 +67,8 @@ bash tests/interop/run.sh 2>&1 | tee "$log_dir/interop.log"
 stage "summary"
 passed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
 failed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# The C tests' cases count too ("c-tests: N passed, M failed").
+c_passed=$(sed -nE 's/^c-tests: ([0-9]+) passed.*/\1/p' "$log_dir/c-tests.log")
+passed=$((passed + ${c_passed:-0}))
 echo "all gates passed in ${SECONDS}s"
 echo "tests: ${passed} passed, ${failed} failed"

@@ -1,31 +1,89 @@
-//! C API of mfp-oauth (grows with the core; see the C integration guide in
-//! the README). Every function returns an `mfp_oauth_status`.
-#![no_std]
+//! # mfp-oauth-c: the C API of mfp-oauth
+//!
+//! Printer firmware written in C links `libmfp_oauth.a` and includes
+//! `include/mfp_oauth.h` (generated from this crate by cbindgen, checked in,
+//! verified by the `generated` test). The README's "Using it from C" guide
+//! walks through a complete program.
+//!
+//! ## Conventions (DESIGN.md, R-FFI)
+//! - Functions are named `mfp_oauth_<object>_<verb>`; enums
+//!   `MFP_OAUTH_<ENUM>_<VARIANT>`; `out_*` parameters come last.
+//! - Every function returns an [`MfpOauthStatus`] (`mfp_oauth_status`, 0 =
+//!   `MFP_OAUTH_STATUS_OK`) except the few that return a static string. A
+//!   failing status *is* the diagnostic number of the failure (`305` =
+//!   `MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED` = diagnostic E305), so the firmware
+//!   can show it and fetch its English or French text with
+//!   `mfp_oauth_diag_message()`. `MFP_OAUTH_STATUS_NULL_PARAMETER` (1) is the
+//!   only status that is not a diagnostic.
+//! - A NULL pointer is `NULL_PARAMETER`; a short output buffer is
+//!   `BUFFER_TOO_SMALL`, with the size needed written to the length output;
+//!   an integer that does not name a value of its enum is `INVALID_ARGUMENT`.
+//!   Otherwise outputs are written only on success.
+//! - The caller owns all memory: objects live in caller-allocated opaque
+//!   storage (`typedef struct { uint64_t _opaque[N]; } mfp_oauth_x;`, static
+//!   or on the stack); the library has no heap, no globals, no callbacks.
+//! - Nothing is thread-safe or ISR-safe: one object is used by one task at a
+//!   time; distinct objects are independent.
+//! - No panic crosses the boundary: the core is written not to panic, release
+//!   builds abort on a panic, and on a bare-metal target the panic handler
+//!   calls the firmware's `mfp_oauth_panic_hook()` and then spins.
+//!
+//! `unsafe` exists only in this crate, at the boundary, each block with a
+//! `// SAFETY:` comment saying why the pointer use is sound.
+#![cfg_attr(target_os = "none", no_std)]
+#![deny(missing_docs)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use mfp_oauth_core::diag::Id;
+#[macro_use]
+mod buf;
+pub mod diag;
+mod handle;
+pub mod mailer;
+pub mod settings;
+pub mod smtp;
+pub mod status;
+pub mod token_client;
 
-/// Status of every C call. Numbers never change once released.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MfpOauthStatus {
-    /// Success.
-    Ok = 0,
-    /// A required pointer was NULL.
-    NullParameter = 1,
-    /// An output buffer was too small.
-    BufferTooSmall = 2,
-    /// An integer did not name a known value.
-    InvalidArgument = 3,
+pub use status::MfpOauthStatus;
+
+/// The library's version, `"0.1.0"` (a static NUL-terminated string).
+///
+/// The returned pointer is valid for the whole program and must not be
+/// freed. Safe to call from any context.
+#[no_mangle]
+pub extern "C" fn mfp_oauth_version() -> *const core::ffi::c_char {
+    const VERSION: &core::ffi::CStr = match core::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    VERSION.as_ptr()
 }
 
-/// The diagnostic number of a status, for the panel.
-#[must_use]
-pub fn status_diag(status: MfpOauthStatus) -> Option<Id> {
-    match status {
-        MfpOauthStatus::Ok => None,
-        MfpOauthStatus::NullParameter | MfpOauthStatus::InvalidArgument => {
-            Some(Id::InvalidArgument)
+#[cfg(target_os = "none")]
+mod panic {
+    extern "C" {
+        /// Supplied by the firmware: called if the library ever panics (a
+        /// bug: the core is written and fuzzed not to). It should log and
+        /// reset the device; if it returns, the library spins forever.
+        fn mfp_oauth_panic_hook();
+    }
+
+    #[panic_handler]
+    fn on_panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+        // SAFETY: the hook takes no arguments and is provided by the firmware
+        // with the documented C signature `void mfp_oauth_panic_hook(void)`.
+        unsafe { mfp_oauth_panic_hook() };
+        loop {
+            core::hint::spin_loop();
         }
-        MfpOauthStatus::BufferTooSmall => Some(Id::BufferTooSmall),
     }
 }

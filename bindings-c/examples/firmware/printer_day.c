@@ -1,0 +1,476 @@
+/* A printer's day through the C API only (R-FFI, R-TOK, R-NV, R-POL),
+ * shared by the Cortex-M4F firmware and the host C tests:
+ *
+ *  1. the administrator enables OAuth (Microsoft, administrator fixed
+ *     address): the token is Required and a scan job is refused for it;
+ *  2. Acquire in Configuration OAuth with the device flow against a
+ *     scripted token endpoint; the refresh token is persisted to a RAM
+ *     "flash" (slots A/B);
+ *  3. the scan is sent through a scripted Microsoft 365 SMTP server;
+ *  4. power cycle: the mailer is rebuilt from the flash, the access token is
+ *     gone, the refresh token is there;
+ *  5. the next job refreshes (rotation persisted to the other slot) and sends;
+ *  6. login-user mode with automatic deletion: a user's tokens go at logout.
+ *
+ * printer_day() returns the number of failed checks (0: the day went well).
+ * The caller may define PD_MEASURED(name, call) to wrap library calls. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mfp_oauth.h"
+
+#ifndef PD_MEASURED
+#define PD_MEASURED(name, call) (call)
+#endif
+
+static int pd_failed, pd_passed;
+
+#define PD_CHECK(cond)                                                   \
+  do {                                                                   \
+    if (cond) {                                                          \
+      pd_passed++;                                                       \
+    } else {                                                             \
+      pd_failed++;                                                       \
+      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
+    }                                                                    \
+  } while (0)
+
+#define PD_OK(call)                                                      \
+  do {                                                                   \
+    mfp_oauth_status pd_s_ = (call);                                     \
+    if (pd_s_ == MFP_OAUTH_STATUS_OK) {                                  \
+      pd_passed++;                                                       \
+    } else {                                                             \
+      pd_failed++;                                                       \
+      printf("FAIL %s:%d: %s -> %s\n", __FILE__, __LINE__, #call,        \
+             mfp_oauth_status_str(pd_s_));                               \
+    }                                                                    \
+  } while (0)
+
+#define PD_STR(lit) ((mfp_oauth_str){(lit), sizeof(lit) - 1})
+
+/* ---- the device's memory --------------------------------------------- */
+
+static mfp_oauth_mailer pd_mailer;             /* static: 56 KB */
+static mfp_oauth_token_client pd_tokens;       /* static: 29 KB */
+static uint8_t pd_flash[2][MFP_OAUTH_NV_IMAGE_MAX_LEN]; /* the RAM "flash" */
+static size_t pd_flash_len[2];
+static uint8_t pd_image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+static uint64_t pd_now = 1000;
+static int pd_persisted;
+
+static mfp_oauth_settings pd_settings(void) {
+  mfp_oauth_settings s;
+  mfp_oauth_settings_init(&s);
+  s.oauth_enabled = true;
+  s.provider = MFP_OAUTH_PROVIDER_MICROSOFT;
+  s.tenant = PD_STR("contoso.onmicrosoft.com");
+  s.client_id = PD_STR("4f1c3b2a-9d8e-4c7b-a6f5-0e1d2c3b4a59");
+  s.admin_address = PD_STR("admin@contoso.com");
+  s.smtp_host = PD_STR("smtp.office365.com");
+  s.smtp_port = 587;
+  s.smtp_security = MFP_OAUTH_SMTP_SECURITY_STARTTLS;
+  s.sender_mode = MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS;
+  return s;
+}
+
+/* Writes the image to the slot the mailer names, as firmware writes flash. */
+static void pd_persist(void) {
+  size_t n = 0;
+  mfp_oauth_nv_slot slot = 0;
+  uint32_t seq = 0;
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_save",
+                    mfp_oauth_mailer_save(&pd_mailer, NULL, NULL, pd_image, sizeof pd_image, &n,
+                                          &slot, &seq)));
+  PD_CHECK(slot <= 1 && n > 0 && n <= MFP_OAUTH_NV_IMAGE_MAX_LEN);
+  if (slot > 1) return;
+  memcpy(pd_flash[slot], pd_image, n);
+  pd_flash_len[slot] = n;
+  PD_OK(mfp_oauth_mailer_image_written(&pd_mailer, slot, seq));
+  pd_persisted++;
+}
+
+/* ---- the token endpoint ------------------------------------------------ */
+
+static const char *pd_json_response(const char *json, char *buf, size_t cap) {
+  snprintf(buf, cap,
+           "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+           "Content-Length: %u\r\nConnection: close\r\n\r\n%s",
+           (unsigned)strlen(json), json);
+  return buf;
+}
+
+static const char PD_DEVICE_JSON[] =
+    "{\"user_code\":\"FJ7K-2QXM\",\"device_code\":\"DAQABAAEAAAD--DLA3VO7QrddgJg7WevrAgAAAAAAAAAA\","
+    "\"verification_uri\":\"https://microsoft.com/devicelogin\",\"expires_in\":900,\"interval\":5,"
+    "\"message\":\"To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
+    "and enter the code FJ7K-2QXM to authenticate.\"}";
+static const char PD_TOKEN_JSON[] =
+    "{\"token_type\":\"Bearer\",\"scope\":\"https://outlook.office.com/SMTP.Send\",\"expires_in\":3599,"
+    "\"access_token\":\"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA\","
+    "\"refresh_token\":\"M.C107_BAY.0.U.-Cp3Rj1fQ9zH!wGs7kqZ*x\"}";
+static const char PD_REFRESHED_JSON[] =
+    "{\"token_type\":\"Bearer\",\"scope\":\"https://outlook.office.com/SMTP.Send\",\"expires_in\":3599,"
+    "\"access_token\":\"EwBAAfreshTokenAfterRefresh\","
+    "\"refresh_token\":\"M.C107_BAY.0.U.-rotated2Kq!Zx*9\"}";
+
+/* Runs the token client until it succeeds, answering each request with the
+ * next scripted body; returns 1 on ACCESS_TOKEN. */
+static int pd_token_flow(const char *const *bodies, size_t count, const char *want_path,
+                         int via_mailer) {
+  static char req[8192], resp[2048];
+  size_t next = 0;
+  for (int turn = 0; turn < 40; turn++) {
+    size_t n = 0;
+    bool sensitive = false;
+    mfp_oauth_endpoint ep;
+    PD_OK(PD_MEASURED("mfp_oauth_token_client_poll_transmit",
+                      mfp_oauth_token_client_poll_transmit(&pd_tokens, pd_now, (uint8_t *)req,
+                                                           sizeof req - 1, &n, &sensitive, &ep)));
+    if (n > 0) {
+      req[n] = 0;
+      PD_CHECK(strcmp(ep.host, "login.microsoftonline.com") == 0 && ep.port == 443 && ep.tls);
+      if (next == 0 && want_path) PD_CHECK(strstr(req, want_path) != NULL);
+      PD_CHECK(next < count);
+      if (next >= count) return 0;
+      const char *r = pd_json_response(bodies[next++], resp, sizeof resp);
+      size_t used = 0;
+      PD_OK(PD_MEASURED("mfp_oauth_token_client_handle_input",
+                        mfp_oauth_token_client_handle_input(&pd_tokens, pd_now, (const uint8_t *)r,
+                                                            strlen(r), &used)));
+      PD_OK(mfp_oauth_token_client_handle_close(&pd_tokens, pd_now));
+    }
+    mfp_oauth_token_event e;
+    for (;;) {
+      bool plan_changed = false;
+      if (via_mailer)
+        PD_OK(PD_MEASURED("mfp_oauth_mailer_poll_token_event",
+                          mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1764003600, &pd_tokens,
+                                                            &e, &plan_changed)));
+      else
+        PD_OK(mfp_oauth_token_client_poll_event(&pd_tokens, &e));
+      if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE) break;
+      PD_CHECK(!plan_changed || e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN);
+      if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE) {
+        char code[33], uri[257];
+        uint64_t expires = 0;
+        PD_OK(mfp_oauth_token_client_device_code(&pd_tokens, code, sizeof code, uri, sizeof uri,
+                                                 &expires));
+        PD_CHECK(strcmp(code, "FJ7K-2QXM") == 0);
+        printf("panel: go to %s and enter %s\n", uri, code);
+      }
+      if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN) return 1;
+      if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_FAILED ||
+          e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED) {
+        printf("FAIL token flow: E%u\n", (unsigned)e.diag);
+        pd_failed++;
+        return 0;
+      }
+    }
+    /* Nothing due: sleep until the client's deadline (the device poll). */
+    uint64_t deadline = MFP_OAUTH_NO_DEADLINE;
+    PD_OK(mfp_oauth_token_client_poll_timeout(&pd_tokens, &deadline));
+    if (n == 0 && deadline != MFP_OAUTH_NO_DEADLINE && deadline > pd_now) pd_now = deadline;
+  }
+  return 0;
+}
+
+/* ---- the SMTP server ----------------------------------------------------- */
+
+typedef struct {
+  const char *client; /* expected line (prefix) */
+  const char *server; /* answer once it arrived, or NULL */
+} pd_exchange;
+
+static const pd_exchange pd_smtp_script[] = {
+    {"EHLO mfp-3f.contoso.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-SIZE 157286400\r\n"
+     "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"},
+    {"STARTTLS", "220 2.0.0 SMTP server ready\r\n"},
+    {"EHLO mfp-3f.contoso.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-SIZE 157286400\r\n"
+     "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH LOGIN XOAUTH2\r\n250 SMTPUTF8\r\n"},
+    {"AUTH XOAUTH2 ", "235 2.7.0 Authentication successful\r\n"},
+    {"MAIL FROM:<admin@contoso.com>", NULL},
+    {"RCPT TO:<alice@contoso.com>", NULL},
+    {"DATA", "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n354 Start mail input\r\n"},
+    {"Subject: Scan", NULL},
+    {"", NULL},
+    {"..page 1", NULL},
+    {".", "250 2.0.0 OK <DM6PR@contoso.com> Queued mail for delivery\r\n"},
+    {"QUIT", "221 2.0.0 Service closing transmission channel\r\n"},
+};
+#define PD_SCRIPT_LEN (sizeof pd_smtp_script / sizeof pd_smtp_script[0])
+static const char pd_body[] = "Subject: Scan\r\n\r\n.page 1\r\n";
+
+/* The scripted server: the client lines it expects and what it answers. */
+static struct {
+  const pd_exchange *script;
+  size_t script_len;
+  size_t step;
+  char line[600];
+  size_t line_len;
+  char inbox[1024];
+  size_t inbox_len;
+  int tls, sensitive, sensitive_in_clear;
+} pd_srv;
+
+/* A new connection to a server that follows `script`. */
+static void pd_server_open(const pd_exchange *script, size_t len) {
+  memset(&pd_srv, 0, sizeof pd_srv);
+  pd_srv.script = script;
+  pd_srv.script_len = len;
+}
+
+static void pd_server_says(const char *text) {
+  size_t n = strlen(text);
+  PD_CHECK(pd_srv.inbox_len + n <= sizeof pd_srv.inbox);
+  if (pd_srv.inbox_len + n > sizeof pd_srv.inbox) return;
+  memcpy(pd_srv.inbox + pd_srv.inbox_len, text, n);
+  pd_srv.inbox_len += n;
+}
+
+static void pd_server_receive(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (data[i] != '\n') {
+      if (pd_srv.line_len < sizeof pd_srv.line - 1) pd_srv.line[pd_srv.line_len++] = (char)data[i];
+      continue;
+    }
+    if (pd_srv.line_len > 0 && pd_srv.line[pd_srv.line_len - 1] == '\r') pd_srv.line_len--;
+    pd_srv.line[pd_srv.line_len] = 0;
+    pd_srv.line_len = 0;
+    PD_CHECK(pd_srv.step < pd_srv.script_len);
+    if (pd_srv.step >= pd_srv.script_len) return;
+    const pd_exchange *x = &pd_srv.script[pd_srv.step++];
+    if (strncmp(pd_srv.line, x->client, strlen(x->client)) != 0 ||
+        (x->client[0] == 0 && pd_srv.line[0] != 0)) {
+      printf("FAIL server expected \"%s\", got \"%s\"\n", x->client, pd_srv.line);
+      pd_failed++;
+    }
+    if (x->server) pd_server_says(x->server);
+  }
+}
+
+/* Drains the mailer's steps; returns 1 once the plan changed. */
+static int pd_steps(void) {
+  int changed = 0;
+  mfp_oauth_step s;
+  for (;;) {
+    PD_OK(PD_MEASURED("mfp_oauth_mailer_poll_event",
+                      mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &s)));
+    if (s.kind == MFP_OAUTH_STEP_KIND_NONE) return changed;
+    switch (s.kind) {
+      case MFP_OAUTH_STEP_KIND_PERSIST: pd_persist(); break;
+      case MFP_OAUTH_STEP_KIND_PLAN_CHANGED: changed = 1; break;
+      case MFP_OAUTH_STEP_KIND_SMTP:
+        if (s.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS) {
+          pd_srv.tls = 1;
+          PD_OK(mfp_oauth_mailer_smtp_handle_tls_established(&pd_mailer, pd_now));
+        } else if (s.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY) {
+          uint8_t out[64];
+          size_t off = 0;
+          while (off < sizeof pd_body - 1) {
+            size_t used = 0, n = 0;
+            mfp_oauth_status st = PD_MEASURED(
+                "mfp_oauth_mailer_smtp_write_body",
+                mfp_oauth_mailer_smtp_write_body(&pd_mailer, (const uint8_t *)pd_body + off,
+                                                 sizeof pd_body - 1 - off, out, sizeof out, &used,
+                                                 &n));
+            PD_OK(st);
+            if (st != MFP_OAUTH_STATUS_OK) break;
+            pd_server_receive(out, n);
+            off += used;
+          }
+          PD_OK(mfp_oauth_mailer_smtp_finish_body(&pd_mailer, pd_now));
+        } else if (s.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_FAILED ||
+                   s.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_AUTH_REJECTED) {
+          printf("FAIL smtp event E%u\n", (unsigned)s.smtp.diag);
+          pd_failed++;
+        }
+        break;
+      default: break;
+    }
+  }
+}
+
+/* The SESSION plan: pumps the connection until the plan changes. */
+static void pd_session(mfp_oauth_plan *plan) {
+  pd_server_open(pd_smtp_script, PD_SCRIPT_LEN);
+  pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+  for (int turn = 0; turn < 60; turn++) {
+    if (pd_srv.inbox_len > 0) {
+      size_t used = 0;
+      PD_OK(PD_MEASURED("mfp_oauth_mailer_smtp_handle_input",
+                        mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now,
+                                                           (const uint8_t *)pd_srv.inbox,
+                                                           pd_srv.inbox_len, &used)));
+      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
+      pd_srv.inbox_len -= used;
+    }
+    if (pd_steps()) break;
+    uint8_t out[512];
+    for (;;) {
+      size_t n = 0;
+      bool sensitive = false;
+      mfp_oauth_status st = PD_MEASURED(
+          "mfp_oauth_mailer_smtp_poll_transmit",
+          mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
+      if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
+      pd_srv.sensitive += sensitive;
+      if (sensitive && !pd_srv.tls) pd_srv.sensitive_in_clear++;
+      pd_server_receive(out, n);
+    }
+  }
+  PD_OK(mfp_oauth_mailer_get_plan(&pd_mailer, plan));
+  PD_CHECK(pd_srv.step == PD_SCRIPT_LEN);
+  PD_CHECK(pd_srv.sensitive == 1); /* the AUTH line, nothing else */
+  PD_CHECK(pd_srv.sensitive_in_clear == 0);
+}
+
+static void pd_send_scan(mfp_oauth_plan *plan) {
+  mfp_oauth_str to = PD_STR("alice@contoso.com");
+  mfp_oauth_job job;
+  memset(&job, 0, sizeof job);
+  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL;
+  job.to = &to;
+  job.to_count = 1;
+  job.size = sizeof pd_body - 1;
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_submit", mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, plan)));
+}
+
+static void pd_connect_and_send(mfp_oauth_plan *plan) {
+  PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  PD_CHECK(strcmp(plan->host, "smtp.office365.com") == 0 && plan->port == 587);
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_connected",
+                    mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, plan)));
+  PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  pd_steps();
+  pd_session(plan);
+  PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_DONE);
+  PD_CHECK(plan->reply_code == 250 && plan->accepted == 1);
+}
+
+static mfp_oauth_token_status pd_admin_status(void) {
+  mfp_oauth_token_status st = 99;
+  PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, NULL, 0, &st));
+  return st;
+}
+
+int printer_day(void) {
+  mfp_oauth_settings s = pd_settings();
+  mfp_oauth_plan plan;
+  mfp_oauth_nv_report report;
+
+  /* First start: both slots erased. */
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], 0, pd_flash[1], 0, NULL, &report) ==
+           MFP_OAUTH_STATUS_NV_EMPTY);
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_create", mfp_oauth_mailer_create(&pd_mailer, &s)));
+  PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
+
+  /* 1. A scan before Acquire: the administrator must sign in first (R-RULE-5). */
+  pd_send_scan(&plan);
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
+  PD_CHECK(plan.method == MFP_OAUTH_AUTH_METHOD_DEVICE_CODE);
+  PD_CHECK(strcmp(plan.account, "admin@contoso.com") == 0);
+  PD_OK(mfp_oauth_mailer_auth_failed(&pd_mailer, MFP_OAUTH_STATUS_ADMIN_TOKEN_REQUIRED, &plan));
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED && plan.diag == MFP_OAUTH_STATUS_ADMIN_TOKEN_REQUIRED);
+
+  /* 2. Acquire in Configuration OAuth, with the device flow. */
+  PD_OK(PD_MEASURED("mfp_oauth_token_client_create",
+                    mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed)));
+  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
+  PD_CHECK(pd_token_flow(acquire, 2, "/contoso.onmicrosoft.com/oauth2/v2.0/devicecode", 0));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_acquire_admin",
+                    mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens)));
+  PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  pd_steps();
+  PD_CHECK(pd_persisted == 1);
+  pd_send_scan(&plan);
+
+  /* 3. The scan goes out. */
+  pd_connect_and_send(&plan);
+  printf("scan 1: sent (%u %u)\n", (unsigned)plan.reply_code, (unsigned)plan.accepted);
+
+  /* 4. Power cycle: RAM is gone, the flash stays. */
+  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  pd_now = 5000; /* the clock restarts after a reset */
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
+                    mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+                                          pd_flash_len[1], NULL, &report)));
+  PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
+  PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* The panel reads the persisted settings back. */
+  mfp_oauth_settings back;
+  PD_OK(mfp_oauth_mailer_get_settings(&pd_mailer, &back));
+  PD_CHECK(back.oauth_enabled && back.provider == MFP_OAUTH_PROVIDER_MICROSOFT);
+  PD_CHECK(back.admin_address.len == 17 && memcmp(back.admin_address.ptr, "admin@contoso.com", 17) == 0);
+  PD_CHECK(back.smtp_host.len == 18 && memcmp(back.smtp_host.ptr, "smtp.office365.com", 18) == 0);
+  PD_CHECK(back.smtp_port == 587 && back.sender_mode == MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS);
+
+  /* 5. The next scan refreshes first (no access token survives). */
+  pd_send_scan(&plan);
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE);
+  PD_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_start_refresh",
+                    mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_tokens)));
+  const char *refresh[] = {PD_REFRESHED_JSON};
+  PD_CHECK(pd_token_flow(refresh, 1, "grant_type=refresh_token", 1));
+  PD_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  pd_steps();
+  PD_CHECK(pd_persisted == 2); /* the rotated refresh token, in slot B */
+  PD_CHECK(pd_flash_len[1] > 0);
+  pd_connect_and_send(&plan);
+  printf("scan 2 after power cycle and refresh: sent\n");
+
+  /* 6. Login-user mode with automatic deletion (R-TOK-5). */
+  s.sender_mode = MFP_OAUTH_SENDER_MODE_LOGIN_USER_ADDRESS;
+  s.auto_delete_user_tokens = true;
+  PD_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s));
+  pd_steps();
+  mfp_oauth_str to = PD_STR("alice@contoso.com");
+  mfp_oauth_job job;
+  memset(&job, 0, sizeof job);
+  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_ME;
+  job.user_id = PD_STR("bob");
+  job.user_address = PD_STR("bob@contoso.com");
+  job.to = &to;
+  job.to_count = 1;
+  PD_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_USER_AUTH);
+  PD_CHECK(strcmp(plan.user_id, "bob") == 0 && strcmp(plan.account, "bob@contoso.com") == 0);
+  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  PD_CHECK(pd_token_flow(acquire, 2, NULL, 0));
+  PD_OK(mfp_oauth_mailer_auth_succeeded(&pd_mailer, pd_now, 1764007200, &pd_tokens, &plan));
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  PD_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
+  pd_steps();
+  mfp_oauth_token_status bob = 99;
+  PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
+  PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* The panel's token list. */
+  size_t users = 0;
+  bool notice = true;
+  mfp_oauth_user_token u;
+  PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
+  PD_CHECK(users == 1 && !notice);
+  PD_OK(mfp_oauth_mailer_user_at(&pd_mailer, 0, &u));
+  PD_CHECK(strcmp(u.user_id, "bob") == 0 && strcmp(u.account, "bob@contoso.com") == 0);
+  PD_CHECK(u.status == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  PD_CHECK(mfp_oauth_mailer_user_at(&pd_mailer, 1, &u) == MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  bool deleted = false;
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_logout", mfp_oauth_mailer_logout(&pd_mailer, "bob", 3, &deleted)));
+  PD_CHECK(deleted);
+  PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
+  PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
+  PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
+  PD_CHECK(users == 0);
+  pd_steps();
+
+  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  printf("printer day: %d checks passed, %d failed\n", pd_passed, pd_failed);
+  return pd_failed;
+}

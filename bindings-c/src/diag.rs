@@ -1,0 +1,203 @@
+//! Diagnostics: the English and French text, remedy and name of every
+//! diagnostic id, for the printer's panel and logs (R-DIAG).
+//!
+//! A failing [`MfpOauthStatus`] is itself a diagnostic number, so
+//! `mfp_oauth_diag_message(status, ...)` explains any failed call.
+
+use core::ffi::c_char;
+
+use mfp_oauth_core::diag::{Actor, Id, Lang};
+
+use crate::buf::{put, put_c_string};
+use crate::MfpOauthStatus;
+
+/// Language of the message catalogue (`mfp_oauth_lang`). Functions take it as
+/// a `uint32_t`; any other value is `MFP_OAUTH_STATUS_INVALID_ARGUMENT`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthLang {
+    /// English.
+    En = 0,
+    /// French (the printer manual's language).
+    Fr = 1,
+}
+
+impl MfpOauthLang {
+    fn from_c(lang: u32) -> Option<Lang> {
+        match lang {
+            0 => Some(Lang::En),
+            1 => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+}
+
+/// Who has to act on a diagnostic (`mfp_oauth_actor`), from its hundreds.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthActor {
+    /// 1xx: the firmware integrating the library (a call made wrongly).
+    Firmware = 1,
+    /// 2xx: the printer's administrator (settings).
+    Administrator = 2,
+    /// 3xx: the mail server or the mailbox's account settings.
+    MailServer = 3,
+    /// 4xx: the OAuth provider, the app registration or the user's consent.
+    Provider = 4,
+    /// 5xx: the token store or the persisted image.
+    Storage = 5,
+    /// 6xx: the network path (DNS, TCP, TLS, proxy).
+    Network = 6,
+}
+
+impl From<Actor> for MfpOauthActor {
+    fn from(a: Actor) -> Self {
+        match a {
+            Actor::Firmware => Self::Firmware,
+            Actor::Administrator => Self::Administrator,
+            Actor::MailServer => Self::MailServer,
+            Actor::Provider => Self::Provider,
+            Actor::Storage => Self::Storage,
+            Actor::Network => Self::Network,
+        }
+    }
+}
+
+fn id_of(diag_id: u32) -> Option<Id> {
+    Id::from_number(u16::try_from(diag_id).ok()?)
+}
+
+/// Copies the text `pick` chooses for (`diag_id`, `lang`) into the buffer.
+///
+/// # Safety
+/// As for [`put_c_string`].
+unsafe fn put_text(
+    diag_id: u32,
+    lang: u32,
+    pick: fn(Id, Lang) -> &'static str,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    if buf.is_null() || out_len.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let (Some(id), Some(lang)) = (id_of(diag_id), MfpOauthLang::from_c(lang)) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
+    // SAFETY: forwarded caller contract (buffer valid for `buf_len` bytes,
+    // `out_len` valid for a write).
+    unsafe { put_c_string(pick(id, lang), buf, buf_len, out_len) }
+}
+
+/// Writes what went wrong for diagnostic `diag_id` (a diagnostic number such
+/// as 305, or a failing `mfp_oauth_status`), in language `lang`
+/// (`mfp_oauth_lang`), as a NUL-terminated UTF-8 string into `buf`.
+///
+/// On success `*out_len` is the text's length without the NUL. If `buf_len`
+/// is too small, returns `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`, writes nothing
+/// to `buf` and sets `*out_len` to the `buf_len` needed (256 always suffices
+/// for the catalogue's texts). An unknown `diag_id` or `lang` is
+/// `MFP_OAUTH_STATUS_INVALID_ARGUMENT`; a NULL `buf` or `out_len` is
+/// `MFP_OAUTH_STATUS_NULL_PARAMETER`.
+///
+/// The library keeps no pointer to `buf`. Reentrant (no shared state).
+///
+/// # Safety
+/// `buf` must be NULL or valid for `buf_len` bytes of writes, `out_len` NULL
+/// or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_message(
+    diag_id: u32,
+    lang: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put_text(diag_id, lang, Id::message, buf, buf_len, out_len) }
+}
+
+/// Writes what to do about diagnostic `diag_id`, in language `lang`; same
+/// contract as [`mfp_oauth_diag_message`] (512 bytes always suffice).
+///
+/// # Safety
+/// As for [`mfp_oauth_diag_message`].
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_remedy(
+    diag_id: u32,
+    lang: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put_text(diag_id, lang, Id::remedy, buf, buf_len, out_len) }
+}
+
+/// Writes the code name of diagnostic `diag_id` (`"SmtpAuthDisabled"`), for
+/// logs; same buffer contract as [`mfp_oauth_diag_message`] (64 bytes always
+/// suffice).
+///
+/// # Safety
+/// As for [`mfp_oauth_diag_message`].
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_name(
+    diag_id: u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put_text(diag_id, 0, |id, _| id.name(), buf, buf_len, out_len) }
+}
+
+/// Writes who has to act on diagnostic `diag_id` (an `mfp_oauth_actor`) to
+/// `*out_actor`. An unknown id is `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and
+/// leaves `*out_actor` unchanged. Reentrant.
+///
+/// # Safety
+/// `out_actor` must be NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_actor(
+    diag_id: u32,
+    out_actor: *mut MfpOauthActor,
+) -> MfpOauthStatus {
+    if out_actor.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let Some(id) = id_of(diag_id) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put(out_actor, id.actor().into()) }
+}
+
+/// Writes the number of diagnostics in the catalogue to `*out_count`; with
+/// [`mfp_oauth_diag_id_at`] the firmware can list them all. Reentrant.
+///
+/// # Safety
+/// `out_count` must be NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put(out_count, Id::ALL.len()) }
+}
+
+/// Writes the number of the `index`-th diagnostic (in increasing order,
+/// `index < count`) to `*out_id`; an index past the end is
+/// `MFP_OAUTH_STATUS_INVALID_ARGUMENT`. Reentrant.
+///
+/// # Safety
+/// `out_id` must be NULL or valid for one write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_diag_id_at(index: usize, out_id: *mut u32) -> MfpOauthStatus {
+    if out_id.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let Some(id) = Id::ALL.get(index) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
+    // SAFETY: the caller's contract, as documented above.
+    unsafe { put(out_id, u32::from(id.number())) }
+}

@@ -1,0 +1,136 @@
+//! Objects in storage the C caller allocates.
+//!
+//! Each C object type is `#[repr(C)] struct { _opaque: [u64; N] }`: the
+//! caller declares it (static, on the stack, inside its own struct) and the
+//! library places a [`Held`] value at its start. Compile-time assertions
+//! (in [`opaque!`]) check on every target that the value fits and that the
+//! storage's 8-byte alignment is enough.
+//!
+//! A magic word before the value tells a created object from storage that
+//! was never created or was destroyed: such a handle is
+//! `MFP_OAUTH_STATUS_WRONG_STATE`, not undefined behaviour (unless the
+//! garbage happens to equal the 64-bit magic, which a zeroed or destroyed
+//! storage never does).
+
+use crate::MfpOauthStatus;
+
+/// What lives at the start of the caller's storage.
+#[repr(C)]
+pub(crate) struct Held<T> {
+    magic: u64,
+    value: T,
+}
+
+/// A C object type and the Rust value it holds.
+///
+/// # Safety
+/// Implementors must be `#[repr(C)]` structs of `u64` words large enough and
+/// aligned enough for `Held<Self::Value>` (checked by [`opaque!`]).
+pub(crate) unsafe trait Opaque: Sized {
+    /// The value the storage holds.
+    type Value;
+    /// Marks a live value of this type (distinct per type).
+    const MAGIC: u64;
+}
+
+/// Declares a C storage type `$c` of `$words` 64-bit words holding a
+/// `$value`, with the compile-time size and alignment checks.
+macro_rules! opaque {
+    ($c:ident, $words:ident, $value:ty, $magic:expr) => {
+        const _: () = {
+            assert!(
+                size_of::<$crate::handle::Held<$value>>() <= size_of::<$c>(),
+                concat!(stringify!($words), " is too small for the value")
+            );
+            assert!(
+                align_of::<$crate::handle::Held<$value>>() <= align_of::<$c>(),
+                concat!(stringify!($c), " is not aligned enough for the value")
+            );
+            assert!(size_of::<$c>() == $words * 8);
+        };
+        // SAFETY: `$c` is a `#[repr(C)]` array of u64 words; the assertions
+        // above check its size and alignment against `Held<$value>`.
+        unsafe impl $crate::handle::Opaque for $c {
+            type Value = $value;
+            const MAGIC: u64 = $magic;
+        }
+    };
+}
+pub(crate) use opaque;
+
+/// Builds a value in `storage` with `init`, overwriting whatever was there
+/// (a live object is not dropped: the caller must destroy it first).
+///
+/// `init` gets the address of the value's place and must initialise it
+/// completely (with `write`, field by field if it likes), so that the
+/// kilobytes of a session or a mailer are built where they live instead of
+/// in stack temporaries that are then copied (stack is scarce on an MCU).
+///
+/// # Safety
+/// `storage` is NULL or valid for writes of `S` and not aliased; `init`
+/// initialises the whole value at the pointer it is given.
+pub(crate) unsafe fn create<S: Opaque>(
+    storage: *mut S,
+    init: impl FnOnce(*mut S::Value),
+) -> MfpOauthStatus {
+    if storage.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let held = storage.cast::<Held<S::Value>>();
+    // SAFETY: `storage` is valid for writes of `S`, which is at least as
+    // large and as aligned as `Held<S::Value>` (checked at compile time);
+    // `init` initialises the value (contract). The magic goes last, so that
+    // the object is live only once the value is in place.
+    unsafe {
+        init(core::ptr::addr_of_mut!((*held).value));
+        core::ptr::addr_of_mut!((*held).magic).write(S::MAGIC);
+    }
+    MfpOauthStatus::Ok
+}
+
+/// The live value in `storage`.
+///
+/// # Safety
+/// `storage` is NULL or valid for reads and writes of `S`, not aliased for
+/// `'a`, and either created by [`create`] or holding any initialised bytes
+/// (a C object that was never created, or destroyed).
+pub(crate) unsafe fn get<'a, S: Opaque>(
+    storage: *mut S,
+) -> Result<&'a mut S::Value, MfpOauthStatus> {
+    if storage.is_null() {
+        return Err(MfpOauthStatus::NullParameter);
+    }
+    let held = storage.cast::<Held<S::Value>>();
+    // SAFETY: `storage` is valid for reads of at least 8 aligned bytes; any
+    // bit pattern is a valid u64.
+    let magic = unsafe { core::ptr::addr_of!((*held).magic).read() };
+    if magic != S::MAGIC {
+        return Err(MfpOauthStatus::WrongState);
+    }
+    // SAFETY: the magic says `create` placed a live value here and no
+    // `destroy` happened since; the caller guarantees exclusive access.
+    Ok(unsafe { &mut (*held).value })
+}
+
+/// Drops the live value in `storage` (its secrets are wiped by their own
+/// `Drop`), then zeroes the whole storage. Destroying storage that holds no
+/// live value is a no-op returning OK, so cleanup paths can call it freely.
+///
+/// # Safety
+/// As for [`get`].
+pub(crate) unsafe fn destroy<S: Opaque>(storage: *mut S) -> MfpOauthStatus {
+    // SAFETY: forwarded contract.
+    match unsafe { get::<S>(storage) } {
+        Ok(_) => {
+            let held = storage.cast::<Held<S::Value>>();
+            // SAFETY: the value is live (magic checked) and dropped once:
+            // the storage is zeroed right after, which clears the magic.
+            unsafe { core::ptr::drop_in_place(core::ptr::addr_of_mut!((*held).value)) };
+            // SAFETY: `storage` is valid for writes of `S`.
+            unsafe { core::ptr::write_bytes(storage.cast::<u8>(), 0, size_of::<S>()) };
+            MfpOauthStatus::Ok
+        }
+        Err(MfpOauthStatus::WrongState) => MfpOauthStatus::Ok,
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Footprint of the C library inside the Cortex-M4F firmware
+# (examples/firmware), at opt-level "s" (profile firmware) and "z"
+# (firmware-z): flash and static RAM of libmfp_oauth.a's code and data from
+# the linker map, and the stack high-water mark of the main entry points
+# measured by stack painting on the emulated board. A benchmark, not a test:
+# it writes target/size-report.md and prints it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+crate="$(dirname "$here")"
+root="$(dirname "$crate")"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+report="$target_dir/size-report.md"
+
+declare -A fig
+flash=()
+ram=()
+profiles=(firmware firmware-z)
+for p in "${profiles[@]}"; do
+  "$crate/examples/firmware/build.sh" "$p" >/dev/null
+  out="$target_dir/firmware/$p"
+  while read -r comp kind bytes; do fig["$p $comp $kind"]=$bytes; done \
+    < <(awk -f "$here/map-sizes.awk" "$out/fw.map")
+  while read -r _ entry bytes; do fig["$p stack $entry"]=$bytes; done \
+    < <(grep '^stack: ' "$out/run.log")
+  read -r text data bss _ < <(arm-none-eabi-size "$out/fw.elf" | tail -n 1)
+  fig["$p elf text"]=$text
+  fig["$p elf data"]=$data
+  fig["$p elf bss"]=$bss
+done
+v() { echo "${fig["$1"]:-0}"; }
+
+{
+  echo "## Footprint on a Cortex-M4F (thumbv7em-none-eabihf, fat LTO)"
+  echo
+  echo "Measured by \`bindings-c/tools/size-report.sh\` in the firmware of"
+  echo "\`bindings-c/examples/firmware\` (arm-none-eabi-gcc, newlib-nano, QEMU mps2-an386)."
+  echo
+  echo "| libmfp_oauth.a in the firmware | opt-level s | opt-level z |"
+  echo "|---|---:|---:|"
+  for k in text rodata data bss; do
+    echo "| $k | $(v "firmware lib $k") B | $(v "firmware-z lib $k") B |"
+  done
+  for p in "${profiles[@]}"; do
+    flash[${#flash[@]}]=$(( $(v "$p lib text") + $(v "$p lib rodata") + $(v "$p lib data") ))
+    ram[${#ram[@]}]=$(( $(v "$p lib data") + $(v "$p lib bss") ))
+  done
+  echo "| **flash** (text + rodata + data) | **${flash[0]} B** | **${flash[1]} B** |"
+  echo "| **static RAM** (data + bss) | **${ram[0]} B** | **${ram[1]} B** |"
+  echo "| whole firmware ELF: text / data / bss | $(v "firmware elf text") / $(v "firmware elf data") / $(v "firmware elf bss") B | $(v "firmware-z elf text") / $(v "firmware-z elf data") / $(v "firmware-z elf bss") B |"
+  echo
+  echo "| stack high-water (painting, from the caller's SP) | opt-level s | opt-level z |"
+  echo "|---|---:|---:|"
+  for key in "${!fig[@]}"; do
+    if [[ $key == "firmware stack "* ]]; then echo "${key#firmware stack }"; fi
+  done | sort | while read -r entry; do
+    echo "| \`$entry\` | $(v "firmware stack $entry") B | $(v "firmware-z stack $entry") B |"
+  done
+} >"$report"
+cat "$report"
