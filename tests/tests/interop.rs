@@ -1047,3 +1047,165 @@ fn untrusted_server_certificate_is_refused() {
         );
     }
 }
+
+// R-TOK-2..4, R-NV, R-POL: the printer's whole path, as the CLI's `login`
+// and `send` run it: the core's Mailer with its sealed token store on disk,
+// settings with oidc-provider as a custom provider and Dovecot as the SMTP
+// server. The administrator signs in by device code on the provider's
+// pages; a scan-to-email job goes out; a job whose From is not the token's
+// account is refused before the network; after the grant is revoked at the
+// provider, a job fails after one refresh attempt, the store says
+// re-authentication is needed, and the administrator's notice (the panel's
+// Information screen warning) is raised once.
+#[test]
+#[ignore = "needs the real servers: bash tests/interop/run.sh"]
+fn printer_jobs_through_the_mailer_and_its_token_store() {
+    use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+    use mfp_oauth_core::function::Function;
+    use mfp_oauth_core::mailer::AuthMethod;
+    use mfp_oauth_core::token::{StoreEvent, TokenOwner, TokenStatus};
+    use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
+    use mfp_oauth_host::app::signin::{self, FlowError, Prompt};
+    use mfp_oauth_host::app::Device;
+
+    let s = servers();
+    let dir = scratch("printer");
+    let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::new());
+    let mut dev = Device::open(&dir, clock, s.tls()).unwrap();
+    let mut st = dev.mailer.settings().clone();
+    st.oauth_enabled = true;
+    st.provider = ProviderKind::Custom;
+    st.client_id = PRINTER.try_into().unwrap();
+    st.custom = CustomProvider {
+        token_url: format!("{}/token", s.issuer).as_str().try_into().unwrap(),
+        device_url: format!("{}/device/auth", s.issuer)
+            .as_str()
+            .try_into()
+            .unwrap(),
+        authorize_url: format!("{}/auth", s.issuer).as_str().try_into().unwrap(),
+        scope: SCOPE.try_into().unwrap(),
+    };
+    st.smtp = SmtpServer::new("127.0.0.2", s.dovecot_submission, Security::StartTls);
+    st.admin_address = Some(Address::parse(ADMIN).unwrap());
+    dev.apply_settings(st).unwrap();
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Required);
+
+    let mut user = None;
+    let signed_in = signin::sign_in(
+        &dev,
+        AuthMethod::DeviceCode,
+        &Address::parse(ADMIN).unwrap(),
+        &mut |p| {
+            if let Prompt::DeviceCode(d) = p {
+                let (tls, issuer, code) = (s.tls(), s.issuer.clone(), d.user_code.to_string());
+                user = Some(std::thread::spawn(move || {
+                    enter_device_code(tls, &issuer, &code, ADMIN, true)
+                }));
+            }
+        },
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("sign-in: {e:?}"));
+    user.expect("a device code").join().unwrap();
+    dev.acquire(None, &signed_in).unwrap();
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Acquired);
+    drop(signed_in);
+
+    let to = [Address::parse("scan-inbox@example.test").unwrap()];
+    let mut sign_ins = 0;
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        sign_ins += 1;
+        Err(FlowError::Failed(Id::AdminTokenRequired))
+    };
+    let marker = unique("printer");
+    let body = note(&marker, "printer job");
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        body: &body,
+    };
+    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
+    assert!(r.sent(), "{r:?}");
+    assert_delivered_intact(&marker, &body);
+    s.record(
+        "printer job (Mailer)",
+        r.server_reply.as_deref().unwrap_or(""),
+    );
+
+    // The administrator's token signs administrator-address mail only.
+    let other = Address::parse("other@contoso.test").unwrap();
+    let marker = unique("printer-from");
+    let body = note(&marker, "wrong sender");
+    let mut events = Vec::new();
+    let spec = JobSpec {
+        from: Some(&other),
+        body: &body,
+        ..spec
+    };
+    let refused = job::run(&mut dev, &spec, &mut no_sign_in, &mut |e| {
+        events.push(e.clone())
+    });
+    let r = refused.unwrap();
+    assert!(!r.sent(), "{r:?}");
+    assert_eq!(r.diag(), Some(Id::FromNotTokenAccount));
+    let why = format!("{:?}", r.diag());
+    s.record("printer job from another address", &why);
+    assert!(
+        !events.iter().any(|e| matches!(e, JobEvent::Connected)),
+        "refused before the network: {events:?}"
+    );
+
+    // The grant is revoked at the provider.
+    let rt = dev
+        .mailer
+        .store()
+        .refresh_token(&TokenOwner::Admin)
+        .unwrap()
+        .expose()
+        .to_vec();
+    let page = Browser::new(s.tls()).post(
+        &format!("{}/token/revocation", s.issuer),
+        &[
+            ("client_id", PRINTER),
+            ("token", std::str::from_utf8(&rt).unwrap()),
+        ],
+    );
+    assert_eq!(page.status, 200);
+    let marker = unique("printer-revoked");
+    let body = note(&marker, "after revocation");
+    let spec = JobSpec {
+        from: None,
+        body: &body,
+        ..spec
+    };
+    let mut events = Vec::new();
+    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |e| {
+        events.push(e.clone())
+    })
+    .unwrap();
+    assert!(!r.sent(), "{r:?} {events:?}");
+    s.record(
+        "printer job after revocation",
+        &format!("{:?} {:?}", r.diag(), r.server_reply),
+    );
+    assert_eq!(r.diag(), Some(Id::AdminReauthNeeded));
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::ReauthNeeded);
+    // One refresh, refused; then the administrator's notice, once.
+    let refreshes = events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Refreshing(TokenOwner::Admin)))
+        .count();
+    assert_eq!(refreshes, 1, "{events:?}");
+    let notices: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Notice(_)))
+        .collect();
+    assert_eq!(
+        notices,
+        vec![&JobEvent::Notice(StoreEvent::AdminReauthNeeded)],
+        "{events:?}"
+    );
+    assert!(s.delivered(&marker, Duration::from_millis(300)).is_none());
+}
