@@ -60,9 +60,13 @@ bash bindings-c/examples/firmware/build.sh firmware
 stage "fuzzing: every core fuzz target, briefly"
 bash scripts/fuzz-smoke.sh
 
+stage "interop: the real drivers against oidc-provider, Dovecot and Postfix on loopback"
+# Installs the servers when missing (apt, npm) and fails if it cannot.
+bash tests/interop/run.sh 2>&1 | tee "$log_dir/interop.log"
+
 stage "summary"
-passed=$(cat "$log_dir"/cargo-test*.log | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
-failed=$(cat "$log_dir"/cargo-test*.log | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+passed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
+failed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 # The C tests' cases count too ("c-tests: N passed, M failed").
 c_passed=$(sed -nE 's/^c-tests: ([0-9]+) passed.*/\1/p' "$log_dir/c-tests.log")
 passed=$((passed + ${c_passed:-0}))
