@@ -1168,7 +1168,8 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         .mailer
         .store()
         .refresh_token(&TokenOwner::Admin)
-        .map(|t| t.expose().to_vec());
+        // Wiped when dropped, like the store's own copy.
+        .map(|t| zeroize::Zeroizing::new(t.expose().to_vec()));
     let token = match (&account, rt) {
         (Some(_), Some(rt)) => match signin::client(&dev).and_then(|mut c| {
             c.start_refresh(dev.clock.now(), &rt)
