@@ -42,6 +42,9 @@ pub struct Observed {
     pub events: Vec<String>,
     /// Transmits not marked sensitive that contained the token's encoding.
     pub leaked_transmits: usize,
+    /// Client flights: runs of client output with no server input between
+    /// them (what a round-trip count measures, RFC 2920 §3).
+    pub flights: usize,
     /// Transmits marked sensitive.
     pub sensitive_transmits: usize,
 }
@@ -100,6 +103,7 @@ struct Player {
     pending_out: Vec<u8>,
     secret_markers: Vec<String>,
     out_size: usize,
+    in_flight: bool,
 }
 
 impl Player {
@@ -143,6 +147,7 @@ impl Player {
                 } else if leaked {
                     self.obs.leaked_transmits += 1;
                 }
+                self.client_wrote();
                 self.pending_out.extend_from_slice(bytes);
                 progressed = true;
             }
@@ -153,7 +158,16 @@ impl Player {
         }
     }
 
+    fn client_wrote(&mut self) {
+        if !self.in_flight {
+            self.in_flight = true;
+            self.obs.flights += 1;
+        }
+    }
+
     fn feed(&mut self, data: &[u8], feed: Feed, rng: &mut u64) {
+        // Server octets end the client's current flight.
+        self.in_flight = false;
         let mut rest = data;
         while !rest.is_empty() {
             let take = match feed {
@@ -199,6 +213,9 @@ impl Player {
                 let mut out = [0u8; 64];
                 while !input.is_empty() {
                     let p = self.client.write_body(input, &mut out).expect("body");
+                    if p.written > 0 {
+                        self.client_wrote();
+                    }
                     self.pending_out.extend_from_slice(&out[..p.written]);
                     input = &input[p.consumed..];
                 }
@@ -246,6 +263,7 @@ pub fn run(
         pending_out: Vec::new(),
         secret_markers: secret_markers(user, token),
         out_size,
+        in_flight: false,
     };
     let mut rng = match feed {
         Feed::Random(seed) => seed | 1,

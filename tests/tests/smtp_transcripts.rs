@@ -169,3 +169,45 @@ transcript!(
     "bdat_all_refused.txt",
     ImplicitTls
 );
+
+/// Issue 11: client flights from the greeting to the final 250 are the
+/// protocol's minimum. With CHUNKING and PIPELINING: EHLO, AUTH, and one
+/// flight for MAIL, every RCPT and the BDAT chunks (then QUIT).
+#[test]
+fn flights_are_the_protocol_minimum() {
+    let settings =
+        |security| Settings::new(security, "printer.example.com", "smtp.example.com", 587).unwrap();
+    let bdat = run(
+        include_str!("../transcripts/bdat_pipelined.txt"),
+        settings(Security::ImplicitTls),
+        USER,
+        TOKEN,
+        Feed::Lines,
+        4096,
+    );
+    assert_eq!(bdat.flights, 4, "EHLO, AUTH, transaction, QUIT");
+    // DATA waits for the 354: one more flight.
+    let data = run(
+        include_str!("../transcripts/pipelined_one_refused.txt"),
+        settings(Security::ImplicitTls),
+        USER,
+        TOKEN,
+        Feed::Lines,
+        4096,
+    );
+    assert_eq!(data.flights, 4, "EHLO, AUTH, MAIL..DATA, body");
+    // STARTTLS adds STARTTLS and the second EHLO; PIPELINING keeps the
+    // transaction to MAIL..DATA and the body: 6 flights before QUIT.
+    let starttls = run(
+        include_str!("../transcripts/starttls_pipelined.txt"),
+        settings(Security::StartTls),
+        USER,
+        TOKEN,
+        Feed::Lines,
+        4096,
+    );
+    assert_eq!(
+        starttls.flights, 7,
+        "EHLO, STARTTLS, EHLO, AUTH, MAIL..DATA, body, QUIT"
+    );
+}
