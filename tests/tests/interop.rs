@@ -1129,6 +1129,13 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
     assert!(r.sent(), "{r:?}");
     assert_delivered_intact(&marker, &body);
+    assert!(
+        r.server_reply
+            .as_deref()
+            .is_some_and(|s| s.starts_with("250")),
+        "{:?}",
+        r.server_reply
+    );
     s.record(
         "printer job (Mailer)",
         r.server_reply.as_deref().unwrap_or(""),
@@ -1191,6 +1198,14 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
         &format!("{:?} {:?}", r.diag(), r.server_reply),
     );
     assert_eq!(r.diag(), Some(Id::AdminReauthNeeded));
+    // The report shows the refusal that started it, not EHLO's or QUIT's 2xx.
+    assert!(
+        r.server_reply
+            .as_deref()
+            .is_some_and(|s| s.starts_with("535")),
+        "{:?}",
+        r.server_reply
+    );
     assert_eq!(dev.mailer.store().admin_status(), TokenStatus::ReauthNeeded);
     // One refresh, refused; then the administrator's notice, once.
     let refreshes = events

@@ -261,6 +261,17 @@ fn session(
         for _ in 0..2 {
             while let Some(step) = device.mailer.poll_event(device.clock.now()) {
                 let now = device.clock.now();
+                // The report shows the reply that decided the job: the last
+                // refusal (4xx/5xx), or the 250 that took the message. It is
+                // read at every step, because the Mailer acts on some replies
+                // itself (a rejected token starts a refresh), and never
+                // replaced by a later positive reply such as QUIT's 221.
+                let sent = matches!(step, Step::Smtp(Event::MessageSent { .. }));
+                if let Some(reply) = device.mailer.smtp().and_then(|c| c.last_reply()) {
+                    if reply.code.code >= 400 || sent || server_reply.is_none() {
+                        *server_reply = Some(reply.to_string());
+                    }
+                }
                 match step {
                     Step::Store(StoreEvent::Persist { erase_other_slot }) => {
                         device.persist(erase_other_slot)?;
@@ -268,9 +279,6 @@ fn session(
                     Step::Store(other) => on(&JobEvent::Notice(other)),
                     Step::PlanChanged => return Ok(device.mailer.plan().clone()),
                     Step::Smtp(ev) => {
-                        if let Some(reply) = device.mailer.smtp().and_then(|c| c.last_reply()) {
-                            *server_reply = Some(reply.to_string());
-                        }
                         let Some(client) = device.mailer.smtp() else {
                             continue;
                         };
