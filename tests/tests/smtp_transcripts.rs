@@ -175,39 +175,29 @@ transcript!(
 /// flight for MAIL, every RCPT and the BDAT chunks (then QUIT).
 #[test]
 fn flights_are_the_protocol_minimum() {
-    let settings =
-        |security| Settings::new(security, "printer.example.com", "smtp.example.com", 587).unwrap();
-    let bdat = run(
+    let flights = |script: &str, security| {
+        let settings =
+            Settings::new(security, "printer.example.com", "smtp.example.com", 587).unwrap();
+        run(script, settings, USER, TOKEN, Feed::Lines, 4096).flights
+    };
+    let bdat = flights(
         include_str!("../transcripts/bdat_pipelined.txt"),
-        settings(Security::ImplicitTls),
-        USER,
-        TOKEN,
-        Feed::Lines,
-        4096,
+        Security::ImplicitTls,
     );
-    assert_eq!(bdat.flights, 4, "EHLO, AUTH, transaction, QUIT");
+    assert_eq!(bdat, 4, "EHLO, AUTH, transaction, QUIT");
     // DATA waits for the 354: one more flight.
-    let data = run(
+    let data = flights(
         include_str!("../transcripts/pipelined_one_refused.txt"),
-        settings(Security::ImplicitTls),
-        USER,
-        TOKEN,
-        Feed::Lines,
-        4096,
+        Security::ImplicitTls,
     );
-    assert_eq!(data.flights, 4, "EHLO, AUTH, MAIL..DATA, body");
-    // STARTTLS adds STARTTLS and the second EHLO; PIPELINING keeps the
-    // transaction to MAIL..DATA and the body: 6 flights before QUIT.
-    let starttls = run(
+    assert_eq!(data, 4, "EHLO, AUTH, MAIL..DATA, body");
+    // STARTTLS adds STARTTLS and the second EHLO.
+    let starttls = flights(
         include_str!("../transcripts/starttls_pipelined.txt"),
-        settings(Security::StartTls),
-        USER,
-        TOKEN,
-        Feed::Lines,
-        4096,
+        Security::StartTls,
     );
     assert_eq!(
-        starttls.flights, 7,
+        starttls, 7,
         "EHLO, STARTTLS, EHLO, AUTH, MAIL..DATA, body, QUIT"
     );
 }
