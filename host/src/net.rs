@@ -123,13 +123,33 @@ impl Diagnostic for NetError {
             NetError::Resolve(_) | NetError::BadServerName(_) => Id::DnsFailed,
             NetError::Connect(_) => Id::ConnectFailed,
             NetError::Timeout => Id::NetworkTimeout,
-            NetError::Certificate(_) => Id::CertificateInvalid,
+            NetError::Certificate(e) => certificate_diag(e),
             NetError::Tls(_) => Id::TlsHandshakeFailed,
             NetError::ProxyRefused(407) => Id::ProxyAuthRequired,
             NetError::ProxyRefused(_) | NetError::ProxyMalformed => Id::ProxyRefused,
             NetError::Closed => Id::ConnectionClosed,
             NetError::Io(_) | NetError::AlreadyTls => Id::IoError,
         }
+    }
+}
+
+/// The diagnostic for a refused certificate: the date (a printer's clock
+/// is a common cause), the name, or the issuer, each with its own remedy.
+#[must_use]
+pub fn certificate_diag(e: &rustls::Error) -> Id {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => Id::CertificateExpired,
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Id::CertificateWrongName,
+        // A bad signature: signed by an impostor bearing a trusted name.
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            Id::CertificateUntrusted
+        }
+        _ => Id::CertificateInvalid,
     }
 }
 
