@@ -410,6 +410,23 @@ impl Connection {
         Ok(())
     }
 
+    /// Limit each write to `limit` (RFC 5321 §4.5.3.2.5 gives each send of
+    /// the message body at least 3 minutes; [`Connection::io_timeout`]
+    /// applies otherwise).
+    pub fn set_write_timeout(&self, limit: StdDuration) -> Result<(), NetError> {
+        let limit = limit.max(StdDuration::from_millis(1));
+        if let Some(t) = self.tcp() {
+            t.set_write_timeout(Some(limit)).map_err(NetError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// The read and write timeout the connection was opened with.
+    #[must_use]
+    pub fn io_timeout(&self) -> StdDuration {
+        self.io_timeout
+    }
+
     /// Read some bytes; `Ok(0)` means the peer closed.
     pub fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
         match self.read(buf) {

@@ -496,3 +496,104 @@ fn a_one_megabyte_access_token() {
         Id::TokenTooLarge,
     );
 }
+
+/// Issue 9: a token endpoint that never answers, or dribbles one octet
+/// every ten seconds, gets `RESPONSE_TIMEOUT` per request (octets do not
+/// extend it), the retries with backoff, then a final `ResponseTimeout`
+/// (E605): `1 + OAUTH_MAX_RETRIES` requests in all, never a loop.
+#[test]
+fn a_silent_or_dribbling_token_endpoint_times_out_then_gives_up() {
+    use mfp_oauth_core::limits::OAUTH_MAX_RETRIES;
+    use mfp_oauth_core::oauth::RESPONSE_TIMEOUT;
+    use mfp_oauth_core::Duration;
+    for dribble in [false, true] {
+        let mut c = refreshing(OAUTH_RESPONSE_BUF_LEN);
+        let mut now = Instant::ZERO;
+        let mut requests = 1;
+        let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+        loop {
+            let deadline = c.poll_timeout().unwrap();
+            assert_eq!(deadline, now + RESPONSE_TIMEOUT);
+            if dribble {
+                for i in 0..3u64 {
+                    let at = now + Duration::from_secs(10 * i);
+                    c.handle_timeout(at);
+                    assert_eq!(c.handle_input(at, b"H"), 1);
+                }
+            }
+            c.handle_timeout(Instant::from_millis(deadline.as_millis() - 1));
+            assert!(c.is_awaiting_response());
+            c.handle_timeout(deadline);
+            let ev = events(&mut c);
+            match ev[..] {
+                [Event::Retrying { error, at }] => {
+                    assert_eq!(error, OAuthError::ResponseTimeout);
+                    now = at;
+                    assert!(c.poll_transmit(now, &mut out).unwrap().is_some());
+                    requests += 1;
+                }
+                [Event::Failed(error)] => {
+                    assert_eq!(error, OAuthError::ResponseTimeout);
+                    assert_eq!(error.diag(), Id::NetworkTimeout);
+                    break;
+                }
+                _ => panic!("{ev:?}"),
+            }
+        }
+        assert_eq!(
+            requests,
+            1 + usize::from(OAUTH_MAX_RETRIES),
+            "dribble {dribble}"
+        );
+        assert!(c.tokens().is_none() && c.is_finished());
+    }
+}
+
+/// Lines longer than any buffer in HTTP: a status line or header without
+/// end, more headers than `MAX_HTTP_HEADERS`, a chunk extension without
+/// end, trailers without end. Each is refused with its error (E420 for the
+/// head, E419 for the chunk framing) after at most one buffer of input.
+#[test]
+fn endless_http_lines_are_bounded() {
+    use mfp_oauth_core::limits::{MAX_CHUNK_EXT_LEN, MAX_HTTP_HEADERS, MAX_HTTP_HEAD_LEN};
+    let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let many_headers: String = (0..=MAX_HTTP_HEADERS)
+        .map(|i| format!("X-{i}: v\r\n"))
+        .collect();
+    let cases = [
+        (
+            format!("HTTP/1.1 200 {}", "x".repeat(4 * MAX_HTTP_HEAD_LEN)),
+            HttpError::HeadTooLarge,
+        ),
+        (
+            format!(
+                "HTTP/1.1 200 OK\r\nX: {}",
+                "x".repeat(4 * MAX_HTTP_HEAD_LEN)
+            ),
+            HttpError::HeadTooLarge,
+        ),
+        (
+            format!("HTTP/1.1 200 OK\r\n{many_headers}\r\n"),
+            HttpError::HeadTooLarge,
+        ),
+        (
+            format!("{chunked}5;{}", "e".repeat(2 * MAX_CHUNK_EXT_LEN)),
+            HttpError::BadChunk,
+        ),
+        (
+            format!("{chunked}0\r\nX: {}", "t".repeat(2 * MAX_HTTP_HEAD_LEN)),
+            HttpError::HeadTooLarge,
+        ),
+    ];
+    for (response, error) in cases {
+        let mut c = refreshing(OAUTH_RESPONSE_BUF_LEN);
+        let (taken, ev) = feed_in_reads(&mut c, response.as_bytes());
+        let err = OAuthError::Http(error);
+        assert_eq!(ev, [Event::Failed(err)], "{}", &response[..60]);
+        assert!(matches!(
+            err.diag(),
+            Id::ResponseTooLarge | Id::HttpMalformed
+        ));
+        assert!(taken <= OAUTH_RESPONSE_BUF_LEN + 4096, "took {taken}");
+    }
+}

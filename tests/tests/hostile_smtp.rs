@@ -418,3 +418,20 @@ fn a_long_error_challenge_is_read_whole() {
     );
     assert_transcript(&script, implicit());
 }
+
+/// A reply nobody asked for (a desynchronised or injecting server): when
+/// the session is idle, or one reply too many in a pipelined flight, the
+/// session ends with E322 and nothing more is sent.
+#[test]
+fn unsolicited_replies_end_the_session() {
+    let idle = format!(
+        "{}S: 235 2.7.0 OK\nE: Authenticated XOAUTH2\nE: Ready\nS: 250 surprise\nE: Failed E322 unexpected reply 250\n",
+        up_to_auth()
+    );
+    assert_transcript(&idle, implicit());
+    let one_too_many = format!(
+        "{}S: 235 2.7.0 OK\nE: Authenticated XOAUTH2\nE: Ready\n! send scanner@contoso.com a@contoso.com\nC: MAIL FROM:<scanner@contoso.com>\nS: 250 ok\nC: RCPT TO:<a@contoso.com>\nS: 250 ok\nC: DATA\nS: 354 go\nE: ReadyForBody\n! body hi\\n\nC: hi\n! end\nC: .\nS: 250 queued\nE: MessageSent 250 accepted=1 refused=0\nE: Ready\nS: 250 queued twice\nE: Failed E322 unexpected reply 250\n",
+        up_to_auth()
+    );
+    assert_transcript(&one_too_many, implicit());
+}
