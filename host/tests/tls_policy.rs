@@ -321,3 +321,64 @@ fn bad_certificates_on_the_token_endpoint_refuse_before_the_request() {
         );
     }
 }
+
+/// R-HOST / R-OAUTH (RFC 8628): the device code is as secret as a refresh
+/// token. The device authorization comes from a server with a good
+/// certificate; the token endpoint's certificate has expired: the first
+/// poll is refused at the handshake (E607) and the device code never
+/// reaches it.
+#[test]
+fn a_bad_token_endpoint_certificate_keeps_the_device_code() {
+    use mfp_oauth_core::oauth::{Client, Event};
+    use mfp_oauth_core::provider::{AppRegistration, CustomEndpoints, Provider};
+    const DEVICE_CODE: &str = "DAQABAAEAAAD-SECRET-DEVICE-CODE-tls-policy";
+    let body = format!(
+        r#"{{"device_code":"{DEVICE_CODE}","user_code":"ABCD-EFGH","verification_uri":"https://127.0.0.1/device","expires_in":900,"interval":1}}"#
+    );
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let pki = Pki::new();
+    let device = common::https_server(pki.server(Cert::Good), answer.into_bytes(), false);
+    let token = common::https_server(pki.server(Cert::Expired), token_response(), false);
+    let device_url = format!("https://127.0.0.1:{}/devicecode", device.port);
+    let token_url = format!("https://127.0.0.1:{}/token", token.port);
+    let provider = Provider::custom(&CustomEndpoints {
+        authorize_url: None,
+        token_url: &token_url,
+        device_url: Some(&device_url),
+        scope: "https://outlook.office.com/SMTP.Send offline_access",
+    })
+    .unwrap();
+    let app = AppRegistration::public("mfp-oauth-tls-policy").unwrap();
+    let clock = SystemClock::new();
+    let mut c = Client::new(provider, app, vec![0u8; 16 * 1024], 3);
+    c.start_device(mfp_oauth_host::clock::Clock::now(&clock))
+        .unwrap();
+    let transport = HttpsTransport {
+        net: NetOptions::default(),
+        tls: pki.trust(),
+    };
+    let mut shown = false;
+    let finish = drive(&clock, &mut c, &transport, None, &mut |_, step| {
+        shown |= matches!(
+            step,
+            mfp_oauth_host::driver::oauth::Step::Event(Event::UserCode)
+        );
+    });
+    assert!(shown, "the user code was shown");
+    assert_eq!(
+        finish,
+        Finish::Failed(OAuthError::Transport(TransportError::CertificateExpired))
+    );
+    let d = device.join();
+    assert!(d.decrypted.starts_with(b"POST /devicecode HTTP/1.1\r\n"));
+    let t = token.join();
+    assert!(!t.handshake_done);
+    assert!(!t.contains(b"POST"));
+    assert!(
+        !t.contains(DEVICE_CODE.as_bytes()),
+        "the device code leaked"
+    );
+}
