@@ -399,6 +399,29 @@ impl Connection {
         }
     }
 
+    /// Read what has already arrived, without waiting: `Ok(0)` when
+    /// nothing is there yet. Used between body chunks so that the server's
+    /// replies to `BDAT` chunks are taken as they come (a server whose
+    /// replies are never read stops reading in turn) and a refusal stops
+    /// the body early.
+    pub fn read_ready(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        let Some(tcp) = self.tcp() else {
+            return Err(NetError::Closed);
+        };
+        tcp.set_nonblocking(true).map_err(NetError::Io)?;
+        let r = self.read(buf);
+        if let Some(tcp) = self.tcp() {
+            tcp.set_nonblocking(false).map_err(NetError::Io)?;
+        }
+        match r {
+            Ok(0) => Err(NetError::Closed),
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(NetError::Closed),
+            Err(e) => Err(NetError::from_io(e)),
+        }
+    }
+
     /// Write all of `buf` and flush it to the socket.
     pub fn send(&mut self, buf: &[u8]) -> Result<(), NetError> {
         self.write_all(buf).map_err(NetError::from_io)?;

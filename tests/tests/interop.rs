@@ -442,6 +442,7 @@ fn note(marker: &str, subject: &str) -> Vec<u8> {
             text: "A short notification.\r\n..two dots and\r\n.\r\na line with one dot.",
             attachments: &[],
             message_id_local: marker,
+            date: std::time::SystemTime::now(),
         })
         .unwrap(),
     );
@@ -559,12 +560,13 @@ fn compose_scan_job(from: &str) -> Vec<u8> {
         to: &to,
         subject: "Scan from MFP",
         text: "Scanned document attached.\r\n.\r\nA line with only a dot, above.",
-        attachments: &[Attachment {
-            name: "scan-0001.pdf".into(),
-            content_type: "application/pdf",
+        attachments: &[Attachment::from_bytes(
+            "scan-0001.pdf",
+            "application/pdf",
             data,
-        }],
+        )],
         message_id_local: &unique("scan"),
+        date: std::time::SystemTime::now(),
     })
     .unwrap()
 }
@@ -1124,9 +1126,16 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
         user: None,
         from: None,
         to: &to,
-        body: &body,
+        size: Some(body.len() as u64),
     };
-    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
+    let r = job::run(
+        &mut dev,
+        &spec,
+        &mut body.as_slice(),
+        &mut no_sign_in,
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(r.sent(), "{r:?}");
     assert_delivered_intact(&marker, &body);
     assert!(
@@ -1148,12 +1157,16 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     let mut events = Vec::new();
     let spec = JobSpec {
         from: Some(&other),
-        body: &body,
+        size: Some(body.len() as u64),
         ..spec
     };
-    let refused = job::run(&mut dev, &spec, &mut no_sign_in, &mut |e| {
-        events.push(e.clone())
-    });
+    let refused = job::run(
+        &mut dev,
+        &spec,
+        &mut body.as_slice(),
+        &mut no_sign_in,
+        &mut |e| events.push(e.clone()),
+    );
     let r = refused.unwrap();
     assert!(!r.sent(), "{r:?}");
     assert_eq!(r.diag(), Some(Id::FromNotTokenAccount));
@@ -1184,13 +1197,17 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     let body = note(&marker, "after revocation");
     let spec = JobSpec {
         from: None,
-        body: &body,
+        size: Some(body.len() as u64),
         ..spec
     };
     let mut events = Vec::new();
-    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |e| {
-        events.push(e.clone())
-    })
+    let r = job::run(
+        &mut dev,
+        &spec,
+        &mut body.as_slice(),
+        &mut no_sign_in,
+        &mut |e| events.push(e.clone()),
+    )
     .unwrap();
     assert!(!r.sent(), "{r:?} {events:?}");
     s.record(

@@ -418,10 +418,15 @@ impl Pump {
         }
     }
 
-    /// Stream the body (after `ReadyForBody`): dot-stuffed by the client,
-    /// written as it comes, `progress` called with the octets read so far;
-    /// then the end of data is queued. On a failure the client is told the
-    /// connection closed, so no partial message can be reported sent.
+    /// Stream the body (after `ReadyForBody`): read from `body` into one
+    /// fixed buffer, encoded by the client (dot-stuffed for `DATA`, one
+    /// `BDAT` chunk per call) into the other, written as it comes;
+    /// `progress` is called with the octets read so far; then the end of
+    /// data is queued. Replies that arrive meanwhile (to `BDAT` chunks) are
+    /// fed to the client at once: if it stops the body (a refused chunk),
+    /// streaming ends there and the events tell why. On a read or write
+    /// failure the client is told the connection closed, so no partial
+    /// message can be reported sent.
     pub fn stream_body(
         &mut self,
         client: &mut smtp::Client,
@@ -429,7 +434,8 @@ impl Pump {
         body: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), SendError> {
-        let mut input = vec![0u8; IO_BUF_LEN / 2];
+        // Room for the chunk header in the output buffer.
+        let mut input = vec![0u8; IO_BUF_LEN - 64];
         let mut sent: u64 = 0;
         loop {
             let n = match body.read(&mut input) {
@@ -444,7 +450,8 @@ impl Pump {
             let mut chunk = input.get(..n).unwrap_or_default();
             while !chunk.is_empty() {
                 let Ok(p) = client.write_body(chunk, &mut self.outbuf) else {
-                    return Err(SendError::Invalid(Id::WrongState));
+                    // The client left the body (a refusal fed below).
+                    return Ok(());
                 };
                 if let Err(e) = self
                     .conn
@@ -454,6 +461,19 @@ impl Pump {
                     return Err(SendError::Net(e));
                 }
                 chunk = chunk.get(p.consumed..).unwrap_or_default();
+                if self.pending.is_empty() {
+                    match self.conn.read_ready(&mut self.inbuf) {
+                        Ok(0) => {}
+                        Ok(got) => {
+                            let data = self.inbuf.get(..got).unwrap_or_default().to_vec();
+                            self.feed(client, now, &data);
+                        }
+                        Err(_) => {
+                            client.handle_close(now);
+                            return Err(SendError::Net(NetError::Closed));
+                        }
+                    }
+                }
             }
             sent = sent.saturating_add(n as u64);
             progress(sent);
