@@ -343,14 +343,24 @@ impl Pump {
         }
     }
 
-    /// Start TLS (after `UpgradeTls`) and tell the client.
+    /// Start TLS (after `UpgradeTls`) and tell the client the moment the
+    /// handshake completes; what it then sends (EHLO) is written together
+    /// with the end of the handshake, in one TCP write under TLS 1.3
+    /// ([`Connection::start_tls_then`]).
     pub fn start_tls(
         &mut self,
         client: &mut smtp::Client,
         now: Instant,
     ) -> Result<TlsInfo, NetError> {
-        self.conn.start_tls_with(self.tls_config.clone())?;
-        let _ = client.handle_tls_established(now);
+        let outbuf = &mut self.outbuf;
+        self.conn
+            .start_tls_then(self.tls_config.clone(), &mut |w| {
+                let _ = client.handle_tls_established(now);
+                while let Ok(Some(t)) = client.poll_transmit(now, outbuf) {
+                    w.write_all(outbuf.get(..t.len).unwrap_or_default())?;
+                }
+                Ok(())
+            })?;
         self.conn.tls_info().ok_or(NetError::Closed)
     }
 
