@@ -3,5 +3,7 @@
 //! [`smtp::run`] plays an `S:`/`C:`/`E:` transcript against the real
 //! `smtp::Client` and returns the transcript it observed, so a test asserts
 //! the whole exchange, events included, by comparing two texts.
+//! [`relay::FlightRelay`] counts the client flights of a real connection.
 
+pub mod relay;
 pub mod smtp;

@@ -14,6 +14,8 @@
 
 #[path = "interop/browser.rs"]
 mod browser;
+#[path = "interop/flights.rs"]
+mod flights;
 #[path = "interop/servers.rs"]
 mod servers;
 
@@ -170,23 +172,25 @@ fn refresh_from_store(client_id: &str, store: &DiskStore) -> (Client, Finish, Ve
 /// The administrator's sign-in shared by the mail tests (one device flow).
 fn admin_token() -> AccessToken {
     static T: OnceLock<Vec<u8>> = OnceLock::new();
-    let t = T.get_or_init(|| {
-        let store = DiskStore::at(scratch("shared-admin").join("tokens.bin"));
-        let sign_in = device_sign_in(PRINTER, SCOPE, true, 0, &store);
-        assert!(
-            matches!(sign_in.finish, Finish::AccessToken { .. }),
-            "{:?}",
-            sign_in.finish
-        );
-        sign_in
-            .client
-            .tokens()
-            .unwrap()
-            .access_token
-            .expose()
-            .to_vec()
-    });
-    AccessToken::from_slice(t).unwrap()
+    AccessToken::from_slice(T.get_or_init(|| signed_in(PRINTER, "shared-admin"))).unwrap()
+}
+
+/// The access token of one approved device-flow sign-in of `client_id`.
+fn signed_in(client_id: &str, scratch_name: &str) -> Vec<u8> {
+    let store = DiskStore::at(scratch(scratch_name).join("tokens.bin"));
+    let sign_in = device_sign_in(client_id, SCOPE, true, 0, &store);
+    assert!(
+        matches!(sign_in.finish, Finish::AccessToken { .. }),
+        "{:?}",
+        sign_in.finish
+    );
+    sign_in
+        .client
+        .tokens()
+        .unwrap()
+        .access_token
+        .expose()
+        .to_vec()
 }
 
 // R-OAUTH, R-TOK-2: the device flow end to end against oidc-provider's own
@@ -544,16 +548,22 @@ fn scan_job() -> &'static [u8] {
     M.get_or_init(|| compose_scan_job(ADMIN))
 }
 
-fn compose_scan_job(from: &str) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..5 * 1024 * 1024)
+/// `len` pseudo-random octets from `seed` (xorshift: every base64 line
+/// shape, no compression to help anyone).
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x as u8
         })
-        .collect();
+        .collect()
+}
+
+fn compose_scan_job(from: &str) -> Vec<u8> {
+    let data = pseudo_random(5 * 1024 * 1024, 0x9e37_79b9_7f4a_7c15);
     let to = ["scan-inbox@example.test".to_owned()];
     compose(&Composition {
         from,
