@@ -1060,30 +1060,15 @@ fn untrusted_server_certificate_is_refused() {
     }
 }
 
-// R-TOK-2..4, R-NV, R-POL: the printer's whole path, as the CLI's `login`
-// and `send` run it: the core's Mailer with its sealed token store on disk,
-// settings with oidc-provider as a custom provider and Dovecot as the SMTP
-// server. The administrator signs in by device code on the provider's
-// pages; a scan-to-email job goes out; a job whose From is not the token's
-// account is refused before the network; after the grant is revoked at the
-// provider, a job fails after one refresh attempt, the store says
-// re-authentication is needed, and the administrator's notice (the panel's
-// Information screen warning) is raised once.
-#[test]
-#[ignore = "needs the real servers: bash tests/interop/run.sh"]
-fn printer_jobs_through_the_mailer_and_its_token_store() {
+/// The printer's state (the CLI's `--store` directory, in the scratch
+/// directory `name`) configured for this run: oidc-provider as a custom
+/// provider, Dovecot at 127.0.0.2 with STARTTLS, the administrator's
+/// address.
+fn printer_device(name: &str) -> mfp_oauth_host::app::Device {
     use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
-    use mfp_oauth_core::function::Function;
-    use mfp_oauth_core::mailer::AuthMethod;
-    use mfp_oauth_core::token::{StoreEvent, TokenOwner, TokenStatus};
-    use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
-    use mfp_oauth_host::app::signin::{self, FlowError, Prompt};
-    use mfp_oauth_host::app::Device;
-
     let s = servers();
-    let dir = scratch("printer");
     let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock::new());
-    let mut dev = Device::open(&dir, clock, s.tls()).unwrap();
+    let mut dev = mfp_oauth_host::app::Device::open(&scratch(name), clock, s.tls()).unwrap();
     let mut st = dev.mailer.settings().clone();
     st.oauth_enabled = true;
     st.provider = ProviderKind::Custom;
@@ -1100,11 +1085,18 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     st.smtp = SmtpServer::new("127.0.0.2", s.dovecot_submission, Security::StartTls);
     st.admin_address = Some(Address::parse(ADMIN).unwrap());
     dev.apply_settings(st).unwrap();
-    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Required);
+    dev
+}
 
+/// The administrator signs in (device flow, the test playing the user on
+/// the provider's pages) and the printer acquires the tokens.
+fn printer_sign_in(dev: &mut mfp_oauth_host::app::Device) -> mfp_oauth_host::app::signin::SignedIn {
+    use mfp_oauth_core::mailer::AuthMethod;
+    use mfp_oauth_host::app::signin::{self, Prompt};
+    let s = servers();
     let mut user = None;
     let signed_in = signin::sign_in(
-        &dev,
+        dev,
         AuthMethod::DeviceCode,
         &Address::parse(ADMIN).unwrap(),
         &mut |p| {
@@ -1120,6 +1112,32 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     .unwrap_or_else(|e| panic!("sign-in: {e:?}"));
     user.expect("a device code").join().unwrap();
     dev.acquire(None, &signed_in).unwrap();
+    signed_in
+}
+
+// R-TOK-2..4, R-NV, R-POL: the printer's whole path, as the CLI's `login`
+// and `send` run it: the core's Mailer with its sealed token store on disk,
+// settings with oidc-provider as a custom provider and Dovecot as the SMTP
+// server. The administrator signs in by device code on the provider's
+// pages; a scan-to-email job goes out; a job whose From is not the token's
+// account is refused before the network; after the grant is revoked at the
+// provider, a job fails after one refresh attempt, the store says
+// re-authentication is needed, and the administrator's notice (the panel's
+// Information screen warning) is raised once.
+#[test]
+#[ignore = "needs the real servers: bash tests/interop/run.sh"]
+fn printer_jobs_through_the_mailer_and_its_token_store() {
+    use mfp_oauth_core::function::Function;
+    use mfp_oauth_core::mailer::AuthMethod;
+    use mfp_oauth_core::token::{StoreEvent, TokenOwner, TokenStatus};
+    use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
+    use mfp_oauth_host::app::signin::FlowError;
+    use mfp_oauth_host::app::Device;
+
+    let s = servers();
+    let mut dev = printer_device("printer");
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Required);
+    let signed_in = printer_sign_in(&mut dev);
     assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Acquired);
     drop(signed_in);
 

@@ -458,3 +458,54 @@ fn peers_take_more_flights() {
         }
     }
 }
+
+// Issue 11, R-CLI: the CLI's `send` path (the Mailer's job runner, the
+// sealed token store on disk, a refresh grant before the job) with the
+// message streamed from a 4 MiB file to three recipients: delivered octet
+// for octet, the attachment equal to the file. The store is left in
+// `scratch/printer-stream` with the run's access token beside it, which
+// `scripts/bench.sh` uses to run the CLI, curl and lettre against this
+// Dovecot.
+#[test]
+#[ignore = "needs the real servers: bash tests/interop/run.sh"]
+fn printer_job_streams_a_scan_file() {
+    use mfp_oauth_core::function::Function;
+    use mfp_oauth_core::mailer::AuthMethod;
+    use mfp_oauth_host::app::job::{self, JobSpec};
+    use mfp_oauth_host::app::signin::FlowError;
+    use mfp_oauth_host::app::Device;
+    let mut dev = printer_device("printer-stream");
+    let signed_in = printer_sign_in(&mut dev);
+    let token = signed_in.access_token().unwrap().expose().to_vec();
+    drop(signed_in);
+    let token_file = servers()
+        .logs
+        .join("scratch/printer-stream/bench-access-token");
+    std::fs::write(&token_file, &token).unwrap();
+
+    let to_s = three("printer");
+    let to: Vec<Address> = to_s.iter().map(|t| Address::parse(t).unwrap()).collect();
+    let marker = unique("printer-stream");
+    let file = scan_file("scan 0001.pdf", 4 << 20);
+    let (mut body, whole) = streamed(&marker, &to_s, &file);
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: Some(body.len()),
+    };
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(Id::AdminTokenRequired))
+    };
+    let r = job::run(&mut dev, &spec, &mut body, &mut no_sign_in, &mut |_| {}).unwrap();
+    assert!(r.sent(), "{r:?}");
+    assert_delivered_intact(&marker, &whole);
+    let got = servers()
+        .delivered(&marker, Duration::from_secs(5))
+        .unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(&got).unwrap();
+    let att = parsed.attachment(0).expect("the attachment");
+    assert_eq!(att.attachment_name(), Some("scan 0001.pdf"));
+    assert!(att.contents() == std::fs::read(&file).unwrap().as_slice());
+}
