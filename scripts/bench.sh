@@ -34,17 +34,30 @@ target/release/bench-report
 echo "=== real servers: build" >&2
 cargo build --release --locked -p mfp-oauth-host --bin mfp-oauth -p mfp-oauth-benches --bin lettre-send
 serve_log=target/bench/interop-serve.log
-setsid bash tests/interop/run.sh --serve >"$serve_log" 2>&1 &
-serve_pid=$!
+serve_pid=
 stop_servers() {
+    [ -n "$serve_pid" ] || return 0
     kill -TERM -- "-$serve_pid" 2>/dev/null || true
     wait "$serve_pid" 2>/dev/null || true
+    serve_pid=
 }
 trap stop_servers EXIT
-for _ in $(seq 1200); do
+# The suite's ports may be taken for a while by another run of it on this
+# machine: try again for up to five minutes.
+for attempt in $(seq 10); do
+    setsid bash tests/interop/run.sh --serve >"$serve_log" 2>&1 &
+    serve_pid=$!
+    for _ in $(seq 1200); do
+        grep -q '^interop: serving' "$serve_log" && break
+        kill -0 "$serve_pid" 2>/dev/null || break
+        sleep 0.5
+    done
     grep -q '^interop: serving' "$serve_log" && break
-    kill -0 "$serve_pid" 2>/dev/null || { cat "$serve_log" >&2; echo "bench: servers did not start" >&2; exit 1; }
-    sleep 0.5
+    wait "$serve_pid" 2>/dev/null || true
+    serve_pid=
+    grep -q 'is in use' "$serve_log" || { cat "$serve_log" >&2; echo "bench: servers did not start" >&2; exit 1; }
+    echo "bench: interop ports busy (attempt $attempt), waiting 30 s" >&2
+    sleep 30
 done
 grep -q '^interop: serving' "$serve_log" || { echo "bench: servers did not start in time" >&2; exit 1; }
 env_file="$PWD/target/interop/run/servers.env"

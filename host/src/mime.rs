@@ -346,7 +346,9 @@ pub fn stream(c: &Composition<'_>) -> MimeStream {
     let mut head = String::new();
     let _ = write!(head, "Date: {}\r\n", rfc5322_date(c.date));
     let _ = write!(head, "From: <{}>\r\n", c.from);
-    head.push_str(&fold_list("To:", c.to.iter().map(|t| format!("<{t}>"))));
+    if !c.to.is_empty() {
+        head.push_str(&fold_list("To:", c.to.iter().map(|t| format!("<{t}>"))));
+    }
     head.push_str(&subject_field(c.subject));
     let _ = write!(head, "Message-ID: <{}@{domain}>\r\n", c.message_id_local);
     head.push_str("MIME-Version: 1.0\r\n");
@@ -729,6 +731,18 @@ mod tests {
             assert_eq!(err.kind(), kind, "file now {now} octets");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_boundary_never_occurs_in_the_text() {
+        let first = boundary("job-1", 0);
+        let text = format!("a line\n--{first}\nanother");
+        let (_, m) = message(&text, "s", &[]);
+        let m = String::from_utf8(m).unwrap();
+        let chosen = boundary("job-1", 1);
+        assert!(m.contains(&format!("boundary=\"{chosen}\"")), "{m}");
+        assert_eq!(m.matches(&format!("--{chosen}")).count(), 2, "{m}");
+        assert!(m.contains(&format!("\r\n--{first}\r\n")), "text kept");
     }
 
     #[test]

@@ -189,8 +189,12 @@ fn print_sizes() {
             size_of::<mfp_oauth_core::oauth::Client<Vec<u8>>>(),
         ),
         (
-            "driver::smtp::Pump (+2x16 KiB heap)",
+            "driver::smtp::Pump (+2x16 KiB heap, +16 KiB while streaming a body)",
             size_of::<mfp_oauth_host::driver::smtp::Pump>(),
+        ),
+        (
+            "mime::MimeStream (+3,648 B heap read buffer)",
+            size_of::<mfp_oauth_host::mime::MimeStream>(),
         ),
         (
             "net::Connection",
