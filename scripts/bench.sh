@@ -137,6 +137,6 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
         awk -v c=$c -v r="$rss" -v w="$wall" -v o="$ours_rss" 'BEGIN { printf "| %s | %.1f MiB | %.2f s | %.2f× |\n", c, r / 1024, w, r / o }'
     done
     echo
-    echo "- Each client builds the MIME message itself from the 20 MiB file: \`mfp-oauth send\` (streams it, base64 on the fly through one fixed buffer; its time includes the refresh grant at oidc-provider that a job starts with), curl with \`-F '=@scan.pdf;encoder=base64'\` (streams too), lettre's message builder (the whole message in memory). \`/usr/bin/time -v\`: maximum resident set size and elapsed wall time of the whole process."
+    echo "- Each client builds the MIME message itself from the 20 MiB file: \`mfp-oauth send\` (streams it, base64 on the fly through one fixed buffer; its time includes the refresh grant at oidc-provider that a job starts with), curl with \`-F '=@scan.pdf;encoder=base64'\` (streams too), lettre's message builder (the whole message in memory). \`/usr/bin/time -v\`: maximum resident set size and elapsed wall time of the whole process. The times are the whole chain's (Dovecot hands the message to the suite's Python sink, which reads it line by line, before its \`250\`) on a shared 2-core machine (load average in the header): they move from run to run, the peak RSS does not."
 } >>BENCHMARKS.md
 echo "bench: real-server figures appended to BENCHMARKS.md" >&2
