@@ -17,8 +17,11 @@
 //! twice depending on scheduling. With it the count depends only on what the
 //! client waits for, as long as the client never pauses longer than
 //! [`QUIET`] inside a group it means to send at once (none of the measured
-//! clients does on loopback). TLS records are counted like any octets: a
-//! TLS handshake's client flights are flights.
+//! clients does on loopback). A client held back by the server's pace (the
+//! relay still forwarding its octets, so not reading more) is not quiet:
+//! a large body is one flight however slowly the server takes it. TLS
+//! records are counted like any octets: a TLS handshake's client flights
+//! are flights.
 //!
 //! # Counting up to the final `250`
 //!
@@ -38,7 +41,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How long the client must have been silent before the server's octets
 /// are passed on.
-pub const QUIET: Duration = Duration::from_millis(20);
+pub const QUIET: Duration = Duration::from_millis(50);
 
 /// How long the relay waits for its one client.
 const ACCEPT_LIMIT: Duration = Duration::from_secs(60);
@@ -79,6 +82,9 @@ struct State {
     /// Server octets reached the client since the last client octet.
     server_spoke: bool,
     last_client: Instant,
+    /// Client octets are being written to the server (the client may be
+    /// blocked on us: not quiet).
+    forwarding: bool,
 }
 
 /// A one-connection relay on 127.0.0.1 in front of `upstream`.
@@ -105,6 +111,7 @@ impl FlightRelay {
             // The first client octet always starts a flight.
             server_spoke: true,
             last_client: Instant::now(),
+            forwarding: false,
         }));
         let upstream = (upstream.0.to_owned(), upstream.1);
         let shared = Arc::clone(&state);
@@ -191,8 +198,14 @@ fn client_to_server(mut from: TcpStream, mut to: TcpStream, state: &Mutex<State>
             }
             s.flights.client.extend_from_slice(data);
             s.last_client = Instant::now();
+            s.forwarding = true;
         }
-        if to.write_all(data).is_err() {
+        let written = to.write_all(data);
+        if let Ok(mut s) = state.lock() {
+            s.forwarding = false;
+            s.last_client = Instant::now();
+        }
+        if written.is_err() {
             break;
         }
     }
@@ -211,7 +224,11 @@ fn server_to_client(mut from: TcpStream, mut to: TcpStream, state: &Mutex<State>
         // flight over before the client can see a single octet.
         loop {
             let Ok(mut s) = state.lock() else { return };
-            let quiet = s.last_client.elapsed();
+            let quiet = if s.forwarding {
+                Duration::ZERO
+            } else {
+                s.last_client.elapsed()
+            };
             if quiet >= QUIET {
                 s.server_spoke = true;
                 s.flights.server.extend_from_slice(data);
