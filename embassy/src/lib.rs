@@ -16,6 +16,66 @@
 //! | [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`] | returns it: the panel signs in ([`Board::drive_oauth`]) then calls [`Board::run`] again |
 //! | [`Plan::Done`] / [`Plan::Failed`] | closes the connection and returns it |
 //!
+//! # A scan-to-email job
+//!
+//! ```no_run
+//! use embassy_net::{IpAddress, Stack};
+//! use mfp_oauth_core::mailer::{Job, Mailer, Plan};
+//! use mfp_oauth_core::{oauth, Address, DiagId, Function};
+//! use mfp_oauth_embassy::{
+//!     now, Board, Buffers, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN,
+//!     TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
+//! };
+//! use rand_core::{CryptoRng, RngCore};
+//!
+//! /// The job's memory; a board keeps it in a `static` (StaticCell).
+//! struct Memory {
+//!     sockets: [[u8; 4096]; 4],
+//!     tls_read: [[u8; TLS_READ_BUF_LEN]; 2],
+//!     tls_write: [[u8; TLS_WRITE_BUF_LEN]; 2],
+//!     out: [u8; MIN_OUT_BUF_LEN],
+//!     input: [u8; 1024],
+//! }
+//!
+//! async fn scan_to_email(
+//!     stack: Stack<'static>,
+//!     rng: impl RngCore + CryptoRng,
+//!     ca_der: &'static [u8],
+//!     mem: &mut Memory,
+//!     mailer: &mut Mailer,
+//!     oauth: &mut oauth::Client<&'static mut [u8]>,
+//!     to: &[Address],
+//!     message: &[u8],
+//! ) -> Plan {
+//!     // No DNS on this board: the servers' addresses are configured.
+//!     let hosts = [("smtp.gmail.com", IpAddress::v4(192, 0, 2, 25)),
+//!                  ("oauth2.googleapis.com", IpAddress::v4(192, 0, 2, 80))];
+//!     let mut board = Board::new(stack, Trust { ca_der }, rng, Hosts(&hosts), "[192.0.2.7]");
+//!     let [s0, s1, s2, s3] = &mut mem.sockets;
+//!     let [r0, r1] = &mut mem.tls_read;
+//!     let [w0, w1] = &mut mem.tls_write;
+//!     let mut bufs = Buffers {
+//!         smtp: LinkBuffers { socket_rx: s0, socket_tx: s1, tls_read: r0, tls_write: w0 },
+//!         token: LinkBuffers { socket_rx: s2, socket_tx: s3, tls_read: r1, tls_write: w1 },
+//!         out: &mut mem.out,
+//!         input: &mut mem.input,
+//!     };
+//!     let job = Job {
+//!         function: Function::ScanToEmail,
+//!         user: None,
+//!         from: None,
+//!         to,
+//!         size: Some(message.len() as u64),
+//!     };
+//!     let Ok(plan) = mailer.submit(now(), &job) else {
+//!         return Plan::Failed { diag: DiagId::WrongState };
+//!     };
+//!     let mut body = message; // any embedded_io_async::Read
+//!     // Ignore: this board writes the token store to flash after each job.
+//!     board.run(mailer, oauth, plan, &mut body, &mut bufs, &mut Ignore).await
+//! }
+//! ```
+//!
 //! # Certificates
 //!
 //! Every TLS connection (SMTP and the token endpoint) verifies the
@@ -79,7 +139,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::log::{log_debug, log_info, log_warn};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
-use crate::tls::{Conn, Link};
+use crate::tls::{Conn, Link, Start};
 
 /// The TLS versions this driver speaks, minimum and maximum: TLS 1.3 only
 /// (`embedded-tls`). Put into the settings by [`board_settings`] (R-RULE-2).
@@ -96,9 +156,9 @@ pub const TLS_READ_BUF_LEN: usize = 16_640;
 /// [`embedded_tls::TLS_RECORD_OVERHEAD`] plus the largest write.
 pub const TLS_WRITE_BUF_LEN: usize = 4096;
 
-/// The smallest [`Buffers::out`]: an OAuth request
-/// ([`mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN`]) or an SMTP command
-/// with a full-size token (AUTH with a 4 KiB token is about 5.6 KiB).
+/// The smallest [`Buffers::out`]: one whole OAuth request
+/// ([`mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN`]; SMTP commands are
+/// written across as many transmits as needed).
 pub const MIN_OUT_BUF_LEN: usize = mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN;
 
 /// The smallest [`Buffers::input`] (one read from the server).
@@ -266,15 +326,34 @@ impl<R, N, C> core::fmt::Debug for Board<'_, R, N, C> {
     }
 }
 
+impl<'d, R, N> Board<'d, R, N, NoClock>
+where
+    R: RngCore + CryptoRng,
+    N: Resolve,
+{
+    /// A driver on `stack` that does not check certificate dates (the
+    /// board has no wall clock; see the crate docs). `ehlo` is the
+    /// printer's host name or address literal (`[192.0.2.7]`) for EHLO.
+    pub fn new(stack: Stack<'d>, trust: Trust<'d>, rng: R, resolver: N, ehlo: &'d str) -> Self {
+        Self::with_clock(stack, trust, rng, resolver, ehlo)
+    }
+}
+
 impl<'d, R, N, C> Board<'d, R, N, C>
 where
     R: RngCore + CryptoRng,
     N: Resolve,
     C: TlsClock,
 {
-    /// A driver on `stack`. `ehlo` is the printer's host name or address
-    /// literal (`[192.0.2.7]`) for EHLO.
-    pub fn new(stack: Stack<'d>, trust: Trust<'d>, rng: R, resolver: N, ehlo: &'d str) -> Self {
+    /// A driver whose certificate checks include the validity dates, with
+    /// the wall clock `C` (UNIX seconds, from an RTC or SNTP).
+    pub fn with_clock(
+        stack: Stack<'d>,
+        trust: Trust<'d>,
+        rng: R,
+        resolver: N,
+        ehlo: &'d str,
+    ) -> Self {
         Board {
             stack,
             trust,
@@ -362,8 +441,11 @@ where
                     let opened = match (conn.is_open(), link.take()) {
                         (true, _) => Ok(()),
                         (false, Some(l)) => {
-                            conn.open(self, l, &host, port, security == Security::ImplicitTls)
-                                .await
+                            let start = match security {
+                                Security::ImplicitTls => Start::Smtps,
+                                _ => Start::Plain,
+                            };
+                            conn.open(self, l, &host, port, start).await
                         }
                         (false, None) => Err(Id::WrongState),
                     };
@@ -482,7 +564,7 @@ where
         log_debug!("token request: {=usize} octets", request.len());
         let mut conn = Conn::Closed;
         let opened = conn
-            .open(self, link, endpoint.host(), endpoint.port(), true)
+            .open(self, link, endpoint.host(), endpoint.port(), Start::Https)
             .await;
         if let Err(diag) = opened {
             client.handle_transport_error(now(), transport_error(diag));

@@ -58,6 +58,17 @@ impl<R: CryptoRngCore, C: TlsClock> CryptoProvider for Provider<'_, R, C> {
     }
 }
 
+/// How a connection starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// Plain TCP (SMTP before STARTTLS).
+    Plain,
+    /// TLS at once, no ALPN (SMTP on the implicit-TLS port).
+    Smtps,
+    /// TLS at once with ALPN `http/1.1` (the token endpoint).
+    Https,
+}
+
 /// The SMTP connection's buffers, taken once when it opens.
 pub(crate) struct Link<'l, 'b> {
     bufs: Option<&'l mut LinkBuffers<'b>>,
@@ -93,14 +104,15 @@ impl<'a> Conn<'a> {
         !matches!(self, Conn::Closed)
     }
 
-    /// Resolve `host`, connect, and start TLS at once when `tls`.
+    /// Resolve `host`, connect, and start TLS at once when `tls` says so
+    /// (with its ALPN protocols, if any).
     pub(crate) async fn open<'d: 'a, R, N, C>(
         &mut self,
         board: &mut Board<'d, R, N, C>,
         link: &'a mut LinkBuffers<'_>,
         host: &str,
         port: u16,
-        tls: bool,
+        tls: Start,
     ) -> Result<(), Id>
     where
         R: RngCore + CryptoRng,
@@ -127,11 +139,10 @@ impl<'a> Conn<'a> {
             tls_write: &mut *link.tls_write,
             host: name,
         };
-        if tls {
-            self.upgrade_with(board, Some(HTTP11).filter(|_| port != 465 && port != 587))
-                .await
-        } else {
-            Ok(())
+        match tls {
+            Start::Plain => Ok(()),
+            Start::Smtps => self.upgrade_with(board, None).await,
+            Start::Https => self.upgrade_with(board, Some(HTTP11)).await,
         }
     }
 

@@ -734,3 +734,27 @@ fn microsoft_is_refused_before_connecting() {
     );
     assert_eq!((count(&f.https), count(&f.sub)), before);
 }
+
+// R-TOK-4's transient case, R-SASL: the server refuses the access token
+// (334 challenge, 535): the board refreshes it over its second link while
+// the SMTP connection stays open, retries AUTH once on the same
+// connection, and the message is delivered.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn refused_token_is_refreshed_during_the_session() {
+    let mut held = turn();
+    let f = forwarders();
+    let rt = admin_refresh_token(&mut held);
+    let mut m = mailer(settings(Security::StartTls));
+    holding(&mut m, b"revoked-or-expired-at-the-server", &rt);
+    let (https_before, sub_before) = (count(&f.https), count(&f.sub));
+    let marker = unique("embassy-retry");
+    let message = scan_message(&marker);
+    let r = run_job(m, run_ca(), message.clone());
+    keep_refresh_token(&mut held, &r);
+    assert!(matches!(r.plan, Plan::Done { .. }), "{:?}", r.plan);
+    assert_delivered(&marker, &message);
+    assert_eq!(count(&f.https), https_before + 1, "one refresh grant");
+    assert_eq!(count(&f.sub), sub_before + 1, "one SMTP connection");
+    assert!(r.persists >= 1, "the rotated refresh token is persisted");
+}
