@@ -37,6 +37,9 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked 
 stage "embassy board driver for the board: thumbv7em-none-eabihf (with and without defmt)"
 cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked
 cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked --features defmt
+# The firmware image of the footprint report (cortex-m-rt, one job) links.
+cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
+  -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"
 
 stage "C API: tools (arm-none-eabi-gcc, newlib, qemu-system-arm, valgrind)"
 # Installed only when missing, so that a warm machine skips apt entirely.
