@@ -266,7 +266,8 @@ pub struct Buffers<'b> {
     /// its first half holds body input and its second half the
     /// dot-stuffed output.
     pub out: &'b mut [u8],
-    /// Server input ([`MIN_INPUT_BUF_LEN`]).
+    /// Server input ([`MIN_INPUT_BUF_LEN`]); during a job, half for each
+    /// link.
     pub input: &'b mut [u8],
 }
 
@@ -400,6 +401,10 @@ where
             out,
             input,
         } = bufs;
+        // Server input the SMTP client has not taken yet must survive a
+        // refresh in the middle of the session: each link reads into its
+        // own half.
+        let (input, token_input) = input.split_at_mut(input.len() / 2);
         let mut conn = Conn::Closed;
         let mut link = Link::new(smtp);
         let mut pump = Pump::default();
@@ -412,7 +417,9 @@ where
                     let started = mailer.start_exchange(now(), oauth);
                     let r = match started {
                         Ok(()) => {
-                            let ev = self.flow(oauth, token, out, input, &mut |_, _| {}).await;
+                            let ev = self
+                                .flow(oauth, token, out, token_input, &mut |_, _| {})
+                                .await;
                             mailer.handle_oauth_event(now(), None, oauth, ev)
                         }
                         Err(e) => mailer
