@@ -34,9 +34,9 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
 # R-RULE-7: the product without OAuth must build too.
 cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
 
-stage "embassy board driver for the board: thumbv7em-none-eabihf (with and without defmt)"
+stage "embassy board driver for the board: thumbv7em-none-eabihf (with and without defmt, dns)"
 cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked
-cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked --features defmt
+cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked --features defmt,dns
 # The firmware image of the footprint report (cortex-m-rt, one job) links.
 cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
   -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"

@@ -106,10 +106,14 @@
 //! [`Board::run`] refuses such a job with that diagnostic before it
 //! connects anywhere.
 //!
+//! # Names
+//! The driver resolves server names with the caller's [`Resolve`]r: a fixed
+//! table ([`Hosts`]) or, with the feature `dns`, the stack's DNS client
+//! (`Dns`).
+//!
 //! # Not supported (yet)
-//! The proxy for the token traffic; DNS (give a [`Resolve`]r, for example
-//! [`Hosts`]); RSA server certificates (they need an allocator in
-//! `embedded-tls`).
+//! The proxy for the token traffic; RSA server certificates (they need an
+//! allocator in `embedded-tls`).
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -229,6 +233,32 @@ impl Resolve for Hosts<'_> {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(host))
             .map(|(_, ip)| *ip)
+    }
+}
+
+/// Host names resolved by the stack's DNS client (feature `dns`; the
+/// stack's configuration must name a DNS server). IPv4 literals resolve
+/// to themselves.
+#[cfg(feature = "dns")]
+#[derive(Clone, Copy)]
+pub struct Dns<'d>(pub Stack<'d>);
+
+#[cfg(feature = "dns")]
+impl core::fmt::Debug for Dns<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Dns")
+    }
+}
+
+#[cfg(feature = "dns")]
+impl Resolve for Dns<'_> {
+    async fn resolve(&mut self, host: &str) -> Option<IpAddress> {
+        let found = self
+            .0
+            .dns_query(host, embassy_net::dns::DnsQueryType::A)
+            .await
+            .ok()?;
+        found.first().copied()
     }
 }
 
