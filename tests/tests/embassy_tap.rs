@@ -40,7 +40,7 @@ use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore};
 use mfp_oauth_core::{Address, Duration as CoreDuration};
 use mfp_oauth_embassy::{
-    board_settings, Board, Buffers, Hosts, LinkBuffers, Observer, Trust, TLS_RANGE,
+    board_settings, Board, Buffers, Dns, Hosts, LinkBuffers, Observer, Resolve, Trust, TLS_RANGE,
     TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
 };
 use mfp_oauth_host::clock::{Clock, SystemClock};
@@ -114,7 +114,8 @@ fn on_tap<T>(
     let config = Config::ipv4_static(StaticConfigV4 {
         address: Ipv4Cidr::new(BOARD_IP, 24),
         gateway: None,
-        dns_servers: Default::default(),
+        // The test's own DNS responder (dns_responder).
+        dns_servers: [HOST_IP].into_iter().collect(),
     });
     let resources = Box::leak(Box::new(StackResources::<4>::new()));
     let (stack, mut runner) = embassy_net::new(device, config, resources, 0x5eed_1234);
@@ -437,9 +438,24 @@ impl Memory {
     }
 }
 
-type TestBoard = Board<'static, rand_core::OsRng, Hosts<'static>>;
+/// How the board finds the servers: its host table, or DNS.
+enum Names {
+    Table(Hosts<'static>),
+    Dns(Dns<'static>),
+}
 
-fn board(stack: Stack<'static>, ca: &'static [u8]) -> TestBoard {
+impl Resolve for Names {
+    async fn resolve(&mut self, host: &str) -> Option<IpAddress> {
+        match self {
+            Names::Table(h) => h.resolve(host).await,
+            Names::Dns(d) => d.resolve(host).await,
+        }
+    }
+}
+
+type TestBoard = Board<'static, rand_core::OsRng, Names>;
+
+fn board(stack: Stack<'static>, ca: &'static [u8], dns: bool) -> TestBoard {
     static HOSTS: OnceLock<[(&'static str, IpAddress); 2]> = OnceLock::new();
     let hosts = HOSTS.get_or_init(|| {
         [
@@ -447,13 +463,60 @@ fn board(stack: Stack<'static>, ca: &'static [u8]) -> TestBoard {
             (WRONG_NAME, IpAddress::Ipv4(HOST_IP)),
         ]
     });
+    let names = if dns {
+        Names::Dns(Dns(stack))
+    } else {
+        Names::Table(Hosts(hosts))
+    };
     Board::new(
         stack,
         Trust { ca_der: ca },
         rand_core::OsRng,
-        Hosts(hosts),
+        names,
         "[192.168.69.2]",
     )
+}
+
+/// A minimal DNS responder on the TAP address (RFC 1035 §4.1): `NAME`
+/// has an A record, 192.168.69.1; every other name is NXDOMAIN. Returns
+/// the number of queries answered so far.
+fn dns_responder() -> &'static std::sync::atomic::AtomicUsize {
+    static ANSWERED: OnceLock<&'static std::sync::atomic::AtomicUsize> = OnceLock::new();
+    ANSWERED.get_or_init(|| {
+        let answered: &'static std::sync::atomic::AtomicUsize =
+            Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
+        let socket = std::net::UdpSocket::bind((HOST_IP, 53))
+            .unwrap_or_else(|e| panic!("cannot serve DNS on {HOST_IP}:53 ({e})"));
+        std::thread::spawn(move || {
+            let mut q = [0u8; 512];
+            while let Ok((n, from)) = socket.recv_from(&mut q) {
+                let q = &q[..n];
+                // Header, then one question: labels, type, class.
+                let mut at = 12;
+                let mut labels = Vec::new();
+                while at < n && q[at] != 0 {
+                    let len = q[at] as usize;
+                    labels.push(String::from_utf8_lossy(&q[at + 1..at + 1 + len]).into_owned());
+                    at += 1 + len;
+                }
+                let question_end = at + 5;
+                let qtype = u16::from_be_bytes([q[at + 1], q[at + 2]]);
+                let known = labels.join(".").eq_ignore_ascii_case(NAME) && qtype == 1;
+                let mut r = q[..question_end].to_vec();
+                r[2] = 0x81; // response, recursion desired
+                r[3] = if known { 0x80 } else { 0x83 }; // recursion available; NXDOMAIN
+                r[6..8].copy_from_slice(&u16::from(known).to_be_bytes());
+                r[8..12].fill(0);
+                if known {
+                    r.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+                    r.extend_from_slice(&HOST_IP.octets());
+                }
+                let _ = socket.send_to(&r, from);
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        answered
+    })
 }
 
 /// What one job on the board produced.
@@ -472,10 +535,15 @@ fn keep_refresh_token(held: &mut Option<Vec<u8>>, r: &Ran) {
 }
 
 /// Submit a scan-to-email job with `message` and run it on the board.
-fn run_job(mut m: Mailer, ca: &'static [u8], message: Vec<u8>) -> Ran {
+fn run_job(m: Mailer, ca: &'static [u8], message: Vec<u8>) -> Ran {
+    run_job_with(m, ca, message, false)
+}
+
+/// [`run_job`], the board finding the servers by DNS when `dns`.
+fn run_job_with(mut m: Mailer, ca: &'static [u8], message: Vec<u8>, dns: bool) -> Ran {
     on_tap(move |stack| {
         Box::pin(async move {
-            let mut b = board(stack, ca);
+            let mut b = board(stack, ca, dns);
             let mut mem = Memory::new();
             let mut oauth = oauth_client(&m);
             let to = [Address::parse("scan-inbox@example.test").unwrap()];
@@ -525,7 +593,7 @@ fn count(seen: &Seen) -> usize {
 
 /// A scan job from a rebooted board: the refresh grant over HTTPS on the
 /// board's stack, then the message over `security`; delivered intact.
-fn scan_job_after_reboot(security: Security) {
+fn scan_job_after_reboot(security: Security, dns: bool) {
     let mut held = turn();
     let f = forwarders();
     let smtp = match security {
@@ -538,7 +606,7 @@ fn scan_job_after_reboot(security: Security) {
     let (https_before, smtp_before) = (count(&f.https), count(smtp));
     let marker = unique("embassy");
     let message = scan_message(&marker);
-    let r = run_job(m, run_ca(), message.clone());
+    let r = run_job_with(m, run_ca(), message.clone(), dns);
     keep_refresh_token(&mut held, &r);
     assert!(
         matches!(
@@ -569,7 +637,10 @@ fn scan_job_after_reboot(security: Security) {
         assert!(find(sent, b"STARTTLS\r\n").is_some());
     }
     servers().record(
-        &format!("embassy board scan job ({security:?})"),
+        &format!(
+            "embassy board scan job ({security:?}{})",
+            if dns { ", names by DNS" } else { "" }
+        ),
         &format!("{:?}", r.plan),
     );
 }
@@ -581,14 +652,26 @@ fn scan_job_after_reboot(security: Security) {
 #[test]
 #[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
 fn scan_job_starttls_from_the_board() {
-    scan_job_after_reboot(Security::StartTls);
+    scan_job_after_reboot(Security::StartTls, false);
 }
 
 // R-SMTP: implicit TLS (submissions) from the embassy-net stack.
 #[test]
 #[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
 fn scan_job_implicit_tls_from_the_board() {
-    scan_job_after_reboot(Security::ImplicitTls);
+    scan_job_after_reboot(Security::ImplicitTls, false);
+}
+
+// The feature `dns`: the board finds the token endpoint and the SMTP
+// server by embassy-net's DNS client (a responder on the TAP address).
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn scan_job_with_the_servers_found_by_dns() {
+    let answered = dns_responder();
+    let before = answered.load(std::sync::atomic::Ordering::SeqCst);
+    scan_job_after_reboot(Security::StartTls, true);
+    // One query for the token endpoint, one for the SMTP server.
+    assert!(answered.load(std::sync::atomic::Ordering::SeqCst) >= before + 2);
 }
 
 // R-OAUTH, R-TOK-3: the administrator's Acquire on the board: the device
@@ -605,7 +688,7 @@ fn device_sign_in_on_the_board_then_a_job() {
     let https_before = count(&f.https);
     let m = on_tap(move |stack| {
         Box::pin(async move {
-            let mut b = board(stack, run_ca());
+            let mut b = board(stack, run_ca(), false);
             let mut mem = Memory::new();
             let mut client = oauth_client(&m);
             client.start_device(mfp_oauth_embassy::now()).unwrap();
