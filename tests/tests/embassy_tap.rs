@@ -27,6 +27,7 @@ mod servers;
 use browser::enter_device_code;
 use embassy_net::{Config, IpAddress, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
+use embedded_tls::{NoClock, TlsClock};
 use mfp_oauth_core::config::{
     ConfigError, CustomProvider, ProviderKind, Settings, SmtpServer, TlsVersion,
 };
@@ -453,9 +454,9 @@ impl Resolve for Names {
     }
 }
 
-type TestBoard = Board<'static, rand_core::OsRng, Names>;
+type TestBoard<C = NoClock> = Board<'static, rand_core::OsRng, Names, C>;
 
-fn board(stack: Stack<'static>, ca: &'static [u8], dns: bool) -> TestBoard {
+fn board<C: TlsClock>(stack: Stack<'static>, ca: &'static [u8], dns: bool) -> TestBoard<C> {
     static HOSTS: OnceLock<[(&'static str, IpAddress); 2]> = OnceLock::new();
     let hosts = HOSTS.get_or_init(|| {
         [
@@ -468,7 +469,7 @@ fn board(stack: Stack<'static>, ca: &'static [u8], dns: bool) -> TestBoard {
     } else {
         Names::Table(Hosts(hosts))
     };
-    Board::new(
+    Board::with_clock(
         stack,
         Trust { ca_der: ca },
         rand_core::OsRng,
@@ -536,14 +537,19 @@ fn keep_refresh_token(held: &mut Option<Vec<u8>>, r: &Ran) {
 
 /// Submit a scan-to-email job with `message` and run it on the board.
 fn run_job(m: Mailer, ca: &'static [u8], message: Vec<u8>) -> Ran {
-    run_job_with(m, ca, message, false)
+    run_job_with::<NoClock>(m, ca, message, false)
 }
 
 /// [`run_job`], the board finding the servers by DNS when `dns`.
-fn run_job_with(mut m: Mailer, ca: &'static [u8], message: Vec<u8>, dns: bool) -> Ran {
+fn run_job_with<C: TlsClock + 'static>(
+    mut m: Mailer,
+    ca: &'static [u8],
+    message: Vec<u8>,
+    dns: bool,
+) -> Ran {
     on_tap(move |stack| {
         Box::pin(async move {
-            let mut b = board(stack, ca, dns);
+            let mut b = board::<C>(stack, ca, dns);
             let mut mem = Memory::new();
             let mut oauth = oauth_client(&m);
             let to = [Address::parse("scan-inbox@example.test").unwrap()];
@@ -606,7 +612,7 @@ fn scan_job_after_reboot(security: Security, dns: bool) {
     let (https_before, smtp_before) = (count(&f.https), count(smtp));
     let marker = unique("embassy");
     let message = scan_message(&marker);
-    let r = run_job_with(m, run_ca(), message.clone(), dns);
+    let r = run_job_with::<NoClock>(m, run_ca(), message.clone(), dns);
     keep_refresh_token(&mut held, &r);
     assert!(
         matches!(
@@ -688,7 +694,7 @@ fn device_sign_in_on_the_board_then_a_job() {
     let https_before = count(&f.https);
     let m = on_tap(move |stack| {
         Box::pin(async move {
-            let mut b = board(stack, run_ca(), false);
+            let mut b = board::<NoClock>(stack, run_ca(), false);
             let mut mem = Memory::new();
             let mut client = oauth_client(&m);
             client.start_device(mfp_oauth_embassy::now()).unwrap();
@@ -841,4 +847,67 @@ fn refused_token_is_refreshed_during_the_session() {
     assert_eq!(count(&f.https), https_before + 1, "one refresh grant");
     assert_eq!(count(&f.sub), sub_before + 1, "one SMTP connection");
     assert!(r.persists >= 1, "the rotated refresh token is persisted");
+}
+
+/// The wall clock of a board with an RTC (UNIX seconds).
+struct Rtc;
+
+impl TlsClock for Rtc {
+    fn now() -> Option<u64> {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
+    }
+}
+
+/// A wall clock three days ahead: the run's certificates (valid two days)
+/// have expired.
+struct ThreeDaysLater;
+
+impl TlsClock for ThreeDaysLater {
+    fn now() -> Option<u64> {
+        Rtc::now().map(|t| t + 3 * 24 * 3600)
+    }
+}
+
+// Certificates with a wall clock (Board::with_clock): the dates are
+// checked; today the server is accepted, three days later (after the
+// certificate's notAfter) it is refused before AUTH.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn with_a_wall_clock_an_expired_certificate_is_refused() {
+    let _held = turn();
+    let f = forwarders();
+    let job = || {
+        let mut m = mailer(settings(Security::StartTls));
+        // A token the server refuses: the session reaches AUTH only if
+        // the certificate was accepted; the refresh token is dead too.
+        holding(&mut m, b"not-a-real-token", b"not-a-real-refresh-token");
+        m
+    };
+    let before = count(&f.sub);
+    let today = run_job_with::<Rtc>(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec(), false);
+    // Past TLS: the server refused the token at AUTH, the refresh grant
+    // (over the verified HTTPS link) said the grant is dead.
+    assert_eq!(
+        today.plan,
+        Plan::Failed {
+            diag: Id::AdminReauthNeeded
+        }
+    );
+    let later =
+        run_job_with::<ThreeDaysLater>(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec(), false);
+    assert_eq!(
+        later.plan,
+        Plan::Failed {
+            diag: Id::CertificateInvalid
+        }
+    );
+    let seen = f.sub.lock().unwrap();
+    assert_eq!(seen.len(), before + 2);
+    // The expired one stopped at the handshake: nothing after STARTTLS.
+    let sent = seen.last().unwrap();
+    assert!(find(sent, b"AUTH").is_none());
+    assert!(find(sent, b"not-a-real").is_none());
 }
