@@ -86,11 +86,18 @@
 //! `rustpki` feature), which checks ECDSA P-256 signatures without an
 //! allocator. What it does not check, and what follows for the board:
 //! - the validity period, unless the firmware gives a wall clock
-//!   (the `C` type parameter, an [`embedded_tls::TlsClock`]; the default
-//!   [`embedded_tls::NoClock`] skips the dates);
-//! - basicConstraints and key usage: give the **issuing** CA of the
-//!   provider's servers (or a private CA that only signs servers), not a
-//!   broad root whose leaves could sign for other names;
+//!   ([`Board::with_clock`] with an [`embedded_tls::TlsClock`]; [`Board::new`]
+//!   uses [`embedded_tls::NoClock`], which skips the dates);
+//! - basicConstraints, key usage and path length: **any certificate the
+//!   trusted CA issued, to anyone, can act as an intermediate** and sign a
+//!   certificate for the server's name, and the chain verifies. So the
+//!   trust anchor must be a CA every certificate of which you trust for
+//!   these servers: the organisation's private CA (as in the tests), or a
+//!   CA that issues only to the provider's servers. A public CA (even the
+//!   provider's issuing CA, when it also issues to others) does **not**
+//!   authenticate the server with this verifier. (`embedded-tls`'s other
+//!   verifier, `webpki`, checks the path but takes no intermediates and
+//!   needs `ring` on the board; not used here.)
 //! - IP addresses in subjectAltName: connect by host name.
 //!
 //! There is no "accept any certificate" path: a server that does not
@@ -265,8 +272,9 @@ impl Resolve for Dns<'_> {
 /// The trust anchor every server must chain to.
 #[derive(Debug, Clone, Copy)]
 pub struct Trust<'a> {
-    /// One CA certificate, DER: the issuing CA of the provider's SMTP and
-    /// token servers (or the private CA that signed them).
+    /// One CA certificate, DER, that signed the SMTP and token servers'
+    /// certificates and whose every certificate is trusted for them (see
+    /// the crate docs: the verifier does not check basicConstraints).
     pub ca_der: &'a [u8],
 }
 
