@@ -96,8 +96,9 @@
 //!   CA that issues only to the provider's servers. A public CA (even the
 //!   provider's issuing CA, when it also issues to others) does **not**
 //!   authenticate the server with this verifier. (`embedded-tls`'s other
-//!   verifier, `webpki`, checks the path but takes no intermediates and
-//!   needs `ring` on the board; not used here.)
+//!   verifier, `webpki`, checks the path, but takes no intermediates and
+//!   needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
+//!   assemble for armv7e-m: "immediate value out of range".)
 //! - IP addresses in subjectAltName: connect by host name.
 //!
 //! There is no "accept any certificate" path: a server that does not
