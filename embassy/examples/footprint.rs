@@ -137,20 +137,18 @@ mod image {
         response: [u8; OAUTH_RESPONSE_BUF_LEN],
     }
 
-    static mut MEMORY: Memory = Memory {
-        sockets: [[0; 4096]; 4],
-        tls_read: [[0; TLS_READ_BUF_LEN]; 2],
-        tls_write: [[0; TLS_WRITE_BUF_LEN]; 2],
-        out: [0; MIN_OUT_BUF_LEN],
-        input: [0; 1024],
-        response: [0; OAUTH_RESPONSE_BUF_LEN],
-    };
-
     #[cortex_m_rt::entry]
     fn main() -> ! {
-        // SAFETY: `main` runs once and is the only user of MEMORY.
-        #[allow(static_mut_refs)]
-        let mem = unsafe { &mut MEMORY };
+        let Some(mem) = cortex_m::singleton!(: Memory = Memory {
+            sockets: [[0; 4096]; 4],
+            tls_read: [[0; TLS_READ_BUF_LEN]; 2],
+            tls_write: [[0; TLS_WRITE_BUF_LEN]; 2],
+            out: [0; MIN_OUT_BUF_LEN],
+            input: [0; 1024],
+            response: [0; OAUTH_RESPONSE_BUF_LEN],
+        }) else {
+            loop {}
+        };
         let mut resources = StackResources::<3>::new();
         let config = Config::ipv4_static(StaticConfigV4 {
             address: Ipv4Cidr::new(core::net::Ipv4Addr::new(192, 0, 2, 7), 24),

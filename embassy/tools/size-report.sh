@@ -37,7 +37,7 @@ for p in "${profiles[@]}"; do
     # The caller's buffers (a static in the example), lent to the driver.
     fig["$p lent"]=$(arm-none-eabi-nm -S -C "$elf" | awk '
         function hex(s,   i, n) { n = 0; s = tolower(s); for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }
-        $4 ~ /image::MEMORY$/ {print hex($2)}')
+        $4 ~ /image::__cortex_m_rt_main::/ && $3 ~ /^[bB]$/ {n += hex($2)} END {print n + 0}')
     while IFS=$'\t' read -r g bytes; do fig["$p grp $g"]=$bytes; done < <(
         arm-none-eabi-nm -S -C --size-sort "$elf" | awk '
             function hex(s,   i, n) { n = 0; s = tolower(s); for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }
