@@ -539,6 +539,11 @@ where
     /// client says; `on_event` sees the other events (show the user code
     /// on `UserCode`). Returns the terminal event for
     /// [`Mailer::handle_oauth_event`] or [`Mailer::acquire_admin`].
+    ///
+    /// The browser flow's redirect is not received here: start the flow,
+    /// let the firmware's web server receive the redirect and give it to
+    /// [`oauth::Client::handle_redirect`], then call this to carry the code
+    /// exchange.
     pub async fn drive_oauth<B: AsMut<[u8]>>(
         &mut self,
         client: &mut oauth::Client<B>,
