@@ -36,7 +36,7 @@ use mfp_oauth_core::function::Function;
 use mfp_oauth_core::limits::OAUTH_RESPONSE_BUF_LEN;
 use mfp_oauth_core::mailer::{Job, Mailer, Plan};
 use mfp_oauth_core::oauth::{self, Event};
-use mfp_oauth_core::provider::AppRegistration;
+use mfp_oauth_core::provider::{AppRegistration, LoopbackHost};
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore};
 use mfp_oauth_core::{Address, Duration as CoreDuration};
@@ -910,4 +910,74 @@ fn with_a_wall_clock_an_expired_certificate_is_refused() {
     let sent = seen.last().unwrap();
     assert!(find(sent, b"AUTH").is_none());
     assert!(find(sent, b"not-a-real").is_none());
+}
+
+// R-OAUTH (authorization code with PKCE, the flow Google requires): the
+// person signs in in a browser; the firmware's web server would receive
+// the loopback redirect (here the test takes it from the browser) and
+// hands it to the client; the board carries the code exchange over its
+// HTTPS link; the administrator's tokens then send a job.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn pkce_code_exchange_on_the_board_then_a_job() {
+    let _held = turn();
+    let f = forwarders();
+    let s = servers();
+    let mut m = mailer(settings(Security::StartTls));
+    let mut client = oauth_client(&m);
+    let port = 24553;
+    let redirect = oauth::RedirectUri::loopback(LoopbackHost::Ipv4, port, "/").unwrap();
+    let (mut verifier, mut state) = ([0u8; 32], [0u8; 16]);
+    let rng = ring::rand::SystemRandom::new();
+    ring::rand::SecureRandom::fill(&rng, &mut verifier).unwrap();
+    ring::rand::SecureRandom::fill(&rng, &mut state).unwrap();
+    let login = Address::parse(ADMIN).unwrap();
+    client
+        .start_auth_code(
+            mfp_oauth_embassy::now(),
+            &verifier,
+            &state,
+            redirect,
+            Some(&login),
+        )
+        .unwrap();
+    let mut url = vec![0u8; 2048];
+    let n = client.authorize_url(&mut url).unwrap();
+    let url = String::from_utf8(url[..n].to_vec()).unwrap();
+    // The browser (on the host, which knows the provider by its issuer
+    // address), on the provider's pages, up to the redirect.
+    let url = url.replace(&format!("https://{NAME}:{P_HTTPS}"), &s.issuer);
+    let mut b = browser::Browser::new(s.tls());
+    let first = b.get(&url);
+    let prefix = format!("http://127.0.0.1:{port}/");
+    let back = b.sign_in_and_consent(first, ADMIN, Some(&prefix));
+    let location = back.location.expect("the redirect to the printer");
+    let target = location.strip_prefix(&prefix[..prefix.len() - 1]).unwrap();
+    client
+        .handle_redirect(mfp_oauth_embassy::now(), target.as_bytes())
+        .unwrap();
+    let https_before = count(&f.https);
+    let m = on_tap(move |stack| {
+        Box::pin(async move {
+            let mut b = board::<NoClock>(stack, run_ca(), false);
+            let mut mem = Memory::new();
+            let end = b
+                .drive_oauth(&mut client, &mut mem.buffers(), &mut |_, _| {})
+                .await;
+            assert!(matches!(end, Event::AccessToken { .. }), "{end:?}");
+            m.acquire_admin(mfp_oauth_embassy::now(), None, &client)
+                .unwrap();
+            m
+        })
+    });
+    assert_eq!(count(&f.https), https_before + 1, "one code exchange");
+    assert_eq!(m.store().admin_status(), TokenStatus::Acquired);
+    let marker = unique("embassy-pkce");
+    let message = scan_message(&marker);
+    // This grant's refresh token is not kept for the other tests: at
+    // oidc-provider a refresh of an authorization-code grant with the
+    // printer's scope is refused (invalid_scope), unlike the device grant's.
+    let r = run_job(m, run_ca(), message.clone());
+    assert!(matches!(r.plan, Plan::Done { .. }), "{:?}", r.plan);
+    assert_delivered(&marker, &message);
 }
