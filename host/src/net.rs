@@ -123,13 +123,33 @@ impl Diagnostic for NetError {
             NetError::Resolve(_) | NetError::BadServerName(_) => Id::DnsFailed,
             NetError::Connect(_) => Id::ConnectFailed,
             NetError::Timeout => Id::NetworkTimeout,
-            NetError::Certificate(_) => Id::CertificateInvalid,
+            NetError::Certificate(e) => certificate_diag(e),
             NetError::Tls(_) => Id::TlsHandshakeFailed,
             NetError::ProxyRefused(407) => Id::ProxyAuthRequired,
             NetError::ProxyRefused(_) | NetError::ProxyMalformed => Id::ProxyRefused,
             NetError::Closed => Id::ConnectionClosed,
             NetError::Io(_) | NetError::AlreadyTls => Id::IoError,
         }
+    }
+}
+
+/// The diagnostic for a refused certificate: the date (a printer's clock
+/// is a common cause), the name, or the issuer, each with its own remedy.
+#[must_use]
+pub fn certificate_diag(e: &rustls::Error) -> Id {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => Id::CertificateExpired,
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Id::CertificateWrongName,
+        // A bad signature: signed by an impostor bearing a trusted name.
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            Id::CertificateUntrusted
+        }
+        _ => Id::CertificateInvalid,
     }
 }
 
@@ -388,6 +408,23 @@ impl Connection {
             t.set_read_timeout(Some(wait)).map_err(NetError::Io)?;
         }
         Ok(())
+    }
+
+    /// Limit each write to `limit` (RFC 5321 §4.5.3.2.5 gives each send of
+    /// the message body at least 3 minutes; [`Connection::io_timeout`]
+    /// applies otherwise).
+    pub fn set_write_timeout(&self, limit: StdDuration) -> Result<(), NetError> {
+        let limit = limit.max(StdDuration::from_millis(1));
+        if let Some(t) = self.tcp() {
+            t.set_write_timeout(Some(limit)).map_err(NetError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// The read and write timeout the connection was opened with.
+    #[must_use]
+    pub fn io_timeout(&self) -> StdDuration {
+        self.io_timeout
     }
 
     /// Read some bytes; `Ok(0)` means the peer closed.

@@ -1025,7 +1025,7 @@ fn untrusted_server_certificate_is_refused() {
         ep.tls = mfp_oauth_host::tls::TlsSettings::default();
         let run = run_send(&ep, ADMIN, admin_token(), &mut || None, b"\r\nx\r\n");
         let e = run.result.expect_err("an untrusted certificate");
-        assert_eq!(e.diag(), Id::CertificateInvalid, "{e}");
+        assert_eq!(e.diag(), Id::CertificateUntrusted, "{e}");
         assert!(
             !run.progress
                 .iter()

@@ -16,6 +16,12 @@ use std::io::Read;
 /// Size of the driver's receive and transmit buffers.
 pub const IO_BUF_LEN: usize = 16 * 1024;
 
+/// The least time one send of the message body may take: RFC 5321
+/// §4.5.3.2.5's data block timeout (3 minutes), used while the body streams
+/// when the connection's I/O timeout is shorter. A server that stops
+/// reading for a while (a busy relay, a virus scanner) is waited for.
+pub const DATA_BLOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// Where and how to submit.
 #[derive(Debug, Clone)]
 pub struct SmtpEndpoint {
@@ -420,9 +426,26 @@ impl Pump {
 
     /// Stream the body (after `ReadyForBody`): dot-stuffed by the client,
     /// written as it comes, `progress` called with the octets read so far;
-    /// then the end of data is queued. On a failure the client is told the
+    /// then the end of data is queued. Each send may take
+    /// [`DATA_BLOCK_TIMEOUT`]. On a failure the client is told the
     /// connection closed, so no partial message can be reported sent.
     pub fn stream_body(
+        &mut self,
+        client: &mut smtp::Client,
+        now: Instant,
+        body: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), SendError> {
+        let io_timeout = self.conn.io_timeout();
+        let _ = self
+            .conn
+            .set_write_timeout(io_timeout.max(DATA_BLOCK_TIMEOUT));
+        let streamed = self.write_body(client, now, body, progress);
+        let _ = self.conn.set_write_timeout(io_timeout);
+        streamed
+    }
+
+    fn write_body(
         &mut self,
         client: &mut smtp::Client,
         now: Instant,
