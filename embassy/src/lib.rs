@@ -184,6 +184,11 @@ pub const MAX_PLANS: usize = 32;
 /// with a deadline (a TCP connect, a TLS handshake, a write): 60 s.
 pub const IO_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(60);
 
+/// How long one send of the message body may take: RFC 5321's data block
+/// timeout (§4.5.3.2.5, 3 minutes), which is the driver's (the SMTP client
+/// sets no deadline while the body is sent).
+pub const DATA_BLOCK_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(180);
+
 /// The settings as this board can honour them: the TLS range forced to
 /// [`TLS_RANGE`]. Give the administrator's settings to
 /// [`Mailer::apply_settings`] through this, so that a Microsoft account is
@@ -812,7 +817,10 @@ async fn stream_body<Body: Read>(
                 return;
             };
             if conn
-                .send(wire.get(..p.written).unwrap_or_default())
+                .send_within(
+                    wire.get(..p.written).unwrap_or_default(),
+                    DATA_BLOCK_TIMEOUT,
+                )
                 .await
                 .is_err()
             {

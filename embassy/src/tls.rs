@@ -205,19 +205,29 @@ impl<'a> Conn<'a> {
         Err(diag)
     }
 
-    /// Write all of `bytes` (and push them out of TLS's record buffer).
+    /// Write all of `bytes` (and push them out of TLS's record buffer)
+    /// within [`IO_TIMEOUT`].
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        self.send_within(bytes, IO_TIMEOUT).await
+    }
+
+    /// Write all of `bytes` within `limit`.
+    pub(crate) async fn send_within(
+        &mut self,
+        bytes: &[u8],
+        limit: embassy_time::Duration,
+    ) -> Result<(), ReadError> {
         let r = match self {
             Conn::Closed => return Err(ReadError::Io),
             Conn::Plain { socket, .. } => {
-                with_timeout(IO_TIMEOUT, async {
+                with_timeout(limit, async {
                     socket.write_all(bytes).await.map_err(|_| ReadError::Io)?;
                     socket.flush().await.map_err(|_| ReadError::Io)
                 })
                 .await
             }
             Conn::Tls(tls) => {
-                with_timeout(IO_TIMEOUT, async {
+                with_timeout(limit, async {
                     tls.write_all(bytes).await.map_err(|_| ReadError::Io)?;
                     tls.flush().await.map_err(|_| ReadError::Io)
                 })
