@@ -8,8 +8,8 @@
 # 1. Installs what is missing (Debian: dovecot-core, dovecot-submissiond,
 #    postfix, nodejs, npm, openssl; npm ci for oidc-provider) and fails
 #    loudly when something cannot be installed: never a silent skip.
-# 2. Makes a private CA and a server certificate (localhost, 127.0.0.1,
-#    127.0.0.2, ::1; not a CA) with openssl.
+# 2. Makes a private CA and a server certificate (localhost,
+#    mail.interop.test, 127.0.0.1, 127.0.0.2, ::1; not a CA) with openssl.
 # 3. Starts, each in its own session and process group, bound to 127.0.0.1
 #    (and 127.0.0.2 where a test needs a non-loopback-looking peer) only:
 #    - oidc-provider (tests/interop/provider.mjs), HTTPS issuer + HTTP
@@ -19,7 +19,9 @@
 #      oauth2 passdb by introspection), failure delays off;
 #    - a second Dovecot with its normal failure delays (the slow case);
 #    - Postfix submission (STARTTLS and implicit TLS) with Dovecot SASL.
-# 4. Runs `cargo test -p mfp-oauth-tests --test interop -- --ignored`.
+# 4. Runs `cargo test -p mfp-oauth-tests --test interop -- --ignored`
+#    (MFP_INTEROP_TEST names another test target of mfp-oauth-tests:
+#    tests/embassy/run.sh runs `embassy_tap` on the same servers).
 # 5. Stops exactly the processes it started (their process groups, by the
 #    ids it recorded), on success, failure or interruption.
 #
@@ -150,7 +152,7 @@ cat > "$pki/server.ext" <<EOF
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:::1
+subjectAltName=DNS:localhost,DNS:mail.interop.test,IP:127.0.0.1,IP:127.0.0.2,IP:::1
 EOF
 openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
     -days 2 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
@@ -364,7 +366,7 @@ if [ "${1:-}" = --serve ]; then
     while true; do sleep 3600 & wait $!; done
 fi
 status=0
-MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test interop --locked \
+MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test "${MFP_INTEROP_TEST:-interop}" --locked \
     -- --ignored --test-threads=2 "$@" || status=$?
 if [ -f "$run/replies.txt" ]; then
     say "server replies seen:"

@@ -33,7 +33,7 @@ use mfp_oauth_host::driver::smtp::{send, Delivery, Hooks, Progress, SendError, S
 use mfp_oauth_host::mime::{compose, Attachment, Composition};
 use mfp_oauth_host::net::NetOptions;
 use mfp_oauth_host::store::DiskStore;
-use servers::{find, scratch, servers, Relay};
+use servers::{find, scan_data, scratch, servers, Relay};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -548,22 +548,8 @@ fn scan_job() -> &'static [u8] {
     M.get_or_init(|| compose_scan_job(ADMIN))
 }
 
-/// `len` pseudo-random octets from `seed` (xorshift: every base64 line
-/// shape, no compression to help anyone).
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn compose_scan_job(from: &str) -> Vec<u8> {
-    let data = pseudo_random(5 * 1024 * 1024, 0x9e37_79b9_7f4a_7c15);
+    let data = scan_data(5 * 1024 * 1024);
     let to = ["scan-inbox@example.test".to_owned()];
     compose(&Composition {
         from,

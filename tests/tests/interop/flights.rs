@@ -13,6 +13,7 @@ use super::*;
 use mail_parser::MimeHeaders as _;
 use mfp_oauth_host::mime::{self, MimeStream};
 use mfp_oauth_tests::relay::{FlightRelay, Flights};
+use servers::pseudo_random;
 use std::io::Write as _;
 use std::time::SystemTime;
 

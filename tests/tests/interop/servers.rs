@@ -295,6 +295,26 @@ fn strip(data: &[u8]) -> Vec<u8> {
     lines.concat().into_bytes()
 }
 
+/// A scan's octets: `len` deterministic pseudo-random octets (xorshift),
+/// so that the attachment's base64 lines take every shape.
+pub fn scan_data(len: usize) -> Vec<u8> {
+    pseudo_random(len, 0x9e37_79b9_7f4a_7c15)
+}
+
+/// `len` pseudo-random octets from `seed` (xorshift: every base64 line
+/// shape, no compression to help anyone).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A scratch directory for a test's files (the persisted token store).
 pub fn scratch(name: &str) -> PathBuf {
     let dir = servers().logs.join("scratch").join(name);
