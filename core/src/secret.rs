@@ -119,6 +119,13 @@ impl<const N: usize> SecretBuf<N> {
         self.len = 0;
     }
 
+    /// The whole inline storage, used or not: for the tests that prove
+    /// wiping.
+    #[cfg(test)]
+    pub(crate) fn storage(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Constant-time comparison (for state values and verifiers).
     #[must_use]
     pub fn ct_eq(&self, other: &[u8]) -> bool {

@@ -705,6 +705,21 @@ impl TokenStore {
         self.persist_pending
     }
 
+    /// The storage of every secret the store holds, used or not (admin,
+    /// guest, users, cached access tokens): for the tests that prove wiping.
+    #[cfg(test)]
+    pub(crate) fn secret_storages(&self) -> impl Iterator<Item = &[u8]> {
+        core::iter::once(self.admin.refresh.storage())
+            .chain(core::iter::once(self.guest.refresh.storage()))
+            .chain(
+                self.users
+                    .iter()
+                    .flatten()
+                    .map(|u| u.slot.refresh.storage()),
+            )
+            .chain(self.cache.iter().flatten().map(|c| c.token.storage()))
+    }
+
     /// Whether a token anywhere in the store (refresh or access) equals
     /// `secret`; for tests that prove deletion.
     #[cfg(all(test, feature = "oauth"))]

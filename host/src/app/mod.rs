@@ -270,7 +270,11 @@ impl Device {
             host: p.host.to_string(),
             port: p.port,
             user: (!p.user.is_empty()).then(|| p.user.to_string()),
-            password: String::from_utf8_lossy(p.password.expose()).into_owned(),
+            // Valid UTF-8 is copied once, straight into the zeroizing String
+            // (from_utf8_lossy borrows); a lossy copy is built in place too.
+            password: zeroize::Zeroizing::new(
+                String::from_utf8_lossy(p.password.expose()).into_owned(),
+            ),
         });
         NetOptions {
             proxy,

@@ -510,6 +510,35 @@ impl World {
         smtp::SmtpServer::start(&self.sim, &self.pki, config)
     }
 
+    /// `settings` pointed at this world: OAuth on, the custom provider with
+    /// this provider's endpoints and client id, this SMTP server (STARTTLS),
+    /// `admin` as the administrator's address.
+    pub fn configure(&self, settings: &mut mfp_oauth_core::config::Settings, admin: &str) {
+        use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+        let url = |u: String| u.as_str().try_into().unwrap_or_default();
+        settings.oauth_enabled = true;
+        settings.provider = ProviderKind::Custom;
+        settings.client_id = self
+            .sim
+            .config()
+            .client_id
+            .as_str()
+            .try_into()
+            .unwrap_or_default();
+        settings.custom = CustomProvider {
+            token_url: url(self.provider.token_endpoint()),
+            device_url: url(self.provider.device_endpoint()),
+            authorize_url: url(self.provider.authorize_endpoint()),
+            scope: url("s offline_access".to_owned()),
+        };
+        settings.smtp = SmtpServer::new(
+            "127.0.0.1",
+            self.smtp.port(),
+            mfp_oauth_core::smtp::Security::StartTls,
+        );
+        settings.admin_address = mfp_oauth_core::Address::parse(admin).ok();
+    }
+
     /// Client TLS settings that trust this world's CA and nothing else.
     #[must_use]
     pub fn tls_settings(&self) -> crate::tls::TlsSettings {
