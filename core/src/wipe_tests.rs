@@ -186,6 +186,10 @@ fn the_smtp_clients_token_copy_is_wiped_after_auth_whatever_the_outcome() {
 /// a defmt frame cannot be captured in a host test without the firmware's
 /// linker script.)
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "reads the sources: no file system under Miri's isolation"
+)]
 fn no_defmt_call_site_can_format_a_secret() {
     fn visit(dir: &std::path::Path, files: &mut Vec<(String, String)>) {
         for e in std::fs::read_dir(dir).unwrap() {

@@ -696,6 +696,7 @@ fn run(events: &[Event], sealed: bool) -> Device {
 /// R-NV: the fixed sequence, sealed (the firmware's usual configuration);
 /// prints what it covered.
 #[test]
+#[cfg_attr(miri, ignore = "millions of loads: minutes natively, days under Miri")]
 fn every_cut_of_a_long_fixed_sequence_loads_the_committed_or_the_new_state() {
     let len = if long_run() { 3000 } else { 300 };
     let events = fixed_sequence(len);
@@ -732,6 +733,7 @@ proptest! {
     /// R-NV, R-TOK-2: random lifecycles, plain or sealed, with real power
     /// cuts that restart the device from whatever the flash holds.
     #[test]
+    #[cfg_attr(miri, ignore = "tens of thousands of loads: too slow under Miri")]
     fn every_cut_of_random_lifecycles_loads_the_committed_or_the_new_state(
         events in proptest::collection::vec(event(), 1..30),
         sealed in any::<bool>(),
