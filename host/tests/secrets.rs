@@ -6,10 +6,12 @@
 //! types and errors, and panic messages. Full sessions run against the
 //! simulated provider, SMTP server and an authenticating CONNECT proxy:
 //! sign-in by device code and by the PKCE browser flow, sends, a refresh
-//! with rotation. Every token the provider issued, every device code and
-//! PKCE verifier the client sent, the proxy password and the SASL line are
-//! collected from the simulator's records; every captured text is checked
-//! for every 8-octet window of each of them.
+//! with rotation; then the same through the `mfp-oauth` binary (its
+//! stdout and stderr). Every token the provider issued (access, refresh,
+//! device code), the proxy password and the SASL lines are collected from
+//! the simulator's records; every captured text is checked for every
+//! 8-octet window of each of them. (The PKCE verifier and the client
+//! secret never leave the core's OAuth client: `core/src/wipe_tests.rs`.)
 //!
 //! Zeroization on drop is observed without reading freed memory: a watching
 //! allocator (every block zero-initialised, so all its octets are defined)
@@ -120,11 +122,84 @@ fn assert_no_secret(what: &str, text: &str, secrets: &[Vec<u8>]) {
     }
 }
 
+/// Every token the simulated provider issued (access, refresh, device code,
+/// authorization code: the test double's book, read through its `Debug`,
+/// at several moments so that tokens it later forgets are collected too),
+/// the SASL lines the access tokens made, and the proxy password.
+struct Issued {
+    secrets: Vec<Vec<u8>>,
+    sasl: Vec<String>,
+    counts: std::collections::HashMap<&'static str, usize>,
+}
+
+impl Issued {
+    fn from_books(books: &[String]) -> Self {
+        let book = books.join("\n");
+        let mut me = Issued {
+            secrets: vec![PROXY_PASSWORD.as_bytes().to_vec()],
+            sasl: Vec::new(),
+            counts: Default::default(),
+        };
+        for prefix in ["sim-at-", "sim-rt-", "sim-dc-", "sim-ac-"] {
+            let mut seen = std::collections::HashSet::new();
+            for (i, _) in book.match_indices(prefix) {
+                let token: String = book[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+                    .collect();
+                if !seen.insert(token.clone()) {
+                    continue;
+                }
+                if prefix == "sim-at-" {
+                    me.sasl
+                        .push(format!("user={ADMIN}\x01auth=Bearer {token}\x01\x01"));
+                }
+                me.secrets.push(token.into_bytes());
+                *me.counts.entry(prefix).or_insert(0) += 1;
+            }
+        }
+        me
+    }
+
+    /// The sessions ran what they should have (the authorization code is
+    /// spent as soon as it is exchanged: the book rarely holds it).
+    fn assert_counts(&self, device_codes: usize, refresh: usize, access: usize) {
+        let n = |p| self.counts.get(p).copied().unwrap_or(0);
+        assert!(
+            n("sim-dc-") >= device_codes && n("sim-rt-") >= refresh && n("sim-at-") >= access,
+            "{:?}",
+            self.counts
+        );
+    }
+
+    fn assert_absent(&self, what: &str, text: &str) {
+        assert_no_secret(what, text, &self.secrets);
+        // The SASL line as it goes on the wire (base64; its account part
+        // is not secret, the token part is covered above).
+        for line in &self.sasl {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(line);
+            for w in b64.as_bytes().windows(8).step_by(4) {
+                assert!(
+                    !text.as_bytes().windows(8).any(|t| t == w),
+                    "{what} shows the SASL line"
+                );
+            }
+        }
+    }
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mfp-secrets-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn setup(name: &str) -> (World, ConnectProxy, std::path::PathBuf, Device) {
     let w = World::start(SimConfig::default(), SmtpConfig::default()).unwrap();
     let proxy = ConnectProxy::start(true).unwrap();
-    let dir = std::env::temp_dir().join(format!("mfp-secrets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch(name);
     let clock: Arc<dyn Clock> = Arc::new(w.clock.clone());
     let mut dev = Device::open(&dir, clock, w.tls_settings()).unwrap();
     let mut s = dev.mailer.settings().clone();
@@ -238,53 +313,12 @@ fn full_sessions_show_no_part_of_any_secret() {
     show("token net options", format!("{:?}", dev.token_net()));
     show("proxy seen", proxy.seen().join("\n"));
 
-    // Every token the provider issued (access, refresh, device code,
-    // authorization code: the test double's book, read through its Debug),
-    // the SASL lines they made, the proxy password.
     books.push(format!("{:?}", w.sim));
-    let book = books.join("\n");
-    let mut secrets: Vec<Vec<u8>> = vec![PROXY_PASSWORD.as_bytes().to_vec()];
-    let mut sasl = Vec::new();
-    let mut counts = std::collections::HashMap::new();
-    for prefix in ["sim-at-", "sim-rt-", "sim-dc-", "sim-ac-"] {
-        let mut seen = std::collections::HashSet::new();
-        for (i, _) in book.match_indices(prefix) {
-            let token: String = book[i..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
-                .collect();
-            if !seen.insert(token.clone()) {
-                continue;
-            }
-            if prefix == "sim-at-" {
-                sasl.push(format!("user={ADMIN}\x01auth=Bearer {token}\x01\x01"));
-            }
-            secrets.push(token.into_bytes());
-            *counts.entry(prefix).or_insert(0) += 1;
-        }
-    }
-    // Device code and PKCE sign-ins, refreshes with rotation. (The
-    // authorization code is spent as soon as it is exchanged: the book
-    // rarely holds it.)
-    assert!(
-        counts.get("sim-dc-") >= Some(&1)
-            && counts.get("sim-rt-") >= Some(&4)
-            && counts.get("sim-at-") >= Some(&4),
-        "{counts:?}"
-    );
+    let found = Issued::from_books(&books);
+    // Device code and PKCE sign-ins, refreshes with rotation.
+    found.assert_counts(1, 4, 4);
     for (what, text) in shown.borrow().iter() {
-        assert_no_secret(what, text, &secrets);
-        // The SASL line as it goes on the wire (base64; its account part
-        // is not secret, the token part is covered above).
-        for line in &sasl {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(line);
-            for w in b64.as_bytes().windows(8).step_by(4) {
-                assert!(
-                    !text.as_bytes().windows(8).any(|t| t == w),
-                    "{what} shows the SASL line"
-                );
-            }
-        }
+        found.assert_absent(what, text);
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -368,8 +402,7 @@ fn the_proxy_password_is_wiped_from_the_heap() {
     assert_eq!(wiped, 0, "a proxy password was freed unwiped");
 
     // Through the device: settings -> token traffic options -> dropped.
-    let dir = std::env::temp_dir().join(format!("mfp-secrets-{}-heap", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("heap");
     let clock: Arc<dyn Clock> = Arc::new(mfp_oauth_host::clock::VirtualClock::new());
     let mut dev = Device::open(&dir, clock, Default::default()).unwrap();
     let mut s = dev.mailer.settings().clone();
@@ -421,4 +454,138 @@ fn secret_buffers_are_wiped_on_drop() {
     check::<{ AccessToken::CAPACITY }>();
     check::<{ RefreshToken::CAPACITY }>();
     check::<128>();
+}
+
+/// R-LOG, R-CLI: the `mfp-oauth` binary's whole output (stdout and stderr
+/// of configuration with a proxy password, device-code and browser
+/// sign-ins, sends with a refresh and rotation, the token list, a power
+/// cycle, doctor) shows no part of any secret.
+#[test]
+fn the_command_line_tool_shows_no_part_of_any_secret() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let fast_polling = SimConfig {
+        device_interval_s: 1,
+        ..SimConfig::default()
+    };
+    let (w, proxy) = (
+        World::start(fast_polling, SmtpConfig::default()).unwrap(),
+        ConnectProxy::start(true).unwrap(),
+    );
+    let dir = scratch("cli");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, w.pki.ca_pem()).unwrap();
+    let tool = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mfp-oauth"));
+        c.arg("--store")
+            .arg(dir.join("state"))
+            .arg("--ca-file")
+            .arg(&ca)
+            .args(args)
+            .env("LANG", "C")
+            .stdin(Stdio::null());
+        c
+    };
+    let mut outputs: Vec<(String, String)> = Vec::new();
+    let mut books = Vec::new();
+    let run = |args: &[&str], outputs: &mut Vec<(String, String)>| {
+        let o = tool(args).output().unwrap();
+        let both = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{args:?}: {both}");
+        outputs.push((args.join(" "), both));
+    };
+    let mut pairs = w.config_set_pairs(ADMIN, "s offline_access");
+    pairs.extend([
+        ("proxy", format!("127.0.0.1:{}", proxy.port())),
+        ("proxy-user", "mfp".to_owned()),
+        ("proxy-password", PROXY_PASSWORD.to_owned()),
+    ]);
+    for (k, v) in pairs {
+        run(&["config", "set", k, &v], &mut outputs);
+    }
+    // The password given on the command line is the input, not output.
+    outputs.retain(|(what, _)| !what.contains(PROXY_PASSWORD));
+
+    // Device code: the simulated user approves whatever code is pending.
+    let done = Arc::new(AtomicBool::new(false));
+    let (sim, flag) = (w.sim.clone(), Arc::clone(&done));
+    let approver = std::thread::spawn(move || {
+        while !flag.load(Ordering::SeqCst) {
+            for code in sim.pending_user_codes() {
+                sim.approve_device(&code, ADMIN);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    run(&["login", "--admin"], &mut outputs);
+    done.store(true, Ordering::SeqCst);
+    approver.join().unwrap();
+    books.push(format!("{:?}", w.sim));
+
+    // The browser flow, the test playing the browser.
+    let mut child = tool(&["login", "--admin", "--browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let url = l.starts_with("https://").then(|| l.clone());
+        seen.push(l);
+        if let Some(url) = url {
+            assert_eq!(
+                mfp_oauth_host::sim::browser::sign_in(&url, &w.tls_settings()).unwrap(),
+                200
+            );
+            break;
+        }
+    }
+    seen.extend(lines.map(Result::unwrap));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(child.wait().unwrap().success(), "{seen:?} {err}");
+    outputs.push((
+        "login --browser".into(),
+        format!("{}\n{err}", seen.join("\n")),
+    ));
+    books.push(format!("{:?}", w.sim));
+
+    let pdf = dir.join("scan.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7 fake scan\n").unwrap();
+    let pdf = pdf.to_string_lossy().into_owned();
+    // (The scratch path has no spaces.)
+    let send_line = format!("send --function scan-to-email --to carol@fabrikam.test {pdf}");
+    let send: Vec<&str> = send_line.split(' ').collect();
+    run(&send, &mut outputs);
+    books.push(format!("{:?}", w.sim));
+    // Each run of the tool is a power-on: the next send refreshes (and the
+    // provider rotates the refresh token).
+    run(&send, &mut outputs);
+    for args in [
+        &["tokens", "list"][..],
+        &["power-cycle"],
+        &["config", "show"],
+        &["config", "check"],
+        &["doctor"],
+    ] {
+        run(args, &mut outputs);
+    }
+    books.push(format!("{:?}", w.sim));
+    assert_eq!(w.sim.messages().len(), 2);
+    assert!(
+        proxy.seen().len() >= 3,
+        "the token traffic went through the proxy"
+    );
+    let found = Issued::from_books(&books);
+    found.assert_counts(1, 3, 3);
+    for (what, text) in &outputs {
+        found.assert_absent(what, text);
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -539,6 +539,24 @@ impl World {
         settings.admin_address = mfp_oauth_core::Address::parse(admin).ok();
     }
 
+    /// The same as [`World::configure`] as `mfp-oauth config set KEY VALUE`
+    /// pairs, with `scope`.
+    #[must_use]
+    pub fn config_set_pairs(&self, admin: &str, scope: &str) -> Vec<(&'static str, String)> {
+        let p = &self.provider;
+        vec![
+            ("provider", "custom".to_owned()),
+            ("client-id", self.sim.config().client_id),
+            ("token-url", p.token_endpoint()),
+            ("device-url", p.device_endpoint()),
+            ("authorize-url", p.authorize_endpoint()),
+            ("scope", scope.to_owned()),
+            ("smtp", format!("127.0.0.1:{}", self.smtp.port())),
+            ("admin-address", admin.to_owned()),
+            ("oauth", "on".to_owned()),
+        ]
+    }
+
     /// Client TLS settings that trust this world's CA and nothing else.
     #[must_use]
     pub fn tls_settings(&self) -> crate::tls::TlsSettings {
