@@ -34,6 +34,16 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
 # R-RULE-7: the product without OAuth must build too.
 cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
 
+stage "core's defmt output (R-LOG): a test logger captures the frames, no secret in any"
+# Its own workspace (core/defmt-check): the defmt feature and the global
+# logger must not reach the main workspace's builds.
+(
+  cd core/defmt-check
+  cargo fmt -- --check
+  cargo clippy --all-targets --locked -- -D warnings
+  cargo test --locked 2>&1 | tee "$log_dir/cargo-test-defmt.log"
+)
+
 stage "C API: tools (arm-none-eabi-gcc, newlib, qemu-system-arm, valgrind)"
 # Installed only when missing, so that a warm machine skips apt entirely.
 need=()

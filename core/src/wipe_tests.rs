@@ -13,6 +13,8 @@ use crate::secret::SecretBuf;
 use crate::smtp::{self, Client, Event, Security};
 use crate::time::{Duration, Instant};
 use crate::token::{RefreshFailure, TokenGrant, TokenOwner, TokenStore, UserId};
+use base64::Engine;
+use std::string::String;
 
 /// Whether any 4-octet window of `secret` is anywhere in `storage`.
 fn trace_of(storage: &[u8], secret: &[u8]) -> bool {
@@ -155,6 +157,16 @@ fn session_to_auth(outcome: &str, close_instead: bool) -> Client {
             }
         }
         while let Some(t) = c.poll_transmit(now, &mut buf).unwrap() {
+            // The AUTH line carries the token (base64): flagged sensitive;
+            // nothing else may carry any of it.
+            let sent = &buf[..t.len];
+            let b64 = base64::engine::general_purpose::STANDARD
+                .encode(b"user=admin@contoso.com\x01auth=Bearer AT-SMTP-0123456789\x01\x01");
+            let carries = trace_of(sent, b"AT-SMTP-0123456789")
+                || b64.as_bytes()[24..]
+                    .windows(8)
+                    .any(|w| sent.windows(8).any(|s| s == w));
+            assert_eq!(carries, t.sensitive, "{:?}", String::from_utf8_lossy(sent));
             saw_token |= t.sensitive;
         }
     }
@@ -182,9 +194,8 @@ fn the_smtp_clients_token_copy_is_wiped_after_auth_whatever_the_outcome() {
 /// `defmt::Format` impls are the address and the secret buffer, whose
 /// format string takes the length and nothing else. Every derived
 /// `defmt::Format` that contains a secret reaches it through
-/// `SecretBuf`'s impl. (A source scan, complementing the `Debug` checks:
-/// a defmt frame cannot be captured in a host test without the firmware's
-/// linker script.)
+/// `SecretBuf`'s impl. (A source scan, complementing the frames captured
+/// by the test logger of `core/defmt-check`, its own workspace.)
 #[test]
 #[cfg_attr(
     miri,
