@@ -22,6 +22,7 @@ use mfp_oauth_core::config::Proxy as CfgProxy;
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::AuthMethod;
 use mfp_oauth_core::secret::{AccessToken, RefreshToken, SecretBuf};
+use mfp_oauth_core::token::TokenOwner;
 use mfp_oauth_core::Address;
 use mfp_oauth_host::app::job::{self, JobSpec};
 use mfp_oauth_host::app::signin::{self, Prompt};
@@ -588,4 +589,83 @@ fn the_command_line_tool_shows_no_part_of_any_secret() {
         found.assert_absent(what, text);
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// R-TOK-5, R-NV: a deleted user's slot (freed, not only emptied), a
+/// rotated refresh token, an evicted or expired access token, and the
+/// guest's tokens leave nothing in the store's memory: the store lives in
+/// storage the test owns (zeroed first) and is read in place, alive.
+#[test]
+fn deleted_token_store_slots_leave_nothing_in_memory() {
+    use mfp_oauth_core::token::{RefreshFailure, TokenGrant, TokenStore, UserId};
+    use mfp_oauth_core::{Duration, Instant};
+    let mut place: Box<std::mem::MaybeUninit<TokenStore>> =
+        Box::new(std::mem::MaybeUninit::zeroed());
+    let store = place.write(TokenStore::new());
+    let grant = |at: &'static [u8], rt: Option<&'static [u8]>| TokenGrant {
+        access_token: at,
+        expires_in: Duration::from_secs(3600),
+        refresh_token: rt,
+    };
+    let user = |id: &str| TokenOwner::User(UserId::try_from(id).unwrap());
+    let acct = Address::parse("u@contoso.test").unwrap();
+    let t0 = Instant::from_millis(0);
+    for (owner, at, rt) in [
+        (
+            user("bob"),
+            &b"AT-bob-Qw7Er4Ty"[..],
+            &b"RT-bob-Ui8Op2As"[..],
+        ),
+        (user("eve"), b"AT-eve-Df5Gh1Jk", b"RT-eve-Lz9Xc3Vb"),
+        (TokenOwner::Admin, b"AT-adm-Nm6Qa0Ws", b"RT-adm-Ed4Rf8Tg"),
+        (TokenOwner::Guest, b"AT-gst-Yh2Uj7Ik", b"RT-gst-Ol3Pz5Xa"),
+    ] {
+        store
+            .store_acquired(t0, None, &owner, &acct, grant(at, Some(rt)))
+            .unwrap();
+    }
+    store
+        .refreshed(
+            t0,
+            None,
+            &TokenOwner::Admin,
+            grant(b"AT-adm-2", Some(b"RT-adm-Cv1Bn6Mq")),
+        )
+        .unwrap();
+    store.delete_user("bob").unwrap();
+    store.refresh_failed(&user("eve"), RefreshFailure::InvalidGrant);
+    store.job_finished();
+    let mem = |p: &std::mem::MaybeUninit<TokenStore>| {
+        // SAFETY: the storage was zeroed, then written by the store; it is
+        // read as octets while the store lives (not under Miri: padding).
+        unsafe {
+            std::slice::from_raw_parts(p.as_ptr().cast::<u8>(), size_of::<TokenStore>()).to_vec()
+        }
+    };
+    let m = mem(&place);
+    let find = |s: &[u8]| m.windows(s.len()).any(|w| w == s);
+    assert!(find(b"RT-adm-Cv1Bn6Mq"), "the live token is seen");
+    for gone in [
+        &b"AT-bob-Qw7Er4Ty"[..],
+        b"RT-bob-Ui8Op2As",
+        b"AT-eve-Df5Gh1Jk",
+        b"RT-eve-Lz9Xc3Vb",
+        b"AT-adm-Nm6Qa0Ws",
+        b"RT-adm-Ed4Rf8Tg",
+        b"AT-gst-Yh2Uj7Ik",
+        b"RT-gst-Ol3Pz5Xa",
+    ] {
+        assert!(
+            !find(gone),
+            "{} left in memory",
+            String::from_utf8_lossy(gone)
+        );
+    }
+    // SAFETY: initialised above, dropped once.
+    unsafe { place.assume_init_drop() };
+    let m = mem(&place);
+    assert!(
+        !m.windows(15).any(|w| w == b"RT-adm-Cv1Bn6Mq"),
+        "dropped: wiped"
+    );
 }
