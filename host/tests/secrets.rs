@@ -304,11 +304,15 @@ fn full_sessions_show_no_part_of_any_secret() {
         .unwrap();
         assert!(r.sent(), "{r:?}");
         show("job report", format!("{r:?}"));
+        show("mailer after the job", format!("{:?}", dev.mailer));
         for e in events {
             show("job event", e);
         }
     }
     show("device", format!("{dev:?}"));
+    // The Mailer facade itself (the Device's Debug leaves it out).
+    show("mailer", format!("{:?}", dev.mailer));
+    show("plan", format!("{:?}", dev.mailer.plan()));
     show("settings", format!("{:?}", dev.mailer.settings()));
     show("store", format!("{:?}", dev.mailer.store()));
     show("token net options", format!("{:?}", dev.token_net()));
