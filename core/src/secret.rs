@@ -121,7 +121,7 @@ impl<const N: usize> SecretBuf<N> {
 
     /// The whole inline storage, used or not: for the tests that prove
     /// wiping.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "oauth"))]
     pub(crate) fn storage(&self) -> &[u8] {
         &self.bytes
     }

@@ -443,7 +443,7 @@ impl Client {
     }
 
     /// The storage of the client's copy of the token (tests of wiping).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "oauth"))]
     pub(crate) fn token_storage(&self) -> &[u8] {
         self.token.storage()
     }

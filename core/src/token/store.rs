@@ -500,6 +500,13 @@ impl TokenStore {
         self.guest.clear(TokenStatus::Required);
     }
 
+    /// The settings saved with the tokens changed: a new image is due
+    /// (R-NV); `secret_left`: the older slot holds a secret of the old
+    /// settings (the proxy password) and is to be erased.
+    pub(crate) fn settings_changed(&mut self, secret_left: bool) {
+        self.mark_persist(secret_left);
+    }
+
     /// Apply what a settings change implies ([`Settings::apply`]).
     pub fn apply_config(&mut self, applied: &Applied) {
         if applied.admin_token_invalidated {
@@ -710,7 +717,7 @@ impl TokenStore {
 
     /// The storage of every secret the store holds, used or not (admin,
     /// guest, users, cached access tokens): for the tests that prove wiping.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "oauth"))]
     pub(crate) fn secret_storages(&self) -> impl Iterator<Item = &[u8]> {
         core::iter::once(self.admin.refresh.storage())
             .chain(core::iter::once(self.guest.refresh.storage()))
