@@ -494,6 +494,18 @@ enum mfp_oauth_status
    * E606: A network read or write failed.
    */
   MFP_OAUTH_STATUS_IO_ERROR = 606,
+  /**
+   * E607: The server's certificate has expired or is not valid yet.
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED = 607,
+  /**
+   * E608: The server's certificate was issued for another name than the server address set.
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME = 608,
+  /**
+   * E609: The server's certificate is not signed by a trusted authority (unknown or self-signed).
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED = 609,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -23,7 +23,7 @@
 # 5. Stops exactly the processes it started (their process groups, by the
 #    ids it recorded), on success, failure or interruption.
 #
-# Ports: MFP_INTEROP_PORT_BASE (default 24500) + 1..32; all must be free.
+# Ports: MFP_INTEROP_PORT_BASE (default 24500) + 1..32 and + 40; all must be free.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -43,6 +43,7 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v ss >/dev/null || need_apt+=(iproute2)
+command -v curl >/dev/null || need_apt+=(curl) # issue 11: flights beside curl
 if [ ${#need_apt[@]} -gt 0 ]; then
     say "installing ${need_apt[*]}"
     # Packages must not start their system-wide daemons (they would listen
@@ -60,7 +61,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     [ "$made_policy" = yes ] && rm -f /usr/sbin/policy-rc.d
     [ "$apt_ok" = yes ] || { tail -20 "$root/target/interop-apt.log" >&2; die "apt-get install ${need_apt[*]}"; }
 fi
-for tool in dovecot postfix node npm openssl python3 ss; do
+for tool in dovecot postfix node npm openssl python3 ss curl; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 [ -x /usr/lib/dovecot/submission ] || die "dovecot-submissiond is not installed"
@@ -76,7 +77,10 @@ P_HTTPS=$(port 1) P_HTTP=$(port 2) P_SINK=$(port 10)
 P_DC_SUB=$(port 20) P_DC_SUBS=$(port 21) P_DC_AUTH=$(port 22)
 P_SLOW_SUB=$(port 25)
 P_PF_SUB=$(port 30) P_PF_SUBS=$(port 31)
-for p in $P_HTTPS $P_HTTP $P_SINK $P_DC_SUB $P_DC_SUBS $P_DC_AUTH $P_SLOW_SUB $P_PF_SUB $P_PF_SUBS; do
+# Issue 11 (flights): Postfix without PIPELINING and CHUNKING.
+P_PF_LOCKSTEP=$(port 40)
+for p in $P_HTTPS $P_HTTP $P_SINK $P_DC_SUB $P_DC_SUBS $P_DC_AUTH $P_SLOW_SUB $P_PF_SUB $P_PF_SUBS \
+    $P_PF_LOCKSTEP; do
     if ss -Htln "sport = :$p" | grep -q .; then
         die "port $p is in use (set MFP_INTEROP_PORT_BASE to move the suite)"
     fi
@@ -278,6 +282,7 @@ cat > "$pf/etc/master.cf" <<EOF
 127.0.0.1:$P_PF_SUB inet n - n - - smtpd
 127.0.0.2:$P_PF_SUB inet n - n - - smtpd
 127.0.0.1:$P_PF_SUBS inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+127.0.0.2:$P_PF_LOCKSTEP inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining,chunking
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -328,6 +333,7 @@ wait_port 127.0.0.1 "$P_DC_AUTH" "dovecot auth"
 wait_port 127.0.0.2 "$P_SLOW_SUB" "dovecot (slow)"
 wait_port 127.0.0.2 "$P_PF_SUB" postfix
 wait_port 127.0.0.1 "$P_PF_SUBS" postfix
+wait_port 127.0.0.2 "$P_PF_LOCKSTEP" "postfix (no pipelining)"
 
 pf_master=$(tr -dc 0-9 < "$pf/spool/pid/master.pid")
 # Nothing of ours may listen anywhere but 127.0.0.1 / 127.0.0.2.
@@ -345,6 +351,7 @@ DOVECOT_SUBMISSIONS=$P_DC_SUBS
 DOVECOT_SLOW_SUBMISSION=$P_SLOW_SUB
 POSTFIX_SUBMISSION=$P_PF_SUB
 POSTFIX_SUBMISSIONS=$P_PF_SUBS
+POSTFIX_LOCKSTEP_SUBMISSION=$P_PF_LOCKSTEP
 SINK_DIR=$run/sink/messages
 LOGS=$run
 EOF
