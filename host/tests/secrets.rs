@@ -280,7 +280,7 @@ fn full_sessions_show_no_part_of_any_secret() {
         user: None,
         from: None,
         to: &to,
-        body: b"Subject: x\r\n\r\nbody\r\n",
+        size: None,
     };
     for round in 0..3 {
         books.push(format!("{:?}", w.sim));
@@ -291,9 +291,11 @@ fn full_sessions_show_no_part_of_any_secret() {
             w.clock.advance(mfp_oauth_core::Duration::from_secs(7200));
         }
         let mut events = Vec::new();
+        let mut body: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
         let r = job::run(
             &mut dev,
             &spec,
+            &mut body,
             &mut |_: &Device, _: bool, _: AuthMethod, _: &Address| {
                 Err(signin::FlowError::Failed(
                     mfp_oauth_core::diag::Id::AdminTokenRequired,
