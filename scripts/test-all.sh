@@ -41,6 +41,16 @@ cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --lock
 cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
   -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"
 
+stage "core's defmt output (R-LOG): a test logger captures the frames, no secret in any"
+# Its own workspace (core/defmt-check): the defmt feature and the global
+# logger must not reach the main workspace's builds.
+(
+  cd core/defmt-check
+  cargo fmt -- --check
+  cargo clippy --all-targets --locked -- -D warnings
+  cargo test --locked 2>&1 | tee "$log_dir/cargo-test-defmt.log"
+)
+
 stage "C API: tools (arm-none-eabi-gcc, newlib, qemu-system-arm, valgrind)"
 # Installed only when missing, so that a warm machine skips apt entirely.
 need=()

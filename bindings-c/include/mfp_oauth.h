@@ -1993,7 +1993,9 @@ mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
 /**
  * The administrator changed the settings: validated (the first broken rule
  * is the status, and nothing changes) and applied; tokens of a changed
- * provider or account are dropped and a store event asks to persist.
+ * provider or account are dropped. Any change brings a `PERSIST` step
+ * (the settings live in the image), with `erase_other_slot` when a secret
+ * left (an orphaned token, or the proxy password changed or removed).
  *
  * # Safety
  * `mailer` as for `_destroy`; `settings` NULL or valid.

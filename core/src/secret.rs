@@ -107,10 +107,23 @@ impl<const N: usize> SecretBuf<N> {
         self.len == 0
     }
 
-    /// Overwrite every octet with zero and empty the secret.
+    /// Overwrite every octet with zero and empty the secret. Octets past
+    /// the length are always zero (only `set`, after clearing, and `extend`
+    /// write, and only below the new length), so only those in use need
+    /// overwriting: clearing a short token in a large buffer stays cheap.
     pub fn clear(&mut self) {
-        self.bytes.zeroize();
+        match self.bytes.get_mut(..self.len) {
+            Some(used) => used.zeroize(),
+            None => self.bytes.zeroize(),
+        }
         self.len = 0;
+    }
+
+    /// The whole inline storage, used or not: for the tests that prove
+    /// wiping.
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn storage(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Constant-time comparison (for state values and verifiers).

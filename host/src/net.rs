@@ -21,6 +21,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use zeroize::Zeroizing;
 
 /// Longest proxy response head accepted (status line and headers).
 pub const MAX_PROXY_RESPONSE: usize = 8 * 1024;
@@ -34,8 +35,9 @@ pub struct Proxy {
     pub port: u16,
     /// User name for `Proxy-Authorization: Basic`, if the proxy wants one.
     pub user: Option<String>,
-    /// Its password (secret: redacted in `Debug`).
-    pub password: String,
+    /// Its password (secret: redacted in `Debug`, wiped from the heap when
+    /// dropped, R-LOG).
+    pub password: Zeroizing<String>,
 }
 
 impl fmt::Debug for Proxy {
@@ -567,7 +569,7 @@ mod tests {
             host: "proxy".into(),
             port: 3128,
             user: Some("alice".into()),
-            password: "secret".into(),
+            password: Zeroizing::new("secret".into()),
         };
         assert!(!format!("{p:?}").contains("secret"));
     }

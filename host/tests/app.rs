@@ -1,7 +1,7 @@
 //! The job runner and the on-disk persistence with the core's Mailer, over
 //! the real drivers and the simulator (R-TOK, R-NV, R-HOST).
 
-use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+use mfp_oauth_core::config::SmtpServer;
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::AuthMethod;
 use mfp_oauth_core::smtp::Security;
@@ -24,17 +24,7 @@ fn setup(name: &str) -> (World, PathBuf, Device) {
     let _ = std::fs::remove_dir_all(&dir);
     let mut dev = open(&w, &dir);
     let mut s = dev.mailer.settings().clone();
-    s.oauth_enabled = true;
-    s.provider = ProviderKind::Custom;
-    s.client_id = "mfp-oauth-demo".try_into().unwrap();
-    s.custom = CustomProvider {
-        token_url: w.provider.token_endpoint().as_str().try_into().unwrap(),
-        device_url: w.provider.device_endpoint().as_str().try_into().unwrap(),
-        authorize_url: w.provider.authorize_endpoint().as_str().try_into().unwrap(),
-        scope: "s offline_access".try_into().unwrap(),
-    };
-    s.smtp = SmtpServer::new("127.0.0.1", w.smtp.port(), Security::StartTls);
-    s.admin_address = Some(Address::parse(ADMIN).unwrap());
+    w.configure(&mut s, ADMIN);
     dev.apply_settings(s).unwrap();
     let sim = w.sim.clone();
     let t = signin::sign_in(

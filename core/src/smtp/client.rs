@@ -447,6 +447,12 @@ impl Client {
         Ok(())
     }
 
+    /// The storage of the client's copy of the token (tests of wiping).
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn token_storage(&self) -> &[u8] {
+        self.token.storage()
+    }
+
     /// Lend the access token for `user` (copied into the client, wiped
     /// after AUTH). Call it before AUTH starts, or when
     /// [`Event::NeedToken`] asks for it.
