@@ -135,6 +135,7 @@
 
 mod log;
 mod tls;
+mod verify;
 
 use embassy_net::{IpAddress, Stack};
 use embassy_time::{with_deadline, with_timeout, Timer};
@@ -152,6 +153,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::log::{log_debug, log_info, log_warn};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
 use crate::tls::{Conn, Link, Start};
+pub use crate::verify::{check_anchor, check_chain, ChainError, ConstrainedVerifier};
 
 /// The TLS versions this driver speaks, minimum and maximum: TLS 1.3 only
 /// (`embedded-tls`). Put into the settings by [`board_settings`] (R-RULE-2).
@@ -278,10 +280,22 @@ impl Resolve for Dns<'_> {
 /// The trust anchor every server must chain to.
 #[derive(Debug, Clone, Copy)]
 pub struct Trust<'a> {
-    /// One CA certificate, DER, that signed the SMTP and token servers'
-    /// certificates and whose every certificate is trusted for them (see
-    /// the crate docs: the verifier does not check basicConstraints).
+    /// One CA certificate, DER, at the top of the SMTP and token servers'
+    /// chains (a root, or an intermediate CA the firmware trusts). It must
+    /// be a CA certificate ([`Trust::check`]); a [`Board`] made with one
+    /// that is not refuses every connection ([`Id::CertificateInvalid`]).
     pub ca_der: &'a [u8],
+}
+
+impl Trust<'_> {
+    /// Whether [`Trust::ca_der`] can be a trust anchor: DER X.509 with
+    /// basicConstraints cA TRUE, keyCertSign if it has a keyUsage, no
+    /// nameConstraints and no critical extension the verifier does not
+    /// process ([`check_anchor`]). Call it when the certificate is
+    /// installed; [`Board::new`] calls it once too.
+    pub fn check(&self) -> Result<(), ChainError> {
+        check_anchor(self.ca_der)
+    }
 }
 
 /// Memory for one connection, lent by the caller.
@@ -360,6 +374,8 @@ pub struct Board<'d, R, N, C = NoClock> {
     rng: R,
     resolver: N,
     ehlo: &'d str,
+    /// [`Trust::check`], once, when the board was made.
+    anchor: Result<(), ChainError>,
     clock: core::marker::PhantomData<C>,
 }
 
@@ -399,12 +415,17 @@ where
         resolver: N,
         ehlo: &'d str,
     ) -> Self {
+        let anchor = trust.check();
+        if let Err(e) = anchor {
+            log_warn!("trust anchor refused: {}", e);
+        }
         Board {
             stack,
             trust,
             rng,
             resolver,
             ehlo,
+            anchor,
             clock: core::marker::PhantomData,
         }
     }

@@ -5,16 +5,16 @@
 use embassy_net::tcp::TcpSocket;
 use embassy_time::with_timeout;
 use embedded_io_async::Write;
-use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
-    Aes128GcmSha256, Certificate, CryptoProvider, CryptoRngCore, TlsClock, TlsConfig,
-    TlsConnection, TlsContext, TlsError, TlsVerifier,
+    Aes128GcmSha256, CryptoProvider, CryptoRngCore, TlsClock, TlsConfig, TlsConnection, TlsContext,
+    TlsError, TlsVerifier,
 };
 use mfp_oauth_core::config::HostName;
 use mfp_oauth_core::diag::Id;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::log::{log_debug, log_warn};
+use crate::verify::ConstrainedVerifier;
 use crate::{Board, LinkBuffers, Resolve, IO_TIMEOUT};
 
 /// The largest certificate chain a server may send (octets, DER, all
@@ -42,7 +42,7 @@ pub(crate) enum ReadError {
 /// The caller's RNG and the verifier, for embedded-tls.
 struct Provider<'a, R, C: TlsClock> {
     rng: R,
-    verifier: CertVerifier<'a, Suite, C, MAX_CERT_CHAIN_LEN>,
+    verifier: ConstrainedVerifier<'a, Suite, C, MAX_CERT_CHAIN_LEN>,
 }
 
 impl<R: CryptoRngCore, C: TlsClock> CryptoProvider for Provider<'_, R, C> {
@@ -170,7 +170,7 @@ impl<'a> Conn<'a> {
         C: TlsClock,
     {
         let Conn::Plain {
-            socket,
+            mut socket,
             tls_read,
             tls_write,
             host,
@@ -178,6 +178,14 @@ impl<'a> Conn<'a> {
         else {
             return Err(Id::WrongState);
         };
+        if let Err(e) = board.anchor {
+            // Checked once when the board was made: refused at every
+            // connection, before any byte of TLS.
+            log_warn!("trust anchor refused: {}", e);
+            socket.abort();
+            let _ = with_timeout(embassy_time::Duration::from_secs(1), socket.flush()).await;
+            return Err(Id::CertificateInvalid);
+        }
         let mut tls = TlsConnection::new(socket, tls_read, tls_write);
         let mut config = TlsConfig::new().with_server_name(host.as_str());
         if let Some(p) = alpn {
@@ -185,7 +193,7 @@ impl<'a> Conn<'a> {
         }
         let provider: Provider<'_, _, C> = Provider {
             rng: &mut board.rng,
-            verifier: CertVerifier::new(Certificate::X509(board.trust.ca_der)),
+            verifier: ConstrainedVerifier::new(board.trust.ca_der),
         };
         let result = with_timeout(IO_TIMEOUT, tls.open(TlsContext::new(&config, provider))).await;
         let diag = match result {
