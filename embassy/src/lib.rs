@@ -78,32 +78,44 @@
 //!
 //! # Certificates
 //!
-//! Every TLS connection (SMTP and the token endpoint) verifies the
-//! server: the chain the server sends must lead, signature by signature,
-//! to the caller's trust anchor ([`Trust::ca_der`], one CA certificate in
-//! DER), and the end certificate must carry the server's host name (DNS
-//! subjectAltName or CN). This is `embedded-tls`'s own verifier (its
-//! `rustpki` feature), which checks ECDSA P-256 signatures without an
-//! allocator. What it does not check, and what follows for the board:
+//! Every TLS connection (SMTP and the token endpoint) verifies the server
+//! with a [`ConstrainedVerifier`]: first the path checks `embedded-tls`
+//! does not make ([`check_chain`], RFC 5280), then `embedded-tls`'s own
+//! verifier (its `rustpki` feature: ECDSA P-256 signatures without an
+//! allocator), for which the chain the server sends must lead, signature by
+//! signature, to the caller's trust anchor ([`Trust::ca_der`], one CA
+//! certificate in DER), and the end certificate must carry the server's
+//! host name (DNS subjectAltName or CN). The path checks:
+//! - every certificate that signs another one is a CA certificate
+//!   (basicConstraints cA TRUE, keyCertSign if it has a keyUsage,
+//!   serverAuth or anyExtendedKeyUsage if it has an extendedKeyUsage):
+//!   without this, any end certificate the trusted CA issued, to anyone,
+//!   could sign a certificate for the server's name;
+//! - pathLenConstraint, the anchor's included;
+//! - the server's certificate is not a CA, and is for TLS servers
+//!   (serverAuth if it has an extendedKeyUsage, digitalSignature if it has
+//!   a keyUsage);
+//! - nameConstraints, which the driver does not process, and any critical
+//!   extension it does not process are refused (RFC 5280 §4.2), as is an
+//!   extension it checks appearing twice;
+//! - the trust anchor is a CA certificate ([`Trust::check`], once when the
+//!   [`Board`] is made; a board with a non-CA anchor refuses every
+//!   connection).
+//!
+//! What is not checked:
 //! - the validity period, unless the firmware gives a wall clock
 //!   ([`Board::with_clock`] with an [`embedded_tls::TlsClock`]; [`Board::new`]
 //!   uses [`embedded_tls::NoClock`], which skips the dates);
-//! - basicConstraints, key usage and path length: **any certificate the
-//!   trusted CA issued, to anyone, can act as an intermediate** and sign a
-//!   certificate for the server's name, and the chain verifies. So the
-//!   trust anchor must be a CA every certificate of which you trust for
-//!   these servers: the organisation's private CA (as in the tests), or a
-//!   CA that issues only to the provider's servers. A public CA (even the
-//!   provider's issuing CA, when it also issues to others) does **not**
-//!   authenticate the server with this verifier. (`embedded-tls`'s other
-//!   verifier, `webpki`, checks the path, but takes no intermediates and
-//!   needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
-//!   assemble for armv7e-m: "immediate value out of range".)
+//! - revocation (no CRL or OCSP), certificate policies, and issuer/subject
+//!   name chaining (the signatures link the chain);
 //! - IP addresses in subjectAltName: connect by host name.
 //!
 //! There is no "accept any certificate" path: a server that does not
 //! verify is refused before any byte of a token is sent (diagnostic
 //! [`Id::CertificateInvalid`] or [`Id::TlsHandshakeFailed`]).
+//! (`embedded-tls`'s other verifier, `webpki`, takes no intermediates and
+//! needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
+//! assemble for armv7e-m.)
 //!
 //! # TLS 1.3 only (R-RULE-2)
 //!
