@@ -10,7 +10,8 @@
 #    loudly when the device cannot be made: never a silent skip.
 # 2. Runs tests/interop/run.sh with MFP_INTEROP_TEST=embassy_tap: the same
 #    servers on loopback, then `cargo test --test embassy_tap -- --ignored`
-#    (the tests forward 192.168.69.1:24550..24552 to the servers).
+#    (the tests forward 192.168.69.1:24550..24552 to the servers; one
+#    test runs its own impostor TLS server on 192.168.69.1:24553).
 # 3. Deletes the device on success, failure or interruption.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

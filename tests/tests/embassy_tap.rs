@@ -7,8 +7,9 @@
 //! `mfptap0` with 192.168.69.1/24, then runs the interop servers and these
 //! tests with `--ignored`). The servers bind loopback; this test forwards
 //! 192.168.69.1:24550..24552 to them (plain TCP: TLS is end to end between
-//! the board and the real server). Without the device or the servers each
-//! test fails: none skips silently.
+//! the board and the real server), and one test runs an impostor TLS 1.3
+//! server of its own (rustls) on 192.168.69.1:24553. Without the device or
+//! the servers each test fails: none skips silently.
 //!
 //! The tests share one TAP device, so they take turns (a lock), and one
 //! administrator grant whose refresh token rotates at every refresh.
@@ -981,4 +982,139 @@ fn pkce_code_exchange_on_the_board_then_a_job() {
     let r = run_job(m, run_ca(), message.clone());
     assert!(matches!(r.plan, Plan::Done { .. }), "{:?}", r.plan);
     assert_delivered(&marker, &message);
+}
+
+// ------------------------------------------------------------ impostor
+
+/// Where the impostor listens, on the TAP address (no forwarder: it is a
+/// TLS 1.3 server of this test process, rustls).
+const P_IMPOSTOR: u16 = 24553;
+
+/// The DER of the first PEM block of the run's file `name` (beside the
+/// CA).
+fn run_pem(name: &str) -> String {
+    let dir = servers().ca.parent().unwrap().to_path_buf();
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    let b64: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
+/// A TLS 1.3 server on 192.168.69.1:`P_IMPOSTOR` that presents `chain`
+/// (its own certificate first) with `key`, for one connection. Says
+/// whether the handshake completed and what the board sent inside TLS.
+fn impostor(chain: Vec<Vec<u8>>, key: &rcgen::KeyPair) -> std::thread::JoinHandle<(bool, Vec<u8>)> {
+    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        chain.into_iter().map(CertificateDer::from).collect(),
+        PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+    )
+    .unwrap();
+    let listener = TcpListener::bind((HOST_IP, P_IMPOSTOR)).unwrap();
+    std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut tls = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        while tls.is_handshaking() {
+            if tls.complete_io(&mut tcp).is_err() {
+                return (false, Vec::new());
+            }
+        }
+        // Greet as an SMTP server would, and take what the board sends
+        // until it gives up.
+        let _ = tls.writer().write_all(b"220 mail.interop.test ESMTP\r\n");
+        let mut got = Vec::new();
+        while tls.complete_io(&mut tcp).is_ok_and(|(r, w)| r + w > 0) {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = tls.reader().read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            if find(&got, b"EHLO").is_some() {
+                break;
+            }
+        }
+        (true, got)
+    })
+}
+
+// THE ATTACK the driver's path checks close: a server certificate of the
+// trusted CA (the run's own Dovecot certificate, CA:FALSE, and its key)
+// signs a certificate for the printer's SMTP server name, and an impostor
+// presents that chain. embedded-tls's verifier alone checks only the
+// signatures and the name, and would take it (embassy/tests/chain.rs
+// shows it); the board refuses it at the handshake, before any SMTP
+// command or token. The control: the same impostor with the run's real
+// server certificate is taken (so the refusal is the chain's, not an
+// incompatibility of the two TLS stacks).
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn chain_forged_by_a_server_certificate_is_refused_before_any_command() {
+    let _held = turn();
+    let server_der = pem_der(&run_pem("server.pem"));
+    let server_key = rcgen::KeyPair::from_pem(&run_pem("server.key")).unwrap();
+    let job = || {
+        let mut st = settings(Security::ImplicitTls);
+        st.smtp = SmtpServer::new(NAME, P_IMPOSTOR, Security::ImplicitTls);
+        let mut m = mailer(st);
+        // An access token in the store: the job goes straight to SMTP.
+        holding(&mut m, b"never-leaves-the-board", b"never-leaves-either");
+        m
+    };
+
+    // Control: the run's real server certificate.
+    let served = impostor(vec![server_der.clone()], &server_key);
+    let r = run_job(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec());
+    let (handshake, got) = served.join().unwrap();
+    assert!(handshake, "the real chain is taken: {:?}", r.plan);
+    assert!(find(&got, b"EHLO").is_some(), "{got:?}");
+    assert_ne!(
+        r.plan,
+        Plan::Failed {
+            diag: Id::CertificateInvalid
+        }
+    );
+
+    // The forged chain: a certificate for NAME issued by the server
+    // certificate's key (issuer name: its subject, CN=localhost).
+    let mut issuer = rcgen::CertificateParams::default();
+    issuer
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let issuer = rcgen::Issuer::new(issuer, &server_key);
+    let forged_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut forged = rcgen::CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+    forged
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, NAME);
+    forged.is_ca = rcgen::IsCa::ExplicitNoCa;
+    forged.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    forged.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let forged = forged.signed_by(&forged_key, &issuer).unwrap();
+    let served = impostor(vec![forged.der().to_vec(), server_der], &forged_key);
+    let r = run_job(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec());
+    let (handshake, got) = served.join().unwrap();
+    assert_eq!(
+        r.plan,
+        Plan::Failed {
+            diag: Id::CertificateInvalid
+        }
+    );
+    assert!(!handshake, "the board must not finish the handshake");
+    assert!(got.is_empty());
 }
