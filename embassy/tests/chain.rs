@@ -300,6 +300,46 @@ fn garbage_entries_are_refused_without_panic() {
     refused(&ca.der, &[], ChainError::Empty);
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    // Any octets as the server's certificate, or as its issuer, or a good
+    // issuer with octets changed: never a panic; octets that are no
+    // certificate are Malformed; a changed issuer is never taken by the
+    // whole verifier.
+    #[test]
+    fn any_octets_are_refused_without_panic(
+        junk in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+        edits in proptest::collection::vec((proptest::num::usize::ANY, 1u8..=255), 1..4),
+    ) {
+        let (ca, inter, leaf) = fixture();
+        let r = check_chain(&ca.der, &message(&[&junk]).entries);
+        proptest::prop_assert!(r.is_err());
+        let _ = check_chain(&ca.der, &message(&[&leaf.der, &junk]).entries);
+        let _ = check_anchor(&junk);
+        let mut bad = inter.der.clone();
+        for (at, x) in edits {
+            let i = at % bad.len();
+            bad[i] ^= x;
+        }
+        // (Edits at one place may cancel out.)
+        if bad != inter.der {
+            proptest::prop_assert!(verify(&ca.der, &[&leaf.der, &bad]).is_err());
+        }
+    }
+}
+
+/// A CA, an intermediate and a server certificate, made once.
+fn fixture() -> &'static (Cert, Cert, Cert) {
+    static F: std::sync::OnceLock<(Cert, Cert, Cert)> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let ca = the_ca();
+        let inter = issue(ca_params("Issuing CA", None), &ca);
+        let leaf = issue(server_params("smtp", SERVER), &inter);
+        (ca, inter, leaf)
+    })
+}
+
 // Critical extensions this verifier does not process, and nameConstraints
 // (RFC 5280 §4.2: refuse, never ignore).
 #[test]

@@ -1012,8 +1012,12 @@ fn pem_der(pem: &str) -> Vec<u8> {
 
 /// A TLS 1.3 server on 192.168.69.1:`P_IMPOSTOR` that presents `chain`
 /// (its own certificate first) with `key`, for one connection. Says
-/// whether the handshake completed and what the board sent inside TLS.
-fn impostor(chain: Vec<Vec<u8>>, key: &rcgen::KeyPair) -> std::thread::JoinHandle<(bool, Vec<u8>)> {
+/// whether the board sent anything (a ClientHello), whether the handshake
+/// completed and what the board sent inside TLS.
+fn impostor(
+    chain: Vec<Vec<u8>>,
+    key: &rcgen::KeyPair,
+) -> std::thread::JoinHandle<(bool, bool, Vec<u8>)> {
     use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -1030,10 +1034,11 @@ fn impostor(chain: Vec<Vec<u8>>, key: &rcgen::KeyPair) -> std::thread::JoinHandl
     std::thread::spawn(move || {
         let (mut tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let hello = tcp.peek(&mut [0u8; 1]).is_ok_and(|n| n > 0);
         let mut tls = rustls::ServerConnection::new(Arc::new(config)).unwrap();
         while tls.is_handshaking() {
             if tls.complete_io(&mut tcp).is_err() {
-                return (false, Vec::new());
+                return (hello, false, Vec::new());
             }
         }
         // Greet as an SMTP server would, and take what the board sends
@@ -1049,7 +1054,7 @@ fn impostor(chain: Vec<Vec<u8>>, key: &rcgen::KeyPair) -> std::thread::JoinHandl
                 break;
             }
         }
-        (true, got)
+        (hello, true, got)
     })
 }
 
@@ -1080,7 +1085,7 @@ fn chain_forged_by_a_server_certificate_is_refused_before_any_command() {
     // Control: the run's real server certificate.
     let served = impostor(vec![server_der.clone()], &server_key);
     let r = run_job(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec());
-    let (handshake, got) = served.join().unwrap();
+    let (_, handshake, got) = served.join().unwrap();
     assert!(handshake, "the real chain is taken: {:?}", r.plan);
     assert!(find(&got, b"EHLO").is_some(), "{got:?}");
     assert_ne!(
@@ -1106,15 +1111,33 @@ fn chain_forged_by_a_server_certificate_is_refused_before_any_command() {
     forged.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
     forged.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let forged = forged.signed_by(&forged_key, &issuer).unwrap();
-    let served = impostor(vec![forged.der().to_vec(), server_der], &forged_key);
+    let served = impostor(vec![forged.der().to_vec(), server_der.clone()], &forged_key);
     let r = run_job(job(), run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec());
-    let (handshake, got) = served.join().unwrap();
+    let (hello, handshake, got) = served.join().unwrap();
     assert_eq!(
         r.plan,
         Plan::Failed {
             diag: Id::CertificateInvalid
         }
     );
+    assert!(hello, "refused by the verifier, in the handshake");
     assert!(!handshake, "the board must not finish the handshake");
     assert!(got.is_empty());
+
+    // A trust anchor that is not a CA (the server certificate itself,
+    // under which embedded-tls's verifier would take the forged
+    // certificate alone): the board refuses every connection before its
+    // ClientHello.
+    let leaked: &'static [u8] = Box::leak(server_der.into_boxed_slice());
+    assert!(Trust { ca_der: leaked }.check().is_err());
+    let served = impostor(vec![forged.der().to_vec()], &forged_key);
+    let r = run_job(job(), leaked, b"Subject: x\r\n\r\nx\r\n".to_vec());
+    let (hello, handshake, got) = served.join().unwrap();
+    assert_eq!(
+        r.plan,
+        Plan::Failed {
+            diag: Id::CertificateInvalid
+        }
+    );
+    assert!(!hello && !handshake && got.is_empty());
 }
