@@ -34,6 +34,23 @@ cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked
 # R-RULE-7: the product without OAuth must build too.
 cargo build -p mfp-oauth-core --target thumbv7em-none-eabihf --release --locked --no-default-features
 
+stage "embassy board driver for the board: thumbv7em-none-eabihf (with and without defmt, dns)"
+cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked
+cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked --features defmt,dns
+# The firmware image of the footprint report (cortex-m-rt, one job) links.
+cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
+  -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"
+
+stage "core's defmt output (R-LOG): a test logger captures the frames, no secret in any"
+# Its own workspace (core/defmt-check): the defmt feature and the global
+# logger must not reach the main workspace's builds.
+(
+  cd core/defmt-check
+  cargo fmt -- --check
+  cargo clippy --all-targets --locked -- -D warnings
+  cargo test --locked 2>&1 | tee "$log_dir/cargo-test-defmt.log"
+)
+
 stage "C API: tools (arm-none-eabi-gcc, newlib, qemu-system-arm, valgrind)"
 # Installed only when missing, so that a warm machine skips apt entirely.
 need=()
@@ -99,9 +116,13 @@ stage "interop: the real drivers against oidc-provider, Dovecot and Postfix on l
 # Installs the servers when missing (apt, npm) and fails if it cannot.
 bash tests/interop/run.sh 2>&1 | tee "$log_dir/interop.log"
 
+stage "embassy: the board driver on a TAP device against Dovecot and oidc-provider"
+# Root only (the TAP device); fails loudly when the device cannot be made.
+bash tests/embassy/run.sh 2>&1 | tee "$log_dir/embassy.log"
+
 stage "summary"
-passed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
-failed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+passed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" "$log_dir/embassy.log" | grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' | awk '{s+=$4} END {print s+0}')
+failed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" "$log_dir/embassy.log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 # The C tests' cases count too ("c-tests: N passed, M failed").
 c_passed=$(sed -nE 's/^c-tests: ([0-9]+) passed.*/\1/p' "$log_dir/c-tests.log")
 passed=$((passed + ${c_passed:-0}))

@@ -494,6 +494,18 @@ enum mfp_oauth_status
    * E606: A network read or write failed.
    */
   MFP_OAUTH_STATUS_IO_ERROR = 606,
+  /**
+   * E607: The server's certificate has expired or is not valid yet.
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED = 607,
+  /**
+   * E608: The server's certificate was issued for another name than the server address set.
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME = 608,
+  /**
+   * E609: The server's certificate is not signed by a trusted authority (unknown or self-signed).
+   */
+  MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED = 609,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1981,7 +1993,9 @@ mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
 /**
  * The administrator changed the settings: validated (the first broken rule
  * is the status, and nothing changes) and applied; tokens of a changed
- * provider or account are dropped and a store event asks to persist.
+ * provider or account are dropped. Any change brings a `PERSIST` step
+ * (the settings live in the image), with `erase_other_slot` when a secret
+ * left (an orphaned token, or the proxy password changed or removed).
  *
  * # Safety
  * `mailer` as for `_destroy`; `settings` NULL or valid.

@@ -362,7 +362,9 @@ pub unsafe extern "C" fn mfp_oauth_mailer_destroy(mailer: *mut MfpOauthMailer) -
 
 /// The administrator changed the settings: validated (the first broken rule
 /// is the status, and nothing changes) and applied; tokens of a changed
-/// provider or account are dropped and a store event asks to persist.
+/// provider or account are dropped. Any change brings a `PERSIST` step
+/// (the settings live in the image), with `erase_other_slot` when a secret
+/// left (an orphaned token, or the proxy password changed or removed).
 ///
 /// # Safety
 /// `mailer` as for `_destroy`; `settings` NULL or valid.

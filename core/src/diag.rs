@@ -748,6 +748,24 @@ catalogue! {
         fix_en: "Try again; check the network if it persists.",
         fix_fr: "Réessayer ; vérifier le réseau si le problème persiste.",
     },
+    CertificateExpired = 607 {
+        en: "The server's certificate has expired or is not valid yet.",
+        fr: "Le certificat du serveur a expiré ou n'est pas encore valide.",
+        fix_en: "Check the printer's date and time (a wrong clock makes every certificate look expired); if they are right, the server's certificate must be renewed.",
+        fix_fr: "Vérifier la date et l'heure de l'imprimante (une horloge fausse fait paraître tout certificat expiré) ; si elles sont justes, le certificat du serveur doit être renouvelé.",
+    },
+    CertificateWrongName = 608 {
+        en: "The server's certificate was issued for another name than the server address set.",
+        fr: "Le certificat du serveur a été émis pour un autre nom que l'adresse de serveur réglée.",
+        fix_en: "Set the server's host name as its certificate names it (not an IP address or an alias); otherwise something on the network is intercepting the connection.",
+        fix_fr: "Régler le nom d'hôte du serveur tel que son certificat le nomme (pas une adresse IP ni un alias) ; sinon un équipement du réseau intercepte la connexion.",
+    },
+    CertificateUntrusted = 609 {
+        en: "The server's certificate is not signed by a trusted authority (unknown or self-signed).",
+        fr: "Le certificat du serveur n'est pas signé par une autorité de confiance (inconnue ou auto-signée).",
+        fix_en: "If the network uses a TLS-inspecting proxy or a private authority, install its root certificate on the printer; otherwise the connection is being intercepted.",
+        fix_fr: "Si le réseau utilise un proxy d'inspection TLS ou une autorité privée, installer son certificat racine sur l'imprimante ; sinon la connexion est interceptée.",
+    },
 }
 
 /// Implemented by every error type of the core: the diagnostic it maps to.

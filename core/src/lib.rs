@@ -68,6 +68,8 @@ pub mod secret;
 pub mod smtp;
 pub mod time;
 pub mod token;
+#[cfg(all(test, feature = "oauth"))]
+mod wipe_tests;
 pub mod wire;
 
 pub use address::Address;

@@ -258,10 +258,23 @@ impl Mailer {
 
     /// Change the settings (refused whole if a rule is violated); tokens the
     /// change orphans are deleted. `go_to_oauth_screen` in the result is
-    /// R-RULE-6.
+    /// R-RULE-6. Any change asks for a new image ([`StoreEvent::Persist`]:
+    /// the settings live in it, R-NV), erasing the other slot when a secret
+    /// left (an orphaned token, or the proxy password changed or removed).
     pub fn apply_settings(&mut self, new: Settings) -> Result<Applied, Violations> {
+        let changed = new != self.settings;
+        let password_left = match (&self.settings.proxy, &new.proxy) {
+            (Some(old), Some(now)) => {
+                !old.password.is_empty() && !old.password.ct_eq(now.password.expose())
+            }
+            (Some(old), None) => !old.password.is_empty(),
+            (None, _) => false,
+        };
         let applied = self.settings.apply(new)?;
         self.store.apply_config(&applied);
+        if changed {
+            self.store.settings_changed(password_left);
+        }
         Ok(applied)
     }
 
@@ -768,6 +781,8 @@ impl Mailer {
     }
 }
 
+#[cfg(all(test, feature = "oauth"))]
+mod settings_persist_tests;
 #[cfg(all(test, feature = "oauth"))]
 mod tests;
 

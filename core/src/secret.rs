@@ -107,18 +107,23 @@ impl<const N: usize> SecretBuf<N> {
         self.len == 0
     }
 
-    /// Overwrite every octet with zero and empty the secret.
-    ///
-    /// Only the first `len` octets can be non-zero (`set` and `extend` write
-    /// nothing past the new length, and `set` clears first), so only they
-    /// are wiped: a 4 KB access token slot holding a 1 KB token costs 1 KB.
+    /// Overwrite every octet with zero and empty the secret. Octets past
+    /// the length are always zero (only `set`, after clearing, and `extend`
+    /// write, and only below the new length), so only those in use need
+    /// overwriting: clearing a short token in a large buffer stays cheap.
     pub fn clear(&mut self) {
-        if let Some(used) = self.bytes.get_mut(..self.len) {
-            used.zeroize();
-        } else {
-            self.bytes.zeroize();
+        match self.bytes.get_mut(..self.len) {
+            Some(used) => used.zeroize(),
+            None => self.bytes.zeroize(),
         }
         self.len = 0;
+    }
+
+    /// The whole inline storage, used or not: for the tests that prove
+    /// wiping.
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn storage(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Constant-time comparison (for state values and verifiers).

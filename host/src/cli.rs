@@ -1002,20 +1002,17 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
         .map_or("printer@localhost".to_owned(), |x| x.as_str().to_owned());
     let id = format!("{:016x}", u64::from_le_bytes(ring_random()));
     let to_s: Vec<String> = to.iter().map(|x| x.as_str().to_owned()).collect();
-    let body = match mime::compose(&Composition {
+    // The message is produced while it is sent: the files are read through
+    // one fixed buffer, whatever their size (issue 11).
+    let mut body = mime::stream(&Composition {
         from: &header_from,
         to: &to_s,
         subject: &a.subject,
         text: "Sent by mfp-oauth.",
         attachments: &atts,
         message_id_local: &id,
-    }) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
+        date: std::time::SystemTime::now(),
+    });
     let user = a.user.as_deref().map(|id| User {
         id,
         address: user_address.as_ref(),
@@ -1025,9 +1022,9 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
         user,
         from: from.as_ref(),
         to: &to,
-        body: &body,
+        size: Some(body.len()),
     };
-    let bar = ProgressBar::new(body.len() as u64);
+    let bar = ProgressBar::new(body.len());
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -1048,7 +1045,7 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
             Err(FlowError::Failed(Id::UserAuthRequired))
         }
     };
-    let report = job::run(&mut dev, &spec, &mut sign_in, &mut |e| match e {
+    let report = job::run(&mut dev, &spec, &mut body, &mut sign_in, &mut |e| match e {
         JobEvent::Body(n) => bar.set_position(*n),
         JobEvent::Refreshing(_) => bar.println("refreshing the access token"),
         JobEvent::Tls(i) => bar.println(format!("TLS {} {}", i.version, i.cipher_suite)),

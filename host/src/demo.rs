@@ -122,7 +122,7 @@ impl<W: Write> Ctx<'_, W> {
         r
     }
 
-    fn job(&self, device: &mut Device, spec: &JobSpec<'_>) -> Option<job::JobReport> {
+    fn job(&self, device: &mut Device, job: &DemoJob<'_>) -> Option<job::JobReport> {
         let mut sign_in = |d: &Device, admin: bool, m: AuthMethod, a: &Address| {
             if admin {
                 // The administrator Acquires in the settings, not at a job.
@@ -133,7 +133,10 @@ impl<W: Write> Ctx<'_, W> {
             }
             self.sign_in(d, m, a)
         };
-        let result = job::run(device, spec, &mut sign_in, &mut |e| self.tell(e));
+        let mut body = job.body;
+        let result = job::run(device, &job.spec, &mut body, &mut sign_in, &mut |e| {
+            self.tell(e);
+        });
         match result {
             Ok(r) => {
                 match &r.result {
@@ -216,18 +219,27 @@ impl<W: Write> Ctx<'_, W> {
     }
 }
 
+/// A job and its message.
+struct DemoJob<'a> {
+    spec: JobSpec<'a>,
+    body: &'a [u8],
+}
+
 /// A job of `function` with the mode's default From address.
 fn js<'a>(
     function: Function,
     user: Option<User<'a>>,
     to: &'a [Address],
     body: &'a [u8],
-) -> JobSpec<'a> {
-    JobSpec {
-        function,
-        user,
-        from: None,
-        to,
+) -> DemoJob<'a> {
+    DemoJob {
+        spec: JobSpec {
+            function,
+            user,
+            from: None,
+            to,
+            size: Some(body.len() as u64),
+        },
         body,
     }
 }
@@ -248,11 +260,11 @@ fn scan(n: usize) -> Vec<u8> {
 
 fn message(from: &str, to: &[&str], subject: &str, file: &str, size: usize, id: &str) -> Vec<u8> {
     let to: Vec<String> = to.iter().map(|s| (*s).to_owned()).collect();
-    let att = [Attachment {
-        name: file.to_owned(),
-        content_type: mime::content_type_for(std::path::Path::new(file)),
-        data: scan(size),
-    }];
+    let att = [Attachment::from_bytes(
+        file,
+        mime::content_type_for(std::path::Path::new(file)),
+        scan(size),
+    )];
     mime::compose(&Composition {
         from,
         to: &to,
@@ -260,6 +272,7 @@ fn message(from: &str, to: &[&str], subject: &str, file: &str, size: usize, id: 
         text: "Scanned on the 3rd-floor printer.",
         attachments: &att,
         message_id_local: id,
+        date: std::time::SystemTime::now(),
     })
     .unwrap_or_default()
 }
@@ -604,14 +617,17 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     let before = w.sim.messages().len();
     let report = c.job(
         &mut dev,
-        &JobSpec {
-            function: Function::ScanToMe,
-            user: Some(User {
-                id: "bob",
-                address: Some(&bob),
-            }),
-            from: None,
-            to: &bob_to,
+        &DemoJob {
+            spec: JobSpec {
+                function: Function::ScanToMe,
+                user: Some(User {
+                    id: "bob",
+                    address: Some(&bob),
+                }),
+                from: None,
+                to: &bob_to,
+                size: Some(body.len() as u64),
+            },
             body: &body,
         },
     );

@@ -21,6 +21,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use zeroize::Zeroizing;
 
 /// Longest proxy response head accepted (status line and headers).
 pub const MAX_PROXY_RESPONSE: usize = 8 * 1024;
@@ -34,8 +35,9 @@ pub struct Proxy {
     pub port: u16,
     /// User name for `Proxy-Authorization: Basic`, if the proxy wants one.
     pub user: Option<String>,
-    /// Its password (secret: redacted in `Debug`).
-    pub password: String,
+    /// Its password (secret: redacted in `Debug`, wiped from the heap when
+    /// dropped, R-LOG).
+    pub password: Zeroizing<String>,
 }
 
 impl fmt::Debug for Proxy {
@@ -123,13 +125,33 @@ impl Diagnostic for NetError {
             NetError::Resolve(_) | NetError::BadServerName(_) => Id::DnsFailed,
             NetError::Connect(_) => Id::ConnectFailed,
             NetError::Timeout => Id::NetworkTimeout,
-            NetError::Certificate(_) => Id::CertificateInvalid,
+            NetError::Certificate(e) => certificate_diag(e),
             NetError::Tls(_) => Id::TlsHandshakeFailed,
             NetError::ProxyRefused(407) => Id::ProxyAuthRequired,
             NetError::ProxyRefused(_) | NetError::ProxyMalformed => Id::ProxyRefused,
             NetError::Closed => Id::ConnectionClosed,
             NetError::Io(_) | NetError::AlreadyTls => Id::IoError,
         }
+    }
+}
+
+/// The diagnostic for a refused certificate: the date (a printer's clock
+/// is a common cause), the name, or the issuer, each with its own remedy.
+#[must_use]
+pub fn certificate_diag(e: &rustls::Error) -> Id {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => Id::CertificateExpired,
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Id::CertificateWrongName,
+        // A bad signature: signed by an impostor bearing a trusted name.
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            Id::CertificateUntrusted
+        }
+        _ => Id::CertificateInvalid,
     }
 }
 
@@ -273,16 +295,46 @@ fn server_name(host: &str) -> Result<ServerName<'static>, NetError> {
     ServerName::try_from(host.to_owned()).map_err(|_| NetError::BadServerName(host.to_owned()))
 }
 
+/// What to write the moment the handshake completes (see
+/// [`Connection::start_tls_then`]).
+pub type FirstWrite<'a> = &'a mut dyn FnMut(&mut dyn Write) -> io::Result<()>;
+
+/// Run the TLS handshake on `tcp`, then hand `first` the plaintext writer
+/// before anything more is written: with TLS 1.3 the client's Finished is
+/// still unsent when the server's flight completes the handshake, so the
+/// octets `first` writes leave in the same TCP write as the Finished (one
+/// `writev` of every pending record), saving the client a flight.
 fn handshake(
     config: Arc<ClientConfig>,
     host: &str,
     mut tcp: TcpStream,
+    first: Option<FirstWrite<'_>>,
 ) -> Result<StreamOwned<ClientConnection, TcpStream>, NetError> {
     let mut conn = ClientConnection::new(config, server_name(host)?).map_err(NetError::from_tls)?;
     // Finish the handshake now so that a refused certificate is reported as
     // such, before the protocol above writes anything.
-    while conn.is_handshaking() {
-        conn.complete_io(&mut tcp).map_err(NetError::from_io)?;
+    loop {
+        // While handshaking: ClientHello, and TLS 1.2's second flight.
+        while conn.is_handshaking() && conn.wants_write() {
+            conn.write_tls(&mut tcp).map_err(NetError::from_io)?;
+        }
+        if !conn.is_handshaking() {
+            break;
+        }
+        if conn.read_tls(&mut tcp).map_err(NetError::from_io)? == 0 {
+            return Err(NetError::Closed);
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // Tell the server why (the alert rustls queued), then fail.
+            let _ = conn.write_tls(&mut tcp);
+            return Err(NetError::from_tls(e));
+        }
+    }
+    if let Some(first) = first {
+        first(&mut conn.writer()).map_err(NetError::from_io)?;
+    }
+    while conn.wants_write() {
+        conn.write_tls(&mut tcp).map_err(NetError::from_io)?;
     }
     Ok(StreamOwned::new(conn, tcp))
 }
@@ -325,9 +377,31 @@ impl Connection {
 
     /// [`Connection::start_tls`] with a prepared rustls configuration.
     pub fn start_tls_with(&mut self, config: Arc<ClientConfig>) -> Result<(), NetError> {
+        self.upgrade(config, None)
+    }
+
+    /// Upgrade to TLS and, the moment the handshake completes, let `first`
+    /// write the first plaintext (after STARTTLS: the new EHLO). With TLS
+    /// 1.3 it leaves in the same TCP write as the client's Finished, one
+    /// client flight instead of two; with TLS 1.2 the client's Finished
+    /// precedes the server's, so the octets go alone. (Implicit TLS gains
+    /// nothing: the server speaks first there, after the client's Finished.)
+    pub fn start_tls_then(
+        &mut self,
+        config: Arc<ClientConfig>,
+        first: FirstWrite<'_>,
+    ) -> Result<(), NetError> {
+        self.upgrade(config, Some(first))
+    }
+
+    fn upgrade(
+        &mut self,
+        config: Arc<ClientConfig>,
+        first: Option<FirstWrite<'_>>,
+    ) -> Result<(), NetError> {
         match std::mem::replace(&mut self.inner, Inner::Gone) {
             Inner::Plain(tcp) => {
-                let stream = handshake(config, &self.host, tcp)?;
+                let stream = handshake(config, &self.host, tcp, first)?;
                 self.inner = Inner::Tls(Box::new(stream));
                 Ok(())
             }
@@ -390,11 +464,51 @@ impl Connection {
         Ok(())
     }
 
+    /// Limit each write to `limit` (RFC 5321 §4.5.3.2.5 gives each send of
+    /// the message body at least 3 minutes; [`Connection::io_timeout`]
+    /// applies otherwise).
+    pub fn set_write_timeout(&self, limit: StdDuration) -> Result<(), NetError> {
+        let limit = limit.max(StdDuration::from_millis(1));
+        if let Some(t) = self.tcp() {
+            t.set_write_timeout(Some(limit)).map_err(NetError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// The read and write timeout the connection was opened with.
+    #[must_use]
+    pub fn io_timeout(&self) -> StdDuration {
+        self.io_timeout
+    }
+
     /// Read some bytes; `Ok(0)` means the peer closed.
     pub fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
         match self.read(buf) {
             Ok(n) => Ok(n),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            Err(e) => Err(NetError::from_io(e)),
+        }
+    }
+
+    /// Read what has already arrived, without waiting: `Ok(0)` when
+    /// nothing is there yet. Used between body chunks so that the server's
+    /// replies to `BDAT` chunks are taken as they come (a server whose
+    /// replies are never read stops reading in turn) and a refusal stops
+    /// the body early.
+    pub fn read_ready(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        let Some(tcp) = self.tcp() else {
+            return Err(NetError::Closed);
+        };
+        tcp.set_nonblocking(true).map_err(NetError::Io)?;
+        let r = self.read(buf);
+        if let Some(tcp) = self.tcp() {
+            tcp.set_nonblocking(false).map_err(NetError::Io)?;
+        }
+        match r {
+            Ok(0) => Err(NetError::Closed),
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(NetError::Closed),
             Err(e) => Err(NetError::from_io(e)),
         }
     }
@@ -455,7 +569,7 @@ mod tests {
             host: "proxy".into(),
             port: 3128,
             user: Some("alice".into()),
-            password: "secret".into(),
+            password: Zeroizing::new("secret".into()),
         };
         assert!(!format!("{p:?}").contains("secret"));
     }

@@ -1,7 +1,7 @@
 //! The job runner and the on-disk persistence with the core's Mailer, over
 //! the real drivers and the simulator (R-TOK, R-NV, R-HOST).
 
-use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+use mfp_oauth_core::config::SmtpServer;
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::AuthMethod;
 use mfp_oauth_core::smtp::Security;
@@ -24,17 +24,7 @@ fn setup(name: &str) -> (World, PathBuf, Device) {
     let _ = std::fs::remove_dir_all(&dir);
     let mut dev = open(&w, &dir);
     let mut s = dev.mailer.settings().clone();
-    s.oauth_enabled = true;
-    s.provider = ProviderKind::Custom;
-    s.client_id = "mfp-oauth-demo".try_into().unwrap();
-    s.custom = CustomProvider {
-        token_url: w.provider.token_endpoint().as_str().try_into().unwrap(),
-        device_url: w.provider.device_endpoint().as_str().try_into().unwrap(),
-        authorize_url: w.provider.authorize_endpoint().as_str().try_into().unwrap(),
-        scope: "s offline_access".try_into().unwrap(),
-    };
-    s.smtp = SmtpServer::new("127.0.0.1", w.smtp.port(), Security::StartTls);
-    s.admin_address = Some(Address::parse(ADMIN).unwrap());
+    w.configure(&mut s, ADMIN);
     dev.apply_settings(s).unwrap();
     let sim = w.sim.clone();
     let t = signin::sign_in(
@@ -75,14 +65,18 @@ fn send(dev: &mut Device) -> (job::JobReport, Vec<JobEvent>) {
         user: None,
         from: None,
         to: &to,
-        body: b"Subject: x\r\n\r\nbody\r\n",
+        size: None,
     };
+    let mut body: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
     let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
         Err(FlowError::Failed(
             mfp_oauth_core::diag::Id::AdminTokenRequired,
         ))
     };
-    let r = job::run(dev, &spec, &mut no_sign_in, &mut |e| events.push(e.clone())).unwrap();
+    let r = job::run(dev, &spec, &mut body, &mut no_sign_in, &mut |e| {
+        events.push(e.clone())
+    })
+    .unwrap();
     (r, events)
 }
 
@@ -185,8 +179,12 @@ fn print_sizes() {
             size_of::<mfp_oauth_core::oauth::Client<Vec<u8>>>(),
         ),
         (
-            "driver::smtp::Pump (+2x16 KiB heap)",
+            "driver::smtp::Pump (+2x16 KiB heap, +16 KiB while streaming a body)",
             size_of::<mfp_oauth_host::driver::smtp::Pump>(),
+        ),
+        (
+            "mime::MimeStream (+3,648 B heap read buffer)",
+            size_of::<mfp_oauth_host::mime::MimeStream>(),
         ),
         (
             "net::Connection",
@@ -220,14 +218,21 @@ fn dropped_mid_data_fails_the_job_cleanly() {
         user: None,
         from: None,
         to: &to,
-        body: body.as_bytes(),
+        size: Some(body.len() as u64),
     };
     let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
         Err(FlowError::Failed(
             mfp_oauth_core::diag::Id::AdminTokenRequired,
         ))
     };
-    let r = job::run(&mut dev, &spec, &mut no_sign_in, &mut |_| {}).unwrap();
+    let r = job::run(
+        &mut dev,
+        &spec,
+        &mut body.as_bytes(),
+        &mut no_sign_in,
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(!r.sent());
     assert_eq!(
         r.diag(),
@@ -236,4 +241,81 @@ fn dropped_mid_data_fails_the_job_cleanly() {
     );
     assert!(w.sim.messages().is_empty());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+// Issue 11: the CLI's streamed MIME message (a 6 MiB file read through one
+// fixed buffer) arrives as announced: its size is the SIZE the client
+// declared, a real MIME parser reads it back, and the attachment decodes
+// to the file, octet for octet.
+#[test]
+fn streamed_scan_arrives_whole_and_parses_back() {
+    use mail_parser::MimeHeaders as _;
+    use mfp_oauth_host::mime::{self, Attachment, Composition};
+    let (w, dir, mut dev) = setup("streamed");
+    let file = dir.join("relevé 0001.pdf");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..6 * 1024 * 1024 + 7)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&file, &data).unwrap();
+    let atts = [Attachment::from_file(&file).unwrap()];
+    let to_s = [
+        "carol@fabrikam.test".to_owned(),
+        "dan@fabrikam.test".to_owned(),
+    ];
+    let to: Vec<Address> = to_s.iter().map(|t| Address::parse(t).unwrap()).collect();
+    let mut body = mime::stream(&Composition {
+        from: ADMIN,
+        to: &to_s,
+        subject: "Numérisation du 24 novembre",
+        text: "Document numérisé en pièce jointe.\n",
+        attachments: &atts,
+        message_id_local: "streamed-1",
+        date: std::time::SystemTime::now(),
+    });
+    let announced = body.len();
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: Some(announced),
+    };
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(
+            mfp_oauth_core::diag::Id::AdminTokenRequired,
+        ))
+    };
+    let r = job::run(&mut dev, &spec, &mut body, &mut no_sign_in, &mut |_| {}).unwrap();
+    assert!(r.sent(), "{r:?}");
+    let got = w.sim.messages().pop().unwrap();
+    assert_eq!(got.recipients, to_s.to_vec());
+    assert_eq!(got.data.len() as u64, announced, "produced = announced");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got.data)
+        .expect("a MIME message");
+    assert_eq!(parsed.subject(), Some("Numérisation du 24 novembre"));
+    assert_eq!(
+        parsed.message_id(),
+        Some("streamed-1@contoso.test"),
+        "Message-ID"
+    );
+    assert!(parsed.date().is_some(), "Date");
+    assert_eq!(
+        parsed.body_text(0).as_deref(),
+        Some("Document numérisé en pièce jointe.\r\n")
+    );
+    assert_eq!(parsed.attachment_count(), 1);
+    let att = parsed.attachment(0).unwrap();
+    assert_eq!(att.attachment_name(), Some("relevé 0001.pdf"));
+    assert!(
+        att.contents() == data.as_slice(),
+        "attachment differs from the file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

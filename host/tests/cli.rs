@@ -70,21 +70,10 @@ impl Env {
 
     /// Configure a printer pointing at the simulator.
     fn configure(&self) {
-        let p = &self.w.provider;
-        for (k, v) in [
-            ("provider", "custom".to_owned()),
-            ("client-id", "mfp-oauth-demo".to_owned()),
-            ("token-url", p.token_endpoint()),
-            ("device-url", p.device_endpoint()),
-            ("authorize-url", p.authorize_endpoint()),
-            (
-                "scope",
-                "https://outlook.office.com/SMTP.Send offline_access".to_owned(),
-            ),
-            ("smtp", format!("127.0.0.1:{}", self.w.smtp.port())),
-            ("admin-address", ADMIN.to_owned()),
-            ("oauth", "on".to_owned()),
-        ] {
+        for (k, v) in self
+            .w
+            .config_set_pairs(ADMIN, "https://outlook.office.com/SMTP.Send offline_access")
+        {
             self.ok(&["config", "set", k, &v]);
         }
     }

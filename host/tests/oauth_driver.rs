@@ -190,7 +190,7 @@ fn untrusted_provider_certificate_fails() {
     let finish = drive(&w.clock, &mut c, &t, None, &mut |_, _| {});
     assert_eq!(
         finish,
-        Finish::Failed(OAuthError::Transport(TransportError::Certificate))
+        Finish::Failed(OAuthError::Transport(TransportError::CertificateUntrusted))
     );
     assert!(w.sim.requests().is_empty());
 }

@@ -454,7 +454,7 @@ fn wrong_certificates_are_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, NetError::Certificate(_)), "{err}");
-    assert_eq!(err.diag(), Id::CertificateInvalid);
+    assert_eq!(err.diag(), Id::CertificateUntrusted);
     // STARTTLS to the SMTP server with the same wrong trust.
     let c = Connection::connect("127.0.0.1", w.smtp.port(), &NetOptions::default()).unwrap();
     let mut s = Smtp {
@@ -479,6 +479,7 @@ fn wrong_certificates_are_refused() {
     let err = Connection::connect_tls("127.0.0.1", misnamed.port(), &NetOptions::default(), &trust)
         .unwrap_err();
     assert!(matches!(err, NetError::Certificate(_)), "{err}");
+    assert_eq!(err.diag(), Id::CertificateWrongName);
 }
 
 // R-HOST / R-CFG: token traffic through an HTTP CONNECT proxy.

@@ -245,7 +245,7 @@ fn untrusted_certificate_refused_before_auth() {
     let r = simple(&w, &ep, token(&w, ADMIN));
     let e = r.result.unwrap_err();
     assert!(matches!(e, SendError::Net(NetError::Certificate(_))), "{e}");
-    assert_eq!(e.diag(), Id::CertificateInvalid);
+    assert_eq!(e.diag(), Id::CertificateUntrusted);
     assert!(w.sim.auth_attempts().is_empty());
 }
 

@@ -26,6 +26,7 @@
 // the first device-token poll of each device code issued to the client
 // `mfp-printer-slow` (keyed by client, so tests can run side by side).
 
+import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -52,6 +53,7 @@ const provider = new Provider(issuer, {
     printer('mfp-printer'),
     printer('mfp-printer-short'),
     printer('mfp-printer-slow'),
+    printer('mfp-printer-long'),
     {
       // Dovecot's oauth2 passdb authenticates to the introspection endpoint.
       client_id: 'dovecot',
@@ -89,6 +91,37 @@ const provider = new Provider(issuer, {
   // (The default policy already refuses public clients other tokens.)
 });
 
+// Microsoft's access tokens are JWTs of 2,000 to 3,000 octets, too long
+// for an AUTH line with the initial response (RFC 4954 §4). oidc-provider
+// issues short opaque tokens (and cannot introspect its JWT ones), so the
+// tokens of `mfp-printer-long` are lengthened here to LONG_TOKEN_LEN octets:
+// the real token, a dot, and a MAC of it under a key of this run. The
+// introspection endpoint (Dovecot's check) accepts a lengthened token only
+// with the right MAC and then introspects the real one, so a long token is
+// exactly as valid, and as revocable, as the one it carries.
+const LONG_TOKEN_LEN = 2500;
+const lengthened = new Set(['mfp-printer-long']);
+const macKey = crypto.randomBytes(32);
+function pad(token) {
+  let out = '';
+  for (let i = 0; out.length < LONG_TOKEN_LEN - token.length - 1; i += 1) {
+    out += crypto.createHmac('sha256', macKey).update(`${i}:${token}`).digest('base64url');
+  }
+  return out.slice(0, LONG_TOKEN_LEN - token.length - 1);
+}
+function lengthen(token) {
+  return `${token}.${pad(token)}`;
+}
+function unlengthen(value) {
+  if (value.length !== LONG_TOKEN_LEN) return null;
+  const dot = value.indexOf('.');
+  if (dot < 1) return null;
+  const token = value.slice(0, dot);
+  const given = Buffer.from(value.slice(dot + 1));
+  const want = Buffer.from(pad(token));
+  return given.length === want.length && crypto.timingSafeEqual(given, want) ? token : null;
+}
+
 // Device codes of `mfp-printer-slow` already answered `slow_down`.
 const slowed = new Set();
 
@@ -125,7 +158,18 @@ provider.use(async (ctx, next) => {
       return;
     }
   }
+  if (ctx.path === '/token/introspection' && ctx.method === 'POST') {
+    const raw = await readForm(ctx.req);
+    const form = new URLSearchParams(raw);
+    const long = unlengthen(form.get('token') || '');
+    if (long) form.set('token', long);
+    ctx.request.body = form.toString();
+  }
   await next();
+  if (secure && ctx.path === '/token' && ctx.status === 200 && ctx.body
+      && typeof ctx.body.access_token === 'string' && lengthened.has(ctx.oidc?.client?.clientId)) {
+    ctx.body = { ...ctx.body, access_token: lengthen(ctx.body.access_token) };
+  }
   if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
     ctx.body = { ...ctx.body, interval: 1 };
   }

@@ -8,8 +8,8 @@
 # 1. Installs what is missing (Debian: dovecot-core, dovecot-submissiond,
 #    postfix, nodejs, npm, openssl; npm ci for oidc-provider) and fails
 #    loudly when something cannot be installed: never a silent skip.
-# 2. Makes a private CA and a server certificate (localhost, 127.0.0.1,
-#    127.0.0.2, ::1; not a CA) with openssl.
+# 2. Makes a private CA and a server certificate (localhost,
+#    mail.interop.test, 127.0.0.1, 127.0.0.2, ::1; not a CA) with openssl.
 # 3. Starts, each in its own session and process group, bound to 127.0.0.1
 #    (and 127.0.0.2 where a test needs a non-loopback-looking peer) only:
 #    - oidc-provider (tests/interop/provider.mjs), HTTPS issuer + HTTP
@@ -19,11 +19,13 @@
 #      oauth2 passdb by introspection), failure delays off;
 #    - a second Dovecot with its normal failure delays (the slow case);
 #    - Postfix submission (STARTTLS and implicit TLS) with Dovecot SASL.
-# 4. Runs `cargo test -p mfp-oauth-tests --test interop -- --ignored`.
+# 4. Runs `cargo test -p mfp-oauth-tests --test interop -- --ignored`
+#    (MFP_INTEROP_TEST names another test target of mfp-oauth-tests:
+#    tests/embassy/run.sh runs `embassy_tap` on the same servers).
 # 5. Stops exactly the processes it started (their process groups, by the
 #    ids it recorded), on success, failure or interruption.
 #
-# Ports: MFP_INTEROP_PORT_BASE (default 24500) + 1..32; all must be free.
+# Ports: MFP_INTEROP_PORT_BASE (default 24500) + 1..32 and + 40; all must be free.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -43,6 +45,7 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v ss >/dev/null || need_apt+=(iproute2)
+command -v curl >/dev/null || need_apt+=(curl) # issue 11: flights beside curl
 if [ ${#need_apt[@]} -gt 0 ]; then
     say "installing ${need_apt[*]}"
     # Packages must not start their system-wide daemons (they would listen
@@ -60,7 +63,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     [ "$made_policy" = yes ] && rm -f /usr/sbin/policy-rc.d
     [ "$apt_ok" = yes ] || { tail -20 "$root/target/interop-apt.log" >&2; die "apt-get install ${need_apt[*]}"; }
 fi
-for tool in dovecot postfix node npm openssl python3 ss; do
+for tool in dovecot postfix node npm openssl python3 ss curl; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 [ -x /usr/lib/dovecot/submission ] || die "dovecot-submissiond is not installed"
@@ -76,7 +79,10 @@ P_HTTPS=$(port 1) P_HTTP=$(port 2) P_SINK=$(port 10)
 P_DC_SUB=$(port 20) P_DC_SUBS=$(port 21) P_DC_AUTH=$(port 22)
 P_SLOW_SUB=$(port 25)
 P_PF_SUB=$(port 30) P_PF_SUBS=$(port 31)
-for p in $P_HTTPS $P_HTTP $P_SINK $P_DC_SUB $P_DC_SUBS $P_DC_AUTH $P_SLOW_SUB $P_PF_SUB $P_PF_SUBS; do
+# Issue 11 (flights): Postfix without PIPELINING and CHUNKING.
+P_PF_LOCKSTEP=$(port 40)
+for p in $P_HTTPS $P_HTTP $P_SINK $P_DC_SUB $P_DC_SUBS $P_DC_AUTH $P_SLOW_SUB $P_PF_SUB $P_PF_SUBS \
+    $P_PF_LOCKSTEP; do
     if ss -Htln "sport = :$p" | grep -q .; then
         die "port $p is in use (set MFP_INTEROP_PORT_BASE to move the suite)"
     fi
@@ -146,7 +152,7 @@ cat > "$pki/server.ext" <<EOF
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:::1
+subjectAltName=DNS:localhost,DNS:mail.interop.test,IP:127.0.0.1,IP:127.0.0.2,IP:::1
 EOF
 openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
     -days 2 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
@@ -278,6 +284,7 @@ cat > "$pf/etc/master.cf" <<EOF
 127.0.0.1:$P_PF_SUB inet n - n - - smtpd
 127.0.0.2:$P_PF_SUB inet n - n - - smtpd
 127.0.0.1:$P_PF_SUBS inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+127.0.0.2:$P_PF_LOCKSTEP inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining,chunking
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -328,6 +335,7 @@ wait_port 127.0.0.1 "$P_DC_AUTH" "dovecot auth"
 wait_port 127.0.0.2 "$P_SLOW_SUB" "dovecot (slow)"
 wait_port 127.0.0.2 "$P_PF_SUB" postfix
 wait_port 127.0.0.1 "$P_PF_SUBS" postfix
+wait_port 127.0.0.2 "$P_PF_LOCKSTEP" "postfix (no pipelining)"
 
 pf_master=$(tr -dc 0-9 < "$pf/spool/pid/master.pid")
 # Nothing of ours may listen anywhere but 127.0.0.1 / 127.0.0.2.
@@ -345,6 +353,7 @@ DOVECOT_SUBMISSIONS=$P_DC_SUBS
 DOVECOT_SLOW_SUBMISSION=$P_SLOW_SUB
 POSTFIX_SUBMISSION=$P_PF_SUB
 POSTFIX_SUBMISSIONS=$P_PF_SUBS
+POSTFIX_LOCKSTEP_SUBMISSION=$P_PF_LOCKSTEP
 SINK_DIR=$run/sink/messages
 LOGS=$run
 EOF
@@ -357,7 +366,7 @@ if [ "${1:-}" = --serve ]; then
     while true; do sleep 3600 & wait $!; done
 fi
 status=0
-MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test interop --locked \
+MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test "${MFP_INTEROP_TEST:-interop}" --locked \
     -- --ignored --test-threads=2 "$@" || status=$?
 if [ -f "$run/replies.txt" ]; then
     say "server replies seen:"

@@ -89,7 +89,12 @@ async def serve(reader, writer, directory):
             if mail_from is None:
                 say("503 5.5.1 MAIL first")
                 continue
-            rcpt_to.append(cmd[8:].split(" ")[0].strip("<>"))
+            rcpt = cmd[8:].split(" ")[0].strip("<>")
+            if rcpt.startswith("refused-"):
+                # A mailbox that does not exist, for the refused-recipient tests.
+                say("550 5.1.1 no such mailbox")
+                continue
+            rcpt_to.append(rcpt)
             say("250 2.1.5 OK")
         elif verb == "DATA":
             if not rcpt_to:

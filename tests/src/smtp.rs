@@ -12,6 +12,11 @@
 //! [`run`] executes the `S:` and `!` lines and records what the client did
 //! as `C:` and `E:` lines, in order; the result equals the input transcript
 //! exactly when the client behaved as written.
+//!
+//! [`run_cut`] plays the same transcript but closes the connection once a
+//! given number of server octets has been fed (mid-line if need be), and
+//! drops the rest of the script: the hostile-server tests close after every
+//! octet offset of the server's stream with it.
 
 use mfp_oauth_core::diag::Diagnostic;
 use mfp_oauth_core::smtp::{Client, Envelope, Event, Settings};
@@ -47,6 +52,14 @@ pub struct Observed {
     pub flights: usize,
     /// Transmits marked sensitive.
     pub sensitive_transmits: usize,
+    /// For each entry of `events`: the server octets fed when it was seen.
+    pub event_offsets: Vec<usize>,
+    /// Server octets fed in all.
+    pub server_bytes: usize,
+    /// Whether the client said its session is over at the end of the run.
+    pub closed: bool,
+    /// Transmits the client produced after the connection was closed.
+    pub transmits_after_close: usize,
 }
 
 /// A compact, stable rendering of an event for transcripts.
@@ -104,6 +117,10 @@ struct Player {
     secret_markers: Vec<String>,
     out_size: usize,
     in_flight: bool,
+    /// Close after this many server octets ([`run_cut`]).
+    cut: Option<usize>,
+    /// Whether the connection was closed (by a cut or a directive).
+    closed: bool,
 }
 
 impl Player {
@@ -128,6 +145,7 @@ impl Player {
                 let r = render(&ev);
                 self.log(&format!("E: {r}"));
                 self.obs.events.push(r);
+                self.obs.event_offsets.push(self.obs.server_bytes);
                 progressed = true;
             }
             let mut buf = vec![0u8; self.out_size];
@@ -142,6 +160,9 @@ impl Player {
                     .secret_markers
                     .iter()
                     .any(|m| text.contains(m.as_str()));
+                if self.closed {
+                    self.obs.transmits_after_close += 1;
+                }
                 if t.sensitive {
                     self.obs.sensitive_transmits += 1;
                 } else if leaked {
@@ -165,9 +186,34 @@ impl Player {
         }
     }
 
+    /// Whether the cut was reached: the connection is then closed.
+    fn cut_reached(&self) -> bool {
+        self.closed && self.cut.is_some()
+    }
+
+    fn close(&mut self) {
+        self.client.handle_close(self.now);
+        self.closed = true;
+        self.pump();
+    }
+
     fn feed(&mut self, data: &[u8], feed: Feed, rng: &mut u64) {
         // Server octets end the client's current flight.
         self.in_flight = false;
+        if let Some(cut) = self.cut {
+            let room = cut.saturating_sub(self.obs.server_bytes);
+            // At the cut exactly, the directives that follow still run:
+            // the close comes before the next server octet.
+            if data.len() > room {
+                self.feed_now(&data[..room], feed, rng);
+                self.close();
+                return;
+            }
+        }
+        self.feed_now(data, feed, rng);
+    }
+
+    fn feed_now(&mut self, data: &[u8], feed: Feed, rng: &mut u64) {
         let mut rest = data;
         while !rest.is_empty() {
             let take = match feed {
@@ -182,6 +228,7 @@ impl Player {
             }
             .min(rest.len());
             let used = self.client.handle_input(self.now, &rest[..take]);
+            self.obs.server_bytes += take;
             assert!(used <= take, "consumed more than given");
             self.pump();
             if used < take {
@@ -228,7 +275,10 @@ impl Player {
                     .retry_auth(self.now, token.as_bytes())
                     .expect("retry");
             }
-            Some("close") => self.client.handle_close(self.now),
+            Some("close") => {
+                self.client.handle_close(self.now);
+                self.closed = true;
+            }
             Some("advance") => {
                 let ms: u64 = words.next().expect("ms").parse().expect("ms");
                 self.now = Instant::from_millis(self.now.as_millis() + ms);
@@ -251,6 +301,40 @@ pub fn run(
     feed: Feed,
     out_size: usize,
 ) -> Observed {
+    play(script, settings, user, token, feed, out_size, None)
+}
+
+/// Play `script` as [`run`] does with [`Feed::Lines`], but close the
+/// connection once `cut` server octets have been fed (cutting a line if need
+/// be; at the end of the script if it has fewer) and play nothing after.
+pub fn run_cut(
+    script: &str,
+    settings: Settings,
+    user: &str,
+    token: &str,
+    cut: usize,
+    out_size: usize,
+) -> Observed {
+    play(
+        script,
+        settings,
+        user,
+        token,
+        Feed::Lines,
+        out_size,
+        Some(cut),
+    )
+}
+
+fn play(
+    script: &str,
+    settings: Settings,
+    user: &str,
+    token: &str,
+    feed: Feed,
+    out_size: usize,
+    cut: Option<usize>,
+) -> Observed {
     let user_addr = Address::parse(user).expect("user");
     let mut client = Client::new(Instant::ZERO, settings, user_addr);
     client
@@ -264,6 +348,8 @@ pub fn run(
         secret_markers: secret_markers(user, token),
         out_size,
         in_flight: false,
+        cut,
+        closed: false,
     };
     let mut rng = match feed {
         Feed::Random(seed) => seed | 1,
@@ -272,6 +358,9 @@ pub fn run(
     let mut batch: Vec<u8> = Vec::new();
     let lines: Vec<&str> = script.lines().collect();
     for (i, raw) in lines.iter().enumerate() {
+        if player.cut_reached() {
+            break;
+        }
         let line = raw.trim_end();
         if let Some(text) = line
             .strip_prefix("S: ")
@@ -303,7 +392,11 @@ pub fn run(
             panic!("bad transcript line {line:?}");
         }
     }
+    if player.cut.is_some() && !player.closed {
+        player.close();
+    }
     player.flush_client_lines();
+    player.obs.closed = player.client.is_closed();
     if !player.pending_out.is_empty() {
         let rest = String::from_utf8_lossy(&player.pending_out).into_owned();
         player.log(&format!("C(partial): {rest}"));

@@ -736,27 +736,56 @@ fn row5(ctx: &Ctx, t: &mut Table) {
     }
     match run(Command::new("bash").arg(&script)) {
         Ok(report) => {
-            for line in report.lines().filter(|l| {
+            footprint_rows(t, &report, |l| {
                 l.contains("**flash**") || l.contains("**static RAM**") || l.starts_with("| `")
-            }) {
-                let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-                if let [what, s, z] = cells.as_slice() {
-                    t.row([
-                        "5",
-                        &format!("footprint: {what} (opt-level s / z)"),
-                        &format!("{s} / {z}"),
-                        "lettre, libcurl",
-                        "do not build for thumbv7em (std, alloc, OS)",
-                        "—",
-                    ]);
-                }
-            }
+            });
             t.notes
                 .push("Row 5 from bindings-c/tools/size-report.sh (target/size-report.md).".into());
         }
         Err(e) => {
             t.row(["5", "footprint", "failed", "—", "—", "—"]);
             t.notes.push(format!("Row 5: size report failed: {e}"));
+        }
+    }
+}
+
+/// Row 5 lines of a size report (`| what | s | z |` table rows that `keep`
+/// selects).
+fn footprint_rows(t: &mut Table, report: &str, keep: impl Fn(&str) -> bool) {
+    for line in report.lines().filter(|l| keep(l)) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if let [what, s, z] = cells.as_slice() {
+            t.row([
+                "5",
+                &format!("footprint: {what} (opt-level s / z)"),
+                &format!("{s} / {z}"),
+                "lettre, libcurl",
+                "do not build for thumbv7em (std, alloc, OS)",
+                "—",
+            ]);
+        }
+    }
+}
+
+/// Row 5 for the pure-Rust board: the embassy driver's firmware image
+/// (embassy/tools/size-report.sh).
+fn row5_embassy(ctx: &Ctx, t: &mut Table) {
+    let script = ctx.root.join("embassy/tools/size-report.sh");
+    match run(Command::new("bash").arg(&script)) {
+        Ok(report) => {
+            footprint_rows(t, &report, |l| l.contains("**embassy image"));
+            t.notes.push(
+                "Row 5, embassy: a whole Rust board image (embassy/examples/footprint.rs: \
+                 start-up, embassy-net, embedded-tls with its P-256 verifier, one job and one \
+                 sign-in) from embassy/tools/size-report.sh (target/embassy-size-report.md); \
+                 the static RAM is the buffers the example lends the driver."
+                    .into(),
+            );
+        }
+        Err(e) => {
+            t.row(["5", "footprint: embassy image", "failed", "—", "—", "—"]);
+            t.notes
+                .push(format!("Row 5, embassy: size report failed: {e}"));
         }
     }
 }
@@ -838,6 +867,7 @@ fn real_main() -> Res<()> {
         ("rows 4 and 6", &|t| row4_and_6(&ctx, t, &small)),
         ("row 5", &|t| {
             row5(&ctx, t);
+            row5_embassy(&ctx, t);
             Ok(())
         }),
     ];

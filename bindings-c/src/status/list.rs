@@ -212,6 +212,12 @@ pub enum MfpOauthStatus {
     NetworkTimeout = 605,
     /// E606: A network read or write failed.
     IoError = 606,
+    /// E607: The server's certificate has expired or is not valid yet.
+    CertificateExpired = 607,
+    /// E608: The server's certificate was issued for another name than the server address set.
+    CertificateWrongName = 608,
+    /// E609: The server's certificate is not signed by a trusted authority (unknown or self-signed).
+    CertificateUntrusted = 609,
 }
 
 impl MfpOauthStatus {
@@ -318,6 +324,9 @@ impl MfpOauthStatus {
         MfpOauthStatus::CertificateInvalid,
         MfpOauthStatus::NetworkTimeout,
         MfpOauthStatus::IoError,
+        MfpOauthStatus::CertificateExpired,
+        MfpOauthStatus::CertificateWrongName,
+        MfpOauthStatus::CertificateUntrusted,
     ];
 
     /// The status with public number `n`, if there is one.
@@ -425,6 +434,9 @@ impl MfpOauthStatus {
             604 => Some(MfpOauthStatus::CertificateInvalid),
             605 => Some(MfpOauthStatus::NetworkTimeout),
             606 => Some(MfpOauthStatus::IoError),
+            607 => Some(MfpOauthStatus::CertificateExpired),
+            608 => Some(MfpOauthStatus::CertificateWrongName),
+            609 => Some(MfpOauthStatus::CertificateUntrusted),
             _ => None,
         }
     }
@@ -534,6 +546,9 @@ impl MfpOauthStatus {
             MfpOauthStatus::CertificateInvalid => c"MFP_OAUTH_STATUS_CERTIFICATE_INVALID",
             MfpOauthStatus::NetworkTimeout => c"MFP_OAUTH_STATUS_NETWORK_TIMEOUT",
             MfpOauthStatus::IoError => c"MFP_OAUTH_STATUS_IO_ERROR",
+            MfpOauthStatus::CertificateExpired => c"MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED",
+            MfpOauthStatus::CertificateWrongName => c"MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME",
+            MfpOauthStatus::CertificateUntrusted => c"MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED",
         }
     }
 }

@@ -92,8 +92,17 @@ pub enum TransportError {
     Connect,
     /// The TLS handshake failed.
     Tls,
-    /// The server's certificate did not verify.
+    /// The server's certificate did not verify (for a reason other than
+    /// the three below).
     Certificate,
+    /// The server's certificate has expired or is not valid yet (or the
+    /// device's clock is wrong).
+    CertificateExpired,
+    /// The server's certificate names another host.
+    CertificateWrongName,
+    /// The server's certificate chains to no trusted root (unknown
+    /// authority, self-signed).
+    CertificateUntrusted,
     /// The network did not answer in time.
     Timeout,
     /// A read or write failed.
@@ -118,7 +127,11 @@ impl TransportError {
             | TransportError::Timeout
             | TransportError::Io => true,
             TransportError::ProxyRefused { status } => status >= 500,
-            TransportError::Certificate | TransportError::ProxyAuthRequired => false,
+            TransportError::Certificate
+            | TransportError::CertificateExpired
+            | TransportError::CertificateWrongName
+            | TransportError::CertificateUntrusted
+            | TransportError::ProxyAuthRequired => false,
         }
     }
 }
@@ -130,6 +143,15 @@ impl fmt::Display for TransportError {
             TransportError::Connect => f.write_str("connection failed"),
             TransportError::Tls => f.write_str("TLS handshake failed"),
             TransportError::Certificate => f.write_str("certificate verification failed"),
+            TransportError::CertificateExpired => {
+                f.write_str("certificate expired or not valid yet")
+            }
+            TransportError::CertificateWrongName => {
+                f.write_str("certificate issued for another name")
+            }
+            TransportError::CertificateUntrusted => {
+                f.write_str("certificate not signed by a trusted authority")
+            }
             TransportError::Timeout => f.write_str("network timeout"),
             TransportError::Io => f.write_str("read or write failed"),
             TransportError::ProxyRefused { status } => {
@@ -149,6 +171,9 @@ impl Diagnostic for TransportError {
             TransportError::Connect => Id::ConnectFailed,
             TransportError::Tls => Id::TlsHandshakeFailed,
             TransportError::Certificate => Id::CertificateInvalid,
+            TransportError::CertificateExpired => Id::CertificateExpired,
+            TransportError::CertificateWrongName => Id::CertificateWrongName,
+            TransportError::CertificateUntrusted => Id::CertificateUntrusted,
             TransportError::Timeout => Id::NetworkTimeout,
             TransportError::Io => Id::IoError,
             TransportError::ProxyRefused { .. } => Id::ProxyRefused,
@@ -381,7 +406,16 @@ mod tests {
             Id::DeviceFlowNotSupported
         );
         assert!(TransportError::Connect.is_transient());
-        assert!(!TransportError::Certificate.is_transient());
+        for e in [
+            TransportError::Certificate,
+            TransportError::CertificateExpired,
+            TransportError::CertificateWrongName,
+            TransportError::CertificateUntrusted,
+        ] {
+            // Trying again meets the same certificate.
+            assert!(!e.is_transient(), "{e}");
+            assert_eq!(e.diag().actor(), crate::diag::Actor::Network);
+        }
         assert!(TransportError::ProxyRefused { status: 502 }.is_transient());
         assert!(!TransportError::ProxyRefused { status: 403 }.is_transient());
     }

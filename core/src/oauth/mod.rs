@@ -905,4 +905,6 @@ fn write_body(
 }
 
 #[cfg(test)]
+mod secret_output_tests;
+#[cfg(test)]
 mod tests;

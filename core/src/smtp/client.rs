@@ -169,6 +169,10 @@ pub struct Client {
     line: Vec<u8, MAX_REPLY_LINE_LEN>,
     assembler: ReplyAssembler,
     last_reply: Option<Reply>,
+    /// What the latest `334` error challenge said: (token invalid,
+    /// insufficient scope). Decoded from the whole line, not from the
+    /// display text, which is cut at `MAX_REPLY_TEXT_LEN`.
+    challenge: (bool, bool),
     outbox: Deque<Cmd, PIPELINE>,
     emit_offset: usize,
     expect: Deque<Expect, PIPELINE>,
@@ -215,6 +219,7 @@ impl Client {
             line: Vec::new(),
             assembler: ReplyAssembler::new(),
             last_reply: None,
+            challenge: (false, false),
             outbox: Deque::new(),
             emit_offset: 0,
             expect: Deque::new(),
@@ -442,6 +447,12 @@ impl Client {
         Ok(())
     }
 
+    /// The storage of the client's copy of the token (tests of wiping).
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn token_storage(&self) -> &[u8] {
+        self.token.storage()
+    }
+
     /// Lend the access token for `user` (copied into the client, wiped
     /// after AUTH). Call it before AUTH starts, or when
     /// [`Event::NeedToken`] asks for it.
@@ -660,6 +671,17 @@ impl Client {
                 if continuation && self.expect.front() == Some(&Expect::Ehlo) {
                     self.caps.parse_line(line.text);
                 }
+                if reply.is_some()
+                    && line.code == 334
+                    && self.state == State::Auth(AuthStep::Outcome)
+                {
+                    // An error challenge (RFC 7628 §3.2.2) on one line of up
+                    // to MAX_REPLY_LINE_LEN octets.
+                    self.challenge = match decode_error_challenge(line.text) {
+                        Ok(c) => (c.token_invalid, c.insufficient_scope),
+                        Err(_) => (false, false),
+                    };
+                }
                 match reply {
                     Some(r) => r,
                     None => return,
@@ -867,12 +889,7 @@ impl Client {
             (AuthStep::Outcome, 334) => {
                 // An error challenge: read it, acknowledge it, then the
                 // server sends the final failure (RFC 7628 §3.2.3).
-                let text = self.last_reply.as_ref().map_or("", |r| r.text());
-                let (token_invalid, insufficient_scope) =
-                    match decode_error_challenge(text.as_bytes()) {
-                        Ok(c) => (c.token_invalid, c.insufficient_scope),
-                        Err(_) => (false, false),
-                    };
+                let (token_invalid, insufficient_scope) = self.challenge;
                 self.state = State::Auth(AuthStep::FinalAfterChallenge {
                     token_invalid,
                     insufficient_scope,

@@ -34,7 +34,10 @@ pub enum MechanismPreference {
 
 /// Reply deadlines. Defaults are RFC 5321 §4.5.3.2's minimums; an AUTH
 /// answer gets the command timeout, far above the 15 s or more that servers
-/// take to fail an authentication on purpose.
+/// take to fail an authentication on purpose. The data block timeout (3
+/// minutes for each send of the body) and the TLS handshake's are the
+/// driver's: it owns the sends and the handshake, and the client sets no
+/// deadline while they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Timeouts {

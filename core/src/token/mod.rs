@@ -30,6 +30,8 @@
 //! client and carried by the firmware; the store is told their outcome.
 
 pub mod nv;
+#[cfg(all(test, feature = "oauth"))]
+mod powercut_tests;
 mod store;
 #[cfg(test)]
 mod tests;

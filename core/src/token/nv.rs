@@ -38,7 +38,7 @@ use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce, Tag};
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use super::store::{Slot, TokenStore};
 use super::{TokenStatus, WallTime};
@@ -406,7 +406,7 @@ pub fn save(
 ) -> Result<usize, NvError> {
     let r = save_inner(settings, store, seq, seal, out);
     if r.is_err() {
-        zeroize::Zeroize::zeroize(out);
+        out.zeroize();
     }
     r
 }
@@ -710,8 +710,12 @@ fn decode(
         let (chunk, tail) = vault.split_at_checked(total).ok_or(NvError::Corrupt)?;
         vault = tail;
         let (data, tag) = chunk.split_at_checked(len).ok_or(NvError::Corrupt)?;
-        let mut scratch = Zeroizing::new([0u8; MAX_REFRESH_TOKEN_LEN]);
-        let buf = scratch.get_mut(..len).ok_or(NvError::Corrupt)?;
+        let mut scratch = Scratch {
+            buf: [0u8; MAX_REFRESH_TOKEN_LEN],
+            used: 0,
+        };
+        let buf = scratch.buf.get_mut(..len).ok_or(NvError::Corrupt)?;
+        scratch.used = len;
         buf.copy_from_slice(data);
         if let Some(cipher) = &cipher {
             let nonce = nonce(image.seq, index, &random);
@@ -750,6 +754,22 @@ fn decode(
     }
     *settings = new_settings;
     Ok(())
+}
+
+/// One secret's scratch buffer while it is read from the vault: the octets
+/// used are wiped when it goes out of scope, on every path.
+struct Scratch {
+    buf: [u8; MAX_REFRESH_TOKEN_LEN],
+    used: usize,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match self.buf.get_mut(..self.used) {
+            Some(used) => used.zeroize(),
+            None => self.buf.zeroize(),
+        }
+    }
 }
 
 fn restore(slot: &mut Slot, nv: &NvSlot<'_>, refresh: &[u8]) -> Result<(), NvError> {

@@ -93,13 +93,35 @@ enum Key {
     Guest,
 }
 
+/// One access-token cache entry. Entries are never assigned whole: a
+/// secret moved by value leaves its octets in the old place (a stack
+/// temporary), and assigning a whole `None` over an entry may copy such
+/// stale stack octets into the freed entry (observed in debug builds). So
+/// the token is written and wiped in place and `in_use` says whether the
+/// entry counts.
 #[derive(Debug)]
 struct Cached {
+    in_use: bool,
     key: Key,
     token: AccessToken,
     refresh_at: Instant,
     expires_at: Instant,
     used: Instant,
+}
+
+impl Cached {
+    const FREE: Cached = Cached {
+        in_use: false,
+        key: Key::Admin,
+        token: AccessToken::new(),
+        refresh_at: Instant::ZERO,
+        expires_at: Instant::ZERO,
+        used: Instant::ZERO,
+    };
+
+    fn live(&self) -> Option<&Cached> {
+        self.in_use.then_some(self)
+    }
 }
 
 /// What a job can do with a slot's access token right now.
@@ -169,7 +191,7 @@ pub struct TokenStore {
     pub(crate) admin: Slot,
     pub(crate) users: [Option<UserEntry>; MAX_USER_TOKENS],
     guest: Slot,
-    cache: [Option<Cached>; MAX_CACHED_ACCESS_TOKENS],
+    cache: [Cached; MAX_CACHED_ACCESS_TOKENS],
     events: Deque<StoreEvent, EVENT_QUEUE>,
     persist_pending: bool,
     /// A refresh token was removed or replaced since the last image: the
@@ -191,7 +213,7 @@ impl TokenStore {
             admin: Slot::empty(),
             users: [const { None }; MAX_USER_TOKENS],
             guest: Slot::empty(),
-            cache: [const { None }; MAX_CACHED_ACCESS_TOKENS],
+            cache: [Cached::FREE; MAX_CACHED_ACCESS_TOKENS],
             events: Deque::new(),
             persist_pending: false,
             erase_pending: false,
@@ -253,7 +275,7 @@ impl TokenStore {
     /// [`MAX_CACHED_ACCESS_TOKENS`]).
     #[must_use]
     pub fn cached_access_tokens(&self) -> usize {
-        self.cache.iter().flatten().count()
+        self.cache.iter().filter(|c| c.in_use).count()
     }
 
     /// When `owner`'s refresh token is expected to expire by the provider's
@@ -315,13 +337,13 @@ impl TokenStore {
         };
         // Expired entries are wiped as soon as they are seen.
         self.clear_cache(|c| c.key == key && now >= c.expires_at);
-        let fresh = self.cache.iter().position(|c| {
-            c.as_ref()
-                .is_some_and(|c| c.key == key && now < c.refresh_at)
-        });
+        let fresh = self
+            .cache
+            .iter()
+            .position(|c| c.live().is_some_and(|c| c.key == key && now < c.refresh_at));
         let has_refresh = self.slot(key).is_some_and(|s| !s.refresh.is_empty());
         match fresh.and_then(|i| self.cache.get_mut(i)) {
-            Some(Some(c)) => {
+            Some(c) => {
                 c.used = now;
                 Access::Valid(&c.token)
             }
@@ -478,6 +500,13 @@ impl TokenStore {
         self.guest.clear(TokenStatus::Required);
     }
 
+    /// The settings saved with the tokens changed: a new image is due
+    /// (R-NV); `secret_left`: the older slot holds a secret of the old
+    /// settings (the proxy password) and is to be erased.
+    pub(crate) fn settings_changed(&mut self, secret_left: bool) {
+        self.mark_persist(secret_left);
+    }
+
     /// Apply what a settings change implies ([`Settings::apply`]).
     pub fn apply_config(&mut self, applied: &Applied) {
         if applied.admin_token_invalidated {
@@ -621,12 +650,10 @@ impl TokenStore {
     }
 
     fn clear_cache(&mut self, mut which: impl FnMut(&Cached) -> bool) {
-        for entry in &mut self.cache {
-            if entry.as_ref().is_some_and(&mut which) {
-                if let Some(c) = entry.as_mut() {
-                    c.token.clear();
-                }
-                *entry = None;
+        for c in &mut self.cache {
+            if c.in_use && which(c) {
+                c.token.clear();
+                c.in_use = false;
             }
         }
     }
@@ -645,42 +672,25 @@ impl TokenStore {
         let pos = self
             .cache
             .iter()
-            .position(|c| c.as_ref().is_some_and(|c| c.key == key))
-            .or_else(|| self.cache.iter().position(Option::is_none))
+            .position(|c| c.in_use && c.key == key)
+            .or_else(|| self.cache.iter().position(|c| !c.in_use))
             .or_else(|| {
                 self.cache
                     .iter()
                     .enumerate()
-                    .min_by_key(|(_, c)| c.as_ref().map_or(Instant::ZERO, |c| c.used))
+                    .min_by_key(|(_, c)| c.used)
                     .map(|(i, _)| i)
             });
-        let Some(entry) = pos.and_then(|i| self.cache.get_mut(i)) else {
+        let Some(c) = pos.and_then(|i| self.cache.get_mut(i)) else {
             return;
         };
-        match entry {
-            Some(c) => {
-                // The grant was size-checked: set cannot fail.
-                if c.token.set(token).is_err() {
-                    *entry = None;
-                    return;
-                }
-                c.key = key;
-                c.refresh_at = refresh_at;
-                c.expires_at = expires_at;
-                c.used = now;
-            }
-            None => {
-                if let Ok(token) = AccessToken::from_slice(token) {
-                    *entry = Some(Cached {
-                        key,
-                        token,
-                        refresh_at,
-                        expires_at,
-                        used: now,
-                    });
-                }
-            }
-        }
+        // In place (see `Cached`). The grant was size-checked: set cannot
+        // fail; if it did, the entry stays free.
+        c.in_use = c.token.set(token).is_ok();
+        c.key = key;
+        c.refresh_at = refresh_at;
+        c.expires_at = expires_at;
+        c.used = now;
     }
 
     fn push_event(&mut self, e: StoreEvent) {
@@ -705,6 +715,21 @@ impl TokenStore {
         self.persist_pending
     }
 
+    /// The storage of every secret the store holds, used or not (admin,
+    /// guest, users, cached access tokens): for the tests that prove wiping.
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn secret_storages(&self) -> impl Iterator<Item = &[u8]> {
+        core::iter::once(self.admin.refresh.storage())
+            .chain(core::iter::once(self.guest.refresh.storage()))
+            .chain(
+                self.users
+                    .iter()
+                    .flatten()
+                    .map(|u| u.slot.refresh.storage()),
+            )
+            .chain(self.cache.iter().map(|c| c.token.storage()))
+    }
+
     /// Whether a token anywhere in the store (refresh or access) equals
     /// `secret`; for tests that prove deletion.
     #[cfg(all(test, feature = "oauth"))]
@@ -715,7 +740,7 @@ impl TokenStore {
         slots
             .into_iter()
             .any(|s| !s.refresh.is_empty() && s.refresh.ct_eq(secret))
-            || self.cache.iter().flatten().any(|c| c.token.ct_eq(secret))
+            || self.cache.iter().any(|c| c.in_use && c.token.ct_eq(secret))
     }
 }
 

@@ -9,11 +9,11 @@ use crate::config::{Applied, Readiness, SenderMode, Settings};
 use crate::time::Instant;
 use proptest::prelude::*;
 
-fn at(secs: u64) -> Instant {
+pub(super) fn at(secs: u64) -> Instant {
     Instant::from_millis(secs * 1000)
 }
 
-fn grant<'a>(access: &'a [u8], secs: u64, refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
+pub(super) fn grant<'a>(access: &'a [u8], secs: u64, refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
     TokenGrant {
         access_token: access,
         expires_in: Duration::from_secs(secs),
@@ -41,7 +41,7 @@ fn acquire(
         .unwrap();
 }
 
-fn user(id: &str) -> TokenOwner {
+pub(super) fn user(id: &str) -> TokenOwner {
     TokenOwner::User(UserId::try_from(id).unwrap())
 }
 

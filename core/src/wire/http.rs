@@ -266,7 +266,9 @@ pub enum HttpError {
     },
     /// The status line or a header is not HTTP/1.x.
     Malformed,
-    /// Both `Content-Length` and `Transfer-Encoding: chunked`.
+    /// Ambiguous framing (RFC 9112 §6.1, §6.3: request smuggling): both
+    /// `Content-Length` and `Transfer-Encoding: chunked`, or chunked on an
+    /// HTTP/1.0 response.
     ConflictingFraming,
     /// `Content-Length` is not a number, or two of them differ.
     BadContentLength,
@@ -289,7 +291,7 @@ impl fmt::Display for HttpError {
             }
             HttpError::Malformed => f.write_str("malformed HTTP response"),
             HttpError::ConflictingFraming => {
-                f.write_str("both Content-Length and chunked transfer coding")
+                f.write_str("ambiguous framing: chunked with Content-Length or on HTTP/1.0")
             }
             HttpError::BadContentLength => f.write_str("invalid Content-Length"),
             HttpError::UnsupportedCoding => f.write_str("unsupported transfer or content coding"),
@@ -482,6 +484,11 @@ fn parse_head(head: &[u8]) -> Result<Head, HttpError> {
                         .get(media.len().saturating_sub(5)..)
                         .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"));
         }
+    }
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+    // framing, whatever else it says.
+    if chunked && r.version == Some(0) {
+        return Err(HttpError::ConflictingFraming);
     }
     let framing = if matches!(status, 100..=199 | 204 | 304) {
         Framing::Length(0)

@@ -30,8 +30,9 @@ pub struct JobSpec<'a> {
     pub from: Option<&'a Address>,
     /// Recipients.
     pub to: &'a [Address],
-    /// The whole message (MIME).
-    pub body: &'a [u8],
+    /// The message's exact size in octets, if known (announced with
+    /// `SIZE=`, checked against the server's limit before MAIL).
+    pub size: Option<u64>,
 }
 
 /// What happens during a job, for the story or the progress bar.
@@ -103,10 +104,12 @@ impl JobReport {
 pub type SignInFn<'a> =
     dyn FnMut(&Device, bool, AuthMethod, &Address) -> Result<SignedIn, FlowError> + 'a;
 
-/// Run `job` to its end.
+/// Run `job` to its end; the message (MIME, `job.size` octets) is read
+/// from `body` while it is sent, never held whole.
 pub fn run(
     device: &mut Device,
     job: &JobSpec<'_>,
+    body: &mut dyn std::io::Read,
     sign_in: &mut SignInFn<'_>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<JobReport, AppError> {
@@ -116,7 +119,7 @@ pub fn run(
         user: job.user,
         from: job.from,
         to: job.to,
-        size: Some(job.body.len() as u64),
+        size: job.size,
     };
     let mut plan = device
         .mailer
@@ -124,7 +127,6 @@ pub fn run(
         .map_err(|e| AppError::Diag(e.diag()))?;
     let mut pump: Option<Pump> = None;
     let mut server_reply = None;
-    let mut body = job.body;
     for _ in 0..MAX_PLANS {
         for n in device.drain_store()? {
             on(&JobEvent::Notice(n));
@@ -232,7 +234,7 @@ pub fn run(
                 let Some(p) = pump.as_mut() else {
                     return Err(AppError::Diag(Id::WrongState));
                 };
-                session(device, p, &mut body, &mut server_reply, on)?
+                session(device, p, body, &mut server_reply, on)?
             }
             // Idle or a plan this host does not know: nothing to carry out.
             _ => return Err(AppError::Diag(Id::WrongState)),
@@ -251,7 +253,7 @@ pub fn run(
 fn session(
     device: &mut Device,
     pump: &mut Pump,
-    body: &mut &[u8],
+    body: &mut dyn std::io::Read,
     server_reply: &mut Option<String>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<Plan, AppError> {

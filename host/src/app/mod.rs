@@ -256,10 +256,10 @@ impl Device {
     /// `Ok(true)`: OAuth was just turned on (R-RULE-6).
     pub fn apply_settings(&mut self, new: Settings) -> Result<bool, ApplyError> {
         let applied = self.mailer.apply_settings(new).map_err(ApplyError::Rules)?;
+        // Any change asks for a new image (the settings live in it), with
+        // the other slot erased when a secret left; an unchanged set writes
+        // nothing.
         self.drain_store().map_err(ApplyError::Store)?;
-        // The settings live in the image too.
-        self.persist(applied.admin_token_invalidated || applied.user_tokens_invalidated)
-            .map_err(ApplyError::Store)?;
         Ok(applied.go_to_oauth_screen)
     }
 
@@ -270,7 +270,11 @@ impl Device {
             host: p.host.to_string(),
             port: p.port,
             user: (!p.user.is_empty()).then(|| p.user.to_string()),
-            password: String::from_utf8_lossy(p.password.expose()).into_owned(),
+            // Valid UTF-8 is copied once, straight into the zeroizing String
+            // (from_utf8_lossy borrows); a lossy copy is built in place too.
+            password: zeroize::Zeroizing::new(
+                String::from_utf8_lossy(p.password.expose()).into_owned(),
+            ),
         });
         NetOptions {
             proxy,

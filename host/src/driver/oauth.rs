@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::driver::loopback::Loopback;
 use crate::net::{Connection, NetError, NetOptions};
 use crate::tls::TlsSettings;
+use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::oauth::{self, Event, OAuthError, RequestKind, TransportError};
 use mfp_oauth_core::provider::Endpoint;
 use mfp_oauth_core::Instant;
@@ -60,7 +61,12 @@ pub fn transport_error(e: &NetError) -> TransportError {
         NetError::Resolve(_) | NetError::BadServerName(_) => TransportError::Dns,
         NetError::Connect(_) => TransportError::Connect,
         NetError::Timeout => TransportError::Timeout,
-        NetError::Certificate(_) => TransportError::Certificate,
+        NetError::Certificate(c) => match crate::net::certificate_diag(c) {
+            Id::CertificateExpired => TransportError::CertificateExpired,
+            Id::CertificateWrongName => TransportError::CertificateWrongName,
+            Id::CertificateUntrusted => TransportError::CertificateUntrusted,
+            _ => TransportError::Certificate,
+        },
         NetError::Tls(_) => TransportError::Tls,
         NetError::ProxyRefused(407) => TransportError::ProxyAuthRequired,
         NetError::ProxyRefused(status) => TransportError::ProxyRefused { status: *status },
@@ -157,8 +163,9 @@ fn exchange<B: AsMut<[u8]>>(
         }
     };
     let mut buf = vec![0u8; READ_CHUNK];
-    // One request per connection: read until the server closes (the
-    // request says `Connection: close`) or the core's deadline passes.
+    // One request per connection: read until the response is complete, the
+    // server closes (the request says `Connection: close`) or the core's
+    // deadline passes.
     loop {
         let now = clock.now();
         let deadline = client.poll_timeout();
@@ -177,6 +184,12 @@ fn exchange<B: AsMut<[u8]>>(
             }
             Ok(n) => {
                 let _ = client.handle_input(clock.now(), buf.get(..n).unwrap_or_default());
+                // The response is complete or refused: whatever else the
+                // server sends (the rest of an oversized body, a trickle)
+                // is not read, and the connection is closed now.
+                if !client.is_awaiting_response() {
+                    break;
+                }
             }
             Err(NetError::Timeout) => {
                 if deadline.is_none() {

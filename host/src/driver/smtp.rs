@@ -16,6 +16,12 @@ use std::io::Read;
 /// Size of the driver's receive and transmit buffers.
 pub const IO_BUF_LEN: usize = 16 * 1024;
 
+/// The least time one send of the message body may take: RFC 5321
+/// §4.5.3.2.5's data block timeout (3 minutes), used while the body streams
+/// when the connection's I/O timeout is shorter. A server that stops
+/// reading for a while (a busy relay, a virus scanner) is waited for.
+pub const DATA_BLOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// Where and how to submit.
 #[derive(Debug, Clone)]
 pub struct SmtpEndpoint {
@@ -343,14 +349,24 @@ impl Pump {
         }
     }
 
-    /// Start TLS (after `UpgradeTls`) and tell the client.
+    /// Start TLS (after `UpgradeTls`) and tell the client the moment the
+    /// handshake completes; what it then sends (EHLO) is written together
+    /// with the end of the handshake, in one TCP write under TLS 1.3
+    /// ([`Connection::start_tls_then`]).
     pub fn start_tls(
         &mut self,
         client: &mut smtp::Client,
         now: Instant,
     ) -> Result<TlsInfo, NetError> {
-        self.conn.start_tls_with(self.tls_config.clone())?;
-        let _ = client.handle_tls_established(now);
+        let outbuf = &mut self.outbuf;
+        self.conn
+            .start_tls_then(self.tls_config.clone(), &mut |w| {
+                let _ = client.handle_tls_established(now);
+                while let Ok(Some(t)) = client.poll_transmit(now, outbuf) {
+                    w.write_all(outbuf.get(..t.len).unwrap_or_default())?;
+                }
+                Ok(())
+            })?;
         self.conn.tls_info().ok_or(NetError::Closed)
     }
 
@@ -418,10 +434,16 @@ impl Pump {
         }
     }
 
-    /// Stream the body (after `ReadyForBody`): dot-stuffed by the client,
-    /// written as it comes, `progress` called with the octets read so far;
-    /// then the end of data is queued. On a failure the client is told the
-    /// connection closed, so no partial message can be reported sent.
+    /// Stream the body (after `ReadyForBody`): read from `body` into one
+    /// fixed buffer, encoded by the client (dot-stuffed for `DATA`, one
+    /// `BDAT` chunk per call) into the other, written as it comes;
+    /// `progress` is called with the octets read so far; then the end of
+    /// data is queued. Each send may take [`DATA_BLOCK_TIMEOUT`]. Replies
+    /// that arrive meanwhile (to `BDAT` chunks) are fed to the client at
+    /// once: if it stops the body (a refused chunk), streaming ends there
+    /// and the events tell why. On a read or write failure the client is
+    /// told the connection closed, so no partial message can be reported
+    /// sent.
     pub fn stream_body(
         &mut self,
         client: &mut smtp::Client,
@@ -429,7 +451,24 @@ impl Pump {
         body: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), SendError> {
-        let mut input = vec![0u8; IO_BUF_LEN / 2];
+        let io_timeout = self.conn.io_timeout();
+        let _ = self
+            .conn
+            .set_write_timeout(io_timeout.max(DATA_BLOCK_TIMEOUT));
+        let streamed = self.write_body(client, now, body, progress);
+        let _ = self.conn.set_write_timeout(io_timeout);
+        streamed
+    }
+
+    fn write_body(
+        &mut self,
+        client: &mut smtp::Client,
+        now: Instant,
+        body: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), SendError> {
+        // Room for the chunk header in the output buffer.
+        let mut input = vec![0u8; IO_BUF_LEN - 64];
         let mut sent: u64 = 0;
         loop {
             let n = match body.read(&mut input) {
@@ -444,7 +483,8 @@ impl Pump {
             let mut chunk = input.get(..n).unwrap_or_default();
             while !chunk.is_empty() {
                 let Ok(p) = client.write_body(chunk, &mut self.outbuf) else {
-                    return Err(SendError::Invalid(Id::WrongState));
+                    // The client left the body (a refusal fed below).
+                    return Ok(());
                 };
                 if let Err(e) = self
                     .conn
@@ -454,6 +494,19 @@ impl Pump {
                     return Err(SendError::Net(e));
                 }
                 chunk = chunk.get(p.consumed..).unwrap_or_default();
+                if self.pending.is_empty() {
+                    match self.conn.read_ready(&mut self.inbuf) {
+                        Ok(0) => {}
+                        Ok(got) => {
+                            let data = self.inbuf.get(..got).unwrap_or_default().to_vec();
+                            self.feed(client, now, &data);
+                        }
+                        Err(_) => {
+                            client.handle_close(now);
+                            return Err(SendError::Net(NetError::Closed));
+                        }
+                    }
+                }
             }
             sent = sent.saturating_add(n as u64);
             progress(sent);

@@ -510,6 +510,53 @@ impl World {
         smtp::SmtpServer::start(&self.sim, &self.pki, config)
     }
 
+    /// `settings` pointed at this world: OAuth on, the custom provider with
+    /// this provider's endpoints and client id, this SMTP server (STARTTLS),
+    /// `admin` as the administrator's address.
+    pub fn configure(&self, settings: &mut mfp_oauth_core::config::Settings, admin: &str) {
+        use mfp_oauth_core::config::{CustomProvider, ProviderKind, SmtpServer};
+        let url = |u: String| u.as_str().try_into().unwrap_or_default();
+        settings.oauth_enabled = true;
+        settings.provider = ProviderKind::Custom;
+        settings.client_id = self
+            .sim
+            .config()
+            .client_id
+            .as_str()
+            .try_into()
+            .unwrap_or_default();
+        settings.custom = CustomProvider {
+            token_url: url(self.provider.token_endpoint()),
+            device_url: url(self.provider.device_endpoint()),
+            authorize_url: url(self.provider.authorize_endpoint()),
+            scope: url("s offline_access".to_owned()),
+        };
+        settings.smtp = SmtpServer::new(
+            "127.0.0.1",
+            self.smtp.port(),
+            mfp_oauth_core::smtp::Security::StartTls,
+        );
+        settings.admin_address = mfp_oauth_core::Address::parse(admin).ok();
+    }
+
+    /// The same as [`World::configure`] as `mfp-oauth config set KEY VALUE`
+    /// pairs, with `scope`.
+    #[must_use]
+    pub fn config_set_pairs(&self, admin: &str, scope: &str) -> Vec<(&'static str, String)> {
+        let p = &self.provider;
+        vec![
+            ("provider", "custom".to_owned()),
+            ("client-id", self.sim.config().client_id),
+            ("token-url", p.token_endpoint()),
+            ("device-url", p.device_endpoint()),
+            ("authorize-url", p.authorize_endpoint()),
+            ("scope", scope.to_owned()),
+            ("smtp", format!("127.0.0.1:{}", self.smtp.port())),
+            ("admin-address", admin.to_owned()),
+            ("oauth", "on".to_owned()),
+        ]
+    }
+
     /// Client TLS settings that trust this world's CA and nothing else.
     #[must_use]
     pub fn tls_settings(&self) -> crate::tls::TlsSettings {

@@ -44,7 +44,9 @@ impl ConnectProxy {
                 host: "127.0.0.1".into(),
                 port: self.port(),
                 user: credentials.map(|c| c.0.to_owned()),
-                password: credentials.map(|c| c.1.to_owned()).unwrap_or_default(),
+                password: zeroize::Zeroizing::new(
+                    credentials.map(|c| c.1.to_owned()).unwrap_or_default(),
+                ),
             }),
             ..crate::net::NetOptions::default()
         }

@@ -9,6 +9,7 @@ use mfp_oauth_core::provider::{AppRegistration, CustomEndpoints, Provider};
 use mfp_oauth_host::driver::oauth::HttpsTransport;
 use mfp_oauth_host::net::NetOptions;
 use mfp_oauth_host::tls::{load_ca_file, TlsSettings};
+use mfp_oauth_tests::relay::accept_within;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -28,6 +29,8 @@ pub struct Servers {
     pub dovecot_slow_submission: u16,
     pub postfix_submission: u16,
     pub postfix_submissions: u16,
+    /// Postfix offering neither PIPELINING nor CHUNKING (127.0.0.2).
+    pub postfix_lockstep_submission: u16,
     pub sink_dir: PathBuf,
     pub logs: PathBuf,
 }
@@ -53,6 +56,7 @@ pub fn servers() -> &'static Servers {
             dovecot_slow_submission: port("DOVECOT_SLOW_SUBMISSION"),
             postfix_submission: port("POSTFIX_SUBMISSION"),
             postfix_submissions: port("POSTFIX_SUBMISSIONS"),
+            postfix_lockstep_submission: port("POSTFIX_LOCKSTEP_SUBMISSION"),
             sink_dir: PathBuf::from(get("SINK_DIR")),
             logs: PathBuf::from(get("LOGS")),
         }
@@ -103,9 +107,19 @@ impl Servers {
     /// The message the sink stored that contains `marker`, waiting up to
     /// `patience` for it (Postfix relays after its `250`, not before).
     pub fn delivered(&self, marker: &str, patience: Duration) -> Option<Vec<u8>> {
+        self.delivered_at(marker, patience).map(|(data, _)| data)
+    }
+
+    /// The stored message containing `marker` and when the sink wrote it
+    /// (waiting up to `patience`).
+    pub fn delivered_at(
+        &self,
+        marker: &str,
+        patience: Duration,
+    ) -> Option<(Vec<u8>, std::time::SystemTime)> {
         let deadline = Instant::now() + patience;
         loop {
-            if let Some(m) = self.find_delivered(marker) {
+            if let Some(m) = self.find_delivered_at(marker) {
                 return Some(m);
             }
             if Instant::now() >= deadline {
@@ -115,15 +129,19 @@ impl Servers {
         }
     }
 
-    fn find_delivered(&self, marker: &str) -> Option<Vec<u8>> {
+    fn find_delivered_at(&self, marker: &str) -> Option<(Vec<u8>, std::time::SystemTime)> {
         let entries = std::fs::read_dir(&self.sink_dir).ok()?;
         let needle = marker.as_bytes();
         entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .filter_map(|p| std::fs::read(&p).ok())
-            .find(|data| data.windows(needle.len()).any(|w| w == needle))
+            .filter_map(|p| {
+                let data = std::fs::read(&p).ok()?;
+                let at = std::fs::metadata(&p).ok()?.modified().ok()?;
+                Some((data, at))
+            })
+            .find(|(data, _)| data.windows(needle.len()).any(|w| w == needle))
     }
 
     /// Note a server's reply for the run's record (`replies.txt` beside
@@ -222,26 +240,6 @@ impl Relay {
     }
 }
 
-/// One connection, or `None` after `limit` (so that a test whose client
-/// never came does not hang in [`Relay::finish`]).
-fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
-    listener.set_nonblocking(true).ok()?;
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        match listener.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).ok()?;
-                return Some(s);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
 fn pipe(
     mut from: TcpStream,
     mut to: TcpStream,
@@ -295,6 +293,26 @@ fn strip(data: &[u8]) -> Vec<u8> {
         }
     }
     lines.concat().into_bytes()
+}
+
+/// A scan's octets: `len` deterministic pseudo-random octets (xorshift),
+/// so that the attachment's base64 lines take every shape.
+pub fn scan_data(len: usize) -> Vec<u8> {
+    pseudo_random(len, 0x9e37_79b9_7f4a_7c15)
+}
+
+/// `len` pseudo-random octets from `seed` (xorshift: every base64 line
+/// shape, no compression to help anyone).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }
 
 /// A scratch directory for a test's files (the persisted token store).

@@ -1,0 +1,942 @@
+//! The board driver of mfp-oauth for Rust firmware on embassy: the core's
+//! [`Mailer`] jobs carried over [`embassy_net::tcp::TcpSocket`] and
+//! [`embedded_tls::TlsConnection`] (TLS 1.3), with time from
+//! [`embassy_time`], randomness from the caller's RNG and `defmt` logs
+//! (feature `defmt`) that never show a secret (R-LOG).
+//!
+//! The driver makes no protocol decision: the [`Mailer`] says what comes
+//! next ([`Plan`]) and the driver carries it out, as the host's job runner
+//! and the C firmware do:
+//!
+//! | plan | the driver… |
+//! |---|---|
+//! | [`Plan::TokenExchange`] | runs the refresh grant over HTTPS ([`Mailer::start_exchange`]) |
+//! | [`Plan::Connect`] | resolves, connects, starts TLS first for implicit TLS |
+//! | [`Plan::Session`] | pumps the SMTP client: STARTTLS, transmits, the streamed body |
+//! | [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`] | returns it: the panel signs in ([`Board::drive_oauth`]) then calls [`Board::run`] again |
+//! | [`Plan::Done`] / [`Plan::Failed`] | closes the connection and returns it |
+//!
+//! # A scan-to-email job
+//!
+//! ```no_run
+//! use embassy_net::{IpAddress, Stack};
+//! use mfp_oauth_core::mailer::{Job, Mailer, Plan};
+//! use mfp_oauth_core::{oauth, Address, DiagId, Function};
+//! use mfp_oauth_embassy::{
+//!     now, Board, Buffers, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN,
+//!     TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
+//! };
+//! use rand_core::{CryptoRng, RngCore};
+//!
+//! /// The job's memory; a board keeps it in a `static` (StaticCell).
+//! struct Memory {
+//!     sockets: [[u8; 4096]; 4],
+//!     tls_read: [[u8; TLS_READ_BUF_LEN]; 2],
+//!     tls_write: [[u8; TLS_WRITE_BUF_LEN]; 2],
+//!     out: [u8; MIN_OUT_BUF_LEN],
+//!     input: [u8; 1024],
+//! }
+//!
+//! async fn scan_to_email(
+//!     stack: Stack<'static>,
+//!     rng: impl RngCore + CryptoRng,
+//!     ca_der: &'static [u8],
+//!     mem: &mut Memory,
+//!     mailer: &mut Mailer,
+//!     oauth: &mut oauth::Client<&'static mut [u8]>,
+//!     to: &[Address],
+//!     message: &[u8],
+//! ) -> Plan {
+//!     // No DNS on this board: the servers' addresses are configured.
+//!     let hosts = [("smtp.gmail.com", IpAddress::v4(192, 0, 2, 25)),
+//!                  ("oauth2.googleapis.com", IpAddress::v4(192, 0, 2, 80))];
+//!     let mut board = Board::new(stack, Trust { ca_der }, rng, Hosts(&hosts), "[192.0.2.7]");
+//!     let [s0, s1, s2, s3] = &mut mem.sockets;
+//!     let [r0, r1] = &mut mem.tls_read;
+//!     let [w0, w1] = &mut mem.tls_write;
+//!     let mut bufs = Buffers {
+//!         smtp: LinkBuffers { socket_rx: s0, socket_tx: s1, tls_read: r0, tls_write: w0 },
+//!         token: LinkBuffers { socket_rx: s2, socket_tx: s3, tls_read: r1, tls_write: w1 },
+//!         out: &mut mem.out,
+//!         input: &mut mem.input,
+//!     };
+//!     let job = Job {
+//!         function: Function::ScanToEmail,
+//!         user: None,
+//!         from: None,
+//!         to,
+//!         size: Some(message.len() as u64),
+//!     };
+//!     let Ok(plan) = mailer.submit(now(), &job) else {
+//!         return Plan::Failed { diag: DiagId::WrongState };
+//!     };
+//!     let mut body = message; // any embedded_io_async::Read
+//!     // Ignore: this board writes the token store to flash after each job.
+//!     board.run(mailer, oauth, plan, &mut body, &mut bufs, &mut Ignore).await
+//! }
+//! ```
+//!
+//! # Certificates
+//!
+//! Every TLS connection (SMTP and the token endpoint) verifies the
+//! server: the chain the server sends must lead, signature by signature,
+//! to the caller's trust anchor ([`Trust::ca_der`], one CA certificate in
+//! DER), and the end certificate must carry the server's host name (DNS
+//! subjectAltName or CN). This is `embedded-tls`'s own verifier (its
+//! `rustpki` feature), which checks ECDSA P-256 signatures without an
+//! allocator. What it does not check, and what follows for the board:
+//! - the validity period, unless the firmware gives a wall clock
+//!   ([`Board::with_clock`] with an [`embedded_tls::TlsClock`]; [`Board::new`]
+//!   uses [`embedded_tls::NoClock`], which skips the dates);
+//! - basicConstraints, key usage and path length: **any certificate the
+//!   trusted CA issued, to anyone, can act as an intermediate** and sign a
+//!   certificate for the server's name, and the chain verifies. So the
+//!   trust anchor must be a CA every certificate of which you trust for
+//!   these servers: the organisation's private CA (as in the tests), or a
+//!   CA that issues only to the provider's servers. A public CA (even the
+//!   provider's issuing CA, when it also issues to others) does **not**
+//!   authenticate the server with this verifier. (`embedded-tls`'s other
+//!   verifier, `webpki`, checks the path, but takes no intermediates and
+//!   needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
+//!   assemble for armv7e-m: "immediate value out of range".)
+//! - IP addresses in subjectAltName: connect by host name.
+//!
+//! There is no "accept any certificate" path: a server that does not
+//! verify is refused before any byte of a token is sent (diagnostic
+//! [`Id::CertificateInvalid`] or [`Id::TlsHandshakeFailed`]).
+//!
+//! # TLS 1.3 only (R-RULE-2)
+//!
+//! `embedded-tls` speaks TLS 1.3 only: [`TLS_RANGE`] says so. Apply the
+//! administrator's settings through [`board_settings`] so that the core's
+//! validation reports [`Id::MicrosoftTls13Only`] for a Microsoft account
+//! (the manual: Microsoft OAuth is not available with TLS 1.3 only), and
+//! [`Board::run`] refuses such a job with that diagnostic before it
+//! connects anywhere.
+//!
+//! # Names
+//! The driver resolves server names with the caller's [`Resolve`]r: a fixed
+//! table ([`Hosts`]) or, with the feature `dns`, the stack's DNS client
+//! (`Dns`).
+//!
+//! # Not supported (yet)
+//! The proxy for the token traffic; RSA server certificates (they need an
+//! allocator in `embedded-tls`).
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod log;
+mod tls;
+
+use embassy_net::{IpAddress, Stack};
+use embassy_time::{with_deadline, with_timeout, Timer};
+use embedded_io_async::Read;
+use embedded_tls::{NoClock, TlsClock};
+use mfp_oauth_core::config::{Applied, Settings, TlsVersion, Violations};
+use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::mailer::{Mailer, Plan, Step};
+use mfp_oauth_core::oauth::{self, OAuthError, TransportError};
+use mfp_oauth_core::smtp::{self, Event, Security};
+use mfp_oauth_core::token::{StoreEvent, TokenStore};
+use mfp_oauth_core::Instant;
+use rand_core::{CryptoRng, RngCore};
+
+use crate::log::{log_debug, log_info, log_warn};
+pub use crate::tls::MAX_CERT_CHAIN_LEN;
+use crate::tls::{Conn, Link, Start};
+
+/// The TLS versions this driver speaks, minimum and maximum: TLS 1.3 only
+/// (`embedded-tls`). Put into the settings by [`board_settings`] (R-RULE-2).
+pub const TLS_RANGE: (TlsVersion, TlsVersion) = (TlsVersion::Tls13, TlsVersion::Tls13);
+
+/// A safe size for each connection's TLS read buffer: the largest TLS
+/// record (2^14 octets of data plus 256 of expansion, RFC 8446 §5.2).
+/// Servers send records that large, so a smaller buffer may fail a
+/// handshake or a read.
+pub const TLS_READ_BUF_LEN: usize = 16_640;
+
+/// A good size for each connection's TLS write buffer (records the driver
+/// sends: the ClientHello, SMTP commands, body chunks); at least
+/// [`embedded_tls::TLS_RECORD_OVERHEAD`] plus the largest write.
+pub const TLS_WRITE_BUF_LEN: usize = 4096;
+
+/// The smallest [`Buffers::out`]: one whole OAuth request
+/// ([`mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN`]; SMTP commands are
+/// written across as many transmits as needed).
+pub const MIN_OUT_BUF_LEN: usize = mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN;
+
+/// The smallest [`Buffers::input`] (one read from the server).
+pub const MIN_INPUT_BUF_LEN: usize = 512;
+
+/// Most plans one [`Board::run`] carries out before it gives up with
+/// [`Id::WrongState`] (a job needs at most about eight).
+pub const MAX_PLANS: usize = 32;
+
+/// How long a connection may stay silent when the core awaits nothing
+/// with a deadline (a TCP connect, a TLS handshake, a write): 60 s.
+pub const IO_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(60);
+
+/// How long one send of the message body may take: RFC 5321's data block
+/// timeout (§4.5.3.2.5, 3 minutes), which is the driver's (the SMTP client
+/// sets no deadline while the body is sent).
+pub const DATA_BLOCK_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(180);
+
+/// The settings as this board can honour them: the TLS range forced to
+/// [`TLS_RANGE`]. Give the administrator's settings to
+/// [`Mailer::apply_settings`] through this, so that a Microsoft account is
+/// refused with [`Id::MicrosoftTls13Only`] (R-RULE-2).
+#[must_use]
+pub fn board_settings(mut settings: Settings) -> Settings {
+    (settings.tls_min, settings.tls_max) = TLS_RANGE;
+    settings
+}
+
+/// [`Mailer::apply_settings`] with [`board_settings`].
+pub fn apply_settings(mailer: &mut Mailer, settings: Settings) -> Result<Applied, Violations> {
+    mailer.apply_settings(board_settings(settings))
+}
+
+/// Whether jobs with `settings` can run on this board: `Err` with the
+/// diagnostic when the configuration breaks a rule under [`TLS_RANGE`]
+/// (for example [`Id::MicrosoftTls13Only`]).
+pub fn check_settings(settings: &Settings) -> Result<(), Id> {
+    match board_settings(settings.clone()).validate().first() {
+        None => Ok(()),
+        Some(rule) => Err(rule.diag()),
+    }
+}
+
+/// The core's time from `embassy-time` (monotonic milliseconds).
+#[must_use]
+pub fn now() -> Instant {
+    Instant::from_millis(embassy_time::Instant::now().as_millis())
+}
+
+fn at(deadline: Instant) -> embassy_time::Instant {
+    embassy_time::Instant::from_millis(deadline.as_millis())
+}
+
+/// Turns a host name into an address (the board has no DNS by default).
+#[allow(async_fn_in_trait)] // Board executors are single-threaded.
+pub trait Resolve {
+    /// The address of `host`, `None` if unknown.
+    async fn resolve(&mut self, host: &str) -> Option<IpAddress>;
+}
+
+/// A fixed table of host names and their addresses; IPv4 literals resolve
+/// to themselves (but certificates are checked by name: see the crate
+/// docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Hosts<'a>(pub &'a [(&'a str, IpAddress)]);
+
+impl Resolve for Hosts<'_> {
+    async fn resolve(&mut self, host: &str) -> Option<IpAddress> {
+        if let Ok(ip) = host.parse::<core::net::Ipv4Addr>() {
+            return Some(IpAddress::Ipv4(ip));
+        }
+        self.0
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, ip)| *ip)
+    }
+}
+
+/// Host names resolved by the stack's DNS client (feature `dns`; the
+/// stack's configuration must name a DNS server). IPv4 literals resolve
+/// to themselves.
+#[cfg(feature = "dns")]
+#[derive(Clone, Copy)]
+pub struct Dns<'d>(pub Stack<'d>);
+
+#[cfg(feature = "dns")]
+impl core::fmt::Debug for Dns<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Dns")
+    }
+}
+
+#[cfg(feature = "dns")]
+impl Resolve for Dns<'_> {
+    async fn resolve(&mut self, host: &str) -> Option<IpAddress> {
+        let found = self
+            .0
+            .dns_query(host, embassy_net::dns::DnsQueryType::A)
+            .await
+            .ok()?;
+        found.first().copied()
+    }
+}
+
+/// The trust anchor every server must chain to.
+#[derive(Debug, Clone, Copy)]
+pub struct Trust<'a> {
+    /// One CA certificate, DER, that signed the SMTP and token servers'
+    /// certificates and whose every certificate is trusted for them (see
+    /// the crate docs: the verifier does not check basicConstraints).
+    pub ca_der: &'a [u8],
+}
+
+/// Memory for one connection, lent by the caller.
+#[derive(Debug)]
+pub struct LinkBuffers<'b> {
+    /// The TCP socket's receive buffer (a few KiB).
+    pub socket_rx: &'b mut [u8],
+    /// The TCP socket's transmit buffer (a few KiB).
+    pub socket_tx: &'b mut [u8],
+    /// TLS record read buffer ([`TLS_READ_BUF_LEN`]).
+    pub tls_read: &'b mut [u8],
+    /// TLS record write buffer ([`TLS_WRITE_BUF_LEN`]).
+    pub tls_write: &'b mut [u8],
+}
+
+/// All the memory the driver uses, lent by the caller: the SMTP connection
+/// and the token endpoint's connection are open at the same time when a
+/// token is refreshed in the middle of a session, so each has its own.
+#[derive(Debug)]
+pub struct Buffers<'b> {
+    /// The SMTP connection.
+    pub smtp: LinkBuffers<'b>,
+    /// The token endpoint's connection.
+    pub token: LinkBuffers<'b>,
+    /// Requests and commands to send ([`MIN_OUT_BUF_LEN`]); during DATA
+    /// its first half holds body input and its second half the
+    /// dot-stuffed output.
+    pub out: &'b mut [u8],
+    /// Server input ([`MIN_INPUT_BUF_LEN`]); during a job, half for each
+    /// link.
+    pub input: &'b mut [u8],
+}
+
+impl Buffers<'_> {
+    fn check(&self) -> Result<(), Id> {
+        let link_ok = |l: &LinkBuffers<'_>| {
+            !l.socket_rx.is_empty()
+                && !l.socket_tx.is_empty()
+                && l.tls_write.len() > embedded_tls::TLS_RECORD_OVERHEAD
+                && !l.tls_read.is_empty()
+        };
+        if link_ok(&self.smtp)
+            && link_ok(&self.token)
+            && self.out.len() >= MIN_OUT_BUF_LEN
+            && self.input.len() >= MIN_INPUT_BUF_LEN
+        {
+            Ok(())
+        } else {
+            Err(Id::InvalidArgument)
+        }
+    }
+}
+
+/// What the firmware must do for the token store during a job.
+pub trait Observer {
+    /// The store changed: write the persistence image
+    /// ([`StoreEvent::Persist`], for example a rotated refresh token,
+    /// R-TOK-2), or show a notice (R-TOK-4). Called during [`Board::run`].
+    fn store_event(&mut self, store: &TokenStore, event: &StoreEvent);
+}
+
+/// An [`Observer`] that ignores everything (tests, or a board that
+/// persists the store after every job).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ignore;
+
+impl Observer for Ignore {
+    fn store_event(&mut self, _: &TokenStore, _: &StoreEvent) {}
+}
+
+/// The driver: the network stack, the trust anchor, the RNG for TLS, the
+/// resolver and the name the printer gives in EHLO.
+pub struct Board<'d, R, N, C = NoClock> {
+    stack: Stack<'d>,
+    trust: Trust<'d>,
+    rng: R,
+    resolver: N,
+    ehlo: &'d str,
+    clock: core::marker::PhantomData<C>,
+}
+
+impl<R, N, C> core::fmt::Debug for Board<'_, R, N, C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Board")
+            .field("ehlo", &self.ehlo)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'d, R, N> Board<'d, R, N, NoClock>
+where
+    R: RngCore + CryptoRng,
+    N: Resolve,
+{
+    /// A driver on `stack` that does not check certificate dates (the
+    /// board has no wall clock; see the crate docs). `ehlo` is the
+    /// printer's host name or address literal (`[192.0.2.7]`) for EHLO.
+    pub fn new(stack: Stack<'d>, trust: Trust<'d>, rng: R, resolver: N, ehlo: &'d str) -> Self {
+        Self::with_clock(stack, trust, rng, resolver, ehlo)
+    }
+}
+
+impl<'d, R, N, C> Board<'d, R, N, C>
+where
+    R: RngCore + CryptoRng,
+    N: Resolve,
+    C: TlsClock,
+{
+    /// A driver whose certificate checks include the validity dates, with
+    /// the wall clock `C` (UNIX seconds, from an RTC or SNTP).
+    pub fn with_clock(
+        stack: Stack<'d>,
+        trust: Trust<'d>,
+        rng: R,
+        resolver: N,
+        ehlo: &'d str,
+    ) -> Self {
+        Board {
+            stack,
+            trust,
+            rng,
+            resolver,
+            ehlo,
+            clock: core::marker::PhantomData,
+        }
+    }
+
+    /// Carry out `plan` (from [`Mailer::submit`], or from
+    /// [`Mailer::handle_oauth_event`] after a sign-in) and the plans that
+    /// follow, until the job is done or failed or someone must sign in;
+    /// returns that plan. `oauth` carries the refresh grants (built from
+    /// [`Settings::provider_profile`] and [`Settings::app_registration`]);
+    /// `body` is the whole message (MIME), read as it is sent.
+    pub async fn run<B, Body>(
+        &mut self,
+        mailer: &mut Mailer,
+        oauth: &mut oauth::Client<B>,
+        plan: Plan,
+        body: &mut Body,
+        bufs: &mut Buffers<'_>,
+        observer: &mut impl Observer,
+    ) -> Plan
+    where
+        B: AsMut<[u8]>,
+        Body: Read,
+    {
+        // R-RULE-2: nothing reaches the network with settings this board
+        // cannot honour.
+        if let Err(diag) = check_settings(mailer.settings()) {
+            log_warn!("settings refused: E{=u16}", diag.number());
+            let plan = mailer.cancel(now(), diag);
+            return self.finish(mailer, plan, observer);
+        }
+        if let Err(diag) = bufs.check() {
+            let plan = mailer.cancel(now(), diag);
+            return self.finish(mailer, plan, observer);
+        }
+        let Buffers {
+            smtp,
+            token,
+            out,
+            input,
+        } = bufs;
+        // Server input the SMTP client has not taken yet must survive a
+        // refresh in the middle of the session: each link reads into its
+        // own half.
+        let (input, token_input) = input.split_at_mut(input.len() / 2);
+        let mut conn = Conn::Closed;
+        let mut link = Link::new(smtp);
+        let mut pump = Pump::default();
+        let mut plan = plan;
+        for _ in 0..MAX_PLANS {
+            self.drain_store(mailer, observer);
+            plan = match plan {
+                Plan::TokenExchange { .. } => {
+                    log_info!("refreshing the access token");
+                    let started = mailer.start_exchange(now(), oauth);
+                    let r = match started {
+                        Ok(()) => {
+                            let ev = self
+                                .flow(oauth, token, out, token_input, &mut |_, _| {})
+                                .await;
+                            mailer.handle_oauth_event(now(), None, oauth, ev)
+                        }
+                        Err(e) => mailer
+                            .exchange_failed(
+                                now(),
+                                mfp_oauth_core::token::RefreshFailure::Transient,
+                                e.diag(),
+                            )
+                            .map(Some),
+                    };
+                    match r {
+                        Ok(Some(p)) => p,
+                        Ok(None) => mailer.plan().clone(),
+                        Err(e) => mailer.cancel(now(), e.diag()),
+                    }
+                }
+                Plan::Connect {
+                    host,
+                    port,
+                    security,
+                } => {
+                    log_info!("connecting to port {=u16}", port);
+                    // Already open when the token expired between the plan
+                    // and the connection (a refresh came in between): the
+                    // session starts on it.
+                    let opened = match (conn.is_open(), link.take()) {
+                        (true, _) => Ok(()),
+                        (false, Some(l)) => {
+                            let start = match security {
+                                Security::ImplicitTls => Start::Smtps,
+                                _ => Start::Plain,
+                            };
+                            conn.open(self, l, &host, port, start).await
+                        }
+                        (false, None) => Err(Id::WrongState),
+                    };
+                    let r = match opened {
+                        Ok(()) => mailer.connected(now(), self.ehlo),
+                        Err(diag) => mailer.connect_failed(diag),
+                    };
+                    r.unwrap_or_else(|e| mailer.cancel(now(), e.diag()))
+                }
+                Plan::Session => {
+                    self.session(mailer, &mut conn, &mut pump, body, out, input, observer)
+                        .await
+                }
+                end => {
+                    conn.close().await;
+                    return self.finish(mailer, end, observer);
+                }
+            };
+        }
+        conn.close().await;
+        let plan = mailer.cancel(now(), Id::WrongState);
+        self.finish(mailer, plan, observer)
+    }
+
+    fn finish(&self, mailer: &mut Mailer, plan: Plan, observer: &mut impl Observer) -> Plan {
+        self.drain_store(mailer, observer);
+        match &plan {
+            Plan::Done { reply, .. } => log_info!("job done: {=u16}", reply.code),
+            Plan::Failed { diag } => log_warn!("job failed: E{=u16}", diag.number()),
+            _ => log_info!("job waits for a sign-in"),
+        }
+        plan
+    }
+
+    fn drain_store(&self, mailer: &mut Mailer, observer: &mut impl Observer) {
+        // Only store events are queued outside a session.
+        while let Some(ev) = mailer.store_mut().poll_event() {
+            observer.store_event(mailer.store(), &ev);
+        }
+    }
+
+    /// Run an OAuth flow already started on `client` (a device-flow or
+    /// authorization-code sign-in, or a refresh) to its end, carrying each
+    /// request over HTTPS on the token link of `bufs` and waiting as the
+    /// client says; `on_event` sees the other events (show the user code
+    /// on `UserCode`). Returns the terminal event for
+    /// [`Mailer::handle_oauth_event`] or [`Mailer::acquire_admin`].
+    ///
+    /// The browser flow's redirect is not received here: start the flow,
+    /// let the firmware's web server receive the redirect and give it to
+    /// [`oauth::Client::handle_redirect`], then call this to carry the code
+    /// exchange.
+    pub async fn drive_oauth<B: AsMut<[u8]>>(
+        &mut self,
+        client: &mut oauth::Client<B>,
+        bufs: &mut Buffers<'_>,
+        on_event: &mut dyn FnMut(&oauth::Client<B>, oauth::Event),
+    ) -> oauth::Event {
+        if bufs.check().is_err() {
+            return oauth::Event::Failed(OAuthError::WrongState);
+        }
+        let Buffers {
+            token, out, input, ..
+        } = bufs;
+        self.flow(client, token, out, input, on_event).await
+    }
+
+    async fn flow<B: AsMut<[u8]>>(
+        &mut self,
+        client: &mut oauth::Client<B>,
+        link: &mut LinkBuffers<'_>,
+        out: &mut [u8],
+        input: &mut [u8],
+        on_event: &mut dyn FnMut(&oauth::Client<B>, oauth::Event),
+    ) -> oauth::Event {
+        // Bounded: the core ends every flow (expiry, retry limit); this cap
+        // only guards against a core bug.
+        for _ in 0..10_000u32 {
+            while let Some(ev) = client.poll_event() {
+                match ev {
+                    oauth::Event::AccessToken { .. }
+                    | oauth::Event::ReauthRequired(_)
+                    | oauth::Event::Failed(_) => return ev,
+                    other => on_event(client, other),
+                }
+            }
+            let request = match client.poll_transmit(now(), out) {
+                Ok(t) => t.map(|t| (t.len, t.endpoint.clone())),
+                Err(_) => return oauth::Event::Failed(OAuthError::WrongState),
+            };
+            if let Some((len, endpoint)) = request {
+                let request = out.get(..len).unwrap_or_default();
+                self.exchange(client, link, &endpoint, request, input).await;
+                continue;
+            }
+            let Some(deadline) = client.poll_timeout() else {
+                return oauth::Event::Failed(client.last_error().unwrap_or(OAuthError::WrongState));
+            };
+            Timer::at(at(deadline)).await;
+            client.handle_timeout(now());
+        }
+        oauth::Event::Failed(client.last_error().unwrap_or(OAuthError::WrongState))
+    }
+
+    /// One request on its own HTTPS connection, the response fed to the
+    /// client until the server closes or the client's deadline passes.
+    async fn exchange<B: AsMut<[u8]>>(
+        &mut self,
+        client: &mut oauth::Client<B>,
+        link: &mut LinkBuffers<'_>,
+        endpoint: &mfp_oauth_core::provider::Endpoint,
+        request: &[u8],
+        input: &mut [u8],
+    ) {
+        // The request carries a secret (refresh token, code, verifier):
+        // never without TLS.
+        if !endpoint.tls() {
+            client.handle_transport_error(now(), TransportError::Tls);
+            return;
+        }
+        log_debug!("token request: {=usize} octets", request.len());
+        let mut conn = Conn::Closed;
+        let opened = conn
+            .open(self, link, endpoint.host(), endpoint.port(), Start::Https)
+            .await;
+        if let Err(diag) = opened {
+            client.handle_transport_error(now(), transport_error(diag));
+            return;
+        }
+        if conn.send(request).await.is_err() {
+            conn.close().await;
+            client.handle_transport_error(now(), TransportError::Io);
+            return;
+        }
+        loop {
+            let deadline = client.poll_timeout();
+            let read = match deadline {
+                Some(d) => with_deadline(at(d), conn.read(input)).await.ok(),
+                None => with_timeout(IO_TIMEOUT, conn.read(input)).await.ok(),
+            };
+            match read {
+                None if deadline.is_some() => {
+                    client.handle_timeout(now());
+                    break;
+                }
+                None => {
+                    client.handle_transport_error(now(), TransportError::Timeout);
+                    break;
+                }
+                Some(Ok(0)) | Some(Err(tls::ReadError::Closed)) => {
+                    client.handle_close(now());
+                    break;
+                }
+                Some(Ok(n)) => {
+                    let _ = client.handle_input(now(), input.get(..n).unwrap_or_default());
+                    if client.is_finished() || !client.is_awaiting_response() {
+                        break;
+                    }
+                }
+                Some(Err(tls::ReadError::Io)) => {
+                    client.handle_transport_error(now(), TransportError::Io);
+                    break;
+                }
+            }
+        }
+        conn.close().await;
+    }
+
+    /// Pump the SMTP session until the plan changes.
+    #[allow(clippy::too_many_arguments)]
+    async fn session<Body: Read>(
+        &mut self,
+        mailer: &mut Mailer,
+        conn: &mut Conn<'_>,
+        pump: &mut Pump,
+        body: &mut Body,
+        out: &mut [u8],
+        input: &mut [u8],
+        observer: &mut impl Observer,
+    ) -> Plan {
+        // Bounded by the SMTP client's own deadlines: every wait ends with
+        // input, a close or a timeout, and every timeout ends the session.
+        loop {
+            // Events, transmits, then the events the transmits caused
+            // (a write failure), before waiting for the server.
+            for _ in 0..2 {
+                while let Some(step) = mailer.poll_event(now()) {
+                    match step {
+                        Step::Store(ev) => observer.store_event(mailer.store(), &ev),
+                        Step::PlanChanged => return mailer.plan().clone(),
+                        Step::Smtp(ev) => {
+                            log_event(&ev);
+                            let Some(client) = mailer.smtp() else {
+                                continue;
+                            };
+                            match ev {
+                                Event::UpgradeTls => {
+                                    if let Err(diag) = conn.upgrade(self).await {
+                                        // The reason (certificate, handshake)
+                                        // is the job's result, not "closed".
+                                        return mailer.cancel(now(), diag);
+                                    }
+                                    let _ = client.handle_tls_established(now());
+                                }
+                                Event::ReadyForBody => {
+                                    stream_body(client, conn, body, out).await;
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if !matches!(mailer.plan(), Plan::Session) {
+                    return mailer.plan().clone();
+                }
+                let Some(client) = mailer.smtp() else {
+                    return mailer.plan().clone();
+                };
+                let _ = flush(client, conn, out).await;
+            }
+            let Some(client) = mailer.smtp() else {
+                return mailer.plan().clone();
+            };
+            pump.wait(client, conn, input).await;
+        }
+    }
+}
+
+/// Leftover server input (indices into the input buffer) that the client
+/// did not take yet.
+#[derive(Debug, Default)]
+struct Pump {
+    start: usize,
+    end: usize,
+}
+
+impl Pump {
+    async fn wait(&mut self, client: &mut smtp::Client, conn: &mut Conn<'_>, input: &mut [u8]) {
+        if self.start < self.end {
+            let data = input.get(self.start..self.end).unwrap_or_default();
+            let used = client.handle_input(now(), data);
+            // Nothing taken: the client will not take these octets in its
+            // state (for example after the reply to STARTTLS, RFC 3207
+            // §5): they are dropped.
+            self.start = match used {
+                0 => self.end,
+                n => self.start.saturating_add(n).min(self.end),
+            };
+            return;
+        }
+        let deadline = client.poll_timeout();
+        let read = match deadline {
+            Some(d) => with_deadline(at(d), conn.read(input)).await.ok(),
+            None => with_timeout(IO_TIMEOUT, conn.read(input)).await.ok(),
+        };
+        match read {
+            None if deadline.is_some() => client.handle_timeout(now()),
+            None | Some(Ok(0)) | Some(Err(_)) => client.handle_close(now()),
+            Some(Ok(n)) => {
+                let data = input.get(..n).unwrap_or_default();
+                let used = client.handle_input(now(), data);
+                (self.start, self.end) = (used.min(n), n);
+            }
+        }
+    }
+}
+
+/// Write every transmit the client has; a failed write tells the client
+/// the connection closed.
+async fn flush(client: &mut smtp::Client, conn: &mut Conn<'_>, out: &mut [u8]) -> Result<(), ()> {
+    loop {
+        match client.poll_transmit(now(), out) {
+            Ok(Some(t)) => {
+                // `t.sensitive`: the octets carry the token; only the
+                // length is ever logged.
+                log_debug!("smtp transmit: {=usize} octets", t.len);
+                let bytes = out.get(..t.len).unwrap_or_default();
+                if conn.send(bytes).await.is_err() {
+                    client.handle_close(now());
+                    return Err(());
+                }
+            }
+            Ok(None) | Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// Stream the body (after `ReadyForBody`, once the commands before it are
+/// out), dot-stuffed by the client, then queue the end of data. A failure
+/// tells the client the connection closed, so no partial message is
+/// reported sent.
+async fn stream_body<Body: Read>(
+    client: &mut smtp::Client,
+    conn: &mut Conn<'_>,
+    body: &mut Body,
+    out: &mut [u8],
+) {
+    if flush(client, conn, out).await.is_err() {
+        return;
+    }
+    let half = out.len() / 2;
+    let (chunk_buf, wire) = out.split_at_mut(half);
+    let mut sent: usize = 0;
+    loop {
+        let n = match body.read(chunk_buf).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(_) => {
+                client.handle_close(now());
+                return;
+            }
+        };
+        let mut chunk = chunk_buf.get(..n).unwrap_or_default();
+        while !chunk.is_empty() {
+            let Ok(p) = client.write_body(chunk, wire) else {
+                client.handle_close(now());
+                return;
+            };
+            if conn
+                .send_within(
+                    wire.get(..p.written).unwrap_or_default(),
+                    DATA_BLOCK_TIMEOUT,
+                )
+                .await
+                .is_err()
+            {
+                client.handle_close(now());
+                return;
+            }
+            chunk = chunk.get(p.consumed..).unwrap_or_default();
+        }
+        sent = sent.saturating_add(n);
+    }
+    log_debug!("body: {=usize} octets", sent);
+    let _ = sent;
+    let _ = client.finish_body(now());
+}
+
+fn log_event(ev: &Event) {
+    #[cfg(feature = "defmt")]
+    defmt::info!("smtp: {}", ev);
+    let _ = ev;
+}
+
+fn transport_error(diag: Id) -> TransportError {
+    match diag {
+        Id::DnsFailed => TransportError::Dns,
+        Id::ConnectFailed => TransportError::Connect,
+        Id::CertificateInvalid => TransportError::Certificate,
+        Id::NetworkTimeout => TransportError::Timeout,
+        Id::TlsHandshakeFailed => TransportError::Tls,
+        _ => TransportError::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use mfp_oauth_core::config::{ConfigError, ProviderKind, SmtpServer};
+    use mfp_oauth_core::Address;
+
+    fn configured(provider: ProviderKind) -> Settings {
+        Settings {
+            oauth_enabled: true,
+            provider,
+            admin_address: Some(Address::parse("admin@contoso.com").unwrap()),
+            smtp: SmtpServer::new("smtp.office365.com", 587, Security::StartTls),
+            webdav_http: mfp_oauth_core::config::WebDavHttpVersion::Http2Http11,
+            ..Settings::default()
+        }
+    }
+
+    // R-RULE-2: the board's range is TLS 1.3 only, so Microsoft is refused
+    // with its own diagnostic and Google is not.
+    #[test]
+    fn microsoft_is_not_available_with_the_boards_tls_range() {
+        assert_eq!(TLS_RANGE, (TlsVersion::Tls13, TlsVersion::Tls13));
+        let ms = configured(ProviderKind::Microsoft);
+        // Valid with the device's default range (1.2 to 1.3)...
+        assert!(ms.validate().is_empty(), "{:?}", ms.validate());
+        // ...but not on this board.
+        assert!(board_settings(ms.clone())
+            .validate()
+            .contains(ConfigError::MicrosoftTls13Only));
+        assert_eq!(check_settings(&ms), Err(Id::MicrosoftTls13Only));
+        let mut m = Mailer::new(Settings::default(), TokenStore::new());
+        let refused = apply_settings(&mut m, ms).unwrap_err();
+        assert_eq!(refused.first(), Some(ConfigError::MicrosoftTls13Only));
+        assert_eq!(Id::MicrosoftTls13Only.number(), 202);
+        let google = configured(ProviderKind::Google);
+        assert_eq!(check_settings(&google), Ok(()));
+        assert!(apply_settings(&mut m, google).is_ok());
+        assert_eq!(
+            (m.settings().tls_min, m.settings().tls_max),
+            TLS_RANGE,
+            "the applied settings say what the board speaks"
+        );
+    }
+
+    #[test]
+    fn hosts_resolve_names_case_insensitively_and_ipv4_literals() {
+        let ip = IpAddress::Ipv4(core::net::Ipv4Addr::new(192, 0, 2, 7));
+        let table = [("smtp.example.com", ip)];
+        let mut h = Hosts(&table);
+        let r = |h: &mut Hosts<'_>, name: &str| embassy_futures::block_on(h.resolve(name));
+        assert_eq!(r(&mut h, "SMTP.example.com"), Some(ip));
+        assert_eq!(
+            r(&mut h, "192.0.2.9"),
+            Some(IpAddress::Ipv4(core::net::Ipv4Addr::new(192, 0, 2, 9)))
+        );
+        assert_eq!(r(&mut h, "other.example.com"), None);
+    }
+
+    #[test]
+    fn short_buffers_are_refused() {
+        let mut a = [[0u8; 600]; 8];
+        let mut out = [0u8; MIN_OUT_BUF_LEN];
+        let mut input = [0u8; MIN_INPUT_BUF_LEN];
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = &mut a;
+        let mut bufs = Buffers {
+            smtp: LinkBuffers {
+                socket_rx: a0,
+                socket_tx: a1,
+                tls_read: a2,
+                tls_write: a3,
+            },
+            token: LinkBuffers {
+                socket_rx: a4,
+                socket_tx: a5,
+                tls_read: a6,
+                tls_write: a7,
+            },
+            out: &mut out,
+            input: &mut input,
+        };
+        assert_eq!(bufs.check(), Ok(()));
+        bufs.input = &mut [];
+        assert_eq!(bufs.check(), Err(Id::InvalidArgument));
+    }
+}
