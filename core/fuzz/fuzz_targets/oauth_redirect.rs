@@ -6,7 +6,8 @@
 //! URL (shown in a browser) never carries the verifier; a redirect without
 //! the state is refused and the flow keeps waiting; an accepted code leads
 //! to exactly one code exchange, marked sensitive, with the verifier; a
-//! malformed code keeps the flow waiting; `error=` ends it.
+//! malformed code keeps the flow waiting; `error=` ends it; every request
+//! fits the documented `OAUTH_REQUEST_BUF_LEN`.
 #![no_main]
 
 mod common;
@@ -14,6 +15,7 @@ mod common;
 use base64::Engine;
 use common::{contains, drive_oauth, Feed};
 use libfuzzer_sys::fuzz_target;
+use mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN;
 use mfp_oauth_core::oauth::{Client, OAuthError, RedirectUri, RequestKind};
 use mfp_oauth_core::provider::{AppRegistration, CustomEndpoints, LoopbackHost, Provider};
 use mfp_oauth_core::wire::http::parse_redirect_request;
@@ -116,12 +118,13 @@ fuzz_target!(|data: &[u8]| {
             "accepted without the state"
         );
     }
-    let mut out = vec![0u8; 2048];
+    // The documented request buffer holds any request the client makes.
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
     match result {
         Ok(()) => {
             let tx = c
                 .poll_transmit(now, &mut out)
-                .expect("buffer")
+                .expect("the code exchange within OAUTH_REQUEST_BUF_LEN")
                 .expect("the code exchange");
             assert_eq!(tx.kind, RequestKind::CodeExchange);
             assert!(tx.sensitive);

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use base64::Engine;
+use mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN;
 use mfp_oauth_core::oauth::{Client, Event, RequestKind};
 use mfp_oauth_core::Instant;
 
@@ -79,7 +80,8 @@ pub fn b64_marker(plain: &[u8]) -> Vec<u8> {
 /// `feed`, on simulated time. Invariants: never more consumed than given;
 /// every request is a whole POST to `host`; every request but the device
 /// authorization is marked sensitive, and none of `secrets` is in a request
-/// not marked sensitive; nothing is sent after success. Each event goes to
+/// not marked sensitive; every request fits `OAUTH_REQUEST_BUF_LEN`; nothing
+/// is sent after success. Each event goes to
 /// `on_event` with the client. Returns the time reached.
 pub fn drive_oauth<B: AsMut<[u8]>>(
     c: &mut Client<B>,
@@ -89,7 +91,8 @@ pub fn drive_oauth<B: AsMut<[u8]>>(
     secrets: &[&[u8]],
     mut on_event: impl FnMut(&Client<B>, Event, Instant),
 ) -> u64 {
-    let mut out = vec![0u8; 2048];
+    // The documented request buffer holds any request the client makes.
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
     let mut succeeded = false;
     for _ in 0..200 {
         let t = Instant::from_millis(now);
@@ -131,7 +134,7 @@ pub fn drive_oauth<B: AsMut<[u8]>>(
                 }
                 None => break,
             },
-            Err(_) => break,
+            Err(e) => panic!("a request larger than OAUTH_REQUEST_BUF_LEN: {e:?}"),
         }
     }
     let t = Instant::from_millis(now);
