@@ -74,6 +74,41 @@ bash bindings-c/tests/run-c-tests.sh 2>&1 | tee "$log_dir/c-tests.log"
 stage "C API: Cortex-M4F firmware (LTO staticlib) under qemu-system-arm mps2-an386"
 bash bindings-c/examples/firmware/build.sh firmware
 
+stage "Miri: the core's unit tests and the C API called from Rust (undefined behaviour)"
+# Nightly with Miri, installed when missing (the fuzz stage below shares it).
+rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+rustup +nightly component add miri rust-src >/dev/null
+cargo +nightly miri setup >/dev/null
+# Each property test runs one case under Miri (a case costs about a thousand
+# times its native time; the full counts run in "tests" above). Stacked
+# Borrows and every other check stay on; so does isolation (the tests need
+# no clock, file or randomness from the host): proptest's read of its
+# regression files is refused quietly, PROPTEST_CASES is let through. Tests
+# too slow for Miri are #[cfg_attr(miri, ignore = "why, and what covers it")].
+export PROPTEST_CASES=1
+export MIRIFLAGS="-Zmiri-isolation-error=hide -Zmiri-env-forward=PROPTEST_CASES"
+miri_failed=0
+# The core's tests and, at the same time (two cores), every extern "C"
+# function through raw pointers: NULLs, short buffers, uncreated, garbage and
+# destroyed storage, whole sessions (bindings-c/tests/ffi.rs).
+cargo +nightly miri test -p mfp-oauth-core --lib --locked >"$log_dir/cargo-test-miri-core.log" 2>&1 &
+miri_core=$!
+cargo +nightly miri test -p mfp-oauth-c --lib --test ffi --locked >"$log_dir/cargo-test-miri-ffi.log" 2>&1 || miri_failed=1
+wait "$miri_core" || miri_failed=1
+# R-RULE-7: the tests that exist only without OAuth.
+cargo +nightly miri test -p mfp-oauth-core --lib --no-default-features --locked -- without \
+  >"$log_dir/cargo-test-miri-core-no-oauth.log" 2>&1 || miri_failed=1
+for log in "$log_dir"/cargo-test-miri-*.log; do
+  echo "--- ${log##*/}"
+  grep -E '^(test result|error|warning: unused)|panicked|Undefined Behavior' "$log" || true
+done
+if [[ $miri_failed -ne 0 ]]; then
+  tail -60 "$log_dir"/cargo-test-miri-*.log >&2
+  echo "Miri found a failure or undefined behaviour (logs in $log_dir)" >&2
+  exit 1
+fi
+unset PROPTEST_CASES MIRIFLAGS
+
 stage "fuzzing: every core fuzz target, briefly"
 bash scripts/fuzz-smoke.sh
 

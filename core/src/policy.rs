@@ -274,6 +274,10 @@ mod tests {
     /// R-POL: every mode × function class × login state, with the default
     /// From (nothing entered).
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "slow under Miri (every mode, class and login state); decide() runs under Miri in every mode through mailer::tests"
+    )]
     fn the_manuals_table_for_every_mode_class_and_login_state() {
         use AuthTime::*;
         use Authenticator as A;
@@ -388,6 +392,10 @@ mod tests {
     /// R-POL: an entered From that is not the signing account is refused in
     /// every mode unless it is on the send-as list.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "slow under Miri (every mode and function); the refusal runs under Miri in mailer::tests::a_from_that_is_not_the_token_account_never_reaches_the_network"
+    )]
     fn a_from_that_is_not_the_token_account_is_refused_unless_send_as() {
         let alice = addr("alice@contoso.com");
         let shared = addr("scans@contoso.com");

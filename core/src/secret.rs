@@ -208,4 +208,25 @@ mod tests {
         assert!(!s.ct_eq(b"abce"));
         assert!(!s.ct_eq(b"abc"));
     }
+
+    #[test]
+    fn no_octet_past_the_length_is_ever_non_zero() {
+        // `clear` wipes only the first `len` octets: that is enough only if
+        // nothing ever leaves a secret octet past the length (R-LOG).
+        let tail_clean = |s: &SecretBuf<16>| s.bytes.get(s.len..).unwrap().iter().all(|&b| b == 0);
+        let mut s = SecretBuf::<16>::from_slice(b"long-old-secret!").unwrap();
+        s.set(b"short").unwrap();
+        assert!(tail_clean(&s));
+        s.extend(b"+more").unwrap();
+        assert!(tail_clean(&s));
+        assert!(s.extend(&[7; 7]).is_err());
+        assert!(tail_clean(&s));
+        assert!(s.set(&[9; 17]).is_err());
+        assert_eq!(s.bytes, [0; 16]);
+        let mut c = SecretBuf::<16>::from_slice(b"0123456789abcdef").unwrap();
+        let copy = c.clone();
+        c.clear();
+        assert_eq!((c.bytes, c.len), ([0; 16], 0));
+        assert_eq!(copy.expose(), b"0123456789abcdef");
+    }
 }

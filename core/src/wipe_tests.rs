@@ -53,6 +53,10 @@ fn a_secret_buffer_keeps_nothing_past_its_length_and_clears_to_zero() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "minutes under Miri; wiping runs under Miri in a_secret_buffer_keeps_nothing_past_its_length_and_clears_to_zero, the_smtp_clients_token_copy_is_wiped_after_auth_whatever_the_outcome and token::tests::a_short_buffer_is_an_error_and_leaves_no_secret_behind"
+)]
 fn deleted_rotated_and_expired_tokens_leave_no_trace_in_the_store() {
     let settings = {
         let mut s = valid(SenderMode::LoginUserAddress);

@@ -10,7 +10,11 @@ use mfp_oauth_core::wire::http::{
 };
 use mfp_oauth_core::wire::Parsed;
 
-fn parse(data: &[u8], buf: &mut [u8], step: usize) -> (Result<Option<Response>, HttpError>, Vec<u8>) {
+fn parse(
+    data: &[u8],
+    buf: &mut [u8],
+    step: usize,
+) -> (Result<Option<Response>, HttpError>, Vec<u8>) {
     let mut p = ResponseParser::new();
     for piece in data.chunks(step) {
         match p.feed(buf, piece) {
@@ -31,7 +35,9 @@ fn parse(data: &[u8], buf: &mut [u8], step: usize) -> (Result<Option<Response>, 
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&seed, rest)) = data.split_first() else { return };
+    let Some((&seed, rest)) = data.split_first() else {
+        return;
+    };
     let mut buf = vec![0u8; 64 + usize::from(seed) * 16];
     let whole = parse(rest, &mut buf, rest.len().max(1));
     let pieces = parse(rest, &mut buf, usize::from(seed % 11) + 1);

@@ -1,26 +1,43 @@
 //! The whole SMTP client fed arbitrary server bytes in arbitrary chunks.
 //! Invariants: no panic; never more consumed than given; no transmit
-//! marked sensitive before TLS; the token's encoding never in a transmit
-//! not marked sensitive.
+//! marked sensitive before TLS; the token, raw or in an XOAUTH2 or
+//! OAUTHBEARER initial response, never in a transmit not marked sensitive.
 #![no_main]
 
+mod common;
+
+use common::{b64_marker, contains, Wire};
 use libfuzzer_sys::fuzz_target;
 use mfp_oauth_core::smtp::{Client, Envelope, Event, Security, Settings};
 use mfp_oauth_core::{Address, Instant};
 
 const USER: &str = "scanner@contoso.com";
 const TOKEN: &[u8] = b"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
-/// Start of base64("user=scanner@contoso.com\x01auth=Bearer ").
-const MARKER: &[u8] = b"dXNlcj1zY2FubmVy";
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
-    let Some((&cut_seed, payload)) = rest.split_first() else { return };
-    let security = if flags & 1 == 0 { Security::StartTls } else { Security::ImplicitTls };
-    let Ok(settings) = Settings::new(security, "printer.example.com", "smtp.example.com", 587) else {
+    let Some((&flags, rest)) = data.split_first() else {
         return;
     };
-    let Ok(user) = Address::parse(USER) else { return };
+    let Some((&cut_seed, payload)) = rest.split_first() else {
+        return;
+    };
+    let security = if flags & 1 == 0 {
+        Security::StartTls
+    } else {
+        Security::ImplicitTls
+    };
+    let Ok(settings) = Settings::new(security, "printer.example.com", "smtp.example.com", 587)
+    else {
+        return;
+    };
+    let Ok(user) = Address::parse(USER) else {
+        return;
+    };
+    let markers = [
+        b64_marker(format!("user={USER}\x01auth=Bearer ").as_bytes()),
+        b64_marker(format!("n,a={USER},\x01").as_bytes()),
+    ];
+    let mut wire = Wire::default();
     let mut client = Client::new(Instant::ZERO, settings, user.clone());
     // Half the runs lend the token late, when the client asks for it.
     let early = flags & 0x20 == 0;
@@ -54,7 +71,10 @@ fuzz_target!(|data: &[u8]| {
                     let _ = client.write_body(b"Subject: x\r\n\r\n.body\n", &mut body);
                     let _ = client.finish_body(t);
                 }
-                Event::AuthRejected { refresh_and_retry: true, .. } => {
+                Event::AuthRejected {
+                    refresh_and_retry: true,
+                    ..
+                } => {
                     let _ = client.retry_auth(t, TOKEN);
                 }
                 Event::NeedToken => {
@@ -69,8 +89,9 @@ fuzz_target!(|data: &[u8]| {
             if tx.sensitive {
                 assert!(client.is_tls(), "token before TLS");
             } else {
-                assert!(!out[..tx.len].windows(MARKER.len()).any(|w| w == MARKER));
+                assert!(!contains(&out[..tx.len], TOKEN));
             }
+            wire.push(&out[..tx.len], tx.sensitive);
         }
         if flags & 0x40 != 0 {
             client.handle_timeout(Instant::from_millis(now + 600_000));
@@ -78,4 +99,5 @@ fuzz_target!(|data: &[u8]| {
     }
     client.handle_close(Instant::from_millis(now));
     assert!(client.is_closed());
+    wire.assert_secrets_only_in_sensitive_lines(&[TOKEN, &markers[0], &markers[1]]);
 });

@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mfp_oauth_core::wire::{ehlo::Capabilities, reply::parse_reply, sasl::decode_error_challenge, Parsed};
+use mfp_oauth_core::wire::{
+    ehlo::Capabilities, reply::parse_reply, sasl::decode_error_challenge, Parsed,
+};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(Parsed::Complete(reply, used)) = parse_reply(data) {

@@ -783,3 +783,30 @@ fn set_profile_abandons_the_flow_and_switches_provider() {
     let tx = c.poll_transmit(secs(1), &mut out).unwrap().unwrap();
     assert_eq!(tx.endpoint.host(), "oauth2.googleapis.com");
 }
+
+/// The long fuzz run's oauth_redirect input, grown to the limit: the
+/// longest accepted code, every octet of it escaped, still gives a code
+/// exchange that fits the documented request buffer (R-OAUTH, README
+/// capacities), and one octet less of buffer is refused with the exact need.
+#[test]
+fn the_longest_code_fully_escaped_fits_the_request_buffer() {
+    let (mut c, state) = pkce_client();
+    let code = "%2F".repeat(MAX_AUTH_CODE_LEN);
+    let target = format!("/cb?state={state}&code={code}");
+    c.handle_redirect(secs(1), target.as_bytes()).unwrap();
+    let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    let tx = c.poll_transmit(secs(1), &mut out).unwrap().unwrap();
+    assert_eq!(tx.kind, RequestKind::CodeExchange);
+    assert!(tx.len <= OAUTH_REQUEST_BUF_LEN);
+    assert!(out[..tx.len]
+        .windows(code.len())
+        .any(|w| w == code.as_bytes()));
+    let (mut c2, state2) = pkce_client();
+    let target2 = format!("/cb?state={state2}&code={code}");
+    c2.handle_redirect(secs(1), target2.as_bytes()).unwrap();
+    let mut short = vec![0u8; tx.len - 1];
+    assert_eq!(
+        c2.poll_transmit(secs(1), &mut short),
+        Err(BufferTooSmall { needed: tx.len })
+    );
+}

@@ -80,6 +80,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// → rotation persisted → power cycle → refresh again → invalid_grant →
 /// notice → re-acquire.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the same lifecycle runs under Miri in mailer::tests::full_lifecycle_through_the_mailer_and_the_oauth_client and through the C API (bindings-c/tests/ffi.rs)"
+)]
 fn full_lifecycle_on_simulated_time() {
     let settings = valid(SenderMode::AdminFixedAddress);
     let admin = TokenOwner::Admin;
@@ -739,6 +743,10 @@ fn sealed_tokens_do_not_open_with_a_wrong_or_missing_key() {
 /// Two images, the second written into slot B: every truncation and every
 /// single-bit flip of B still loads A's state; the whole of B loads B's.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of image loads, hours under Miri; the load path runs under Miri in a_power_cut_between_the_two_slot_writes_loses_nothing, any_slot_contents_load_without_panic and round_trip_plain_and_sealed_without_access_tokens"
+)]
 fn every_truncation_and_bit_flip_of_the_new_slot_loads_the_previous_state() {
     let (settings, mut store) = populated();
     let img_a = image(&settings, &store, 1, None);
@@ -903,6 +911,10 @@ fn a_short_buffer_is_an_error_and_leaves_no_secret_behind() {
 /// Every setting and token at its maximum size fits IMAGE_MAX_LEN; prints
 /// the sizes for the README and the report.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri (an image for every user count); images are saved and loaded under Miri in round_trip_plain_and_sealed_without_access_tokens and a_power_cut_between_the_two_slot_writes_loses_nothing, the sizes are checked natively"
+)]
 fn the_largest_image_fits_and_sizes_are_reported() {
     use crate::limits::*;
     let long = |n: usize| "x".repeat(n);
@@ -1037,7 +1049,8 @@ fn owner_of(i: u8) -> TokenOwner {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    // One case under Miri, where each costs a thousand times more.
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 200 }))]
 
     /// R-TOK-1, R-TOK-5, R-NV: whatever happens, no access token survives a
     /// power-on, and no deleted or replaced refresh token is anywhere in the
@@ -1125,7 +1138,8 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    // One case under Miri, where each costs a thousand times more.
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 300 }))]
 
     /// R-NV: any bytes in either slot give a result, never a panic; and a
     /// damaged body behind a recomputed (valid) CRC is still refused or

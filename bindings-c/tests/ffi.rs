@@ -1,0 +1,1453 @@
+//! The C API called from Rust exactly as C calls it: objects in
+//! caller-owned storage reached through raw pointers, outputs through raw
+//! pointers, NULLs, short buffers, uncreated, garbage and destroyed storage
+//! (R-FFI). The C tests cover the same ground under ASan/UBSan; these run
+//! under Miri too (`cargo +nightly miri test -p mfp-oauth-c --test ffi`),
+//! which checks every pointer use of the boundary for undefined behaviour:
+//! out-of-bounds or misaligned accesses, use after destroy, aliasing
+//! violations, reads of uninitialised memory, leaks.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use core::ffi::{c_char, CStr};
+use core::ptr::{null, null_mut};
+
+use mfp_oauth::diag::*;
+use mfp_oauth::mailer::*;
+use mfp_oauth::settings::*;
+use mfp_oauth::smtp::*;
+use mfp_oauth::status::mfp_oauth_status_str;
+use mfp_oauth::token_client::*;
+use mfp_oauth::{mfp_oauth_version, MfpOauthStatus as S};
+
+const ADMIN: &str = "admin@contoso.com";
+const ACCESS: &str = "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
+
+/// Caller storage for a C object type of `words` 64-bit words, as C would
+/// declare it (`static mfp_oauth_mailer m;`): zeroed, 8-byte aligned.
+struct Storage<T> {
+    words: Vec<u64>,
+    _t: core::marker::PhantomData<T>,
+}
+
+impl<T> Storage<T> {
+    fn new() -> Self {
+        let words = size_of::<T>() / 8;
+        Storage {
+            words: vec![0; words],
+            _t: core::marker::PhantomData,
+        }
+    }
+
+    /// Storage full of a non-zero pattern, as uninitialised RAM may hold.
+    fn garbage() -> Self {
+        let mut s = Self::new();
+        s.words.fill(0xa5a5_5a5a_a5a5_5a5a);
+        s
+    }
+
+    fn ptr(&mut self) -> *mut T {
+        self.words.as_mut_ptr().cast()
+    }
+
+    fn is_zeroed(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+}
+
+fn s(text: &'static str) -> MfpOauthStr {
+    MfpOauthStr {
+        ptr: text.as_ptr().cast(),
+        len: text.len(),
+    }
+}
+
+fn c_text(buf: &[c_char]) -> &str {
+    // SAFETY: the library NUL-terminates every text it writes into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap()
+}
+
+fn microsoft_settings() -> MfpOauthSettings {
+    let mut c = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
+    // SAFETY: valid for a write of the struct.
+    assert_eq!(unsafe { mfp_oauth_settings_init(c.as_mut_ptr()) }, S::Ok);
+    // SAFETY: initialised by the call.
+    let mut c = unsafe { c.assume_init() };
+    c.oauth_enabled = true;
+    c.provider = MfpOauthProvider::Microsoft as u32;
+    c.tenant = s("contoso.onmicrosoft.com");
+    c.client_id = s("4f1c3b2a-9d8e-4c7b-a6f5-0e1d2c3b4a59");
+    c.admin_address = s(ADMIN);
+    c.smtp_host = s("smtp.office365.com");
+    c.smtp_port = 587;
+    c.smtp_security = MfpOauthSmtpSecurity::Starttls as u32;
+    c.sender_mode = MfpOauthSenderMode::AdminFixedAddress as u32;
+    c
+}
+
+// ----- a scripted submission server -----
+
+/// Answers each client line as Microsoft 365 does on port 587.
+#[derive(Default)]
+struct Server {
+    inbox: Vec<u8>,
+    line: Vec<u8>,
+    tls: bool,
+    in_data: bool,
+    body: Vec<String>,
+    auth_lines: usize,
+    sensitive_in_clear: usize,
+    quit: bool,
+}
+
+impl Server {
+    fn open() -> Self {
+        Server {
+            inbox:
+                b"220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n"
+                    .to_vec(),
+            ..Server::default()
+        }
+    }
+
+    fn receive(&mut self, data: &[u8], sensitive: bool) {
+        if sensitive && !self.tls {
+            self.sensitive_in_clear += 1;
+        }
+        for &b in data {
+            if b != b'\n' {
+                self.line.push(b);
+                continue;
+            }
+            let line = String::from_utf8(core::mem::take(&mut self.line)).unwrap();
+            let line = line.trim_end_matches('\r');
+            let reply: &str = if self.in_data {
+                if line == "." {
+                    self.in_data = false;
+                    "250 2.0.0 OK <DM6PR@contoso.com> Queued mail for delivery\r\n"
+                } else {
+                    self.body.push(line.to_string());
+                    ""
+                }
+            } else if line.starts_with("EHLO ") && !self.tls {
+                "250-outlook.office365.com Hello\r\n250-SIZE 157286400\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n"
+            } else if line.starts_with("EHLO ") {
+                "250-outlook.office365.com Hello\r\n250-SIZE 157286400\r\n250-PIPELINING\r\n250-AUTH LOGIN XOAUTH2\r\n250 ENHANCEDSTATUSCODES\r\n"
+            } else if line == "STARTTLS" {
+                "220 2.0.0 SMTP server ready\r\n"
+            } else if line.starts_with("AUTH XOAUTH2 ") {
+                assert!(sensitive, "the AUTH line not marked sensitive");
+                self.auth_lines += 1;
+                "235 2.7.0 Authentication successful\r\n"
+            } else if line.starts_with("MAIL FROM:") {
+                "250 2.1.0 Sender OK\r\n"
+            } else if line.starts_with("RCPT TO:") {
+                "250 2.1.5 Recipient OK\r\n"
+            } else if line == "DATA" {
+                self.in_data = true;
+                "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+            } else if line == "QUIT" {
+                self.quit = true;
+                "221 2.0.0 Service closing transmission channel\r\n"
+            } else {
+                panic!("unexpected client line {line:?}");
+            };
+            self.inbox.extend_from_slice(reply.as_bytes());
+        }
+    }
+
+    /// Up to `n` octets of what the server sent.
+    fn peek(&self, n: usize) -> &[u8] {
+        &self.inbox[..n.min(self.inbox.len())]
+    }
+
+    fn consumed(&mut self, n: usize) {
+        self.inbox.drain(..n);
+    }
+
+    /// Streams BODY through `write` (a `_write_body` call: input, output,
+    /// consumed, written) into an `N`-octet buffer, receiving the output.
+    fn take_body<const N: usize>(
+        &mut self,
+        mut write: impl FnMut(&[u8], &mut [u8], &mut usize, &mut usize) -> S,
+    ) {
+        let mut out = [0u8; N];
+        let mut off = 0;
+        while off < BODY.len() {
+            let (mut used, mut written) = (0, 0);
+            assert_eq!(
+                write(&BODY[off..], &mut out, &mut used, &mut written),
+                S::Ok
+            );
+            self.receive(&out[..written], false);
+            off += used;
+        }
+    }
+
+    /// Receives every transmit `poll` (a `_poll_transmit` call: output,
+    /// written, sensitive) has, through an `N`-octet buffer.
+    fn take_transmits<const N: usize>(
+        &mut self,
+        mut poll: impl FnMut(&mut [u8], &mut usize, &mut bool) -> S,
+    ) {
+        let mut out = [0u8; N];
+        loop {
+            let (mut n, mut sensitive) = (0usize, false);
+            assert_eq!(poll(&mut out, &mut n, &mut sensitive), S::Ok);
+            if n == 0 {
+                return;
+            }
+            self.receive(&out[..n], sensitive);
+        }
+    }
+}
+
+/// An empty C string argument (`{NULL, 0}`).
+const NONE: MfpOauthStr = MfpOauthStr {
+    ptr: null(),
+    len: 0,
+};
+
+/// A Scan to E-mail job to `to`, From left to the mode.
+fn scan_job(to: &[MfpOauthStr]) -> MfpOauthJob {
+    MfpOauthJob {
+        function: MfpOauthFunction::ScanToEmail as u32,
+        user_id: NONE,
+        user_address: NONE,
+        from: NONE,
+        to: to.as_ptr(),
+        to_count: to.len(),
+        size: BODY.len() as u64,
+    }
+}
+
+const BODY: &[u8] = b"Subject: Scan\r\n\r\n.page 1\r\n";
+
+// ----- the SMTP session object -----
+
+#[test]
+fn an_smtp_session_in_caller_storage_sends_a_message() {
+    let mut storage = Storage::<MfpOauthSmtp>::new();
+    let smtp = storage.ptr();
+    let mut settings = core::mem::MaybeUninit::<MfpOauthSmtpSettings>::uninit();
+    // SAFETY (every call of this test): the pointers are to live local
+    // values or to `storage`, valid for the lengths given.
+    let mut settings = unsafe {
+        assert_eq!(mfp_oauth_smtp_settings_init(settings.as_mut_ptr()), S::Ok);
+        settings.assume_init()
+    };
+    settings.ehlo_domain = "mfp-3f.contoso.com".as_ptr().cast();
+    settings.ehlo_domain_len = 18;
+    settings.server_host = "smtp.office365.com".as_ptr().cast();
+    settings.server_host_len = 18;
+    let user = "scanner@contoso.com";
+    unsafe {
+        assert_eq!(
+            mfp_oauth_smtp_create(
+                smtp,
+                0,
+                &settings,
+                user.as_ptr().cast(),
+                user.len(),
+                ACCESS.as_ptr(),
+                ACCESS.len()
+            ),
+            S::Ok
+        );
+        let to = [s("alice@contoso.com"), s("bob@fabrikam.com")];
+        assert_eq!(
+            mfp_oauth_smtp_send_message(
+                smtp,
+                0,
+                user.as_ptr().cast(),
+                user.len(),
+                to.as_ptr(),
+                to.len(),
+                BODY.len() as u64
+            ),
+            S::Ok
+        );
+    }
+    let mut srv = Server::open();
+    let mut sent = None;
+    let mut now = 0u64;
+    // 7-octet pieces of the server's stream, a 24-octet transmit buffer.
+    for _ in 0..400 {
+        now += 10;
+        let mut used = usize::MAX;
+        let piece = srv.peek(7).to_vec();
+        unsafe {
+            assert_eq!(
+                mfp_oauth_smtp_handle_input(smtp, now, piece.as_ptr(), piece.len(), &mut used),
+                S::Ok
+            );
+        }
+        assert!(used <= piece.len());
+        srv.consumed(used);
+        loop {
+            let mut e = core::mem::MaybeUninit::<MfpOauthSmtpEvent>::uninit();
+            let e = unsafe {
+                assert_eq!(mfp_oauth_smtp_poll_event(smtp, e.as_mut_ptr()), S::Ok);
+                e.assume_init()
+            };
+            match e.kind {
+                MfpOauthSmtpEventKind::None => break,
+                MfpOauthSmtpEventKind::UpgradeTls => {
+                    srv.tls = true;
+                    assert_eq!(
+                        unsafe { mfp_oauth_smtp_handle_tls_established(smtp, now) },
+                        S::Ok
+                    );
+                }
+                MfpOauthSmtpEventKind::ReadyForBody => {
+                    // SAFETY: storage and the helper's buffers, lengths as given.
+                    srv.take_body::<40>(|input, out, used, written| unsafe {
+                        mfp_oauth_smtp_write_body(
+                            smtp,
+                            input.as_ptr(),
+                            input.len(),
+                            out.as_mut_ptr(),
+                            out.len(),
+                            used,
+                            written,
+                        )
+                    });
+                    assert_eq!(unsafe { mfp_oauth_smtp_finish_body(smtp, now) }, S::Ok);
+                }
+                MfpOauthSmtpEventKind::MessageSent => {
+                    sent = Some((e.reply_code, e.accepted, e.refused));
+                    assert_eq!(unsafe { mfp_oauth_smtp_quit(smtp, now) }, S::Ok);
+                }
+                MfpOauthSmtpEventKind::Failed | MfpOauthSmtpEventKind::AuthRejected => {
+                    panic!("session failed: E{}", e.diag)
+                }
+                _ => {}
+            }
+        }
+        // SAFETY: storage and the helper's buffer, lengths as given.
+        srv.take_transmits::<24>(|out, n, sensitive| unsafe {
+            mfp_oauth_smtp_poll_transmit(smtp, now, out.as_mut_ptr(), out.len(), n, sensitive)
+        });
+        if srv.quit && srv.inbox.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(sent, Some((250, 2, 0)));
+    assert_eq!(srv.body, ["Subject: Scan", "", "..page 1"]);
+    assert_eq!((srv.auth_lines, srv.sensitive_in_clear), (1, 0));
+
+    // The last reply: the size needed from a short buffer, then the text.
+    let (mut code, mut len) = (0u32, 0usize);
+    let mut short = [0 as c_char; 4];
+    let mut buf = [0 as c_char; 128];
+    unsafe {
+        assert_eq!(
+            mfp_oauth_smtp_last_reply(smtp, &mut code, short.as_mut_ptr(), short.len(), &mut len),
+            S::BufferTooSmall
+        );
+        assert!(len > short.len() && len <= buf.len());
+        assert_eq!(
+            mfp_oauth_smtp_last_reply(smtp, &mut code, buf.as_mut_ptr(), len, &mut len),
+            S::Ok
+        );
+    }
+    assert_eq!(code, 221);
+    assert!(c_text(&buf).contains("closing"), "{}", c_text(&buf));
+    let mut state = core::mem::MaybeUninit::<MfpOauthSmtpState>::uninit();
+    let state = unsafe {
+        assert_eq!(mfp_oauth_smtp_get_state(smtp, state.as_mut_ptr()), S::Ok);
+        state.assume_init()
+    };
+    assert!(state.tls);
+    let mut deadline = 0u64;
+    unsafe {
+        assert_eq!(mfp_oauth_smtp_handle_close(smtp, now), S::Ok);
+        assert_eq!(mfp_oauth_smtp_poll_timeout(smtp, &mut deadline), S::Ok);
+    }
+    assert_eq!(deadline, MFP_OAUTH_NO_DEADLINE);
+    // Destroy wipes the storage (the token with it); twice is harmless;
+    // the destroyed object is a WRONG_STATE, not a use after free.
+    unsafe {
+        assert_eq!(mfp_oauth_smtp_destroy(smtp), S::Ok);
+        assert!(storage.is_zeroed());
+        assert_eq!(mfp_oauth_smtp_destroy(smtp), S::Ok);
+        let mut used = 0;
+        assert_eq!(
+            mfp_oauth_smtp_handle_input(smtp, now, b"220 x\r\n".as_ptr(), 7, &mut used),
+            S::WrongState
+        );
+        assert_eq!(
+            mfp_oauth_smtp_get_state(smtp, &mut core::mem::zeroed()),
+            S::WrongState
+        );
+    }
+}
+
+#[test]
+fn smtp_misuse_is_a_status_never_undefined_behaviour() {
+    let mut settings = core::mem::MaybeUninit::<MfpOauthSmtpSettings>::uninit();
+    // SAFETY (every call of this test): pointers are NULL or to live local
+    // values and storage, valid for the lengths given.
+    let mut settings = unsafe {
+        assert_eq!(mfp_oauth_smtp_settings_init(settings.as_mut_ptr()), S::Ok);
+        settings.assume_init()
+    };
+    assert_eq!(
+        unsafe { mfp_oauth_smtp_settings_init(null_mut()) },
+        S::NullParameter
+    );
+    let user = "scanner@contoso.com";
+    let mut garbage = Storage::<MfpOauthSmtp>::garbage();
+    let mut storage = Storage::<MfpOauthSmtp>::new();
+    let smtp = storage.ptr();
+    // Creation without a token, as `user`.
+    let create = |settings: &MfpOauthSmtpSettings, user: &[u8]| unsafe {
+        mfp_oauth_smtp_create(
+            smtp,
+            0,
+            settings,
+            user.as_ptr().cast(),
+            user.len(),
+            null(),
+            0,
+        )
+    };
+    unsafe {
+        // Missing names, then NULLs everywhere.
+        assert_eq!(create(&settings, user.as_bytes()), S::NullParameter);
+        settings.ehlo_domain = "mfp".as_ptr().cast();
+        settings.ehlo_domain_len = 3;
+        settings.server_host = "smtp.example.com".as_ptr().cast();
+        settings.server_host_len = 16;
+        assert_eq!(
+            mfp_oauth_smtp_create(
+                null_mut(),
+                0,
+                &settings,
+                user.as_ptr().cast(),
+                user.len(),
+                null(),
+                0
+            ),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_create(smtp, 0, null(), user.as_ptr().cast(), user.len(), null(), 0),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_create(smtp, 0, &settings, null(), 0, null(), 0),
+            S::NullParameter
+        );
+        // Out-of-range enums and bad text are invalid arguments.
+        settings.security = 2;
+        assert_eq!(create(&settings, user.as_bytes()), S::InvalidArgument);
+        settings.security = 0;
+        settings.mechanism = 7;
+        assert_eq!(create(&settings, user.as_bytes()), S::InvalidArgument);
+        settings.mechanism = 0;
+        let bad_utf8 = [0xffu8, 0xfe, b'@', b'x'];
+        assert_eq!(create(&settings, &bad_utf8), S::InvalidArgument);
+        // Created without a token: the token comes later.
+        assert_eq!(create(&settings, user.as_bytes()), S::Ok);
+        assert_eq!(
+            mfp_oauth_smtp_set_token(smtp, 0, null(), 0),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_set_token(smtp, 0, ACCESS.as_ptr(), 0),
+            S::InvalidArgument
+        );
+        assert_eq!(
+            mfp_oauth_smtp_set_token(smtp, 0, ACCESS.as_ptr(), ACCESS.len()),
+            S::Ok
+        );
+        let to = [s("alice@contoso.com")];
+        assert_eq!(
+            mfp_oauth_smtp_send_message(smtp, 0, null(), 0, to.as_ptr(), 1, 0),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_send_message(smtp, 0, user.as_ptr().cast(), user.len(), null(), 1, 0),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_send_message(
+                smtp,
+                0,
+                user.as_ptr().cast(),
+                user.len(),
+                to.as_ptr(),
+                0,
+                0
+            ),
+            S::InvalidArgument
+        );
+        let bad_to = [MfpOauthStr {
+            ptr: null(),
+            len: 3,
+        }];
+        assert_eq!(
+            mfp_oauth_smtp_send_message(
+                smtp,
+                0,
+                user.as_ptr().cast(),
+                user.len(),
+                bad_to.as_ptr(),
+                1,
+                0
+            ),
+            S::NullParameter
+        );
+        // Every output pointer NULL.
+        let (mut used, mut n, mut sensitive, mut deadline) = (0usize, 0usize, false, 0u64);
+        let mut out = [0u8; 64];
+        assert_eq!(
+            mfp_oauth_smtp_handle_input(smtp, 0, null(), 3, &mut used),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_handle_input(smtp, 0, b"220".as_ptr(), 3, null_mut()),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_transmit(smtp, 0, null_mut(), 64, &mut n, &mut sensitive),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_transmit(smtp, 0, out.as_mut_ptr(), 64, null_mut(), &mut sensitive),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_transmit(smtp, 0, out.as_mut_ptr(), 64, &mut n, null_mut()),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_event(smtp, null_mut()),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_timeout(smtp, null_mut()),
+            S::NullParameter
+        );
+        assert_eq!(mfp_oauth_smtp_get_state(smtp, null_mut()), S::NullParameter);
+        // A zero-length output buffer: no octet written past it.
+        assert_eq!(
+            mfp_oauth_smtp_poll_transmit(smtp, 0, out.as_mut_ptr(), 0, &mut n, &mut sensitive),
+            S::Ok
+        );
+        // The body before the server is ready, into a buffer below the minimum.
+        let (mut consumed, mut written) = (0usize, 0usize);
+        assert_ne!(
+            mfp_oauth_smtp_write_body(
+                smtp,
+                BODY.as_ptr(),
+                BODY.len(),
+                out.as_mut_ptr(),
+                4,
+                &mut consumed,
+                &mut written
+            ),
+            S::Ok
+        );
+        assert_eq!(
+            mfp_oauth_smtp_write_body(
+                smtp,
+                BODY.as_ptr(),
+                BODY.len(),
+                out.as_mut_ptr(),
+                64,
+                null_mut(),
+                &mut written
+            ),
+            S::NullParameter
+        );
+        let mut buf = [0 as c_char; 8];
+        let mut code = 0u32;
+        assert_eq!(
+            mfp_oauth_smtp_last_reply(smtp, &mut code, buf.as_mut_ptr(), 8, null_mut()),
+            S::NullParameter
+        );
+        // No reply yet.
+        assert_eq!(
+            mfp_oauth_smtp_last_reply(smtp, &mut code, buf.as_mut_ptr(), 8, &mut n),
+            S::WrongState
+        );
+        assert_eq!(mfp_oauth_smtp_poll_timeout(smtp, &mut deadline), S::Ok);
+        // Storage that was never created, or holds garbage.
+        let g = garbage.ptr();
+        assert_eq!(
+            mfp_oauth_smtp_handle_input(g, 0, b"220".as_ptr(), 3, &mut used),
+            S::WrongState
+        );
+        assert_eq!(
+            mfp_oauth_smtp_poll_event(g, &mut core::mem::zeroed()),
+            S::WrongState
+        );
+        assert_eq!(mfp_oauth_smtp_destroy(g), S::Ok);
+        assert_eq!(mfp_oauth_smtp_destroy(null_mut()), S::NullParameter);
+        assert_eq!(mfp_oauth_smtp_destroy(smtp), S::Ok);
+        assert_eq!(mfp_oauth_smtp_destroy(smtp), S::Ok);
+        assert_eq!(mfp_oauth_smtp_quit(smtp, 0), S::WrongState);
+    }
+}
+
+// ----- strings, catalogue and settings -----
+
+#[test]
+fn static_strings_and_the_catalogue_through_short_buffers() {
+    // SAFETY (every call of this test): pointers are NULL or to live local
+    // buffers of the lengths given; returned strings are static.
+    unsafe {
+        assert_eq!(
+            CStr::from_ptr(mfp_oauth_version()).to_str().unwrap(),
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(
+            CStr::from_ptr(mfp_oauth_status_str(305)).to_str().unwrap(),
+            "MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED"
+        );
+        assert_eq!(
+            CStr::from_ptr(mfp_oauth_status_str(9999)).to_str().unwrap(),
+            "MFP_OAUTH_STATUS_UNKNOWN"
+        );
+        let mut count = 0usize;
+        assert_eq!(mfp_oauth_diag_count(&mut count), S::Ok);
+        assert!(count > 50);
+        assert_eq!(mfp_oauth_diag_count(null_mut()), S::NullParameter);
+        let mut id = 0u32;
+        assert_eq!(mfp_oauth_diag_id_at(count, &mut id), S::InvalidArgument);
+        assert_eq!(mfp_oauth_diag_id_at(0, null_mut()), S::NullParameter);
+        // Every diagnostic's texts, each through a buffer one octet short
+        // (nothing written, the size needed reported), then an exact one.
+        for i in (0..count).step_by(if cfg!(miri) { 9 } else { 1 }) {
+            assert_eq!(mfp_oauth_diag_id_at(i, &mut id), S::Ok);
+            type Text = unsafe extern "C" fn(u32, u32, *mut c_char, usize, *mut usize) -> S;
+            let message: Text = mfp_oauth_diag_message;
+            let remedy: Text = mfp_oauth_diag_remedy;
+            for (f, lang) in [(message, 0), (message, 1), (remedy, 0), (remedy, 1)] {
+                let mut need = 0usize;
+                let mut tiny = [0x55 as c_char; 1];
+                assert_eq!(
+                    f(id, lang, tiny.as_mut_ptr(), 1, &mut need),
+                    S::BufferTooSmall
+                );
+                assert_eq!(tiny[0], 0x55, "written into a short buffer");
+                let mut buf = vec![0x55 as c_char; need];
+                let mut short_len = 0usize;
+                assert_eq!(
+                    f(id, lang, buf.as_mut_ptr(), need - 1, &mut short_len),
+                    S::BufferTooSmall
+                );
+                assert_eq!(short_len, need);
+                let mut len = 0usize;
+                assert_eq!(f(id, lang, buf.as_mut_ptr(), need, &mut len), S::Ok);
+                assert_eq!(len, need - 1);
+                assert!(!c_text(&buf).is_empty());
+            }
+            let mut name = [0 as c_char; 64];
+            let mut len = 0usize;
+            assert_eq!(
+                mfp_oauth_diag_name(id, name.as_mut_ptr(), name.len(), &mut len),
+                S::Ok
+            );
+            assert_eq!(c_text(&name).len(), len);
+            let mut actor = core::mem::MaybeUninit::<MfpOauthActor>::uninit();
+            assert_eq!(mfp_oauth_diag_actor(id, actor.as_mut_ptr()), S::Ok);
+        }
+        let mut buf = [0 as c_char; 16];
+        let mut len = 0usize;
+        assert_eq!(
+            mfp_oauth_diag_message(305, 2, buf.as_mut_ptr(), 16, &mut len),
+            S::InvalidArgument
+        );
+        assert_eq!(
+            mfp_oauth_diag_message(7, 0, buf.as_mut_ptr(), 16, &mut len),
+            S::InvalidArgument
+        );
+        assert_eq!(
+            mfp_oauth_diag_message(305, 0, null_mut(), 16, &mut len),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_diag_message(305, 0, buf.as_mut_ptr(), 16, null_mut()),
+            S::NullParameter
+        );
+        assert_eq!(mfp_oauth_diag_actor(305, null_mut()), S::NullParameter);
+    }
+}
+
+#[test]
+fn settings_validation_writes_within_the_lent_array() {
+    let mut c = microsoft_settings();
+    c.vlan_on_network2 = true;
+    c.tls_min = MfpOauthTlsVersion::Tls13 as u32;
+    c.tls_max = MfpOauthTlsVersion::Tls13 as u32;
+    let send_as = [
+        s("scans@contoso.com"),
+        MfpOauthStr {
+            ptr: null(),
+            len: 5,
+        },
+    ];
+    // SAFETY (every call): pointers to live locals, lengths as given.
+    unsafe {
+        let mut diags = [u32::MAX; 4];
+        let mut n = 0usize;
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, &mut n),
+            S::Ok
+        );
+        assert_eq!(n, 2);
+        assert_eq!(&diags[..2], [201, 202]);
+        assert_eq!(diags[2], u32::MAX, "written past the violations");
+        // Room for one: the count needed, nothing written.
+        let mut one = [u32::MAX; 1];
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, one.as_mut_ptr(), 1, &mut n),
+            S::BufferTooSmall
+        );
+        assert_eq!((n, one[0]), (2, u32::MAX));
+        assert_eq!(
+            mfp_oauth_settings_validate(null(), diags.as_mut_ptr(), 4, &mut n),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, null_mut()),
+            S::NullParameter
+        );
+        // An array of addresses with a NULL inside.
+        c.vlan_on_network2 = false;
+        c.tls_min = MfpOauthTlsVersion::Tls12 as u32;
+        c.send_as = send_as.as_ptr();
+        c.send_as_count = 2;
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, &mut n),
+            S::NullParameter
+        );
+        c.send_as_count = 1;
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, &mut n),
+            S::Ok
+        );
+        assert_eq!(n, 0);
+    }
+}
+
+// ----- the token client and the mailer: a printer's day -----
+
+fn http(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+const DEVICE_JSON: &str = r#"{"user_code":"FJ7K-2QXM","device_code":"DAQABAAEAAAD--DLA3VO7Qrdd","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5}"#;
+const TOKEN_JSON: &str = r#"{"token_type":"Bearer","scope":"https://outlook.office.com/SMTP.Send","expires_in":3599,"access_token":"EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA","refresh_token":"M.C107_BAY.0.U.-Cp3Rj1fQ9zH"}"#;
+const REFRESHED_JSON: &str = r#"{"token_type":"Bearer","scope":"https://outlook.office.com/SMTP.Send","expires_in":3599,"access_token":"EwBAAfreshTokenAfterRefresh","refresh_token":"M.C107_BAY.0.U.-rotated2Kq"}"#;
+
+struct Day {
+    mailer: Storage<MfpOauthMailer>,
+    tokens: Storage<MfpOauthTokenClient>,
+    flash: [Vec<u8>; 2],
+    now: u64,
+}
+
+impl Day {
+    /// Runs the token client against `answers` (one per request, in 5-octet
+    /// pieces) until its AccessToken event; through the mailer's
+    /// `poll_token_event` when `via_mailer`.
+    fn token_flow(&mut self, answers: &[String], via_mailer: bool) {
+        let tc = self.tokens.ptr();
+        let m = self.mailer.ptr();
+        let mut next = 0;
+        // SAFETY (every call): storage and local buffers, lengths as given.
+        unsafe {
+            for _ in 0..20 {
+                let mut req = vec![0u8; 1024];
+                let (mut n, mut sensitive) = (0usize, false);
+                let mut ep = core::mem::MaybeUninit::<MfpOauthEndpoint>::uninit();
+                assert_eq!(
+                    mfp_oauth_token_client_poll_transmit(
+                        tc,
+                        self.now,
+                        req.as_mut_ptr(),
+                        req.len(),
+                        &mut n,
+                        &mut sensitive,
+                        ep.as_mut_ptr()
+                    ),
+                    S::Ok
+                );
+                if n > 0 {
+                    let ep = ep.assume_init();
+                    assert_eq!(c_text(&ep.host), "login.microsoftonline.com");
+                    assert!(ep.tls && ep.port == 443);
+                    assert!(req.starts_with(b"POST /contoso.onmicrosoft.com/oauth2/v2.0/"));
+                    for piece in answers[next].as_bytes().chunks(5) {
+                        let mut used = 0;
+                        assert_eq!(
+                            mfp_oauth_token_client_handle_input(
+                                tc,
+                                self.now,
+                                piece.as_ptr(),
+                                piece.len(),
+                                &mut used
+                            ),
+                            S::Ok
+                        );
+                        assert!(used <= piece.len());
+                    }
+                    next += 1;
+                    assert_eq!(mfp_oauth_token_client_handle_close(tc, self.now), S::Ok);
+                }
+                loop {
+                    let mut e = core::mem::MaybeUninit::<MfpOauthTokenEvent>::uninit();
+                    let mut changed = false;
+                    let st = if via_mailer {
+                        mfp_oauth_mailer_poll_token_event(
+                            m,
+                            self.now,
+                            1_764_003_600,
+                            tc,
+                            e.as_mut_ptr(),
+                            &mut changed,
+                        )
+                    } else {
+                        mfp_oauth_token_client_poll_event(tc, e.as_mut_ptr())
+                    };
+                    assert_eq!(st, S::Ok);
+                    let e = e.assume_init();
+                    match e.kind {
+                        MfpOauthTokenEventKind::None => break,
+                        MfpOauthTokenEventKind::UserCode => {
+                            let mut code = [0 as c_char; 33];
+                            let mut uri = [0 as c_char; 257];
+                            let mut expires = 0u64;
+                            assert_eq!(
+                                mfp_oauth_token_client_device_code(
+                                    tc,
+                                    code.as_mut_ptr(),
+                                    4,
+                                    uri.as_mut_ptr(),
+                                    uri.len(),
+                                    &mut expires
+                                ),
+                                S::BufferTooSmall
+                            );
+                            assert_eq!(
+                                mfp_oauth_token_client_device_code(
+                                    tc,
+                                    code.as_mut_ptr(),
+                                    code.len(),
+                                    uri.as_mut_ptr(),
+                                    uri.len(),
+                                    &mut expires
+                                ),
+                                S::Ok
+                            );
+                            assert_eq!(
+                                (c_text(&code), c_text(&uri), expires),
+                                ("FJ7K-2QXM", "https://microsoft.com/devicelogin", 900)
+                            );
+                        }
+                        MfpOauthTokenEventKind::AccessToken => return,
+                        MfpOauthTokenEventKind::Failed | MfpOauthTokenEventKind::ReauthRequired => {
+                            panic!("token flow failed: E{}", e.diag)
+                        }
+                        _ => {}
+                    }
+                }
+                let mut deadline = 0u64;
+                assert_eq!(
+                    mfp_oauth_token_client_poll_timeout(tc, &mut deadline),
+                    S::Ok
+                );
+                if n == 0 && deadline != MFP_OAUTH_NO_DEADLINE {
+                    self.now = self.now.max(deadline);
+                }
+            }
+        }
+        panic!("the token flow did not end");
+    }
+
+    /// Drains the mailer's steps; persists when asked. True once the plan
+    /// changed.
+    fn steps(&mut self, srv: &mut Server) -> bool {
+        let m = self.mailer.ptr();
+        let mut changed = false;
+        // SAFETY (every call): storage and local buffers, lengths as given.
+        unsafe {
+            loop {
+                let mut st = core::mem::MaybeUninit::<MfpOauthStep>::uninit();
+                assert_eq!(
+                    mfp_oauth_mailer_poll_event(m, self.now, st.as_mut_ptr()),
+                    S::Ok
+                );
+                let st = st.assume_init();
+                match st.kind {
+                    MfpOauthStepKind::None => return changed,
+                    MfpOauthStepKind::PlanChanged => changed = true,
+                    MfpOauthStepKind::Persist => {
+                        let mut image = vec![0u8; MFP_OAUTH_NV_IMAGE_MAX_LEN];
+                        let (mut n, mut seq) = (0usize, 0u32);
+                        let mut slot = core::mem::MaybeUninit::<MfpOauthNvSlot>::uninit();
+                        assert_eq!(
+                            mfp_oauth_mailer_save(
+                                m,
+                                null(),
+                                null(),
+                                image.as_mut_ptr(),
+                                image.len(),
+                                &mut n,
+                                slot.as_mut_ptr(),
+                                &mut seq
+                            ),
+                            S::Ok
+                        );
+                        let slot = slot.assume_init() as u32;
+                        image.truncate(n);
+                        self.flash[slot as usize] = image;
+                        assert_eq!(mfp_oauth_mailer_image_written(m, slot, seq), S::Ok);
+                    }
+                    MfpOauthStepKind::Smtp => match st.smtp.kind {
+                        MfpOauthSmtpEventKind::UpgradeTls => {
+                            srv.tls = true;
+                            assert_eq!(
+                                mfp_oauth_mailer_smtp_handle_tls_established(m, self.now),
+                                S::Ok
+                            );
+                        }
+                        MfpOauthSmtpEventKind::ReadyForBody => {
+                            srv.take_body::<MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN>(
+                                |input, out, used, n| {
+                                    mfp_oauth_mailer_smtp_write_body(
+                                        m,
+                                        input.as_ptr(),
+                                        input.len(),
+                                        out.as_mut_ptr(),
+                                        out.len(),
+                                        used,
+                                        n,
+                                    )
+                                },
+                            );
+                            assert_eq!(mfp_oauth_mailer_smtp_finish_body(m, self.now), S::Ok);
+                        }
+                        MfpOauthSmtpEventKind::Failed | MfpOauthSmtpEventKind::AuthRejected => {
+                            panic!("smtp failed: E{}", st.smtp.diag)
+                        }
+                        _ => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn plan(&mut self) -> MfpOauthPlan {
+        let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+        // SAFETY: storage and a local output.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_get_plan(self.mailer.ptr(), p.as_mut_ptr()),
+                S::Ok
+            );
+            p.assume_init()
+        }
+    }
+
+    fn submit(&mut self) -> MfpOauthPlan {
+        let to = [s("alice@contoso.com")];
+        let job = scan_job(&to);
+        let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+        // SAFETY: storage, the local job and its recipients, a local output.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_submit(self.mailer.ptr(), self.now, &job, p.as_mut_ptr()),
+                S::Ok
+            );
+            p.assume_init()
+        }
+    }
+
+    /// CONNECT: opens the session, pumps it until the job is done.
+    fn connect_and_send(&mut self, plan: MfpOauthPlan) {
+        assert_eq!(plan.kind, MfpOauthPlanKind::Connect);
+        assert_eq!((c_text(&plan.host), plan.port), ("smtp.office365.com", 587));
+        let m = self.mailer.ptr();
+        let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+        let domain = "mfp-3f.contoso.com";
+        // SAFETY (every call): storage and local buffers, lengths as given.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_connected(
+                    m,
+                    self.now,
+                    domain.as_ptr().cast(),
+                    domain.len(),
+                    p.as_mut_ptr()
+                ),
+                S::Ok
+            );
+            assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Session);
+            let mut srv = Server::open();
+            for _ in 0..200 {
+                let piece = srv.peek(11).to_vec();
+                if !piece.is_empty() {
+                    let mut used = 0;
+                    assert_eq!(
+                        mfp_oauth_mailer_smtp_handle_input(
+                            m,
+                            self.now,
+                            piece.as_ptr(),
+                            piece.len(),
+                            &mut used
+                        ),
+                        S::Ok
+                    );
+                    srv.consumed(used);
+                }
+                if self.steps(&mut srv) {
+                    break;
+                }
+                let now = self.now;
+                srv.take_transmits::<48>(|out, n, sensitive| {
+                    mfp_oauth_mailer_smtp_poll_transmit(
+                        m,
+                        now,
+                        out.as_mut_ptr(),
+                        out.len(),
+                        n,
+                        sensitive,
+                    )
+                });
+                if srv.quit && srv.inbox.is_empty() {
+                    assert_eq!(mfp_oauth_mailer_smtp_handle_close(m, self.now), S::Ok);
+                }
+            }
+            assert_eq!((srv.auth_lines, srv.sensitive_in_clear), (1, 0));
+        }
+        let done = self.plan();
+        assert_eq!(done.kind, MfpOauthPlanKind::Done, "E{}", done.diag);
+        assert_eq!((done.reply_code, done.accepted), (250, 1));
+    }
+
+    fn admin_status(&mut self) -> MfpOauthTokenStatus {
+        let mut st = core::mem::MaybeUninit::<MfpOauthTokenStatus>::uninit();
+        // SAFETY: storage; a NULL user id of length 0 is the administrator.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_token_status(self.mailer.ptr(), null(), 0, st.as_mut_ptr()),
+                S::Ok
+            );
+            st.assume_init()
+        }
+    }
+}
+
+#[test]
+fn a_printer_day_through_the_c_api() {
+    // R-TOK, R-NV, R-POL through raw pointers only: acquire with the device
+    // flow, send, power cycle, refresh with rotation, send again.
+    let mut day = Day {
+        mailer: Storage::new(),
+        tokens: Storage::new(),
+        flash: [Vec::new(), Vec::new()],
+        now: 1000,
+    };
+    let s = microsoft_settings();
+    let m = day.mailer.ptr();
+    let tc = day.tokens.ptr();
+    let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+    // SAFETY (every call): storage and locals, lengths as given.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_load(
+                m,
+                [].as_ptr(),
+                0,
+                [].as_ptr(),
+                0,
+                null(),
+                report.as_mut_ptr()
+            ),
+            S::NvEmpty
+        );
+        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+    }
+    assert_eq!(day.admin_status(), MfpOauthTokenStatus::Required);
+    let plan = day.submit();
+    assert_eq!(plan.kind, MfpOauthPlanKind::NeedAdminAuth);
+    assert_eq!(c_text(&plan.account), ADMIN);
+    let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_auth_failed(m, S::AdminTokenRequired as u32, p.as_mut_ptr()),
+            S::Ok
+        );
+        assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Failed);
+        // Acquire with the device flow.
+        assert_eq!(mfp_oauth_token_client_create(tc, &s, 0x5eed), S::Ok);
+        assert_eq!(mfp_oauth_token_client_start_device(tc, day.now), S::Ok);
+    }
+    day.token_flow(
+        &[http("200 OK", DEVICE_JSON), http("200 OK", TOKEN_JSON)],
+        false,
+    );
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_acquire_admin(m, day.now, 1_764_000_000, tc),
+            S::Ok
+        );
+    }
+    assert_eq!(day.admin_status(), MfpOauthTokenStatus::Acquired);
+    day.steps(&mut Server::default());
+    assert!(
+        !day.flash[0].is_empty() || !day.flash[1].is_empty(),
+        "nothing persisted"
+    );
+    let plan = day.submit();
+    day.connect_and_send(plan);
+
+    // Power cycle: the objects go, the flash stays.
+    unsafe {
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert!(day.mailer.is_zeroed() && day.tokens.is_zeroed());
+        let [a, b] = &day.flash;
+        assert_eq!(
+            mfp_oauth_mailer_load(
+                m,
+                a.as_ptr(),
+                a.len(),
+                b.as_ptr(),
+                b.len(),
+                null(),
+                report.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        // The settings read back point into the mailer's storage.
+        let mut back = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
+        assert_eq!(mfp_oauth_mailer_get_settings(m, back.as_mut_ptr()), S::Ok);
+        let back = back.assume_init();
+        let admin = core::slice::from_raw_parts(
+            back.admin_address.ptr.cast::<u8>(),
+            back.admin_address.len,
+        );
+        assert_eq!(admin, ADMIN.as_bytes());
+    }
+    day.now = 5000;
+    assert_eq!(day.admin_status(), MfpOauthTokenStatus::Acquired);
+    let plan = day.submit();
+    assert_eq!(plan.kind, MfpOauthPlanKind::TokenExchange);
+    unsafe {
+        assert_eq!(mfp_oauth_token_client_create(tc, &s, 0x5eed), S::Ok);
+        assert_eq!(mfp_oauth_mailer_start_refresh(m, day.now, tc), S::Ok);
+    }
+    let flash_before = day.flash.clone();
+    day.token_flow(&[http("200 OK", REFRESHED_JSON)], true);
+    let plan = day.plan();
+    day.steps(&mut Server::default());
+    assert_ne!(
+        day.flash, flash_before,
+        "the rotated refresh token was not persisted"
+    );
+    day.connect_and_send(plan);
+    // The panel's token list, through a short index.
+    unsafe {
+        let (mut users, mut notice) = (usize::MAX, true);
+        assert_eq!(
+            mfp_oauth_mailer_token_overview(m, &mut users, &mut notice),
+            S::Ok
+        );
+        assert_eq!((users, notice), (0, false));
+        let mut u = core::mem::MaybeUninit::<MfpOauthUserToken>::uninit();
+        assert_eq!(
+            mfp_oauth_mailer_user_at(m, 0, u.as_mut_ptr()),
+            S::InvalidArgument
+        );
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
+
+#[test]
+fn mailer_and_token_client_misuse_is_a_status() {
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut garbage = Storage::<MfpOauthMailer>::garbage();
+    let mut tokens = Storage::<MfpOauthTokenClient>::new();
+    let m = mailer.ptr();
+    let tc = tokens.ptr();
+    let s = microsoft_settings();
+    let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+    // SAFETY (every call): NULL, storage or locals, lengths as given.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_create(null_mut(), &s), S::NullParameter);
+        assert_eq!(mfp_oauth_mailer_create(m, null()), S::NullParameter);
+        assert_eq!(mfp_oauth_mailer_get_plan(m, p.as_mut_ptr()), S::WrongState);
+        assert_eq!(
+            mfp_oauth_mailer_get_plan(garbage.ptr(), p.as_mut_ptr()),
+            S::WrongState
+        );
+        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        assert_eq!(mfp_oauth_mailer_get_plan(m, null_mut()), S::NullParameter);
+        // Jobs: NULL, bad enum, no recipients, too many, NULL recipient.
+        let to = [s_("alice@contoso.com")];
+        let mut job = scan_job(&to);
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, null(), p.as_mut_ptr()),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, null_mut()),
+            S::NullParameter
+        );
+        job.function = 0;
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::InvalidArgument
+        );
+        job.function = MfpOauthFunction::ScanToEmail as u32;
+        job.to_count = 0;
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::InvalidArgument
+        );
+        job.to = null();
+        job.to_count = 1;
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::NullParameter
+        );
+        job.to = to.as_ptr();
+        job.from = MfpOauthStr {
+            ptr: null(),
+            len: 4,
+        };
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::NullParameter
+        );
+        // Reports in the wrong plan.
+        let mut used = 0usize;
+        assert_eq!(
+            mfp_oauth_mailer_connected(m, 0, "x".as_ptr().cast(), 1, p.as_mut_ptr()),
+            S::WrongState
+        );
+        assert_eq!(
+            mfp_oauth_mailer_smtp_handle_input(m, 0, b"220\r\n".as_ptr(), 5, &mut used),
+            S::WrongState
+        );
+        assert_eq!(
+            mfp_oauth_mailer_auth_failed(m, 9999, p.as_mut_ptr()),
+            S::InvalidArgument
+        );
+        assert_eq!(mfp_oauth_mailer_image_written(m, 2, 0), S::InvalidArgument);
+        // Saving: a short buffer gets the size needed; sealing needs randomness.
+        let mut small = [1u8; 8];
+        let (mut n, mut seq) = (0usize, 0u32);
+        let mut slot = core::mem::MaybeUninit::<MfpOauthNvSlot>::uninit();
+        assert_eq!(
+            mfp_oauth_mailer_save(
+                m,
+                null(),
+                null(),
+                small.as_mut_ptr(),
+                small.len(),
+                &mut n,
+                slot.as_mut_ptr(),
+                &mut seq
+            ),
+            S::BufferTooSmall
+        );
+        assert_eq!(n, MFP_OAUTH_NV_IMAGE_MAX_LEN);
+        let mut image = vec![0u8; MFP_OAUTH_NV_IMAGE_MAX_LEN];
+        let key = [7u8; MFP_OAUTH_DEVICE_KEY_LEN];
+        let random = [1u8; MFP_OAUTH_SEAL_RANDOM_LEN];
+        assert_eq!(
+            mfp_oauth_mailer_save(
+                m,
+                key.as_ptr(),
+                null(),
+                image.as_mut_ptr(),
+                image.len(),
+                &mut n,
+                slot.as_mut_ptr(),
+                &mut seq
+            ),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_mailer_save(
+                m,
+                key.as_ptr(),
+                random.as_ptr(),
+                image.as_mut_ptr(),
+                image.len(),
+                &mut n,
+                slot.as_mut_ptr(),
+                &mut seq
+            ),
+            S::Ok
+        );
+        // A sealed image loads with its key only; junk never loads.
+        let mut other = Storage::<MfpOauthMailer>::new();
+        let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+        let junk: Vec<u8> = (0..64u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        assert_ne!(
+            mfp_oauth_mailer_load(
+                other.ptr(),
+                junk.as_ptr(),
+                junk.len(),
+                junk.as_ptr(),
+                0,
+                null(),
+                report.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        let wrong = [8u8; MFP_OAUTH_DEVICE_KEY_LEN];
+        assert_ne!(
+            mfp_oauth_mailer_load(
+                other.ptr(),
+                image.as_ptr(),
+                n,
+                junk.as_ptr(),
+                0,
+                wrong.as_ptr(),
+                report.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        assert_eq!(
+            mfp_oauth_mailer_load(
+                other.ptr(),
+                image.as_ptr(),
+                n,
+                junk.as_ptr(),
+                0,
+                key.as_ptr(),
+                report.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        assert_eq!(mfp_oauth_mailer_destroy(other.ptr()), S::Ok);
+        // The token client: NULLs, a PKCE flow against a Microsoft profile,
+        // a redirect with the wrong state, the authorize URL through a
+        // short buffer.
+        assert_eq!(
+            mfp_oauth_token_client_create(tc, null(), 1),
+            S::NullParameter
+        );
+        assert_eq!(mfp_oauth_token_client_create(tc, &s, 1), S::Ok);
+        let mut tev = core::mem::MaybeUninit::<MfpOauthTokenEvent>::uninit();
+        let mut changed = true;
+        assert_eq!(
+            mfp_oauth_mailer_poll_token_event(m, 0, 0, tc, tev.as_mut_ptr(), &mut changed),
+            S::Ok
+        );
+        assert_eq!(
+            (tev.assume_init().kind, changed),
+            (MfpOauthTokenEventKind::None, false)
+        );
+        assert_eq!(mfp_oauth_mailer_start_refresh(m, 0, tc), S::WrongState);
+        assert_eq!(
+            mfp_oauth_token_client_start_auth_code(tc, 0, null(), 8400, null(), 0),
+            S::NullParameter
+        );
+        let random = [3u8; 48];
+        assert_eq!(
+            mfp_oauth_token_client_start_auth_code(
+                tc,
+                0,
+                random.as_ptr(),
+                8400,
+                "not an address".as_ptr().cast(),
+                14
+            ),
+            S::InvalidAddress
+        );
+        assert_eq!(
+            mfp_oauth_token_client_start_auth_code(
+                tc,
+                0,
+                random.as_ptr(),
+                8400,
+                ADMIN.as_ptr().cast(),
+                ADMIN.len()
+            ),
+            S::Ok
+        );
+        let mut len = 0usize;
+        let mut tiny = [0 as c_char; 8];
+        assert_eq!(
+            mfp_oauth_token_client_authorize_url(tc, tiny.as_mut_ptr(), tiny.len(), &mut len),
+            S::BufferTooSmall
+        );
+        let mut url = vec![0 as c_char; len];
+        assert_eq!(
+            mfp_oauth_token_client_authorize_url(tc, url.as_mut_ptr(), url.len(), &mut len),
+            S::Ok
+        );
+        assert!(c_text(&url).starts_with(
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize?"
+        ));
+        let forged = b"/?code=abc&state=forged";
+        assert_eq!(
+            mfp_oauth_token_client_handle_redirect(tc, 0, forged.as_ptr(), forged.len()),
+            S::StateMismatch
+        );
+        assert_eq!(
+            mfp_oauth_token_client_handle_redirect(tc, 0, null(), 3),
+            S::NullParameter
+        );
+        let mut out = [0u8; 16];
+        let (mut n, mut sensitive) = (0usize, false);
+        let mut ep = core::mem::MaybeUninit::<MfpOauthEndpoint>::uninit();
+        assert_eq!(
+            mfp_oauth_token_client_poll_transmit(
+                tc,
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut n,
+                &mut sensitive,
+                null_mut()
+            ),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_token_client_poll_transmit(
+                tc,
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut n,
+                &mut sensitive,
+                ep.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        assert_eq!(n, 0, "a request before the redirect");
+        assert_eq!(
+            mfp_oauth_token_client_handle_transport_error(tc, 0, 99_999),
+            S::InvalidArgument
+        );
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        assert_eq!(mfp_oauth_token_client_start_device(tc, 0), S::WrongState);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(garbage.ptr()), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(null_mut()), S::NullParameter);
+    }
+}
+
+/// `s` under another name where a local `s` (the settings) shadows it.
+fn s_(text: &'static str) -> MfpOauthStr {
+    s(text)
+}

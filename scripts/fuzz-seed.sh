@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Seed corpora for every core fuzz target from the test vectors: the SMTP
+# transcripts (tests/transcripts), the provider answers of PROVIDERS.md
+# (Microsoft, Google, RFC 6749 / 8628 / 7628) and the PKCE redirect.
+# Usage: bash scripts/fuzz-seed.sh CORPUS_DIR  (one sub-directory per target)
+set -euo pipefail
+export LC_ALL=C # lengths in octets
+cd "$(dirname "$0")/.."
+corpus="$1"
+targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mailer_session)
+for target in "${targets[@]}"; do
+  mkdir -p "$corpus/$target"
+done
+
+# The server's side of a transcript, with CRLF line ends.
+server_lines() { sed -n 's/^S: \{0,1\}//p' "$1" | sed 's/$/\r/'; }
+# One byte given as a number.
+byte() { printf "\\x$(printf %02x "$1")"; }
+# A token-endpoint answer as the session targets read it: a length byte
+# (times 4), then the answer padded with spaces to a multiple of 4. The
+# answer is the output of the command given (trailing CRLFs kept).
+answer() {
+  local text pad
+  text="$("$@"; printf x)"
+  text=${text%x}
+  pad=$(((4 - ${#text} % 4) % 4))
+  byte $(((${#text} + pad) / 4))
+  printf '%s%*s' "$text" "$pad" ''
+}
+http_length() { printf 'HTTP/1.1 %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s' "$1" "${#2}" "$2"; }
+http_chunked() { printf 'HTTP/1.1 %s\r\nTransfer-Encoding: chunked\r\n\r\n%x;e=1\r\n%s\r\n0\r\nT: 1\r\n\r\n' "$1" "${#2}" "$2"; }
+
+# SMTP: one seed per transcript (the whole-client seeds start with a flags
+# byte and a cut byte).
+for t in tests/transcripts/*.txt; do
+  name=$(basename "$t" .txt)
+  for flags in 0 1; do
+    { byte $flags; byte 5; server_lines "$t"; } > "$corpus/smtp_client/$name-$flags"
+  done
+  server_lines "$t" > "$corpus/smtp_reply/$name"
+  # The mailer: StartTLS, valid token (flags 0) and implicit TLS (flags 1).
+  { byte 0; server_lines "$t"; } > "$corpus/mailer_session/$name-0"
+  { byte 1; server_lines "$t"; } > "$corpus/mailer_session/$name-1"
+done
+
+# 334 error challenges: the JSON the server encodes (PROVIDERS.md §1,
+# RFC 7628 §3.2.2), and the base64 text as sent.
+printf '{"status":"401","schemes":"bearer mac","scope":"https://mail.google.com/"}\n' > "$corpus/sasl_challenge/google"
+printf '{"status":"invalid_token","scope":"example_scope","openid-configuration":"https://example.com/.well-known/openid-configuration"}' > "$corpus/sasl_challenge/rfc7628"
+printf '{"status":"insufficient_scope"}' > "$corpus/sasl_challenge/scope"
+printf 'eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIG1hYyIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0K' > "$corpus/sasl_challenge/google-b64"
+
+# Token-endpoint bodies as Microsoft, Google and the RFCs send them.
+bodies=(
+  '{"token_type":"Bearer","scope":"https://outlook.office.com/SMTP.Send","expires_in":3599,"ext_expires_in":3599,"access_token":"EwBAAl3BAAUF","refresh_token":"0.AAA"}'
+  '{"access_token":"ya29.a0AfH6","expires_in":3599,"refresh_token":"1//0g","scope":"https://mail.google.com/","token_type":"Bearer"}'
+  '{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"example","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA","example_parameter":"example_value"}'
+  '{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT","expires_in":1800,"interval":5}'
+  '{"user_code":"FJ4BWKQ8N","device_code":"DAQABAAEAAAD","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FJ4BWKQ8N to authenticate."}'
+  '{"device_code":"4/4-GMM","user_code":"GQVQ-JKEC","verification_url":"https:\/\/www.google.com\/device","expires_in":1800,"interval":5}'
+  '{"error":"invalid_grant","error_description":"AADSTS700082: The refresh token has expired due to inactivity.","error_codes":[700082],"timestamp":"2026-11-24 10:00:00Z","trace_id":"0","correlation_id":"0"}'
+  '{"error":"authorization_pending","error_description":"AADSTS70016: OAuth 2.0 device flow error.","error_codes":[70016]}'
+  '{"error":"slow_down"}'
+  '{"error":"access_denied","error_description":"Forbidden"}'
+  '{"error_code":"rate_limit_exceeded"}'
+  '{"error":"invalid_scope","error_description":"Invalid device flow scope: https://www.googleapis.com/auth/gmail.readonly"}'
+)
+statuses=("200 OK" "200 OK" "200 OK" "200 OK" "200 OK" "200 OK" "400 Bad Request" "400 Bad Request" "403 Forbidden" "403 Forbidden" "403 Forbidden" "400 Bad Request")
+for i in "${!bodies[@]}"; do
+  body=${bodies[$i]}
+  status=${statuses[$i]}
+  printf '%s' "$body" > "$corpus/oauth_json/body-$i"
+  { printf '\x07'; http_length "$status" "$body"; } > "$corpus/oauth_http/length-$i"
+  { printf '\x03'; http_chunked "$status" "$body"; } > "$corpus/oauth_http/chunked-$i"
+  # The refresh grant (flags odd) answered once.
+  { printf '\x11'; answer http_length "$status" "$body"; } > "$corpus/oauth_client/refresh-$i"
+  { printf '\x13'; answer http_chunked "$status" "$body"; } > "$corpus/oauth_client/refresh-chunked-$i"
+done
+printf 'code=M.C507_BAY.2.U&state=abc&session_state=x%%2By' > "$corpus/oauth_json/form"
+# The device flow: authorization, one pending poll, then the tokens.
+{ printf '\x10'; answer http_length "200 OK" "${bodies[4]}"; answer http_length "400 Bad Request" "${bodies[7]}"; answer http_length "200 OK" "${bodies[0]}"; } > "$corpus/oauth_client/device-ms"
+{ printf '\x20'; answer http_length "200 OK" "${bodies[3]}"; answer http_length "403 Forbidden" "${bodies[8]}"; answer http_chunked "200 OK" "${bodies[2]}"; } > "$corpus/oauth_client/device-rfc"
+# Through a proxy: the CONNECT reply and the loopback request parsers.
+printf '\x01HTTP/1.1 200 Connection established\r\n\r\n' > "$corpus/oauth_http/connect"
+printf '\x01HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\nContent-Length: 0\r\n\r\n' > "$corpus/oauth_http/connect-407"
+printf '\x01GET /cb?code=M.C507&state=abc HTTP/1.1\r\nHost: 127.0.0.1:8400\r\n\r\n' > "$corpus/oauth_http/redirect"
+
+# The PKCE redirect (STATE stands for the flow's state), then the exchange.
+{ printf '\x10GET /cb?code=M.C507_BAY.2.U.6f1e&state=STATE HTTP/1.1\r\nHost: 127.0.0.1:8400\r\n\r\n\n'; answer http_length "200 OK" "${bodies[1]}"; } > "$corpus/oauth_redirect/listener"
+{ printf '\x21/cb?state=STATE&code=4%%2F0AX4XfWh&scope=https%%3A%%2F%%2Fmail.google.com%%2F\n'; answer http_chunked "200 OK" "${bodies[1]}"; } > "$corpus/oauth_redirect/google"
+printf '\x02/cb?error=access_denied&error_description=The+user+declined&state=STATE\n' > "$corpus/oauth_redirect/declined"
+printf '\x03/cb?code=x&state=forged\n' > "$corpus/oauth_redirect/forged"
+
+# The mailer with an expired access token: the refresh first, then the
+# session (rotation, then Microsoft's submission transcript).
+{ byte 2; answer http_length "200 OK" "${bodies[0]}"; server_lines tests/transcripts/starttls_pipelined.txt; } > "$corpus/mailer_session/refresh-then-send"
+{ byte 2; answer http_length "400 Bad Request" "${bodies[6]}"; } > "$corpus/mailer_session/invalid-grant"
+{ byte 0; server_lines tests/transcripts/smtp_auth_disabled.txt; } > "$corpus/mailer_session/auth-disabled"
+
+# The persistence image: empty slots and a bare prefix.
+printf '' > "$corpus/nv_load/empty"
+printf '\x00MFPO' > "$corpus/nv_load/magic"
