@@ -3,8 +3,10 @@
 //! parser behind the base64 decoding is reached; it is also decoded as raw
 //! challenge text and carried in a whole `334` reply. Invariants: no panic;
 //! a challenge is never both "token invalid" and "insufficient scope"; a
-//! reply whose text fits `MAX_REPLY_TEXT_LEN` carries the same verdict as
-//! the bare text (the SMTP client decodes the reply's text).
+//! reply whose text fits `MAX_REPLY_TEXT_LEN` keeps the verdict of the bare
+//! text. (The SMTP client decodes the whole `334` line, up to
+//! `MAX_REPLY_LINE_LEN`, not the reply's capped text: see
+//! `hostile_smtp::a_long_error_challenge_is_read_whole`.)
 #![no_main]
 
 use base64::Engine;
