@@ -1,11 +1,13 @@
 //! The SMTP driver (core `smtp::Client` over real sockets and rustls)
 //! against the simulated submission server (R-HOST, R-SMTP, R-SASL, R-DIAG).
 
+mod common;
+
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::smtp::{self, Envelope, MechanismPreference, Security};
 use mfp_oauth_core::{AccessToken, Address, Duration};
 use mfp_oauth_host::driver::smtp::{send, Delivery, Hooks, Progress, SendError, SmtpEndpoint};
-use mfp_oauth_host::net::{NetError, NetOptions};
+use mfp_oauth_host::net::NetError;
 use mfp_oauth_host::sim::pki::Pki;
 use mfp_oauth_host::sim::smtp::{SmtpConfig, TlsMode};
 use mfp_oauth_host::sim::{SimConfig, World};
@@ -18,15 +20,7 @@ fn world() -> World {
 }
 
 fn endpoint(w: &World, port: u16, security: Security) -> SmtpEndpoint {
-    SmtpEndpoint {
-        host: "127.0.0.1".into(),
-        port,
-        security,
-        ehlo_name: "printer.contoso.test".into(),
-        mechanism: MechanismPreference::Xoauth2,
-        net: NetOptions::default(),
-        tls: w.tls_settings(),
-    }
+    common::endpoint(port, security, w.tls_settings())
 }
 
 fn token(w: &World, account: &str) -> AccessToken {

@@ -17,10 +17,10 @@
 mod common;
 
 use base64::Engine as _;
-use common::{implicit_tls_server, starttls_server, Cert, Pki, Received, Server};
+use common::{endpoint, implicit_tls_server, starttls_server, Cert, Pki, Received, Server};
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::oauth::{OAuthError, TransportError};
-use mfp_oauth_core::smtp::{self, Envelope, MechanismPreference, Security};
+use mfp_oauth_core::smtp::{self, Envelope, Security};
 use mfp_oauth_core::{AccessToken, Address};
 use mfp_oauth_host::clock::SystemClock;
 use mfp_oauth_host::driver::oauth::{drive, Finish, HttpsTransport};
@@ -41,18 +41,6 @@ const BAD: [(Cert, Id); 5] = [
     (Cert::WrongName, Id::CertificateWrongName),
     (Cert::SelfSigned, Id::CertificateUntrusted),
 ];
-
-fn endpoint(port: u16, security: Security, tls: TlsSettings) -> SmtpEndpoint {
-    SmtpEndpoint {
-        host: "127.0.0.1".into(),
-        port,
-        security,
-        ehlo_name: "printer.contoso.test".into(),
-        mechanism: MechanismPreference::Xoauth2,
-        net: NetOptions::default(),
-        tls,
-    }
-}
 
 /// Submit one message as `USER` with `TOKEN`.
 fn submit(ep: &SmtpEndpoint) -> Result<Delivery, SendError> {

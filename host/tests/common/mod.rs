@@ -368,3 +368,20 @@ pub fn refreshing(port: u16, refresh_token: &[u8]) -> mfp_oauth_core::oauth::Cli
         .unwrap();
     c
 }
+
+/// The printer's SMTP settings for a test server on 127.0.0.1 (XOAUTH2).
+pub fn endpoint(
+    port: u16,
+    security: mfp_oauth_core::smtp::Security,
+    tls: mfp_oauth_host::tls::TlsSettings,
+) -> mfp_oauth_host::driver::smtp::SmtpEndpoint {
+    mfp_oauth_host::driver::smtp::SmtpEndpoint {
+        host: "127.0.0.1".into(),
+        port,
+        security,
+        ehlo_name: "printer.contoso.test".into(),
+        mechanism: mfp_oauth_core::smtp::MechanismPreference::Xoauth2,
+        net: mfp_oauth_host::net::NetOptions::default(),
+        tls,
+    }
+}
