@@ -199,6 +199,9 @@ pub struct Mailer {
     plan: Plan,
     job: Option<JobState>,
     client: Option<smtp::Client>,
+    /// The server reply that decided the last session's result, kept after
+    /// the session is dropped (for support logs); cleared by the next job.
+    last_reply: Option<smtp::Reply>,
 }
 
 impl Mailer {
@@ -212,6 +215,7 @@ impl Mailer {
             plan: Plan::Idle,
             job: None,
             client: None,
+            last_reply: None,
         }
     }
 
@@ -244,6 +248,18 @@ impl Mailer {
     /// close and timeouts, take its transmits, stream the body.
     pub fn smtp(&mut self) -> Option<&mut smtp::Client> {
         self.client.as_mut()
+    }
+
+    /// The last complete reply of the SMTP server, for support logs: during
+    /// a session its latest reply; once the job's result is known, the reply
+    /// that decided it (not the `221` to the `QUIT` that follows), kept after
+    /// the session is dropped until the next [`Mailer::submit`]. `None`
+    /// before any reply of the current job's server.
+    #[must_use]
+    pub fn last_reply(&self) -> Option<&smtp::Reply> {
+        self.last_reply
+            .as_ref()
+            .or_else(|| self.client.as_ref().and_then(smtp::Client::last_reply))
     }
 
     /// The refresh token for [`Plan::TokenExchange`].
@@ -307,6 +323,7 @@ impl Mailer {
         if self.job.is_some() {
             return Err(MailerError::WrongState);
         }
+        self.last_reply = None;
         self.plan = match self.start(job) {
             Ok(state) => {
                 self.job = Some(state);
@@ -764,6 +781,9 @@ impl Mailer {
             j.result.get_or_insert(result);
         }
         if let Some(c) = self.client.as_mut() {
+            if self.last_reply.is_none() {
+                self.last_reply = c.last_reply().cloned();
+            }
             let _ = c.quit(now);
         }
     }
@@ -771,6 +791,10 @@ impl Mailer {
     /// The job is over with `result`: the session (and its token copy) is
     /// dropped and a public user's tokens are wiped.
     fn finish(&mut self, result: Plan) -> Plan {
+        if self.last_reply.is_none() {
+            self.last_reply = self.client.as_ref().and_then(|c| c.last_reply().cloned());
+        }
+        // Dropped in place (no 12 KB move to the stack).
         self.client = None;
         if let Some(j) = self.job.take() {
             if j.decision.owner == TokenOwner::Guest {

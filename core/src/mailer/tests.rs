@@ -410,6 +410,29 @@ fn authenticated_smtp_off_is_not_retried() {
 }
 
 #[test]
+fn the_reply_that_failed_the_job_stays_readable_after_the_session() {
+    // Support logs: the mailer keeps the reply that decided the result
+    // (535 5.7.139), not the 221 to the QUIT that followed, after the
+    // session is gone; the next job starts without it.
+    let mut m = with_admin_token(b"AT", b"RT");
+    assert!(m.last_reply().is_none());
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(1), &scan(&to, None)).unwrap();
+    connect(&mut m, at(1));
+    let mut srv = Server::new(ADMIN, &[]);
+    srv.bad_reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.";
+    pump(&mut m, &mut srv, at(1), true, &mut Seen::default());
+    assert!(matches!(m.plan(), Plan::Failed { .. }));
+    assert!(srv.quit);
+    let reply = m.last_reply().expect("the deciding reply");
+    assert_eq!(reply.code.code, 535);
+    assert!(reply.code.has_enhanced(5, 7, 139));
+    assert!(reply.text().contains("SmtpClientAuthentication is disabled"));
+    m.submit(at(2), &scan(&to, None)).unwrap();
+    assert!(m.last_reply().is_none());
+}
+
+#[test]
 fn invalid_grant_before_the_session_asks_for_a_new_sign_in() {
     // R-TOK-4 for the administrator, R-TOK-6 for a user.
     let alice = addr("alice@contoso.com");
