@@ -427,7 +427,9 @@ fn the_reply_that_failed_the_job_stays_readable_after_the_session() {
     let reply = m.last_reply().expect("the deciding reply");
     assert_eq!(reply.code.code, 535);
     assert!(reply.code.has_enhanced(5, 7, 139));
-    assert!(reply.text().contains("SmtpClientAuthentication is disabled"));
+    assert!(reply
+        .text()
+        .contains("SmtpClientAuthentication is disabled"));
     m.submit(at(2), &scan(&to, None)).unwrap();
     assert!(m.last_reply().is_none());
 }
