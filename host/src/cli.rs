@@ -31,6 +31,48 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+// The tool's output goes through these instead of std's macros, which
+// panic when the reader has gone (`mfp-oauth diag | head -1`, issue 17):
+// what nobody reads any more is dropped and the command finishes normally.
+macro_rules! print {
+    ($($a:tt)*) => { emit(false, format_args!($($a)*), false) };
+}
+macro_rules! println {
+    () => { emit(false, format_args!(""), true) };
+    ($($a:tt)*) => { emit(false, format_args!($($a)*), true) };
+}
+macro_rules! eprint {
+    ($($a:tt)*) => { emit(true, format_args!($($a)*), false) };
+}
+macro_rules! eprintln {
+    () => { emit(true, format_args!(""), true) };
+    ($($a:tt)*) => { emit(true, format_args!($($a)*), true) };
+}
+
+/// Write to stdout (or stderr with `to_stderr`); a closed pipe or any other
+/// write error drops the text (there is nowhere left to report it).
+fn emit(to_stderr: bool, args: std::fmt::Arguments<'_>, newline: bool) {
+    fn write(mut w: impl Write, args: std::fmt::Arguments<'_>, newline: bool) {
+        let _ = w
+            .write_fmt(args)
+            .and_then(|()| if newline { w.write_all(b"\n") } else { Ok(()) })
+            .and_then(|()| w.flush());
+    }
+    if to_stderr {
+        write(std::io::stderr().lock(), args, newline);
+    } else {
+        write(std::io::stdout().lock(), args, newline);
+    }
+}
+
+/// A text of the tool in `lang` (the diagnostics have their own catalogue).
+fn tr(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
+    match lang {
+        Lang::Fr => fr,
+        _ => en,
+    }
+}
+
 const LONG_ABOUT: &str = "\
 mfp-oauth: the OAuth 2.0 e-mail core of a multifunction printer, on a workstation.
 
@@ -287,13 +329,17 @@ pub enum ConfigAction {
     /// Keys: oauth, admin-address, provider, tenant, client-id, token-url,
     /// device-url, authorize-url, scope, smtp (host:port), smtp-security
     /// (starttls|implicit), sender-mode (login-user|allow-changes|
-    /// admin-fixed|bulk), bulk-address, proxy (host:port|none), proxy-user,
-    /// proxy-password, tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http
-    /// (1.1|2), vlan, auto-delete, google-app-testing (on|off).
+    /// admin-fixed|bulk), bulk-address, send-as (addresses allowed as From
+    /// besides the signing account: a,b replaces the list, +a adds, -a
+    /// removes, none clears), proxy (host:port|none; a new host:port keeps
+    /// the proxy user and password), proxy-user, proxy-password (never
+    /// shown), tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan,
+    /// auto-delete, google-app-testing (on|off).
     Set {
         /// The setting.
         key: String,
         /// Its new value.
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
     /// Check every configuration rule and whether the printer can send.
@@ -486,6 +532,18 @@ fn show_settings(s: &Settings) -> String {
         ("smtp", smtp),
         ("sender-mode", mode.to_owned()),
         ("bulk-address", opt(&s.bulk_address)),
+        (
+            "send-as",
+            if s.send_as.is_empty() {
+                "(none)".to_owned()
+            } else {
+                s.send_as
+                    .iter()
+                    .map(Address::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        ),
         ("proxy", proxy),
         ("tls-min", tls_name(s.tls_min).to_owned()),
         ("tls-max", tls_name(s.tls_max).to_owned()),
@@ -547,6 +605,53 @@ fn too_long(k: &str) -> String {
     format!("{k}: value too long")
 }
 
+/// The settings whose values are secrets (R-LOG): `config set` and
+/// `config show` never print them.
+pub const SECRET_KEYS: &[&str] = &["proxy-password"];
+
+/// `value` as `config set` echoes it for `key`: a secret only as set or
+/// cleared.
+fn shown_value<'a>(key: &str, value: &'a str, lang: Lang) -> &'a str {
+    if !SECRET_KEYS.contains(&key) {
+        value
+    } else if value.is_empty() {
+        tr(lang, "(cleared)", "(effacé)")
+    } else {
+        tr(lang, "(set, not shown)", "(défini, non affiché)")
+    }
+}
+
+fn set_send_as(s: &mut Settings, v: &str) -> Result<(), String> {
+    let max = s.send_as.capacity();
+    let too_many = || format!("send-as: at most {max} addresses");
+    if let Some(a) = v.strip_prefix('+') {
+        let a = Address::parse(a.trim()).map_err(|e| format!("{a:?}: {e}"))?;
+        if !s.send_as.iter().any(|x| x.same_mailbox(&a)) {
+            s.send_as.push(a).map_err(|_| too_many())?;
+        }
+    } else if let Some(a) = v.strip_prefix('-') {
+        let a = Address::parse(a.trim()).map_err(|e| format!("{a:?}: {e}"))?;
+        let before = s.send_as.len();
+        s.send_as.retain(|x| !x.same_mailbox(&a));
+        if s.send_as.len() == before {
+            return Err(format!("send-as: {a} is not in the list"));
+        }
+    } else {
+        s.send_as.clear();
+        for a in v
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty() && *a != "none")
+        {
+            let a = Address::parse(a).map_err(|e| format!("{a:?}: {e}"))?;
+            if !s.send_as.iter().any(|x| x.same_mailbox(&a)) {
+                s.send_as.push(a).map_err(|_| too_many())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Apply `key = value` to `s`.
 pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
     let v = value;
@@ -599,16 +704,24 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
             }
         }
         "bulk-address" => s.bulk_address = parse_addr(v)?,
+        "send-as" => set_send_as(s, v)?,
         "proxy" => {
             s.proxy = if v == "none" {
                 None
             } else {
                 let (h, p) = host_port(v, 8080)?;
+                // A new address keeps the proxy's user and password (the
+                // proxy moved, its account did not; issue 17).
+                let (user, password) = s
+                    .proxy
+                    .take()
+                    .map(|old| (old.user, old.password))
+                    .unwrap_or_default();
                 Some(CfgProxy {
                     host: h.as_str().try_into().map_err(|_| too_long(key))?,
                     port: p,
-                    user: Default::default(),
-                    password: Default::default(),
+                    user,
+                    password,
                 })
             }
         }
@@ -692,9 +805,23 @@ fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(2);
             }
+            let kept_proxy_login = key == "proxy"
+                && s.proxy
+                    .as_ref()
+                    .is_some_and(|p| !p.user.is_empty() || !p.password.is_empty());
             match dev.apply_settings(s) {
                 Ok(go) => {
-                    println!("{key} = {value}");
+                    println!("{key} = {}", shown_value(&key, &value, ctx.lang));
+                    if kept_proxy_login {
+                        println!(
+                            "{}",
+                            tr(
+                                ctx.lang,
+                                "the proxy user and password are kept (clear them with `config set proxy-user \"\"` and `config set proxy-password \"\"`)",
+                                "l'utilisateur et le mot de passe du proxy sont conservés (les effacer avec `config set proxy-user \"\"` et `config set proxy-password \"\"`)"
+                            )
+                        );
+                    }
                     if go {
                         println!("OAuth is on: sign in the administrator now (`mfp-oauth login --admin`).");
                     }
@@ -1193,11 +1320,16 @@ fn doctor(ctx: &Ctx) -> ExitCode {
             }
             Err(e) => {
                 ok = false;
-                if let FlowError::Reauth(_) = e {
-                    dev.mailer.store_mut().refresh_failed(
-                        &TokenOwner::Admin,
-                        mfp_oauth_core::token::RefreshFailure::InvalidGrant,
-                    );
+                // The core decides whether the grant is dead (R-TOK-4) or
+                // refused by consent or Conditional Access (kept).
+                let failure = mfp_oauth_core::token::RefreshFailure::classify(
+                    matches!(e, FlowError::Reauth(_)),
+                    e.diag(),
+                );
+                if failure.erases_token() {
+                    dev.mailer
+                        .store_mut()
+                        .refresh_failed(&TokenOwner::Admin, failure);
                     let _ = dev.drain_store();
                 }
                 println!("  ✘ the administrator's refresh grant failed");

@@ -390,3 +390,143 @@ fn login_with_the_browser_flow() {
         "{rest:?}"
     );
 }
+
+// R-LOG (issue 17 item 1): `config set` of a secret setting echoes that it
+// was set, never the value; `config show` neither, in either language.
+#[test]
+fn config_set_and_show_never_print_a_secret_setting() {
+    let e = env("secret-echo");
+    e.ok(&["config", "set", "proxy", "127.0.0.1:3128"]);
+    e.ok(&["config", "set", "proxy-user", "mfp"]);
+    for lang in ["en", "fr"] {
+        let o = e.run(&[
+            "--lang",
+            lang,
+            "config",
+            "set",
+            "proxy-password",
+            "S3cretPW",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert!(!out.contains("S3cretPW"), "{out}");
+        assert!(out.contains("proxy-password = ("), "{out}");
+        let show = e.ok(&["--lang", lang, "config", "show"]);
+        assert!(!show.contains("S3cretPW"), "{show}");
+        assert!(show.contains("user mfp (password set)"), "{show}");
+    }
+    assert!(e
+        .ok(&[
+            "--lang",
+            "fr",
+            "config",
+            "set",
+            "proxy-password",
+            "S3cretPW"
+        ])
+        .contains("non affiché"));
+}
+
+// Issue 17 item 10: a new proxy address keeps the proxy's user and
+// password (the next send must not meet a 407), and says so.
+#[test]
+fn config_set_proxy_keeps_the_proxy_login() {
+    let e = env("proxy-keep");
+    e.ok(&["config", "set", "proxy", "127.0.0.1:3128"]);
+    e.ok(&["config", "set", "proxy-user", "mfp"]);
+    e.ok(&["config", "set", "proxy-password", "S3cretPW"]);
+    let moved = e.ok(&["config", "set", "proxy", "127.0.0.2:8080"]);
+    assert!(moved.contains("kept"), "{moved}");
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains("proxy                127.0.0.2:8080 user mfp (password set)"),
+        "{show}"
+    );
+    // `none` still removes the proxy with its login.
+    e.ok(&["config", "set", "proxy", "none"]);
+    e.ok(&["config", "set", "proxy", "127.0.0.1:3128"]);
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains("proxy                127.0.0.1:3128\n"),
+        "{show}"
+    );
+}
+
+// Issue 17 item 11: E209's remedy names the send-as list; `config set
+// send-as` edits it (replace, add, remove, clear) and `config show` shows it.
+#[test]
+fn config_set_send_as_edits_the_list() {
+    let e = env("send-as");
+    let help = text(
+        &Command::new(BIN)
+            .args(["config", "set", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(help.contains("send-as"), "{help}");
+    e.ok(&[
+        "config",
+        "set",
+        "send-as",
+        "scans@contoso.test, desk@contoso.test",
+    ]);
+    let line = |e: &Env| {
+        e.ok(&["config", "show"])
+            .lines()
+            .find(|l| l.starts_with("send-as "))
+            .map(str::to_owned)
+            .unwrap()
+    };
+    assert!(
+        line(&e).ends_with(" scans@contoso.test,desk@contoso.test"),
+        "{}",
+        line(&e)
+    );
+    e.ok(&["config", "set", "send-as", "+front@contoso.test"]);
+    e.ok(&["config", "set", "send-as", "-SCANS@contoso.test"]);
+    assert!(
+        line(&e).ends_with(" desk@contoso.test,front@contoso.test"),
+        "{}",
+        line(&e)
+    );
+    let missing = e.run(&["config", "set", "send-as", "-nobody@contoso.test"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let bad = e.run(&["config", "set", "send-as", "not an address"]);
+    assert_eq!(bad.status.code(), Some(2));
+    e.ok(&["config", "set", "send-as", "none"]);
+    assert!(line(&e).ends_with(" (none)"), "{}", line(&e));
+}
+
+// Issue 17 item 9: a reader that goes away (`mfp-oauth diag | head -1`)
+// ends the output, not the process: no panic, a normal exit. The read end
+// of the pipe is closed before the tool writes its first line.
+#[test]
+fn output_to_a_closed_pipe_exits_normally() {
+    for args in [&["diag"][..], &["diag", "305"], &["--lang", "fr", "diag"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {:?} {}",
+            o.status,
+            text(&o.stderr)
+        );
+        assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
+    }
+    // The same for stderr (an error message to a closed pipe).
+    let mut child = Command::new(BIN)
+        .args(["diag", "999"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
