@@ -471,6 +471,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_UNKNOWN_USER = 509,
   /**
+   * E510: The saved OAuth state could not be read or written: a local storage fault (unreadable, oversized or misplaced file, full or read-only storage).
+   */
+  MFP_OAUTH_STATUS_STORAGE_FAULT = 510,
+  /**
    * E601: The server name could not be resolved.
    */
   MFP_OAUTH_STATUS_DNS_FAILED = 601,
@@ -727,7 +731,11 @@ enum mfp_oauth_token_event_kind
    */
   MFP_OAUTH_TOKEN_EVENT_KIND_RETRYING = 5,
   /**
-   * The grant is gone (`diag`): the person must sign in again. Terminal.
+   * The token endpoint refused the grant (`invalid_grant` and relatives,
+   * `diag`). Terminal. After a refresh, hand it to the mailer
+   * (`mfp_oauth_mailer_poll_token_event` or `_exchange_failed`): it
+   * decides whether the token is dead (sign in again) or kept (consent,
+   * Conditional Access: fix it at the provider).
    */
   MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED = 6,
   /**
@@ -2112,9 +2120,16 @@ mfp_oauth_status mfp_oauth_mailer_exchange_succeeded(mfp_oauth_mailer *mailer,
                                                      mfp_oauth_plan *out_plan);
 
 /**
- * The refresh grant failed: `reauth_required` when the token client said
- * REAUTH_REQUIRED (the grant is gone: R-TOK-4), else a transient failure;
- * `diag` is the event's diagnostic. Writes the next plan.
+ * The refresh grant ended without tokens: pass on how the token client's
+ * flow ended, `reauth_required` when its last event was REAUTH_REQUIRED
+ * (else FAILED, or a flow that could not start) and `diag` that event's
+ * diagnostic. The core decides what it means: a dead grant (plain
+ * `invalid_grant`, expired, revoked) erases the refresh token and asks for
+ * a new sign-in (R-TOK-4); a refusal an administrator fixes at the
+ * provider (consent missing 402, Conditional Access 405, …) keeps the
+ * token and fails the job with that diagnostic; anything else keeps the
+ * token and fails the job with `diag`. Writes the next plan.
+ * (`mfp_oauth_mailer_poll_token_event` does the same from the event.)
  *
  * # Safety
  * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.

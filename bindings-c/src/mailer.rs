@@ -19,7 +19,7 @@ use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::nv::{self, DeviceKey, NvCursor, Seal, SlotId, SlotState};
 use mfp_oauth_core::token::{
-    RefreshFailure, StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore, WallTime,
+    StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore, WallTime,
 };
 use mfp_oauth_core::{Address, Instant};
 
@@ -888,9 +888,16 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_succeeded(
     }
 }
 
-/// The refresh grant failed: `reauth_required` when the token client said
-/// REAUTH_REQUIRED (the grant is gone: R-TOK-4), else a transient failure;
-/// `diag` is the event's diagnostic. Writes the next plan.
+/// The refresh grant ended without tokens: pass on how the token client's
+/// flow ended, `reauth_required` when its last event was REAUTH_REQUIRED
+/// (else FAILED, or a flow that could not start) and `diag` that event's
+/// diagnostic. The core decides what it means: a dead grant (plain
+/// `invalid_grant`, expired, revoked) erases the refresh token and asks for
+/// a new sign-in (R-TOK-4); a refusal an administrator fixes at the
+/// provider (consent missing 402, Conditional Access 405, …) keeps the
+/// token and fails the job with that diagnostic; anything else keeps the
+/// token and fails the job with `diag`. Writes the next plan.
+/// (`mfp_oauth_mailer_poll_token_event` does the same from the event.)
 ///
 /// # Safety
 /// `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
@@ -906,16 +913,11 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_failed(
         return MfpOauthStatus::NullParameter;
     }
     let diag = try_status!(diag_of(diag));
-    let failure = if reauth_required {
-        RefreshFailure::InvalidGrant
-    } else {
-        RefreshFailure::Transient
-    };
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
     match m
         .mailer
-        .exchange_failed(Instant::from_millis(now_ms), failure, diag)
+        .exchange_failed(Instant::from_millis(now_ms), reauth_required, diag)
     {
         // SAFETY: not NULL and valid (contract).
         Ok(plan) => unsafe { plan_out(&plan, out_plan) },

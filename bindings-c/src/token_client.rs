@@ -531,7 +531,11 @@ pub enum MfpOauthTokenEventKind {
     AccessToken = 4,
     /// A transient failure (`diag`); retried at `at_ms`.
     Retrying = 5,
-    /// The grant is gone (`diag`): the person must sign in again. Terminal.
+    /// The token endpoint refused the grant (`invalid_grant` and relatives,
+    /// `diag`). Terminal. After a refresh, hand it to the mailer
+    /// (`mfp_oauth_mailer_poll_token_event` or `_exchange_failed`): it
+    /// decides whether the token is dead (sign in again) or kept (consent,
+    /// Conditional Access: fix it at the provider).
     ReauthRequired = 6,
     /// The flow failed for good (`diag`). Terminal.
     Failed = 7,

@@ -710,6 +710,12 @@ catalogue! {
         fix_en: "Check the user name; the user authenticates at the next send.",
         fix_fr: "Vérifier le nom d'utilisateur ; l'utilisateur s'authentifiera au prochain envoi.",
     },
+    StorageFault = 510 {
+        en: "The saved OAuth state could not be read or written: a local storage fault (unreadable, oversized or misplaced file, full or read-only storage).",
+        fr: "L'état OAuth enregistré n'a pas pu être lu ou écrit : défaut du stockage local (fichier illisible, trop grand ou mal placé, stockage plein ou en lecture seule).",
+        fix_en: "Check the storage named in the log (free space, permissions, a file of the state replaced by another); if it cannot be repaired, erase the OAuth state and acquire the tokens again.",
+        fix_fr: "Vérifier le stockage indiqué dans le journal (espace libre, droits, un fichier de l'état remplacé par un autre) ; s'il ne peut pas être réparé, effacer l'état OAuth et acquérir de nouveau les jetons.",
+    },
 
     // 6xx: the network path
     DnsFailed = 601 {

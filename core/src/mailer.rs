@@ -467,8 +467,11 @@ impl Mailer {
     /// ([`Plan::NeedUserAuth`], [`Plan::NeedAdminAuth`]) or refresh
     /// ([`Plan::TokenExchange`]). The flow's end moves the job on and
     /// returns the next plan: `AccessToken` stores the tokens (a rotated
-    /// refresh token is persisted), `ReauthRequired` is `invalid_grant`
-    /// (R-TOK-4), `Failed` fails the step. Other events (`UserCode`,
+    /// refresh token is persisted); a refresh's `ReauthRequired` or `Failed`
+    /// is classified by [`RefreshFailure::classify`] (a dead grant asks for a
+    /// new sign-in, R-TOK-4; a consent or Conditional Access refusal keeps
+    /// the token and fails the job with its diagnostic); a sign-in's
+    /// failure fails the step. Other events (`UserCode`,
     /// `SlowDown`, `Retrying`, `RefreshTokenRotated`) return `None`: the
     /// driver shows the code or waits.
     pub fn handle_oauth_event<B: AsMut<[u8]>>(
@@ -496,16 +499,13 @@ impl Mailer {
                     self.auth_succeeded(now, wall, grant)?
                 }
             }
-            oauth::Event::ReauthRequired(e) if exchange => {
-                self.exchange_failed(now, RefreshFailure::InvalidGrant, e.diag())?
-            }
             oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
                 self.auth_failed(e.diag())?
             }
-            oauth::Event::Failed(e) => {
-                self.exchange_failed(now, RefreshFailure::Transient, e.diag())?
-            }
-            _ => return Ok(None),
+            ev => match RefreshFailure::of_event(&ev) {
+                Some((failure, diag)) => self.refresh_failed(now, failure, diag)?,
+                None => return Ok(None),
+            },
         };
         Ok(Some(plan))
     }
@@ -561,7 +561,7 @@ impl Mailer {
         };
         let owner = owner.clone();
         if let Err(e) = self.store.refreshed(now, wall, &owner, grant) {
-            return self.exchange_failed(now, RefreshFailure::Transient, e.diag());
+            return self.refresh_failed(now, RefreshFailure::Transient, e.diag());
         }
         self.plan = if self.client.is_some() {
             self.retry_in_session(now, &owner)
@@ -571,10 +571,24 @@ impl Mailer {
         Ok(self.plan.clone())
     }
 
-    /// The refresh grant failed: `invalid_grant` (the token is dead: the
-    /// store asks for re-authentication, R-TOK-4) or anything else with its
-    /// diagnostic.
+    /// The refresh grant of [`Plan::TokenExchange`] ended without tokens, as
+    /// the OAuth client reported it: `grant_refused` for its
+    /// `ReauthRequired` event, `false` for `Failed` (or a flow that could
+    /// not start); `diag` is the event's diagnostic. The core decides what
+    /// it means ([`RefreshFailure::classify`], R-ENGINE): a dead grant
+    /// erases the token and asks for a new sign-in (R-TOK-4); a consent or
+    /// Conditional Access refusal keeps the token and fails the job with
+    /// that diagnostic; anything else keeps the token and fails the job.
     pub fn exchange_failed(
+        &mut self,
+        now: Instant,
+        grant_refused: bool,
+        diag: Id,
+    ) -> Result<Plan, MailerError> {
+        self.refresh_failed(now, RefreshFailure::classify(grant_refused, diag), diag)
+    }
+
+    fn refresh_failed(
         &mut self,
         now: Instant,
         failure: RefreshFailure,
@@ -588,7 +602,7 @@ impl Mailer {
         let diag = match (failure, &owner) {
             (RefreshFailure::InvalidGrant, TokenOwner::Admin) => Id::AdminReauthNeeded,
             (RefreshFailure::InvalidGrant, _) => Id::UserReauthNeeded,
-            (RefreshFailure::Transient, _) => diag,
+            (RefreshFailure::Refused | RefreshFailure::Transient, _) => diag,
         };
         self.plan = if let Some(client) = self.client.as_mut() {
             // Mid-session: end the session; the result follows its close.

@@ -499,13 +499,9 @@ where
                                 .await;
                             mailer.handle_oauth_event(now(), None, oauth, ev)
                         }
-                        Err(e) => mailer
-                            .exchange_failed(
-                                now(),
-                                mfp_oauth_core::token::RefreshFailure::Transient,
-                                e.diag(),
-                            )
-                            .map(Some),
+                        // The flow did not start: no answer from the
+                        // token endpoint to classify.
+                        Err(e) => mailer.exchange_failed(now(), false, e.diag()).map(Some),
                     };
                     match r {
                         Ok(Some(p)) => p,

@@ -5,7 +5,7 @@
 
 use crate::app::job::{self, JobEvent, JobSpec};
 use crate::app::signin::{self, FlowError, Prompt};
-use crate::app::{ApplyError, Device};
+use crate::app::{AppError, ApplyError, Device};
 use crate::catalogue::describe;
 use crate::clock::{Clock, SystemClock};
 use crate::driver::smtp::{self as smtp_driver, Hooks, SmtpEndpoint};
@@ -170,6 +170,18 @@ pub enum Command {
     /// mechanisms offered after STARTTLS, whether the administrator's token
     /// is accepted, and the diagnostic with its remedy for each failure.
     Doctor,
+    /// Erase the printer state (settings and every token) in the store
+    /// directory.
+    ///
+    /// The way out when the saved state cannot be loaded (E505, E506, E507,
+    /// E510): nothing is read, the slot files and the device key are
+    /// removed, and the next command starts from the default settings.
+    /// Asks for confirmation on a terminal; elsewhere --yes is required.
+    Reset {
+        /// Erase without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Explain a diagnostic id (`mfp-oauth diag 305`), or list them all.
     Diag {
         /// The number shown on the panel or in the log.
@@ -373,8 +385,70 @@ fn open(ctx: &Ctx) -> Result<Device, ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     Device::open(&ctx.dir, clock, ctx.tls.clone()).map_err(|e| {
         eprintln!("{}: {e}", ctx.dir.display());
-        fail(ctx.lang, e.diag())
+        let code = fail(ctx.lang, e.diag());
+        if matches!(e, AppError::Image(_) | AppError::Io(..)) {
+            eprintln!(
+                "{}",
+                tr(
+                    ctx.lang,
+                    "The saved state cannot be loaded. To start again from the default settings, without any token: `mfp-oauth reset --yes` (then configure and sign in again).",
+                    "L'état enregistré ne peut pas être chargé. Pour repartir des réglages par défaut, sans aucun jeton : `mfp-oauth reset --yes` (puis régler et se reconnecter)."
+                )
+            );
+        }
+        code
     })
+}
+
+fn reset(ctx: &Ctx, yes: bool) -> ExitCode {
+    use std::io::IsTerminal;
+    let lang = ctx.lang;
+    if !yes {
+        let question = tr(
+            lang,
+            "This erases the printer state in {dir}: the settings and every refresh token. Type yes to erase: ",
+            "Ceci efface l'état de l'imprimante dans {dir} : les réglages et tous les jetons d'actualisation. Taper oui pour effacer : ",
+        )
+        .replace("{dir}", &ctx.dir.display().to_string());
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "{}",
+                tr(
+                    lang,
+                    "reset: nothing erased; give --yes to confirm (reset erases the settings and every token)",
+                    "reset : rien n'a été effacé ; ajouter --yes pour confirmer (reset efface les réglages et tous les jetons)"
+                )
+            );
+            return ExitCode::from(2);
+        }
+        print!("{question}");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "yes" | "oui") {
+            println!("{}", tr(lang, "nothing erased", "rien n'a été effacé"));
+            return ExitCode::from(2);
+        }
+    }
+    match crate::app::erase(&ctx.dir) {
+        Ok(removed) => {
+            for p in &removed {
+                println!("{} {}", tr(lang, "removed", "supprimé :"), p.display());
+            }
+            println!(
+                "{}",
+                tr(
+                    lang,
+                    "the printer state is erased: default settings, no token",
+                    "l'état de l'imprimante est effacé : réglages par défaut, aucun jeton"
+                )
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            fail(lang, e.diag())
+        }
+    }
 }
 
 /// Run the command line; the process's exit code.
@@ -427,6 +501,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Reset { yes } => reset(&ctx, yes),
         Command::Config { action } => config(&ctx, action),
         Command::Tokens { action } => tokens(&ctx, action),
         Command::PowerCycle => power_cycle(&ctx),

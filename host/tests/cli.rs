@@ -530,3 +530,90 @@ fn output_to_a_closed_pipe_exits_normally() {
     drop(child.stderr.take());
     assert_eq!(child.wait().unwrap().code(), Some(2));
 }
+
+fn slot_files(e: &Env) -> Vec<PathBuf> {
+    ["slot-a.bin", "slot-b.bin"]
+        .iter()
+        .map(|n| e.dir.join("state").join(n))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+// Issue 17 item 8: a damaged image (a flipped byte in every slot: nothing
+// loads) no longer locks the tool: the failure names the way out, and
+// `reset` (confirmed) erases the state, after which every command works.
+#[test]
+fn a_damaged_store_is_recovered_with_reset() {
+    let e = env("damaged");
+    e.configure();
+    let slots = slot_files(&e);
+    assert!(!slots.is_empty());
+    for p in &slots {
+        let mut b = std::fs::read(p).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0x40;
+        std::fs::write(p, b).unwrap();
+    }
+    let show = e.run(&["config", "show"]);
+    assert!(!show.status.success());
+    let err = text(&show.stderr);
+    assert!(
+        err.contains("E505") && err.contains("mfp-oauth reset --yes"),
+        "{err}"
+    );
+    // Without a terminal, reset needs --yes; nothing is erased.
+    let refused = e.cmd(&["reset"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("--yes"));
+    assert!(slots.iter().all(|p| p.exists()));
+    let fr = e
+        .cmd(&["--lang", "fr", "reset"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(text(&fr.stderr).contains("rien n'a été effacé"));
+    let done = e.ok(&["reset", "--yes"]);
+    assert!(done.contains("erased"), "{done}");
+    assert!(slots.iter().all(|p| !p.exists()));
+    assert!(e
+        .ok(&["config", "show"])
+        .contains("oauth                off"));
+    e.ok(&["tokens", "delete", "--all"]);
+    e.ok(&["power-cycle"]);
+    e.configure();
+    assert!(e
+        .ok(&["config", "show"])
+        .contains("oauth                on"));
+}
+
+// Issue 17 item 8: a local file fault (an oversized slot, a directory in
+// the place of a slot) is a local-storage diagnostic, not a network one.
+#[test]
+fn local_file_faults_are_storage_faults_not_network_ones() {
+    let e = env("file-fault");
+    e.configure();
+    let slot = e.dir.join("state").join("slot-a.bin");
+    let _ = std::fs::remove_file(&slot);
+    std::fs::File::create(&slot)
+        .unwrap()
+        .set_len(30 * 1024 * 1024)
+        .unwrap();
+    for lang in ["en", "fr"] {
+        let o = e.run(&["--lang", lang, "config", "show"]);
+        assert!(!o.status.success());
+        let err = text(&o.stderr);
+        assert!(err.contains("E510") && !err.contains("E606"), "{err}");
+        assert!(
+            !err.to_lowercase().contains("network") && !err.contains("réseau"),
+            "{err}"
+        );
+    }
+    std::fs::remove_file(&slot).unwrap();
+    std::fs::create_dir(&slot).unwrap();
+    let o = e.run(&["config", "set", "vlan", "off"]);
+    let err = text(&o.stderr);
+    assert!(err.contains("E510") && !err.contains("E606"), "{err}");
+    e.ok(&["reset", "--yes"]);
+    assert!(!slot.exists());
+    e.ok(&["config", "show"]);
+}

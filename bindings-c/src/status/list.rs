@@ -200,6 +200,8 @@ pub enum MfpOauthStatus {
     TokenStoreFull = 508,
     /// E509: No token is stored for this user.
     UnknownUser = 509,
+    /// E510: The saved OAuth state could not be read or written: a local storage fault (unreadable, oversized or misplaced file, full or read-only storage).
+    StorageFault = 510,
     /// E601: The server name could not be resolved.
     DnsFailed = 601,
     /// E602: The connection to the server failed.
@@ -318,6 +320,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::NvSealOpenFailed,
         MfpOauthStatus::TokenStoreFull,
         MfpOauthStatus::UnknownUser,
+        MfpOauthStatus::StorageFault,
         MfpOauthStatus::DnsFailed,
         MfpOauthStatus::ConnectFailed,
         MfpOauthStatus::TlsHandshakeFailed,
@@ -428,6 +431,7 @@ impl MfpOauthStatus {
             507 => Some(MfpOauthStatus::NvSealOpenFailed),
             508 => Some(MfpOauthStatus::TokenStoreFull),
             509 => Some(MfpOauthStatus::UnknownUser),
+            510 => Some(MfpOauthStatus::StorageFault),
             601 => Some(MfpOauthStatus::DnsFailed),
             602 => Some(MfpOauthStatus::ConnectFailed),
             603 => Some(MfpOauthStatus::TlsHandshakeFailed),
@@ -540,6 +544,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::NvSealOpenFailed => c"MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED",
             MfpOauthStatus::TokenStoreFull => c"MFP_OAUTH_STATUS_TOKEN_STORE_FULL",
             MfpOauthStatus::UnknownUser => c"MFP_OAUTH_STATUS_UNKNOWN_USER",
+            MfpOauthStatus::StorageFault => c"MFP_OAUTH_STATUS_STORAGE_FAULT",
             MfpOauthStatus::DnsFailed => c"MFP_OAUTH_STATUS_DNS_FAILED",
             MfpOauthStatus::ConnectFailed => c"MFP_OAUTH_STATUS_CONNECT_FAILED",
             MfpOauthStatus::TlsHandshakeFailed => c"MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED",

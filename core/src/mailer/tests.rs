@@ -460,9 +460,7 @@ fn invalid_grant_before_the_session_asks_for_a_new_sign_in() {
             .unwrap();
         while m.poll_event(at(0)).is_some() {}
         m.submit(at(7200), &scan(&to, user)).unwrap();
-        let plan = m
-            .exchange_failed(at(7201), RefreshFailure::InvalidGrant, Id::InvalidGrant)
-            .unwrap();
+        let plan = m.exchange_failed(at(7201), true, Id::InvalidGrant).unwrap();
         assert_eq!(m.store().status(&owner), TokenStatus::ReauthNeeded);
         if owner == TokenOwner::Admin {
             assert!(matches!(plan, Plan::NeedAdminAuth { .. }), "{plan:?}");
@@ -488,7 +486,7 @@ fn a_transient_refresh_failure_fails_the_job_and_keeps_the_token() {
     let to = [addr("bob@fabrikam.com")];
     m.submit(at(7200), &scan(&to, None)).unwrap();
     assert_eq!(
-        m.exchange_failed(at(7201), RefreshFailure::Transient, Id::ProviderUnavailable)
+        m.exchange_failed(at(7201), false, Id::ProviderUnavailable)
             .unwrap(),
         Plan::Failed {
             diag: Id::ProviderUnavailable
@@ -508,8 +506,7 @@ fn invalid_grant_mid_session_ends_the_job_with_the_reauth_notice() {
     pump(&mut m, &mut srv, at(1), true, &mut seen);
     assert!(matches!(m.plan(), Plan::TokenExchange { .. }));
     assert_eq!(
-        m.exchange_failed(at(2), RefreshFailure::InvalidGrant, Id::InvalidGrant)
-            .unwrap(),
+        m.exchange_failed(at(2), true, Id::InvalidGrant).unwrap(),
         Plan::Session
     );
     pump(&mut m, &mut srv, at(2), false, &mut seen);
@@ -946,3 +943,6 @@ fn full_lifecycle_through_the_mailer_and_the_oauth_client() {
         }]
     );
 }
+
+/// Issue 15, defect 1: the refresh classification.
+mod refresh;

@@ -156,8 +156,11 @@ pub enum Event {
         /// When the next attempt is due.
         at: Instant,
     },
-    /// The grant is gone (`invalid_grant` and relatives): the user must sign
-    /// in again (R-TOK-4). Terminal; distinct from [`Event::Failed`].
+    /// The token endpoint refused the grant (`invalid_grant` and
+    /// relatives). Terminal; distinct from [`Event::Failed`]. For a refresh,
+    /// [`crate::token::RefreshFailure::classify`] decides whether the grant
+    /// is dead (sign in again, R-TOK-4) or refused by consent or Conditional
+    /// Access (the refresh token is kept).
     ReauthRequired(OAuthError),
     /// The flow failed for good. Terminal.
     Failed(OAuthError),

@@ -266,14 +266,77 @@ impl fmt::Display for TokenError {
 
 impl core::error::Error for TokenError {}
 
-/// Why a refresh grant failed, as the OAuth client classified it.
+/// What a failed refresh grant means for the refresh token and the job.
+///
+/// The core decides it, once, for every driver ([`RefreshFailure::classify`],
+/// R-ENGINE): the host, the board driver and the C API only pass on how the
+/// OAuth client's flow ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RefreshFailure {
-    /// `invalid_grant` (expired, revoked, inactivity, password change): the
-    /// refresh token is dead; authenticate again (R-TOK-4).
+    /// The grant is dead: `invalid_grant` proper (expired, revoked,
+    /// inactivity, password change, sign-in frequency): the refresh token is
+    /// erased; authenticate again (R-TOK-4).
     InvalidGrant,
+    /// The provider refused the refresh for a reason an administrator fixes
+    /// at the provider while the grant itself lives: consent missing
+    /// (AADSTS65001), Conditional Access (AADSTS53003), another policy or
+    /// the app registration. The refresh token is kept (it works again once
+    /// the cause is fixed) and the job fails with that precise diagnostic,
+    /// whose remedy says what to change; no new sign-in is asked for.
+    Refused,
     /// Anything else (network, provider unavailable, rate limit): the refresh
     /// token is kept and the job fails with the exchange's diagnostic.
     Transient,
+}
+
+impl RefreshFailure {
+    /// The one classification of a failed refresh grant (R-ENGINE,
+    /// R-TOK-4). `grant_refused` is how the OAuth client's flow ended:
+    /// `true` for [`crate::oauth::Event::ReauthRequired`] (the C token
+    /// event `REAUTH_REQUIRED`: the token endpoint answered with an
+    /// `invalid_grant`-family code), `false` for
+    /// [`crate::oauth::Event::Failed`]; `diag` is the diagnostic of the
+    /// flow's error, which carries Microsoft's AADSTS number.
+    ///
+    /// The token is erased only on a positive sign that the grant is dead
+    /// (plain `invalid_grant`, AADSTS 70000, 70008, 700082, 50173, 70043);
+    /// any other refusal (65001 consent, 53003 Conditional Access, …) keeps
+    /// it.
+    #[must_use]
+    pub const fn classify(grant_refused: bool, diag: Id) -> Self {
+        if !grant_refused {
+            return RefreshFailure::Transient;
+        }
+        match diag {
+            Id::InvalidGrant
+            | Id::RefreshExpiredInactivity
+            | Id::RefreshRevoked
+            | Id::SignInFrequency
+            | Id::AdminReauthNeeded
+            | Id::UserReauthNeeded => RefreshFailure::InvalidGrant,
+            _ => RefreshFailure::Refused,
+        }
+    }
+
+    /// [`RefreshFailure::classify`] of the OAuth client's terminal
+    /// failure event, with the event's diagnostic; `None` for any other
+    /// event (success, progress).
+    #[must_use]
+    pub fn of_event(event: &crate::oauth::Event) -> Option<(Self, Id)> {
+        match event {
+            crate::oauth::Event::ReauthRequired(e) => {
+                let diag = e.diag();
+                Some((Self::classify(true, diag), diag))
+            }
+            crate::oauth::Event::Failed(e) => Some((RefreshFailure::Transient, e.diag())),
+            _ => None,
+        }
+    }
+
+    /// Whether the refresh token is erased (R-TOK-4).
+    #[must_use]
+    pub const fn erases_token(self) -> bool {
+        matches!(self, RefreshFailure::InvalidGrant)
+    }
 }

@@ -12,7 +12,7 @@ use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::{AuthMethod, Job, Plan, Step};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::{Event, Security};
-use mfp_oauth_core::token::{RefreshFailure, StoreEvent, TokenOwner};
+use mfp_oauth_core::token::{StoreEvent, TokenOwner};
 use mfp_oauth_core::Address;
 
 /// Most plans one job may go through (sign-in, refresh, connect, session,
@@ -187,11 +187,10 @@ pub fn run(
                     }
                     Err(e) => {
                         on(&JobEvent::RefreshFailed(*e));
-                        let failure = match e {
-                            FlowError::Reauth(_) => RefreshFailure::InvalidGrant,
-                            FlowError::Failed(_) => RefreshFailure::Transient,
-                        };
-                        device.mailer.exchange_failed(now, failure, e.diag())
+                        // How the flow ended, as the OAuth client said; the
+                        // core decides what it means (R-ENGINE).
+                        let grant_refused = matches!(e, FlowError::Reauth(_));
+                        device.mailer.exchange_failed(now, grant_refused, e.diag())
                     }
                 };
                 r.map_err(|e| AppError::Diag(e.diag()))?

@@ -56,7 +56,8 @@ impl std::error::Error for AppError {}
 impl Diagnostic for AppError {
     fn diag(&self) -> Id {
         match self {
-            AppError::Io(..) => Id::IoError,
+            // A local file, never the network (issue 17).
+            AppError::Io(..) => Id::StorageFault,
             AppError::Image(e) => e.diag(),
             AppError::Diag(id) => *id,
         }
@@ -126,6 +127,28 @@ fn slot_store(dir: &Path, slot: SlotId) -> DiskStore {
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
     move |e| AppError::Io(path.to_path_buf(), e)
+}
+
+/// Erase the printer state in `dir`: both slots and the device key (the
+/// recovery path when the image cannot be loaded; issue 17). Works on a
+/// damaged store: nothing is read. Returns the files removed. A directory
+/// in the place of a file is removed only when empty.
+pub fn erase(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
+    let mut removed = Vec::new();
+    for name in [SLOT_A, SLOT_B, DEVICE_KEY] {
+        let path = dir.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let gone = if meta.is_dir() {
+            std::fs::remove_dir(&path)
+        } else {
+            DiskStore::at(&path).remove()
+        };
+        gone.map_err(io(&path))?;
+        removed.push(path);
+    }
+    Ok(removed)
 }
 
 impl Device {

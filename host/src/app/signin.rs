@@ -91,7 +91,11 @@ pub fn qr_target(d: &DeviceAuthorization) -> &str {
 /// How a sign-in or refresh ended without tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowError {
-    /// The grant is gone (`invalid_grant`): sign in again (R-TOK-4).
+    /// The token endpoint refused the grant (the OAuth client's
+    /// `ReauthRequired`: `invalid_grant` and relatives). For a refresh the
+    /// core decides whether the token is dead (R-TOK-4) or kept (consent,
+    /// Conditional Access): `Mailer::exchange_failed`,
+    /// `RefreshFailure::classify`.
     Reauth(Id),
     /// Anything else, with its diagnostic.
     Failed(Id),
