@@ -179,6 +179,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_TLS_RANGE_INVALID = 213,
   /**
+   * E214: The TLS range set admits neither TLS 1.2 nor TLS 1.3, the only versions this device's TLS speaks.
+   */
+  MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED = 214,
+  /**
    * E301: The SMTP server refused the connection.
    */
   MFP_OAUTH_STATUS_GREETING_REFUSED = 301,
@@ -294,6 +298,10 @@ enum mfp_oauth_status
    * E329: The SMTP server rejected the authentication.
    */
   MFP_OAUTH_STATUS_AUTH_REJECTED = 329,
+  /**
+   * E330: The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.
+   */
+  MFP_OAUTH_STATUS_DELIVERY_UNKNOWN = 330,
   /**
    * E401: The app registration does not allow public client flows (AADSTS7000218).
    */
@@ -510,6 +518,10 @@ enum mfp_oauth_status
    * E609: The server's certificate is not signed by a trusted authority (unknown or self-signed).
    */
   MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED = 609,
+  /**
+   * E610: The server and the printer have no TLS version in common within the TLS minimum and maximum set.
+   */
+  MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH = 610,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

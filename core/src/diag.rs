@@ -266,6 +266,12 @@ catalogue! {
         fix_en: "Set the minimum TLS version at or below the maximum.",
         fix_fr: "Régler la version TLS minimale au plus égale à la maximale.",
     },
+    TlsVersionsUnsupported = 214 {
+        en: "The TLS range set admits neither TLS 1.2 nor TLS 1.3, the only versions this device's TLS speaks.",
+        fr: "La plage TLS réglée n'admet ni TLS 1.2 ni TLS 1.3, les seules versions que le TLS de cet appareil prend en charge.",
+        fix_en: "Set the maximum TLS version to TLS 1.2 or TLS 1.3.",
+        fix_fr: "Régler la version TLS maximale sur TLS 1.2 ou TLS 1.3.",
+    },
 
     // 3xx: the SMTP server and the mailbox
     GreetingRefused = 301 {
@@ -441,6 +447,12 @@ catalogue! {
         fr: "Le serveur SMTP a refusé l'authentification.",
         fix_en: "Sign in again on the OAuth screen; check that the account owns the sender address.",
         fix_fr: "Se reconnecter sur l'écran OAuth ; vérifier que le compte possède l'adresse d'expéditeur.",
+    },
+    DeliveryUnknown = 330 {
+        en: "The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.",
+        fr: "La connexion a été perdue après l'envoi de tout le message et avant la confirmation du serveur SMTP : le message a peut-être été remis.",
+        fix_en: "Check the recipient's mailbox or the sender's Sent Items before sending again, so that the message does not arrive twice.",
+        fix_fr: "Vérifier la boîte du destinataire ou les éléments envoyés de l'expéditeur avant de renvoyer, pour que le message n'arrive pas en double.",
     },
 
     // 4xx: the OAuth provider, app registration and consent
@@ -771,6 +783,12 @@ catalogue! {
         fr: "Le certificat du serveur n'est pas signé par une autorité de confiance (inconnue ou auto-signée).",
         fix_en: "If the network uses a TLS-inspecting proxy or a private authority, install its root certificate on the printer; otherwise the connection is being intercepted.",
         fix_fr: "Si le réseau utilise un proxy d'inspection TLS ou une autorité privée, installer son certificat racine sur l'imprimante ; sinon la connexion est interceptée.",
+    },
+    TlsVersionMismatch = 610 {
+        en: "The server and the printer have no TLS version in common within the TLS minimum and maximum set.",
+        fr: "Le serveur et l'imprimante n'ont aucune version TLS en commun entre les versions TLS minimale et maximale réglées.",
+        fix_en: "Widen the TLS range in the settings to a version the server offers (servers capped at TLS 1.2 need a minimum of TLS 1.2).",
+        fix_fr: "Élargir la plage TLS dans les réglages à une version que le serveur propose (un serveur limité à TLS 1.2 exige un minimum de TLS 1.2).",
     },
 }
 

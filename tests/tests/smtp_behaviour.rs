@@ -201,7 +201,9 @@ fn quit_is_refused_mid_body_and_retry_only_after_rejection() {
 
 /// Every prefix of a full session, then a close: never a panic, always a
 /// final Closed or Failed event, and MessageSent only when the server's 250
-/// to the final dot arrived.
+/// to the final dot arrived. Between the final dot and that 250 the
+/// message may have been delivered: E330 (delivery unknown), not E325's
+/// "try again" (issue 15).
 #[test]
 fn closing_at_every_point_is_reported() {
     let full = include_str!("../transcripts/starttls_pipelined.txt");
@@ -216,17 +218,179 @@ fn closing_at_every_point_is_reported() {
         let script = format!("{prefix}! close\n");
         let obs = run(&script, starttls(), USER, TOKEN, Feed::Lines, 4096);
         let last = obs.events.last().expect("an event");
-        assert!(
-            last == "Closed" || last.starts_with("Failed E325"),
-            "cut at {cut}: {last}"
-        );
         let sent = obs.events.iter().any(|e| e.starts_with("MessageSent"));
+        let dot_sent = prefix.lines().any(|l| l == "C: .");
+        if dot_sent && !sent {
+            assert_eq!(
+                last, "Failed E330 connection lost after the end of the message, before the server's reply: delivery unknown",
+                "cut at {cut}"
+            );
+        } else {
+            assert!(
+                last == "Closed" || last.starts_with("Failed E325"),
+                "cut at {cut}: {last}"
+            );
+        }
         assert_eq!(
             sent,
             prefix.contains("Queued mail for delivery"),
             "cut at {cut}"
         );
     }
+}
+
+/// Issue 15 (defect 5): the connection drops after the final dot and
+/// before the server's reply. The message may have been delivered, so the
+/// session fails with E330 (delivery unknown), whose remedy is to check
+/// the mailbox before sending again, not E325's "try again". A drop while
+/// the body is still being sent stays E325 (the message cannot be
+/// complete).
+#[test]
+fn a_drop_after_the_final_dot_is_delivery_unknown() {
+    let to_data = format!(
+        "{}S: 235 ok\nE: Authenticated XOAUTH2\nE: Ready\n! send scanner@contoso.com a@contoso.com\nC: MAIL FROM:<scanner@contoso.com>\nS: 250 ok\nC: RCPT TO:<a@contoso.com>\nS: 250 ok\nC: DATA\nS: 354 go\nE: ReadyForBody\n! body hello\\n\nC: hello\n",
+        preamble("")
+    );
+    let after_dot = format!(
+        "{to_data}! end\nC: .\n! close\nE: Failed E330 connection lost after the end of the message, before the server's reply: delivery unknown\n"
+    );
+    assert_transcript(&after_dot, implicit(), TOKEN);
+    let before_dot = format!("{to_data}! close\nE: Failed E325 connection closed at DataEnd\n");
+    assert_transcript(&before_dot, implicit(), TOKEN);
+}
+
+/// The same with CHUNKING: once `BDAT 0 LAST` has gone out, a drop before
+/// its reply is E330.
+#[test]
+fn a_drop_after_bdat_last_is_delivery_unknown() {
+    let script = format!(
+        "{}S: 235 ok\nE: Authenticated XOAUTH2\nE: Ready\n! send scanner@contoso.com a@contoso.com\nE: ReadyForBody\nC: MAIL FROM:<scanner@contoso.com>\nC: RCPT TO:<a@contoso.com>\n! body hi\\n\nC: BDAT 4\nC: hi\nS: 250 ok\nS: 250 ok\nS: 250 ok\n! end\nC: BDAT 0 LAST\n! close\nE: Failed E330 connection lost after the end of the message, before the server's reply: delivery unknown\n",
+        preamble("S: 250-PIPELINING\nS: 250-CHUNKING\n")
+    );
+    assert_transcript(&script, implicit(), TOKEN);
+}
+
+/// An end of data queued but not yet taken by the driver cannot have
+/// completed the message: a close then is E325, not E330.
+#[test]
+fn a_drop_before_the_end_of_data_left_is_connection_closed() {
+    use mfp_oauth_core::smtp::{Envelope, Error, Stage};
+    let mut c = client_with_token(implicit(), TOKEN.as_bytes());
+    let mut out = [0u8; 4096];
+    let mut env = Envelope::new(Address::parse(USER).unwrap());
+    env.add_recipient(Address::parse("a@contoso.com").unwrap())
+        .unwrap();
+    c.send_message(Instant::ZERO, env).unwrap();
+    for reply in [
+        &b"220 x\r\n"[..],
+        b"250-x\r\n250 AUTH XOAUTH2\r\n",
+        b"235 ok\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"354 go\r\n",
+    ] {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+    }
+    let p = c.write_body(b"hello\r\n", &mut out).unwrap();
+    assert_eq!(p.consumed, 7);
+    c.finish_body(Instant::ZERO).unwrap();
+    // The "." is queued, not taken by poll_transmit.
+    c.handle_close(Instant::ZERO);
+    let last = std::iter::from_fn(|| c.poll_event()).last();
+    assert_eq!(
+        last,
+        Some(Event::Failed {
+            error: Error::ConnectionClosed {
+                stage: Stage::DataEnd
+            }
+        })
+    );
+}
+
+/// Issue 15 (defect 5) through the Mailer: the job ends Failed with E330
+/// (its own diagnostic, with the remedy to check the mailbox before sending
+/// again); the control drop before the end of data ends with E325.
+#[test]
+fn the_mailer_reports_delivery_unknown() {
+    use mfp_oauth_core::config::{Settings as Config, SmtpServer};
+    use mfp_oauth_core::diag::{Id, Lang};
+    use mfp_oauth_core::mailer::{Job, Mailer, Plan, Step};
+    use mfp_oauth_core::token::TokenGrant;
+    use mfp_oauth_core::{Duration, Function, TokenOwner, TokenStore};
+    for (dot_sent, want) in [(true, Id::DeliveryUnknown), (false, Id::ConnectionClosed)] {
+        let admin = Address::parse(USER).unwrap();
+        let settings = Config {
+            admin_address: Some(admin.clone()),
+            oauth_enabled: true,
+            smtp: SmtpServer::new("smtp.example.com", 465, Security::ImplicitTls),
+            ..Config::default()
+        };
+        let mut m = Mailer::new(settings, TokenStore::new());
+        m.store_mut()
+            .store_acquired(
+                Instant::ZERO,
+                None,
+                &TokenOwner::Admin,
+                &admin,
+                TokenGrant {
+                    access_token: TOKEN.as_bytes(),
+                    expires_in: Duration::from_secs(3600),
+                    refresh_token: Some(b"0.refresh"),
+                },
+            )
+            .unwrap();
+        let to = [Address::parse("a@contoso.com").unwrap()];
+        let job = Job {
+            function: Function::ScanToEmail,
+            user: None,
+            from: None,
+            to: &to,
+            size: None,
+        };
+        let now = Instant::from_millis(1000);
+        assert!(matches!(m.submit(now, &job).unwrap(), Plan::Connect { .. }));
+        assert_eq!(
+            m.connected(now, "printer.example.com").unwrap(),
+            Plan::Session
+        );
+        let mut out = [0u8; 4096];
+        let mut wire = Vec::new();
+        for reply in [
+            &b"220 x\r\n"[..],
+            b"250-x\r\n250 AUTH XOAUTH2\r\n",
+            b"235 ok\r\n",
+            b"250 ok\r\n",
+            b"250 ok\r\n",
+            b"354 go\r\n",
+        ] {
+            let _ = m.smtp().unwrap().handle_input(now, reply);
+            while let Some(step) = m.poll_event(now) {
+                if step == Step::Smtp(Event::ReadyForBody) {
+                    let c = m.smtp().unwrap();
+                    let p = c.write_body(b"hello\r\n", &mut out).unwrap();
+                    wire.extend_from_slice(&out[..p.written]);
+                    if dot_sent {
+                        c.finish_body(now).unwrap();
+                    }
+                }
+            }
+            let c = m.smtp().unwrap();
+            while let Some(t) = c.poll_transmit(now, &mut out).unwrap() {
+                wire.extend_from_slice(&out[..t.len]);
+            }
+        }
+        assert_eq!(wire.ends_with(b"hello\r\n.\r\n"), dot_sent);
+        m.smtp().unwrap().handle_close(now);
+        while m.poll_event(now).is_some() {}
+        assert_eq!(m.plan(), &Plan::Failed { diag: want });
+    }
+    assert!(Id::DeliveryUnknown
+        .remedy(Lang::En)
+        .contains("before sending again"));
+    assert!(Id::DeliveryUnknown
+        .remedy(Lang::Fr)
+        .contains("avant de renvoyer"));
 }
 
 proptest! {

@@ -54,6 +54,8 @@ pub enum MfpOauthStatus {
     ProviderProfileIncomplete = 212,
     /// E213: The TLS minimum version is above the maximum.
     TlsRangeInvalid = 213,
+    /// E214: The TLS range set admits neither TLS 1.2 nor TLS 1.3, the only versions this device's TLS speaks.
+    TlsVersionsUnsupported = 214,
     /// E301: The SMTP server refused the connection.
     GreetingRefused = 301,
     /// E302: The SMTP server does not offer STARTTLS: the token will not be sent unencrypted.
@@ -112,6 +114,8 @@ pub enum MfpOauthStatus {
     TransientFailure = 328,
     /// E329: The SMTP server rejected the authentication.
     AuthRejected = 329,
+    /// E330: The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.
+    DeliveryUnknown = 330,
     /// E401: The app registration does not allow public client flows (AADSTS7000218).
     PublicClientFlowsOff = 401,
     /// E402: The user or administrator has not consented to the app (AADSTS65001).
@@ -220,6 +224,8 @@ pub enum MfpOauthStatus {
     CertificateWrongName = 608,
     /// E609: The server's certificate is not signed by a trusted authority (unknown or self-signed).
     CertificateUntrusted = 609,
+    /// E610: The server and the printer have no TLS version in common within the TLS minimum and maximum set.
+    TlsVersionMismatch = 610,
 }
 
 impl MfpOauthStatus {
@@ -247,6 +253,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::UserAuthRequired,
         MfpOauthStatus::ProviderProfileIncomplete,
         MfpOauthStatus::TlsRangeInvalid,
+        MfpOauthStatus::TlsVersionsUnsupported,
         MfpOauthStatus::GreetingRefused,
         MfpOauthStatus::StartTlsNotOffered,
         MfpOauthStatus::StartTlsRefused,
@@ -276,6 +283,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::AuthChallengeMalformed,
         MfpOauthStatus::TransientFailure,
         MfpOauthStatus::AuthRejected,
+        MfpOauthStatus::DeliveryUnknown,
         MfpOauthStatus::PublicClientFlowsOff,
         MfpOauthStatus::ConsentMissing,
         MfpOauthStatus::RefreshExpiredInactivity,
@@ -330,6 +338,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::CertificateExpired,
         MfpOauthStatus::CertificateWrongName,
         MfpOauthStatus::CertificateUntrusted,
+        MfpOauthStatus::TlsVersionMismatch,
     ];
 
     /// The status with public number `n`, if there is one.
@@ -358,6 +367,7 @@ impl MfpOauthStatus {
             211 => Some(MfpOauthStatus::UserAuthRequired),
             212 => Some(MfpOauthStatus::ProviderProfileIncomplete),
             213 => Some(MfpOauthStatus::TlsRangeInvalid),
+            214 => Some(MfpOauthStatus::TlsVersionsUnsupported),
             301 => Some(MfpOauthStatus::GreetingRefused),
             302 => Some(MfpOauthStatus::StartTlsNotOffered),
             303 => Some(MfpOauthStatus::StartTlsRefused),
@@ -387,6 +397,7 @@ impl MfpOauthStatus {
             327 => Some(MfpOauthStatus::AuthChallengeMalformed),
             328 => Some(MfpOauthStatus::TransientFailure),
             329 => Some(MfpOauthStatus::AuthRejected),
+            330 => Some(MfpOauthStatus::DeliveryUnknown),
             401 => Some(MfpOauthStatus::PublicClientFlowsOff),
             402 => Some(MfpOauthStatus::ConsentMissing),
             403 => Some(MfpOauthStatus::RefreshExpiredInactivity),
@@ -441,6 +452,7 @@ impl MfpOauthStatus {
             607 => Some(MfpOauthStatus::CertificateExpired),
             608 => Some(MfpOauthStatus::CertificateWrongName),
             609 => Some(MfpOauthStatus::CertificateUntrusted),
+            610 => Some(MfpOauthStatus::TlsVersionMismatch),
             _ => None,
         }
     }
@@ -471,6 +483,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::UserAuthRequired => c"MFP_OAUTH_STATUS_USER_AUTH_REQUIRED",
             MfpOauthStatus::ProviderProfileIncomplete => c"MFP_OAUTH_STATUS_PROVIDER_PROFILE_INCOMPLETE",
             MfpOauthStatus::TlsRangeInvalid => c"MFP_OAUTH_STATUS_TLS_RANGE_INVALID",
+            MfpOauthStatus::TlsVersionsUnsupported => c"MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED",
             MfpOauthStatus::GreetingRefused => c"MFP_OAUTH_STATUS_GREETING_REFUSED",
             MfpOauthStatus::StartTlsNotOffered => c"MFP_OAUTH_STATUS_START_TLS_NOT_OFFERED",
             MfpOauthStatus::StartTlsRefused => c"MFP_OAUTH_STATUS_START_TLS_REFUSED",
@@ -500,6 +513,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::AuthChallengeMalformed => c"MFP_OAUTH_STATUS_AUTH_CHALLENGE_MALFORMED",
             MfpOauthStatus::TransientFailure => c"MFP_OAUTH_STATUS_TRANSIENT_FAILURE",
             MfpOauthStatus::AuthRejected => c"MFP_OAUTH_STATUS_AUTH_REJECTED",
+            MfpOauthStatus::DeliveryUnknown => c"MFP_OAUTH_STATUS_DELIVERY_UNKNOWN",
             MfpOauthStatus::PublicClientFlowsOff => c"MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF",
             MfpOauthStatus::ConsentMissing => c"MFP_OAUTH_STATUS_CONSENT_MISSING",
             MfpOauthStatus::RefreshExpiredInactivity => c"MFP_OAUTH_STATUS_REFRESH_EXPIRED_INACTIVITY",
@@ -554,6 +568,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::CertificateExpired => c"MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED",
             MfpOauthStatus::CertificateWrongName => c"MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME",
             MfpOauthStatus::CertificateUntrusted => c"MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED",
+            MfpOauthStatus::TlsVersionMismatch => c"MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH",
         }
     }
 }

@@ -329,15 +329,31 @@ impl Client {
         Ok(())
     }
 
-    /// The server closed the connection (or the driver lost it).
+    /// The server closed the connection (or the driver lost it). Once the
+    /// end of data has gone out and before its reply, the message may have
+    /// been delivered: the session fails with [`Error::DeliveryUnknown`],
+    /// never with a plain "closed, try again".
     pub fn handle_close(&mut self, _now: Instant) {
         match self.state {
             State::Closed => {}
             State::Quit => self.close(),
+            _ if self.end_of_data_sent() => self.fail(Error::DeliveryUnknown),
             _ => {
                 let stage = self.current_stage();
                 self.fail(Error::ConnectionClosed { stage });
             }
+        }
+    }
+
+    /// The TLS handshake asked by [`Event::UpgradeTls`] failed, for the
+    /// driver's reason `diag` (a refused certificate: `CertificateUntrusted`,
+    /// `CertificateWrongName`, …): the session fails with
+    /// [`Error::TlsFailed`] carrying it. Anywhere else it is a close.
+    pub fn handle_tls_failed(&mut self, now: Instant, diag: Id) {
+        if self.state == State::TlsHandshake {
+            self.fail(Error::TlsFailed { diag });
+        } else {
+            self.handle_close(now);
         }
     }
 
@@ -596,6 +612,19 @@ impl Client {
                 t.command
             }
         }
+    }
+
+    /// The whole end of data of a transaction that has not failed has been
+    /// handed to the driver and its reply has not come: the server may
+    /// have taken the message. (An end of data still queued, or written in
+    /// part, cannot have completed the message.)
+    fn end_of_data_sent(&self) -> bool {
+        self.state == State::DataEnd
+            && self.txn.failure.is_none()
+            && !self
+                .outbox
+                .iter()
+                .any(|c| matches!(c, Cmd::Terminator { .. } | Cmd::BdatLast { .. }))
     }
 
     fn current_stage(&self) -> Stage {

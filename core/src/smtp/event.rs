@@ -37,7 +37,13 @@ pub enum Stage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
+// An explicit tag, and a unit variant first: the all-zero value is valid
+// (`StartTlsNotOffered`), so the C API can zero a session's storage before
+// building it in place (R-MEM).
+#[repr(u8)]
 pub enum Error {
+    /// The server does not offer STARTTLS: nothing secret was sent.
+    StartTlsNotOffered,
     /// The server answered `code` at `stage`; `diag` says what it means.
     Refused {
         /// Where.
@@ -47,8 +53,6 @@ pub enum Error {
         /// The diagnostic for this reply.
         diag: Id,
     },
-    /// The server does not offer STARTTLS: nothing secret was sent.
-    StartTlsNotOffered,
     /// The server offers neither XOAUTH2 nor OAUTHBEARER.
     NoOAuthMechanism,
     /// The message is larger than the server's SIZE; nothing was sent.
@@ -85,6 +89,19 @@ pub enum Error {
     /// Octets followed the `220` to STARTTLS before TLS started (a
     /// plaintext injection attempt, RFC 3207 §6).
     PlaintextAfterStartTls,
+    /// The connection was lost after the whole end of data (`.` after
+    /// `DATA`, or `BDAT … LAST`) was handed to the driver and before the
+    /// server's reply to it: the server may have taken the message (RFC
+    /// 1047's duplicate-message problem), so it must not be sent again
+    /// blindly.
+    DeliveryUnknown,
+    /// The TLS handshake after STARTTLS failed; `diag` is the driver's
+    /// reason (a refused certificate, no TLS version in common, …), so that
+    /// the job reports it as it would on implicit TLS.
+    TlsFailed {
+        /// The driver's diagnostic.
+        diag: Id,
+    },
 }
 
 impl fmt::Display for Error {
@@ -105,6 +122,10 @@ impl fmt::Display for Error {
             Error::BadReply { stage, error } => write!(f, "bad reply at {stage:?}: {error}"),
             Error::UnexpectedReply { code } => write!(f, "unexpected reply {code}"),
             Error::PlaintextAfterStartTls => f.write_str("plaintext after the STARTTLS reply"),
+            Error::DeliveryUnknown => f.write_str(
+                "connection lost after the end of the message, before the server's reply: delivery unknown",
+            ),
+            Error::TlsFailed { diag } => write!(f, "TLS after STARTTLS failed: {}", diag.name()),
         }
     }
 }
@@ -123,6 +144,8 @@ impl Diagnostic for Error {
             Error::ConnectionClosed { .. } => Id::ConnectionClosed,
             Error::BadReply { error, .. } => error.diag(),
             Error::UnexpectedReply { .. } | Error::PlaintextAfterStartTls => Id::ProtocolViolation,
+            Error::DeliveryUnknown => Id::DeliveryUnknown,
+            Error::TlsFailed { diag } => *diag,
         }
     }
 }
