@@ -160,6 +160,53 @@ fn rotation_erases_the_older_slot() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// Issue 15 defect 1 (R-ENGINE, R-TOK-4): a refresh refused for missing
+// consent (AADSTS65001) or by Conditional Access (AADSTS53003) fails the job
+// with E402 / E405 and keeps the administrator's refresh token, on disk too;
+// once the tenant is fixed the next job refreshes with it. A revoked grant
+// still erases it (E501).
+#[test]
+fn a_consent_or_conditional_access_refusal_keeps_the_administrators_token() {
+    use mfp_oauth_core::diag::Id;
+    for (aadsts, diag) in [
+        (65_001, Id::ConsentMissing),
+        (53_003, Id::ConditionalAccess),
+    ] {
+        let (w, dir, mut dev) = setup(&format!("refused-{aadsts}"));
+        let kept = admin_rt(&dev);
+        w.sim.configure(|c| c.refresh_refused = Some(aadsts));
+        w.clock.advance(mfp_oauth_core::Duration::from_mins(61));
+        let (r, events) = send(&mut dev);
+        assert_eq!(r.diag(), Some(diag), "AADSTS{aadsts}: {r:?}");
+        assert!(!events.iter().any(|e| matches!(e, JobEvent::Notice(_))));
+        assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Acquired);
+        assert_eq!(admin_rt(&dev), kept);
+        drop(dev);
+        let mut dev = open(&w, &dir);
+        assert_eq!(admin_rt(&dev), kept, "still on disk");
+        w.sim.configure(|c| c.refresh_refused = None);
+        let (r, _) = send(&mut dev);
+        assert!(r.sent(), "{r:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let (w, dir, mut dev) = setup("revoked");
+    w.sim.revoke_refresh_tokens(ADMIN);
+    w.clock.advance(mfp_oauth_core::Duration::from_mins(61));
+    let (r, events) = send(&mut dev);
+    assert!(!r.sent());
+    assert!(events.iter().any(|e| matches!(
+        e,
+        JobEvent::Notice(mfp_oauth_core::token::StoreEvent::AdminReauthNeeded)
+    )));
+    assert!(dev
+        .mailer
+        .store()
+        .refresh_token(&TokenOwner::Admin)
+        .is_none());
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::ReauthNeeded);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Sizes of the host-side objects, for the report (`--nocapture`).
 #[test]
 fn print_sizes() {

@@ -132,6 +132,10 @@ pub struct SimConfig {
     pub chunked: bool,
     /// A used refresh token stops working once a new one was issued.
     pub rotation_revokes_old: bool,
+    /// Refuse every refresh grant with `invalid_grant` and this AADSTS
+    /// number while the grant itself stays valid (65001: consent
+    /// withdrawn; 53003: blocked by Conditional Access).
+    pub refresh_refused: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -143,6 +147,7 @@ impl Default for SimConfig {
             device_expires_s: 900,
             chunked: false,
             rotation_revokes_old: true,
+            refresh_refused: None,
         }
     }
 }

@@ -445,6 +445,16 @@ fn refresh_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> 
                 "The refresh token was issued to a different client.",
             );
         }
+        match sim.config().refresh_refused {
+            Some(n @ 65_001) => {
+                return error(400, "invalid_grant", n, "The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.");
+            }
+            Some(n @ 53_003) => {
+                return error(400, "invalid_grant", n, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.");
+            }
+            Some(n) => return error(400, "invalid_grant", n, "Refused."),
+            None => {}
+        }
         if sim.config().rotation_revokes_old {
             r.revoked = true;
         }
