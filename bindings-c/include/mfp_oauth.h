@@ -199,11 +199,11 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_NO_OAUTH_MECHANISM = 304,
   /**
-   * E305: Authenticated SMTP is disabled for this mailbox or tenant (535 5.7.139).
+   * E305: Authenticated SMTP is disabled for this mailbox or tenant (5.7.139).
    */
   MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED = 305,
   /**
-   * E306: The SMTP server rejected the access token (535 5.7.3).
+   * E306: The SMTP server rejected the access token.
    */
   MFP_OAUTH_STATUS_TOKEN_REJECTED = 306,
   /**
@@ -211,15 +211,15 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_CREDENTIALS_INVALID = 307,
   /**
-   * E308: The SMTP server requires authentication (530 5.7.0).
+   * E308: The SMTP server requires authentication (530).
    */
   MFP_OAUTH_STATUS_AUTH_REQUIRED = 308,
   /**
-   * E309: Basic authentication is no longer accepted for client submission (550 5.7.30).
+   * E309: Basic authentication is no longer accepted for client submission (5.7.30).
    */
   MFP_OAUTH_STATUS_BASIC_AUTH_RETIRED = 309,
   /**
-   * E310: The server refuses TLS 1.0 and 1.1 (421 4.7.66).
+   * E310: The server refuses TLS 1.0 and 1.1 (4.7.66).
    */
   MFP_OAUTH_STATUS_TLS_TOO_OLD = 310,
   /**
@@ -227,11 +227,11 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_SEND_AS_DENIED = 311,
   /**
-   * E312: The SMTP server found a command line too long (500 5.5.6).
+   * E312: The SMTP server refused a command line as too long or not understood (500 / 5.5.6).
    */
   MFP_OAUTH_STATUS_LINE_TOO_LONG = 312,
   /**
-   * E313: The SMTP server could not authenticate for now (454 4.7.0).
+   * E313: The SMTP server could not authenticate for now (454).
    */
   MFP_OAUTH_STATUS_AUTH_TEMPORARY = 313,
   /**
@@ -399,7 +399,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_PROXY_AUTH_REQUIRED = 424,
   /**
-   * E425: The OAuth provider is temporarily unavailable.
+   * E425: The OAuth provider answered that it was temporarily unavailable, and the retries with increasing delays did not get through.
    */
   MFP_OAUTH_STATUS_PROVIDER_UNAVAILABLE = 425,
   /**

@@ -299,16 +299,16 @@ catalogue! {
         fix_fr: "Utiliser le serveur SMTP du fournisseur (smtp.office365.com ou smtp.gmail.com) ou activer OAuth sur votre serveur.",
     },
     SmtpAuthDisabled = 305 {
-        en: "Authenticated SMTP is disabled for this mailbox or tenant (535 5.7.139).",
-        fr: "Le SMTP authentifié est désactivé pour cette boîte aux lettres ou ce locataire (535 5.7.139).",
+        en: "Authenticated SMTP is disabled for this mailbox or tenant (5.7.139).",
+        fr: "Le SMTP authentifié est désactivé pour cette boîte aux lettres ou ce locataire (5.7.139).",
         fix_en: "In the Microsoft 365 admin center: Active users > the user > Mail > Manage email apps > tick Authenticated SMTP. Tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
         fix_fr: "Dans le centre d'administration Microsoft 365 : Utilisateurs actifs > l'utilisateur > Courrier > Gérer les applications de messagerie > cocher SMTP authentifié. Pour tout le locataire : Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
     },
     TokenRejected = 306 {
-        en: "The SMTP server rejected the access token (535 5.7.3).",
-        fr: "Le serveur SMTP a refusé le jeton d'accès (535 5.7.3).",
-        fix_en: "The token is refreshed and tried once more; if it still fails, check that the account is the mailbox's and that the scope includes SMTP.Send.",
-        fix_fr: "Le jeton est actualisé et réessayé une fois ; en cas de nouvel échec, vérifier que le compte est celui de la boîte aux lettres et que la portée inclut SMTP.Send.",
+        en: "The SMTP server rejected the access token.",
+        fr: "Le serveur SMTP a refusé le jeton d'accès.",
+        fix_en: "A rejected token is refreshed and tried once more; if it was still rejected, check that the account that signed in is the mailbox's and that the app may send mail (Microsoft: SMTP.Send; Google: https://mail.google.com/).",
+        fix_fr: "Un jeton refusé est actualisé et réessayé une fois ; s'il a encore été refusé, vérifier que le compte connecté est celui de la boîte aux lettres et que l'application peut envoyer des e-mails (Microsoft : SMTP.Send ; Google : https://mail.google.com/).",
     },
     CredentialsInvalid = 307 {
         en: "The SMTP server found the credentials invalid (535 5.7.8).",
@@ -317,20 +317,20 @@ catalogue! {
         fix_fr: "Se reconnecter sur l'écran OAuth avec le compte propriétaire de l'adresse d'expéditeur.",
     },
     AuthRequired = 308 {
-        en: "The SMTP server requires authentication (530 5.7.0).",
-        fr: "Le serveur SMTP exige une authentification (530 5.7.0).",
+        en: "The SMTP server requires authentication (530).",
+        fr: "Le serveur SMTP exige une authentification (530).",
         fix_en: "Enable OAuth 2.0 and acquire a token before sending.",
         fix_fr: "Activer OAuth 2.0 et acquérir un jeton avant l'envoi.",
     },
     BasicAuthRetired = 309 {
-        en: "Basic authentication is no longer accepted for client submission (550 5.7.30).",
-        fr: "L'authentification de base n'est plus acceptée pour la soumission client (550 5.7.30).",
+        en: "Basic authentication is no longer accepted for client submission (5.7.30).",
+        fr: "L'authentification de base n'est plus acceptée pour la soumission client (5.7.30).",
         fix_en: "Switch this printer to OAuth 2.0.",
         fix_fr: "Passer l'imprimante à OAuth 2.0.",
     },
     TlsTooOld = 310 {
-        en: "The server refuses TLS 1.0 and 1.1 (421 4.7.66).",
-        fr: "Le serveur refuse TLS 1.0 et 1.1 (421 4.7.66).",
+        en: "The server refuses TLS 1.0 and 1.1 (4.7.66).",
+        fr: "Le serveur refuse TLS 1.0 et 1.1 (4.7.66).",
         fix_en: "Set the minimum TLS version to TLS 1.2.",
         fix_fr: "Régler la version TLS minimale sur TLS 1.2.",
     },
@@ -341,14 +341,14 @@ catalogue! {
         fix_fr: "Accorder au compte authentifié l'autorisation Send As sur cette boîte, ou envoyer depuis l'adresse du compte.",
     },
     LineTooLong = 312 {
-        en: "The SMTP server found a command line too long (500 5.5.6).",
-        fr: "Le serveur SMTP a jugé une ligne de commande trop longue (500 5.5.6).",
+        en: "The SMTP server refused a command line as too long or not understood (500 / 5.5.6).",
+        fr: "Le serveur SMTP a refusé une ligne de commande trop longue ou non comprise (500 / 5.5.6).",
         fix_en: "Report this to the printer vendor with the diagnostic log.",
         fix_fr: "Signaler le problème au fabricant avec le journal de diagnostic.",
     },
     AuthTemporary = 313 {
-        en: "The SMTP server could not authenticate for now (454 4.7.0).",
-        fr: "Le serveur SMTP ne peut pas authentifier pour l'instant (454 4.7.0).",
+        en: "The SMTP server could not authenticate for now (454).",
+        fr: "Le serveur SMTP ne pouvait pas authentifier pour l'instant (454).",
         fix_en: "Try again in a few minutes.",
         fix_fr: "Réessayer dans quelques minutes.",
     },
@@ -601,10 +601,10 @@ catalogue! {
         fix_fr: "Saisir le nom d'utilisateur et le mot de passe du proxy dans les paramètres proxy.",
     },
     ProviderUnavailable = 425 {
-        en: "The OAuth provider is temporarily unavailable.",
-        fr: "Le fournisseur OAuth est temporairement indisponible.",
-        fix_en: "The printer retries with increasing delays.",
-        fix_fr: "L'imprimante réessaie avec des délais croissants.",
+        en: "The OAuth provider answered that it was temporarily unavailable, and the retries with increasing delays did not get through.",
+        fr: "Le fournisseur OAuth a répondu qu'il était temporairement indisponible, et les nouvelles tentatives à délais croissants n'ont pas abouti.",
+        fix_en: "Try again in a few minutes; if it persists, check the provider's service status and the proxy settings.",
+        fix_fr: "Réessayer dans quelques minutes ; si le problème persiste, vérifier l'état du service du fournisseur et les paramètres proxy.",
     },
     AppNotInTenant = 426 {
         en: "The app is not registered in this tenant (AADSTS700016).",
@@ -791,6 +791,9 @@ catalogue! {
         fix_fr: "Élargir la plage TLS dans les réglages à une version que le serveur propose (un serveur limité à TLS 1.2 exige un minimum de TLS 1.2).",
     },
 }
+
+#[cfg(test)]
+mod reply_tests;
 
 /// Implemented by every error type of the core: the diagnostic it maps to.
 pub trait Diagnostic {

@@ -64,23 +64,23 @@ pub enum MfpOauthStatus {
     StartTlsRefused = 303,
     /// E304: The SMTP server offers neither XOAUTH2 nor OAUTHBEARER.
     NoOauthMechanism = 304,
-    /// E305: Authenticated SMTP is disabled for this mailbox or tenant (535 5.7.139).
+    /// E305: Authenticated SMTP is disabled for this mailbox or tenant (5.7.139).
     SmtpAuthDisabled = 305,
-    /// E306: The SMTP server rejected the access token (535 5.7.3).
+    /// E306: The SMTP server rejected the access token.
     TokenRejected = 306,
     /// E307: The SMTP server found the credentials invalid (535 5.7.8).
     CredentialsInvalid = 307,
-    /// E308: The SMTP server requires authentication (530 5.7.0).
+    /// E308: The SMTP server requires authentication (530).
     AuthRequired = 308,
-    /// E309: Basic authentication is no longer accepted for client submission (550 5.7.30).
+    /// E309: Basic authentication is no longer accepted for client submission (5.7.30).
     BasicAuthRetired = 309,
-    /// E310: The server refuses TLS 1.0 and 1.1 (421 4.7.66).
+    /// E310: The server refuses TLS 1.0 and 1.1 (4.7.66).
     TlsTooOld = 310,
     /// E311: The account is not allowed to send as this sender address (5.7.60 / 5.2.252).
     SendAsDenied = 311,
-    /// E312: The SMTP server found a command line too long (500 5.5.6).
+    /// E312: The SMTP server refused a command line as too long or not understood (500 / 5.5.6).
     LineTooLong = 312,
-    /// E313: The SMTP server could not authenticate for now (454 4.7.0).
+    /// E313: The SMTP server could not authenticate for now (454).
     AuthTemporary = 313,
     /// E314: The SMTP server does not support the authentication mechanism (504).
     MechanismUnsupported = 314,
@@ -164,7 +164,7 @@ pub enum MfpOauthStatus {
     ProxyRefused = 423,
     /// E424: The proxy requires authentication (407).
     ProxyAuthRequired = 424,
-    /// E425: The OAuth provider is temporarily unavailable.
+    /// E425: The OAuth provider answered that it was temporarily unavailable, and the retries with increasing delays did not get through.
     ProviderUnavailable = 425,
     /// E426: The app is not registered in this tenant (AADSTS700016).
     AppNotInTenant = 426,
