@@ -56,6 +56,23 @@
 #define MFP_OAUTH_SEAL_RANDOM_LEN 7
 
 /**
+ * Octets of the work area `mfp_oauth_qr_encode` borrows: the encoder's
+ * scratch space and its packed matrix, side by side.
+ */
+#define MFP_OAUTH_QR_WORK_LEN 1984
+
+/**
+ * Octets of the largest bitmap `mfp_oauth_qr_encode` writes (89 rows of
+ * 12 octets): a buffer of this size always suffices.
+ */
+#define MFP_OAUTH_QR_BITMAP_LEN 1068
+
+/**
+ * Light modules to leave around the code when drawing it.
+ */
+#define MFP_OAUTH_QR_QUIET_ZONE 4
+
+/**
  * 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
  * (the session needs about 12.2 KB on a 64-bit host and less on a 32-bit
  * MCU; the rest is headroom so that the core can grow without an ABI
@@ -2377,6 +2394,49 @@ mfp_oauth_status mfp_oauth_mailer_token_overview(mfp_oauth_mailer *mailer,
 mfp_oauth_status mfp_oauth_mailer_user_at(mfp_oauth_mailer *mailer,
                                           size_t index,
                                           mfp_oauth_user_token *out_user);
+
+/**
+ * Encodes `text` (`text_len` octets of UTF-8, no NUL needed; for a device
+ * sign-in, the complete verification URI when the provider gave one, else
+ * the verification URI) as a QR code and writes it to `out_bitmap` as a
+ * bitmap for the panel.
+ *
+ * The bitmap: `*out_size` rows of `*out_size` modules, from the top; each
+ * row takes `(*out_size + 7) / 8` octets; the leftmost module of a row is
+ * the most significant bit of its first octet; 1 is a dark module. Draw
+ * each module as a square of pixels and leave a light margin of
+ * `MFP_OAUTH_QR_QUIET_ZONE` modules around the code. Sizes run from 21 to
+ * 89 modules (error correction level M, the smallest symbol that holds
+ * the text).
+ *
+ * `work` is scratch memory of `work_len` octets, at least
+ * `MFP_OAUTH_QR_WORK_LEN`; its contents afterwards mean nothing. A
+ * `bitmap_len` of `MFP_OAUTH_QR_BITMAP_LEN` always suffices; with less,
+ * the call may return `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL` with the octets
+ * needed in `*out_bitmap_len`. On success `*out_bitmap_len` is the octets
+ * written (rows times row length).
+ *
+ * Statuses: `NULL_PARAMETER` for a NULL pointer (a NULL `text` with
+ * `text_len` 0 is the empty text), `BUFFER_TOO_SMALL` for a short `work`
+ * (nothing written) or bitmap, `INVALID_ARGUMENT` when `text` is not UTF-8
+ * or too long for the largest code (more than about 560 octets).
+ *
+ * Stack: a few hundred octets; no heap. Reentrant: nothing is shared.
+ *
+ * # Safety
+ * `text` NULL or valid for `text_len` octets of reads; `work` valid for
+ * `work_len` octets of writes; `out_bitmap` valid for `bitmap_len` octets
+ * of writes; `out_size` and `out_bitmap_len` valid for one write; the
+ * three buffers do not overlap.
+ */
+mfp_oauth_status mfp_oauth_qr_encode(const uint8_t *text,
+                                     size_t text_len,
+                                     uint8_t *work,
+                                     size_t work_len,
+                                     uint8_t *out_bitmap,
+                                     size_t bitmap_len,
+                                     uint32_t *out_size,
+                                     size_t *out_bitmap_len);
 
 /**
  * Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,

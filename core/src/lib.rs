@@ -64,6 +64,8 @@ pub mod mailer;
 pub mod oauth;
 pub mod policy;
 pub mod provider;
+#[cfg(feature = "oauth")]
+pub mod qr;
 pub mod secret;
 pub mod smtp;
 pub mod time;

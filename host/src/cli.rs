@@ -1057,7 +1057,7 @@ fn print_prompt(p: Prompt<'_>) {
                 "Open {} and enter the code {}",
                 d.verification_uri, d.user_code
             );
-            let target = signin::qr_target(d);
+            let target = d.qr_text();
             if let Some(qr) = crate::qr::render(target) {
                 println!("{qr}");
             }

@@ -89,7 +89,7 @@ impl<W: Write> Ctx<'_, W> {
                         "The panel shows: go to {} and enter the code {}",
                         d.verification_uri, d.user_code
                     ));
-                    let target = signin::qr_target(d);
+                    let target = d.qr_text();
                     if self.qr_shown.replace(true) {
                         self.say("(with the same QR code as before)");
                     } else if let Some(qr) = crate::qr::render(target) {

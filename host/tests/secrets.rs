@@ -234,7 +234,7 @@ fn full_sessions_show_no_part_of_any_secret() {
             show("prompt", format!("{p:?}"));
             if let Prompt::DeviceCode(d) = p {
                 show("device authorization", format!("{d:?}"));
-                show("qr target", signin::qr_target(d).to_owned());
+                show("qr target", d.qr_text().to_owned());
                 sim.approve_device(&d.user_code, ADMIN);
             }
         },

@@ -596,6 +596,18 @@ pub struct DeviceAuthorization {
 }
 
 impl DeviceAuthorization {
+    /// What the panel's QR code encodes (R-QR): the complete URI (the code
+    /// included, nothing to type) when the provider gives one, else the
+    /// verification URI.
+    #[must_use]
+    pub fn qr_text(&self) -> &str {
+        if self.verification_uri_complete.is_empty() {
+            self.verification_uri.as_str()
+        } else {
+            self.verification_uri_complete.as_str()
+        }
+    }
+
     /// An empty value (to be filled by [`parse_device_authorization`]).
     #[must_use]
     pub const fn new() -> Self {

@@ -77,17 +77,6 @@ pub enum Prompt<'a> {
     Polled,
 }
 
-/// What the QR code of a device sign-in encodes: the complete URI (code
-/// included) when the provider gives one, else the verification URI.
-#[must_use]
-pub fn qr_target(d: &DeviceAuthorization) -> &str {
-    if d.verification_uri_complete.is_empty() {
-        d.verification_uri.as_str()
-    } else {
-        d.verification_uri_complete.as_str()
-    }
-}
-
 /// How a sign-in or refresh ended without tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlowError {
