@@ -1067,9 +1067,108 @@ fn print_prompt(p: Prompt<'_>) {
             println!("Open this address in a browser on this computer to sign in:\n{url}")
         }
         Prompt::SlowDown(i) => println!("(the provider asks to poll every {} s)", i.as_secs()),
-        Prompt::Polled => {}
+        Prompt::Polled | Prompt::Contacting(_) | Prompt::Retrying { .. } => {}
     }
     let _ = std::io::stdout().flush();
+}
+
+/// The line shown when a request to the provider failed and is retried.
+pub fn retry_line(lang: Lang, endpoint: &str, attempt: u32, error: Id, delay_s: u64) -> String {
+    tr(
+        lang,
+        "{endpoint}: attempt {n} failed (E{id} {name}); next attempt in {s} s",
+        "{endpoint} : la tentative {n} a échoué (E{id} {name}) ; nouvelle tentative dans {s} s",
+    )
+    .replace("{endpoint}", endpoint)
+    .replace("{n}", &attempt.to_string())
+    .replace("{id}", &error.number().to_string())
+    .replace("{name}", error.name())
+    .replace("{s}", &delay_s.to_string())
+}
+
+/// What a sign-in or refresh showed: every prompt, each retry with its
+/// delay and endpoint (a spinner on a terminal while waiting), and the
+/// endpoint to name when it fails (issue 17: no silent waits, and a
+/// failure says where).
+struct Shown {
+    lang: Lang,
+    endpoint: String,
+    failed: u32,
+    wait: Option<ProgressBar>,
+}
+
+impl Shown {
+    fn new(lang: Lang) -> Self {
+        Shown {
+            lang,
+            endpoint: String::new(),
+            failed: 0,
+            wait: None,
+        }
+    }
+
+    fn stop_waiting(&mut self) {
+        if let Some(w) = self.wait.take() {
+            w.finish_and_clear();
+        }
+    }
+
+    fn prompt(&mut self, p: Prompt<'_>) {
+        self.stop_waiting();
+        match p {
+            Prompt::Contacting(e) => e.clone_into(&mut self.endpoint),
+            Prompt::Retrying {
+                endpoint,
+                attempt,
+                error,
+                delay,
+            } => {
+                endpoint.clone_into(&mut self.endpoint);
+                self.failed = attempt;
+                let secs = delay.as_millis().div_ceil(1000);
+                println!("{}", retry_line(self.lang, endpoint, attempt, error, secs));
+                let w = ProgressBar::new_spinner();
+                w.set_message(
+                    tr(
+                        self.lang,
+                        "waiting {s} s before attempt {n}",
+                        "attente de {s} s avant la tentative {n}",
+                    )
+                    .replace("{s}", &secs.to_string())
+                    .replace("{n}", &attempt.saturating_add(1).to_string()),
+                );
+                w.enable_steady_tick(std::time::Duration::from_millis(200));
+                self.wait = Some(w);
+            }
+            other => print_prompt(other),
+        }
+    }
+
+    /// The flow failed with `id`: where, after how many attempts, then the
+    /// diagnostic.
+    fn failed(&mut self, id: Id) -> ExitCode {
+        self.stop_waiting();
+        if !self.endpoint.is_empty() {
+            let line = if self.failed > 0 {
+                tr(
+                    self.lang,
+                    "{endpoint}: failed after {n} attempts",
+                    "{endpoint} : échec après {n} tentatives",
+                )
+                .replace("{n}", &self.failed.saturating_add(1).to_string())
+            } else {
+                tr(self.lang, "{endpoint}: failed", "{endpoint} : échec").to_owned()
+            };
+            eprintln!("{}", line.replace("{endpoint}", &self.endpoint));
+        }
+        fail(self.lang, id)
+    }
+}
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        self.stop_waiting();
+    }
 }
 
 fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
@@ -1146,11 +1245,19 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
     } else {
         dev.mailer.auth_method()
     };
-    let tokens = signin::sign_in(&dev, method, &account, &mut print_prompt, &mut |_| {});
+    let mut shown = Shown::new(ctx.lang);
+    let tokens = signin::sign_in(
+        &dev,
+        method,
+        &account,
+        &mut |p| shown.prompt(p),
+        &mut |_| {},
+    );
     let tokens = match tokens {
         Ok(t) => t,
-        Err(e) => return fail(ctx.lang, e.diag()),
+        Err(e) => return shown.failed(e.diag()),
     };
+    drop(shown);
     let user = match &owner {
         TokenOwner::User(id) => Some((id, &account)),
         _ => None,
@@ -1242,7 +1349,8 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
                 _ => Id::AdminTokenRequired,
             }))
         } else if allow_sign_in {
-            signin::sign_in(d, m, acc, &mut print_prompt, &mut |_| {})
+            let mut shown = Shown::new(ctx.lang);
+            signin::sign_in(d, m, acc, &mut |p| shown.prompt(p), &mut |_| {})
         } else {
             Err(FlowError::Failed(Id::UserAuthRequired))
         }
@@ -1369,11 +1477,12 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         .refresh_token(&TokenOwner::Admin)
         // Wiped when dropped, like the store's own copy.
         .map(|t| zeroize::Zeroizing::new(t.expose().to_vec()));
+    let mut shown = Shown::new(lang);
     let token = match (&account, rt) {
         (Some(_), Some(rt)) => match signin::client(&dev).and_then(|mut c| {
             c.start_refresh(dev.clock.now(), &rt)
                 .map_err(|e| FlowError::Failed(e.diag()))?;
-            signin::run(&dev, c, &mut false)
+            signin::run_with(&dev, c, &mut false, &mut |p| shown.prompt(p))
         }) {
             Ok(t) => {
                 println!("  ✔ administrator's refresh token accepted by the token endpoint");
@@ -1407,7 +1516,11 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                         .refresh_failed(&TokenOwner::Admin, failure);
                     let _ = dev.drain_store();
                 }
+                shown.stop_waiting();
                 println!("  ✘ the administrator's refresh grant failed");
+                if !shown.endpoint.is_empty() {
+                    println!("    {}", shown.endpoint);
+                }
                 print!("{}", indent(&describe(e.diag(), lang)));
                 None
             }

@@ -97,6 +97,7 @@ impl<W: Write> Ctx<'_, W> {
                     }
                 }
                 Prompt::OpenUrl(url) => self.fact("authorize URL", url),
+                Prompt::Contacting(_) | Prompt::Retrying { .. } => {}
                 Prompt::SlowDown(i) => self.say(&format!(
                     "The provider asks to poll every {} s.",
                     i.as_secs()

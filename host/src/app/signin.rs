@@ -75,6 +75,70 @@ pub enum Prompt<'a> {
     SlowDown(Duration),
     /// Still waiting for the person (one poll answered "pending").
     Polled,
+    /// A request is sent to this endpoint (`host:port`).
+    Contacting(&'a str),
+    /// A request to `endpoint` failed for a reason that may pass
+    /// (`error`); attempt `attempt + 1` follows after `delay` (the core's
+    /// back-off; issue 17: no silent waits).
+    Retrying {
+        /// `host:port` of the endpoint that failed.
+        endpoint: &'a str,
+        /// Attempts failed so far, from 1.
+        attempt: u32,
+        /// What failed.
+        error: Id,
+        /// The wait before the next attempt.
+        delay: Duration,
+    },
+}
+
+/// `host:port` of the endpoint a request of `kind` goes to.
+fn endpoint_of(c: &OAuthClient, kind: oauth::RequestKind) -> String {
+    let p = c.provider();
+    let e = match kind {
+        oauth::RequestKind::DeviceAuthorization => p.device_endpoint().ok(),
+        _ => None,
+    }
+    .unwrap_or_else(|| p.token_endpoint());
+    format!("{}:{}", e.host(), e.port())
+}
+
+/// Turns the driver's steps into the prompts every flow shares: the
+/// endpoint contacted, and each retry with its delay.
+#[derive(Default)]
+struct Progress {
+    endpoint: String,
+    failed: u32,
+}
+
+impl Progress {
+    fn step(
+        &mut self,
+        device: &Device,
+        c: &OAuthClient,
+        step: Step,
+        prompt: &mut dyn FnMut(Prompt<'_>),
+    ) {
+        match step {
+            Step::Request(kind) => {
+                let e = endpoint_of(c, kind);
+                if e != self.endpoint {
+                    self.endpoint = e;
+                    prompt(Prompt::Contacting(&self.endpoint));
+                }
+            }
+            Step::Event(Event::Retrying { error, at }) => {
+                self.failed = self.failed.saturating_add(1);
+                prompt(Prompt::Retrying {
+                    endpoint: &self.endpoint,
+                    attempt: self.failed,
+                    error: error.diag(),
+                    delay: at.saturating_since(device.clock.now()),
+                });
+            }
+            _ => {}
+        }
+    }
 }
 
 /// How a sign-in or refresh ended without tokens.
@@ -136,16 +200,28 @@ fn finish(c: OAuthClient, f: Finish) -> Result<SignedIn, FlowError> {
 
 /// Drive a flow already started on `c` (a refresh from
 /// `Mailer::start_exchange`) to its end.
-pub fn run(device: &Device, mut c: OAuthClient, rotated: &mut bool) -> Result<SignedIn, FlowError> {
+pub fn run(device: &Device, c: OAuthClient, rotated: &mut bool) -> Result<SignedIn, FlowError> {
+    run_with(device, c, rotated, &mut |_| {})
+}
+
+/// [`run`], showing the endpoint contacted and each retry to `prompt`.
+pub fn run_with(
+    device: &Device,
+    mut c: OAuthClient,
+    rotated: &mut bool,
+    prompt: &mut dyn FnMut(Prompt<'_>),
+) -> Result<SignedIn, FlowError> {
+    let mut progress = Progress::default();
     let f = drive(
         &*device.clock,
         &mut c,
         &transport(device),
         None,
-        &mut |_, s| {
+        &mut |c, s| {
             if s == Step::Event(Event::RefreshTokenRotated) {
                 *rotated = true;
             }
+            progress.step(device, c, s, prompt);
         },
     );
     finish(c, f)
@@ -164,16 +240,14 @@ pub fn sign_in(
     let mut c = client(device)?;
     let now = device.clock.now();
     let t = transport(device);
+    let mut progress = Progress::default();
     let f = match method {
         AuthMethod::DeviceCode => {
             c.start_device(now)
                 .map_err(|e| FlowError::Failed(e.diag()))?;
-            drive(
-                &*device.clock,
-                &mut c,
-                &t,
-                None,
-                &mut |c, step| match step {
+            drive(&*device.clock, &mut c, &t, None, &mut |c, step| {
+                progress.step(device, c, step, prompt);
+                match step {
                     Step::Event(Event::UserCode) => {
                         if let Some(d) = c.device_authorization() {
                             prompt(Prompt::DeviceCode(d));
@@ -182,8 +256,8 @@ pub fn sign_in(
                     Step::Event(Event::SlowDown { interval }) => prompt(Prompt::SlowDown(interval)),
                     Step::Request(oauth::RequestKind::DeviceToken) => prompt(Prompt::Polled),
                     _ => {}
-                },
-            )
+                }
+            })
         }
         _ => {
             let lo = Loopback::bind().map_err(|_| FlowError::Failed(Id::IoError))?;
@@ -204,7 +278,9 @@ pub fn sign_in(
             let url = String::from_utf8_lossy(url.get(..n).unwrap_or_default()).into_owned();
             prompt(Prompt::OpenUrl(&url));
             browser(url);
-            drive(&*device.clock, &mut c, &t, Some(&lo), &mut |_, _| {})
+            drive(&*device.clock, &mut c, &t, Some(&lo), &mut |c, step| {
+                progress.step(device, c, step, prompt)
+            })
         }
     };
     finish(c, f)
