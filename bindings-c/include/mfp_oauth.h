@@ -35,6 +35,30 @@
 #include <stdbool.h>
 
 /**
+ * Octets of a user id field (`char user_id[...]` of `mfp_oauth_plan`,
+ * `mfp_oauth_step`, `mfp_oauth_user_token`): 64 octets and the NUL.
+ */
+#define MFP_OAUTH_USER_ID_BUF_LEN 65
+
+/**
+ * Octets of an e-mail address field (`char account[...]`): 254 octets and
+ * the NUL.
+ */
+#define MFP_OAUTH_ADDRESS_BUF_LEN 255
+
+/**
+ * Octets of a host name field (`char host[...]` of `mfp_oauth_plan` and
+ * `mfp_oauth_endpoint`): 255 octets and the NUL.
+ */
+#define MFP_OAUTH_HOST_BUF_LEN 256
+
+/**
+ * Octets that always hold a server reply's text and its NUL
+ * (`mfp_oauth_smtp_last_reply`, `mfp_oauth_mailer_last_reply`).
+ */
+#define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
+
+/**
  * 64-bit words of `mfp_oauth_mailer` storage: 56,832 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB).
  */
@@ -71,6 +95,11 @@
  * Light modules to leave around the code when drawing it.
  */
 #define MFP_OAUTH_QR_QUIET_ZONE 4
+
+/**
+ * Entries of `mfp_oauth_settings.send_as` (the "Send As" list).
+ */
+#define MFP_OAUTH_MAX_SEND_AS 4
 
 /**
  * 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
@@ -1368,6 +1397,11 @@ typedef struct {
  * `mfp_oauth_settings_init` (the manual's defaults), then set fields.
  * Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
  * empty or not set. Everything is copied by the calls that take it.
+ *
+ * The settings round-trip: `mfp_oauth_mailer_get_settings`, change one
+ * field, `mfp_oauth_mailer_apply_settings` keeps every other setting,
+ * the "Send As" list and the proxy password included (the password is
+ * never read back: `get_settings` sets `proxy_password_keep` instead).
  */
 typedef struct {
   /**
@@ -1436,11 +1470,12 @@ typedef struct {
    */
   mfp_oauth_str bulk_address;
   /**
-   * Up to 4 From addresses allowed besides the signing account ("Send As").
+   * From addresses allowed besides the signing account ("Send As"): the
+   * first `send_as_count` entries (`get_settings` fills them too).
    */
-  const mfp_oauth_str *send_as;
+  mfp_oauth_str send_as[MFP_OAUTH_MAX_SEND_AS];
   /**
-   * Entries at `send_as` (0 to 4).
+   * Entries in use in `send_as` (0 to `MFP_OAUTH_MAX_SEND_AS`).
    */
   size_t send_as_count;
   /**
@@ -1456,9 +1491,22 @@ typedef struct {
    */
   mfp_oauth_str proxy_user;
   /**
-   * Proxy password (a secret: copied into a wiped buffer).
+   * Proxy password (a secret: copied into a wiped buffer); never read
+   * back. A non-empty password always replaces the one in force.
    */
   mfp_oauth_str proxy_password;
+  /**
+   * With `proxy_password` empty: true keeps the proxy password in force,
+   * false removes it. `mfp_oauth_mailer_get_settings` sets it, so that
+   * applying its result keeps the password; `mfp_oauth_settings_init`
+   * clears it. The password is kept only for the same proxy host and
+   * user: with either changed, `mfp_oauth_mailer_apply_settings` returns
+   * `MFP_OAUTH_STATUS_INVALID_ARGUMENT` (a password never follows the
+   * settings to another proxy: enter it again, or clear the flag to go
+   * without). Where no password is in force (`mfp_oauth_mailer_create`,
+   * `mfp_oauth_settings_validate`) it means no password.
+   */
+  bool proxy_password_keep;
   /**
    * An `mfp_oauth_tls_version`: minimum (default TLS 1.2).
    */
@@ -1554,15 +1602,15 @@ typedef struct {
   /**
    * NEED_USER_AUTH: the user's login name (empty: public user), NUL-terminated.
    */
-  char user_id[65];
+  char user_id[MFP_OAUTH_USER_ID_BUF_LEN];
   /**
    * NEED_*_AUTH: the account to sign in as, NUL-terminated.
    */
-  char account[255];
+  char account[MFP_OAUTH_ADDRESS_BUF_LEN];
   /**
    * CONNECT: the SMTP server, NUL-terminated.
    */
-  char host[256];
+  char host[MFP_OAUTH_HOST_BUF_LEN];
   /**
    * CONNECT: its port.
    */
@@ -1711,7 +1759,7 @@ typedef struct {
   /**
    * USER_REAUTH_NEEDED, REFRESH_TOKEN_EXPIRING: the user, NUL-terminated.
    */
-  char user_id[65];
+  char user_id[MFP_OAUTH_USER_ID_BUF_LEN];
   /**
    * REFRESH_TOKEN_EXPIRING: whole days left.
    */
@@ -1726,11 +1774,11 @@ typedef struct {
   /**
    * The login name, NUL-terminated.
    */
-  char user_id[65];
+  char user_id[MFP_OAUTH_USER_ID_BUF_LEN];
   /**
    * The account the token was acquired for, NUL-terminated (empty if none).
    */
-  char account[255];
+  char account[MFP_OAUTH_ADDRESS_BUF_LEN];
   /**
    * Its status.
    */
@@ -1844,7 +1892,7 @@ typedef struct {
   /**
    * Host name, NUL-terminated.
    */
-  char host[256];
+  char host[MFP_OAUTH_HOST_BUF_LEN];
   /**
    * TCP port.
    */
@@ -1873,8 +1921,9 @@ const char *mfp_oauth_version(void);
 
 /**
  * Writes what went wrong for diagnostic `diag_id` (a diagnostic number such
- * as 305, or a failing `mfp_oauth_status`), in language `lang`
- * (`mfp_oauth_lang`), as a NUL-terminated UTF-8 string into `buf`.
+ * as 305, or any `mfp_oauth_status`: 0, `NULL_PARAMETER` (1) and
+ * `UNLISTED` (2) have texts too), in language `lang` (`mfp_oauth_lang`),
+ * as a NUL-terminated UTF-8 string into `buf`.
  *
  * On success `*out_len` is the text's length without the NUL. If `buf_len`
  * is too small, returns `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`, writes nothing
@@ -1920,8 +1969,10 @@ mfp_oauth_status mfp_oauth_diag_name(uint32_t diag_id, char *buf, size_t buf_len
 
 /**
  * Writes who has to act on diagnostic `diag_id` (an `mfp_oauth_actor`) to
- * `*out_actor`. An unknown id is `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and
- * leaves `*out_actor` unchanged. Reentrant.
+ * `*out_actor`; for the statuses `NULL_PARAMETER` (1) and `UNLISTED` (2),
+ * the firmware. An unknown id, and 0 (success: nobody acts), is
+ * `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and leaves `*out_actor` unchanged.
+ * Reentrant.
  *
  * # Safety
  * `out_actor` must be NULL or valid for one write.
@@ -1951,13 +2002,16 @@ mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
  * Creates a mailer in `mailer` with `settings` (validated: a broken rule
  * is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
  * and an empty token store: the first start, or after
- * `mfp_oauth_mailer_load` reported `NV_EMPTY`. If `mailer` holds a live
- * mailer, destroy it first. Not thread-safe or ISR-safe, like every
- * `mfp_oauth_mailer_*` call: one task drives the mailer.
+ * `mfp_oauth_mailer_load` reported `NV_EMPTY` (and only then: see the
+ * power-on sequence at `mfp_oauth_mailer_load`). Storage that holds a live
+ * mailer is refused with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it
+ * is: destroy it first (zeroed or destroyed storage is not live). Not
+ * thread-safe or ISR-safe, like every `mfp_oauth_mailer_*` call: one task
+ * drives the mailer.
  *
  * # Safety
- * `mailer` NULL or valid for writes of `mfp_oauth_mailer`; `settings` NULL
- * or valid with its strings valid for their lengths.
+ * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
+ * `settings` NULL or valid with its strings valid for their lengths.
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -1966,14 +2020,33 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * Power-on: creates the mailer in `mailer` from the newest good image of
  * the two NV slots (settings and refresh tokens; no access token survives
  * a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
- * are sealed, else NULL. `NV_EMPTY` on the first start (then use
- * `mfp_oauth_mailer_create`), `NV_CORRUPT` / `NV_NEWER_FORMAT` /
- * `NV_SEAL_OPEN_FAILED` otherwise; on error nothing is created.
+ * are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
+ * zero length, or as its octets (all 0xFF): each reads as empty.
+ * `NV_EMPTY` when both slots are empty (the first start),
+ * `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise; on
+ * error nothing is created. Storage that holds a live mailer is refused
+ * with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it is (destroy it first).
+ *
+ * The safe power-on sequence:
+ *
+ * 1. `mfp_oauth_mailer_load` with both slots as read from flash.
+ * 2. `MFP_OAUTH_STATUS_OK`: running (read `out_report`).
+ * 3. `MFP_OAUTH_STATUS_NV_EMPTY`, and only that status: a first start;
+ *    `mfp_oauth_mailer_create` with the factory settings.
+ * 4. Any other status: do NOT create a fresh mailer and save its image.
+ *    The next save erases the other slot, and the refresh token goes with
+ *    it (the administrator would have to sign in again). Log the status,
+ *    show it (`mfp_oauth_diag_message`), keep both slots untouched, and
+ *    retry after a fix (the right device key, a firmware that reads this
+ *    image format), or let the administrator choose a factory reset
+ *    (destroy, create, save). `NV_CORRUPT` with no good image in either
+ *    slot can also follow a power cut during the very first write: the
+ *    same rule holds, the administrator decides.
  *
  * # Safety
- * `mailer` NULL or valid for writes; `slot_a`/`slot_b` NULL or valid for
- * their lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or
- * valid for a write.
+ * `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
+ * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
+ * NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2033,6 +2106,10 @@ mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
  * provider or account are dropped. Any change brings a `PERSIST` step
  * (the settings live in the image), with `erase_other_slot` when a secret
  * left (an orphaned token, or the proxy password changed or removed).
+ * The result of `mfp_oauth_mailer_get_settings` with one field changed
+ * changes only that field: its "Send As" list is the one in force, and
+ * its `proxy_password_keep` keeps the proxy password (see
+ * `mfp_oauth_settings`).
  *
  * # Safety
  * `mailer` as for `_destroy`; `settings` NULL or valid.
@@ -2059,9 +2136,11 @@ mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
  * Writes the current plan.
  *
  * # Safety
- * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+ * `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
+ * write.
  */
-mfp_oauth_status mfp_oauth_mailer_get_plan(mfp_oauth_mailer *mailer, mfp_oauth_plan *out_plan);
+mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
+                                           mfp_oauth_plan *out_plan);
 
 /**
  * Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
@@ -2302,10 +2381,10 @@ mfp_oauth_status mfp_oauth_mailer_smtp_poll_timeout(mfp_oauth_mailer *mailer,
  * `{NULL, 0}`) or of user `user_id` (R-TOK-3).
  *
  * # Safety
- * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
- * `out_status` NULL or valid for a write.
+ * `mailer` as for `_destroy` (only read); `user_id` NULL or valid for its
+ * length; `out_status` NULL or valid for a write.
  */
-mfp_oauth_status mfp_oauth_mailer_token_status(mfp_oauth_mailer *mailer,
+mfp_oauth_status mfp_oauth_mailer_token_status(const mfp_oauth_mailer *mailer,
                                                const char *user_id,
                                                size_t user_id_len,
                                                mfp_oauth_token_status *out_status);
@@ -2359,16 +2438,19 @@ mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_
 
 /**
  * Writes the settings in force to `*out_settings` (after
- * `mfp_oauth_mailer_load`, these are the persisted ones, for the panel).
- * The strings point into the mailer's storage: they stay valid until the
- * next `mfp_oauth_mailer_apply_settings` or `_destroy`, and must not be
- * written through. `send_as` is NULL (the "Send As" list is not read
- * back) and the proxy password is never read back (`{NULL, 0}`).
+ * `mfp_oauth_mailer_load`, these are the persisted ones, for the panel),
+ * the "Send As" list included. The strings point into the mailer's
+ * storage: they stay valid until the next `mfp_oauth_mailer_apply_settings`
+ * or `_destroy`, and must not be written through. The proxy password is
+ * never read back (`{NULL, 0}`); `proxy_password_keep` is set instead, so
+ * that passing the result, with any field changed, to
+ * `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
  *
  * # Safety
- * `mailer` as for `_destroy`; `out_settings` NULL or valid for a write.
+ * `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
+ * a write.
  */
-mfp_oauth_status mfp_oauth_mailer_get_settings(mfp_oauth_mailer *mailer,
+mfp_oauth_status mfp_oauth_mailer_get_settings(const mfp_oauth_mailer *mailer,
                                                mfp_oauth_settings *out_settings);
 
 /**
@@ -2378,9 +2460,10 @@ mfp_oauth_status mfp_oauth_mailer_get_settings(mfp_oauth_mailer *mailer,
  * notice (R-TOK-4) in `*out_admin_notice`.
  *
  * # Safety
- * `mailer` as for `_destroy`; the outputs NULL or valid for a write.
+ * `mailer` as for `_destroy` (only read); the outputs NULL or valid for a
+ * write.
  */
-mfp_oauth_status mfp_oauth_mailer_token_overview(mfp_oauth_mailer *mailer,
+mfp_oauth_status mfp_oauth_mailer_token_overview(const mfp_oauth_mailer *mailer,
                                                  size_t *out_user_count,
                                                  bool *out_admin_notice);
 
@@ -2389,11 +2472,35 @@ mfp_oauth_status mfp_oauth_mailer_token_overview(mfp_oauth_mailer *mailer,
  * of `mfp_oauth_mailer_token_overview`); `INVALID_ARGUMENT` past the end.
  *
  * # Safety
- * `mailer` as for `_destroy`; `out_user` NULL or valid for a write.
+ * `mailer` as for `_destroy` (only read); `out_user` NULL or valid for a
+ * write.
  */
-mfp_oauth_status mfp_oauth_mailer_user_at(mfp_oauth_mailer *mailer,
+mfp_oauth_status mfp_oauth_mailer_user_at(const mfp_oauth_mailer *mailer,
                                           size_t index,
                                           mfp_oauth_user_token *out_user);
+
+/**
+ * Writes the SMTP server's last complete reply, for support logs: its code
+ * to `*out_code` and its text (enhanced code removed, lines joined, at most
+ * 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN` always
+ * suffices) to `buf`, with `*out_len` its length. During a session, the
+ * latest reply; once the job is DONE or FAILED, the reply that decided it
+ * (e.g. `535` "5.7.139 Authentication unsuccessful, ..."), not the `221`
+ * to the QUIT that follows, until the next `mfp_oauth_mailer_submit`.
+ * `WRONG_STATE` when this job has had no reply (it failed before the
+ * connection, or the server never answered); `BUFFER_TOO_SMALL` with the
+ * size needed in `*out_len` (nothing else written). Never contains what
+ * the client sent.
+ *
+ * # Safety
+ * `mailer` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes of writes; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
+                                             uint32_t *out_code,
+                                             char *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
 
 /**
  * Encodes `text` (`text_len` octets of UTF-8, no NUL needed; for a device
@@ -2691,32 +2798,35 @@ mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
  * awaited.
  *
  * # Safety
- * `smtp` as for `mfp_oauth_smtp_destroy`; `out_deadline_ms` NULL or valid
- * for a write.
+ * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_deadline_ms`
+ * NULL or valid for a write.
  */
-mfp_oauth_status mfp_oauth_smtp_poll_timeout(mfp_oauth_smtp *smtp, uint64_t *out_deadline_ms);
+mfp_oauth_status mfp_oauth_smtp_poll_timeout(const mfp_oauth_smtp *smtp, uint64_t *out_deadline_ms);
 
 /**
  * Writes the session's state flags to `*out_state`.
  *
  * # Safety
- * `smtp` as for `mfp_oauth_smtp_destroy`; `out_state` NULL or valid for a
- * write.
+ * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_state` NULL or
+ * valid for a write.
  */
-mfp_oauth_status mfp_oauth_smtp_get_state(mfp_oauth_smtp *smtp, mfp_oauth_smtp_state *out_state);
+mfp_oauth_status mfp_oauth_smtp_get_state(const mfp_oauth_smtp *smtp,
+                                          mfp_oauth_smtp_state *out_state);
 
 /**
  * Writes the last complete reply of the server, for display and logs: its
  * code to `*out_code` and its text (enhanced code removed, lines joined,
- * at most 256 octets, NUL-terminated) to `buf`, with `*out_len` its length.
- * `WRONG_STATE` before any reply; `BUFFER_TOO_SMALL` with the size needed
- * in `*out_len` (nothing else written). Never contains what the client sent.
+ * at most 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN`
+ * always suffices) to `buf`, with `*out_len` its length. `WRONG_STATE`
+ * before any reply; `BUFFER_TOO_SMALL` with the size needed in `*out_len`
+ * (nothing else written). Never contains what the client sent. For the
+ * mailer's session, `mfp_oauth_mailer_last_reply`.
  *
  * # Safety
- * `smtp` as for `mfp_oauth_smtp_destroy`; `buf` NULL or valid for
- * `buf_len` bytes of writes; the outputs NULL or valid for a write.
+ * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `buf` NULL or valid
+ * for `buf_len` bytes of writes; the outputs NULL or valid for a write.
  */
-mfp_oauth_status mfp_oauth_smtp_last_reply(mfp_oauth_smtp *smtp,
+mfp_oauth_status mfp_oauth_smtp_last_reply(const mfp_oauth_smtp *smtp,
                                            uint32_t *out_code,
                                            char *buf,
                                            size_t buf_len,
@@ -2808,10 +2918,10 @@ mfp_oauth_status mfp_oauth_token_client_start_auth_code(mfp_oauth_token_client *
  * string; `BUFFER_TOO_SMALL` with the size needed in `*out_len`.
  *
  * # Safety
- * `client` as for `_destroy`; `buf` NULL or valid for `buf_len` bytes of
- * writes; `out_len` NULL or valid for a write.
+ * `client` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes of writes; `out_len` NULL or valid for a write.
  */
-mfp_oauth_status mfp_oauth_token_client_authorize_url(mfp_oauth_token_client *client,
+mfp_oauth_status mfp_oauth_token_client_authorize_url(const mfp_oauth_token_client *client,
                                                       char *buf,
                                                       size_t buf_len,
                                                       size_t *out_len);
@@ -2897,9 +3007,9 @@ mfp_oauth_status mfp_oauth_token_client_handle_timeout(mfp_oauth_token_client *c
  * `MFP_OAUTH_NO_DEADLINE`.
  *
  * # Safety
- * `client` as for `_destroy`; `out_deadline_ms` NULL or valid.
+ * `client` as for `_destroy` (only read); `out_deadline_ms` NULL or valid.
  */
-mfp_oauth_status mfp_oauth_token_client_poll_timeout(mfp_oauth_token_client *client,
+mfp_oauth_status mfp_oauth_token_client_poll_timeout(const mfp_oauth_token_client *client,
                                                      uint64_t *out_deadline_ms);
 
 /**
@@ -2919,10 +3029,10 @@ mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *clien
  * (nothing written) if either buffer is short.
  *
  * # Safety
- * `client` as for `_destroy`; buffers NULL or valid for their lengths;
- * `out_expires_in_s` NULL or valid.
+ * `client` as for `_destroy` (only read); buffers NULL or valid for their
+ * lengths; `out_expires_in_s` NULL or valid.
  */
-mfp_oauth_status mfp_oauth_token_client_device_code(mfp_oauth_token_client *client,
+mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client *client,
                                                     char *user_code,
                                                     size_t user_code_len,
                                                     char *uri,

@@ -67,7 +67,71 @@ fn id_of(diag_id: u32) -> Option<Id> {
     Id::from_number(u16::try_from(diag_id).ok()?)
 }
 
-/// Copies the text `pick` chooses for (`diag_id`, `lang`) into the buffer.
+/// The texts of the statuses that are not diagnostics (0, 1 and 2), so that
+/// every `mfp_oauth_status` has a message, a remedy and a name.
+struct StatusText {
+    name: &'static str,
+    message: [&'static str; 2],
+    remedy: [&'static str; 2],
+}
+
+fn status_text(number: u32) -> Option<StatusText> {
+    Some(match MfpOauthStatus::from_number(number)? {
+        MfpOauthStatus::Ok => StatusText {
+            name: "Ok",
+            message: ["Success.", "Succès."],
+            remedy: ["Nothing to do.", "Rien à faire."],
+        },
+        MfpOauthStatus::NullParameter => StatusText {
+            name: "NullParameter",
+            message: [
+                "A required pointer argument was NULL.",
+                "Un pointeur obligatoire passé en argument était NULL.",
+            ],
+            remedy: [
+                "Firmware defect: pass a valid pointer for every argument the function's documentation in mfp_oauth.h does not allow to be NULL.",
+                "Défaut du micrologiciel : passer un pointeur valide pour chaque argument que la documentation de la fonction dans mfp_oauth.h ne permet pas de laisser à NULL.",
+            ],
+        },
+        MfpOauthStatus::Unlisted => StatusText {
+            name: "Unlisted",
+            message: [
+                "A failure whose diagnostic this build's status list lacks.",
+                "Un échec dont le diagnostic manque dans la liste des statuts de cette version.",
+            ],
+            remedy: [
+                "Library build defect: regenerate the status list and the header (MFP_OAUTH_BLESS=1 cargo test -p mfp-oauth-c --test generated) and rebuild.",
+                "Défaut de construction de la bibliothèque : régénérer la liste des statuts et l'en-tête (MFP_OAUTH_BLESS=1 cargo test -p mfp-oauth-c --test generated) puis reconstruire.",
+            ],
+        },
+        _ => return None,
+    })
+}
+
+/// The text `pick` chooses for a diagnostic, or `status` chooses for one of
+/// the statuses 0, 1 and 2.
+fn text_of(
+    diag_id: u32,
+    lang: Lang,
+    pick: fn(Id, Lang) -> &'static str,
+    status: fn(&StatusText, Lang) -> &'static str,
+) -> Option<&'static str> {
+    match id_of(diag_id) {
+        Some(id) => Some(pick(id, lang)),
+        None => status_text(diag_id).map(|t| status(&t, lang)),
+    }
+}
+
+fn by_lang(texts: &[&'static str; 2], lang: Lang) -> &'static str {
+    let [en, fr] = *texts;
+    match lang {
+        Lang::Fr => fr,
+        _ => en,
+    }
+}
+
+/// Copies the text `pick` (a diagnostic's) or `status` (a status's that is
+/// no diagnostic) chooses for (`diag_id`, `lang`) into the buffer.
 ///
 /// # Safety
 /// As for [`put_c_string`].
@@ -75,6 +139,7 @@ unsafe fn put_text(
     diag_id: u32,
     lang: u32,
     pick: fn(Id, Lang) -> &'static str,
+    status: fn(&StatusText, Lang) -> &'static str,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -82,17 +147,19 @@ unsafe fn put_text(
     if buf.is_null() || out_len.is_null() {
         return MfpOauthStatus::NullParameter;
     }
-    let (Some(id), Some(lang)) = (id_of(diag_id), MfpOauthLang::from_c(lang)) else {
+    let Some(text) = MfpOauthLang::from_c(lang).and_then(|l| text_of(diag_id, l, pick, status))
+    else {
         return MfpOauthStatus::InvalidArgument;
     };
     // SAFETY: forwarded caller contract (buffer valid for `buf_len` bytes,
     // `out_len` valid for a write).
-    unsafe { put_c_string(pick(id, lang), buf, buf_len, out_len) }
+    unsafe { put_c_string(text, buf, buf_len, out_len) }
 }
 
 /// Writes what went wrong for diagnostic `diag_id` (a diagnostic number such
-/// as 305, or a failing `mfp_oauth_status`), in language `lang`
-/// (`mfp_oauth_lang`), as a NUL-terminated UTF-8 string into `buf`.
+/// as 305, or any `mfp_oauth_status`: 0, `NULL_PARAMETER` (1) and
+/// `UNLISTED` (2) have texts too), in language `lang` (`mfp_oauth_lang`),
+/// as a NUL-terminated UTF-8 string into `buf`.
 ///
 /// On success `*out_len` is the text's length without the NUL. If `buf_len`
 /// is too small, returns `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`, writes nothing
@@ -115,7 +182,17 @@ pub unsafe extern "C" fn mfp_oauth_diag_message(
     out_len: *mut usize,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { put_text(diag_id, lang, Id::message, buf, buf_len, out_len) }
+    unsafe {
+        put_text(
+            diag_id,
+            lang,
+            Id::message,
+            |t, l| by_lang(&t.message, l),
+            buf,
+            buf_len,
+            out_len,
+        )
+    }
 }
 
 /// Writes what to do about diagnostic `diag_id`, in language `lang`; same
@@ -132,7 +209,17 @@ pub unsafe extern "C" fn mfp_oauth_diag_remedy(
     out_len: *mut usize,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { put_text(diag_id, lang, Id::remedy, buf, buf_len, out_len) }
+    unsafe {
+        put_text(
+            diag_id,
+            lang,
+            Id::remedy,
+            |t, l| by_lang(&t.remedy, l),
+            buf,
+            buf_len,
+            out_len,
+        )
+    }
 }
 
 /// Writes the code name of diagnostic `diag_id` (`"SmtpAuthDisabled"`), for
@@ -149,12 +236,24 @@ pub unsafe extern "C" fn mfp_oauth_diag_name(
     out_len: *mut usize,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { put_text(diag_id, 0, |id, _| id.name(), buf, buf_len, out_len) }
+    unsafe {
+        put_text(
+            diag_id,
+            0,
+            |id, _| id.name(),
+            |t, _| t.name,
+            buf,
+            buf_len,
+            out_len,
+        )
+    }
 }
 
 /// Writes who has to act on diagnostic `diag_id` (an `mfp_oauth_actor`) to
-/// `*out_actor`. An unknown id is `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and
-/// leaves `*out_actor` unchanged. Reentrant.
+/// `*out_actor`; for the statuses `NULL_PARAMETER` (1) and `UNLISTED` (2),
+/// the firmware. An unknown id, and 0 (success: nobody acts), is
+/// `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and leaves `*out_actor` unchanged.
+/// Reentrant.
 ///
 /// # Safety
 /// `out_actor` must be NULL or valid for one write.
@@ -166,11 +265,13 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
     if out_actor.is_null() {
         return MfpOauthStatus::NullParameter;
     }
-    let Some(id) = id_of(diag_id) else {
-        return MfpOauthStatus::InvalidArgument;
+    let actor = match id_of(diag_id) {
+        Some(id) => id.actor().into(),
+        None if diag_id == 1 || diag_id == 2 => MfpOauthActor::Firmware,
+        None => return MfpOauthStatus::InvalidArgument,
     };
     // SAFETY: the caller's contract, as documented above.
-    unsafe { put(out_actor, id.actor().into()) }
+    unsafe { put(out_actor, actor) }
 }
 
 /// Writes the number of diagnostics in the catalogue to `*out_count`; with

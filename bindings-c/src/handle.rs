@@ -112,6 +112,39 @@ pub(crate) unsafe fn get<'a, S: Opaque>(
     Ok(unsafe { &mut (*held).value })
 }
 
+/// The live value in `storage`, for a call that only reads it (a `const`
+/// handle in C).
+///
+/// # Safety
+/// `storage` is NULL or valid for reads of `S`, not written for `'a`, and
+/// either created by [`create`] or holding any initialised bytes.
+pub(crate) unsafe fn get_ref<'a, S: Opaque>(
+    storage: *const S,
+) -> Result<&'a S::Value, MfpOauthStatus> {
+    if storage.is_null() {
+        return Err(MfpOauthStatus::NullParameter);
+    }
+    let held = storage.cast::<Held<S::Value>>();
+    // SAFETY: `storage` is valid for reads of at least 8 aligned bytes; any
+    // bit pattern is a valid u64.
+    let magic = unsafe { core::ptr::addr_of!((*held).magic).read() };
+    if magic != S::MAGIC {
+        return Err(MfpOauthStatus::WrongState);
+    }
+    // SAFETY: the magic says `create` placed a live value here and no
+    // `destroy` happened since; the caller guarantees nothing writes it.
+    Ok(unsafe { &(*held).value })
+}
+
+/// Whether `storage` holds a live object (created and not destroyed).
+///
+/// # Safety
+/// `storage` is valid for reads of `S` (not NULL).
+pub(crate) unsafe fn is_live<S: Opaque>(storage: *const S) -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { get_ref::<S>(storage) }.is_ok()
+}
+
 /// Drops the live value in `storage` (its secrets are wiped by their own
 /// `Drop`), then zeroes the whole storage. Destroying storage that holds no
 /// live value is a no-op returning OK, so cleanup paths can call it freely.

@@ -54,6 +54,19 @@ pub mod token_client;
 
 pub use status::MfpOauthStatus;
 
+/// Octets of a user id field (`char user_id[...]` of `mfp_oauth_plan`,
+/// `mfp_oauth_step`, `mfp_oauth_user_token`): 64 octets and the NUL.
+pub const MFP_OAUTH_USER_ID_BUF_LEN: usize = 65;
+/// Octets of an e-mail address field (`char account[...]`): 254 octets and
+/// the NUL.
+pub const MFP_OAUTH_ADDRESS_BUF_LEN: usize = 255;
+/// Octets of a host name field (`char host[...]` of `mfp_oauth_plan` and
+/// `mfp_oauth_endpoint`): 255 octets and the NUL.
+pub const MFP_OAUTH_HOST_BUF_LEN: usize = 256;
+/// Octets that always hold a server reply's text and its NUL
+/// (`mfp_oauth_smtp_last_reply`, `mfp_oauth_mailer_last_reply`).
+pub const MFP_OAUTH_REPLY_TEXT_BUF_LEN: usize = 257;
+
 /// The library's version, `"0.1.0"` (a static NUL-terminated string).
 ///
 /// The returned pointer is valid for the whole program and must not be

@@ -28,7 +28,8 @@ use crate::handle::{self, opaque};
 use crate::settings::{self, opt_text, MfpOauthSettings};
 use crate::smtp::{self as csmtp, MfpOauthSmtpEvent, MfpOauthStr};
 use crate::token_client::{self, MfpOauthTokenClient};
-use crate::MfpOauthStatus;
+use crate::{MfpOauthStatus, MFP_OAUTH_ADDRESS_BUF_LEN, MFP_OAUTH_HOST_BUF_LEN};
+use crate::{MFP_OAUTH_REPLY_TEXT_BUF_LEN, MFP_OAUTH_USER_ID_BUF_LEN};
 
 /// The mailer and where its next image goes.
 pub(crate) struct MailerObj {
@@ -99,16 +100,26 @@ unsafe fn live<'a>(mailer: *mut MfpOauthMailer) -> Result<&'a mut MailerObj, Mfp
     unsafe { handle::get(mailer) }
 }
 
+/// # Safety
+/// `mailer` NULL or valid storage, not written during the call.
+unsafe fn live_ref<'a>(mailer: *const MfpOauthMailer) -> Result<&'a MailerObj, MfpOauthStatus> {
+    // SAFETY: forwarded contract.
+    unsafe { handle::get_ref(mailer) }
+}
+
 /// Creates a mailer in `mailer` with `settings` (validated: a broken rule
 /// is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
 /// and an empty token store: the first start, or after
-/// `mfp_oauth_mailer_load` reported `NV_EMPTY`. If `mailer` holds a live
-/// mailer, destroy it first. Not thread-safe or ISR-safe, like every
-/// `mfp_oauth_mailer_*` call: one task drives the mailer.
+/// `mfp_oauth_mailer_load` reported `NV_EMPTY` (and only then: see the
+/// power-on sequence at `mfp_oauth_mailer_load`). Storage that holds a live
+/// mailer is refused with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it
+/// is: destroy it first (zeroed or destroyed storage is not live). Not
+/// thread-safe or ISR-safe, like every `mfp_oauth_mailer_*` call: one task
+/// drives the mailer.
 ///
 /// # Safety
-/// `mailer` NULL or valid for writes of `mfp_oauth_mailer`; `settings` NULL
-/// or valid with its strings valid for their lengths.
+/// `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
+/// `settings` NULL or valid with its strings valid for their lengths.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_create(
     mailer: *mut MfpOauthMailer,
@@ -116,6 +127,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_create(
 ) -> MfpOauthStatus {
     if mailer.is_null() {
         return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: not NULL, valid for reads (contract).
+    if unsafe { handle::is_live(mailer) } {
+        return MfpOauthStatus::WrongState;
     }
     // SAFETY: the caller's contract.
     let s = try_status!(unsafe { settings_arg(settings) });
@@ -198,17 +213,48 @@ unsafe fn device_key(key: *const u8) -> Result<Option<DeviceKey>, MfpOauthStatus
     Ok(Some(DeviceKey::new(k)))
 }
 
+/// An NV slot's octets; `NULL, 0` is an erased slot (empty).
+///
+/// # Safety
+/// `ptr` NULL or valid for `len` bytes of reads.
+unsafe fn slot_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOauthStatus> {
+    if ptr.is_null() && len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: forwarded contract.
+    unsafe { bytes(ptr, len) }
+}
+
 /// Power-on: creates the mailer in `mailer` from the newest good image of
 /// the two NV slots (settings and refresh tokens; no access token survives
 /// a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
-/// are sealed, else NULL. `NV_EMPTY` on the first start (then use
-/// `mfp_oauth_mailer_create`), `NV_CORRUPT` / `NV_NEWER_FORMAT` /
-/// `NV_SEAL_OPEN_FAILED` otherwise; on error nothing is created.
+/// are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
+/// zero length, or as its octets (all 0xFF): each reads as empty.
+/// `NV_EMPTY` when both slots are empty (the first start),
+/// `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise; on
+/// error nothing is created. Storage that holds a live mailer is refused
+/// with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it is (destroy it first).
+///
+/// The safe power-on sequence:
+///
+/// 1. `mfp_oauth_mailer_load` with both slots as read from flash.
+/// 2. `MFP_OAUTH_STATUS_OK`: running (read `out_report`).
+/// 3. `MFP_OAUTH_STATUS_NV_EMPTY`, and only that status: a first start;
+///    `mfp_oauth_mailer_create` with the factory settings.
+/// 4. Any other status: do NOT create a fresh mailer and save its image.
+///    The next save erases the other slot, and the refresh token goes with
+///    it (the administrator would have to sign in again). Log the status,
+///    show it (`mfp_oauth_diag_message`), keep both slots untouched, and
+///    retry after a fix (the right device key, a firmware that reads this
+///    image format), or let the administrator choose a factory reset
+///    (destroy, create, save). `NV_CORRUPT` with no good image in either
+///    slot can also follow a power cut during the very first write: the
+///    same rule holds, the administrator decides.
 ///
 /// # Safety
-/// `mailer` NULL or valid for writes; `slot_a`/`slot_b` NULL or valid for
-/// their lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or
-/// valid for a write.
+/// `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
+/// valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
+/// NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_load(
     mailer: *mut MfpOauthMailer,
@@ -222,10 +268,14 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
     if mailer.is_null() || out_report.is_null() {
         return MfpOauthStatus::NullParameter;
     }
+    // SAFETY: not NULL, valid for reads (contract).
+    if unsafe { handle::is_live(mailer) } {
+        return MfpOauthStatus::WrongState;
+    }
     // SAFETY: valid for their lengths (contract).
-    let a = try_status!(unsafe { bytes(slot_a, slot_a_len) });
+    let a = try_status!(unsafe { slot_bytes(slot_a, slot_a_len) });
     // SAFETY: as above.
-    let b = try_status!(unsafe { bytes(slot_b, slot_b_len) });
+    let b = try_status!(unsafe { slot_bytes(slot_b, slot_b_len) });
     // SAFETY: NULL or 32 bytes (contract).
     let key = try_status!(unsafe { device_key(key) });
     let mut settings = Settings::default();
@@ -365,6 +415,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_destroy(mailer: *mut MfpOauthMailer) -
 /// provider or account are dropped. Any change brings a `PERSIST` step
 /// (the settings live in the image), with `erase_other_slot` when a secret
 /// left (an orphaned token, or the proxy password changed or removed).
+/// The result of `mfp_oauth_mailer_get_settings` with one field changed
+/// changes only that field: its "Send As" list is the one in force, and
+/// its `proxy_password_keep` keeps the proxy password (see
+/// `mfp_oauth_settings`).
 ///
 /// # Safety
 /// `mailer` as for `_destroy`; `settings` NULL or valid.
@@ -373,10 +427,15 @@ pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
     mailer: *mut MfpOauthMailer,
     settings: *const MfpOauthSettings,
 ) -> MfpOauthStatus {
-    // SAFETY: the caller's contract.
-    let s = try_status!(unsafe { settings_arg(settings) });
+    if settings.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
+    // Read whole before anything changes: its strings may point into the
+    // settings in force (a `get_settings` result).
+    // SAFETY: not NULL and valid (contract).
+    let s = try_status!(unsafe { settings::from_c_over(&*settings, Some(m.mailer.settings())) });
     match m.mailer.apply_settings(s) {
         Ok(_) => MfpOauthStatus::Ok,
         Err(v) => v
@@ -491,11 +550,11 @@ pub struct MfpOauthPlan {
     /// NEED_*_AUTH: how to sign in.
     pub method: MfpOauthAuthMethod,
     /// NEED_USER_AUTH: the user's login name (empty: public user), NUL-terminated.
-    pub user_id: [c_char; 65],
+    pub user_id: [c_char; MFP_OAUTH_USER_ID_BUF_LEN],
     /// NEED_*_AUTH: the account to sign in as, NUL-terminated.
-    pub account: [c_char; 255],
+    pub account: [c_char; MFP_OAUTH_ADDRESS_BUF_LEN],
     /// CONNECT: the SMTP server, NUL-terminated.
-    pub host: [c_char; 256],
+    pub host: [c_char; MFP_OAUTH_HOST_BUF_LEN],
     /// CONNECT: its port.
     pub port: u16,
     /// CONNECT: an `mfp_oauth_smtp_security`.
@@ -519,9 +578,9 @@ fn plan_c(p: &Plan) -> MfpOauthPlan {
         kind: MfpOauthPlanKind::Other,
         diag: 0,
         method: MfpOauthAuthMethod::DeviceCode,
-        user_id: [0; 65],
-        account: [0; 255],
-        host: [0; 256],
+        user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
+        account: [0; MFP_OAUTH_ADDRESS_BUF_LEN],
+        host: [0; MFP_OAUTH_HOST_BUF_LEN],
         port: 0,
         security: 0,
         reply_code: 0,
@@ -675,17 +734,18 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
 /// Writes the current plan.
 ///
 /// # Safety
-/// `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
+/// `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_get_plan(
-    mailer: *mut MfpOauthMailer,
+    mailer: *const MfpOauthMailer,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
     if out_plan.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
+    let m = try_status!(unsafe { live_ref(mailer) });
     // SAFETY: not NULL and valid (contract).
     unsafe { plan_out(m.mailer.plan(), out_plan) }
 }
@@ -1039,7 +1099,7 @@ pub struct MfpOauthStep {
     /// The diagnostic to show, 0 if none.
     pub diag: u32,
     /// USER_REAUTH_NEEDED, REFRESH_TOKEN_EXPIRING: the user, NUL-terminated.
-    pub user_id: [c_char; 65],
+    pub user_id: [c_char; MFP_OAUTH_USER_ID_BUF_LEN],
     /// REFRESH_TOKEN_EXPIRING: whole days left.
     pub days_left: u32,
 }
@@ -1065,7 +1125,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_event(
         smtp: MfpOauthSmtpEvent::from_none(),
         erase_other_slot: false,
         diag: 0,
-        user_id: [0; 65],
+        user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
         days_left: 0,
     };
     match m.mailer.poll_event(Instant::from_millis(now_ms)) {
@@ -1242,7 +1302,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_smtp_poll_timeout(
     out_deadline_ms: *mut u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract.
-    unsafe { csmtp::deadline(session(live(mailer)), out_deadline_ms) }
+    unsafe { csmtp::deadline(session(live(mailer)).map(|c| &*c), out_deadline_ms) }
 }
 
 /// A refresh-token status (`mfp_oauth_token_status`), as the panel shows it.
@@ -1261,11 +1321,11 @@ pub enum MfpOauthTokenStatus {
 /// `{NULL, 0}`) or of user `user_id` (R-TOK-3).
 ///
 /// # Safety
-/// `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
-/// `out_status` NULL or valid for a write.
+/// `mailer` as for `_destroy` (only read); `user_id` NULL or valid for its
+/// length; `out_status` NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_token_status(
-    mailer: *mut MfpOauthMailer,
+    mailer: *const MfpOauthMailer,
     user_id: *const c_char,
     user_id_len: usize,
     out_status: *mut MfpOauthTokenStatus,
@@ -1287,7 +1347,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_token_status(
         ))
     };
     // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
+    let m = try_status!(unsafe { live_ref(mailer) });
     let s = match m.mailer.store().status(&owner) {
         TokenStatus::Required => MfpOauthTokenStatus::Required,
         TokenStatus::Acquired => MfpOauthTokenStatus::Acquired,
@@ -1399,24 +1459,27 @@ pub unsafe extern "C" fn mfp_oauth_mailer_check_expiry(
 }
 
 /// Writes the settings in force to `*out_settings` (after
-/// `mfp_oauth_mailer_load`, these are the persisted ones, for the panel).
-/// The strings point into the mailer's storage: they stay valid until the
-/// next `mfp_oauth_mailer_apply_settings` or `_destroy`, and must not be
-/// written through. `send_as` is NULL (the "Send As" list is not read
-/// back) and the proxy password is never read back (`{NULL, 0}`).
+/// `mfp_oauth_mailer_load`, these are the persisted ones, for the panel),
+/// the "Send As" list included. The strings point into the mailer's
+/// storage: they stay valid until the next `mfp_oauth_mailer_apply_settings`
+/// or `_destroy`, and must not be written through. The proxy password is
+/// never read back (`{NULL, 0}`); `proxy_password_keep` is set instead, so
+/// that passing the result, with any field changed, to
+/// `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
 ///
 /// # Safety
-/// `mailer` as for `_destroy`; `out_settings` NULL or valid for a write.
+/// `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
+/// a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_get_settings(
-    mailer: *mut MfpOauthMailer,
+    mailer: *const MfpOauthMailer,
     out_settings: *mut MfpOauthSettings,
 ) -> MfpOauthStatus {
     if out_settings.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
+    let m = try_status!(unsafe { live_ref(mailer) });
     let c = settings::to_c(m.mailer.settings());
     // SAFETY: not NULL and valid (contract).
     unsafe { put(out_settings, c) }
@@ -1428,9 +1491,9 @@ pub unsafe extern "C" fn mfp_oauth_mailer_get_settings(
 #[derive(Debug, Clone, Copy)]
 pub struct MfpOauthUserToken {
     /// The login name, NUL-terminated.
-    pub user_id: [c_char; 65],
+    pub user_id: [c_char; MFP_OAUTH_USER_ID_BUF_LEN],
     /// The account the token was acquired for, NUL-terminated (empty if none).
-    pub account: [c_char; 255],
+    pub account: [c_char; MFP_OAUTH_ADDRESS_BUF_LEN],
     /// Its status.
     pub status: MfpOauthTokenStatus,
 }
@@ -1449,10 +1512,11 @@ fn status_c(s: TokenStatus) -> MfpOauthTokenStatus {
 /// notice (R-TOK-4) in `*out_admin_notice`.
 ///
 /// # Safety
-/// `mailer` as for `_destroy`; the outputs NULL or valid for a write.
+/// `mailer` as for `_destroy` (only read); the outputs NULL or valid for a
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_token_overview(
-    mailer: *mut MfpOauthMailer,
+    mailer: *const MfpOauthMailer,
     out_user_count: *mut usize,
     out_admin_notice: *mut bool,
 ) -> MfpOauthStatus {
@@ -1460,7 +1524,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_token_overview(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
+    let m = try_status!(unsafe { live_ref(mailer) });
     let store = m.mailer.store();
     // SAFETY: both outputs are not NULL and valid (contract).
     unsafe {
@@ -1474,10 +1538,11 @@ pub unsafe extern "C" fn mfp_oauth_mailer_token_overview(
 /// of `mfp_oauth_mailer_token_overview`); `INVALID_ARGUMENT` past the end.
 ///
 /// # Safety
-/// `mailer` as for `_destroy`; `out_user` NULL or valid for a write.
+/// `mailer` as for `_destroy` (only read); `out_user` NULL or valid for a
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
-    mailer: *mut MfpOauthMailer,
+    mailer: *const MfpOauthMailer,
     index: usize,
     out_user: *mut MfpOauthUserToken,
 ) -> MfpOauthStatus {
@@ -1485,13 +1550,13 @@ pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract.
-    let m = try_status!(unsafe { live(mailer) });
+    let m = try_status!(unsafe { live_ref(mailer) });
     let Some((id, status, account)) = m.mailer.store().users().nth(index) else {
         return MfpOauthStatus::InvalidArgument;
     };
     let mut u = MfpOauthUserToken {
-        user_id: [0; 65],
-        account: [0; 255],
+        user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
+        account: [0; MFP_OAUTH_ADDRESS_BUF_LEN],
         status: status_c(status),
     };
     copy_str(&mut u.user_id, id);
@@ -1501,3 +1566,49 @@ pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
     // SAFETY: not NULL and valid (contract).
     unsafe { put(out_user, u) }
 }
+
+/// Writes the SMTP server's last complete reply, for support logs: its code
+/// to `*out_code` and its text (enhanced code removed, lines joined, at most
+/// 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN` always
+/// suffices) to `buf`, with `*out_len` its length. During a session, the
+/// latest reply; once the job is DONE or FAILED, the reply that decided it
+/// (e.g. `535` "5.7.139 Authentication unsuccessful, ..."), not the `221`
+/// to the QUIT that follows, until the next `mfp_oauth_mailer_submit`.
+/// `WRONG_STATE` when this job has had no reply (it failed before the
+/// connection, or the server never answered); `BUFFER_TOO_SMALL` with the
+/// size needed in `*out_len` (nothing else written). Never contains what
+/// the client sent.
+///
+/// # Safety
+/// `mailer` as for `_destroy` (only read); `buf` NULL or valid for
+/// `buf_len` bytes of writes; the outputs NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_last_reply(
+    mailer: *const MfpOauthMailer,
+    out_code: *mut u32,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    if out_code.is_null() || buf.is_null() || out_len.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live_ref(mailer) });
+    let Some(reply) = m.mailer.last_reply() else {
+        return MfpOauthStatus::WrongState;
+    };
+    // SAFETY: the caller's contract for `buf` and `out_len`.
+    let status = unsafe { crate::buf::put_c_string(reply.text(), buf, buf_len, out_len) };
+    if status == MfpOauthStatus::Ok {
+        // SAFETY: not NULL and valid for a write (contract).
+        unsafe { out_code.write(u32::from(reply.code.code)) };
+    }
+    status
+}
+
+const _: () =
+    assert!(MFP_OAUTH_REPLY_TEXT_BUF_LEN == mfp_oauth_core::limits::MAX_REPLY_TEXT_LEN + 1);
+const _: () = assert!(MFP_OAUTH_USER_ID_BUF_LEN == mfp_oauth_core::limits::MAX_USER_ID_LEN + 1);
+const _: () = assert!(MFP_OAUTH_ADDRESS_BUF_LEN == mfp_oauth_core::limits::MAX_ADDRESS_LEN + 1);
+const _: () = assert!(MFP_OAUTH_HOST_BUF_LEN == mfp_oauth_core::limits::MAX_DOMAIN_LEN + 1);

@@ -79,10 +79,19 @@ pub enum MfpOauthWebdavHttp {
     Http2Http11 = 1,
 }
 
+/// Entries of `mfp_oauth_settings.send_as` (the "Send As" list).
+pub const MFP_OAUTH_MAX_SEND_AS: usize = 4;
+const _: () = assert!(MFP_OAUTH_MAX_SEND_AS == mfp_oauth_core::limits::MAX_SEND_AS);
+
 /// The printer's OAuth settings (`mfp_oauth_settings`). Start from
 /// `mfp_oauth_settings_init` (the manual's defaults), then set fields.
 /// Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
 /// empty or not set. Everything is copied by the calls that take it.
+///
+/// The settings round-trip: `mfp_oauth_mailer_get_settings`, change one
+/// field, `mfp_oauth_mailer_apply_settings` keeps every other setting,
+/// the "Send As" list and the proxy password included (the password is
+/// never read back: `get_settings` sets `proxy_password_keep` instead).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct MfpOauthSettings {
@@ -119,9 +128,10 @@ pub struct MfpOauthSettings {
     pub sender_mode: u32,
     /// Bulk-setting sender address; empty: not set.
     pub bulk_address: MfpOauthStr,
-    /// Up to 4 From addresses allowed besides the signing account ("Send As").
-    pub send_as: *const MfpOauthStr,
-    /// Entries at `send_as` (0 to 4).
+    /// From addresses allowed besides the signing account ("Send As"): the
+    /// first `send_as_count` entries (`get_settings` fills them too).
+    pub send_as: [MfpOauthStr; MFP_OAUTH_MAX_SEND_AS],
+    /// Entries in use in `send_as` (0 to `MFP_OAUTH_MAX_SEND_AS`).
     pub send_as_count: usize,
     /// Proxy host for the token traffic; empty: no proxy.
     pub proxy_host: MfpOauthStr,
@@ -129,8 +139,19 @@ pub struct MfpOauthSettings {
     pub proxy_port: u16,
     /// Proxy user name; empty: no credentials.
     pub proxy_user: MfpOauthStr,
-    /// Proxy password (a secret: copied into a wiped buffer).
+    /// Proxy password (a secret: copied into a wiped buffer); never read
+    /// back. A non-empty password always replaces the one in force.
     pub proxy_password: MfpOauthStr,
+    /// With `proxy_password` empty: true keeps the proxy password in force,
+    /// false removes it. `mfp_oauth_mailer_get_settings` sets it, so that
+    /// applying its result keeps the password; `mfp_oauth_settings_init`
+    /// clears it. The password is kept only for the same proxy host and
+    /// user: with either changed, `mfp_oauth_mailer_apply_settings` returns
+    /// `MFP_OAUTH_STATUS_INVALID_ARGUMENT` (a password never follows the
+    /// settings to another proxy: enter it again, or clear the flag to go
+    /// without). Where no password is in force (`mfp_oauth_mailer_create`,
+    /// `mfp_oauth_settings_validate`) it means no password.
+    pub proxy_password_keep: bool,
     /// An `mfp_oauth_tls_version`: minimum (default TLS 1.2).
     pub tls_min: u32,
     /// An `mfp_oauth_tls_version`: maximum (default TLS 1.3).
@@ -191,15 +212,62 @@ pub(crate) fn security(v: u32) -> Result<Security, MfpOauthStatus> {
     }
 }
 
-/// Reads and converts the C settings (not yet validated against R-RULE).
+/// Reads and converts the C settings (not yet validated against R-RULE),
+/// with no settings in force (`proxy_password_keep` means no password).
 ///
 /// # Safety
-/// Every string of `c` is `{NULL, 0}` or valid for its length; `send_as`
-/// is NULL or valid for `send_as_count` entries.
+/// Every string of `c` (the first `send_as_count` of `send_as` included)
+/// is `{NULL, 0}` or valid for its length.
+pub(crate) unsafe fn from_c(c: &MfpOauthSettings) -> Result<Settings, MfpOauthStatus> {
+    // SAFETY: forwarded contract.
+    unsafe { from_c_over(c, None) }
+}
+
+/// The proxy password `c` asks for: its own, or with `proxy_password_keep`
+/// and no password given, the one in force in `current` (same proxy host
+/// and user only).
+///
+/// # Safety
+/// `c.proxy_password` is `{NULL, 0}` or valid for its length.
+unsafe fn proxy_password(
+    c: &MfpOauthSettings,
+    host: &str,
+    user: &str,
+    current: Option<&Settings>,
+) -> Result<SecretBuf<{ mfp_oauth_core::limits::MAX_PROXY_PASSWORD_LEN }>, MfpOauthStatus> {
+    let too_long = |_| MfpOauthStatus::CapacityExceeded;
+    let given = c.proxy_password.len != 0;
+    if c.proxy_password_keep && !given {
+        return match current.and_then(|s| s.proxy.as_ref()) {
+            Some(old) if old.host.as_str() == host && old.user.as_str() == user => {
+                SecretBuf::from_slice(old.password.expose()).map_err(too_long)
+            }
+            // Never hand the password to another proxy or user.
+            Some(old) if !old.password.is_empty() => Err(MfpOauthStatus::InvalidArgument),
+            _ => Ok(SecretBuf::new()),
+        };
+    }
+    let pw = if c.proxy_password.ptr.is_null() && c.proxy_password.len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: valid for its length (contract).
+        unsafe { crate::buf::bytes(c.proxy_password.ptr.cast(), c.proxy_password.len) }?
+    };
+    SecretBuf::from_slice(pw).map_err(too_long)
+}
+
+/// Reads and converts the C settings (not yet validated against R-RULE);
+/// `current` is the settings in force, for `proxy_password_keep`.
+///
+/// # Safety
+/// As for [`from_c`].
 // Field by field from the defaults, so that a setting the core adds later
 // keeps its default here until the C struct grows.
 #[allow(clippy::field_reassign_with_default)]
-pub(crate) unsafe fn from_c(c: &MfpOauthSettings) -> Result<Settings, MfpOauthStatus> {
+pub(crate) unsafe fn from_c_over(
+    c: &MfpOauthSettings,
+    current: Option<&Settings>,
+) -> Result<Settings, MfpOauthStatus> {
     // SAFETY: every string of `c` is valid for its length (caller contract).
     let t = |s: &MfpOauthStr| unsafe { opt_text(s) };
     let mut s = Settings::default();
@@ -245,37 +313,27 @@ pub(crate) unsafe fn from_c(c: &MfpOauthSettings) -> Result<Settings, MfpOauthSt
         _ => return Err(MfpOauthStatus::InvalidArgument),
     };
     s.bulk_address = address(t(&c.bulk_address)?)?;
-    if c.send_as_count > 0 {
-        if c.send_as.is_null() {
-            return Err(MfpOauthStatus::NullParameter);
-        }
-        if c.send_as_count > mfp_oauth_core::limits::MAX_SEND_AS {
-            return Err(MfpOauthStatus::CapacityExceeded);
-        }
-        // SAFETY: `send_as` is valid for `send_as_count` entries (contract).
-        let list = unsafe { core::slice::from_raw_parts(c.send_as, c.send_as_count) };
-        for a in list {
-            let a = address(t(a)?)?.ok_or(MfpOauthStatus::InvalidAddress)?;
-            s.send_as
-                .push(a)
-                .map_err(|_| MfpOauthStatus::CapacityExceeded)?;
-        }
+    let list = c
+        .send_as
+        .get(..c.send_as_count)
+        .ok_or(MfpOauthStatus::CapacityExceeded)?;
+    for a in list {
+        let a = address(t(a)?)?.ok_or(MfpOauthStatus::InvalidAddress)?;
+        s.send_as
+            .push(a)
+            .map_err(|_| MfpOauthStatus::CapacityExceeded)?;
     }
     let proxy_host = t(&c.proxy_host)?;
     s.proxy = if proxy_host.is_empty() {
         None
     } else {
-        let pw = if c.proxy_password.ptr.is_null() && c.proxy_password.len == 0 {
-            &[][..]
-        } else {
-            // SAFETY: valid for its length (contract).
-            unsafe { crate::buf::bytes(c.proxy_password.ptr.cast(), c.proxy_password.len) }?
-        };
+        let user = t(&c.proxy_user)?;
         Some(Proxy {
             host: fixed(proxy_host)?,
             port: c.proxy_port,
-            user: fixed(t(&c.proxy_user)?)?,
-            password: SecretBuf::from_slice(pw).map_err(|_| MfpOauthStatus::CapacityExceeded)?,
+            user: fixed(user)?,
+            // SAFETY: the caller's contract for `c`.
+            password: unsafe { proxy_password(c, proxy_host, user, current) }?,
         })
     };
     s.tls_min = tls(c.tls_min)?;
@@ -315,6 +373,10 @@ pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
         Some(p) => (str_c(&p.host), p.port, str_c(&p.user)),
         None => (EMPTY, 0, EMPTY),
     };
+    let mut send_as = [EMPTY; MFP_OAUTH_MAX_SEND_AS];
+    for (c, a) in send_as.iter_mut().zip(s.send_as.iter()) {
+        *c = str_c(a.as_str());
+    }
     MfpOauthSettings {
         admin_address: addr(&s.admin_address),
         oauth_enabled: s.oauth_enabled,
@@ -346,12 +408,14 @@ pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
             _ => 3,
         },
         bulk_address: addr(&s.bulk_address),
-        send_as: core::ptr::null(),
-        send_as_count: 0,
+        send_as,
+        send_as_count: s.send_as.len(),
         proxy_host,
         proxy_port,
         proxy_user,
+        // Never read back (R-LOG): applying this keeps it instead.
         proxy_password: EMPTY,
+        proxy_password_keep: true,
         tls_min: s.tls_min as u32,
         tls_max: s.tls_max as u32,
         webdav_http: s.webdav_http as u32,
@@ -388,12 +452,13 @@ pub unsafe extern "C" fn mfp_oauth_settings_init(
         smtp_security: 0,
         sender_mode: MfpOauthSenderMode::AdminFixedAddress as u32,
         bulk_address: EMPTY,
-        send_as: core::ptr::null(),
+        send_as: [EMPTY; MFP_OAUTH_MAX_SEND_AS],
         send_as_count: 0,
         proxy_host: EMPTY,
         proxy_port: 0,
         proxy_user: EMPTY,
         proxy_password: EMPTY,
+        proxy_password_keep: false,
         tls_min: MfpOauthTlsVersion::Tls12 as u32,
         tls_max: MfpOauthTlsVersion::Tls13 as u32,
         webdav_http: MfpOauthWebdavHttp::Http11 as u32,

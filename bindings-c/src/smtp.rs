@@ -588,7 +588,10 @@ pub(crate) unsafe fn transmit(
 
 /// # Safety
 /// `out_deadline_ms` NULL or valid for a write.
-pub(crate) unsafe fn deadline(c: Session<'_>, out_deadline_ms: *mut u64) -> MfpOauthStatus {
+pub(crate) unsafe fn deadline(
+    c: Result<&Client, MfpOauthStatus>,
+    out_deadline_ms: *mut u64,
+) -> MfpOauthStatus {
     if out_deadline_ms.is_null() {
         return MfpOauthStatus::NullParameter;
     }
@@ -1008,15 +1011,15 @@ pub unsafe extern "C" fn mfp_oauth_smtp_poll_transmit(
 /// awaited.
 ///
 /// # Safety
-/// `smtp` as for `mfp_oauth_smtp_destroy`; `out_deadline_ms` NULL or valid
-/// for a write.
+/// `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_deadline_ms`
+/// NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_smtp_poll_timeout(
-    smtp: *mut MfpOauthSmtp,
+    smtp: *const MfpOauthSmtp,
     out_deadline_ms: *mut u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { deadline(handle::get(smtp), out_deadline_ms) }
+    unsafe { deadline(handle::get_ref(smtp), out_deadline_ms) }
 }
 
 /// Session state flags (`mfp_oauth_smtp_state`).
@@ -1034,18 +1037,18 @@ pub struct MfpOauthSmtpState {
 /// Writes the session's state flags to `*out_state`.
 ///
 /// # Safety
-/// `smtp` as for `mfp_oauth_smtp_destroy`; `out_state` NULL or valid for a
-/// write.
+/// `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_state` NULL or
+/// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_smtp_get_state(
-    smtp: *mut MfpOauthSmtp,
+    smtp: *const MfpOauthSmtp,
     out_state: *mut MfpOauthSmtpState,
 ) -> MfpOauthStatus {
     if out_state.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `smtp`.
-    let c = try_status!(unsafe { handle::get(smtp) });
+    let c = try_status!(unsafe { handle::get_ref(smtp) });
     let state = MfpOauthSmtpState {
         tls: c.is_tls(),
         ready: c.is_ready(),
@@ -1057,16 +1060,18 @@ pub unsafe extern "C" fn mfp_oauth_smtp_get_state(
 
 /// Writes the last complete reply of the server, for display and logs: its
 /// code to `*out_code` and its text (enhanced code removed, lines joined,
-/// at most 256 octets, NUL-terminated) to `buf`, with `*out_len` its length.
-/// `WRONG_STATE` before any reply; `BUFFER_TOO_SMALL` with the size needed
-/// in `*out_len` (nothing else written). Never contains what the client sent.
+/// at most 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN`
+/// always suffices) to `buf`, with `*out_len` its length. `WRONG_STATE`
+/// before any reply; `BUFFER_TOO_SMALL` with the size needed in `*out_len`
+/// (nothing else written). Never contains what the client sent. For the
+/// mailer's session, `mfp_oauth_mailer_last_reply`.
 ///
 /// # Safety
-/// `smtp` as for `mfp_oauth_smtp_destroy`; `buf` NULL or valid for
-/// `buf_len` bytes of writes; the outputs NULL or valid for a write.
+/// `smtp` as for `mfp_oauth_smtp_destroy` (only read); `buf` NULL or valid
+/// for `buf_len` bytes of writes; the outputs NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_smtp_last_reply(
-    smtp: *mut MfpOauthSmtp,
+    smtp: *const MfpOauthSmtp,
     out_code: *mut u32,
     buf: *mut c_char,
     buf_len: usize,
@@ -1076,7 +1081,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_last_reply(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `smtp`.
-    let c = try_status!(unsafe { handle::get(smtp) });
+    let c = try_status!(unsafe { handle::get_ref(smtp) });
     let Some(reply) = c.last_reply() else {
         return MfpOauthStatus::WrongState;
     };

@@ -20,7 +20,7 @@ use mfp_oauth_core::{Address, Instant};
 use crate::buf::{bytes, bytes_mut, put, put_c_string};
 use crate::handle::{self, opaque};
 use crate::settings::{opt_text, MfpOauthSettings};
-use crate::MfpOauthStatus;
+use crate::{MfpOauthStatus, MFP_OAUTH_HOST_BUF_LEN};
 
 /// The client with its response buffer inline.
 pub(crate) type TokenClient = Client<[u8; OAUTH_RESPONSE_BUF_LEN]>;
@@ -242,11 +242,11 @@ pub unsafe extern "C" fn mfp_oauth_token_client_start_auth_code(
 /// string; `BUFFER_TOO_SMALL` with the size needed in `*out_len`.
 ///
 /// # Safety
-/// `client` as for `_destroy`; `buf` NULL or valid for `buf_len` bytes of
-/// writes; `out_len` NULL or valid for a write.
+/// `client` as for `_destroy` (only read); `buf` NULL or valid for
+/// `buf_len` bytes of writes; `out_len` NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_token_client_authorize_url(
-    client: *mut MfpOauthTokenClient,
+    client: *const MfpOauthTokenClient,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_authorize_url(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `client`.
-    let c = try_status!(unsafe { live(client) });
+    let c = try_status!(unsafe { handle::get_ref(client) });
     // SAFETY: valid for `buf_len` bytes of writes (contract).
     let out = try_status!(unsafe { bytes_mut(buf.cast::<u8>(), buf_len) });
     let room = out.len().saturating_sub(1);
@@ -305,7 +305,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_redirect(
 #[derive(Debug, Clone, Copy)]
 pub struct MfpOauthEndpoint {
     /// Host name, NUL-terminated.
-    pub host: [c_char; 256],
+    pub host: [c_char; MFP_OAUTH_HOST_BUF_LEN],
     /// TCP port.
     pub port: u16,
     /// Connect with TLS (always, for the built-in providers).
@@ -364,7 +364,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_transmit(
         }
         Ok(Some(t)) => {
             let mut ep = MfpOauthEndpoint {
-                host: [0; 256],
+                host: [0; MFP_OAUTH_HOST_BUF_LEN],
                 port: t.endpoint.port(),
                 tls: t.endpoint.tls(),
                 kind: match t.kind {
@@ -496,17 +496,17 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_timeout(
 /// `MFP_OAUTH_NO_DEADLINE`.
 ///
 /// # Safety
-/// `client` as for `_destroy`; `out_deadline_ms` NULL or valid.
+/// `client` as for `_destroy` (only read); `out_deadline_ms` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_token_client_poll_timeout(
-    client: *mut MfpOauthTokenClient,
+    client: *const MfpOauthTokenClient,
     out_deadline_ms: *mut u64,
 ) -> MfpOauthStatus {
     if out_deadline_ms.is_null() {
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `client`.
-    let c = try_status!(unsafe { live(client) });
+    let c = try_status!(unsafe { handle::get_ref(client) });
     let d = c
         .poll_timeout()
         .map_or(crate::smtp::MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
@@ -627,11 +627,11 @@ pub(crate) fn event_c(e: Option<Event>) -> MfpOauthTokenEvent {
 /// (nothing written) if either buffer is short.
 ///
 /// # Safety
-/// `client` as for `_destroy`; buffers NULL or valid for their lengths;
-/// `out_expires_in_s` NULL or valid.
+/// `client` as for `_destroy` (only read); buffers NULL or valid for their
+/// lengths; `out_expires_in_s` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_token_client_device_code(
-    client: *mut MfpOauthTokenClient,
+    client: *const MfpOauthTokenClient,
     user_code: *mut c_char,
     user_code_len: usize,
     uri: *mut c_char,
@@ -642,7 +642,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_device_code(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: the caller's contract for `client`.
-    let c = try_status!(unsafe { live(client) });
+    let c = try_status!(unsafe { handle::get_ref(client) });
     let Some(auth) = c.device_authorization() else {
         return MfpOauthStatus::WrongState;
     };

@@ -17,7 +17,7 @@ use mfp_oauth::settings::*;
 use mfp_oauth::smtp::*;
 use mfp_oauth::status::mfp_oauth_status_str;
 use mfp_oauth::token_client::*;
-use mfp_oauth::{mfp_oauth_version, MfpOauthStatus as S};
+use mfp_oauth::{mfp_oauth_version, MfpOauthStatus as S, MFP_OAUTH_REPLY_TEXT_BUF_LEN};
 
 const ADMIN: &str = "admin@contoso.com";
 const ACCESS: &str = "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA";
@@ -682,13 +682,6 @@ fn settings_validation_writes_within_the_lent_array() {
     c.vlan_on_network2 = true;
     c.tls_min = MfpOauthTlsVersion::Tls13 as u32;
     c.tls_max = MfpOauthTlsVersion::Tls13 as u32;
-    let send_as = [
-        s("scans@contoso.com"),
-        MfpOauthStr {
-            ptr: null(),
-            len: 5,
-        },
-    ];
     // SAFETY (every call): pointers to live locals, lengths as given.
     unsafe {
         let mut diags = [u32::MAX; 4];
@@ -718,11 +711,21 @@ fn settings_validation_writes_within_the_lent_array() {
         // An array of addresses with a NULL inside.
         c.vlan_on_network2 = false;
         c.tls_min = MfpOauthTlsVersion::Tls12 as u32;
-        c.send_as = send_as.as_ptr();
+        c.send_as[0] = s("scans@contoso.com");
+        c.send_as[1] = MfpOauthStr {
+            ptr: null(),
+            len: 5,
+        };
         c.send_as_count = 2;
         assert_eq!(
             mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, &mut n),
             S::NullParameter
+        );
+        // More entries than the array holds.
+        c.send_as_count = MFP_OAUTH_MAX_SEND_AS + 1;
+        assert_eq!(
+            mfp_oauth_settings_validate(&c, diags.as_mut_ptr(), 4, &mut n),
+            S::CapacityExceeded
         );
         c.send_as_count = 1;
         assert_eq!(
@@ -1031,6 +1034,23 @@ impl Day {
         let done = self.plan();
         assert_eq!(done.kind, MfpOauthPlanKind::Done, "E{}", done.diag);
         assert_eq!((done.reply_code, done.accepted), (250, 1));
+        // The reply that decided the job, for the support log: the 250 to
+        // the message, not the 221 to QUIT, after the session is gone.
+        let mut text = [0x55 as c_char; MFP_OAUTH_REPLY_TEXT_BUF_LEN];
+        let (mut code, mut n) = (0u32, 0usize);
+        // SAFETY: storage and local buffers, lengths as given.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_last_reply(m, &mut code, text.as_mut_ptr(), text.len(), &mut n),
+                S::Ok
+            );
+        }
+        assert_eq!(code, 250);
+        assert_eq!(
+            c_text(&text),
+            "OK <DM6PR@contoso.com> Queued mail for delivery"
+        );
+        assert_eq!(n, c_text(&text).len());
     }
 
     fn admin_status(&mut self) -> MfpOauthTokenStatus {
@@ -1450,4 +1470,267 @@ fn mailer_and_token_client_misuse_is_a_status() {
 /// `s` under another name where a local `s` (the settings) shadows it.
 fn s_(text: &'static str) -> MfpOauthStr {
     s(text)
+}
+
+// ----- issue 16: power-on, settings round trip, texts of every status -----
+
+/// Drains the mailer's steps; returns the `erase_other_slot` of every
+/// PERSIST step seen.
+///
+/// # Safety
+/// `m` is live mailer storage.
+unsafe fn persist_steps(m: *mut MfpOauthMailer) -> Vec<bool> {
+    let mut persists = Vec::new();
+    loop {
+        let mut st = core::mem::MaybeUninit::<MfpOauthStep>::uninit();
+        // SAFETY: live storage, a local output.
+        assert_eq!(
+            unsafe { mfp_oauth_mailer_poll_event(m, 0, st.as_mut_ptr()) },
+            S::Ok
+        );
+        // SAFETY: written by the call.
+        let st = unsafe { st.assume_init() };
+        match st.kind {
+            MfpOauthStepKind::None => return persists,
+            MfpOauthStepKind::Persist => persists.push(st.erase_other_slot),
+            _ => {}
+        }
+    }
+}
+
+/// The image the mailer would save now.
+///
+/// # Safety
+/// `m` is live mailer storage.
+unsafe fn image_of(m: *mut MfpOauthMailer) -> Vec<u8> {
+    let mut image = vec![0u8; MFP_OAUTH_NV_IMAGE_MAX_LEN];
+    let (mut n, mut seq) = (0usize, 0u32);
+    let mut slot = core::mem::MaybeUninit::<MfpOauthNvSlot>::uninit();
+    // SAFETY: live storage, local buffers of the lengths given.
+    let status = unsafe {
+        mfp_oauth_mailer_save(
+            m,
+            null(),
+            null(),
+            image.as_mut_ptr(),
+            image.len(),
+            &mut n,
+            slot.as_mut_ptr(),
+            &mut seq,
+        )
+    };
+    assert_eq!(status, S::Ok);
+    image.truncate(n);
+    image
+}
+
+fn settings_of(m: *const MfpOauthMailer) -> MfpOauthSettings {
+    let mut back = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
+    // SAFETY: live storage (or a status), a local output.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_get_settings(m, back.as_mut_ptr()), S::Ok);
+        back.assume_init()
+    }
+}
+
+/// The text of a `get_settings` string.
+///
+/// # Safety
+/// `s` points into live mailer storage.
+unsafe fn text_of(s: &MfpOauthStr) -> String {
+    if s.ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: valid for its length (the mailer's storage, still live).
+    let b = unsafe { core::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len) };
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+#[test]
+fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
+    // Issue 16, trap 1 (R-NV): an erased slot passed as NULL, 0 reads as
+    // empty like a zero length or 0xFF octets; load and create refuse a
+    // live mailer (WRONG_STATE) and leave it as it was.
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let m = mailer.ptr();
+    let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+    let erased = [0xffu8; 64];
+    // SAFETY (every call): storage, NULL or locals, lengths as given.
+    unsafe {
+        let load = |a: *const u8, a_len: usize, b: *const u8, b_len: usize, r| {
+            mfp_oauth_mailer_load(m, a, a_len, b, b_len, null(), r)
+        };
+        assert_eq!(load(null(), 0, null(), 0, report.as_mut_ptr()), S::NvEmpty);
+        assert_eq!(
+            load(
+                null(),
+                0,
+                erased.as_ptr(),
+                erased.len(),
+                report.as_mut_ptr()
+            ),
+            S::NvEmpty
+        );
+        assert_eq!(
+            load(erased.as_ptr(), 0, null(), 0, report.as_mut_ptr()),
+            S::NvEmpty
+        );
+        // A NULL with a length is still a NULL pointer.
+        assert_eq!(
+            load(null(), 1, null(), 0, report.as_mut_ptr()),
+            S::NullParameter
+        );
+        assert_eq!(load(null(), 0, null(), 0, null_mut()), S::NullParameter);
+        assert!(mailer.is_zeroed(), "a failed load created something");
+
+        let mut c = microsoft_settings();
+        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        c.smtp_port = 2525;
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c), S::Ok);
+        let image = image_of(m);
+        // Over the live mailer: refused, nothing changes.
+        let factory = microsoft_settings();
+        assert_eq!(mfp_oauth_mailer_create(m, &factory), S::WrongState);
+        assert_eq!(settings_of(m).smtp_port, 2525);
+        assert_eq!(
+            load(image.as_ptr(), image.len(), null(), 0, report.as_mut_ptr()),
+            S::WrongState
+        );
+        assert_eq!(settings_of(m).smtp_port, 2525);
+        // Destroyed storage takes either again.
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert_eq!(
+            load(image.as_ptr(), image.len(), null(), 0, report.as_mut_ptr()),
+            S::Ok
+        );
+        assert_eq!(settings_of(m).smtp_port, 2525);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert_eq!(mfp_oauth_mailer_create(m, &factory), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
+
+#[test]
+fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
+    // Issue 16, trap 2 (R-CFG, R-NV, R-LOG): get_settings, change the port,
+    // apply: the Send-As list and the proxy password stay (the image keeps
+    // its size and no secret left, so no erase of the other slot); the
+    // password is never readable back, and never follows to another proxy.
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let m = mailer.ptr();
+    let mut c = microsoft_settings();
+    c.send_as[0] = s("scans@contoso.com");
+    c.send_as[1] = s("fax@contoso.com");
+    c.send_as_count = 2;
+    c.proxy_host = s("proxy.contoso.com");
+    c.proxy_port = 3128;
+    c.proxy_user = s("printer");
+    c.proxy_password = s("Pr0xy-Secret!");
+    // SAFETY (every call): storage and locals.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        let _ = persist_steps(m);
+        let before = image_of(m);
+
+        let mut back = settings_of(m);
+        assert_eq!(back.send_as_count, 2);
+        assert_eq!(text_of(&back.send_as[0]), "scans@contoso.com");
+        assert_eq!(text_of(&back.send_as[1]), "fax@contoso.com");
+        assert!(back.proxy_password.ptr.is_null() && back.proxy_password.len == 0);
+        assert!(back.proxy_password_keep);
+        back.smtp_port = 465;
+        back.smtp_security = MfpOauthSmtpSecurity::ImplicitTls as u32;
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &back), S::Ok);
+        assert_eq!(persist_steps(m), [false], "a secret left the settings");
+        let after = image_of(m);
+        assert_eq!(after.len(), before.len());
+
+        let again = settings_of(m);
+        assert_eq!(again.smtp_port, 465);
+        assert_eq!(again.send_as_count, 2);
+        assert_eq!(text_of(&again.send_as[1]), "fax@contoso.com");
+        assert_eq!(text_of(&again.proxy_user), "printer");
+
+        // The kept password does not follow to another proxy host or user.
+        let mut moved = settings_of(m);
+        moved.proxy_host = s("proxy.fabrikam.com");
+        assert_eq!(
+            mfp_oauth_mailer_apply_settings(m, &moved),
+            S::InvalidArgument
+        );
+        let mut moved = settings_of(m);
+        moved.proxy_user = s("scanner");
+        assert_eq!(
+            mfp_oauth_mailer_apply_settings(m, &moved),
+            S::InvalidArgument
+        );
+        assert_eq!(text_of(&settings_of(m).proxy_host), "proxy.contoso.com");
+        assert!(persist_steps(m).is_empty());
+
+        // A new password replaces the kept one even with the flag set.
+        let mut new = settings_of(m);
+        new.proxy_password = s("N3w-Secret");
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &new), S::Ok);
+        assert_eq!(persist_steps(m), [true]);
+        // The flag off with no password removes it.
+        let mut none = settings_of(m);
+        none.proxy_password_keep = false;
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &none), S::Ok);
+        assert_eq!(persist_steps(m), [true]);
+        assert!(image_of(m).len() < after.len());
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
+
+#[test]
+fn every_status_has_a_message_a_remedy_and_a_name() {
+    // Issue 16, trap 6 (R-DIAG): 0, NULL_PARAMETER (1) and UNLISTED (2)
+    // are statuses without a diagnostic; they have texts too.
+    type Text = unsafe extern "C" fn(u32, u32, *mut c_char, usize, *mut usize) -> S;
+    let message: Text = mfp_oauth_diag_message;
+    let remedy: Text = mfp_oauth_diag_remedy;
+    let mut statuses = 0;
+    // SAFETY (every call): local buffers of the lengths given.
+    unsafe {
+        for n in 0..=1000u32 {
+            if CStr::from_ptr(mfp_oauth_status_str(n)) == c"MFP_OAUTH_STATUS_UNKNOWN" {
+                continue;
+            }
+            statuses += 1;
+            let mut buf = [0 as c_char; 512];
+            let mut len = 0usize;
+            for f in [message, remedy] {
+                for lang in [0, 1] {
+                    assert_eq!(
+                        f(n, lang, buf.as_mut_ptr(), buf.len(), &mut len),
+                        S::Ok,
+                        "{n}"
+                    );
+                    assert!(len > 0);
+                }
+            }
+            assert_eq!(
+                mfp_oauth_diag_name(n, buf.as_mut_ptr(), buf.len(), &mut len),
+                S::Ok
+            );
+        }
+        assert!(statuses > 90);
+        let mut buf = [0 as c_char; 256];
+        let mut len = 0usize;
+        assert_eq!(message(1, 0, buf.as_mut_ptr(), buf.len(), &mut len), S::Ok);
+        assert!(c_text(&buf).contains("NULL"));
+        assert_eq!(
+            mfp_oauth_diag_name(1, buf.as_mut_ptr(), buf.len(), &mut len),
+            S::Ok
+        );
+        assert_eq!(c_text(&buf), "NullParameter");
+        let mut actor = MfpOauthActor::Network;
+        assert_eq!(mfp_oauth_diag_actor(1, &mut actor), S::Ok);
+        assert_eq!(actor, MfpOauthActor::Firmware);
+        assert_eq!(mfp_oauth_diag_actor(0, &mut actor), S::InvalidArgument);
+        assert_eq!(
+            message(3, 0, buf.as_mut_ptr(), buf.len(), &mut len),
+            S::InvalidArgument
+        );
+    }
 }

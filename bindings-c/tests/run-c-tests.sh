@@ -15,8 +15,11 @@ mkdir -p "$out"
 
 locked=()
 [[ -n "${CI:-}" || -n "${MFP_OAUTH_LOCKED:-}" ]] && locked=(--locked)
-( cd "$root" && cargo rustc -q -p mfp-oauth-c "${locked[@]}" --crate-type staticlib )
+# The plain build must leave the archive (Cargo.toml lists staticlib): no
+# explicit crate type here, and no stale archive from an earlier build.
 lib="$target_dir/debug/libmfp_oauth.a"
+rm -f "$lib"
+( cd "$root" && cargo build -q -p mfp-oauth-c "${locked[@]}" )
 libs=(-lpthread -ldl -lm)
 warn=(-Wall -Wextra -Werror -pedantic -g -I"$crate/include" -I"$here/c")
 

@@ -362,10 +362,14 @@ int printer_day(void) {
   mfp_oauth_plan plan;
   mfp_oauth_nv_report report;
 
-  /* First start: both slots erased. */
-  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], 0, pd_flash[1], 0, NULL, &report) ==
+  /* First start: both slots erased (NULL, 0 reads as erased). Only
+   * NV_EMPTY may lead to create: after any other load error, creating and
+   * saving a fresh image would erase the other slot and its refresh token. */
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, NULL, 0, NULL, 0, NULL, &report) ==
            MFP_OAUTH_STATUS_NV_EMPTY);
   PD_OK(PD_MEASURED("mfp_oauth_mailer_create", mfp_oauth_mailer_create(&pd_mailer, &s)));
+  /* A second create over the live mailer is refused, never a silent reset. */
+  PD_CHECK(mfp_oauth_mailer_create(&pd_mailer, &s) == MFP_OAUTH_STATUS_WRONG_STATE);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
 
   /* 1. A scan before Acquire: the administrator must sign in first (R-RULE-5). */
@@ -389,9 +393,17 @@ int printer_day(void) {
   PD_CHECK(pd_persisted == 1);
   pd_send_scan(&plan);
 
-  /* 3. The scan goes out. */
+  /* 3. The scan goes out; the server's reply goes to the support log. */
   pd_connect_and_send(&plan);
   printf("scan 1: sent (%u %u)\n", (unsigned)plan.reply_code, (unsigned)plan.accepted);
+  {
+    char reply[MFP_OAUTH_REPLY_TEXT_BUF_LEN];
+    uint32_t code = 0;
+    size_t len = 0;
+    PD_OK(mfp_oauth_mailer_last_reply(&pd_mailer, &code, reply, sizeof reply, &len));
+    PD_CHECK(code == 250 && strstr(reply, "Queued mail for delivery") != NULL);
+    printf("support log: %u %s\n", (unsigned)code, reply);
+  }
 
   /* 4. Power cycle: RAM is gone, the flash stays. */
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
@@ -409,6 +421,9 @@ int printer_day(void) {
   PD_CHECK(back.admin_address.len == 17 && memcmp(back.admin_address.ptr, "admin@contoso.com", 17) == 0);
   PD_CHECK(back.smtp_host.len == 18 && memcmp(back.smtp_host.ptr, "smtp.office365.com", 18) == 0);
   PD_CHECK(back.smtp_port == 587 && back.sender_mode == MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS);
+  /* Applying what was read back, with a field changed, keeps the rest: the
+   * Send-As list comes back, a proxy password is kept, never read back. */
+  PD_CHECK(back.proxy_password_keep && back.send_as_count == 0 && back.proxy_password.len == 0);
 
   /* 5. The next scan refreshes first (no access token survives). */
   pd_send_scan(&plan);

@@ -125,7 +125,7 @@ TEST(out_of_range_integers_are_invalid_arguments) {
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(mfp_oauth_diag_message(305, UINT32_MAX, buf, sizeof buf, &n),
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
-  CHECK_STATUS(mfp_oauth_diag_message(0, 0, buf, sizeof buf, &n),
+  CHECK_STATUS(mfp_oauth_diag_message(3, 0, buf, sizeof buf, &n),
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(mfp_oauth_diag_message(999, 0, buf, sizeof buf, &n),
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
@@ -135,7 +135,9 @@ TEST(out_of_range_integers_are_invalid_arguments) {
   CHECK_STATUS(mfp_oauth_diag_remedy(UINT32_MAX, 0, buf, sizeof buf, &n),
                MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK(n == 999);
-  CHECK_STATUS(mfp_oauth_diag_actor(1, &actor), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  /* Success has texts but no actor: nobody has to act. */
+  CHECK_STATUS(mfp_oauth_diag_actor(0, &actor), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_diag_actor(3, &actor), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK(actor == 77);
   CHECK_OK(mfp_oauth_diag_count(&count));
   CHECK_STATUS(mfp_oauth_diag_id_at(count, &id), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
@@ -169,6 +171,35 @@ TEST(whole_catalogue_is_complete_and_consistent) {
   }
 }
 
+/* Trap 6 of issue 16: every status has a text, not only the diagnostics:
+ * diag_message(1) (NULL_PARAMETER) used to fail. */
+TEST(every_status_has_a_message_a_remedy_and_a_name) {
+  int statuses = 0;
+  for (uint32_t st = 0; st <= 1000; st++) {
+    if (strcmp(mfp_oauth_status_str(st), "MFP_OAUTH_STATUS_UNKNOWN") == 0) continue;
+    statuses++;
+    char en[256], fr[256], fix[512], name[64];
+    size_t n = 0;
+    CHECK_OK(mfp_oauth_diag_message(st, MFP_OAUTH_LANG_EN, en, sizeof en, &n));
+    CHECK_OK(mfp_oauth_diag_message(st, MFP_OAUTH_LANG_FR, fr, sizeof fr, &n));
+    CHECK(strcmp(en, fr) != 0);
+    CHECK_OK(mfp_oauth_diag_remedy(st, MFP_OAUTH_LANG_EN, fix, sizeof fix, &n));
+    CHECK_OK(mfp_oauth_diag_remedy(st, MFP_OAUTH_LANG_FR, fix, sizeof fix, &n));
+    CHECK_OK(mfp_oauth_diag_name(st, name, sizeof name, &n));
+  }
+  CHECK(statuses >= 93);
+  char msg[256];
+  size_t n = 0;
+  mfp_oauth_actor actor = 0;
+  CHECK_OK(mfp_oauth_diag_message(MFP_OAUTH_STATUS_NULL_PARAMETER, MFP_OAUTH_LANG_EN, msg, sizeof msg, &n));
+  CHECK(strstr(msg, "NULL") != NULL);
+  CHECK_OK(mfp_oauth_diag_name(MFP_OAUTH_STATUS_NULL_PARAMETER, msg, sizeof msg, &n));
+  CHECK_STR(msg, "NullParameter");
+  CHECK_OK(mfp_oauth_diag_actor(MFP_OAUTH_STATUS_NULL_PARAMETER, &actor));
+  CHECK(actor == MFP_OAUTH_ACTOR_FIRMWARE);
+  CHECK_OK(mfp_oauth_diag_message(MFP_OAUTH_STATUS_OK, MFP_OAUTH_LANG_FR, msg, sizeof msg, &n));
+}
+
 static const test_case cases[] = {
     CASE(version_is_a_static_string),
     CASE(status_names),
@@ -179,6 +210,7 @@ static const test_case cases[] = {
     CASE(null_pointers_are_errors_and_outputs_stay_untouched),
     CASE(out_of_range_integers_are_invalid_arguments),
     CASE(whole_catalogue_is_complete_and_consistent),
+    CASE(every_status_has_a_message_a_remedy_and_a_name),
 };
 
 int main(void) { return RUN_CASES("diag", cases); }

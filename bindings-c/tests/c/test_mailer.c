@@ -116,9 +116,278 @@ TEST(misuse) {
   CHECK_STATUS(mfp_oauth_mailer_destroy(NULL), NP);
 }
 
+/* ---- issue 16: power-on, settings round trip, support log, header ---- */
+
+/* Drains the steps of `m`; returns the number of PERSIST steps, and sets
+ * *erased when one of them asked to erase the other slot. */
+static int t_drain(mfp_oauth_mailer *m, bool *erased) {
+  int persists = 0;
+  mfp_oauth_step st;
+  for (;;) {
+    CHECK_OK(mfp_oauth_mailer_poll_event(m, pd_now, &st));
+    if (st.kind == MFP_OAUTH_STEP_KIND_NONE) return persists;
+    if (st.kind == MFP_OAUTH_STEP_KIND_PERSIST) {
+      persists++;
+      if (erased) *erased = *erased || st.erase_other_slot;
+    }
+  }
+}
+
+static size_t t_image(mfp_oauth_mailer *m, uint8_t *image) {
+  size_t n = 0;
+  mfp_oauth_nv_slot slot;
+  uint32_t seq;
+  CHECK_OK(mfp_oauth_mailer_save(m, NULL, NULL, image, MFP_OAUTH_NV_IMAGE_MAX_LEN, &n, &slot, &seq));
+  return n;
+}
+
+static int t_str_is(mfp_oauth_str s, const char *text) {
+  return s.len == strlen(text) && s.ptr != NULL && memcmp(s.ptr, text, s.len) == 0;
+}
+
+/* Trap 1: an erased slot given as NULL, 0 is empty, like a zero length or
+ * 0xFF octets. */
+TEST(erased_slots_may_be_passed_as_null) {
+  static mfp_oauth_mailer m;
+  memset(&m, 0, sizeof m);
+  mfp_oauth_nv_report r;
+  uint8_t erased[64];
+  memset(erased, 0xff, sizeof erased);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 0, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NV_EMPTY);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 0, erased, sizeof erased, NULL, &r),
+               MFP_OAUTH_STATUS_NV_EMPTY);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, erased, sizeof erased, NULL, 0, NULL, &r),
+               MFP_OAUTH_STATUS_NV_EMPTY);
+  /* NULL with a length is still a NULL pointer. */
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 1, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NULL_PARAMETER);
+}
+
+/* Trap 1: load and create over a live mailer are refused and change
+ * nothing (they used to succeed and drop its state). */
+TEST(load_and_create_refuse_a_live_mailer) {
+  static mfp_oauth_mailer m;
+  static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  memset(&m, 0, sizeof m);
+  mfp_oauth_settings s = pd_settings(), back;
+  mfp_oauth_nv_report r;
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  s.smtp_port = 2525;
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  size_t n = t_image(&m, image);
+  mfp_oauth_settings factory = pd_settings();
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, &factory), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK(back.smtp_port == 2525);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK(back.smtp_port == 2525);
+  /* Destroyed storage takes a load again. */
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+  CHECK_OK(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r));
+  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK(back.smtp_port == 2525);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
+/* Trap 2: get_settings, change the port, apply: the Send-As list and the
+ * proxy password stay (same image size, no erase of the other slot); the
+ * password is never read back. */
+TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
+  static mfp_oauth_mailer m;
+  static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  memset(&m, 0, sizeof m);
+  mfp_oauth_settings s = pd_settings(), back;
+  s.send_as[0] = PD_STR("scans@contoso.com");
+  s.send_as[1] = PD_STR("fax@contoso.com");
+  s.send_as_count = 2;
+  s.proxy_host = PD_STR("proxy.contoso.com");
+  s.proxy_port = 3128;
+  s.proxy_user = PD_STR("printer");
+  s.proxy_password = PD_STR("Pr0xy-Secret!");
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  t_drain(&m, NULL);
+  size_t before = t_image(&m, image);
+
+  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK(back.send_as_count == 2);
+  CHECK(t_str_is(back.send_as[0], "scans@contoso.com") && t_str_is(back.send_as[1], "fax@contoso.com"));
+  CHECK(back.proxy_password.ptr == NULL && back.proxy_password.len == 0);
+  CHECK(back.proxy_password_keep);
+  back.smtp_port = 2525;
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &back));
+  bool erased = false;
+  CHECK(t_drain(&m, &erased) == 1);
+  CHECK(!erased);
+  CHECK(t_image(&m, image) == before);
+
+  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK(back.smtp_port == 2525 && back.send_as_count == 2);
+  CHECK(t_str_is(back.send_as[1], "fax@contoso.com") && t_str_is(back.proxy_user, "printer"));
+  /* The kept password never follows to another proxy. */
+  back.proxy_host = PD_STR("proxy.fabrikam.com");
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &back), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
+/* Trap 6: the mailer gives the server's reply for the support log: the
+ * 535 5.7.139 that failed the job, not the 221 to QUIT. */
+static const pd_exchange t_auth_off_script[] = {
+    {"EHLO mfp-3f.contoso.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-ENHANCEDSTATUSCODES\r\n"
+     "250 STARTTLS\r\n"},
+    {"STARTTLS", "220 2.0.0 SMTP server ready\r\n"},
+    {"EHLO mfp-3f.contoso.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-ENHANCEDSTATUSCODES\r\n"
+     "250 AUTH LOGIN XOAUTH2\r\n"},
+    {"AUTH XOAUTH2 ",
+     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+     "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.\r\n"},
+    {"QUIT", "221 2.0.0 Service closing transmission channel\r\n"},
+};
+
+TEST(the_mailer_keeps_the_reply_that_failed_the_job) {
+  int failed_before = pd_failed;
+  mfp_oauth_settings s = pd_settings();
+  mfp_oauth_plan plan;
+  uint32_t code = 0;
+  char text[MFP_OAUTH_REPLY_TEXT_BUF_LEN];
+  size_t n = 0;
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
+  CHECK(pd_token_flow(acquire, 2, NULL, 0));
+  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  t_drain(&pd_mailer, NULL);
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(&pd_mailer, &code, text, sizeof text, &n),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  size_t script_len = sizeof t_auth_off_script / sizeof t_auth_off_script[0];
+  pd_server_open(t_auth_off_script, script_len);
+  pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+  for (int turn = 0; turn < 60 && plan.kind == MFP_OAUTH_PLAN_KIND_SESSION; turn++) {
+    if (pd_srv.inbox_len > 0) {
+      size_t used = 0;
+      CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)pd_srv.inbox,
+                                                  pd_srv.inbox_len, &used));
+      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
+      pd_srv.inbox_len -= used;
+    }
+    mfp_oauth_step st;
+    for (;;) {
+      CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+      if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+      if (st.kind == MFP_OAUTH_STEP_KIND_SMTP && st.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS) {
+        pd_srv.tls = 1;
+        CHECK_OK(mfp_oauth_mailer_smtp_handle_tls_established(&pd_mailer, pd_now));
+      }
+    }
+    uint8_t out[512];
+    for (;;) {
+      size_t w = 0;
+      bool sensitive = false;
+      if (mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &w, &sensitive) !=
+              MFP_OAUTH_STATUS_OK ||
+          w == 0)
+        break;
+      pd_server_receive(out, w);
+    }
+    CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+    /* The server answered QUIT and closes the connection. */
+    if (plan.kind == MFP_OAUTH_PLAN_KIND_SESSION && pd_srv.step == script_len && pd_srv.inbox_len == 0) {
+      CHECK_OK(mfp_oauth_mailer_smtp_handle_close(&pd_mailer, pd_now));
+      CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+    }
+  }
+  CHECK(pd_srv.step == script_len);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED && plan.diag == MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED);
+  /* The session is gone; its deciding reply stays for the log. */
+  CHECK_OK(mfp_oauth_mailer_last_reply(&pd_mailer, &code, text, sizeof text, &n));
+  CHECK(code == 535);
+  CHECK(n == strlen(text));
+  CHECK(strstr(text, "SmtpClientAuthentication is disabled") != NULL);
+  char tiny[8];
+  size_t need = 0;
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(&pd_mailer, &code, tiny, sizeof tiny, &need),
+               MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
+  CHECK(need == n + 1);
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(&pd_mailer, NULL, text, sizeof text, &n),
+               MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(NULL, &code, text, sizeof text, &n),
+               MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  CHECK(pd_failed == failed_before);
+}
+
+/* Trap 7: every fixed-length text field has its #define, and readers take
+ * const handles (with -Werror a const pointer to a non-const parameter
+ * does not compile). */
+#define T_FIELD_LEN(type, field) sizeof(((type *)0)->field)
+_Static_assert(T_FIELD_LEN(mfp_oauth_plan, user_id) == MFP_OAUTH_USER_ID_BUF_LEN, "user_id");
+_Static_assert(T_FIELD_LEN(mfp_oauth_plan, account) == MFP_OAUTH_ADDRESS_BUF_LEN, "account");
+_Static_assert(T_FIELD_LEN(mfp_oauth_plan, host) == MFP_OAUTH_HOST_BUF_LEN, "host");
+_Static_assert(T_FIELD_LEN(mfp_oauth_step, user_id) == MFP_OAUTH_USER_ID_BUF_LEN, "step user_id");
+_Static_assert(T_FIELD_LEN(mfp_oauth_user_token, user_id) == MFP_OAUTH_USER_ID_BUF_LEN, "user_id");
+_Static_assert(T_FIELD_LEN(mfp_oauth_user_token, account) == MFP_OAUTH_ADDRESS_BUF_LEN, "account");
+_Static_assert(T_FIELD_LEN(mfp_oauth_endpoint, host) == MFP_OAUTH_HOST_BUF_LEN, "endpoint host");
+_Static_assert(T_FIELD_LEN(mfp_oauth_settings, send_as) ==
+                   MFP_OAUTH_MAX_SEND_AS * sizeof(mfp_oauth_str),
+               "send_as");
+
+TEST(readers_take_const_handles) {
+  static mfp_oauth_mailer m;
+  static mfp_oauth_smtp smtp;
+  static mfp_oauth_token_client tc;
+  memset(&m, 0, sizeof m);
+  memset(&smtp, 0, sizeof smtp);
+  memset(&tc, 0, sizeof tc);
+  mfp_oauth_settings s = pd_settings();
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  const mfp_oauth_mailer *cm = &m;
+  const mfp_oauth_smtp *cs = &smtp;
+  const mfp_oauth_token_client *ct = &tc;
+  mfp_oauth_plan plan;
+  mfp_oauth_settings back;
+  mfp_oauth_token_status ts;
+  mfp_oauth_user_token u;
+  mfp_oauth_smtp_state state;
+  size_t count = 0, n = 0;
+  bool notice = false;
+  uint32_t code = 0;
+  uint64_t deadline = 0;
+  char buf[MFP_OAUTH_REPLY_TEXT_BUF_LEN], uri[257];
+  CHECK_OK(mfp_oauth_mailer_get_plan(cm, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_IDLE);
+  CHECK_OK(mfp_oauth_mailer_get_settings(cm, &back));
+  CHECK_OK(mfp_oauth_mailer_token_status(cm, NULL, 0, &ts));
+  CHECK_OK(mfp_oauth_mailer_token_overview(cm, &count, &notice));
+  CHECK_STATUS(mfp_oauth_mailer_user_at(cm, 0, &u), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(cm, &code, buf, sizeof buf, &n), MFP_OAUTH_STATUS_WRONG_STATE);
+  /* Uncreated session and client: a status, through const handles too. */
+  CHECK_STATUS(mfp_oauth_smtp_get_state(cs, &state), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_smtp_last_reply(cs, &code, buf, sizeof buf, &n), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_smtp_poll_timeout(cs, &deadline), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_token_client_poll_timeout(ct, &deadline), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_token_client_authorize_url(ct, uri, sizeof uri, &n), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_token_client_device_code(ct, buf, sizeof buf, uri, sizeof uri, &deadline),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
+    CASE(erased_slots_may_be_passed_as_null),
+    CASE(load_and_create_refuse_a_live_mailer),
+    CASE(settings_round_trip_keeps_send_as_and_the_proxy_password),
+    CASE(the_mailer_keeps_the_reply_that_failed_the_job),
+    CASE(readers_take_const_handles),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
