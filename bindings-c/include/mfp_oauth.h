@@ -529,6 +529,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_STORAGE_FAULT = 510,
   /**
+   * E511: The newest saved settings were damaged; the previous ones were restored.
+   */
+  MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED = 511,
+  /**
    * E601: The server name could not be resolved.
    */
   MFP_OAUTH_STATUS_DNS_FAILED = 601,
@@ -858,6 +862,13 @@ enum mfp_oauth_step_kind
    * A step newer than this header.
    */
   MFP_OAUTH_STEP_KIND_OTHER = 7,
+  /**
+   * At power-on the newest image was damaged and the previous one was
+   * loaded (`diag` NV_PREVIOUS_RESTORED): show the notice; the last change
+   * saved before the power-on may be lost. A PERSIST step follows (the
+   * new image goes over the damaged slot).
+   */
+  MFP_OAUTH_STEP_KIND_PREVIOUS_IMAGE_RESTORED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

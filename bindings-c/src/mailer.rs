@@ -1084,6 +1084,11 @@ pub enum MfpOauthStepKind {
     RefreshTokenExpiring = 6,
     /// A step newer than this header.
     Other = 7,
+    /// At power-on the newest image was damaged and the previous one was
+    /// loaded (`diag` NV_PREVIOUS_RESTORED): show the notice; the last change
+    /// saved before the power-on may be lost. A PERSIST step follows (the
+    /// new image goes over the damaged slot).
+    PreviousImageRestored = 8,
 }
 
 /// One step (`mfp_oauth_step`).
@@ -1147,6 +1152,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_event(
                     s.kind = K::UserReauthNeeded;
                     copy_str(&mut s.user_id, &id);
                 }
+                StoreEvent::PreviousImageRestored => s.kind = K::PreviousImageRestored,
                 StoreEvent::RefreshTokenExpiring { owner, days_left } => {
                     s.kind = K::RefreshTokenExpiring;
                     s.days_left = u32::from(days_left);

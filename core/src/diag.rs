@@ -728,6 +728,12 @@ catalogue! {
         fix_en: "Check the storage named in the log (free space, permissions, a file of the state replaced by another); if it cannot be repaired, erase the OAuth state and acquire the tokens again.",
         fix_fr: "Vérifier le stockage indiqué dans le journal (espace libre, droits, un fichier de l'état remplacé par un autre) ; s'il ne peut pas être réparé, effacer l'état OAuth et acquérir de nouveau les jetons.",
     },
+    NvPreviousRestored = 511 {
+        en: "The newest saved settings were damaged; the previous ones were restored.",
+        fr: "Les derniers réglages enregistrés étaient endommagés ; les précédents ont été restaurés.",
+        fix_en: "Check the OAuth settings and the tokens' statuses: the last change before the power-on (a setting, an Acquire, a token renewal) may be lost; make it again if so.",
+        fix_fr: "Vérifier les réglages OAuth et l'état des jetons : la dernière modification avant la mise sous tension (un réglage, une acquisition, un renouvellement de jeton) peut être perdue ; la refaire le cas échéant.",
+    },
 
     // 6xx: the network path
     DnsFailed = 601 {

@@ -383,7 +383,7 @@ fn fail(lang: Lang, id: Id) -> ExitCode {
 
 fn open(ctx: &Ctx) -> Result<Device, ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    Device::open(&ctx.dir, clock, ctx.tls.clone()).map_err(|e| {
+    let dev = Device::open(&ctx.dir, clock, ctx.tls.clone()).map_err(|e| {
         eprintln!("{}: {e}", ctx.dir.display());
         let code = fail(ctx.lang, e.diag());
         if matches!(e, AppError::Image(_) | AppError::Io(..)) {
@@ -397,7 +397,15 @@ fn open(ctx: &Ctx) -> Result<Device, ExitCode> {
             );
         }
         code
-    })
+    })?;
+    // The power-on's notices (E511: the newest saved settings were damaged
+    // and the previous ones were restored).
+    for n in &dev.power_on_notices {
+        if let Some(id) = n.diag() {
+            eprint!("{}", describe(id, ctx.lang));
+        }
+    }
+    Ok(dev)
 }
 
 fn reset(ctx: &Ctx, yes: bool) -> ExitCode {

@@ -539,6 +539,53 @@ fn slot_files(e: &Env) -> Vec<PathBuf> {
         .collect()
 }
 
+// Issue 15 defect 6 (R-NV): the newest image damaged (one flipped octet),
+// the older one good: the tool starts from the previous settings and says
+// so (E511) once; the restored state is written again over the damaged
+// slot, so the next start is quiet.
+#[test]
+fn a_damaged_newest_image_restores_the_previous_settings_with_a_notice() {
+    let e = env("newest-damaged");
+    e.configure();
+    let auto_delete = |show: &str| {
+        show.lines()
+            .find(|l| l.starts_with("auto-delete"))
+            .map(|l| l.split_whitespace().last().unwrap_or("").to_owned())
+    };
+    let before = auto_delete(&e.ok(&["config", "show"])).unwrap();
+    let flipped = if before == "on" { "off" } else { "on" };
+    e.ok(&["config", "set", "auto-delete", flipped]);
+    assert_eq!(auto_delete(&e.ok(&["config", "show"])).unwrap(), flipped);
+    // The newest slot: the higher sequence number (octets 8..12).
+    let seq = |p: &PathBuf| {
+        let b = std::fs::read(p).unwrap();
+        u32::from_le_bytes(b[8..12].try_into().unwrap())
+    };
+    let slots = slot_files(&e);
+    assert_eq!(slots.len(), 2, "both slots hold an image");
+    let newest = slots.iter().max_by_key(|p| seq(p)).unwrap();
+    let mut b = std::fs::read(newest).unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 0x01;
+    std::fs::write(newest, b).unwrap();
+
+    let o = e.run(&["config", "show"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("E511") && err.contains("the previous ones were restored"),
+        "{err}"
+    );
+    assert_eq!(auto_delete(&text(&o.stdout)).unwrap(), before);
+    // Shown once: the restored state was written over the damaged slot.
+    let o = e.run(&["config", "show"]);
+    assert!(o.status.success());
+    assert!(!text(&o.stderr).contains("E511"), "{}", text(&o.stderr));
+    assert_eq!(auto_delete(&text(&o.stdout)).unwrap(), before);
+    let fr = e.run(&["--lang", "fr", "config", "show"]);
+    assert!(!text(&fr.stderr).contains("E511"));
+}
+
 // Issue 17 item 8: a damaged image (a flipped byte in every slot: nothing
 // loads) no longer locks the tool: the failure names the way out, and
 // `reset` (confirmed) erases the state, after which every command works.

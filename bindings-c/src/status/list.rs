@@ -206,6 +206,8 @@ pub enum MfpOauthStatus {
     UnknownUser = 509,
     /// E510: The saved OAuth state could not be read or written: a local storage fault (unreadable, oversized or misplaced file, full or read-only storage).
     StorageFault = 510,
+    /// E511: The newest saved settings were damaged; the previous ones were restored.
+    NvPreviousRestored = 511,
     /// E601: The server name could not be resolved.
     DnsFailed = 601,
     /// E602: The connection to the server failed.
@@ -329,6 +331,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::TokenStoreFull,
         MfpOauthStatus::UnknownUser,
         MfpOauthStatus::StorageFault,
+        MfpOauthStatus::NvPreviousRestored,
         MfpOauthStatus::DnsFailed,
         MfpOauthStatus::ConnectFailed,
         MfpOauthStatus::TlsHandshakeFailed,
@@ -443,6 +446,7 @@ impl MfpOauthStatus {
             508 => Some(MfpOauthStatus::TokenStoreFull),
             509 => Some(MfpOauthStatus::UnknownUser),
             510 => Some(MfpOauthStatus::StorageFault),
+            511 => Some(MfpOauthStatus::NvPreviousRestored),
             601 => Some(MfpOauthStatus::DnsFailed),
             602 => Some(MfpOauthStatus::ConnectFailed),
             603 => Some(MfpOauthStatus::TlsHandshakeFailed),
@@ -559,6 +563,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::TokenStoreFull => c"MFP_OAUTH_STATUS_TOKEN_STORE_FULL",
             MfpOauthStatus::UnknownUser => c"MFP_OAUTH_STATUS_UNKNOWN_USER",
             MfpOauthStatus::StorageFault => c"MFP_OAUTH_STATUS_STORAGE_FAULT",
+            MfpOauthStatus::NvPreviousRestored => c"MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED",
             MfpOauthStatus::DnsFailed => c"MFP_OAUTH_STATUS_DNS_FAILED",
             MfpOauthStatus::ConnectFailed => c"MFP_OAUTH_STATUS_CONNECT_FAILED",
             MfpOauthStatus::TlsHandshakeFailed => c"MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED",

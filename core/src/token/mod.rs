@@ -214,6 +214,11 @@ pub enum StoreEvent {
         /// Whole days left.
         days_left: u16,
     },
+    /// At power-on the newest image was damaged and the previous one was
+    /// loaded ([`nv::LoadReport::previous_restored`]): show the notice
+    /// [`Id::NvPreviousRestored`] (the last change saved before the
+    /// power-on may be lost). A [`StoreEvent::Persist`] follows.
+    PreviousImageRestored,
 }
 
 impl StoreEvent {
@@ -225,6 +230,7 @@ impl StoreEvent {
             StoreEvent::AdminReauthNeeded => Some(Id::AdminReauthNeeded),
             StoreEvent::UserReauthNeeded(_) => Some(Id::UserReauthNeeded),
             StoreEvent::RefreshTokenExpiring { .. } => Some(Id::RefreshTokenExpiring),
+            StoreEvent::PreviousImageRestored => Some(Id::NvPreviousRestored),
         }
     }
 }

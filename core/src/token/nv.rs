@@ -236,6 +236,14 @@ pub struct LoadReport {
     pub other: SlotState,
     /// Where the next image goes.
     pub cursor: NvCursor,
+    /// The newest image was damaged (bad CRC, or a body that does not
+    /// decode) and the previous one was loaded: the last change saved
+    /// before the power-on may be lost. The store then holds the notice
+    /// [`super::StoreEvent::PreviousImageRestored`]
+    /// ([`Id::NvPreviousRestored`]) and asks for a new image
+    /// ([`super::StoreEvent::Persist`]), which goes over the damaged slot,
+    /// never over the one loaded (R-NV).
+    pub previous_restored: bool,
 }
 
 /// Saving or loading the image failed.
@@ -542,6 +550,16 @@ fn le16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
 }
 
+/// The sequence number a slot that failed its check claims, if its prefix
+/// still reads as an image's (magic intact): a torn or damaged image. A
+/// slot without the magic (erased, partly erased) claims nothing.
+fn claimed_sequence(image: &[u8]) -> Option<u32> {
+    if image.get(..4) != Some(&MAGIC[..]) {
+        return None;
+    }
+    le32(image, 8)
+}
+
 fn le32(b: &[u8], at: usize) -> Option<u32> {
     let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_le_bytes(s))
@@ -621,23 +639,34 @@ pub fn load(
         Err(s) => *s,
     };
     let (sa, sb) = (state(&ca), state(&cb));
+    // What a slot that failed its check claims to be: a damaged newer image
+    // is reported when the older one loads.
+    let claimed = |c: &Result<Checked<'_>, SlotState>, raw: &[u8]| match c {
+        Err(SlotState::Corrupt) => claimed_sequence(raw),
+        _ => None,
+    };
+    let (claim_a, claim_b) = (claimed(&ca, a), claimed(&cb, b));
     // Candidates, newest first.
-    let mut order: Vec<(SlotId, Checked<'_>, SlotState), 2> = Vec::new();
+    // (slot, its image, what the other slot holds, whether the other slot
+    // is a damaged newer image)
+    let mut order: Vec<(SlotId, Checked<'_>, SlotState, bool), 2> = Vec::new();
     match (ca, cb) {
         (Ok(x), Ok(y)) => {
             let (first, second) = if newer(y.seq, x.seq) {
-                ((SlotId::B, y, sa), (SlotId::A, x, sb))
+                ((SlotId::B, y, sa, false), (SlotId::A, x, sb, false))
             } else {
-                ((SlotId::A, x, sb), (SlotId::B, y, sa))
+                ((SlotId::A, x, sb, false), (SlotId::B, y, sa, false))
             };
             let _ = order.push(first);
             let _ = order.push(second);
         }
         (Ok(x), Err(_)) => {
-            let _ = order.push((SlotId::A, x, sb));
+            let damaged_newer = claim_b.is_some_and(|n| newer(n, x.seq));
+            let _ = order.push((SlotId::A, x, sb, damaged_newer));
         }
         (Err(_), Ok(y)) => {
-            let _ = order.push((SlotId::B, y, sa));
+            let damaged_newer = claim_a.is_some_and(|n| newer(n, y.seq));
+            let _ = order.push((SlotId::B, y, sa, damaged_newer));
         }
         (Err(SlotState::Empty), Err(SlotState::Empty)) => {
             store.reset();
@@ -648,7 +677,9 @@ pub fn load(
             return Err(NvError::Corrupt);
         }
     }
-    for (slot, image, other) in order {
+    // The newer candidate's body did not decode: it is the damaged one.
+    let mut newer_undecodable = false;
+    for (slot, image, other, damaged_newer) in order {
         if image.version > FORMAT_VERSION {
             store.reset();
             return Err(NvError::NewerFormat);
@@ -657,14 +688,28 @@ pub fn load(
             Ok(()) => {
                 let mut cursor = NvCursor::new();
                 cursor.written(slot, image.seq);
+                // The newest image was damaged and the previous one loaded:
+                // say so (issue 15 defect 6).
+                let previous_restored = damaged_newer || newer_undecodable;
+                if previous_restored {
+                    store.previous_image_restored();
+                }
                 return Ok(LoadReport {
                     slot,
                     sequence: image.seq,
-                    other,
+                    other: if newer_undecodable {
+                        SlotState::Corrupt
+                    } else {
+                        other
+                    },
                     cursor,
+                    previous_restored,
                 });
             }
-            Err(NvError::Corrupt) => continue,
+            Err(NvError::Corrupt) => {
+                newer_undecodable = true;
+                continue;
+            }
             Err(e) => {
                 store.reset();
                 return Err(e);

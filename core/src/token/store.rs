@@ -431,6 +431,15 @@ impl TokenStore {
         }
     }
 
+    /// [`super::nv::load`] fell back to the previous image because the
+    /// newest was damaged: the notice [`StoreEvent::PreviousImageRestored`],
+    /// then a new image of the restored state (it goes over the damaged
+    /// slot), so both slots hold a good image again (R-NV).
+    pub(crate) fn previous_image_restored(&mut self) {
+        self.push_event(StoreEvent::PreviousImageRestored);
+        self.mark_persist(false);
+    }
+
     /// The SMTP server rejected `owner`'s access token ("refresh and
     /// retry"): drop it so the next [`TokenStore::access`] asks for a
     /// refresh.

@@ -813,6 +813,93 @@ fn a_power_cut_between_the_two_slot_writes_loses_nothing() {
     }
 }
 
+/// Issue 15 defect 6 (R-NV): when the newest image is the damaged one (bad
+/// CRC, or a body that does not decode) and the previous one loads, the load
+/// says so (flag, notice E511) and asks for a new image, which goes over the
+/// damaged slot; the good one is never touched. A damaged older slot, an
+/// erased or a partly erased one is no news.
+#[test]
+fn a_damaged_newest_image_loads_the_previous_state_and_says_so() {
+    let (settings, store) = populated();
+    let img_a = image(&settings, &store, 1, None);
+    let mut state1 = TokenStore::new();
+    nv::load(&img_a, &[], None, &mut Settings::default(), &mut state1).unwrap();
+    let mut settings2 = settings.clone();
+    settings2.auto_delete_user_tokens = !settings.auto_delete_user_tokens;
+    let img_b = image(&settings2, &store, 2, None);
+
+    // B with one flipped octet (bad CRC), and B with a good CRC over a body
+    // that does not decode (an unknown flag).
+    let mut flipped = img_b.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    let mut undecodable = img_b.clone();
+    undecodable[6] |= 0x80;
+    reseal_prefix(&mut undecodable, nv::FORMAT_VERSION, 2);
+    for (what, b) in [("bad CRC", &flipped), ("undecodable", &undecodable)] {
+        let mut s = Settings::default();
+        let mut loaded = TokenStore::new();
+        let report = nv::load(&img_a, b, None, &mut s, &mut loaded).unwrap();
+        // The good older state, whole.
+        assert_eq!((report.slot, report.sequence), (SlotId::A, 1), "{what}");
+        assert_eq!(s, settings, "{what}");
+        assert_same_state(&state1, &loaded);
+        // And the news that it is the older one.
+        assert!(report.previous_restored, "{what}");
+        assert_eq!(report.other, SlotState::Corrupt, "{what}");
+        assert_eq!(
+            drain(&mut loaded),
+            [
+                StoreEvent::PreviousImageRestored,
+                StoreEvent::Persist {
+                    erase_other_slot: false
+                }
+            ],
+            "{what}"
+        );
+        assert_eq!(
+            StoreEvent::PreviousImageRestored.diag(),
+            Some(Id::NvPreviousRestored)
+        );
+        // The new image goes over the damaged slot, never over A; then both
+        // slots are good and the next power-on is quiet.
+        let (slot, seq) = report.cursor.next();
+        assert_eq!((slot, seq), (SlotId::B, 2), "{what}");
+        let rewritten = image(&s, &loaded, seq, None);
+        let mut again = TokenStore::new();
+        let report = nv::load(
+            &img_a,
+            &rewritten,
+            None,
+            &mut Settings::default(),
+            &mut again,
+        )
+        .unwrap();
+        assert_eq!(report.slot, SlotId::B);
+        assert!(!report.previous_restored);
+        assert!(drain(&mut again).is_empty());
+    }
+
+    // No news: both good, B erased, the older slot damaged, or the older
+    // slot partly erased (a power cut while erasing it after a rotation).
+    let mut older_flipped = img_a.clone();
+    older_flipped[last.min(img_a.len() - 1)] ^= 0x01;
+    let mut older_part_erased = img_a.clone();
+    older_part_erased[..nv::PREFIX_LEN].fill(0xFF);
+    for (what, a, b, slot) in [
+        ("both good", &img_a, &img_b, SlotId::B),
+        ("B erased", &img_a, &vec![0xFF; 64], SlotId::A),
+        ("older damaged", &older_flipped, &img_b, SlotId::B),
+        ("older partly erased", &older_part_erased, &img_b, SlotId::B),
+    ] {
+        let mut loaded = TokenStore::new();
+        let report = nv::load(a, b, None, &mut Settings::default(), &mut loaded).unwrap();
+        assert_eq!(report.slot, slot, "{what}");
+        assert!(!report.previous_restored, "{what}");
+        assert!(drain(&mut loaded).is_empty(), "{what}");
+    }
+}
+
 #[test]
 fn blank_and_garbage_storage_report_clearly() {
     let mut s = Settings::default();

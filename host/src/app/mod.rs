@@ -90,6 +90,10 @@ pub struct Device {
     pub ehlo: String,
     /// Images written since start (for the demo's checks and `-v`).
     pub images_written: u32,
+    /// The notices of this power-on, for the caller to show once: E511
+    /// when the newest image was damaged and the previous one was loaded
+    /// (its state has already been written again over the damaged slot).
+    pub power_on_notices: Vec<StoreEvent>,
 }
 
 impl fmt::Debug for Device {
@@ -175,12 +179,13 @@ impl Device {
         let bytes_b = b.load().map_err(io(b.path()))?.unwrap_or_default();
         let mut settings = Settings::default();
         let mut store = TokenStore::new();
-        let cursor = match nv::load(&bytes_a, &bytes_b, Some(&key), &mut settings, &mut store) {
-            Ok(report) => report.cursor,
-            Err(NvError::Empty) => NvCursor::new(),
-            Err(e) => return Err(AppError::Image(e)),
-        };
-        Ok(Device {
+        let (cursor, restored) =
+            match nv::load(&bytes_a, &bytes_b, Some(&key), &mut settings, &mut store) {
+                Ok(report) => (report.cursor, report.previous_restored),
+                Err(NvError::Empty) => (NvCursor::new(), false),
+                Err(e) => return Err(AppError::Image(e)),
+            };
+        let mut device = Device {
             mailer: Mailer::new(settings, store),
             dir: dir.to_path_buf(),
             cursor,
@@ -190,7 +195,17 @@ impl Device {
             net: NetOptions::default(),
             ehlo: "mfp-oauth-host".to_owned(),
             images_written: 0,
-        })
+            power_on_notices: Vec::new(),
+        };
+        if restored {
+            // The core's notice, and the restored state written over the
+            // damaged slot (R-NV). If that write fails, the notice stays and
+            // the image is written at the next change.
+            device.power_on_notices = device
+                .drain_store()
+                .unwrap_or_else(|_| vec![StoreEvent::PreviousImageRestored]);
+        }
+        Ok(device)
     }
 
     /// The store directory.
