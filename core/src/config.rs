@@ -29,7 +29,8 @@ use crate::limits::{
     MAX_TENANT_LEN, MAX_URL_LEN,
 };
 use crate::provider::{
-    AppRegistration, CustomEndpoints, MicrosoftCloud, ProfileError, Provider, Tenant,
+    AppRegistration, CustomEndpoints, EndpointOverrides, MicrosoftCloud, ProfileError, Provider,
+    Tenant,
 };
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
@@ -201,8 +202,9 @@ impl PartialEq for Proxy {
 
 impl Eq for Proxy {}
 
-/// Endpoints of a custom provider (unused for Microsoft and Google, whose
-/// profiles are built in).
+/// Endpoints of a custom provider. For Microsoft and Google, whose
+/// profiles are built in, the URLs set replace the preset's (a national
+/// cloud, a gateway, a test tenant) and the scope is unused.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CustomProvider {
     /// Token endpoint (`https://…/token`).
@@ -557,6 +559,16 @@ impl Settings {
     /// The provider profile these settings name (R-PROV): endpoints, scope
     /// and which sign-in flows are allowed, for [`crate::oauth::Client`].
     pub fn provider_profile(&self) -> Result<Provider, ProfileError> {
+        fn opt(s: &str) -> Option<&str> {
+            (!s.is_empty()).then_some(s)
+        }
+        // A preset takes the endpoints set as overrides (R-PROV: a
+        // national cloud, a gateway, a test tenant); issue 17.
+        let overrides = EndpointOverrides {
+            token_url: opt(&self.custom.token_url),
+            device_url: opt(&self.custom.device_url),
+            authorize_url: opt(&self.custom.authorize_url),
+        };
         match self.provider {
             ProviderKind::Microsoft => {
                 let tenant = match self.tenant.as_str() {
@@ -565,14 +577,11 @@ impl Settings {
                     "consumers" => Tenant::Consumers,
                     id => Tenant::Id(id),
                 };
-                Provider::microsoft(self.microsoft_cloud, tenant)
+                Provider::microsoft(self.microsoft_cloud, tenant)?.with_overrides(&overrides)
             }
-            ProviderKind::Google => Provider::google(),
+            ProviderKind::Google => Provider::google()?.with_overrides(&overrides),
             ProviderKind::Custom => {
                 let c = &self.custom;
-                fn opt(s: &str) -> Option<&str> {
-                    (!s.is_empty()).then_some(s)
-                }
                 Provider::custom(&CustomEndpoints {
                     authorize_url: opt(&c.authorize_url),
                     token_url: &c.token_url,

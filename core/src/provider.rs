@@ -429,6 +429,18 @@ pub struct CustomEndpoints<'a> {
     pub scope: &'a str,
 }
 
+/// Endpoints that replace a preset's, for [`Provider::with_overrides`];
+/// `None` keeps the preset's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointOverrides<'a> {
+    /// Token endpoint URL.
+    pub token_url: Option<&'a str>,
+    /// Device authorization endpoint URL.
+    pub device_url: Option<&'a str>,
+    /// Authorization endpoint URL (browser sign-in).
+    pub authorize_url: Option<&'a str>,
+}
+
 /// A provider profile: everything the OAuth client needs to know about the
 /// authorization server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,6 +509,23 @@ impl Provider {
             device: e.device_url.map(Endpoint::parse_url).transpose()?,
             scope: checked_scope(e.scope)?,
         })
+    }
+
+    /// A preset with some of its endpoints replaced (a national cloud, a
+    /// gateway, a test tenant): each URL given is checked as a custom
+    /// provider's is (`https`, or `http` to a loopback host) and replaces
+    /// the preset's; the scope and everything else stay the preset's.
+    pub fn with_overrides(mut self, o: &EndpointOverrides<'_>) -> Result<Self, ProfileError> {
+        if let Some(u) = o.token_url {
+            self.token = Endpoint::parse_url(u)?;
+        }
+        if let Some(u) = o.device_url {
+            self.device = Some(Endpoint::parse_url(u)?);
+        }
+        if let Some(u) = o.authorize_url {
+            self.authorize = Some(Endpoint::parse_url(u)?);
+        }
+        Ok(self)
     }
 
     /// Replace the scope (for example Microsoft's `SMTP.SendAsApp` variant).
@@ -748,6 +777,82 @@ mod tests {
         assert_eq!(
             AppRegistration::public("").err(),
             Some(ProfileError::InvalidClientId)
+        );
+    }
+
+    // R-PROV, issue 17: a preset takes validated endpoint overrides and
+    // keeps the rest (scope, flows' extras); the settings apply them.
+    #[test]
+    fn presets_take_validated_endpoint_overrides() {
+        let ms = Provider::microsoft(MicrosoftCloud::Global, Tenant::Organizations).unwrap();
+        let o = EndpointOverrides {
+            token_url: Some("https://gateway.example:8443/tenant/token"),
+            ..EndpointOverrides::default()
+        };
+        let p = ms.clone().with_overrides(&o).unwrap();
+        assert_eq!(
+            url(p.token_endpoint()),
+            "https://gateway.example:8443/tenant/token"
+        );
+        assert_eq!(p.device_endpoint(), ms.device_endpoint());
+        assert_eq!(p.authorize_endpoint(), ms.authorize_endpoint());
+        assert_eq!(p.scope(), ms.scope());
+        assert_eq!(p.kind(), ms.kind());
+        assert_eq!(
+            ms.clone()
+                .with_overrides(&EndpointOverrides::default())
+                .unwrap(),
+            ms
+        );
+        for bad in [
+            "http://gateway.example/token",
+            "ftp://x/y",
+            "https://u@h/t",
+            "",
+        ] {
+            let o = EndpointOverrides {
+                device_url: Some(bad),
+                ..EndpointOverrides::default()
+            };
+            assert_eq!(
+                ms.clone().with_overrides(&o),
+                Err(ProfileError::InvalidEndpoint),
+                "{bad}"
+            );
+        }
+        let g = Provider::google()
+            .unwrap()
+            .with_overrides(&EndpointOverrides {
+                device_url: Some("http://127.0.0.1:9/device"),
+                authorize_url: Some("https://accounts.example/auth"),
+                ..EndpointOverrides::default()
+            })
+            .unwrap();
+        assert!(g.supports_device_flow());
+        assert_eq!(
+            url(g.authorize_endpoint().unwrap()),
+            "https://accounts.example/auth"
+        );
+        assert_eq!(g.scope(), "https://mail.google.com/");
+
+        let mut s = crate::config::Settings::default();
+        s.provider = crate::config::ProviderKind::Microsoft;
+        s.custom.token_url = "https://login.example.us/t/oauth2/v2.0/token"
+            .try_into()
+            .unwrap();
+        let p = s.provider_profile().unwrap();
+        assert_eq!(p.token_endpoint().host(), "login.example.us");
+        assert_eq!(
+            p.device_endpoint().unwrap().host(),
+            "login.microsoftonline.com"
+        );
+        s.custom.token_url = "http://login.example.us/token".try_into().unwrap();
+        assert_eq!(s.provider_profile(), Err(ProfileError::InvalidEndpoint));
+        s.provider = crate::config::ProviderKind::Google;
+        s.custom.token_url = "https://oauth2.example/token".try_into().unwrap();
+        assert_eq!(
+            s.provider_profile().unwrap().token_endpoint().host(),
+            "oauth2.example"
         );
     }
 }

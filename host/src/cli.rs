@@ -23,6 +23,7 @@ use mfp_oauth_core::diag::{Diagnostic, Id, Lang};
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::{AuthMethod, Plan};
 use mfp_oauth_core::policy::User;
+use mfp_oauth_core::provider::{Endpoint, Provider, Tenant};
 use mfp_oauth_core::smtp::{MechanismPreference, Security};
 use mfp_oauth_core::token::{TokenOwner, TokenStatus};
 use mfp_oauth_core::Address;
@@ -548,7 +549,80 @@ fn tls_name(v: TlsVersion) -> &'static str {
     }
 }
 
-fn show_settings(s: &Settings) -> String {
+/// `https://host[:port]/path` of an endpoint.
+fn endpoint_url(e: &Endpoint) -> String {
+    let (scheme, default_port) = if e.tls() {
+        ("https", 443)
+    } else {
+        ("http", 80)
+    };
+    if e.port() == default_port {
+        format!("{scheme}://{}{}", e.host(), e.path())
+    } else {
+        format!("{scheme}://{}:{}{}", e.host(), e.port(), e.path())
+    }
+}
+
+/// The endpoint lines of `config show`: a custom provider's URLs as set;
+/// for a preset, each override marked as such and the preset's own
+/// endpoint otherwise (issue 17: what is used is what is shown).
+fn endpoint_lines(s: &Settings, provider: &str, lang: Lang) -> [(&'static str, String); 4] {
+    let c = &s.custom;
+    if s.provider == ProviderKind::Custom {
+        return [
+            ("token-url", c.token_url.to_string()),
+            ("device-url", c.device_url.to_string()),
+            ("authorize-url", c.authorize_url.to_string()),
+            ("scope", c.scope.to_string()),
+        ];
+    }
+    let preset = match s.provider {
+        ProviderKind::Google => Provider::google(),
+        _ => Provider::microsoft(s.microsoft_cloud, Tenant::Id(&s.tenant)),
+    }
+    .ok();
+    let overrides = tr(
+        lang,
+        "(overrides the {p} preset)",
+        "(remplace le préréglage {p})",
+    )
+    .replace("{p}", provider);
+    let from_preset = tr(lang, "(preset)", "(préréglage)");
+    let line = |set: &str, own: Option<&Endpoint>| {
+        if !set.is_empty() {
+            format!("{set} {overrides}")
+        } else {
+            own.map_or_else(
+                || tr(lang, "(none)", "(aucun)").to_owned(),
+                |e| format!("{from_preset} {}", endpoint_url(e)),
+            )
+        }
+    };
+    let p = preset.as_ref();
+    [
+        (
+            "token-url",
+            line(&c.token_url, p.map(Provider::token_endpoint)),
+        ),
+        (
+            "device-url",
+            line(&c.device_url, p.and_then(|p| p.device_endpoint().ok())),
+        ),
+        (
+            "authorize-url",
+            line(
+                &c.authorize_url,
+                p.and_then(|p| p.authorize_endpoint().ok()),
+            ),
+        ),
+        (
+            "scope",
+            p.map_or_else(String::new, |p| format!("{from_preset} {}", p.scope())),
+        ),
+    ]
+}
+
+fn show_settings(s: &Settings, lang: Lang) -> String {
     let opt = |a: &Option<Address>| {
         a.as_ref()
             .map_or_else(|| "(none)".to_owned(), |a| a.as_str().to_owned())
@@ -594,6 +668,7 @@ fn show_settings(s: &Settings) -> String {
             )
         },
     );
+    let [token, device, authorize, scope] = endpoint_lines(s, provider, lang);
     let mut out = String::new();
     for (k, v) in [
         ("oauth", onoff(s.oauth_enabled).to_owned()),
@@ -608,10 +683,10 @@ fn show_settings(s: &Settings) -> String {
                 s.client_id.to_string()
             },
         ),
-        ("token-url", s.custom.token_url.to_string()),
-        ("device-url", s.custom.device_url.to_string()),
-        ("authorize-url", s.custom.authorize_url.to_string()),
-        ("scope", s.custom.scope.to_string()),
+        token,
+        device,
+        authorize,
+        scope,
         ("smtp", smtp),
         ("sender-mode", mode.to_owned()),
         ("bulk-address", opt(&s.bulk_address)),
@@ -684,6 +759,24 @@ fn host_port(v: &str, default_port: u16) -> Result<(String, u16), String> {
     }
 }
 
+/// An endpoint URL as `config set` and `login` take it: empty (none, or
+/// the preset's), or `https://host[:port]/path` (`http` to a loopback host
+/// only), checked as the core checks it.
+fn checked_url<'v>(key: &str, v: &'v str, lang: Lang) -> Result<&'v str, String> {
+    if v.is_empty() || v == "none" {
+        return Ok("");
+    }
+    Endpoint::parse_url(v).map(|_| v).map_err(|_| {
+        tr(
+            lang,
+            "{key}: {v} is not an https://host[:port]/path URL (http only to a loopback host)",
+            "{key} : {v} n'est pas une URL https://hôte[:port]/chemin (http seulement vers une adresse de bouclage)",
+        )
+        .replace("{key}", key)
+        .replace("{v}", &format!("{v:?}"))
+    })
+}
+
 fn too_long(k: &str) -> String {
     format!("{k}: value too long")
 }
@@ -704,9 +797,16 @@ fn shown_value<'a>(key: &str, value: &'a str, lang: Lang) -> &'a str {
     }
 }
 
-fn set_send_as(s: &mut Settings, v: &str) -> Result<(), String> {
+fn set_send_as(s: &mut Settings, v: &str, lang: Lang) -> Result<(), String> {
     let max = s.send_as.capacity();
-    let too_many = || format!("send-as: at most {max} addresses");
+    let too_many = || {
+        tr(
+            lang,
+            "send-as: at most {max} addresses",
+            "send-as : au plus {max} adresses",
+        )
+        .replace("{max}", &max.to_string())
+    };
     if let Some(a) = v.strip_prefix('+') {
         let a = Address::parse(a.trim()).map_err(|e| format!("{a:?}: {e}"))?;
         if !s.send_as.iter().any(|x| x.same_mailbox(&a)) {
@@ -717,7 +817,12 @@ fn set_send_as(s: &mut Settings, v: &str) -> Result<(), String> {
         let before = s.send_as.len();
         s.send_as.retain(|x| !x.same_mailbox(&a));
         if s.send_as.len() == before {
-            return Err(format!("send-as: {a} is not in the list"));
+            return Err(tr(
+                lang,
+                "send-as: {a} is not in the list",
+                "send-as : {a} n'est pas dans la liste",
+            )
+            .replace("{a}", a.as_str()));
         }
     } else {
         s.send_as.clear();
@@ -736,7 +841,7 @@ fn set_send_as(s: &mut Settings, v: &str) -> Result<(), String> {
 }
 
 /// Apply `key = value` to `s`.
-pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
+pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(), String> {
     let v = value;
     match key {
         "oauth" => s.oauth_enabled = parse_bool(v)?,
@@ -751,9 +856,21 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
         }
         "tenant" => s.tenant = v.try_into().map_err(|_| too_long(key))?,
         "client-id" => s.client_id = v.try_into().map_err(|_| too_long(key))?,
-        "token-url" => s.custom.token_url = v.try_into().map_err(|_| too_long(key))?,
-        "device-url" => s.custom.device_url = v.try_into().map_err(|_| too_long(key))?,
-        "authorize-url" => s.custom.authorize_url = v.try_into().map_err(|_| too_long(key))?,
+        "token-url" => {
+            s.custom.token_url = checked_url(key, v, lang)?
+                .try_into()
+                .map_err(|_| too_long(key))?
+        }
+        "device-url" => {
+            s.custom.device_url = checked_url(key, v, lang)?
+                .try_into()
+                .map_err(|_| too_long(key))?
+        }
+        "authorize-url" => {
+            s.custom.authorize_url = checked_url(key, v, lang)?
+                .try_into()
+                .map_err(|_| too_long(key))?
+        }
         "scope" => s.custom.scope = v.try_into().map_err(|_| too_long(key))?,
         "smtp" => {
             let security = s.smtp.as_ref().map_or(Security::StartTls, |m| m.security);
@@ -787,7 +904,7 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str) -> Result<(), String> {
             }
         }
         "bulk-address" => s.bulk_address = parse_addr(v)?,
-        "send-as" => set_send_as(s, v)?,
+        "send-as" => set_send_as(s, v, lang)?,
         "proxy" => {
             s.proxy = if v == "none" {
                 None
@@ -879,12 +996,12 @@ fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
     };
     match action {
         ConfigAction::Show => {
-            print!("{}", show_settings(dev.mailer.settings()));
+            print!("{}", show_settings(dev.mailer.settings(), ctx.lang));
             ExitCode::SUCCESS
         }
         ConfigAction::Set { key, value } => {
             let mut s = dev.mailer.settings().clone();
-            if let Err(e) = set_key(&mut s, &key, &value) {
+            if let Err(e) = set_key(&mut s, &key, &value, ctx.lang) {
                 eprintln!("{e}");
                 return ExitCode::from(2);
             }
@@ -1210,7 +1327,7 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
         }
     }
     for (k, v) in &changes {
-        if let Err(e) = set_key(&mut s, k, v) {
+        if let Err(e) = set_key(&mut s, k, v, ctx.lang) {
             eprintln!("{e}");
             return ExitCode::from(2);
         }

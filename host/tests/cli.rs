@@ -664,3 +664,85 @@ fn local_file_faults_are_storage_faults_not_network_ones() {
     assert!(!slot.exists());
     e.ok(&["config", "show"]);
 }
+
+// Issue 17 item 2 (R-PROV): a preset takes the endpoint overrides given to
+// `login` (a national cloud, a gateway, a test tenant: here the simulator),
+// shows them in `config show` as overrides, and refuses a URL the core
+// would not use.
+#[test]
+fn a_preset_uses_its_endpoint_overrides() {
+    let e = env("preset-overrides");
+    let p = &e.w.provider;
+    for (k, v) in [
+        ("smtp", format!("127.0.0.1:{}", e.w.smtp.port())),
+        ("admin-address", ADMIN.to_owned()),
+        ("oauth", "on".to_owned()),
+    ] {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains("token-url            (preset) https://login.microsoftonline.com/organizations/oauth2/v2.0/token"),
+        "{show}"
+    );
+    let (token, device, authorize) = (
+        p.token_endpoint(),
+        p.device_endpoint(),
+        p.authorize_endpoint(),
+    );
+    let client_id = e.w.sim.config().client_id;
+    let o = e.with_approval(
+        ADMIN,
+        &[
+            "login",
+            "--admin",
+            "--provider",
+            "microsoft",
+            "--client-id",
+            &client_id,
+            "--token-url",
+            &token,
+            "--device-url",
+            &device,
+            "--authorize-url",
+            &authorize,
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("refresh token: Acquired"));
+    let show = e.ok(&["config", "show"]);
+    assert!(show.contains("provider             microsoft"), "{show}");
+    assert!(
+        show.contains(&format!(
+            "token-url            {token} (overrides the microsoft preset)"
+        )) && show.contains(&format!(
+            "device-url           {device} (overrides the microsoft preset)"
+        )),
+        "{show}"
+    );
+    assert!(e
+        .ok(&["--lang", "fr", "config", "show"])
+        .contains("(remplace le préréglage microsoft)"));
+    // The token went where the override says: a send refreshes there.
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 fake scan\n");
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("server: 250"), "{sent}");
+    // A URL the core would not use is refused where it is typed.
+    let bad = e.run(&["config", "set", "token-url", "http://gateway.example/token"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("https://host"),
+        "{}",
+        text(&bad.stderr)
+    );
+    // `none` gives the preset's endpoint back.
+    e.ok(&["config", "set", "token-url", "none"]);
+    assert!(e
+        .ok(&["config", "show"])
+        .contains("token-url            (preset) https://login.microsoftonline.com/"));
+}
