@@ -295,6 +295,108 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// Back to [`Settings::default`] in place, field by field: nothing the
+    /// size of the settings (about 4 KB) is built on the stack (R-MEM). The
+    /// proxy password is wiped.
+    pub fn reset(&mut self) {
+        // Destructured without `..`: a new field must be reset here too.
+        let Settings {
+            admin_address,
+            oauth_enabled,
+            provider,
+            microsoft_cloud,
+            tenant,
+            client_id,
+            custom,
+            google_app_testing,
+            smtp,
+            sender_mode,
+            bulk_address,
+            send_as,
+            proxy,
+            tls_min,
+            tls_max,
+            webdav_http,
+            vlan_on_network2,
+            auto_delete_user_tokens,
+        } = self;
+        *admin_address = None;
+        *oauth_enabled = false;
+        *provider = ProviderKind::Microsoft;
+        *microsoft_cloud = MicrosoftCloud::Global;
+        tenant.clear();
+        // The literal is shorter than MAX_TENANT_LEN.
+        let _ = tenant.push_str(DEFAULT_TENANT);
+        client_id.clear();
+        custom.token_url.clear();
+        custom.device_url.clear();
+        custom.authorize_url.clear();
+        custom.scope.clear();
+        *google_app_testing = false;
+        *smtp = None;
+        *sender_mode = SenderMode::default();
+        *bulk_address = None;
+        send_as.clear();
+        if let Some(p) = proxy.as_mut() {
+            p.password.clear();
+        }
+        *proxy = None;
+        *tls_min = TlsVersion::Tls12;
+        *tls_max = TlsVersion::Tls13;
+        *webdav_http = WebDavHttpVersion::Http11;
+        *vlan_on_network2 = false;
+        *auto_delete_user_tokens = false;
+    }
+
+    /// Whether these are the defaults (`== Settings::default()` without
+    /// building one on the stack).
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        let Settings {
+            admin_address,
+            oauth_enabled,
+            provider,
+            microsoft_cloud,
+            tenant,
+            client_id,
+            custom,
+            google_app_testing,
+            smtp,
+            sender_mode,
+            bulk_address,
+            send_as,
+            proxy,
+            tls_min,
+            tls_max,
+            webdav_http,
+            vlan_on_network2,
+            auto_delete_user_tokens,
+        } = self;
+        admin_address.is_none()
+            && !oauth_enabled
+            && *provider == ProviderKind::Microsoft
+            && *microsoft_cloud == MicrosoftCloud::Global
+            && tenant.as_str() == DEFAULT_TENANT
+            && client_id.is_empty()
+            && custom.token_url.is_empty()
+            && custom.device_url.is_empty()
+            && custom.authorize_url.is_empty()
+            && custom.scope.is_empty()
+            && !google_app_testing
+            && smtp.is_none()
+            && *sender_mode == SenderMode::default()
+            && bulk_address.is_none()
+            && send_as.is_empty()
+            && proxy.is_none()
+            && *tls_min == TlsVersion::Tls12
+            && *tls_max == TlsVersion::Tls13
+            && *webdav_http == WebDavHttpVersion::Http11
+            && !vlan_on_network2
+            && !auto_delete_user_tokens
+    }
+}
+
 /// One violated configuration rule (R-RULE). The discriminant orders the
 /// rules in reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -962,6 +1064,75 @@ pub(crate) mod tests {
             s.app_registration(&built_in).unwrap().client_id(),
             "their-app"
         );
+    }
+
+    /// Every field away from its default (R-MEM: `reset` must reach them all).
+    fn everything_set() -> Settings {
+        let mut s = valid(SenderMode::BulkSetting);
+        s.provider = ProviderKind::Custom;
+        s.microsoft_cloud = MicrosoftCloud::China;
+        s.tenant = String::try_from("contoso.onmicrosoft.com").unwrap();
+        s.client_id = String::try_from("their-app").unwrap();
+        s.custom.token_url = String::try_from("https://id.example/token").unwrap();
+        s.custom.device_url = String::try_from("https://id.example/device").unwrap();
+        s.custom.authorize_url = String::try_from("https://id.example/auth").unwrap();
+        s.custom.scope = String::try_from("mail").unwrap();
+        s.google_app_testing = true;
+        s.send_as.push(addr("shared@contoso.com")).unwrap();
+        s.proxy = Some(Proxy {
+            host: String::try_from("proxy.local").unwrap(),
+            port: 3128,
+            user: String::try_from("printer").unwrap(),
+            password: SecretBuf::from_slice(b"hunter2-proxy").unwrap(),
+        });
+        s.tls_min = TlsVersion::Tls13;
+        s.tls_max = TlsVersion::Tls13;
+        s.webdav_http = WebDavHttpVersion::Http2Http11;
+        s.vlan_on_network2 = true;
+        s.auto_delete_user_tokens = true;
+        s
+    }
+
+    #[test]
+    fn reset_in_place_gives_the_defaults() {
+        let mut s = everything_set();
+        assert!(!s.is_default());
+        s.reset();
+        assert_eq!(s, Settings::default());
+        assert!(s.is_default());
+        assert!(Settings::default().is_default());
+    }
+
+    #[test]
+    fn is_default_sees_each_setting() {
+        let set = everything_set();
+        let one = |f: &dyn Fn(&mut Settings, &Settings)| {
+            let mut s = Settings::default();
+            f(&mut s, &set);
+            assert_ne!(s, Settings::default());
+            assert!(!s.is_default(), "{s:?}");
+        };
+        one(&|s, x| s.admin_address.clone_from(&x.admin_address));
+        one(&|s, _| s.oauth_enabled = true);
+        one(&|s, x| s.provider = x.provider);
+        one(&|s, x| s.microsoft_cloud = x.microsoft_cloud);
+        one(&|s, x| s.tenant.clone_from(&x.tenant));
+        one(&|s, x| s.client_id.clone_from(&x.client_id));
+        one(&|s, x| s.custom.token_url.clone_from(&x.custom.token_url));
+        one(&|s, x| s.custom.device_url.clone_from(&x.custom.device_url));
+        one(&|s, x| s.custom.authorize_url.clone_from(&x.custom.authorize_url));
+        one(&|s, x| s.custom.scope.clone_from(&x.custom.scope));
+        one(&|s, _| s.google_app_testing = true);
+        one(&|s, x| s.smtp.clone_from(&x.smtp));
+        one(&|s, x| s.sender_mode = x.sender_mode);
+        one(&|s, x| s.bulk_address.clone_from(&x.bulk_address));
+        one(&|s, x| s.send_as.clone_from(&x.send_as));
+        one(&|s, x| s.proxy.clone_from(&x.proxy));
+        one(&|s, x| s.tls_min = x.tls_min);
+        one(&|s, _| s.tls_max = TlsVersion::Tls12);
+        one(&|s, x| s.webdav_http = x.webdav_http);
+        one(&|s, _| s.vlan_on_network2 = true);
+        one(&|s, _| s.auto_delete_user_tokens = true);
     }
 
     #[test]

@@ -39,6 +39,7 @@ use crate::policy::{self, Decision, User};
 use crate::secret::RefreshToken;
 use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
 use crate::time::Instant;
+use crate::token::nv;
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
     WallTime,
@@ -217,6 +218,80 @@ impl Mailer {
             client: None,
             last_reply: None,
         }
+    }
+
+    /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
+    /// place, field by field: no job, no session, the default settings, an
+    /// empty store, every secret wiped. Nothing the size of the mailer
+    /// (55 KB) or of a part of it is built on the stack (R-MEM), so a
+    /// firmware can build the mailer straight in its own storage.
+    pub fn reset(&mut self) {
+        // Destructured without `..`: a new field must be reset here too.
+        let Mailer {
+            settings,
+            store,
+            plan,
+            job,
+            client,
+            last_reply,
+        } = self;
+        *client = None;
+        *job = None;
+        *plan = Plan::Idle;
+        *last_reply = None;
+        settings.reset();
+        store.reset();
+    }
+
+    /// A new mailer built in place ([`Mailer::reset`]): `fill` writes the
+    /// settings straight into their place, then they are validated. Like
+    /// `new` followed by [`Mailer::apply_settings`], settings other than
+    /// the defaults ask for an image ([`StoreEvent::Persist`]). On any
+    /// error the mailer is left reset.
+    pub fn reset_with<E: From<Violations>>(
+        &mut self,
+        fill: impl FnOnce(&mut Settings) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.reset();
+        let filled = fill(&mut self.settings).and_then(|()| {
+            let v = self.settings.validate();
+            if v.is_empty() {
+                Ok(())
+            } else {
+                Err(E::from(v))
+            }
+        });
+        match filled {
+            Ok(()) => {
+                if !self.settings.is_default() {
+                    self.store.settings_changed(false);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
+    }
+
+    /// Power-on in place: [`Mailer::reset`], then the newest good image of
+    /// the NV slots `a` and `b` is decoded straight into the settings and
+    /// the token store ([`nv::load`]); no access token survives (R-TOK-1).
+    /// On error the mailer is left reset.
+    pub fn load_into(
+        &mut self,
+        a: &[u8],
+        b: &[u8],
+        key: Option<&nv::DeviceKey>,
+    ) -> Result<nv::LoadReport, nv::NvError> {
+        self.reset();
+        let loaded = nv::load(a, b, key, &mut self.settings, &mut self.store);
+        match loaded {
+            Ok(_) => self.store.power_on(),
+            Err(_) => self.reset(),
+        }
+        loaded
     }
 
     // ----- getters -----
@@ -819,6 +894,8 @@ impl Mailer {
     }
 }
 
+#[cfg(all(test, feature = "oauth"))]
+mod in_place_tests;
 #[cfg(all(test, feature = "oauth"))]
 mod settings_persist_tests;
 #[cfg(all(test, feature = "oauth"))]

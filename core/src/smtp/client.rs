@@ -232,6 +232,61 @@ impl Client {
         client
     }
 
+    /// Back to what [`Client::new`] builds, in place, field by field: a
+    /// session on a connection just opened at `now`, no token (the old one
+    /// is wiped). Nothing the size of the session (12 KB) is built on the
+    /// stack and moved (R-MEM): a firmware keeps one session in its storage
+    /// and resets it for each connection.
+    pub fn reset(&mut self, now: Instant, settings: Settings, user: Address) {
+        // Destructured without `..`: a new field must be reset here too.
+        let Client {
+            settings: settings_place,
+            user: user_place,
+            token,
+            state,
+            tls,
+            caps,
+            mechanism,
+            auth_attempts,
+            envelope,
+            txn,
+            stuffer,
+            line,
+            assembler,
+            last_reply,
+            challenge,
+            outbox,
+            emit_offset,
+            expect,
+            in_flight,
+            last_progress,
+            events,
+        } = self;
+        *tls = settings.security == Security::ImplicitTls;
+        *settings_place = settings;
+        *user_place = user;
+        token.clear();
+        *state = State::Greeting;
+        *caps = Capabilities::default();
+        *mechanism = Mechanism::Xoauth2;
+        *auth_attempts = 0;
+        *envelope = None;
+        *txn = Txn::default();
+        *stuffer = DotStuffer::new();
+        line.clear();
+        assembler.reset();
+        *last_reply = None;
+        *challenge = (false, false);
+        outbox.clear();
+        *emit_offset = 0;
+        expect.clear();
+        *in_flight = 1;
+        *last_progress = now;
+        events.clear();
+        // The greeting is awaited like the reply to a command sent at `now`.
+        let _ = expect.push_back(Expect::Greeting);
+    }
+
     // ---- getters ------------------------------------------------------
 
     /// Whether TLS is established on the connection.

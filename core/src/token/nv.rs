@@ -44,8 +44,7 @@ use super::store::{Slot, TokenStore};
 use super::{TokenStatus, WallTime};
 use crate::address::Address;
 use crate::config::{
-    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
-    WebDavHttpVersion,
+    ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
 };
 use crate::diag::{Diagnostic, Id};
 use crate::limits::{
@@ -620,8 +619,10 @@ fn newer(a: u32, b: u32) -> bool {
 
 /// Read the newest good image of slots `a` and `b` into `settings` and
 /// `store` (R-NV). A torn or corrupt slot is ignored; nothing panics on any
-/// input. On success the store holds no access token (R-TOK-1). On error
-/// `settings` is unchanged and `store` is emptied.
+/// input. On success the store holds no access token (R-TOK-1). The image is
+/// decoded straight into `settings` and `store` (R-MEM). On error `store` is
+/// emptied, and `settings` is unchanged if no image got as far as decoding,
+/// else reset to the defaults.
 pub fn load(
     a: &[u8],
     b: &[u8],
@@ -720,7 +721,23 @@ pub fn load(
     Err(NvError::Corrupt)
 }
 
+/// Decodes `image` straight into `settings` and `store` (R-MEM: no
+/// settings value is built on the stack and moved); on error `settings` is
+/// reset to the defaults (the store is reset by the caller).
 fn decode(
+    image: &Checked<'_>,
+    key: Option<&DeviceKey>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<(), NvError> {
+    let decoded = decode_into(image, key, settings, store);
+    if decoded.is_err() {
+        settings.reset();
+    }
+    decoded
+}
+
+fn decode_into(
     image: &Checked<'_>,
     key: Option<&DeviceKey>,
     settings: &mut Settings,
@@ -743,7 +760,7 @@ fn decode(
     let rest = image.body.get(BODY_FIXED_LEN..).ok_or(NvError::Corrupt)?;
     let (meta, mut vault) =
         postcard::take_from_bytes::<NvMeta<'_>>(rest).map_err(|_| NvError::Corrupt)?;
-    let mut new_settings = settings_from(&meta.settings)?;
+    settings_into(&meta.settings, settings)?;
 
     let mut index = 0usize;
     // Take the next secret from the vault, opened if sealed, and hand it to
@@ -777,8 +794,7 @@ fn decode(
         f(buf)
     };
 
-    if let (Some(proxy), Some((_, _, _, len))) = (new_settings.proxy.as_mut(), meta.settings.proxy)
-    {
+    if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), meta.settings.proxy) {
         next_secret(len, &mut |pw| {
             proxy.password.set(pw).map_err(|_| NvError::Corrupt)
         })?;
@@ -797,7 +813,6 @@ fn decode(
     if !vault.is_empty() {
         return Err(NvError::Corrupt);
     }
-    *settings = new_settings;
     Ok(())
 }
 
@@ -838,15 +853,16 @@ fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
     String::try_from(s).map_err(|_| NvError::Corrupt)
 }
 
-fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
+/// Writes the image's settings into `s`, field by field (R-MEM).
+fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
     let bad = NvError::Corrupt;
-    let provider = match nv.provider {
+    s.provider = match nv.provider {
         0 => ProviderKind::Microsoft,
         1 => ProviderKind::Google,
         2 => ProviderKind::Custom,
         _ => return Err(bad),
     };
-    let sender_mode = match nv.sender_mode {
+    s.sender_mode = match nv.sender_mode {
         0 => SenderMode::LoginUserAddress,
         1 => SenderMode::AllowUserChanges,
         2 => SenderMode::AdminFixedAddress,
@@ -860,19 +876,19 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
         3 => Ok(TlsVersion::Tls13),
         _ => Err(bad),
     };
-    let microsoft_cloud = match nv.microsoft_cloud {
+    s.microsoft_cloud = match nv.microsoft_cloud {
         0 => MicrosoftCloud::Global,
         1 => MicrosoftCloud::UsGovGccHigh,
         2 => MicrosoftCloud::UsGovDod,
         3 => MicrosoftCloud::China,
         _ => return Err(bad),
     };
-    let webdav_http = match nv.webdav_http {
+    s.webdav_http = match nv.webdav_http {
         0 => WebDavHttpVersion::Http11,
         1 => WebDavHttpVersion::Http2Http11,
         _ => return Err(bad),
     };
-    let smtp = match nv.smtp {
+    s.smtp = match nv.smtp {
         None => None,
         Some((host, port, sec)) => Some(SmtpServer {
             host: string(host)?,
@@ -884,7 +900,10 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
             },
         }),
     };
-    let proxy = match nv.proxy {
+    if let Some(p) = s.proxy.as_mut() {
+        p.password.clear();
+    }
+    s.proxy = match nv.proxy {
         None => None,
         Some((host, port, user, _)) => Some(Proxy {
             host: string(host)?,
@@ -893,34 +912,24 @@ fn settings_from(nv: &NvSettings<'_>) -> Result<Settings, NvError> {
             password: SecretBuf::new(),
         }),
     };
-    let mut send_as = Vec::new();
+    s.send_as.clear();
     for a in &nv.send_as {
-        send_as.push(parse_address(a)?).map_err(|_| bad)?;
+        s.send_as.push(parse_address(a)?).map_err(|_| bad)?;
     }
     let [token_url, device_url, authorize_url, scope] = nv.custom;
-    Ok(Settings {
-        admin_address: nv.admin_address.map(parse_address).transpose()?,
-        oauth_enabled: nv.oauth_enabled,
-        provider,
-        microsoft_cloud,
-        tenant: string(nv.tenant)?,
-        client_id: string(nv.client_id)?,
-        custom: CustomProvider {
-            token_url: string(token_url)?,
-            device_url: string(device_url)?,
-            authorize_url: string(authorize_url)?,
-            scope: string(scope)?,
-        },
-        google_app_testing: nv.google_app_testing,
-        smtp,
-        sender_mode,
-        bulk_address: nv.bulk_address.map(parse_address).transpose()?,
-        send_as,
-        proxy,
-        tls_min: tls(nv.tls_min)?,
-        tls_max: tls(nv.tls_max)?,
-        webdav_http,
-        vlan_on_network2: nv.vlan_on_network2,
-        auto_delete_user_tokens: nv.auto_delete_user_tokens,
-    })
+    s.admin_address = nv.admin_address.map(parse_address).transpose()?;
+    s.oauth_enabled = nv.oauth_enabled;
+    s.tenant = string(nv.tenant)?;
+    s.client_id = string(nv.client_id)?;
+    s.custom.token_url = string(token_url)?;
+    s.custom.device_url = string(device_url)?;
+    s.custom.authorize_url = string(authorize_url)?;
+    s.custom.scope = string(scope)?;
+    s.google_app_testing = nv.google_app_testing;
+    s.bulk_address = nv.bulk_address.map(parse_address).transpose()?;
+    s.tls_min = tls(nv.tls_min)?;
+    s.tls_max = tls(nv.tls_max)?;
+    s.vlan_on_network2 = nv.vlan_on_network2;
+    s.auto_delete_user_tokens = nv.auto_delete_user_tokens;
+    Ok(())
 }

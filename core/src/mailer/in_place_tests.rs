@@ -1,0 +1,165 @@
+//! The Mailer built and loaded in place (R-MEM): `reset`, `reset_with` and
+//! `load_into` leave the same state as `new`, `apply_settings` and
+//! `nv::load`, with no secret left behind.
+
+use super::*;
+use crate::config::tests::{addr, valid};
+use crate::config::SenderMode;
+use crate::time::Duration;
+use crate::token::TokenStatus;
+
+fn at(secs: u64) -> Instant {
+    Instant::from_millis(secs * 1000)
+}
+
+fn grant<'a>(access: &'a [u8], refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
+    TokenGrant {
+        access_token: access,
+        expires_in: Duration::from_secs(3600),
+        refresh_token: refresh,
+    }
+}
+
+/// A mailer in use: settings, the administrator's tokens, a job in a
+/// session.
+fn busy() -> Mailer {
+    let mut m = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
+    m.store_mut()
+        .store_acquired(
+            at(0),
+            None,
+            &TokenOwner::Admin,
+            &addr("admin@contoso.com"),
+            grant(b"ACCESS-IN-PLACE", Some(b"REFRESH-IN-PLACE")),
+        )
+        .unwrap();
+    let to = [addr("bob@fabrikam.com")];
+    let job = Job {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: None,
+    };
+    assert!(matches!(
+        m.submit(at(1), &job).unwrap(),
+        Plan::Connect { .. }
+    ));
+    assert_eq!(
+        m.connected(at(1), "mfp.contoso.com").unwrap(),
+        Plan::Session
+    );
+    m
+}
+
+fn assert_fresh(m: &mut Mailer) {
+    assert_eq!(*m.settings(), Settings::default());
+    assert_eq!(*m.plan(), Plan::Idle);
+    assert!(m.smtp().is_none());
+    assert_eq!(m.store().admin_status(), TokenStatus::Required);
+    assert_eq!(m.store().users().count(), 0);
+    assert_eq!(m.store().cached_access_tokens(), 0);
+    assert!(!m.store().persist_pending());
+    assert!(!m.store().holds_secret(b"ACCESS-IN-PLACE"));
+    assert!(!m.store().holds_secret(b"REFRESH-IN-PLACE"));
+    assert_eq!(m.poll_event(at(2)), None);
+}
+
+#[test]
+fn reset_leaves_what_new_builds_and_no_secret() {
+    let mut m = busy();
+    m.reset();
+    assert_fresh(&mut m);
+    // A job runs again from there.
+    let to = [addr("bob@fabrikam.com")];
+    let job = Job {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: None,
+    };
+    assert!(m.submit(at(3), &job).is_ok());
+}
+
+#[test]
+fn reset_with_fills_the_settings_in_place_and_asks_for_an_image() {
+    let mut m = busy();
+    let r: Result<(), Violations> = m.reset_with(|s| {
+        *s = valid(SenderMode::BulkSetting);
+        s.bulk_address = Some(addr("admin@contoso.com"));
+        Ok(())
+    });
+    assert_eq!(r, Ok(()));
+    let mut expected = Mailer::new(Settings::default(), TokenStore::new());
+    let mut want = valid(SenderMode::BulkSetting);
+    want.bulk_address = Some(addr("admin@contoso.com"));
+    let _applied = expected.apply_settings(want.clone()).unwrap();
+    assert_eq!(*m.settings(), want);
+    assert_eq!(
+        m.store().persist_pending(),
+        expected.store().persist_pending()
+    );
+    assert!(m.store().persist_pending());
+    assert!(!m.store().holds_secret(b"REFRESH-IN-PLACE"));
+
+    // The defaults ask for nothing, like `new`.
+    let r: Result<(), Violations> = m.reset_with(|_| Ok(()));
+    assert_eq!(r, Ok(()));
+    assert!(!m.store().persist_pending());
+}
+
+#[test]
+fn reset_with_refuses_a_broken_rule_or_a_fill_error_and_stays_reset() {
+    let mut m = busy();
+    let r: Result<(), Violations> = m.reset_with(|s| {
+        *s = valid(SenderMode::AdminFixedAddress);
+        s.vlan_on_network2 = true;
+        Ok(())
+    });
+    let v = r.unwrap_err();
+    assert!(v.contains(crate::config::ConfigError::VlanOnNetwork2));
+    assert_fresh(&mut m);
+
+    let mut m = busy();
+    let r: Result<(), Violations> = m.reset_with(|s| {
+        s.oauth_enabled = true;
+        Err(Violations::default())
+    });
+    assert!(r.is_err());
+    assert_fresh(&mut m);
+}
+
+#[test]
+fn load_into_reads_the_image_in_place_and_no_access_token_survives() {
+    let m = busy();
+    let mut image = [0u8; nv::IMAGE_MAX_LEN];
+    let n = nv::save(m.settings(), m.store(), 1, None, &mut image).unwrap();
+    let image = &image[..n];
+
+    let mut loaded = busy();
+    let report = loaded.load_into(image, &[], None).unwrap();
+    assert_eq!(report.sequence, 1);
+    assert_eq!(*loaded.settings(), *m.settings());
+    assert_eq!(*loaded.plan(), Plan::Idle);
+    assert!(loaded.smtp().is_none());
+    assert_eq!(loaded.store().admin_status(), TokenStatus::Acquired);
+    assert!(loaded.store().holds_secret(b"REFRESH-IN-PLACE"));
+    assert!(!loaded.store().holds_secret(b"ACCESS-IN-PLACE"));
+    assert_eq!(loaded.store().cached_access_tokens(), 0);
+
+    // Nothing to load, or only damage: left reset, nothing kept.
+    let mut empty = busy();
+    assert_eq!(
+        empty.load_into(&[], &[], None).unwrap_err(),
+        nv::NvError::Empty
+    );
+    assert_fresh(&mut empty);
+    let mut torn = busy();
+    let mut bad = image.to_vec();
+    if let Some(last) = bad.last_mut() {
+        *last ^= 1;
+    }
+    assert!(torn.load_into(&bad, &[], None).is_err());
+    assert_fresh(&mut torn);
+}
