@@ -58,6 +58,74 @@ macro_rules! opaque {
 }
 pub(crate) use opaque;
 
+/// Values for which all-zero bytes are a valid value.
+///
+/// # Safety
+/// Implement only through [`zeroable!`], which proves it at compile time.
+pub(crate) unsafe trait Zeroable {}
+
+/// Declares `$t` [`Zeroable`]. The constant below is evaluated by the
+/// compiler, which checks the validity of every constant's value (each
+/// enum tag and niche, each `bool`): the build fails if all-zero bytes are
+/// not a valid `$t` (for example an enum whose tags all differ from zero).
+macro_rules! zeroable {
+    ($t:ty) => {
+        const _: () = {
+            // SAFETY: evaluated at compile time, where an invalid value is
+            // a build error, not undefined behaviour (see above).
+            const ZERO: $t = unsafe { core::mem::zeroed() };
+            core::mem::forget(ZERO);
+            // SAFETY: `ZERO` above compiled, so all-zero is a valid `$t`.
+            unsafe impl $crate::handle::Zeroable for $t {}
+        };
+    };
+}
+pub(crate) use zeroable;
+
+/// Builds a value in `storage` in place: the storage is zeroed (a valid
+/// value, [`Zeroable`]), then `init` sets it up through `&mut` (the
+/// core's `reset`-style methods, field by field). Nothing the size of the
+/// value is built on the stack or copied from flash: the value is never
+/// moved (R-MEM). If `init` fails, the value is dropped (its secrets
+/// wiped) and the storage zeroed again: it holds no live object.
+///
+/// # Safety
+/// `storage` is NULL or valid for writes of `S`, not aliased, and holds no
+/// live value (it is overwritten, not dropped).
+pub(crate) unsafe fn create_zeroed<S: Opaque>(
+    storage: *mut S,
+    init: impl FnOnce(&mut S::Value) -> MfpOauthStatus,
+) -> MfpOauthStatus
+where
+    S::Value: Zeroable,
+{
+    if storage.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    let held = storage.cast::<Held<S::Value>>();
+    // SAFETY: `storage` is valid for writes of `S` (contract); zero bytes
+    // are a valid `Held<S::Value>` (a u64 and a `Zeroable` value), and the
+    // zero magic is not a live object's.
+    unsafe { core::ptr::write_bytes(storage.cast::<u8>(), 0, size_of::<S>()) };
+    // SAFETY: the value's place is valid, initialised (all-zero is a valid
+    // value) and not aliased (contract).
+    let value = unsafe { &mut *core::ptr::addr_of_mut!((*held).value) };
+    let status = init(value);
+    if status == MfpOauthStatus::Ok {
+        // SAFETY: valid for writes; the magic goes last, so that the object
+        // is live only once the value is set up.
+        unsafe { core::ptr::addr_of_mut!((*held).magic).write(S::MAGIC) };
+    } else {
+        // SAFETY: the value is valid and dropped once: the storage is zeroed
+        // right after (its magic stays zero).
+        unsafe {
+            core::ptr::drop_in_place(core::ptr::addr_of_mut!((*held).value));
+            core::ptr::write_bytes(storage.cast::<u8>(), 0, size_of::<S>());
+        }
+    }
+    status
+}
+
 /// Builds a value in `storage` with `init`, overwriting whatever was there
 /// (a live object is not dropped: the caller must destroy it first).
 ///

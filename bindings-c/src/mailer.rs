@@ -11,20 +11,18 @@
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::config::Settings;
+use mfp_oauth_core::config::Violations;
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, MailerError, Plan, Step};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::Security;
-use mfp_oauth_core::token::nv::{self, DeviceKey, NvCursor, Seal, SlotId, SlotState};
-use mfp_oauth_core::token::{
-    StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore, WallTime,
-};
+use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
+use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, WallTime};
 use mfp_oauth_core::{Address, Instant};
 
 use crate::buf::{bytes, put, text};
-use crate::handle::{self, opaque};
+use crate::handle::{self, opaque, zeroable};
 use crate::settings::{self, opt_text, MfpOauthSettings};
 use crate::smtp::{self as csmtp, MfpOauthSmtpEvent, MfpOauthStr};
 use crate::token_client::{self, MfpOauthTokenClient};
@@ -71,6 +69,7 @@ opaque!(
     MailerObj,
     0x6d66_706f_6d61_696c
 );
+zeroable!(MailerObj);
 
 fn wall(wall_s: u64) -> Option<WallTime> {
     (wall_s != 0).then_some(WallTime(wall_s))
@@ -81,16 +80,6 @@ fn diag_of(diag: u32) -> Result<Id, MfpOauthStatus> {
         .ok()
         .and_then(Id::from_number)
         .ok_or(MfpOauthStatus::InvalidArgument)
-}
-
-/// # Safety
-/// As for `settings::from_c`, with `c` NULL or valid.
-unsafe fn settings_arg(c: *const MfpOauthSettings) -> Result<Settings, MfpOauthStatus> {
-    if c.is_null() {
-        return Err(MfpOauthStatus::NullParameter);
-    }
-    // SAFETY: not NULL, valid (contract).
-    unsafe { settings::from_c(&*c) }
 }
 
 /// # Safety
@@ -132,31 +121,39 @@ pub unsafe extern "C" fn mfp_oauth_mailer_create(
     if unsafe { handle::is_live(mailer) } {
         return MfpOauthStatus::WrongState;
     }
-    // SAFETY: the caller's contract.
-    let s = try_status!(unsafe { settings_arg(settings) });
-    if let Some(v) = s.validate().first() {
-        return MfpOauthStatus::of(v);
+    if settings.is_null() {
+        return MfpOauthStatus::NullParameter;
     }
-    // SAFETY: valid for writes (contract).
-    let status = unsafe {
-        handle::create(mailer, |place| {
-            // SAFETY: `place` is valid for a write of a `MailerObj`; both
-            // fields are written, each straight into its place.
-            core::ptr::addr_of_mut!((*place).mailer)
-                .write(Mailer::new(Settings::default(), TokenStore::new()));
-            core::ptr::addr_of_mut!((*place).cursor).write(NvCursor::new());
-        })
+    // SAFETY: not NULL and valid (contract).
+    let c = unsafe { &*settings };
+    // Built in place (R-MEM): the storage is zeroed, then the mailer is
+    // reset and its settings written straight from `c`; nothing the size
+    // of the mailer or of its settings passes through the stack.
+    let init = |obj: &mut MailerObj| {
+        obj.cursor = NvCursor::new();
+        let filled = obj.mailer.reset_with(|s| {
+            // SAFETY: the strings of `c` are valid (contract).
+            unsafe { settings::fill(c, s, None) }.map_err(Refused)
+        });
+        match filled {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(Refused(status)) => status,
+        }
     };
-    if status != MfpOauthStatus::Ok {
-        return status;
-    }
-    // SAFETY: just created.
-    let m = try_status!(unsafe { live(mailer) });
-    match m.mailer.apply_settings(s) {
-        Ok(_) => MfpOauthStatus::Ok,
-        Err(v) => v
-            .first()
-            .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
+    // SAFETY: valid for writes (contract) and holding no live mailer
+    // (checked above).
+    unsafe { handle::create_zeroed(mailer, init) }
+}
+
+/// Why settings were refused: a conversion error or the first rule broken.
+struct Refused(MfpOauthStatus);
+
+impl From<Violations> for Refused {
+    fn from(v: Violations) -> Self {
+        Refused(
+            v.first()
+                .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
+        )
     }
 }
 
@@ -198,6 +195,18 @@ fn slot_c(s: SlotId) -> MfpOauthNvSlot {
     match s {
         SlotId::A => MfpOauthNvSlot::A,
         SlotId::B => MfpOauthNvSlot::B,
+    }
+}
+
+fn report_c(report: &LoadReport) -> MfpOauthNvReport {
+    MfpOauthNvReport {
+        slot: slot_c(report.slot),
+        sequence: report.sequence,
+        other: match report.other {
+            SlotState::Empty => MfpOauthNvSlotState::Empty,
+            SlotState::Corrupt => MfpOauthNvSlotState::Corrupt,
+            _ => MfpOauthNvSlotState::Valid,
+        },
     }
 }
 
@@ -278,39 +287,28 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
     let b = try_status!(unsafe { slot_bytes(slot_b, slot_b_len) });
     // SAFETY: NULL or 32 bytes (contract).
     let key = try_status!(unsafe { device_key(key) });
-    let mut settings = Settings::default();
-    let mut store = TokenStore::new();
-    let report = try_status!(
-        nv::load(a, b, key.as_ref(), &mut settings, &mut store).map_err(MfpOauthStatus::of)
-    );
-    let other = match report.other {
-        SlotState::Empty => MfpOauthNvSlotState::Empty,
-        SlotState::Corrupt => MfpOauthNvSlotState::Corrupt,
-        _ => MfpOauthNvSlotState::Valid,
+    let mut r = None;
+    // Built in place (R-MEM): the storage is zeroed, then the image is
+    // decoded straight into the mailer's settings and token store; no
+    // access token survives the power cycle (R-TOK-1).
+    let init = |obj: &mut MailerObj| match obj.mailer.load_into(a, b, key.as_ref()) {
+        Ok(report) => {
+            obj.cursor = report.cursor;
+            r = Some(report);
+            MfpOauthStatus::Ok
+        }
+        Err(e) => MfpOauthStatus::of(e),
     };
-    let r = MfpOauthNvReport {
-        slot: slot_c(report.slot),
-        sequence: report.sequence,
-        other,
-    };
-    // SAFETY: valid for writes (contract).
-    let status = unsafe {
-        handle::create(mailer, |place| {
-            // SAFETY: `place` is valid for a write of a `MailerObj`; both
-            // fields are written, the mailer straight into its place.
-            core::ptr::addr_of_mut!((*place).mailer).write(Mailer::new(settings, store));
-            core::ptr::addr_of_mut!((*place).cursor).write(report.cursor);
-        })
-    };
-    if status != MfpOauthStatus::Ok {
-        return status;
+    // SAFETY: valid for writes (contract) and holding no live mailer
+    // (checked above).
+    let status = unsafe { handle::create_zeroed(mailer, init) };
+    match r {
+        Some(report) if status == MfpOauthStatus::Ok => {
+            // SAFETY: not NULL and valid (contract).
+            unsafe { put(out_report, report_c(&report)) }
+        }
+        _ => status,
     }
-    // SAFETY: just created.
-    let m = try_status!(unsafe { live(mailer) });
-    // No access token survives a power cycle (R-TOK-1).
-    m.mailer.store_mut().power_on();
-    // SAFETY: not NULL and valid (contract).
-    unsafe { put(out_report, r) }
 }
 
 /// Writes the persistence image (settings and refresh tokens, never access
@@ -430,12 +428,16 @@ pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
     if settings.is_null() {
         return MfpOauthStatus::NullParameter;
     }
+    // Read whole before anything changes, through a shared borrow of the
+    // mailer: its strings may point into the settings in force (a
+    // `get_settings` result), which a `&mut` borrow would invalidate.
+    // SAFETY: the caller's contract.
+    let current = try_status!(unsafe { live_ref(mailer) });
+    // SAFETY: not NULL and valid (contract).
+    let s =
+        try_status!(unsafe { settings::from_c_over(&*settings, Some(current.mailer.settings())) });
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
-    // Read whole before anything changes: its strings may point into the
-    // settings in force (a `get_settings` result).
-    // SAFETY: not NULL and valid (contract).
-    let s = try_status!(unsafe { settings::from_c_over(&*settings, Some(m.mailer.settings())) });
     match m.mailer.apply_settings(s) {
         Ok(_) => MfpOauthStatus::Ok,
         Err(v) => v

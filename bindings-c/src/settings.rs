@@ -3,8 +3,7 @@
 
 use heapless::String;
 use mfp_oauth_core::config::{
-    CustomProvider, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
-    WebDavHttpVersion,
+    ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
 };
 use mfp_oauth_core::diag::Diagnostic;
 use mfp_oauth_core::provider::MicrosoftCloud;
@@ -268,9 +267,26 @@ pub(crate) unsafe fn from_c_over(
     c: &MfpOauthSettings,
     current: Option<&Settings>,
 ) -> Result<Settings, MfpOauthStatus> {
+    let mut s = Settings::default();
+    // SAFETY: forwarded contract.
+    unsafe { fill(c, &mut s, current) }?;
+    Ok(s)
+}
+
+/// As [`from_c_over`], written straight into `s` (reset to the defaults
+/// first), so that no settings value (about 4 KB) is built on the stack
+/// and moved (R-MEM). On error `s` holds a mix: reset it.
+///
+/// # Safety
+/// As for [`from_c`].
+pub(crate) unsafe fn fill(
+    c: &MfpOauthSettings,
+    s: &mut Settings,
+    current: Option<&Settings>,
+) -> Result<(), MfpOauthStatus> {
     // SAFETY: every string of `c` is valid for its length (caller contract).
     let t = |s: &MfpOauthStr| unsafe { opt_text(s) };
-    let mut s = Settings::default();
+    s.reset();
     s.admin_address = address(t(&c.admin_address)?)?;
     s.oauth_enabled = c.oauth_enabled;
     s.provider = match c.provider {
@@ -291,12 +307,10 @@ pub(crate) unsafe fn from_c_over(
         s.tenant = fixed(tenant)?;
     }
     s.client_id = fixed(t(&c.client_id)?)?;
-    s.custom = CustomProvider {
-        token_url: fixed(t(&c.custom_token_url)?)?,
-        device_url: fixed(t(&c.custom_device_url)?)?,
-        authorize_url: fixed(t(&c.custom_authorize_url)?)?,
-        scope: fixed(t(&c.custom_scope)?)?,
-    };
+    s.custom.token_url = fixed(t(&c.custom_token_url)?)?;
+    s.custom.device_url = fixed(t(&c.custom_device_url)?)?;
+    s.custom.authorize_url = fixed(t(&c.custom_authorize_url)?)?;
+    s.custom.scope = fixed(t(&c.custom_scope)?)?;
     s.google_app_testing = c.google_app_testing;
     let host = t(&c.smtp_host)?;
     let sec = security(c.smtp_security)?;
@@ -345,7 +359,7 @@ pub(crate) unsafe fn from_c_over(
     };
     s.vlan_on_network2 = c.vlan_on_network2;
     s.auto_delete_user_tokens = c.auto_delete_user_tokens;
-    Ok(s)
+    Ok(())
 }
 
 fn str_c(s: &str) -> MfpOauthStr {

@@ -23,7 +23,7 @@ use mfp_oauth_core::smtp::{
 use mfp_oauth_core::{AccessToken, Address, Duration, Instant};
 
 use crate::buf::{bytes, bytes_mut, put, put_c_string, text};
-use crate::handle::{self, opaque};
+use crate::handle::{self, opaque, zeroable};
 use crate::MfpOauthStatus;
 
 /// 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
@@ -53,6 +53,7 @@ opaque!(
     Client,
     0x6d66_706f_736d_7470
 );
+zeroable!(Client);
 
 /// Smallest `out_len` of `mfp_oauth_smtp_write_body`: room for a
 /// `BDAT <n>` chunk header and a few octets of body.
@@ -675,31 +676,18 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
         ))
     };
     let now = Instant::from_millis(now_ms);
-    // SAFETY: `smtp` is valid for writes of `mfp_oauth_smtp` (contract).
-    let status = unsafe {
-        handle::create(smtp, |place| {
-            // SAFETY: `place` is valid for a write of a `Client`.
-            place.write(Client::new(now, settings, user))
-        })
-    };
-    if status != MfpOauthStatus::Ok {
-        return status;
-    }
-    // The token is copied straight from the caller's buffer into the
-    // session in its storage: no copy of it is left on the stack.
-    let Some(token) = token else {
-        return MfpOauthStatus::Ok;
-    };
-    // SAFETY: just created.
-    let client = try_status!(unsafe { handle::get(smtp) });
-    match client.set_token(now, token) {
-        Ok(()) => MfpOauthStatus::Ok,
-        Err(e) => {
-            // SAFETY: the storage holds the session just created.
-            let _ = unsafe { handle::destroy(smtp) };
-            MfpOauthStatus::of(e)
+    // Built in place (R-MEM): the storage is zeroed, then the session is
+    // reset where it lives; the token is copied straight from the caller's
+    // buffer into it, so no copy of it is left on the stack.
+    let init = |client: &mut Client| {
+        client.reset(now, settings, user);
+        match token.map(|t| client.set_token(now, t)) {
+            Some(Err(e)) => MfpOauthStatus::of(e),
+            _ => MfpOauthStatus::Ok,
         }
-    }
+    };
+    // SAFETY: `smtp` is valid for writes of `mfp_oauth_smtp` (contract).
+    unsafe { handle::create_zeroed(smtp, init) }
 }
 
 /// Lends the access token (copied into the session, wiped after AUTH): at
