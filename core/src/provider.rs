@@ -835,8 +835,10 @@ mod tests {
         );
         assert_eq!(g.scope(), "https://mail.google.com/");
 
-        let mut s = crate::config::Settings::default();
-        s.provider = crate::config::ProviderKind::Microsoft;
+        let mut s = crate::config::Settings {
+            provider: crate::config::ProviderKind::Microsoft,
+            ..crate::config::Settings::default()
+        };
         s.custom.token_url = "https://login.example.us/t/oauth2/v2.0/token"
             .try_into()
             .unwrap();

@@ -97,7 +97,7 @@ fn a_refused_connection_shows_each_attempt_and_its_endpoint() {
     let (dev, dir) = device("refused", &format!("http://127.0.0.1:{port}"));
     let (contacted, retries, r) = sign_in(&dev);
     let endpoint = format!("127.0.0.1:{port}");
-    assert_eq!(contacted, [endpoint.clone()]);
+    assert_eq!(contacted, std::slice::from_ref(&endpoint));
     assert_every_attempt_shown(&endpoint, &retries, Id::ConnectFailed);
     assert_eq!(r, Err(FlowError::Failed(Id::ConnectFailed)));
     let _ = std::fs::remove_dir_all(dir);
