@@ -14,6 +14,8 @@
 //!   refresh with rotation).
 //! - [`provider`]: Microsoft, Google and custom OAuth provider profiles.
 //! - [`mailer`]: the facade the firmware drives for one job.
+//! - [`mime`]: the message a job sends (text and files), composed as a
+//!   stream of exactly known size.
 //! - [`config`], [`function`], [`policy`], [`token`]: the printer's
 //!   behaviour: settings and their rules, the twelve mail functions, whose
 //!   token and which From address a job uses, the token lifecycle and its
@@ -61,6 +63,7 @@ pub mod diag;
 pub mod function;
 pub mod limits;
 pub mod mailer;
+pub mod mime;
 pub mod oauth;
 pub mod policy;
 pub mod provider;
