@@ -1550,8 +1550,15 @@ fn doctor(ctx: &Ctx) -> ExitCode {
     match dev.provider() {
         Ok((p, _)) => {
             let e = p.token_endpoint();
-            let tls = dev.tls.clone().for_https();
-            match Connection::connect_tls(e.host(), e.port(), &dev.token_net(), &tls) {
+            // The trust within the settings' TLS range (R-CFG).
+            let opened = dev
+                .server_tls()
+                .map_err(|t| (t.to_string(), t.diag()))
+                .and_then(|tls| {
+                    Connection::connect_tls(e.host(), e.port(), &dev.token_net(), &tls.for_https())
+                        .map_err(|n| (n.to_string(), n.diag()))
+                });
+            match opened {
                 Ok(mut c) => {
                     let i = c.tls_info();
                     println!(
@@ -1567,10 +1574,10 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                     );
                     c.close();
                 }
-                Err(err) => {
+                Err((err, id)) => {
                     ok = false;
                     println!("  ✘ {}:{}: {err}", e.host(), e.port());
-                    print!("{}", indent(&describe(err.diag(), lang)));
+                    print!("{}", indent(&describe(id, lang)));
                 }
             }
         }
@@ -1585,6 +1592,14 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         println!("  ✘ no SMTP server configured");
         return ExitCode::FAILURE;
     };
+    let tls = match dev.server_tls() {
+        Ok(t) => t,
+        Err(e) => {
+            println!("  ✘ {e}");
+            print!("{}", indent(&describe(e.diag(), lang)));
+            return ExitCode::FAILURE;
+        }
+    };
     let endpoint = SmtpEndpoint {
         host: m.host.to_string(),
         port: m.port,
@@ -1592,7 +1607,7 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         ehlo_name: dev.ehlo.clone(),
         mechanism: MechanismPreference::Xoauth2,
         net: NetOptions::default(),
-        tls: dev.tls.clone(),
+        tls,
     };
     // A token check needs a token: refresh the administrator's if stored.
     let account = s.admin_address.clone();

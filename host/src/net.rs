@@ -126,7 +126,7 @@ impl Diagnostic for NetError {
             NetError::Connect(_) => Id::ConnectFailed,
             NetError::Timeout => Id::NetworkTimeout,
             NetError::Certificate(e) => certificate_diag(e),
-            NetError::Tls(_) => Id::TlsHandshakeFailed,
+            NetError::Tls(e) => tls_diag(e),
             NetError::ProxyRefused(407) => Id::ProxyAuthRequired,
             NetError::ProxyRefused(_) | NetError::ProxyMalformed => Id::ProxyRefused,
             NetError::Closed => Id::ConnectionClosed,
@@ -152,6 +152,26 @@ pub fn certificate_diag(e: &rustls::Error) -> Id {
             Id::CertificateUntrusted
         }
         _ => Id::CertificateInvalid,
+    }
+}
+
+/// The diagnostic for a failed handshake: no TLS version in common with
+/// the server within the settings' TLS range (E610: the server refused the
+/// versions offered, or chose one the range excludes), or any other
+/// failure (E603).
+#[must_use]
+pub fn tls_diag(e: &rustls::Error) -> Id {
+    use rustls::{AlertDescription as A, PeerIncompatible as P};
+    match e {
+        rustls::Error::AlertReceived(A::ProtocolVersion)
+        | rustls::Error::PeerIncompatible(
+            P::ServerTlsVersionIsDisabledByOurConfig
+            | P::ServerDoesNotSupportTls12Or13
+            | P::SupportedVersionsExtensionRequired
+            | P::Tls12NotOffered
+            | P::Tls12NotOfferedOrEnabled,
+        ) => Id::TlsVersionMismatch,
+        _ => Id::TlsHandshakeFailed,
     }
 }
 

@@ -10,6 +10,8 @@
 //! root list. Private CAs (a corporate TLS-inspecting proxy, the demo's
 //! simulator) are added explicitly, never by disabling verification.
 
+use mfp_oauth_core::config::TlsVersion;
+use mfp_oauth_core::diag::{Diagnostic, Id};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
@@ -29,6 +31,23 @@ pub enum TlsVersions {
     Tls12Only,
     /// TLS 1.3 only.
     Tls13Only,
+}
+
+impl TlsVersions {
+    /// The versions rustls speaks within the settings' range `min..=max`
+    /// (R-CFG, R-RULE-2). rustls implements TLS 1.2 and TLS 1.3 only: a
+    /// range that admits neither is refused ([`TlsSetupError::NoVersion`],
+    /// E214), never widened; TLS 1.0 and 1.1 in a range are simply not
+    /// offered.
+    pub fn within(min: TlsVersion, max: TlsVersion) -> Result<Self, TlsSetupError> {
+        let admits = |v: TlsVersion| min <= v && v <= max;
+        match (admits(TlsVersion::Tls12), admits(TlsVersion::Tls13)) {
+            (true, true) => Ok(TlsVersions::Tls12AndTls13),
+            (true, false) => Ok(TlsVersions::Tls12Only),
+            (false, true) => Ok(TlsVersions::Tls13Only),
+            (false, false) => Err(TlsSetupError::NoVersion { min, max }),
+        }
+    }
 }
 
 /// Where the client's trust comes from and what it offers.
@@ -62,6 +81,23 @@ pub enum TlsSetupError {
     CaFile(String),
     /// rustls refused the configuration.
     Rustls(rustls::Error),
+    /// The settings' TLS range admits neither TLS 1.2 nor TLS 1.3.
+    NoVersion {
+        /// The minimum set.
+        min: TlsVersion,
+        /// The maximum set.
+        max: TlsVersion,
+    },
+}
+
+impl Diagnostic for TlsSetupError {
+    fn diag(&self) -> Id {
+        match self {
+            TlsSetupError::CaFile(_) => Id::IoError,
+            TlsSetupError::Rustls(_) => Id::TlsHandshakeFailed,
+            TlsSetupError::NoVersion { .. } => Id::TlsVersionsUnsupported,
+        }
+    }
 }
 
 impl fmt::Display for TlsSetupError {
@@ -69,6 +105,10 @@ impl fmt::Display for TlsSetupError {
         match self {
             TlsSetupError::CaFile(why) => write!(f, "CA file: {why}"),
             TlsSetupError::Rustls(e) => write!(f, "TLS configuration: {e}"),
+            TlsSetupError::NoVersion { min, max } => write!(
+                f,
+                "the TLS range {min:?} to {max:?} admits neither TLS 1.2 nor TLS 1.3, the only versions supported"
+            ),
         }
     }
 }
@@ -96,6 +136,13 @@ impl TlsSettings {
     pub fn for_https(mut self) -> Self {
         self.alpn = vec![ALPN_HTTP11.to_vec()];
         self
+    }
+
+    /// The same trust, offering only the versions of the settings' TLS
+    /// range `min..=max` ([`TlsVersions::within`]).
+    pub fn with_range(mut self, min: TlsVersion, max: TlsVersion) -> Result<Self, TlsSetupError> {
+        self.versions = TlsVersions::within(min, max)?;
+        Ok(self)
     }
 
     /// Build the rustls client configuration (ring provider).
@@ -139,6 +186,29 @@ mod tests {
             Err(TlsSetupError::CaFile(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_settings_range_picks_the_versions_and_never_widens() {
+        use TlsVersion::{Tls10, Tls11, Tls12, Tls13};
+        let cases = [
+            (Tls12, Tls13, Some(TlsVersions::Tls12AndTls13)),
+            (Tls10, Tls13, Some(TlsVersions::Tls12AndTls13)),
+            (Tls12, Tls12, Some(TlsVersions::Tls12Only)),
+            (Tls11, Tls12, Some(TlsVersions::Tls12Only)),
+            (Tls13, Tls13, Some(TlsVersions::Tls13Only)),
+            (Tls10, Tls11, None),
+            (Tls10, Tls10, None),
+            (Tls13, Tls12, None),
+        ];
+        for (min, max, want) in cases {
+            let got = TlsVersions::within(min, max);
+            assert_eq!(got.as_ref().ok(), want.as_ref(), "{min:?}..{max:?}");
+            if let Err(e) = got {
+                assert_eq!(e.diag(), Id::TlsVersionsUnsupported);
+                assert!(TlsSettings::default().with_range(min, max).is_err());
+            }
+        }
     }
 
     #[test]

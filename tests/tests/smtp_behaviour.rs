@@ -685,3 +685,45 @@ fn token_lent_when_the_client_asks() {
     assert!(t.sensitive);
     assert!(out[..t.len].starts_with(b"AUTH XOAUTH2 dXNl"));
 }
+
+/// Issue 15 (defect 3): a TLS handshake that fails after the `220` to
+/// STARTTLS (a refused certificate) ends the session with the driver's
+/// diagnostic, as on implicit TLS, not E325 "connection closed"; and the
+/// `220` is not a reply to report with it. Outside the handshake it is a
+/// close.
+#[test]
+fn a_failed_starttls_handshake_carries_the_drivers_diagnostic() {
+    use mfp_oauth_core::diag::{Diagnostic, Id};
+    use mfp_oauth_core::smtp::{Error, Stage};
+    let mut c = client_with_token(starttls(), TOKEN.as_bytes());
+    let mut out = [0u8; 512];
+    for reply in [
+        &b"220 x\r\n"[..],
+        b"250-x\r\n250 STARTTLS\r\n",
+        b"220 2.0.0 go ahead\r\n",
+    ] {
+        let _ = c.handle_input(Instant::ZERO, reply);
+        while c.poll_transmit(Instant::ZERO, &mut out).unwrap().is_some() {}
+    }
+    assert_eq!(c.poll_event(), Some(Event::UpgradeTls));
+    c.handle_tls_failed(Instant::ZERO, Id::CertificateWrongName);
+    let error = Error::TlsFailed {
+        diag: Id::CertificateWrongName,
+    };
+    assert_eq!(c.poll_event(), Some(Event::Failed { error }));
+    assert!(c.is_closed());
+    assert_eq!(error.diag(), Id::CertificateWrongName);
+    assert!(!error.from_reply());
+    assert!(!Error::ConnectionClosed { stage: Stage::Ehlo }.from_reply());
+
+    // Before STARTTLS there is no handshake to fail: a close.
+    let mut c = client_with_token(starttls(), TOKEN.as_bytes());
+    let _ = c.handle_input(Instant::ZERO, b"220 x\r\n");
+    c.handle_tls_failed(Instant::ZERO, Id::CertificateWrongName);
+    assert_eq!(
+        c.poll_event(),
+        Some(Event::Failed {
+            error: Error::ConnectionClosed { stage: Stage::Ehlo }
+        })
+    );
+}

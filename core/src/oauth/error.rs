@@ -92,6 +92,9 @@ pub enum TransportError {
     Connect,
     /// The TLS handshake failed.
     Tls,
+    /// The server and the device have no TLS version in common within the
+    /// settings' TLS range (a setting to change, not worth a retry).
+    TlsVersion,
     /// The server's certificate did not verify (for a reason other than
     /// the three below).
     Certificate,
@@ -131,6 +134,7 @@ impl TransportError {
             | TransportError::CertificateExpired
             | TransportError::CertificateWrongName
             | TransportError::CertificateUntrusted
+            | TransportError::TlsVersion
             | TransportError::ProxyAuthRequired => false,
         }
     }
@@ -142,6 +146,7 @@ impl fmt::Display for TransportError {
             TransportError::Dns => f.write_str("name resolution failed"),
             TransportError::Connect => f.write_str("connection failed"),
             TransportError::Tls => f.write_str("TLS handshake failed"),
+            TransportError::TlsVersion => f.write_str("no TLS version in common"),
             TransportError::Certificate => f.write_str("certificate verification failed"),
             TransportError::CertificateExpired => {
                 f.write_str("certificate expired or not valid yet")
@@ -170,6 +175,7 @@ impl Diagnostic for TransportError {
             TransportError::Dns => Id::DnsFailed,
             TransportError::Connect => Id::ConnectFailed,
             TransportError::Tls => Id::TlsHandshakeFailed,
+            TransportError::TlsVersion => Id::TlsVersionMismatch,
             TransportError::Certificate => Id::CertificateInvalid,
             TransportError::CertificateExpired => Id::CertificateExpired,
             TransportError::CertificateWrongName => Id::CertificateWrongName,

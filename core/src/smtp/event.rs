@@ -132,6 +132,29 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
+impl Error {
+    /// Whether a reply of the server decided this failure, so that the
+    /// client's last reply is the one to show with it. A close, a timeout,
+    /// a reply that could not be read, a failed TLS handshake, plaintext
+    /// injected after STARTTLS and a message over the SIZE announced in
+    /// EHLO come with no reply of their own: the last reply then is an
+    /// earlier one (the `220` to STARTTLS, the `235` to AUTH) and is not the
+    /// reason.
+    #[must_use]
+    pub const fn from_reply(&self) -> bool {
+        !matches!(
+            self,
+            Error::MessageTooBig { .. }
+                | Error::Timeout { .. }
+                | Error::ConnectionClosed { .. }
+                | Error::BadReply { .. }
+                | Error::PlaintextAfterStartTls
+                | Error::DeliveryUnknown
+                | Error::TlsFailed { .. }
+        )
+    }
+}
+
 impl Diagnostic for Error {
     fn diag(&self) -> Id {
         match self {

@@ -126,7 +126,6 @@ pub fn run(
         .submit(now, &spec)
         .map_err(|e| AppError::Diag(e.diag()))?;
     let mut pump: Option<Pump> = None;
-    let mut server_reply = None;
     for _ in 0..MAX_PLANS {
         for n in device.drain_store()? {
             on(&JobEvent::Notice(n));
@@ -142,7 +141,7 @@ pub fn run(
                 }
                 return Ok(JobReport {
                     result: plan,
-                    server_reply,
+                    server_reply: decided_by(device),
                 });
             }
             Plan::NeedAdminAuth { account, method }
@@ -204,14 +203,16 @@ pub fn run(
                     proxy: None,
                     ..device.net.clone()
                 };
+                // The settings' TLS range (R-CFG, R-RULE-2), for implicit
+                // TLS and STARTTLS alike.
                 let opened = device
-                    .tls
-                    .client_config()
-                    .map_err(|_| crate::net::NetError::Io(std::io::Error::other("TLS settings")))
+                    .server_tls()
+                    .and_then(|t| t.client_config())
+                    .map_err(|e| e.diag())
                     .and_then(|cfg| {
-                        let mut c = Connection::connect(&host, port, &net)?;
+                        let mut c = Connection::connect(&host, port, &net).map_err(|e| e.diag())?;
                         if security == Security::ImplicitTls {
-                            c.start_tls_with(cfg.clone())?;
+                            c.start_tls_with(cfg.clone()).map_err(|e| e.diag())?;
                         }
                         Ok(Pump::new(c, cfg))
                     });
@@ -225,7 +226,7 @@ pub fn run(
                         let ehlo = device.ehlo.clone();
                         device.mailer.connected(now, &ehlo)
                     }
-                    Err(e) => device.mailer.connect_failed(e.diag()),
+                    Err(diag) => device.mailer.connect_failed(diag),
                 };
                 r.map_err(|e| AppError::Diag(e.diag()))?
             }
@@ -233,7 +234,7 @@ pub fn run(
                 let Some(p) = pump.as_mut() else {
                     return Err(AppError::Diag(Id::WrongState));
                 };
-                session(device, p, body, &mut server_reply, on)?
+                session(device, p, body, on)?
             }
             // Idle or a plan this host does not know: nothing to carry out.
             _ => return Err(AppError::Diag(Id::WrongState)),
@@ -243,8 +244,16 @@ pub fn run(
     let plan = device.mailer.cancel(device.clock.now(), diag);
     Ok(JobReport {
         result: plan,
-        server_reply,
+        server_reply: decided_by(device),
     })
+}
+
+/// The server's reply that decided the job, as the core kept it: the last
+/// refusal, or the `250` that took the message; none when nothing the
+/// server said decided it (a close, a timeout, a refused certificate), and
+/// never the `220` to STARTTLS or the `221` to QUIT.
+fn decided_by(device: &Device) -> Option<String> {
+    device.mailer.last_reply().map(ToString::to_string)
 }
 
 /// Pump the session until the plan changes (a refresh mid-session, or the
@@ -253,7 +262,6 @@ fn session(
     device: &mut Device,
     pump: &mut Pump,
     body: &mut dyn std::io::Read,
-    server_reply: &mut Option<String>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<Plan, AppError> {
     // Bounded by the SMTP client's own deadlines: every wait ends with
@@ -262,17 +270,6 @@ fn session(
         for _ in 0..2 {
             while let Some(step) = device.mailer.poll_event(device.clock.now()) {
                 let now = device.clock.now();
-                // The report shows the reply that decided the job: the last
-                // refusal (4xx/5xx), or the 250 that took the message. It is
-                // read at every step, because the Mailer acts on some replies
-                // itself (a rejected token starts a refresh), and never
-                // replaced by a later positive reply such as QUIT's 221.
-                let sent = matches!(step, Step::Smtp(Event::MessageSent { .. }));
-                if let Some(reply) = device.mailer.smtp().and_then(|c| c.last_reply()) {
-                    if reply.code.code >= 400 || sent || server_reply.is_none() {
-                        *server_reply = Some(reply.to_string());
-                    }
-                }
                 match step {
                     Step::Store(StoreEvent::Persist { erase_other_slot }) => {
                         device.persist(erase_other_slot)?;
@@ -284,9 +281,12 @@ fn session(
                             continue;
                         };
                         match ev {
+                            // A refused certificate or no TLS version in
+                            // common gets its own diagnostic, as on
+                            // implicit TLS (not "connection closed").
                             Event::UpgradeTls => match pump.start_tls(client, now) {
                                 Ok(info) => on(&JobEvent::Tls(info)),
-                                Err(_) => client.handle_close(now),
+                                Err(e) => client.handle_tls_failed(now, e.diag()),
                             },
                             Event::ReadyForBody => {
                                 if pump.flush(client, now).is_ok() {
@@ -295,11 +295,10 @@ fn session(
                                     });
                                 }
                             }
-                            Event::AuthRejected { .. }
-                            | Event::MessageFailed { .. }
-                            | Event::Failed { .. } => {
-                                if let Some(r) = server_reply.clone() {
-                                    on(&JobEvent::ServerSaid(r));
+                            Event::AuthRejected { .. } | Event::MessageFailed { .. } => {
+                                // The refusal just read.
+                                if let Some(r) = client.last_reply() {
+                                    on(&JobEvent::ServerSaid(r.to_string()));
                                 }
                                 on(&JobEvent::Smtp(ev));
                             }

@@ -301,6 +301,15 @@ impl Device {
         Ok(applied.go_to_oauth_screen)
     }
 
+    /// The TLS client settings for the servers (the SMTP server and the
+    /// token endpoint): the trust of [`Device::tls`] offering only the
+    /// versions of the settings' TLS range (R-CFG, R-RULE-2); a range
+    /// without TLS 1.2 or 1.3 is refused (E214), never widened.
+    pub fn server_tls(&self) -> Result<TlsSettings, crate::tls::TlsSetupError> {
+        let s = self.mailer.settings();
+        self.tls.clone().with_range(s.tls_min, s.tls_max)
+    }
+
     /// The token traffic's network options: the settings' proxy, if any.
     #[must_use]
     pub fn token_net(&self) -> NetOptions {

@@ -179,11 +179,15 @@ pub fn client(device: &Device) -> Result<OAuthClient, FlowError> {
     ))
 }
 
-fn transport(device: &Device) -> HttpsTransport {
-    HttpsTransport {
+/// How the token endpoint is reached: the settings' proxy, the device's
+/// trust within the settings' TLS range.
+fn transport(device: &Device) -> Result<HttpsTransport, FlowError> {
+    Ok(HttpsTransport {
         net: device.token_net(),
-        tls: device.tls.clone(),
-    }
+        tls: device
+            .server_tls()
+            .map_err(|e| FlowError::Failed(e.diag()))?,
+    })
 }
 
 fn finish(c: OAuthClient, f: Finish) -> Result<SignedIn, FlowError> {
@@ -215,7 +219,7 @@ pub fn run_with(
     let f = drive(
         &*device.clock,
         &mut c,
-        &transport(device),
+        &transport(device)?,
         None,
         &mut |c, s| {
             if s == Step::Event(Event::RefreshTokenRotated) {
@@ -239,7 +243,7 @@ pub fn sign_in(
 ) -> Result<SignedIn, FlowError> {
     let mut c = client(device)?;
     let now = device.clock.now();
-    let t = transport(device);
+    let t = transport(device)?;
     let mut progress = Progress::default();
     let f = match method {
         AuthMethod::DeviceCode => {

@@ -67,7 +67,10 @@ pub fn transport_error(e: &NetError) -> TransportError {
             Id::CertificateUntrusted => TransportError::CertificateUntrusted,
             _ => TransportError::Certificate,
         },
-        NetError::Tls(_) => TransportError::Tls,
+        NetError::Tls(t) => match crate::net::tls_diag(t) {
+            Id::TlsVersionMismatch => TransportError::TlsVersion,
+            _ => TransportError::Tls,
+        },
         NetError::ProxyRefused(407) => TransportError::ProxyAuthRequired,
         NetError::ProxyRefused(status) => TransportError::ProxyRefused { status: *status },
         NetError::ProxyMalformed => TransportError::ProxyRefused { status: 0 },

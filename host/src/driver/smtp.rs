@@ -537,6 +537,17 @@ impl Session<'_, '_> {
         self.client.last_reply().map(ToString::to_string)
     }
 
+    /// The reply to report with `error`: the server's last one when it
+    /// decided the failure, none after a close, a timeout or a TLS failure
+    /// (never the `220` to STARTTLS as if it were the reason).
+    fn reply_of(&self, error: &smtp::Error) -> Option<String> {
+        if error.from_reply() {
+            self.last_reply()
+        } else {
+            None
+        }
+    }
+
     fn fail(&mut self, e: SendError) {
         if self.failure.is_none() {
             self.failure = Some(e);
@@ -632,12 +643,12 @@ impl Session<'_, '_> {
                     self.quit();
                 }
                 Event::MessageFailed { error } => {
-                    let reply = self.last_reply();
+                    let reply = self.reply_of(&error);
                     self.fail(SendError::Message { error, reply });
                     self.quit();
                 }
                 Event::Failed { error } => {
-                    let reply = self.last_reply();
+                    let reply = self.reply_of(&error);
                     self.fail(SendError::Session { error, reply });
                     return false;
                 }

@@ -70,6 +70,16 @@ impl Pki {
 
     /// A server configuration presenting a certificate of kind `kind`.
     pub fn server(&self, kind: Cert) -> Arc<ServerConfig> {
+        self.server_speaking(kind, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// [`Pki::server`] speaking only `versions` (a server capped at TLS
+    /// 1.2, or one that speaks nothing older than TLS 1.3).
+    pub fn server_speaking(
+        &self,
+        kind: Cert,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Arc<ServerConfig> {
         let key = KeyPair::generate().unwrap();
         let name = if kind == Cert::WrongName {
             "other.invalid"
@@ -97,7 +107,7 @@ impl Pki {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let config =
             ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
+                .with_protocol_versions(versions)
                 .unwrap()
                 .with_no_client_auth()
                 .with_single_cert(vec![cert.der().clone()], key)
