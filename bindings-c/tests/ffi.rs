@@ -1734,3 +1734,91 @@ fn every_status_has_a_message_a_remedy_and_a_name() {
         );
     }
 }
+
+// ----- issue 15, defect 6: a damaged newest image -----
+
+#[test]
+fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
+    // R-NV: slot A holds image 1, slot B the newer image 2 with one octet
+    // flipped. The load takes A (the port of image 1) and the first step is
+    // PREVIOUS_IMAGE_RESTORED (diag 511), then a PERSIST that goes to B.
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let m = mailer.ptr();
+    let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+    // SAFETY (every call): storage and locals, lengths as given.
+    unsafe {
+        // Saves an image and confirms it written; its slot and sequence.
+        let save = |m: *mut MfpOauthMailer| {
+            let mut image = vec![0u8; MFP_OAUTH_NV_IMAGE_MAX_LEN];
+            let (mut n, mut seq) = (0usize, 0u32);
+            let mut slot = core::mem::MaybeUninit::<MfpOauthNvSlot>::uninit();
+            assert_eq!(
+                mfp_oauth_mailer_save(
+                    m,
+                    null(),
+                    null(),
+                    image.as_mut_ptr(),
+                    image.len(),
+                    &mut n,
+                    slot.as_mut_ptr(),
+                    &mut seq,
+                ),
+                S::Ok
+            );
+            let slot = slot.assume_init();
+            assert_eq!(mfp_oauth_mailer_image_written(m, slot as u32, seq), S::Ok);
+            image.truncate(n);
+            (image, slot, seq)
+        };
+        let steps = |m: *mut MfpOauthMailer| {
+            let mut kinds = Vec::new();
+            loop {
+                let mut st = core::mem::MaybeUninit::<MfpOauthStep>::uninit();
+                assert_eq!(mfp_oauth_mailer_poll_event(m, 0, st.as_mut_ptr()), S::Ok);
+                let st = st.assume_init();
+                if matches!(st.kind, MfpOauthStepKind::None) {
+                    return kinds;
+                }
+                kinds.push((st.kind as u32, st.diag));
+            }
+        };
+        let mut c = microsoft_settings();
+        c.smtp_port = 2525;
+        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        let (a, slot, seq) = save(m);
+        assert_eq!((slot, seq), (MfpOauthNvSlot::A, 1));
+        c.smtp_port = 2526;
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c), S::Ok);
+        let (mut b, slot, seq) = save(m);
+        assert_eq!((slot, seq), (MfpOauthNvSlot::B, 2));
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+
+        // Both good: image 2, no notice.
+        let load = |b: &[u8], r| {
+            mfp_oauth_mailer_load(m, a.as_ptr(), a.len(), b.as_ptr(), b.len(), null(), r)
+        };
+        assert_eq!(load(&b, report.as_mut_ptr()), S::Ok);
+        assert_eq!(settings_of(m).smtp_port, 2526);
+        assert!(steps(m).is_empty());
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+
+        let last = b.len() - 1;
+        b[last] ^= 0x01;
+        assert_eq!(load(&b, report.as_mut_ptr()), S::Ok);
+        let r = report.assume_init();
+        assert_eq!((r.slot, r.sequence), (MfpOauthNvSlot::A, 1));
+        assert_eq!(r.other, MfpOauthNvSlotState::Corrupt);
+        assert_eq!(settings_of(m).smtp_port, 2525, "image 1's settings");
+        assert_eq!(
+            steps(m),
+            [
+                (MfpOauthStepKind::PreviousImageRestored as u32, 511),
+                (MfpOauthStepKind::Persist as u32, 0)
+            ]
+        );
+        // The new image goes over the damaged slot B, never over A.
+        let (_, slot, seq) = save(m);
+        assert_eq!((slot, seq), (MfpOauthNvSlot::B, 2));
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
