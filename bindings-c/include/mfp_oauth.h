@@ -16,7 +16,11 @@
  *    allocates (static or on the stack); the library has no heap, no
  *    globals and makes no callbacks;
  *  - nothing is thread-safe or ISR-safe: use one object from one task at a
- *    time; distinct objects are independent.
+ *    time; distinct objects are independent;
+ *  - power-on: only MFP_OAUTH_STATUS_NV_EMPTY from mfp_oauth_mailer_load
+ *    leads to mfp_oauth_mailer_create; after any other load error never
+ *    create and save a fresh image (it would erase the other slot and the
+ *    refresh token): see mfp_oauth_mailer_load.
  *
  * On a bare-metal target the firmware must provide
  *     void mfp_oauth_panic_hook(void);
