@@ -1438,7 +1438,7 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     let to_s: Vec<String> = to.iter().map(|x| x.as_str().to_owned()).collect();
     // The message is produced while it is sent: the files are read through
     // one fixed buffer, whatever their size (issue 11).
-    let mut body = mime::stream(&Composition {
+    let body = mime::try_stream(&Composition {
         from: &header_from,
         to: &to_s,
         subject: &a.subject,
@@ -1447,6 +1447,9 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
         message_id_local: &id,
         date: std::time::SystemTime::now(),
     });
+    let Ok(mut body) = body.inspect_err(|e| eprintln!("{e}")) else {
+        return ExitCode::from(2);
+    };
     let user = a.user.as_deref().map(|id| User {
         id,
         address: user_address.as_ref(),

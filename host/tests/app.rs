@@ -230,7 +230,7 @@ fn print_sizes() {
             size_of::<mfp_oauth_host::driver::smtp::Pump>(),
         ),
         (
-            "mime::MimeStream (+3,648 B heap read buffer)",
+            "mime::MimeStream (core composer inside)",
             size_of::<mfp_oauth_host::mime::MimeStream>(),
         ),
         (
