@@ -493,6 +493,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED = 435,
   /**
+   * E436: The account that signed in is not the address this token is for; the token was refused.
+   */
+  MFP_OAUTH_STATUS_ACCOUNT_MISMATCH = 436,
+  /**
    * E501: The administrator's authentication was cancelled: the token expired or was revoked.
    */
   MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED = 501,

@@ -666,6 +666,12 @@ catalogue! {
         fix_en: "Sign in again and tick the permission to send e-mail on the consent screen.",
         fix_fr: "Se reconnecter et cocher l'autorisation d'envoyer des e-mails sur l'écran de consentement.",
     },
+    AccountMismatch = 436 {
+        en: "The account that signed in is not the address this token is for; the token was refused.",
+        fr: "Le compte qui s'est connecté n'est pas l'adresse à laquelle ce jeton est destiné ; le jeton a été refusé.",
+        fix_en: "Sign in again with the account of the address shown, or change the address in the settings to the account that signed in.",
+        fix_fr: "Se reconnecter avec le compte de l'adresse indiquée, ou remplacer l'adresse dans les réglages par le compte qui s'est connecté.",
+    },
 
     // 5xx: the token store and the persisted image
     AdminReauthNeeded = 501 {

@@ -498,7 +498,9 @@ impl Mailer {
     /// The administrator's **Acquire** in [Configuration OAuth] succeeded on
     /// `client` (after its `AccessToken` event): the tokens are stored for
     /// the administrator's address, the status reads Acquired and the
-    /// Information-screen notice clears.
+    /// Information-screen notice clears. When the provider named another
+    /// account than that address (R-ACCT), the token is refused with
+    /// [`TokenError::AccountMismatch`] and nothing changes.
     pub fn acquire_admin<B: AsMut<[u8]>>(
         &mut self,
         now: Instant,
@@ -512,12 +514,13 @@ impl Mailer {
             .clone()
             .ok_or(MailerError::AdminAddressMissing)?;
         self.store
-            .store_acquired(
+            .store_signed_in(
                 now,
                 wall,
                 &TokenOwner::Admin,
                 &account,
                 TokenGrant::from_response(tokens),
+                tokens.account.address(),
             )
             .map_err(MailerError::Token)
     }
@@ -571,7 +574,7 @@ impl Mailer {
                 if exchange {
                     self.exchange_succeeded(now, wall, grant)?
                 } else {
-                    self.auth_succeeded(now, wall, grant)?
+                    self.signed_in(now, wall, grant, tokens.account.address())?
                 }
             }
             oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
@@ -586,12 +589,27 @@ impl Mailer {
     }
 
     /// The sign-in asked by [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`]
-    /// succeeded with `grant` (for the plan's account).
+    /// succeeded with `grant` (for the plan's account, unverified: the
+    /// OAuth client's events, through [`Mailer::handle_oauth_event`], also
+    /// carry the account the provider named).
     pub fn auth_succeeded(
         &mut self,
         now: Instant,
         wall: Option<WallTime>,
         grant: TokenGrant<'_>,
+    ) -> Result<Plan, MailerError> {
+        self.signed_in(now, wall, grant, None)
+    }
+
+    /// The sign-in succeeded; `learned` is the account the provider named
+    /// (R-ACCT): another account than the plan's fails the job with
+    /// [`Id::AccountMismatch`] before anything is sent.
+    fn signed_in(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        grant: TokenGrant<'_>,
+        learned: Option<&Address>,
     ) -> Result<Plan, MailerError> {
         if !matches!(
             self.plan,
@@ -603,7 +621,7 @@ impl Mailer {
         let (owner, account) = (job.decision.owner.clone(), job.decision.account.clone());
         self.plan = match self
             .store
-            .store_acquired(now, wall, &owner, &account, grant)
+            .store_signed_in(now, wall, &owner, &account, grant, learned)
         {
             Ok(()) => self.next_step(now),
             Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
@@ -903,6 +921,8 @@ impl Mailer {
     }
 }
 
+#[cfg(all(test, feature = "oauth"))]
+mod account_tests;
 #[cfg(all(test, feature = "oauth"))]
 mod in_place_tests;
 #[cfg(all(test, feature = "oauth"))]

@@ -619,7 +619,44 @@ impl Provider {
             _ => None,
         }
     }
+
+    /// The OpenID Connect scopes a sign-in adds so that the token endpoint
+    /// names the account that signed in, in an `id_token` (R-ACCT):
+    /// `openid email` for Google (its `email` and `email_verified` claims);
+    /// `openid email profile` for Microsoft (`profile` gives
+    /// `preferred_username`, `email` the optional `email` claim). None for
+    /// a custom profile: its administrator lists `openid` (and `email`) in
+    /// the scope if the server supports OpenID Connect.
+    #[must_use]
+    pub fn openid_scopes(&self) -> &'static str {
+        match self.kind {
+            ProviderKind::Microsoft(_) => "openid email profile",
+            ProviderKind::Google => "openid email",
+            ProviderKind::Custom => "",
+        }
+    }
+
+    /// The scope of a sign-in (device authorization, authorize URL): the
+    /// mail scope and [`Provider::openid_scopes`] it does not list yet. The
+    /// refresh grant asks for the mail scope alone.
+    #[must_use]
+    pub fn sign_in_scope(&self) -> String<SIGN_IN_SCOPE_LEN> {
+        let mut s = String::new();
+        // Fits: SIGN_IN_SCOPE_LEN has room for the scope and every addition.
+        let _ = s.push_str(&self.scope);
+        for extra in self.openid_scopes().split(' ').filter(|e| !e.is_empty()) {
+            if !self.scope.split(' ').any(|have| have == extra) {
+                let _ = s.push(' ');
+                let _ = s.push_str(extra);
+            }
+        }
+        s
+    }
 }
+
+/// Capacity of [`Provider::sign_in_scope`]: the longest scope and
+/// ` openid email profile`.
+pub const SIGN_IN_SCOPE_LEN: usize = MAX_SCOPE_LEN + 21;
 
 #[cfg(test)]
 mod tests {

@@ -186,6 +186,8 @@ pub enum MfpOauthStatus {
     SignInTimedOut = 434,
     /// E435: The sign-in did not grant access to e-mail (the mail permission was not ticked).
     ScopeNotGranted = 435,
+    /// E436: The account that signed in is not the address this token is for; the token was refused.
+    AccountMismatch = 436,
     /// E501: The administrator's authentication was cancelled: the token expired or was revoked.
     AdminReauthNeeded = 501,
     /// E502: The user's authentication was cancelled: the token expired or was revoked.
@@ -321,6 +323,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::OauthError,
         MfpOauthStatus::SignInTimedOut,
         MfpOauthStatus::ScopeNotGranted,
+        MfpOauthStatus::AccountMismatch,
         MfpOauthStatus::AdminReauthNeeded,
         MfpOauthStatus::UserReauthNeeded,
         MfpOauthStatus::RefreshTokenExpiring,
@@ -436,6 +439,7 @@ impl MfpOauthStatus {
             433 => Some(MfpOauthStatus::OauthError),
             434 => Some(MfpOauthStatus::SignInTimedOut),
             435 => Some(MfpOauthStatus::ScopeNotGranted),
+            436 => Some(MfpOauthStatus::AccountMismatch),
             501 => Some(MfpOauthStatus::AdminReauthNeeded),
             502 => Some(MfpOauthStatus::UserReauthNeeded),
             503 => Some(MfpOauthStatus::RefreshTokenExpiring),
@@ -553,6 +557,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::OauthError => c"MFP_OAUTH_STATUS_OAUTH_ERROR",
             MfpOauthStatus::SignInTimedOut => c"MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT",
             MfpOauthStatus::ScopeNotGranted => c"MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED",
+            MfpOauthStatus::AccountMismatch => c"MFP_OAUTH_STATUS_ACCOUNT_MISMATCH",
             MfpOauthStatus::AdminReauthNeeded => c"MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED",
             MfpOauthStatus::UserReauthNeeded => c"MFP_OAUTH_STATUS_USER_REAUTH_NEEDED",
             MfpOauthStatus::RefreshTokenExpiring => c"MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING",

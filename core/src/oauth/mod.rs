@@ -78,9 +78,10 @@ use crate::secret::{RefreshToken, SecretBuf};
 use crate::time::{Duration, Instant};
 use crate::wire::form::{self, Pairs, Style};
 use crate::wire::http::{write_post, PostRequest, RequestError, Response, ResponseParser};
+use crate::wire::id_token;
 use crate::wire::json::{
-    parse_device_authorization, parse_error_response, parse_token_response, DeviceAuthorization,
-    ErrorCode, TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
+    parse_device_authorization, parse_error_response, parse_token_response_at,
+    DeviceAuthorization, ErrorCode, TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
 };
 use crate::wire::writer::Writer;
 use crate::wire::{BufferTooSmall, Parsed};
@@ -373,7 +374,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         q.pair("client_id", self.app.client_id().as_bytes())
             .pair("response_type", b"code")
             .pair("redirect_uri", g.redirect_uri.as_str().as_bytes())
-            .pair("scope", self.provider.scope().as_bytes())
+            .pair("scope", self.provider.sign_in_scope().as_bytes())
             .pair("state", g.pkce.state().as_bytes())
             .pair("code_challenge", g.pkce.challenge().as_bytes())
             .pair("code_challenge_method", b"S256");
@@ -725,6 +726,8 @@ impl<B: AsMut<[u8]>> Client<B> {
             Grant::AuthCode(_) => RequestKind::CodeExchange,
             _ => RequestKind::Refresh,
         };
+        // Where the sign-in answer's `id_token` lies in the body (R-ACCT).
+        let mut id_token_at = None;
         let outcome = if (200..300).contains(&resp.status) {
             match (&mut self.grant, kind) {
                 (Grant::Device(d), RequestKind::DeviceAuthorization) => {
@@ -733,11 +736,18 @@ impl<B: AsMut<[u8]>> Client<B> {
                         Err(e) => Outcome::Fatal(OAuthError::Json(e)),
                     }
                 }
-                _ => match parse_token_response(body, &mut self.tokens) {
-                    Ok(()) if self.tokens.token_type == TokenType::Other => {
+                _ => match parse_token_response_at(body, &mut self.tokens) {
+                    Ok(_) if self.tokens.token_type == TokenType::Other => {
                         Outcome::Fatal(OAuthError::UnsupportedTokenType)
                     }
-                    Ok(()) => Outcome::Tokens,
+                    Ok(at) => {
+                        // A refresh keeps the account of the sign-in: its
+                        // `id_token`, if any, is skipped unread.
+                        if kind != RequestKind::Refresh {
+                            id_token_at = at;
+                        }
+                        Outcome::Tokens
+                    }
                     Err(e) => Outcome::Fatal(OAuthError::Json(e)),
                 },
             }
@@ -754,6 +764,12 @@ impl<B: AsMut<[u8]>> Client<B> {
                 retry_after,
             )
         };
+        if let Some(token) = id_token_at.and_then(|r| self.buf.as_mut().get_mut(r)) {
+            // Decoded in place; the wipe below clears it. Not signature-
+            // checked: it is the token endpoint's own answer over TLS
+            // (OpenID Connect Core §3.1.3.7; see `wire::id_token`).
+            self.tokens.account = id_token::read_account(token);
+        }
         self.http.wipe(self.buf.as_mut());
         match outcome {
             Outcome::Transient(..) => {}
@@ -877,8 +893,9 @@ fn write_body(
     let mut p = Pairs::new(w, Style::Form);
     match (kind, grant) {
         (RequestKind::DeviceAuthorization, _) => {
+            // With the OpenID scopes: the answer names the account (R-ACCT).
             p.pair("client_id", app.client_id().as_bytes())
-                .pair("scope", provider.scope().as_bytes());
+                .pair("scope", provider.sign_in_scope().as_bytes());
         }
         (RequestKind::DeviceToken, Grant::Device(d)) => {
             p.pair("grant_type", DEVICE_GRANT_TYPE)

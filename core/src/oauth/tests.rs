@@ -299,7 +299,7 @@ fn pkce_authorize_url_redirect_and_code_exchange() {
             "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize\
 ?client_id=00000000-1111-2222-3333-444444444444&response_type=code\
 &redirect_uri=http%3A%2F%2Flocalhost%3A8400\
-&scope=https%3A%2F%2Foutlook.office.com%2FSMTP.Send%20offline_access\
+&scope=https%3A%2F%2Foutlook.office.com%2FSMTP.Send%20offline_access%20openid%20email%20profile\
 &state={state}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
 &code_challenge_method=S256&login_hint=admin%40contoso.onmicrosoft.com"
         )
@@ -762,7 +762,7 @@ fn google_authorize_url_asks_for_offline_access_on_an_ipv4_loopback() {
     let mut url = [0u8; 1024];
     let n = c.authorize_url(&mut url).unwrap();
     let url = core::str::from_utf8(&url[..n]).unwrap();
-    assert!(url.starts_with("https://accounts.google.com/o/oauth2/v2/auth?client_id=1-a.apps.googleusercontent.com&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400&scope=https%3A%2F%2Fmail.google.com%2F&state="), "{url}");
+    assert!(url.starts_with("https://accounts.google.com/o/oauth2/v2/auth?client_id=1-a.apps.googleusercontent.com&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400&scope=https%3A%2F%2Fmail.google.com%2F%20openid%20email&state="), "{url}");
     assert!(url.ends_with("&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&access_type=offline"), "{url}");
     // The client secret never goes into the browser's URL.
     assert!(!url.contains("GOCSPX"));

@@ -31,6 +31,8 @@
 
 pub mod nv;
 #[cfg(all(test, feature = "oauth"))]
+mod account_tests;
+#[cfg(all(test, feature = "oauth"))]
 mod powercut_tests;
 mod store;
 #[cfg(test)]
@@ -250,6 +252,9 @@ pub enum TokenError {
     TokenTooLarge,
     /// The slot has no refresh token to refresh with.
     NoRefreshToken,
+    /// The provider says another account signed in than the one the slot
+    /// is for (R-ACCT): the token is refused.
+    AccountMismatch,
 }
 
 impl Diagnostic for TokenError {
@@ -260,6 +265,7 @@ impl Diagnostic for TokenError {
             TokenError::UnknownUser => Id::UnknownUser,
             TokenError::TokenTooLarge => Id::TokenTooLarge,
             TokenError::NoRefreshToken => Id::WrongState,
+            TokenError::AccountMismatch => Id::AccountMismatch,
         }
     }
 }

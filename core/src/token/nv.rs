@@ -7,7 +7,7 @@
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
-//! ## Layout (format version 1)
+//! ## Layout (format version 2)
 //!
 //! The 20-octet prefix is the same in every format version, so that an image
 //! from newer firmware is recognised and refused clearly
@@ -31,6 +31,12 @@
 //! after it); its nonce is the sequence number, the secret's index and the
 //! randomness, and the prefix's first 12 octets are authenticated with it.
 //! Sealed secrets are decrypted straight into their zeroizing buffers.
+//!
+//! A slot's status octet carries, in bit 7, whether its account was named by
+//! the provider at sign-in (R-ACCT; format version 2). Format version 1 is
+//! the same without that bit: its images still load, their accounts
+//! unverified; version-1 firmware refuses a version-2 image clearly
+//! ([`NvError::NewerFormat`]).
 
 use core::fmt;
 
@@ -59,7 +65,10 @@ use crate::smtp::Security;
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
+/// from format version 2.
+const STATUS_VERIFIED: u8 = 0x80;
 /// Octets of the version-independent prefix.
 pub const PREFIX_LEN: usize = 20;
 /// Octets of the ChaCha20-Poly1305 tag after each sealed secret.
@@ -284,7 +293,7 @@ impl fmt::Display for NvError {
 
 impl core::error::Error for NvError {}
 
-// ----- the persisted records (format version 1; never reorder fields) -----
+// ----- the persisted records (format versions 1 and 2; never reorder fields) -----
 
 #[derive(Serialize, Deserialize)]
 struct NvSettings<'a> {
@@ -313,6 +322,7 @@ struct NvSettings<'a> {
 #[derive(Serialize, Deserialize)]
 struct NvSlot<'a> {
     account: Option<&'a str>,
+    /// [`TokenStatus`], with [`STATUS_VERIFIED`] from format 2.
     status: u8,
     acquired_at: Option<u64>,
     last_used: Option<u64>,
@@ -350,7 +360,7 @@ fn len16(n: usize) -> u16 {
 fn nv_slot(slot: &Slot) -> NvSlot<'_> {
     NvSlot {
         account: slot.account.as_ref().map(Address::as_str),
-        status: slot.status as u8,
+        status: slot.status as u8 | if slot.verified { STATUS_VERIFIED } else { 0 },
         acquired_at: slot.acquired_at.map(|w| w.0),
         last_used: slot.last_used.map(|w| w.0),
         secret_len: len16(slot.refresh.len()),
@@ -802,12 +812,12 @@ fn decode_into(
     store.reset();
     let admin = &meta.admin;
     next_secret(admin.secret_len, &mut |rt| {
-        restore(&mut store.admin, admin, rt)
+        restore(&mut store.admin, admin, rt, image.version)
     })?;
     for user in &meta.users {
         let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
         next_secret(user.slot.secret_len, &mut |rt| {
-            restore(slot, &user.slot, rt)
+            restore(slot, &user.slot, rt, image.version)
         })?;
     }
     if !vault.is_empty() {
@@ -832,11 +842,22 @@ impl Drop for Scratch {
     }
 }
 
-fn restore(slot: &mut Slot, nv: &NvSlot<'_>, refresh: &[u8]) -> Result<(), NvError> {
+fn restore(
+    slot: &mut Slot,
+    nv: &NvSlot<'_>,
+    refresh: &[u8],
+    version: u16,
+) -> Result<(), NvError> {
     let account = nv.account.map(parse_address).transpose()?;
-    let status = TokenStatus::from_u8(nv.status).ok_or(NvError::Corrupt)?;
+    let verified = nv.status & STATUS_VERIFIED != 0;
+    // Format 1 had no such mark: an image claiming it is damaged.
+    if verified && version < 2 {
+        return Err(NvError::Corrupt);
+    }
+    let status = TokenStatus::from_u8(nv.status & !STATUS_VERIFIED).ok_or(NvError::Corrupt)?;
     slot.restore(
         account,
+        verified,
         refresh,
         status,
         nv.acquired_at.map(WallTime),

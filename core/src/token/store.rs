@@ -24,6 +24,9 @@ const EVENT_QUEUE: usize = MAX_USER_TOKENS + 4;
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub(crate) account: Option<Address>,
+    /// The provider named `account` as the one that signed in (the
+    /// `id_token`, R-ACCT); false: the configured address is assumed.
+    pub(crate) verified: bool,
     pub(crate) refresh: RefreshToken,
     pub(crate) status: TokenStatus,
     pub(crate) acquired_at: Option<WallTime>,
@@ -36,6 +39,7 @@ impl Slot {
     pub(crate) const fn empty() -> Self {
         Slot {
             account: None,
+            verified: false,
             refresh: RefreshToken::new(),
             status: TokenStatus::Required,
             acquired_at: None,
@@ -48,6 +52,7 @@ impl Slot {
     fn clear(&mut self, status: TokenStatus) {
         self.refresh.clear();
         self.account = None;
+        self.verified = false;
         self.status = status;
         self.acquired_at = None;
         self.last_used = None;
@@ -57,6 +62,7 @@ impl Slot {
     pub(crate) fn restore(
         &mut self,
         account: Option<Address>,
+        verified: bool,
         refresh: &[u8],
         status: TokenStatus,
         acquired_at: Option<WallTime>,
@@ -71,6 +77,7 @@ impl Slot {
         } else {
             status
         };
+        self.verified = verified && account.is_some();
         self.account = account;
         self.acquired_at = acquired_at;
         self.last_used = last_used;
@@ -253,6 +260,16 @@ impl TokenStore {
             .and_then(|s| s.account.as_ref())
     }
 
+    /// Whether the provider named `owner`'s account as the one that signed
+    /// in (an `id_token`, R-ACCT). False when the provider gave no account:
+    /// the configured address was assumed (shown as "unverified").
+    #[must_use]
+    pub fn account_verified(&self, owner: &TokenOwner) -> bool {
+        self.key(owner)
+            .and_then(|k| self.slot(k))
+            .is_some_and(|s| s.verified && s.account.is_some())
+    }
+
     /// The refresh token to put in a refresh grant, if `owner` has one.
     #[must_use]
     pub fn refresh_token(&self, owner: &TokenOwner) -> Option<&RefreshToken> {
@@ -297,6 +314,8 @@ impl TokenStore {
 
     /// Tokens from an interactive sign-in (the administrator's Acquire, or a
     /// user's OAuth screen) for `account`. Allocates a user slot if needed.
+    /// The account is unverified: [`TokenStore::store_signed_in`] takes the
+    /// one the provider named.
     pub fn store_acquired(
         &mut self,
         now: Instant,
@@ -305,8 +324,29 @@ impl TokenStore {
         account: &Address,
         grant: TokenGrant<'_>,
     ) -> Result<(), TokenError> {
+        self.store_signed_in(now, wall, owner, account, grant, None)
+    }
+
+    /// [`TokenStore::store_acquired`] with the account the provider says
+    /// signed in (`learned`, from the `id_token`: R-ACCT). A token for
+    /// another account than `account`, the one the slot is for, is refused
+    /// with [`TokenError::AccountMismatch`] before it is stored or used (it
+    /// would only earn a `535` from the SMTP server); the slot keeps what it
+    /// held. Without `learned` the account is kept as unverified.
+    pub fn store_signed_in(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        owner: &TokenOwner,
+        account: &Address,
+        grant: TokenGrant<'_>,
+        learned: Option<&Address>,
+    ) -> Result<(), TokenError> {
         oauth_available().map_err(|_| TokenError::NotAvailable)?;
         grant.check()?;
+        if learned.is_some_and(|l| !l.same_mailbox(account)) {
+            return Err(TokenError::AccountMismatch);
+        }
         let key = match self.key(owner) {
             Some(k) => k,
             None => self.allocate(owner)?,
@@ -315,6 +355,7 @@ impl TokenStore {
         let replaced = !slot.refresh.is_empty();
         slot.clear(TokenStatus::Required);
         slot.account = Some(account.clone());
+        slot.verified = learned.is_some();
         if let Some(refresh) = grant.refresh_token.filter(|r| !r.is_empty()) {
             slot.refresh
                 .set(refresh)
@@ -419,9 +460,11 @@ impl TokenStore {
         };
         if let Some(slot) = self.slot_mut(key) {
             let account = slot.account.take();
+            let verified = slot.verified;
             slot.clear(TokenStatus::ReauthNeeded);
             // Keep whose account it was: the OAuth screen shows it.
             slot.account = account;
+            slot.verified = verified;
         }
         if key != Key::Guest {
             self.mark_persist(true);

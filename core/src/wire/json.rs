@@ -30,6 +30,8 @@ use crate::limits::{
 };
 use crate::secret::{AccessToken, RefreshToken, SecretBuf};
 
+pub use super::id_token::SignedInAccount;
+
 /// Octets of a provider's `error_description` kept for the log.
 pub const MAX_ERROR_DESCRIPTION_LEN: usize = 256;
 
@@ -181,7 +183,7 @@ fn unescape_secret<const N: usize>(
     r
 }
 
-fn unescape_string<const N: usize>(
+pub(super) fn unescape_string<const N: usize>(
     raw: &str,
     out: &mut String<N>,
     field: Field,
@@ -235,7 +237,7 @@ fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, serde_json_core::d
 
 /// Parse with numbers as numbers, and again with numbers as strings when a
 /// number turned out to be a string.
-fn parse_either<'a, A: Deserialize<'a>, B: Deserialize<'a>>(
+pub(super) fn parse_either<'a, A: Deserialize<'a>, B: Deserialize<'a>>(
     body: &'a [u8],
 ) -> Result<Result<A, B>, JsonError> {
     check_depth(body, MAX_JSON_DEPTH).map_err(|_| JsonError::TooDeep)?;
@@ -276,6 +278,10 @@ pub struct TokenResponse {
     pub refresh_token: RefreshToken,
     /// The granted scope, when given (cut at [`MAX_SCOPE_LEN`] octets).
     pub scope: String<MAX_SCOPE_LEN>,
+    /// Who signed in, from the `id_token` (R-ACCT): read by the OAuth
+    /// client for a sign-in's answer ([`super::id_token::read_account`]),
+    /// [`SignedInAccount::NoIdToken`] otherwise.
+    pub account: SignedInAccount,
 }
 
 impl TokenResponse {
@@ -288,6 +294,7 @@ impl TokenResponse {
             expires_in: None,
             refresh_token: RefreshToken::new(),
             scope: String::new(),
+            account: SignedInAccount::NoIdToken,
         }
     }
 
@@ -298,6 +305,7 @@ impl TokenResponse {
         self.token_type = TokenType::Bearer;
         self.expires_in = None;
         self.scope.clear();
+        self.account = SignedInAccount::NoIdToken;
     }
 
     /// Whether the granted scope lists `scope` (space-separated, exact).
@@ -318,6 +326,18 @@ struct RawToken<'a, N> {
     refresh_token: Option<EscapedStr<'a>>,
     #[serde(borrow)]
     scope: Option<EscapedStr<'a>>,
+    /// Kept as a borrowed slice of the body: only its place is noted.
+    #[serde(borrow)]
+    id_token: Option<EscapedStr<'a>>,
+}
+
+/// Where `part` (a slice of `body`) lies in `body`.
+fn place(body: &[u8], part: &str) -> Option<core::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    body.get(start..end)
+        .filter(|s| s.as_ptr() == part.as_ptr())
+        .map(|_| start..end)
 }
 
 fn fill_token<N: Number>(raw: &RawToken<'_, N>, out: &mut TokenResponse) -> Result<(), JsonError> {
@@ -345,14 +365,31 @@ fn fill_token<N: Number>(raw: &RawToken<'_, N>, out: &mut TokenResponse) -> Resu
         Some(s) => unescape_truncated(s.0, &mut out.scope)?,
         None => out.scope.clear(),
     }
+    out.account = SignedInAccount::NoIdToken;
     Ok(())
 }
 
-/// Parse a token response into `out` (left cleared on error).
+/// Parse a token response into `out` (left cleared on error). An
+/// `id_token` is skipped ([`TokenResponse::account`] stays
+/// [`SignedInAccount::NoIdToken`]); [`parse_token_response_at`] also says
+/// where it is.
 pub fn parse_token_response(body: &[u8], out: &mut TokenResponse) -> Result<(), JsonError> {
+    parse_token_response_at(body, out).map(|_| ())
+}
+
+/// [`parse_token_response`], returning where the `id_token` lies in
+/// `body`, if there is one: the OAuth client reads the account from it in
+/// place ([`super::id_token::read_account`], R-ACCT). Nothing of it is
+/// copied.
+pub fn parse_token_response_at(
+    body: &[u8],
+    out: &mut TokenResponse,
+) -> Result<Option<core::ops::Range<usize>>, JsonError> {
     let r = match parse_either::<RawToken<'_, u64>, RawToken<'_, EscapedStr<'_>>>(body) {
-        Ok(Ok(raw)) => fill_token(&raw, out),
-        Ok(Err(raw)) => fill_token(&raw, out),
+        Ok(Ok(raw)) => fill_token(&raw, out).map(|()| raw.id_token.and_then(|t| place(body, t.0))),
+        Ok(Err(raw)) => {
+            fill_token(&raw, out).map(|()| raw.id_token.and_then(|t| place(body, t.0)))
+        }
         Err(e) => Err(e),
     };
     if r.is_err() {
