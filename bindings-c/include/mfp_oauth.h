@@ -84,6 +84,42 @@
 #define MFP_OAUTH_SEAL_RANDOM_LEN 7
 
 /**
+ * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
+ * a 64-bit host, less on a 32-bit MCU; 456 of them are its input buffer).
+ */
+#define MFP_OAUTH_MIME_WORDS 96
+
+/**
+ * Random octets `mfp_oauth_mime_begin` takes for each message.
+ */
+#define MFP_OAUTH_MIME_RANDOM_LEN 12
+
+/**
+ * The most file octets `NEED_INPUT` asks for at once.
+ */
+#define MFP_OAUTH_MIME_INPUT_BUF_LEN 456
+
+/**
+ * Attachments of one message, at most.
+ */
+#define MFP_OAUTH_MIME_MAX_ATTACHMENTS 32
+
+/**
+ * To addresses of one message, at most.
+ */
+#define MFP_OAUTH_MIME_MAX_TO 16
+
+/**
+ * Longest subject, in octets of UTF-8.
+ */
+#define MFP_OAUTH_MIME_MAX_SUBJECT_LEN 998
+
+/**
+ * Longest file name, in octets of UTF-8.
+ */
+#define MFP_OAUTH_MIME_MAX_FILE_NAME_LEN 255
+
+/**
  * Octets of the work area `mfp_oauth_qr_encode` borrows: the encoder's
  * scratch space and its packed matrix, side by side.
  */
@@ -1083,6 +1119,37 @@ typedef uint32_t mfp_oauth_token_status;
 #endif // __cplusplus
 
 /**
+ * What `mfp_oauth_mime_poll_output` did (`mfp_oauth_mime_output_kind`).
+ */
+enum mfp_oauth_mime_output_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `written` octets of the message are at the start of `out`: send them.
+   */
+  MFP_OAUTH_MIME_OUTPUT_KIND_WROTE = 1,
+  /**
+   * Attachment `part` (counted from 0) needs its next octets: read at
+   * most `max` octets of that file and pass them to
+   * `mfp_oauth_mime_handle_input`; at the end of the file pass 0 octets.
+   */
+  MFP_OAUTH_MIME_OUTPUT_KIND_NEED_INPUT = 2,
+  /**
+   * The message is complete.
+   */
+  MFP_OAUTH_MIME_OUTPUT_KIND_DONE = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_mime_output_kind mfp_oauth_mime_output_kind;
+#else
+typedef uint32_t mfp_oauth_mime_output_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Which request a transmit carries (`mfp_oauth_request_kind`).
  */
 enum mfp_oauth_request_kind
@@ -1805,6 +1872,102 @@ typedef struct {
 } mfp_oauth_user_token;
 
 /**
+ * Storage for one message composer (`mfp_oauth_mime`), allocated by the
+ * caller: static, on a task's stack, or inside the caller's own structs.
+ * Its contents are private. It holds no secret and nothing to release:
+ * `mfp_oauth_mime_destroy` only marks it unused.
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_MIME_WORDS];
+} mfp_oauth_mime;
+
+/**
+ * One attached file (`mfp_oauth_mime_attachment`).
+ */
+typedef struct {
+  /**
+   * File name shown to the recipient (UTF-8, 1 to 255 octets; non-ASCII
+   * names are encoded as RFC 2231 asks).
+   */
+  mfp_oauth_str name;
+  /**
+   * MIME type such as "application/pdf"; length 0 for the type by the
+   * name's extension (pdf, jpg, jpeg, png, tif, tiff, xps, oxps, docx,
+   * xlsx, pptx, txt; others are application/octet-stream).
+   */
+  mfp_oauth_str content_type;
+  /**
+   * The file's exact length in octets: what the caller will push.
+   */
+  uint64_t len;
+} mfp_oauth_mime_attachment;
+
+/**
+ * What the message says (`mfp_oauth_mime_message`). Every string is
+ * `len` octets of UTF-8 at `ptr` (no NUL needed; `ptr` may be NULL when
+ * `len` is 0).
+ */
+typedef struct {
+  /**
+   * The From address (`local@domain`); its domain is the Message-ID's.
+   */
+  mfp_oauth_str from;
+  /**
+   * The To addresses: `to_count` entries (0 to 16; NULL when 0).
+   */
+  const mfp_oauth_str *to;
+  /**
+   * Entries of `to`.
+   */
+  size_t to_count;
+  /**
+   * The subject (any UTF-8, at most 998 octets).
+   */
+  mfp_oauth_str subject;
+  /**
+   * The text part (any UTF-8; line ends become CRLF). A NULL `ptr` means
+   * no text part (a message without files always has one).
+   */
+  mfp_oauth_str text;
+  /**
+   * The files: `attachment_count` entries (0 to 32; NULL when 0).
+   */
+  const mfp_oauth_mime_attachment *attachments;
+  /**
+   * Entries of `attachments`.
+   */
+  size_t attachment_count;
+  /**
+   * Local part of the Message-ID (before the @), for example the job's
+   * number; length 0 for 24 hex digits from the random octets.
+   */
+  mfp_oauth_str message_id_local;
+} mfp_oauth_mime_message;
+
+/**
+ * The result of `mfp_oauth_mime_poll_output` (`mfp_oauth_mime_output`).
+ */
+typedef struct {
+  /**
+   * What happened.
+   */
+  mfp_oauth_mime_output_kind kind;
+  /**
+   * `WROTE`: octets written to `out`; otherwise 0.
+   */
+  size_t written;
+  /**
+   * `NEED_INPUT`: the attachment's index; otherwise 0.
+   */
+  size_t part;
+  /**
+   * `NEED_INPUT`: the most octets `mfp_oauth_mime_handle_input` takes
+   * now (at most `MFP_OAUTH_MIME_INPUT_BUF_LEN`); otherwise 0.
+   */
+  size_t max;
+} mfp_oauth_mime_output;
+
+/**
  * Reply deadlines in milliseconds (`mfp_oauth_smtp_timeouts`);
  * `mfp_oauth_smtp_settings_init` fills RFC 5321's values.
  */
@@ -2520,6 +2683,117 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
                                              char *buf,
                                              size_t buf_len,
                                              size_t *out_len);
+
+/**
+ * Starts composing the message `msg` in `mime` and writes its exact size
+ * in octets to `*out_size`, before any octet is produced: announce it
+ * with MAIL FROM ... SIZE= and use it for BDAT. Then call
+ * `mfp_oauth_mime_poll_output` until it says `DONE`.
+ *
+ * `date_unix` is the Date field's time in seconds since 1970-01-01
+ * 00:00:00 UTC, or 0 for no Date field (the submission server adds one).
+ * `random` points to `MFP_OAUTH_MIME_RANDOM_LEN` fresh random octets: the
+ * MIME boundary is made from them (and the Message-ID when
+ * `msg->message_id_local` is empty).
+ *
+ * The message, as produced: a header (Date, From, To, Subject as RFC 2047
+ * encoded words when not ASCII, Message-ID, MIME-Version), then a
+ * multipart/mixed body with the text part and one part per file, every
+ * part base64 in 76-column lines, CRLF line ends, no line starting with a
+ * dot. It can be sent with BDAT as is, or through
+ * `mfp_oauth_smtp_write_body`.
+ *
+ * `mime` may hold an earlier composer: it is replaced.
+ *
+ * Statuses: `NULL_PARAMETER`; `INVALID_ADDRESS` (From or a To address is
+ * not a plain address); `CAPACITY_EXCEEDED` (more than
+ * `MFP_OAUTH_MIME_MAX_TO` To addresses or `MFP_OAUTH_MIME_MAX_ATTACHMENTS`
+ * files); `INVALID_ARGUMENT` (a string that is not UTF-8, a subject above
+ * `MFP_OAUTH_MIME_MAX_SUBJECT_LEN` octets, an empty or too long file name,
+ * a content type that is not type/subtype, a Message-ID local part with
+ * characters a Message-ID cannot hold). On failure `mime` holds no
+ * composer.
+ *
+ * Stack: the composer (under 768 octets) is built on the stack, then
+ * copied into `mime`. Reentrant: nothing is shared.
+ *
+ * Pointers: `mime` valid for writes of `mfp_oauth_mime`; `msg`, the arrays
+ * and the strings it points to valid for reads, and left valid and
+ * unchanged until the composer is done, replaced or destroyed (the
+ * composer reads them again on every call); `random` valid for
+ * `MFP_OAUTH_MIME_RANDOM_LEN` octets; `out_size` valid for one write.
+ */
+mfp_oauth_status mfp_oauth_mime_begin(mfp_oauth_mime *mime,
+                                      const mfp_oauth_mime_message *msg,
+                                      uint64_t date_unix,
+                                      const uint8_t *random,
+                                      uint64_t *out_size);
+
+/**
+ * Writes the exact size of the message `mime` composes to `*out_size`
+ * (what `mfp_oauth_mime_begin` gave).
+ *
+ * Statuses: `NULL_PARAMETER`; `WRONG_STATE` when `mime` holds no composer.
+ *
+ * Pointers: `mime` valid for reads of `mfp_oauth_mime`; `out_size` valid
+ * for one write.
+ */
+mfp_oauth_status mfp_oauth_mime_size(const mfp_oauth_mime *mime, uint64_t *out_size);
+
+/**
+ * Produces the next octets of the message into `out` (`out_len` octets,
+ * any size from 1), or says which file's octets are needed, or that the
+ * message is complete; the result is in `*out_result`:
+ *
+ *   WROTE       send out[0 .. written - 1], then call again;
+ *   NEED_INPUT  read at most `max` octets of attachment `part` and pass
+ *               them to mfp_oauth_mime_handle_input (0 octets at the end
+ *               of that file), then call again;
+ *   DONE        all size octets were produced: finish the body.
+ *
+ * Statuses: `NULL_PARAMETER`; `WRONG_STATE` when `mime` holds no
+ * composer; `INVALID_ARGUMENT` after a file turned out shorter or longer
+ * than announced (the composer has failed: abandon the message, never
+ * finish its body: close the connection, so that the server drops the
+ * partial message).
+ *
+ * Stack: a few hundred octets.
+ *
+ * Pointers: `mime` valid for reads and writes of `mfp_oauth_mime`, and the
+ * message given to `mfp_oauth_mime_begin` still valid and unchanged; `out`
+ * valid for `out_len` octets of writes; `out_result` valid for one write.
+ */
+mfp_oauth_status mfp_oauth_mime_poll_output(mfp_oauth_mime *mime,
+                                            uint8_t *out,
+                                            size_t out_len,
+                                            mfp_oauth_mime_output *out_result);
+
+/**
+ * Passes `input_len` octets of the file `NEED_INPUT` asked for (its next
+ * octets, in order); `*out_consumed` of them were taken (all when
+ * `input_len` is at most the `max` given): pass the rest again after
+ * polling. Pass `input_len` 0 (`input` may be NULL) at the end of the file.
+ *
+ * Statuses: `NULL_PARAMETER`; `WRONG_STATE` when no file is being read
+ * (the composer goes on) or `mime` holds no composer; `INVALID_ARGUMENT`
+ * when the file ended before its announced length or has octets past it
+ * (the composer has failed: abandon the message).
+ *
+ * Pointers: as for `mfp_oauth_mime_poll_output`; `input` NULL or valid for
+ * `input_len` octets of reads; `out_consumed` valid for one write.
+ */
+mfp_oauth_status mfp_oauth_mime_handle_input(mfp_oauth_mime *mime,
+                                             const uint8_t *input,
+                                             size_t input_len,
+                                             size_t *out_consumed);
+
+/**
+ * Marks `mime` unused (it holds nothing to release). Destroying storage
+ * that holds no composer is a no-op returning OK.
+ *
+ * Pointers: `mime` NULL or valid for reads and writes of `mfp_oauth_mime`.
+ */
+mfp_oauth_status mfp_oauth_mime_destroy(mfp_oauth_mime *mime);
 
 /**
  * Encodes `text` (`text_len` octets of UTF-8, no NUL needed; for a device

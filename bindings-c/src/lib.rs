@@ -46,6 +46,7 @@ mod buf;
 pub mod diag;
 mod handle;
 pub mod mailer;
+pub mod mime;
 pub mod qr;
 pub mod settings;
 pub mod smtp;
