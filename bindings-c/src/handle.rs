@@ -160,7 +160,7 @@ pub(crate) unsafe fn create<S: Opaque>(
 ///
 /// # Safety
 /// `storage` is NULL or valid for reads and writes of `S`, not aliased for
-/// `'a`, and either created by [`create`] or holding any initialised bytes
+/// `'a`, and either created by [`create`] / [`create_zeroed`] or holding any initialised bytes
 /// (a C object that was never created, or destroyed).
 pub(crate) unsafe fn get<'a, S: Opaque>(
     storage: *mut S,
@@ -185,7 +185,7 @@ pub(crate) unsafe fn get<'a, S: Opaque>(
 ///
 /// # Safety
 /// `storage` is NULL or valid for reads of `S`, not written for `'a`, and
-/// either created by [`create`] or holding any initialised bytes.
+/// either created by [`create`] / [`create_zeroed`] or holding any initialised bytes.
 pub(crate) unsafe fn get_ref<'a, S: Opaque>(
     storage: *const S,
 ) -> Result<&'a S::Value, MfpOauthStatus> {

@@ -3,9 +3,11 @@
 
 use heapless::String;
 use mfp_oauth_core::config::{
-    ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
+    ProfileParts, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
+    WebDavHttpVersion, DEFAULT_TENANT,
 };
 use mfp_oauth_core::diag::Diagnostic;
+use mfp_oauth_core::limits::{MAX_CLIENT_ID_LEN, MAX_TENANT_LEN, MAX_URL_LEN};
 use mfp_oauth_core::provider::MicrosoftCloud;
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::{Address, SecretBuf};
@@ -189,6 +191,64 @@ fn address(s: &str) -> Result<Option<Address>, MfpOauthStatus> {
         .map_err(|_| MfpOauthStatus::InvalidAddress)
 }
 
+fn provider_kind(v: u32) -> Result<ProviderKind, MfpOauthStatus> {
+    Ok(match v {
+        0 => ProviderKind::Microsoft,
+        1 => ProviderKind::Google,
+        2 => ProviderKind::Custom,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    })
+}
+
+fn microsoft_cloud(v: u32) -> Result<MicrosoftCloud, MfpOauthStatus> {
+    Ok(match v {
+        0 => MicrosoftCloud::Global,
+        1 => MicrosoftCloud::UsGovGccHigh,
+        2 => MicrosoftCloud::UsGovDod,
+        3 => MicrosoftCloud::China,
+        _ => return Err(MfpOauthStatus::InvalidArgument),
+    })
+}
+
+/// `s` if it fits a setting of capacity `N` (as [`fixed`] checks it).
+fn fits<const N: usize>(s: &str) -> Result<&str, MfpOauthStatus> {
+    if s.len() <= N {
+        Ok(s)
+    } else {
+        Err(MfpOauthStatus::CapacityExceeded)
+    }
+}
+
+/// The provider-profile settings of `c` and its client id, borrowed from
+/// `c`'s strings and checked as [`from_c`] checks them, without building
+/// whole settings (about 4 KB) on the stack (R-MEM). The other fields of
+/// `c` are not read.
+///
+/// # Safety
+/// The strings of `c` read here are valid for their lengths.
+pub(crate) unsafe fn profile_parts<'a>(
+    c: &'a MfpOauthSettings,
+) -> Result<(ProfileParts<'a>, &'a str), MfpOauthStatus> {
+    // SAFETY: every string of `c` is valid for its length (caller contract).
+    let t = |s: &'a MfpOauthStr| unsafe { opt_text(s) };
+    let tenant = t(&c.tenant)?;
+    let parts = ProfileParts {
+        provider: provider_kind(c.provider)?,
+        microsoft_cloud: microsoft_cloud(c.microsoft_cloud)?,
+        tenant: if tenant.is_empty() {
+            DEFAULT_TENANT
+        } else {
+            fits::<MAX_TENANT_LEN>(tenant)?
+        },
+        token_url: fits::<MAX_URL_LEN>(t(&c.custom_token_url)?)?,
+        device_url: fits::<MAX_URL_LEN>(t(&c.custom_device_url)?)?,
+        authorize_url: fits::<MAX_URL_LEN>(t(&c.custom_authorize_url)?)?,
+        scope: fits::<MAX_URL_LEN>(t(&c.custom_scope)?)?,
+    };
+    let client_id = fits::<MAX_CLIENT_ID_LEN>(t(&c.client_id)?)?;
+    Ok((parts, client_id))
+}
+
 fn fixed<const N: usize>(s: &str) -> Result<String<N>, MfpOauthStatus> {
     String::try_from(s).map_err(|_| MfpOauthStatus::CapacityExceeded)
 }
@@ -289,19 +349,8 @@ pub(crate) unsafe fn fill(
     s.reset();
     s.admin_address = address(t(&c.admin_address)?)?;
     s.oauth_enabled = c.oauth_enabled;
-    s.provider = match c.provider {
-        0 => ProviderKind::Microsoft,
-        1 => ProviderKind::Google,
-        2 => ProviderKind::Custom,
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    };
-    s.microsoft_cloud = match c.microsoft_cloud {
-        0 => MicrosoftCloud::Global,
-        1 => MicrosoftCloud::UsGovGccHigh,
-        2 => MicrosoftCloud::UsGovDod,
-        3 => MicrosoftCloud::China,
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    };
+    s.provider = provider_kind(c.provider)?;
+    s.microsoft_cloud = microsoft_cloud(c.microsoft_cloud)?;
     let tenant = t(&c.tenant)?;
     if !tenant.is_empty() {
         s.tenant = fixed(tenant)?;

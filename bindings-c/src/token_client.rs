@@ -18,7 +18,7 @@ use mfp_oauth_core::provider::{AppRegistration, LoopbackHost, Provider};
 use mfp_oauth_core::{Address, Instant};
 
 use crate::buf::{bytes, bytes_mut, put, put_c_string};
-use crate::handle::{self, opaque};
+use crate::handle::{self, opaque, zeroable};
 use crate::settings::{opt_text, MfpOauthSettings};
 use crate::{MfpOauthStatus, MFP_OAUTH_HOST_BUF_LEN};
 
@@ -50,6 +50,7 @@ opaque!(
     TokenClient,
     0x6d66_706f_746f_6b6e
 );
+zeroable!(TokenClient);
 
 /// The provider profile and app registration the settings name (the
 /// core's `Settings::provider_profile`; the client id is required).
@@ -86,19 +87,23 @@ pub unsafe extern "C" fn mfp_oauth_token_client_create(
         return MfpOauthStatus::NullParameter;
     }
     // SAFETY: not NULL, valid (contract).
-    let (provider, app) = try_status!(unsafe { profile(&*settings) });
+    let (parts, client_id) = try_status!(unsafe { crate::settings::profile_parts(&*settings) });
+    // Built in place (R-MEM): the storage is zeroed (the response buffer
+    // with it), then the profile and the app registration are written
+    // straight into the client; no client or profile passes through the
+    // stack.
+    let init = |c: &mut TokenClient| {
+        let filled = c.reset_with(seed, |provider, app| {
+            parts.profile_into(provider)?;
+            app.set_public(client_id)
+        });
+        match filled {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
+    };
     // SAFETY: valid for writes (contract).
-    unsafe {
-        handle::create(client, |place| {
-            // SAFETY: `place` is valid for a write of a client.
-            place.write(Client::new(
-                provider,
-                app,
-                [0u8; OAUTH_RESPONSE_BUF_LEN],
-                seed,
-            ))
-        })
-    }
+    unsafe { handle::create_zeroed(client, init) }
 }
 
 /// The settings changed: takes the provider, tenant, client id and custom

@@ -397,6 +397,66 @@ impl Settings {
     }
 }
 
+/// What a provider profile is made of ([`Settings::profile_parts`]),
+/// borrowed: a firmware that only needs the profile (its OAuth client)
+/// builds it from these without holding whole [`Settings`] (R-MEM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileParts<'a> {
+    /// [`Settings::provider`].
+    pub provider: ProviderKind,
+    /// [`Settings::microsoft_cloud`].
+    pub microsoft_cloud: MicrosoftCloud,
+    /// [`Settings::tenant`].
+    pub tenant: &'a str,
+    /// [`CustomProvider::token_url`] (an override for a preset); empty for none.
+    pub token_url: &'a str,
+    /// [`CustomProvider::device_url`]; empty for none.
+    pub device_url: &'a str,
+    /// [`CustomProvider::authorize_url`]; empty for none.
+    pub authorize_url: &'a str,
+    /// [`CustomProvider::scope`] (custom providers only).
+    pub scope: &'a str,
+}
+
+impl ProfileParts<'_> {
+    /// The profile these name, written into `p` (see
+    /// [`Settings::provider_profile_into`]).
+    pub fn profile_into(&self, p: &mut Provider) -> Result<(), ProfileError> {
+        fn opt(s: &str) -> Option<&str> {
+            (!s.is_empty()).then_some(s)
+        }
+        // A preset takes the endpoints set as overrides (R-PROV: a
+        // national cloud, a gateway, a test tenant); issue 17.
+        let overrides = EndpointOverrides {
+            token_url: opt(self.token_url),
+            device_url: opt(self.device_url),
+            authorize_url: opt(self.authorize_url),
+        };
+        match self.provider {
+            ProviderKind::Microsoft => {
+                let tenant = match self.tenant {
+                    "common" => Tenant::Common,
+                    "organizations" => Tenant::Organizations,
+                    "consumers" => Tenant::Consumers,
+                    id => Tenant::Id(id),
+                };
+                p.set_microsoft(self.microsoft_cloud, tenant)?;
+                p.apply_overrides(&overrides)
+            }
+            ProviderKind::Google => {
+                p.set_google()?;
+                p.apply_overrides(&overrides)
+            }
+            ProviderKind::Custom => p.set_custom(&CustomEndpoints {
+                authorize_url: opt(self.authorize_url),
+                token_url: self.token_url,
+                device_url: opt(self.device_url),
+                scope: self.scope,
+            }),
+        }
+    }
+}
+
 /// One violated configuration rule (R-RULE). The discriminant orders the
 /// rules in reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -643,7 +703,9 @@ impl Settings {
             Some(s) if !s.host.is_empty() && s.port != 0 => {}
             _ => v.insert(ConfigError::SmtpServerMissing),
         }
-        match self.provider_profile() {
+        // Checked by building the profile in one place on this frame (R-MEM).
+        let mut profile = Provider::blank();
+        match self.provider_profile_into(&mut profile) {
             Err(ProfileError::InvalidTenant) => v.insert(ConfigError::TenantInvalid),
             Err(_) => v.insert(ConfigError::ProviderProfileIncomplete),
             Ok(_) => {}
@@ -661,36 +723,29 @@ impl Settings {
     /// The provider profile these settings name (R-PROV): endpoints, scope
     /// and which sign-in flows are allowed, for [`crate::oauth::Client`].
     pub fn provider_profile(&self) -> Result<Provider, ProfileError> {
-        fn opt(s: &str) -> Option<&str> {
-            (!s.is_empty()).then_some(s)
-        }
-        // A preset takes the endpoints set as overrides (R-PROV: a
-        // national cloud, a gateway, a test tenant); issue 17.
-        let overrides = EndpointOverrides {
-            token_url: opt(&self.custom.token_url),
-            device_url: opt(&self.custom.device_url),
-            authorize_url: opt(&self.custom.authorize_url),
-        };
-        match self.provider {
-            ProviderKind::Microsoft => {
-                let tenant = match self.tenant.as_str() {
-                    "common" => Tenant::Common,
-                    "organizations" => Tenant::Organizations,
-                    "consumers" => Tenant::Consumers,
-                    id => Tenant::Id(id),
-                };
-                Provider::microsoft(self.microsoft_cloud, tenant)?.with_overrides(&overrides)
-            }
-            ProviderKind::Google => Provider::google()?.with_overrides(&overrides),
-            ProviderKind::Custom => {
-                let c = &self.custom;
-                Provider::custom(&CustomEndpoints {
-                    authorize_url: opt(&c.authorize_url),
-                    token_url: &c.token_url,
-                    device_url: opt(&c.device_url),
-                    scope: &c.scope,
-                })
-            }
+        let mut p = Provider::blank();
+        self.provider_profile_into(&mut p)?;
+        Ok(p)
+    }
+
+    /// [`Settings::provider_profile`] written into `p`, field by field, so
+    /// that no profile (2 KB) is built on the stack and moved (R-MEM). On
+    /// error `p` is incomplete: set it again before use.
+    pub fn provider_profile_into(&self, p: &mut Provider) -> Result<(), ProfileError> {
+        self.profile_parts().profile_into(p)
+    }
+
+    /// The settings the provider profile is made of, borrowed.
+    #[must_use]
+    pub fn profile_parts(&self) -> ProfileParts<'_> {
+        ProfileParts {
+            provider: self.provider,
+            microsoft_cloud: self.microsoft_cloud,
+            tenant: &self.tenant,
+            token_url: &self.custom.token_url,
+            device_url: &self.custom.device_url,
+            authorize_url: &self.custom.authorize_url,
+            scope: &self.custom.scope,
         }
     }
 

@@ -105,25 +105,54 @@ fn is_loopback(host: &str) -> bool {
 }
 
 impl Endpoint {
+    /// No endpoint yet (no host): only a destination for one.
+    const fn blank() -> Self {
+        Endpoint {
+            host: String::new(),
+            path: String::new(),
+            port: 0,
+            tls: true,
+        }
+    }
+
     /// An HTTPS endpoint from its parts (checked).
     pub fn new(host: &str, port: u16, path: &str) -> Result<Self, ProfileError> {
         Self::with_tls(host, port, path, true)
     }
 
     fn with_tls(host: &str, port: u16, path: &str, tls: bool) -> Result<Self, ProfileError> {
+        let mut e = Endpoint::blank();
+        e.set(host, port, path, tls)?;
+        Ok(e)
+    }
+
+    /// [`Endpoint::with_tls`] written into `self` (R-MEM).
+    fn set(&mut self, host: &str, port: u16, path: &str, tls: bool) -> Result<(), ProfileError> {
         if !valid_host(host) || !valid_path(path) || port == 0 {
             return Err(ProfileError::InvalidEndpoint);
         }
-        Ok(Endpoint {
-            host: String::try_from(host).map_err(|_| ProfileError::InvalidEndpoint)?,
-            path: String::try_from(path).map_err(|_| ProfileError::InvalidEndpoint)?,
-            port,
-            tls,
-        })
+        self.host.clear();
+        self.host
+            .push_str(host)
+            .map_err(|_| ProfileError::InvalidEndpoint)?;
+        self.path.clear();
+        self.path
+            .push_str(path)
+            .map_err(|_| ProfileError::InvalidEndpoint)?;
+        self.port = port;
+        self.tls = tls;
+        Ok(())
     }
 
     /// Parse `https://host[:port][/path]` (or `http://` for a loopback host).
     pub fn parse_url(url: &str) -> Result<Self, ProfileError> {
+        let mut e = Endpoint::blank();
+        e.set_url(url)?;
+        Ok(e)
+    }
+
+    /// [`Endpoint::parse_url`] written into `self` (R-MEM).
+    fn set_url(&mut self, url: &str) -> Result<(), ProfileError> {
         let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("https://") {
             (r, true, 443)
         } else if let Some(r) = url.strip_prefix("http://") {
@@ -154,7 +183,7 @@ impl Endpoint {
         if authority.contains('@') || (!tls && !is_loopback(host)) {
             return Err(ProfileError::InvalidEndpoint);
         }
-        Self::with_tls(host, port, path, tls)
+        self.set(host, port, path, tls)
     }
 
     /// Host to connect to (and the TLS server name).
@@ -214,6 +243,23 @@ impl AppRegistration {
             client_id: String::try_from(client_id).map_err(|_| ProfileError::InvalidClientId)?,
             client_secret: SecretBuf::new(),
         })
+    }
+
+    /// [`AppRegistration::public`] written into `self` (R-MEM); the old
+    /// secret is wiped. On error `self` is left without a client id.
+    pub fn set_public(&mut self, client_id: &str) -> Result<(), ProfileError> {
+        self.client_secret.clear();
+        self.client_id.clear();
+        if client_id.is_empty()
+            || !client_id
+                .bytes()
+                .all(|c| c.is_ascii_graphic() && c != b'&' && c != b'#')
+        {
+            return Err(ProfileError::InvalidClientId);
+        }
+        self.client_id
+            .push_str(client_id)
+            .map_err(|_| ProfileError::InvalidClientId)
     }
 
     /// A client with a secret; Google's "Desktop app" clients have one that
@@ -452,6 +498,17 @@ pub struct Provider {
     scope: String<MAX_SCOPE_LEN>,
 }
 
+/// [`checked_scope`] written into `place` (R-MEM).
+fn set_scope(place: &mut String<MAX_SCOPE_LEN>, scope: &str) -> Result<(), ProfileError> {
+    if scope.trim().is_empty() || scope.bytes().any(|c| c.is_ascii_control()) {
+        return Err(ProfileError::InvalidScope);
+    }
+    place.clear();
+    place
+        .push_str(scope)
+        .map_err(|_| ProfileError::InvalidScope)
+}
+
 fn checked_scope(scope: &str) -> Result<String<MAX_SCOPE_LEN>, ProfileError> {
     if scope.trim().is_empty() || scope.bytes().any(|c| c.is_ascii_control()) {
         return Err(ProfileError::InvalidScope);
@@ -459,56 +516,110 @@ fn checked_scope(scope: &str) -> Result<String<MAX_SCOPE_LEN>, ProfileError> {
     String::try_from(scope).map_err(|_| ProfileError::InvalidScope)
 }
 
-fn ms_endpoint(host: &str, tenant: &str, leaf: &str) -> Result<Endpoint, ProfileError> {
+/// A Microsoft endpoint written into `e` (R-MEM).
+fn set_ms_endpoint(
+    e: &mut Endpoint,
+    host: &str,
+    tenant: &str,
+    leaf: &str,
+) -> Result<(), ProfileError> {
     let mut path: String<MAX_ENDPOINT_PATH_LEN> = String::new();
     for part in ["/", tenant, "/oauth2/v2.0/", leaf] {
         path.push_str(part)
             .map_err(|_| ProfileError::InvalidTenant)?;
     }
-    Endpoint::new(host, 443, &path)
+    e.set(host, 443, &path, true)
+}
+
+/// The endpoint in `slot`, made present to be written in place.
+fn present(slot: &mut Option<Endpoint>) -> &mut Endpoint {
+    slot.get_or_insert(Endpoint::blank())
 }
 
 impl Provider {
+    /// A profile with no endpoint yet (a custom one), to be filled in place
+    /// by [`Provider::set_microsoft`], [`Provider::set_google`] or
+    /// [`Provider::set_custom`]. Only useful as their destination.
+    #[must_use]
+    pub const fn blank() -> Self {
+        Provider {
+            kind: ProviderKind::Custom,
+            authorize: None,
+            token: Endpoint::blank(),
+            device: None,
+            scope: String::new(),
+        }
+    }
+
     /// Microsoft Entra ID in `cloud` for `tenant`, with the cloud's SMTP
     /// scope.
     pub fn microsoft(cloud: MicrosoftCloud, tenant: Tenant<'_>) -> Result<Self, ProfileError> {
-        let t = tenant.segment()?;
-        let host = cloud.login_host();
-        Ok(Provider {
-            kind: ProviderKind::Microsoft(cloud),
-            authorize: Some(ms_endpoint(host, t, "authorize")?),
-            token: ms_endpoint(host, t, "token")?,
-            device: Some(ms_endpoint(host, t, "devicecode")?),
-            scope: checked_scope(cloud.smtp_scope())?,
-        })
+        let mut p = Provider::blank();
+        p.set_microsoft(cloud, tenant)?;
+        Ok(p)
     }
 
     /// Google, with the Gmail scope `https://mail.google.com/`.
     pub fn google() -> Result<Self, ProfileError> {
-        Ok(Provider {
-            kind: ProviderKind::Google,
-            authorize: Some(Endpoint::new(
-                "accounts.google.com",
-                443,
-                "/o/oauth2/v2/auth",
-            )?),
-            token: Endpoint::new("oauth2.googleapis.com", 443, "/token")?,
-            // Google's device endpoint exists (/device/code) but refuses the
-            // Gmail scope: keep it out so the refusal is clear and local.
-            device: None,
-            scope: checked_scope("https://mail.google.com/")?,
-        })
+        let mut p = Provider::blank();
+        p.set_google()?;
+        Ok(p)
     }
 
     /// Any standards-compliant server with explicit endpoints.
     pub fn custom(e: &CustomEndpoints<'_>) -> Result<Self, ProfileError> {
-        Ok(Provider {
-            kind: ProviderKind::Custom,
-            authorize: e.authorize_url.map(Endpoint::parse_url).transpose()?,
-            token: Endpoint::parse_url(e.token_url)?,
-            device: e.device_url.map(Endpoint::parse_url).transpose()?,
-            scope: checked_scope(e.scope)?,
-        })
+        let mut p = Provider::blank();
+        p.set_custom(e)?;
+        Ok(p)
+    }
+
+    /// [`Provider::microsoft`] written into `self`, field by field, so that
+    /// no profile (2 KB) is built on the stack and moved (R-MEM). On error
+    /// `self` is incomplete: set it again before use.
+    pub fn set_microsoft(
+        &mut self,
+        cloud: MicrosoftCloud,
+        tenant: Tenant<'_>,
+    ) -> Result<(), ProfileError> {
+        let t = tenant.segment()?;
+        let host = cloud.login_host();
+        self.kind = ProviderKind::Microsoft(cloud);
+        set_ms_endpoint(present(&mut self.authorize), host, t, "authorize")?;
+        set_ms_endpoint(&mut self.token, host, t, "token")?;
+        set_ms_endpoint(present(&mut self.device), host, t, "devicecode")?;
+        set_scope(&mut self.scope, cloud.smtp_scope())?;
+        Ok(())
+    }
+
+    /// [`Provider::google`] written into `self` (as
+    /// [`Provider::set_microsoft`]).
+    pub fn set_google(&mut self) -> Result<(), ProfileError> {
+        self.kind = ProviderKind::Google;
+        present(&mut self.authorize).set("accounts.google.com", 443, "/o/oauth2/v2/auth", true)?;
+        self.token
+            .set("oauth2.googleapis.com", 443, "/token", true)?;
+        // Google's device endpoint exists (/device/code) but refuses the
+        // Gmail scope: keep it out so the refusal is clear and local.
+        self.device = None;
+        set_scope(&mut self.scope, "https://mail.google.com/")?;
+        Ok(())
+    }
+
+    /// [`Provider::custom`] written into `self` (as
+    /// [`Provider::set_microsoft`]).
+    pub fn set_custom(&mut self, e: &CustomEndpoints<'_>) -> Result<(), ProfileError> {
+        self.kind = ProviderKind::Custom;
+        match e.authorize_url {
+            Some(u) => present(&mut self.authorize).set_url(u)?,
+            None => self.authorize = None,
+        }
+        self.token.set_url(e.token_url)?;
+        match e.device_url {
+            Some(u) => present(&mut self.device).set_url(u)?,
+            None => self.device = None,
+        }
+        set_scope(&mut self.scope, e.scope)?;
+        Ok(())
     }
 
     /// A preset with some of its endpoints replaced (a national cloud, a
@@ -516,16 +627,22 @@ impl Provider {
     /// provider's is (`https`, or `http` to a loopback host) and replaces
     /// the preset's; the scope and everything else stay the preset's.
     pub fn with_overrides(mut self, o: &EndpointOverrides<'_>) -> Result<Self, ProfileError> {
+        self.apply_overrides(o)?;
+        Ok(self)
+    }
+
+    /// [`Provider::with_overrides`] in place (R-MEM).
+    pub fn apply_overrides(&mut self, o: &EndpointOverrides<'_>) -> Result<(), ProfileError> {
         if let Some(u) = o.token_url {
-            self.token = Endpoint::parse_url(u)?;
+            self.token.set_url(u)?;
         }
         if let Some(u) = o.device_url {
-            self.device = Some(Endpoint::parse_url(u)?);
+            present(&mut self.device).set_url(u)?;
         }
         if let Some(u) = o.authorize_url {
-            self.authorize = Some(Endpoint::parse_url(u)?);
+            present(&mut self.authorize).set_url(u)?;
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Replace the scope (for example Microsoft's `SMTP.SendAsApp` variant).

@@ -285,6 +285,23 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.last_description.clear();
     }
 
+    /// Back to what [`Client::new`] builds, in place (R-MEM): every
+    /// secret and the buffer wiped, the retry jitter seeded with `seed`,
+    /// and the profile and app registration written by `fill` straight
+    /// into their places ([`crate::config::ProfileParts::profile_into`],
+    /// [`AppRegistration::set_public`]). Nothing the size of the client
+    /// (12 KB without its buffer) or of a profile is built on the stack. If
+    /// `fill` fails, the client must not be used until set up again.
+    pub fn reset_with<E>(
+        &mut self,
+        seed: u64,
+        fill: impl FnOnce(&mut Provider, &mut AppRegistration) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.reset();
+        self.backoff = backoff::Backoff::new(seed, OAUTH_MAX_RETRIES);
+        fill(&mut self.provider, &mut self.app)
+    }
+
     /// Replace the provider profile and app registration (settings
     /// changed), abandoning any flow. Firmware that keeps one client in
     /// static storage reconfigures it this way instead of building a new one.
