@@ -190,9 +190,14 @@ TEST(misuse) {
   s = rfc_settings();
   s.custom_token_url = S("not a url");
   CHECK(mfp_oauth_token_client_create(&c, &s, 0) != MFP_OAUTH_STATUS_OK);
-  /* Google has no device flow for the Gmail scope. */
+  /* A preset takes an endpoint override (a gateway, a test tenant): Google
+   * with a device URL given uses it. */
   s = rfc_settings();
   s.provider = MFP_OAUTH_PROVIDER_GOOGLE;
+  CHECK_OK(mfp_oauth_token_client_create(&c, &s, 0));
+  CHECK_OK(mfp_oauth_token_client_start_device(&c, 0));
+  /* Without one, Google has no device flow for the Gmail scope. */
+  s.custom_device_url = (mfp_oauth_str){NULL, 0};
   CHECK_OK(mfp_oauth_token_client_create(&c, &s, 0));
   CHECK_STATUS(mfp_oauth_token_client_start_device(&c, 0), MFP_OAUTH_STATUS_DEVICE_FLOW_NOT_SUPPORTED);
   CHECK_STATUS(mfp_oauth_token_client_device_code(&c, (char *)buf, 33, (char *)buf, 33, &d),
