@@ -1077,22 +1077,27 @@ fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
     match action {
         TokensAction::List => {
             let store = dev.mailer.store();
-            let admin = store
-                .account(&TokenOwner::Admin)
-                .map_or("", |a| a.as_str())
-                .to_owned();
+            // The account, and whether the provider named it (R-ACCT).
+            let shown = |owner: &TokenOwner| match store.account(owner) {
+                None => String::new(),
+                Some(a) if store.account_verified(owner) => {
+                    format!("{a} ({})", tr(ctx.lang, "verified", "vérifié"))
+                }
+                Some(a) => format!("{a} ({})", tr(ctx.lang, "unverified", "non vérifié")),
+            };
             println!(
                 "{:<24} {:<28} {}",
                 "administrator",
                 status_text(store.admin_status(), ctx.lang),
-                admin
+                shown(&TokenOwner::Admin)
             );
-            for (id, status, account) in store.users() {
+            for (id, status, _) in store.users() {
                 println!(
                     "{:<24} {:<28} {}",
                     format!("user {id}"),
                     status_text(status, ctx.lang),
-                    account.map_or("", |a| a.as_str())
+                    id.try_into()
+                        .map_or(String::new(), |u| shown(&TokenOwner::User(u)))
                 );
             }
             println!(
@@ -1387,18 +1392,45 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
         TokenOwner::User(id) => Some((id, &account)),
         _ => None,
     };
+    // The account the provider says signed in (R-ACCT); another one than
+    // the slot's is refused by the core (E436), both addresses shown.
+    let learned = tokens.account().cloned();
     if let Err(e) = dev.acquire(user, &tokens) {
+        if let (Id::AccountMismatch, Some(l)) = (e.diag(), &learned) {
+            eprintln!(
+                "{}",
+                tr(
+                    ctx.lang,
+                    "the account that signed in is {learned}, but this token is for {account}",
+                    "le compte qui s'est connecté est {learned}, mais ce jeton est destiné à {account}",
+                )
+                .replace("{learned}", l.as_str())
+                .replace("{account}", account.as_str())
+            );
+        }
         return fail(ctx.lang, e.diag());
     }
     drop(tokens);
     let status = dev.mailer.store().status(&owner);
+    let line = match &learned {
+        Some(_) => tr(
+            ctx.lang,
+            "signed in as {account}; refresh token: {status}",
+            "connecté en tant que {account} ; jeton d'actualisation : {status}",
+        ),
+        None => tr(
+            ctx.lang,
+            "signed in as {account} (unverified: the provider did not name the account); refresh token: {status}",
+            "connecté en tant que {account} (non vérifié : le fournisseur n'a pas indiqué le compte) ; jeton d'actualisation : {status}",
+        ),
+    };
+    let shown = learned.as_ref().unwrap_or(&account);
     finish_store(
         ctx,
         &mut dev,
-        &format!(
-            "signed in as {account}; refresh token: {}",
-            status_text(status, ctx.lang)
-        ),
+        &line
+            .replace("{account}", shown.as_str())
+            .replace("{status}", status_text(status, ctx.lang)),
     )
 }
 

@@ -746,3 +746,71 @@ fn a_preset_uses_its_endpoint_overrides() {
         .ok(&["config", "show"])
         .contains("token-url            (preset) https://login.microsoftonline.com/"));
 }
+
+/// Issue 17 item 5 (R-ACCT): the code approved as another mailbox than the
+/// administrator address is refused at login, naming both addresses (no
+/// `535` later); the account that signed in is what login and `tokens
+/// list` show, verified or not.
+#[test]
+fn login_shows_the_account_that_signed_in_and_refuses_another() {
+    let e = env("account");
+    for (k, v) in e.w.config_set_pairs(
+        ADMIN,
+        "https://outlook.office.com/SMTP.Send offline_access openid profile",
+    ) {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let other = "mailbox@contoso.test";
+    let o = e.with_approval(other, &["login", "--admin"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "the account that signed in is {other}, but this token is for {ADMIN}"
+        )) && err.contains("E436"),
+        "{err}"
+    );
+    assert!(!text(&o.stdout).contains("signed in as"));
+    let list = e.ok(&["tokens", "list"]);
+    assert!(list.contains("Required") && !list.contains(other), "{list}");
+    let fr = e.with_approval(other, &["--lang", "fr", "login", "--admin"]);
+    assert!(
+        text(&fr.stderr).contains(&format!(
+            "le compte qui s'est connecté est {other}, mais ce jeton est destiné à {ADMIN}"
+        )),
+        "{}",
+        text(&fr.stderr)
+    );
+
+    // The right account: shown as the one that signed in, verified.
+    let login = e.login_admin();
+    assert!(
+        login.contains(&format!("signed in as {ADMIN}; refresh token: Acquired")),
+        "{login}"
+    );
+    let list = e.ok(&["tokens", "list"]);
+    assert!(list.contains(&format!("{ADMIN} (verified)")), "{list}");
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 fake scan\n");
+    assert!(e
+        .ok(&["send", "--to", "carol@fabrikam.test", &pdf])
+        .contains("server: 250"));
+
+    // A provider that names no account (no `openid` asked): today's
+    // behaviour, said to be unverified.
+    e.ok(&[
+        "config",
+        "set",
+        "scope",
+        "https://outlook.office.com/SMTP.Send offline_access",
+    ]);
+    let login = e.login_admin();
+    assert!(
+        login.contains(&format!(
+            "signed in as {ADMIN} (unverified: the provider did not name the account); refresh token: Acquired"
+        )),
+        "{login}"
+    );
+    assert!(e
+        .ok(&["tokens", "list"])
+        .contains(&format!("{ADMIN} (unverified)")));
+}

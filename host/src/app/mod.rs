@@ -274,14 +274,17 @@ impl Device {
                 .map_err(|e| AppError::Diag(e.diag()))?,
             Some((id, account)) => {
                 let grant = signed_in.grant().ok_or(AppError::Diag(Id::WrongState))?;
+                // A token for another account than `account` is refused
+                // (R-ACCT, E436).
                 self.mailer
                     .store_mut()
-                    .store_acquired(
+                    .store_signed_in(
                         now,
                         wall_now(),
                         &mfp_oauth_core::token::TokenOwner::User(id.clone()),
                         account,
                         grant,
+                        signed_in.account(),
                     )
                     .map_err(|e| AppError::Diag(e.diag()))?;
             }

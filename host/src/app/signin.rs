@@ -57,6 +57,13 @@ impl SignedIn {
         self.client.tokens().map(|t| &t.access_token)
     }
 
+    /// The account the provider says signed in (the `id_token`, R-ACCT),
+    /// `None` when it named none (the account is then unverified).
+    #[must_use]
+    pub fn account(&self) -> Option<&Address> {
+        self.client.tokens().and_then(|t| t.account.address())
+    }
+
     /// The refresh token returned, empty if none.
     #[must_use]
     pub fn refresh_token(&self) -> Option<&RefreshToken> {

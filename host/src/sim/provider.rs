@@ -331,19 +331,64 @@ fn device_authorization(sim: &Sim, port: u16, form: &HashMap<String, String>) ->
     )
 }
 
-fn token_success(sim: &Sim, account: &str, client_id: &str, scope: &str) -> Response {
-    let (access, refresh, expires_in) = sim.issue(account, client_id, scope);
-    json_response(
-        200,
-        &json!({
-            "token_type": "Bearer",
-            "scope": scope,
-            "expires_in": expires_in,
-            "ext_expires_in": expires_in,
-            "access_token": access,
-            "refresh_token": refresh,
-        }),
+/// An Entra ID v2.0-shaped `id_token` naming `account` in
+/// `preferred_username` (and `email`, when asked for), as a sign-in with
+/// `openid` in its scope gets (R-ACCT). Its signature is random octets: the
+/// printer does not check it (it reads the token endpoint's own TLS answer,
+/// OpenID Connect Core §3.1.3.7).
+#[must_use]
+pub fn id_token(account: &str, client_id: &str, scope: &str, now_s: u64) -> String {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let has = |s: &str| scope.split(' ').any(|x| x == s);
+    let mut claims = json!({
+        "aud": client_id,
+        "iss": "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+        "iat": now_s,
+        "nbf": now_s,
+        "exp": now_s + 3600,
+        "oid": "00000000-0000-0000-66f3-3332eca7ea81",
+        "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+        "tid": "9188040d-6c67-4c5b-b112-36a304b66dad",
+        "ver": "2.0",
+    });
+    if has("profile") {
+        claims["preferred_username"] = json!(account);
+        claims["name"] = json!(account.split('@').next().unwrap_or(account));
+    }
+    if has("email") {
+        claims["email"] = json!(account);
+    }
+    format!(
+        "{}.{}.{}",
+        b64(br#"{"typ":"JWT","alg":"RS256","kid":"sim"}"#),
+        b64(claims.to_string().as_bytes()),
+        b64(super::random_token("sig-", 192).as_bytes())
     )
+}
+
+/// A token answer; a sign-in (not a refresh) whose scope has `openid` also
+/// gets an `id_token` for `account`.
+fn token_success(
+    sim: &Sim,
+    account: &str,
+    client_id: &str,
+    scope: &str,
+    sign_in: bool,
+) -> Response {
+    let (access, refresh, expires_in) = sim.issue(account, client_id, scope);
+    let mut body = json!({
+        "token_type": "Bearer",
+        "scope": scope,
+        "expires_in": expires_in,
+        "ext_expires_in": expires_in,
+        "access_token": access,
+        "refresh_token": refresh,
+    });
+    if sign_in && scope.split(' ').any(|s| s == "openid") {
+        let now_s = sim.clock.now().as_millis() / 1000;
+        body["id_token"] = json!(id_token(account, client_id, scope, now_s));
+    }
+    json_response(200, &body)
 }
 
 fn token_request(sim: &Sim, grant: &str, form: &HashMap<String, String>) -> Response {
@@ -424,7 +469,7 @@ fn device_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> R
             }
         }
     };
-    token_success(sim, &outcome.0, client_id, &outcome.1)
+    token_success(sim, &outcome.0, client_id, &outcome.1, true)
 }
 
 fn refresh_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> Response {
@@ -460,7 +505,7 @@ fn refresh_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> 
         }
         (r.account.clone(), r.scope.clone())
     };
-    token_success(sim, &account, client_id, &scope)
+    token_success(sim, &account, client_id, &scope, false)
 }
 
 /// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
@@ -501,7 +546,7 @@ fn code_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> Res
     if !verifier_well_formed(&verifier) || s256(&verifier) != grant.challenge {
         return error(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
     }
-    token_success(sim, &grant.account, client_id, &grant.scope)
+    token_success(sim, &grant.account, client_id, &grant.scope, true)
 }
 
 fn redirect(to: &str, params: &[(&str, &str)]) -> Response {
