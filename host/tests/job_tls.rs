@@ -369,6 +369,8 @@ fn a_drop_after_the_final_dot_is_delivery_unknown() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+type Case = (bool, &'static [u8], Option<&'static str>, Option<Id>);
+
 /// Defect 4: the reply reported is the one that decided the job: the
 /// refusal of the message, the `250` that took it, and none when the
 /// connection dropped past TLS (it was the `220` to STARTTLS).
@@ -376,7 +378,9 @@ fn a_drop_after_the_final_dot_is_delivery_unknown() {
 fn the_reported_reply_is_the_one_that_decided_the_job() {
     let pki = Pki::new();
     let (_w, dir, mut dev) = setup("reply", &pki);
-    let cases: [(bool, &'static [u8], Option<&str>, Option<Id>); 3] = [
+    // (drop after EHLO, the answer to the final dot, the reply reported,
+    // the job's diagnostic)
+    let cases: [Case; 3] = [
         (true, b"", None, Some(Id::ConnectionClosed)),
         (
             false,
