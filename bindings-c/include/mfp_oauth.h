@@ -389,6 +389,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_DELIVERY_UNKNOWN = 330,
   /**
+   * E331: An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.
+   */
+  MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED = 331,
+  /**
    * E401: The app registration does not allow public client flows (AADSTS7000218).
    */
   MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF = 401,

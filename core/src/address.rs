@@ -5,6 +5,11 @@
 //! break out of those contexts (CR, LF, angle brackets, spaces, controls,
 //! the SASL separator 0x01) is refused here, once, so no later layer needs to
 //! escape.
+//!
+//! Octets above 0x7F (UTF-8, RFC 6531/6532 internationalised addresses) are
+//! accepted here: such an address can only go out through a server that
+//! offers SMTPUTF8, and the SMTP client refuses a message carrying one
+//! before `MAIL` when the server does not (E331).
 
 use core::fmt;
 use heapless::String;
@@ -45,6 +50,10 @@ impl fmt::Display for AddressError {
 impl core::error::Error for AddressError {}
 
 impl Address {
+    /// No address (the default), as a constant: an all-zero value, so
+    /// that writing it is a memset, not a copy (R-MEM).
+    pub(crate) const NONE: Address = Address(String::new());
+
     /// Check and copy `s`.
     pub fn parse(s: &str) -> Result<Self, AddressError> {
         if s.is_empty() {
@@ -78,6 +87,14 @@ impl Address {
     #[must_use]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// Whether the address has a non-ASCII octet (an internationalised
+    /// local part or domain), so that SMTP needs SMTPUTF8 (RFC 6531) to
+    /// carry it.
+    #[must_use]
+    pub fn needs_smtputf8(&self) -> bool {
+        !self.0.is_ascii()
     }
 
     /// Whether no address is set (the default).
@@ -152,6 +169,25 @@ mod tests {
         }
         let long = "a".repeat(250) + "@b.cc";
         assert_eq!(Address::parse(&long), Err(TooLong));
+    }
+
+    #[test]
+    fn internationalised_addresses_are_accepted_and_need_smtputf8() {
+        for (s, needs) in [
+            ("jörg@example.de", true),
+            ("用户@例子.广告", true),
+            ("user@bücher.example", true),
+            ("scan@contoso.com", false),
+        ] {
+            let a = Address::parse(s).unwrap();
+            assert_eq!(a.as_str(), s);
+            assert_eq!(a.needs_smtputf8(), needs, "{s}");
+        }
+        // Non-ASCII does not open a way around the forbidden characters.
+        assert_eq!(
+            Address::parse("jörg@b\r\nRCPT"),
+            Err(AddressError::ForbiddenCharacter)
+        );
     }
 
     #[test]

@@ -454,6 +454,12 @@ catalogue! {
         fix_en: "Check the recipient's mailbox or the sender's Sent Items before sending again, so that the message does not arrive twice.",
         fix_fr: "Vérifier la boîte du destinataire ou les éléments envoyés de l'expéditeur avant de renvoyer, pour que le message n'arrive pas en double.",
     },
+    Smtputf8NotOffered = 331 {
+        en: "An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.",
+        fr: "Une adresse du message contient des caractères non ASCII et le serveur SMTP ne propose pas SMTPUTF8 (RFC 6531) : le message n'a pas été envoyé.",
+        fix_en: "Use an ASCII-only address for this recipient or sender, or send through an SMTP server that offers SMTPUTF8.",
+        fix_fr: "Utiliser une adresse uniquement ASCII pour ce destinataire ou cet expéditeur, ou passer par un serveur SMTP qui propose SMTPUTF8.",
+    },
 
     // 4xx: the OAuth provider, app registration and consent
     PublicClientFlowsOff = 401 {
@@ -465,8 +471,8 @@ catalogue! {
     ConsentMissing = 402 {
         en: "The user or administrator has not consented to the app (AADSTS65001).",
         fr: "L'utilisateur ou l'administrateur n'a pas donné son consentement à l'application (AADSTS65001).",
-        fix_en: "Have an administrator grant consent for SMTP.Send and offline_access, then sign in again.",
-        fix_fr: "Faire accorder le consentement pour SMTP.Send et offline_access par un administrateur, puis se reconnecter.",
+        fix_en: "Have an administrator grant consent for SMTP.Send and offline_access. If a sign-in was refused, sign in again after that; a refused renewal keeps the token, and the next job uses it once consent is granted.",
+        fix_fr: "Faire accorder le consentement pour SMTP.Send et offline_access par un administrateur. Si une connexion a été refusée, se reconnecter ensuite ; un renouvellement refusé conserve le jeton, que la tâche suivante utilise une fois le consentement accordé.",
     },
     RefreshExpiredInactivity = 403 {
         en: "The refresh token expired after a long time unused (AADSTS700082 / 70008).",
@@ -854,5 +860,27 @@ mod tests {
             .contains("SMTP authentifié"));
         assert_eq!(Id::SmtpAuthDisabled.actor(), Actor::MailServer);
         assert_eq!(Id::VlanOnNetwork2.actor(), Actor::Administrator);
+    }
+
+    #[test]
+    fn consent_remedy_is_true_after_a_refused_sign_in_and_a_refused_renewal() {
+        // Issue 17: a renewal refused for consent keeps the token (R-TOK-4),
+        // so the remedy does not send everyone to sign in again.
+        for (lang, kept, again) in [
+            (
+                Lang::En,
+                "keeps the token",
+                "If a sign-in was refused, sign in again",
+            ),
+            (
+                Lang::Fr,
+                "conserve le jeton",
+                "Si une connexion a été refusée, se reconnecter",
+            ),
+        ] {
+            let remedy = Id::ConsentMissing.remedy(lang);
+            assert!(remedy.contains(kept) && remedy.contains(again), "{remedy}");
+            assert!(!remedy.ends_with("then sign in again."), "{remedy}");
+        }
     }
 }

@@ -148,6 +148,18 @@ transcript!(
     "size_exceeded.txt",
     ImplicitTls
 );
+// Issue 17 item 6 (R-SMTP): a non-ASCII address goes out with SMTPUTF8
+// when the server offers it, and is refused before MAIL (E331) when not.
+transcript!(
+    non_ascii_recipient_with_smtputf8,
+    "smtputf8_offered.txt",
+    ImplicitTls
+);
+transcript!(
+    non_ascii_address_without_smtputf8_is_refused_before_mail,
+    "smtputf8_not_offered.txt",
+    ImplicitTls
+);
 
 /// The two sensitive transmits of the happy path are exactly the AUTH lines.
 #[test]

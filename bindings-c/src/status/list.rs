@@ -116,6 +116,8 @@ pub enum MfpOauthStatus {
     AuthRejected = 329,
     /// E330: The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.
     DeliveryUnknown = 330,
+    /// E331: An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.
+    Smtputf8NotOffered = 331,
     /// E401: The app registration does not allow public client flows (AADSTS7000218).
     PublicClientFlowsOff = 401,
     /// E402: The user or administrator has not consented to the app (AADSTS65001).
@@ -288,6 +290,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::TransientFailure,
         MfpOauthStatus::AuthRejected,
         MfpOauthStatus::DeliveryUnknown,
+        MfpOauthStatus::Smtputf8NotOffered,
         MfpOauthStatus::PublicClientFlowsOff,
         MfpOauthStatus::ConsentMissing,
         MfpOauthStatus::RefreshExpiredInactivity,
@@ -404,6 +407,7 @@ impl MfpOauthStatus {
             328 => Some(MfpOauthStatus::TransientFailure),
             329 => Some(MfpOauthStatus::AuthRejected),
             330 => Some(MfpOauthStatus::DeliveryUnknown),
+            331 => Some(MfpOauthStatus::Smtputf8NotOffered),
             401 => Some(MfpOauthStatus::PublicClientFlowsOff),
             402 => Some(MfpOauthStatus::ConsentMissing),
             403 => Some(MfpOauthStatus::RefreshExpiredInactivity),
@@ -522,6 +526,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::TransientFailure => c"MFP_OAUTH_STATUS_TRANSIENT_FAILURE",
             MfpOauthStatus::AuthRejected => c"MFP_OAUTH_STATUS_AUTH_REJECTED",
             MfpOauthStatus::DeliveryUnknown => c"MFP_OAUTH_STATUS_DELIVERY_UNKNOWN",
+            MfpOauthStatus::Smtputf8NotOffered => c"MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED",
             MfpOauthStatus::PublicClientFlowsOff => c"MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF",
             MfpOauthStatus::ConsentMissing => c"MFP_OAUTH_STATUS_CONSENT_MISSING",
             MfpOauthStatus::RefreshExpiredInactivity => c"MFP_OAUTH_STATUS_REFRESH_EXPIRED_INACTIVITY",

@@ -1063,6 +1063,16 @@ impl Client {
             return;
         };
         self.txn = Txn::default();
+        // RFC 6531: a non-ASCII address goes only to a server that offers
+        // SMTPUTF8; otherwise nothing of the message is sent.
+        if needs_smtputf8(env) && !self.caps.smtputf8 {
+            self.envelope = None;
+            self.event(Event::MessageFailed {
+                error: Error::Smtputf8NotOffered,
+            });
+            self.event(Event::Ready);
+            return;
+        }
         if let (Some(size), Some(limit)) = (env.size, self.caps.size) {
             if self.caps.exceeds_size(size) {
                 self.envelope = None;
@@ -1193,6 +1203,17 @@ impl Client {
                         c.put(b" SIZE=");
                         c.put_decimal(size);
                     }
+                    // Only when an address needs it (the transaction was
+                    // refused before MAIL if the server does not offer it).
+                    // The header may then carry UTF-8 (RFC 6532): 8-bit
+                    // content, declared as such (RFC 6152) to a server that
+                    // offers 8BITMIME, as RFC 6531 asks of SMTPUTF8 servers.
+                    if needs_smtputf8(env) && self.caps.smtputf8 {
+                        if self.caps.eight_bit_mime {
+                            c.put(b" BODY=8BITMIME");
+                        }
+                        c.put(b" SMTPUTF8");
+                    }
                 } else {
                     c.put(b">");
                 }
@@ -1226,4 +1247,9 @@ impl Client {
         c.put(b"\r\n");
         (c.written(), c.complete())
     }
+}
+
+/// Whether an address of `env` needs SMTPUTF8 (RFC 6531).
+fn needs_smtputf8(env: &Envelope) -> bool {
+    env.from.needs_smtputf8() || env.to.iter().any(Address::needs_smtputf8)
 }

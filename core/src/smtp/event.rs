@@ -102,6 +102,10 @@ pub enum Error {
         /// The driver's diagnostic.
         diag: Id,
     },
+    /// An address of the envelope has non-ASCII octets and the server does
+    /// not offer SMTPUTF8 (RFC 6531): refused before `MAIL`, nothing of the
+    /// message was sent, and the session stays usable.
+    Smtputf8NotOffered,
 }
 
 impl fmt::Display for Error {
@@ -126,6 +130,9 @@ impl fmt::Display for Error {
                 "connection lost after the end of the message, before the server's reply: delivery unknown",
             ),
             Error::TlsFailed { diag } => write!(f, "TLS after STARTTLS failed: {}", diag.name()),
+            Error::Smtputf8NotOffered => {
+                f.write_str("a non-ASCII address needs SMTPUTF8, which the server does not offer")
+            }
         }
     }
 }
@@ -136,8 +143,8 @@ impl Error {
     /// Whether a reply of the server decided this failure, so that the
     /// client's last reply is the one to show with it. A close, a timeout,
     /// a reply that could not be read, a failed TLS handshake, plaintext
-    /// injected after STARTTLS and a message over the SIZE announced in
-    /// EHLO come with no reply of their own: the last reply then is an
+    /// injected after STARTTLS, a message over the SIZE announced in EHLO and
+    /// a non-ASCII address without SMTPUTF8 come with no reply of their own: the last reply then is an
     /// earlier one (the `220` to STARTTLS, the `235` to AUTH) and is not the
     /// reason.
     #[must_use]
@@ -151,6 +158,7 @@ impl Error {
                 | Error::PlaintextAfterStartTls
                 | Error::DeliveryUnknown
                 | Error::TlsFailed { .. }
+                | Error::Smtputf8NotOffered
         )
     }
 }
@@ -169,6 +177,7 @@ impl Diagnostic for Error {
             Error::UnexpectedReply { .. } | Error::PlaintextAfterStartTls => Id::ProtocolViolation,
             Error::DeliveryUnknown => Id::DeliveryUnknown,
             Error::TlsFailed { diag } => *diag,
+            Error::Smtputf8NotOffered => Id::Smtputf8NotOffered,
         }
     }
 }
