@@ -1873,6 +1873,12 @@ typedef struct {
    * Its status.
    */
   mfp_oauth_token_status status;
+  /**
+   * The provider named `account` as the one that signed in (its
+   * `id_token`, R-ACCT); false: the configured address was assumed
+   * (show it as unverified).
+   */
+  bool account_verified;
 } mfp_oauth_user_token;
 
 /**
@@ -2332,6 +2338,9 @@ mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
  * Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
  * event of `token_client` (NEED_*_AUTH plans): the mailer stores the
  * tokens (they never pass through the caller) and writes the next plan.
+ * When the provider named another account than the plan's (the
+ * `id_token`, R-ACCT), the plan is FAILED with `ACCOUNT_MISMATCH` and
+ * nothing is stored.
  * `wall_s` is the wall-clock time in seconds since 1970 if known, else 0
  * (it dates the refresh token for expiry warnings).
  *
@@ -2350,7 +2359,10 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * the `ACCESS_TOKEN` event of `token_client`, the tokens are stored for the
  * administrator's address; the status reads Acquired, the Information
  * screen's notice clears, and a PERSIST step follows.
- * `ADMIN_ADDRESS_MISSING` without an administrator address.
+ * `ADMIN_ADDRESS_MISSING` without an administrator address;
+ * `ACCOUNT_MISMATCH` (nothing stored) when the provider named another
+ * account than that address (R-ACCT; `mfp_oauth_mailer_admin_token` shows
+ * the account and whether it was named).
  *
  * # Safety
  * `mailer` and `token_client` valid storage as for their `_destroy`.
@@ -2664,6 +2676,19 @@ mfp_oauth_status mfp_oauth_mailer_token_overview(const mfp_oauth_mailer *mailer,
 mfp_oauth_status mfp_oauth_mailer_user_at(const mfp_oauth_mailer *mailer,
                                           size_t index,
                                           mfp_oauth_user_token *out_user);
+
+/**
+ * Writes the administrator's token slot as a token entry (`user_id`
+ * empty): the account the token was acquired for, its status, and
+ * whether the provider named that account at sign-in (R-ACCT), for the
+ * OAuth screen and the token overview.
+ *
+ * # Safety
+ * `mailer` as for `_destroy` (only read); `out_admin` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_mailer_admin_token(const mfp_oauth_mailer *mailer,
+                                              mfp_oauth_user_token *out_admin);
 
 /**
  * Writes the SMTP server's last complete reply, for support logs: its code

@@ -18,7 +18,7 @@ use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, MailerError, Plan, Step};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
-use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, WallTime};
+use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, UserId, WallTime};
 use mfp_oauth_core::{Address, Instant};
 
 use crate::buf::{bytes, put, text};
@@ -790,6 +790,9 @@ unsafe fn report_grant(
 /// Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
 /// event of `token_client` (NEED_*_AUTH plans): the mailer stores the
 /// tokens (they never pass through the caller) and writes the next plan.
+/// When the provider named another account than the plan's (the
+/// `id_token`, R-ACCT), the plan is FAILED with `ACCOUNT_MISMATCH` and
+/// nothing is stored.
 /// `wall_s` is the wall-clock time in seconds since 1970 if known, else 0
 /// (it dates the refresh token for expiry warnings).
 ///
@@ -804,10 +807,20 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_succeeded(
     token_client: *mut MfpOauthTokenClient,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
+    let learned = {
+        // SAFETY: the caller's contract.
+        let tc = try_status!(unsafe { token_client::live(token_client) });
+        tc.tokens().and_then(|t| t.account.address().cloned())
+    };
     // SAFETY: the caller's contract, as documented above.
     unsafe {
         report_grant(mailer, token_client, out_plan, |m, grant| {
-            m.auth_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
+            m.auth_succeeded_as(
+                Instant::from_millis(now_ms),
+                wall(wall_s),
+                grant,
+                learned.as_ref(),
+            )
         })
     }
 }
@@ -816,7 +829,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_succeeded(
 /// the `ACCESS_TOKEN` event of `token_client`, the tokens are stored for the
 /// administrator's address; the status reads Acquired, the Information
 /// screen's notice clears, and a PERSIST step follows.
-/// `ADMIN_ADDRESS_MISSING` without an administrator address.
+/// `ADMIN_ADDRESS_MISSING` without an administrator address;
+/// `ACCOUNT_MISMATCH` (nothing stored) when the provider named another
+/// account than that address (R-ACCT; `mfp_oauth_mailer_admin_token` shows
+/// the account and whether it was named).
 ///
 /// # Safety
 /// `mailer` and `token_client` valid storage as for their `_destroy`.
@@ -1504,6 +1520,10 @@ pub struct MfpOauthUserToken {
     pub account: [c_char; MFP_OAUTH_ADDRESS_BUF_LEN],
     /// Its status.
     pub status: MfpOauthTokenStatus,
+    /// The provider named `account` as the one that signed in (its
+    /// `id_token`, R-ACCT); false: the configured address was assumed
+    /// (show it as unverified).
+    pub account_verified: bool,
 }
 
 fn status_c(s: TokenStatus) -> MfpOauthTokenStatus {
@@ -1559,20 +1579,62 @@ pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
     }
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live_ref(mailer) });
-    let Some((id, status, account)) = m.mailer.store().users().nth(index) else {
+    let store = m.mailer.store();
+    let Some((id, status, account)) = store.users().nth(index) else {
         return MfpOauthStatus::InvalidArgument;
     };
+    let verified = UserId::try_from(id).is_ok_and(|u| store.account_verified(&TokenOwner::User(u)));
+    // SAFETY: not NULL and valid (contract).
+    unsafe { put(out_user, token_entry(id, status, account, verified)) }
+}
+
+fn token_entry(
+    id: &str,
+    status: TokenStatus,
+    account: Option<&Address>,
+    verified: bool,
+) -> MfpOauthUserToken {
     let mut u = MfpOauthUserToken {
         user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
         account: [0; MFP_OAUTH_ADDRESS_BUF_LEN],
         status: status_c(status),
+        account_verified: verified,
     };
     copy_str(&mut u.user_id, id);
     if let Some(a) = account {
         copy_str(&mut u.account, a.as_str());
     }
+    u
+}
+
+/// Writes the administrator's token slot as a token entry (`user_id`
+/// empty): the account the token was acquired for, its status, and
+/// whether the provider named that account at sign-in (R-ACCT), for the
+/// OAuth screen and the token overview.
+///
+/// # Safety
+/// `mailer` as for `_destroy` (only read); `out_admin` NULL or valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_admin_token(
+    mailer: *const MfpOauthMailer,
+    out_admin: *mut MfpOauthUserToken,
+) -> MfpOauthStatus {
+    if out_admin.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live_ref(mailer) });
+    let store = m.mailer.store();
+    let owner = TokenOwner::Admin;
+    let u = token_entry(
+        "",
+        store.admin_status(),
+        store.account(&owner),
+        store.account_verified(&owner),
+    );
     // SAFETY: not NULL and valid (contract).
-    unsafe { put(out_user, u) }
+    unsafe { put(out_admin, u) }
 }
 
 /// Writes the SMTP server's last complete reply, for support logs: its code

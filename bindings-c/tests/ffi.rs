@@ -1822,3 +1822,97 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
     }
 }
+
+/// A token answer whose `id_token` (Entra-shaped) names `account`.
+fn token_json_for(account: &str) -> String {
+    // base64url without padding (RFC 4648 §5).
+    let b64 = |b: &[u8]| -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = c.iter().fold(0u32, |n, &x| n << 8 | u32::from(x)) << (8 * (3 - c.len()));
+            for i in 0..=c.len() {
+                out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    };
+    let id_token = format!(
+        "{}.{}.{}",
+        b64(br#"{"typ":"JWT","alg":"RS256"}"#),
+        b64(format!(r#"{{"ver":"2.0","preferred_username":"{account}"}}"#).as_bytes()),
+        b64(&[9; 64])
+    );
+    TOKEN_JSON.replace(
+        r#""refresh_token""#,
+        &format!(r#""id_token":"{id_token}","refresh_token""#),
+    )
+}
+
+/// R-ACCT through the C API: a sign-in whose `id_token` names another
+/// account than the administrator address is refused at Acquire
+/// (`ACCOUNT_MISMATCH`, nothing stored); the right one is stored and shown
+/// as named by the provider (`mfp_oauth_mailer_admin_token`).
+#[test]
+fn acquire_refuses_a_token_for_another_account() {
+    let mut day = Day {
+        mailer: Storage::new(),
+        tokens: Storage::new(),
+        flash: [Vec::new(), Vec::new()],
+        now: 1000,
+    };
+    let s = microsoft_settings();
+    let m = day.mailer.ptr();
+    let tc = day.tokens.ptr();
+    let admin_token = |m: *mut MfpOauthMailer| {
+        let mut u = core::mem::MaybeUninit::<MfpOauthUserToken>::uninit();
+        // SAFETY: live storage and a local.
+        unsafe {
+            assert_eq!(mfp_oauth_mailer_admin_token(m, u.as_mut_ptr()), S::Ok);
+            u.assume_init()
+        }
+    };
+    // SAFETY (every call): storage and locals.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_admin_token(m, null_mut()),
+            S::NullParameter
+        );
+    }
+    for (who, expected) in [("mailbox@contoso.com", S::AccountMismatch), (ADMIN, S::Ok)] {
+        unsafe {
+            assert_eq!(mfp_oauth_token_client_create(tc, &s, 0x5eed), S::Ok);
+            assert_eq!(mfp_oauth_token_client_start_device(tc, day.now), S::Ok);
+        }
+        day.token_flow(
+            &[
+                http("200 OK", DEVICE_JSON),
+                http("200 OK", &token_json_for(who)),
+            ],
+            false,
+        );
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_acquire_admin(m, day.now, 0, tc),
+                expected,
+                "{who}"
+            );
+            assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        }
+        let u = admin_token(m);
+        if expected == S::AccountMismatch {
+            assert_eq!(u.status, MfpOauthTokenStatus::Required);
+            assert_eq!(c_text(&u.account), "");
+            assert!(!u.account_verified);
+        } else {
+            assert_eq!(u.status, MfpOauthTokenStatus::Acquired);
+            assert_eq!(c_text(&u.account), ADMIN);
+            assert!(u.account_verified);
+            assert_eq!(c_text(&u.user_id), "");
+        }
+    }
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}

@@ -574,7 +574,7 @@ impl Mailer {
                 if exchange {
                     self.exchange_succeeded(now, wall, grant)?
                 } else {
-                    self.signed_in(now, wall, grant, tokens.account.address())?
+                    self.auth_succeeded_as(now, wall, grant, tokens.account.address())?
                 }
             }
             oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
@@ -598,13 +598,14 @@ impl Mailer {
         wall: Option<WallTime>,
         grant: TokenGrant<'_>,
     ) -> Result<Plan, MailerError> {
-        self.signed_in(now, wall, grant, None)
+        self.auth_succeeded_as(now, wall, grant, None)
     }
 
-    /// The sign-in succeeded; `learned` is the account the provider named
-    /// (R-ACCT): another account than the plan's fails the job with
-    /// [`Id::AccountMismatch`] before anything is sent.
-    fn signed_in(
+    /// [`Mailer::auth_succeeded`] with `learned`, the account the provider
+    /// named (R-ACCT: `client.tokens()`'s `account`): another account than
+    /// the plan's fails the job with [`Id::AccountMismatch`] before anything
+    /// is sent.
+    pub fn auth_succeeded_as(
         &mut self,
         now: Instant,
         wall: Option<WallTime>,
