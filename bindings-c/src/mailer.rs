@@ -706,13 +706,17 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
     }
     // SAFETY: `to` is valid for `to_count` entries (contract).
     let list = unsafe { core::slice::from_raw_parts(j.to, j.to_count) };
-    let mut to: heapless::Vec<Address, { mfp_oauth_core::limits::MAX_RECIPIENTS }> =
-        heapless::Vec::new();
-    for r in list {
+    // The recipients go to the mailer as text, each checked here one at a
+    // time and parsed straight into the job's envelope: no list of
+    // addresses (4 KB) on the stack (R-MEM).
+    let mut to = [""; mfp_oauth_core::limits::MAX_RECIPIENTS];
+    for (slot, r) in to.iter_mut().zip(list) {
         // SAFETY: each entry valid for its length (contract).
-        let a = try_status!(unsafe { text(r.ptr, r.len) }.and_then(parse));
-        try_status!(to.push(a).map_err(|_| MfpOauthStatus::CapacityExceeded));
+        let t = try_status!(unsafe { text(r.ptr, r.len) });
+        try_status!(parse(t));
+        *slot = t;
     }
+    let to = to.get(..list.len()).unwrap_or(&[]);
     let user = (!user_id.is_empty()).then_some(User {
         id: user_id,
         address: user_addr.as_ref(),
@@ -721,12 +725,12 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
         function,
         user,
         from: from.as_ref(),
-        to: &to,
+        to: &[],
         size: (j.size != 0).then_some(j.size),
     };
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
-    match m.mailer.submit(Instant::from_millis(now_ms), &job) {
+    match m.mailer.submit_text(Instant::from_millis(now_ms), &job, to) {
         // SAFETY: not NULL and valid (contract).
         Ok(plan) => unsafe { plan_out(&plan, out_plan) },
         Err(e) => MfpOauthStatus::of(e),

@@ -181,6 +181,13 @@ impl fmt::Display for MailerError {
 
 impl core::error::Error for MailerError {}
 
+/// A job's recipients, parsed or as text.
+#[derive(Clone, Copy)]
+enum Recipients<'a> {
+    Parsed(&'a [Address]),
+    Text(&'a [&'a str]),
+}
+
 /// The job in progress.
 #[derive(Debug)]
 struct JobState {
@@ -319,6 +326,15 @@ impl Mailer {
         &self.plan
     }
 
+    /// The From address the sender policy chose for the running job
+    /// (R-POL): the one `MAIL FROM` carries, so the one the message's
+    /// `From:` header must show. `None` when no job runs (before the first
+    /// submit, after a refused submit, once the job is done or failed).
+    #[must_use]
+    pub fn job_from(&self) -> Option<&Address> {
+        self.job.as_ref().map(|j| &j.decision.from)
+    }
+
     /// The SMTP session, during [`Plan::Session`]: feed it input, TLS,
     /// close and timeouts, take its transmits, stream the body.
     pub fn smtp(&mut self) -> Option<&mut smtp::Client> {
@@ -395,38 +411,75 @@ impl Mailer {
     /// Start a job: decide From and token (R-POL), then plan the first step.
     /// A refused job is [`Plan::Failed`] before anything reaches the network.
     pub fn submit(&mut self, now: Instant, job: &Job<'_>) -> Result<Plan, MailerError> {
+        self.submit_to(now, job, Recipients::Parsed(job.to))
+    }
+
+    /// [`Mailer::submit`] with the recipients given as text (`job.to` is
+    /// not read), each parsed straight into the job's envelope: the caller
+    /// needs no list of addresses (4 KB) on its stack (R-MEM). A recipient
+    /// that is not an address fails the job (`InvalidAddress`).
+    pub fn submit_text(
+        &mut self,
+        now: Instant,
+        job: &Job<'_>,
+        to: &[&str],
+    ) -> Result<Plan, MailerError> {
+        self.submit_to(now, job, Recipients::Text(to))
+    }
+
+    fn submit_to(
+        &mut self,
+        now: Instant,
+        job: &Job<'_>,
+        to: Recipients<'_>,
+    ) -> Result<Plan, MailerError> {
         if self.job.is_some() {
             return Err(MailerError::WrongState);
         }
         self.last_reply = None;
-        self.plan = match self.start(job) {
-            Ok(state) => {
-                self.job = Some(state);
-                self.next_step(now)
+        self.plan = match self.start(job, to) {
+            Ok(()) => self.next_step(now),
+            Err(diag) => {
+                self.job = None;
+                Plan::Failed { diag }
             }
-            Err(diag) => Plan::Failed { diag },
         };
         Ok(self.plan.clone())
     }
 
-    fn start(&self, job: &Job<'_>) -> Result<JobState, Id> {
+    /// Sets the job up in place (R-MEM): the envelope (4.4 KB) is filled
+    /// where the job keeps it, never built on the stack and moved. On error
+    /// the caller drops the job.
+    fn start(&mut self, job: &Job<'_>, to: Recipients<'_>) -> Result<(), Id> {
         oauth_available().map_err(|e| e.diag())?;
         let decision = policy::decide(job.function, &self.settings, job.user, job.from)
             .map_err(|e| e.diag())?;
-        let mut envelope = Envelope::new(decision.from.clone());
-        for to in job.to {
-            envelope.add_recipient(to.clone()).map_err(|e| e.diag())?;
+        let state = self.job.insert(JobState {
+            decision,
+            envelope: Envelope::EMPTY,
+            retried: false,
+            result: None,
+        });
+        let envelope = &mut state.envelope;
+        envelope.from.clone_from(&state.decision.from);
+        match to {
+            Recipients::Parsed(list) => {
+                for to in list {
+                    envelope.add_recipient(to.clone()).map_err(|e| e.diag())?;
+                }
+            }
+            Recipients::Text(list) => {
+                for to in list {
+                    let to = Address::parse(to).map_err(|_| Id::InvalidAddress)?;
+                    envelope.add_recipient(to).map_err(|e| e.diag())?;
+                }
+            }
         }
         if envelope.to.is_empty() {
             return Err(Id::InvalidArgument);
         }
         envelope.size = job.size;
-        Ok(JobState {
-            decision,
-            envelope,
-            retried: false,
-            result: None,
-        })
+        Ok(())
     }
 
     /// Before the session: which token step comes next.

@@ -179,6 +179,15 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// No sender, no recipient: a constant whose bytes are all zero or
+    /// unset, so that writing it in place is a memset, not a 4.4 KB
+    /// temporary or a copy from flash (R-MEM).
+    pub(crate) const EMPTY: Envelope = Envelope {
+        from: Address::NONE,
+        to: Vec::new(),
+        size: None,
+    };
+
     /// An envelope from `from` with no recipient yet.
     #[must_use]
     pub fn new(from: Address) -> Self {
