@@ -1197,7 +1197,10 @@ fn print_prompt(p: Prompt<'_>) {
             println!("Open this address in a browser on this computer to sign in:\n{url}")
         }
         Prompt::SlowDown(i) => println!("(the provider asks to poll every {} s)", i.as_secs()),
-        Prompt::Polled | Prompt::Contacting(_) | Prompt::Retrying { .. } => {}
+        Prompt::Polled
+        | Prompt::Contacting(_)
+        | Prompt::Retrying { .. }
+        | Prompt::ProviderSaid(_) => {}
     }
     let _ = std::io::stdout().flush();
 }
@@ -1225,6 +1228,8 @@ struct Shown {
     endpoint: String,
     failed: u32,
     wait: Option<ProgressBar>,
+    /// The provider's own words when it refused (`error_description`).
+    said: Option<String>,
 }
 
 impl Shown {
@@ -1234,6 +1239,7 @@ impl Shown {
             endpoint: String::new(),
             failed: 0,
             wait: None,
+            said: None,
         }
     }
 
@@ -1270,6 +1276,7 @@ impl Shown {
                 w.enable_steady_tick(std::time::Duration::from_millis(200));
                 self.wait = Some(w);
             }
+            Prompt::ProviderSaid(text) => self.said = Some(printable(text)),
             other => print_prompt(other),
         }
     }
@@ -1291,8 +1298,43 @@ impl Shown {
             };
             eprintln!("{}", line.replace("{endpoint}", &self.endpoint));
         }
-        fail(self.lang, id)
+        if let Some(said) = &self.said {
+            eprintln!(
+                "{}",
+                tr(
+                    self.lang,
+                    "the provider said: {text}",
+                    "le fournisseur a répondu : {text}"
+                )
+                .replace("{text}", said)
+            );
+        }
+        let code = fail(self.lang, id);
+        if id == Id::DeviceFlowNotSupported {
+            // Google allows no Gmail scope in the device flow: the browser
+            // sign-in (PKCE) is the way (issue 17 item 4).
+            eprintln!(
+                "{}",
+                tr(
+                    self.lang,
+                    "Sign in with the browser instead: mfp-oauth login --browser (with the same options).",
+                    "Se connecter plutôt par le navigateur : mfp-oauth login --browser (avec les mêmes options).",
+                )
+            );
+        }
+        code
     }
+}
+
+/// A provider's text as one printable line: line breaks become ` / `, other
+/// control characters (a terminal escape) are dropped.
+fn printable(text: &str) -> String {
+    text.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.chars().filter(|c| !c.is_control()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 impl Drop for Shown {

@@ -97,7 +97,7 @@ impl<W: Write> Ctx<'_, W> {
                     }
                 }
                 Prompt::OpenUrl(url) => self.fact("authorize URL", url),
-                Prompt::Contacting(_) | Prompt::Retrying { .. } => {}
+                Prompt::Contacting(_) | Prompt::Retrying { .. } | Prompt::ProviderSaid(_) => {}
                 Prompt::SlowDown(i) => self.say(&format!(
                     "The provider asks to poll every {} s.",
                     i.as_secs()

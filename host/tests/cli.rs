@@ -814,3 +814,87 @@ fn login_shows_the_account_that_signed_in_and_refuses_another() {
         .ok(&["tokens", "list"])
         .contains(&format!("{ADMIN} (unverified)")));
 }
+
+/// Issue 17 item 4: Google allows no Gmail scope in the device flow and
+/// says so (`invalid_scope`, "Invalid device flow scope: …"). The CLI shows
+/// Google's own words and E415 with the browser sign-in, not E406 (whose
+/// remedy names the very scope refused); the browser sign-in then works.
+#[test]
+fn google_refusing_the_device_flow_scope_points_to_the_browser_sign_in() {
+    use std::io::{BufRead, BufReader};
+    let e = env("google-device-scope");
+    let p = &e.w.provider;
+    for (k, v) in [
+        ("smtp", format!("127.0.0.1:{}", e.w.smtp.port())),
+        ("admin-address", ADMIN.to_owned()),
+        ("oauth", "on".to_owned()),
+        ("webdav-http", "2".to_owned()),
+    ] {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let client_id = e.w.sim.config().client_id;
+    let (token, device, authorize) = (
+        p.token_endpoint(),
+        p.device_endpoint(),
+        p.authorize_endpoint(),
+    );
+    let o = e.run(&[
+        "login",
+        "--admin",
+        "--provider",
+        "google",
+        "--client-id",
+        &client_id,
+        "--token-url",
+        &token,
+        "--device-url",
+        &device,
+        "--authorize-url",
+        &authorize,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the provider said: Invalid device flow scope: https://mail.google.com/"),
+        "{err}"
+    );
+    assert!(err.contains("E415 DeviceFlowNotSupported"), "{err}");
+    assert!(!err.contains("E406"), "{err}");
+    assert!(
+        err.contains("Sign in with the browser instead: mfp-oauth login --browser"),
+        "{err}"
+    );
+    let fr = e.run(&["--lang", "fr", "login", "--admin"]);
+    let err = text(&fr.stderr);
+    assert!(
+        err.contains(
+            "le fournisseur a répondu : Invalid device flow scope: https://mail.google.com/"
+        ) && err.contains("mfp-oauth login --browser (avec les mêmes options)"),
+        "{err}"
+    );
+    // What it suggests works.
+    let mut child = e
+        .cmd(&["login", "--admin", "--browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.starts_with("https://"))
+        .expect("the tool prints the authorize URL");
+    assert!(
+        url.contains("scope=https%3A%2F%2Fmail.google.com%2F"),
+        "{url}"
+    );
+    let status = mfp_oauth_host::sim::browser::sign_in(&url, &e.w.tls_settings()).unwrap();
+    assert_eq!(status, 200);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("refresh token: Acquired")),
+        "{rest:?}"
+    );
+}

@@ -195,6 +195,11 @@ impl Diagnostic for TransportError {
 pub enum OAuthError {
     /// The provider answered with an error.
     Provider(ProviderError),
+    /// The device-authorization endpoint refused the scope with
+    /// `invalid_scope` and no AADSTS number: the provider does not allow
+    /// this scope in the device flow (Google: "Invalid device flow scope",
+    /// for every Gmail scope). The browser sign-in is the way.
+    DeviceFlowScopeRefused(ProviderError),
     /// The HTTP response could not be read.
     Http(HttpError),
     /// The JSON body could not be read.
@@ -233,6 +238,9 @@ impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OAuthError::Provider(e) => e.fmt(f),
+            OAuthError::DeviceFlowScopeRefused(e) => {
+                write!(f, "scope refused for the device flow: {e}")
+            }
             OAuthError::Http(e) => e.fmt(f),
             OAuthError::Json(e) => e.fmt(f),
             OAuthError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
@@ -259,6 +267,7 @@ impl Diagnostic for OAuthError {
     fn diag(&self) -> Id {
         match self {
             OAuthError::Provider(e) => e.diag(),
+            OAuthError::DeviceFlowScopeRefused(_) => Id::DeviceFlowNotSupported,
             OAuthError::Http(e) => e.diag(),
             OAuthError::Json(e) => e.diag(),
             OAuthError::UnexpectedStatus(_) => Id::HttpUnexpectedStatus,

@@ -883,6 +883,16 @@ fn classify(
     match code {
         ErrorCode::AuthorizationPending if polling => Outcome::Pending,
         ErrorCode::SlowDown | ErrorCode::RateLimitExceeded if polling => Outcome::SlowDown,
+        // Google refuses its Gmail scopes here ("Invalid device flow
+        // scope"): not a wrong scope (E406) but the wrong flow for it.
+        // Microsoft's refusals carry an AADSTS number and stay E406.
+        ErrorCode::InvalidScope if kind == RequestKind::DeviceAuthorization && aadsts.is_none() => {
+            Outcome::Fatal(OAuthError::DeviceFlowScopeRefused(ProviderError {
+                code,
+                aadsts,
+                status,
+            }))
+        }
         ErrorCode::ServerError
         | ErrorCode::TemporarilyUnavailable
         | ErrorCode::RateLimitExceeded => Outcome::Transient(err, retry_after),

@@ -266,6 +266,73 @@ fn google_profile_refuses_the_device_flow() {
     assert!(c.poll_transmit(secs(0), &mut out).unwrap().is_none());
 }
 
+/// Issue 17 item 4: Google's device endpoint refuses the Gmail scope
+/// (`invalid_scope`, "Invalid device flow scope"). That is E415 (the device
+/// flow is the wrong flow; the browser sign-in works), not E406 (whose
+/// remedy names the very scope refused), and Google's text is kept.
+#[test]
+fn google_device_endpoint_refusing_the_gmail_scope_is_the_wrong_flow() {
+    let google = Provider::google()
+        .unwrap()
+        .with_overrides(&crate::provider::EndpointOverrides {
+            device_url: Some("https://oauth2.googleapis.com/device/code"),
+            ..crate::provider::EndpointOverrides::default()
+        })
+        .unwrap();
+    let mut c = client(google);
+    c.start_device(secs(0)).unwrap();
+    // Google's answer as it comes: pretty-printed, no `error_codes`.
+    let body = "{\n  \"error\": \"invalid_scope\",\n  \"error_description\": \"Invalid device flow scope: https://mail.google.com/\"\n}";
+    let (kind, req) = exchange(&mut c, secs(0), &http(400, body));
+    assert_eq!(kind, RequestKind::DeviceAuthorization);
+    assert!(
+        body_of(&req).contains("scope=https%3A%2F%2Fmail.google.com%2F"),
+        "{req}"
+    );
+    let ev = events(&mut c);
+    let [Event::Failed(e)] = ev[..] else {
+        panic!("{ev:?}")
+    };
+    assert!(
+        matches!(
+            e,
+            OAuthError::DeviceFlowScopeRefused(ProviderError {
+                code: ErrorCode::InvalidScope,
+                aadsts: None,
+                status: 400,
+            })
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.diag(), Id::DeviceFlowNotSupported);
+    assert!(Id::DeviceFlowNotSupported
+        .remedy(crate::diag::Lang::En)
+        .contains("browser sign-in"));
+    assert_eq!(
+        c.last_error_description(),
+        "Invalid device flow scope: https://mail.google.com/"
+    );
+    assert!(c.is_finished());
+
+    // Microsoft's refusal of a scope carries AADSTS70011: still E406.
+    let mut c = client(Provider::microsoft(MicrosoftCloud::Global, Tenant::Organizations).unwrap());
+    c.start_device(secs(0)).unwrap();
+    let ms = r#"{"error":"invalid_scope","error_description":"AADSTS70011: The provided value for the input parameter 'scope' is not valid.","error_codes":[70011]}"#;
+    exchange(&mut c, secs(0), &http(400, ms));
+    let ev = events(&mut c);
+    let [Event::Failed(e)] = ev[..] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(e.diag(), Id::InvalidScope);
+    // And an `invalid_scope` from the token endpoint is a wrong scope.
+    let mut c = authorized_device_client();
+    exchange(&mut c, secs(5), &error("invalid_scope"));
+    assert!(matches!(
+        events(&mut c).last(),
+        Some(Event::Failed(e)) if e.diag() == Id::InvalidScope
+    ));
+}
+
 const APPENDIX_B: [u8; 32] = [
     116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77,
     105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,

@@ -97,6 +97,10 @@ pub enum Prompt<'a> {
         /// The wait before the next attempt.
         delay: Duration,
     },
+    /// The provider refused and said why, in its own words (its
+    /// `error_description`, e.g. Google's "Invalid device flow scope: …";
+    /// never a secret). Shown before the flow fails.
+    ProviderSaid(&'a str),
 }
 
 /// `host:port` of the endpoint a request of `kind` goes to.
@@ -197,6 +201,21 @@ fn transport(device: &Device) -> Result<HttpsTransport, FlowError> {
     })
 }
 
+/// A flow that ended with the provider's refusal: show its words.
+fn show_refusal(c: &OAuthClient, f: &Finish, prompt: &mut dyn FnMut(Prompt<'_>)) {
+    let refused = match f {
+        Finish::ReauthRequired(e) | Finish::Failed(e) => matches!(
+            e,
+            oauth::OAuthError::Provider(_) | oauth::OAuthError::DeviceFlowScopeRefused(_)
+        ),
+        Finish::AccessToken { .. } => false,
+    };
+    let said = c.last_error_description();
+    if refused && !said.is_empty() {
+        prompt(Prompt::ProviderSaid(said));
+    }
+}
+
 fn finish(c: OAuthClient, f: Finish) -> Result<SignedIn, FlowError> {
     match f {
         Finish::AccessToken { expires_at } if c.tokens().is_some() => Ok(SignedIn {
@@ -235,6 +254,7 @@ pub fn run_with(
             progress.step(device, c, s, prompt);
         },
     );
+    show_refusal(&c, &f, prompt);
     finish(c, f)
 }
 
@@ -294,5 +314,6 @@ pub fn sign_in(
             })
         }
     };
+    show_refusal(&c, &f, prompt);
     finish(c, f)
 }

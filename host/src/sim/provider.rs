@@ -299,6 +299,19 @@ fn device_authorization(sim: &Sim, port: u16, form: &HashMap<String, String>) ->
             "The request body must contain the following parameter: 'scope'.",
         );
     };
+    // Google allows no Gmail scope in the device flow and answers in its
+    // own shape (no `error_codes`), naming the scope refused.
+    if let Some(gmail) = scope.split(' ').find(|s| {
+        *s == "https://mail.google.com/" || s.starts_with("https://www.googleapis.com/auth/gmail.")
+    }) {
+        return json_response(
+            400,
+            &json!({
+                "error": "invalid_scope",
+                "error_description": format!("Invalid device flow scope: {gmail}"),
+            }),
+        );
+    }
     let cfg = sim.config();
     let device_code = super::random_token("sim-dc-", 32);
     let user_code = super::user_code();
