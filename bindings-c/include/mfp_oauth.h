@@ -3344,6 +3344,26 @@ mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *clien
                                                    mfp_oauth_token_event *out_event);
 
 /**
+ * After `ACCESS_TOKEN` of a sign-in: writes the account the provider says
+ * signed in (read from the `id_token` of the token endpoint's answer,
+ * R-ACCT) into `buf` (NUL-terminated; `MFP_OAUTH_ADDRESS_BUF_LEN` always
+ * suffices) with its length in `*out_len`, so the panel can show "signed
+ * in as …", and both addresses when the mailer refuses the token with
+ * `ACCOUNT_MISMATCH`. `WRONG_STATE` when there is no
+ * such account: no flow succeeded yet, a refresh, or a provider that named
+ * none (the account is then unverified); `BUFFER_TOO_SMALL` with the
+ * length needed in `*out_len`.
+ *
+ * # Safety
+ * `client` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes; `out_len` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_signed_in_account(const mfp_oauth_token_client *client,
+                                                          char *buf,
+                                                          size_t buf_len,
+                                                          size_t *out_len);
+
+/**
  * Device flow, after `USER_CODE`: writes the code the user types and the
  * URI where (NUL-terminated, into `user_code` of `user_code_len` octets —
  * 33 suffice — and `uri` of `uri_len` — 257 suffice), and the code's

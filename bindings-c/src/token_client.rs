@@ -625,6 +625,38 @@ pub(crate) fn event_c(e: Option<Event>) -> MfpOauthTokenEvent {
     ev
 }
 
+/// After `ACCESS_TOKEN` of a sign-in: writes the account the provider says
+/// signed in (read from the `id_token` of the token endpoint's answer,
+/// R-ACCT) into `buf` (NUL-terminated; `MFP_OAUTH_ADDRESS_BUF_LEN` always
+/// suffices) with its length in `*out_len`, so the panel can show "signed
+/// in as …", and both addresses when the mailer refuses the token with
+/// `ACCOUNT_MISMATCH`. `WRONG_STATE` when there is no
+/// such account: no flow succeeded yet, a refresh, or a provider that named
+/// none (the account is then unverified); `BUFFER_TOO_SMALL` with the
+/// length needed in `*out_len`.
+///
+/// # Safety
+/// `client` as for `_destroy` (only read); `buf` NULL or valid for
+/// `buf_len` bytes; `out_len` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_token_client_signed_in_account(
+    client: *const MfpOauthTokenClient,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
+    if buf.is_null() || out_len.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract for `client`.
+    let c = try_status!(unsafe { handle::get_ref(client) });
+    let Some(account) = c.tokens().and_then(|t| t.account.address()) else {
+        return MfpOauthStatus::WrongState;
+    };
+    // SAFETY: `buf` and `out_len` as the caller's contract says.
+    unsafe { put_c_string(account.as_str(), buf, buf_len, out_len) }
+}
+
 /// Device flow, after `USER_CODE`: writes the code the user types and the
 /// URI where (NUL-terminated, into `user_code` of `user_code_len` octets —
 /// 33 suffice — and `uri` of `uri_len` — 257 suffice), and the code's

@@ -1875,6 +1875,14 @@ fn acquire_refuses_a_token_for_another_account() {
     // SAFETY (every call): storage and locals.
     unsafe {
         assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        // No flow yet: no account.
+        assert_eq!(mfp_oauth_token_client_create(tc, &s, 1), S::Ok);
+        let (mut buf, mut n) = ([0 as c_char; 8], 0usize);
+        assert_eq!(
+            mfp_oauth_token_client_signed_in_account(tc, buf.as_mut_ptr(), 8, &mut n),
+            S::WrongState
+        );
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
         assert_eq!(
             mfp_oauth_mailer_admin_token(m, null_mut()),
             S::NullParameter
@@ -1898,6 +1906,20 @@ fn acquire_refuses_a_token_for_another_account() {
                 expected,
                 "{who}"
             );
+            // The account the provider named, for the panel (both
+            // addresses on a refusal).
+            let mut buf = [0 as c_char; mfp_oauth::MFP_OAUTH_ADDRESS_BUF_LEN];
+            let mut n = 0usize;
+            assert_eq!(
+                mfp_oauth_token_client_signed_in_account(tc, buf.as_mut_ptr(), 4, &mut n),
+                S::BufferTooSmall
+            );
+            assert_eq!(n, who.len() + 1);
+            assert_eq!(
+                mfp_oauth_token_client_signed_in_account(tc, buf.as_mut_ptr(), buf.len(), &mut n),
+                S::Ok
+            );
+            assert_eq!((c_text(&buf), n), (who, who.len()));
             assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
         }
         let u = admin_token(m);
