@@ -232,6 +232,17 @@ impl Client {
         client
     }
 
+    /// A session with no connection, only a place for one (see
+    /// [`Client::reset`]).
+    pub(crate) fn idle() -> Self {
+        Client::new(Instant::ZERO, Settings::idle(), Address::NONE)
+    }
+
+    /// Wipe the token (the session is over).
+    pub(crate) fn forget_token(&mut self) {
+        self.token.clear();
+    }
+
     /// Back to what [`Client::new`] builds, in place, field by field: a
     /// session on a connection just opened at `now`, no token (the old one
     /// is wiped). Nothing the size of the session (12 KB) is built on the
@@ -423,6 +434,32 @@ impl Client {
     }
 
     // ---- mutators -----------------------------------------------------
+
+    /// [`Client::send_message`] with the envelope copied from `envelope`
+    /// straight into the session (R-MEM: no 4.4 KB envelope moved on the
+    /// stack).
+    pub fn send_message_from(
+        &mut self,
+        now: Instant,
+        envelope: &Envelope,
+    ) -> Result<(), SubmitError> {
+        if envelope.to.is_empty() {
+            return Err(SubmitError::NoRecipients);
+        }
+        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
+            return Err(SubmitError::WrongState);
+        }
+        let e = self.envelope.insert(Envelope::EMPTY);
+        e.from.clone_from(&envelope.from);
+        for to in &envelope.to {
+            e.add_recipient(to.clone())?;
+        }
+        e.size = envelope.size;
+        if self.state == State::Ready {
+            self.start_transaction(now);
+        }
+        Ok(())
+    }
 
     /// Submit a message. Accepted any time before the session is ready (it
     /// starts once authenticated) or when idle; one message at a time.

@@ -147,6 +147,20 @@ impl Settings {
         })
     }
 
+    /// No server yet: only a place for settings (see
+    /// [`super::Client::reset`]).
+    pub(crate) fn idle() -> Self {
+        Settings {
+            security: Security::StartTls,
+            mechanism: MechanismPreference::default(),
+            timeouts: Timeouts::default(),
+            chunking: true,
+            ehlo_domain: String::new(),
+            server_host: String::new(),
+            server_port: 0,
+        }
+    }
+
     /// The EHLO name.
     #[must_use]
     pub fn ehlo_domain(&self) -> &str {
