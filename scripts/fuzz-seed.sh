@@ -7,7 +7,7 @@ set -euo pipefail
 export LC_ALL=C # lengths in octets
 cd "$(dirname "$0")/.."
 corpus="$1"
-targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mailer_session)
+targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session)
 for target in "${targets[@]}"; do
   mkdir -p "$corpus/$target"
 done
@@ -96,6 +96,24 @@ printf '\x03/cb?code=x&state=forged\n' > "$corpus/oauth_redirect/forged"
 { byte 2; answer http_length "200 OK" "${bodies[0]}"; server_lines tests/transcripts/starttls_pipelined.txt; } > "$corpus/mailer_session/refresh-then-send"
 { byte 2; answer http_length "400 Bad Request" "${bodies[6]}"; } > "$corpus/mailer_session/invalid-grant"
 { byte 0; server_lines tests/transcripts/smtp_auth_disabled.txt; } > "$corpus/mailer_session/auth-disabled"
+
+# The composer: honest messages (a text and two files, one with a
+# non-ASCII name), then the same with the first file one octet short and
+# one octet long. Fields: output and input chunk, lie, To count, file
+# count, each file's length (two factors), then length-prefixed strings
+# (From, To…, subject, text flag and text, names, content types) and the
+# 12 random octets.
+field() { byte "${#1}"; printf '%s' "$1"; }
+mime_seed() {
+  byte 7; byte 50; byte "$1"; byte 1; byte 2; byte 200; byte 3; byte 17; byte 0
+  field scanner@contoso.com; field someone@fabrikam.example; field "Scan $(printf '\xc3\xa9')t$(printf '\xc3\xa9')"
+  byte 1; field "Scanned on the printer."
+  field scan.pdf; field "re$(printf '\xc3\xa7')u.jpg"; byte 0; byte 0
+  printf 'randomoctets'
+}
+mime_seed 0 > "$corpus/mime_compose/two-files"
+mime_seed 1 > "$corpus/mime_compose/file-short"
+mime_seed 2 > "$corpus/mime_compose/file-long"
 
 # The persistence image: empty slots and a bare prefix.
 printf '' > "$corpus/nv_load/empty"
