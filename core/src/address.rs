@@ -66,7 +66,8 @@ impl Address {
             b <= b' '
                 || b == 0x7f
                 || matches!(b, b'<' | b'>' | b'(' | b')' | b',' | b';' | b'\\' | b'"')
-        }) {
+        }) || s.chars().any(char::is_control)
+        {
             return Err(AddressError::ForbiddenCharacter);
         }
         let mut parts = s.split('@');
@@ -183,11 +184,15 @@ mod tests {
             assert_eq!(a.as_str(), s);
             assert_eq!(a.needs_smtputf8(), needs, "{s}");
         }
-        // Non-ASCII does not open a way around the forbidden characters.
-        assert_eq!(
-            Address::parse("jörg@b\r\nRCPT"),
-            Err(AddressError::ForbiddenCharacter)
-        );
+        // Non-ASCII does not open a way around the forbidden characters,
+        // nor lets a C1 control (NEL) through.
+        for bad in ["jörg@b\r\nRCPT", "j\u{85}rg@example.de"] {
+            assert_eq!(
+                Address::parse(bad),
+                Err(AddressError::ForbiddenCharacter),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -261,7 +261,9 @@ pub struct Mailer {
     client: Session,
     /// The server reply that decided the last session's result, kept after
     /// the session is dropped (for support logs); cleared by the next job.
-    last_reply: Option<smtp::Reply>,
+    /// `Some(None)`: the result is known and no reply decided it (a message
+    /// refused before MAIL for its size or a non-ASCII address).
+    last_reply: Option<Option<smtp::Reply>>,
 }
 
 impl Mailer {
@@ -400,9 +402,10 @@ impl Mailer {
     /// before any reply of the current job's server.
     #[must_use]
     pub fn last_reply(&self) -> Option<&smtp::Reply> {
-        self.last_reply
-            .as_ref()
-            .or_else(|| self.client.as_ref().and_then(smtp::Client::last_reply))
+        match &self.last_reply {
+            Some(kept) => kept.as_ref(),
+            None => self.client.as_ref().and_then(smtp::Client::last_reply),
+        }
     }
 
     /// The refresh token for [`Plan::TokenExchange`].
@@ -944,6 +947,11 @@ impl Mailer {
                 Some(Step::Smtp(event))
             }
             Event::MessageFailed { error } => {
+                if !error.from_reply() {
+                    // Refused before MAIL (SIZE, SMTPUTF8): the latest
+                    // reply, the `235` to AUTH, is not the reason.
+                    self.last_reply.get_or_insert(None);
+                }
                 self.end_session(now, Plan::Failed { diag: error.diag() });
                 Some(Step::Smtp(event))
             }
@@ -1006,7 +1014,7 @@ impl Mailer {
         }
         if let Some(c) = self.client.as_mut() {
             if self.last_reply.is_none() {
-                self.last_reply = c.last_reply().cloned();
+                self.last_reply = Some(c.last_reply().cloned());
             }
             let _ = c.quit(now);
         }
@@ -1016,7 +1024,7 @@ impl Mailer {
     /// dropped and a public user's tokens are wiped.
     fn finish(&mut self, result: Plan) -> Plan {
         if self.last_reply.is_none() {
-            self.last_reply = self.client.as_ref().and_then(|c| c.last_reply().cloned());
+            self.last_reply = Some(self.client.as_ref().and_then(|c| c.last_reply().cloned()));
         }
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();

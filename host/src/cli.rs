@@ -1557,9 +1557,32 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
             Err(FlowError::Failed(Id::UserAuthRequired))
         }
     };
+    // The refresh grant's attempts, shown as at sign-in (issue 17).
+    let mut refresh = Shown::new(ctx.lang);
+    let mut refresh_failed = false;
     let report = job::run(&mut dev, &spec, &mut body, &mut sign_in, &mut |e| match e {
         JobEvent::Body(n) => bar.set_position(*n),
         JobEvent::Refreshing(_) => bar.println("refreshing the access token"),
+        JobEvent::RefreshContacting(endpoint) => refresh.prompt(Prompt::Contacting(endpoint)),
+        JobEvent::RefreshRetrying {
+            endpoint,
+            attempt,
+            error,
+            delay,
+        } => bar.suspend(|| {
+            refresh.prompt(Prompt::Retrying {
+                endpoint,
+                attempt: *attempt,
+                error: *error,
+                delay: *delay,
+            });
+        }),
+        JobEvent::RefreshRefusedSaying(text) => refresh.prompt(Prompt::ProviderSaid(text)),
+        JobEvent::Refreshed { .. } => refresh.stop_waiting(),
+        JobEvent::RefreshFailed(_) => {
+            refresh.stop_waiting();
+            refresh_failed = true;
+        }
         JobEvent::Tls(i) => bar.println(format!("TLS {} {}", i.version, i.cipher_suite)),
         JobEvent::Notice(n) => {
             if let Some(id) = n.diag() {
@@ -1588,6 +1611,9 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
+                // A failed refresh names its endpoint and what the
+                // provider said, as a failed sign-in does.
+                Plan::Failed { diag } if refresh_failed => refresh.failed(diag),
                 Plan::Failed { diag } => fail(ctx.lang, diag),
                 _ => fail(ctx.lang, Id::WrongState),
             }

@@ -898,3 +898,47 @@ fn google_refusing_the_device_flow_scope_points_to_the_browser_sign_in() {
         "{rest:?}"
     );
 }
+
+/// Issue 17 ("progress for every wait"): `send`'s own refresh grant is
+/// shown as a sign-in is: when it fails, the endpoint and the provider's
+/// words come before the diagnostic (each retry is the same line as at
+/// sign-in: `progress.rs`).
+#[test]
+fn a_refused_refresh_at_send_names_the_endpoint_and_the_provider_s_words() {
+    let e = env("send-refresh-refused");
+    e.configure();
+    e.login_admin();
+    e.w.sim.configure(|c| c.refresh_refused = Some(65_001));
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 fake scan\n");
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{}: failed", e.w.provider.port())),
+        "{err}"
+    );
+    assert!(
+        err.contains("the provider said: AADSTS65001: The user or administrator has not consented"),
+        "{err}"
+    );
+    assert!(err.contains("E402 ConsentMissing"), "{err}");
+}
+
+/// Issue 17 item 6 (R-SMTP): a non-ASCII recipient and a server without
+/// SMTPUTF8: the job is refused before MAIL with E331, nothing is sent, and
+/// no earlier reply of the server (the `235` to AUTH) is shown as if it
+/// had decided the job.
+#[test]
+fn a_non_ascii_recipient_without_smtputf8_is_refused_before_mail() {
+    let e = env("smtputf8");
+    e.configure();
+    e.login_admin();
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 fake scan\n");
+    let o = e.run(&["send", "--to", "jörg.müller@fabrikam.test", &pdf]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("E331 Smtputf8NotOffered"), "{err}");
+    assert!(!out.contains("server: 235"), "{out}");
+    assert!(e.w.sim.messages().is_empty());
+    assert!(e.w.sim.requests().iter().all(|r| !r.contains("MAIL FROM")));
+}

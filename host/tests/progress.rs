@@ -207,3 +207,98 @@ fn a_failed_login_names_the_endpoint() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 17 ("progress for every wait"): the refresh grant a job runs
+/// shows each failed attempt with its endpoint and delay, as the sign-in
+/// does (here the token endpoint answers every refresh with 503).
+#[test]
+fn a_job_s_refresh_grant_shows_each_attempt_and_its_endpoint() {
+    use mfp_oauth_core::function::Function;
+    use mfp_oauth_core::mailer::Plan;
+    use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
+    use mfp_oauth_host::sim::smtp::SmtpConfig;
+    use mfp_oauth_host::sim::{SimConfig, World};
+
+    let w = World::start(SimConfig::default(), SmtpConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("mfp-progress-{}-job", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = || {
+        let clock: Arc<dyn Clock> = Arc::new(w.clock.clone());
+        Device::open(&dir, clock, w.tls_settings()).unwrap()
+    };
+    let mut dev = open();
+    let mut s = dev.mailer.settings().clone();
+    w.configure(&mut s, ADMIN);
+    dev.apply_settings(s).unwrap();
+    let sim = w.sim.clone();
+    let t = signin::sign_in(
+        &dev,
+        AuthMethod::DeviceCode,
+        &Address::parse(ADMIN).unwrap(),
+        &mut |p| {
+            if let Prompt::DeviceCode(d) = p {
+                sim.approve_device(&d.user_code, ADMIN);
+            }
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    dev.acquire(None, &t).unwrap();
+    drop(t);
+    // Power cycle: no access token in RAM, so the job refreshes.
+    drop(dev);
+    let mut dev = open();
+    w.sim.configure(|c| c.refresh_unavailable = true);
+    let to = [Address::parse("carol@fabrikam.test").unwrap()];
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: None,
+    };
+    let mut body: &[u8] = b"Subject: x\r\n\r\nbody\r\n";
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(Id::AdminTokenRequired))
+    };
+    let mut events = Vec::new();
+    let report = job::run(&mut dev, &spec, &mut body, &mut no_sign_in, &mut |e| {
+        events.push(e.clone())
+    })
+    .unwrap();
+    assert_eq!(
+        report.result,
+        Plan::Failed {
+            diag: Id::ProviderUnavailable
+        },
+        "{events:?}"
+    );
+    let endpoint = format!("127.0.0.1:{}", w.provider.port());
+    let contacted: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::RefreshContacting(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(contacted, [&endpoint]);
+    let retries: Vec<Retry> = events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::RefreshRetrying {
+                endpoint,
+                attempt,
+                error,
+                delay,
+            } => Some(Retry {
+                endpoint: endpoint.clone(),
+                attempt: *attempt,
+                error: *error,
+                delay: *delay,
+            }),
+            _ => None,
+        })
+        .collect();
+    assert_every_attempt_shown(&endpoint, &retries, Id::ProviderUnavailable);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -435,6 +435,28 @@ fn the_reply_that_failed_the_job_stays_readable_after_the_session() {
 }
 
 #[test]
+fn a_non_ascii_recipient_without_smtputf8_fails_before_mail_with_no_deciding_reply() {
+    // Issue 17 item 6: the server offers no SMTPUTF8; the job fails with
+    // E331 before MAIL, and the `235` to AUTH is not kept as its reason.
+    let mut m = with_admin_token(b"AT", b"RT");
+    let to = [addr("jörg.müller@fabrikam.com")];
+    m.submit(at(1), &scan(&to, None)).unwrap();
+    connect(&mut m, at(1));
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    pump(&mut m, &mut srv, at(1), true, &mut Seen::default());
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::Smtputf8NotOffered
+        }
+    );
+    assert_eq!(srv.auth_attempts, 1);
+    assert!(srv.froms.is_empty(), "no MAIL FROM");
+    assert!(srv.quit);
+    assert!(m.last_reply().is_none(), "{:?}", m.last_reply());
+}
+
+#[test]
 fn invalid_grant_before_the_session_asks_for_a_new_sign_in() {
     // R-TOK-4 for the administrator, R-TOK-6 for a user.
     let alice = addr("alice@contoso.com");

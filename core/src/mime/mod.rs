@@ -343,13 +343,21 @@ fn crlf_len(text: &str) -> usize {
     n
 }
 
-/// A plain address: 3 to 254 printable ASCII octets without white space,
-/// angle brackets, quotes or commas, with an `@` inside.
+/// A plain address: 3 to 254 octets of printable ASCII without white
+/// space, angle brackets, quotes or commas, or of non-ASCII characters that
+/// are not controls (an internationalised address, RFC 6532: it goes out
+/// only through a server offering SMTPUTF8, E331 otherwise), with an `@`
+/// inside.
 fn valid_address(a: &str) -> bool {
     let b = a.as_bytes();
     (3..=crate::limits::MAX_ADDRESS_LEN).contains(&b.len())
-        && b.iter()
-            .all(|&c| (0x21..0x7f).contains(&c) && !b"<>\",;()\\[]".contains(&c))
+        && a.chars().all(|c| {
+            if c.is_ascii() {
+                c.is_ascii_graphic() && !"<>\",;()\\[]".contains(c)
+            } else {
+                !c.is_control()
+            }
+        })
         && a.rfind('@').is_some_and(|i| i > 0 && i + 1 < b.len())
 }
 

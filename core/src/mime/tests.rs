@@ -442,6 +442,12 @@ fn invalid_messages_are_refused() {
     }
     let to = ["a@x.test", "x\r\n@y"];
     assert_eq!(new(Parts { to: &to, ..ok }), Err(Error::InvalidTo(1)));
+    // An internationalised address is a plain one (RFC 6532; the SMTP
+    // client sends it only with SMTPUTF8), but not with a C1 control.
+    let to = ["jörg.müller@bücher.test"];
+    assert_eq!(new(Parts { to: &to, ..ok }), Ok(()));
+    let to = ["a@x.test", "j\u{85}rg@x.test"];
+    assert_eq!(new(Parts { to: &to, ..ok }), Err(Error::InvalidTo(1)));
     let many = ["a@x.test"; MAX_TO + 1];
     assert_eq!(
         new(Parts { to: &many, ..ok }),

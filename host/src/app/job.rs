@@ -3,7 +3,7 @@
 //! SMTP session) and its result reported back, until the job is done or
 //! failed. The loop only follows plans; the order of things is the core's.
 
-use super::signin::{self, FlowError, SignedIn};
+use super::signin::{self, FlowError, Prompt, SignedIn};
 use super::{AppError, Device};
 use crate::driver::smtp::{Pump, Waited};
 use crate::net::{Connection, NetOptions, TlsInfo};
@@ -13,7 +13,7 @@ use mfp_oauth_core::mailer::{AuthMethod, Job, Plan, Step};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::{Event, Security};
 use mfp_oauth_core::token::{StoreEvent, TokenOwner};
-use mfp_oauth_core::Address;
+use mfp_oauth_core::{Address, Duration};
 
 /// Most plans one job may go through (sign-in, refresh, connect, session,
 /// a refresh in the session, the retry, the end: far fewer in practice).
@@ -54,6 +54,24 @@ pub enum JobEvent {
         /// A new refresh token was stored (and persisted).
         rotated: bool,
     },
+    /// The refresh grant's request goes to this endpoint (`host:port`).
+    RefreshContacting(String),
+    /// The refresh grant's request to `endpoint` failed for a reason that
+    /// may pass (`error`); attempt `attempt + 1` follows after `delay`, the
+    /// core's back-off (issue 17: no silent waits, as at sign-in).
+    RefreshRetrying {
+        /// `host:port` of the token endpoint.
+        endpoint: String,
+        /// Attempts failed so far, from 1.
+        attempt: u32,
+        /// What failed.
+        error: Id,
+        /// The wait before the next attempt.
+        delay: Duration,
+    },
+    /// The provider refused the refresh and said why (its
+    /// `error_description`; never a secret).
+    RefreshRefusedSaying(String),
     /// The refresh failed.
     RefreshFailed(FlowError),
     /// Connected to the SMTP server.
@@ -174,7 +192,27 @@ pub fn run(
                     Ok(c)
                 });
                 let mut rotated = false;
-                let result = started.and_then(|c| signin::run(device, c, &mut rotated));
+                // Each attempt shown, as at sign-in (issue 17).
+                let result = started.and_then(|c| {
+                    signin::run_with(device, c, &mut rotated, &mut |p| match p {
+                        Prompt::Contacting(e) => on(&JobEvent::RefreshContacting(e.to_owned())),
+                        Prompt::Retrying {
+                            endpoint,
+                            attempt,
+                            error,
+                            delay,
+                        } => on(&JobEvent::RefreshRetrying {
+                            endpoint: endpoint.to_owned(),
+                            attempt,
+                            error,
+                            delay,
+                        }),
+                        Prompt::ProviderSaid(t) => {
+                            on(&JobEvent::RefreshRefusedSaying(t.to_owned()))
+                        }
+                        _ => {}
+                    })
+                });
                 let now = device.clock.now();
                 let r = match &result {
                     Ok(done) => {
@@ -296,8 +334,14 @@ fn session(
                                 }
                             }
                             Event::AuthRejected { .. } | Event::MessageFailed { .. } => {
-                                // The refusal just read.
-                                if let Some(r) = client.last_reply() {
+                                // The refusal just read; none for a message
+                                // refused before MAIL (SIZE, SMTPUTF8),
+                                // where the last reply is the `235`.
+                                let by_reply = match ev {
+                                    Event::MessageFailed { error } => error.from_reply(),
+                                    _ => true,
+                                };
+                                if let Some(r) = client.last_reply().filter(|_| by_reply) {
                                     on(&JobEvent::ServerSaid(r.to_string()));
                                 }
                                 on(&JobEvent::Smtp(ev));

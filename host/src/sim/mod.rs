@@ -136,6 +136,9 @@ pub struct SimConfig {
     /// number while the grant itself stays valid (65001: consent
     /// withdrawn; 53003: blocked by Conditional Access).
     pub refresh_refused: Option<u32>,
+    /// Answer every refresh grant with `503` and no body (an endpoint
+    /// that is down): the client retries with its back-off.
+    pub refresh_unavailable: bool,
 }
 
 impl Default for SimConfig {
@@ -148,6 +151,7 @@ impl Default for SimConfig {
             chunked: false,
             rotation_revokes_old: true,
             refresh_refused: None,
+            refresh_unavailable: false,
         }
     }
 }

@@ -185,6 +185,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        503 => "Service Unavailable",
         _ => "Status",
     }
 }
@@ -486,6 +487,13 @@ fn device_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> R
 }
 
 fn refresh_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> Response {
+    if sim.config().refresh_unavailable {
+        return Response {
+            status: 503,
+            body: Vec::new(),
+            location: None,
+        };
+    }
     let presented = form.get("refresh_token").cloned().unwrap_or_default();
     let (account, scope) = {
         let mut book = sim.book();
