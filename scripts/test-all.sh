@@ -126,5 +126,8 @@ failed=$(cat "$log_dir"/cargo-test*.log "$log_dir/interop.log" "$log_dir/embassy
 # The C tests' cases count too ("c-tests: N passed, M failed").
 c_passed=$(sed -nE 's/^c-tests: ([0-9]+) passed.*/\1/p' "$log_dir/c-tests.log")
 passed=$((passed + ${c_passed:-0}))
+# So do the Linux C example's checks in the interop stage ("c-linux: N passed, M failed").
+c_linux_passed=$(sed -nE 's/^c-linux: ([0-9]+) passed.*/\1/p' "$log_dir/interop.log")
+passed=$((passed + ${c_linux_passed:-0}))
 echo "all gates passed in ${SECONDS}s"
 echo "tests: ${passed} passed, ${failed} failed"

@@ -21,7 +21,8 @@
 #    - Postfix submission (STARTTLS and implicit TLS) with Dovecot SASL.
 # 4. Runs `cargo test -p mfp-oauth-tests --test interop -- --ignored`
 #    (MFP_INTEROP_TEST names another test target of mfp-oauth-tests:
-#    tests/embassy/run.sh runs `embassy_tap` on the same servers).
+#    tests/embassy/run.sh runs `embassy_tap` on the same servers), then
+#    the Linux C example (bindings-c/examples/linux/run-interop.sh).
 # 5. Stops exactly the processes it started (their process groups, by the
 #    ids it recorded), on success, failure or interruption.
 #
@@ -366,8 +367,18 @@ if [ "${1:-}" = --serve ]; then
     while true; do sleep 3600 & wait $!; done
 fi
 status=0
-MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test "${MFP_INTEROP_TEST:-interop}" --locked \
-    -- --ignored --test-threads=2 "$@" || status=$?
+# `run.sh c-linux` runs only the C example below.
+if [ "${1:-}" != c-linux ]; then
+    MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test "${MFP_INTEROP_TEST:-interop}" --locked \
+        -- --ignored --test-threads=2 "$@" || status=$?
+fi
+# The Linux C example (bindings-c/examples/linux, issue 16): the C API with
+# OpenSSL and files as flash, built with ASan and UBSan, against the same
+# oidc-provider and Dovecot; it ends with "c-linux: N passed, M failed".
+# Run in the whole suite (no filters) and by `run.sh c-linux`.
+if [ "${MFP_INTEROP_TEST:-interop}" = interop ] && { [ $# -eq 0 ] || [ "$1" = c-linux ]; }; then
+    bash "$root/bindings-c/examples/linux/run-interop.sh" "$run/servers.env" || status=1
+fi
 if [ -f "$run/replies.txt" ]; then
     say "server replies seen:"
     sed 's/^/    /' "$run/replies.txt"
