@@ -95,6 +95,13 @@ impl<const N: usize> SecretBuf<N> {
         self.bytes.get(..self.len).unwrap_or(&[])
     }
 
+    /// The octets in use, to transform in place (an image's sealed
+    /// secret opened where it is kept, R-MEM). Never to log them.
+    pub(crate) fn expose_mut(&mut self) -> &mut [u8] {
+        let len = self.len;
+        self.bytes.get_mut(..len).unwrap_or(&mut [])
+    }
+
     /// Length in octets (not secret).
     #[must_use]
     pub const fn len(&self) -> usize {

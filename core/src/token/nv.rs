@@ -768,86 +768,97 @@ fn decode_into(
         .and_then(|r| r.try_into().ok())
         .ok_or(NvError::Corrupt)?;
     let rest = image.body.get(BODY_FIXED_LEN..).ok_or(NvError::Corrupt)?;
-    let (meta, mut vault) =
+    let (meta, vault) =
         postcard::take_from_bytes::<NvMeta<'_>>(rest).map_err(|_| NvError::Corrupt)?;
     settings_into(&meta.settings, settings)?;
 
-    let mut index = 0usize;
-    // Take the next secret from the vault, opened if sealed, and hand it to
-    // `f` (it lives in a zeroizing scratch buffer only for the call).
-    let mut next_secret = |len: u16, f: &mut dyn FnMut(&[u8]) -> Result<(), NvError>| {
-        let len = usize::from(len);
-        let sealed_len = if cipher.is_some() { TAG_LEN } else { 0 };
-        let total = len.checked_add(sealed_len).ok_or(NvError::Corrupt)?;
-        let (chunk, tail) = vault.split_at_checked(total).ok_or(NvError::Corrupt)?;
-        vault = tail;
-        let (data, tag) = chunk.split_at_checked(len).ok_or(NvError::Corrupt)?;
-        let mut scratch = Scratch {
-            buf: [0u8; MAX_REFRESH_TOKEN_LEN],
-            used: 0,
-        };
-        let buf = scratch.buf.get_mut(..len).ok_or(NvError::Corrupt)?;
-        scratch.used = len;
-        buf.copy_from_slice(data);
-        if let Some(cipher) = &cipher {
-            let nonce = nonce(image.seq, index, &random);
-            cipher
-                .decrypt_in_place_detached(
-                    Nonce::from_slice(&nonce),
-                    &aad(&image.prefix, index),
-                    buf,
-                    Tag::from_slice(tag),
-                )
-                .map_err(|_| NvError::SealOpenFailed)?;
-        }
-        index = index.saturating_add(1);
-        f(buf)
+    let mut vault = Vault {
+        rest: vault,
+        index: 0,
+        sealed: cipher.is_some(),
     };
-
+    // Each secret is copied straight into its place and opened there (R-MEM:
+    // no scratch buffer of a refresh token's size on the stack).
+    let opener = Opener {
+        cipher: cipher.as_ref(),
+        image,
+        random: &random,
+    };
     if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), meta.settings.proxy) {
-        next_secret(len, &mut |pw| {
-            proxy.password.set(pw).map_err(|_| NvError::Corrupt)
-        })?;
+        opener.open_into(&mut proxy.password, vault.next(len)?)?;
     }
     store.reset();
     let admin = &meta.admin;
-    next_secret(admin.secret_len, &mut |rt| {
-        restore(&mut store.admin, admin, rt, image.version)
-    })?;
+    opener.open_into(&mut store.admin.refresh, vault.next(admin.secret_len)?)?;
+    restore(&mut store.admin, admin, image.version)?;
     for user in &meta.users {
         let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
-        next_secret(user.slot.secret_len, &mut |rt| {
-            restore(slot, &user.slot, rt, image.version)
-        })?;
+        opener.open_into(&mut slot.refresh, vault.next(user.slot.secret_len)?)?;
+        restore(slot, &user.slot, image.version)?;
     }
+    let vault = vault.rest;
     if !vault.is_empty() {
         return Err(NvError::Corrupt);
     }
     Ok(())
 }
 
-/// One secret's scratch buffer while it is read from the vault: the octets
-/// used are wiped when it goes out of scope, on every path.
-struct Scratch {
-    buf: [u8; MAX_REFRESH_TOKEN_LEN],
-    used: usize,
+/// The secrets of an image's vault, in order.
+struct Vault<'a> {
+    rest: &'a [u8],
+    index: usize,
+    sealed: bool,
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        match self.buf.get_mut(..self.used) {
-            Some(used) => used.zeroize(),
-            None => self.buf.zeroize(),
-        }
+impl<'a> Vault<'a> {
+    /// The next secret: its `len` octets, its tag (if sealed) and its number.
+    fn next(&mut self, len: u16) -> Result<(&'a [u8], &'a [u8], usize), NvError> {
+        let len = usize::from(len);
+        let sealed_len = if self.sealed { TAG_LEN } else { 0 };
+        let total = len.checked_add(sealed_len).ok_or(NvError::Corrupt)?;
+        let (chunk, tail) = self.rest.split_at_checked(total).ok_or(NvError::Corrupt)?;
+        self.rest = tail;
+        let (data, tag) = chunk.split_at_checked(len).ok_or(NvError::Corrupt)?;
+        let index = self.index;
+        self.index = self.index.saturating_add(1);
+        Ok((data, tag, index))
     }
 }
 
-fn restore(
-    slot: &mut Slot,
-    nv: &NvSlot<'_>,
-    refresh: &[u8],
-    version: u16,
-) -> Result<(), NvError> {
+/// Opens an image's secrets where they are kept.
+struct Opener<'a, 'b> {
+    cipher: Option<&'a ChaCha20Poly1305>,
+    image: &'a Checked<'b>,
+    random: &'a [u8; RANDOM_LEN],
+}
+
+impl Opener<'_, '_> {
+    /// Copies the secret into `dst` and, if sealed, opens it there; a
+    /// secret that does not open is wiped.
+    fn open_into<const N: usize>(
+        &self,
+        dst: &mut SecretBuf<N>,
+        (data, tag, index): (&[u8], &[u8], usize),
+    ) -> Result<(), NvError> {
+        dst.set(data).map_err(|_| NvError::Corrupt)?;
+        if let Some(cipher) = self.cipher {
+            let nonce = nonce(self.image.seq, index, self.random);
+            let opened = cipher.decrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &aad(&self.image.prefix, index),
+                dst.expose_mut(),
+                Tag::from_slice(tag),
+            );
+            if opened.is_err() {
+                dst.clear();
+                return Err(NvError::SealOpenFailed);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn restore(slot: &mut Slot, nv: &NvSlot<'_>, version: u16) -> Result<(), NvError> {
     let account = nv.account.map(parse_address).transpose()?;
     let verified = nv.status & STATUS_VERIFIED != 0;
     // Format 1 had no such mark: an image claiming it is damaged.
@@ -858,23 +869,31 @@ fn restore(
     slot.restore(
         account,
         verified,
-        refresh,
         status,
         nv.acquired_at.map(WallTime),
         nv.last_used.map(WallTime),
-    )
-    .map_err(|_| NvError::Corrupt)
+    );
+    Ok(())
 }
 
 fn parse_address(s: &str) -> Result<Address, NvError> {
     Address::parse(s).map_err(|_| NvError::Corrupt)
 }
 
+/// `s` written into `place` (R-MEM: no string temporary).
+fn set_string<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), NvError> {
+    place.clear();
+    place.push_str(s).map_err(|_| NvError::Corrupt)
+}
+
 fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
     String::try_from(s).map_err(|_| NvError::Corrupt)
 }
 
-/// Writes the image's settings into `s`, field by field (R-MEM).
+/// Writes the image's settings into `s`, field by field (R-MEM). Not
+/// inlined: its temporaries (an address, a host) then live on its own
+/// frame, not beside the secret's scratch buffer of [`decode_into`].
+#[inline(never)]
 fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
     let bad = NvError::Corrupt;
     s.provider = match nv.provider {
@@ -940,12 +959,12 @@ fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
     let [token_url, device_url, authorize_url, scope] = nv.custom;
     s.admin_address = nv.admin_address.map(parse_address).transpose()?;
     s.oauth_enabled = nv.oauth_enabled;
-    s.tenant = string(nv.tenant)?;
-    s.client_id = string(nv.client_id)?;
-    s.custom.token_url = string(token_url)?;
-    s.custom.device_url = string(device_url)?;
-    s.custom.authorize_url = string(authorize_url)?;
-    s.custom.scope = string(scope)?;
+    set_string(&mut s.tenant, nv.tenant)?;
+    set_string(&mut s.client_id, nv.client_id)?;
+    set_string(&mut s.custom.token_url, token_url)?;
+    set_string(&mut s.custom.device_url, device_url)?;
+    set_string(&mut s.custom.authorize_url, authorize_url)?;
+    set_string(&mut s.custom.scope, scope)?;
     s.google_app_testing = nv.google_app_testing;
     s.bulk_address = nv.bulk_address.map(parse_address).transpose()?;
     s.tls_min = tls(nv.tls_min)?;

@@ -59,20 +59,18 @@ impl Slot {
         self.warned = false;
     }
 
+    /// The slot's state from an image; its refresh token was already
+    /// opened into `self.refresh` (R-MEM: no copy in between).
     pub(crate) fn restore(
         &mut self,
         account: Option<Address>,
         verified: bool,
-        refresh: &[u8],
         status: TokenStatus,
         acquired_at: Option<WallTime>,
         last_used: Option<WallTime>,
-    ) -> Result<(), TokenError> {
-        self.refresh
-            .set(refresh)
-            .map_err(|_| TokenError::TokenTooLarge)?;
+    ) {
         // A slot that claims Acquired must hold a token; fail closed.
-        self.status = if status == TokenStatus::Acquired && refresh.is_empty() {
+        self.status = if status == TokenStatus::Acquired && self.refresh.is_empty() {
             TokenStatus::Required
         } else {
             status
@@ -82,7 +80,6 @@ impl Slot {
         self.acquired_at = acquired_at;
         self.last_used = last_used;
         self.warned = false;
-        Ok(())
     }
 }
 
@@ -91,6 +88,14 @@ impl Slot {
 pub(crate) struct UserEntry {
     pub(crate) id: UserId,
     pub(crate) slot: Slot,
+}
+
+impl UserEntry {
+    /// No user, an empty slot.
+    const EMPTY: UserEntry = UserEntry {
+        id: UserId::new(),
+        slot: Slot::empty(),
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -674,10 +679,10 @@ impl TokenStore {
             .enumerate()
             .find(|(_, u)| u.is_none())
             .ok_or(TokenError::StoreFull)?;
-        *free = Some(UserEntry {
-            id: id.clone(),
-            slot: Slot::empty(),
-        });
+        // In place (R-MEM): `UserEntry::EMPTY` is all-zero bytes, written
+        // by a memset, not a 2.4 KB entry built on the stack and moved.
+        let entry = free.insert(UserEntry::EMPTY);
+        entry.id.clone_from(id);
         Ok(Key::User(i))
     }
 
