@@ -27,6 +27,7 @@
  * Exit status: 0 done, 2 refused or failed (the diagnostic is printed),
  * 1 a usage or setup error. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,9 @@ int main(int argc, char **argv) {
   }
 
   setvbuf(stdout, NULL, _IOLBF, 0); /* each line reaches the log at once */
+  /* A peer that closes while we write is an error to report (E606), not a
+   * signal that ends the process (OpenSSL writes with write(2)). */
+  signal(SIGPIPE, SIG_IGN);
   printf("mfp-oauth %s\n", mfp_oauth_version());
   if (flash_open(flash_dir) != 0) return 1;
   uint32_t st = net_tls_init(ca);
