@@ -480,7 +480,14 @@ pub fn run(cli: Cli) -> ExitCode {
     let dir = match cli.store.or_else(crate::store::config_dir) {
         Some(d) => d,
         None => {
-            eprintln!("no configuration directory: give --store DIR");
+            eprintln!(
+                "{}",
+                tr(
+                    lang,
+                    "no configuration directory: give --store DIR",
+                    "aucun répertoire de configuration : indiquer --store RÉP",
+                )
+            );
             return ExitCode::from(2);
         }
     };
@@ -500,7 +507,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("no diagnostic with number {n}");
+                eprintln!(
+                    "{}",
+                    tr(
+                        lang,
+                        "no diagnostic with number {n}",
+                        "aucun diagnostic de numéro {n}"
+                    )
+                    .replace("{n}", &n.to_string())
+                );
                 ExitCode::from(2)
             }
         },
@@ -623,9 +638,10 @@ fn endpoint_lines(s: &Settings, provider: &str, lang: Lang) -> [(&'static str, S
 }
 
 fn show_settings(s: &Settings, lang: Lang) -> String {
+    let none = tr(lang, "(none)", "(aucun)");
     let opt = |a: &Option<Address>| {
         a.as_ref()
-            .map_or_else(|| "(none)".to_owned(), |a| a.as_str().to_owned())
+            .map_or_else(|| none.to_owned(), |a| a.as_str().to_owned())
     };
     let provider = match s.provider {
         ProviderKind::Microsoft => "microsoft",
@@ -639,7 +655,7 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
         _ => "admin-fixed",
     };
     let smtp = s.smtp.as_ref().map_or_else(
-        || "(none)".to_owned(),
+        || none.to_owned(),
         |m| {
             format!(
                 "{}:{} {}",
@@ -654,7 +670,7 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
         },
     );
     let proxy = s.proxy.as_ref().map_or_else(
-        || "(none)".to_owned(),
+        || none.to_owned(),
         |p| {
             format!(
                 "{}:{}{}",
@@ -663,7 +679,12 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
                 if p.user.is_empty() {
                     String::new()
                 } else {
-                    format!(" user {} (password set)", p.user)
+                    tr(
+                        lang,
+                        " user {user} (password set)",
+                        " utilisateur {user} (mot de passe défini)",
+                    )
+                    .replace("{user}", &p.user)
                 }
             )
         },
@@ -678,7 +699,7 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
         (
             "client-id",
             if s.client_id.is_empty() {
-                "(none)".to_owned()
+                none.to_owned()
             } else {
                 s.client_id.to_string()
             },
@@ -693,7 +714,7 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
         (
             "send-as",
             if s.send_as.is_empty() {
-                "(none)".to_owned()
+                none.to_owned()
             } else {
                 s.send_as
                     .iter()
@@ -722,21 +743,31 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
     out
 }
 
-fn parse_bool(v: &str) -> Result<bool, String> {
+fn parse_bool(v: &str, lang: Lang) -> Result<bool, String> {
     match v {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
-        _ => Err(format!("expected on or off, got {v:?}")),
+        _ => Err(tr(
+            lang,
+            "expected on or off, got {v}",
+            "on ou off attendu, reçu {v}",
+        )
+        .replace("{v}", &format!("{v:?}"))),
     }
 }
 
-fn parse_tls(v: &str) -> Result<TlsVersion, String> {
+fn parse_tls(v: &str, lang: Lang) -> Result<TlsVersion, String> {
     match v {
         "1.0" => Ok(TlsVersion::Tls10),
         "1.1" => Ok(TlsVersion::Tls11),
         "1.2" => Ok(TlsVersion::Tls12),
         "1.3" => Ok(TlsVersion::Tls13),
-        _ => Err(format!("expected 1.0, 1.1, 1.2 or 1.3, got {v:?}")),
+        _ => Err(tr(
+            lang,
+            "expected 1.0, 1.1, 1.2 or 1.3, got {v}",
+            "1.0, 1.1, 1.2 ou 1.3 attendu, reçu {v}",
+        )
+        .replace("{v}", &format!("{v:?}"))),
     }
 }
 
@@ -749,11 +780,14 @@ fn parse_addr(v: &str) -> Result<Option<Address>, String> {
         .map_err(|e| format!("{v:?}: {e}"))
 }
 
-fn host_port(v: &str, default_port: u16) -> Result<(String, u16), String> {
+fn host_port(v: &str, default_port: u16, lang: Lang) -> Result<(String, u16), String> {
     match v.rsplit_once(':') {
         Some((h, p)) => Ok((
             h.to_owned(),
-            p.parse().map_err(|_| format!("bad port in {v:?}"))?,
+            p.parse().map_err(|_| {
+                tr(lang, "bad port in {v}", "port incorrect dans {v}")
+                    .replace("{v}", &format!("{v:?}"))
+            })?,
         )),
         None => Ok((v.to_owned(), default_port)),
     }
@@ -777,8 +811,8 @@ fn checked_url<'v>(key: &str, v: &'v str, lang: Lang) -> Result<&'v str, String>
     })
 }
 
-fn too_long(k: &str) -> String {
-    format!("{k}: value too long")
+fn too_long(k: &str, lang: Lang) -> String {
+    tr(lang, "{k}: value too long", "{k} : valeur trop longue").replace("{k}", k)
 }
 
 /// The settings whose values are secrets (R-LOG): `config set` and
@@ -844,50 +878,67 @@ fn set_send_as(s: &mut Settings, v: &str, lang: Lang) -> Result<(), String> {
 pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(), String> {
     let v = value;
     match key {
-        "oauth" => s.oauth_enabled = parse_bool(v)?,
+        "oauth" => s.oauth_enabled = parse_bool(v, lang)?,
         "admin-address" => s.admin_address = parse_addr(v)?,
         "provider" => {
             s.provider = match v {
                 "microsoft" => ProviderKind::Microsoft,
                 "google" => ProviderKind::Google,
                 "custom" => ProviderKind::Custom,
-                _ => return Err("provider: microsoft, google or custom".into()),
+                _ => {
+                    return Err(tr(
+                        lang,
+                        "provider: microsoft, google or custom",
+                        "provider : microsoft, google ou custom",
+                    )
+                    .into())
+                }
             }
         }
-        "tenant" => s.tenant = v.try_into().map_err(|_| too_long(key))?,
-        "client-id" => s.client_id = v.try_into().map_err(|_| too_long(key))?,
+        "tenant" => s.tenant = v.try_into().map_err(|_| too_long(key, lang))?,
+        "client-id" => s.client_id = v.try_into().map_err(|_| too_long(key, lang))?,
         "token-url" => {
             s.custom.token_url = checked_url(key, v, lang)?
                 .try_into()
-                .map_err(|_| too_long(key))?
+                .map_err(|_| too_long(key, lang))?
         }
         "device-url" => {
             s.custom.device_url = checked_url(key, v, lang)?
                 .try_into()
-                .map_err(|_| too_long(key))?
+                .map_err(|_| too_long(key, lang))?
         }
         "authorize-url" => {
             s.custom.authorize_url = checked_url(key, v, lang)?
                 .try_into()
-                .map_err(|_| too_long(key))?
+                .map_err(|_| too_long(key, lang))?
         }
-        "scope" => s.custom.scope = v.try_into().map_err(|_| too_long(key))?,
+        "scope" => s.custom.scope = v.try_into().map_err(|_| too_long(key, lang))?,
         "smtp" => {
             let security = s.smtp.as_ref().map_or(Security::StartTls, |m| m.security);
             s.smtp = if v == "none" {
                 None
             } else {
-                let (h, p) = host_port(v, 587)?;
-                Some(SmtpServer::new(&h, p, security).ok_or_else(|| too_long(key))?)
+                let (h, p) = host_port(v, 587, lang)?;
+                Some(SmtpServer::new(&h, p, security).ok_or_else(|| too_long(key, lang))?)
             };
         }
         "smtp-security" => {
             let sec = match v {
                 "starttls" => Security::StartTls,
                 "implicit" => Security::ImplicitTls,
-                _ => return Err("smtp-security: starttls or implicit".into()),
+                _ => {
+                    return Err(tr(
+                        lang,
+                        "smtp-security: starttls or implicit",
+                        "smtp-security : starttls ou implicit",
+                    )
+                    .into())
+                }
             };
-            let m = s.smtp.as_mut().ok_or("set smtp first")?;
+            let m = s
+                .smtp
+                .as_mut()
+                .ok_or(tr(lang, "set smtp first", "régler smtp d'abord"))?;
             m.security = sec;
         }
         "sender-mode" => {
@@ -897,9 +948,12 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                 "admin-fixed" => SenderMode::AdminFixedAddress,
                 "bulk" => SenderMode::BulkSetting,
                 _ => {
-                    return Err(
-                        "sender-mode: login-user, allow-changes, admin-fixed or bulk".into(),
+                    return Err(tr(
+                        lang,
+                        "sender-mode: login-user, allow-changes, admin-fixed or bulk",
+                        "sender-mode : login-user, allow-changes, admin-fixed ou bulk",
                     )
+                    .into())
                 }
             }
         }
@@ -909,7 +963,7 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
             s.proxy = if v == "none" {
                 None
             } else {
-                let (h, p) = host_port(v, 8080)?;
+                let (h, p) = host_port(v, 8080, lang)?;
                 // A new address keeps the proxy's user and password (the
                 // proxy moved, its account did not; issue 17).
                 let (user, password) = s
@@ -918,7 +972,7 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                     .map(|old| (old.user, old.password))
                     .unwrap_or_default();
                 Some(CfgProxy {
-                    host: h.as_str().try_into().map_err(|_| too_long(key))?,
+                    host: h.as_str().try_into().map_err(|_| too_long(key, lang))?,
                     port: p,
                     user,
                     password,
@@ -926,67 +980,95 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
             }
         }
         "proxy-user" => {
-            let p = s.proxy.as_mut().ok_or("set proxy first")?;
-            p.user = v.try_into().map_err(|_| too_long(key))?;
+            let p = s
+                .proxy
+                .as_mut()
+                .ok_or(tr(lang, "set proxy first", "régler proxy d'abord"))?;
+            p.user = v.try_into().map_err(|_| too_long(key, lang))?;
         }
         "proxy-password" => {
-            let p = s.proxy.as_mut().ok_or("set proxy first")?;
-            p.password.set(v.as_bytes()).map_err(|_| too_long(key))?;
+            let p = s
+                .proxy
+                .as_mut()
+                .ok_or(tr(lang, "set proxy first", "régler proxy d'abord"))?;
+            p.password.set(v.as_bytes()).map_err(|_| too_long(key, lang))?;
         }
-        "tls-min" => s.tls_min = parse_tls(v)?,
-        "tls-max" => s.tls_max = parse_tls(v)?,
+        "tls-min" => s.tls_min = parse_tls(v, lang)?,
+        "tls-max" => s.tls_max = parse_tls(v, lang)?,
         "webdav-http" => {
             s.webdav_http = match v {
                 "1.1" => WebDavHttpVersion::Http11,
                 "2" | "2,1.1" => WebDavHttpVersion::Http2Http11,
-                _ => return Err("webdav-http: 1.1 or 2".into()),
+                _ => return Err(tr(lang, "webdav-http: 1.1 or 2", "webdav-http : 1.1 ou 2").into()),
             }
         }
-        "vlan" => s.vlan_on_network2 = parse_bool(v)?,
-        "auto-delete" => s.auto_delete_user_tokens = parse_bool(v)?,
-        "google-app-testing" => s.google_app_testing = parse_bool(v)?,
+        "vlan" => s.vlan_on_network2 = parse_bool(v, lang)?,
+        "auto-delete" => s.auto_delete_user_tokens = parse_bool(v, lang)?,
+        "google-app-testing" => s.google_app_testing = parse_bool(v, lang)?,
         _ => {
-            return Err(format!(
-                "unknown setting {key:?} (see `mfp-oauth config set --help`)"
-            ))
+            return Err(tr(
+                lang,
+                "unknown setting {key} (see `mfp-oauth config set --help`)",
+                "réglage inconnu {key} (voir `mfp-oauth config set --help`)",
+            )
+            .replace("{key}", &format!("{key:?}")))
         }
     }
     Ok(())
 }
 
-/// The configuration rules, as `config check` reports them.
-pub const RULES: [(&str, ConfigError); 10] = [
+/// The configuration rules, as `config check` reports them (en, fr).
+pub const RULES: [(&str, &str, ConfigError); 10] = [
     (
         "R-RULE-1 no OAuth with VLAN on network 2",
+        "R-RULE-1 pas d'OAuth avec le VLAN sur le réseau 2",
         ConfigError::VlanOnNetwork2,
     ),
     (
         "R-RULE-2 Microsoft needs more than TLS 1.3 only",
+        "R-RULE-2 Microsoft demande plus que TLS 1.3 seul",
         ConfigError::MicrosoftTls13Only,
     ),
     (
         "R-RULE-3 Google needs WebDAV HTTP/2,HTTP/1.1",
+        "R-RULE-3 Google demande WebDAV HTTP/2,HTTP/1.1",
         ConfigError::GoogleNeedsHttp2,
     ),
     (
         "R-RULE-4 bulk address is the administrator's",
+        "R-RULE-4 l'adresse groupée est celle de l'administrateur",
         ConfigError::BulkAddressMismatch,
     ),
-    ("R-RULE-7 this build has OAuth", ConfigError::NotAvailable),
+    (
+        "R-RULE-7 this build has OAuth",
+        "R-RULE-7 cette version comprend OAuth",
+        ConfigError::NotAvailable,
+    ),
     (
         "TLS minimum not above maximum",
+        "TLS minimum pas au-dessus du maximum",
         ConfigError::TlsRangeInvalid,
     ),
     (
         "administrator address set",
+        "adresse de l'administrateur réglée",
         ConfigError::AdminAddressMissing,
     ),
-    ("SMTP server set", ConfigError::SmtpServerMissing),
+    (
+        "SMTP server set",
+        "serveur SMTP réglé",
+        ConfigError::SmtpServerMissing,
+    ),
     (
         "provider profile complete",
+        "profil du fournisseur complet",
         ConfigError::ProviderProfileIncomplete,
     ),
-    ("Microsoft tenant valid", ConfigError::TenantInvalid),
+    (
+        "Microsoft tenant valid",
+        "locataire Microsoft valide",
+        ConfigError::TenantInvalid,
+    ),
 ];
 
 fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
@@ -1023,12 +1105,26 @@ fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
                         );
                     }
                     if go {
-                        println!("OAuth is on: sign in the administrator now (`mfp-oauth login --admin`).");
+                        println!(
+                            "{}",
+                            tr(
+                                ctx.lang,
+                                "OAuth is on: sign in the administrator now (`mfp-oauth login --admin`).",
+                                "OAuth est activé : connecter l'administrateur maintenant (`mfp-oauth login --admin`).",
+                            )
+                        );
                     }
                     ExitCode::SUCCESS
                 }
                 Err(ApplyError::Rules(v)) => {
-                    eprintln!("refused: the change breaks these rules:");
+                    eprintln!(
+                        "{}",
+                        tr(
+                            ctx.lang,
+                            "refused: the change breaks these rules:",
+                            "refusé : la modification enfreint ces règles :",
+                        )
+                    );
                     for r in v.iter() {
                         eprint!("{}", describe(r.diag(), ctx.lang));
                     }
@@ -1043,7 +1139,8 @@ fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
         ConfigAction::Check => {
             let s = dev.mailer.settings();
             let v = s.validate();
-            for (name, rule) in RULES {
+            for (en, fr, rule) in RULES {
+                let name = tr(ctx.lang, en, fr);
                 if v.contains(rule) {
                     println!("✘ {name}");
                     for line in describe(rule.diag(), ctx.lang).lines() {
@@ -1056,11 +1153,14 @@ fn config(ctx: &Ctx, action: ConfigAction) -> ExitCode {
             let readiness = s.readiness(dev.mailer.store().admin_status());
             match readiness.diag() {
                 None => {
-                    println!("ready to send");
+                    println!("{}", tr(ctx.lang, "ready to send", "prêt à envoyer"));
                     ExitCode::SUCCESS
                 }
                 Some(id) => {
-                    println!("not ready to send:");
+                    println!(
+                        "{}",
+                        tr(ctx.lang, "not ready to send:", "pas prêt à envoyer :")
+                    );
                     print!("{}", describe(id, ctx.lang));
                     ExitCode::FAILURE
                 }
@@ -1087,32 +1187,50 @@ fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
             };
             println!(
                 "{:<24} {:<28} {}",
-                "administrator",
+                tr(ctx.lang, "administrator", "administrateur"),
                 status_text(store.admin_status(), ctx.lang),
                 shown(&TokenOwner::Admin)
             );
             for (id, status, _) in store.users() {
                 println!(
                     "{:<24} {:<28} {}",
-                    format!("user {id}"),
+                    tr(ctx.lang, "user {id}", "utilisateur {id}").replace("{id}", id),
                     status_text(status, ctx.lang),
                     id.try_into()
                         .map_or(String::new(), |u| shown(&TokenOwner::User(u)))
                 );
             }
             println!(
-                "access tokens in memory: {} (never on disk)",
-                store.cached_access_tokens()
+                "{}",
+                tr(
+                    ctx.lang,
+                    "access tokens in memory: {n} (never on disk)",
+                    "jetons d'accès en mémoire : {n} (jamais sur disque)",
+                )
+                .replace("{n}", &store.cached_access_tokens().to_string())
             );
             ExitCode::SUCCESS
         }
         TokensAction::Delete { all: true, .. } => {
             dev.mailer.store_mut().delete_all_users();
-            finish_store(ctx, &mut dev, "every user's tokens deleted")
+            finish_store(
+                ctx,
+                &mut dev,
+                tr(
+                    ctx.lang,
+                    "every user's tokens deleted",
+                    "les jetons de tous les utilisateurs sont supprimés",
+                ),
+            )
         }
         TokensAction::Delete { name: Some(n), .. } => {
             match dev.mailer.store_mut().delete_user(&n) {
-                Ok(()) => finish_store(ctx, &mut dev, &format!("tokens of {n} deleted")),
+                Ok(()) => finish_store(
+                    ctx,
+                    &mut dev,
+                    &tr(ctx.lang, "tokens of {n} deleted", "jetons de {n} supprimés")
+                        .replace("{n}", &n),
+                ),
                 Err(e) => fail(ctx.lang, e.diag()),
             }
         }
@@ -1145,18 +1263,45 @@ fn power_cycle(ctx: &Ctx) -> ExitCode {
         Err(c) => return c,
     };
     let store = dev.mailer.store();
+    let lang = ctx.lang;
     println!(
-        "power cycle: access tokens in memory after restart: {}",
-        store.cached_access_tokens()
+        "{}",
+        tr(
+            lang,
+            "power cycle: access tokens in memory after restart: {n}",
+            "redémarrage : jetons d'accès en mémoire après le redémarrage : {n}",
+        )
+        .replace("{n}", &store.cached_access_tokens().to_string())
     );
     println!(
-        "administrator refresh token: {}",
-        status_text(store.admin_status(), ctx.lang)
+        "{}",
+        tr(
+            lang,
+            "administrator refresh token: {status}",
+            "jeton d'actualisation de l'administrateur : {status}",
+        )
+        .replace("{status}", status_text(store.admin_status(), lang))
     );
     for (id, status, _) in store.users() {
-        println!("user {id} refresh token: {}", status_text(status, ctx.lang));
+        println!(
+            "{}",
+            tr(
+                lang,
+                "user {id} refresh token: {status}",
+                "jeton d'actualisation de l'utilisateur {id} : {status}",
+            )
+            .replace("{id}", id)
+            .replace("{status}", status_text(status, lang))
+        );
     }
-    println!("the next job refreshes its access token with the stored refresh token");
+    println!(
+        "{}",
+        tr(
+            lang,
+            "the next job refreshes its access token with the stored refresh token",
+            "la prochaine tâche renouvelle son jeton d'accès avec le jeton d'actualisation enregistré",
+        )
+    );
     ExitCode::SUCCESS
 }
 
@@ -1168,35 +1313,76 @@ fn logout(ctx: &Ctx, name: &str) -> ExitCode {
     let settings = dev.mailer.settings().clone();
     let deleted = dev.mailer.store_mut().logout(name, &settings);
     let msg = if deleted {
-        format!("{name} logged out; automatic deletion is on: the user's tokens were deleted")
+        tr(
+            ctx.lang,
+            "{name} logged out; automatic deletion is on: the user's tokens were deleted",
+            "{name} déconnecté ; la suppression automatique est activée : les jetons de l'utilisateur ont été supprimés",
+        )
     } else if settings.auto_delete_user_tokens {
-        format!("{name} logged out; no token was stored for this user")
+        tr(
+            ctx.lang,
+            "{name} logged out; no token was stored for this user",
+            "{name} déconnecté ; aucun jeton n'était enregistré pour cet utilisateur",
+        )
     } else {
-        format!("{name} logged out; automatic deletion is off: the tokens stay")
-    };
+        tr(
+            ctx.lang,
+            "{name} logged out; automatic deletion is off: the tokens stay",
+            "{name} déconnecté ; la suppression automatique est désactivée : les jetons restent",
+        )
+    }
+    .replace("{name}", name);
     finish_store(ctx, &mut dev, &msg)
 }
 
-fn print_prompt(p: Prompt<'_>) {
+fn print_prompt(p: Prompt<'_>, lang: Lang) {
     match p {
         Prompt::DeviceCode(d) => {
             if !d.message.is_empty() {
                 println!("{}", d.message);
             }
             println!(
-                "Open {} and enter the code {}",
-                d.verification_uri, d.user_code
+                "{}",
+                tr(
+                    lang,
+                    "Open {uri} and enter the code {code}",
+                    "Ouvrir {uri} et saisir le code {code}",
+                )
+                .replace("{uri}", &d.verification_uri)
+                .replace("{code}", &d.user_code)
             );
             let target = d.qr_text();
             if let Some(qr) = crate::qr::render(target) {
                 println!("{qr}");
             }
-            println!("Waiting for the sign-in…");
+            println!(
+                "{}",
+                tr(
+                    lang,
+                    "Waiting for the sign-in…",
+                    "En attente de la connexion…"
+                )
+            );
         }
         Prompt::OpenUrl(url) => {
-            println!("Open this address in a browser on this computer to sign in:\n{url}")
+            println!(
+                "{}\n{url}",
+                tr(
+                    lang,
+                    "Open this address in a browser on this computer to sign in:",
+                    "Ouvrir cette adresse dans un navigateur sur cet ordinateur pour se connecter :",
+                )
+            )
         }
-        Prompt::SlowDown(i) => println!("(the provider asks to poll every {} s)", i.as_secs()),
+        Prompt::SlowDown(i) => println!(
+            "{}",
+            tr(
+                lang,
+                "(the provider asks to poll every {s} s)",
+                "(le fournisseur demande d'interroger toutes les {s} s)",
+            )
+            .replace("{s}", &i.as_secs().to_string())
+        ),
         Prompt::Polled
         | Prompt::Contacting(_)
         | Prompt::Retrying { .. }
@@ -1277,7 +1463,7 @@ impl Shown {
                 self.wait = Some(w);
             }
             Prompt::ProviderSaid(text) => self.said = Some(printable(text)),
-            other => print_prompt(other),
+            other => print_prompt(other, self.lang),
         }
     }
 
@@ -1408,7 +1594,14 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
             None => return fail(ctx.lang, Id::AdminAddressMissing),
         },
         (None, _) => {
-            eprintln!("give --account ADDRESS for a user's sign-in");
+            eprintln!(
+                "{}",
+                tr(
+                    ctx.lang,
+                    "give --account ADDRESS for a user's sign-in",
+                    "indiquer --account ADRESSE pour la connexion d'un utilisateur",
+                )
+            );
             return ExitCode::from(2);
         }
     };
@@ -1562,7 +1755,11 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     let mut refresh_failed = false;
     let report = job::run(&mut dev, &spec, &mut body, &mut sign_in, &mut |e| match e {
         JobEvent::Body(n) => bar.set_position(*n),
-        JobEvent::Refreshing(_) => bar.println("refreshing the access token"),
+        JobEvent::Refreshing(_) => bar.println(tr(
+            ctx.lang,
+            "refreshing the access token",
+            "renouvellement du jeton d'accès",
+        )),
         JobEvent::RefreshContacting(endpoint) => refresh.prompt(Prompt::Contacting(endpoint)),
         JobEvent::RefreshRetrying {
             endpoint,
@@ -1595,19 +1792,29 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     match report {
         Ok(r) => {
             if let Some(s) = &r.server_reply {
-                println!("server: {s}");
+                println!("{} {s}", tr(ctx.lang, "server:", "serveur :"));
             }
             match r.result {
                 Plan::Done {
                     accepted, refused, ..
                 } => {
+                    let line = if refused > 0 {
+                        tr(
+                            ctx.lang,
+                            "sent to {accepted} recipient(s), {refused} refused",
+                            "envoyé à {accepted} destinataire(s), {refused} refusé(s)",
+                        )
+                    } else {
+                        tr(
+                            ctx.lang,
+                            "sent to {accepted} recipient(s)",
+                            "envoyé à {accepted} destinataire(s)",
+                        )
+                    };
                     println!(
-                        "sent to {accepted} recipient(s){}",
-                        if refused > 0 {
-                            format!(", {refused} refused")
-                        } else {
-                            String::new()
-                        }
+                        "{}",
+                        line.replace("{accepted}", &accepted.to_string())
+                            .replace("{refused}", &refused.to_string())
                     );
                     ExitCode::SUCCESS
                 }
@@ -1636,10 +1843,13 @@ fn doctor(ctx: &Ctx) -> ExitCode {
     let lang = ctx.lang;
     let mut ok = true;
     let s = dev.mailer.settings().clone();
-    println!("configuration:");
+    println!("{}", tr(lang, "configuration:", "configuration :"));
     let v = s.validate();
     if v.is_empty() {
-        println!("  ✔ every rule passes");
+        println!(
+            "  ✔ {}",
+            tr(lang, "every rule passes", "toutes les règles sont respectées")
+        );
     }
     for r in v.iter() {
         ok = false;
@@ -1649,7 +1859,7 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         );
     }
     // Token endpoint: reachability, TLS, ALPN.
-    println!("token endpoint:");
+    println!("{}", tr(lang, "token endpoint:", "point de terminaison des jetons :"));
     match dev.provider() {
         Ok((p, _)) => {
             let e = p.token_endpoint();
@@ -1690,9 +1900,16 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         }
     }
     // SMTP: TLS, mechanisms, and the administrator's token if one is stored.
-    println!("SMTP server:");
+    println!("{}", tr(lang, "SMTP server:", "serveur SMTP :"));
     let Some(m) = s.smtp.clone() else {
-        println!("  ✘ no SMTP server configured");
+        println!(
+            "  ✘ {}",
+            tr(
+                lang,
+                "no SMTP server configured",
+                "aucun serveur SMTP configuré"
+            )
+        );
         return ExitCode::FAILURE;
     };
     let tls = match dev.server_tls() {
@@ -1728,7 +1945,14 @@ fn doctor(ctx: &Ctx) -> ExitCode {
             signin::run_with(&dev, c, &mut false, &mut |p| shown.prompt(p))
         }) {
             Ok(t) => {
-                println!("  ✔ administrator's refresh token accepted by the token endpoint");
+                println!(
+                    "  ✔ {}",
+                    tr(
+                        lang,
+                        "administrator's refresh token accepted by the token endpoint",
+                        "jeton d'actualisation de l'administrateur accepté par le point de terminaison des jetons",
+                    )
+                );
                 // A rotated refresh token must be kept, or the next use fails.
                 let now = dev.clock.now();
                 let kept = match t.grant() {
@@ -1741,7 +1965,14 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                 };
                 if !kept || dev.drain_store().is_err() {
                     ok = false;
-                    println!("  ✘ the refreshed token could not be stored");
+                    println!(
+                        "  ✘ {}",
+                        tr(
+                            lang,
+                            "the refreshed token could not be stored",
+                            "le jeton renouvelé n'a pas pu être enregistré",
+                        )
+                    );
                 }
                 Some(t)
             }
@@ -1760,7 +1991,14 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                     let _ = dev.drain_store();
                 }
                 shown.stop_waiting();
-                println!("  ✘ the administrator's refresh grant failed");
+                println!(
+                    "  ✘ {}",
+                    tr(
+                        lang,
+                        "the administrator's refresh grant failed",
+                        "le renouvellement du jeton de l'administrateur a échoué",
+                    )
+                );
                 if !shown.endpoint.is_empty() {
                     println!("    {}", shown.endpoint);
                 }
@@ -1770,7 +2008,12 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         },
         _ => {
             println!(
-                "  - no administrator token stored: AUTH not tried (`mfp-oauth login --admin`)"
+                "  - {}",
+                tr(
+                    lang,
+                    "no administrator token stored: AUTH not tried (`mfp-oauth login --admin`)",
+                    "aucun jeton d'administrateur enregistré : AUTH non essayé (`mfp-oauth login --admin`)",
+                )
             );
             None
         }
@@ -1806,10 +2049,22 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                             names.push(name);
                         }
                     }
-                    println!("  ✔ mechanisms offered after TLS: {}", names.join(" "));
+                    println!(
+                        "  ✔ {} {}",
+                        tr(
+                            lang,
+                            "mechanisms offered after TLS:",
+                            "mécanismes proposés après TLS :"
+                        ),
+                        names.join(" ")
+                    );
                 }
                 smtp_driver::Progress::Authenticated(mech) => {
-                    println!("  ✔ token accepted with {}", mech.name())
+                    println!(
+                        "  ✔ {}",
+                        tr(lang, "token accepted with {m}", "jeton accepté avec {m}")
+                            .replace("{m}", mech.name())
+                    )
                 }
                 _ => {}
             },
