@@ -385,7 +385,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_AUTH_REJECTED = 329,
   /**
-   * E330: The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.
+   * E330: The connection was lost, or the SMTP server did not answer in time, after the whole message was sent and before the server confirmed it: the message may have been delivered.
    */
   MFP_OAUTH_STATUS_DELIVERY_UNKNOWN = 330,
   /**

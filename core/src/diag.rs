@@ -449,8 +449,8 @@ catalogue! {
         fix_fr: "Se reconnecter sur l'écran OAuth ; vérifier que le compte possède l'adresse d'expéditeur.",
     },
     DeliveryUnknown = 330 {
-        en: "The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.",
-        fr: "La connexion a été perdue après l'envoi de tout le message et avant la confirmation du serveur SMTP : le message a peut-être été remis.",
+        en: "The connection was lost, or the SMTP server did not answer in time, after the whole message was sent and before the server confirmed it: the message may have been delivered.",
+        fr: "La connexion a été perdue, ou le serveur SMTP n'a pas répondu à temps, après l'envoi de tout le message et avant sa confirmation : le message a peut-être été remis.",
         fix_en: "Check the recipient's mailbox or the sender's Sent Items before sending again, so that the message does not arrive twice.",
         fix_fr: "Vérifier la boîte du destinataire ou les éléments envoyés de l'expéditeur avant de renvoyer, pour que le message n'arrive pas en double.",
     },

@@ -270,6 +270,46 @@ fn a_drop_after_bdat_last_is_delivery_unknown() {
     assert_transcript(&script, implicit(), TOKEN);
 }
 
+/// A timeout after the final dot (the RFC 5321 §4.5.3.2.6 ten minutes)
+/// is as unknown as a drop there: the server may have taken the message
+/// and only its reply was lost, so a retry could deliver it twice. E330
+/// (delivery unknown), not E324's "no reply, try again". A timeout before
+/// the end of data (the `354` not come) stays E324.
+#[test]
+fn a_timeout_after_the_final_dot_is_delivery_unknown() {
+    let to_data = format!(
+        "{}S: 235 ok\nE: Authenticated XOAUTH2\nE: Ready\n! send scanner@contoso.com a@contoso.com\nC: MAIL FROM:<scanner@contoso.com>\nS: 250 ok\nC: RCPT TO:<a@contoso.com>\nS: 250 ok\nC: DATA\n",
+        preamble("")
+    );
+    let after_dot = format!(
+        "{to_data}S: 354 go\nE: ReadyForBody\n! body hello\\n\nC: hello\n! end\nC: .\n! advance 599999\n! timeout\n! advance 1\n! timeout\nE: Failed E330 no reply in time after the end of the message: delivery unknown\n"
+    );
+    assert_transcript(&after_dot, implicit(), TOKEN);
+    let before_data = format!(
+        "{to_data}! advance 120000\n! timeout\nE: Failed E324 no reply in time at Data\n"
+    );
+    assert_transcript(&before_data, implicit(), TOKEN);
+}
+
+/// The same with CHUNKING: once `BDAT 0 LAST` has gone out, no reply in
+/// time is E330; while a chunk's reply is awaited and the last chunk has
+/// not gone out, the message cannot be complete: E324.
+#[test]
+fn a_timeout_after_bdat_last_is_delivery_unknown() {
+    let to_body = format!(
+        "{}S: 235 ok\nE: Authenticated XOAUTH2\nE: Ready\n! send scanner@contoso.com a@contoso.com\nE: ReadyForBody\nC: MAIL FROM:<scanner@contoso.com>\nC: RCPT TO:<a@contoso.com>\n! body hi\\n\nC: BDAT 4\nC: hi\n",
+        preamble("S: 250-PIPELINING\nS: 250-CHUNKING\n")
+    );
+    let after_last = format!(
+        "{to_body}S: 250 ok\nS: 250 ok\nS: 250 ok\n! end\nC: BDAT 0 LAST\n! advance 600000\n! timeout\nE: Failed E330 no reply in time after the end of the message: delivery unknown\n"
+    );
+    assert_transcript(&after_last, implicit(), TOKEN);
+    let before_last = format!(
+        "{to_body}S: 250 ok\nS: 250 ok\n! advance 600000\n! timeout\nE: Failed E324 no reply in time at DataEnd\n"
+    );
+    assert_transcript(&before_last, implicit(), TOKEN);
+}
+
 /// An end of data queued but not yet taken by the driver cannot have
 /// completed the message: a close then is E325, not E330.
 #[test]

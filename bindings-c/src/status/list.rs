@@ -114,7 +114,7 @@ pub enum MfpOauthStatus {
     TransientFailure = 328,
     /// E329: The SMTP server rejected the authentication.
     AuthRejected = 329,
-    /// E330: The connection was lost after the whole message was sent and before the SMTP server confirmed it: the message may have been delivered.
+    /// E330: The connection was lost, or the SMTP server did not answer in time, after the whole message was sent and before the server confirmed it: the message may have been delivered.
     DeliveryUnknown = 330,
     /// E331: An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.
     Smtputf8NotOffered = 331,

@@ -423,12 +423,20 @@ impl Client {
         }
     }
 
-    /// Call when `now` has reached [`Self::poll_timeout`].
+    /// Call when `now` has reached [`Self::poll_timeout`]. A deadline
+    /// passed once the whole end of data has gone out, before its reply,
+    /// is [`Error::TimeoutAfterEndOfData`] (delivery unknown, as for a
+    /// close there: the server may have taken the message); before, it is
+    /// [`Error::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(deadline) = self.poll_timeout() {
             if now >= deadline {
-                let stage = self.current_stage();
-                self.fail(Error::Timeout { stage });
+                if self.end_of_data_sent() {
+                    self.fail(Error::TimeoutAfterEndOfData);
+                } else {
+                    let stage = self.current_stage();
+                    self.fail(Error::Timeout { stage });
+                }
             }
         }
     }

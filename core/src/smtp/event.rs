@@ -95,6 +95,11 @@ pub enum Error {
     /// 1047's duplicate-message problem), so it must not be sent again
     /// blindly.
     DeliveryUnknown,
+    /// No reply came in time after the whole end of data (`.` after
+    /// `DATA`, or `BDAT … LAST`) was handed to the driver: as with
+    /// [`Error::DeliveryUnknown`], the server may have taken the message,
+    /// so a retry could deliver it twice (diagnostic E330, not E324).
+    TimeoutAfterEndOfData,
     /// The TLS handshake after STARTTLS failed; `diag` is the driver's
     /// reason (a refused certificate, no TLS version in common, …), so that
     /// the job reports it as it would on implicit TLS.
@@ -129,6 +134,9 @@ impl fmt::Display for Error {
             Error::DeliveryUnknown => f.write_str(
                 "connection lost after the end of the message, before the server's reply: delivery unknown",
             ),
+            Error::TimeoutAfterEndOfData => f.write_str(
+                "no reply in time after the end of the message: delivery unknown",
+            ),
             Error::TlsFailed { diag } => write!(f, "TLS after STARTTLS failed: {}", diag.name()),
             Error::Smtputf8NotOffered => {
                 f.write_str("a non-ASCII address needs SMTPUTF8, which the server does not offer")
@@ -157,6 +165,7 @@ impl Error {
                 | Error::BadReply { .. }
                 | Error::PlaintextAfterStartTls
                 | Error::DeliveryUnknown
+                | Error::TimeoutAfterEndOfData
                 | Error::TlsFailed { .. }
                 | Error::Smtputf8NotOffered
         )
@@ -175,7 +184,7 @@ impl Diagnostic for Error {
             Error::ConnectionClosed { .. } => Id::ConnectionClosed,
             Error::BadReply { error, .. } => error.diag(),
             Error::UnexpectedReply { .. } | Error::PlaintextAfterStartTls => Id::ProtocolViolation,
-            Error::DeliveryUnknown => Id::DeliveryUnknown,
+            Error::DeliveryUnknown | Error::TimeoutAfterEndOfData => Id::DeliveryUnknown,
             Error::TlsFailed { diag } => *diag,
             Error::Smtputf8NotOffered => Id::Smtputf8NotOffered,
         }
