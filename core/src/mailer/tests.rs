@@ -37,6 +37,9 @@ struct Server {
     auth_attempts: usize,
     froms: Vec<String>,
     quit: bool,
+    /// Extra lines of the EHLO reply after TLS (each ending in CRLF),
+    /// before its last line.
+    ehlo_extra: &'static str,
 }
 
 impl Server {
@@ -52,6 +55,7 @@ impl Server {
             auth_attempts: 0,
             froms: Vec::new(),
             quit: false,
+            ehlo_extra: "",
         }
     }
 
@@ -87,7 +91,7 @@ impl Server {
             let upper = text.to_ascii_uppercase();
             let reply = if upper.starts_with("EHLO") {
                 if self.tls {
-                    "250-fake.example\r\n250 AUTH XOAUTH2".to_string()
+                    format!("250-fake.example\r\n{}250 AUTH XOAUTH2", self.ehlo_extra)
                 } else {
                     "250-fake.example\r\n250 STARTTLS".to_string()
                 }
@@ -448,6 +452,33 @@ fn a_non_ascii_recipient_without_smtputf8_fails_before_mail_with_no_deciding_rep
         m.plan(),
         &Plan::Failed {
             diag: Id::Smtputf8NotOffered
+        }
+    );
+    assert_eq!(srv.auth_attempts, 1);
+    assert!(srv.froms.is_empty(), "no MAIL FROM");
+    assert!(srv.quit);
+    assert!(m.last_reply().is_none(), "{:?}", m.last_reply());
+}
+
+#[test]
+fn a_message_over_the_servers_size_fails_before_mail_with_no_deciding_reply() {
+    // Issue 15: the server's EHLO announces SIZE 1000 and the job is 5000
+    // octets; the client refuses it before MAIL (E318, too large). That
+    // refusal is the client's, from the EHLO limit: the `235` to AUTH, the
+    // latest reply, is not "the server's reply" and is not kept as one.
+    let mut m = with_admin_token(b"AT", b"RT");
+    let to = [addr("bob@fabrikam.com")];
+    let mut job = scan(&to, None);
+    job.size = Some(5000);
+    m.submit(at(1), &job).unwrap();
+    connect(&mut m, at(1));
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    srv.ehlo_extra = "250-SIZE 1000\r\n";
+    pump(&mut m, &mut srv, at(1), true, &mut Seen::default());
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::MessageTooBig
         }
     );
     assert_eq!(srv.auth_attempts, 1);
