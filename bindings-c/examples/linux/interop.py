@@ -114,17 +114,27 @@ def approve_device_code(ca, issuer, user_code, login):
     return page
 
 
-def run(cmd, env, on_line=None):
-    """Runs the printer, echoing its output; returns (status, output)."""
+def run(cmd, env, on_line=None, limit_s=90):
+    """Runs the printer, echoing its output; returns (status, output). A run
+    past `limit_s` (a printer left polling for a code nobody approves) is
+    killed and fails."""
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, encoding="utf-8", errors="replace")
+    watchdog = threading.Timer(limit_s, p.kill)
+    watchdog.start()
     out = []
-    for line in p.stdout:
-        sys.stdout.write("  | " + line)
-        out.append(line)
-        if on_line:
-            on_line(line)
-    return p.wait(timeout=120), "".join(out)
+    try:
+        for line in p.stdout:
+            sys.stdout.write("  | " + line)
+            out.append(line)
+            if on_line:
+                on_line(line)
+    finally:
+        watchdog.cancel()
+    rc = p.wait()
+    if rc < 0:
+        print(f"c-linux: mfp-printer {cmd[5]} killed after {limit_s} s")
+    return rc, "".join(out)
 
 
 def delivered(sink_dir, marker, patience):
@@ -167,8 +177,12 @@ def main():
     def on_line(line):
         m = re.match(r"device code: (\S+)", line)
         if m:
-            t = threading.Thread(target=lambda: approvals.append(
-                approve_device_code(s["CA"], s["ISSUER"], m.group(1), ADMIN)))
+            def approve(code=m.group(1)):
+                try:
+                    approvals.append(approve_device_code(s["CA"], s["ISSUER"], code, ADMIN))
+                except Exception as e:  # reported; the printer then times out
+                    print(f"c-linux: approving the code failed: {e!r}")
+            t = threading.Thread(target=approve)
             t.start()
             approvals.append(t)
 
@@ -203,7 +217,7 @@ def main():
     if m and os.path.isdir(s.get("LOGS", "")):
         with open(os.path.join(s["LOGS"], "replies.txt"), "a", encoding="utf-8") as f:
             f.write(f"C example, scan through Dovecot STARTTLS: {m.group(1)}\n")
-    data, name = delivered(s["SINK_DIR"], marker, 30)
+    data, name = delivered(s["SINK_DIR"], marker, 30 if rc == 0 else 0.5)
     if check(data is not None, "the sink stored the message"):
         with open(copy, "rb") as f:
             composed = f.read()

@@ -480,6 +480,7 @@ static void run_session(job_ctx *j) {
     uint64_t deadline = MFP_OAUTH_NO_DEADLINE;
     mfp_oauth_mailer_smtp_poll_timeout(&mailer, &deadline);
     if (plain_in_len == sizeof plain_in) { /* the session stopped reading */
+      plain_in_len = 0;
       mfp_oauth_mailer_smtp_handle_close(&mailer, clock_ms());
       continue;
     }
