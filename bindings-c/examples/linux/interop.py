@@ -18,6 +18,10 @@ started them. Standard library only.
    fields, and its attachment must decode to the file, byte-identical.
 3. Error path: a job with another From than the administrator's address is
    refused before the network (E209, its text printed); nothing delivered.
+4. Power-on with another device key: E507, nothing created or saved, both
+   slot files unchanged; with the right key the token is still there.
+5. A printer trusting only the public roots: the provider's certificate is
+   refused (E609) and the sign-in ends, no code shown.
 
 Ends with "c-linux: N passed, M failed"; exits 1 if anything failed.
 """
@@ -263,6 +267,15 @@ def main():
     rc, out = run(base + ["status"], env)
     check(rc == 0 and "administrator's token: Acquired" in out,
           "with the right key, the token is still there")
+
+    # 5. A printer that trusts only the public roots: the provider's
+    # certificate (the run's private CA) is refused before any request.
+    print("c-linux: 5. the provider's certificate not trusted")
+    other = os.path.join(work, "flash-public-roots")
+    rc, out = run([binary, "--flash", other, "--ca", "", "signin"], env)
+    check(rc == 2 and "sign-in: E609 CertificateUntrusted" in out,
+          "E609 at the token endpoint, the sign-in ends (no retry loop)")
+    check("device code:" not in out, "no code shown")
 
     print(f"c-linux: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
