@@ -36,6 +36,7 @@ use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
+use crate::provider::Provider;
 use crate::secret::RefreshToken;
 use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
 use crate::time::Instant;
@@ -264,6 +265,10 @@ pub struct Mailer {
     /// `Some(None)`: the result is known and no reply decided it (a message
     /// refused before MAIL for its size or a non-ASCII address).
     last_reply: Option<Option<smtp::Reply>>,
+    /// [`Mailer::auth_method`] for the settings in force, worked out when
+    /// they change, so that a job does not build a provider profile (2 KB)
+    /// on its stack (R-MEM).
+    method: AuthMethod,
 }
 
 impl Mailer {
@@ -278,7 +283,25 @@ impl Mailer {
             job: None,
             client: Session::idle(),
             last_reply: None,
+            method: AuthMethod::BrowserPkce,
         }
+        .with_method()
+    }
+
+    fn with_method(mut self) -> Self {
+        self.settings_changed();
+        self
+    }
+
+    /// The settings changed: work out what depends on them. Not inlined:
+    /// the profile it builds stays off the callers' frames.
+    #[inline(never)]
+    fn settings_changed(&mut self) {
+        let mut profile = Provider::blank();
+        self.method = match self.settings.provider_profile_into(&mut profile) {
+            Ok(()) if profile.supports_device_flow() => AuthMethod::DeviceCode,
+            _ => AuthMethod::BrowserPkce,
+        };
     }
 
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
@@ -295,6 +318,7 @@ impl Mailer {
             job,
             client,
             last_reply,
+            method: _,
         } = self;
         client.end();
         *job = None;
@@ -302,6 +326,7 @@ impl Mailer {
         *last_reply = None;
         settings.reset();
         store.reset();
+        self.settings_changed();
     }
 
     /// A new mailer built in place ([`Mailer::reset`]): `fill` writes the
@@ -327,6 +352,7 @@ impl Mailer {
                 if !self.settings.is_default() {
                     self.store.settings_changed(false);
                 }
+                self.settings_changed();
                 Ok(())
             }
             Err(e) => {
@@ -349,7 +375,10 @@ impl Mailer {
         self.reset();
         let loaded = nv::load(a, b, key, &mut self.settings, &mut self.store);
         match loaded {
-            Ok(_) => self.store.power_on(),
+            Ok(_) => {
+                self.store.power_on();
+                self.settings_changed();
+            }
             Err(_) => self.reset(),
         }
         loaded
@@ -437,6 +466,7 @@ impl Mailer {
         if changed {
             self.store.settings_changed(password_left);
         }
+        self.settings_changed();
         Ok(applied)
     }
 
@@ -597,10 +627,7 @@ impl Mailer {
     /// not allow the device flow for e-mail scopes.
     #[must_use]
     pub fn auth_method(&self) -> AuthMethod {
-        match self.settings.provider_profile() {
-            Ok(p) if p.supports_device_flow() => AuthMethod::DeviceCode,
-            _ => AuthMethod::BrowserPkce,
-        }
+        self.method
     }
 
     /// The administrator's **Acquire** in [Configuration OAuth] succeeded on
