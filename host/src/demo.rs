@@ -41,15 +41,36 @@ struct Ctx<'w, W: Write> {
     qr_shown: Cell<bool>,
 }
 
-fn status_name(s: TokenStatus) -> &'static str {
-    match s {
-        TokenStatus::Required => "Required",
-        TokenStatus::Acquired => "Acquired",
-        TokenStatus::ReauthNeeded => "Re-authentication needed",
+fn status_name(s: TokenStatus, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (TokenStatus::Required, Lang::Fr) => "Obligatoire",
+        (TokenStatus::Acquired, Lang::Fr) => "Acquis",
+        (TokenStatus::ReauthNeeded, Lang::Fr) => "Réauthentification nécessaire",
+        (TokenStatus::Required, _) => "Required",
+        (TokenStatus::Acquired, _) => "Acquired",
+        (TokenStatus::ReauthNeeded, _) => "Re-authentication needed",
+    }
+}
+
+/// `en` or `fr`, as `lang` says.
+fn tr(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
+    match lang {
+        Lang::Fr => fr,
+        _ => en,
     }
 }
 
 impl<W: Write> Ctx<'_, W> {
+    /// The story's language.
+    fn lang(&self) -> Lang {
+        self.story.borrow().lang()
+    }
+
+    /// `en` or `fr`, in the story's language (the demo is told in both).
+    fn t(&self, en: &'static str, fr: &'static str) -> &'static str {
+        tr(self.lang(), en, fr)
+    }
+
     fn say(&self, text: &str) {
         self.story.borrow_mut().say(text);
     }
@@ -85,27 +106,39 @@ impl<W: Write> Ctx<'_, W> {
             &mut |p| match p {
                 Prompt::DeviceCode(d) => {
                     code = d.user_code.to_string();
-                    self.say(&format!(
-                        "The panel shows: go to {} and enter the code {}",
-                        d.verification_uri, d.user_code
-                    ));
+                    self.say(
+                        &self
+                            .t(
+                                "The panel shows: go to {uri} and enter the code {code}",
+                                "Le panneau affiche : aller sur {uri} et saisir le code {code}",
+                            )
+                            .replace("{uri}", &d.verification_uri)
+                            .replace("{code}", &d.user_code),
+                    );
                     let target = d.qr_text();
                     if self.qr_shown.replace(true) {
-                        self.say("(with the same QR code as before)");
+                        self.say(self.t(
+                            "(with the same QR code as before)",
+                            "(avec le même code QR que précédemment)",
+                        ));
                     } else if let Some(qr) = crate::qr::render(target) {
                         self.story.borrow_mut().block(&qr);
                     }
                 }
                 Prompt::OpenUrl(url) => self.fact("authorize URL", url),
                 Prompt::Contacting(_) | Prompt::Retrying { .. } | Prompt::ProviderSaid(_) => {}
-                Prompt::SlowDown(i) => self.say(&format!(
-                    "The provider asks to poll every {} s.",
-                    i.as_secs()
-                )),
+                Prompt::SlowDown(i) => self.say(
+                    &self
+                        .t(
+                            "The provider asks to poll every {s} s.",
+                            "Le fournisseur demande d'interroger toutes les {s} s.",
+                        )
+                        .replace("{s}", &i.as_secs().to_string()),
+                ),
                 Prompt::Polled => {
                     if !approved {
-                        self.say("Polling the token endpoint: authorization pending…");
-                        self.say(&format!("(simulated) {who} opens the page on a phone, enters the code and approves."));
+                        self.say(self.t("Polling the token endpoint: authorization pending…", "Interrogation du point de terminaison des jetons : autorisation en attente…"));
+                        self.say(&self.t("(simulated) {who} opens the page on a phone, enters the code and approves.", "(simulé) {who} ouvre la page sur un téléphone, saisit le code et approuve.").replace("{who}", &who));
                         approved = world.sim.approve_device(&code, &who);
                     }
                 }
@@ -118,7 +151,7 @@ impl<W: Write> Ctx<'_, W> {
             },
         );
         if r.is_ok() {
-            self.say(&format!("{who} is signed in; the access token stays in RAM, the refresh token goes to the image."));
+            self.say(&self.t("{who} is signed in; the access token stays in RAM, the refresh token goes to the image.", "{who} est connecté ; le jeton d'accès reste en RAM, le jeton d'actualisation va dans l'image.").replace("{who}", &who));
         }
         r
     }
@@ -149,7 +182,7 @@ impl<W: Write> Ctx<'_, W> {
                         if let Some(s) = &r.server_reply {
                             self.fact("server", s);
                         }
-                        self.say("The job failed:");
+                        self.say(self.t("The job failed:", "La tâche a échoué :"));
                         self.story.borrow_mut().diagnostic(*diag);
                     }
                     _ => {}
@@ -157,7 +190,14 @@ impl<W: Write> Ctx<'_, W> {
                 Some(r)
             }
             Err(e) => {
-                self.say(&format!("The job could not run: {e}"));
+                self.say(
+                    &self
+                        .t(
+                            "The job could not run: {e}",
+                            "La tâche n'a pas pu s'exécuter : {e}",
+                        )
+                        .replace("{e}", &e.to_string()),
+                );
                 None
             }
         }
@@ -166,35 +206,39 @@ impl<W: Write> Ctx<'_, W> {
     fn tell(&self, e: &JobEvent) {
         match e {
             JobEvent::SignInNeeded { admin: false, account, .. } => {
-                self.say(&format!("No token yet for {account}: the panel shows the OAuth screen and the user signs in."));
+                self.say(&self.t("No token yet for {account}: the panel shows the OAuth screen and the user signs in.", "Pas encore de jeton pour {account} : le panneau affiche l'écran OAuth et l'utilisateur se connecte.").replace("{account}", account.as_str()));
             }
             JobEvent::SignInNeeded { admin: true, .. } => {
-                self.say("The administrator's token is needed and must be Acquired in the settings.");
+                self.say(self.t("The administrator's token is needed and must be Acquired in the settings.", "Le jeton de l'administrateur est nécessaire et doit être acquis dans les réglages."));
             }
             JobEvent::Refreshing(owner) => {
-                let who = match owner {
-                    TokenOwner::Admin => "the administrator's".to_owned(),
-                    TokenOwner::User(id) => format!("{id}'s"),
-                    _ => "the public user's".to_owned(),
+                let text = match owner {
+                    TokenOwner::Admin => self.t("No valid access token in RAM: refresh grant with the administrator's refresh token.", "Aucun jeton d'accès valide en RAM : renouvellement avec le jeton d'actualisation de l'administrateur."),
+                    TokenOwner::User(_) => self.t("No valid access token in RAM: refresh grant with {id}'s refresh token.", "Aucun jeton d'accès valide en RAM : renouvellement avec le jeton d'actualisation de l'utilisateur {id}."),
+                    _ => self.t("No valid access token in RAM: refresh grant with the public user's refresh token.", "Aucun jeton d'accès valide en RAM : renouvellement avec le jeton d'actualisation de l'utilisateur public."),
                 };
-                self.say(&format!("No valid access token in RAM: refresh grant with {who} refresh token."));
+                let id = match owner {
+                    TokenOwner::User(id) => id.to_string(),
+                    _ => String::new(),
+                };
+                self.say(&text.replace("{id}", &id));
             }
             JobEvent::Refreshed { rotated } => self.say(if *rotated {
-                "New access token; the provider rotated the refresh token and the new one was saved."
+                self.t("New access token; the provider rotated the refresh token and the new one was saved.", "Nouveau jeton d'accès ; le fournisseur a remplacé le jeton d'actualisation et le nouveau a été enregistré.")
             } else {
-                "New access token."
+                self.t("New access token.", "Nouveau jeton d'accès.")
             }),
-            JobEvent::RefreshFailed(e) => self.say(&format!("The refresh grant failed (E{} {}).", e.diag().number(), e.diag().name())),
+            JobEvent::RefreshFailed(e) => self.say(&self.t("The refresh grant failed (E{n} {name}).", "Le renouvellement a échoué (E{n} {name}).").replace("{n}", &e.diag().number().to_string()).replace("{name}", e.diag().name())),
             JobEvent::Connected => {}
             JobEvent::Tls(info) => self.fact("TLS", &format!("{} {}", info.version, info.cipher_suite)),
             JobEvent::Smtp(mfp_oauth_core::smtp::Event::Authenticated { mechanism }) => {
-                self.fact("SMTP AUTH", &format!("{} accepted", mechanism.name()));
+                self.fact("SMTP AUTH", &self.t("{m} accepted", "{m} accepté").replace("{m}", mechanism.name()));
             }
             JobEvent::Smtp(mfp_oauth_core::smtp::Event::AuthRejected { code, .. }) => {
-                self.fact("SMTP AUTH", &format!("rejected ({code})"));
+                self.fact("SMTP AUTH", &self.t("rejected ({code})", "refusé ({code})").replace("{code}", &code.to_string()));
             }
             JobEvent::Notice(StoreEvent::AdminReauthNeeded) => {
-                self.say("Information screen: \"The administrator's authentication was cancelled.\" [Acquire]");
+                self.say(self.t("Information screen: \"The administrator's authentication was cancelled.\" [Acquire]", "Écran Information : \"L'authentification de l'administrateur a été annulée.\" [Acquérir]"));
             }
             JobEvent::Notice(n) => {
                 if let Some(id) = n.diag() {
@@ -213,7 +257,15 @@ impl<W: Write> Ctx<'_, W> {
                 Some(d)
             }
             Err(e) => {
-                self.check(&format!("the printer state opens ({e})"), false);
+                self.check(
+                    &self
+                        .t(
+                            "the printer state opens ({e})",
+                            "l'état de l'imprimante s'ouvre ({e})",
+                        )
+                        .replace("{e}", &e.to_string()),
+                    false,
+                );
                 None
             }
         }
@@ -290,7 +342,15 @@ pub fn run<W: Write>(out: W, format: Format, lang: Lang) -> bool {
     ) {
         Ok(w) => w,
         Err(e) => {
-            story.check(&format!("the simulated servers start ({e})"), false);
+            story.check(
+                &tr(
+                    lang,
+                    "the simulated servers start ({e})",
+                    "les serveurs simulés démarrent ({e})",
+                )
+                .replace("{e}", &e.to_string()),
+                false,
+            );
             return story.finish();
         }
     };
@@ -312,24 +372,34 @@ pub fn run<W: Write>(out: W, format: Format, lang: Lang) -> bool {
 
 fn play<W: Write>(c: &Ctx<'_, W>) {
     let w = c.world;
-    c.chapter("Setting up: a simulated Microsoft-like provider and SMTP server on 127.0.0.1");
+    c.chapter(c.t("Setting up: a simulated Microsoft-like provider and SMTP server on 127.0.0.1", "Mise en place : un fournisseur simulé à la manière de Microsoft et un serveur SMTP sur 127.0.0.1"));
     c.fact("provider", &w.provider.base_url());
     c.fact(
         "SMTP",
         &format!(
-            "127.0.0.1:{} (STARTTLS, XOAUTH2 and OAUTHBEARER)",
-            w.smtp.port()
+            "127.0.0.1:{} (STARTTLS, XOAUTH2 {} OAUTHBEARER)",
+            w.smtp.port(),
+            c.t("and", "et")
         ),
     );
     c.fact(
         "certificates",
-        "private CA generated at start; the drivers trust it explicitly",
+        c.t(
+            "private CA generated at start; the drivers trust it explicitly",
+            "AC privée générée au démarrage ; les pilotes lui font confiance explicitement",
+        ),
     );
-    c.say("These are test doubles inside this process; everything else is the real code.");
+    c.say(c.t(
+        "These are test doubles inside this process; everything else is the real code.",
+        "Ce sont des doublures de test dans ce processus ; tout le reste est le vrai code.",
+    ));
     let Some(mut dev) = c.open() else { return };
 
     // 1. Settings.
-    c.chapter("The administrator turns OAuth 2.0 on");
+    c.chapter(c.t(
+        "The administrator turns OAuth 2.0 on",
+        "L'administrateur active OAuth 2.0",
+    ));
     let mut s = dev.mailer.settings().clone();
     s.oauth_enabled = true;
     s.provider = ProviderKind::Custom;
@@ -362,24 +432,36 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     s.sender_mode = SenderMode::AdminFixedAddress;
     s.auto_delete_user_tokens = true;
     let applied = dev.apply_settings(s);
-    c.say("Administrator address admin@contoso.test, sender mode \"administrator fixed address\", automatic deletion of user tokens on.");
+    c.say(c.t("Administrator address admin@contoso.test, sender mode \"administrator fixed address\", automatic deletion of user tokens on.", "Adresse de l'administrateur admin@contoso.test, mode d'expéditeur \"adresse fixe de l'administrateur\", suppression automatique des jetons des utilisateurs activée."));
     c.check(
-        "the settings pass every configuration rule",
+        c.t(
+            "the settings pass every configuration rule",
+            "les réglages respectent toutes les règles de configuration",
+        ),
         applied.is_ok(),
     );
     c.check(
-        "turning OAuth on asks the panel for the OAuth screen (R-RULE-6)",
+        c.t(
+            "turning OAuth on asks the panel for the OAuth screen (R-RULE-6)",
+            "l'activation d'OAuth demande au panneau l'écran OAuth (R-RULE-6)",
+        ),
         matches!(applied, Ok(true)),
     );
     let status = dev.mailer.store().admin_status();
-    c.fact("administrator refresh token", status_name(status));
+    c.fact("administrator refresh token", status_name(status, c.lang()));
     c.check(
-        "the administrator's refresh token reads Required (R-TOK-3)",
+        c.t(
+            "the administrator's refresh token reads Required (R-TOK-3)",
+            "le jeton d'actualisation de l'administrateur indique Obligatoire (R-TOK-3)",
+        ),
         status == TokenStatus::Required,
     );
 
     // 2. Admin acquires.
-    c.chapter("The administrator acquires a token with a device code");
+    c.chapter(c.t(
+        "The administrator acquires a token with a device code",
+        "L'administrateur acquiert un jeton avec un code d'appareil",
+    ));
     let acquired = c.sign_in(&dev, AuthMethod::DeviceCode, &addr(ADMIN));
     let ok = match &acquired {
         Ok(t) => {
@@ -394,11 +476,17 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
                 .flatten()
                 .collect();
             c.check(
-                "the refresh token is saved in the persistence image",
+                c.t(
+                    "the refresh token is saved in the persistence image",
+                    "le jeton d'actualisation est enregistré dans l'image de persistance",
+                ),
                 stored.is_ok() && !on_disk.is_empty(),
             );
             c.check(
-                "the image holds the refresh token sealed, never in clear (R-NV)",
+                c.t(
+                    "the image holds the refresh token sealed, never in clear (R-NV)",
+                    "l'image contient le jeton d'actualisation scellé, jamais en clair (R-NV)",
+                ),
                 !rt.is_empty() && !on_disk.windows(rt.len()).any(|win| win == rt.as_slice()),
             );
             stored.is_ok()
@@ -409,14 +497,17 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         }
     };
     let status = dev.mailer.store().admin_status();
-    c.fact("administrator refresh token", status_name(status));
+    c.fact("administrator refresh token", status_name(status, c.lang()));
     c.check(
-        "the administrator signed in and the status reads Acquired (R-TOK-3)",
+        c.t(
+            "the administrator signed in and the status reads Acquired (R-TOK-3)",
+            "l'administrateur s'est connecté et l'état indique Acquis (R-TOK-3)",
+        ),
         ok && status == TokenStatus::Acquired,
     );
 
     // 3. Scan to e-mail.
-    c.chapter("Scan to E-mail: a 2-page scan to two colleagues (administrator's token)");
+    c.chapter(c.t("Scan to E-mail: a 2-page scan to two colleagues (administrator's token)", "Numériser vers e-mail : une numérisation de 2 pages à deux collègues (jeton de l'administrateur)"));
     let to = [addr("carol@fabrikam.test"), addr("dave@fabrikam.test")];
     let body = message(
         ADMIN,
@@ -428,22 +519,34 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     );
     let report = c.job(&mut dev, &js(Function::ScanToEmail, None, &to, &body));
     let got = w.sim.messages();
-    c.check("the message was sent from the administrator's address with the administrator's token (R-POL)",
+    c.check(c.t("the message was sent from the administrator's address with the administrator's token (R-POL)", "le message a été envoyé depuis l'adresse de l'administrateur avec le jeton de l'administrateur (R-POL)"),
         report.as_ref().is_some_and(job::JobReport::sent) && got.last().is_some_and(|m| m.from == ADMIN && m.account == ADMIN && m.recipients.len() == 2));
     c.check(
-        "the server received the attachment intact (base64 MIME, dot-stuffing undone)",
+        c.t(
+            "the server received the attachment intact (base64 MIME, dot-stuffing undone)",
+            "le serveur a reçu la pièce jointe intacte (MIME base64, doublement des points défait)",
+        ),
         got.last().is_some_and(|m| m.data == body),
     );
 
     // 4. Alice's scan to me.
-    c.chapter("Alice scans to herself with her own token");
+    c.chapter(c.t(
+        "Alice scans to herself with her own token",
+        "Alice se numérise un document avec son propre jeton",
+    ));
     let mut s = dev.mailer.settings().clone();
     s.sender_mode = SenderMode::LoginUserAddress;
     c.check(
-        "the administrator switches the sender to \"login user address\"",
+        c.t(
+            "the administrator switches the sender to \"login user address\"",
+            "l'administrateur passe l'expéditeur à \"adresse de l'utilisateur connecté\"",
+        ),
         dev.apply_settings(s).is_ok(),
     );
-    c.say("Alice logs in at the panel and presses Scan to Me.");
+    c.say(c.t(
+        "Alice logs in at the panel and presses Scan to Me.",
+        "Alice se connecte au panneau et appuie sur Numériser vers moi.",
+    ));
     let alice = addr(ALICE);
     let body = message(
         ALICE,
@@ -462,7 +565,7 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     let report = c.job(&mut dev, &js(Function::ScanToMe, Some(user), &to, &body));
     let got = w.sim.messages();
     c.check(
-        "Alice signed in at send time and her message went out with her token (R-TOK-6, R-POL)",
+        c.t("Alice signed in at send time and her message went out with her token (R-TOK-6, R-POL)", "Alice s'est connectée à l'envoi et son message est parti avec son jeton (R-TOK-6, R-POL)"),
         report.as_ref().is_some_and(job::JobReport::sent)
             && got.len() == before + 1
             && got
@@ -471,10 +574,16 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     );
 
     // 5. Expiry and silent refresh.
-    c.chapter("65 minutes later: the access token has expired");
+    c.chapter(c.t(
+        "65 minutes later: the access token has expired",
+        "65 minutes plus tard : le jeton d'accès a expiré",
+    ));
     w.clock.advance(Duration::from_mins(65));
     w.sim.configure(|cfg| cfg.chunked = true);
-    c.say("(The provider now answers with Transfer-Encoding: chunked.)");
+    c.say(c.t(
+        "(The provider now answers with Transfer-Encoding: chunked.)",
+        "(Le fournisseur répond maintenant avec Transfer-Encoding: chunked.)",
+    ));
     let alice_rt_before = dev
         .mailer
         .store()
@@ -496,7 +605,7 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         .refresh_token(&TokenOwner::User("alice".try_into().unwrap_or_default()))
         .map(|t| t.expose().to_vec());
     c.check(
-        "the job refreshed silently and was sent, no sign-in asked (R-TOK-1, R-TOK-2)",
+        c.t("the job refreshed silently and was sent, no sign-in asked (R-TOK-1, R-TOK-2)", "la tâche a renouvelé le jeton sans rien demander et a été envoyée, sans connexion (R-TOK-1, R-TOK-2)"),
         report.as_ref().is_some_and(job::JobReport::sent),
     );
     let rotated = alice_rt_before.is_some() && alice_rt_before != alice_rt_after;
@@ -504,21 +613,33 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         .as_ref()
         .is_some_and(|rt| !w.sim.refresh_token_valid(&String::from_utf8_lossy(rt)));
     c.check(
-        "the refresh token was rotated and the provider retired the old one",
+        c.t(
+            "the refresh token was rotated and the provider retired the old one",
+            "le jeton d'actualisation a été remplacé et le fournisseur a retiré l'ancien",
+        ),
         rotated && old_dead,
     );
     c.check(
-        "the rotated refresh token was persisted at once",
+        c.t(
+            "the rotated refresh token was persisted at once",
+            "le nouveau jeton d'actualisation a été enregistré aussitôt",
+        ),
         dev.images_written > images,
     );
 
     // 6. Power cycle.
-    c.chapter("Power cycle");
+    c.chapter(c.t("Power cycle", "Redémarrage"));
     drop(dev);
     let Some(mut dev) = c.open() else { return };
-    c.say("The printer restarts and reads its persistence image.");
+    c.say(c.t(
+        "The printer restarts and reads its persistence image.",
+        "L'imprimante redémarre et lit son image de persistance.",
+    ));
     c.check(
-        "no access token survived the restart (R-TOK-1)",
+        c.t(
+            "no access token survived the restart (R-TOK-1)",
+            "aucun jeton d'accès n'a survécu au redémarrage (R-TOK-1)",
+        ),
         dev.mailer.store().cached_access_tokens() == 0,
     );
     let alice_status = dev
@@ -528,7 +649,10 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         .find(|u| u.0 == "alice")
         .map(|u| u.1);
     c.check(
-        "the administrator's and Alice's refresh tokens did (R-TOK-2, R-NV)",
+        c.t(
+            "the administrator's and Alice's refresh tokens did (R-TOK-2, R-NV)",
+            "les jetons d'actualisation de l'administrateur et d'Alice, si (R-TOK-2, R-NV)",
+        ),
         dev.mailer.store().admin_status() == TokenStatus::Acquired
             && alice_status == Some(TokenStatus::Acquired),
     );
@@ -542,12 +666,15 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     );
     let report = c.job(&mut dev, &js(Function::ScanToMe, Some(user), &to, &body));
     c.check(
-        "Alice's next scan refreshes with the rotated token from the image and is sent",
+        c.t("Alice's next scan refreshes with the rotated token from the image and is sent", "la numérisation suivante d'Alice renouvelle avec le jeton remplacé lu dans l'image et est envoyée"),
         report.as_ref().is_some_and(job::JobReport::sent),
     );
 
     // 7. Admin notification.
-    c.chapter("The printer e-mails a status notification (an administrator function)");
+    c.chapter(c.t(
+        "The printer e-mails a status notification (an administrator function)",
+        "L'imprimante envoie une notification d'état par e-mail (une fonction de l'administrateur)",
+    ));
     let admin_to = [addr("helpdesk@contoso.test")];
     let body = b"Subject: Toner low\r\nFrom: admin@contoso.test\r\nTo: helpdesk@contoso.test\r\n\r\nMFP 3F-East: black toner at 5%.\r\n".to_vec();
     let before = w.sim.messages().len();
@@ -557,47 +684,68 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
     );
     let got = w.sim.messages();
     c.check(
-        "administrator functions always send with the administrator's token (R-POL)",
+        c.t("administrator functions always send with the administrator's token (R-POL)", "les fonctions de l'administrateur envoient toujours avec le jeton de l'administrateur (R-POL)"),
         report.as_ref().is_some_and(job::JobReport::sent)
             && got.len() == before + 1
             && got.last().is_some_and(|m| m.account == ADMIN),
     );
 
     // 8. Logout with auto-delete.
-    c.chapter("Alice logs out (automatic deletion of user tokens is on)");
+    c.chapter(c.t(
+        "Alice logs out (automatic deletion of user tokens is on)",
+        "Alice se déconnecte (la suppression automatique des jetons des utilisateurs est activée)",
+    ));
     let settings = dev.mailer.settings().clone();
     let deleted = dev.mailer.store_mut().logout("alice", &settings);
     let saved = dev.drain_store().is_ok();
     c.check(
-        "Alice's tokens were deleted at logout (R-TOK-5)",
+        c.t(
+            "Alice's tokens were deleted at logout (R-TOK-5)",
+            "les jetons d'Alice ont été supprimés à la déconnexion (R-TOK-5)",
+        ),
         deleted && saved && dev.mailer.store().users().all(|u| u.0 != "alice"),
     );
     drop(dev);
     let Some(mut dev) = c.open() else { return };
     c.check(
-        "and they are gone from the saved image too",
+        c.t(
+            "and they are gone from the saved image too",
+            "et ils ont aussi disparu de l'image enregistrée",
+        ),
         dev.mailer.store().users().all(|u| u.0 != "alice"),
     );
 
     // 9. Admin token revoked.
-    c.chapter("The administrator's refresh token is revoked at the provider");
+    c.chapter(c.t(
+        "The administrator's refresh token is revoked at the provider",
+        "Le jeton d'actualisation de l'administrateur est révoqué chez le fournisseur",
+    ));
     w.sim.revoke_refresh_tokens(ADMIN);
     w.clock.advance(Duration::from_mins(65));
-    c.say("(A password change at the provider revoked it; an hour passes.)");
+    c.say(c.t(
+        "(A password change at the provider revoked it; an hour passes.)",
+        "(Un changement de mot de passe chez le fournisseur l'a révoqué ; une heure passe.)",
+    ));
     let report = c.job(
         &mut dev,
         &js(Function::StatusNotification, None, &admin_to, &body),
     );
     c.check(
-        "the notification is held with \"administrator must re-authenticate\" (R-TOK-4)",
+        c.t("the notification is held with \"administrator must re-authenticate\" (R-TOK-4)", "la notification est retenue avec \"l'administrateur doit se réauthentifier\" (R-TOK-4)"),
         report.as_ref().and_then(job::JobReport::diag) == Some(Id::AdminReauthNeeded),
     );
     c.check(
-        "the Information screen warns",
+        c.t(
+            "the Information screen warns",
+            "l'écran Information avertit",
+        ),
         dev.mailer.store().admin_notice()
             || dev.mailer.store().admin_status() == TokenStatus::ReauthNeeded,
     );
-    c.say("The administrator presses Acquire.");
+    c.say(c.t(
+        "The administrator presses Acquire.",
+        "L'administrateur appuie sur Acquérir.",
+    ));
     let again = c.sign_in(&dev, AuthMethod::DeviceCode, &addr(ADMIN));
     let ok = again.is_ok_and(|t| dev.acquire(None, &t).is_ok());
     let report = c.job(
@@ -605,12 +753,18 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         &js(Function::StatusNotification, None, &admin_to, &body),
     );
     c.check(
-        "after Acquire the status is Acquired again and the notification goes out",
+        c.t(
+            "after Acquire the status is Acquired again and the notification goes out",
+            "après Acquérir, l'état est de nouveau Acquis et la notification part",
+        ),
         ok && report.as_ref().is_some_and(job::JobReport::sent),
     );
 
     // 10. 5.7.139.
-    c.chapter("Bob's mailbox has SMTP AUTH disabled");
+    c.chapter(c.t(
+        "Bob's mailbox has SMTP AUTH disabled",
+        "La boîte de Bob a SMTP AUTH désactivé",
+    ));
     w.sim.set_smtp_auth_disabled(BOB, true);
     let bob = addr(BOB);
     let bob_to = [bob.clone()];
@@ -633,7 +787,10 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         },
     );
     c.check(
-        "the 535 5.7.139 answer is reported as E305 with its remedy (R-DIAG)",
+        c.t(
+            "the 535 5.7.139 answer is reported as E305 with its remedy (R-DIAG)",
+            "la réponse 535 5.7.139 est signalée comme E305 avec sa solution (R-DIAG)",
+        ),
         report.as_ref().and_then(job::JobReport::diag) == Some(Id::SmtpAuthDisabled)
             && report
                 .as_ref()
@@ -641,7 +798,10 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
                 .is_some_and(|s| s.contains("5.7.139")),
     );
     c.check(
-        "nothing was sent for Bob, and no refresh loop was tried",
+        c.t(
+            "nothing was sent for Bob, and no refresh loop was tried",
+            "rien n'a été envoyé pour Bob, et aucune boucle de renouvellement n'a été tentée",
+        ),
         w.sim.messages().len() == before,
     );
 }

@@ -73,10 +73,18 @@ impl<W: Write> Story<W> {
         );
     }
 
-    /// A labelled fact (`key: value`) with a machine name for JSON.
+    /// A labelled fact (`key: value`) with a machine name for JSON; the
+    /// text shows the label in the story's language.
     pub fn fact(&mut self, key: &str, value: &str) {
+        let label = match self.lang {
+            Lang::Fr => FACT_LABELS_FR
+                .iter()
+                .find(|(en, _)| *en == key)
+                .map_or(key, |(_, fr)| fr),
+            _ => key,
+        };
         self.emit(
-            &format!("     {key}: {value}"),
+            &format!("     {label}: {value}"),
             json!({"type": "fact", "chapter": self.chapter, "key": key, "value": value}),
         );
     }
@@ -121,11 +129,23 @@ impl<W: Write> Story<W> {
     /// Close the story with a summary; true when every check passed.
     pub fn finish(mut self) -> bool {
         let ok = self.failed.is_empty();
+        let fr = self.lang == Lang::Fr;
         let text = if ok {
-            format!("\n{} checks passed.", self.checks)
+            let passed = if fr {
+                "vérifications réussies"
+            } else {
+                "checks passed"
+            };
+            format!("\n{} {passed}.", self.checks)
         } else {
+            let failed = if fr {
+                "vérifications ont ÉCHOUÉ"
+            } else {
+                "checks FAILED"
+            };
+            let of = if fr { "sur" } else { "of" };
             format!(
-                "\n{} of {} checks FAILED:\n  {}",
+                "\n{} {of} {} {failed}:\n  {}",
                 self.failed.len(),
                 self.checks,
                 self.failed.join("\n  ")
@@ -138,6 +158,19 @@ impl<W: Write> Story<W> {
         ok
     }
 }
+
+/// The French labels of the demo's facts (the JSON keeps the English
+/// machine name; TLS, SMTP and SMTP AUTH read the same in both).
+pub const FACT_LABELS_FR: &[(&str, &str)] = &[
+    ("provider", "fournisseur"),
+    ("certificates", "certificats"),
+    ("server", "serveur"),
+    (
+        "administrator refresh token",
+        "jeton d'actualisation de l'administrateur",
+    ),
+    ("authorize URL", "URL d'autorisation"),
+];
 
 #[cfg(test)]
 mod tests {

@@ -3,18 +3,20 @@
 //! `tr(lang, en, fr)` (or a table with both), and every French text is
 //! there, differs from the English one and carries the same placeholders.
 //!
-//! The check reads the tool's source (`host/src/cli.rs`): a new `println!`
-//! of an English sentence, or a `tr` whose French text is missing or left
-//! in English, fails here.
+//! The check reads the tool's source (`host/src/cli.rs`, and the demo's
+//! story, `host/src/demo.rs`): a new `println!` or narration line in
+//! English only, or a `tr` whose French text is missing or left in English,
+//! fails here. (`--help`, clap's manual, is in English only.)
 
 use std::collections::BTreeSet;
 
-const SOURCE: &str = include_str!("../src/cli.rs");
+const CLI: &str = include_str!("../src/cli.rs");
+const DEMO: &str = include_str!("../src/demo.rs");
 
 /// The source before its unit tests, with `//` comment lines blanked.
-fn code() -> String {
-    let end = SOURCE.find("\n#[cfg(test)]").unwrap_or(SOURCE.len());
-    SOURCE[..end]
+fn code(source: &str) -> String {
+    let end = source.find("\n#[cfg(test)]").unwrap_or(source.len());
+    source[..end]
         .lines()
         .map(|l| {
             if l.trim_start().starts_with("//") {
@@ -73,7 +75,8 @@ fn language_neutral(s: &str) -> bool {
         .all(|w| w.chars().all(char::is_uppercase))
 }
 
-/// Every `tr(lang, "en", "fr")` call with two literal texts.
+/// Every `tr(lang, "en", "fr")` call with two literal texts, and the
+/// demo's `self.t("en", "fr")` / `c.t("en", "fr")`.
 fn tr_pairs(code: &str) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for (i, _) in code.match_indices("tr(") {
@@ -92,15 +95,27 @@ fn tr_pairs(code: &str) -> Vec<(String, String)> {
         let (fr, _) = literal(rest).unwrap_or_else(|| panic!("tr({en:?}, …) has no French text"));
         pairs.push((en, fr));
     }
+    for (i, _) in code.match_indices(".t(") {
+        let Some((en, rest)) = literal(&code[i + 3..]) else {
+            continue;
+        };
+        let rest = rest.trim_start().strip_prefix(',').unwrap_or(rest);
+        let (fr, _) = literal(rest).unwrap_or_else(|| panic!("t({en:?}, …) has no French text"));
+        pairs.push((en, fr));
+    }
     pairs
 }
 
 #[test]
 fn every_text_has_a_french_version_with_the_same_placeholders() {
-    let code = code();
-    let pairs = tr_pairs(&code);
-    assert!(pairs.len() > 60, "{} texts found", pairs.len());
-    for (en, fr) in &pairs {
+    let (cli, demo) = (tr_pairs(&code(CLI)), tr_pairs(&code(DEMO)));
+    assert!(
+        cli.len() > 60 && demo.len() > 50,
+        "{} and {}",
+        cli.len(),
+        demo.len()
+    );
+    for (en, fr) in cli.iter().chain(&demo) {
         assert!(!fr.trim().is_empty(), "no French for {en:?}");
         assert_ne!(en, fr, "French left in English");
         assert_eq!(placeholders(en), placeholders(fr), "{en:?} / {fr:?}");
@@ -108,13 +123,15 @@ fn every_text_has_a_french_version_with_the_same_placeholders() {
     for (en, fr, _) in mfp_oauth_host::cli::RULES {
         assert!(!fr.is_empty() && en != fr, "rule {en:?}");
     }
+    for (en, fr) in mfp_oauth_host::story::FACT_LABELS_FR {
+        assert!(!fr.is_empty() && en != fr, "label {en:?}");
+    }
 }
 
 #[test]
 fn nothing_is_printed_in_english_only() {
-    let code = code();
     let mut english_only = Vec::new();
-    for call in [
+    let output = [
         "println!(",
         "eprintln!(",
         "print!(",
@@ -124,12 +141,23 @@ fn nothing_is_printed_in_english_only() {
         "format!(",
         "Err(",
         "ok_or(",
+    ];
+    let narration = [".say(", ".check(", ".chapter("];
+    for (file, source, calls) in [
+        ("cli.rs", CLI, &output[..]),
+        ("demo.rs", DEMO, &narration[..]),
     ] {
-        for (i, _) in code.match_indices(call) {
-            if let Some((text, _)) = literal(&code[i + call.len()..]) {
-                if !language_neutral(&text) {
-                    let line = code[..i].lines().count();
-                    english_only.push(format!("cli.rs:{line}: {text:?}"));
+        let code = code(source);
+        for call in calls {
+            for (i, _) in code.match_indices(call) {
+                let args = code[i + call.len()..].trim_start();
+                let args = args.strip_prefix('&').unwrap_or(args);
+                let args = args.strip_prefix("format!(").unwrap_or(args);
+                if let Some((text, _)) = literal(args) {
+                    if !language_neutral(&text) {
+                        let line = code[..i].lines().count();
+                        english_only.push(format!("{file}:{line}: {text:?}"));
+                    }
                 }
             }
         }
