@@ -249,6 +249,15 @@ pub(crate) unsafe fn profile_parts<'a>(
     Ok((parts, client_id))
 }
 
+/// `s` written into `place` (R-MEM: no string temporary), as [`fixed`]
+/// checks it.
+fn set_fixed<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), MfpOauthStatus> {
+    place.clear();
+    place
+        .push_str(s)
+        .map_err(|_| MfpOauthStatus::CapacityExceeded)
+}
+
 fn fixed<const N: usize>(s: &str) -> Result<String<N>, MfpOauthStatus> {
     String::try_from(s).map_err(|_| MfpOauthStatus::CapacityExceeded)
 }
@@ -353,13 +362,13 @@ pub(crate) unsafe fn fill(
     s.microsoft_cloud = microsoft_cloud(c.microsoft_cloud)?;
     let tenant = t(&c.tenant)?;
     if !tenant.is_empty() {
-        s.tenant = fixed(tenant)?;
+        set_fixed(&mut s.tenant, tenant)?;
     }
-    s.client_id = fixed(t(&c.client_id)?)?;
-    s.custom.token_url = fixed(t(&c.custom_token_url)?)?;
-    s.custom.device_url = fixed(t(&c.custom_device_url)?)?;
-    s.custom.authorize_url = fixed(t(&c.custom_authorize_url)?)?;
-    s.custom.scope = fixed(t(&c.custom_scope)?)?;
+    set_fixed(&mut s.client_id, t(&c.client_id)?)?;
+    set_fixed(&mut s.custom.token_url, t(&c.custom_token_url)?)?;
+    set_fixed(&mut s.custom.device_url, t(&c.custom_device_url)?)?;
+    set_fixed(&mut s.custom.authorize_url, t(&c.custom_authorize_url)?)?;
+    set_fixed(&mut s.custom.scope, t(&c.custom_scope)?)?;
     s.google_app_testing = c.google_app_testing;
     let host = t(&c.smtp_host)?;
     let sec = security(c.smtp_security)?;

@@ -680,7 +680,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
     // reset where it lives; the token is copied straight from the caller's
     // buffer into it, so no copy of it is left on the stack.
     let init = |client: &mut Client| {
-        client.reset(now, settings, user);
+        client.reset(now, &settings, &user);
         match token.map(|t| client.set_token(now, t)) {
             Some(Err(e)) => MfpOauthStatus::of(e),
             _ => MfpOauthStatus::Ok,

@@ -222,7 +222,7 @@ impl Session {
         settings: smtp::Settings,
         user: Address,
     ) -> &mut smtp::Client {
-        self.client.reset(now, settings, user);
+        self.client.reset(now, &settings, &user);
         self.live = true;
         &mut self.client
     }

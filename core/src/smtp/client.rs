@@ -248,7 +248,7 @@ impl Client {
     /// is wiped). Nothing the size of the session (12 KB) is built on the
     /// stack and moved (R-MEM): a firmware keeps one session in its storage
     /// and resets it for each connection.
-    pub fn reset(&mut self, now: Instant, settings: Settings, user: Address) {
+    pub fn reset(&mut self, now: Instant, settings: &Settings, user: &Address) {
         // Destructured without `..`: a new field must be reset here too.
         let Client {
             settings: settings_place,
@@ -274,8 +274,8 @@ impl Client {
             events,
         } = self;
         *tls = settings.security == Security::ImplicitTls;
-        *settings_place = settings;
-        *user_place = user;
+        settings_place.clone_from(settings);
+        user_place.clone_from(user);
         token.clear();
         *state = State::Greeting;
         *caps = Capabilities::default();
