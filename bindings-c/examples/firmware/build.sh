@@ -2,6 +2,8 @@
 # Builds the Cortex-M4F firmware against the LTO staticlib and runs it under
 # QEMU (mps2-an386, semihosting). Usage: build.sh [profile] [--no-run]
 # profile: firmware (opt-level s, default) or firmware-z (opt-level z).
+# FW_STACK=<bytes> sets the main stack's size (default 24 KiB, see the
+# linker script); a call that reaches its painted guard fails the run.
 # Output: target/firmware/<profile>/fw.elf, fw.map, run.log.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,8 +30,10 @@ arm-none-eabi-gcc "${cflags[@]}" -c "$here/startup.c" -o "$out/startup.o"
 arm-none-eabi-gcc "${cflags[@]}" -c "$here/main.c" -o "$out/main.o"
 # libc and libgcc before the Rust archive: otherwise memcpy and friends come
 # from Rust's compiler_builtins (FIRMWARE.md).
+stack=()
+[[ -n "${FW_STACK:-}" ]] && stack=(-Wl,--defsym=__main_stack_size="$FW_STACK")
 arm-none-eabi-gcc "${cpu[@]}" --specs=nano.specs --specs=rdimon.specs -nostartfiles \
-  -T "$here/mps2-an386.ld" -Wl,--gc-sections -Wl,--no-warn-execstack -Wl,-Map="$out/fw.map" \
+  -T "$here/mps2-an386.ld" "${stack[@]}" -Wl,--gc-sections -Wl,--no-warn-execstack -Wl,-Map="$out/fw.map" \
   "$out/startup.o" "$out/main.o" \
   -Wl,--start-group -lc_nano -lgcc -Wl,--end-group "$lib" -o "$out/fw.elf"
 

@@ -40,8 +40,29 @@ static int passed, failed;
 
 /* ---- stack painting ---------------------------------------------------- */
 
-extern uint32_t _stack_bottom[];
+extern uint32_t _stack_bottom[], _estack[];
 #define PAINT 0xA5C3F00Du
+
+/* The guard: the lowest GUARD_BYTES of the main stack stay painted for the
+ * whole day. The linker script sizes the stack (build.sh: FW_STACK, 8 KiB
+ * in CI); a call that reaches the guard fails the run, so the stack the
+ * library needs cannot grow back unnoticed (R-MEM). */
+#define GUARD_BYTES 256u
+static int guard_hit, painted;
+
+static void check_guard(const char *after) {
+  if (!painted) return;
+  const uint32_t *p = _stack_bottom;
+  const uint32_t *end = _stack_bottom + GUARD_BYTES / 4;
+  while (p < end && *p == PAINT) p++;
+  if (p < end) {
+    guard_hit++;
+    printf("FAIL stack guard: the main stack (%u B) overflowed, by %s\n",
+           (unsigned)((uintptr_t)_estack - (uintptr_t)_stack_bottom), after);
+    /* Painted again, so that the next overflow is seen too. */
+    for (volatile uint32_t *q = _stack_bottom; q < end; q++) *q = PAINT;
+  }
+}
 
 static inline uintptr_t current_sp(void) {
   uintptr_t sp;
@@ -52,8 +73,10 @@ static inline uintptr_t current_sp(void) {
 /* Paints from the bottom of the stack up to a little below the caller's
  * frame. Not inlined, so that its own frame is below the caller's. */
 __attribute__((noinline)) static void paint_stack(void) {
+  check_guard("a call since the last measured one");
   uint32_t *top = (uint32_t *)(current_sp() - 64);
   for (volatile uint32_t *p = _stack_bottom; p < top; p++) *p = PAINT;
+  painted = 1;
 }
 
 /* Calls `fn` on a painted stack and prints how deep it went, in bytes from
@@ -62,6 +85,7 @@ __attribute__((noinline)) static void measure_stack(const char *entry, void (*fn
   paint_stack();
   uintptr_t sp = current_sp();
   fn();
+  check_guard(entry);
   const uint32_t *p = _stack_bottom;
   while (*p == PAINT) p++;
   printf("stack: %s %u\n", entry, (unsigned)(sp - (uintptr_t)p));
@@ -75,6 +99,7 @@ static struct {
 } entries[MAX_ENTRIES];
 
 static void record(const char *name, uintptr_t sp) {
+  check_guard(name);
   const uint32_t *p = _stack_bottom;
   while (*p == PAINT) p++;
   unsigned used = (unsigned)(sp - (uintptr_t)p);
@@ -374,11 +399,17 @@ static void acquire_with_device_flow(void) {
 }
 
 int main(void) {
+  paint_stack();
   morning_self_check();
   scan_to_email();
   acquire_with_device_flow();
   failed += printer_day();
   print_entries();
+  check_guard("the end of the day");
+  failed += guard_hit;
+  printf("main stack: %u B, guard %s\n",
+         (unsigned)((uintptr_t)_estack - (uintptr_t)_stack_bottom),
+         guard_hit ? "REACHED" : "intact");
   printf("firmware checks: %d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
