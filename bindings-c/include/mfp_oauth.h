@@ -940,7 +940,9 @@ enum mfp_oauth_smtp_event_kind
   MFP_OAUTH_SMTP_EVENT_KIND_NONE = 0,
   /**
    * Start TLS on the connection now, then call
-   * `mfp_oauth_smtp_handle_tls_established`; feed no more plaintext.
+   * `mfp_oauth_smtp_handle_tls_established`, or, if the handshake
+   * fails, `mfp_oauth_smtp_handle_tls_failed` with the TLS stack's
+   * reason; feed no more plaintext.
    */
   MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS = 1,
   /**
@@ -2515,6 +2517,22 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_established(mfp_oauth_mailer *
                                                               uint64_t now_ms);
 
 /**
+ * `mfp_oauth_smtp_handle_tls_failed` on the mailer's session: the TLS
+ * handshake started for the `UPGRADE_TLS` event failed, for the TLS
+ * stack's reason `diag` (a refused certificate: E604, E607, E608 or E609;
+ * no TLS version in common: E610; or E603, E605, E606). The job fails
+ * with that diagnostic, as on implicit TLS, not E325 "connection closed";
+ * close the connection. Any other `diag` is
+ * `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and changes nothing.
+ *
+ * # Safety
+ * `mailer` valid storage as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_failed(mfp_oauth_mailer *mailer,
+                                                         uint64_t now_ms,
+                                                         uint32_t diag);
+
+/**
  * `mfp_oauth_smtp_handle_close` on the mailer's session.
  *
  * # Safety
@@ -2990,6 +3008,32 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
 /**
+ * The TLS handshake started for the `UPGRADE_TLS` event failed. `diag`
+ * is the TLS stack's reason, as it would be reported on implicit TLS:
+ * `MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED` (E609: unknown authority,
+ * self-signed), `MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME` (E608),
+ * `MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED` (E607),
+ * `MFP_OAUTH_STATUS_CERTIFICATE_INVALID` (E604, any other refused
+ * certificate), `MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH` (E610: no TLS
+ * version in common within the settings' range),
+ * `MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED` (E603, any other handshake
+ * failure), `MFP_OAUTH_STATUS_NETWORK_TIMEOUT` (E605) or
+ * `MFP_OAUTH_STATUS_IO_ERROR` (E606). The session fails with that
+ * diagnostic (a `FAILED` event carrying it, not E325 "connection
+ * closed"); nothing more is sent, the token never went out: close the
+ * connection. Any other `diag` is `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and
+ * changes nothing. Called when no handshake is under way, it acts as
+ * `mfp_oauth_smtp_handle_close`. A session that was not created is
+ * `WRONG_STATE`.
+ *
+ * # Safety
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_handle_tls_failed(mfp_oauth_smtp *smtp,
+                                                  uint64_t now_ms,
+                                                  uint32_t diag);
+
+/**
  * The server closed the connection, or the firmware lost it. The session
  * reports `CLOSED` (after QUIT) or `FAILED`.
  *
@@ -3305,8 +3349,12 @@ mfp_oauth_status mfp_oauth_token_client_handle_close(mfp_oauth_token_client *cli
 
 /**
  * The connection could not be made or broke (`diag`: a 6xx network
- * diagnostic such as `MFP_OAUTH_STATUS_CONNECT_FAILED`); the client
- * retries with backoff or fails.
+ * diagnostic such as `MFP_OAUTH_STATUS_CONNECT_FAILED`, or
+ * `MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH` when the TLS stack found no
+ * version in common within the settings' range); the client retries with
+ * backoff or fails (a refused certificate and no TLS version in common
+ * fail at once: trying again would not help). Any other `diag` is
+ * `INVALID_ARGUMENT`.
  *
  * # Safety
  * As for `mfp_oauth_token_client_destroy`.

@@ -1227,6 +1227,26 @@ pub unsafe extern "C" fn mfp_oauth_mailer_smtp_handle_tls_established(
     csmtp::tls_established(session(unsafe { live(mailer) }), now_ms)
 }
 
+/// `mfp_oauth_smtp_handle_tls_failed` on the mailer's session: the TLS
+/// handshake started for the `UPGRADE_TLS` event failed, for the TLS
+/// stack's reason `diag` (a refused certificate: E604, E607, E608 or E609;
+/// no TLS version in common: E610; or E603, E605, E606). The job fails
+/// with that diagnostic, as on implicit TLS, not E325 "connection closed";
+/// close the connection. Any other `diag` is
+/// `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and changes nothing.
+///
+/// # Safety
+/// `mailer` valid storage as for `_destroy`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_smtp_handle_tls_failed(
+    mailer: *mut MfpOauthMailer,
+    now_ms: u64,
+    diag: u32,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract.
+    csmtp::tls_failed(session(unsafe { live(mailer) }), now_ms, diag)
+}
+
 /// `mfp_oauth_smtp_handle_close` on the mailer's session.
 ///
 /// # Safety

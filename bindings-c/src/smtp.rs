@@ -7,7 +7,8 @@
 //!    fewer than given: keep the rest for after the events), report
 //!    `handle_close` / `handle_timeout`;
 //! 2. drain `mfp_oauth_smtp_poll_event` until `MFP_OAUTH_SMTP_EVENT_KIND_NONE`,
-//!    acting on each (start TLS on `UPGRADE_TLS`, stream the body on
+//!    acting on each (start TLS on `UPGRADE_TLS` and report its end with
+//!    `handle_tls_established` or `handle_tls_failed`, stream the body on
 //!    `READY_FOR_BODY`, ...);
 //! 3. drain `mfp_oauth_smtp_poll_transmit` until it writes 0 octets, sending
 //!    each chunk (never logging one marked sensitive);
@@ -15,7 +16,7 @@
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::diag::Diagnostic;
+use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::smtp::{
     Client, Envelope, Error, Event, Mechanism, MechanismPreference, ReplyCode, Security, Settings,
     Stage, Timeouts,
@@ -146,7 +147,9 @@ pub enum MfpOauthSmtpEventKind {
     /// No event pending.
     None = 0,
     /// Start TLS on the connection now, then call
-    /// `mfp_oauth_smtp_handle_tls_established`; feed no more plaintext.
+    /// `mfp_oauth_smtp_handle_tls_established`, or, if the handshake
+    /// fails, `mfp_oauth_smtp_handle_tls_failed` with the TLS stack's
+    /// reason; feed no more plaintext.
     UpgradeTls = 1,
     /// AUTH is starting (`mechanism`, `initial_response`).
     Authenticating = 2,
@@ -507,6 +510,31 @@ pub(crate) fn close(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
     MfpOauthStatus::Ok
 }
 
+/// The diagnostics a failed TLS handshake may carry: the TLS and
+/// transport ones (E603 to E610, E601 and E602 excepted: the connection
+/// exists when TLS starts).
+fn tls_failure(diag: u32) -> Option<Id> {
+    match u16::try_from(diag).ok().and_then(Id::from_number)? {
+        id @ (Id::TlsHandshakeFailed
+        | Id::CertificateInvalid
+        | Id::NetworkTimeout
+        | Id::IoError
+        | Id::CertificateExpired
+        | Id::CertificateWrongName
+        | Id::CertificateUntrusted
+        | Id::TlsVersionMismatch) => Some(id),
+        _ => None,
+    }
+}
+
+pub(crate) fn tls_failed(c: Session<'_>, now_ms: u64, diag: u32) -> MfpOauthStatus {
+    let Some(diag) = tls_failure(diag) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
+    try_status!(c).handle_tls_failed(Instant::from_millis(now_ms), diag);
+    MfpOauthStatus::Ok
+}
+
 pub(crate) fn timeout(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
     try_status!(c).handle_timeout(Instant::from_millis(now_ms));
     MfpOauthStatus::Ok
@@ -761,6 +789,36 @@ pub unsafe extern "C" fn mfp_oauth_smtp_handle_tls_established(
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
     unsafe { tls_established(handle::get(smtp), now_ms) }
+}
+
+/// The TLS handshake started for the `UPGRADE_TLS` event failed. `diag`
+/// is the TLS stack's reason, as it would be reported on implicit TLS:
+/// `MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED` (E609: unknown authority,
+/// self-signed), `MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME` (E608),
+/// `MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED` (E607),
+/// `MFP_OAUTH_STATUS_CERTIFICATE_INVALID` (E604, any other refused
+/// certificate), `MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH` (E610: no TLS
+/// version in common within the settings' range),
+/// `MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED` (E603, any other handshake
+/// failure), `MFP_OAUTH_STATUS_NETWORK_TIMEOUT` (E605) or
+/// `MFP_OAUTH_STATUS_IO_ERROR` (E606). The session fails with that
+/// diagnostic (a `FAILED` event carrying it, not E325 "connection
+/// closed"); nothing more is sent, the token never went out: close the
+/// connection. Any other `diag` is `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and
+/// changes nothing. Called when no handshake is under way, it acts as
+/// `mfp_oauth_smtp_handle_close`. A session that was not created is
+/// `WRONG_STATE`.
+///
+/// # Safety
+/// As for `mfp_oauth_smtp_destroy`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_smtp_handle_tls_failed(
+    smtp: *mut MfpOauthSmtp,
+    now_ms: u64,
+    diag: u32,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    tls_failed(unsafe { handle::get(smtp) }, now_ms, diag)
 }
 
 /// The server closed the connection, or the firmware lost it. The session

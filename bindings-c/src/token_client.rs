@@ -445,8 +445,12 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_close(
 }
 
 /// The connection could not be made or broke (`diag`: a 6xx network
-/// diagnostic such as `MFP_OAUTH_STATUS_CONNECT_FAILED`); the client
-/// retries with backoff or fails.
+/// diagnostic such as `MFP_OAUTH_STATUS_CONNECT_FAILED`, or
+/// `MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH` when the TLS stack found no
+/// version in common within the settings' range); the client retries with
+/// backoff or fails (a refused certificate and no TLS version in common
+/// fail at once: trying again would not help). Any other `diag` is
+/// `INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// As for `mfp_oauth_token_client_destroy`.
@@ -461,6 +465,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_transport_error(
         Some(Id::DnsFailed) => TransportError::Dns,
         Some(Id::ConnectFailed) => TransportError::Connect,
         Some(Id::TlsHandshakeFailed) => TransportError::Tls,
+        Some(Id::TlsVersionMismatch) => TransportError::TlsVersion,
         Some(Id::CertificateInvalid) => TransportError::Certificate,
         Some(Id::CertificateExpired) => TransportError::CertificateExpired,
         Some(Id::CertificateWrongName) => TransportError::CertificateWrongName,

@@ -325,6 +325,97 @@ TEST(the_mailer_keeps_the_reply_that_failed_the_job) {
   CHECK(pd_failed == failed_before);
 }
 
+/* Issue 15: the server's certificate is refused during the STARTTLS
+ * handshake (unknown authority). The firmware reports the TLS stack's
+ * reason with mfp_oauth_mailer_smtp_handle_tls_failed: the job fails with
+ * E609 (as on implicit TLS), not E325 "connection closed, try again"; no
+ * AUTH octet was produced (the token never left); no server reply is kept
+ * as the reason (the 220 to STARTTLS is not it). */
+static const pd_exchange t_starttls_script[] = {
+    {"EHLO mfp-3f.contoso.com",
+     "250-SN4PR0501CA0054.outlook.office365.com Hello [203.0.113.7]\r\n250-ENHANCEDSTATUSCODES\r\n"
+     "250 STARTTLS\r\n"},
+    {"STARTTLS", "220 2.0.0 SMTP server ready\r\n"},
+};
+
+TEST(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic) {
+  int failed_before = pd_failed;
+  mfp_oauth_settings s = pd_settings();
+  mfp_oauth_plan plan;
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
+  CHECK(pd_token_flow(acquire, 2, NULL, 0));
+  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  t_drain(&pd_mailer, NULL);
+  /* No session yet: a TLS failure is out of place. */
+  CHECK_STATUS(mfp_oauth_mailer_smtp_handle_tls_failed(&pd_mailer, pd_now,
+                                                       MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  size_t script_len = sizeof t_starttls_script / sizeof t_starttls_script[0];
+  pd_server_open(t_starttls_script, script_len);
+  pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+  int upgrades = 0;
+  size_t octets_after_starttls = 0;
+  for (int turn = 0; turn < 60 && plan.kind == MFP_OAUTH_PLAN_KIND_SESSION; turn++) {
+    if (pd_srv.inbox_len > 0) {
+      size_t used = 0;
+      CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)pd_srv.inbox,
+                                                  pd_srv.inbox_len, &used));
+      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
+      pd_srv.inbox_len -= used;
+    }
+    mfp_oauth_step st;
+    for (;;) {
+      CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+      if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+      if (st.kind == MFP_OAUTH_STEP_KIND_SMTP && st.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS) {
+        upgrades++;
+        /* The TLS stack refused the server's certificate. A diagnostic
+         * that is not a TLS one is refused first and changes nothing. */
+        CHECK_STATUS(mfp_oauth_mailer_smtp_handle_tls_failed(&pd_mailer, pd_now,
+                                                             MFP_OAUTH_STATUS_SMTP_TIMEOUT),
+                     MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+        CHECK_OK(mfp_oauth_mailer_smtp_handle_tls_failed(&pd_mailer, pd_now,
+                                                         MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED));
+      }
+    }
+    uint8_t out[512];
+    for (;;) {
+      size_t w = 0;
+      bool sensitive = false;
+      if (mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &w, &sensitive) !=
+              MFP_OAUTH_STATUS_OK ||
+          w == 0)
+        break;
+      CHECK(!sensitive);
+      if (upgrades > 0) octets_after_starttls += w;
+      else pd_server_receive(out, w);
+    }
+    CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  }
+  CHECK(upgrades == 1);
+  CHECK(pd_srv.step == script_len);
+  CHECK(octets_after_starttls == 0); /* no AUTH, nothing at all */
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED);
+  CHECK(plan.diag == MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED);
+  uint32_t code = 0;
+  char text[MFP_OAUTH_REPLY_TEXT_BUF_LEN];
+  size_t n = 0;
+  CHECK_STATUS(mfp_oauth_mailer_last_reply(&pd_mailer, &code, text, sizeof text, &n),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  CHECK(pd_failed == failed_before);
+}
+
 /* Trap 7: every fixed-length text field has its #define, and readers take
  * const handles (with -Werror a const pointer to a non-const parameter
  * does not compile). */
@@ -387,6 +478,7 @@ static const test_case cases[] = {
     CASE(load_and_create_refuse_a_live_mailer),
     CASE(settings_round_trip_keeps_send_as_and_the_proxy_password),
     CASE(the_mailer_keeps_the_reply_that_failed_the_job),
+    CASE(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic),
     CASE(readers_take_const_handles),
 };
 

@@ -731,6 +731,46 @@ TEST(token_lent_when_the_session_asks) {
                MFP_OAUTH_STATUS_WRONG_STATE);
 }
 
+/* Issue 15: the server's certificate is refused during the STARTTLS
+ * handshake (wrong name). The firmware reports the TLS stack's reason:
+ * the session fails with E608, not E325 "connection closed", and sends
+ * nothing more (no AUTH, no token). A diagnostic that is not a TLS or
+ * transport one is refused and changes nothing. */
+TEST(a_certificate_refused_at_starttls_is_its_diagnostic) {
+  mfp_oauth_smtp smtp;
+  memset(&smtp, 0, sizeof smtp);
+  CHECK_STATUS(mfp_oauth_smtp_handle_tls_failed(&smtp, 1000, MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  create_ok(&smtp, MFP_OAUTH_SMTP_SECURITY_STARTTLS);
+  feed_text(&smtp, "220 hi\r\n");
+  drain(&smtp);
+  feed_text(&smtp, "250-hi\r\n250 STARTTLS\r\n");
+  drain(&smtp);
+  feed_text(&smtp, "220 go ahead\r\n");
+  mfp_oauth_smtp_event e;
+  CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
+  CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS);
+  CHECK_STATUS(mfp_oauth_smtp_handle_tls_failed(&smtp, 1000, MFP_OAUTH_STATUS_CONNECTION_CLOSED),
+               MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_smtp_handle_tls_failed(&smtp, 1000, 99999),
+               MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
+  CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_NONE);
+  CHECK_OK(mfp_oauth_smtp_handle_tls_failed(&smtp, 1000, MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME));
+  CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
+  CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_FAILED);
+  CHECK(e.diag == MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME);
+  uint8_t out[600];
+  size_t n = 99;
+  bool sensitive = false;
+  CHECK_OK(mfp_oauth_smtp_poll_transmit(&smtp, 1000, out, sizeof out, &n, &sensitive));
+  CHECK(n == 0);
+  mfp_oauth_smtp_state st;
+  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &st));
+  CHECK(st.closed && !st.tls);
+  CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
+}
+
 TEST(settings_defaults) {
   mfp_oauth_smtp_settings s;
   memset(&s, 0xAB, sizeof s);
@@ -755,6 +795,7 @@ static const test_case cases[] = {
     CASE(calls_in_the_wrong_state),
     CASE(transmit_buffer_and_deadline_and_reply),
     CASE(settings_defaults),
+    CASE(a_certificate_refused_at_starttls_is_its_diagnostic),
     CASE(token_lent_when_the_session_asks),
 };
 

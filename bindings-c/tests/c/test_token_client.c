@@ -143,6 +143,33 @@ TEST(terminal_errors_are_events_with_diagnostics) {
   CHECK(mfp_oauth_token_client_destroy(&c) == MFP_OAUTH_STATUS_OK);
 }
 
+/* Issue 15: the TLS stack found no version in common with the token
+ * endpoint (E610). The client takes that diagnostic (not INVALID_ARGUMENT)
+ * and fails at once with it: a setting to change, not worth a retry. */
+TEST(no_tls_version_in_common_is_a_final_failure) {
+  static mfp_oauth_token_client c;
+  mfp_oauth_settings s = rfc_settings();
+  CHECK_OK(mfp_oauth_token_client_create(&c, &s, 7));
+  CHECK_OK(mfp_oauth_token_client_start_device(&c, 0));
+  size_t n = 0;
+  bool sensitive = false;
+  mfp_oauth_endpoint ep;
+  CHECK_OK(mfp_oauth_token_client_poll_transmit(&c, 0, (uint8_t *)request, sizeof request, &n,
+                                                &sensitive, &ep));
+  CHECK(n > 0);
+  CHECK_OK(mfp_oauth_token_client_handle_transport_error(&c, 10,
+                                                         MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH));
+  mfp_oauth_token_event e = next_event(&c);
+  CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_FAILED);
+  CHECK(e.diag == MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH);
+  CHECK(next_event(&c).kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE);
+  /* No retry is scheduled. */
+  CHECK_OK(mfp_oauth_token_client_poll_transmit(&c, 3600000, (uint8_t *)request, sizeof request,
+                                                &n, &sensitive, &ep));
+  CHECK(n == 0);
+  CHECK_OK(mfp_oauth_token_client_destroy(&c));
+}
+
 TEST(pkce_authorize_url) {
   static mfp_oauth_token_client c;
   mfp_oauth_settings s = rfc_settings();
@@ -254,6 +281,7 @@ TEST(request_buffer_too_small_reports_the_size) {
 static const test_case cases[] = {
     CASE(device_flow_with_the_rfc_vectors),
     CASE(terminal_errors_are_events_with_diagnostics),
+    CASE(no_tls_version_in_common_is_a_final_failure),
     CASE(pkce_authorize_url),
     CASE(misuse),
     CASE(request_buffer_too_small_reports_the_size),
