@@ -251,3 +251,62 @@ fn tls_established_out_of_turn_is_refused() {
     assert!(!c.is_tls());
     assert_eq!(c.poll_event(), None);
 }
+
+/// STARTTLS command injection (RFC 3207 §5; issue 16 trap 5): octets that
+/// follow the `220` to STARTTLS in plaintext are never taken as replies,
+/// neither in the same input nor fed after the handshake (before the new
+/// EHLO went out). The session fails with E322 and nothing secret is
+/// written.
+#[test]
+fn plaintext_after_the_starttls_220_is_never_a_reply() {
+    let greet = |c: &mut mfp_oauth_core::smtp::Client, out: &mut [u8]| {
+        for reply in [
+            &b"220 x\r\n"[..],
+            b"250-x\r\n250-AUTH XOAUTH2\r\n250 STARTTLS\r\n",
+        ] {
+            assert_eq!(c.handle_input(Instant::ZERO, reply), reply.len());
+            while let Some(t) = c.poll_transmit(Instant::ZERO, out).unwrap() {
+                assert!(!t.sensitive);
+            }
+        }
+    };
+    let failed = |c: &mut mfp_oauth_core::smtp::Client| {
+        let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert!(
+            matches!(
+                events.last(),
+                Some(Event::Failed { error }) if mfp_oauth_core::Diagnostic::diag(error) == Id::ProtocolViolation
+            ),
+            "{events:?}"
+        );
+        events
+    };
+    let mut out = [0u8; 512];
+
+    // In the same input as the 220: no upgrade is asked, the session ends.
+    let mut c =
+        mfp_oauth_core::smtp::Client::new(Instant::ZERO, starttls(), Address::parse(USER).unwrap());
+    c.set_token(Instant::ZERO, CLIENT_TOKEN.as_bytes()).unwrap();
+    greet(&mut c, &mut out);
+    let input = b"220 ready\r\n250 injected\r\n";
+    assert_eq!(c.handle_input(Instant::ZERO, input), input.len());
+    let events = failed(&mut c);
+    assert!(!events.contains(&Event::UpgradeTls), "{events:?}");
+    assert!(c.handle_tls_established(Instant::ZERO).is_err());
+    assert_eq!(c.poll_transmit(Instant::ZERO, &mut out).unwrap(), None);
+    assert_eq!(c.last_reply().unwrap().code.code, 220);
+
+    // Kept and fed after the handshake: refused, not the EHLO's reply.
+    let mut c =
+        mfp_oauth_core::smtp::Client::new(Instant::ZERO, starttls(), Address::parse(USER).unwrap());
+    c.set_token(Instant::ZERO, CLIENT_TOKEN.as_bytes()).unwrap();
+    greet(&mut c, &mut out);
+    c.handle_input(Instant::ZERO, b"220 ready\r\n");
+    assert_eq!(c.poll_event(), Some(Event::UpgradeTls));
+    c.handle_tls_established(Instant::ZERO).unwrap();
+    c.handle_input(Instant::ZERO, b"250-injected\r\n250 AUTH PLAIN\r\n");
+    failed(&mut c);
+    assert!(c.is_closed());
+    assert_eq!(c.poll_transmit(Instant::ZERO, &mut out).unwrap(), None);
+    assert_eq!(c.last_reply().unwrap().code.code, 220);
+}

@@ -333,14 +333,28 @@ impl Client {
 
     // ---- inputs -------------------------------------------------------
 
-    /// Feed octets received from the server. Returns how many were taken;
-    /// fewer than given only when the session stopped reading (after the
-    /// `220` to STARTTLS, or once closed): act on the events first.
+    /// Feed octets received from the server. Every octet given is taken
+    /// (the result is `data.len()`); once closed they are ignored.
+    ///
+    /// STARTTLS (RFC 3207 §5, the command injection of CVE-2011-0411):
+    /// octets that follow the `220` to STARTTLS in plaintext may have been
+    /// injected by anyone on the path. They must never be taken as replies
+    /// after the upgrade, so the driver must discard them, never keep them
+    /// to feed after the handshake. Fed anyway (after the `220` in the
+    /// same call, during the handshake, or after
+    /// [`Client::handle_tls_established`] before the new EHLO went out, a
+    /// reply to nothing), they end the session with
+    /// [`Error::PlaintextAfterStartTls`].
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
         if self.state == State::Closed {
             return data.len();
         }
-        if self.state == State::TlsHandshake {
+        let leftover = self.state == State::TlsHandshake
+            || (self.state == State::Ehlo
+                && self.tls
+                && self.in_flight == 0
+                && self.settings.security == Security::StartTls);
+        if leftover {
             if !data.is_empty() {
                 self.fail(Error::PlaintextAfterStartTls);
             }
@@ -370,6 +384,11 @@ impl Client {
                 State::Closed => return data.len(),
                 State::TlsHandshake => {
                     if consumed < data.len() {
+                        // No handshake for the driver to start: the
+                        // session ends here.
+                        if self.events.back() == Some(&Event::UpgradeTls) {
+                            let _ = self.events.pop_back();
+                        }
                         self.fail(Error::PlaintextAfterStartTls);
                         return data.len();
                     }
