@@ -663,6 +663,15 @@ impl Settings {
     /// is on, so a printer without OAuth keeps any VLAN or TLS setup.
     #[must_use]
     pub fn validate(&self) -> Violations {
+        let mut profile = Provider::blank();
+        self.validate_with(self.provider_profile_into(&mut profile))
+    }
+
+    /// [`Settings::validate`], given the outcome of building the provider
+    /// profile ([`Settings::provider_profile_into`]): a caller that builds
+    /// the profile anyway checks the rules without building it twice.
+    #[must_use]
+    pub fn validate_with(&self, profile: Result<(), ProfileError>) -> Violations {
         let mut v = Violations::default();
         if self.tls_min > self.tls_max {
             v.insert(ConfigError::TlsRangeInvalid);
@@ -703,9 +712,7 @@ impl Settings {
             Some(s) if !s.host.is_empty() && s.port != 0 => {}
             _ => v.insert(ConfigError::SmtpServerMissing),
         }
-        // Checked by building the profile in one place on this frame (R-MEM).
-        let mut profile = Provider::blank();
-        match self.provider_profile_into(&mut profile) {
+        match profile {
             Err(ProfileError::InvalidTenant) => v.insert(ConfigError::TenantInvalid),
             Err(_) => v.insert(ConfigError::ProviderProfileIncomplete),
             Ok(_) => {}

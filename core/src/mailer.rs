@@ -269,6 +269,8 @@ pub struct Mailer {
     /// they change, so that a job does not build a provider profile (2 KB)
     /// on its stack (R-MEM).
     method: AuthMethod,
+    /// The rules the settings in force violate, worked out likewise.
+    violations: Violations,
 }
 
 impl Mailer {
@@ -284,6 +286,7 @@ impl Mailer {
             client: Session::idle(),
             last_reply: None,
             method: AuthMethod::BrowserPkce,
+            violations: Violations::default(),
         }
         .with_method()
     }
@@ -298,10 +301,12 @@ impl Mailer {
     #[inline(never)]
     fn settings_changed(&mut self) {
         let mut profile = Provider::blank();
-        self.method = match self.settings.provider_profile_into(&mut profile) {
+        let built = self.settings.provider_profile_into(&mut profile);
+        self.method = match built {
             Ok(()) if profile.supports_device_flow() => AuthMethod::DeviceCode,
             _ => AuthMethod::BrowserPkce,
         };
+        self.violations = self.settings.validate_with(built);
     }
 
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
@@ -319,6 +324,7 @@ impl Mailer {
             client,
             last_reply,
             method: _,
+            violations: _,
         } = self;
         client.end();
         *job = None;
@@ -537,8 +543,14 @@ impl Mailer {
     /// the caller drops the job.
     fn start(&mut self, job: &Job<'_>, to: Recipients<'_>) -> Result<(), Id> {
         oauth_available().map_err(|e| e.diag())?;
-        let decision = policy::decide(job.function, &self.settings, job.user, job.from)
-            .map_err(|e| e.diag())?;
+        let decision = policy::decide_with(
+            job.function,
+            &self.settings,
+            self.violations,
+            job.user,
+            job.from,
+        )
+        .map_err(|e| e.diag())?;
         let state = self.job.insert(JobState {
             decision,
             envelope: Envelope::EMPTY,

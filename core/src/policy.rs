@@ -22,7 +22,7 @@
 use core::fmt;
 
 use crate::address::Address;
-use crate::config::{oauth_available, ConfigError, SenderMode, Settings};
+use crate::config::{oauth_available, ConfigError, SenderMode, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::{Function, FunctionClass};
 use crate::token::{TokenOwner, UserId};
@@ -140,11 +140,24 @@ pub fn decide(
     user: Option<User<'_>>,
     entered_from: Option<&Address>,
 ) -> Result<Decision, PolicyError> {
+    decide_with(function, settings, settings.validate(), user, entered_from)
+}
+
+/// [`decide`] with the settings' violations already known
+/// ([`Settings::validate`]), so that a job does not build the provider
+/// profile on its stack (R-MEM).
+pub(crate) fn decide_with(
+    function: Function,
+    settings: &Settings,
+    violations: Violations,
+    user: Option<User<'_>>,
+    entered_from: Option<&Address>,
+) -> Result<Decision, PolicyError> {
     oauth_available().map_err(|_| PolicyError::NotAvailable)?;
     if !settings.oauth_enabled {
         return Err(PolicyError::OAuthOff);
     }
-    if let Some(rule) = settings.validate().first() {
+    if let Some(rule) = violations.first() {
         return Err(PolicyError::InvalidSettings(rule));
     }
     // validate() guarantees the administrator's address; fail closed anyway.

@@ -734,6 +734,9 @@ pub fn load(
 /// Decodes `image` straight into `settings` and `store` (R-MEM: no
 /// settings value is built on the stack and moved); on error `settings` is
 /// reset to the defaults (the store is reset by the caller).
+// Not inlined: its frame (the image's metadata, the settings' temporaries)
+// is gone before the caller goes on (R-MEM).
+#[inline(never)]
 fn decode(
     image: &Checked<'_>,
     key: Option<&DeviceKey>,
