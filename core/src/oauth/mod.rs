@@ -101,6 +101,18 @@ pub const USER_AGENT: &str = concat!("mfp-oauth/", env!("CARGO_PKG_VERSION"));
 
 const DEVICE_GRANT_TYPE: &[u8] = b"urn:ietf:params:oauth:grant-type:device_code";
 
+/// Which grant a flow runs ([`Client::take_outcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FlowKind {
+    /// Device authorization grant ([`Client::start_device`]).
+    Device,
+    /// Authorization code with PKCE ([`Client::start_auth_code`]).
+    AuthCode,
+    /// Refresh grant ([`Client::start_refresh`]).
+    Refresh,
+}
+
 /// Which request a [`Transmit`] carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -232,6 +244,9 @@ pub struct Client<B: AsMut<[u8]>> {
     backoff: backoff::Backoff,
     last_error: Option<OAuthError>,
     last_description: String<MAX_ERROR_DESCRIPTION_LEN>,
+    /// The ended flow's grant and terminal event, until
+    /// [`Client::take_outcome`] or the next flow.
+    outcome: Option<(FlowKind, Event)>,
 }
 
 impl<B: AsMut<[u8]>> core::fmt::Debug for Client<B> {
@@ -268,6 +283,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             backoff: backoff::Backoff::new(seed, OAUTH_MAX_RETRIES),
             last_error: None,
             last_description: String::new(),
+            outcome: None,
         }
     }
 
@@ -283,6 +299,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.backoff.reset();
         self.last_error = None;
         self.last_description.clear();
+        self.outcome = None;
     }
 
     /// Back to what [`Client::new`] builds, in place (R-MEM): every
@@ -519,11 +536,27 @@ impl<B: AsMut<[u8]>> Client<B> {
         matches!(self.state, State::Idle | State::Succeeded | State::Ended)
     }
 
-    /// Whether a request was sent and its response is still awaited (a
-    /// driver can stop reading once this turns false).
+    /// Whether a request was sent and its response is still awaited. This
+    /// is the connection's lifecycle: once [`Client::handle_input`] (or
+    /// [`Client::handle_close`], [`Client::handle_timeout`],
+    /// [`Client::handle_transport_error`]) turned it false, the request's
+    /// connection has served (its response is complete, or the request
+    /// failed): close it, and discard any octets `handle_input` did not
+    /// take. The next request, if any, goes on a new connection. A
+    /// response without a length ends with the server's close, so this
+    /// stays true until [`Client::handle_close`].
     #[must_use]
     pub fn is_awaiting_response(&self) -> bool {
         matches!(self.state, State::InFlight(_))
+    }
+
+    /// How the last flow ended: its grant and its terminal event
+    /// (`AccessToken`, `ReauthRequired`, `Failed`), the same one
+    /// [`Client::poll_event`] reports, taken once; `None` before the end,
+    /// after it was taken, and once the next flow starts. A driver whose
+    /// events were drained elsewhere learns the flow's end from it.
+    pub fn take_outcome(&mut self) -> Option<(FlowKind, Event)> {
+        self.outcome.take()
     }
 
     /// The next event, if any.
@@ -709,6 +742,13 @@ impl<B: AsMut<[u8]>> Client<B> {
             self.last_error = Some(e);
             self.tokens.clear();
         }
+        let kind = match self.grant {
+            Grant::Device(_) => Some(FlowKind::Device),
+            Grant::AuthCode(_) => Some(FlowKind::AuthCode),
+            Grant::Refresh(_) => Some(FlowKind::Refresh),
+            Grant::None => None,
+        };
+        self.outcome = kind.map(|k| (k, ev));
         self.grant = Grant::None;
         self.state = if matches!(ev, Event::AccessToken { .. }) {
             State::Succeeded
