@@ -748,7 +748,9 @@ enum mfp_oauth_plan_kind
   MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH = 2,
   /**
    * Run a refresh grant: `mfp_oauth_mailer_start_refresh` with a token
-   * client, then `_exchange_succeeded` / `_exchange_failed`.
+   * client, then drain `mfp_oauth_mailer_poll_token_event` (or the
+   * client's own events and `_exchange_succeeded` / `_exchange_failed`:
+   * see `mfp_oauth_mailer_poll_token_event` for the rule).
    */
   MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE = 3,
   /**
@@ -758,15 +760,25 @@ enum mfp_oauth_plan_kind
   MFP_OAUTH_PLAN_KIND_CONNECT = 4,
   /**
    * The SMTP session runs: pump `mfp_oauth_mailer_smtp_*`, drain
-   * `mfp_oauth_mailer_poll_event`.
+   * `mfp_oauth_mailer_poll_event`, until a PLAN_CHANGED step. The SMTP
+   * events MESSAGE_SENT, MESSAGE_FAILED and AUTH_REJECTED do not end
+   * this plan: the result is known (the panel may show it), and the
+   * mailer has queued QUIT. Keep pumping: send the QUIT
+   * (`mfp_oauth_mailer_smtp_poll_transmit`), feed the server's reply or
+   * its close, until the plan turns DONE or FAILED.
    */
   MFP_OAUTH_PLAN_KIND_SESSION = 5,
   /**
-   * Sent (`reply_code`, `accepted`, `refused`); close the connection.
+   * Sent (`reply_code`, `accepted`, `refused`). The session is over: its
+   * QUIT went out and was answered (or the server closed, or did not
+   * answer in time). Nothing is left to send (the
+   * `mfp_oauth_mailer_smtp_*` calls now return `WRONG_STATE`): close the
+   * connection.
    */
   MFP_OAUTH_PLAN_KIND_DONE = 6,
   /**
-   * The job failed (`diag`).
+   * The job failed (`diag`). As after DONE, nothing is left to send:
+   * close the connection if one is open.
    */
   MFP_OAUTH_PLAN_KIND_FAILED = 7,
   /**
@@ -1723,6 +1735,13 @@ typedef struct {
    * DONE: recipients refused.
    */
   size_t refused;
+  /**
+   * While a job runs (every plan from the submit's first one up to
+   * SESSION): the From address the sender policy chose, NUL-terminated.
+   * The server gets it in MAIL FROM; write the same address in the
+   * message's From header. Empty in IDLE, DONE and FAILED.
+   */
+  char from[MFP_OAUTH_ADDRESS_BUF_LEN];
 } mfp_oauth_plan;
 
 /**
@@ -2382,6 +2401,28 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `*out_plan_changed`; read the plan with `mfp_oauth_mailer_get_plan`. The
  * other events are for the panel (show the code on USER_CODE).
  *
+ * A job's token flow ends in one of two ways; use one per flow:
+ *
+ * 1. The mailer's way: drain only this function. It reports the flow's
+ *    end to the mailer itself: do not call `_auth_succeeded`,
+ *    `_exchange_succeeded`, `_auth_failed` or `_exchange_failed` for it.
+ * 2. The client's way: drain `mfp_oauth_token_client_poll_event` and
+ *    report the end: ACCESS_TOKEN with `_auth_succeeded` (sign-in) or
+ *    `_exchange_succeeded` (refresh), REAUTH_REQUIRED or FAILED with
+ *    `_auth_failed` or `_exchange_failed`. The administrator's Acquire,
+ *    outside any job, always goes this way, ending with
+ *    `mfp_oauth_mailer_acquire_admin`.
+ *
+ * Mixing them does no harm. When `mfp_oauth_token_client_poll_event`
+ * took the end of the flow the plan waits for (a refresh in
+ * TOKEN_EXCHANGE, a sign-in in NEED_*_AUTH), this function still reports
+ * it, once: it writes that terminal event and acts on it, so a firmware
+ * draining both never waits forever. An end already reported is not
+ * reported again: a second report (`_exchange_succeeded` after this
+ * function acted on ACCESS_TOKEN, for example) returns `WRONG_STATE` and
+ * changes nothing. Start the flow (`mfp_oauth_mailer_start_refresh`,
+ * `mfp_oauth_token_client_start_device`, ...) before draining it.
+ *
  * # Safety
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
@@ -2496,7 +2537,9 @@ mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
 
 /**
  * `mfp_oauth_smtp_handle_input` on the mailer's session (SESSION plan;
- * `WRONG_STATE` otherwise).
+ * `WRONG_STATE` otherwise): every octet is taken, and after the `220` to
+ * STARTTLS any plaintext octet must be discarded, never fed after the
+ * TLS handshake (fed, it fails the job with `PROTOCOL_VIOLATION`).
  *
  * # Safety
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
@@ -2982,11 +3025,21 @@ mfp_oauth_status mfp_oauth_smtp_set_token(mfp_oauth_smtp *smtp,
 mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
 
 /**
- * Feeds `len` octets received from the server. `*out_consumed` is how many
- * were taken: fewer than given only when the session stopped reading
- * (after the `220` to STARTTLS, or once closed); act on the events, then
- * offer the rest again (after STARTTLS, over TLS). A session that was not
- * created is `WRONG_STATE`.
+ * Feeds `len` octets received from the server. Every octet is taken:
+ * `*out_consumed` is always `len` (once the session is closed they are
+ * ignored). A session that was not created is `WRONG_STATE`.
+ *
+ * STARTTLS: once the `220` reply to STARTTLS has arrived, nothing more may
+ * be read in plaintext. Octets that came after that `220`, in the same
+ * read or later, before the TLS handshake, may have been injected by an
+ * attacker: discard them. Never keep them to feed after the handshake,
+ * and never hand them to the TLS library as TLS input; after
+ * `UPGRADE_TLS`, feed only what the TLS session decrypts. If such octets
+ * are fed anyway (with the `220` in one call, during the handshake, or
+ * after `mfp_oauth_smtp_handle_tls_established` before the new EHLO went
+ * out), none of them is taken as a reply: the session fails
+ * (`FAILED` event, `MFP_OAUTH_STATUS_PROTOCOL_VIOLATION`) and the
+ * connection must be closed.
  *
  * # Safety
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
@@ -3325,7 +3378,10 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
                                                       mfp_oauth_endpoint *out_endpoint);
 
 /**
- * Feeds response octets; `*out_consumed` of them were taken.
+ * Feeds response octets; `*out_consumed` of them were taken. Octets after
+ * the end of the response are not taken: discard them. After each call,
+ * ask `mfp_oauth_token_client_connection_done` whether to close the
+ * connection.
  *
  * # Safety
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
@@ -3336,6 +3392,27 @@ mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *cli
                                                      const uint8_t *data,
                                                      size_t len,
                                                      size_t *out_consumed);
+
+/**
+ * The response's connection lifecycle, the "response complete, close
+ * now" signal: after `mfp_oauth_token_client_poll_transmit` wrote a
+ * request, `*out_done` is false while its response is awaited (keep
+ * reading and feeding `_handle_input`), and true once the connection has
+ * served: the response is complete, or the request failed or timed out
+ * (after `_handle_input`, `_handle_close`, `_handle_timeout` or
+ * `_handle_transport_error`). Then close the connection, whatever the
+ * events say: even an answer that brings no event (a device poll still
+ * pending) ends it. The next request, if any, goes on a new connection.
+ * A response without Content-Length ends only with the server's close:
+ * `_handle_close`. Also true when no request is out (no connection is
+ * needed then).
+ *
+ * # Safety
+ * `client` as for `_destroy` (only read); `out_done` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_token_client_connection_done(const mfp_oauth_token_client *client,
+                                                        bool *out_done);
 
 /**
  * The server closed the connection (the end of a response without
@@ -3383,7 +3460,10 @@ mfp_oauth_status mfp_oauth_token_client_poll_timeout(const mfp_oauth_token_clien
                                                      uint64_t *out_deadline_ms);
 
 /**
- * Writes the next event (`kind` NONE when none).
+ * Writes the next event (`kind` NONE when none). For a job's flow, the
+ * end taken here is reported with `mfp_oauth_mailer_auth_succeeded`,
+ * `_exchange_succeeded`, `_auth_failed` or `_exchange_failed`, or left to
+ * `mfp_oauth_mailer_poll_token_event`, which reports it all the same.
  *
  * # Safety
  * `client` as for `_destroy`; `out_event` NULL or valid for a write.

@@ -15,6 +15,7 @@ use mfp_oauth_core::config::Violations;
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, MailerError, Plan, Step};
+use mfp_oauth_core::oauth::{Event as OAuthEvent, FlowKind};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
@@ -515,17 +516,29 @@ pub enum MfpOauthPlanKind {
     /// `_auth_succeeded` / `_auth_failed`.
     NeedAdminAuth = 2,
     /// Run a refresh grant: `mfp_oauth_mailer_start_refresh` with a token
-    /// client, then `_exchange_succeeded` / `_exchange_failed`.
+    /// client, then drain `mfp_oauth_mailer_poll_token_event` (or the
+    /// client's own events and `_exchange_succeeded` / `_exchange_failed`:
+    /// see `mfp_oauth_mailer_poll_token_event` for the rule).
     TokenExchange = 3,
     /// Connect to `host`:`port` (TLS first for implicit TLS), then
     /// `_connected` / `_connect_failed`.
     Connect = 4,
     /// The SMTP session runs: pump `mfp_oauth_mailer_smtp_*`, drain
-    /// `mfp_oauth_mailer_poll_event`.
+    /// `mfp_oauth_mailer_poll_event`, until a PLAN_CHANGED step. The SMTP
+    /// events MESSAGE_SENT, MESSAGE_FAILED and AUTH_REJECTED do not end
+    /// this plan: the result is known (the panel may show it), and the
+    /// mailer has queued QUIT. Keep pumping: send the QUIT
+    /// (`mfp_oauth_mailer_smtp_poll_transmit`), feed the server's reply or
+    /// its close, until the plan turns DONE or FAILED.
     Session = 5,
-    /// Sent (`reply_code`, `accepted`, `refused`); close the connection.
+    /// Sent (`reply_code`, `accepted`, `refused`). The session is over: its
+    /// QUIT went out and was answered (or the server closed, or did not
+    /// answer in time). Nothing is left to send (the
+    /// `mfp_oauth_mailer_smtp_*` calls now return `WRONG_STATE`): close the
+    /// connection.
     Done = 6,
-    /// The job failed (`diag`).
+    /// The job failed (`diag`). As after DONE, nothing is left to send:
+    /// close the connection if one is open.
     Failed = 7,
     /// A plan newer than this header.
     Other = 8,
@@ -567,6 +580,11 @@ pub struct MfpOauthPlan {
     pub accepted: usize,
     /// DONE: recipients refused.
     pub refused: usize,
+    /// While a job runs (every plan from the submit's first one up to
+    /// SESSION): the From address the sender policy chose, NUL-terminated.
+    /// The server gets it in MAIL FROM; write the same address in the
+    /// message's From header. Empty in IDLE, DONE and FAILED.
+    pub from: [c_char; MFP_OAUTH_ADDRESS_BUF_LEN],
 }
 
 fn copy_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
@@ -575,20 +593,13 @@ fn copy_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
     }
 }
 
-fn plan_c(p: &Plan) -> MfpOauthPlan {
-    let mut c = MfpOauthPlan {
-        kind: MfpOauthPlanKind::Other,
-        diag: 0,
-        method: MfpOauthAuthMethod::DeviceCode,
-        user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
-        account: [0; MFP_OAUTH_ADDRESS_BUF_LEN],
-        host: [0; MFP_OAUTH_HOST_BUF_LEN],
-        port: 0,
-        security: 0,
-        reply_code: 0,
-        accepted: 0,
-        refused: 0,
-    };
+/// Fills `c`, all zero bytes (every text empty, every number 0), with `p`
+/// and the running job's From address `from`.
+fn plan_c(c: &mut MfpOauthPlan, p: &Plan, from: Option<&Address>) {
+    c.kind = MfpOauthPlanKind::Other;
+    if let Some(f) = from {
+        copy_str(&mut c.from, f.as_str());
+    }
     let method = |m: &AuthMethod| match m {
         AuthMethod::DeviceCode => MfpOauthAuthMethod::DeviceCode,
         AuthMethod::BrowserPkce => MfpOauthAuthMethod::BrowserPkce,
@@ -643,16 +654,27 @@ fn plan_c(p: &Plan) -> MfpOauthPlan {
         }
         _ => {}
     }
-    c
 }
 
-/// Writes `plan` to `out_plan` and returns OK.
+/// Writes `plan`, with the running job's From address `from`, to
+/// `out_plan` and returns OK. The plan is filled where the caller keeps
+/// it (R-MEM): none (1 KB) is built on the stack and copied.
 ///
 /// # Safety
 /// `out_plan` not NULL and valid for a write.
-unsafe fn plan_out(plan: &Plan, out_plan: *mut MfpOauthPlan) -> MfpOauthStatus {
-    // SAFETY: forwarded contract.
-    unsafe { put(out_plan, plan_c(plan)) }
+unsafe fn plan_out(
+    plan: &Plan,
+    from: Option<&Address>,
+    out_plan: *mut MfpOauthPlan,
+) -> MfpOauthStatus {
+    // SAFETY: valid for a write (contract); all-zero bytes are a valid
+    // plan (IDLE, every text empty), so the reference is to a valid value.
+    let c = unsafe {
+        out_plan.write_bytes(0, 1);
+        &mut *out_plan
+    };
+    plan_c(c, plan, from);
+    MfpOauthStatus::Ok
 }
 
 /// Submits a job: the sender policy decides the From address and whose
@@ -732,7 +754,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
     let m = try_status!(unsafe { live(mailer) });
     match m.mailer.submit_text(Instant::from_millis(now_ms), &job, to) {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -753,7 +775,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_get_plan(
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live_ref(mailer) });
     // SAFETY: not NULL and valid (contract).
-    unsafe { plan_out(m.mailer.plan(), out_plan) }
+    unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) }
 }
 
 /// The tokens of the token client's finished exchange.
@@ -784,9 +806,13 @@ unsafe fn report_grant(
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
     let grant = try_status!(grant_of(tc));
-    match report(&mut m.mailer, grant) {
+    let reported = report(&mut m.mailer, grant);
+    // This end is reported: `mfp_oauth_mailer_poll_token_event` will not
+    // report it again.
+    let _ = tc.take_outcome();
+    match reported {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -851,10 +877,12 @@ pub unsafe extern "C" fn mfp_oauth_mailer_acquire_admin(
     let tc = try_status!(unsafe { token_client::live(token_client) });
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
-    match m
+    let acquired = m
         .mailer
-        .acquire_admin(Instant::from_millis(now_ms), wall(wall_s), tc)
-    {
+        .acquire_admin(Instant::from_millis(now_ms), wall(wall_s), tc);
+    // This end is reported (see `report_grant`).
+    let _ = tc.take_outcome();
+    match acquired {
         Ok(()) => MfpOauthStatus::Ok,
         Err(e) => MfpOauthStatus::of(e),
     }
@@ -866,6 +894,28 @@ pub unsafe extern "C" fn mfp_oauth_mailer_acquire_admin(
 /// REAUTH_REQUIRED, FAILED) stores the tokens or fails the step and sets
 /// `*out_plan_changed`; read the plan with `mfp_oauth_mailer_get_plan`. The
 /// other events are for the panel (show the code on USER_CODE).
+///
+/// A job's token flow ends in one of two ways; use one per flow:
+///
+/// 1. The mailer's way: drain only this function. It reports the flow's
+///    end to the mailer itself: do not call `_auth_succeeded`,
+///    `_exchange_succeeded`, `_auth_failed` or `_exchange_failed` for it.
+/// 2. The client's way: drain `mfp_oauth_token_client_poll_event` and
+///    report the end: ACCESS_TOKEN with `_auth_succeeded` (sign-in) or
+///    `_exchange_succeeded` (refresh), REAUTH_REQUIRED or FAILED with
+///    `_auth_failed` or `_exchange_failed`. The administrator's Acquire,
+///    outside any job, always goes this way, ending with
+///    `mfp_oauth_mailer_acquire_admin`.
+///
+/// Mixing them does no harm. When `mfp_oauth_token_client_poll_event`
+/// took the end of the flow the plan waits for (a refresh in
+/// TOKEN_EXCHANGE, a sign-in in NEED_*_AUTH), this function still reports
+/// it, once: it writes that terminal event and acts on it, so a firmware
+/// draining both never waits forever. An end already reported is not
+/// reported again: a second report (`_exchange_succeeded` after this
+/// function acted on ACCESS_TOKEN, for example) returns `WRONG_STATE` and
+/// changes nothing. Start the flow (`mfp_oauth_mailer_start_refresh`,
+/// `mfp_oauth_token_client_start_device`, ...) before draining it.
 ///
 /// # Safety
 /// `mailer` and `token_client` valid storage as for their `_destroy`;
@@ -887,11 +937,30 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_token_event(
     // SAFETY: the caller's contract.
     let m = try_status!(unsafe { live(mailer) });
     let now = Instant::from_millis(now_ms);
-    let (ev, changed) = match tc.poll_event() {
+    let event = match tc.poll_event() {
+        Some(e) => Some(e),
+        // `mfp_oauth_token_client_poll_event` took the flow's end (the two
+        // ways mixed): still report it, once, if the plan waits for it.
+        None => tc
+            .take_outcome()
+            .filter(|(flow, _)| waits_for(m.mailer.plan(), *flow))
+            .map(|(_, e)| e),
+    };
+    let (ev, changed) = match event {
         None => (token_client::event_c(None), false),
         Some(e) => {
             let c = token_client::event_c(Some(e));
-            match m.mailer.handle_oauth_event(now, wall(wall_s), tc, e) {
+            let handled = m.mailer.handle_oauth_event(now, wall(wall_s), tc, e);
+            if matches!(
+                e,
+                OAuthEvent::AccessToken { .. }
+                    | OAuthEvent::ReauthRequired(_)
+                    | OAuthEvent::Failed(_)
+            ) {
+                // Reported now: never again through the outcome.
+                let _ = tc.take_outcome();
+            }
+            match handled {
                 Ok(next) => (c, next.is_some()),
                 Err(err) => return MfpOauthStatus::of(err),
             }
@@ -903,6 +972,15 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_token_event(
         out_plan_changed.write(changed);
     }
     MfpOauthStatus::Ok
+}
+
+/// Whether `plan` waits for the end of a token flow of kind `flow`.
+fn waits_for(plan: &Plan, flow: FlowKind) -> bool {
+    match plan {
+        Plan::TokenExchange { .. } => flow == FlowKind::Refresh,
+        Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. } => flow != FlowKind::Refresh,
+        _ => false,
+    }
 }
 
 /// The sign-in failed or was cancelled (`diag`: why): the job fails.
@@ -923,7 +1001,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_failed(
     let m = try_status!(unsafe { live(mailer) });
     match m.mailer.auth_failed(diag) {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -1002,7 +1080,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_failed(
         .exchange_failed(Instant::from_millis(now_ms), reauth_required, diag)
     {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -1030,7 +1108,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_connected(
     let m = try_status!(unsafe { live(mailer) });
     match m.mailer.connected(Instant::from_millis(now_ms), ehlo) {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -1053,7 +1131,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_connect_failed(
     let m = try_status!(unsafe { live(mailer) });
     match m.mailer.connect_failed(diag) {
         // SAFETY: not NULL and valid (contract).
-        Ok(plan) => unsafe { plan_out(&plan, out_plan) },
+        Ok(plan) => unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -1078,7 +1156,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_cancel(
     let m = try_status!(unsafe { live(mailer) });
     let plan = m.mailer.cancel(Instant::from_millis(now_ms), diag);
     // SAFETY: not NULL and valid (contract).
-    unsafe { plan_out(&plan, out_plan) }
+    unsafe { plan_out(&plan, m.mailer.job_from(), out_plan) }
 }
 
 /// What a mailer step is (`mfp_oauth_step_kind`).
@@ -1198,7 +1276,9 @@ fn session(
 }
 
 /// `mfp_oauth_smtp_handle_input` on the mailer's session (SESSION plan;
-/// `WRONG_STATE` otherwise).
+/// `WRONG_STATE` otherwise): every octet is taken, and after the `220` to
+/// STARTTLS any plaintext octet must be discarded, never fed after the
+/// TLS handshake (fed, it fails the job with `PROTOCOL_VIOLATION`).
 ///
 /// # Safety
 /// As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.

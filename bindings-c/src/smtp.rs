@@ -756,11 +756,21 @@ pub unsafe extern "C" fn mfp_oauth_smtp_destroy(smtp: *mut MfpOauthSmtp) -> MfpO
     unsafe { handle::destroy(smtp) }
 }
 
-/// Feeds `len` octets received from the server. `*out_consumed` is how many
-/// were taken: fewer than given only when the session stopped reading
-/// (after the `220` to STARTTLS, or once closed); act on the events, then
-/// offer the rest again (after STARTTLS, over TLS). A session that was not
-/// created is `WRONG_STATE`.
+/// Feeds `len` octets received from the server. Every octet is taken:
+/// `*out_consumed` is always `len` (once the session is closed they are
+/// ignored). A session that was not created is `WRONG_STATE`.
+///
+/// STARTTLS: once the `220` reply to STARTTLS has arrived, nothing more may
+/// be read in plaintext. Octets that came after that `220`, in the same
+/// read or later, before the TLS handshake, may have been injected by an
+/// attacker: discard them. Never keep them to feed after the handshake,
+/// and never hand them to the TLS library as TLS input; after
+/// `UPGRADE_TLS`, feed only what the TLS session decrypts. If such octets
+/// are fed anyway (with the `220` in one call, during the handshake, or
+/// after `mfp_oauth_smtp_handle_tls_established` before the new EHLO went
+/// out), none of them is taken as a reply: the session fails
+/// (`FAILED` event, `MFP_OAUTH_STATUS_PROTOCOL_VIOLATION`) and the
+/// connection must be closed.
 ///
 /// # Safety
 /// `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`

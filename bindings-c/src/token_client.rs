@@ -5,9 +5,11 @@
 //! `mfp_oauth_token_client_poll_transmit` writes a request, open a new TLS
 //! connection to the endpoint it names (through the proxy if set), send the
 //! request, feed the response to `handle_input` and the close to
-//! `handle_close`; drain `poll_event`; sleep until `poll_timeout`. The
-//! tokens never reach the caller: `mfp_oauth_mailer_auth_succeeded` and
-//! `_exchange_succeeded` take them from the finished client.
+//! `handle_close`; once `mfp_oauth_token_client_connection_done` says so,
+//! close that connection; drain `poll_event`; sleep until `poll_timeout`.
+//! The tokens never reach the caller: `mfp_oauth_mailer_auth_succeeded` and
+//! `_exchange_succeeded` take them from the finished client (for a job's
+//! flow, see `mfp_oauth_mailer_poll_token_event`: one way per flow).
 
 use core::ffi::c_char;
 
@@ -400,7 +402,10 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_transmit(
     }
 }
 
-/// Feeds response octets; `*out_consumed` of them were taken.
+/// Feeds response octets; `*out_consumed` of them were taken. Octets after
+/// the end of the response are not taken: discard them. After each call,
+/// ask `mfp_oauth_token_client_connection_done` whether to close the
+/// connection.
 ///
 /// # Safety
 /// `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
@@ -423,6 +428,36 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_input(
     let n = c.handle_input(Instant::from_millis(now_ms), data);
     // SAFETY: not NULL and valid (contract).
     unsafe { put(out_consumed, n) }
+}
+
+/// The response's connection lifecycle, the "response complete, close
+/// now" signal: after `mfp_oauth_token_client_poll_transmit` wrote a
+/// request, `*out_done` is false while its response is awaited (keep
+/// reading and feeding `_handle_input`), and true once the connection has
+/// served: the response is complete, or the request failed or timed out
+/// (after `_handle_input`, `_handle_close`, `_handle_timeout` or
+/// `_handle_transport_error`). Then close the connection, whatever the
+/// events say: even an answer that brings no event (a device poll still
+/// pending) ends it. The next request, if any, goes on a new connection.
+/// A response without Content-Length ends only with the server's close:
+/// `_handle_close`. Also true when no request is out (no connection is
+/// needed then).
+///
+/// # Safety
+/// `client` as for `_destroy` (only read); `out_done` NULL or valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_token_client_connection_done(
+    client: *const MfpOauthTokenClient,
+    out_done: *mut bool,
+) -> MfpOauthStatus {
+    if out_done.is_null() {
+        return MfpOauthStatus::NullParameter;
+    }
+    // SAFETY: the caller's contract for `client`.
+    let c = try_status!(unsafe { handle::get_ref(client) });
+    // SAFETY: not NULL and valid (contract).
+    unsafe { put(out_done, !c.is_awaiting_response()) }
 }
 
 /// The server closed the connection (the end of a response without
@@ -569,7 +604,10 @@ pub struct MfpOauthTokenEvent {
     pub expires_at_ms: u64,
 }
 
-/// Writes the next event (`kind` NONE when none).
+/// Writes the next event (`kind` NONE when none). For a job's flow, the
+/// end taken here is reported with `mfp_oauth_mailer_auth_succeeded`,
+/// `_exchange_succeeded`, `_auth_failed` or `_exchange_failed`, or left to
+/// `mfp_oauth_mailer_poll_token_event`, which reports it all the same.
 ///
 /// # Safety
 /// `client` as for `_destroy`; `out_event` NULL or valid for a write.
