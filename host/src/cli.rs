@@ -365,7 +365,7 @@ struct Ctx {
     tls: TlsSettings,
 }
 
-fn lang_from_env() -> Lang {
+pub(crate) fn lang_from_env() -> Lang {
     let l = std::env::var("LC_ALL")
         .or_else(|_| std::env::var("LC_MESSAGES"))
         .or_else(|_| std::env::var("LANG"))

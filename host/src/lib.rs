@@ -12,6 +12,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod cli;
+pub mod cli_help_fr;
 pub mod clock;
 pub mod demo;
 pub mod driver;

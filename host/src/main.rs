@@ -1,8 +1,7 @@
 //! `mfp-oauth`: the command-line tool (see `mfp-oauth --help`).
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    mfp_oauth_host::cli::run(mfp_oauth_host::cli::Cli::parse())
+    mfp_oauth_host::cli::run(mfp_oauth_host::cli_help_fr::parse())
 }

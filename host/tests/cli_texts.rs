@@ -6,7 +6,8 @@
 //! The check reads the tool's source (`host/src/cli.rs`, and the demo's
 //! story, `host/src/demo.rs`): a new `println!` or narration line in
 //! English only, or a `tr` whose French text is missing or left in English,
-//! fails here. (`--help`, clap's manual, is in English only.)
+//! fails here. (`--help`, clap's manual, has its French texts in
+//! `host/src/cli_help_fr.rs`, checked by host/tests/cli_help.rs.)
 
 use std::collections::BTreeSet;
 
