@@ -202,13 +202,16 @@ pub struct LoginArgs {
     /// The app registration's client id.
     #[arg(long)]
     pub client_id: Option<String>,
-    /// Custom provider: token endpoint URL.
+    /// Token endpoint URL: a custom provider's, or an override of the
+    /// preset's (a national cloud, a gateway, a test tenant).
     #[arg(long)]
     pub token_url: Option<String>,
-    /// Custom provider: device authorization endpoint URL.
+    /// Device authorization endpoint URL: a custom provider's, or an
+    /// override of the preset's.
     #[arg(long)]
     pub device_url: Option<String>,
-    /// Custom provider: authorization endpoint URL (browser flow).
+    /// Authorization endpoint URL (browser flow): a custom provider's, or
+    /// an override of the preset's.
     #[arg(long)]
     pub authorize_url: Option<String>,
     /// Custom provider: scopes, space-separated.
@@ -991,7 +994,9 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                 .proxy
                 .as_mut()
                 .ok_or(tr(lang, "set proxy first", "régler proxy d'abord"))?;
-            p.password.set(v.as_bytes()).map_err(|_| too_long(key, lang))?;
+            p.password
+                .set(v.as_bytes())
+                .map_err(|_| too_long(key, lang))?;
         }
         "tls-min" => s.tls_min = parse_tls(v, lang)?,
         "tls-max" => s.tls_max = parse_tls(v, lang)?,
@@ -1848,7 +1853,11 @@ fn doctor(ctx: &Ctx) -> ExitCode {
     if v.is_empty() {
         println!(
             "  ✔ {}",
-            tr(lang, "every rule passes", "toutes les règles sont respectées")
+            tr(
+                lang,
+                "every rule passes",
+                "toutes les règles sont respectées"
+            )
         );
     }
     for r in v.iter() {
@@ -1859,7 +1868,10 @@ fn doctor(ctx: &Ctx) -> ExitCode {
         );
     }
     // Token endpoint: reachability, TLS, ALPN.
-    println!("{}", tr(lang, "token endpoint:", "point de terminaison des jetons :"));
+    println!(
+        "{}",
+        tr(lang, "token endpoint:", "point de terminaison des jetons :")
+    );
     match dev.provider() {
         Ok((p, _)) => {
             let e = p.token_endpoint();

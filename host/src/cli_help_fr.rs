@@ -215,19 +215,19 @@ pub const ARGS: &[(&str, &str, &str, Option<&str>)] = &[
     (
         "mfp-oauth login",
         "token_url",
-        "Fournisseur personnalisé : URL du point de terminaison des jetons.",
+        "URL du point de terminaison des jetons : celle d'un fournisseur personnalisé, ou une substitution à celle du préréglage (cloud national, passerelle, locataire de test).",
         None,
     ),
     (
         "mfp-oauth login",
         "device_url",
-        "Fournisseur personnalisé : URL du point de terminaison d'autorisation d'appareil.",
+        "URL du point de terminaison d'autorisation d'appareil : celle d'un fournisseur personnalisé, ou une substitution à celle du préréglage.",
         None,
     ),
     (
         "mfp-oauth login",
         "authorize_url",
-        "Fournisseur personnalisé : URL du point de terminaison d'autorisation (connexion par le navigateur).",
+        "URL du point de terminaison d'autorisation (connexion par le navigateur) : celle d'un fournisseur personnalisé, ou une substitution à celle du préréglage.",
         None,
     ),
     (

@@ -124,7 +124,14 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> String {
 
 #[test]
 fn help_reads_like_a_manual() {
-    let o = Command::new(BIN).arg("--help").output().unwrap();
+    // English whatever the machine's locale: --help follows LANG.
+    let o = Command::new(BIN)
+        .arg("--help")
+        .env("LANG", "C")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .output()
+        .unwrap();
     let h = text(&o.stdout);
     for cmd in [
         "demo",
