@@ -214,6 +214,8 @@ def main():
     check(re.search(r"power-on: image \d+ loaded from slot [AB]", out) is not None
           and "first start" not in out, "power-on loads the image from the slot files (no create)")
     check("refresh grant" in out, "a refresh grant before the job (no access token survived)")
+    check(f"job: From {ADMIN} (the sender policy's)" in out,
+          "the plan names the policy's From, the message's From")
     check("TLS established after STARTTLS" in out, "STARTTLS")
     check(re.search(r"job: sent \(250\), 2 accepted, 1 refused", out) is not None,
           "sent: 2 recipients accepted, refused-c refused")

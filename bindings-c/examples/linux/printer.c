@@ -162,12 +162,11 @@ static int drain_steps(job_ctx *j) {
         if (!j) break;
         switch (e->kind) {
           case MFP_OAUTH_SMTP_EVENT_KIND_UPGRADE_TLS: {
-            /* Octets that came after the 220 to STARTTLS were sent before
-             * TLS by anyone on the path: they are dropped, never handed to
-             * TLS or to the session (STARTTLS injection, CVE-2011-0411). */
-            if (plain_in_len > 0)
-              printf("smtp: dropping %zu plaintext octets received after the 220 to STARTTLS\n",
-                     plain_in_len);
+            /* Nothing read in plaintext crosses into TLS: the handshake
+             * reads from the socket only, and the plaintext buffer is
+             * emptied (the session took every octet fed to it; plaintext
+             * that came with or after the 220 made it fail as an injection,
+             * CVE-2011-0411). */
             plain_in_len = 0;
             uint32_t d = net_start_tls(&j->conn, j->host, CONNECT_TIMEOUT_MS);
             if (d == MFP_OAUTH_STATUS_OK) {
@@ -257,8 +256,8 @@ static const char *request_name(uint32_t kind) {
   }
 }
 
-/* One request on a new connection, the response fed until the server
- * closes (every request says `Connection: close`). */
+/* One request on a new connection, the response fed until the client says
+ * the connection has served (complete response, failure or timeout). */
 static void http_exchange(const uint8_t *req, size_t len, const mfp_oauth_endpoint *ep) {
   static uint8_t resp[4096];
   net_conn c;
@@ -276,19 +275,19 @@ static void http_exchange(const uint8_t *req, size_t len, const mfp_oauth_endpoi
     long r = net_recv(&c, resp, sizeof resp, deadline);
     uint64_t now = clock_ms();
     if (r > 0) {
-      size_t used = 0;
+      size_t used = 0; /* octets past the end of the response are not taken: dropped */
       mfp_oauth_token_client_handle_input(&tokens, now, resp, (size_t)r, &used);
-      if (used < (size_t)r) break; /* the response is complete: nothing more is read */
     } else if (r == -1) {
       mfp_oauth_token_client_handle_close(&tokens, now);
-      break;
     } else if (r == 0) {
       mfp_oauth_token_client_handle_timeout(&tokens, now);
-      break;
     } else {
       mfp_oauth_token_client_handle_transport_error(&tokens, now, MFP_OAUTH_STATUS_IO_ERROR);
-      break;
     }
+    /* "Response complete, close now": also after an answer that brings no
+     * event (a device poll still pending). */
+    bool done = true;
+    if (mfp_oauth_token_client_connection_done(&tokens, &done) != MFP_OAUTH_STATUS_OK || done) break;
   }
   net_close(&c);
 }
@@ -558,6 +557,18 @@ uint32_t printer_send_scan(const printer_scan *scan) {
   job.size = j.message_size;
   mfp_oauth_plan plan;
   st = mfp_oauth_mailer_submit(&mailer, clock_ms(), &job, &plan);
+  /* The message's From must be the one the sender policy chose (the
+   * server gets it in MAIL FROM). The size had to be announced at submit,
+   * so the message was composed first, with the address this printer's
+   * mode sends from; a firmware whose mode can choose otherwise passes the
+   * From in the job. */
+  if (st == MFP_OAUTH_STATUS_OK && plan.from[0] &&
+      (strlen(plan.from) != msg.from.len || memcmp(plan.from, msg.from.ptr, msg.from.len) != 0)) {
+    printf("job: the policy sends from %s, not from the composed message's From\n", plan.from);
+    st = mfp_oauth_mailer_cancel(&mailer, clock_ms(), MFP_OAUTH_STATUS_INVALID_ARGUMENT, &plan);
+  }
+  if (st == MFP_OAUTH_STATUS_OK && plan.kind != MFP_OAUTH_PLAN_KIND_FAILED)
+    printf("job: From %s (the sender policy's)\n", plan.from);
   uint32_t result = st;
   while (st == MFP_OAUTH_STATUS_OK) {
     drain_steps(&j);
