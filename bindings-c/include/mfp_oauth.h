@@ -22,6 +22,9 @@
  *    create and save a fresh image (it would erase the other slot and the
  *    refresh token): see mfp_oauth_mailer_load.
  *
+ * Requirement ids cited in the comments (R-TOK-4, R-NV, ...) are explained
+ * in docs/requirements.md of the repository.
+ *
  * On a bare-metal target the firmware must provide
  *     void mfp_oauth_panic_hook(void);
  * called if the library ever panics (a bug: the core is written not to);
@@ -2147,7 +2150,7 @@ const char *mfp_oauth_version(void);
  *
  * The library keeps no pointer to `buf`. Reentrant (no shared state).
  *
- * # Safety
+ * Safety:
  * `buf` must be NULL or valid for `buf_len` bytes of writes, `out_len` NULL
  * or valid for one write.
  */
@@ -2159,10 +2162,10 @@ mfp_oauth_status mfp_oauth_diag_message(uint32_t diag_id,
 
 /**
  * Writes what to do about diagnostic `diag_id`, in language `lang`; same
- * contract as [`mfp_oauth_diag_message`] (512 bytes always suffice).
+ * contract as `mfp_oauth_diag_message` (512 bytes always suffice).
  *
- * # Safety
- * As for [`mfp_oauth_diag_message`].
+ * Safety:
+ * As for `mfp_oauth_diag_message`.
  */
 mfp_oauth_status mfp_oauth_diag_remedy(uint32_t diag_id,
                                        uint32_t lang,
@@ -2172,11 +2175,11 @@ mfp_oauth_status mfp_oauth_diag_remedy(uint32_t diag_id,
 
 /**
  * Writes the code name of diagnostic `diag_id` (`"SmtpAuthDisabled"`), for
- * logs; same buffer contract as [`mfp_oauth_diag_message`] (64 bytes always
+ * logs; same buffer contract as `mfp_oauth_diag_message` (64 bytes always
  * suffice).
  *
- * # Safety
- * As for [`mfp_oauth_diag_message`].
+ * Safety:
+ * As for `mfp_oauth_diag_message`.
  */
 mfp_oauth_status mfp_oauth_diag_name(uint32_t diag_id, char *buf, size_t buf_len, size_t *out_len);
 
@@ -2187,16 +2190,16 @@ mfp_oauth_status mfp_oauth_diag_name(uint32_t diag_id, char *buf, size_t buf_len
  * `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and leaves `*out_actor` unchanged.
  * Reentrant.
  *
- * # Safety
+ * Safety:
  * `out_actor` must be NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_diag_actor(uint32_t diag_id, mfp_oauth_actor *out_actor);
 
 /**
  * Writes the number of diagnostics in the catalogue to `*out_count`; with
- * [`mfp_oauth_diag_id_at`] the firmware can list them all. Reentrant.
+ * `mfp_oauth_diag_id_at` the firmware can list them all. Reentrant.
  *
- * # Safety
+ * Safety:
  * `out_count` must be NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
@@ -2206,7 +2209,7 @@ mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
  * `index < count`) to `*out_id`; an index past the end is
  * `MFP_OAUTH_STATUS_INVALID_ARGUMENT`. Reentrant.
  *
- * # Safety
+ * Safety:
  * `out_id` must be NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
@@ -2222,7 +2225,7 @@ mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
  * thread-safe or ISR-safe, like every `mfp_oauth_mailer_*` call: one task
  * drives the mailer.
  *
- * # Safety
+ * Safety:
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  */
@@ -2256,7 +2259,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  *    slot can also follow a power cut during the very first write: the
  *    same rule holds, the administrator decides.
  *
- * # Safety
+ * Safety:
  * `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
@@ -2279,7 +2282,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * octets) the refresh tokens are sealed, and `random` (7 fresh octets from
  * an RNG) is required. On error `out` is wiped.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
  * NULL or valid for a write.
@@ -2297,7 +2300,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * The image from `mfp_oauth_mailer_save` (`slot`, `sequence`) is now in
  * flash and verified: the next image goes to the other slot.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_mailer_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
@@ -2308,7 +2311,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * Wipes every token and the settings, and every byte of the storage.
  * Destroying storage that holds no mailer does nothing.
  *
- * # Safety
+ * Safety:
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`.
  */
 mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
@@ -2324,7 +2327,7 @@ mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
  * its `proxy_password_keep` keeps the proxy password (see
  * `mfp_oauth_settings`).
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
@@ -2336,7 +2339,7 @@ mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
  * the first plan. `WRONG_STATE` while another job runs; a refused job is a
  * FAILED plan (the call itself succeeds).
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  */
@@ -2348,7 +2351,7 @@ mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
 /**
  * Writes the current plan.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
  * write.
  */
@@ -2365,7 +2368,7 @@ mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
  * `wall_s` is the wall-clock time in seconds since 1970 if known, else 0
  * (it dates the refresh token for expiry warnings).
  *
- * # Safety
+ * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_plan` NULL or valid for a write.
  */
@@ -2385,7 +2388,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * account than that address (R-ACCT; `mfp_oauth_mailer_admin_token` shows
  * the account and whether it was named).
  *
- * # Safety
+ * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
@@ -2423,7 +2426,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * changes nothing. Start the flow (`mfp_oauth_mailer_start_refresh`,
  * `mfp_oauth_token_client_start_device`, ...) before draining it.
  *
- * # Safety
+ * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  */
@@ -2437,7 +2440,7 @@ mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
 /**
  * The sign-in failed or was cancelled (`diag`: why): the job fails.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
@@ -2448,7 +2451,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
  * TOKEN_EXCHANGE: starts the refresh grant on `token_client` with the
  * stored refresh token (it never passes through the caller).
  *
- * # Safety
+ * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
@@ -2459,7 +2462,7 @@ mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
  * The refresh grant ended with `ACCESS_TOKEN` on `token_client`: the new
  * tokens (and a rotated refresh token) are stored; writes the next plan.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_mailer_auth_succeeded`.
  */
 mfp_oauth_status mfp_oauth_mailer_exchange_succeeded(mfp_oauth_mailer *mailer,
@@ -2480,7 +2483,7 @@ mfp_oauth_status mfp_oauth_mailer_exchange_succeeded(mfp_oauth_mailer *mailer,
  * token and fails the job with `diag`. Writes the next plan.
  * (`mfp_oauth_mailer_poll_token_event` does the same from the event.)
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
@@ -2493,7 +2496,7 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
  * CONNECT: the connection is open (with TLS for implicit TLS); the SMTP
  * session starts, greeting with `ehlo_domain`. Writes the next plan.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  */
@@ -2506,7 +2509,7 @@ mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
 /**
  * CONNECT failed (`diag`: a 6xx network diagnostic): the job fails.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_connect_failed(mfp_oauth_mailer *mailer,
@@ -2517,7 +2520,7 @@ mfp_oauth_status mfp_oauth_mailer_connect_failed(mfp_oauth_mailer *mailer,
  * Cancels the job (the user pressed Stop): the session quits, the job
  * fails with `diag`. Writes the plan.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `out_plan` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
@@ -2528,7 +2531,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
 /**
  * Writes the next step (`kind` NONE when none). Drain after every input.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
@@ -2541,7 +2544,7 @@ mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
  * STARTTLS any plaintext octet must be discarded, never fed after the
  * TLS handshake (fed, it fails the job with `PROTOCOL_VIOLATION`).
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
@@ -2553,7 +2556,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
 /**
  * `mfp_oauth_smtp_handle_tls_established` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * `mailer` valid storage as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_established(mfp_oauth_mailer *mailer,
@@ -2568,7 +2571,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_established(mfp_oauth_mailer *
  * close the connection. Any other `diag` is
  * `MFP_OAUTH_STATUS_INVALID_ARGUMENT` and changes nothing.
  *
- * # Safety
+ * Safety:
  * `mailer` valid storage as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_failed(mfp_oauth_mailer *mailer,
@@ -2578,7 +2581,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_tls_failed(mfp_oauth_mailer *maile
 /**
  * `mfp_oauth_smtp_handle_close` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * `mailer` valid storage as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_close(mfp_oauth_mailer *mailer, uint64_t now_ms);
@@ -2586,7 +2589,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_close(mfp_oauth_mailer *mailer, ui
 /**
  * `mfp_oauth_smtp_handle_timeout` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * `mailer` valid storage as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, uint64_t now_ms);
@@ -2594,7 +2597,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
 /**
  * `mfp_oauth_smtp_write_body` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
@@ -2608,7 +2611,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
 /**
  * `mfp_oauth_smtp_finish_body` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * `mailer` valid storage as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uint64_t now_ms);
@@ -2616,7 +2619,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
 /**
  * `mfp_oauth_smtp_poll_transmit` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
@@ -2629,7 +2632,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
 /**
  * `mfp_oauth_smtp_poll_timeout` on the mailer's session.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_poll_timeout`, with `mailer` valid storage.
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_timeout(mfp_oauth_mailer *mailer,
@@ -2639,7 +2642,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_poll_timeout(mfp_oauth_mailer *mailer,
  * Writes the refresh-token status of the administrator (`user_id`
  * `{NULL, 0}`) or of user `user_id` (R-TOK-3).
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `user_id` NULL or valid for its
  * length; `out_status` NULL or valid for a write.
  */
@@ -2653,7 +2656,7 @@ mfp_oauth_status mfp_oauth_mailer_token_status(const mfp_oauth_mailer *mailer,
  * administrator's with `{NULL, 0}`; a PERSIST step follows.
  * `UNKNOWN_USER` if the user holds none.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length.
  */
 mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
@@ -2664,7 +2667,7 @@ mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
  * User `user_id` logged out: with automatic deletion on, their tokens are
  * deleted (`*out_deleted` true, and a PERSIST step follows).
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
  * `out_deleted` NULL or valid for a write.
  */
@@ -2677,7 +2680,7 @@ mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
  * The system auto-reset fired (`user_id`: who was logged in, `{NULL, 0}`
  * for nobody): with automatic deletion on, user tokens are deleted.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_mailer_logout`.
  */
 mfp_oauth_status mfp_oauth_mailer_auto_reset(mfp_oauth_mailer *mailer,
@@ -2690,7 +2693,7 @@ mfp_oauth_status mfp_oauth_mailer_auto_reset(mfp_oauth_mailer *mailer,
  * 1970): refresh tokens near their provider's expiry raise
  * REFRESH_TOKEN_EXPIRING steps.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy`.
  */
 mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_t wall_s);
@@ -2705,7 +2708,7 @@ mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_
  * that passing the result, with any field changed, to
  * `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
  * a write.
  */
@@ -2718,7 +2721,7 @@ mfp_oauth_status mfp_oauth_mailer_get_settings(const mfp_oauth_mailer *mailer,
  * the Information screen must show the administrator's re-authentication
  * notice (R-TOK-4) in `*out_admin_notice`.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); the outputs NULL or valid for a
  * write.
  */
@@ -2730,7 +2733,7 @@ mfp_oauth_status mfp_oauth_mailer_token_overview(const mfp_oauth_mailer *mailer,
  * Writes the `index`-th user holding a token slot (`index` below the count
  * of `mfp_oauth_mailer_token_overview`); `INVALID_ARGUMENT` past the end.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `out_user` NULL or valid for a
  * write.
  */
@@ -2744,7 +2747,7 @@ mfp_oauth_status mfp_oauth_mailer_user_at(const mfp_oauth_mailer *mailer,
  * whether the provider named that account at sign-in (R-ACCT), for the
  * OAuth screen and the token overview.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `out_admin` NULL or valid for a
  * write.
  */
@@ -2764,7 +2767,7 @@ mfp_oauth_status mfp_oauth_mailer_admin_token(const mfp_oauth_mailer *mailer,
  * size needed in `*out_len` (nothing else written). Never contains what
  * the client sent.
  *
- * # Safety
+ * Safety:
  * `mailer` as for `_destroy` (only read); `buf` NULL or valid for
  * `buf_len` bytes of writes; the outputs NULL or valid for a write.
  */
@@ -2913,7 +2916,7 @@ mfp_oauth_status mfp_oauth_mime_destroy(mfp_oauth_mime *mime);
  *
  * Stack: a few hundred octets; no heap. Reentrant: nothing is shared.
  *
- * # Safety
+ * Safety:
  * `text` NULL or valid for `text_len` octets of reads; `work` valid for
  * `work_len` octets of writes; `out_bitmap` valid for `bitmap_len` octets
  * of writes; `out_size` and `out_bitmap_len` valid for one write; the
@@ -2934,7 +2937,7 @@ mfp_oauth_status mfp_oauth_qr_encode(const uint8_t *text,
  * HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
  * and every string empty. Reentrant.
  *
- * # Safety
+ * Safety:
  * `out_settings` is NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_settings_init(mfp_oauth_settings *out_settings);
@@ -2948,7 +2951,7 @@ mfp_oauth_status mfp_oauth_settings_init(mfp_oauth_settings *out_settings);
  * with the count needed in `*out_count` when `cap` is too small.
  * Reentrant.
  *
- * # Safety
+ * Safety:
  * `settings` NULL or valid, with its strings valid for their lengths;
  * `out_diags` NULL or valid for `cap` writes; `out_count` NULL or valid.
  */
@@ -2962,7 +2965,7 @@ mfp_oauth_status mfp_oauth_settings_validate(const mfp_oauth_settings *settings,
  * port 587, RFC 5321's timeouts, and NULL names (set `ehlo_domain` and
  * `server_host` before `mfp_oauth_smtp_create`). Reentrant.
  *
- * # Safety
+ * Safety:
  * `out_settings` is NULL or valid for one write.
  */
 mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_settings);
@@ -2985,7 +2988,7 @@ mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_setti
  * not wiped). Not thread-safe or ISR-safe, like every `mfp_oauth_smtp_*`
  * call: one task drives one session.
  *
- * # Safety
+ * Safety:
  * `smtp` is NULL or valid for writes of `mfp_oauth_smtp`; `settings` NULL
  * or valid, with its strings valid for their lengths; `user` and `token`
  * NULL or valid for their lengths.
@@ -3004,7 +3007,7 @@ mfp_oauth_status mfp_oauth_smtp_create(mfp_oauth_smtp *smtp,
  * `INVALID_ARGUMENT`, one over 4096 octets `CAPACITY_EXCEEDED`, a session
  * that is over `WRONG_STATE`.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
  * `token_len` bytes.
  */
@@ -3019,7 +3022,7 @@ mfp_oauth_status mfp_oauth_smtp_set_token(mfp_oauth_smtp *smtp,
  * destroyed) is allowed and does nothing. The storage may then be reused
  * or freed.
  *
- * # Safety
+ * Safety:
  * `smtp` is NULL or valid for reads and writes of `mfp_oauth_smtp`.
  */
 mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
@@ -3041,7 +3044,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * (`FAILED` event, `MFP_OAUTH_STATUS_PROTOCOL_VIOLATION`) and the
  * connection must be closed.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  */
@@ -3055,7 +3058,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
  * TLS is now established on the connection (after the `UPGRADE_TLS`
  * event); the session sends EHLO again. `WRONG_STATE` at any other time.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
@@ -3079,7 +3082,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uin
  * `mfp_oauth_smtp_handle_close`. A session that was not created is
  * `WRONG_STATE`.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_failed(mfp_oauth_smtp *smtp,
@@ -3090,7 +3093,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_tls_failed(mfp_oauth_smtp *smtp,
  * The server closed the connection, or the firmware lost it. The session
  * reports `CLOSED` (after QUIT) or `FAILED`.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_handle_close(mfp_oauth_smtp *smtp, uint64_t now_ms);
@@ -3099,7 +3102,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_close(mfp_oauth_smtp *smtp, uint64_t now_
  * Call when `now_ms` has reached the deadline of
  * `mfp_oauth_smtp_poll_timeout`; earlier calls do nothing.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t now_ms);
@@ -3114,7 +3117,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t no
  * Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
  * 16), `INVALID_ADDRESS`, `WRONG_STATE`.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
@@ -3136,7 +3139,7 @@ mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
  * body is expected; `BUFFER_TOO_SMALL` with the size needed in
  * `*out_written` when `out_len < MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN`.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `input` NULL or valid for
  * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
  * not overlapping `input`; the outputs NULL or valid for a write.
@@ -3153,7 +3156,7 @@ mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
  * The whole body was written: the session queues the end of data.
  * `WRONG_STATE` when no body is in progress.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
@@ -3162,7 +3165,7 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * After `AUTH_REJECTED` with `refresh_and_retry`: tries again, once, with
  * a freshly refreshed access token (copied). `WRONG_STATE` otherwise.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
  * `token_len` bytes.
  */
@@ -3176,7 +3179,7 @@ mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
  * session reports `CLOSED`; close the connection). `WRONG_STATE` in the
  * middle of a body, where QUIT would become message text.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
@@ -3186,7 +3189,7 @@ mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
  * `MFP_OAUTH_SMTP_EVENT_KIND_NONE` when none is pending. Drain events after
  * every input.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
  * write.
  */
@@ -3200,7 +3203,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * 512 avoids splitting commands. `BUFFER_TOO_SMALL` (with 1 in
  * `*out_written`) when `out_len` is 0 and something is pending.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
  */
@@ -3216,7 +3219,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
  * caller's milliseconds, or `MFP_OAUTH_NO_DEADLINE` when no reply is
  * awaited.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_deadline_ms`
  * NULL or valid for a write.
  */
@@ -3225,7 +3228,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_timeout(const mfp_oauth_smtp *smtp, uint64_
 /**
  * Writes the session's state flags to `*out_state`.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_state` NULL or
  * valid for a write.
  */
@@ -3241,7 +3244,7 @@ mfp_oauth_status mfp_oauth_smtp_get_state(const mfp_oauth_smtp *smtp,
  * (nothing else written). Never contains what the client sent. For the
  * mailer's session, `mfp_oauth_mailer_last_reply`.
  *
- * # Safety
+ * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `buf` NULL or valid
  * for `buf_len` bytes of writes; the outputs NULL or valid for a write.
  */
@@ -3272,7 +3275,7 @@ const char *mfp_oauth_status_str(uint32_t status);
  * If `client` holds a live client, destroy it first. Not thread-safe or
  * ISR-safe, like every `mfp_oauth_token_client_*` call.
  *
- * # Safety
+ * Safety:
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
  */
@@ -3286,7 +3289,7 @@ mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
  * one client in static storage reconfigures it this way). On error the
  * client is unchanged.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `settings` NULL or valid with its strings
  * valid for their lengths.
  */
@@ -3297,7 +3300,7 @@ mfp_oauth_status mfp_oauth_token_client_set_profile(mfp_oauth_token_client *clie
  * Wipes the client (tokens, codes, verifier) and every byte of its
  * storage. Destroying storage that holds no client does nothing.
  *
- * # Safety
+ * Safety:
  * `client` NULL or valid for reads and writes of `mfp_oauth_token_client`.
  */
 mfp_oauth_status mfp_oauth_token_client_destroy(mfp_oauth_token_client *client);
@@ -3307,7 +3310,7 @@ mfp_oauth_status mfp_oauth_token_client_destroy(mfp_oauth_token_client *client);
  * event says when to show `mfp_oauth_token_client_device_code`. Google
  * refuses it (`DEVICE_FLOW_NOT_SUPPORTED`): use the PKCE flow.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_token_client_destroy`.
  */
 mfp_oauth_status mfp_oauth_token_client_start_device(mfp_oauth_token_client *client,
@@ -3321,7 +3324,7 @@ mfp_oauth_status mfp_oauth_token_client_start_device(mfp_oauth_token_client *cli
  * `random` is 48 octets from a cryptographic RNG (verifier and state);
  * `login_hint` is an address or `{NULL, 0}`.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `random` NULL or valid for 48 bytes;
  * `login_hint` NULL or valid for `login_hint_len` bytes.
  */
@@ -3336,7 +3339,7 @@ mfp_oauth_status mfp_oauth_token_client_start_auth_code(mfp_oauth_token_client *
  * Writes the authorize URL for the browser (PKCE flow) as a NUL-terminated
  * string; `BUFFER_TOO_SMALL` with the size needed in `*out_len`.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy` (only read); `buf` NULL or valid for
  * `buf_len` bytes of writes; `out_len` NULL or valid for a write.
  */
@@ -3350,7 +3353,7 @@ mfp_oauth_status mfp_oauth_token_client_authorize_url(const mfp_oauth_token_clie
  * request-target of its `GET` (`/?code=...&state=...`). A wrong `state` is
  * `STATE_MISMATCH`; an error redirect is reported as its diagnostic.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `target` NULL or valid for `target_len` bytes.
  */
 mfp_oauth_status mfp_oauth_token_client_handle_redirect(mfp_oauth_token_client *client,
@@ -3365,7 +3368,7 @@ mfp_oauth_status mfp_oauth_token_client_handle_redirect(mfp_oauth_token_client *
  * new connection. 8 KB always suffices; `BUFFER_TOO_SMALL` with the size
  * needed in `*out_written`.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  */
@@ -3383,7 +3386,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * ask `mfp_oauth_token_client_connection_done` whether to close the
  * connection.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  */
@@ -3407,7 +3410,7 @@ mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *cli
  * `_handle_close`. Also true when no request is out (no connection is
  * needed then).
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy` (only read); `out_done` NULL or valid for a
  * write.
  */
@@ -3418,7 +3421,7 @@ mfp_oauth_status mfp_oauth_token_client_connection_done(const mfp_oauth_token_cl
  * The server closed the connection (the end of a response without
  * Content-Length is its close).
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_token_client_destroy`.
  */
 mfp_oauth_status mfp_oauth_token_client_handle_close(mfp_oauth_token_client *client,
@@ -3433,7 +3436,7 @@ mfp_oauth_status mfp_oauth_token_client_handle_close(mfp_oauth_token_client *cli
  * fail at once: trying again would not help). Any other `diag` is
  * `INVALID_ARGUMENT`.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_token_client_destroy`.
  */
 mfp_oauth_status mfp_oauth_token_client_handle_transport_error(mfp_oauth_token_client *client,
@@ -3443,7 +3446,7 @@ mfp_oauth_status mfp_oauth_token_client_handle_transport_error(mfp_oauth_token_c
 /**
  * Call when `now_ms` reached the deadline of `_poll_timeout`.
  *
- * # Safety
+ * Safety:
  * As for `mfp_oauth_token_client_destroy`.
  */
 mfp_oauth_status mfp_oauth_token_client_handle_timeout(mfp_oauth_token_client *client,
@@ -3453,7 +3456,7 @@ mfp_oauth_status mfp_oauth_token_client_handle_timeout(mfp_oauth_token_client *c
  * Writes when `_handle_timeout` (or the next `_poll_transmit`) is due, or
  * `MFP_OAUTH_NO_DEADLINE`.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy` (only read); `out_deadline_ms` NULL or valid.
  */
 mfp_oauth_status mfp_oauth_token_client_poll_timeout(const mfp_oauth_token_client *client,
@@ -3465,7 +3468,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_timeout(const mfp_oauth_token_clien
  * `_exchange_succeeded`, `_auth_failed` or `_exchange_failed`, or left to
  * `mfp_oauth_mailer_poll_token_event`, which reports it all the same.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy`; `out_event` NULL or valid for a write.
  */
 mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
@@ -3482,7 +3485,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *clien
  * none (the account is then unverified); `BUFFER_TOO_SMALL` with the
  * length needed in `*out_len`.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy` (only read); `buf` NULL or valid for
  * `buf_len` bytes; `out_len` NULL or valid for a write.
  */
@@ -3498,7 +3501,7 @@ mfp_oauth_status mfp_oauth_token_client_signed_in_account(const mfp_oauth_token_
  * lifetime. `WRONG_STATE` before the code arrived; `BUFFER_TOO_SMALL`
  * (nothing written) if either buffer is short.
  *
- * # Safety
+ * Safety:
  * `client` as for `_destroy` (only read); buffers NULL or valid for their
  * lengths; `out_expires_in_s` NULL or valid.
  */

@@ -126,7 +126,70 @@ fn header_source() -> String {
         .expect("cbindgen generates the header");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    String::from_utf8(out).expect("header is UTF-8")
+    c_doc(&String::from_utf8(out).expect("header is UTF-8"))
+}
+
+/// The header's comments as a C reader expects them: the Rust doc markup
+/// the crate's comments carry for rustdoc (`[`name`]` links, `# Safety`
+/// section headings) turned into plain text (`name`, `Safety:`). Code lines
+/// are left alone.
+fn c_doc(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    for line in header.split_inclusive('\n') {
+        let t = line.trim_start();
+        let comment = t.starts_with('*') || t.starts_with("/*") || t.starts_with("//");
+        if !comment {
+            out.push_str(line);
+            continue;
+        }
+        let indent = &line[..line.len() - t.len()];
+        let line = match t.strip_prefix("* # ") {
+            Some(heading) => {
+                let (word, end) = heading.split_at(heading.trim_end().len());
+                format!("{indent}* {word}:{end}")
+            }
+            None => line.to_string(),
+        };
+        out.push_str(&unlink(&line));
+    }
+    out
+}
+
+/// `[`x`]` and `[`x`](target)` become `` `x` ``.
+fn unlink(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find("[`") {
+        let Some(close) = rest[start..].find("`]") else {
+            break;
+        };
+        let code_end = start + close + 1; // the closing backtick
+        out.push_str(&rest[..start]);
+        out.push_str(&rest[start + 1..code_end]);
+        let mut after = &rest[code_end + 1..];
+        if after.starts_with('(') {
+            if let Some(p) = after.find(')') {
+                after = &after[p + 1..];
+            }
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_header_reads_as_c_not_rustdoc() {
+    assert_eq!(
+        c_doc(" * Writes [`mfp_oauth_x`] and [`Y`](crate::y).\n * # Safety\n[`code`];\n"),
+        " * Writes `mfp_oauth_x` and `Y`.\n * Safety:\n[`code`];\n"
+    );
+    let header = header_source();
+    assert!(!header.contains("[`"), "a rustdoc link is left in the header");
+    assert!(
+        !header.lines().any(|l| l.trim_start().starts_with("* # ")),
+        "a rustdoc section heading is left in the header"
+    );
 }
 
 fn check(path: &Path, expected: &str) {
