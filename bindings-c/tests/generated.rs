@@ -185,7 +185,10 @@ fn the_header_reads_as_c_not_rustdoc() {
         " * Writes `mfp_oauth_x` and `Y`.\n * Safety:\n[`code`];\n"
     );
     let header = header_source();
-    assert!(!header.contains("[`"), "a rustdoc link is left in the header");
+    assert!(
+        !header.contains("[`"),
+        "a rustdoc link is left in the header"
+    );
     assert!(
         !header.lines().any(|l| l.trim_start().starts_with("* # ")),
         "a rustdoc section heading is left in the header"
