@@ -771,9 +771,24 @@ fn decode_into(
         .and_then(|r| r.try_into().ok())
         .ok_or(NvError::Corrupt)?;
     let rest = image.body.get(BODY_FIXED_LEN..).ok_or(NvError::Corrupt)?;
-    let (meta, vault) =
-        postcard::take_from_bytes::<NvMeta<'_>>(rest).map_err(|_| NvError::Corrupt)?;
-    settings_into(&meta.settings, settings)?;
+    // The metadata (an `NvMeta`) is read in its parts, each user as it is
+    // restored, instead of as one value (R-MEM: the list of users is not
+    // held, nor moved from frame to frame).
+    let (nv_settings, after) =
+        postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| NvError::Corrupt)?;
+    let (admin, after) =
+        postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| NvError::Corrupt)?;
+    let (user_count, users) =
+        postcard::take_from_bytes::<usize>(after).map_err(|_| NvError::Corrupt)?;
+    if user_count > MAX_USER_TOKENS {
+        return Err(NvError::Corrupt);
+    }
+    // A first pass finds where the users end and the vault begins.
+    let mut vault = users;
+    for _ in 0..user_count {
+        vault = next_user(vault)?.1;
+    }
+    settings_into(&nv_settings, settings)?;
 
     let mut vault = Vault {
         rest: vault,
@@ -787,14 +802,16 @@ fn decode_into(
         image,
         random: &random,
     };
-    if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), meta.settings.proxy) {
+    if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), nv_settings.proxy) {
         opener.open_into(&mut proxy.password, vault.next(len)?)?;
     }
     store.reset();
-    let admin = &meta.admin;
     opener.open_into(&mut store.admin.refresh, vault.next(admin.secret_len)?)?;
-    restore(&mut store.admin, admin, image.version)?;
-    for user in &meta.users {
+    restore(&mut store.admin, &admin, image.version)?;
+    let mut users = users;
+    for _ in 0..user_count {
+        let (user, rest) = next_user(users)?;
+        users = rest;
         let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
         opener.open_into(&mut slot.refresh, vault.next(user.slot.secret_len)?)?;
         restore(slot, &user.slot, image.version)?;
@@ -804,6 +821,11 @@ fn decode_into(
         return Err(NvError::Corrupt);
     }
     Ok(())
+}
+
+/// The next user of an image's metadata, and what follows it.
+fn next_user(bytes: &[u8]) -> Result<(NvUser<'_>, &[u8]), NvError> {
+    postcard::take_from_bytes::<NvUser<'_>>(bytes).map_err(|_| NvError::Corrupt)
 }
 
 /// The secrets of an image's vault, in order.
@@ -931,7 +953,52 @@ fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
         1 => WebDavHttpVersion::Http2Http11,
         _ => return Err(bad),
     };
-    s.smtp = match nv.smtp {
+    set_smtp(&mut s.smtp, nv.smtp)?;
+    set_proxy(&mut s.proxy, nv.proxy)?;
+    s.send_as.clear();
+    for a in &nv.send_as {
+        push_address(&mut s.send_as, a)?;
+    }
+    let [token_url, device_url, authorize_url, scope] = nv.custom;
+    set_address(&mut s.admin_address, nv.admin_address)?;
+    s.oauth_enabled = nv.oauth_enabled;
+    set_string(&mut s.tenant, nv.tenant)?;
+    set_string(&mut s.client_id, nv.client_id)?;
+    set_string(&mut s.custom.token_url, token_url)?;
+    set_string(&mut s.custom.device_url, device_url)?;
+    set_string(&mut s.custom.authorize_url, authorize_url)?;
+    set_string(&mut s.custom.scope, scope)?;
+    s.google_app_testing = nv.google_app_testing;
+    set_address(&mut s.bulk_address, nv.bulk_address)?;
+    s.tls_min = tls(nv.tls_min)?;
+    s.tls_max = tls(nv.tls_max)?;
+    s.vlan_on_network2 = nv.vlan_on_network2;
+    s.auto_delete_user_tokens = nv.auto_delete_user_tokens;
+    Ok(())
+}
+
+// The helpers below are not inlined: each one's temporary (an address, a
+// host, a proxy) lives on its own short frame, one at a time, not all
+// together on `settings_into`'s (R-MEM).
+
+#[inline(never)]
+fn set_address(place: &mut Option<Address>, s: Option<&str>) -> Result<(), NvError> {
+    *place = s.map(parse_address).transpose()?;
+    Ok(())
+}
+
+#[inline(never)]
+fn push_address<const N: usize>(list: &mut Vec<Address, N>, s: &str) -> Result<(), NvError> {
+    list.push(parse_address(s)?).map_err(|_| NvError::Corrupt)
+}
+
+#[inline(never)]
+fn set_smtp(
+    s_smtp: &mut Option<SmtpServer>,
+    nv_smtp: Option<(&str, u16, u8)>,
+) -> Result<(), NvError> {
+    let bad = NvError::Corrupt;
+    *s_smtp = match nv_smtp {
         None => None,
         Some((host, port, sec)) => Some(SmtpServer {
             host: string(host)?,
@@ -943,36 +1010,30 @@ fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
             },
         }),
     };
-    if let Some(p) = s.proxy.as_mut() {
+    Ok(())
+}
+
+#[inline(never)]
+fn set_proxy(
+    s_proxy: &mut Option<Proxy>,
+    nv_proxy: Option<(&str, u16, &str, u16)>,
+) -> Result<(), NvError> {
+    if let Some(p) = s_proxy.as_mut() {
         p.password.clear();
     }
-    s.proxy = match nv.proxy {
-        None => None,
-        Some((host, port, user, _)) => Some(Proxy {
-            host: string(host)?,
-            port,
-            user: string(user)?,
-            password: SecretBuf::new(),
-        }),
+    let Some((host, port, user, _)) = nv_proxy else {
+        *s_proxy = None;
+        return Ok(());
     };
-    s.send_as.clear();
-    for a in &nv.send_as {
-        s.send_as.push(parse_address(a)?).map_err(|_| bad)?;
-    }
-    let [token_url, device_url, authorize_url, scope] = nv.custom;
-    s.admin_address = nv.admin_address.map(parse_address).transpose()?;
-    s.oauth_enabled = nv.oauth_enabled;
-    set_string(&mut s.tenant, nv.tenant)?;
-    set_string(&mut s.client_id, nv.client_id)?;
-    set_string(&mut s.custom.token_url, token_url)?;
-    set_string(&mut s.custom.device_url, device_url)?;
-    set_string(&mut s.custom.authorize_url, authorize_url)?;
-    set_string(&mut s.custom.scope, scope)?;
-    s.google_app_testing = nv.google_app_testing;
-    s.bulk_address = nv.bulk_address.map(parse_address).transpose()?;
-    s.tls_min = tls(nv.tls_min)?;
-    s.tls_max = tls(nv.tls_max)?;
-    s.vlan_on_network2 = nv.vlan_on_network2;
-    s.auto_delete_user_tokens = nv.auto_delete_user_tokens;
-    Ok(())
+    // Written in place from an all-zero value (a memset), not built and
+    // moved (R-MEM).
+    let p = s_proxy.insert(Proxy {
+        host: String::new(),
+        port: 0,
+        user: String::new(),
+        password: SecretBuf::new(),
+    });
+    set_string(&mut p.host, host)?;
+    p.port = port;
+    set_string(&mut p.user, user)
 }
