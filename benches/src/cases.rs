@@ -98,6 +98,26 @@ pub fn stuff_ours(msg: &[u8], out: &mut [u8]) -> usize {
     total + stuffer.finish(&mut tail).unwrap_or(0)
 }
 
+/// The `DATA` body path for a body declared canonical
+/// (`DotStuffer::encode_canonical`) over the whole message; returns the
+/// octets written, end of data included.
+#[inline(never)]
+pub fn canonical_ours(msg: &[u8], out: &mut [u8]) -> usize {
+    let mut stuffer = DotStuffer::new();
+    let mut total = 0;
+    let mut rest = msg;
+    while !rest.is_empty() {
+        let (consumed, written) = stuffer.encode_canonical(rest, out);
+        total += written;
+        rest = rest.get(consumed..).unwrap_or(&[]);
+        if consumed == 0 {
+            break;
+        }
+    }
+    let mut tail = [0u8; 6];
+    total + stuffer.finish(&mut tail).unwrap_or(0)
+}
+
 /// What one in-memory job produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JobOutcome {

@@ -49,6 +49,31 @@ pub fn send_ours(
     chunking: bool,
     bufs: OursBuffers,
 ) -> io::Result<()> {
+    send_ours_as(addr, token, message, message_len, chunking, bufs, false)
+}
+
+/// [`send_ours`] with the message declared canonical (the core composer's
+/// output): `Client::write_body_canonical`, as `mfp-oauth send` does.
+pub fn send_ours_canonical(
+    addr: SocketAddr,
+    token: &[u8],
+    message: &mut dyn Read,
+    message_len: u64,
+    chunking: bool,
+    bufs: OursBuffers,
+) -> io::Result<()> {
+    send_ours_as(addr, token, message, message_len, chunking, bufs, true)
+}
+
+fn send_ours_as(
+    addr: SocketAddr,
+    token: &[u8],
+    message: &mut dyn Read,
+    message_len: u64,
+    chunking: bool,
+    bufs: OursBuffers,
+    canonical: bool,
+) -> io::Result<()> {
     let epoch = StdInstant::now();
     let now = || Instant::from_millis(u64::try_from(epoch.elapsed().as_millis()).unwrap_or(0));
     let mut stream = TcpStream::connect(addr)?;
@@ -91,9 +116,12 @@ pub fn send_ours(
                         }
                         let mut chunk = &body[..got];
                         while !chunk.is_empty() {
-                            let p = client
-                                .write_body(chunk, &mut out)
-                                .map_err(other("write_body"))?;
+                            let p = if canonical {
+                                client.write_body_canonical(chunk, &mut out)
+                            } else {
+                                client.write_body(chunk, &mut out)
+                            }
+                            .map_err(other("write_body"))?;
                             stream.write_all(&out[..p.written])?;
                             chunk = &chunk[p.consumed..];
                         }

@@ -121,3 +121,56 @@ Content-Transfer-Encoding: base64\r\n\r\n",
 pub fn dot_lines(msg: &[u8]) -> usize {
     usize::from(msg.first() == Some(&b'.')) + msg.windows(2).filter(|w| w == b"\n.").count()
 }
+
+/// The row 3 message as the product sends it: composed by the core's
+/// composer (`mfp_oauth_core::mime`, canonical: CRLF, base64 76-column
+/// lines, no line starting with a dot), a short text and a PDF-sized file
+/// of deterministic octets, about `len` octets in all.
+#[must_use]
+pub fn canonical_message(len: usize) -> Vec<u8> {
+    use mfp_oauth_core::mime::{Attachment, Composer, Output, Parts};
+    // 57 octets of file make a 78-octet line.
+    let file_len = len.saturating_sub(1024) / 78 * 57;
+    let mut x: u64 = 7;
+    let file: Vec<u8> = (0..file_len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect();
+    let atts = [Attachment {
+        name: "scan.pdf",
+        content_type: "application/pdf",
+        len: file_len as u64,
+    }];
+    let parts = Parts {
+        from: USER,
+        to: &RECIPIENTS,
+        subject: "Scan 2026-11-24 08:00",
+        text: Some("Scanned document attached."),
+        attachments: &atts,
+        message_id_local: "bench-1",
+    };
+    let Ok(mut c) = Composer::new(parts, Some(1_795_516_072), &[0x5a; 12]) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(usize::try_from(c.size()).unwrap_or(len));
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = 0;
+    loop {
+        match c.poll_output(&mut buf) {
+            Ok(Output::Wrote(n)) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Ok(Output::NeedInput { max, .. }) => {
+                let end = (pos + max).min(file.len());
+                match c.handle_input(file.get(pos..end).unwrap_or_default()) {
+                    Ok(k) => pos += k,
+                    Err(_) => return Vec::new(),
+                }
+            }
+            Ok(Output::Done) | Err(_) => break,
+        }
+    }
+    out
+}

@@ -6,6 +6,8 @@
 //!   counting; prints `heap <calls> <bytes> <peak> <caller-octets>`.
 //! - `probe send <ours|ours-data|lettre> <addr> <message-file> [token-len]`:
 //!   sends the file to three recipients; prints `heap <calls> <bytes> <peak>`.
+//!   `ours-canonical`, `ours-data-canonical`: ours with the file declared
+//!   canonical (the core composer's output, `write_body_canonical`).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -89,6 +91,12 @@ fn case(name: &str, n: u64) -> Result<(), String> {
             }
             print_heap(h, size_of::<cases::SerdeToken>());
         }
+        "canonical-ours" => {
+            let msg = fixtures::canonical_message(fixtures::BIG_MESSAGE_LEN);
+            let mut out = vec![0u8; OursBuffers::default().out];
+            let h = measure(n, || cases::canonical_ours(&msg, &mut out));
+            print_heap(h, out.len());
+        }
         "stuff-ours" => {
             let msg = fixtures::message(fixtures::BIG_MESSAGE_LEN);
             let mut out = vec![0u8; OursBuffers::default().out];
@@ -120,12 +128,17 @@ fn send(who: &str, addr: &str, file: &str, token_len: usize) -> Result<(), Strin
     let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     let token = fixtures::access_token(token_len);
     let (r, h) = match who {
-        "ours" | "ours-data" => {
+        "ours" | "ours-data" | "ours-canonical" | "ours-data-canonical" => {
             let mut f = File::open(file).map_err(|e| format!("{file}: {e}"))?;
             let len = f.metadata().map_err(|e| e.to_string())?.len();
-            let chunking = who == "ours";
+            let chunking = !who.starts_with("ours-data");
+            let send = if who.ends_with("-canonical") {
+                clients::send_ours_canonical
+            } else {
+                clients::send_ours
+            };
             alloc_count::count(|| {
-                clients::send_ours(
+                send(
                     addr,
                     token.as_bytes(),
                     &mut f,
