@@ -2359,6 +2359,21 @@ mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
                                            mfp_oauth_plan *out_plan);
 
 /**
+ * Sets the running job's message size in octets, after
+ * `mfp_oauth_mailer_submit` and before the SMTP session starts (plans up to
+ * CONNECT). For a message composed after the submit: its From: header is
+ * the plan's `from`, the address the sender policy chose, so compose it
+ * (`mfp_oauth_mime_begin`) once the first plan is known, then give the
+ * composer's size here. The session announces it with `SIZE=` and refuses
+ * a message over the server's limit before MAIL. `WRONG_STATE` when no job
+ * runs or its session has started.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uint64_t size);
+
+/**
  * Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
  * event of `token_client` (NEED_*_AUTH plans): the mailer stores the
  * tokens (they never pass through the caller) and writes the next plan.

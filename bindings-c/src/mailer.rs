@@ -787,6 +787,30 @@ pub unsafe extern "C" fn mfp_oauth_mailer_get_plan(
     unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) }
 }
 
+/// Sets the running job's message size in octets, after
+/// `mfp_oauth_mailer_submit` and before the SMTP session starts (plans up to
+/// CONNECT). For a message composed after the submit: its From: header is
+/// the plan's `from`, the address the sender policy chose, so compose it
+/// (`mfp_oauth_mime_begin`) once the first plan is known, then give the
+/// composer's size here. The session announces it with `SIZE=` and refuses
+/// a message over the server's limit before MAIL. `WRONG_STATE` when no job
+/// runs or its session has started.
+///
+/// # Safety
+/// `mailer` as for `_destroy`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_set_message_size(
+    mailer: *mut MfpOauthMailer,
+    size: u64,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract.
+    let m = try_status!(unsafe { live(mailer) });
+    match m.mailer.set_message_size(size) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
+    }
+}
+
 /// The tokens of the token client's finished exchange.
 fn grant_of(c: &token_client::TokenClient) -> Result<TokenGrant<'_>, MfpOauthStatus> {
     let t = c.tokens().ok_or(MfpOauthStatus::WrongState)?;

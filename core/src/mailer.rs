@@ -424,6 +424,21 @@ impl Mailer {
         self.job.as_ref().map(|j| &j.decision.from)
     }
 
+    /// Sets the running job's message size (for `SIZE=` and the check
+    /// against the server's limit) after [`Mailer::submit`]: the From
+    /// address the policy chose ([`Mailer::job_from`]) goes into the
+    /// message's `From:` header, so a message composed after the submit
+    /// learns its exact size only then. Allowed until the SMTP session
+    /// starts; `WrongState` when no job runs or the session has started.
+    pub fn set_message_size(&mut self, size: u64) -> Result<(), MailerError> {
+        if self.client.is_some() {
+            return Err(MailerError::WrongState);
+        }
+        let job = self.job.as_mut().ok_or(MailerError::WrongState)?;
+        job.envelope.size = Some(size);
+        Ok(())
+    }
+
     /// The SMTP session, during [`Plan::Session`]: feed it input, TLS,
     /// close and timeouts, take its transmits, stream the body.
     pub fn smtp(&mut self) -> Option<&mut smtp::Client> {

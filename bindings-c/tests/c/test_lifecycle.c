@@ -75,6 +75,25 @@ TEST(the_plan_names_the_from_address) {
   t_teardown();
 }
 
+/* The message is composed once the plan names its From; its size is given
+ * then, before the session starts, and no longer after. */
+TEST(the_size_follows_the_from_before_the_session) {
+  mfp_oauth_settings s = pd_settings();
+  mfp_oauth_plan plan;
+  t_admin_ready(&s);
+  CHECK_STATUS(mfp_oauth_mailer_set_message_size(&pd_mailer, 1000), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_mailer_set_message_size(NULL, 1000), MFP_OAUTH_STATUS_NULL_PARAMETER);
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK_STR(plan.from, "admin@contoso.com");
+  CHECK_OK(mfp_oauth_mailer_set_message_size(&pd_mailer, 200000));
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  CHECK_STATUS(mfp_oauth_mailer_set_message_size(&pd_mailer, 1000), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
+  t_teardown();
+}
+
 /* ---- trap 4: connection lifecycle ---------------------------------------- */
 
 static void t_feed_tokens(const char *text) {
@@ -525,6 +544,7 @@ TEST(starttls_leftovers_fail_the_mailer_job) {
 }
 
 static const test_case cases[] = {
+    CASE(the_size_follows_the_from_before_the_session),
     CASE(the_plan_names_the_from_address),
     CASE(the_token_connection_says_when_to_close),
     CASE(done_comes_once_the_quit_went_out),

@@ -488,6 +488,40 @@ fn a_message_over_the_servers_size_fails_before_mail_with_no_deciding_reply() {
 }
 
 #[test]
+fn the_size_set_after_submit_is_the_one_checked_and_closes_with_the_session() {
+    // Issue 16: a message composed after the submit (its From: header is
+    // the policy's choice, `job_from`) gives its size then; the session
+    // checks that size against the server's SIZE. Once the session has
+    // started the size can no longer change.
+    let mut m = with_admin_token(b"AT", b"RT");
+    let to = [addr("bob@fabrikam.com")];
+    assert_eq!(
+        m.set_message_size(10),
+        Err(MailerError::WrongState),
+        "no job"
+    );
+    m.submit(at(1), &scan(&to, None)).unwrap();
+    assert_eq!(m.job_from(), Some(&addr(ADMIN)));
+    m.set_message_size(5000).unwrap();
+    connect(&mut m, at(1));
+    assert_eq!(
+        m.set_message_size(10),
+        Err(MailerError::WrongState),
+        "session started"
+    );
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    srv.ehlo_extra = "250-SIZE 1000\r\n";
+    pump(&mut m, &mut srv, at(1), true, &mut Seen::default());
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::MessageTooBig
+        }
+    );
+    assert!(srv.froms.is_empty(), "no MAIL FROM");
+}
+
+#[test]
 fn invalid_grant_before_the_session_asks_for_a_new_sign_in() {
     // R-TOK-4 for the administrator, R-TOK-6 for a user.
     let alice = addr("alice@contoso.com");
