@@ -1758,7 +1758,7 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     // The refresh grant's attempts, shown as at sign-in (issue 17).
     let mut refresh = Shown::new(ctx.lang);
     let mut refresh_failed = false;
-    let report = job::run(&mut dev, &spec, &mut body, &mut sign_in, &mut |e| match e {
+    let report = job::run_composed(&mut dev, &spec, &mut body, &mut sign_in, &mut |e| match e {
         JobEvent::Body(n) => bar.set_position(*n),
         JobEvent::Refreshing(_) => bar.println(tr(
             ctx.lang,

@@ -369,3 +369,62 @@ fn streamed_scan_arrives_whole_and_parses_back() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// Issue 16: a job whose body the core composer made goes out declared
+// canonical (`job::run_composed`, `write_body_canonical`); the server
+// stores the very octets composed, as through the scanning path.
+#[test]
+fn a_composed_body_declared_canonical_arrives_as_composed() {
+    use mfp_oauth_host::mime::{self, Attachment, Composition};
+    let (w, dir, mut dev) = setup("canonical");
+    let file = dir.join("scan.pdf");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 31 + i / 7) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let atts = [Attachment::from_file(&file).unwrap()];
+    let to_s = ["carol@fabrikam.test".to_owned()];
+    let to: Vec<Address> = to_s.iter().map(|t| Address::parse(t).unwrap()).collect();
+    let when = std::time::SystemTime::now();
+    let composition = Composition {
+        from: ADMIN,
+        to: &to_s,
+        subject: "Scan",
+        text: ".\n..two dots\n.end\n",
+        attachments: &atts,
+        message_id_local: "canonical-1",
+        date: when,
+    };
+    let composed = mime::compose(&composition).unwrap();
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        Err(FlowError::Failed(
+            mfp_oauth_core::diag::Id::AdminTokenRequired,
+        ))
+    };
+    let mut stored = Vec::new();
+    for composed_path in [true, false] {
+        let mut body = mime::stream(&composition);
+        let spec = JobSpec {
+            function: Function::ScanToEmail,
+            user: None,
+            from: None,
+            to: &to,
+            size: Some(body.len()),
+        };
+        let r = if composed_path {
+            job::run_composed(&mut dev, &spec, &mut body, &mut no_sign_in, &mut |_| {})
+        } else {
+            job::run(&mut dev, &spec, &mut body, &mut no_sign_in, &mut |_| {})
+        }
+        .unwrap();
+        assert!(r.sent(), "{r:?}");
+        stored.push(w.sim.messages().pop().unwrap().data);
+    }
+    assert!(
+        stored[0] == composed,
+        "the canonical path changed the message"
+    );
+    assert!(
+        stored[1] == composed,
+        "the scanning path changed the message"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

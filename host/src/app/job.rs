@@ -131,6 +131,30 @@ pub fn run(
     sign_in: &mut SignInFn<'_>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<JobReport, AppError> {
+    run_as(device, job, body, false, sign_in, on)
+}
+
+/// [`run`] for a body made by the core composer ([`crate::mime`]): it is
+/// canonical, so the SMTP client sends it without scanning every octet
+/// (`write_body_canonical`).
+pub fn run_composed(
+    device: &mut Device,
+    job: &JobSpec<'_>,
+    body: &mut dyn std::io::Read,
+    sign_in: &mut SignInFn<'_>,
+    on: &mut dyn FnMut(&JobEvent),
+) -> Result<JobReport, AppError> {
+    run_as(device, job, body, true, sign_in, on)
+}
+
+fn run_as(
+    device: &mut Device,
+    job: &JobSpec<'_>,
+    body: &mut dyn std::io::Read,
+    canonical: bool,
+    sign_in: &mut SignInFn<'_>,
+    on: &mut dyn FnMut(&JobEvent),
+) -> Result<JobReport, AppError> {
     let now = device.clock.now();
     let spec = Job {
         function: job.function,
@@ -252,7 +276,9 @@ pub fn run(
                         if security == Security::ImplicitTls {
                             c.start_tls_with(cfg.clone()).map_err(|e| e.diag())?;
                         }
-                        Ok(Pump::new(c, cfg))
+                        let mut p = Pump::new(c, cfg);
+                        p.set_canonical_body(canonical);
+                        Ok(p)
                     });
                 let r = match opened {
                     Ok(p) => {

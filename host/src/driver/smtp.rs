@@ -326,6 +326,9 @@ pub struct Pump {
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     pending: Vec<u8>,
+    /// The body is the core composer's output: sent with
+    /// `write_body_canonical` (no per-octet scan).
+    canonical_body: bool,
 }
 
 impl fmt::Debug for Pump {
@@ -346,7 +349,17 @@ impl Pump {
             inbuf: vec![0; IO_BUF_LEN],
             outbuf: vec![0; IO_BUF_LEN],
             pending: Vec::new(),
+            canonical_body: false,
         }
+    }
+
+    /// Declare the bodies this pump streams canonical (CRLF line ends, no
+    /// line starting with a dot: the core composer's output), so that the
+    /// client copies them instead of scanning every octet
+    /// ([`smtp::Client::write_body_canonical`]; a line-start dot is still
+    /// stuffed with `DATA`).
+    pub fn set_canonical_body(&mut self, canonical: bool) {
+        self.canonical_body = canonical;
     }
 
     /// Start TLS (after `UpgradeTls`) and tell the client the moment the
@@ -482,7 +495,12 @@ impl Pump {
             };
             let mut chunk = input.get(..n).unwrap_or_default();
             while !chunk.is_empty() {
-                let Ok(p) = client.write_body(chunk, &mut self.outbuf) else {
+                let written = if self.canonical_body {
+                    client.write_body_canonical(chunk, &mut self.outbuf)
+                } else {
+                    client.write_body(chunk, &mut self.outbuf)
+                };
+                let Ok(p) = written else {
                     // The client left the body (a refusal fed below).
                     return Ok(());
                 };
