@@ -111,8 +111,15 @@
 //! - IP addresses in subjectAltName: connect by host name.
 //!
 //! There is no "accept any certificate" path: a server that does not
-//! verify is refused before any byte of a token is sent (diagnostic
-//! [`Id::CertificateInvalid`] or [`Id::TlsHandshakeFailed`]).
+//! verify is refused before any byte of a token is sent, on implicit TLS,
+//! after STARTTLS and at the token endpoint alike, with the reason as the
+//! host reports it ([`ConstrainedVerifier::refusal`]): a path check
+//! [`Id::CertificateInvalid`] (E604), out of its dates
+//! [`Id::CertificateExpired`] (E607, with a clock), the wrong name
+//! [`Id::CertificateWrongName`] (E608), a chain that does not lead to the
+//! trust anchor [`Id::CertificateUntrusted`] (E609); a server without TLS
+//! 1.3 is [`Id::TlsVersionMismatch`] (E610), any other handshake failure
+//! [`Id::TlsHandshakeFailed`].
 //! (`embedded-tls`'s other verifier, `webpki`, takes no intermediates and
 //! needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
 //! assemble for armv7e-m.)
@@ -722,14 +729,16 @@ where
                                 continue;
                             };
                             match ev {
-                                Event::UpgradeTls => {
-                                    if let Err(diag) = conn.upgrade(self).await {
-                                        // The reason (certificate, handshake)
-                                        // is the job's result, not "closed".
-                                        return mailer.cancel(now(), diag);
+                                Event::UpgradeTls => match conn.upgrade(self).await {
+                                    Ok(()) => {
+                                        let _ = client.handle_tls_established(now());
                                     }
-                                    let _ = client.handle_tls_established(now());
-                                }
+                                    // The reason (a refused certificate: E604,
+                                    // E607, E608, E609; no TLS version in
+                                    // common: E610) is the session's, and so
+                                    // the job's, result, not "closed".
+                                    Err(diag) => client.handle_tls_failed(now(), diag),
+                                },
                                 Event::ReadyForBody => {
                                     stream_body(client, conn, body, out).await;
                                 }
@@ -876,6 +885,10 @@ fn transport_error(diag: Id) -> TransportError {
         Id::DnsFailed => TransportError::Dns,
         Id::ConnectFailed => TransportError::Connect,
         Id::CertificateInvalid => TransportError::Certificate,
+        Id::CertificateExpired => TransportError::CertificateExpired,
+        Id::CertificateWrongName => TransportError::CertificateWrongName,
+        Id::CertificateUntrusted => TransportError::CertificateUntrusted,
+        Id::TlsVersionMismatch => TransportError::TlsVersion,
         Id::NetworkTimeout => TransportError::Timeout,
         Id::TlsHandshakeFailed => TransportError::Tls,
         _ => TransportError::Io,

@@ -5,6 +5,7 @@
 use embassy_net::tcp::TcpSocket;
 use embassy_time::with_timeout;
 use embedded_io_async::Write;
+use embedded_tls::alert::AlertDescription;
 use embedded_tls::{
     Aes128GcmSha256, CryptoProvider, CryptoRngCore, TlsClock, TlsConfig, TlsConnection, TlsContext,
     TlsError, TlsVerifier,
@@ -39,13 +40,14 @@ pub(crate) enum ReadError {
     Io,
 }
 
-/// The caller's RNG and the verifier, for embedded-tls.
-struct Provider<'a, R, C: TlsClock> {
+/// The caller's RNG and the verifier, for embedded-tls. The verifier is
+/// borrowed, so that after a refused handshake the driver can ask it why.
+struct Provider<'a, 'v, R, C: TlsClock> {
     rng: R,
-    verifier: ConstrainedVerifier<'a, Suite, C, MAX_CERT_CHAIN_LEN>,
+    verifier: &'v mut ConstrainedVerifier<'a, Suite, C, MAX_CERT_CHAIN_LEN>,
 }
 
-impl<R: CryptoRngCore, C: TlsClock> CryptoProvider for Provider<'_, R, C> {
+impl<R: CryptoRngCore, C: TlsClock> CryptoProvider for Provider<'_, '_, R, C> {
     type CipherSuite = Suite;
     type Signature = &'static [u8];
 
@@ -54,7 +56,7 @@ impl<R: CryptoRngCore, C: TlsClock> CryptoProvider for Provider<'_, R, C> {
     }
 
     fn verifier(&mut self) -> Result<&mut impl TlsVerifier<Suite>, TlsError> {
-        Ok(&mut self.verifier)
+        Ok(&mut *self.verifier)
     }
 }
 
@@ -191,9 +193,11 @@ impl<'a> Conn<'a> {
         if let Some(p) = alpn {
             config = config.with_alpn(p);
         }
-        let provider: Provider<'_, _, C> = Provider {
+        let mut verifier: ConstrainedVerifier<'_, Suite, C, MAX_CERT_CHAIN_LEN> =
+            ConstrainedVerifier::new(board.trust.ca_der);
+        let provider = Provider {
             rng: &mut board.rng,
-            verifier: ConstrainedVerifier::new(board.trust.ca_der),
+            verifier: &mut verifier,
         };
         let result = with_timeout(IO_TIMEOUT, tls.open(TlsContext::new(&config, provider))).await;
         let diag = match result {
@@ -202,7 +206,9 @@ impl<'a> Conn<'a> {
                 *self = Conn::Tls(tls);
                 return Ok(());
             }
-            Ok(Err(e)) => handshake_diag(e),
+            // A refused certificate: the verifier says why (expired,
+            // wrong name, untrusted), as on the host.
+            Ok(Err(e)) => verifier.refusal().unwrap_or_else(|| handshake_diag(e)),
             Err(_) => Id::NetworkTimeout,
         };
         log_warn!("tls refused: E{=u16}", diag.number());
@@ -276,9 +282,14 @@ impl<'a> Conn<'a> {
     }
 }
 
-/// What a failed handshake means for the administrator.
+/// What a failed handshake means for the administrator (a certificate
+/// refused by the verifier is told by the verifier itself).
 fn handshake_diag(e: TlsError) -> Id {
     match e {
+        // The server speaks no TLS 1.3 (the only version offered): it
+        // answers with a protocol_version alert, or picks another version.
+        TlsError::HandshakeAborted(_, AlertDescription::ProtocolVersion)
+        | TlsError::InvalidSupportedVersions => Id::TlsVersionMismatch,
         TlsError::InvalidCertificate
         | TlsError::InvalidCertificateEntry
         | TlsError::InvalidSignature

@@ -9,8 +9,12 @@
 //! SMTP server or token endpoint and the chain would verify. The wrapper
 //! refuses such a chain first (RFC 5280 §4.2.1.3, §4.2.1.9, §4.2.1.12,
 //! §6.1.4), then lets the inner verifier check the signatures, the name and
-//! the dates.
+//! the dates. When it refuses a chain, the wrapper says why, as the host's
+//! TLS stack would ([`ConstrainedVerifier::refusal`]): a path check (E604),
+//! a certificate out of its dates (E607), the wrong name (E608), or
+//! signatures that do not lead to the trust anchor (E609).
 
+use der::asn1::{GeneralizedTime, UtcTime};
 use der::{Decode, Header, Reader, SliceReader, Tag};
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
@@ -97,7 +101,8 @@ const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
-/// Processed by the inner verifier (host name).
+/// Processed by the inner verifier (host name); read again to tell a wrong
+/// name from an untrusted chain.
 const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 /// id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
 const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
@@ -121,6 +126,10 @@ struct Facts<'a> {
     /// The issuer and subject Names, DER contents (for "self-issued").
     issuer: &'a [u8],
     subject: &'a [u8],
+    /// The validity SEQUENCE's contents (notBefore, notAfter).
+    validity: &'a [u8],
+    /// The subjectAltName extension's value, if present.
+    san: Option<&'a [u8]>,
     /// basicConstraints cA.
     ca: bool,
     /// basicConstraints pathLenConstraint (saturated).
@@ -210,12 +219,14 @@ fn parse(der: &[u8]) -> Result<Facts<'_>, ChainError> {
     expect(&mut t, Tag::Integer)?; // serialNumber
     expect(&mut t, Tag::Sequence)?; // signature
     let issuer = expect(&mut t, Tag::Sequence)?;
-    expect(&mut t, Tag::Sequence)?; // validity
+    let validity = expect(&mut t, Tag::Sequence)?;
     let subject = expect(&mut t, Tag::Sequence)?;
     expect(&mut t, Tag::Sequence)?; // subjectPublicKeyInfo
     let mut facts = Facts {
         issuer,
         subject,
+        validity,
+        san: None,
         ca: false,
         path_len: None,
         key_usage: None,
@@ -236,7 +247,7 @@ fn parse(der: &[u8]) -> Result<Facts<'_>, ChainError> {
 }
 
 /// Reads every extension into `facts` (RFC 5280 §4.2).
-fn extensions(list: &[u8], facts: &mut Facts<'_>) -> Result<(), ChainError> {
+fn extensions<'a>(list: &'a [u8], facts: &mut Facts<'a>) -> Result<(), ChainError> {
     let mut r = SliceReader::new(list)?;
     let mut basic = false;
     while !r.is_finished() {
@@ -260,7 +271,7 @@ fn extensions(list: &[u8], facts: &mut Facts<'_>) -> Result<(), ChainError> {
             EXT_KEY_USAGE if facts.eku.is_some() => return Err(ChainError::DuplicateExtension),
             EXT_KEY_USAGE => facts.eku = Some(ext_key_usage(value)?),
             NAME_CONSTRAINTS => return Err(ChainError::NameConstraints),
-            SUBJECT_ALT_NAME => {}
+            SUBJECT_ALT_NAME => facts.san = Some(value),
             _ if critical => return Err(ChainError::UnknownCriticalExtension),
             _ => {}
         }
@@ -321,6 +332,105 @@ fn ext_key_usage(value: &[u8]) -> Result<Eku, ChainError> {
         }
     }
     Ok(eku)
+}
+
+/// id-at-commonName, 2.5.4.3.
+const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+
+/// The longest host name kept to classify a refusal (RFC 1035).
+const HOST_NAME_MAX: usize = 253;
+
+/// A Time (UTCTime or GeneralizedTime) as UNIX seconds.
+fn time(r: &mut SliceReader<'_>) -> Result<u64, ChainError> {
+    let t = match Tag::peek(&*r)? {
+        Tag::UtcTime => UtcTime::decode(r)?.to_unix_duration(),
+        Tag::GeneralizedTime => GeneralizedTime::decode(r)?.to_unix_duration(),
+        _ => return Err(ChainError::Malformed),
+    };
+    Ok(t.as_secs())
+}
+
+/// Whether the certificate in `der` is outside its validity period at
+/// `now` (UNIX seconds); an unreadable one counts as not out of date (it
+/// is refused for another reason).
+fn out_of_date(der: &[u8], now: u64) -> bool {
+    let dates = |validity: &[u8]| -> Result<(u64, u64), ChainError> {
+        let mut r = SliceReader::new(validity)?;
+        let not_before = time(&mut r)?;
+        let not_after = time(&mut r)?;
+        Ok((not_before, not_after))
+    };
+    match parse(der).and_then(|f| dates(f.validity)) {
+        Ok((not_before, not_after)) => now < not_before || now > not_after,
+        Err(_) => false,
+    }
+}
+
+/// `pattern` (a dNSName or CN) names `host`, with the rules of
+/// `embedded-tls`'s own check (which decided the refusal): equal ignoring
+/// ASCII case, or one wildcard as the whole leftmost label of a name of at
+/// least three labels, standing for exactly one label.
+fn name_matches(pattern: &[u8], host: &[u8]) -> bool {
+    let valid = |b: &u8, star: bool| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (star && *b == b'*')
+    };
+    if !pattern.iter().all(|b| valid(b, true)) || !host.iter().all(|b| valid(b, false)) {
+        return false;
+    }
+    let dots = |n: &[u8]| n.iter().filter(|&&b| b == b'.').count();
+    match pattern.iter().filter(|&&b| b == b'*').count() {
+        0 => pattern.eq_ignore_ascii_case(host),
+        1 => match (
+            pattern.strip_prefix(b"*."),
+            host.iter().position(|&b| b == b'.'),
+        ) {
+            (Some(suffix), Some(dot)) => {
+                dots(pattern) >= 2
+                    && dots(pattern) == dots(host)
+                    && host
+                        .get(dot.saturating_add(1)..)
+                        .is_some_and(|h| h.eq_ignore_ascii_case(suffix))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether the certificate in `der` carries `host`: a dNSName of its
+/// subjectAltName or a commonName of its subject (both, as `embedded-tls`
+/// checks them).
+fn names_host(der: &[u8], host: &[u8]) -> bool {
+    let Ok(facts) = parse(der) else {
+        return false;
+    };
+    let in_san = |san: &[u8]| -> Result<bool, ChainError> {
+        let mut r = SliceReader::new(only(san, Tag::Sequence)?)?;
+        while !r.is_finished() {
+            let (tag, name) = any(&mut r)?;
+            if tag == context(2, false) && name_matches(name, host) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    let in_subject = |subject: &[u8]| -> Result<bool, ChainError> {
+        let mut r = SliceReader::new(subject)?;
+        while !r.is_finished() {
+            let mut set = SliceReader::new(expect(&mut r, Tag::Set)?)?;
+            while !set.is_finished() {
+                let mut atv = SliceReader::new(expect(&mut set, Tag::Sequence)?)?;
+                let id = expect(&mut atv, Tag::ObjectIdentifier)?;
+                let (_, value) = any(&mut atv)?;
+                if id == COMMON_NAME && name_matches(value, host) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    };
+    facts.san.is_some_and(|san| in_san(san).unwrap_or(false))
+        || in_subject(facts.subject).unwrap_or(false)
 }
 
 /// Checks `anchor_der` (one DER certificate) as a trust anchor: a CA
@@ -398,6 +508,12 @@ where
 {
     anchor: &'a [u8],
     inner: CertVerifier<'a, CipherSuite, Clock, CERT_SIZE>,
+    /// The host name the server's certificate must carry (a copy of the
+    /// inner verifier's, to say why a chain was refused).
+    host: [u8; HOST_NAME_MAX],
+    host_len: usize,
+    /// Why the last chain was refused.
+    refusal: Option<Id>,
 }
 
 impl<CipherSuite, Clock, const CERT_SIZE: usize> core::fmt::Debug
@@ -409,6 +525,7 @@ where
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ConstrainedVerifier")
             .field("anchor_len", &self.anchor.len())
+            .field("refusal", &self.refusal)
             .finish_non_exhaustive()
     }
 }
@@ -428,6 +545,43 @@ where
         ConstrainedVerifier {
             anchor: anchor_der,
             inner: CertVerifier::new(Certificate::X509(anchor_der)),
+            host: [0; HOST_NAME_MAX],
+            host_len: 0,
+            refusal: None,
+        }
+    }
+
+    /// Why the last server chain given to `verify_certificate` was
+    /// refused, as the host's TLS stack would say it (the TLS error
+    /// itself says only "invalid certificate"); `None` if it was taken,
+    /// or none was given:
+    /// - [`Id::CertificateInvalid`] (E604): a path check of this wrapper
+    ///   ([`check_chain`]), or a chain that does not decode;
+    /// - [`Id::CertificateExpired`] (E607): with a clock, a certificate of
+    ///   the chain is outside its validity period;
+    /// - [`Id::CertificateWrongName`] (E608): the server's certificate does
+    ///   not carry the host name;
+    /// - [`Id::CertificateUntrusted`] (E609): the signatures do not lead to
+    ///   the trust anchor (another CA, self-signed).
+    ///
+    /// A chain wrong in several ways gets the first of these that applies.
+    #[must_use]
+    pub fn refusal(&self) -> Option<Id> {
+        self.refusal
+    }
+
+    /// Why the inner verifier refused a chain whose server certificate is
+    /// `leaf` with `error`, its dates being right: the name, else the
+    /// signatures.
+    fn classify_leaf(&self, leaf: Option<&[u8]>, error: &TlsError) -> Id {
+        if !matches!(error, TlsError::InvalidCertificate) {
+            return Id::CertificateInvalid;
+        }
+        let host = self.host.get(..self.host_len).unwrap_or_default();
+        match leaf {
+            Some(leaf) if !names_host(leaf, host) => Id::CertificateWrongName,
+            Some(_) => Id::CertificateUntrusted,
+            None => Id::CertificateInvalid,
         }
     }
 }
@@ -439,7 +593,15 @@ where
     Clock: TlsClock,
 {
     fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
-        self.inner.set_hostname_verification(hostname)
+        self.inner.set_hostname_verification(hostname)?;
+        let name = hostname.as_bytes();
+        let kept = self
+            .host
+            .get_mut(..name.len())
+            .ok_or(TlsError::InsufficientSpace)?;
+        kept.copy_from_slice(name);
+        self.host_len = name.len();
+        Ok(())
     }
 
     fn verify_certificate(
@@ -447,11 +609,31 @@ where
         transcript: &CipherSuite::Hash,
         cert: CertificateRef<'_>,
     ) -> Result<(), TlsError> {
+        self.refusal = None;
         if let Err(e) = check_chain(self.anchor, &cert.entries) {
             log_warn!("certificate chain refused: {}", e);
+            self.refusal = Some(e.diag());
             return Err(TlsError::InvalidCertificate);
         }
-        self.inner.verify_certificate(transcript, cert)
+        // Why the inner verifier refuses is worked out from the chain,
+        // which it takes: the date check first, while the entries are here.
+        let expired = Clock::now().is_some_and(|now| {
+            cert.entries
+                .iter()
+                .filter_map(|e| der(e).ok())
+                .any(|d| out_of_date(d, now))
+        });
+        let leaf = cert.entries.first().and_then(|e| der(e).ok());
+        let result = self.inner.verify_certificate(transcript, cert);
+        if let Err(e) = &result {
+            let why = match (e, expired) {
+                (TlsError::InvalidCertificate, true) => Id::CertificateExpired,
+                _ => self.classify_leaf(leaf, e),
+            };
+            log_warn!("certificate refused: E{=u16}", why.number());
+            self.refusal = Some(why);
+        }
+        result
     }
 
     fn verify_signature(&mut self, verify: CertificateVerifyRef<'_>) -> Result<(), TlsError> {

@@ -418,3 +418,103 @@ fn chain_errors_map_to_certificate_invalid() {
         "a certificate that signs another one is not a CA"
     );
 }
+
+/// A verifier with `Clock`'s dates: what it returns for `chain`, and why
+/// it refused it.
+fn verify_why<C: embedded_tls::TlsClock>(
+    anchor: &[u8],
+    chain: &[&[u8]],
+) -> (Result<(), TlsError>, Option<mfp_oauth_core::diag::Id>) {
+    let mut v = ConstrainedVerifier::<'_, Aes128GcmSha256, C, MAX_CERT_CHAIN_LEN>::new(anchor);
+    v.set_hostname_verification(SERVER).unwrap();
+    let r = v.verify_certificate(&Sha256::default(), message(chain));
+    (r, v.refusal())
+}
+
+/// Taken, with no refusal recorded.
+fn taken<C: embedded_tls::TlsClock>(anchor: &[u8], chain: &[&[u8]]) -> bool {
+    let (r, why) = verify_why::<C>(anchor, chain);
+    r.is_ok() && why.is_none()
+}
+
+/// A wall clock in the year 5000: every certificate here has expired
+/// (rcgen's default notAfter is 4096).
+struct Year5000;
+
+impl embedded_tls::TlsClock for Year5000 {
+    fn now() -> Option<u64> {
+        Some(95_617_584_000)
+    }
+}
+
+/// A wall clock in 2026, within every certificate's dates here.
+struct Year2026;
+
+impl embedded_tls::TlsClock for Year2026 {
+    fn now() -> Option<u64> {
+        Some(1_780_000_000)
+    }
+}
+
+// Issue 15: a refused chain is told apart as the host's TLS stack tells
+// it, so that the job (after STARTTLS, on implicit TLS, at the token
+// endpoint) reports E609 for another CA, E608 for the wrong name, E607
+// for an expired certificate and E604 for a path check, not one
+// "certificate invalid" for all.
+#[test]
+fn a_refused_chain_says_why() {
+    use mfp_oauth_core::diag::Id;
+    let ca = the_ca();
+    let leaf = issue(server_params("smtp", SERVER), &ca);
+    // Taken: no refusal.
+    assert!(taken::<NoClock>(&ca.der, &[&leaf.der]));
+    assert!(taken::<Year2026>(&ca.der, &[&leaf.der]));
+    // Another CA (the wrong trust anchor): untrusted.
+    let other_ca = root(ca_params("Other Root CA", None));
+    let (r, why) = verify_why::<NoClock>(&other_ca.der, &[&leaf.der]);
+    assert!(matches!(r, Err(TlsError::InvalidCertificate)));
+    assert_eq!(why, Some(Id::CertificateUntrusted));
+    // Self-signed by the server: untrusted.
+    let mut own = server_params("smtp", SERVER);
+    own.key_usages.push(KeyUsagePurpose::KeyCertSign);
+    let own = root(own);
+    assert_eq!(
+        verify_why::<NoClock>(&ca.der, &[&own.der]).1,
+        Some(Id::CertificateUntrusted)
+    );
+    // The right CA, another name: the wrong name (SAN and CN both other).
+    let other = issue(server_params("other", "other.example.com"), &ca);
+    let (r, why) = verify_why::<NoClock>(&ca.der, &[&other.der]);
+    assert!(matches!(r, Err(TlsError::InvalidCertificate)));
+    assert_eq!(why, Some(Id::CertificateWrongName));
+    // A wildcard for the server's domain is its name; one a level up is not.
+    let wild = issue(server_params("wild", "*.example.com"), &ca);
+    assert!(taken::<NoClock>(&ca.der, &[&wild.der]));
+    let too_wide = issue(server_params("wide", "*.com"), &ca);
+    assert_eq!(
+        verify_why::<NoClock>(&ca.der, &[&too_wide.der]).1,
+        Some(Id::CertificateWrongName)
+    );
+    // Expired, with a clock (the name and CA right): expired.
+    let (r, why) = verify_why::<Year5000>(&ca.der, &[&leaf.der]);
+    assert!(matches!(r, Err(TlsError::InvalidCertificate)));
+    assert_eq!(why, Some(Id::CertificateExpired));
+    // A path check of the wrapper: certificate invalid.
+    let a = issue(server_params("a", "www.someone-else.example"), &ca);
+    let forged = issue(server_params("forged", SERVER), &a);
+    assert_eq!(
+        verify_why::<NoClock>(&ca.der, &[&forged.der, &a.der]).1,
+        Some(Id::CertificateInvalid)
+    );
+    // The refusal is the last chain's: a good one clears it.
+    let mut v = Verifier::new(&ca.der);
+    v.set_hostname_verification(SERVER).unwrap();
+    assert!(v
+        .verify_certificate(&Sha256::default(), message(&[&other.der]))
+        .is_err());
+    assert_eq!(v.refusal(), Some(Id::CertificateWrongName));
+    assert!(v
+        .verify_certificate(&Sha256::default(), message(&[&leaf.der]))
+        .is_ok());
+    assert_eq!(v.refusal(), None);
+}
