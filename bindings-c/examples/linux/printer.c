@@ -506,69 +506,76 @@ uint32_t printer_send_scan(const printer_scan *scan) {
     to[i].len = strlen(scan->to[i]);
   }
 
-  /* The message: composed by the library, its exact size known before the
-   * first octet (MAIL FROM ... SIZE=, BDAT). */
-  j.attachment = fopen(scan->attachment_path, "rb");
-  struct stat sb;
-  if (!j.attachment || fstat(fileno(j.attachment), &sb) != 0) {
-    perror(scan->attachment_path);
-    if (j.attachment) fclose(j.attachment);
-    return MFP_OAUTH_STATUS_STORAGE_FAULT;
-  }
-  mfp_oauth_mime_attachment file = {
-      {scan->attachment_name, strlen(scan->attachment_name)}, {NULL, 0}, (uint64_t)sb.st_size};
-  mfp_oauth_mime_message msg;
-  memset(&msg, 0, sizeof msg);
-  /* In administrator-fixed mode the policy sends from the administrator's
-   * address; a job that names another From is refused by submit. */
-  if (scan->from) {
-    msg.from.ptr = scan->from;
-    msg.from.len = strlen(scan->from);
-  } else {
-    msg.from = s.admin_address;
-  }
-  msg.to = to;
-  msg.to_count = scan->to_count;
-  msg.subject.ptr = scan->subject;
-  msg.subject.len = strlen(scan->subject);
-  msg.text.ptr = scan->text;
-  msg.text.len = strlen(scan->text);
-  msg.attachments = &file;
-  msg.attachment_count = 1;
-  uint8_t random[MFP_OAUTH_MIME_RANDOM_LEN];
-  if (random_bytes(random, sizeof random) != 0) st = MFP_OAUTH_STATUS_STORAGE_FAULT;
-  if (st == MFP_OAUTH_STATUS_OK)
-    st = mfp_oauth_mime_begin(&mime, &msg, wall_s(), random, &j.message_size);
-  if (st != MFP_OAUTH_STATUS_OK) {
-    fclose(j.attachment);
-    return st;
-  }
-  if (scan->copy_path && !(j.copy = fopen(scan->copy_path, "wb"))) perror(scan->copy_path);
-  printf("job: scan-to-email, %zu recipients, message of %llu octets (%s, %llu octets)\n",
-         scan->to_count, (unsigned long long)j.message_size, scan->attachment_name,
-         (unsigned long long)file.len);
-
+  /* The job first: the sender policy decides the From address (the plan's
+   * `from`), which the message's From: header must show. */
   mfp_oauth_job job;
   memset(&job, 0, sizeof job);
   job.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL;
-  if (scan->from) job.from = msg.from;
+  if (scan->from) {
+    job.from.ptr = scan->from;
+    job.from.len = strlen(scan->from);
+  }
   job.to = to;
   job.to_count = scan->to_count;
-  job.size = j.message_size;
   mfp_oauth_plan plan;
   st = mfp_oauth_mailer_submit(&mailer, clock_ms(), &job, &plan);
-  /* The message's From must be the one the sender policy chose (the
-   * server gets it in MAIL FROM). The size had to be announced at submit,
-   * so the message was composed first, with the address this printer's
-   * mode sends from; a firmware whose mode can choose otherwise passes the
-   * From in the job. */
-  if (st == MFP_OAUTH_STATUS_OK && plan.from[0] &&
-      (strlen(plan.from) != msg.from.len || memcmp(plan.from, msg.from.ptr, msg.from.len) != 0)) {
-    printf("job: the policy sends from %s, not from the composed message's From\n", plan.from);
-    st = mfp_oauth_mailer_cancel(&mailer, clock_ms(), MFP_OAUTH_STATUS_INVALID_ARGUMENT, &plan);
-  }
-  if (st == MFP_OAUTH_STATUS_OK && plan.kind != MFP_OAUTH_PLAN_KIND_FAILED)
+  if (st != MFP_OAUTH_STATUS_OK) return st;
+  if (plan.kind != MFP_OAUTH_PLAN_KIND_FAILED)
     printf("job: From %s (the sender policy's)\n", plan.from);
+
+  /* The message: composed by the library from the policy's From, its exact
+   * size known before the first octet and given to the job before the
+   * session starts (MAIL FROM ... SIZE=, BDAT). The plan is rewritten as
+   * the job goes on, so the From is copied for the composer. */
+  static char from[MFP_OAUTH_ADDRESS_BUF_LEN];
+  mfp_oauth_mime_attachment file;
+  mfp_oauth_mime_message msg;
+  if (plan.kind != MFP_OAUTH_PLAN_KIND_FAILED) {
+    snprintf(from, sizeof from, "%s", plan.from);
+    j.attachment = fopen(scan->attachment_path, "rb");
+    struct stat sb;
+    if (!j.attachment || fstat(fileno(j.attachment), &sb) != 0) {
+      perror(scan->attachment_path);
+      if (j.attachment) fclose(j.attachment);
+      j.attachment = NULL;
+      st = MFP_OAUTH_STATUS_STORAGE_FAULT;
+    } else {
+      file = (mfp_oauth_mime_attachment){
+          {scan->attachment_name, strlen(scan->attachment_name)}, {NULL, 0}, (uint64_t)sb.st_size};
+      memset(&msg, 0, sizeof msg);
+      msg.from.ptr = from;
+      msg.from.len = strlen(from);
+      msg.to = to;
+      msg.to_count = scan->to_count;
+      msg.subject.ptr = scan->subject;
+      msg.subject.len = strlen(scan->subject);
+      msg.text.ptr = scan->text;
+      msg.text.len = strlen(scan->text);
+      msg.attachments = &file;
+      msg.attachment_count = 1;
+      uint8_t random[MFP_OAUTH_MIME_RANDOM_LEN];
+      if (random_bytes(random, sizeof random) != 0) st = MFP_OAUTH_STATUS_STORAGE_FAULT;
+      if (st == MFP_OAUTH_STATUS_OK)
+        st = mfp_oauth_mime_begin(&mime, &msg, wall_s(), random, &j.message_size);
+      if (st == MFP_OAUTH_STATUS_OK)
+        st = mfp_oauth_mailer_set_message_size(&mailer, j.message_size);
+      if (st == MFP_OAUTH_STATUS_OK) {
+        if (scan->copy_path && !(j.copy = fopen(scan->copy_path, "wb"))) perror(scan->copy_path);
+        printf("job: scan-to-email, %zu recipients, message of %llu octets (%s, %llu octets)\n",
+               scan->to_count, (unsigned long long)j.message_size, scan->attachment_name,
+               (unsigned long long)file.len);
+      }
+    }
+    if (st != MFP_OAUTH_STATUS_OK) {
+      /* No message: the job ends here, with why. */
+      mfp_oauth_status why = st;
+      st = mfp_oauth_mailer_cancel(&mailer, clock_ms(), why, &plan);
+      if (j.attachment) fclose(j.attachment);
+      j.attachment = NULL;
+      if (st == MFP_OAUTH_STATUS_OK) return why;
+      return st;
+    }
+  }
   uint32_t result = st;
   while (st == MFP_OAUTH_STATUS_OK) {
     drain_steps(&j);
@@ -626,9 +633,9 @@ uint32_t printer_send_scan(const printer_scan *scan) {
   }
   net_close(&j.conn); /* DONE or FAILED: close the connection */
   drain_steps(&j);
-  fclose(j.attachment);
+  if (j.attachment) fclose(j.attachment);
   if (j.copy) fclose(j.copy);
-  mfp_oauth_mime_destroy(&mime);
+  mfp_oauth_mime_destroy(&mime); /* WRONG_STATE when no message was begun */
 
   /* For the support log: the reply that decided the job, if it had one. */
   char reply[MFP_OAUTH_REPLY_TEXT_BUF_LEN];
