@@ -565,19 +565,26 @@ impl Client {
         }
         // Encode after room for the longest header, then move the octets
         // next to the real header: the chunk's length is known only after
-        // normalising.
+        // normalising. A canonical body keeps its length: its octets go
+        // straight after the real header.
         let mut digits = [0u8; 20];
         let room = out.len();
         let header_max = "BDAT \r\n".len() + crate::wire::decimal(room as u64, &mut digits).len();
-        let body_area = out.get_mut(header_max..).unwrap_or(&mut []);
-        let (consumed, n) = if canonical {
-            self.stuffer.encode_canonical(input, body_area)
+        let (start, (consumed, n)) = if canonical {
+            let take = input.len().min(room.saturating_sub(header_max));
+            let at = "BDAT \r\n".len() + crate::wire::decimal(take as u64, &mut digits).len();
+            let area = out.get_mut(at..).unwrap_or(&mut []);
+            let input = input.get(..take).unwrap_or(input);
+            (at, self.stuffer.encode_canonical(input, area))
         } else {
-            self.stuffer.encode(input, body_area)
+            let area = out.get_mut(header_max..).unwrap_or(&mut []);
+            (header_max, self.stuffer.encode(input, area))
         };
         let size = crate::wire::decimal(n as u64, &mut digits);
         let header_len = "BDAT \r\n".len() + size.len();
-        out.copy_within(header_max..header_max + n, header_len);
+        if start != header_len {
+            out.copy_within(start..start + n, header_len);
+        }
         let mut c = Cursor::new(out, 0);
         c.put(b"BDAT ");
         c.put(size);
