@@ -9,6 +9,7 @@ use core::ffi::c_char;
 use mfp_oauth_core::diag::{Actor, Id, Lang};
 
 use crate::buf::{put, put_c_string};
+use crate::call;
 use crate::MfpOauthStatus;
 
 /// Language of the message catalogue (`mfp_oauth_lang`). Functions take it as
@@ -144,16 +145,14 @@ unsafe fn put_text(
     buf_len: usize,
     out_len: *mut usize,
 ) -> MfpOauthStatus {
-    if buf.is_null() || out_len.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    let Some(text) = MfpOauthLang::from_c(lang).and_then(|l| text_of(diag_id, l, pick, status))
-    else {
-        return MfpOauthStatus::InvalidArgument;
-    };
-    // SAFETY: forwarded caller contract (buffer valid for `buf_len` bytes,
-    // `out_len` valid for a write).
-    unsafe { put_c_string(text, buf, buf_len, out_len) }
+    call::call((buf, out_len), || {
+        let text = MfpOauthLang::from_c(lang)
+            .and_then(|l| text_of(diag_id, l, pick, status))
+            .ok_or(MfpOauthStatus::InvalidArgument)?;
+        // SAFETY: forwarded caller contract (buffer valid for `buf_len`
+        // bytes, `out_len` valid for a write).
+        unsafe { put_c_string(text, buf, buf_len, out_len) }.into_result()
+    })
 }
 
 /// Writes what went wrong for diagnostic `diag_id` (a diagnostic number such
@@ -262,16 +261,15 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
     diag_id: u32,
     out_actor: *mut MfpOauthActor,
 ) -> MfpOauthStatus {
-    if out_actor.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    let actor = match id_of(diag_id) {
-        Some(id) => id.actor().into(),
-        None if diag_id == 1 || diag_id == 2 => MfpOauthActor::Firmware,
-        None => return MfpOauthStatus::InvalidArgument,
-    };
-    // SAFETY: the caller's contract, as documented above.
-    unsafe { put(out_actor, actor) }
+    call::call(out_actor, || {
+        let actor = match id_of(diag_id) {
+            Some(id) => id.actor().into(),
+            None if diag_id == 1 || diag_id == 2 => MfpOauthActor::Firmware,
+            None => return Err(MfpOauthStatus::InvalidArgument),
+        };
+        // SAFETY: the caller's contract, as documented above.
+        unsafe { put(out_actor, actor) }.into_result()
+    })
 }
 
 /// Writes the number of diagnostics in the catalogue to `*out_count`; with
@@ -281,8 +279,10 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
 /// `out_count` must be NULL or valid for one write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauthStatus {
-    // SAFETY: the caller's contract, as documented above.
-    unsafe { put(out_count, Id::ALL.len()) }
+    call::call(out_count, || {
+        // SAFETY: the caller's contract, as documented above.
+        unsafe { put(out_count, Id::ALL.len()) }.into_result()
+    })
 }
 
 /// Writes the number of the `index`-th diagnostic (in increasing order,
@@ -293,12 +293,9 @@ pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauth
 /// `out_id` must be NULL or valid for one write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_diag_id_at(index: usize, out_id: *mut u32) -> MfpOauthStatus {
-    if out_id.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    let Some(id) = Id::ALL.get(index) else {
-        return MfpOauthStatus::InvalidArgument;
-    };
-    // SAFETY: the caller's contract, as documented above.
-    unsafe { put(out_id, u32::from(id.number())) }
+    call::call(out_id, || {
+        let id = Id::ALL.get(index).ok_or(MfpOauthStatus::InvalidArgument)?;
+        // SAFETY: the caller's contract, as documented above.
+        unsafe { put(out_id, u32::from(id.number())) }.into_result()
+    })
 }

@@ -43,6 +43,7 @@
 
 #[macro_use]
 mod buf;
+mod call;
 pub mod diag;
 mod handle;
 pub mod mailer;

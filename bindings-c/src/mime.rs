@@ -8,6 +8,7 @@
 use mfp_oauth_core::mime::{self, Composer, Output};
 
 use crate::buf::{bytes, bytes_mut, put};
+use crate::call::{self, Outcome};
 use crate::handle::{self, opaque};
 use crate::smtp::MfpOauthStr;
 use crate::MfpOauthStatus;
@@ -297,35 +298,28 @@ pub unsafe extern "C" fn mfp_oauth_mime_begin(
     random: *const u8,
     out_size: *mut u64,
 ) -> MfpOauthStatus {
-    if mime.is_null() || msg.is_null() || random.is_null() || out_size.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: `mime` is valid for writes of the storage (contract); the
-    // storage holds no value with drop glue that matters (a composer owns
-    // nothing): zero it so that a failure leaves no live object.
-    unsafe { core::ptr::write_bytes(mime.cast::<u8>(), 0, size_of::<MfpOauthMime>()) };
-    // SAFETY: not NULL, valid for reads (contract).
-    let m = unsafe { &*msg };
-    // SAFETY: the message's pointers are valid for their lengths (contract).
-    try_status!(unsafe { check(m) });
-    // SAFETY: valid for `MFP_OAUTH_MIME_RANDOM_LEN` octets (contract).
-    let r = try_status!(unsafe { bytes(random, mime::RANDOM_LEN) });
-    let mut rand = [0u8; mime::RANDOM_LEN];
-    rand.copy_from_slice(r);
-    let date = (date_unix != 0).then_some(date_unix);
-    let composer = match Composer::new(CMessage { msg }, date, &rand) {
-        Ok(c) => c,
-        Err(e) => return MfpOauthStatus::of(e),
-    };
-    let size = composer.size();
-    // SAFETY: `mime` is valid for writes (contract); the closure writes the
-    // whole value.
-    let status = unsafe { handle::create(mime, |place| place.write(composer)) };
-    if status != MfpOauthStatus::Ok {
-        return status;
-    }
-    // SAFETY: not NULL, valid for one write (contract).
-    unsafe { put(out_size, size) }
+    call::call((mime, msg, random, out_size), || {
+        // SAFETY: `mime` is valid for writes of the storage (contract); the
+        // storage holds no value with drop glue that matters (a composer
+        // owns nothing): zero it so that a failure leaves no live object.
+        unsafe { core::ptr::write_bytes(mime.cast::<u8>(), 0, size_of::<MfpOauthMime>()) };
+        // SAFETY: not NULL, valid for reads (contract).
+        let m = unsafe { &*msg };
+        // SAFETY: the message's pointers are valid for their lengths (contract).
+        unsafe { check(m) }?;
+        // SAFETY: valid for `MFP_OAUTH_MIME_RANDOM_LEN` octets (contract).
+        let r = unsafe { bytes(random, mime::RANDOM_LEN) }?;
+        let mut rand = [0u8; mime::RANDOM_LEN];
+        rand.copy_from_slice(r);
+        let date = (date_unix != 0).then_some(date_unix);
+        let composer = Composer::new(CMessage { msg }, date, &rand).map_err(MfpOauthStatus::of)?;
+        let size = composer.size();
+        // SAFETY: `mime` is valid for writes (contract); the closure writes
+        // the whole value.
+        unsafe { handle::create(mime, |place| place.write(composer)) }.into_result()?;
+        // SAFETY: not NULL, valid for one write (contract).
+        unsafe { put(out_size, size) }.into_result()
+    })
 }
 
 /// Writes the exact size of the message `mime` composes to `*out_size`
@@ -340,14 +334,12 @@ pub unsafe extern "C" fn mfp_oauth_mime_size(
     mime: *const MfpOauthMime,
     out_size: *mut u64,
 ) -> MfpOauthStatus {
-    if out_size.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
+    let work = |c: &Composer<CMessage>| {
+        // SAFETY: not NULL, valid for one write (contract).
+        unsafe { put(out_size, c.size()) }.into_result()
+    };
     // SAFETY: the caller's contract.
-    let c = try_status!(unsafe { handle::get_ref(mime) });
-    let size = c.size();
-    // SAFETY: not NULL, valid for one write (contract).
-    unsafe { put(out_size, size) }
+    unsafe { call::with_ref(mime, out_size, work) }
 }
 
 /// Produces the next octets of the message into `out` (`out_len` octets,
@@ -378,15 +370,28 @@ pub unsafe extern "C" fn mfp_oauth_mime_poll_output(
     out_len: usize,
     out_result: *mut MfpOauthMimeOutput,
 ) -> MfpOauthStatus {
-    if out_result.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
     // SAFETY: the caller's contract.
-    let c = try_status!(unsafe { handle::get(mime) });
+    unsafe {
+        call::with_mut(mime, out_result, |c| {
+            poll_output(c, out, out_len, out_result)
+        })
+    }
+}
+
+/// `mfp_oauth_mime_poll_output` on the live composer.
+///
+/// # Safety
+/// As for `mfp_oauth_mime_poll_output`, `out_result` not NULL.
+unsafe fn poll_output(
+    c: &mut Composer<CMessage>,
+    out: *mut u8,
+    out_len: usize,
+    out_result: *mut MfpOauthMimeOutput,
+) -> Outcome {
     // SAFETY: valid for `out_len` octets of writes (contract).
-    let out = try_status!(unsafe { bytes_mut(out, out_len) });
+    let out = unsafe { bytes_mut(out, out_len) }?;
     if out.is_empty() {
-        return MfpOauthStatus::BufferTooSmall;
+        return Err(MfpOauthStatus::BufferTooSmall);
     }
     let none = MfpOauthMimeOutput {
         kind: MfpOauthMimeOutputKind::Done,
@@ -407,10 +412,10 @@ pub unsafe extern "C" fn mfp_oauth_mime_poll_output(
             ..none
         },
         Ok(Output::Done) => none,
-        Err(e) => return MfpOauthStatus::of(e),
+        Err(e) => return Err(MfpOauthStatus::of(e)),
     };
     // SAFETY: not NULL, valid for one write (contract).
-    unsafe { put(out_result, result) }
+    unsafe { put(out_result, result) }.into_result()
 }
 
 /// Passes `input_len` octets of the file `NEED_INPUT` asked for (its next
@@ -432,22 +437,19 @@ pub unsafe extern "C" fn mfp_oauth_mime_handle_input(
     input_len: usize,
     out_consumed: *mut usize,
 ) -> MfpOauthStatus {
-    if out_consumed.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: the caller's contract.
-    let c = try_status!(unsafe { handle::get(mime) });
-    let input: &[u8] = if input_len == 0 {
-        &[]
-    } else {
-        // SAFETY: valid for `input_len` octets (contract).
-        try_status!(unsafe { bytes(input, input_len) })
-    };
-    match c.handle_input(input) {
+    let work = |c: &mut Composer<CMessage>| {
+        let input: &[u8] = if input_len == 0 {
+            &[]
+        } else {
+            // SAFETY: valid for `input_len` octets (contract).
+            unsafe { bytes(input, input_len) }?
+        };
+        let n = c.handle_input(input).map_err(MfpOauthStatus::of)?;
         // SAFETY: not NULL, valid for one write (contract).
-        Ok(n) => unsafe { put(out_consumed, n) },
-        Err(e) => MfpOauthStatus::of(e),
-    }
+        unsafe { put(out_consumed, n) }.into_result()
+    };
+    // SAFETY: the caller's contract.
+    unsafe { call::with_mut(mime, out_consumed, work) }
 }
 
 /// Marks `mime` unused (it holds nothing to release). Destroying storage
@@ -457,5 +459,5 @@ pub unsafe extern "C" fn mfp_oauth_mime_handle_input(
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mime_destroy(mime: *mut MfpOauthMime) -> MfpOauthStatus {
     // SAFETY: the caller's contract.
-    unsafe { handle::destroy(mime) }
+    call::call((), || unsafe { handle::destroy(mime) }.into_result())
 }

@@ -2,6 +2,7 @@
 
 use mfp_oauth_core::qr::{self, QR_BITMAP_LEN, QR_BUFFER_LEN};
 
+use crate::call::{self, Outcome};
 use crate::MfpOauthStatus;
 
 /// Octets of the work area `mfp_oauth_qr_encode` borrows: the encoder's
@@ -62,14 +63,42 @@ pub unsafe extern "C" fn mfp_oauth_qr_encode(
     out_size: *mut u32,
     out_bitmap_len: *mut usize,
 ) -> MfpOauthStatus {
-    if (text.is_null() && text_len != 0)
-        || work.is_null()
-        || out_bitmap.is_null()
-        || out_size.is_null()
-        || out_bitmap_len.is_null()
-    {
+    if text.is_null() && text_len != 0 {
         return MfpOauthStatus::NullParameter;
     }
+    call::call((work, out_bitmap, out_size, out_bitmap_len), || {
+        // SAFETY: the caller's contract, as documented above.
+        unsafe {
+            encode(
+                text,
+                text_len,
+                work,
+                work_len,
+                out_bitmap,
+                bitmap_len,
+                out_size,
+                out_bitmap_len,
+            )
+        }
+    })
+}
+
+/// `mfp_oauth_qr_encode` with its pointers checked (only `text` may be
+/// NULL, with `text_len` 0).
+///
+/// # Safety
+/// As for `mfp_oauth_qr_encode`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn encode(
+    text: *const u8,
+    text_len: usize,
+    work: *mut u8,
+    work_len: usize,
+    out_bitmap: *mut u8,
+    bitmap_len: usize,
+    out_size: *mut u32,
+    out_bitmap_len: *mut usize,
+) -> Outcome {
     let text: &[u8] = if text_len == 0 {
         &[]
     } else {
@@ -78,12 +107,12 @@ pub unsafe extern "C" fn mfp_oauth_qr_encode(
         unsafe { core::slice::from_raw_parts(text, text_len) }
     };
     let Ok(text) = core::str::from_utf8(text) else {
-        return MfpOauthStatus::InvalidArgument;
+        return Err(MfpOauthStatus::InvalidArgument);
     };
     if work_len < MFP_OAUTH_QR_WORK_LEN {
         // SAFETY: not NULL, valid for one write (contract).
         unsafe { out_bitmap_len.write(MFP_OAUTH_QR_WORK_LEN) };
-        return MfpOauthStatus::BufferTooSmall;
+        return Err(MfpOauthStatus::BufferTooSmall);
     }
     // SAFETY: not NULL, valid for `work_len` octets of writes and not
     // overlapping the other buffers (contract); exclusive for this call.
@@ -93,8 +122,8 @@ pub unsafe extern "C" fn mfp_oauth_qr_encode(
     let (scratch, packed) = work.split_at_mut(QR_BUFFER_LEN);
     let matrix = match qr::encode(text, scratch, packed) {
         Ok(m) => m,
-        Err(qr::QrError::BufferTooSmall { .. }) => return MfpOauthStatus::BufferTooSmall,
-        Err(_) => return MfpOauthStatus::InvalidArgument,
+        Err(qr::QrError::BufferTooSmall { .. }) => return Err(MfpOauthStatus::BufferTooSmall),
+        Err(_) => return Err(MfpOauthStatus::InvalidArgument),
     };
     match matrix.write_bitmap(bitmap) {
         Ok(len) => {
@@ -104,13 +133,13 @@ pub unsafe extern "C" fn mfp_oauth_qr_encode(
                 out_size.write(size);
                 out_bitmap_len.write(len);
             }
-            MfpOauthStatus::Ok
+            Ok(())
         }
         Err(qr::QrError::BufferTooSmall { needed }) => {
             // SAFETY: not NULL, valid for one write (contract).
             unsafe { out_bitmap_len.write(needed) };
-            MfpOauthStatus::BufferTooSmall
+            Err(MfpOauthStatus::BufferTooSmall)
         }
-        Err(_) => MfpOauthStatus::InvalidArgument,
+        Err(_) => Err(MfpOauthStatus::InvalidArgument),
     }
 }
