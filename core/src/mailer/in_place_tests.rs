@@ -163,3 +163,54 @@ fn load_into_reads_the_image_in_place_and_no_access_token_survives() {
     assert!(torn.load_into(&bad, &[], None).is_err());
     assert_fresh(&mut torn);
 }
+
+/// What a session says and does for a greeting and an EHLO reply.
+fn transcript(c: &mut smtp::Client, now: Instant) -> (Vec<u8>, Vec<String>) {
+    let mut wire = Vec::new();
+    let mut events = Vec::new();
+    let mut out = [0u8; 512];
+    for input in [
+        &b"220 smtp.example.com ESMTP\r\n"[..],
+        b"250-smtp.example.com\r\n250-AUTH XOAUTH2\r\n250 SIZE 1000\r\n",
+    ] {
+        c.handle_input(now, input);
+        while let Ok(Some(t)) = c.poll_transmit(now, &mut out) {
+            if t.len == 0 {
+                break;
+            }
+            wire.extend_from_slice(&out[..t.len]);
+        }
+        while let Some(e) = c.poll_event() {
+            events.push(format!("{e:?}"));
+        }
+    }
+    (wire, events)
+}
+
+#[test]
+fn a_session_reset_in_place_behaves_as_a_new_one() {
+    let settings = |host: &str| {
+        smtp::Settings::new(smtp::Security::ImplicitTls, "mfp.contoso.com", host, 465).unwrap()
+    };
+    let mut used = smtp::Client::new(at(0), settings("old.example.com"), addr("old@contoso.com"));
+    used.set_token(at(0), b"OLD-SESSION-TOKEN").unwrap();
+    used.handle_input(at(0), b"220 old\r\n");
+    used.reset(
+        at(5),
+        &settings("smtp.example.com"),
+        &addr("scan@contoso.com"),
+    );
+    used.set_token(at(5), b"NEW-SESSION-TOKEN").unwrap();
+    let mut fresh = smtp::Client::new(
+        at(5),
+        settings("smtp.example.com"),
+        addr("scan@contoso.com"),
+    );
+    fresh.set_token(at(5), b"NEW-SESSION-TOKEN").unwrap();
+    let (wire, events) = transcript(&mut used, at(6));
+    let said = String::from_utf8_lossy(&wire);
+    assert!(said.contains("EHLO mfp.contoso.com") && said.contains("AUTH XOAUTH2"));
+    assert!(!events.is_empty());
+    assert_eq!((wire, events), transcript(&mut fresh, at(6)));
+    assert_eq!(used.poll_timeout(), fresh.poll_timeout());
+}
