@@ -379,13 +379,19 @@ impl<B: AsMut<[u8]>> Client<B> {
         if refresh_token.is_empty() {
             return Err(OAuthError::InvalidArgument);
         }
-        let token = RefreshToken::from_slice(refresh_token).map_err(|_| {
-            OAuthError::Json(crate::wire::json::JsonError::TooLong(
-                crate::wire::json::Field::RefreshToken,
-            ))
-        })?;
+        let too_long = OAuthError::Json(crate::wire::json::JsonError::TooLong(
+            crate::wire::json::Field::RefreshToken,
+        ));
+        if refresh_token.len() > RefreshToken::CAPACITY {
+            return Err(too_long);
+        }
         self.reset();
-        self.grant = Grant::Refresh(token);
+        // Copied straight into the grant (R-MEM: no 2 KB token built on the
+        // stack and moved, and no copy of it left there).
+        self.grant = Grant::Refresh(RefreshToken::new());
+        if let Grant::Refresh(token) = &mut self.grant {
+            token.set(refresh_token).map_err(|_| too_long)?;
+        }
         self.state = State::Scheduled(now);
         Ok(())
     }
