@@ -1092,10 +1092,14 @@ impl Mailer {
         }
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();
-        if let Some(j) = self.job.take() {
-            if j.decision.owner == TokenOwner::Guest {
-                self.store.job_finished();
-            }
+        // Dropped in place too, not taken out (a 4.7 KB move, R-MEM).
+        let guest = self
+            .job
+            .as_ref()
+            .is_some_and(|j| j.decision.owner == TokenOwner::Guest);
+        self.job = None;
+        if guest {
+            self.store.job_finished();
         }
         result
     }
