@@ -173,9 +173,16 @@ static int drain_steps(job_ctx *j) {
               printf("smtp: TLS established after STARTTLS\n");
               mfp_oauth_mailer_smtp_handle_tls_established(&mailer, clock_ms());
             } else {
+              /* The session ends with the TLS stack's reason (a refused
+               * certificate is E607-E609, no common version E610), before
+               * any AUTH; a reason the session does not take (a timeout)
+               * cancels the job with it. */
               j->failure = d;
-              mfp_oauth_plan plan;
-              mfp_oauth_mailer_cancel(&mailer, clock_ms(), d, &plan);
+              if (mfp_oauth_mailer_smtp_handle_tls_failed(&mailer, clock_ms(), d) !=
+                  MFP_OAUTH_STATUS_OK) {
+                mfp_oauth_plan plan;
+                mfp_oauth_mailer_cancel(&mailer, clock_ms(), d, &plan);
+              }
               changed = 1;
             }
             break;
