@@ -22,6 +22,63 @@
  *    create and save a fresh image (it would erase the other slot and the
  *    refresh token): see mfp_oauth_mailer_load.
  *
+ * The job protocol. One mfp_oauth_mailer runs one job at a time; after
+ * each call the firmware reads the plan (the call's out_plan, or
+ * mfp_oauth_mailer_get_plan) and does what its kind asks:
+ *
+ *   plan kind        the firmware                          then calls
+ *   ---------------  ------------------------------------  -------------------------------
+ *   IDLE             nothing: submit the next job          mfp_oauth_mailer_submit
+ *   NEED_USER_AUTH   shows the OAuth screen for            mfp_oauth_mailer_auth_succeeded
+ *                    plan.account; runs the sign-in on a   (or _auth_failed on cancel)
+ *                    token client (see below)
+ *   NEED_ADMIN_AUTH  the administrator must Acquire        mfp_oauth_mailer_auth_failed
+ *                    beforehand (_acquire_admin); fails    (or _auth_succeeded)
+ *                    or holds the job
+ *   TOKEN_EXCHANGE   creates a token client, hands it to   mfp_oauth_mailer_poll_token_event
+ *                    mfp_oauth_mailer_start_refresh and    until it reports the end (or
+ *                    carries its requests (below)          _exchange_failed if the flow
+ *                                                          could not run)
+ *   CONNECT          opens TCP to plan.host:plan.port,     mfp_oauth_mailer_connected or
+ *                    TLS first for IMPLICIT_TLS            _connect_failed(diag)
+ *   SESSION          moves octets and time: _smtp_poll_    (the steps below say when the
+ *                    transmit -> socket, socket -> _smtp_  plan changes)
+ *                    handle_input, _smtp_poll_timeout ->
+ *                    _smtp_handle_timeout, a close ->
+ *                    _smtp_handle_close; drains
+ *                    mfp_oauth_mailer_poll_event
+ *   DONE, FAILED     closes the connection; shows          mfp_oauth_mailer_submit for the
+ *                    plan.reply_code or plan.diag          next job
+ *                    (_last_reply for support logs)
+ *
+ * Steps from mfp_oauth_mailer_poll_event, at any time:
+ *   SMTP UPGRADE_TLS      drop any plaintext read after the 220 (never feed it
+ *                         after TLS), run the TLS handshake on the socket, then
+ *                         _smtp_handle_tls_established or _smtp_handle_tls_failed
+ *   SMTP READY_FOR_BODY   stream the message: _smtp_write_body, _smtp_finish_body
+ *                         (compose it with mfp_oauth_mime_*; its size with
+ *                         _set_message_size before the session, or in the job)
+ *   PERSIST               write the image: mfp_oauth_mailer_save, program it
+ *                         into the slot save names, read it back, then
+ *                         mfp_oauth_mailer_image_written (and erase the other
+ *                         slot when the step says erase_other_slot)
+ *   ADMIN_REAUTH_NEEDED   warn on the Information screen (Acquire again)
+ *   USER_REAUTH_NEEDED, REFRESH_TOKEN_EXPIRING, PREVIOUS_IMAGE_RESTORED
+ *                         notices for the panel
+ *   PLAN_CHANGED          read the plan again
+ *
+ * A token client's requests (sign-in, refresh): mfp_oauth_token_client_
+ * poll_transmit names the endpoint and gives the request; the firmware
+ * opens TLS to it, sends it, feeds the answer to _handle_input until
+ * _connection_done says to close, waits _poll_timeout, and reads
+ * _poll_event (USER_CODE: show the code and the QR code of the URI,
+ * mfp_oauth_qr_encode).
+ *
+ * Stack: the comment of each function that the size report's firmware day
+ * calls (bindings-c/tools/size-report.sh, on an emulated Cortex-M4F) gives
+ * its stack high-water mark at opt-level s and z, measured from the
+ * caller's stack pointer.
+ *
  * Requirement ids cited in the comments (R-TOK-4, R-NV, ...) are explained
  * in docs/requirements.md of the repository.
  *
@@ -3043,6 +3100,63 @@ mfp_oauth_status mfp_oauth_smtp_set_token(mfp_oauth_smtp *smtp,
 mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
 
 /**
+ * Submits a message from `from` to the `to_count` recipients in `to`
+ * (1 to 16). `size` is the message's size in octets if known (checked
+ * against the server's SIZE before anything is sent), 0 if not. Accepted
+ * before the session is ready (it starts once authenticated) or when idle;
+ * one message at a time, else `WRONG_STATE`. Every string is copied.
+ *
+ * Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
+ * 16), `INVALID_ADDRESS`, `WRONG_STATE`.
+ *
+ * Safety:
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
+ * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
+ * for its length.
+ */
+mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
+                                             uint64_t now_ms,
+                                             const char *from,
+                                             size_t from_len,
+                                             const mfp_oauth_str *to,
+                                             size_t to_count,
+                                             uint64_t size);
+
+/**
+ * After `AUTH_REJECTED` with `refresh_and_retry`: tries again, once, with
+ * a freshly refreshed access token (copied). `WRONG_STATE` otherwise.
+ *
+ * Safety:
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
+ * `token_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
+                                           uint64_t now_ms,
+                                           const uint8_t *token,
+                                           size_t token_len);
+
+/**
+ * Ends the session: QUIT when idle, otherwise abandons it at once (the
+ * session reports `CLOSED`; close the connection). `WRONG_STATE` in the
+ * middle of a body, where QUIT would become message text.
+ *
+ * Safety:
+ * As for `mfp_oauth_smtp_destroy`.
+ */
+mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
+
+/**
+ * Writes the next event to `*out_event`; its `kind` is
+ * `MFP_OAUTH_SMTP_EVENT_KIND_NONE` when none is pending. Drain events after
+ * every input.
+ *
+ * Safety:
+ * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_event *out_event);
+
+/**
  * Feeds `len` octets received from the server. Every octet is taken:
  * `*out_consumed` is always `len` (once the session is closed they are
  * ignored). A session that was not created is `WRONG_STATE`.
@@ -3123,29 +3237,6 @@ mfp_oauth_status mfp_oauth_smtp_handle_close(mfp_oauth_smtp *smtp, uint64_t now_
 mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
 /**
- * Submits a message from `from` to the `to_count` recipients in `to`
- * (1 to 16). `size` is the message's size in octets if known (checked
- * against the server's SIZE before anything is sent), 0 if not. Accepted
- * before the session is ready (it starts once authenticated) or when idle;
- * one message at a time, else `WRONG_STATE`. Every string is copied.
- *
- * Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
- * 16), `INVALID_ADDRESS`, `WRONG_STATE`.
- *
- * Safety:
- * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
- * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
- * for its length.
- */
-mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
-                                             uint64_t now_ms,
-                                             const char *from,
-                                             size_t from_len,
-                                             const mfp_oauth_str *to,
-                                             size_t to_count,
-                                             uint64_t size);
-
-/**
  * After `READY_FOR_BODY`: dot-stuffs and normalises body octets from
  * `input` into `out` (at least `MFP_OAUTH_SMTP_MIN_BODY_OUT_LEN` octets); send `out[..*out_written]` as
  * is. `*out_consumed` input octets were taken: offer the rest again. The
@@ -3175,40 +3266,6 @@ mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
  * As for `mfp_oauth_smtp_destroy`.
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
-
-/**
- * After `AUTH_REJECTED` with `refresh_and_retry`: tries again, once, with
- * a freshly refreshed access token (copied). `WRONG_STATE` otherwise.
- *
- * Safety:
- * `smtp` as for `mfp_oauth_smtp_destroy`; `token` NULL or valid for
- * `token_len` bytes.
- */
-mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
-                                           uint64_t now_ms,
-                                           const uint8_t *token,
-                                           size_t token_len);
-
-/**
- * Ends the session: QUIT when idle, otherwise abandons it at once (the
- * session reports `CLOSED`; close the connection). `WRONG_STATE` in the
- * middle of a body, where QUIT would become message text.
- *
- * Safety:
- * As for `mfp_oauth_smtp_destroy`.
- */
-mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
-
-/**
- * Writes the next event to `*out_event`; its `kind` is
- * `MFP_OAUTH_SMTP_EVENT_KIND_NONE` when none is pending. Drain events after
- * every input.
- *
- * Safety:
- * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
- * write.
- */
-mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_event *out_event);
 
 /**
  * Writes the next octets to send into `out`; `*out_written` is their
@@ -3377,6 +3434,56 @@ mfp_oauth_status mfp_oauth_token_client_handle_redirect(mfp_oauth_token_client *
                                                         size_t target_len);
 
 /**
+ * After `ACCESS_TOKEN` of a sign-in: writes the account the provider says
+ * signed in (read from the `id_token` of the token endpoint's answer,
+ * R-ACCT) into `buf` (NUL-terminated; `MFP_OAUTH_ADDRESS_BUF_LEN` always
+ * suffices) with its length in `*out_len`, so the panel can show "signed
+ * in as …", and both addresses when the mailer refuses the token with
+ * `ACCOUNT_MISMATCH`. `WRONG_STATE` when there is no
+ * such account: no flow succeeded yet, a refresh, or a provider that named
+ * none (the account is then unverified); `BUFFER_TOO_SMALL` with the
+ * length needed in `*out_len`.
+ *
+ * Safety:
+ * `client` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes; `out_len` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_signed_in_account(const mfp_oauth_token_client *client,
+                                                          char *buf,
+                                                          size_t buf_len,
+                                                          size_t *out_len);
+
+/**
+ * Device flow, after `USER_CODE`: writes the code the user types and the
+ * URI where (NUL-terminated, into `user_code` of `user_code_len` octets —
+ * 33 suffice — and `uri` of `uri_len` — 257 suffice), and the code's
+ * lifetime. `WRONG_STATE` before the code arrived; `BUFFER_TOO_SMALL`
+ * (nothing written) if either buffer is short.
+ *
+ * Safety:
+ * `client` as for `_destroy` (only read); buffers NULL or valid for their
+ * lengths; `out_expires_in_s` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client *client,
+                                                    char *user_code,
+                                                    size_t user_code_len,
+                                                    char *uri,
+                                                    size_t uri_len,
+                                                    uint64_t *out_expires_in_s);
+
+/**
+ * Writes the next event (`kind` NONE when none). For a job's flow, the
+ * end taken here is reported with `mfp_oauth_mailer_auth_succeeded`,
+ * `_exchange_succeeded`, `_auth_failed` or `_exchange_failed`, or left to
+ * `mfp_oauth_mailer_poll_token_event`, which reports it all the same.
+ *
+ * Safety:
+ * `client` as for `_destroy`; `out_event` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
+                                                   mfp_oauth_token_event *out_event);
+
+/**
  * Writes the next HTTP/1.1 request into `out` when one is due at `now_ms`
  * (`*out_written` 0: none), with where to send it in `*out_endpoint`;
  * `*out_sensitive` says it carries a secret (never log it). Send it on a
@@ -3476,56 +3583,6 @@ mfp_oauth_status mfp_oauth_token_client_handle_timeout(mfp_oauth_token_client *c
  */
 mfp_oauth_status mfp_oauth_token_client_poll_timeout(const mfp_oauth_token_client *client,
                                                      uint64_t *out_deadline_ms);
-
-/**
- * Writes the next event (`kind` NONE when none). For a job's flow, the
- * end taken here is reported with `mfp_oauth_mailer_auth_succeeded`,
- * `_exchange_succeeded`, `_auth_failed` or `_exchange_failed`, or left to
- * `mfp_oauth_mailer_poll_token_event`, which reports it all the same.
- *
- * Safety:
- * `client` as for `_destroy`; `out_event` NULL or valid for a write.
- */
-mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
-                                                   mfp_oauth_token_event *out_event);
-
-/**
- * After `ACCESS_TOKEN` of a sign-in: writes the account the provider says
- * signed in (read from the `id_token` of the token endpoint's answer,
- * R-ACCT) into `buf` (NUL-terminated; `MFP_OAUTH_ADDRESS_BUF_LEN` always
- * suffices) with its length in `*out_len`, so the panel can show "signed
- * in as …", and both addresses when the mailer refuses the token with
- * `ACCOUNT_MISMATCH`. `WRONG_STATE` when there is no
- * such account: no flow succeeded yet, a refresh, or a provider that named
- * none (the account is then unverified); `BUFFER_TOO_SMALL` with the
- * length needed in `*out_len`.
- *
- * Safety:
- * `client` as for `_destroy` (only read); `buf` NULL or valid for
- * `buf_len` bytes; `out_len` NULL or valid for a write.
- */
-mfp_oauth_status mfp_oauth_token_client_signed_in_account(const mfp_oauth_token_client *client,
-                                                          char *buf,
-                                                          size_t buf_len,
-                                                          size_t *out_len);
-
-/**
- * Device flow, after `USER_CODE`: writes the code the user types and the
- * URI where (NUL-terminated, into `user_code` of `user_code_len` octets —
- * 33 suffice — and `uri` of `uri_len` — 257 suffice), and the code's
- * lifetime. `WRONG_STATE` before the code arrived; `BUFFER_TOO_SMALL`
- * (nothing written) if either buffer is short.
- *
- * Safety:
- * `client` as for `_destroy` (only read); buffers NULL or valid for their
- * lengths; `out_expires_in_s` NULL or valid.
- */
-mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client *client,
-                                                    char *user_code,
-                                                    size_t user_code_len,
-                                                    char *uri,
-                                                    size_t uri_len,
-                                                    uint64_t *out_expires_in_s);
 
 /**
  * Supplied by the firmware: called if the library ever panics (a

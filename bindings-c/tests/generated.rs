@@ -126,7 +126,94 @@ fn header_source() -> String {
         .expect("cbindgen generates the header");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    c_doc(&String::from_utf8(out).expect("header is UTF-8"))
+    let header = c_doc(&String::from_utf8(out).expect("header is UTF-8"));
+    let figures = std::fs::read_to_string(dir.join("tools/stack-figures.tsv")).unwrap_or_default();
+    with_stack_figures(&header, &stack_figures(&figures))
+}
+
+/// (entry point, stack at opt-level s, at z) from `tools/stack-figures.tsv`,
+/// which `tools/size-report.sh` writes.
+fn stack_figures(tsv: &str) -> Vec<(String, u32, u32)> {
+    tsv.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let name = f.next()?.trim().to_string();
+            let s = f.next()?.trim().parse().ok()?;
+            let z = f.next()?.trim().parse().ok()?;
+            Some((name, s, z))
+        })
+        .collect()
+}
+
+/// Each measured function's comment gains a line with its stack high-water
+/// mark (R-MEM), just before the comment closes.
+fn with_stack_figures(header: &str, figures: &[(String, u32, u32)]) -> String {
+    let mut lines: Vec<String> = header.lines().map(str::to_string).collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim_start();
+        let is_code = !(t.starts_with('*') || t.starts_with("/*") || t.starts_with("//"));
+        // `mfp_oauth_status mfp_oauth_x(`: the last word before the `(`.
+        let name = is_code
+            .then(|| t.split_once('('))
+            .flatten()
+            .and_then(|(before, _)| before.split_whitespace().last())
+            .map(|n| n.trim_start_matches('*'))
+            .filter(|n| n.starts_with("mfp_oauth_"));
+        let figure = name.and_then(|n| figures.iter().find(|f| f.0 == n));
+        if let (Some((_, s, z)), true) = (figure, i > 0 && lines[i - 1].trim() == "*/") {
+            let at = i - 1;
+            let indent = lines[at][..lines[at].len() - lines[at].trim_start().len()].to_string();
+            lines.insert(at, format!("{indent}*"));
+            lines.insert(
+                at + 1,
+                format!(
+                    "{indent}* Stack: {} B at opt-level s, {} B at z (Cortex-M4F, tools/size-report.sh).",
+                    thousands(*s),
+                    thousands(*z)
+                ),
+            );
+            i += 2;
+        }
+        i += 1;
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// 12345 -> "12,345".
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn measured_functions_carry_their_stack_figures() {
+    let header = "/**\n * Does x.\n */\nmfp_oauth_status mfp_oauth_x(int a);\n/**\n * Y.\n */\nvoid mfp_oauth_y(void);\n";
+    let figures = stack_figures("# comment\nmfp_oauth_x\t2988\t12044\n");
+    assert_eq!(
+        with_stack_figures(header, &figures),
+        "/**\n * Does x.\n *\n * Stack: 2,988 B at opt-level s, 12,044 B at z (Cortex-M4F, tools/size-report.sh).\n */\nmfp_oauth_status mfp_oauth_x(int a);\n/**\n * Y.\n */\nvoid mfp_oauth_y(void);\n"
+    );
+    // Every measured entry point is a function of the header.
+    let tsv =
+        std::fs::read_to_string(crate_dir().join("tools/stack-figures.tsv")).unwrap_or_default();
+    let header = header_source();
+    for (name, _, _) in stack_figures(&tsv) {
+        assert!(
+            header.contains(&format!("{name}(")),
+            "tools/stack-figures.tsv names {name}, which the header does not declare"
+        );
+    }
 }
 
 /// The header's comments as a C reader expects them: the Rust doc markup

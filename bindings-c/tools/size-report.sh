@@ -58,3 +58,17 @@ v() { echo "${fig["$1"]:-0}"; }
   done
 } >"$report"
 cat "$report"
+
+# The same stack figures, checked in beside the header: the `generated`
+# test writes each function's figures into its comment in mfp_oauth.h
+# (issue 16: a C reader sees what each call needs). Re-run this script and
+# bless the header after a change that moves them.
+figures="$crate/tools/stack-figures.tsv"
+{
+  echo "# entry point<TAB>stack at opt-level s<TAB>at opt-level z, in bytes: written by tools/size-report.sh"
+  for key in "${!fig[@]}"; do
+    if [[ $key == "firmware stack "* ]]; then echo "${key#firmware stack }"; fi
+  done | sort | while read -r entry; do
+    printf '%s\t%s\t%s\n' "$entry" "$(v "firmware stack $entry")" "$(v "firmware-z stack $entry")"
+  done
+} >"$figures"
