@@ -118,6 +118,45 @@ pub fn canonical_ours(msg: &[u8], out: &mut [u8]) -> usize {
     total + stuffer.finish(&mut tail).unwrap_or(0)
 }
 
+/// The core composer over a file of `file.len()` octets: the whole message
+/// pulled through `out` (as `mfp-oauth send` does, 64 KiB at a time),
+/// the file pushed as it asks. Returns the octets produced.
+#[inline(never)]
+pub fn compose_ours(file: &[u8], out: &mut [u8]) -> u64 {
+    use mfp_oauth_core::mime::{Attachment, Composer, Output, Parts};
+    let atts = [Attachment {
+        name: "scan.pdf",
+        content_type: "application/pdf",
+        len: file.len() as u64,
+    }];
+    let parts = Parts {
+        from: USER,
+        to: &RECIPIENTS,
+        subject: "Scan 2026-11-24 08:00",
+        text: Some("Scanned document attached."),
+        attachments: &atts,
+        message_id_local: "bench-1",
+    };
+    let Ok(mut c) = Composer::new(parts, Some(1_795_516_072), &[0x5a; 12]) else {
+        return 0;
+    };
+    let mut pos = 0;
+    loop {
+        match c.poll_output(out) {
+            Ok(Output::Wrote(_)) => {}
+            Ok(Output::NeedInput { max, .. }) => {
+                let end = (pos + max).min(file.len());
+                match c.handle_input(file.get(pos..end).unwrap_or_default()) {
+                    Ok(k) => pos += k,
+                    Err(_) => return 0,
+                }
+            }
+            Ok(Output::Done) | Err(_) => break,
+        }
+    }
+    c.produced()
+}
+
 /// What one in-memory job produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JobOutcome {

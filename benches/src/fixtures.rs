@@ -131,15 +131,7 @@ pub fn canonical_message(len: usize) -> Vec<u8> {
     use mfp_oauth_core::mime::{Attachment, Composer, Output, Parts};
     // 57 octets of file make a 78-octet line.
     let file_len = len.saturating_sub(1024) / 78 * 57;
-    let mut x: u64 = 7;
-    let file: Vec<u8> = (0..file_len)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect();
+    let file = scan_file(file_len);
     let atts = [Attachment {
         name: "scan.pdf",
         content_type: "application/pdf",
@@ -173,4 +165,18 @@ pub fn canonical_message(len: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The scanned file of [`canonical_message`]: `len` deterministic octets.
+#[must_use]
+pub fn scan_file(len: usize) -> Vec<u8> {
+    let mut x: u64 = 7;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
 }

@@ -91,6 +91,13 @@ fn case(name: &str, n: u64) -> Result<(), String> {
             }
             print_heap(h, size_of::<cases::SerdeToken>());
         }
+        "compose-ours" => {
+            let file = fixtures::scan_file(fixtures::BIG_MESSAGE_LEN / 78 * 57);
+            let mut out = vec![0u8; OursBuffers::default().out];
+            let h = measure(n, || cases::compose_ours(&file, &mut out));
+            println!("produced {}", cases::compose_ours(&file, &mut out));
+            print_heap(h, out.len());
+        }
         "canonical-ours" => {
             let msg = fixtures::canonical_message(fixtures::BIG_MESSAGE_LEN);
             let mut out = vec![0u8; OursBuffers::default().out];
