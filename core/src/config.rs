@@ -772,7 +772,16 @@ impl Settings {
     /// Replace these settings with `new` if it violates no rule; otherwise
     /// keep the current settings and return every violation. On success,
     /// says what follows (R-RULE-6 and token invalidation).
-    pub fn apply(&mut self, new: Settings) -> Result<Applied, Violations> {
+    pub fn apply(&mut self, mut new: Settings) -> Result<Applied, Violations> {
+        self.apply_swap(&mut new)
+    }
+
+    /// [`Settings::apply`] with nothing the size of the settings (about
+    /// 4 KB) moved (R-MEM): `new` is validated where it lies and, if it
+    /// violates no rule, swapped with these settings, so that it then holds
+    /// the previous ones (wipe them with [`Settings::reset`]). On error
+    /// neither changes.
+    pub fn apply_swap(&mut self, new: &mut Settings) -> Result<Applied, Violations> {
         let violations = new.validate();
         if !violations.is_empty() {
             return Err(violations);
@@ -792,7 +801,7 @@ impl Settings {
             admin_token_invalidated: app_changed || admin_changed,
             user_tokens_invalidated: app_changed,
         };
-        *self = new;
+        core::mem::swap(self, new);
         Ok(applied)
     }
 

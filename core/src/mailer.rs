@@ -495,8 +495,17 @@ impl Mailer {
     /// R-RULE-6. Any change asks for a new image ([`StoreEvent::Persist`]:
     /// the settings live in it, R-NV), erasing the other slot when a secret
     /// left (an orphaned token, or the proxy password changed or removed).
-    pub fn apply_settings(&mut self, new: Settings) -> Result<Applied, Violations> {
-        let changed = new != self.settings;
+    pub fn apply_settings(&mut self, mut new: Settings) -> Result<Applied, Violations> {
+        self.apply_settings_from(&mut new)
+    }
+
+    /// [`Mailer::apply_settings`] with the new settings where the caller
+    /// keeps them (R-MEM: nothing the size of the settings, about 4 KB, is
+    /// moved or copied on the stack): they are validated in place and
+    /// swapped in. On success `new` is left reset (the previous settings,
+    /// their proxy password wiped); on error neither changes.
+    pub fn apply_settings_from(&mut self, new: &mut Settings) -> Result<Applied, Violations> {
+        let changed = *new != self.settings;
         let password_left = match (&self.settings.proxy, &new.proxy) {
             (Some(old), Some(now)) => {
                 !old.password.is_empty() && !old.password.ct_eq(now.password.expose())
@@ -504,7 +513,8 @@ impl Mailer {
             (Some(old), None) => !old.password.is_empty(),
             (None, _) => false,
         };
-        let applied = self.settings.apply(new)?;
+        let applied = self.settings.apply_swap(new)?;
+        new.reset();
         self.store.apply_config(&applied);
         if changed {
             self.store.settings_changed(password_left);

@@ -190,7 +190,7 @@ fn transcript(c: &mut smtp::Client, now: Instant) -> (Vec<u8>, Vec<String>) {
 #[test]
 fn a_session_reset_in_place_behaves_as_a_new_one() {
     let settings = |host: &str| {
-        smtp::Settings::new(smtp::Security::ImplicitTls, "mfp.contoso.com", host, 465).unwrap()
+        smtp::Settings::new(Security::ImplicitTls, "mfp.contoso.com", host, 465).unwrap()
     };
     let mut used = smtp::Client::new(at(0), settings("old.example.com"), addr("old@contoso.com"));
     used.set_token(at(0), b"OLD-SESSION-TOKEN").unwrap();
@@ -213,4 +213,115 @@ fn a_session_reset_in_place_behaves_as_a_new_one() {
     assert!(!events.is_empty());
     assert_eq!((wire, events), transcript(&mut fresh, at(6)));
     assert_eq!(used.poll_timeout(), fresh.poll_timeout());
+}
+
+#[test]
+fn apply_settings_from_applies_in_place_as_apply_settings_does() {
+    let mut by_value = busy();
+    let mut in_place = busy();
+    let mut proxied = valid(SenderMode::AdminFixedAddress);
+    proxied.proxy = Some(crate::config::Proxy {
+        host: "proxy.contoso.local".try_into().unwrap(),
+        port: 3128,
+        user: "mfp".try_into().unwrap(),
+        password: crate::secret::SecretBuf::from_slice(b"PROXY-PASSWORD-1").unwrap(),
+    });
+    let mut other_admin = valid(SenderMode::AdminFixedAddress);
+    other_admin.admin_address = Some(addr("boss@contoso.com"));
+    for next in [proxied, other_admin] {
+        let want = by_value.apply_settings(next.clone());
+        let mut staged = next.clone();
+        assert_eq!(in_place.apply_settings_from(&mut staged), want);
+        assert_eq!(in_place.settings(), by_value.settings());
+        assert_eq!(*in_place.settings(), next);
+        // The previous settings are wiped from where the new ones were.
+        assert_eq!(staged, Settings::default());
+        let steps =
+            |m: &mut Mailer| core::iter::from_fn(|| m.poll_event(at(9))).collect::<Vec<_>>();
+        assert_eq!(steps(&mut in_place), steps(&mut by_value));
+        assert_eq!(
+            in_place.store().holds_secret(b"REFRESH-IN-PLACE"),
+            by_value.store().holds_secret(b"REFRESH-IN-PLACE")
+        );
+    }
+    // A broken rule changes neither side.
+    let mut broken = valid(SenderMode::AdminFixedAddress);
+    broken.vlan_on_network2 = true;
+    let mut staged = broken.clone();
+    let before = in_place.settings().clone();
+    let v = in_place.apply_settings_from(&mut staged).unwrap_err();
+    assert!(v.contains(crate::config::ConfigError::VlanOnNetwork2));
+    assert_eq!(staged, broken);
+    assert_eq!(*in_place.settings(), before);
+}
+
+#[test]
+fn send_message_with_fills_the_envelope_in_place_or_leaves_no_message() {
+    let settings = smtp::Settings::new(
+        Security::ImplicitTls,
+        "mfp.contoso.com",
+        "smtp.example.com",
+        465,
+    )
+    .unwrap();
+    let session = || {
+        let mut c = smtp::Client::new(at(0), settings.clone(), addr("scan@contoso.com"));
+        c.set_token(at(0), b"SESSION-TOKEN").unwrap();
+        c
+    };
+    let mut by_value = session();
+    let mut envelope = Envelope::new(addr("scan@contoso.com"));
+    envelope.add_recipient(addr("bob@fabrikam.com")).unwrap();
+    envelope.size = Some(100);
+    by_value.send_message(at(0), envelope.clone()).unwrap();
+
+    let mut filled = session();
+    // A failing fill, or one that adds no recipient, leaves no message.
+    let r: Result<(), smtp::SubmitError> = filled.send_message_with(at(0), |e| {
+        e.from = addr("scan@contoso.com");
+        Err(smtp::SubmitError::TooManyRecipients)
+    });
+    assert_eq!(r, Err(smtp::SubmitError::TooManyRecipients));
+    let r: Result<(), smtp::SubmitError> = filled.send_message_with(at(0), |e| {
+        e.from = addr("scan@contoso.com");
+        Ok(())
+    });
+    assert_eq!(r, Err(smtp::SubmitError::NoRecipients));
+    let r: Result<(), smtp::SubmitError> = filled.send_message_with(at(0), |e| {
+        e.from = addr("scan@contoso.com");
+        e.add_recipient(addr("bob@fabrikam.com"))?;
+        e.size = Some(100);
+        Ok(())
+    });
+    assert_eq!(r, Ok(()));
+    // One message at a time, as send_message.
+    let again: Result<(), smtp::SubmitError> = filled.send_message_with(at(0), |_| Ok(()));
+    assert_eq!(again, Err(smtp::SubmitError::WrongState));
+    assert_eq!(
+        by_value.send_message(at(0), envelope),
+        Err(smtp::SubmitError::WrongState)
+    );
+
+    assert_eq!(
+        transcript(&mut filled, at(1)),
+        transcript(&mut by_value, at(1))
+    );
+    let mail = |c: &mut smtp::Client| {
+        c.handle_input(at(2), b"235 2.7.0 accepted\r\n");
+        let mut out = [0u8; 512];
+        let mut wire = Vec::new();
+        while let Ok(Some(t)) = c.poll_transmit(at(2), &mut out) {
+            if t.len == 0 {
+                break;
+            }
+            wire.extend_from_slice(&out[..t.len]);
+        }
+        String::from_utf8_lossy(&wire).into_owned()
+    };
+    let said = mail(&mut filled);
+    assert!(
+        said.contains("MAIL FROM:<scan@contoso.com> SIZE=100"),
+        "{said}"
+    );
+    assert_eq!(said, mail(&mut by_value));
 }

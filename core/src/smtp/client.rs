@@ -488,6 +488,34 @@ impl Client {
         Ok(())
     }
 
+    /// [`Client::send_message`] with the envelope filled by `fill` where
+    /// the session keeps it, starting from no sender and no recipient
+    /// (R-MEM: no 4.4 KB envelope built on the caller's stack and moved).
+    /// The state is checked first; if `fill` fails or adds no recipient,
+    /// the session holds no message and the error is returned.
+    pub fn send_message_with<E: From<SubmitError>>(
+        &mut self,
+        now: Instant,
+        fill: impl FnOnce(&mut Envelope) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
+            return Err(SubmitError::WrongState.into());
+        }
+        let e = self.envelope.insert(Envelope::EMPTY);
+        let filled = match fill(e) {
+            Ok(()) if e.to.is_empty() => Err(SubmitError::NoRecipients.into()),
+            other => other,
+        };
+        if filled.is_err() {
+            self.envelope = None;
+            return filled;
+        }
+        if self.state == State::Ready {
+            self.start_transaction(now);
+        }
+        Ok(())
+    }
+
     /// Submit a message. Accepted any time before the session is ready (it
     /// starts once authenticated) or when idle; one message at a time.
     pub fn send_message(&mut self, now: Instant, envelope: Envelope) -> Result<(), SubmitError> {
