@@ -221,10 +221,11 @@
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
 
 /**
- * 64-bit words of `mfp_oauth_token_client` storage: 29,184 octets,
- * alignment 8 (16 KB of it is the response buffer).
+ * 64-bit words of `mfp_oauth_token_client` storage: 22,016 octets,
+ * alignment 8 (8 KiB of it is the response buffer, which holds only the
+ * HTTP head: the JSON body is parsed as it arrives).
  */
-#define MFP_OAUTH_TOKEN_CLIENT_WORDS 3648
+#define MFP_OAUTH_TOKEN_CLIENT_WORDS 2752
 
 /**
  * Status of every C call (`mfp_oauth_status`). 0 is success; every other

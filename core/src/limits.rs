@@ -43,9 +43,11 @@ pub const MAX_REPLY_TEXT_LEN: usize = 256;
 /// Longest decoded `334` error challenge (a small JSON object), in octets.
 pub const MAX_CHALLENGE_LEN: usize = 1024;
 
-/// Nesting depth accepted in any JSON body before parsing: the JSON parser
-/// recurses when it skips unknown values (about 32 bytes of stack a level),
-/// so depth is checked first to bound the stack (see FIRMWARE.md).
+/// Nesting depth accepted in any JSON body: the token endpoints' push
+/// parser keeps one bit a level and refuses deeper bodies as they arrive;
+/// the `serde-json-core` parses (SASL challenge, `id_token` read in place)
+/// recurse when they skip unknown values (about 32 bytes of stack a level),
+/// so depth is checked first there to bound the stack (see FIRMWARE.md).
 pub const MAX_JSON_DEPTH: usize = 16;
 
 /// Events an SMTP client can hold before the caller polls them: one per
@@ -70,10 +72,18 @@ pub const MAX_HTTP_HEADERS: usize = 48;
 pub const MAX_CHUNK_EXT_LEN: usize = 1024;
 
 /// Response buffer a caller lends to an OAuth exchange, in octets: it holds
-/// the head, then the whole JSON body. A Microsoft token response with many
-/// scopes was observed at 6,583 octets (PROVIDERS.md §7); twice that plus the
-/// head limit rounds to 16 KiB. Google's documented limits need under 4 KiB.
-pub const OAUTH_RESPONSE_BUF_LEN: usize = 16384;
+/// only the HTTP head ([`MAX_HTTP_HEAD_LEN`]); the JSON body is parsed as
+/// it arrives, straight into the client's token response (R-MEM), so the
+/// 6.6 KB Microsoft body (PROVIDERS.md §7) needs no room here. A buffer as
+/// small as the longest head expected works (a recorded Microsoft head is
+/// about 1.2 KB).
+pub const OAUTH_RESPONSE_BUF_LEN: usize = MAX_HTTP_HEAD_LEN;
+
+/// Longest token-endpoint response body the OAuth client reads, in octets
+/// (not a buffer: the body is parsed as it arrives). Bounds what a hostile
+/// endpoint can make the printer read; ten times the largest observed
+/// Microsoft body (6,583 octets, PROVIDERS.md §7).
+pub const MAX_OAUTH_BODY_LEN: usize = 65536;
 
 /// Request buffer a caller lends to `poll_transmit` of an OAuth exchange,
 /// in octets: headers plus a form body with a refresh token of up to

@@ -1,6 +1,6 @@
 //! A hostile token endpoint against the host's OAuth driver (issue 9, item
 //! 3; R-HOST, R-OAUTH): once the core has the whole response, or has
-//! refused it (a 1 MB access token outgrows the lent buffer), the driver
+//! refused it (a 1 MB access token is longer than a body may be), the driver
 //! stops reading and closes the connection at once. A server that keeps
 //! the connection open or keeps sending cannot hold the driver, and the
 //! driver never reads more than the core can use.
@@ -9,7 +9,7 @@ mod common;
 
 use common::{https_server, Cert, Pki};
 use mfp_oauth_core::diag::{Diagnostic, Id};
-use mfp_oauth_core::limits::OAUTH_RESPONSE_BUF_LEN;
+use mfp_oauth_core::limits::MAX_OAUTH_BODY_LEN;
 use mfp_oauth_core::oauth::OAuthError;
 use mfp_oauth_core::wire::http::HttpError;
 use mfp_oauth_host::clock::SystemClock;
@@ -62,13 +62,13 @@ fn a_complete_answer_ends_the_read_even_if_the_server_holds_on() {
 }
 
 /// Issue 9: a 1 MB access token. The core refuses it at the head (its
-/// `Content-Length` exceeds the lent buffer: E420) and the driver hangs up
+/// `Content-Length` exceeds `MAX_OAUTH_BODY_LEN`: E420) and the driver hangs up
 /// instead of reading the megabyte.
 #[test]
 fn a_one_megabyte_token_is_refused_and_not_read() {
     let (finish, seen) = refresh_held(response(1 << 20));
     let err = OAuthError::Http(HttpError::BodyTooLarge {
-        capacity: OAUTH_RESPONSE_BUF_LEN,
+        capacity: MAX_OAUTH_BODY_LEN,
     });
     assert_eq!(finish, Finish::Failed(err));
     assert_eq!(err.diag(), Id::ResponseTooLarge);

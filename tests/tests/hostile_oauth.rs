@@ -7,7 +7,7 @@
 //! parsers run on a 64 KiB stack whatever the nesting.
 
 use mfp_oauth_core::diag::{Diagnostic, Id};
-use mfp_oauth_core::limits::{OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
+use mfp_oauth_core::limits::{MAX_OAUTH_BODY_LEN, OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
 use mfp_oauth_core::oauth::{Client, Event, OAuthError, RequestKind};
 use mfp_oauth_core::provider::{AppRegistration, MicrosoftCloud, Provider, Tenant};
 use mfp_oauth_core::wire::http::HttpError;
@@ -213,7 +213,8 @@ fn ambiguous_framing_is_refused() {
 
 /// A chunk size that overflows 64 bits (`ffffffffffffffffff`) is
 /// `ChunkSizeOverflow` (E419); one that fits 64 bits but not the buffer is
-/// refused at its size line (E420), before any of its data is stored.
+/// refused at its size line (E420: longer than a body may be), before any
+/// of its data is read.
 #[test]
 fn chunk_size_overflow_and_oversize() {
     let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -236,7 +237,7 @@ fn chunk_size_overflow_and_oversize() {
         (
             "ffffffffffffffff",
             HttpError::BodyTooLarge {
-                capacity: OAUTH_RESPONSE_BUF_LEN,
+                capacity: MAX_OAUTH_BODY_LEN,
             },
             Id::ResponseTooLarge,
         ),
@@ -437,17 +438,18 @@ fn feed_in_reads(c: &mut TestClient, response: &[u8]) -> (usize, Vec<Event>) {
 
 /// Issue 9: a token response carrying a 1 MB access token. With a
 /// `Content-Length` it is refused at the head; chunked (one chunk or many)
-/// or delimited by the close, it is refused when the lent buffer is full.
-/// Either way: `BodyTooLarge` with the buffer's capacity (E420), no token,
-/// and the client took at most one buffer's worth of the body. A token
-/// that fits the buffer but not the client's token slot is `TooLong`
-/// (E422, token too large).
+/// or delimited by the close, it is refused once the body passes
+/// `MAX_OAUTH_BODY_LEN` (the body is parsed as it arrives, not buffered).
+/// Either way: `BodyTooLarge` with that limit (E420), no token, and the
+/// client took at most the limit's worth of the body. A token that fits the
+/// limit but not the client's token slot is `TooLong` (E422, token too
+/// large).
 #[test]
 fn a_one_megabyte_access_token() {
     let token = "A".repeat(1 << 20);
     let body = format!(r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{token}"}}"#);
     let too_large = OAuthError::Http(HttpError::BodyTooLarge {
-        capacity: OAUTH_RESPONSE_BUF_LEN,
+        capacity: MAX_OAUTH_BODY_LEN,
     });
     let chunks_of = |n: usize| {
         let mut s = String::from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -473,10 +475,10 @@ fn a_one_megabyte_access_token() {
         assert_eq!(ev, [Event::Failed(too_large)], "{name}");
         assert_eq!(too_large.diag(), Id::ResponseTooLarge);
         assert!(c.tokens().is_none(), "{name}");
-        // The head, at most one buffer of body and the chunk lines of that
+        // The head, at most the limit of body and the chunk lines of that
         // much, and at most one read past the failure.
         assert!(
-            taken <= OAUTH_RESPONSE_BUF_LEN + 4096 + 4096,
+            taken <= MAX_OAUTH_BODY_LEN + 4096 + 4096,
             "{name}: took {taken} octets"
         );
         assert_eq!(c.handle_input(Instant::ZERO, b"more"), 0, "{name}");

@@ -136,8 +136,16 @@ fn the_sign_in_asks_for_openid_and_reads_the_account() {
         c.tokens().unwrap().account,
         SignedInAccount::Account(addr("admin@contoso.com"))
     );
-    // One larger than the response buffer fails the sign-in cleanly.
-    let huge = format!("e30.{}.c2ln", "A".repeat(20_000));
+    // One larger than the response buffer is read on the fly too (R-MEM);
+    // one longer than the most a body may be fails the sign-in cleanly.
+    let bigger = big.replace(&"g".repeat(8000), &"g".repeat(24_000));
+    let (_, ev) = device_sign_in(&mut c, at(350), &token_json("AT", "RT", Some(&bigger)));
+    assert!(matches!(ev, oauth::Event::AccessToken { .. }), "{ev:?}");
+    assert_eq!(
+        c.tokens().unwrap().account,
+        SignedInAccount::Account(addr("admin@contoso.com"))
+    );
+    let huge = format!("e30.{}.c2ln", "A".repeat(crate::limits::MAX_OAUTH_BODY_LEN));
     let (_, ev) = device_sign_in(&mut c, at(400), &token_json("AT", "RT", Some(&huge)));
     assert!(matches!(ev, oauth::Event::Failed(_)), "{ev:?}");
 

@@ -4,9 +4,10 @@
 //!
 //! # Driving it
 //! [`Client`] owns a [provider profile](crate::provider::Provider), the app
-//! registration and a response buffer the caller lends (`B`, at least
-//! [`OAUTH_RESPONSE_BUF_LEN`](crate::limits::OAUTH_RESPONSE_BUF_LEN)
-//! octets for Microsoft). Start one flow with [`Client::start_device`],
+//! registration and a response buffer the caller lends (`B`, room for the
+//! HTTP head: [`OAUTH_RESPONSE_BUF_LEN`](crate::limits::OAUTH_RESPONSE_BUF_LEN)
+//! octets; the JSON body is parsed as it arrives, in one pass, straight
+//! into the client's tokens, R-MEM). Start one flow with [`Client::start_device`],
 //! [`Client::start_auth_code`] or [`Client::start_refresh`], then follow the
 //! crate's poll-order contract:
 //!
@@ -72,16 +73,17 @@ pub use pkce::{challenge_s256, Pkce, RedirectUri, CHALLENGE_LEN, STATE_LEN, VERI
 use heapless::{Deque, String};
 
 use crate::address::Address;
-use crate::limits::{MAX_AUTH_CODE_LEN, OAUTH_EVENT_QUEUE, OAUTH_MAX_RETRIES};
+use crate::limits::{MAX_AUTH_CODE_LEN, MAX_OAUTH_BODY_LEN, OAUTH_EVENT_QUEUE, OAUTH_MAX_RETRIES};
 use crate::provider::{AppRegistration, Endpoint, Provider};
 use crate::secret::{RefreshToken, SecretBuf};
 use crate::time::{Duration, Instant};
 use crate::wire::form::{self, Pairs, Style};
-use crate::wire::http::{write_post, PostRequest, RequestError, Response, ResponseParser};
-use crate::wire::id_token;
+use crate::wire::http::{
+    write_post, BodySink, PostRequest, RequestError, Response, ResponseParser,
+};
 use crate::wire::json::{
-    parse_device_authorization, parse_error_response, parse_token_response_at,
-    DeviceAuthorization, ErrorCode, TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
+    AccountReader, DeviceAuthorization, DeviceParser, ErrorCode, ErrorParser, TokenParser,
+    TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
 };
 use crate::wire::writer::Writer;
 use crate::wire::{BufferTooSmall, Parsed};
@@ -234,6 +236,8 @@ pub struct Client<B: AsMut<[u8]>> {
     app: AppRegistration,
     buf: B,
     http: ResponseParser,
+    /// The response body's JSON, parsed as it arrives (R-MEM).
+    body: BodyParser,
     grant: Grant,
     state: State,
     tokens: TokenResponse,
@@ -261,7 +265,7 @@ impl<B: AsMut<[u8]>> core::fmt::Debug for Client<B> {
 
 impl<B: AsMut<[u8]>> Drop for Client<B> {
     fn drop(&mut self) {
-        self.http.wipe(self.buf.as_mut());
+        self.wipe_response();
     }
 }
 
@@ -274,6 +278,7 @@ impl<B: AsMut<[u8]>> Client<B> {
             app,
             buf,
             http: ResponseParser::new(),
+            body: BodyParser::Idle,
             grant: Grant::None,
             state: State::Idle,
             tokens: TokenResponse::new(),
@@ -289,7 +294,7 @@ impl<B: AsMut<[u8]>> Client<B> {
 
     /// Abandon any flow and wipe every secret (tokens, codes, buffer).
     pub fn reset(&mut self) {
-        self.http.wipe(self.buf.as_mut());
+        self.wipe_response();
         self.grant = Grant::None;
         self.state = State::Idle;
         self.tokens.clear();
@@ -597,7 +602,7 @@ impl<B: AsMut<[u8]>> Client<B> {
                 self.end(Event::Failed(OAuthError::RedirectTimeout));
             }
             State::InFlight(deadline) if now >= deadline => {
-                self.http.wipe(self.buf.as_mut());
+                self.wipe_response();
                 self.transient(now, OAuthError::ResponseTimeout, None);
             }
             _ => {}
@@ -664,7 +669,7 @@ impl<B: AsMut<[u8]>> Client<B> {
                 return Ok(None);
             }
         };
-        self.http.wipe(self.buf.as_mut());
+        self.wipe_response();
         self.state = State::InFlight(now + RESPONSE_TIMEOUT);
         let sensitive =
             kind != RequestKind::DeviceAuthorization || self.app.client_secret().is_some();
@@ -690,14 +695,20 @@ impl<B: AsMut<[u8]>> Client<B> {
         if !matches!(self.state, State::InFlight(_)) {
             return 0;
         }
-        match self.http.feed(self.buf.as_mut(), data) {
+        let mut route = BodyRoute {
+            body: &mut self.body,
+            grant: &mut self.grant,
+            tokens: &mut self.tokens,
+        };
+        let (buf, http) = (self.buf.as_mut(), &mut self.http);
+        match http.feed_to(buf, data, MAX_OAUTH_BODY_LEN, &mut route) {
             Ok(Parsed::Partial) => data.len(),
             Ok(Parsed::Complete(resp, used)) => {
                 self.on_response(now, resp);
                 used
             }
             Err(e) => {
-                self.http.wipe(self.buf.as_mut());
+                self.wipe_response();
                 self.end(Event::Failed(OAuthError::Http(e)));
                 data.len()
             }
@@ -712,7 +723,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         match self.http.finish() {
             Ok(resp) => self.on_response(now, resp),
             Err(e) => {
-                self.http.wipe(self.buf.as_mut());
+                self.wipe_response();
                 self.transient(now, OAuthError::Http(e), None);
             }
         }
@@ -724,7 +735,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         if !matches!(self.state, State::InFlight(_)) {
             return;
         }
-        self.http.wipe(self.buf.as_mut());
+        self.wipe_response();
         let err = OAuthError::Transport(error);
         if error.is_transient() {
             self.transient(now, err, None);
@@ -779,60 +790,52 @@ impl<B: AsMut<[u8]>> Client<B> {
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
-        let body = self.buf.as_mut().get(..resp.body_len).unwrap_or(&[]);
         let retry_after = resp
             .retry_after_secs
             .map(|s| Duration::from_secs(u64::from(s)));
-        let kind = match &self.grant {
-            Grant::Device(d) if !d.authorized => RequestKind::DeviceAuthorization,
-            Grant::Device(_) => RequestKind::DeviceToken,
-            Grant::AuthCode(_) => RequestKind::CodeExchange,
-            _ => RequestKind::Refresh,
-        };
-        // Where the sign-in answer's `id_token` lies in the body (R-ACCT).
-        let mut id_token_at = None;
-        let outcome = if (200..300).contains(&resp.status) {
-            match (&mut self.grant, kind) {
-                (Grant::Device(d), RequestKind::DeviceAuthorization) => {
-                    match parse_device_authorization(body, &mut d.auth) {
-                        Ok(()) => Outcome::DeviceAuthorized,
-                        Err(e) => Outcome::Fatal(OAuthError::Json(e)),
-                    }
-                }
-                _ => match parse_token_response_at(body, &mut self.tokens) {
-                    Ok(_) if self.tokens.token_type == TokenType::Other => {
-                        Outcome::Fatal(OAuthError::UnsupportedTokenType)
-                    }
-                    Ok(at) => {
-                        // A refresh keeps the account of the sign-in: its
-                        // `id_token`, if any, is skipped unread.
-                        if kind != RequestKind::Refresh {
-                            id_token_at = at;
-                        }
-                        Outcome::Tokens
-                    }
-                    Err(e) => Outcome::Fatal(OAuthError::Json(e)),
-                },
+        let kind = request_kind(&self.grant);
+        if matches!(self.body, BodyParser::Idle) {
+            // An empty body: nothing was handed on.
+            BodyRoute {
+                body: &mut self.body,
+                grant: &mut self.grant,
+                tokens: &mut self.tokens,
             }
-        } else {
-            let parsed = parse_error_response(body).ok();
-            self.last_description.clear();
-            if let Some(p) = &parsed {
-                let _ = self.last_description.push_str(&p.description);
-            }
-            classify(
-                kind,
-                resp.status,
-                parsed.as_ref().map(|p| (p.code, p.aadsts)),
-                retry_after,
-            )
-        };
-        if let Some(token) = id_token_at.and_then(|r| self.buf.as_mut().get_mut(r)) {
-            // Decoded in place; the wipe below clears it. Not signature-
-            // checked: it is the token endpoint's own answer over TLS
-            // (OpenID Connect Core §3.1.3.7; see `wire::id_token`).
-            self.tokens.account = id_token::read_account(token);
+            .start(resp.status);
         }
+        let outcome = match (&mut self.body, &mut self.grant) {
+            (BodyParser::Device(p), Grant::Device(d)) => match p.finish(&mut d.auth) {
+                Ok(()) => Outcome::DeviceAuthorized,
+                Err(e) => Outcome::Fatal(OAuthError::Json(e)),
+            },
+            // The account, if the sign-in's answer named it, was read from
+            // its `id_token` on the fly (R-ACCT; not signature-checked: it
+            // is the token endpoint's own answer over TLS, OpenID Connect
+            // Core §3.1.3.7, see `wire::id_token`). A refresh keeps the
+            // account of the sign-in: its `id_token` is skipped unread.
+            (BodyParser::Token { json, .. }, _) => match json.finish(&mut self.tokens) {
+                Ok(()) if self.tokens.token_type == TokenType::Other => {
+                    Outcome::Fatal(OAuthError::UnsupportedTokenType)
+                }
+                Ok(()) => Outcome::Tokens,
+                Err(e) => Outcome::Fatal(OAuthError::Json(e)),
+            },
+            (BodyParser::Error(p), _) => {
+                let parsed = p.finish().ok();
+                self.last_description.clear();
+                if let Some(p) = &parsed {
+                    let _ = self.last_description.push_str(&p.description);
+                }
+                classify(
+                    kind,
+                    resp.status,
+                    parsed.as_ref().map(|p| (p.code, p.aadsts)),
+                    retry_after,
+                )
+            }
+            _ => Outcome::Fatal(OAuthError::UnexpectedStatus(resp.status)),
+        };
+        self.body = BodyParser::Idle;
         self.http.wipe(self.buf.as_mut());
         match outcome {
             Outcome::Transient(..) => {}
@@ -870,6 +873,22 @@ impl<B: AsMut<[u8]>> Client<B> {
         }
     }
 
+    /// Forget the response being read: wipe the buffer (the head) and,
+    /// if a token response was being parsed, what of it was written.
+    fn wipe_response(&mut self) {
+        self.http.wipe(self.buf.as_mut());
+        match &self.body {
+            BodyParser::Idle | BodyParser::Error(_) => {}
+            BodyParser::Token { .. } => self.tokens.clear(),
+            BodyParser::Device(_) => {
+                if let Grant::Device(d) = &mut self.grant {
+                    d.auth.device_code.clear();
+                }
+            }
+        }
+        self.body = BodyParser::Idle;
+    }
+
     fn on_tokens(&mut self, now: Instant) {
         if let Some(required) = self.provider.required_granted_scope() {
             if !self.tokens.scope.is_empty() && !self.tokens.scope_includes(required) {
@@ -895,6 +914,87 @@ impl<B: AsMut<[u8]>> Client<B> {
         self.end(Event::AccessToken {
             expires_at: self.expires_at,
         });
+    }
+}
+
+/// Which request the grant's response answers.
+fn request_kind(grant: &Grant) -> RequestKind {
+    match grant {
+        Grant::Device(d) if !d.authorized => RequestKind::DeviceAuthorization,
+        Grant::Device(_) => RequestKind::DeviceToken,
+        Grant::AuthCode(_) => RequestKind::CodeExchange,
+        _ => RequestKind::Refresh,
+    }
+}
+
+/// The JSON parser of the response body being read.
+#[allow(clippy::large_enum_variant)] // in place in the client, never moved
+enum BodyParser {
+    /// No body octet yet.
+    Idle,
+    /// A 2xx answer to a token request; the account is read from its
+    /// `id_token` when `read_account` (a sign-in, not a refresh).
+    Token {
+        json: TokenParser,
+        account: AccountReader,
+        read_account: bool,
+    },
+    /// A 2xx answer to the device authorization request.
+    Device(DeviceParser),
+    /// Any other status: an error body (or none, or not JSON).
+    Error(ErrorParser),
+}
+
+/// Hands the body octets to the parser for the response's status and the
+/// request, writing straight into the client's token response or device
+/// authorization.
+struct BodyRoute<'a> {
+    body: &'a mut BodyParser,
+    grant: &'a mut Grant,
+    tokens: &'a mut TokenResponse,
+}
+
+impl BodyRoute<'_> {
+    fn start(&mut self, status: u16) {
+        let kind = request_kind(self.grant);
+        *self.body = if !(200..300).contains(&status) {
+            BodyParser::Error(ErrorParser::default())
+        } else if let (Grant::Device(d), RequestKind::DeviceAuthorization) =
+            (&mut *self.grant, kind)
+        {
+            let mut p = DeviceParser::default();
+            p.start(&mut d.auth);
+            BodyParser::Device(p)
+        } else {
+            let mut json = TokenParser::new();
+            json.start(self.tokens);
+            BodyParser::Token {
+                json,
+                account: AccountReader::new(),
+                read_account: kind != RequestKind::Refresh,
+            }
+        };
+    }
+}
+
+impl BodySink for BodyRoute<'_> {
+    fn body(&mut self, status: u16, data: &[u8]) {
+        if matches!(self.body, BodyParser::Idle) {
+            self.start(status);
+        }
+        match (&mut *self.body, &mut *self.grant) {
+            (
+                BodyParser::Token {
+                    json,
+                    account,
+                    read_account,
+                },
+                _,
+            ) => json.feed(data, self.tokens, read_account.then_some(account)),
+            (BodyParser::Device(p), Grant::Device(d)) => p.feed(data, &mut d.auth),
+            (BodyParser::Error(p), _) => p.feed(data),
+            _ => {}
+        }
     }
 }
 

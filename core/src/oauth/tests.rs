@@ -701,7 +701,7 @@ fn bad_responses_fail_clearly() {
         (
             "HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n",
             OAuthError::Http(crate::wire::http::HttpError::BodyTooLarge {
-                capacity: OAUTH_RESPONSE_BUF_LEN,
+                capacity: MAX_OAUTH_BODY_LEN,
             }),
         ),
     ];
@@ -771,6 +771,11 @@ fn sizes_of_the_state_machine() {
     std::println!("size_of AppRegistration = {}", size_of::<AppRegistration>());
     std::println!("size_of ResponseParser = {}", size_of::<ResponseParser>());
     std::println!("size_of Event = {}", size_of::<Event>());
+    std::println!("size_of BodyParser = {}", size_of::<BodyParser>());
+    std::println!(
+        "size_of Client<[u8; OAUTH_RESPONSE_BUF_LEN]> = {}",
+        size_of::<Client<[u8; OAUTH_RESPONSE_BUF_LEN]>>()
+    );
     // A budget, so that growth is a decision: tokens (6 KiB) + profile +
     // device grant, well under 16 KiB.
     assert!(client < 16 * 1024, "{client}");
@@ -876,4 +881,83 @@ fn the_longest_code_fully_escaped_fits_the_request_buffer() {
         c2.poll_transmit(secs(1), &mut short),
         Err(BufferTooSmall { needed: tx.len })
     );
+}
+
+/// R-MEM, issue 15 part 3: the token answer is parsed as it arrives. A
+/// device sign-in's answer (id_token naming the account, chunked framing,
+/// escapes, a character cut by the chunking) fed one octet at a time
+/// through a response buffer only as large as the heads gives the same
+/// tokens and account as one read.
+#[test]
+fn a_sign_in_answer_streamed_octet_by_octet_through_a_head_sized_buffer() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let id = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256"}"#),
+        b64(
+            r#"{"name":"Jos\u00e9","preferred_username":"mailbox@contoso.com","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#
+        ),
+        b64("signature")
+    );
+    let body = format!(
+        r#"{{"token_type":"Bearer","scope":"openid SMTP.Send","expires_in":3599,"access_token":"EwB\/Aé{}","refresh_token":"0.AXkA","id_token":"{id}","client_info":"{}"}}"#,
+        "A".repeat(3000),
+        "c".repeat(5000)
+    );
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let mut response = head.as_bytes().to_vec();
+    for piece in body.as_bytes().chunks(700) {
+        response.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        response.extend_from_slice(piece);
+        response.extend_from_slice(b"\r\n");
+    }
+    response.extend_from_slice(b"0\r\n\r\n");
+
+    let run = |buf_len: usize, octet_by_octet: bool| {
+        let mut c = Client::new(
+            rfc_provider(),
+            AppRegistration::public("1406020730").unwrap(),
+            vec![0u8; buf_len],
+            7,
+        );
+        c.start_device(secs(0)).unwrap();
+        exchange(&mut c, secs(0), &http(200, RFC8628_DEVICE));
+        assert_eq!(events(&mut c), [Event::UserCode]);
+        let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+        c.poll_transmit(secs(5), &mut out).unwrap().unwrap();
+        if octet_by_octet {
+            for b in &response {
+                assert_eq!(c.handle_input(secs(5), core::slice::from_ref(b)), 1);
+            }
+        } else {
+            c.handle_input(secs(5), &response);
+        }
+        let ev = events(&mut c);
+        assert!(
+            matches!(ev.last(), Some(Event::AccessToken { .. })),
+            "{ev:?}"
+        );
+        let t = c.tokens().unwrap();
+        (
+            t.access_token.expose().to_vec(),
+            t.refresh_token.expose().to_vec(),
+            t.expires_in,
+            t.account.clone(),
+        )
+    };
+    let whole = run(OAUTH_RESPONSE_BUF_LEN, false);
+    assert_eq!(&whole.0[..7], "EwB/Aé".as_bytes());
+    assert_eq!(whole.0.len(), 7 + 3000);
+    assert_eq!(
+        whole.3,
+        crate::wire::json::SignedInAccount::Account(Address::parse("mailbox@contoso.com").unwrap())
+    );
+    // As large as the longer head of the two answers, the device
+    // authorization's and this one.
+    let device = http(200, RFC8628_DEVICE);
+    let least = head.len().max(device.find("\r\n\r\n").unwrap() + 4);
+    assert_eq!(run(least, true), whole);
+    assert!(body.len() > least * 8);
 }

@@ -69,6 +69,11 @@
 //! assert!(wire.starts_with(b"EHLO printer.example.com\r\nAUTH XOAUTH2 "));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A body made by the core composer ([`crate::mime`]) is canonical (CRLF
+//! line ends, no line starting with a dot): stream it with
+//! [`Client::write_body_canonical`] instead, which copies it rather than
+//! scanning every octet (with `DATA` a line-start dot is still stuffed).
 
 mod classify;
 mod client;

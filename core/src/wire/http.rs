@@ -5,10 +5,12 @@
 //! request per connection (`Connection: close`), a form body with its
 //! `Content-Length`, and a response whose body is either `Content-Length`
 //! framed, `Transfer-Encoding: chunked` (Google has answered chunked), or
-//! delimited by the close. The head is parsed by `httparse`; the body is
-//! assembled into a buffer the caller lends, and the same buffer first holds
-//! the head, so one buffer of [`crate::limits::OAUTH_RESPONSE_BUF_LEN`]
-//! octets serves both.
+//! delimited by the close. The head is parsed by `httparse` from a buffer
+//! the caller lends; the body is either assembled into that same buffer
+//! ([`ResponseParser::feed`]) or handed on as it arrives
+//! ([`ResponseParser::feed_to`], what the OAuth client does: its JSON is
+//! parsed on the fly, so its buffer,
+//! [`crate::limits::OAUTH_RESPONSE_BUF_LEN`] octets, only holds the head).
 
 use core::fmt;
 
@@ -259,9 +261,10 @@ pub fn write_connect(
 pub enum HttpError {
     /// The status line and headers exceed the head limit or the buffer.
     HeadTooLarge,
-    /// The body does not fit the lent buffer.
+    /// The body does not fit the lent buffer, or is longer than the limit
+    /// of a streamed body.
     BodyTooLarge {
-        /// Capacity of the lent buffer, in octets.
+        /// Capacity of the lent buffer (or the streaming limit), in octets.
         capacity: usize,
     },
     /// The status line or a header is not HTTP/1.x.
@@ -314,18 +317,81 @@ impl Diagnostic for HttpError {
     }
 }
 
-/// What a complete response said (the body is in the lent buffer).
+/// What a complete response said (the body is in the lent buffer, or was
+/// handed on with [`ResponseParser::feed_to`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Response {
     /// Status code.
     pub status: u16,
-    /// Body octets at the start of the lent buffer.
+    /// Body octets (at the start of the lent buffer, or handed on).
     pub body_len: usize,
     /// `Retry-After` in seconds, when given as a number.
     pub retry_after_secs: Option<u32>,
     /// Whether `Content-Type` says JSON.
     pub json: bool,
+}
+
+/// Where the body of a response goes ([`ResponseParser::feed_to`]).
+pub trait BodySink {
+    /// The next body octets of a response with `status`, in order, after
+    /// chunked framing is removed.
+    fn body(&mut self, status: u16, data: &[u8]);
+}
+
+/// Where the parser puts body octets.
+trait Dest {
+    /// The most body octets accepted.
+    fn capacity(&self, buf: &[u8]) -> usize;
+    fn put(&mut self, p: &mut ResponseParser, buf: &mut [u8], data: &[u8])
+        -> Result<(), HttpError>;
+}
+
+/// Into the lent buffer.
+struct Store;
+
+impl Dest for Store {
+    fn capacity(&self, buf: &[u8]) -> usize {
+        buf.len()
+    }
+    fn put(
+        &mut self,
+        p: &mut ResponseParser,
+        buf: &mut [u8],
+        data: &[u8],
+    ) -> Result<(), HttpError> {
+        p.store(buf, data)
+    }
+}
+
+/// Handed on, at most `limit` octets.
+struct Stream<'s, S> {
+    sink: &'s mut S,
+    limit: usize,
+}
+
+impl<S: BodySink> Dest for Stream<'_, S> {
+    fn capacity(&self, _buf: &[u8]) -> usize {
+        self.limit
+    }
+    fn put(
+        &mut self,
+        p: &mut ResponseParser,
+        _buf: &mut [u8],
+        data: &[u8],
+    ) -> Result<(), HttpError> {
+        let end = p.filled.saturating_add(data.len());
+        if end > self.limit {
+            return Err(HttpError::BodyTooLarge {
+                capacity: self.limit,
+            });
+        }
+        p.filled = end;
+        if !data.is_empty() {
+            self.sink.body(p.resp.status, data);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -580,6 +646,29 @@ impl ResponseParser {
     /// every call. `Complete(response, consumed)` once the whole response is
     /// in; octets after its end are left unconsumed.
     pub fn feed(&mut self, buf: &mut [u8], input: &[u8]) -> Result<Parsed<Response>, HttpError> {
+        self.feed_into(buf, input, &mut Store)
+    }
+
+    /// [`ResponseParser::feed`], handing the body to `sink` as it arrives
+    /// instead of assembling it: `buf` holds only the head. A body longer
+    /// than `limit` octets is [`HttpError::BodyTooLarge`] (at the head when
+    /// its `Content-Length` says so).
+    pub fn feed_to<S: BodySink>(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        limit: usize,
+        sink: &mut S,
+    ) -> Result<Parsed<Response>, HttpError> {
+        self.feed_into(buf, input, &mut Stream { sink, limit })
+    }
+
+    fn feed_into<D: Dest>(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        dest: &mut D,
+    ) -> Result<Parsed<Response>, HttpError> {
         let mut used = 0usize;
         loop {
             let rest = input.get(used..).unwrap_or(&[]);
@@ -613,10 +702,9 @@ impl ResponseParser {
                         json: h.json,
                     };
                     if let Framing::Length(n) = h.framing {
-                        if n > buf.len() as u64 {
-                            return Err(HttpError::BodyTooLarge {
-                                capacity: buf.len(),
-                            });
+                        let capacity = dest.capacity(buf);
+                        if n > capacity as u64 {
+                            return Err(HttpError::BodyTooLarge { capacity });
                         }
                     }
                     self.phase = match h.framing {
@@ -632,7 +720,7 @@ impl ResponseParser {
                     let n = usize::try_from(remaining)
                         .unwrap_or(usize::MAX)
                         .min(rest.len());
-                    self.store(buf, rest.get(..n).unwrap_or(&[]))?;
+                    dest.put(self, buf, rest.get(..n).unwrap_or(&[]))?;
                     used = used.saturating_add(n);
                     let left = remaining.saturating_sub(n as u64);
                     if left == 0 {
@@ -642,14 +730,14 @@ impl ResponseParser {
                     return Ok(Parsed::Partial);
                 }
                 Phase::Body(_) => {
-                    self.store(buf, rest)?;
+                    dest.put(self, buf, rest)?;
                     return Ok(Parsed::Partial);
                 }
                 Phase::Chunked(state) => {
                     if rest.is_empty() {
                         return Ok(Parsed::Partial);
                     }
-                    let (n, next) = self.chunk_step(buf, state, rest)?;
+                    let (n, next) = self.chunk_step(buf, state, rest, dest)?;
                     used = used.saturating_add(n);
                     match next {
                         Some(s) => self.phase = Phase::Chunked(s),
@@ -662,17 +750,19 @@ impl ResponseParser {
 
     /// One step of the chunked decoder: octets consumed and the next state
     /// (`None` when the body ended).
-    fn chunk_step(
+    fn chunk_step<D: Dest>(
         &mut self,
         buf: &mut [u8],
         state: Chunk,
         rest: &[u8],
+        dest: &mut D,
     ) -> Result<(usize, Option<Chunk>), HttpError> {
+        let capacity = dest.capacity(buf);
         if let Chunk::Data(remaining) = state {
             let n = usize::try_from(remaining)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
-            self.store(buf, rest.get(..n).unwrap_or(&[]))?;
+            dest.put(self, buf, rest.get(..n).unwrap_or(&[]))?;
             let left = remaining.saturating_sub(n as u64);
             return Ok((
                 n,
@@ -708,14 +798,14 @@ impl ResponseParser {
                             self.chunk_size = value;
                             Chunk::SizeLf
                         }
-                        b'\n' => self.size_done(buf, value)?,
+                        b'\n' => self.size_done(capacity, value)?,
                         _ => return Err(HttpError::BadChunk),
                     }
                 }
             }
             Chunk::Ext => match b {
                 b'\r' => Chunk::SizeLf,
-                b'\n' => self.size_done(buf, self.chunk_size)?,
+                b'\n' => self.size_done(capacity, self.chunk_size)?,
                 _ => {
                     self.overhead = self.overhead.saturating_add(1);
                     if self.overhead > MAX_CHUNK_EXT_LEN {
@@ -725,7 +815,7 @@ impl ResponseParser {
                 }
             },
             Chunk::SizeLf => match b {
-                b'\n' => self.size_done(buf, self.chunk_size)?,
+                b'\n' => self.size_done(capacity, self.chunk_size)?,
                 _ => return Err(HttpError::BadChunk),
             },
             Chunk::DataCr => match b {
@@ -769,15 +859,13 @@ impl ResponseParser {
         Ok(Chunk::TrailerLine)
     }
 
-    fn size_done(&mut self, buf: &[u8], size: u64) -> Result<Chunk, HttpError> {
+    fn size_done(&mut self, capacity: usize, size: u64) -> Result<Chunk, HttpError> {
         self.overhead = 0;
         if size == 0 {
             return Ok(Chunk::TrailerStart);
         }
-        if size > buf.len().saturating_sub(self.filled) as u64 {
-            return Err(HttpError::BodyTooLarge {
-                capacity: buf.len(),
-            });
+        if size > capacity.saturating_sub(self.filled) as u64 {
+            return Err(HttpError::BodyTooLarge { capacity });
         }
         Ok(Chunk::Data(size))
     }

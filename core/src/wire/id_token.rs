@@ -13,9 +13,11 @@
 //! validation in place of the token's signature. An `id_token` obtained any
 //! other way must not be given to [`read_account`].
 //!
-//! The payload is base64url-decoded **in place**, over the token's own octets
-//! in the response buffer the caller lent, so no buffer of its size is
-//! needed and no size limit applies beyond that buffer's. Nothing here
+//! [`read_account`] decodes the payload **in place**, over the token's own
+//! octets, so no buffer of its size is needed. The OAuth client does not
+//! hold the token at all: it reads the same claims as the token arrives
+//! (`json::AccountReader`, base64url decoded a few octets at a time into a
+//! streaming JSON scan), with the same results. Nothing here
 //! panics on any input: a malformed, truncated or huge token gives
 //! [`SignedInAccount::Unreadable`], which the token store treats as an
 //! unverified account, like a response without an `id_token`.

@@ -1,5 +1,5 @@
-//! JSON bodies of the token endpoints, read with `serde-json-core` into
-//! fixed structs.
+//! JSON bodies of the token endpoints, read in one pass straight into
+//! fixed structs (R-MEM).
 //!
 //! - [`parse_token_response`]: RFC 6749 §5.1 (access and refresh tokens go
 //!   straight into [`AccessToken`] / [`RefreshToken`]).
@@ -8,19 +8,20 @@
 //! - [`parse_device_authorization`]: RFC 8628 §3.2, with Google's
 //!   `verification_url` spelling and Microsoft's `message`.
 //!
-//! Strings are read as raw, still-escaped slices of the body
-//! ([`EscapedStr`]) and unescaped here, straight into their destination:
-//! unknown members (`id_token`, `ext_expires_in`, `trace_id`…) are skipped
-//! without any buffer, and `\/`, `\"`, `\uXXXX` (surrogate pairs included)
-//! come out right. Every parse is preceded by
-//! [`super::json_guard::check_depth`]. Numbers sent as strings
-//! (`"expires_in":"3599"`, some servers) are accepted.
+//! These take a whole body; the OAuth client feeds the same push parsers
+//! ([`TokenParser`], [`DeviceParser`], [`ErrorParser`]) as the body
+//! arrives, so no buffer holds it. Strings are unescaped straight into
+//! their destination (`\/`, `\"`, `\uXXXX`, surrogate pairs); unknown
+//! members (`id_token` unless the account is read, `ext_expires_in`,
+//! `trace_id`…) of any size are skipped without being held; nesting deeper
+//! than [`MAX_JSON_DEPTH`] is refused
+//! without recursion. Numbers sent as strings (`"expires_in":"3599"`, some
+//! servers) are accepted.
 
 use core::fmt;
 
 use heapless::String;
 use serde::Deserialize;
-use serde_json_core::str::EscapedStr;
 
 use super::json_guard::check_depth;
 use crate::diag::{Diagnostic, Id};
@@ -31,6 +32,7 @@ use crate::limits::{
 use crate::secret::{AccessToken, RefreshToken, SecretBuf};
 
 pub use super::id_token::SignedInAccount;
+pub use super::json_stream::{AccountReader, DeviceParser, ErrorParser, TokenParser};
 
 /// Octets of a provider's `error_description` kept for the log.
 pub const MAX_ERROR_DESCRIPTION_LEN: usize = 256;
@@ -170,19 +172,6 @@ fn unescape(raw: &str, mut sink: impl FnMut(&str) -> bool, field: Field) -> Resu
     }
 }
 
-fn unescape_secret<const N: usize>(
-    raw: &str,
-    out: &mut SecretBuf<N>,
-    field: Field,
-) -> Result<(), JsonError> {
-    out.clear();
-    let r = unescape(raw, |s| out.extend(s.as_bytes()).is_ok(), field);
-    if r.is_err() {
-        out.clear();
-    }
-    r
-}
-
 pub(super) fn unescape_string<const N: usize>(
     raw: &str,
     out: &mut String<N>,
@@ -190,45 +179,6 @@ pub(super) fn unescape_string<const N: usize>(
 ) -> Result<(), JsonError> {
     out.clear();
     unescape(raw, |s| out.push_str(s).is_ok(), field)
-}
-
-/// Unescape, cutting at a character boundary when full (display texts).
-fn unescape_truncated<const N: usize>(raw: &str, out: &mut String<N>) -> Result<(), JsonError> {
-    out.clear();
-    let mut full = false;
-    unescape(
-        raw,
-        |s| {
-            for c in s.chars() {
-                if full || out.push(c).is_err() {
-                    full = true;
-                }
-            }
-            true
-        },
-        Field::Error,
-    )
-}
-
-/// A number that some servers send as a string.
-trait Number {
-    fn value(&self) -> Option<u64>;
-}
-
-impl Number for u64 {
-    fn value(&self) -> Option<u64> {
-        Some(*self)
-    }
-}
-
-impl Number for EscapedStr<'_> {
-    fn value(&self) -> Option<u64> {
-        let s = self.0.trim();
-        if s.is_empty() || s.len() > 19 || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    }
 }
 
 fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, serde_json_core::de::Error> {
@@ -315,87 +265,29 @@ impl TokenResponse {
     }
 }
 
-#[derive(Deserialize)]
-struct RawToken<'a, N> {
-    #[serde(borrow)]
-    access_token: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    token_type: Option<EscapedStr<'a>>,
-    expires_in: Option<N>,
-    #[serde(borrow)]
-    refresh_token: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    scope: Option<EscapedStr<'a>>,
-    /// Kept as a borrowed slice of the body: only its place is noted.
-    #[serde(borrow)]
-    id_token: Option<EscapedStr<'a>>,
-}
-
-/// Where `part` (a slice of `body`) lies in `body`.
-fn place(body: &[u8], part: &str) -> Option<core::ops::Range<usize>> {
-    let start = (part.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    body.get(start..end)
-        .filter(|s| s.as_ptr() == part.as_ptr())
-        .map(|_| start..end)
-}
-
-fn fill_token<N: Number>(raw: &RawToken<'_, N>, out: &mut TokenResponse) -> Result<(), JsonError> {
-    let at = raw
-        .access_token
-        .ok_or(JsonError::Missing(Field::AccessToken))?;
-    unescape_secret(at.0, &mut out.access_token, Field::AccessToken)?;
-    if out.access_token.is_empty() {
-        return Err(JsonError::Missing(Field::AccessToken));
-    }
-    out.token_type = match raw.token_type {
-        None => TokenType::Absent,
-        Some(t) if t.0.eq_ignore_ascii_case("bearer") => TokenType::Bearer,
-        Some(_) => TokenType::Other,
-    };
-    out.expires_in = match &raw.expires_in {
-        None => None,
-        Some(n) => Some(n.value().ok_or(JsonError::Syntax)?),
-    };
-    match raw.refresh_token {
-        Some(rt) => unescape_secret(rt.0, &mut out.refresh_token, Field::RefreshToken)?,
-        None => out.refresh_token.clear(),
-    }
-    match raw.scope {
-        Some(s) => unescape_truncated(s.0, &mut out.scope)?,
-        None => out.scope.clear(),
-    }
-    out.account = SignedInAccount::NoIdToken;
-    Ok(())
-}
-
-/// Parse a token response into `out` (left cleared on error). An
-/// `id_token` is skipped ([`TokenResponse::account`] stays
-/// [`SignedInAccount::NoIdToken`]); [`parse_token_response_at`] also says
-/// where it is.
+/// Parse a whole token response into `out` (left cleared on error), in
+/// one pass with [`TokenParser`]. An `id_token` is skipped
+/// ([`TokenResponse::account`] stays [`SignedInAccount::NoIdToken`]);
+/// [`parse_token_response_with_account`] reads the account from it.
 pub fn parse_token_response(body: &[u8], out: &mut TokenResponse) -> Result<(), JsonError> {
-    parse_token_response_at(body, out).map(|_| ())
+    let mut p = TokenParser::new();
+    p.start(out);
+    p.feed(body, out, None);
+    p.finish(out)
 }
 
-/// [`parse_token_response`], returning where the `id_token` lies in
-/// `body`, if there is one: the OAuth client reads the account from it in
-/// place ([`super::id_token::read_account`], R-ACCT). Nothing of it is
-/// copied.
-pub fn parse_token_response_at(
+/// [`parse_token_response`] that also reads who signed in from the
+/// `id_token`, decoded as it is read (R-ACCT): what the OAuth client does
+/// with a sign-in's answer.
+pub fn parse_token_response_with_account(
     body: &[u8],
     out: &mut TokenResponse,
-) -> Result<Option<core::ops::Range<usize>>, JsonError> {
-    let r = match parse_either::<RawToken<'_, u64>, RawToken<'_, EscapedStr<'_>>>(body) {
-        Ok(Ok(raw)) => fill_token(&raw, out).map(|()| raw.id_token.and_then(|t| place(body, t.0))),
-        Ok(Err(raw)) => {
-            fill_token(&raw, out).map(|()| raw.id_token.and_then(|t| place(body, t.0)))
-        }
-        Err(e) => Err(e),
-    };
-    if r.is_err() {
-        out.clear();
-    }
-    r
+) -> Result<(), JsonError> {
+    let mut p = TokenParser::new();
+    let mut account = AccountReader::new();
+    p.start(out);
+    p.feed(body, out, Some(&mut account));
+    p.finish(out)
 }
 
 // ---------------------------------------------------------------- error
@@ -518,96 +410,13 @@ pub struct ErrorResponse {
     pub description: String<MAX_ERROR_DESCRIPTION_LEN>,
 }
 
-/// First number of a JSON array of numbers; the rest is read and dropped.
-struct FirstCode(Option<u32>);
-
-impl<'de> Deserialize<'de> for FirstCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = FirstCode;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of error codes")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<FirstCode, A::Error> {
-                let mut first = None;
-                while let Some(n) = seq.next_element::<u64>()? {
-                    if first.is_none() {
-                        first = u32::try_from(n).ok();
-                    }
-                }
-                Ok(FirstCode(first))
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-#[derive(Deserialize)]
-struct RawError<'a, E> {
-    error: Option<E>,
-    #[serde(borrow)]
-    error_description: Option<EscapedStr<'a>>,
-    error_codes: Option<FirstCode>,
-    #[serde(borrow)]
-    error_code: Option<EscapedStr<'a>>,
-}
-
-/// `AADSTS` followed by digits at the start of a description.
-fn aadsts_prefix(desc: &str) -> Option<u32> {
-    let digits = desc.trim_start().strip_prefix("AADSTS")?;
-    let end = digits
-        .bytes()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    digits.get(..end).and_then(|d| d.parse().ok())
-}
-
-fn code_of(raw: Option<EscapedStr<'_>>) -> ErrorCode {
-    raw.map_or(ErrorCode::Other, |e| ErrorCode::from_name(e.0.as_bytes()))
-}
-
-fn fill_error<E>(
-    raw: &RawError<'_, E>,
-    error: Option<EscapedStr<'_>>,
-) -> Result<ErrorResponse, JsonError> {
-    let mut code = code_of(error);
-    if code == ErrorCode::Other {
-        code = code_of(raw.error_code);
-    }
-    if error.is_none() && raw.error_code.is_none() {
-        return Err(JsonError::Missing(Field::Error));
-    }
-    let mut description = String::new();
-    if let Some(d) = raw.error_description {
-        unescape_truncated(d.0, &mut description)?;
-    }
-    let aadsts = raw
-        .error_codes
-        .as_ref()
-        .and_then(|c| c.0)
-        .or_else(|| aadsts_prefix(&description));
-    Ok(ErrorResponse {
-        code,
-        aadsts,
-        description,
-    })
-}
-
-/// Parse an error response. Google API-style bodies whose `error` is an
-/// object are accepted (the code then comes from `error_code`).
+/// Parse a whole error response, in one pass with [`ErrorParser`]. Google
+/// API-style bodies whose `error` is an object are accepted (the code then
+/// comes from `error_code`).
 pub fn parse_error_response(body: &[u8]) -> Result<ErrorResponse, JsonError> {
-    match parse_either::<RawError<'_, EscapedStr<'_>>, RawError<'_, serde::de::IgnoredAny>>(body)? {
-        Ok(raw) => fill_error(&raw, raw.error),
-        Err(raw) => fill_error(&raw, None).or(Ok(ErrorResponse {
-            code: code_of(raw.error_code),
-            aadsts: None,
-            description: String::new(),
-        })),
-    }
+    let mut p = ErrorParser::default();
+    p.feed(body);
+    p.finish()
 }
 
 // ---------------------------------------------------------------- device
@@ -671,81 +480,16 @@ impl DeviceAuthorization {
     }
 }
 
-#[derive(Deserialize)]
-struct RawDevice<'a, N> {
-    #[serde(borrow)]
-    device_code: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    user_code: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    verification_uri: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    verification_url: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    verification_uri_complete: Option<EscapedStr<'a>>,
-    expires_in: Option<N>,
-    interval: Option<N>,
-    #[serde(borrow)]
-    message: Option<EscapedStr<'a>>,
-}
-
-fn fill_device<N: Number>(
-    raw: &RawDevice<'_, N>,
-    out: &mut DeviceAuthorization,
-) -> Result<(), JsonError> {
-    let dc = raw
-        .device_code
-        .ok_or(JsonError::Missing(Field::DeviceCode))?;
-    unescape_secret(dc.0, &mut out.device_code, Field::DeviceCode)?;
-    let uc = raw.user_code.ok_or(JsonError::Missing(Field::UserCode))?;
-    unescape_string(uc.0, &mut out.user_code, Field::UserCode)?;
-    let uri = raw
-        .verification_uri
-        .or(raw.verification_url)
-        .ok_or(JsonError::Missing(Field::VerificationUri))?;
-    unescape_string(uri.0, &mut out.verification_uri, Field::VerificationUri)?;
-    match raw.verification_uri_complete {
-        Some(c) => unescape_string(
-            c.0,
-            &mut out.verification_uri_complete,
-            Field::VerificationUriComplete,
-        )?,
-        None => out.verification_uri_complete.clear(),
-    }
-    out.expires_in = raw
-        .expires_in
-        .as_ref()
-        .ok_or(JsonError::Missing(Field::ExpiresIn))?
-        .value()
-        .ok_or(JsonError::Syntax)?;
-    out.interval = match &raw.interval {
-        None => None,
-        Some(n) => Some(n.value().ok_or(JsonError::Syntax)?),
-    };
-    match raw.message {
-        Some(m) => unescape_truncated(m.0, &mut out.message)?,
-        None => out.message.clear(),
-    }
-    if out.device_code.is_empty() || out.user_code.is_empty() || out.verification_uri.is_empty() {
-        return Err(JsonError::Missing(Field::DeviceCode));
-    }
-    Ok(())
-}
-
-/// Parse a device authorization response into `out` (cleared on error).
+/// Parse a whole device authorization response into `out` (cleared on
+/// error), in one pass with [`DeviceParser`].
 pub fn parse_device_authorization(
     body: &[u8],
     out: &mut DeviceAuthorization,
 ) -> Result<(), JsonError> {
-    let r = match parse_either::<RawDevice<'_, u64>, RawDevice<'_, EscapedStr<'_>>>(body) {
-        Ok(Ok(raw)) => fill_device(&raw, out),
-        Ok(Err(raw)) => fill_device(&raw, out),
-        Err(e) => Err(e),
-    };
-    if r.is_err() {
-        out.clear();
-    }
-    r
+    let mut p = DeviceParser::default();
+    p.start(out);
+    p.feed(body, out);
+    p.finish(out)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod http;
 pub mod id_token;
 pub mod json;
 pub mod json_guard;
+mod json_stream;
 pub mod reply;
 pub mod sasl;
 pub mod writer;
