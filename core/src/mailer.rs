@@ -549,7 +549,8 @@ impl Mailer {
     /// Start a job: decide From and token (R-POL), then plan the first step.
     /// A refused job is [`Plan::Failed`] before anything reaches the network.
     pub fn submit(&mut self, now: Instant, job: &Job<'_>) -> Result<Plan, MailerError> {
-        self.submit_to(now, job, Recipients::Parsed(job.to))
+        self.submit_to(now, job, Recipients::Parsed(job.to))?;
+        Ok(self.plan.clone())
     }
 
     /// [`Mailer::submit`] with the recipients given as text (`job.to` is
@@ -562,6 +563,19 @@ impl Mailer {
         job: &Job<'_>,
         to: &[&str],
     ) -> Result<Plan, MailerError> {
+        self.submit_to(now, job, Recipients::Text(to))?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::submit_text`] that returns no copy of the plan: read it
+    /// where it is kept, with [`Mailer::plan`] (R-MEM: the caller's frame
+    /// holds no plan, and its addresses, on top of the job's).
+    pub fn submit_text_in_place(
+        &mut self,
+        now: Instant,
+        job: &Job<'_>,
+        to: &[&str],
+    ) -> Result<(), MailerError> {
         self.submit_to(now, job, Recipients::Text(to))
     }
 
@@ -570,7 +584,7 @@ impl Mailer {
         now: Instant,
         job: &Job<'_>,
         to: Recipients<'_>,
-    ) -> Result<Plan, MailerError> {
+    ) -> Result<(), MailerError> {
         if self.job.is_some() {
             return Err(MailerError::WrongState);
         }
@@ -582,7 +596,7 @@ impl Mailer {
                 Plan::Failed { diag }
             }
         };
-        Ok(self.plan.clone())
+        Ok(())
     }
 
     /// Sets the job up in place (R-MEM): the envelope (4.4 KB) is filled

@@ -325,3 +325,28 @@ fn send_message_with_fills_the_envelope_in_place_or_leaves_no_message() {
     );
     assert_eq!(said, mail(&mut by_value));
 }
+
+#[test]
+fn submit_text_in_place_leaves_the_plan_submit_text_returns() {
+    let job = Job {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &[],
+        size: Some(10),
+    };
+    for to in [&["bob@fabrikam.com"][..], &["not an address"][..]] {
+        let mut copied = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
+        let mut in_place = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
+        let want = copied.submit_text(at(1), &job, to).unwrap();
+        assert_eq!(in_place.submit_text_in_place(at(1), &job, to), Ok(()));
+        assert_eq!(*in_place.plan(), want);
+        assert_eq!(in_place.job_from(), copied.job_from());
+        // A second job while one runs: refused the same way.
+        let again = in_place.submit_text_in_place(at(2), &job, to);
+        assert_eq!(
+            again.map(|()| in_place.plan().clone()),
+            copied.submit_text(at(2), &job, to)
+        );
+    }
+}
