@@ -1713,40 +1713,13 @@ typedef struct {
 } mfp_oauth_nv_report;
 
 /**
- * A job (`mfp_oauth_job`). Strings are `mfp_oauth_str`; `{NULL, 0}` means
- * not given.
+ * Storage for one token-endpoint client (`mfp_oauth_token_client`),
+ * allocated by the caller. It holds the tokens of the last exchange until
+ * the next flow starts or it is destroyed (which wipes them).
  */
 typedef struct {
-  /**
-   * An `mfp_oauth_function` (1 = Scan to E-mail ... 12).
-   */
-  uint32_t function;
-  /**
-   * The logged-in user's login name; empty: the public user.
-   */
-  mfp_oauth_str user_id;
-  /**
-   * The logged-in user's registered address, if any.
-   */
-  mfp_oauth_str user_address;
-  /**
-   * The From address entered or set by the application; empty: the
-   * mode's default.
-   */
-  mfp_oauth_str from;
-  /**
-   * Recipients (1 to 16).
-   */
-  const mfp_oauth_str *to;
-  /**
-   * Entries at `to`.
-   */
-  size_t to_count;
-  /**
-   * The message's size in octets, 0 if unknown.
-   */
-  uint64_t size;
-} mfp_oauth_job;
+  uint64_t _opaque[MFP_OAUTH_TOKEN_CLIENT_WORDS];
+} mfp_oauth_token_client;
 
 /**
  * The plan (`mfp_oauth_plan`); fields that do not apply are zero or empty.
@@ -1806,15 +1779,6 @@ typedef struct {
 } mfp_oauth_plan;
 
 /**
- * Storage for one token-endpoint client (`mfp_oauth_token_client`),
- * allocated by the caller. It holds the tokens of the last exchange until
- * the next flow starts or it is destroyed (which wipes them).
- */
-typedef struct {
-  uint64_t _opaque[MFP_OAUTH_TOKEN_CLIENT_WORDS];
-} mfp_oauth_token_client;
-
-/**
  * One token-client event (`mfp_oauth_token_event`).
  */
 typedef struct {
@@ -1839,6 +1803,42 @@ typedef struct {
    */
   uint64_t expires_at_ms;
 } mfp_oauth_token_event;
+
+/**
+ * A job (`mfp_oauth_job`). Strings are `mfp_oauth_str`; `{NULL, 0}` means
+ * not given.
+ */
+typedef struct {
+  /**
+   * An `mfp_oauth_function` (1 = Scan to E-mail ... 12).
+   */
+  uint32_t function;
+  /**
+   * The logged-in user's login name; empty: the public user.
+   */
+  mfp_oauth_str user_id;
+  /**
+   * The logged-in user's registered address, if any.
+   */
+  mfp_oauth_str user_address;
+  /**
+   * The From address entered or set by the application; empty: the
+   * mode's default.
+   */
+  mfp_oauth_str from;
+  /**
+   * Recipients (1 to 16).
+   */
+  const mfp_oauth_str *to;
+  /**
+   * Entries at `to`.
+   */
+  size_t to_count;
+  /**
+   * The message's size in octets, 0 if unknown.
+   */
+  uint64_t size;
+} mfp_oauth_job;
 
 /**
  * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
@@ -2375,63 +2375,6 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
 mfp_oauth_status mfp_oauth_mailer_destroy(mfp_oauth_mailer *mailer);
 
 /**
- * The administrator changed the settings: validated (the first broken rule
- * is the status, and nothing changes) and applied; tokens of a changed
- * provider or account are dropped. Any change brings a `PERSIST` step
- * (the settings live in the image), with `erase_other_slot` when a secret
- * left (an orphaned token, or the proxy password changed or removed).
- * The result of `mfp_oauth_mailer_get_settings` with one field changed
- * changes only that field: its "Send As" list is the one in force, and
- * its `proxy_password_keep` keeps the proxy password (see
- * `mfp_oauth_settings`).
- *
- * Safety:
- * `mailer` as for `_destroy`; `settings` NULL or valid.
- */
-mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
-                                                 const mfp_oauth_settings *settings);
-
-/**
- * Submits a job: the sender policy decides the From address and whose
- * token signs (R-POL), nothing is sent before it accepted them. Writes
- * the first plan. `WRONG_STATE` while another job runs; a refused job is a
- * FAILED plan (the call itself succeeds).
- *
- * Safety:
- * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
- * valid for their lengths; `out_plan` NULL or valid for a write.
- */
-mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
-                                         uint64_t now_ms,
-                                         const mfp_oauth_job *job,
-                                         mfp_oauth_plan *out_plan);
-
-/**
- * Writes the current plan.
- *
- * Safety:
- * `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
- * write.
- */
-mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
-                                           mfp_oauth_plan *out_plan);
-
-/**
- * Sets the running job's message size in octets, after
- * `mfp_oauth_mailer_submit` and before the SMTP session starts (plans up to
- * CONNECT). For a message composed after the submit: its From: header is
- * the plan's `from`, the address the sender policy chose, so compose it
- * (`mfp_oauth_mime_begin`) once the first plan is known, then give the
- * composer's size here. The session announces it with `SIZE=` and refuses
- * a message over the server's limit before MAIL. `WRONG_STATE` when no job
- * runs or its session has started.
- *
- * Safety:
- * `mailer` as for `_destroy`.
- */
-mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uint64_t size);
-
-/**
  * Reports an interactive sign-in that ended with the `ACCESS_TOKEN`
  * event of `token_client` (NEED_*_AUTH plans): the mailer stores the
  * tokens (they never pass through the caller) and writes the next plan.
@@ -2566,6 +2509,46 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
                                                   mfp_oauth_plan *out_plan);
 
 /**
+ * Submits a job: the sender policy decides the From address and whose
+ * token signs (R-POL), nothing is sent before it accepted them. Writes
+ * the first plan. `WRONG_STATE` while another job runs; a refused job is a
+ * FAILED plan (the call itself succeeds).
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
+ * valid for their lengths; `out_plan` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
+                                         uint64_t now_ms,
+                                         const mfp_oauth_job *job,
+                                         mfp_oauth_plan *out_plan);
+
+/**
+ * Writes the current plan.
+ *
+ * Safety:
+ * `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
+ * write.
+ */
+mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
+                                           mfp_oauth_plan *out_plan);
+
+/**
+ * Sets the running job's message size in octets, after
+ * `mfp_oauth_mailer_submit` and before the SMTP session starts (plans up to
+ * CONNECT). For a message composed after the submit: its From: header is
+ * the plan's `from`, the address the sender policy chose, so compose it
+ * (`mfp_oauth_mime_begin`) once the first plan is known, then give the
+ * composer's size here. The session announces it with `SIZE=` and refuses
+ * a message over the server's limit before MAIL. `WRONG_STATE` when no job
+ * runs or its session has started.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uint64_t size);
+
+/**
  * CONNECT: the connection is open (with TLS for implicit TLS); the SMTP
  * session starts, greeting with `ehlo_domain`. Writes the next plan.
  *
@@ -2600,16 +2583,6 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
                                          uint32_t diag,
                                          mfp_oauth_plan *out_plan);
-
-/**
- * Writes the next step (`kind` NONE when none). Drain after every input.
- *
- * Safety:
- * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
- */
-mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
-                                             uint64_t now_ms,
-                                             mfp_oauth_step *out_step);
 
 /**
  * `mfp_oauth_smtp_handle_input` on the mailer's session (SESSION plan;
@@ -2712,6 +2685,73 @@ mfp_oauth_status mfp_oauth_mailer_smtp_poll_timeout(mfp_oauth_mailer *mailer,
                                                     uint64_t *out_deadline_ms);
 
 /**
+ * Writes the SMTP server's last complete reply, for support logs: its code
+ * to `*out_code` and its text (enhanced code removed, lines joined, at most
+ * 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN` always
+ * suffices) to `buf`, with `*out_len` its length. During a session, the
+ * latest reply; once the job is DONE or FAILED, the reply that decided it
+ * (e.g. `535` "5.7.139 Authentication unsuccessful, ..."), not the `221`
+ * to the QUIT that follows, until the next `mfp_oauth_mailer_submit`.
+ * `WRONG_STATE` when this job has had no reply (it failed before the
+ * connection, or the server never answered); `BUFFER_TOO_SMALL` with the
+ * size needed in `*out_len` (nothing else written). Never contains what
+ * the client sent.
+ *
+ * Safety:
+ * `mailer` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes of writes; the outputs NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
+                                             uint32_t *out_code,
+                                             char *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+/**
+ * The administrator changed the settings: validated (the first broken rule
+ * is the status, and nothing changes) and applied; tokens of a changed
+ * provider or account are dropped. Any change brings a `PERSIST` step
+ * (the settings live in the image), with `erase_other_slot` when a secret
+ * left (an orphaned token, or the proxy password changed or removed).
+ * The result of `mfp_oauth_mailer_get_settings` with one field changed
+ * changes only that field: its "Send As" list is the one in force, and
+ * its `proxy_password_keep` keeps the proxy password (see
+ * `mfp_oauth_settings`).
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `settings` NULL or valid.
+ */
+mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
+                                                 const mfp_oauth_settings *settings);
+
+/**
+ * Writes the settings in force to `*out_settings` (after
+ * `mfp_oauth_mailer_load`, these are the persisted ones, for the panel),
+ * the "Send As" list included. The strings point into the mailer's
+ * storage: they stay valid until the next `mfp_oauth_mailer_apply_settings`
+ * or `_destroy`, and must not be written through. The proxy password is
+ * never read back (`{NULL, 0}`); `proxy_password_keep` is set instead, so
+ * that passing the result, with any field changed, to
+ * `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
+ *
+ * Safety:
+ * `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
+ * a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_get_settings(const mfp_oauth_mailer *mailer,
+                                               mfp_oauth_settings *out_settings);
+
+/**
+ * Writes the next step (`kind` NONE when none). Drain after every input.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
+                                             uint64_t now_ms,
+                                             mfp_oauth_step *out_step);
+
+/**
  * Writes the refresh-token status of the administrator (`user_id`
  * `{NULL, 0}`) or of user `user_id` (R-TOK-3).
  *
@@ -2772,23 +2812,6 @@ mfp_oauth_status mfp_oauth_mailer_auto_reset(mfp_oauth_mailer *mailer,
 mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_t wall_s);
 
 /**
- * Writes the settings in force to `*out_settings` (after
- * `mfp_oauth_mailer_load`, these are the persisted ones, for the panel),
- * the "Send As" list included. The strings point into the mailer's
- * storage: they stay valid until the next `mfp_oauth_mailer_apply_settings`
- * or `_destroy`, and must not be written through. The proxy password is
- * never read back (`{NULL, 0}`); `proxy_password_keep` is set instead, so
- * that passing the result, with any field changed, to
- * `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
- *
- * Safety:
- * `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
- * a write.
- */
-mfp_oauth_status mfp_oauth_mailer_get_settings(const mfp_oauth_mailer *mailer,
-                                               mfp_oauth_settings *out_settings);
-
-/**
  * Writes the number of users holding a token slot to `*out_count` and,
  * with `mfp_oauth_mailer_user_at`, lets the panel list them; also whether
  * the Information screen must show the administrator's re-authentication
@@ -2826,29 +2849,6 @@ mfp_oauth_status mfp_oauth_mailer_user_at(const mfp_oauth_mailer *mailer,
  */
 mfp_oauth_status mfp_oauth_mailer_admin_token(const mfp_oauth_mailer *mailer,
                                               mfp_oauth_user_token *out_admin);
-
-/**
- * Writes the SMTP server's last complete reply, for support logs: its code
- * to `*out_code` and its text (enhanced code removed, lines joined, at most
- * 256 octets, NUL-terminated: `MFP_OAUTH_REPLY_TEXT_BUF_LEN` always
- * suffices) to `buf`, with `*out_len` its length. During a session, the
- * latest reply; once the job is DONE or FAILED, the reply that decided it
- * (e.g. `535` "5.7.139 Authentication unsuccessful, ..."), not the `221`
- * to the QUIT that follows, until the next `mfp_oauth_mailer_submit`.
- * `WRONG_STATE` when this job has had no reply (it failed before the
- * connection, or the server never answered); `BUFFER_TOO_SMALL` with the
- * size needed in `*out_len` (nothing else written). Never contains what
- * the client sent.
- *
- * Safety:
- * `mailer` as for `_destroy` (only read); `buf` NULL or valid for
- * `buf_len` bytes of writes; the outputs NULL or valid for a write.
- */
-mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
-                                             uint32_t *out_code,
-                                             char *buf,
-                                             size_t buf_len,
-                                             size_t *out_len);
 
 /**
  * Starts composing the message `msg` in `mime` and writes its exact size

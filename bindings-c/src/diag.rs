@@ -146,12 +146,13 @@ unsafe fn put_text(
     out_len: *mut usize,
 ) -> MfpOauthStatus {
     call::call((buf, out_len), || {
-        let text = MfpOauthLang::from_c(lang)
-            .and_then(|l| text_of(diag_id, l, pick, status))
-            .ok_or(MfpOauthStatus::InvalidArgument)?;
+        let Some(text) = MfpOauthLang::from_c(lang).and_then(|l| text_of(diag_id, l, pick, status))
+        else {
+            return MfpOauthStatus::InvalidArgument;
+        };
         // SAFETY: forwarded caller contract (buffer valid for `buf_len`
         // bytes, `out_len` valid for a write).
-        unsafe { put_c_string(text, buf, buf_len, out_len) }.into_result()
+        unsafe { put_c_string(text, buf, buf_len, out_len) }
     })
 }
 
@@ -265,10 +266,10 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
         let actor = match id_of(diag_id) {
             Some(id) => id.actor().into(),
             None if diag_id == 1 || diag_id == 2 => MfpOauthActor::Firmware,
-            None => return Err(MfpOauthStatus::InvalidArgument),
+            None => return MfpOauthStatus::InvalidArgument,
         };
         // SAFETY: the caller's contract, as documented above.
-        unsafe { put(out_actor, actor) }.into_result()
+        unsafe { put(out_actor, actor) }
     })
 }
 
@@ -281,7 +282,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
 pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauthStatus {
     call::call(out_count, || {
         // SAFETY: the caller's contract, as documented above.
-        unsafe { put(out_count, Id::ALL.len()) }.into_result()
+        unsafe { put(out_count, Id::ALL.len()) }
     })
 }
 
@@ -294,8 +295,10 @@ pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauth
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_diag_id_at(index: usize, out_id: *mut u32) -> MfpOauthStatus {
     call::call(out_id, || {
-        let id = Id::ALL.get(index).ok_or(MfpOauthStatus::InvalidArgument)?;
+        let Some(id) = Id::ALL.get(index) else {
+            return MfpOauthStatus::InvalidArgument;
+        };
         // SAFETY: the caller's contract, as documented above.
-        unsafe { put(out_id, u32::from(id.number())) }.into_result()
+        unsafe { put(out_id, u32::from(id.number())) }
     })
 }

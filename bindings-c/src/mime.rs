@@ -8,7 +8,7 @@
 use mfp_oauth_core::mime::{self, Composer, Output};
 
 use crate::buf::{bytes, bytes_mut, put};
-use crate::call::{self, Outcome};
+use crate::call;
 use crate::handle::{self, opaque};
 use crate::smtp::MfpOauthStr;
 use crate::MfpOauthStatus;
@@ -306,19 +306,25 @@ pub unsafe extern "C" fn mfp_oauth_mime_begin(
         // SAFETY: not NULL, valid for reads (contract).
         let m = unsafe { &*msg };
         // SAFETY: the message's pointers are valid for their lengths (contract).
-        unsafe { check(m) }?;
+        try_status!(unsafe { check(m) });
         // SAFETY: valid for `MFP_OAUTH_MIME_RANDOM_LEN` octets (contract).
-        let r = unsafe { bytes(random, mime::RANDOM_LEN) }?;
+        let r = try_status!(unsafe { bytes(random, mime::RANDOM_LEN) });
         let mut rand = [0u8; mime::RANDOM_LEN];
         rand.copy_from_slice(r);
         let date = (date_unix != 0).then_some(date_unix);
-        let composer = Composer::new(CMessage { msg }, date, &rand).map_err(MfpOauthStatus::of)?;
+        let composer = match Composer::new(CMessage { msg }, date, &rand) {
+            Ok(c) => c,
+            Err(e) => return MfpOauthStatus::of(e),
+        };
         let size = composer.size();
         // SAFETY: `mime` is valid for writes (contract); the closure writes
         // the whole value.
-        unsafe { handle::create(mime, |place| place.write(composer)) }.into_result()?;
+        let status = unsafe { handle::create(mime, |place| place.write(composer)) };
+        if status != MfpOauthStatus::Ok {
+            return status;
+        }
         // SAFETY: not NULL, valid for one write (contract).
-        unsafe { put(out_size, size) }.into_result()
+        unsafe { put(out_size, size) }
     })
 }
 
@@ -336,7 +342,7 @@ pub unsafe extern "C" fn mfp_oauth_mime_size(
 ) -> MfpOauthStatus {
     let work = |c: &Composer<CMessage>| {
         // SAFETY: not NULL, valid for one write (contract).
-        unsafe { put(out_size, c.size()) }.into_result()
+        unsafe { put(out_size, c.size()) }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_ref(mime, out_size, work) }
@@ -387,11 +393,11 @@ unsafe fn poll_output(
     out: *mut u8,
     out_len: usize,
     out_result: *mut MfpOauthMimeOutput,
-) -> Outcome {
+) -> MfpOauthStatus {
     // SAFETY: valid for `out_len` octets of writes (contract).
-    let out = unsafe { bytes_mut(out, out_len) }?;
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
     if out.is_empty() {
-        return Err(MfpOauthStatus::BufferTooSmall);
+        return MfpOauthStatus::BufferTooSmall;
     }
     let none = MfpOauthMimeOutput {
         kind: MfpOauthMimeOutputKind::Done,
@@ -412,10 +418,10 @@ unsafe fn poll_output(
             ..none
         },
         Ok(Output::Done) => none,
-        Err(e) => return Err(MfpOauthStatus::of(e)),
+        Err(e) => return MfpOauthStatus::of(e),
     };
     // SAFETY: not NULL, valid for one write (contract).
-    unsafe { put(out_result, result) }.into_result()
+    unsafe { put(out_result, result) }
 }
 
 /// Passes `input_len` octets of the file `NEED_INPUT` asked for (its next
@@ -442,11 +448,13 @@ pub unsafe extern "C" fn mfp_oauth_mime_handle_input(
             &[]
         } else {
             // SAFETY: valid for `input_len` octets (contract).
-            unsafe { bytes(input, input_len) }?
+            try_status!(unsafe { bytes(input, input_len) })
         };
-        let n = c.handle_input(input).map_err(MfpOauthStatus::of)?;
-        // SAFETY: not NULL, valid for one write (contract).
-        unsafe { put(out_consumed, n) }.into_result()
+        match c.handle_input(input) {
+            // SAFETY: not NULL, valid for one write (contract).
+            Ok(n) => unsafe { put(out_consumed, n) },
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_mut(mime, out_consumed, work) }
@@ -459,5 +467,5 @@ pub unsafe extern "C" fn mfp_oauth_mime_handle_input(
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mime_destroy(mime: *mut MfpOauthMime) -> MfpOauthStatus {
     // SAFETY: the caller's contract.
-    call::call((), || unsafe { handle::destroy(mime) }.into_result())
+    call::call((), || unsafe { handle::destroy(mime) })
 }

@@ -2,7 +2,7 @@
 
 use mfp_oauth_core::qr::{self, QR_BITMAP_LEN, QR_BUFFER_LEN};
 
-use crate::call::{self, Outcome};
+use crate::call;
 use crate::MfpOauthStatus;
 
 /// Octets of the work area `mfp_oauth_qr_encode` borrows: the encoder's
@@ -98,7 +98,7 @@ unsafe fn encode(
     bitmap_len: usize,
     out_size: *mut u32,
     out_bitmap_len: *mut usize,
-) -> Outcome {
+) -> MfpOauthStatus {
     let text: &[u8] = if text_len == 0 {
         &[]
     } else {
@@ -107,12 +107,12 @@ unsafe fn encode(
         unsafe { core::slice::from_raw_parts(text, text_len) }
     };
     let Ok(text) = core::str::from_utf8(text) else {
-        return Err(MfpOauthStatus::InvalidArgument);
+        return MfpOauthStatus::InvalidArgument;
     };
     if work_len < MFP_OAUTH_QR_WORK_LEN {
         // SAFETY: not NULL, valid for one write (contract).
         unsafe { out_bitmap_len.write(MFP_OAUTH_QR_WORK_LEN) };
-        return Err(MfpOauthStatus::BufferTooSmall);
+        return MfpOauthStatus::BufferTooSmall;
     }
     // SAFETY: not NULL, valid for `work_len` octets of writes and not
     // overlapping the other buffers (contract); exclusive for this call.
@@ -122,8 +122,8 @@ unsafe fn encode(
     let (scratch, packed) = work.split_at_mut(QR_BUFFER_LEN);
     let matrix = match qr::encode(text, scratch, packed) {
         Ok(m) => m,
-        Err(qr::QrError::BufferTooSmall { .. }) => return Err(MfpOauthStatus::BufferTooSmall),
-        Err(_) => return Err(MfpOauthStatus::InvalidArgument),
+        Err(qr::QrError::BufferTooSmall { .. }) => return MfpOauthStatus::BufferTooSmall,
+        Err(_) => return MfpOauthStatus::InvalidArgument,
     };
     match matrix.write_bitmap(bitmap) {
         Ok(len) => {
@@ -133,13 +133,13 @@ unsafe fn encode(
                 out_size.write(size);
                 out_bitmap_len.write(len);
             }
-            Ok(())
+            MfpOauthStatus::Ok
         }
         Err(qr::QrError::BufferTooSmall { needed }) => {
             // SAFETY: not NULL, valid for one write (contract).
             unsafe { out_bitmap_len.write(needed) };
-            Err(MfpOauthStatus::BufferTooSmall)
+            MfpOauthStatus::BufferTooSmall
         }
-        Err(_) => Err(MfpOauthStatus::InvalidArgument),
+        Err(_) => MfpOauthStatus::InvalidArgument,
     }
 }

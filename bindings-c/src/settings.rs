@@ -212,7 +212,7 @@ pub unsafe extern "C" fn mfp_oauth_settings_init(
             auto_delete_user_tokens: false,
         };
         // SAFETY: the caller's contract, as documented above.
-        unsafe { put(out_settings, s) }.into_result()
+        unsafe { put(out_settings, s) }
     })
 }
 
@@ -236,20 +236,20 @@ pub unsafe extern "C" fn mfp_oauth_settings_validate(
 ) -> MfpOauthStatus {
     call::call((settings, out_diags, out_count), || {
         // SAFETY: not NULL, valid (contract).
-        let s = unsafe { from_c(&*settings) }?;
+        let s = try_status!(unsafe { from_c(&*settings) });
         let violations = s.validate();
         let n = violations.iter().count();
         if n > cap {
             // SAFETY: not NULL and valid for a write (contract).
             unsafe { out_count.write(n) };
-            return Err(MfpOauthStatus::BufferTooSmall);
+            return MfpOauthStatus::BufferTooSmall;
         }
         for (i, v) in violations.iter().enumerate() {
             // SAFETY: `i < n <= cap` and `out_diags` is valid for `cap` writes.
             unsafe { out_diags.add(i).write(u32::from(v.diag().number())) };
         }
         // SAFETY: not NULL and valid for a write (contract).
-        unsafe { put(out_count, n) }.into_result()
+        unsafe { put(out_count, n) }
     })
 }
 

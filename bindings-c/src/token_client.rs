@@ -100,7 +100,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_create(
 ) -> MfpOauthStatus {
     call::call((client, settings), || {
         // SAFETY: not NULL, valid (contract).
-        let (parts, client_id) = unsafe { crate::settings::profile_parts(&*settings) }?;
+        let (parts, client_id) = try_status!(unsafe { crate::settings::profile_parts(&*settings) });
         // Built in place (R-MEM): the storage is zeroed (the response buffer
         // with it), then the profile and the app registration are written
         // straight into the client; no client or profile passes through the
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_create(
             }
         };
         // SAFETY: valid for writes (contract).
-        unsafe { handle::create_zeroed(client, init) }.into_result()
+        unsafe { handle::create_zeroed(client, init) }
     })
 }
 
@@ -135,9 +135,9 @@ pub unsafe extern "C" fn mfp_oauth_token_client_set_profile(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         // SAFETY: not NULL, valid (contract).
-        let (provider, app) = unsafe { profile(&*settings) }?;
+        let (provider, app) = try_status!(unsafe { profile(&*settings) });
         c.set_profile(provider, app);
-        Ok(())
+        MfpOauthStatus::Ok
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_mut(client, settings, work) }
@@ -153,18 +153,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_destroy(
     client: *mut MfpOauthTokenClient,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    call::call((), || unsafe { handle::destroy(client) }.into_result())
-}
-
-/// The live client in `client` (for the mailer, not yet on `call`).
-///
-/// # Safety
-/// As for `handle::get`.
-pub(crate) unsafe fn live<'a>(
-    client: *mut MfpOauthTokenClient,
-) -> Result<&'a mut TokenClient, MfpOauthStatus> {
-    // SAFETY: forwarded contract.
-    unsafe { handle::get(client) }
+    call::call((), || unsafe { handle::destroy(client) })
 }
 
 /// Starts the device authorization grant (RFC 8628): the `USER_CODE`
@@ -178,9 +167,9 @@ pub unsafe extern "C" fn mfp_oauth_token_client_start_device(
     client: *mut MfpOauthTokenClient,
     now_ms: u64,
 ) -> MfpOauthStatus {
-    let work = |c: &mut TokenClient| {
-        c.start_device(Instant::from_millis(now_ms))
-            .map_err(MfpOauthStatus::of)
+    let work = |c: &mut TokenClient| match c.start_device(Instant::from_millis(now_ms)) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
     };
     // SAFETY: the caller's contract, as documented above.
     unsafe { call::with_mut(client, (), work) }
@@ -207,34 +196,40 @@ pub unsafe extern "C" fn mfp_oauth_token_client_start_auth_code(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         // SAFETY: valid for 48 bytes (contract).
-        let r = unsafe { bytes(random, 48) }?;
+        let r = try_status!(unsafe { bytes(random, 48) });
         let (Ok(verifier), Ok(state)) = (
             <[u8; 32]>::try_from(r.get(..32).unwrap_or(&[])),
             <[u8; 16]>::try_from(r.get(32..48).unwrap_or(&[])),
         ) else {
-            return Err(MfpOauthStatus::InvalidArgument);
+            return MfpOauthStatus::InvalidArgument;
         };
         let hint = crate::smtp::MfpOauthStr {
             ptr: login_hint,
             len: login_hint_len,
         };
         // SAFETY: valid for its length (contract).
-        let hint = unsafe { opt_text(&hint) }?;
+        let hint = try_status!(unsafe { opt_text(&hint) });
         let hint = if hint.is_empty() {
             None
         } else {
-            Some(Address::parse(hint).map_err(|_| MfpOauthStatus::InvalidAddress)?)
+            Some(try_status!(
+                Address::parse(hint).map_err(|_| MfpOauthStatus::InvalidAddress)
+            ))
         };
-        let redirect = RedirectUri::loopback(LoopbackHost::Ipv4, loopback_port, "/")
-            .map_err(MfpOauthStatus::of)?;
-        c.start_auth_code(
+        let redirect = try_status!(
+            RedirectUri::loopback(LoopbackHost::Ipv4, loopback_port, "/")
+                .map_err(MfpOauthStatus::of)
+        );
+        match c.start_auth_code(
             Instant::from_millis(now_ms),
             &verifier,
             &state,
             redirect,
             hint.as_ref(),
-        )
-        .map_err(MfpOauthStatus::of)
+        ) {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_mut(client, random, work) }
@@ -255,7 +250,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_authorize_url(
 ) -> MfpOauthStatus {
     let work = |c: &TokenClient| {
         // SAFETY: valid for `buf_len` bytes of writes (contract).
-        let out = unsafe { bytes_mut(buf.cast::<u8>(), buf_len) }?;
+        let out = try_status!(unsafe { bytes_mut(buf.cast::<u8>(), buf_len) });
         let room = out.len().saturating_sub(1);
         match c.authorize_url(out.get_mut(..room).unwrap_or(&mut [])) {
             Ok(n) => {
@@ -263,14 +258,14 @@ pub unsafe extern "C" fn mfp_oauth_token_client_authorize_url(
                     *b = 0;
                 }
                 // SAFETY: not NULL and valid (contract).
-                unsafe { put(out_len, n) }.into_result()
+                unsafe { put(out_len, n) }
             }
             Err(OAuthError::BufferTooSmall(needed)) => {
                 // SAFETY: not NULL and valid (contract).
                 unsafe { out_len.write(needed.needed.saturating_add(1)) };
-                Err(MfpOauthStatus::BufferTooSmall)
+                MfpOauthStatus::BufferTooSmall
             }
-            Err(e) => Err(MfpOauthStatus::of(e)),
+            Err(e) => MfpOauthStatus::of(e),
         }
     };
     // SAFETY: the caller's contract for `client`.
@@ -292,9 +287,11 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_redirect(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         // SAFETY: valid for `target_len` bytes (contract).
-        let target = unsafe { bytes(target, target_len) }?;
-        c.handle_redirect(Instant::from_millis(now_ms), target)
-            .map_err(MfpOauthStatus::of)
+        let target = try_status!(unsafe { bytes(target, target_len) });
+        match c.handle_redirect(Instant::from_millis(now_ms), target) {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_mut(client, target, work) }
@@ -322,10 +319,10 @@ pub unsafe extern "C" fn mfp_oauth_token_client_signed_in_account(
 ) -> MfpOauthStatus {
     let work = |c: &TokenClient| {
         let Some(account) = c.tokens().and_then(|t| t.account.address()) else {
-            return Err(MfpOauthStatus::WrongState);
+            return MfpOauthStatus::WrongState;
         };
         // SAFETY: `buf` and `out_len` as the caller's contract says.
-        unsafe { put_c_string(account.as_str(), buf, buf_len, out_len) }.into_result()
+        unsafe { put_c_string(account.as_str(), buf, buf_len, out_len) }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_ref(client, (buf, out_len), work) }
@@ -350,12 +347,14 @@ pub unsafe extern "C" fn mfp_oauth_token_client_device_code(
     out_expires_in_s: *mut u64,
 ) -> MfpOauthStatus {
     let work = |c: &TokenClient| {
-        let auth = c.device_authorization().ok_or(MfpOauthStatus::WrongState)?;
+        let Some(auth) = c.device_authorization() else {
+            return MfpOauthStatus::WrongState;
+        };
         if auth.user_code.is_empty() {
-            return Err(MfpOauthStatus::WrongState);
+            return MfpOauthStatus::WrongState;
         }
         if auth.user_code.len() >= user_code_len || auth.verification_uri.len() >= uri_len {
-            return Err(MfpOauthStatus::BufferTooSmall);
+            return MfpOauthStatus::BufferTooSmall;
         }
         let mut n = 0;
         // SAFETY: the buffers are valid and long enough (checked above).
@@ -364,7 +363,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_device_code(
             let _ = put_c_string(&auth.verification_uri, uri, uri_len, &mut n);
             out_expires_in_s.write(auth.expires_in);
         }
-        Ok(())
+        MfpOauthStatus::Ok
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_ref(client, (user_code, uri, out_expires_in_s), work) }

@@ -276,7 +276,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_poll_event(
             .poll_event()
             .map_or(MfpOauthSmtpEvent::EMPTY, MfpOauthSmtpEvent::from);
         // SAFETY: not NULL and valid for a write (contract).
-        unsafe { put(out_event, ev) }.into_result()
+        unsafe { put(out_event, ev) }
     };
     // SAFETY: the caller's contract for `smtp`.
     unsafe { call::with_mut(smtp, out_event, work) }

@@ -26,7 +26,7 @@ use mfp_oauth_core::smtp::{Client, Envelope, MechanismPreference, Security, Sett
 use mfp_oauth_core::{AccessToken, Address, Duration, Instant};
 
 use crate::buf::{bytes, put, text};
-use crate::call::{self, Outcome};
+use crate::call;
 use crate::handle::{self, opaque, zeroable};
 use crate::MfpOauthStatus;
 
@@ -213,38 +213,6 @@ unsafe fn settings_from_c(c: &MfpOauthSmtpSettings) -> Result<Settings, MfpOauth
     Ok(s)
 }
 
-/// The envelope of `mfp_oauth_smtp_send_message`'s arguments.
-///
-/// # Safety
-/// `from` valid for `from_len` bytes; `to` valid for `to_count` entries,
-/// each valid for its length.
-unsafe fn envelope(
-    from: *const c_char,
-    from_len: usize,
-    to: *const MfpOauthStr,
-    to_count: usize,
-    size: u64,
-) -> Result<Envelope, MfpOauthStatus> {
-    // SAFETY: valid for `from_len` bytes (contract).
-    let from = unsafe { text(from, from_len) }.and_then(address_of)?;
-    if to_count == 0 {
-        return Err(MfpOauthStatus::InvalidArgument);
-    }
-    if to_count > mfp_oauth_core::limits::MAX_RECIPIENTS {
-        return Err(MfpOauthStatus::CapacityExceeded);
-    }
-    // SAFETY: `to` is valid for `to_count` entries (contract).
-    let list = unsafe { core::slice::from_raw_parts(to, to_count) };
-    let mut envelope = Envelope::new(from);
-    for r in list {
-        // SAFETY: each entry is valid for its length (contract).
-        let addr = unsafe { text(r.ptr, r.len) }.and_then(address_of)?;
-        envelope.add_recipient(addr).map_err(MfpOauthStatus::of)?;
-    }
-    envelope.size = (size != 0).then_some(size);
-    Ok(envelope)
-}
-
 /// Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,
 /// port 587, RFC 5321's timeouts, and NULL names (set `ehlo_domain` and
 /// `server_host` before `mfp_oauth_smtp_create`). Reentrant.
@@ -267,7 +235,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_settings_init(
             timeouts: timeouts_to_c(Timeouts::default()),
         };
         // SAFETY: the caller's contract, as documented above.
-        unsafe { put(out_settings, s) }.into_result()
+        unsafe { put(out_settings, s) }
     })
 }
 
@@ -304,14 +272,16 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
 ) -> MfpOauthStatus {
     call::call((smtp, settings, user), || {
         // SAFETY: not NULL; valid for reads, its strings valid (contract).
-        let settings = unsafe { settings_from_c(&*settings) }?;
+        let settings = try_status!(unsafe { settings_from_c(&*settings) });
         // SAFETY: valid for `user_len` bytes (contract).
-        let user = unsafe { text(user, user_len) }.and_then(address_of)?;
+        let user = try_status!(unsafe { text(user, user_len) }.and_then(address_of));
         let token = if token.is_null() && token_len == 0 {
             None
         } else {
             // SAFETY: valid for `token_len` bytes (contract).
-            Some(unsafe { bytes(token, token_len) }.and_then(token_ok)?)
+            Some(try_status!(
+                unsafe { bytes(token, token_len) }.and_then(token_ok)
+            ))
         };
         let now = Instant::from_millis(now_ms);
         // Built in place (R-MEM): the storage is zeroed, then the session is
@@ -325,7 +295,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
             }
         };
         // SAFETY: `smtp` is valid for writes of `mfp_oauth_smtp` (contract).
-        unsafe { handle::create_zeroed(smtp, init) }.into_result()
+        unsafe { handle::create_zeroed(smtp, init) }
     })
 }
 
@@ -346,10 +316,11 @@ pub unsafe extern "C" fn mfp_oauth_smtp_set_token(
 ) -> MfpOauthStatus {
     let work = |client: &mut Client| {
         // SAFETY: valid for `token_len` bytes (contract).
-        let token = unsafe { bytes(token, token_len) }.and_then(token_ok)?;
-        client
-            .set_token(Instant::from_millis(now_ms), token)
-            .map_err(MfpOauthStatus::of)
+        let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_ok));
+        match client.set_token(Instant::from_millis(now_ms), token) {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract for `smtp`.
     unsafe { call::with_mut(smtp, token, work) }
@@ -365,7 +336,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_set_token(
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_smtp_destroy(smtp: *mut MfpOauthSmtp) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    call::call((), || unsafe { handle::destroy(smtp) }.into_result())
+    call::call((), || unsafe { handle::destroy(smtp) })
 }
 
 /// Submits a message from `from` to the `to_count` recipients in `to`
@@ -392,11 +363,29 @@ pub unsafe extern "C" fn mfp_oauth_smtp_send_message(
     size: u64,
 ) -> MfpOauthStatus {
     let work = |client: &mut Client| {
-        // SAFETY: `from` and `to` as the caller's contract says.
-        let envelope = unsafe { envelope(from, from_len, to, to_count, size) }?;
-        client
-            .send_message(Instant::from_millis(now_ms), envelope)
-            .map_err(MfpOauthStatus::of)
+        // SAFETY: valid for `from_len` bytes (contract).
+        let from = try_status!(unsafe { text(from, from_len) }.and_then(address_of));
+        if to_count == 0 {
+            return MfpOauthStatus::InvalidArgument;
+        }
+        if to_count > mfp_oauth_core::limits::MAX_RECIPIENTS {
+            return MfpOauthStatus::CapacityExceeded;
+        }
+        // SAFETY: `to` is valid for `to_count` entries (contract).
+        let list = unsafe { core::slice::from_raw_parts(to, to_count) };
+        // Built here, where it is handed on: no copy of it (4 KB) is
+        // returned from a helper (R-MEM).
+        let mut envelope = Envelope::new(from);
+        for r in list {
+            // SAFETY: each entry is valid for its length (contract).
+            let addr = try_status!(unsafe { text(r.ptr, r.len) }.and_then(address_of));
+            try_status!(envelope.add_recipient(addr).map_err(MfpOauthStatus::of));
+        }
+        envelope.size = (size != 0).then_some(size);
+        match client.send_message(Instant::from_millis(now_ms), envelope) {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract for `smtp`.
     unsafe { call::with_mut(smtp, (from, to), work) }
@@ -417,10 +406,11 @@ pub unsafe extern "C" fn mfp_oauth_smtp_retry_auth(
 ) -> MfpOauthStatus {
     let work = |client: &mut Client| {
         // SAFETY: valid for `token_len` bytes (contract).
-        let token = unsafe { bytes(token, token_len) }.and_then(token_ok)?;
-        client
-            .retry_auth(Instant::from_millis(now_ms), token)
-            .map_err(MfpOauthStatus::of)
+        let token = try_status!(unsafe { bytes(token, token_len) }.and_then(token_ok));
+        match client.retry_auth(Instant::from_millis(now_ms), token) {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract for `smtp`.
     unsafe { call::with_mut(smtp, token, work) }
@@ -440,108 +430,12 @@ pub unsafe extern "C" fn mfp_oauth_smtp_quit(
     // SAFETY: the caller's contract, as documented above.
     unsafe {
         call::with_mut(smtp, (), |client| {
-            client
-                .quit(Instant::from_millis(now_ms))
-                .map_err(MfpOauthStatus::of)
+            match client.quit(Instant::from_millis(now_ms)) {
+                Ok(()) => MfpOauthStatus::Ok,
+                Err(e) => MfpOauthStatus::of(e),
+            }
         })
     }
-}
-
-// ---- the session calls as the mailer (not yet on `call`) uses them -------
-
-/// The session looked up by the mailer (`Err`: no live mailer or no session).
-type Session<'a> = Result<&'a mut Client, MfpOauthStatus>;
-
-fn status(o: Outcome) -> MfpOauthStatus {
-    o.err().unwrap_or(MfpOauthStatus::Ok)
-}
-
-/// # Safety
-/// As for [`session::input`].
-pub(crate) unsafe fn input(
-    c: Session<'_>,
-    now_ms: u64,
-    data: *const u8,
-    len: usize,
-    out_consumed: *mut usize,
-) -> MfpOauthStatus {
-    if out_consumed.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: forwarded contract.
-    status(c.and_then(|c| unsafe { session::input(c, now_ms, data, len, out_consumed) }))
-}
-
-pub(crate) fn tls_established(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
-    status(c.and_then(|c| session::tls_established(c, now_ms)))
-}
-
-pub(crate) fn close(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
-    status(c.and_then(|c| session::close(c, now_ms)))
-}
-
-pub(crate) fn tls_failed(c: Session<'_>, now_ms: u64, diag: u32) -> MfpOauthStatus {
-    status(c.and_then(|c| session::tls_failed(c, now_ms, diag)))
-}
-
-pub(crate) fn timeout(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
-    status(c.and_then(|c| session::timeout(c, now_ms)))
-}
-
-pub(crate) fn finish(c: Session<'_>, now_ms: u64) -> MfpOauthStatus {
-    status(c.and_then(|c| session::finish(c, now_ms)))
-}
-
-/// # Safety
-/// As for [`session::body`].
-pub(crate) unsafe fn body(
-    c: Session<'_>,
-    input: *const u8,
-    input_len: usize,
-    out: *mut u8,
-    out_len: usize,
-    out_consumed: *mut usize,
-    out_written: *mut usize,
-) -> MfpOauthStatus {
-    if out_consumed.is_null() || out_written.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    status(c.and_then(|c| {
-        // SAFETY: forwarded contract.
-        unsafe { session::body(c, input, input_len, out, out_len, out_consumed, out_written) }
-    }))
-}
-
-/// # Safety
-/// As for [`session::transmit`].
-pub(crate) unsafe fn transmit(
-    c: Session<'_>,
-    now_ms: u64,
-    out: *mut u8,
-    out_len: usize,
-    out_written: *mut usize,
-    out_sensitive: *mut bool,
-) -> MfpOauthStatus {
-    if out_written.is_null() || out_sensitive.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    status(c.and_then(|c| {
-        // SAFETY: forwarded contract.
-        unsafe { session::transmit(c, now_ms, out, out_len, out_written, out_sensitive) }
-    }))
-}
-
-/// # Safety
-/// As for [`session::deadline`].
-pub(crate) unsafe fn deadline(
-    c: Result<&Client, MfpOauthStatus>,
-    out_deadline_ms: *mut u64,
-) -> MfpOauthStatus {
-    if out_deadline_ms.is_null() {
-        return MfpOauthStatus::NullParameter;
-    }
-    // SAFETY: forwarded contract.
-    status(c.and_then(|c| unsafe { session::deadline(c, out_deadline_ms) }))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use mfp_oauth_core::Instant;
 
 use super::{MfpOauthSmtp, MFP_OAUTH_NO_DEADLINE};
 use crate::buf::{bytes, bytes_mut, put, put_c_string};
-use crate::call::{self, Outcome};
+use crate::call;
 use crate::MfpOauthStatus;
 
 // ---- the session calls, shared with the mailer's session ----------------
@@ -29,22 +29,24 @@ pub(crate) unsafe fn input(
     data: *const u8,
     len: usize,
     out_consumed: *mut usize,
-) -> Outcome {
+) -> MfpOauthStatus {
     // SAFETY: valid for `len` bytes (contract).
-    let data = unsafe { bytes(data, len) }?;
+    let data = try_status!(unsafe { bytes(data, len) });
     let n = c.handle_input(Instant::from_millis(now_ms), data);
     // SAFETY: valid for a write (contract).
-    unsafe { put(out_consumed, n) }.into_result()
+    unsafe { put(out_consumed, n) }
 }
 
-pub(crate) fn tls_established(c: &mut Client, now_ms: u64) -> Outcome {
-    c.handle_tls_established(Instant::from_millis(now_ms))
-        .map_err(MfpOauthStatus::of)
+pub(crate) fn tls_established(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
+    match c.handle_tls_established(Instant::from_millis(now_ms)) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
+    }
 }
 
-pub(crate) fn close(c: &mut Client, now_ms: u64) -> Outcome {
+pub(crate) fn close(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
     c.handle_close(Instant::from_millis(now_ms));
-    Ok(())
+    MfpOauthStatus::Ok
 }
 
 /// The diagnostics a failed TLS handshake may carry: the TLS and
@@ -64,20 +66,24 @@ fn tls_failure(diag: u32) -> Option<Id> {
     }
 }
 
-pub(crate) fn tls_failed(c: &mut Client, now_ms: u64, diag: u32) -> Outcome {
-    let diag = tls_failure(diag).ok_or(MfpOauthStatus::InvalidArgument)?;
+pub(crate) fn tls_failed(c: &mut Client, now_ms: u64, diag: u32) -> MfpOauthStatus {
+    let Some(diag) = tls_failure(diag) else {
+        return MfpOauthStatus::InvalidArgument;
+    };
     c.handle_tls_failed(Instant::from_millis(now_ms), diag);
-    Ok(())
+    MfpOauthStatus::Ok
 }
 
-pub(crate) fn timeout(c: &mut Client, now_ms: u64) -> Outcome {
+pub(crate) fn timeout(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
     c.handle_timeout(Instant::from_millis(now_ms));
-    Ok(())
+    MfpOauthStatus::Ok
 }
 
-pub(crate) fn finish(c: &mut Client, now_ms: u64) -> Outcome {
-    c.finish_body(Instant::from_millis(now_ms))
-        .map_err(MfpOauthStatus::of)
+pub(crate) fn finish(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
+    match c.finish_body(Instant::from_millis(now_ms)) {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
+    }
 }
 
 /// # Safety
@@ -91,11 +97,11 @@ pub(crate) unsafe fn body(
     out_len: usize,
     out_consumed: *mut usize,
     out_written: *mut usize,
-) -> Outcome {
+) -> MfpOauthStatus {
     // SAFETY: valid for `input_len` bytes (contract).
-    let input = unsafe { bytes(input, input_len) }?;
+    let input = try_status!(unsafe { bytes(input, input_len) });
     // SAFETY: valid for `out_len` bytes of writes, not overlapping (contract).
-    let out = unsafe { bytes_mut(out, out_len) }?;
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
     match c.write_body(input, out) {
         Ok(p) => {
             // SAFETY: both outputs are valid for a write (contract).
@@ -103,14 +109,14 @@ pub(crate) unsafe fn body(
                 out_consumed.write(p.consumed);
                 out_written.write(p.written);
             }
-            Ok(())
+            MfpOauthStatus::Ok
         }
         Err(BodyError::BufferTooSmall { needed }) => {
             // SAFETY: valid for a write (contract).
             unsafe { out_written.write(needed) };
-            Err(MfpOauthStatus::BufferTooSmall)
+            MfpOauthStatus::BufferTooSmall
         }
-        Err(e) => Err(MfpOauthStatus::of(e)),
+        Err(e) => MfpOauthStatus::of(e),
     }
 }
 
@@ -123,32 +129,32 @@ pub(crate) unsafe fn transmit(
     out_len: usize,
     out_written: *mut usize,
     out_sensitive: *mut bool,
-) -> Outcome {
+) -> MfpOauthStatus {
     // SAFETY: valid for `out_len` bytes of writes (contract).
-    let out = unsafe { bytes_mut(out, out_len) }?;
-    let (written, sensitive, result) = match c.poll_transmit(Instant::from_millis(now_ms), out) {
-        Ok(Some(t)) => (t.len, t.sensitive, Ok(())),
-        Ok(None) => (0, false, Ok(())),
-        Err(e) => (e.needed, false, Err(MfpOauthStatus::BufferTooSmall)),
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
+    let (written, sensitive, status) = match c.poll_transmit(Instant::from_millis(now_ms), out) {
+        Ok(Some(t)) => (t.len, t.sensitive, MfpOauthStatus::Ok),
+        Ok(None) => (0, false, MfpOauthStatus::Ok),
+        Err(e) => (e.needed, false, MfpOauthStatus::BufferTooSmall),
     };
     // SAFETY: both outputs are valid for a write (contract).
     unsafe {
         out_written.write(written);
-        if result.is_ok() {
+        if status == MfpOauthStatus::Ok {
             out_sensitive.write(sensitive);
         }
     }
-    result
+    status
 }
 
 /// # Safety
 /// `out_deadline_ms` valid for a write.
-pub(crate) unsafe fn deadline(c: &Client, out_deadline_ms: *mut u64) -> Outcome {
+pub(crate) unsafe fn deadline(c: &Client, out_deadline_ms: *mut u64) -> MfpOauthStatus {
     let d = c
         .poll_timeout()
         .map_or(MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
     // SAFETY: valid for a write (contract).
-    unsafe { put(out_deadline_ms, d) }.into_result()
+    unsafe { put(out_deadline_ms, d) }
 }
 
 /// # Safety
@@ -159,13 +165,17 @@ pub(crate) unsafe fn last_reply(
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
-) -> Outcome {
-    let reply = reply.ok_or(MfpOauthStatus::WrongState)?;
+) -> MfpOauthStatus {
+    let Some(reply) = reply else {
+        return MfpOauthStatus::WrongState;
+    };
     // SAFETY: the caller's contract for `buf` and `out_len`.
-    unsafe { put_c_string(reply.text(), buf, buf_len, out_len) }.into_result()?;
-    // SAFETY: valid for a write (contract).
-    unsafe { out_code.write(u32::from(reply.code.code)) };
-    Ok(())
+    let status = unsafe { put_c_string(reply.text(), buf, buf_len, out_len) };
+    if status == MfpOauthStatus::Ok {
+        // SAFETY: valid for a write (contract).
+        unsafe { out_code.write(u32::from(reply.code.code)) };
+    }
+    status
 }
 
 // ---- the entry points on a bare session ----------------------------------
@@ -393,7 +403,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_get_state(
             closed: c.is_closed(),
         };
         // SAFETY: not NULL and valid for a write (contract).
-        unsafe { put(out_state, state) }.into_result()
+        unsafe { put(out_state, state) }
     };
     // SAFETY: the caller's contract for `smtp`.
     unsafe { call::with_ref(smtp, out_state, work) }

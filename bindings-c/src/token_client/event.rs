@@ -69,7 +69,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_event(
     let work = |c: &mut TokenClient| {
         let ev = event_c(c.poll_event());
         // SAFETY: not NULL and valid (contract).
-        unsafe { put(out_event, ev) }.into_result()
+        unsafe { put(out_event, ev) }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_mut(client, out_event, work) }

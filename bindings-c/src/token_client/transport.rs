@@ -61,12 +61,12 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_transmit(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         // SAFETY: valid for `out_len` bytes of writes (contract).
-        let out = unsafe { bytes_mut(out, out_len) }?;
+        let out = try_status!(unsafe { bytes_mut(out, out_len) });
         match c.poll_transmit(Instant::from_millis(now_ms), out) {
             Ok(None) => {
                 // SAFETY: not NULL and valid (contract).
                 unsafe { out_written.write(0) };
-                Ok(())
+                MfpOauthStatus::Ok
             }
             Ok(Some(t)) => {
                 let mut ep = MfpOauthEndpoint {
@@ -93,12 +93,12 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_transmit(
                     out_sensitive.write(t.sensitive);
                     out_endpoint.write(ep);
                 }
-                Ok(())
+                MfpOauthStatus::Ok
             }
             Err(e) => {
                 // SAFETY: not NULL and valid (contract).
                 unsafe { out_written.write(e.needed) };
-                Err(MfpOauthStatus::BufferTooSmall)
+                MfpOauthStatus::BufferTooSmall
             }
         }
     };
@@ -124,10 +124,10 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_input(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         // SAFETY: valid for `len` bytes (contract).
-        let data = unsafe { bytes(data, len) }?;
+        let data = try_status!(unsafe { bytes(data, len) });
         let n = c.handle_input(Instant::from_millis(now_ms), data);
         // SAFETY: not NULL and valid (contract).
-        unsafe { put(out_consumed, n) }.into_result()
+        unsafe { put(out_consumed, n) }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_mut(client, out_consumed, work) }
@@ -156,7 +156,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_connection_done(
 ) -> MfpOauthStatus {
     let work = |c: &TokenClient| {
         // SAFETY: not NULL and valid (contract).
-        unsafe { put(out_done, !c.is_awaiting_response()) }.into_result()
+        unsafe { put(out_done, !c.is_awaiting_response()) }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_ref(client, out_done, work) }
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_close(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         c.handle_close(Instant::from_millis(now_ms));
-        Ok(())
+        MfpOauthStatus::Ok
     };
     // SAFETY: the caller's contract, as documented above.
     unsafe { call::with_mut(client, (), work) }
@@ -221,7 +221,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_transport_error(
     };
     let work = |c: &mut TokenClient| {
         c.handle_transport_error(Instant::from_millis(now_ms), error);
-        Ok(())
+        MfpOauthStatus::Ok
     };
     // SAFETY: the caller's contract, as documented above.
     unsafe { call::with_mut(client, (), work) }
@@ -238,7 +238,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_handle_timeout(
 ) -> MfpOauthStatus {
     let work = |c: &mut TokenClient| {
         c.handle_timeout(Instant::from_millis(now_ms));
-        Ok(())
+        MfpOauthStatus::Ok
     };
     // SAFETY: the caller's contract, as documented above.
     unsafe { call::with_mut(client, (), work) }
@@ -259,7 +259,7 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_timeout(
             .poll_timeout()
             .map_or(crate::smtp::MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
         // SAFETY: not NULL and valid (contract).
-        unsafe { put(out_deadline_ms, d) }.into_result()
+        unsafe { put(out_deadline_ms, d) }
     };
     // SAFETY: the caller's contract for `client`.
     unsafe { call::with_ref(client, out_deadline_ms, work) }

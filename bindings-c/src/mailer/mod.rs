@@ -1,0 +1,423 @@
+//! The mailer (`mfp_oauth_mailer`): the facade the firmware drives for each
+//! job — settings, sender policy, token store, refresh, SMTP session — and
+//! the persistence image (R-POL, R-TOK, R-NV).
+//!
+//! For each job `mfp_oauth_mailer_submit` returns a plan, the one thing the
+//! firmware must do next; each report (`_auth_succeeded`, `_connected`, ...)
+//! returns the next plan. During `SESSION` the firmware pumps the SMTP
+//! session with `mfp_oauth_mailer_smtp_*` and drains
+//! `mfp_oauth_mailer_poll_event` (SMTP events, plan changes, and store
+//! events that say when to write the image to flash).
+//!
+//! This file: the storage and the mailer's life (create, load, save,
+//! destroy). The others, one purpose each: `settings.rs` (apply and read
+//! back the settings), `plan.rs` (jobs and their plans), `auth.rs` (the
+//! token flows a plan asks for), `steps.rs` (the steps to drain),
+//! `session.rs` (the SMTP session's pump), `tokens.rs` (the token store as
+//! the panel shows it).
+
+use core::ffi::c_char;
+
+use mfp_oauth_core::config::Violations;
+use mfp_oauth_core::diag::Id;
+use mfp_oauth_core::mailer::Mailer;
+use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
+use mfp_oauth_core::token::WallTime;
+
+use crate::buf::{bytes, bytes_mut, put};
+use crate::call;
+use crate::handle::{self, opaque, zeroable};
+use crate::settings::{self as csettings, MfpOauthSettings};
+use crate::{MfpOauthStatus, MFP_OAUTH_ADDRESS_BUF_LEN, MFP_OAUTH_HOST_BUF_LEN};
+use crate::{MFP_OAUTH_REPLY_TEXT_BUF_LEN, MFP_OAUTH_USER_ID_BUF_LEN};
+
+mod auth;
+mod plan;
+mod session;
+mod settings;
+mod steps;
+mod tokens;
+
+pub use auth::*;
+pub use plan::*;
+pub use session::*;
+pub use settings::*;
+pub use steps::*;
+pub use tokens::*;
+
+/// The mailer and where its next image goes.
+pub(crate) struct MailerObj {
+    mailer: Mailer,
+    cursor: NvCursor,
+}
+
+/// 64-bit words of `mfp_oauth_mailer` storage: 56,832 octets, alignment 8
+/// (the token store with 8 user slots is 33 KB, the SMTP session 12 KB).
+pub const MFP_OAUTH_MAILER_WORDS: usize = 7104;
+
+/// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
+pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25355;
+const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == nv::IMAGE_MAX_LEN);
+
+/// Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
+pub const MFP_OAUTH_DEVICE_KEY_LEN: usize = 32;
+/// Octets of fresh randomness for each sealed image.
+pub const MFP_OAUTH_SEAL_RANDOM_LEN: usize = 7;
+const _: () = assert!(MFP_OAUTH_SEAL_RANDOM_LEN == nv::RANDOM_LEN);
+
+/// Storage for the mailer (`mfp_oauth_mailer`), allocated by the caller,
+/// usually static. It holds the settings, the refresh tokens and the cached
+/// access tokens, and the running SMTP session; destroy wipes them.
+#[repr(C)]
+pub struct MfpOauthMailer {
+    _opaque: [u64; MFP_OAUTH_MAILER_WORDS],
+}
+
+impl core::fmt::Debug for MfpOauthMailer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MfpOauthMailer").finish_non_exhaustive()
+    }
+}
+
+opaque!(
+    MfpOauthMailer,
+    MFP_OAUTH_MAILER_WORDS,
+    MailerObj,
+    0x6d66_706f_6d61_696c
+);
+zeroable!(MailerObj);
+
+fn wall(wall_s: u64) -> Option<WallTime> {
+    (wall_s != 0).then_some(WallTime(wall_s))
+}
+
+fn diag_of(diag: u32) -> Result<Id, MfpOauthStatus> {
+    u16::try_from(diag)
+        .ok()
+        .and_then(Id::from_number)
+        .ok_or(MfpOauthStatus::InvalidArgument)
+}
+
+/// Copies `s` into a fixed NUL-terminated C field (cut to fit).
+fn copy_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
+    for (d, b) in dst.iter_mut().zip(s.bytes().take(N.saturating_sub(1))) {
+        *d = b as c_char;
+    }
+}
+
+/// Creates a mailer in `mailer` with `settings` (validated: a broken rule
+/// is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
+/// and an empty token store: the first start, or after
+/// `mfp_oauth_mailer_load` reported `NV_EMPTY` (and only then: see the
+/// power-on sequence at `mfp_oauth_mailer_load`). Storage that holds a live
+/// mailer is refused with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it
+/// is: destroy it first (zeroed or destroyed storage is not live). Not
+/// thread-safe or ISR-safe, like every `mfp_oauth_mailer_*` call: one task
+/// drives the mailer.
+///
+/// # Safety
+/// `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
+/// `settings` NULL or valid with its strings valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_create(
+    mailer: *mut MfpOauthMailer,
+    settings: *const MfpOauthSettings,
+) -> MfpOauthStatus {
+    call::call(mailer, || {
+        // SAFETY: not NULL, valid for reads (contract).
+        if unsafe { handle::is_live(mailer) } {
+            return MfpOauthStatus::WrongState;
+        }
+        if settings.is_null() {
+            return MfpOauthStatus::NullParameter;
+        }
+        // SAFETY: not NULL and valid (contract).
+        let c = unsafe { &*settings };
+        // Built in place (R-MEM): the storage is zeroed, then the mailer is
+        // reset and its settings written straight from `c`; nothing the size
+        // of the mailer or of its settings passes through the stack.
+        let init = |obj: &mut MailerObj| {
+            obj.cursor = NvCursor::new();
+            let filled = obj.mailer.reset_with(|s| {
+                // SAFETY: the strings of `c` are valid (contract).
+                unsafe { csettings::fill(c, s, None) }.map_err(Refused)
+            });
+            match filled {
+                Ok(()) => MfpOauthStatus::Ok,
+                Err(Refused(status)) => status,
+            }
+        };
+        // SAFETY: valid for writes (contract) and holding no live mailer
+        // (checked above).
+        unsafe { handle::create_zeroed(mailer, init) }
+    })
+}
+
+/// Why settings were refused: a conversion error or the first rule broken.
+struct Refused(MfpOauthStatus);
+
+impl From<Violations> for Refused {
+    fn from(v: Violations) -> Self {
+        Refused(
+            v.first()
+                .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
+        )
+    }
+}
+
+/// Which NV slot (`mfp_oauth_nv_slot`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthNvSlot {
+    /// Slot A.
+    A = 0,
+    /// Slot B.
+    B = 1,
+}
+
+/// What a slot holds (`mfp_oauth_nv_slot_state`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthNvSlotState {
+    /// Erased.
+    Empty = 0,
+    /// Damaged (a power cut during its write; nothing was lost).
+    Corrupt = 1,
+    /// A good image.
+    Valid = 2,
+}
+
+/// The outcome of `mfp_oauth_mailer_load` (`mfp_oauth_nv_report`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfpOauthNvReport {
+    /// The slot loaded.
+    pub slot: MfpOauthNvSlot,
+    /// Its sequence number.
+    pub sequence: u32,
+    /// What the other slot holds.
+    pub other: MfpOauthNvSlotState,
+}
+
+fn slot_c(s: SlotId) -> MfpOauthNvSlot {
+    match s {
+        SlotId::A => MfpOauthNvSlot::A,
+        SlotId::B => MfpOauthNvSlot::B,
+    }
+}
+
+fn report_c(report: &LoadReport) -> MfpOauthNvReport {
+    MfpOauthNvReport {
+        slot: slot_c(report.slot),
+        sequence: report.sequence,
+        other: match report.other {
+            SlotState::Empty => MfpOauthNvSlotState::Empty,
+            SlotState::Corrupt => MfpOauthNvSlotState::Corrupt,
+            _ => MfpOauthNvSlotState::Valid,
+        },
+    }
+}
+
+/// # Safety
+/// `key` NULL or valid for 32 bytes.
+unsafe fn device_key(key: *const u8) -> Result<Option<DeviceKey>, MfpOauthStatus> {
+    if key.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: valid for 32 bytes (contract).
+    let k = unsafe { bytes(key, MFP_OAUTH_DEVICE_KEY_LEN) }?;
+    let k: &[u8; 32] = k.try_into().map_err(|_| MfpOauthStatus::InvalidArgument)?;
+    Ok(Some(DeviceKey::new(k)))
+}
+
+/// An NV slot's octets; `NULL, 0` is an erased slot (empty).
+///
+/// # Safety
+/// `ptr` NULL or valid for `len` bytes of reads.
+unsafe fn slot_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOauthStatus> {
+    if ptr.is_null() && len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: forwarded contract.
+    unsafe { bytes(ptr, len) }
+}
+
+/// Power-on: creates the mailer in `mailer` from the newest good image of
+/// the two NV slots (settings and refresh tokens; no access token survives
+/// a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
+/// are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
+/// zero length, or as its octets (all 0xFF): each reads as empty.
+/// `NV_EMPTY` when both slots are empty (the first start),
+/// `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise; on
+/// error nothing is created. Storage that holds a live mailer is refused
+/// with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it is (destroy it first).
+///
+/// The safe power-on sequence:
+///
+/// 1. `mfp_oauth_mailer_load` with both slots as read from flash.
+/// 2. `MFP_OAUTH_STATUS_OK`: running (read `out_report`).
+/// 3. `MFP_OAUTH_STATUS_NV_EMPTY`, and only that status: a first start;
+///    `mfp_oauth_mailer_create` with the factory settings.
+/// 4. Any other status: do NOT create a fresh mailer and save its image.
+///    The next save erases the other slot, and the refresh token goes with
+///    it (the administrator would have to sign in again). Log the status,
+///    show it (`mfp_oauth_diag_message`), keep both slots untouched, and
+///    retry after a fix (the right device key, a firmware that reads this
+///    image format), or let the administrator choose a factory reset
+///    (destroy, create, save). `NV_CORRUPT` with no good image in either
+///    slot can also follow a power cut during the very first write: the
+///    same rule holds, the administrator decides.
+///
+/// # Safety
+/// `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
+/// valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
+/// NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_load(
+    mailer: *mut MfpOauthMailer,
+    slot_a: *const u8,
+    slot_a_len: usize,
+    slot_b: *const u8,
+    slot_b_len: usize,
+    key: *const u8,
+    out_report: *mut MfpOauthNvReport,
+) -> MfpOauthStatus {
+    call::call((mailer, out_report), || {
+        // SAFETY: not NULL, valid for reads (contract).
+        if unsafe { handle::is_live(mailer) } {
+            return MfpOauthStatus::WrongState;
+        }
+        // SAFETY: valid for their lengths (contract).
+        let a = try_status!(unsafe { slot_bytes(slot_a, slot_a_len) });
+        // SAFETY: as above.
+        let b = try_status!(unsafe { slot_bytes(slot_b, slot_b_len) });
+        // SAFETY: NULL or 32 bytes (contract).
+        let key = try_status!(unsafe { device_key(key) });
+        let mut r = None;
+        // Built in place (R-MEM): the storage is zeroed, then the image is
+        // decoded straight into the mailer's settings and token store; no
+        // access token survives the power cycle (R-TOK-1).
+        let init = |obj: &mut MailerObj| match obj.mailer.load_into(a, b, key.as_ref()) {
+            Ok(report) => {
+                obj.cursor = report.cursor;
+                r = Some(report);
+                MfpOauthStatus::Ok
+            }
+            Err(e) => MfpOauthStatus::of(e),
+        };
+        // SAFETY: valid for writes (contract) and holding no live mailer
+        // (checked above).
+        let status = unsafe { handle::create_zeroed(mailer, init) };
+        match r {
+            Some(report) if status == MfpOauthStatus::Ok => {
+                // SAFETY: not NULL and valid (contract).
+                unsafe { put(out_report, report_c(&report)) }
+            }
+            _ => status,
+        }
+    })
+}
+
+/// Writes the persistence image (settings and refresh tokens, never access
+/// tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
+/// and says which slot to write it to and its sequence number. Write
+/// `out[..*out_len]` to that slot, then call
+/// `mfp_oauth_mailer_image_written`; until then the next save targets the
+/// same slot, so the last good image is never overwritten. With `key` (32
+/// octets) the refresh tokens are sealed, and `random` (7 fresh octets from
+/// an RNG) is required. On error `out` is wiped.
+///
+/// # Safety
+/// `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
+/// bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
+/// NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_save(
+    mailer: *mut MfpOauthMailer,
+    key: *const u8,
+    random: *const u8,
+    out: *mut u8,
+    out_len: usize,
+    out_written: *mut usize,
+    out_slot: *mut MfpOauthNvSlot,
+    out_sequence: *mut u32,
+) -> MfpOauthStatus {
+    let work = |m: &mut MailerObj| {
+        // SAFETY: valid for `out_len` bytes of writes (contract).
+        let out = try_status!(unsafe { bytes_mut(out, out_len) });
+        // SAFETY: NULL or 32 bytes (contract).
+        let key = try_status!(unsafe { device_key(key) });
+        let seal = match &key {
+            None => None,
+            Some(k) => {
+                // SAFETY: valid for 7 bytes (contract).
+                let r = try_status!(unsafe { bytes(random, MFP_OAUTH_SEAL_RANDOM_LEN) });
+                let Ok(random) = <[u8; MFP_OAUTH_SEAL_RANDOM_LEN]>::try_from(r) else {
+                    return MfpOauthStatus::InvalidArgument;
+                };
+                Some(Seal { key: k, random })
+            }
+        };
+        let (slot, seq) = m.cursor.next();
+        match nv::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
+            Ok(n) => {
+                // SAFETY: the outputs are not NULL and valid (contract).
+                unsafe {
+                    out_written.write(n);
+                    out_slot.write(slot_c(slot));
+                    out_sequence.write(seq);
+                }
+                MfpOauthStatus::Ok
+            }
+            Err(nv::NvError::BufferTooSmall) => {
+                // SAFETY: not NULL and valid (contract).
+                unsafe { out_written.write(nv::IMAGE_MAX_LEN) };
+                MfpOauthStatus::BufferTooSmall
+            }
+            Err(e) => MfpOauthStatus::of(e),
+        }
+    };
+    // SAFETY: the caller's contract for `mailer`.
+    unsafe { call::with_mut(mailer, (out_written, out_slot, out_sequence), work) }
+}
+
+/// The image from `mfp_oauth_mailer_save` (`slot`, `sequence`) is now in
+/// flash and verified: the next image goes to the other slot.
+///
+/// # Safety
+/// As for `mfp_oauth_mailer_destroy`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_image_written(
+    mailer: *mut MfpOauthMailer,
+    slot: u32,
+    sequence: u32,
+) -> MfpOauthStatus {
+    let work = |m: &mut MailerObj| {
+        let slot = match slot {
+            0 => SlotId::A,
+            1 => SlotId::B,
+            _ => return MfpOauthStatus::InvalidArgument,
+        };
+        m.cursor.written(slot, sequence);
+        MfpOauthStatus::Ok
+    };
+    // SAFETY: the caller's contract.
+    unsafe { call::with_mut(mailer, (), work) }
+}
+
+/// Wipes every token and the settings, and every byte of the storage.
+/// Destroying storage that holds no mailer does nothing.
+///
+/// # Safety
+/// `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_destroy(mailer: *mut MfpOauthMailer) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    call::call((), || unsafe { handle::destroy(mailer) })
+}
+
+const _: () =
+    assert!(MFP_OAUTH_REPLY_TEXT_BUF_LEN == mfp_oauth_core::limits::MAX_REPLY_TEXT_LEN + 1);
+const _: () = assert!(MFP_OAUTH_USER_ID_BUF_LEN == mfp_oauth_core::limits::MAX_USER_ID_LEN + 1);
+const _: () = assert!(MFP_OAUTH_ADDRESS_BUF_LEN == mfp_oauth_core::limits::MAX_ADDRESS_LEN + 1);
+const _: () = assert!(MFP_OAUTH_HOST_BUF_LEN == mfp_oauth_core::limits::MAX_DOMAIN_LEN + 1);

@@ -1,0 +1,73 @@
+//! The mailer's settings: applied by the administrator, read back for the
+//! panel (R-CFG, R-RULE).
+
+use super::{MailerObj, MfpOauthMailer};
+use crate::buf::put;
+use crate::call;
+use crate::handle;
+use crate::settings::{self as csettings, MfpOauthSettings};
+use crate::MfpOauthStatus;
+
+/// The administrator changed the settings: validated (the first broken rule
+/// is the status, and nothing changes) and applied; tokens of a changed
+/// provider or account are dropped. Any change brings a `PERSIST` step
+/// (the settings live in the image), with `erase_other_slot` when a secret
+/// left (an orphaned token, or the proxy password changed or removed).
+/// The result of `mfp_oauth_mailer_get_settings` with one field changed
+/// changes only that field: its "Send As" list is the one in force, and
+/// its `proxy_password_keep` keeps the proxy password (see
+/// `mfp_oauth_settings`).
+///
+/// # Safety
+/// `mailer` as for `_destroy`; `settings` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
+    mailer: *mut MfpOauthMailer,
+    settings: *const MfpOauthSettings,
+) -> MfpOauthStatus {
+    call::call(settings, || {
+        // Read whole before anything changes, through a shared borrow of the
+        // mailer: its strings may point into the settings in force (a
+        // `get_settings` result), which a `&mut` borrow would invalidate.
+        // SAFETY: the caller's contract.
+        let current: &MailerObj = try_status!(unsafe { handle::get_ref(mailer.cast_const()) });
+        // SAFETY: not NULL and valid (contract).
+        let s = try_status!(unsafe {
+            csettings::from_c_over(&*settings, Some(current.mailer.settings()))
+        });
+        // SAFETY: the caller's contract.
+        let m: &mut MailerObj = try_status!(unsafe { handle::get(mailer) });
+        match m.mailer.apply_settings(s) {
+            Ok(_) => MfpOauthStatus::Ok,
+            Err(v) => v
+                .first()
+                .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
+        }
+    })
+}
+
+/// Writes the settings in force to `*out_settings` (after
+/// `mfp_oauth_mailer_load`, these are the persisted ones, for the panel),
+/// the "Send As" list included. The strings point into the mailer's
+/// storage: they stay valid until the next `mfp_oauth_mailer_apply_settings`
+/// or `_destroy`, and must not be written through. The proxy password is
+/// never read back (`{NULL, 0}`); `proxy_password_keep` is set instead, so
+/// that passing the result, with any field changed, to
+/// `mfp_oauth_mailer_apply_settings` keeps the password and everything else.
+///
+/// # Safety
+/// `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
+/// a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_get_settings(
+    mailer: *const MfpOauthMailer,
+    out_settings: *mut MfpOauthSettings,
+) -> MfpOauthStatus {
+    let work = |m: &MailerObj| {
+        let c = csettings::to_c(m.mailer.settings());
+        // SAFETY: not NULL and valid (contract).
+        unsafe { put(out_settings, c) }
+    };
+    // SAFETY: the caller's contract.
+    unsafe { call::with_ref(mailer, out_settings, work) }
+}
