@@ -601,7 +601,9 @@ impl Mailer {
 
     /// Sets the job up in place (R-MEM): the envelope (4.4 KB) is filled
     /// where the job keeps it, never built on the stack and moved. On error
-    /// the caller drops the job.
+    /// the caller drops the job. Not inlined: the policy's decision is
+    /// built on this frame, gone before the plan is worked out (R-MEM).
+    #[inline(never)]
     fn start(&mut self, job: &Job<'_>, to: Recipients<'_>) -> Result<(), Id> {
         oauth_available().map_err(|e| e.diag())?;
         let decision = policy::decide_with(
