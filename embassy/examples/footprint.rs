@@ -29,11 +29,12 @@ mod image {
     use embassy_net::{Config, IpAddress, Ipv4Cidr, StackResources, StaticConfigV4};
     use mfp_oauth_core::limits::OAUTH_RESPONSE_BUF_LEN;
     use mfp_oauth_core::mailer::{Job, Mailer};
+    use mfp_oauth_core::mime::{Attachment, Parts, RANDOM_LEN};
     use mfp_oauth_core::provider::AppRegistration;
     use mfp_oauth_core::{oauth, Address, Function, Settings, TokenStore};
     use mfp_oauth_embassy::{
-        now, Board, Buffers, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN, TLS_READ_BUF_LEN,
-        TLS_WRITE_BUF_LEN,
+        now, Board, Buffers, ComposedBody, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN,
+        TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
     };
 
     #[panic_handler]
@@ -212,18 +213,47 @@ mod image {
                 size: None,
             };
             if let Ok(plan) = mailer.submit(now(), &spec) {
-                let mut body: &[u8] = black_box(b"Subject: scan\r\n\r\n");
-                let end = board
-                    .run(
-                        &mut mailer,
-                        &mut oauth,
-                        plan,
-                        &mut body,
-                        &mut bufs,
-                        &mut Ignore,
-                    )
-                    .await;
-                black_box(end);
+                // The message from the core's composer (R-MIME), with the
+                // From the policy chose; the scan is a stand-in reader.
+                let mut from = [0u8; 254];
+                let from_len = mailer.job_from().map_or(0, |a| {
+                    let a = a.as_str().as_bytes();
+                    let n = a.len().min(from.len());
+                    from[..n].copy_from_slice(&a[..n]);
+                    n
+                });
+                let from = core::str::from_utf8(&from[..from_len]).unwrap_or("");
+                let scan: &[u8] = black_box(b"%PDF-1.7 scan");
+                let files = [Attachment {
+                    name: "scan-0001.pdf",
+                    content_type: "",
+                    len: scan.len() as u64,
+                }];
+                let rcpt = ["scan-inbox@example.com"];
+                let msg = Parts {
+                    from,
+                    to: &rcpt,
+                    subject: "Scan",
+                    text: None,
+                    attachments: &files,
+                    message_id_local: "",
+                };
+                let mut readers = [scan];
+                let random = black_box([7u8; RANDOM_LEN]);
+                if let Ok(mut body) = ComposedBody::new(msg, None, &random, &mut readers) {
+                    let _ = mailer.set_message_size(body.size());
+                    let end = board
+                        .run(
+                            &mut mailer,
+                            &mut oauth,
+                            plan,
+                            &mut body,
+                            &mut bufs,
+                            &mut Ignore,
+                        )
+                        .await;
+                    black_box(end);
+                }
             }
         };
         match embassy_futures::block_on(select(runner.run(), job)) {

@@ -152,6 +152,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod compose;
 mod log;
 mod tls;
 mod verify;
@@ -170,6 +171,7 @@ use mfp_oauth_core::Instant;
 use rand_core::{CryptoRng, RngCore};
 
 use crate::log::{log_debug, log_info, log_warn};
+pub use crate::compose::{ComposeError, ComposedBody};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
 use crate::tls::{Conn, Link, Start};
 pub use crate::verify::{check_anchor, check_chain, ChainError, ConstrainedVerifier};
