@@ -4,6 +4,11 @@
  * exchanges, sender policy, persistence).
  *
  * Conventions:
+ *  - functions are named mfp_oauth_<object>_<verb>; one that only writes
+ *    out what an object holds is named by that noun, without get_
+ *    (mfp_oauth_mailer_plan, mfp_oauth_mailer_settings,
+ *    mfp_oauth_mailer_user_token, mfp_oauth_smtp_session_state); an index
+ *    is an argument, not a suffix;
  *  - every function returns an mfp_oauth_status (0 = MFP_OAUTH_STATUS_OK),
  *    except the few that return a static string; a failing status is the
  *    number of the diagnostic that explains it (mfp_oauth_diag_message());
@@ -24,7 +29,7 @@
  *
  * The job protocol. One mfp_oauth_mailer runs one job at a time; after
  * each call the firmware reads the plan (the call's out_plan, or
- * mfp_oauth_mailer_get_plan) and does what its kind asks:
+ * mfp_oauth_mailer_plan) and does what its kind asks:
  *
  *   plan kind        the firmware                          then calls
  *   ---------------  ------------------------------------  -------------------------------
@@ -956,7 +961,7 @@ enum mfp_oauth_step_kind
    */
   MFP_OAUTH_STEP_KIND_SMTP = 1,
   /**
-   * The plan changed: read it with `mfp_oauth_mailer_get_plan`.
+   * The plan changed: read it with `mfp_oauth_mailer_plan`.
    */
   MFP_OAUTH_STEP_KIND_PLAN_CHANGED = 2,
   /**
@@ -1563,10 +1568,10 @@ typedef struct {
  * Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
  * empty or not set. Everything is copied by the calls that take it.
  *
- * The settings round-trip: `mfp_oauth_mailer_get_settings`, change one
+ * The settings round-trip: `mfp_oauth_mailer_settings`, change one
  * field, `mfp_oauth_mailer_apply_settings` keeps every other setting,
  * the "Send As" list and the proxy password included (the password is
- * never read back: `get_settings` sets `proxy_password_keep` instead).
+ * never read back: `mfp_oauth_mailer_settings` sets `proxy_password_keep` instead).
  */
 typedef struct {
   /**
@@ -1636,7 +1641,7 @@ typedef struct {
   mfp_oauth_str bulk_address;
   /**
    * From addresses allowed besides the signing account ("Send As"): the
-   * first `send_as_count` entries (`get_settings` fills them too).
+   * first `send_as_count` entries (`mfp_oauth_mailer_settings` fills them too).
    */
   mfp_oauth_str send_as[MFP_OAUTH_MAX_SEND_AS];
   /**
@@ -1662,7 +1667,7 @@ typedef struct {
   mfp_oauth_str proxy_password;
   /**
    * With `proxy_password` empty: true keeps the proxy password in force,
-   * false removes it. `mfp_oauth_mailer_get_settings` sets it, so that
+   * false removes it. `mfp_oauth_mailer_settings` sets it, so that
    * applying its result keeps the password; `mfp_oauth_settings_init`
    * clears it. The password is kept only for the same proxy host and
    * user: with either changed, `mfp_oauth_mailer_apply_settings` returns
@@ -2255,7 +2260,7 @@ mfp_oauth_status mfp_oauth_diag_actor(uint32_t diag_id, mfp_oauth_actor *out_act
 
 /**
  * Writes the number of diagnostics in the catalogue to `*out_count`; with
- * `mfp_oauth_diag_id_at` the firmware can list them all. Reentrant.
+ * `mfp_oauth_diag_id` the firmware can list them all. Reentrant.
  *
  * Safety:
  * `out_count` must be NULL or valid for one write.
@@ -2270,7 +2275,7 @@ mfp_oauth_status mfp_oauth_diag_count(size_t *out_count);
  * Safety:
  * `out_id` must be NULL or valid for one write.
  */
-mfp_oauth_status mfp_oauth_diag_id_at(size_t index, uint32_t *out_id);
+mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
 
 /**
  * Creates a mailer in `mailer` with `settings` (validated: a broken rule
@@ -2417,7 +2422,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * next event of `token_client` (written to `*out_event`, `kind` NONE if
  * none) and lets the mailer act on it: the flow's end (ACCESS_TOKEN,
  * REAUTH_REQUIRED, FAILED) stores the tokens or fails the step and sets
- * `*out_plan_changed`; read the plan with `mfp_oauth_mailer_get_plan`. The
+ * `*out_plan_changed`; read the plan with `mfp_oauth_mailer_plan`. The
  * other events are for the panel (show the code on USER_CODE).
  *
  * A job's token flow ends in one of two ways; use one per flow:
@@ -2530,8 +2535,7 @@ mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
  * write.
  */
-mfp_oauth_status mfp_oauth_mailer_get_plan(const mfp_oauth_mailer *mailer,
-                                           mfp_oauth_plan *out_plan);
+mfp_oauth_status mfp_oauth_mailer_plan(const mfp_oauth_mailer *mailer, mfp_oauth_plan *out_plan);
 
 /**
  * Sets the running job's message size in octets, after
@@ -2713,7 +2717,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * provider or account are dropped. Any change brings a `PERSIST` step
  * (the settings live in the image), with `erase_other_slot` when a secret
  * left (an orphaned token, or the proxy password changed or removed).
- * The result of `mfp_oauth_mailer_get_settings` with one field changed
+ * The result of `mfp_oauth_mailer_settings` with one field changed
  * changes only that field: its "Send As" list is the one in force, and
  * its `proxy_password_keep` keeps the proxy password (see
  * `mfp_oauth_settings`).
@@ -2738,8 +2742,8 @@ mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
  * a write.
  */
-mfp_oauth_status mfp_oauth_mailer_get_settings(const mfp_oauth_mailer *mailer,
-                                               mfp_oauth_settings *out_settings);
+mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
+                                           mfp_oauth_settings *out_settings);
 
 /**
  * Writes the next step (`kind` NONE when none). Drain after every input.
@@ -2813,7 +2817,7 @@ mfp_oauth_status mfp_oauth_mailer_check_expiry(mfp_oauth_mailer *mailer, uint64_
 
 /**
  * Writes the number of users holding a token slot to `*out_count` and,
- * with `mfp_oauth_mailer_user_at`, lets the panel list them; also whether
+ * with `mfp_oauth_mailer_user_token`, lets the panel list them; also whether
  * the Information screen must show the administrator's re-authentication
  * notice (R-TOK-4) in `*out_admin_notice`.
  *
@@ -2833,9 +2837,9 @@ mfp_oauth_status mfp_oauth_mailer_token_overview(const mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy` (only read); `out_user` NULL or valid for a
  * write.
  */
-mfp_oauth_status mfp_oauth_mailer_user_at(const mfp_oauth_mailer *mailer,
-                                          size_t index,
-                                          mfp_oauth_user_token *out_user);
+mfp_oauth_status mfp_oauth_mailer_user_token(const mfp_oauth_mailer *mailer,
+                                             size_t index,
+                                             mfp_oauth_user_token *out_user);
 
 /**
  * Writes the administrator's token slot as a token entry (`user_id`
@@ -3305,8 +3309,8 @@ mfp_oauth_status mfp_oauth_smtp_poll_timeout(const mfp_oauth_smtp *smtp, uint64_
  * `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_state` NULL or
  * valid for a write.
  */
-mfp_oauth_status mfp_oauth_smtp_get_state(const mfp_oauth_smtp *smtp,
-                                          mfp_oauth_smtp_state *out_state);
+mfp_oauth_status mfp_oauth_smtp_session_state(const mfp_oauth_smtp *smtp,
+                                              mfp_oauth_smtp_state *out_state);
 
 /**
  * Writes the last complete reply of the server, for display and logs: its

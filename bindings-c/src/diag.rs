@@ -274,7 +274,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_actor(
 }
 
 /// Writes the number of diagnostics in the catalogue to `*out_count`; with
-/// [`mfp_oauth_diag_id_at`] the firmware can list them all. Reentrant.
+/// [`mfp_oauth_diag_id`] the firmware can list them all. Reentrant.
 ///
 /// # Safety
 /// `out_count` must be NULL or valid for one write.
@@ -293,7 +293,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_count(out_count: *mut usize) -> MfpOauth
 /// # Safety
 /// `out_id` must be NULL or valid for one write.
 #[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_diag_id_at(index: usize, out_id: *mut u32) -> MfpOauthStatus {
+pub unsafe extern "C" fn mfp_oauth_diag_id(index: usize, out_id: *mut u32) -> MfpOauthStatus {
     call::call(out_id, || {
         let Some(id) = Id::ALL.get(index) else {
             return MfpOauthStatus::InvalidArgument;

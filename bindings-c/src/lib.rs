@@ -7,7 +7,11 @@
 //!
 //! ## Conventions (DESIGN.md, R-FFI)
 //! - Functions are named `mfp_oauth_<object>_<verb>`; enums
-//!   `MFP_OAUTH_<ENUM>_<VARIANT>`; `out_*` parameters come last.
+//!   `MFP_OAUTH_<ENUM>_<VARIANT>`; `out_*` parameters come last. A
+//!   function that only writes out what an object holds is named by that
+//!   noun, without `get_`: `mfp_oauth_mailer_plan`, `_settings`,
+//!   `_user_token`, `_last_reply`, `mfp_oauth_smtp_session_state`,
+//!   `mfp_oauth_diag_id`; an index is an argument, not a suffix.
 //! - Every function returns an [`MfpOauthStatus`] (`mfp_oauth_status`, 0 =
 //!   `MFP_OAUTH_STATUS_OK`) except the few that return a static string. A
 //!   failing status *is* the diagnostic number of the failure (`305` =

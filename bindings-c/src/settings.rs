@@ -88,10 +88,10 @@ const _: () = assert!(MFP_OAUTH_MAX_SEND_AS == mfp_oauth_core::limits::MAX_SEND_
 /// Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
 /// empty or not set. Everything is copied by the calls that take it.
 ///
-/// The settings round-trip: `mfp_oauth_mailer_get_settings`, change one
+/// The settings round-trip: `mfp_oauth_mailer_settings`, change one
 /// field, `mfp_oauth_mailer_apply_settings` keeps every other setting,
 /// the "Send As" list and the proxy password included (the password is
-/// never read back: `get_settings` sets `proxy_password_keep` instead).
+/// never read back: `mfp_oauth_mailer_settings` sets `proxy_password_keep` instead).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct MfpOauthSettings {
@@ -129,7 +129,7 @@ pub struct MfpOauthSettings {
     /// Bulk-setting sender address; empty: not set.
     pub bulk_address: MfpOauthStr,
     /// From addresses allowed besides the signing account ("Send As"): the
-    /// first `send_as_count` entries (`get_settings` fills them too).
+    /// first `send_as_count` entries (`mfp_oauth_mailer_settings` fills them too).
     pub send_as: [MfpOauthStr; MFP_OAUTH_MAX_SEND_AS],
     /// Entries in use in `send_as` (0 to `MFP_OAUTH_MAX_SEND_AS`).
     pub send_as_count: usize,
@@ -143,7 +143,7 @@ pub struct MfpOauthSettings {
     /// back. A non-empty password always replaces the one in force.
     pub proxy_password: MfpOauthStr,
     /// With `proxy_password` empty: true keeps the proxy password in force,
-    /// false removes it. `mfp_oauth_mailer_get_settings` sets it, so that
+    /// false removes it. `mfp_oauth_mailer_settings` sets it, so that
     /// applying its result keeps the password; `mfp_oauth_settings_init`
     /// clears it. The password is kept only for the same proxy host and
     /// user: with either changed, `mfp_oauth_mailer_apply_settings` returns

@@ -354,7 +354,7 @@ fn an_smtp_session_in_caller_storage_sends_a_message() {
     assert!(c_text(&buf).contains("closing"), "{}", c_text(&buf));
     let mut state = core::mem::MaybeUninit::<MfpOauthSmtpState>::uninit();
     let state = unsafe {
-        assert_eq!(mfp_oauth_smtp_get_state(smtp, state.as_mut_ptr()), S::Ok);
+        assert_eq!(mfp_oauth_smtp_session_state(smtp, state.as_mut_ptr()), S::Ok);
         state.assume_init()
     };
     assert!(state.tls);
@@ -376,7 +376,7 @@ fn an_smtp_session_in_caller_storage_sends_a_message() {
             S::WrongState
         );
         assert_eq!(
-            mfp_oauth_smtp_get_state(smtp, &mut core::mem::zeroed()),
+            mfp_oauth_smtp_session_state(smtp, &mut core::mem::zeroed()),
             S::WrongState
         );
     }
@@ -529,7 +529,7 @@ fn smtp_misuse_is_a_status_never_undefined_behaviour() {
             mfp_oauth_smtp_poll_timeout(smtp, null_mut()),
             S::NullParameter
         );
-        assert_eq!(mfp_oauth_smtp_get_state(smtp, null_mut()), S::NullParameter);
+        assert_eq!(mfp_oauth_smtp_session_state(smtp, null_mut()), S::NullParameter);
         // A zero-length output buffer: no octet written past it.
         assert_eq!(
             mfp_oauth_smtp_poll_transmit(smtp, 0, out.as_mut_ptr(), 0, &mut n, &mut sensitive),
@@ -615,12 +615,12 @@ fn static_strings_and_the_catalogue_through_short_buffers() {
         assert!(count > 50);
         assert_eq!(mfp_oauth_diag_count(null_mut()), S::NullParameter);
         let mut id = 0u32;
-        assert_eq!(mfp_oauth_diag_id_at(count, &mut id), S::InvalidArgument);
-        assert_eq!(mfp_oauth_diag_id_at(0, null_mut()), S::NullParameter);
+        assert_eq!(mfp_oauth_diag_id(count, &mut id), S::InvalidArgument);
+        assert_eq!(mfp_oauth_diag_id(0, null_mut()), S::NullParameter);
         // Every diagnostic's texts, each through a buffer one octet short
         // (nothing written, the size needed reported), then an exact one.
         for i in (0..count).step_by(if cfg!(miri) { 9 } else { 1 }) {
-            assert_eq!(mfp_oauth_diag_id_at(i, &mut id), S::Ok);
+            assert_eq!(mfp_oauth_diag_id(i, &mut id), S::Ok);
             type Text = unsafe extern "C" fn(u32, u32, *mut c_char, usize, *mut usize) -> S;
             let message: Text = mfp_oauth_diag_message;
             let remedy: Text = mfp_oauth_diag_remedy;
@@ -953,7 +953,7 @@ impl Day {
         // SAFETY: storage and a local output.
         unsafe {
             assert_eq!(
-                mfp_oauth_mailer_get_plan(self.mailer.ptr(), p.as_mut_ptr()),
+                mfp_oauth_mailer_plan(self.mailer.ptr(), p.as_mut_ptr()),
                 S::Ok
             );
             p.assume_init()
@@ -1150,7 +1150,7 @@ fn a_printer_day_through_the_c_api() {
         );
         // The settings read back point into the mailer's storage.
         let mut back = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
-        assert_eq!(mfp_oauth_mailer_get_settings(m, back.as_mut_ptr()), S::Ok);
+        assert_eq!(mfp_oauth_mailer_settings(m, back.as_mut_ptr()), S::Ok);
         let back = back.assume_init();
         let admin = core::slice::from_raw_parts(
             back.admin_address.ptr.cast::<u8>(),
@@ -1185,7 +1185,7 @@ fn a_printer_day_through_the_c_api() {
         assert_eq!((users, notice), (0, false));
         let mut u = core::mem::MaybeUninit::<MfpOauthUserToken>::uninit();
         assert_eq!(
-            mfp_oauth_mailer_user_at(m, 0, u.as_mut_ptr()),
+            mfp_oauth_mailer_user_token(m, 0, u.as_mut_ptr()),
             S::InvalidArgument
         );
         assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
@@ -1207,13 +1207,13 @@ fn mailer_and_token_client_misuse_is_a_status() {
     unsafe {
         assert_eq!(mfp_oauth_mailer_create(null_mut(), &s), S::NullParameter);
         assert_eq!(mfp_oauth_mailer_create(m, null()), S::NullParameter);
-        assert_eq!(mfp_oauth_mailer_get_plan(m, p.as_mut_ptr()), S::WrongState);
+        assert_eq!(mfp_oauth_mailer_plan(m, p.as_mut_ptr()), S::WrongState);
         assert_eq!(
-            mfp_oauth_mailer_get_plan(garbage.ptr(), p.as_mut_ptr()),
+            mfp_oauth_mailer_plan(garbage.ptr(), p.as_mut_ptr()),
             S::WrongState
         );
         assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
-        assert_eq!(mfp_oauth_mailer_get_plan(m, null_mut()), S::NullParameter);
+        assert_eq!(mfp_oauth_mailer_plan(m, null_mut()), S::NullParameter);
         // Jobs: NULL, bad enum, no recipients, too many, NULL recipient.
         let to = [s_("alice@contoso.com")];
         let mut job = scan_job(&to);
@@ -1528,12 +1528,12 @@ fn settings_of(m: *const MfpOauthMailer) -> MfpOauthSettings {
     let mut back = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
     // SAFETY: live storage (or a status), a local output.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_get_settings(m, back.as_mut_ptr()), S::Ok);
+        assert_eq!(mfp_oauth_mailer_settings(m, back.as_mut_ptr()), S::Ok);
         back.assume_init()
     }
 }
 
-/// The text of a `get_settings` string.
+/// The text of a `mfp_oauth_mailer_settings` string.
 ///
 /// # Safety
 /// `s` points into live mailer storage.
@@ -1612,7 +1612,7 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
 
 #[test]
 fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
-    // Issue 16, trap 2 (R-CFG, R-NV, R-LOG): get_settings, change the port,
+    // Issue 16, trap 2 (R-CFG, R-NV, R-LOG): mfp_oauth_mailer_settings, change the port,
     // apply: the Send-As list and the proxy password stay (the image keeps
     // its size and no secret left, so no erase of the other slot); the
     // password is never readable back, and never follows to another proxy.

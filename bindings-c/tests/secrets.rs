@@ -227,7 +227,7 @@ fn the_c_api_shows_no_secret_and_wipes_what_it_destroys() {
         // Settings read back: no proxy password.
         let mut back = MaybeUninit::<MfpOauthSettings>::zeroed();
         assert_eq!(
-            mfp_oauth_mailer_get_settings(mailer.as_mut_ptr(), back.as_mut_ptr()),
+            mfp_oauth_mailer_settings(mailer.as_mut_ptr(), back.as_mut_ptr()),
             MfpOauthStatus::Ok
         );
         let back = back.assume_init();
@@ -277,7 +277,7 @@ fn the_c_api_shows_no_secret_and_wipes_what_it_destroys() {
         let mut buf = vec![0 as c_char; 2048];
         for i in 0..count {
             let mut id = 0u32;
-            assert_eq!(mfp_oauth_diag_id_at(i, &mut id), MfpOauthStatus::Ok);
+            assert_eq!(mfp_oauth_diag_id(i, &mut id), MfpOauthStatus::Ok);
             for lang in [MfpOauthLang::En as u32, MfpOauthLang::Fr as u32] {
                 let mut len = 0usize;
                 for f in [mfp_oauth_diag_message, mfp_oauth_diag_remedy] {

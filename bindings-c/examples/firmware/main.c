@@ -154,7 +154,7 @@ static void morning_self_check(void) {
   for (size_t i = 0; i < count; i++) {
     uint32_t id = 0;
     size_t n = 0;
-    CHECK_OK(mfp_oauth_diag_id_at(i, &id));
+    CHECK_OK(mfp_oauth_diag_id(i, &id));
     CHECK_OK(mfp_oauth_diag_message(id, MFP_OAUTH_LANG_FR, panel, sizeof panel, &n));
     CHECK_OK(mfp_oauth_diag_remedy(id, MFP_OAUTH_LANG_EN, panel, sizeof panel, &n));
   }

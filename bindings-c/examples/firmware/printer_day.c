@@ -322,7 +322,7 @@ static void pd_session(mfp_oauth_plan *plan) {
       pd_server_receive(out, n);
     }
   }
-  PD_OK(mfp_oauth_mailer_get_plan(&pd_mailer, plan));
+  PD_OK(mfp_oauth_mailer_plan(&pd_mailer, plan));
   PD_CHECK(pd_srv.step == PD_SCRIPT_LEN);
   PD_CHECK(pd_srv.sensitive == 1); /* the AUTH line, nothing else */
   PD_CHECK(pd_srv.sensitive_in_clear == 0);
@@ -416,7 +416,7 @@ int printer_day(void) {
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* The panel reads the persisted settings back. */
   mfp_oauth_settings back;
-  PD_OK(mfp_oauth_mailer_get_settings(&pd_mailer, &back));
+  PD_OK(mfp_oauth_mailer_settings(&pd_mailer, &back));
   PD_CHECK(back.oauth_enabled && back.provider == MFP_OAUTH_PROVIDER_MICROSOFT);
   PD_CHECK(back.admin_address.len == 17 && memcmp(back.admin_address.ptr, "admin@contoso.com", 17) == 0);
   PD_CHECK(back.smtp_host.len == 18 && memcmp(back.smtp_host.ptr, "smtp.office365.com", 18) == 0);
@@ -433,7 +433,7 @@ int printer_day(void) {
                     mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_tokens)));
   const char *refresh[] = {PD_REFRESHED_JSON};
   PD_CHECK(pd_token_flow(refresh, 1, "grant_type=refresh_token", 1));
-  PD_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  PD_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   pd_steps();
   PD_CHECK(pd_persisted == 2); /* the rotated refresh token, in slot B */
   PD_CHECK(pd_flash_len[1] > 0);
@@ -471,10 +471,10 @@ int printer_day(void) {
   mfp_oauth_user_token u;
   PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
   PD_CHECK(users == 1 && !notice);
-  PD_OK(mfp_oauth_mailer_user_at(&pd_mailer, 0, &u));
+  PD_OK(mfp_oauth_mailer_user_token(&pd_mailer, 0, &u));
   PD_CHECK(strcmp(u.user_id, "bob") == 0 && strcmp(u.account, "bob@contoso.com") == 0);
   PD_CHECK(u.status == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
-  PD_CHECK(mfp_oauth_mailer_user_at(&pd_mailer, 1, &u) == MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  PD_CHECK(mfp_oauth_mailer_user_token(&pd_mailer, 1, &u) == MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   bool deleted = false;
   PD_OK(PD_MEASURED("mfp_oauth_mailer_logout", mfp_oauth_mailer_logout(&pd_mailer, "bob", 3, &deleted)));
   PD_CHECK(deleted);

@@ -420,7 +420,7 @@ void printer_status(void) {
   mfp_oauth_settings s;
   if (mfp_oauth_mailer_token_status(&mailer, NULL, 0, &ts) == MFP_OAUTH_STATUS_OK)
     printf("status: administrator's token: %s\n", token_status_name(ts));
-  if (mfp_oauth_mailer_get_settings(&mailer, &s) == MFP_OAUTH_STATUS_OK)
+  if (mfp_oauth_mailer_settings(&mailer, &s) == MFP_OAUTH_STATUS_OK)
     printf("status: administrator %.*s, SMTP server %.*s:%u, OAuth %s\n",
            (int)s.admin_address.len, s.admin_address.ptr ? s.admin_address.ptr : "",
            (int)s.smtp_host.len, s.smtp_host.ptr ? s.smtp_host.ptr : "", (unsigned)s.smtp_port,
@@ -431,7 +431,7 @@ uint32_t printer_acquire_admin(void) {
   mfp_oauth_settings s;
   /* The settings in force (pointers into the mailer, valid until the next
    * apply_settings): the token client reads the provider fields. */
-  mfp_oauth_status st = mfp_oauth_mailer_get_settings(&mailer, &s);
+  mfp_oauth_status st = mfp_oauth_mailer_settings(&mailer, &s);
   uint64_t seed = 0;
   random_bytes((uint8_t *)&seed, sizeof seed);
   if (st == MFP_OAUTH_STATUS_OK) st = mfp_oauth_token_client_create(&tokens, &s, seed);
@@ -479,7 +479,7 @@ static void run_session(job_ctx *j) {
     }
     if (changed) {
       mfp_oauth_plan plan;
-      if (mfp_oauth_mailer_get_plan(&mailer, &plan) != MFP_OAUTH_STATUS_OK ||
+      if (mfp_oauth_mailer_plan(&mailer, &plan) != MFP_OAUTH_STATUS_OK ||
           plan.kind != MFP_OAUTH_PLAN_KIND_SESSION)
         return;
     }
@@ -504,7 +504,7 @@ uint32_t printer_send_scan(const printer_scan *scan) {
   j.conn.fd = -1;
   j.scan = scan;
   mfp_oauth_settings s;
-  mfp_oauth_status st = mfp_oauth_mailer_get_settings(&mailer, &s);
+  mfp_oauth_status st = mfp_oauth_mailer_settings(&mailer, &s);
   if (st != MFP_OAUTH_STATUS_OK) return st;
   if (scan->to_count == 0 || scan->to_count > MFP_OAUTH_MIME_MAX_TO)
     return MFP_OAUTH_STATUS_INVALID_ARGUMENT;
@@ -612,7 +612,7 @@ uint32_t printer_send_scan(const printer_scan *scan) {
         if (st != MFP_OAUTH_STATUS_OK) /* the flow could not run: the job fails with why */
           st = mfp_oauth_mailer_exchange_failed(&mailer, clock_ms(), false, st, &plan);
         else
-          st = mfp_oauth_mailer_get_plan(&mailer, &plan); /* the mailer took the end event */
+          st = mfp_oauth_mailer_plan(&mailer, &plan); /* the mailer took the end event */
         mfp_oauth_token_client_destroy(&tokens);
         break;
       }
@@ -632,7 +632,7 @@ uint32_t printer_send_scan(const printer_scan *scan) {
       }
       case MFP_OAUTH_PLAN_KIND_SESSION:
         run_session(&j);
-        st = mfp_oauth_mailer_get_plan(&mailer, &plan);
+        st = mfp_oauth_mailer_plan(&mailer, &plan);
         break;
       default: st = MFP_OAUTH_STATUS_WRONG_STATE; break;
     }

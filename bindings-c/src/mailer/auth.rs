@@ -116,7 +116,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_acquire_admin(
 /// next event of `token_client` (written to `*out_event`, `kind` NONE if
 /// none) and lets the mailer act on it: the flow's end (ACCESS_TOKEN,
 /// REAUTH_REQUIRED, FAILED) stores the tokens or fails the step and sets
-/// `*out_plan_changed`; read the plan with `mfp_oauth_mailer_get_plan`. The
+/// `*out_plan_changed`; read the plan with `mfp_oauth_mailer_plan`. The
 /// other events are for the panel (show the code on USER_CODE).
 ///
 /// A job's token flow ends in one of two ways; use one per flow:

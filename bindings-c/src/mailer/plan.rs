@@ -354,7 +354,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
 /// `mailer` as for `_destroy` (only read); `out_plan` NULL or valid for a
 /// write.
 #[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_mailer_get_plan(
+pub unsafe extern "C" fn mfp_oauth_mailer_plan(
     mailer: *const MfpOauthMailer,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {

@@ -13,7 +13,7 @@ use crate::MfpOauthStatus;
 /// provider or account are dropped. Any change brings a `PERSIST` step
 /// (the settings live in the image), with `erase_other_slot` when a secret
 /// left (an orphaned token, or the proxy password changed or removed).
-/// The result of `mfp_oauth_mailer_get_settings` with one field changed
+/// The result of `mfp_oauth_mailer_settings` with one field changed
 /// changes only that field: its "Send As" list is the one in force, and
 /// its `proxy_password_keep` keeps the proxy password (see
 /// `mfp_oauth_settings`).
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
     call::call(settings, || {
         // Read whole before anything changes, through a shared borrow of the
         // mailer: its strings may point into the settings in force (a
-        // `get_settings` result), which a `&mut` borrow would invalidate.
+        // `mfp_oauth_mailer_settings` result), which a `&mut` borrow would invalidate.
         // SAFETY: the caller's contract.
         let current: &MailerObj = try_status!(unsafe { handle::get_ref(mailer.cast_const()) });
         // SAFETY: not NULL and valid (contract).
@@ -59,7 +59,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
 /// `mailer` as for `_destroy` (only read); `out_settings` NULL or valid for
 /// a write.
 #[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_mailer_get_settings(
+pub unsafe extern "C" fn mfp_oauth_mailer_settings(
     mailer: *const MfpOauthMailer,
     out_settings: *mut MfpOauthSettings,
 ) -> MfpOauthStatus {

@@ -22,7 +22,7 @@ pub enum MfpOauthStepKind {
     /// An SMTP event (`smtp`): act on UPGRADE_TLS and READY_FOR_BODY; the
     /// others are progress to show or log.
     Smtp = 1,
-    /// The plan changed: read it with `mfp_oauth_mailer_get_plan`.
+    /// The plan changed: read it with `mfp_oauth_mailer_plan`.
     PlanChanged = 2,
     /// Write a new image (`mfp_oauth_mailer_save`); if `erase_other_slot`,
     /// erase the other slot once it is written (no old refresh token stays

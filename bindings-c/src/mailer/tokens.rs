@@ -187,7 +187,7 @@ fn status_c(s: TokenStatus) -> MfpOauthTokenStatus {
 }
 
 /// Writes the number of users holding a token slot to `*out_count` and,
-/// with `mfp_oauth_mailer_user_at`, lets the panel list them; also whether
+/// with `mfp_oauth_mailer_user_token`, lets the panel list them; also whether
 /// the Information screen must show the administrator's re-authentication
 /// notice (R-TOK-4) in `*out_admin_notice`.
 ///
@@ -220,7 +220,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_token_overview(
 /// `mailer` as for `_destroy` (only read); `out_user` NULL or valid for a
 /// write.
 #[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_mailer_user_at(
+pub unsafe extern "C" fn mfp_oauth_mailer_user_token(
     mailer: *const MfpOauthMailer,
     index: usize,
     out_user: *mut MfpOauthUserToken,

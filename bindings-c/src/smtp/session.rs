@@ -392,7 +392,7 @@ pub struct MfpOauthSmtpState {
 /// `smtp` as for `mfp_oauth_smtp_destroy` (only read); `out_state` NULL or
 /// valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_smtp_get_state(
+pub unsafe extern "C" fn mfp_oauth_smtp_session_state(
     smtp: *const MfpOauthSmtp,
     out_state: *mut MfpOauthSmtpState,
 ) -> MfpOauthStatus {

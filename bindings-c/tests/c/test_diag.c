@@ -107,7 +107,7 @@ TEST(null_pointers_are_errors_and_outputs_stay_untouched) {
   CHECK(n == 12345);
   CHECK_STATUS(mfp_oauth_diag_actor(305, NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
   CHECK_STATUS(mfp_oauth_diag_count(NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
-  CHECK_STATUS(mfp_oauth_diag_id_at(0, NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(mfp_oauth_diag_id(0, NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
   /* NULL is checked before the other arguments. */
   CHECK_STATUS(mfp_oauth_diag_message(0, 99, NULL, 0, NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
   (void)actor;
@@ -140,8 +140,8 @@ TEST(out_of_range_integers_are_invalid_arguments) {
   CHECK_STATUS(mfp_oauth_diag_actor(3, &actor), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK(actor == 77);
   CHECK_OK(mfp_oauth_diag_count(&count));
-  CHECK_STATUS(mfp_oauth_diag_id_at(count, &id), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
-  CHECK_STATUS(mfp_oauth_diag_id_at(SIZE_MAX, &id), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_diag_id(count, &id), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_diag_id(SIZE_MAX, &id), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK(id == 555);
 }
 
@@ -155,7 +155,7 @@ TEST(whole_catalogue_is_complete_and_consistent) {
     char en[256], fr[256], fix[512], name[64];
     size_t n = 0;
     mfp_oauth_actor actor = 0;
-    CHECK_OK(mfp_oauth_diag_id_at(i, &id));
+    CHECK_OK(mfp_oauth_diag_id(i, &id));
     CHECK(id > last);
     last = id;
     CHECK_OK(mfp_oauth_diag_message(id, MFP_OAUTH_LANG_EN, en, sizeof en, &n));

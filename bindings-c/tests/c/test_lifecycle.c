@@ -37,7 +37,7 @@ TEST(the_plan_names_the_from_address) {
   mfp_oauth_settings s = pd_settings();
   mfp_oauth_plan plan;
   t_admin_ready(&s);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_IDLE && plan.from[0] == 0);
 
   /* Administrator fixed address: From is the administrator's address,
@@ -45,7 +45,7 @@ TEST(the_plan_names_the_from_address) {
   pd_send_scan(&plan);
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   CHECK_STR(plan.from, "admin@contoso.com");
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK_STR(plan.from, "admin@contoso.com");
   CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED && plan.from[0] == 0);
@@ -220,7 +220,7 @@ static void t_turn(t_seen *seen) {
       CHECK_OK(mfp_oauth_mailer_smtp_finish_body(&pd_mailer, pd_now));
     } else if (st.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_MESSAGE_SENT) {
       mfp_oauth_plan p;
-      CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &p));
+      CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &p));
       seen->message_sent_in_session = p.kind == MFP_OAUTH_PLAN_KIND_SESSION;
     }
   }
@@ -255,7 +255,7 @@ static mfp_oauth_plan t_scan(int silent, t_seen *seen) {
   for (int turn = 0; turn < 40 && plan.kind == MFP_OAUTH_PLAN_KIND_SESSION && !seen->plan_changed;
        turn++) {
     t_turn(seen);
-    CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+    CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
     if (pd_srv.inbox_len == 0 && pd_srv.step == pd_srv.script_len) break;
   }
   return plan;
@@ -290,7 +290,7 @@ TEST(done_comes_once_the_quit_went_out) {
   CHECK_OK(mfp_oauth_mailer_smtp_handle_close(&pd_mailer, pd_now));
   t_turn(&seen);
   CHECK(seen.plan_changed);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 250);
 
   /* A server that never answers QUIT: DONE at the command timeout. */
@@ -304,7 +304,7 @@ TEST(done_comes_once_the_quit_went_out) {
   CHECK_OK(mfp_oauth_mailer_smtp_handle_timeout(&pd_mailer, pd_now));
   t_turn(&seen);
   CHECK(seen.plan_changed);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE);
   t_teardown();
 }
@@ -354,14 +354,14 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   CHECK(t_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN);
   e = t_mailer_token_event(&changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN && changed);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   /* Once only, and a report by the client's way changes nothing. */
   e = t_mailer_token_event(&changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE && !changed);
   CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_tokens, &plan),
                MFP_OAUTH_STATUS_WRONG_STATE);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
 
@@ -384,7 +384,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN && changed);
   CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_tokens, &plan),
                MFP_OAUTH_STATUS_WRONG_STATE);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
 
@@ -399,7 +399,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
   e = t_mailer_token_event(&changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE && !changed);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
   t_teardown();
 }
@@ -485,7 +485,7 @@ TEST(starttls_leftovers_are_never_taken_as_replies) {
   CHECK(!upgrade); /* no handshake to start */
   CHECK_STATUS(mfp_oauth_smtp_handle_tls_established(&smtp, 1000), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK(t_smtp_flush(&smtp, &auth) == 0 && !auth);
-  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &state));
+  CHECK_OK(mfp_oauth_smtp_session_state(&smtp, &state));
   CHECK(state.closed && !state.tls);
   t_last_reply_is_220(&smtp);
   CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
@@ -501,7 +501,7 @@ TEST(starttls_leftovers_are_never_taken_as_replies) {
   t_smtp_feed(&smtp, "250 injected\r\n");
   CHECK(t_smtp_events(&smtp, &upgrade) == MFP_OAUTH_STATUS_PROTOCOL_VIOLATION);
   CHECK(t_smtp_flush(&smtp, &auth) == 0 && !auth);
-  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &state));
+  CHECK_OK(mfp_oauth_smtp_session_state(&smtp, &state));
   CHECK(state.closed);
   t_last_reply_is_220(&smtp);
   CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
@@ -536,7 +536,7 @@ TEST(starttls_leftovers_fail_the_mailer_job) {
   pd_server_says("220 smtp.office365.com ready\r\n");
   t_seen seen = {0};
   for (int turn = 0; turn < 10 && !seen.plan_changed; turn++) t_turn(&seen);
-  CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED &&
         plan.diag == MFP_OAUTH_STATUS_PROTOCOL_VIOLATION);
   CHECK(pd_srv.sensitive == 0 && pd_srv.step == 2);

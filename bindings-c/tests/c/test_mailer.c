@@ -21,7 +21,7 @@ TEST(misuse) {
   CHECK_OK(mfp_oauth_settings_init(&s));
   CHECK_STATUS(mfp_oauth_mailer_create(NULL, &s), NP);
   CHECK_STATUS(mfp_oauth_mailer_create(&m, NULL), NP);
-  CHECK_STATUS(mfp_oauth_mailer_get_plan(&m, &plan), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_mailer_plan(&m, &plan), MFP_OAUTH_STATUS_WRONG_STATE);
   /* R-RULE-1: OAuth with VLAN on network 2 is refused, as its diagnostic. */
   s.oauth_enabled = true;
   s.vlan_on_network2 = true;
@@ -176,20 +176,20 @@ TEST(load_and_create_refuse_a_live_mailer) {
   size_t n = t_image(&m, image);
   mfp_oauth_settings factory = pd_settings();
   CHECK_STATUS(mfp_oauth_mailer_create(&m, &factory), MFP_OAUTH_STATUS_WRONG_STATE);
-  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
   CHECK_STATUS(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_WRONG_STATE);
-  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
   /* Destroyed storage takes a load again. */
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
   CHECK_OK(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r));
-  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
-/* Trap 2: get_settings, change the port, apply: the Send-As list and the
+/* Trap 2: mfp_oauth_mailer_settings, change the port, apply: the Send-As list and the
  * proxy password stay (same image size, no erase of the other slot); the
  * password is never read back. */
 TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
@@ -208,7 +208,7 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   t_drain(&m, NULL);
   size_t before = t_image(&m, image);
 
-  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.send_as_count == 2);
   CHECK(t_str_is(back.send_as[0], "scans@contoso.com") && t_str_is(back.send_as[1], "fax@contoso.com"));
   CHECK(back.proxy_password.ptr == NULL && back.proxy_password.len == 0);
@@ -220,7 +220,7 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   CHECK(!erased);
   CHECK(t_image(&m, image) == before);
 
-  CHECK_OK(mfp_oauth_mailer_get_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525 && back.send_as_count == 2);
   CHECK(t_str_is(back.send_as[1], "fax@contoso.com") && t_str_is(back.proxy_user, "printer"));
   /* The kept password never follows to another proxy. */
@@ -298,11 +298,11 @@ TEST(the_mailer_keeps_the_reply_that_failed_the_job) {
         break;
       pd_server_receive(out, w);
     }
-    CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+    CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
     /* The server answered QUIT and closes the connection. */
     if (plan.kind == MFP_OAUTH_PLAN_KIND_SESSION && pd_srv.step == script_len && pd_srv.inbox_len == 0) {
       CHECK_OK(mfp_oauth_mailer_smtp_handle_close(&pd_mailer, pd_now));
-      CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+      CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
     }
   }
   CHECK(pd_srv.step == script_len);
@@ -400,7 +400,7 @@ TEST(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic) {
       if (upgrades > 0) octets_after_starttls += w;
       else pd_server_receive(out, w);
     }
-    CHECK_OK(mfp_oauth_mailer_get_plan(&pd_mailer, &plan));
+    CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   }
   CHECK(upgrades == 1);
   CHECK(pd_srv.step == script_len);
@@ -453,15 +453,15 @@ TEST(readers_take_const_handles) {
   uint32_t code = 0;
   uint64_t deadline = 0;
   char buf[MFP_OAUTH_REPLY_TEXT_BUF_LEN], uri[257];
-  CHECK_OK(mfp_oauth_mailer_get_plan(cm, &plan));
+  CHECK_OK(mfp_oauth_mailer_plan(cm, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_IDLE);
-  CHECK_OK(mfp_oauth_mailer_get_settings(cm, &back));
+  CHECK_OK(mfp_oauth_mailer_settings(cm, &back));
   CHECK_OK(mfp_oauth_mailer_token_status(cm, NULL, 0, &ts));
   CHECK_OK(mfp_oauth_mailer_token_overview(cm, &count, &notice));
-  CHECK_STATUS(mfp_oauth_mailer_user_at(cm, 0, &u), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_mailer_user_token(cm, 0, &u), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   CHECK_STATUS(mfp_oauth_mailer_last_reply(cm, &code, buf, sizeof buf, &n), MFP_OAUTH_STATUS_WRONG_STATE);
   /* Uncreated session and client: a status, through const handles too. */
-  CHECK_STATUS(mfp_oauth_smtp_get_state(cs, &state), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_smtp_session_state(cs, &state), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_STATUS(mfp_oauth_smtp_last_reply(cs, &code, buf, sizeof buf, &n), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_STATUS(mfp_oauth_smtp_poll_timeout(cs, &deadline), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_STATUS(mfp_oauth_token_client_poll_timeout(ct, &deadline), MFP_OAUTH_STATUS_WRONG_STATE);

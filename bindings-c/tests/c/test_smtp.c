@@ -522,8 +522,8 @@ TEST(null_pointers_are_errors) {
   CHECK_STATUS(mfp_oauth_smtp_poll_timeout(NULL, &deadline), NP);
   CHECK_STATUS(mfp_oauth_smtp_poll_timeout(&smtp, NULL), NP);
   CHECK(deadline == 5);
-  CHECK_STATUS(mfp_oauth_smtp_get_state(NULL, &st), NP);
-  CHECK_STATUS(mfp_oauth_smtp_get_state(&smtp, NULL), NP);
+  CHECK_STATUS(mfp_oauth_smtp_session_state(NULL, &st), NP);
+  CHECK_STATUS(mfp_oauth_smtp_session_state(&smtp, NULL), NP);
   CHECK_STATUS(mfp_oauth_smtp_last_reply(NULL, &code, buf, sizeof buf, &n), NP);
   CHECK_STATUS(mfp_oauth_smtp_last_reply(&smtp, NULL, buf, sizeof buf, &n), NP);
   CHECK_STATUS(mfp_oauth_smtp_last_reply(&smtp, &code, NULL, sizeof buf, &n), NP);
@@ -687,14 +687,14 @@ TEST(transmit_buffer_and_deadline_and_reply) {
                MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
   CHECK(n == strlen(text) + 1);
   mfp_oauth_smtp_state st;
-  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &st));
+  CHECK_OK(mfp_oauth_smtp_session_state(&smtp, &st));
   CHECK(!st.tls && !st.ready && !st.closed);
   /* Quit before ready abandons the session at once. */
   CHECK_OK(mfp_oauth_smtp_quit(&smtp, 1000));
   mfp_oauth_smtp_event e;
   CHECK_OK(mfp_oauth_smtp_poll_event(&smtp, &e));
   CHECK(e.kind == MFP_OAUTH_SMTP_EVENT_KIND_CLOSED);
-  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &st));
+  CHECK_OK(mfp_oauth_smtp_session_state(&smtp, &st));
   CHECK(st.closed);
   CHECK_OK(mfp_oauth_smtp_poll_timeout(&smtp, &deadline));
   CHECK(deadline == MFP_OAUTH_NO_DEADLINE);
@@ -766,7 +766,7 @@ TEST(a_certificate_refused_at_starttls_is_its_diagnostic) {
   CHECK_OK(mfp_oauth_smtp_poll_transmit(&smtp, 1000, out, sizeof out, &n, &sensitive));
   CHECK(n == 0);
   mfp_oauth_smtp_state st;
-  CHECK_OK(mfp_oauth_smtp_get_state(&smtp, &st));
+  CHECK_OK(mfp_oauth_smtp_session_state(&smtp, &st));
   CHECK(st.closed && !st.tls);
   CHECK_OK(mfp_oauth_smtp_destroy(&smtp));
 }
