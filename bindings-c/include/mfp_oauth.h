@@ -128,10 +128,11 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 56,832 octets, alignment 8
- * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB).
+ * 64-bit words of `mfp_oauth_mailer` storage: 59,600 octets, alignment 8
+ * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
+ * the settings in force and the staged ones 3.7 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7104
+#define MFP_OAUTH_MAILER_WORDS 7450
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).

@@ -204,6 +204,23 @@ pub(crate) unsafe fn get_ref<'a, S: Opaque>(
     Ok(unsafe { &(*held).value })
 }
 
+/// The place of the live value in `storage`, for a call that borrows
+/// parts of it separately (one part read while another is written): no
+/// reference to the whole value is made, so pointers the caller holds into
+/// the part only read stay valid.
+///
+/// # Safety
+/// As for [`get`]; the caller borrows disjoint parts of the value only.
+pub(crate) unsafe fn get_place<S: Opaque>(
+    storage: *mut S,
+) -> Result<*mut S::Value, MfpOauthStatus> {
+    // SAFETY: forwarded contract (a shared look at the magic only).
+    unsafe { get_ref::<S>(storage) }?;
+    let held = storage.cast::<Held<S::Value>>();
+    // SAFETY: in bounds of the storage (checked at compile time).
+    Ok(unsafe { core::ptr::addr_of_mut!((*held).value) })
+}
+
 /// Whether `storage` holds a live object (created and not destroyed).
 ///
 /// # Safety

@@ -15,6 +15,14 @@ mod list;
 
 pub use list::MfpOauthStatus;
 
+/// A message refused by the SMTP session (for its in-place submit, whose
+/// fill reports statuses).
+impl From<mfp_oauth_core::smtp::SubmitError> for MfpOauthStatus {
+    fn from(e: mfp_oauth_core::smtp::SubmitError) -> Self {
+        Self::of(e)
+    }
+}
+
 impl MfpOauthStatus {
     /// The status of a failure with diagnostic `id`.
     #[must_use]

@@ -52,7 +52,7 @@ static int pd_failed, pd_passed;
 
 /* ---- the device's memory --------------------------------------------- */
 
-static mfp_oauth_mailer pd_mailer;             /* static: 56 KB */
+static mfp_oauth_mailer pd_mailer;             /* static: 60 KB */
 static mfp_oauth_token_client pd_tokens;       /* static: 29 KB */
 static uint8_t pd_flash[2][MFP_OAUTH_NV_IMAGE_MAX_LEN]; /* the RAM "flash" */
 static size_t pd_flash_len[2];
@@ -443,7 +443,7 @@ int printer_day(void) {
   /* 6. Login-user mode with automatic deletion (R-TOK-5). */
   s.sender_mode = MFP_OAUTH_SENDER_MODE_LOGIN_USER_ADDRESS;
   s.auto_delete_user_tokens = true;
-  PD_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_apply_settings", mfp_oauth_mailer_apply_settings(&pd_mailer, &s)));
   pd_steps();
   mfp_oauth_str to = PD_STR("alice@contoso.com");
   mfp_oauth_job job;

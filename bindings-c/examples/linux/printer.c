@@ -17,7 +17,7 @@
 #define SEND_TIMEOUT_MS 180000u /* RFC 5321 4.5.3.2: 3 minutes per send of the body */
 
 /* The device's memory: static, as on a printer (no heap in the library). */
-static mfp_oauth_mailer mailer;         /* 56 KB: settings, token store, SMTP session */
+static mfp_oauth_mailer mailer;         /* 60 KB: settings, token store, SMTP session */
 static mfp_oauth_token_client tokens;   /* 29 KB: one token-endpoint flow */
 static mfp_oauth_mime mime;             /* the message composer */
 static uint8_t slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];

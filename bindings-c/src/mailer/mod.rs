@@ -18,7 +18,7 @@
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::config::Violations;
+use mfp_oauth_core::config::{Settings, Violations};
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::mailer::Mailer;
 use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
@@ -45,15 +45,21 @@ pub use settings::*;
 pub use steps::*;
 pub use tokens::*;
 
-/// The mailer and where its next image goes.
+/// The mailer, where its next image goes, and where new settings are
+/// staged.
 pub(crate) struct MailerObj {
     mailer: Mailer,
     cursor: NvCursor,
+    /// `mfp_oauth_mailer_apply_settings` converts the C settings here,
+    /// validates them here and swaps them in (R-MEM: not 4 KB of settings
+    /// on the caller's stack, moved twice); reset (wiped) between calls.
+    staged: Settings,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 56,832 octets, alignment 8
-/// (the token store with 8 user slots is 33 KB, the SMTP session 12 KB).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 7104;
+/// 64-bit words of `mfp_oauth_mailer` storage: 59,600 octets, alignment 8
+/// (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
+/// the settings in force and the staged ones 3.7 KB each).
+pub const MFP_OAUTH_MAILER_WORDS: usize = 7450;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25355;

@@ -340,9 +340,16 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
             to: &[],
             size: (j.size != 0).then_some(j.size),
         };
-        let reported = m.mailer.submit_text(Instant::from_millis(now_ms), &job, to);
-        // SAFETY: not NULL and valid (contract).
-        unsafe { next_plan(&m.mailer, reported, out_plan) }
+        // The plan is read where the mailer keeps it: no copy on this
+        // frame (R-MEM).
+        match m
+            .mailer
+            .submit_text_in_place(Instant::from_millis(now_ms), &job, to)
+        {
+            // SAFETY: not NULL and valid (contract).
+            Ok(()) => unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) },
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_mut(mailer, (job, out_plan), work) }

@@ -26,23 +26,36 @@ pub unsafe extern "C" fn mfp_oauth_mailer_apply_settings(
     settings: *const MfpOauthSettings,
 ) -> MfpOauthStatus {
     call::call(settings, || {
-        // Read whole before anything changes, through a shared borrow of the
-        // mailer: its strings may point into the settings in force (a
-        // `mfp_oauth_mailer_settings` result), which a `&mut` borrow would invalidate.
         // SAFETY: the caller's contract.
-        let current: &MailerObj = try_status!(unsafe { handle::get_ref(mailer.cast_const()) });
-        // SAFETY: not NULL and valid (contract).
-        let s = try_status!(unsafe {
-            csettings::from_c_over(&*settings, Some(current.mailer.settings()))
-        });
-        // SAFETY: the caller's contract.
-        let m: &mut MailerObj = try_status!(unsafe { handle::get(mailer) });
-        match m.mailer.apply_settings(s) {
-            Ok(_) => MfpOauthStatus::Ok,
-            Err(v) => v
-                .first()
-                .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
-        }
+        let place: *mut MailerObj = try_status!(unsafe { handle::get_place(mailer) });
+        // Converted into the staging area while the mailer is only read:
+        // the C strings may point into the settings in force (a
+        // `mfp_oauth_mailer_settings` result, fields exchanged), which a
+        // `&mut` borrow of the whole mailer would invalidate.
+        // SAFETY: `place` is the live value; the staging area is written
+        // and the mailer read, two disjoint fields; `settings` is valid
+        // (contract).
+        let filled = unsafe {
+            let current = (*place).mailer.settings();
+            csettings::fill(&*settings, &mut (*place).staged, Some(current))
+        };
+        // SAFETY: the C strings are no longer read; nothing else borrows it.
+        let m = unsafe { &mut *place };
+        let status = match filled {
+            // Validated where they are and swapped in: nothing the size of
+            // the settings passes through the stack (R-MEM).
+            Ok(()) => match m.mailer.apply_settings_from(&mut m.staged) {
+                Ok(_) => MfpOauthStatus::Ok,
+                Err(v) => v
+                    .first()
+                    .map_or(MfpOauthStatus::InvalidArgument, MfpOauthStatus::of),
+            },
+            Err(e) => e,
+        };
+        // Whatever is left there (refused settings, a proxy password) is
+        // wiped.
+        m.staged.reset();
+        status
     })
 }
 
