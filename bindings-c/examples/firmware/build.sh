@@ -2,7 +2,7 @@
 # Builds the Cortex-M4F firmware against the LTO staticlib and runs it under
 # QEMU (mps2-an386, semihosting). Usage: build.sh [profile] [--no-run]
 # profile: firmware (opt-level s, default) or firmware-z (opt-level z).
-# FW_STACK=<bytes> sets the main stack's size (default 24 KiB, see the
+# FW_STACK=<bytes> sets the main stack's size (default 8 KiB, see the
 # linker script); a call that reaches its painted guard fails the run.
 # Output: target/firmware/<profile>/fw.elf, fw.map, run.log.
 set -euo pipefail
