@@ -2217,6 +2217,8 @@ const char *mfp_oauth_version(void);
  * Safety:
  * `buf` must be NULL or valid for `buf_len` bytes of writes, `out_len` NULL
  * or valid for one write.
+ *
+ * Stack: 156 B at opt-level s, 156 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_diag_message(uint32_t diag_id,
                                         uint32_t lang,
@@ -2230,6 +2232,8 @@ mfp_oauth_status mfp_oauth_diag_message(uint32_t diag_id,
  *
  * Safety:
  * As for `mfp_oauth_diag_message`.
+ *
+ * Stack: 204 B at opt-level s, 204 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_diag_remedy(uint32_t diag_id,
                                        uint32_t lang,
@@ -2292,6 +2296,8 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * Safety:
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
+ *
+ * Stack: 2,524 B at opt-level s, 2,816 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2327,6 +2333,8 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
+ *
+ * Stack: 2,988 B at opt-level s, 2,944 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2350,6 +2358,8 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
  * NULL or valid for a write.
+ *
+ * Stack: 1,972 B at opt-level s, 1,972 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
                                        const uint8_t *key,
@@ -2412,6 +2422,8 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  *
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
+ *
+ * Stack: 1,060 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2451,6 +2463,8 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
+ *
+ * Stack: 2,176 B at opt-level s, 1,740 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2475,6 +2489,8 @@ mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
  *
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
+ *
+ * Stack: 220 B at opt-level s, 228 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2523,6 +2539,8 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
+ *
+ * Stack: 3,824 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2560,6 +2578,8 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * Safety:
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
+ *
+ * Stack: 2,916 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -2597,6 +2617,8 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  *
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
+ *
+ * Stack: 2,832 B at opt-level s, 2,888 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -2650,6 +2672,8 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
  *
  * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
+ *
+ * Stack: 124 B at opt-level s, 140 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
                                                   const uint8_t *input,
@@ -2672,6 +2696,8 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  *
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
+ *
+ * Stack: 628 B at opt-level s, 604 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -2725,6 +2751,8 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  *
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
+ *
+ * Stack: 2,540 B at opt-level s, 2,832 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -2751,6 +2779,8 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  *
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
+ *
+ * Stack: 1,732 B at opt-level s, 2,028 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -2788,6 +2818,8 @@ mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
  * `out_deleted` NULL or valid for a write.
+ *
+ * Stack: 144 B at opt-level s, 184 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
                                          const char *user_id,
@@ -3070,6 +3102,8 @@ mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_setti
  * `smtp` is NULL or valid for writes of `mfp_oauth_smtp`; `settings` NULL
  * or valid, with its strings valid for their lengths; `user` and `token`
  * NULL or valid for their lengths.
+ *
+ * Stack: 2,524 B at opt-level s, 3,296 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_create(mfp_oauth_smtp *smtp,
                                        uint64_t now_ms,
@@ -3119,6 +3153,8 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
+ *
+ * Stack: 968 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3148,6 +3184,8 @@ mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
  *
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
+ *
+ * Stack: 72 B at opt-level s, 96 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3159,6 +3197,8 @@ mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
  * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
  * write.
+ *
+ * Stack: 184 B at opt-level s, 208 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_event *out_event);
 
@@ -3182,6 +3222,8 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
+ *
+ * Stack: 2,832 B at opt-level s, 2,888 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3195,6 +3237,8 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
  *
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
+ *
+ * Stack: 88 B at opt-level s, 128 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3255,6 +3299,8 @@ mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t no
  * `smtp` as for `mfp_oauth_smtp_destroy`; `input` NULL or valid for
  * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
  * not overlapping `input`; the outputs NULL or valid for a write.
+ *
+ * Stack: 124 B at opt-level s, 140 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
                                            const uint8_t *input,
@@ -3270,6 +3316,8 @@ mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
  *
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
+ *
+ * Stack: 84 B at opt-level s, 120 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3284,6 +3332,8 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
+ *
+ * Stack: 628 B at opt-level s, 604 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
                                               uint64_t now_ms,
@@ -3356,6 +3406,8 @@ const char *mfp_oauth_status_str(uint32_t status);
  * Safety:
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
+ *
+ * Stack: 596 B at opt-level s, 600 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                const mfp_oauth_settings *settings,
@@ -3485,6 +3537,8 @@ mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client
  *
  * Safety:
  * `client` as for `_destroy`; `out_event` NULL or valid for a write.
+ *
+ * Stack: 112 B at opt-level s, 116 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
                                                    mfp_oauth_token_event *out_event);
@@ -3499,6 +3553,8 @@ mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *clien
  * Safety:
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
+ *
+ * Stack: 1,680 B at opt-level s, 1,728 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
                                                       uint64_t now_ms,
@@ -3517,6 +3573,8 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * Safety:
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
+ *
+ * Stack: 1,780 B at opt-level s, 1,820 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,
