@@ -324,6 +324,59 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
     })
 }
 
+/// `mfp_oauth_mailer_save` on the live mailer. Not inlined: in the entry
+/// point's frame it cost 8 octets more stack at opt-level s and z than the
+/// hand-written entry point did (R-MEM).
+///
+/// # Safety
+/// As for `mfp_oauth_mailer_save`; the outputs not NULL.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn save(
+    m: &mut MailerObj,
+    key: *const u8,
+    random: *const u8,
+    out: *mut u8,
+    out_len: usize,
+    out_written: *mut usize,
+    out_slot: *mut MfpOauthNvSlot,
+    out_sequence: *mut u32,
+) -> MfpOauthStatus {
+    // SAFETY: valid for `out_len` bytes of writes (contract).
+    let out = try_status!(unsafe { bytes_mut(out, out_len) });
+    // SAFETY: NULL or 32 bytes (contract).
+    let key = try_status!(unsafe { device_key(key) });
+    let seal = match &key {
+        None => None,
+        Some(k) => {
+            // SAFETY: valid for 7 bytes (contract).
+            let r = try_status!(unsafe { bytes(random, MFP_OAUTH_SEAL_RANDOM_LEN) });
+            let Ok(random) = <[u8; MFP_OAUTH_SEAL_RANDOM_LEN]>::try_from(r) else {
+                return MfpOauthStatus::InvalidArgument;
+            };
+            Some(Seal { key: k, random })
+        }
+    };
+    let (slot, seq) = m.cursor.next();
+    match nv::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
+        Ok(n) => {
+            // SAFETY: the outputs are not NULL and valid (contract).
+            unsafe {
+                out_written.write(n);
+                out_slot.write(slot_c(slot));
+                out_sequence.write(seq);
+            }
+            MfpOauthStatus::Ok
+        }
+        Err(nv::NvError::BufferTooSmall) => {
+            // SAFETY: not NULL and valid (contract).
+            unsafe { out_written.write(nv::IMAGE_MAX_LEN) };
+            MfpOauthStatus::BufferTooSmall
+        }
+        Err(e) => MfpOauthStatus::of(e),
+    }
+}
+
 /// Writes the persistence image (settings and refresh tokens, never access
 /// tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
 /// and says which slot to write it to and its sequence number. Write
@@ -349,38 +402,18 @@ pub unsafe extern "C" fn mfp_oauth_mailer_save(
     out_sequence: *mut u32,
 ) -> MfpOauthStatus {
     let work = |m: &mut MailerObj| {
-        // SAFETY: valid for `out_len` bytes of writes (contract).
-        let out = try_status!(unsafe { bytes_mut(out, out_len) });
-        // SAFETY: NULL or 32 bytes (contract).
-        let key = try_status!(unsafe { device_key(key) });
-        let seal = match &key {
-            None => None,
-            Some(k) => {
-                // SAFETY: valid for 7 bytes (contract).
-                let r = try_status!(unsafe { bytes(random, MFP_OAUTH_SEAL_RANDOM_LEN) });
-                let Ok(random) = <[u8; MFP_OAUTH_SEAL_RANDOM_LEN]>::try_from(r) else {
-                    return MfpOauthStatus::InvalidArgument;
-                };
-                Some(Seal { key: k, random })
-            }
-        };
-        let (slot, seq) = m.cursor.next();
-        match nv::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
-            Ok(n) => {
-                // SAFETY: the outputs are not NULL and valid (contract).
-                unsafe {
-                    out_written.write(n);
-                    out_slot.write(slot_c(slot));
-                    out_sequence.write(seq);
-                }
-                MfpOauthStatus::Ok
-            }
-            Err(nv::NvError::BufferTooSmall) => {
-                // SAFETY: not NULL and valid (contract).
-                unsafe { out_written.write(nv::IMAGE_MAX_LEN) };
-                MfpOauthStatus::BufferTooSmall
-            }
-            Err(e) => MfpOauthStatus::of(e),
+        // SAFETY: the caller's contract for the pointers.
+        unsafe {
+            save(
+                m,
+                key,
+                random,
+                out,
+                out_len,
+                out_written,
+                out_slot,
+                out_sequence,
+            )
         }
     };
     // SAFETY: the caller's contract for `mailer`.
