@@ -117,6 +117,26 @@ pub(crate) unsafe fn with_mut<S: Opaque>(
     })
 }
 
+/// As [`with_mut`], but `work` gets the lookup's result (`Err`: a NULL
+/// handle or no live object) and reports it itself: for a work that is one
+/// call to a function shared with the mailer, which checks it. Measured on
+/// the Cortex-M4F, `mfp_oauth_smtp_finish_body` needs 8 octets less stack
+/// this way than with [`with_mut`] (76 B at opt-level s).
+///
+/// # Safety
+/// As for [`with_mut`].
+#[inline(always)]
+pub(crate) unsafe fn with_lookup<S: Opaque>(
+    storage: *mut S,
+    required: impl Required,
+    work: impl FnOnce(Result<&mut S::Value, MfpOauthStatus>) -> MfpOauthStatus,
+) -> MfpOauthStatus {
+    call(required, || {
+        // SAFETY: forwarded contract.
+        work(unsafe { handle::get(storage) })
+    })
+}
+
 /// A call on two objects (a token client and the mailer): `required`
 /// checked, then `work` on both live values, `a`'s looked up first.
 ///

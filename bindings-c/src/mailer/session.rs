@@ -147,7 +147,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_smtp_finish_body(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract.
-    unsafe { on_session(mailer, (), |c| session::finish(c, now_ms)) }
+    unsafe { on_session(mailer, (), |c| session::finish(Ok(c), now_ms)) }
 }
 
 /// `mfp_oauth_smtp_poll_transmit` on the mailer's session.

@@ -79,8 +79,9 @@ pub(crate) fn timeout(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
     MfpOauthStatus::Ok
 }
 
-pub(crate) fn finish(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
-    match c.finish_body(Instant::from_millis(now_ms)) {
+/// Takes the session's lookup itself (see `call::with_lookup`).
+pub(crate) fn finish(c: Result<&mut Client, MfpOauthStatus>, now_ms: u64) -> MfpOauthStatus {
+    match try_status!(c).finish_body(Instant::from_millis(now_ms)) {
         Ok(()) => MfpOauthStatus::Ok,
         Err(e) => MfpOauthStatus::of(e),
     }
@@ -328,7 +329,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_finish_body(
     now_ms: u64,
 ) -> MfpOauthStatus {
     // SAFETY: the caller's contract, as documented above.
-    unsafe { call::with_mut(smtp, (), |c| finish(c, now_ms)) }
+    unsafe { call::with_lookup(smtp, (), |c| finish(c, now_ms)) }
 }
 
 /// Writes the next octets to send into `out`; `*out_written` is their
