@@ -354,7 +354,10 @@ fn an_smtp_session_in_caller_storage_sends_a_message() {
     assert!(c_text(&buf).contains("closing"), "{}", c_text(&buf));
     let mut state = core::mem::MaybeUninit::<MfpOauthSmtpState>::uninit();
     let state = unsafe {
-        assert_eq!(mfp_oauth_smtp_session_state(smtp, state.as_mut_ptr()), S::Ok);
+        assert_eq!(
+            mfp_oauth_smtp_session_state(smtp, state.as_mut_ptr()),
+            S::Ok
+        );
         state.assume_init()
     };
     assert!(state.tls);
@@ -529,7 +532,10 @@ fn smtp_misuse_is_a_status_never_undefined_behaviour() {
             mfp_oauth_smtp_poll_timeout(smtp, null_mut()),
             S::NullParameter
         );
-        assert_eq!(mfp_oauth_smtp_session_state(smtp, null_mut()), S::NullParameter);
+        assert_eq!(
+            mfp_oauth_smtp_session_state(smtp, null_mut()),
+            S::NullParameter
+        );
         // A zero-length output buffer: no octet written past it.
         assert_eq!(
             mfp_oauth_smtp_poll_transmit(smtp, 0, out.as_mut_ptr(), 0, &mut n, &mut sensitive),

@@ -60,7 +60,10 @@ fn microsoft() -> MfpOauthSettings {
 fn settings_of(m: *const MfpOauthMailer) -> MfpOauthSettings {
     let mut out = MaybeUninit::<MfpOauthSettings>::uninit();
     // SAFETY: a live mailer and a place for the result.
-    assert_eq!(unsafe { mfp_oauth_mailer_settings(m, out.as_mut_ptr()) }, S::Ok);
+    assert_eq!(
+        unsafe { mfp_oauth_mailer_settings(m, out.as_mut_ptr()) },
+        S::Ok
+    );
     // SAFETY: written by the call.
     unsafe { out.assume_init() }
 }

@@ -170,8 +170,8 @@ use mfp_oauth_core::token::{StoreEvent, TokenStore};
 use mfp_oauth_core::Instant;
 use rand_core::{CryptoRng, RngCore};
 
-use crate::log::{log_debug, log_info, log_warn};
 pub use crate::compose::{ComposeError, ComposedBody};
+use crate::log::{log_debug, log_info, log_warn};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
 use crate::tls::{Conn, Link, Start};
 pub use crate::verify::{check_anchor, check_chain, ChainError, ConstrainedVerifier};

@@ -285,9 +285,8 @@ fn a_timeout_after_the_final_dot_is_delivery_unknown() {
         "{to_data}S: 354 go\nE: ReadyForBody\n! body hello\\n\nC: hello\n! end\nC: .\n! advance 599999\n! timeout\n! advance 1\n! timeout\nE: Failed E330 no reply in time after the end of the message: delivery unknown\n"
     );
     assert_transcript(&after_dot, implicit(), TOKEN);
-    let before_data = format!(
-        "{to_data}! advance 120000\n! timeout\nE: Failed E324 no reply in time at Data\n"
-    );
+    let before_data =
+        format!("{to_data}! advance 120000\n! timeout\nE: Failed E324 no reply in time at Data\n");
     assert_transcript(&before_data, implicit(), TOKEN);
 }
 

@@ -29,9 +29,9 @@
 //! The store is sans-IO: the token-endpoint exchanges are made by the OAuth
 //! client and carried by the firmware; the store is told their outcome.
 
-pub mod nv;
 #[cfg(all(test, feature = "oauth"))]
 mod account_tests;
+pub mod nv;
 #[cfg(all(test, feature = "oauth"))]
 mod powercut_tests;
 mod store;
