@@ -113,8 +113,8 @@ static uint32_t stream_body(job_ctx *j) {
     size_t off = 0;
     while (off < r.written) {
       size_t used = 0, n = 0;
-      st = mfp_oauth_mailer_smtp_write_body(&mailer, piece + off, r.written - off, wire,
-                                            sizeof wire, &used, &n);
+      st = mfp_oauth_mailer_smtp_write_body_canonical(&mailer, piece + off, r.written - off, wire,
+                                                      sizeof wire, &used, &n);
       if (st != MFP_OAUTH_STATUS_OK) return st;
       uint32_t d = net_send(&j->conn, wire, n, SEND_TIMEOUT_MS);
       if (d != MFP_OAUTH_STATUS_OK) return d;

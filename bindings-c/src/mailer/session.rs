@@ -132,7 +132,48 @@ pub unsafe extern "C" fn mfp_oauth_mailer_smtp_write_body(
     // SAFETY: the caller's contract.
     unsafe {
         on_session(mailer, (out_consumed, out_written), |c| {
-            session::body(c, input, input_len, out, out_len, out_consumed, out_written)
+            session::body(
+                c,
+                false,
+                input,
+                input_len,
+                out,
+                out_len,
+                out_consumed,
+                out_written,
+            )
+        })
+    }
+}
+
+/// `mfp_oauth_smtp_write_body_canonical` on the mailer's session: for the
+/// composer's output (`mfp_oauth_mime_poll_output`).
+///
+/// # Safety
+/// As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_smtp_write_body_canonical(
+    mailer: *mut MfpOauthMailer,
+    input: *const u8,
+    input_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    out_consumed: *mut usize,
+    out_written: *mut usize,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract.
+    unsafe {
+        on_session(mailer, (out_consumed, out_written), |c| {
+            session::body(
+                c,
+                true,
+                input,
+                input_len,
+                out,
+                out_len,
+                out_consumed,
+                out_written,
+            )
         })
     }
 }

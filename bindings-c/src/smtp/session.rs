@@ -90,8 +90,10 @@ pub(crate) fn finish(c: Result<&mut Client, MfpOauthStatus>, now_ms: u64) -> Mfp
 /// # Safety
 /// `input` NULL or valid for `input_len` bytes; `out` NULL or valid for
 /// `out_len` bytes of writes, not overlapping; the outputs valid.
+#[allow(clippy::too_many_arguments)] // the C call's own arguments, passed on
 pub(crate) unsafe fn body(
     c: &mut Client,
+    canonical: bool,
     input: *const u8,
     input_len: usize,
     out: *mut u8,
@@ -103,7 +105,12 @@ pub(crate) unsafe fn body(
     let input = try_status!(unsafe { bytes(input, input_len) });
     // SAFETY: valid for `out_len` bytes of writes, not overlapping (contract).
     let out = try_status!(unsafe { bytes_mut(out, out_len) });
-    match c.write_body(input, out) {
+    let written = if canonical {
+        c.write_body_canonical(input, out)
+    } else {
+        c.write_body(input, out)
+    };
+    match written {
         Ok(p) => {
             // SAFETY: both outputs are valid for a write (contract).
             unsafe {
@@ -313,7 +320,54 @@ pub unsafe extern "C" fn mfp_oauth_smtp_write_body(
     // SAFETY: the caller's contract, as documented above.
     unsafe {
         call::with_mut(smtp, (out_consumed, out_written), |c| {
-            body(c, input, input_len, out, out_len, out_consumed, out_written)
+            body(
+                c,
+                false,
+                input,
+                input_len,
+                out,
+                out_len,
+                out_consumed,
+                out_written,
+            )
+        })
+    }
+}
+
+/// `mfp_oauth_smtp_write_body` for a body the caller declares canonical:
+/// CRLF line ends only and no line that starts with a dot, as the message
+/// composer (`mfp_oauth_mime_poll_output`) produces. Same contract and, for
+/// such a body, the same octets on the wire, at a fraction of the cost:
+/// with BDAT the octets are copied unscanned; with DATA only the dots are
+/// looked at, and a dot that starts a line is still doubled, so a body
+/// wrongly declared canonical can never end the message early. Calls of
+/// both kinds may be mixed within one body.
+///
+/// # Safety
+/// As for `mfp_oauth_smtp_write_body`.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_smtp_write_body_canonical(
+    smtp: *mut MfpOauthSmtp,
+    input: *const u8,
+    input_len: usize,
+    out: *mut u8,
+    out_len: usize,
+    out_consumed: *mut usize,
+    out_written: *mut usize,
+) -> MfpOauthStatus {
+    // SAFETY: the caller's contract, as documented above.
+    unsafe {
+        call::with_mut(smtp, (out_consumed, out_written), |c| {
+            body(
+                c,
+                true,
+                input,
+                input_len,
+                out,
+                out_len,
+                out_consumed,
+                out_written,
+            )
         })
     }
 }
