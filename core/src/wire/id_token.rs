@@ -94,7 +94,7 @@ impl SignedInAccount {
 }
 
 /// The value of one base64url character (RFC 4648 §5).
-fn b64url(c: u8) -> Option<u32> {
+pub(super) fn b64url(c: u8) -> Option<u32> {
     let v = match c {
         b'A'..=b'Z' => c - b'A',
         b'a'..=b'z' => c - b'a' + 26,

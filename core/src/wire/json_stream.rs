@@ -17,7 +17,7 @@
 
 use heapless::String;
 
-use super::id_token::{IdTokenError, SignedInAccount};
+use super::id_token::{b64url, IdTokenError, SignedInAccount};
 use super::json::{DeviceAuthorization, ErrorCode, ErrorResponse, Field, JsonError, TokenResponse};
 use super::json::{TokenType, MAX_ERROR_DESCRIPTION_LEN};
 use crate::address::Address;
@@ -927,19 +927,6 @@ impl Claims {
                 IdTokenError::NoAccountClaim
             })
     }
-}
-
-/// The value of one base64url character (RFC 4648 §5).
-fn b64url(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
 }
 
 /// Reads who signed in from a token response's compact `id_token` as its
