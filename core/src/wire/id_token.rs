@@ -305,6 +305,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "megabyte tokens; the reader runs under Miri on real-sized tokens in the other id_token tests"
+    )]
     fn malformed_and_huge_id_tokens_are_unreadable_never_a_panic() {
         let good = jwt(r#"{"email":"a@b.c"}"#);
         let text = std::string::String::from_utf8(good.clone()).unwrap();

@@ -94,6 +94,10 @@ fn microsoft_body_in_one_piece_gives_tokens_and_account() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of whole-body parses; the parser runs under Miri on every body in the other json_stream tests"
+)]
 fn microsoft_body_at_every_single_cut_and_octet_by_octet() {
     let body = microsoft_body();
     let (_, whole) = token_in_pieces(body.as_bytes(), &[], true);
@@ -110,6 +114,10 @@ fn microsoft_body_at_every_single_cut_and_octet_by_octet() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "megabyte members; the skipping states run under Miri on small members in the other json_stream tests"
+)]
 fn huge_unknown_members_are_skipped() {
     let mb = 1 << 20;
     let big_string = format!(r#""{}\"\\\u0041""#, "x".repeat(mb));
@@ -141,6 +149,10 @@ fn huge_unknown_members_are_skipped() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "a million brackets; the depth limit runs under Miri in the json_guard and json tests"
+)]
 fn depth_bombs_are_refused_without_recursion() {
     let mut p = TokenParser::new();
     let mut reader = AccountReader::new();
@@ -170,6 +182,10 @@ fn depth_bombs_are_refused_without_recursion() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "nine hundred parses of cut bodies; a truncated body runs under Miri in truncated_microsoft_body_is_an_error"
+)]
 fn truncated_bodies_are_errors() {
     let body = microsoft_body();
     for end in (0..body.len()).step_by(7) {
@@ -192,6 +208,10 @@ fn truncated_bodies_are_errors() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "every split of every string, thousands of parses; escapes run under Miri in the other json_stream tests"
+)]
 fn strings_split_inside_characters_and_escapes() {
     let body = r#"{"access_token":"é😀\u00e9\ud83d\ude00\/x","scope":"a é b"}"#.as_bytes();
     for a in 0..body.len() {
