@@ -896,12 +896,14 @@ impl Mailer {
             (RefreshFailure::InvalidGrant, _) => Id::UserReauthNeeded,
             (RefreshFailure::Refused | RefreshFailure::Transient, _) => diag,
         };
-        self.plan = if let Some(client) = self.client.as_mut() {
-            // Mid-session: end the session; the result follows its close.
-            let _ = client.quit(now);
+        self.plan = if self.client.is_some() {
+            // Mid-session: end the session; the result follows its close,
+            // and the refusal that started the refresh (the `535`) stays
+            // the reply that decided the job.
             if let Some(j) = self.job.as_mut() {
                 j.result = Some(Plan::Failed { diag });
             }
+            self.end_session(now, Plan::Failed { diag });
             Plan::Session
         } else if failure == RefreshFailure::InvalidGrant {
             // Before the session: someone must sign in again (R-TOK-6).

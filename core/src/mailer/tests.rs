@@ -605,6 +605,9 @@ fn invalid_grant_mid_session_ends_the_job_with_the_reauth_notice() {
     );
     assert!(seen.store.contains(&StoreEvent::AdminReauthNeeded));
     assert!(m.store().admin_notice());
+    // The reply that decided the job is the refusal that started the
+    // refresh, not the `221` to QUIT, and it outlives the session.
+    assert_eq!(m.last_reply().map(|r| r.code.code), Some(535));
 }
 
 #[test]
