@@ -61,6 +61,7 @@ pub mod address;
 pub mod config;
 pub mod diag;
 pub mod function;
+pub mod image;
 pub mod limits;
 pub mod mailer;
 pub mod mime;

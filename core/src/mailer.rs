@@ -40,7 +40,7 @@ use crate::provider::Provider;
 use crate::secret::RefreshToken;
 use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
 use crate::time::Instant;
-use crate::token::nv;
+use crate::image;
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
     WallTime,
@@ -297,7 +297,7 @@ pub struct Mailer {
 
 impl Mailer {
     /// A mailer with `settings` and `store` (loaded with
-    /// [`crate::token::nv::load`], or new).
+    /// [`crate::image::load`], or new).
     #[must_use]
     pub fn new(settings: Settings, store: TokenStore) -> Self {
         Mailer {
@@ -392,16 +392,16 @@ impl Mailer {
 
     /// Power-on in place: [`Mailer::reset`], then the newest good image of
     /// the NV slots `a` and `b` is decoded straight into the settings and
-    /// the token store ([`nv::load`]); no access token survives (R-TOK-1).
+    /// the token store ([`image::load`]); no access token survives (R-TOK-1).
     /// On error the mailer is left reset.
     pub fn load_into(
         &mut self,
         a: &[u8],
         b: &[u8],
-        key: Option<&nv::DeviceKey>,
-    ) -> Result<nv::LoadReport, nv::NvError> {
+        key: Option<&image::DeviceKey>,
+    ) -> Result<image::LoadReport, image::NvError> {
         self.reset();
-        let loaded = nv::load(a, b, key, &mut self.settings, &mut self.store);
+        let loaded = image::load(a, b, key, &mut self.settings, &mut self.store);
         match loaded {
             Ok(_) => {
                 self.store.power_on();

@@ -1,6 +1,6 @@
 //! The token store on disk: the core's persistence image as one file.
 //!
-//! The bytes are opaque here: the core's `token::nv` module makes and checks
+//! The bytes are opaque here: the core's `image` module makes and checks
 //! them (magic, version, CRC, A/B slots, sealed refresh tokens; R-NV). This
 //! module only keeps them safe on a workstation: mode 0600 from the moment the
 //! file exists, and every save atomic (write a temporary file beside it,

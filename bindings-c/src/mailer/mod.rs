@@ -21,7 +21,7 @@ use core::ffi::c_char;
 use mfp_oauth_core::config::{Settings, Violations};
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::mailer::Mailer;
-use mfp_oauth_core::token::nv::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
+use mfp_oauth_core::image::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
 use mfp_oauth_core::token::WallTime;
 
 use crate::buf::{bytes, bytes_mut, put};
@@ -63,13 +63,13 @@ pub const MFP_OAUTH_MAILER_WORDS: usize = 7450;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25355;
-const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == nv::IMAGE_MAX_LEN);
+const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == image::IMAGE_MAX_LEN);
 
 /// Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
 pub const MFP_OAUTH_DEVICE_KEY_LEN: usize = 32;
 /// Octets of fresh randomness for each sealed image.
 pub const MFP_OAUTH_SEAL_RANDOM_LEN: usize = 7;
-const _: () = assert!(MFP_OAUTH_SEAL_RANDOM_LEN == nv::RANDOM_LEN);
+const _: () = assert!(MFP_OAUTH_SEAL_RANDOM_LEN == image::RANDOM_LEN);
 
 /// Storage for the mailer (`mfp_oauth_mailer`), allocated by the caller,
 /// usually static. It holds the settings, the refresh tokens and the cached
@@ -358,7 +358,7 @@ unsafe fn save(
         }
     };
     let (slot, seq) = m.cursor.next();
-    match nv::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
+    match image::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
         Ok(n) => {
             // SAFETY: the outputs are not NULL and valid (contract).
             unsafe {
@@ -368,9 +368,9 @@ unsafe fn save(
             }
             MfpOauthStatus::Ok
         }
-        Err(nv::NvError::BufferTooSmall) => {
+        Err(image::NvError::BufferTooSmall) => {
             // SAFETY: not NULL and valid (contract).
-            unsafe { out_written.write(nv::IMAGE_MAX_LEN) };
+            unsafe { out_written.write(image::IMAGE_MAX_LEN) };
             MfpOauthStatus::BufferTooSmall
         }
         Err(e) => MfpOauthStatus::of(e),

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mfp_oauth_core::token::nv::{self, DeviceKey, FORMAT_VERSION, MAGIC, PREFIX_LEN};
+use mfp_oauth_core::image::{self, DeviceKey, FORMAT_VERSION, MAGIC, PREFIX_LEN};
 use mfp_oauth_core::{Settings, TokenStore};
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
@@ -32,10 +32,10 @@ fuzz_target!(|data: &[u8]| {
     let mut store = TokenStore::new();
     let cut = data.first().map_or(0, |b| usize::from(*b)) % (data.len() + 1);
     let (a, b) = data.split_at(cut);
-    let _ = nv::load(a, b, Some(&key), &mut settings, &mut store);
+    let _ = image::load(a, b, Some(&key), &mut settings, &mut store);
     let sealed = data.first().is_some_and(|b| b & 1 == 1);
     let img = framed(data.get(1..).unwrap_or(&[]), sealed);
-    if nv::load(&img, a, Some(&key), &mut settings, &mut store).is_ok() {
+    if image::load(&img, a, Some(&key), &mut settings, &mut store).is_ok() {
         assert_eq!(store.cached_access_tokens(), 0);
     }
 });

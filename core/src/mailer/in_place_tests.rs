@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::tests::{addr, valid};
 use crate::config::SenderMode;
+use crate::image as nv;
 use crate::time::Duration;
 use crate::token::TokenStatus;
 

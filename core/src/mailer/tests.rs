@@ -888,7 +888,7 @@ fn drain_store(m: &mut Mailer, now: Instant) -> Vec<StoreEvent> {
 /// → power cycle → refresh again → invalid_grant → notice → re-acquire.
 #[test]
 fn full_lifecycle_through_the_mailer_and_the_oauth_client() {
-    use crate::token::nv::{self, NvCursor};
+    use crate::image::{self as nv, NvCursor};
     let settings = valid(SenderMode::AdminFixedAddress);
     let mut m = Mailer::new(settings.clone(), TokenStore::new());
     let mut c = oauth_client(&settings);

@@ -2,15 +2,15 @@
 //! it is not the slot's, shown as verified or not, persisted in the image
 //! (format version 2), and images of format version 1 still load.
 
-use super::nv::{self, NvCursor, SlotId, IMAGE_MAX_LEN};
 use super::tests::{at, grant, user};
 use super::*;
 use crate::config::tests::{addr, valid};
 use crate::config::{SenderMode, Settings};
+use crate::image::{self as nv, NvCursor, SlotId, IMAGE_MAX_LEN};
 
 /// An image written by format version 1 (the code before R-ACCT), kept as
 /// octets: [`v1_state`] saved unsealed with sequence number 7.
-const V1_IMAGE: &[u8] = include_bytes!("testdata/nv_format1.bin");
+const V1_IMAGE: &[u8] = include_bytes!("../image/testdata/nv_format1.bin");
 
 /// The state saved in [`V1_IMAGE`].
 fn v1_state() -> (Settings, TokenStore) {
@@ -66,7 +66,7 @@ fn write_v1_fixture() {
     std::fs::write(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/token/testdata/nv_format1.bin"
+            "/src/image/testdata/nv_format1.bin"
         ),
         img,
     )

@@ -31,12 +31,9 @@
 
 #[cfg(all(test, feature = "oauth"))]
 mod account_tests;
-pub mod nv;
-#[cfg(all(test, feature = "oauth"))]
-mod powercut_tests;
 mod store;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(all(test, not(feature = "oauth")))]
 mod tests_without_oauth {
@@ -68,6 +65,7 @@ use crate::diag::{Diagnostic, Id};
 use crate::limits::MAX_USER_ID_LEN;
 use crate::time::Duration;
 
+pub(crate) use store::Slot;
 pub use store::{Access, TokenGrant, TokenStore};
 
 #[allow(unused_imports)] // doc links
@@ -194,7 +192,7 @@ impl ExpiryRule {
 #[non_exhaustive]
 pub enum StoreEvent {
     /// Persistent state changed (a refresh token was stored, rotated or
-    /// deleted): write a new image with [`nv::save`]. When
+    /// deleted): write a new image with [`crate::image::save`]. When
     /// `erase_other_slot` is set, a refresh token was deleted or replaced
     /// and the older NV slot still holds it: once the new image is written
     /// and verified, erase the other slot (it is no longer needed for power
@@ -217,7 +215,7 @@ pub enum StoreEvent {
         days_left: u16,
     },
     /// At power-on the newest image was damaged and the previous one was
-    /// loaded ([`nv::LoadReport::previous_restored`]): show the notice
+    /// loaded ([`crate::image::LoadReport::previous_restored`]): show the notice
     /// [`Id::NvPreviousRestored`] (the last change saved before the
     /// power-on may be lost). A [`StoreEvent::Persist`] follows.
     PreviousImageRestored,

@@ -311,7 +311,7 @@ impl TokenStore {
     // ----- mutators -----
 
     /// Power-on (R-TOK-1): every access token and the guest's tokens are
-    /// gone. A store loaded with [`super::nv::load`] starts this way too.
+    /// gone. A store loaded with [`crate::image::load`] starts this way too.
     pub fn power_on(&mut self) {
         self.clear_cache(|_| true);
         self.guest.clear(TokenStatus::Required);
@@ -479,7 +479,7 @@ impl TokenStore {
         }
     }
 
-    /// [`super::nv::load`] fell back to the previous image because the
+    /// [`crate::image::load`] fell back to the previous image because the
     /// newest was damaged: the notice [`StoreEvent::PreviousImageRestored`],
     /// then a new image of the restored state (it goes over the damaged
     /// slot), so both slots hold a good image again (R-NV).

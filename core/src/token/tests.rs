@@ -1,19 +1,21 @@
 //! Token lifecycle and persistence tests (R-TOK, R-NV).
 #![cfg(feature = "oauth")]
 
-use super::nv::{self, DeviceKey, NvCursor, NvError, Seal, SlotId, SlotState, IMAGE_MAX_LEN};
 use super::*;
 use crate::address::Address;
 use crate::config::tests::{addr, valid};
 use crate::config::{Applied, Readiness, SenderMode, Settings};
+use crate::image::{
+    self as nv, DeviceKey, NvCursor, NvError, Seal, SlotId, SlotState, IMAGE_MAX_LEN,
+};
 use crate::time::Instant;
 use proptest::prelude::*;
 
-pub(super) fn at(secs: u64) -> Instant {
+pub(crate) fn at(secs: u64) -> Instant {
     Instant::from_millis(secs * 1000)
 }
 
-pub(super) fn grant<'a>(access: &'a [u8], secs: u64, refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
+pub(crate) fn grant<'a>(access: &'a [u8], secs: u64, refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
     TokenGrant {
         access_token: access,
         expires_in: Duration::from_secs(secs),
@@ -41,7 +43,7 @@ fn acquire(
         .unwrap();
 }
 
-pub(super) fn user(id: &str) -> TokenOwner {
+pub(crate) fn user(id: &str) -> TokenOwner {
     TokenOwner::User(UserId::try_from(id).unwrap())
 }
 

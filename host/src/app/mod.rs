@@ -15,7 +15,7 @@ use mfp_oauth_core::config::Settings;
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::mailer::Mailer;
 use mfp_oauth_core::provider::{AppRegistration, Provider};
-use mfp_oauth_core::token::nv::{self, DeviceKey, NvCursor, NvError, Seal, SlotId};
+use mfp_oauth_core::image::{self, DeviceKey, NvCursor, NvError, Seal, SlotId};
 use mfp_oauth_core::token::{StoreEvent, TokenStore, WallTime};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -180,7 +180,7 @@ impl Device {
         let mut settings = Settings::default();
         let mut store = TokenStore::new();
         let (cursor, restored) =
-            match nv::load(&bytes_a, &bytes_b, Some(&key), &mut settings, &mut store) {
+            match image::load(&bytes_a, &bytes_b, Some(&key), &mut settings, &mut store) {
                 Ok(report) => (report.cursor, report.previous_restored),
                 Err(NvError::Empty) => (NvCursor::new(), false),
                 Err(e) => return Err(AppError::Image(e)),
@@ -219,12 +219,12 @@ impl Device {
     /// on disk).
     pub fn persist(&mut self, erase_other: bool) -> Result<(), AppError> {
         let (slot, seq) = self.cursor.next();
-        let mut buf = vec![0u8; nv::IMAGE_MAX_LEN];
+        let mut buf = vec![0u8; image::IMAGE_MAX_LEN];
         let seal = Seal {
             key: &self.key,
             random: random(),
         };
-        let len = nv::save(
+        let len = image::save(
             self.mailer.settings(),
             self.mailer.store(),
             seq,

@@ -32,14 +32,14 @@
 
 use std::collections::BTreeMap;
 
-use super::nv::{self, DeviceKey, NvCursor, NvError, Seal, SlotId};
-use super::tests::{at, grant, user};
-use super::*;
+use super::{self as nv, DeviceKey, NvCursor, NvError, Seal, SlotId};
 use crate::address::Address;
 use crate::config::tests::{addr, valid};
 use crate::config::{Proxy, SenderMode, Settings, SmtpServer};
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
+use crate::token::tests::{at, grant, user};
+use crate::token::*;
 use proptest::prelude::*;
 
 /// Octets of one erase page of the simulated flash.

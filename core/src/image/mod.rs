@@ -1,0 +1,318 @@
+//! The persistence image: settings and refresh tokens for the firmware's
+//! flash (R-NV).
+//!
+//! The firmware keeps two slots, A and B, of [`IMAGE_MAX_LEN`] octets each
+//! and writes them alternately ([`NvCursor`]), so a power cut during a write
+//! only ever damages the slot being written: [`load`] takes the newest slot
+//! whose CRC is good and ignores a torn or corrupt one. Access tokens are
+//! never written (R-TOK-1).
+//!
+//! ## Layout (format version 2)
+//!
+//! The 20-octet prefix is the same in every format version, so that an image
+//! from newer firmware is recognised and refused clearly
+//! ([`NvError::NewerFormat`]) instead of being misread:
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `MFPO` |
+//! | 4 | 2 | format version, little-endian |
+//! | 6 | 2 | flags (bit 0: secrets sealed) |
+//! | 8 | 4 | sequence number |
+//! | 12 | 4 | body length |
+//! | 16 | 4 | CRC-32 (ISO-HDLC) of octets 0..16 and of the body |
+//!
+//! The body is 7 octets of the caller's randomness and a reserved octet,
+//! then the postcard encoding of the settings and the slots' metadata
+//! (accounts, statuses, wall-clock ages, secret lengths; no secret), then the
+//! secrets in order: the proxy password (if a proxy is set), the
+//! administrator's refresh token, each user's refresh token. With a device
+//! key each secret is sealed on its own with ChaCha20-Poly1305 (16-octet tag
+//! after it); its nonce is the sequence number, the secret's index and the
+//! randomness, and the prefix's first 12 octets are authenticated with it.
+//! Sealed secrets are decrypted straight into their zeroizing buffers.
+//!
+//! A slot's status octet carries, in bit 7, whether its account was named by
+//! the provider at sign-in (R-ACCT; format version 2). Format version 1 is
+//! the same without that bit: its images still load, their accounts
+//! unverified; version-1 firmware refuses a version-2 image clearly
+//! ([`NvError::NewerFormat`]).
+
+use core::fmt;
+
+use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit};
+
+use crate::diag::{Diagnostic, Id};
+use crate::limits::{
+    MAX_ADDRESS_LEN, MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN,
+    MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN,
+    MAX_USER_TOKENS,
+};
+use crate::secret::SecretBuf;
+
+mod load;
+#[cfg(all(test, feature = "oauth"))]
+mod powercut_tests;
+mod records;
+mod save;
+#[cfg(all(test, feature = "oauth"))]
+mod tests;
+
+pub use load::load;
+pub use save::save;
+
+/// The image's magic number.
+pub const MAGIC: [u8; 4] = *b"MFPO";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 2;
+/// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
+/// from format version 2.
+pub(crate) const STATUS_VERIFIED: u8 = 0x80;
+/// Octets of the version-independent prefix.
+pub const PREFIX_LEN: usize = 20;
+/// Octets of the ChaCha20-Poly1305 tag after each sealed secret.
+pub const TAG_LEN: usize = 16;
+/// Octets of caller randomness per image (nonce material).
+pub const RANDOM_LEN: usize = 7;
+
+const FLAG_SEALED: u16 = 1;
+const BODY_FIXED_LEN: usize = RANDOM_LEN + 1;
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+// Upper bounds of the postcard encoding: a string is a varint length (at
+// most 3 octets below 2 MiB) plus its octets; an Option adds 1; a u16 varint
+// takes at most 3, a u64 at most 10.
+const fn s(n: usize) -> usize {
+    n + 3
+}
+const SETTINGS_MAX: usize = 1
+    + s(MAX_ADDRESS_LEN)
+    + 1
+    + 1
+    + s(MAX_TENANT_LEN)
+    + s(MAX_CLIENT_ID_LEN)
+    + 4 * s(MAX_URL_LEN)
+    + 1
+    + 1
+    + s(MAX_DOMAIN_LEN)
+    + 3
+    + 1
+    + 1
+    + 1
+    + s(MAX_ADDRESS_LEN)
+    + 1
+    + MAX_SEND_AS * s(MAX_ADDRESS_LEN)
+    + 1
+    + s(MAX_DOMAIN_LEN)
+    + 3
+    + s(MAX_PROXY_USER_LEN)
+    + 3
+    + 6;
+const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
+const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
+
+/// An upper bound of the image for `users` user slots, in octets: the
+/// prefix, the metadata and every secret at its maximum size.
+#[must_use]
+pub const fn image_len_bound(users: usize) -> usize {
+    PREFIX_LEN
+        + BODY_FIXED_LEN
+        + SETTINGS_MAX
+        + SLOT_MAX
+        + 3
+        + users * USER_MAX
+        + (MAX_PROXY_PASSWORD_LEN + TAG_LEN)
+        + (1 + users) * (MAX_REFRESH_TOKEN_LEN + TAG_LEN)
+}
+
+/// Size of one NV slot the firmware reserves (and of the buffer it lends to
+/// [`save`]), in octets: every setting and [`MAX_USER_TOKENS`] users' refresh
+/// tokens at their maximum sizes, sealed.
+pub const IMAGE_MAX_LEN: usize = image_len_bound(MAX_USER_TOKENS);
+
+/// A device key for sealing the secrets (32 octets, zeroized, redacted).
+#[derive(Debug, Clone)]
+pub struct DeviceKey(SecretBuf<32>);
+
+impl DeviceKey {
+    /// A key from the device's 32 secret octets (from its secure element or
+    /// OTP fuses); the caller wipes its own copy.
+    #[must_use]
+    pub fn new(bytes: &[u8; 32]) -> Self {
+        let mut k = SecretBuf::new();
+        // 32 octets always fit a 32-octet buffer.
+        let _ = k.set(bytes);
+        DeviceKey(k)
+    }
+
+    pub(crate) fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(Key::from_slice(self.0.expose()))
+    }
+}
+
+/// Seal the secrets of one [`save`].
+#[derive(Debug, Clone, Copy)]
+pub struct Seal<'a> {
+    /// The device key.
+    pub key: &'a DeviceKey,
+    /// Fresh randomness from the caller for this image (nonce material: with
+    /// the sequence number, no nonce repeats even if the sequence restarts).
+    pub random: [u8; RANDOM_LEN],
+}
+
+/// One of the two NV slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SlotId {
+    /// Slot A.
+    A,
+    /// Slot B.
+    B,
+}
+
+impl SlotId {
+    /// The other slot.
+    #[must_use]
+    pub const fn other(self) -> SlotId {
+        match self {
+            SlotId::A => SlotId::B,
+            SlotId::B => SlotId::A,
+        }
+    }
+}
+
+/// What [`load`] found in a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SlotState {
+    /// Erased (all 0x00 or all 0xFF) or shorter than a prefix.
+    Empty,
+    /// Damaged: bad magic, length or CRC, or an unreadable body.
+    Corrupt,
+    /// Good, with this sequence number and format version.
+    Valid {
+        /// Sequence number.
+        sequence: u32,
+        /// Format version.
+        version: u16,
+    },
+}
+
+/// Where the next image goes: the slot not holding the newest good image,
+/// with the next sequence number. Advance it only after the firmware has
+/// written the image ([`NvCursor::written`]): a failed write is retried in
+/// the same slot, so the last good image is never overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NvCursor {
+    newest: Option<(SlotId, u32)>,
+}
+
+impl NvCursor {
+    /// A cursor for blank storage (first image goes to A with sequence 1).
+    #[must_use]
+    pub const fn new() -> Self {
+        NvCursor { newest: None }
+    }
+
+    /// The slot and sequence number for the next image.
+    #[must_use]
+    pub fn next(&self) -> (SlotId, u32) {
+        match self.newest {
+            None => (SlotId::A, 1),
+            Some((slot, seq)) => (slot.other(), seq.wrapping_add(1)),
+        }
+    }
+
+    /// The firmware wrote and verified the image `seq` into `slot`.
+    pub fn written(&mut self, slot: SlotId, seq: u32) {
+        self.newest = Some((slot, seq));
+    }
+}
+
+/// The outcome of a successful [`load`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LoadReport {
+    /// The slot loaded.
+    pub slot: SlotId,
+    /// Its sequence number.
+    pub sequence: u32,
+    /// What the other slot holds (a corrupt one is the sign of a power cut
+    /// during the last write; nothing was lost).
+    pub other: SlotState,
+    /// Where the next image goes.
+    pub cursor: NvCursor,
+    /// The newest image was damaged (bad CRC, or a body that does not
+    /// decode) and the previous one was loaded: the last change saved
+    /// before the power-on may be lost. The store then holds the notice
+    /// [`crate::token::StoreEvent::PreviousImageRestored`]
+    /// ([`Id::NvPreviousRestored`]) and asks for a new image
+    /// ([`crate::token::StoreEvent::Persist`]), which goes over the damaged slot,
+    /// never over the one loaded (R-NV).
+    pub previous_restored: bool,
+}
+
+/// Saving or loading the image failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum NvError {
+    /// Both slots are erased: first start.
+    Empty,
+    /// No slot holds a good image.
+    Corrupt,
+    /// The newest good image comes from a newer firmware (format version).
+    NewerFormat,
+    /// The sealed secrets could not be opened with this key (or no key was
+    /// given for a sealed image).
+    SealOpenFailed,
+    /// The buffer lent to [`save`] is too small ([`IMAGE_MAX_LEN`] always
+    /// suffices).
+    BufferTooSmall,
+}
+
+impl Diagnostic for NvError {
+    fn diag(&self) -> Id {
+        match self {
+            NvError::Empty => Id::NvEmpty,
+            NvError::Corrupt => Id::NvCorrupt,
+            NvError::NewerFormat => Id::NvNewerFormat,
+            NvError::SealOpenFailed => Id::NvSealOpenFailed,
+            NvError::BufferTooSmall => Id::BufferTooSmall,
+        }
+    }
+}
+
+impl fmt::Display for NvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.diag(), f)
+    }
+}
+
+impl core::error::Error for NvError {}
+
+pub(crate) fn nonce(seq: u32, index: usize, random: &[u8; RANDOM_LEN]) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    let (s, rest) = n.split_at_mut(4);
+    s.copy_from_slice(&seq.to_le_bytes());
+    let (i, r) = rest.split_at_mut(1);
+    i.fill(u8::try_from(index).unwrap_or(u8::MAX));
+    r.copy_from_slice(random);
+    n
+}
+
+pub(crate) fn aad(prefix: &[u8; PREFIX_LEN], index: usize) -> [u8; 13] {
+    let mut a = [0u8; 13];
+    let (head, i) = a.split_at_mut(12);
+    head.copy_from_slice(prefix.get(..12).unwrap_or(&[0; 12]));
+    i.fill(u8::try_from(index).unwrap_or(u8::MAX));
+    a
+}
+
+pub(crate) fn image_crc(head: &[u8], body: &[u8]) -> u32 {
+    let mut d = CRC.digest();
+    d.update(head);
+    d.update(body);
+    d.finalize()
+}

@@ -1,0 +1,288 @@
+//! The image's records: the settings and each token slot's metadata as
+//! postcard encodes them (format versions 1 and 2; never reorder fields),
+//! and their conversion from and back into [`Settings`] and the store's
+//! slots. No secret is in a record: the secrets follow in the vault.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+use super::{NvError, STATUS_VERIFIED};
+use crate::address::Address;
+use crate::config::{
+    ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
+};
+use crate::limits::{MAX_SEND_AS, MAX_USER_TOKENS};
+use crate::provider::MicrosoftCloud;
+use crate::secret::SecretBuf;
+use crate::smtp::Security;
+use crate::token::{Slot, TokenStatus, WallTime};
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct NvSettings<'a> {
+    pub(super) admin_address: Option<&'a str>,
+    pub(super) oauth_enabled: bool,
+    pub(super) provider: u8,
+    pub(super) tenant: &'a str,
+    pub(super) client_id: &'a str,
+    pub(super) custom: [&'a str; 4],
+    pub(super) google_app_testing: bool,
+    pub(super) smtp: Option<(&'a str, u16, u8)>,
+    pub(super) sender_mode: u8,
+    pub(super) bulk_address: Option<&'a str>,
+    #[serde(borrow)]
+    pub(super) send_as: Vec<&'a str, MAX_SEND_AS>,
+    /// Host, port, user, password length (the password is in the vault).
+    pub(super) proxy: Option<(&'a str, u16, &'a str, u16)>,
+    pub(super) tls_min: u8,
+    pub(super) tls_max: u8,
+    pub(super) webdav_http: u8,
+    vlan_on_network2: bool,
+    pub(super) auto_delete_user_tokens: bool,
+    pub(super) microsoft_cloud: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct NvSlot<'a> {
+    pub(super) account: Option<&'a str>,
+    /// [`TokenStatus`], with [`STATUS_VERIFIED`] from format 2.
+    pub(super) status: u8,
+    pub(super) acquired_at: Option<u64>,
+    pub(super) last_used: Option<u64>,
+    pub(super) secret_len: u16,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct NvUser<'a> {
+    pub(super) id: &'a str,
+    #[serde(borrow)]
+    pub(super) slot: NvSlot<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct NvMeta<'a> {
+    #[serde(borrow)]
+    pub(super) settings: NvSettings<'a>,
+    #[serde(borrow)]
+    pub(super) admin: NvSlot<'a>,
+    #[serde(borrow)]
+    pub(super) users: Vec<NvUser<'a>, MAX_USER_TOKENS>,
+}
+
+const fn security_code(s: Security) -> u8 {
+    match s {
+        Security::StartTls => 0,
+        Security::ImplicitTls => 1,
+    }
+}
+
+fn len16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+pub(super) fn nv_slot(slot: &Slot) -> NvSlot<'_> {
+    NvSlot {
+        account: slot.account.as_ref().map(Address::as_str),
+        status: slot.status as u8 | if slot.verified { STATUS_VERIFIED } else { 0 },
+        acquired_at: slot.acquired_at.map(|w| w.0),
+        last_used: slot.last_used.map(|w| w.0),
+        secret_len: len16(slot.refresh.len()),
+    }
+}
+
+pub(super) fn nv_settings(s: &Settings) -> NvSettings<'_> {
+    NvSettings {
+        admin_address: s.admin_address.as_ref().map(Address::as_str),
+        oauth_enabled: s.oauth_enabled,
+        provider: s.provider as u8,
+        tenant: &s.tenant,
+        client_id: &s.client_id,
+        custom: [
+            &s.custom.token_url,
+            &s.custom.device_url,
+            &s.custom.authorize_url,
+            &s.custom.scope,
+        ],
+        google_app_testing: s.google_app_testing,
+        smtp: s
+            .smtp
+            .as_ref()
+            .map(|m| (m.host.as_str(), m.port, security_code(m.security))),
+        sender_mode: s.sender_mode as u8,
+        bulk_address: s.bulk_address.as_ref().map(Address::as_str),
+        send_as: s.send_as.iter().map(Address::as_str).collect(),
+        proxy: s.proxy.as_ref().map(|p| {
+            (
+                p.host.as_str(),
+                p.port,
+                p.user.as_str(),
+                len16(p.password.len()),
+            )
+        }),
+        tls_min: s.tls_min as u8,
+        tls_max: s.tls_max as u8,
+        webdav_http: s.webdav_http as u8,
+        vlan_on_network2: s.vlan_on_network2,
+        auto_delete_user_tokens: s.auto_delete_user_tokens,
+        microsoft_cloud: match s.microsoft_cloud {
+            MicrosoftCloud::Global => 0,
+            MicrosoftCloud::UsGovGccHigh => 1,
+            MicrosoftCloud::UsGovDod => 2,
+            MicrosoftCloud::China => 3,
+        },
+    }
+}
+
+pub(super) fn restore(slot: &mut Slot, nv: &NvSlot<'_>, version: u16) -> Result<(), NvError> {
+    let account = nv.account.map(parse_address).transpose()?;
+    let verified = nv.status & STATUS_VERIFIED != 0;
+    // Format 1 had no such mark: an image claiming it is damaged.
+    if verified && version < 2 {
+        return Err(NvError::Corrupt);
+    }
+    let status = TokenStatus::from_u8(nv.status & !STATUS_VERIFIED).ok_or(NvError::Corrupt)?;
+    slot.restore(
+        account,
+        verified,
+        status,
+        nv.acquired_at.map(WallTime),
+        nv.last_used.map(WallTime),
+    );
+    Ok(())
+}
+
+fn parse_address(s: &str) -> Result<Address, NvError> {
+    Address::parse(s).map_err(|_| NvError::Corrupt)
+}
+
+/// `s` written into `place` (R-MEM: no string temporary).
+fn set_string<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), NvError> {
+    place.clear();
+    place.push_str(s).map_err(|_| NvError::Corrupt)
+}
+
+fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
+    String::try_from(s).map_err(|_| NvError::Corrupt)
+}
+
+/// Writes the image's settings into `s`, field by field (R-MEM). Not
+/// inlined: its temporaries (an address, a host) then live on its own
+/// frame, not beside the secret's scratch buffer of [`decode_into`].
+#[inline(never)]
+pub(super) fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
+    let bad = NvError::Corrupt;
+    s.provider = match nv.provider {
+        0 => ProviderKind::Microsoft,
+        1 => ProviderKind::Google,
+        2 => ProviderKind::Custom,
+        _ => return Err(bad),
+    };
+    s.sender_mode = match nv.sender_mode {
+        0 => SenderMode::LoginUserAddress,
+        1 => SenderMode::AllowUserChanges,
+        2 => SenderMode::AdminFixedAddress,
+        3 => SenderMode::BulkSetting,
+        _ => return Err(bad),
+    };
+    let tls = |n: u8| match n {
+        0 => Ok(TlsVersion::Tls10),
+        1 => Ok(TlsVersion::Tls11),
+        2 => Ok(TlsVersion::Tls12),
+        3 => Ok(TlsVersion::Tls13),
+        _ => Err(bad),
+    };
+    s.microsoft_cloud = match nv.microsoft_cloud {
+        0 => MicrosoftCloud::Global,
+        1 => MicrosoftCloud::UsGovGccHigh,
+        2 => MicrosoftCloud::UsGovDod,
+        3 => MicrosoftCloud::China,
+        _ => return Err(bad),
+    };
+    s.webdav_http = match nv.webdav_http {
+        0 => WebDavHttpVersion::Http11,
+        1 => WebDavHttpVersion::Http2Http11,
+        _ => return Err(bad),
+    };
+    set_smtp(&mut s.smtp, nv.smtp)?;
+    set_proxy(&mut s.proxy, nv.proxy)?;
+    s.send_as.clear();
+    for a in &nv.send_as {
+        push_address(&mut s.send_as, a)?;
+    }
+    let [token_url, device_url, authorize_url, scope] = nv.custom;
+    set_address(&mut s.admin_address, nv.admin_address)?;
+    s.oauth_enabled = nv.oauth_enabled;
+    set_string(&mut s.tenant, nv.tenant)?;
+    set_string(&mut s.client_id, nv.client_id)?;
+    set_string(&mut s.custom.token_url, token_url)?;
+    set_string(&mut s.custom.device_url, device_url)?;
+    set_string(&mut s.custom.authorize_url, authorize_url)?;
+    set_string(&mut s.custom.scope, scope)?;
+    s.google_app_testing = nv.google_app_testing;
+    set_address(&mut s.bulk_address, nv.bulk_address)?;
+    s.tls_min = tls(nv.tls_min)?;
+    s.tls_max = tls(nv.tls_max)?;
+    s.vlan_on_network2 = nv.vlan_on_network2;
+    s.auto_delete_user_tokens = nv.auto_delete_user_tokens;
+    Ok(())
+}
+
+// The helpers below are not inlined: each one's temporary (an address, a
+// host, a proxy) lives on its own short frame, one at a time, not all
+// together on `settings_into`'s (R-MEM).
+
+#[inline(never)]
+fn set_address(place: &mut Option<Address>, s: Option<&str>) -> Result<(), NvError> {
+    *place = s.map(parse_address).transpose()?;
+    Ok(())
+}
+
+#[inline(never)]
+fn push_address<const N: usize>(list: &mut Vec<Address, N>, s: &str) -> Result<(), NvError> {
+    list.push(parse_address(s)?).map_err(|_| NvError::Corrupt)
+}
+
+#[inline(never)]
+fn set_smtp(
+    s_smtp: &mut Option<SmtpServer>,
+    nv_smtp: Option<(&str, u16, u8)>,
+) -> Result<(), NvError> {
+    let bad = NvError::Corrupt;
+    *s_smtp = match nv_smtp {
+        None => None,
+        Some((host, port, sec)) => Some(SmtpServer {
+            host: string(host)?,
+            port,
+            security: match sec {
+                0 => Security::StartTls,
+                1 => Security::ImplicitTls,
+                _ => return Err(bad),
+            },
+        }),
+    };
+    Ok(())
+}
+
+#[inline(never)]
+fn set_proxy(
+    s_proxy: &mut Option<Proxy>,
+    nv_proxy: Option<(&str, u16, &str, u16)>,
+) -> Result<(), NvError> {
+    if let Some(p) = s_proxy.as_mut() {
+        p.password.clear();
+    }
+    let Some((host, port, user, _)) = nv_proxy else {
+        *s_proxy = None;
+        return Ok(());
+    };
+    // Written in place from an all-zero value (a memset), not built and
+    // moved (R-MEM).
+    let p = s_proxy.insert(Proxy {
+        host: String::new(),
+        port: 0,
+        user: String::new(),
+        password: SecretBuf::new(),
+    });
+    set_string(&mut p.host, host)?;
+    p.port = port;
+    set_string(&mut p.user, user)
+}
