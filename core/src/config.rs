@@ -17,7 +17,8 @@
 //! Whether jobs can send also depends on the administrator's token
 //! (R-RULE-5): that is a readiness state ([`Settings::readiness`]), not a
 //! configuration error, because the administrator acquires the token after
-//! saving the settings.
+//! saving the settings. That method lives in `token` (`token/readiness.rs`),
+//! which knows both: `config` sits below `token` and never imports it.
 
 use core::fmt;
 use heapless::{String, Vec};
@@ -34,7 +35,6 @@ use crate::provider::{
 };
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
-use crate::token::TokenStatus;
 
 /// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,
 /// R-RULE-7). Without it every OAuth entry point answers
@@ -805,27 +805,6 @@ impl Settings {
         Ok(applied)
     }
 
-    /// Whether jobs can send now, given the administrator's token status
-    /// (R-RULE-5).
-    #[must_use]
-    pub fn readiness(&self, admin_token: TokenStatus) -> Readiness {
-        if !OAUTH_AVAILABLE {
-            return Readiness::NotAvailable;
-        }
-        if !self.oauth_enabled {
-            return Readiness::Off;
-        }
-        let v = self.validate();
-        if !v.is_empty() {
-            return Readiness::Invalid(v);
-        }
-        match (self.sender_mode.uses_admin_token(), admin_token) {
-            (true, TokenStatus::Required) => Readiness::AdminTokenRequired,
-            (true, TokenStatus::ReauthNeeded) => Readiness::AdminReauthNeeded,
-            _ => Readiness::Ready,
-        }
-    }
-
     /// Whether `from` is on the configured send-as list.
     #[must_use]
     pub fn may_send_as(&self, from: &Address) -> bool {
@@ -871,13 +850,6 @@ pub(crate) mod tests {
         assert!(d.send_as.is_empty());
         assert_eq!(d.tenant.as_str(), DEFAULT_TENANT);
         assert!(d.validate().is_empty());
-        assert_eq!(d.readiness(TokenStatus::Required), {
-            if OAUTH_AVAILABLE {
-                Readiness::Off
-            } else {
-                Readiness::NotAvailable
-            }
-        });
     }
 
     #[cfg(feature = "oauth")]
@@ -1062,28 +1034,6 @@ pub(crate) mod tests {
         assert_eq!(current.apply(upper).unwrap(), Applied::default());
     }
 
-    #[cfg(feature = "oauth")]
-    #[test]
-    fn admin_modes_need_an_acquired_admin_token() {
-        // R-RULE-5: a readiness state, not a configuration error.
-        for mode in SenderMode::ALL {
-            let s = valid(mode);
-            assert!(s.validate().is_empty());
-            let r = s.readiness(TokenStatus::Required);
-            if mode.uses_admin_token() {
-                assert_eq!(r, Readiness::AdminTokenRequired, "{mode:?}");
-                assert_eq!(r.diag(), Some(Id::AdminTokenRequired));
-                assert_eq!(
-                    s.readiness(TokenStatus::ReauthNeeded),
-                    Readiness::AdminReauthNeeded
-                );
-            } else {
-                assert_eq!(r, Readiness::Ready, "{mode:?}");
-            }
-            assert_eq!(s.readiness(TokenStatus::Acquired), Readiness::Ready);
-        }
-    }
-
     #[cfg(not(feature = "oauth"))]
     #[test]
     fn without_the_feature_oauth_cannot_be_turned_on() {
@@ -1094,10 +1044,6 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(v.contains(ConfigError::NotAvailable));
         assert_eq!(v.diag(), Id::NotAvailable);
-        assert_eq!(
-            current.readiness(TokenStatus::Acquired),
-            Readiness::NotAvailable
-        );
         assert_eq!(oauth_available(), Err(NotAvailable));
     }
 

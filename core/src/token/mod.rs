@@ -31,6 +31,7 @@
 
 #[cfg(all(test, feature = "oauth"))]
 mod account_tests;
+mod readiness;
 mod store;
 #[cfg(test)]
 pub(crate) mod tests;
