@@ -649,6 +649,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED = 511,
   /**
+   * E512: The OAuth state changed while its image was being written in pieces; that image is not complete and was not confirmed.
+   */
+  MFP_OAUTH_STATUS_NV_IMAGE_CHANGED = 512,
+  /**
    * E601: The server name could not be resolved.
    */
   MFP_OAUTH_STATUS_DNS_FAILED = 601,

@@ -746,6 +746,12 @@ catalogue! {
         fix_en: "Check the OAuth settings and the tokens' statuses: the last change before the power-on (a setting, an Acquire, a token renewal) may be lost; make it again if so.",
         fix_fr: "Vérifier les réglages OAuth et l'état des jetons : la dernière modification avant la mise sous tension (un réglage, une acquisition, un renouvellement de jeton) peut être perdue ; la refaire le cas échéant.",
     },
+    NvImageChanged = 512 {
+        en: "The OAuth state changed while its image was being written in pieces; that image is not complete and was not confirmed.",
+        fr: "L'état OAuth a changé pendant l'écriture de son image par morceaux ; cette image est incomplète et n'a pas été confirmée.",
+        fix_en: "Nothing was lost: the previous image is still good. Write the image again (the save step is asked for again).",
+        fix_fr: "Rien n'est perdu : l'image précédente reste valide. Écrire de nouveau l'image (l'étape d'enregistrement est redemandée).",
+    },
 
     // 6xx: the network path
     DnsFailed = 601 {

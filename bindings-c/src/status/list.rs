@@ -212,6 +212,8 @@ pub enum MfpOauthStatus {
     StorageFault = 510,
     /// E511: The newest saved settings were damaged; the previous ones were restored.
     NvPreviousRestored = 511,
+    /// E512: The OAuth state changed while its image was being written in pieces; that image is not complete and was not confirmed.
+    NvImageChanged = 512,
     /// E601: The server name could not be resolved.
     DnsFailed = 601,
     /// E602: The connection to the server failed.
@@ -338,6 +340,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::UnknownUser,
         MfpOauthStatus::StorageFault,
         MfpOauthStatus::NvPreviousRestored,
+        MfpOauthStatus::NvImageChanged,
         MfpOauthStatus::DnsFailed,
         MfpOauthStatus::ConnectFailed,
         MfpOauthStatus::TlsHandshakeFailed,
@@ -455,6 +458,7 @@ impl MfpOauthStatus {
             509 => Some(MfpOauthStatus::UnknownUser),
             510 => Some(MfpOauthStatus::StorageFault),
             511 => Some(MfpOauthStatus::NvPreviousRestored),
+            512 => Some(MfpOauthStatus::NvImageChanged),
             601 => Some(MfpOauthStatus::DnsFailed),
             602 => Some(MfpOauthStatus::ConnectFailed),
             603 => Some(MfpOauthStatus::TlsHandshakeFailed),
@@ -574,6 +578,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::UnknownUser => c"MFP_OAUTH_STATUS_UNKNOWN_USER",
             MfpOauthStatus::StorageFault => c"MFP_OAUTH_STATUS_STORAGE_FAULT",
             MfpOauthStatus::NvPreviousRestored => c"MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED",
+            MfpOauthStatus::NvImageChanged => c"MFP_OAUTH_STATUS_NV_IMAGE_CHANGED",
             MfpOauthStatus::DnsFailed => c"MFP_OAUTH_STATUS_DNS_FAILED",
             MfpOauthStatus::ConnectFailed => c"MFP_OAUTH_STATUS_CONNECT_FAILED",
             MfpOauthStatus::TlsHandshakeFailed => c"MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED",

@@ -40,7 +40,8 @@
 
 use core::fmt;
 
-use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
+use zeroize::Zeroizing;
 
 use crate::diag::{Diagnostic, Id};
 use crate::limits::{
@@ -48,18 +49,18 @@ use crate::limits::{
     MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN,
     MAX_USER_TOKENS,
 };
-use crate::secret::SecretBuf;
 
 mod load;
 #[cfg(all(test, feature = "oauth"))]
 mod powercut_tests;
 mod records;
 mod save;
+mod seal;
 #[cfg(all(test, feature = "oauth"))]
 mod tests;
 
 pub use load::load;
-pub use save::save;
+pub use save::{save, ImageWriter};
 
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
@@ -77,7 +78,7 @@ pub const RANDOM_LEN: usize = 7;
 
 const FLAG_SEALED: u16 = 1;
 const BODY_FIXED_LEN: usize = RANDOM_LEN + 1;
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+static CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 // Upper bounds of the postcard encoding: a string is a varint length (at
 // most 3 octets below 2 MiB) plus its octets; an Option adds 1; a u16 varint
@@ -131,22 +132,30 @@ pub const fn image_len_bound(users: usize) -> usize {
 pub const IMAGE_MAX_LEN: usize = image_len_bound(MAX_USER_TOKENS);
 
 /// A device key for sealing the secrets (32 octets, zeroized, redacted).
-#[derive(Debug, Clone)]
-pub struct DeviceKey(SecretBuf<32>);
+#[derive(Clone)]
+pub struct DeviceKey(Zeroizing<[u8; 32]>);
 
 impl DeviceKey {
     /// A key from the device's 32 secret octets (from its secure element or
     /// OTP fuses); the caller wipes its own copy.
     #[must_use]
     pub fn new(bytes: &[u8; 32]) -> Self {
-        let mut k = SecretBuf::new();
-        // 32 octets always fit a 32-octet buffer.
-        let _ = k.set(bytes);
-        DeviceKey(k)
+        DeviceKey(Zeroizing::new(*bytes))
+    }
+
+    /// The key's octets, for the ciphers.
+    pub(crate) fn octets(&self) -> &[u8; 32] {
+        &self.0
     }
 
     pub(crate) fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(Key::from_slice(self.0.expose()))
+        ChaCha20Poly1305::new(self.octets().into())
+    }
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceKey(<redacted>)")
     }
 }
 
@@ -268,8 +277,11 @@ pub enum NvError {
     /// given for a sealed image).
     SealOpenFailed,
     /// The buffer lent to [`save`] is too small ([`IMAGE_MAX_LEN`] always
-    /// suffices).
+    /// suffices), or an empty one was lent for a piece.
     BufferTooSmall,
+    /// The state changed while its image was being written in pieces: that
+    /// image is incomplete and must not be confirmed ([`ImageWriter`]).
+    Changed,
 }
 
 impl Diagnostic for NvError {
@@ -280,6 +292,7 @@ impl Diagnostic for NvError {
             NvError::NewerFormat => Id::NvNewerFormat,
             NvError::SealOpenFailed => Id::NvSealOpenFailed,
             NvError::BufferTooSmall => Id::BufferTooSmall,
+            NvError::Changed => Id::NvImageChanged,
         }
     }
 }

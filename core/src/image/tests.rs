@@ -142,6 +142,191 @@ fn the_committed_format_2_image_loads_with_its_key() {
             &mut wrong
         )
         .err(),
-        Some(nv::NvError::SealOpenFailed)
+        Some(NvError::SealOpenFailed)
     );
+}
+
+// ----- the image in pieces (R-MEM) -----
+
+use super::{ImageWriter, NvError};
+use proptest::prelude::*;
+
+/// The image written through pieces of `sizes` (cycled), checking each
+/// piece's offset, as a firmware programs them.
+fn in_pieces(
+    settings: &Settings,
+    store: &TokenStore,
+    seal: Option<Seal<'_>>,
+    sizes: &[usize],
+) -> Vec<u8> {
+    let mut w = ImageWriter::new(settings, store, FIXTURE_SEQ, seal).unwrap();
+    let mut image = Vec::new();
+    for &size in sizes.iter().cycle() {
+        let mut piece = vec![0u8; size];
+        assert_eq!(w.written(), image.len(), "each piece goes where the last ended");
+        let n = w.next_chunk(settings, store, &mut piece).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(n == size || image.len() + n == w.len(), "only the last piece is short");
+        image.extend_from_slice(&piece[..n]);
+    }
+    assert!(w.is_done());
+    assert_eq!(image.len(), w.len());
+    image
+}
+
+fn whole(settings: &Settings, store: &TokenStore, seal: Option<Seal<'_>>) -> Vec<u8> {
+    let mut out = vec![0u8; IMAGE_MAX_LEN];
+    let n = nv::save(settings, store, FIXTURE_SEQ, seal, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn an_image_in_pieces_of_any_size_is_the_whole_image() {
+    let (settings, store) = fixture_state();
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    for seal in [
+        None,
+        Some(Seal {
+            key: &key,
+            random: FIXTURE_RANDOM,
+        }),
+    ] {
+        let expected = whole(&settings, &store, seal);
+        for size in [1, 7, 19, 20, 21, 64, 100, 333, expected.len()] {
+            assert_eq!(
+                in_pieces(&settings, &store, seal, &[size]),
+                expected,
+                "pieces of {size}, sealed: {}",
+                seal.is_some()
+            );
+        }
+    }
+    // The committed image, in flash-page pieces.
+    let seal = Seal {
+        key: &key,
+        random: FIXTURE_RANDOM,
+    };
+    assert_eq!(
+        in_pieces(&settings, &store, Some(seal), &[64]),
+        V2_SEALED_IMAGE
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn pieces_of_varying_sizes_make_the_whole_image(
+        sizes in proptest::collection::vec(1usize..200, 1..12),
+        sealed in any::<bool>(),
+    ) {
+        let (settings, store) = fixture_state();
+        let key = DeviceKey::new(&FIXTURE_KEY);
+        let seal = sealed.then_some(Seal { key: &key, random: FIXTURE_RANDOM });
+        prop_assert_eq!(
+            in_pieces(&settings, &store, seal, &sizes),
+            whole(&settings, &store, seal)
+        );
+    }
+}
+
+/// The state changes between two pieces: a rotated refresh token of the
+/// same length (caught by the CRC at the end), a longer one, or a user's
+/// token deleted (the image shrinks).
+#[test]
+fn a_change_between_pieces_is_refused_and_the_older_slot_still_loads() {
+    type Change = fn(&mut TokenStore);
+    let changes: [(&str, Change); 3] = [
+        ("same length", |s| {
+            s.refreshed(
+                at(10),
+                None,
+                &TokenOwner::Admin,
+                grant(b"AT2", 3600, Some(b"RT-ADMIN-rotated")),
+            )
+            .unwrap();
+        }),
+        ("longer", |s| {
+            s.refreshed(
+                at(10),
+                None,
+                &TokenOwner::Admin,
+                grant(b"AT2", 3600, Some(b"RT-ADMIN-rotated-and-longer")),
+            )
+            .unwrap();
+        }),
+        ("shorter", |s| s.delete_user("bob").unwrap()),
+    ];
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    for (what, change) in changes {
+        let (settings, mut store) = fixture_state();
+        let seal = Seal {
+            key: &key,
+            random: FIXTURE_RANDOM,
+        };
+        // Slot A holds the last good image; B is being written.
+        let slot_a = whole(&settings, &store, Some(seal));
+        let mut w = ImageWriter::new(&settings, &store, FIXTURE_SEQ + 1, Some(seal)).unwrap();
+        let mut slot_b = vec![0xFFu8; w.len()];
+        let mut piece = [0u8; 64];
+        let n = w.next_chunk(&settings, &store, &mut piece).unwrap();
+        slot_b[..n].copy_from_slice(&piece[..n]);
+        change(&mut store);
+        let mut result = Ok(1);
+        while let Ok(n @ 1..) = result {
+            let at = w.written();
+            result = w.next_chunk(&settings, &store, &mut piece);
+            if let Ok(n) = result {
+                slot_b[at..at + n].copy_from_slice(&piece[..n]);
+            }
+            let _ = n;
+        }
+        assert_eq!(result, Err(NvError::Changed), "{what}");
+        assert!(!w.is_done(), "{what}");
+        assert_eq!(piece, [0u8; 64], "{what}: the refused piece is wiped");
+        assert_eq!(
+            w.next_chunk(&settings, &store, &mut piece),
+            Err(NvError::Changed),
+            "{what}: the writer stays refused"
+        );
+        // Power-on: the incomplete image fails its check; A loads.
+        let mut s = Settings::default();
+        let mut loaded = TokenStore::new();
+        let report = nv::load(&slot_a, &slot_b, Some(&key), &mut s, &mut loaded).unwrap();
+        assert_eq!(report.sequence, FIXTURE_SEQ, "{what}");
+        assert_eq!(
+            loaded.refresh_token(&TokenOwner::Admin).unwrap().expose(),
+            b"RT-ADMIN-fixture"
+        );
+    }
+}
+
+#[test]
+fn an_empty_piece_is_refused_until_the_end() {
+    let (settings, store) = fixture_state();
+    let mut w = ImageWriter::new(&settings, &store, 1, None).unwrap();
+    assert_eq!(
+        w.next_chunk(&settings, &store, &mut []),
+        Err(NvError::BufferTooSmall)
+    );
+    let mut out = vec![0u8; w.len()];
+    assert_eq!(w.next_chunk(&settings, &store, &mut out), Ok(w.len()));
+    assert_eq!(w.next_chunk(&settings, &store, &mut []), Ok(0));
+    assert_eq!(w.next_chunk(&settings, &store, &mut [0; 8]), Ok(0));
+    assert!(w.is_done());
+}
+
+#[test]
+fn a_whole_image_needs_a_buffer_of_its_length() {
+    let (settings, store) = fixture_state();
+    let len = whole(&settings, &store, None).len();
+    let mut short = vec![0xAAu8; len - 1];
+    assert_eq!(
+        nv::save(&settings, &store, FIXTURE_SEQ, None, &mut short),
+        Err(NvError::BufferTooSmall)
+    );
+    assert!(short.iter().all(|b| *b == 0), "wiped on error");
 }
