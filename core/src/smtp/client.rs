@@ -1,28 +1,41 @@
-//! The submission session state machine.
+//! The submission session state machine: [`Client`], its construction, the
+//! input and output pumping and the timers.
+//!
+//! `Client` is one type whose `impl` is split by phase, so that each file
+//! reads as one part of the session (R-ENGINE layering, issue 15):
+//! - here: the session itself (greeting, EHLO, STARTTLS, QUIT), the reply
+//!   reader, the command queues and their emission, the deadlines;
+//! - `auth.rs`: AUTH with XOAUTH2 or OAUTHBEARER, the two-step AUTH and the
+//!   `334` challenges, the token lent and wiped, the retry;
+//! - `transaction.rs`: MAIL, RCPT, DATA or BDAT, the body stream and the
+//!   message's result.
+//!
+//! The octets of each command line are written by `wire::smtp_cmd`, which
+//! knows nothing of the session.
 
 use heapless::{Deque, Vec};
 
-use super::classify::{classify, refresh_may_help};
-use super::emit::{Cmd, Cursor};
-use super::event::{BodyError, Error, Event, Stage, SubmitError, TokenError};
-use super::settings::{Envelope, MechanismPreference, Security, Settings};
+use super::classify::classify;
+use super::event::{Error, Event, Stage, SubmitError};
+use super::settings::{Envelope, Security, Settings};
 use crate::address::Address;
 use crate::diag::Id;
-use crate::limits::{
-    MAX_RECIPIENTS, MAX_REPLY_LINE_LEN, MIN_BODY_OUT_LEN, SMTP_COMMAND_LINE_LIMIT, SMTP_EVENT_QUEUE,
-};
+use crate::limits::{MAX_RECIPIENTS, MAX_REPLY_LINE_LEN, SMTP_EVENT_QUEUE};
 use crate::secret::AccessToken;
 use crate::time::{Duration, Instant};
-use crate::wire::base64_stream::encoded_len;
-use crate::wire::dot_stuff::{DotStuffer, TERMINATOR_MAX};
+use crate::wire::dot_stuff::DotStuffer;
 use crate::wire::ehlo::Capabilities;
 use crate::wire::reply::{split_line, Reply, ReplyAssembler, ReplyCode};
-use crate::wire::sasl::{decode_error_challenge, oauthbearer, xoauth2, Mechanism, Plaintext};
+use crate::wire::sasl::Mechanism;
+use crate::wire::smtp_cmd::Command;
 use crate::wire::BufferTooSmall;
 
-/// AUTH attempts per session: the first, and one retry with a refreshed
-/// token (never a loop).
-pub const MAX_AUTH_ATTEMPTS: u8 = 2;
+mod auth;
+mod transaction;
+
+use auth::AuthStep;
+pub use auth::MAX_AUTH_ATTEMPTS;
+pub use transaction::BodyProgress;
 
 /// Commands queued or awaiting replies at once: MAIL, every RCPT, DATA,
 /// and room for RSET/QUIT.
@@ -38,17 +51,6 @@ pub struct Transmit {
     /// The octets carry the access token: never log them, and send them
     /// only on the TLS connection (the client guarantees TLS is up).
     pub sensitive: bool,
-}
-
-/// Progress of one [`Client::write_body`] call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[must_use]
-pub struct BodyProgress {
-    /// Input octets taken (the rest must be offered again).
-    pub consumed: usize,
-    /// Output octets to send.
-    pub written: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,17 +75,45 @@ enum State {
     Closed,
 }
 
+/// A command waiting to be written: a description, not octets. When its
+/// turn comes, [`Client::write_cmd`] gives it what it carries (envelope,
+/// token, capabilities) as a [`Command`] and writes it into the caller's
+/// buffer, resuming at the same octet if the buffer fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AuthStep {
-    /// `AUTH M` sent, waiting for the `334` go-ahead.
-    GoAhead,
-    /// Response sent, waiting for `235` (or an error challenge).
-    Outcome,
-    /// Error challenge acknowledged, waiting for the final failure.
-    FinalAfterChallenge {
-        token_invalid: bool,
-        insufficient_scope: bool,
+enum Cmd {
+    Ehlo,
+    StartTls,
+    /// `AUTH <mech> <response>` on one line.
+    AuthInitial,
+    /// `AUTH <mech>` alone (two-step for long tokens).
+    AuthBare,
+    /// The response line after the `334` go-ahead.
+    AuthResponse,
+    /// The answer to an error challenge (empty line or `AQ==`).
+    AuthAck,
+    Mail,
+    Rcpt(u8),
+    Data,
+    /// End of data (`.\r\n`, after completing the last line).
+    Terminator {
+        bytes: [u8; 6],
+        len: u8,
     },
+    /// `BDAT <len> LAST` with the 0–2 octets that end the last line.
+    BdatLast {
+        tail: [u8; 2],
+        len: u8,
+    },
+    Rset,
+    Quit,
+}
+
+impl Cmd {
+    /// Whether the command carries the token (its transmit is marked
+    /// sensitive and travels alone).
+    const fn is_sensitive(self) -> bool {
+        matches!(self, Cmd::AuthInitial | Cmd::AuthResponse)
+    }
 }
 
 /// Which reply is expected next, in order.
@@ -236,11 +266,6 @@ impl Client {
     /// [`Client::reset`]).
     pub(crate) fn idle() -> Self {
         Client::new(Instant::ZERO, Settings::idle(), Address::NONE)
-    }
-
-    /// Wipe the token (the session is over).
-    pub(crate) fn forget_token(&mut self) {
-        self.token.clear();
     }
 
     /// Back to what [`Client::new`] builds, in place, field by field: a
@@ -462,234 +487,6 @@ impl Client {
 
     // ---- mutators -----------------------------------------------------
 
-    /// [`Client::send_message`] with the envelope copied from `envelope`
-    /// straight into the session (R-MEM: no 4.4 KB envelope moved on the
-    /// stack).
-    pub fn send_message_from(
-        &mut self,
-        now: Instant,
-        envelope: &Envelope,
-    ) -> Result<(), SubmitError> {
-        if envelope.to.is_empty() {
-            return Err(SubmitError::NoRecipients);
-        }
-        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
-            return Err(SubmitError::WrongState);
-        }
-        let e = self.envelope.insert(Envelope::EMPTY);
-        e.from.clone_from(&envelope.from);
-        for to in &envelope.to {
-            e.add_recipient(to.clone())?;
-        }
-        e.size = envelope.size;
-        if self.state == State::Ready {
-            self.start_transaction(now);
-        }
-        Ok(())
-    }
-
-    /// [`Client::send_message`] with the envelope filled by `fill` where
-    /// the session keeps it, starting from no sender and no recipient
-    /// (R-MEM: no 4.4 KB envelope built on the caller's stack and moved).
-    /// The state is checked first; if `fill` fails or adds no recipient,
-    /// the session holds no message and the error is returned.
-    pub fn send_message_with<E: From<SubmitError>>(
-        &mut self,
-        now: Instant,
-        fill: impl FnOnce(&mut Envelope) -> Result<(), E>,
-    ) -> Result<(), E> {
-        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
-            return Err(SubmitError::WrongState.into());
-        }
-        let e = self.envelope.insert(Envelope::EMPTY);
-        let filled = match fill(e) {
-            Ok(()) if e.to.is_empty() => Err(SubmitError::NoRecipients.into()),
-            other => other,
-        };
-        if filled.is_err() {
-            self.envelope = None;
-            return filled;
-        }
-        if self.state == State::Ready {
-            self.start_transaction(now);
-        }
-        Ok(())
-    }
-
-    /// Submit a message. Accepted any time before the session is ready (it
-    /// starts once authenticated) or when idle; one message at a time.
-    pub fn send_message(&mut self, now: Instant, envelope: Envelope) -> Result<(), SubmitError> {
-        if envelope.to.is_empty() {
-            return Err(SubmitError::NoRecipients);
-        }
-        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
-            return Err(SubmitError::WrongState);
-        }
-        self.envelope = Some(envelope);
-        if self.state == State::Ready {
-            self.start_transaction(now);
-        }
-        Ok(())
-    }
-
-    /// Encode body octets from `input` into `out` (at least
-    /// [`MIN_BODY_OUT_LEN`] octets); send `out[..written]` as is, then call
-    /// again with `input[consumed..]` until all is taken.
-    ///
-    /// With `DATA` the octets are normalised and dot-stuffed. With `BDAT`
-    /// each call writes one chunk, `BDAT <n>` and its octets; a call may
-    /// first write the transaction's commands still waiting to go (it then
-    /// takes no input), so that they lead the same flight.
-    pub fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, BodyError> {
-        self.write_body_as(input, out, false)
-    }
-
-    /// [`Client::write_body`] for a body the caller declares canonical:
-    /// CRLF line ends only and no line that starts with `.`, as the core
-    /// composer ([`crate::mime::Composer`]) produces. Same contract, and
-    /// for such a body the same octets on the wire, at a fraction of the
-    /// cost: with `BDAT` the octets are copied after the chunk header
-    /// unscanned; with `DATA` only the dots are looked at, and one that
-    /// starts a line is stuffed all the same, so a body wrongly declared
-    /// canonical can never end the message early
-    /// ([`DotStuffer::encode_canonical`]). Calls of both kinds may be mixed
-    /// within one body.
-    pub fn write_body_canonical(
-        &mut self,
-        input: &[u8],
-        out: &mut [u8],
-    ) -> Result<BodyProgress, BodyError> {
-        self.write_body_as(input, out, true)
-    }
-
-    fn write_body_as(
-        &mut self,
-        input: &[u8],
-        out: &mut [u8],
-        canonical: bool,
-    ) -> Result<BodyProgress, BodyError> {
-        if self.state != State::Body {
-            return Err(BodyError::WrongState);
-        }
-        if out.len() < MIN_BODY_OUT_LEN {
-            return Err(BodyError::BufferTooSmall {
-                needed: MIN_BODY_OUT_LEN,
-            });
-        }
-        if !self.txn.bdat {
-            let (consumed, written) = if canonical {
-                self.stuffer.encode_canonical(input, out)
-            } else {
-                self.stuffer.encode(input, out)
-            };
-            return Ok(BodyProgress { consumed, written });
-        }
-        let (pending, _) = self.drain_outbox(self.last_progress, out);
-        if pending > 0 || input.is_empty() {
-            return Ok(BodyProgress {
-                consumed: 0,
-                written: pending,
-            });
-        }
-        // Encode after room for the longest header, then move the octets
-        // next to the real header: the chunk's length is known only after
-        // normalising. A canonical body keeps its length: its octets go
-        // straight after the real header.
-        let mut digits = [0u8; 20];
-        let room = out.len();
-        let header_max = "BDAT \r\n".len() + crate::wire::decimal(room as u64, &mut digits).len();
-        let (start, (consumed, n)) = if canonical {
-            let take = input.len().min(room.saturating_sub(header_max));
-            let at = "BDAT \r\n".len() + crate::wire::decimal(take as u64, &mut digits).len();
-            let area = out.get_mut(at..).unwrap_or(&mut []);
-            let input = input.get(..take).unwrap_or(input);
-            (at, self.stuffer.encode_canonical(input, area))
-        } else {
-            let area = out.get_mut(header_max..).unwrap_or(&mut []);
-            (header_max, self.stuffer.encode(input, area))
-        };
-        let size = crate::wire::decimal(n as u64, &mut digits);
-        let header_len = "BDAT \r\n".len() + size.len();
-        if start != header_len {
-            out.copy_within(start..start + n, header_len);
-        }
-        let mut c = Cursor::new(out, 0);
-        c.put(b"BDAT ");
-        c.put(size);
-        c.put(b"\r\n");
-        self.txn.bdat_due += 1;
-        self.in_flight += 1;
-        Ok(BodyProgress {
-            consumed,
-            written: header_len + n,
-        })
-    }
-
-    /// The whole body has been written: queue the end of data (`.` after
-    /// `DATA`, `BDAT <n> LAST` when chunking), sent by `poll_transmit`.
-    pub fn finish_body(&mut self, _now: Instant) -> Result<(), BodyError> {
-        if self.state != State::Body {
-            return Err(BodyError::WrongState);
-        }
-        if self.txn.bdat {
-            let mut tail = [0u8; 2];
-            let len = self.stuffer.end_line(&mut tail) as u8;
-            self.queue(Cmd::BdatLast { tail, len });
-            self.txn.bdat_due += 1;
-            self.state = State::DataEnd;
-            return Ok(());
-        }
-        let mut bytes = [0u8; TERMINATOR_MAX];
-        let len = self
-            .stuffer
-            .finish(&mut bytes)
-            .map_err(|BufferTooSmall { needed }| BodyError::BufferTooSmall { needed })?;
-        self.queue(Cmd::Terminator {
-            bytes,
-            len: len as u8,
-        });
-        self.state = State::DataEnd;
-        Ok(())
-    }
-
-    /// The storage of the client's copy of the token (tests of wiping).
-    #[cfg(all(test, feature = "oauth"))]
-    pub(crate) fn token_storage(&self) -> &[u8] {
-        self.token.storage()
-    }
-
-    /// Lend the access token for `user` (copied into the client, wiped
-    /// after AUTH). Call it before AUTH starts, or when
-    /// [`Event::NeedToken`] asks for it.
-    pub fn set_token(&mut self, now: Instant, token: &[u8]) -> Result<(), TokenError> {
-        if matches!(self.state, State::Closed | State::Quit) {
-            return Err(TokenError::WrongState);
-        }
-        if token.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        self.token.set(token).map_err(|_| TokenError::TooLong)?;
-        if self.state == State::AwaitToken {
-            self.last_progress = now;
-            self.start_auth();
-        }
-        Ok(())
-    }
-
-    /// After [`Event::AuthRejected`] with `refresh_and_retry`: try again
-    /// with a freshly refreshed token, once.
-    pub fn retry_auth(&mut self, _now: Instant, token: &[u8]) -> Result<(), TokenError> {
-        if self.state != State::AuthFailed || self.auth_attempts >= MAX_AUTH_ATTEMPTS {
-            return Err(TokenError::WrongState);
-        }
-        if token.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        self.token.set(token).map_err(|_| TokenError::TooLong)?;
-        self.start_auth();
-        Ok(())
-    }
-
     /// End the session: QUIT when idle, otherwise abandon it at once (the
     /// driver then closes the connection). Not allowed in the middle of a
     /// body, where QUIT would become message text.
@@ -889,16 +686,8 @@ impl Client {
                 if continuation && self.expect.front() == Some(&Expect::Ehlo) {
                     self.caps.parse_line(line.text);
                 }
-                if reply.is_some()
-                    && line.code == 334
-                    && self.state == State::Auth(AuthStep::Outcome)
-                {
-                    // An error challenge (RFC 7628 §3.2.2) on one line of up
-                    // to MAX_REPLY_LINE_LEN octets.
-                    self.challenge = match decode_error_challenge(line.text) {
-                        Ok(c) => (c.token_invalid, c.insufficient_scope),
-                        Err(_) => (false, false),
-                    };
+                if reply.is_some() {
+                    self.read_challenge(line.code, line.text);
                 }
                 match reply {
                     Some(r) => r,
@@ -917,11 +706,7 @@ impl Client {
         }
         let Some(expect) = self.expect.pop_front() else {
             let error = if code.code == 421 {
-                Error::Refused {
-                    stage,
-                    code,
-                    diag: classify(stage, code),
-                }
+                refused(stage, code)
             } else {
                 Error::UnexpectedReply { code }
             };
@@ -932,23 +717,13 @@ impl Client {
         self.last_progress = now;
         if code.code == 421 && expect != Expect::Quit {
             // The server is closing the channel (RFC 5321 §3.8).
-            let stage = expect.stage();
-            self.fail(Error::Refused {
-                stage,
-                code,
-                diag: classify(stage, code),
-            });
+            self.fail(refused(expect.stage(), code));
             return;
         }
         self.on_reply(now, expect, code);
     }
 
     fn on_reply(&mut self, now: Instant, expect: Expect, code: ReplyCode) {
-        let refused = |stage: Stage| Error::Refused {
-            stage,
-            code,
-            diag: classify(stage, code),
-        };
         match expect {
             Expect::Greeting => {
                 if code.code == 220 {
@@ -956,12 +731,12 @@ impl Client {
                     self.caps = Capabilities::default();
                     self.queue(Cmd::Ehlo);
                 } else {
-                    self.fail(refused(Stage::Greeting));
+                    self.fail(refused(Stage::Greeting, code));
                 }
             }
             Expect::Ehlo => {
                 if !code.is_positive() {
-                    self.fail(refused(Stage::Ehlo));
+                    self.fail(refused(Stage::Ehlo, code));
                 } else if !self.tls {
                     // Only StartTls sessions are ever without TLS here.
                     if self.caps.starttls {
@@ -970,16 +745,8 @@ impl Client {
                     } else {
                         self.fail(Error::StartTlsNotOffered);
                     }
-                } else if !self.caps.auth.any_oauth() {
-                    self.fail(Error::NoOAuthMechanism);
                 } else {
-                    self.mechanism = self.choose_mechanism();
-                    if self.token.is_empty() {
-                        self.state = State::AwaitToken;
-                        self.event(Event::NeedToken);
-                    } else {
-                        self.start_auth();
-                    }
+                    self.begin_auth();
                 }
             }
             Expect::StartTls => {
@@ -987,403 +754,66 @@ impl Client {
                     self.state = State::TlsHandshake;
                     self.event(Event::UpgradeTls);
                 } else {
-                    self.fail(refused(Stage::StartTls));
+                    self.fail(refused(Stage::StartTls, code));
                 }
             }
             Expect::Auth => self.on_auth_reply(code),
-            Expect::Mail => {
-                if code.is_positive() {
-                    self.txn.mail_ok = true;
-                    if !self.caps.pipelining {
-                        self.queue(Cmd::Rcpt(0));
-                    }
-                } else {
-                    self.txn.failure = Some(refused(Stage::Mail));
-                    if !self.caps.pipelining {
-                        self.abort_transaction();
-                    }
-                }
-            }
-            Expect::Rcpt(i) => {
-                if code.is_positive() {
-                    self.txn.accepted += 1;
-                } else {
-                    self.txn.refused += 1;
-                    let diag = classify(Stage::Rcpt, code);
-                    self.event(Event::RecipientRefused {
-                        index: usize::from(i),
-                        code,
-                        diag,
-                    });
-                }
-                let count = self.envelope.as_ref().map_or(0, |e| e.to.len());
-                if self.txn.bdat && usize::from(i) + 1 == count {
-                    self.bdat_envelope_answered(now);
-                } else if !self.caps.pipelining {
-                    if usize::from(i) + 1 < count {
-                        self.queue(Cmd::Rcpt(i + 1));
-                    } else if self.txn.accepted > 0 {
-                        self.queue(Cmd::Data);
-                    } else {
-                        self.txn.failure = Some(Error::AllRecipientsRefused);
-                        self.abort_transaction();
-                    }
-                }
-            }
-            Expect::Data => {
-                let usable = self.txn.mail_ok && self.txn.accepted > 0;
-                if code.code == 354 && usable {
-                    self.state = State::Body;
-                    self.stuffer = DotStuffer::new();
-                    self.event(Event::ReadyForBody);
-                } else if code.code == 354 {
-                    // Pipelined DATA accepted although nothing can be
-                    // delivered: end the empty message at once.
-                    if self.txn.failure.is_none() {
-                        self.txn.failure = Some(Error::AllRecipientsRefused);
-                    }
-                    let mut bytes = [0u8; TERMINATOR_MAX];
-                    if let Some(t) = bytes.get_mut(..3) {
-                        t.copy_from_slice(b".\r\n");
-                    }
-                    self.queue(Cmd::Terminator { bytes, len: 3 });
-                    self.state = State::DataEnd;
-                } else {
-                    if self.txn.failure.is_none() {
-                        self.txn.failure = Some(if self.txn.accepted == 0 {
-                            Error::AllRecipientsRefused
-                        } else {
-                            refused(Stage::Data)
-                        });
-                    }
-                    self.abort_transaction();
-                }
-            }
-            Expect::DataEnd => {
-                self.envelope = None;
-                let event = match self.txn.failure {
-                    Some(error) => Event::MessageFailed { error },
-                    None if code.is_positive() => Event::MessageSent {
-                        code,
-                        accepted: self.txn.accepted,
-                        refused: self.txn.refused,
-                    },
-                    None => Event::MessageFailed {
-                        error: refused(Stage::DataEnd),
-                    },
-                };
-                self.event(event);
-                self.become_ready(now);
-            }
-            Expect::Rset => {
-                if code.is_positive() {
-                    self.become_ready(now);
-                } else {
-                    self.fail(refused(Stage::Rset));
-                }
+            Expect::Mail | Expect::Rcpt(_) | Expect::Data | Expect::DataEnd | Expect::Rset => {
+                self.on_transaction_reply(now, expect, code)
             }
             Expect::Quit => self.close(),
         }
     }
 
-    fn on_auth_reply(&mut self, code: ReplyCode) {
-        let State::Auth(step) = self.state else {
-            self.fail(Error::UnexpectedReply { code });
-            return;
-        };
-        if code.code == 235 {
-            self.token.clear();
-            self.event(Event::Authenticated {
-                mechanism: self.mechanism,
-            });
-            self.become_ready(self.last_progress);
-            return;
-        }
-        match (step, code.code) {
-            (AuthStep::GoAhead, 334) => {
-                self.state = State::Auth(AuthStep::Outcome);
-                self.queue(Cmd::AuthResponse);
-            }
-            (AuthStep::Outcome, 334) => {
-                // An error challenge: read it, acknowledge it, then the
-                // server sends the final failure (RFC 7628 §3.2.3).
-                let (token_invalid, insufficient_scope) = self.challenge;
-                self.state = State::Auth(AuthStep::FinalAfterChallenge {
-                    token_invalid,
-                    insufficient_scope,
-                });
-                self.queue(Cmd::AuthAck);
-            }
-            (
-                AuthStep::FinalAfterChallenge {
-                    token_invalid,
-                    insufficient_scope,
-                },
-                _,
-            ) => {
-                let diag = if insufficient_scope {
-                    Id::InvalidScope
-                } else if token_invalid {
-                    Id::TokenRejected
-                } else {
-                    match classify(Stage::Auth, code) {
-                        Id::AuthRejected => Id::AuthChallengeMalformed,
-                        other => other,
-                    }
-                };
-                self.auth_rejected(code, diag);
-            }
-            _ => {
-                let diag = classify(Stage::Auth, code);
-                self.auth_rejected(code, diag);
-            }
-        }
-    }
-
-    fn auth_rejected(&mut self, code: ReplyCode, diag: Id) {
-        let refresh_and_retry = (refresh_may_help(diag) || diag == Id::AuthChallengeMalformed)
-            && self.auth_attempts < MAX_AUTH_ATTEMPTS;
-        self.token.clear();
-        self.state = State::AuthFailed;
-        self.event(Event::AuthRejected {
-            code,
-            diag,
-            refresh_and_retry,
-        });
-    }
-
-    fn choose_mechanism(&self) -> Mechanism {
-        let offered = self.caps.auth;
-        match self.settings.mechanism {
-            MechanismPreference::OAuthBearer if offered.oauthbearer => Mechanism::OAuthBearer,
-            _ if offered.xoauth2 => Mechanism::Xoauth2,
-            _ => Mechanism::OAuthBearer,
-        }
-    }
-
-    /// Length of `AUTH <mech> <response>\r\n`.
-    fn initial_line_len(&self) -> usize {
-        let plain = self.with_message(|m| m.plain_len());
-        "AUTH ".len() + self.mechanism.name().len() + 1 + encoded_len(plain) + 2
-    }
-
-    fn start_auth(&mut self) {
-        self.auth_attempts = self.auth_attempts.saturating_add(1);
-        let initial_response = self.initial_line_len() <= SMTP_COMMAND_LINE_LIMIT;
-        if initial_response {
-            self.state = State::Auth(AuthStep::Outcome);
-            self.queue(Cmd::AuthInitial);
-        } else {
-            self.state = State::Auth(AuthStep::GoAhead);
-            self.queue(Cmd::AuthBare);
-        }
-        self.event(Event::Authenticating {
-            mechanism: self.mechanism,
-            initial_response,
-        });
-    }
-
-    fn become_ready(&mut self, now: Instant) {
-        self.state = State::Ready;
-        if self.envelope.is_some() {
-            self.start_transaction(now);
-        } else {
-            self.event(Event::Ready);
-        }
-    }
-
-    fn start_transaction(&mut self, _now: Instant) {
-        let Some(env) = self.envelope.as_ref() else {
-            return;
-        };
-        self.txn = Txn::default();
-        // RFC 6531: a non-ASCII address goes only to a server that offers
-        // SMTPUTF8; otherwise nothing of the message is sent.
-        if needs_smtputf8(env) && !self.caps.smtputf8 {
-            self.envelope = None;
-            self.event(Event::MessageFailed {
-                error: Error::Smtputf8NotOffered,
-            });
-            self.event(Event::Ready);
-            return;
-        }
-        if let (Some(size), Some(limit)) = (env.size, self.caps.size) {
-            if self.caps.exceeds_size(size) {
-                self.envelope = None;
-                self.event(Event::MessageFailed {
-                    error: Error::MessageTooBig { size, limit },
-                });
-                self.event(Event::Ready);
-                return;
-            }
-        }
-        let count = env.to.len();
-        // RFC 3030 §4.2: BDAT chunks are pipelined only with PIPELINING.
-        let bdat = self.settings.chunking && self.caps.chunking && self.caps.pipelining;
-        self.txn.bdat = bdat;
-        self.state = State::Transaction;
-        self.queue(Cmd::Mail);
-        if self.caps.pipelining {
-            // RFC 2920: MAIL, every RCPT and DATA (or the BDAT chunks) in
-            // one flight.
-            for i in 0..count {
-                self.queue(Cmd::Rcpt(i as u8));
-            }
-            if !bdat {
-                self.queue(Cmd::Data);
-            }
-        }
-        if bdat {
-            // No 354 to wait for: the body follows the envelope at once.
-            self.state = State::Body;
-            self.stuffer = DotStuffer::normalise_only();
-            self.event(Event::ReadyForBody);
-        }
-    }
-
-    /// Every MAIL/RCPT reply of a chunked transaction is in.
-    fn bdat_envelope_answered(&mut self, now: Instant) {
-        if self.txn.mail_ok && self.txn.accepted > 0 {
-            return;
-        }
-        if self.txn.failure.is_none() {
-            self.txn.failure = Some(Error::AllRecipientsRefused);
-        }
-        self.bdat_stop(now);
-    }
-
-    fn on_bdat_reply(&mut self, now: Instant, code: ReplyCode) {
-        self.txn.bdat_due = self.txn.bdat_due.saturating_sub(1);
-        if !code.is_positive() && self.txn.failure.is_none() {
-            let diag = classify(Stage::DataEnd, code);
-            self.txn.failure = Some(Error::Refused {
-                stage: Stage::DataEnd,
-                code,
-                diag,
-            });
-        }
-        if self.txn.failure.is_some() {
-            // RFC 3030 §3: after a failed chunk, send no more.
-            self.bdat_stop(now);
-        } else if self.txn.bdat_due == 0 && self.state == State::DataEnd {
-            self.envelope = None;
-            let (accepted, refused) = (self.txn.accepted, self.txn.refused);
-            self.event(Event::MessageSent {
-                code,
-                accepted,
-                refused,
-            });
-            self.become_ready(now);
-        }
-    }
-
-    /// A chunked transaction failed: stop the body, and once every chunk
-    /// sent has its reply, report and RSET.
-    fn bdat_stop(&mut self, _now: Instant) {
-        if self.state == State::Body {
-            self.state = State::BdatDrain;
-        }
-        if self.txn.bdat_due == 0 && matches!(self.state, State::BdatDrain | State::DataEnd) {
-            self.abort_transaction();
-        }
-    }
-
-    fn abort_transaction(&mut self) {
-        self.envelope = None;
-        let error = self.txn.failure.unwrap_or(Error::AllRecipientsRefused);
-        self.event(Event::MessageFailed { error });
-        self.state = State::Rset;
-        self.queue(Cmd::Rset);
-    }
-
-    fn with_message<R>(&self, f: impl FnOnce(&dyn Plaintext) -> R) -> R {
-        let user = self.user.as_str();
-        let token = self.token.expose();
-        match self.mechanism {
-            Mechanism::Xoauth2 => f(&xoauth2(user, token)),
-            Mechanism::OAuthBearer => {
-                let mut port = [0u8; 20];
-                let port = crate::wire::decimal(u64::from(self.settings.server_port()), &mut port);
-                f(&oauthbearer(user, self.settings.server_host(), port, token))
-            }
-        }
-    }
-
     /// Write `cmd` from octet `skip` into `out`: (octets written, complete).
     fn write_cmd(&self, cmd: Cmd, skip: usize, out: &mut [u8]) -> (usize, bool) {
-        let mut c = Cursor::new(out, skip);
-        match cmd {
-            Cmd::Ehlo => {
-                c.put(b"EHLO ");
-                c.put(self.settings.ehlo_domain().as_bytes());
-            }
-            Cmd::StartTls => c.put(b"STARTTLS"),
-            Cmd::AuthInitial | Cmd::AuthBare => {
-                c.put(b"AUTH ");
-                c.put(self.mechanism.name().as_bytes());
-                if cmd == Cmd::AuthInitial {
-                    c.put(b" ");
-                    self.with_message(|m| c.put_base64(m));
-                }
-            }
-            Cmd::AuthResponse => self.with_message(|m| c.put_base64(m)),
-            Cmd::AuthAck => c.put(self.mechanism.error_ack()),
-            Cmd::Mail => {
-                c.put(b"MAIL FROM:<");
-                if let Some(env) = &self.envelope {
-                    c.put(env.from.as_str().as_bytes());
-                    c.put(b">");
-                    if let (Some(size), Some(_)) = (env.size, self.caps.size) {
-                        c.put(b" SIZE=");
-                        c.put_decimal(size);
+        let mechanism = self.mechanism;
+        let line = match &cmd {
+            Cmd::Ehlo => Command::Ehlo(self.settings.ehlo_domain()),
+            Cmd::StartTls => Command::StartTls,
+            Cmd::AuthInitial => {
+                return self.with_message(|m| {
+                    Command::Auth {
+                        mechanism,
+                        initial_response: Some(m),
                     }
-                    // Only when an address needs it (the transaction was
-                    // refused before MAIL if the server does not offer it).
-                    // The header may then carry UTF-8 (RFC 6532): 8-bit
-                    // content, declared as such (RFC 6152) to a server that
-                    // offers 8BITMIME, as RFC 6531 asks of SMTPUTF8 servers.
-                    if needs_smtputf8(env) && self.caps.smtputf8 {
-                        if self.caps.eight_bit_mime {
-                            c.put(b" BODY=8BITMIME");
-                        }
-                        c.put(b" SMTPUTF8");
-                    }
-                } else {
-                    c.put(b">");
-                }
+                    .write(skip, out)
+                });
             }
-            Cmd::Rcpt(i) => {
-                c.put(b"RCPT TO:<");
-                if let Some(to) = self
-                    .envelope
+            Cmd::AuthBare => Command::Auth {
+                mechanism,
+                initial_response: None,
+            },
+            Cmd::AuthResponse => {
+                return self.with_message(|m| Command::AuthResponse(m).write(skip, out));
+            }
+            Cmd::AuthAck => Command::AuthAck(mechanism),
+            Cmd::Mail => self.mail_command(),
+            Cmd::Rcpt(i) => Command::Rcpt(
+                self.envelope
                     .as_ref()
-                    .and_then(|e| e.to.get(usize::from(i)))
-                {
-                    c.put(to.as_str().as_bytes());
-                }
-                c.put(b">");
-            }
-            Cmd::Data => c.put(b"DATA"),
+                    .and_then(|e| e.to.get(usize::from(*i)))
+                    .map_or("", Address::as_str),
+            ),
+            Cmd::Data => Command::Data,
             Cmd::BdatLast { tail, len } => {
-                c.put(b"BDAT ");
-                c.put_decimal(u64::from(len));
-                c.put(b" LAST\r\n");
-                c.put(tail.get(..usize::from(len)).unwrap_or(&[]));
-                return (c.written(), c.complete());
+                Command::BdatLast(tail.get(..usize::from(*len)).unwrap_or(&[]))
             }
             Cmd::Terminator { bytes, len } => {
-                c.put(bytes.get(..usize::from(len)).unwrap_or(&[]));
-                return (c.written(), c.complete());
+                Command::Terminator(bytes.get(..usize::from(*len)).unwrap_or(&[]))
             }
-            Cmd::Rset => c.put(b"RSET"),
-            Cmd::Quit => c.put(b"QUIT"),
-        }
-        c.put(b"\r\n");
-        (c.written(), c.complete())
+            Cmd::Rset => Command::Rset,
+            Cmd::Quit => Command::Quit,
+        };
+        line.write(skip, out)
     }
 }
 
-/// Whether an address of `env` needs SMTPUTF8 (RFC 6531).
-fn needs_smtputf8(env: &Envelope) -> bool {
-    env.from.needs_smtputf8() || env.to.iter().any(Address::needs_smtputf8)
+/// The server refused the command of `stage` with `code`.
+fn refused(stage: Stage, code: ReplyCode) -> Error {
+    Error::Refused {
+        stage,
+        code,
+        diag: classify(stage, code),
+    }
 }

@@ -77,7 +77,6 @@
 
 mod classify;
 mod client;
-mod emit;
 mod event;
 mod settings;
 

@@ -16,6 +16,7 @@ pub mod json_guard;
 mod json_stream;
 pub mod reply;
 pub mod sasl;
+pub(crate) mod smtp_cmd;
 pub mod writer;
 
 /// Outcome of a push parser.
