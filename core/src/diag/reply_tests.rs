@@ -2,7 +2,7 @@
 //! contradicts that reply. Table test over every stage and the 4xx and 5xx
 //! replies (with and without the enhanced codes servers send), through the
 //! core's classification, and over the diagnostics the client picks after
-//! an OAuth error challenge (`smtp/client.rs`: a token the server calls
+//! an OAuth error challenge (`smtp/client/auth.rs`: a token the server calls
 //! invalid is `TokenRejected` whatever the final code, as Google's
 //! `535 5.7.8` after its challenge).
 //!
@@ -166,7 +166,7 @@ fn every_smtp_reply_diagnostic_agrees_with_its_reply() {
                 let r = reply(code, *e);
                 let mut ids = std::vec![classify(stage, r)];
                 if stage == Stage::Auth {
-                    // After an error challenge (smtp/client.rs).
+                    // After an error challenge (smtp/client/auth.rs).
                     ids.extend([
                         Id::TokenRejected,
                         Id::InvalidScope,
