@@ -34,13 +34,13 @@ use crate::address::Address;
 use crate::config::{oauth_available, Applied, HostName, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
+use crate::image;
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
 use crate::provider::Provider;
 use crate::secret::RefreshToken;
 use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
 use crate::time::Instant;
-use crate::image;
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
     WallTime,

@@ -1,11 +1,10 @@
 //! Reading the image back (R-NV): the newest good slot, decoded straight
 //! into the settings and the store.
 
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use heapless::Vec;
 
 use super::records::{restore, settings_into, NvSettings, NvSlot, NvUser};
+use super::seal::SecretSealer;
 use super::{
     aad, image_crc, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState,
     BODY_FIXED_LEN, FLAG_SEALED, FORMAT_VERSION, MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
@@ -221,8 +220,8 @@ fn decode_into(
     if image.flags & !FLAG_SEALED != 0 {
         return Err(NvError::Corrupt);
     }
-    let cipher = match (sealed, key) {
-        (true, Some(k)) => Some(k.cipher()),
+    let key = match (sealed, key) {
+        (true, Some(k)) => Some(k),
         (true, None) => return Err(NvError::SealOpenFailed),
         (false, _) => None,
     };
@@ -254,12 +253,12 @@ fn decode_into(
     let mut vault = Vault {
         rest: vault,
         index: 0,
-        sealed: cipher.is_some(),
+        sealed: key.is_some(),
     };
     // Each secret is copied straight into its place and opened there (R-MEM:
     // no scratch buffer of a refresh token's size on the stack).
     let opener = Opener {
-        cipher: cipher.as_ref(),
+        key,
         image,
         random: &random,
     };
@@ -313,7 +312,7 @@ impl<'a> Vault<'a> {
 
 /// Opens an image's secrets where they are kept.
 struct Opener<'a, 'b> {
-    cipher: Option<&'a ChaCha20Poly1305>,
+    key: Option<&'a DeviceKey>,
     image: &'a Checked<'b>,
     random: &'a [u8; RANDOM_LEN],
 }
@@ -327,15 +326,10 @@ impl Opener<'_, '_> {
         (data, tag, index): (&[u8], &[u8], usize),
     ) -> Result<(), NvError> {
         dst.set(data).map_err(|_| NvError::Corrupt)?;
-        if let Some(cipher) = self.cipher {
+        if let Some(key) = self.key {
             let nonce = nonce(self.image.seq, index, self.random);
-            let opened = cipher.decrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
-                &aad(&self.image.prefix, index),
-                dst.expose_mut(),
-                Tag::from_slice(tag),
-            );
-            if opened.is_err() {
+            let sealer = SecretSealer::new(key, &nonce, &aad(&self.image.prefix, index));
+            if !sealer.open(dst.expose_mut(), tag) {
                 dst.clear();
                 return Err(NvError::SealOpenFailed);
             }

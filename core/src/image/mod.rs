@@ -40,7 +40,6 @@
 
 use core::fmt;
 
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use zeroize::Zeroizing;
 
 use crate::diag::{Diagnostic, Id};
@@ -146,10 +145,6 @@ impl DeviceKey {
     /// The key's octets, for the ciphers.
     pub(crate) fn octets(&self) -> &[u8; 32] {
         &self.0
-    }
-
-    pub(crate) fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(self.octets().into())
     }
 }
 

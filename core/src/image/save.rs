@@ -71,9 +71,11 @@ pub struct ImageWriter {
     seal: Option<(DeviceKey, [u8; RANDOM_LEN])>,
     len: usize,
     written: usize,
-    /// The CRC of what was handed out so far, to compare with the
-    /// prefix's at the end.
-    running: crc::Digest<'static, u32>,
+    /// The CRC of what was handed out so far (finalised, see
+    /// [`crc_resumed`]), to compare with the prefix's at the end. A plain
+    /// number, so that a writer is valid as all-zero octets and can live
+    /// in storage the C API zeroes (no reference inside).
+    running: u32,
     /// The state changed under the writer: the image cannot be finished.
     spoiled: bool,
 }
@@ -119,9 +121,10 @@ impl ImageWriter {
         if let Some(field) = prefix.get_mut(12..16) {
             field.copy_from_slice(&body_len32.to_le_bytes());
         }
-        let mut running = CRC.digest();
-        running.update(prefix.get(..16).unwrap_or(&[]));
-        let mut crc = Crc(running.clone());
+        let mut head = CRC.digest();
+        head.update(prefix.get(..16).unwrap_or(&[]));
+        let mut crc = Crc(head.clone());
+        let running = head.finalize();
         parts.produce(&prefix, &mut crc)?;
         let crc = crc.0.finalize();
         if let Some(field) = prefix.get_mut(16..20) {
@@ -226,7 +229,9 @@ impl ImageWriter {
             .produce(&self.prefix, &mut window)?;
             let body = window.filled;
             if let Some(piece) = out.get(filled..filled.saturating_add(body)) {
-                self.running.update(piece);
+                let mut d = crc_resumed(self.running);
+                d.update(piece);
+                self.running = d.finalize();
             }
             filled = filled.saturating_add(body);
         }
@@ -235,11 +240,19 @@ impl ImageWriter {
             return Err(NvError::Changed);
         }
         self.written = self.written.saturating_add(filled);
-        if self.written == self.len && self.running.clone().finalize() != le32(&self.prefix, 16) {
+        if self.written == self.len && self.running != le32(&self.prefix, 16) {
             return Err(NvError::Changed);
         }
         Ok(filled)
     }
+}
+
+/// A digest that goes on from `finalised`, the image CRC (CRC-32/ISO-HDLC)
+/// of the octets so far. That CRC reflects its input and output and
+/// inverts its register at the start and the end: the register is
+/// `finalised` inverted, and the crate takes an initial value reflected.
+pub(super) fn crc_resumed(finalised: u32) -> crc::Digest<'static, u32> {
+    CRC.digest_with_initial((finalised ^ u32::MAX).reverse_bits())
 }
 
 fn le32(b: &[u8; PREFIX_LEN], at: usize) -> u32 {
@@ -320,9 +333,9 @@ impl Sink for Window<'_> {
 }
 
 /// postcard's output into a [`Sink`].
-struct ToSink<'s, S: Sink>(&'s mut S);
+struct ToSink<'s>(&'s mut dyn Sink);
 
-impl<S: Sink> Flavor for ToSink<'_, S> {
+impl Flavor for ToSink<'_> {
     type Output = ();
     fn try_push(&mut self, octet: u8) -> postcard::Result<()> {
         self.0.put(&[octet]);
@@ -350,7 +363,7 @@ impl Parts<'_> {
     /// The body's octets into `sink`, in the documented order: the
     /// randomness and a reserved octet, the records, the secrets (sealed
     /// with the `prefix`'s first 12 octets as associated data).
-    fn produce<S: Sink>(&self, prefix: &[u8; PREFIX_LEN], sink: &mut S) -> Result<(), NvError> {
+    fn produce(&self, prefix: &[u8; PREFIX_LEN], sink: &mut dyn Sink) -> Result<(), NvError> {
         let mut fixed = [0u8; BODY_FIXED_LEN];
         if let (Some((_, random)), Some(dst)) = (self.seal, fixed.get_mut(..RANDOM_LEN)) {
             dst.copy_from_slice(random);
@@ -371,7 +384,7 @@ impl Parts<'_> {
     /// The settings' and slots' records. Not inlined: the list of users'
     /// records lives on this frame only while it is encoded (R-MEM).
     #[inline(never)]
-    fn records<S: Sink>(&self, sink: &mut S) -> Result<(), NvError> {
+    fn records(&self, sink: &mut dyn Sink) -> Result<(), NvError> {
         let mut users: Vec<NvUser<'_>, MAX_USER_TOKENS> = Vec::new();
         for u in self.store.user_entries() {
             users
@@ -390,13 +403,7 @@ impl Parts<'_> {
     }
 
     /// Secret number `index`, sealed (then its tag) if the image is.
-    fn secret<S: Sink>(
-        &self,
-        sink: &mut S,
-        prefix: &[u8; PREFIX_LEN],
-        index: usize,
-        secret: &[u8],
-    ) {
+    fn secret(&self, sink: &mut dyn Sink, prefix: &[u8; PREFIX_LEN], index: usize, secret: &[u8]) {
         let Some((key, random)) = self.seal else {
             if sink.wants(secret.len()) {
                 sink.put(secret);

@@ -1,19 +1,22 @@
-//! Sealing one secret of the image as a stream of pieces (R-MEM, R-NV).
+//! Sealing and opening one secret of the image (R-MEM, R-NV).
 //!
 //! The image is written in pieces through a small buffer, so a secret is
-//! never encrypted in place in a slot-sized one. The sealed form is exactly
-//! the AEAD ChaCha20-Poly1305 of RFC 8439 §2.8, which `load` opens with the
-//! `chacha20poly1305` crate: the Poly1305 key is the first 32 octets of
-//! keystream block 0, the secret is encrypted from block 1, and the tag
-//! covers the associated data and the ciphertext, each padded to 16 octets,
-//! then both lengths. That crate only seals a whole buffer in place; this
-//! composes the same two primitives (the `chacha20` and `poly1305` crates)
-//! piece by piece, with nothing larger than one 64-octet block held.
+//! sealed piece by piece, never in place in a slot-sized buffer. The sealed
+//! form is exactly the AEAD ChaCha20-Poly1305 of RFC 8439 §2.8: the
+//! Poly1305 key is the first 32 octets of keystream block 0, the secret is
+//! encrypted from block 1, and the tag covers the associated data and the
+//! ciphertext, each padded to 16 octets, then both lengths. The
+//! `chacha20poly1305` crate only seals a whole buffer in place; this
+//! composes its two primitives (the `chacha20` and `poly1305` crates) piece
+//! by piece, with nothing larger than one 64-octet block held, and opens a
+//! secret where it is kept with the same code, so that one ChaCha20 and one
+//! Poly1305 are linked into a firmware. The tests check both directions
+//! against the crate's AEAD.
 
 use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use chacha20::ChaCha20;
 use poly1305::universal_hash::{KeyInit, UniversalHash};
-use poly1305::Poly1305;
+use poly1305::{Block, Poly1305};
 use zeroize::Zeroize;
 
 use super::{DeviceKey, TAG_LEN};
@@ -22,7 +25,7 @@ use super::{DeviceKey, TAG_LEN};
 /// that Poly1305's padding falls only after the last one.
 pub(super) const PIECE_LEN: usize = 64;
 
-/// Seals one secret, piece by piece.
+/// Seals one secret piece by piece, or opens one.
 pub(super) struct SecretSealer {
     cipher: ChaCha20,
     mac: Poly1305,
@@ -58,12 +61,34 @@ impl SecretSealer {
 
     /// The tag over everything sealed.
     pub(super) fn tag(mut self) -> [u8; TAG_LEN] {
-        let mut lengths = poly1305::Block::default();
+        self.authenticate_lengths();
+        self.mac.finalize().into()
+    }
+
+    /// Opens the sealed secret `sealed` in place if `tag` is its tag
+    /// (compared in constant time); otherwise leaves it as it is and
+    /// returns `false`.
+    pub(super) fn open(mut self, sealed: &mut [u8], tag: &[u8]) -> bool {
+        let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else {
+            return false;
+        };
+        self.mac.update_padded(sealed);
+        self.sealed_len = sealed.len() as u64;
+        self.authenticate_lengths();
+        let cipher = &mut self.cipher;
+        if self.mac.verify(&Block::from(tag)).is_err() {
+            return false;
+        }
+        cipher.apply_keystream(sealed);
+        true
+    }
+
+    fn authenticate_lengths(&mut self) {
+        let mut lengths = Block::default();
         let (aad, sealed) = lengths.split_at_mut(8);
         aad.copy_from_slice(&self.aad_len.to_le_bytes());
         sealed.copy_from_slice(&self.sealed_len.to_le_bytes());
         self.mac.update(&[lengths]);
-        self.mac.finalize().into()
     }
 }
 
@@ -98,6 +123,20 @@ mod tests {
             }
             prop_assert_eq!(&pieces, &whole);
             prop_assert_eq!(&sealer.tag()[..], &tag[..]);
+            // Opened here, as the crate sealed it; refused with another
+            // tag or another aad, the octets left as they were.
+            let mut opened = whole.clone();
+            prop_assert!(SecretSealer::new(&device_key, &nonce, &aad).open(&mut opened, &tag));
+            prop_assert_eq!(&opened, &secret);
+            let mut bad_tag = tag;
+            bad_tag[0] ^= 1;
+            let mut kept = whole.clone();
+            prop_assert!(!SecretSealer::new(&device_key, &nonce, &aad).open(&mut kept, &bad_tag));
+            prop_assert_eq!(&kept, &whole);
+            let mut other_aad = aad.clone();
+            other_aad.push(0);
+            prop_assert!(!SecretSealer::new(&device_key, &nonce, &other_aad).open(&mut kept, &tag));
+            prop_assert!(!SecretSealer::new(&device_key, &nonce, &aad).open(&mut kept, &tag[..15]));
         }
     }
 }

@@ -163,12 +163,19 @@ fn in_pieces(
     let mut image = Vec::new();
     for &size in sizes.iter().cycle() {
         let mut piece = vec![0u8; size];
-        assert_eq!(w.written(), image.len(), "each piece goes where the last ended");
+        assert_eq!(
+            w.written(),
+            image.len(),
+            "each piece goes where the last ended"
+        );
         let n = w.next_chunk(settings, store, &mut piece).unwrap();
         if n == 0 {
             break;
         }
-        assert!(n == size || image.len() + n == w.len(), "only the last piece is short");
+        assert!(
+            n == size || image.len() + n == w.len(),
+            "only the last piece is short"
+        );
         image.extend_from_slice(&piece[..n]);
     }
     assert!(w.is_done());
@@ -329,4 +336,15 @@ fn a_whole_image_needs_a_buffer_of_its_length() {
         Err(NvError::BufferTooSmall)
     );
     assert!(short.iter().all(|b| *b == 0), "wiped on error");
+}
+
+#[test]
+fn the_image_crc_resumes_from_its_finalised_value() {
+    let data = b"MFPO, then any octets at all, split anywhere";
+    let whole = super::CRC.checksum(data);
+    for cut in 0..=data.len() {
+        let mut d = super::save::crc_resumed(super::CRC.checksum(&data[..cut]));
+        d.update(&data[cut..]);
+        assert_eq!(d.finalize(), whole, "cut at {cut}");
+    }
 }

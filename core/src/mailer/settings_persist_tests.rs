@@ -7,8 +7,8 @@
 use super::*;
 use crate::config::tests::{addr, valid};
 use crate::config::{Proxy, SenderMode};
-use crate::secret::SecretBuf;
 use crate::image as nv;
+use crate::secret::SecretBuf;
 use std::vec::Vec;
 
 fn persists(m: &mut Mailer) -> Vec<StoreEvent> {
