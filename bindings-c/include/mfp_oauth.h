@@ -64,8 +64,10 @@
  *                         output: _smtp_write_body_canonical), _smtp_finish_body
  *                         (compose it with mfp_oauth_mime_*; its size with
  *                         _set_message_size before the session, or in the job)
- *   PERSIST               write the image: mfp_oauth_mailer_save, program it
- *                         into the slot save names, read it back, then
+ *   PERSIST               write the image into the slot save names: a page
+ *                         at a time (mfp_oauth_mailer_save_begin, then
+ *                         _save_next until it gives 0 octets) or whole
+ *                         (mfp_oauth_mailer_save); read it back, then
  *                         mfp_oauth_mailer_image_written (and erase the other
  *                         slot when the step says erase_other_slot)
  *   ADMIN_REAUTH_NEEDED   warn on the Information screen (Acquire again)
@@ -129,11 +131,11 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 59,600 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 59,696 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
  * the settings in force and the staged ones 3.7 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7450
+#define MFP_OAUTH_MAILER_WORDS 7462
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
@@ -971,7 +973,8 @@ enum mfp_oauth_step_kind
    */
   MFP_OAUTH_STEP_KIND_PLAN_CHANGED = 2,
   /**
-   * Write a new image (`mfp_oauth_mailer_save`); if `erase_other_slot`,
+   * Write a new image (`mfp_oauth_mailer_save_begin` and `_save_next`
+   * through a flash page, or `mfp_oauth_mailer_save`); if `erase_other_slot`,
    * erase the other slot once it is written (no old refresh token stays
    * in flash).
    */
@@ -2302,7 +2305,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,524 B at opt-level s, 2,816 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,532 B at opt-level s, 2,824 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2339,7 +2342,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,988 B at opt-level s, 2,944 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,948 B at opt-level s, 2,944 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2348,43 +2351,6 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        size_t slot_b_len,
                                        const uint8_t *key,
                                        mfp_oauth_nv_report *out_report);
-
-/**
- * Writes the persistence image (settings and refresh tokens, never access
- * tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
- * and says which slot to write it to and its sequence number. Write
- * `out[..*out_len]` to that slot, then call
- * `mfp_oauth_mailer_image_written`; until then the next save targets the
- * same slot, so the last good image is never overwritten. With `key` (32
- * octets) the refresh tokens are sealed, and `random` (7 fresh octets from
- * an RNG) is required. On error `out` is wiped.
- *
- * Safety:
- * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
- * bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
- * NULL or valid for a write.
- *
- * Stack: 1,964 B at opt-level s, 1,956 B at z (Cortex-M4F, tools/size-report.sh).
- */
-mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
-                                       const uint8_t *key,
-                                       const uint8_t *random,
-                                       uint8_t *out,
-                                       size_t out_len,
-                                       size_t *out_written,
-                                       mfp_oauth_nv_slot *out_slot,
-                                       uint32_t *out_sequence);
-
-/**
- * The image from `mfp_oauth_mailer_save` (`slot`, `sequence`) is now in
- * flash and verified: the next image goes to the other slot.
- *
- * Safety:
- * As for `mfp_oauth_mailer_destroy`.
- */
-mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
-                                                uint32_t slot,
-                                                uint32_t sequence);
 
 /**
  * Wipes every token and the settings, and every byte of the storage.
@@ -2536,6 +2502,92 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
                                                   mfp_oauth_plan *out_plan);
 
 /**
+ * Writes the persistence image (settings and refresh tokens, never access
+ * tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
+ * and says which slot to write it to and its sequence number. Write
+ * `out[..*out_len]` to that slot, then call
+ * `mfp_oauth_mailer_image_written`; until then the next save targets the
+ * same slot, so the last good image is never overwritten. With `key` (32
+ * octets) the refresh tokens are sealed, and `random` (7 fresh octets from
+ * an RNG) is required. On error `out` is wiped. With little RAM, write the
+ * image in pieces instead (`mfp_oauth_mailer_save_begin`).
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
+ * bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
+ * NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
+                                       const uint8_t *key,
+                                       const uint8_t *random,
+                                       uint8_t *out,
+                                       size_t out_len,
+                                       size_t *out_written,
+                                       mfp_oauth_nv_slot *out_slot,
+                                       uint32_t *out_sequence);
+
+/**
+ * Starts writing the persistence image in pieces, through a buffer of any
+ * size (a flash page; 64 octets are enough): no buffer the size of a slot
+ * (`MFP_OAUTH_NV_IMAGE_MAX_LEN`) is needed. Says the image's length, the
+ * slot to write it to and its sequence number; then call
+ * `mfp_oauth_mailer_save_next` until it gives 0 octets, program each piece
+ * at the offset it gives, and confirm with `mfp_oauth_mailer_image_written`
+ * (refused until the last piece is out). `key` and `random` as for
+ * `mfp_oauth_mailer_save`. A new begin (or a whole save) abandons an image
+ * not finished.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
+ * bytes; the outputs NULL or valid for a write.
+ *
+ * Stack: 2,484 B at opt-level s, 2,536 B at z (Cortex-M4F, tools/size-report.sh).
+ */
+mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
+                                             const uint8_t *key,
+                                             const uint8_t *random,
+                                             size_t *out_image_len,
+                                             mfp_oauth_nv_slot *out_slot,
+                                             uint32_t *out_sequence);
+
+/**
+ * The next piece of the image begun with `mfp_oauth_mailer_save_begin`,
+ * into `out` (`out_len` octets, not 0): program `out[..*out_written]` at
+ * offset `*out_offset` of the slot. `*out_written` is `out_len` but for
+ * the last piece, and 0 once the image is complete. If the settings or
+ * tokens changed since the begin (a rotated refresh token, say), the last
+ * piece fails with `MFP_OAUTH_STATUS_NV_IMAGE_CHANGED` (E512): that image
+ * is incomplete, do not confirm it; the change asked for a new image, and
+ * the other slot still holds the last good one. `WRONG_STATE` without a
+ * begin. On error `out` is wiped.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
+ * writes; the outputs NULL or valid for a write.
+ *
+ * Stack: 2,308 B at opt-level s, 2,324 B at z (Cortex-M4F, tools/size-report.sh).
+ */
+mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
+                                            uint8_t *out,
+                                            size_t out_len,
+                                            size_t *out_offset,
+                                            size_t *out_written);
+
+/**
+ * The image from `mfp_oauth_mailer_save` or `_save_begin` (`slot`,
+ * `sequence`) is now in flash and verified: the next image goes to the
+ * other slot. An image written in pieces is confirmed only once
+ * `mfp_oauth_mailer_save_next` has given its last piece
+ * (`MFP_OAUTH_STATUS_WRONG_STATE` before, or after E512).
+ *
+ * Safety:
+ * As for `mfp_oauth_mailer_destroy`.
+ */
+mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
+                                                uint32_t slot,
+                                                uint32_t sequence);
+
+/**
  * Submits a job: the sender policy decides the From address and whose
  * token signs (R-POL), nothing is sent before it accepted them. Writes
  * the first plan. `WRONG_STATE` while another job runs; a refused job is a
@@ -2545,7 +2597,7 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,824 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,844 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2623,7 +2675,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 2,832 B at opt-level s, 2,888 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,904 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -2678,7 +2730,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
  * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
  *
- * Stack: 196 B at opt-level s, 220 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 204 B at opt-level s, 212 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
                                                   const uint8_t *input,
@@ -2717,7 +2769,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 628 B at opt-level s, 604 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 732 B at opt-level s, 740 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3174,7 +3226,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 968 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 988 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3243,7 +3295,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 2,832 B at opt-level s, 2,888 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,904 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3320,7 +3372,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t no
  * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
  * not overlapping `input`; the outputs NULL or valid for a write.
  *
- * Stack: 196 B at opt-level s, 220 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 204 B at opt-level s, 212 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
                                            const uint8_t *input,
@@ -3374,7 +3426,7 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
  *
- * Stack: 628 B at opt-level s, 604 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 732 B at opt-level s, 740 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
                                               uint64_t now_ms,

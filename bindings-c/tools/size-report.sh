@@ -23,6 +23,11 @@ for p in "${profiles[@]}"; do
     < <(awk -f "$here/map-sizes.awk" "$out/fw.map")
   while read -r _ entry bytes; do fig["$p stack $entry"]=$bytes; done \
     < <(grep '^stack: ' "$out/run.log")
+  # What the firmware lends the library for its day ("lent: <what> <bytes>").
+  lent=0
+  while read -r line; do lent=$((lent + ${line##* })); done < <(grep '^lent: ' "$out/run.log")
+  fig["$p lent"]=$lent
+  fig["$p lent items"]=$(grep '^lent: ' "$out/run.log" | sed 's/^lent: //; s/ \([0-9]*\)$/ \1 B/' | paste -sd, - | sed 's/,/, /g')
   read -r text data bss _ < <(arm-none-eabi-size "$out/fw.elf" | tail -n 1)
   fig["$p elf text"]=$text
   fig["$p elf data"]=$data
@@ -47,6 +52,7 @@ v() { echo "${fig["$1"]:-0}"; }
   done
   echo "| **flash** (text + rodata + data) | **${flash[0]} B** | **${flash[1]} B** |"
   echo "| **static RAM** (data + bss) | **${ram[0]} B** | **${ram[1]} B** |"
+  echo "| **caller RAM for a day** (lent by the firmware: $(v "firmware lent items")) | **$(v "firmware lent") B** | **$(v "firmware-z lent") B** |"
   echo "| whole firmware ELF: text / data / bss | $(v "firmware elf text") / $(v "firmware elf data") / $(v "firmware elf bss") B | $(v "firmware-z elf text") / $(v "firmware-z elf data") / $(v "firmware-z elf bss") B |"
   echo
   echo "| stack high-water (painting, from the caller's SP) | opt-level s | opt-level z |"

@@ -92,7 +92,7 @@ __attribute__((noinline)) static void measure_stack(const char *entry, void (*fn
 }
 
 /* Per entry point high-water marks, over every call made through MEASURED. */
-#define MAX_ENTRIES 40
+#define MAX_ENTRIES 48
 static struct {
   const char *name;
   unsigned max;

@@ -9,9 +9,9 @@
 //! `mfp_oauth_mailer_poll_event` (SMTP events, plan changes, and store
 //! events that say when to write the image to flash).
 //!
-//! This file: the storage and the mailer's life (create, load, save,
-//! destroy). The others, one purpose each: `settings.rs` (apply and read
-//! back the settings), `plan.rs` (jobs and their plans), `auth.rs` (the
+//! This file: the storage and the mailer's life (create, load, destroy).
+//! The others, one purpose each: `image_save.rs` (the image for flash,
+//! whole or in pieces), `settings.rs` (apply and read back the settings), `plan.rs` (jobs and their plans), `auth.rs` (the
 //! token flows a plan asks for), `steps.rs` (the steps to drain),
 //! `session.rs` (the SMTP session's pump), `tokens.rs` (the token store as
 //! the panel shows it).
@@ -20,11 +20,11 @@ use core::ffi::c_char;
 
 use mfp_oauth_core::config::{Settings, Violations};
 use mfp_oauth_core::diag::Id;
+use mfp_oauth_core::image::{self, DeviceKey, LoadReport, NvCursor, SlotId, SlotState};
 use mfp_oauth_core::mailer::Mailer;
-use mfp_oauth_core::image::{self, DeviceKey, LoadReport, NvCursor, Seal, SlotId, SlotState};
 use mfp_oauth_core::token::WallTime;
 
-use crate::buf::{bytes, bytes_mut, put};
+use crate::buf::{bytes, put};
 use crate::call;
 use crate::handle::{self, opaque, zeroable};
 use crate::settings::{self as csettings, MfpOauthSettings};
@@ -32,6 +32,7 @@ use crate::{MfpOauthStatus, MFP_OAUTH_ADDRESS_BUF_LEN, MFP_OAUTH_HOST_BUF_LEN};
 use crate::{MFP_OAUTH_REPLY_TEXT_BUF_LEN, MFP_OAUTH_USER_ID_BUF_LEN};
 
 mod auth;
+mod image_save;
 mod plan;
 mod session;
 mod settings;
@@ -39,6 +40,8 @@ mod steps;
 mod tokens;
 
 pub use auth::*;
+use image_save::PieceSave;
+pub use image_save::*;
 pub use plan::*;
 pub use session::*;
 pub use settings::*;
@@ -54,12 +57,15 @@ pub(crate) struct MailerObj {
     /// validates them here and swaps them in (R-MEM: not 4 KB of settings
     /// on the caller's stack, moved twice); reset (wiped) between calls.
     staged: Settings,
+    /// The image being written in pieces (`mfp_oauth_mailer_save_begin`),
+    /// with its slot and sequence number.
+    piece_save: Option<PieceSave>,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 59,600 octets, alignment 8
+/// 64-bit words of `mfp_oauth_mailer` storage: 59,696 octets, alignment 8
 /// (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
 /// the settings in force and the staged ones 3.7 KB each).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 7450;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 7462;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25355;
@@ -144,6 +150,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_create(
         // of the mailer or of its settings passes through the stack.
         let init = |obj: &mut MailerObj| {
             obj.cursor = NvCursor::new();
+            obj.piece_save = None;
             let filled = obj.mailer.reset_with(|s| {
                 // SAFETY: the strings of `c` are valid (contract).
                 unsafe { csettings::fill(c, s, None) }.map_err(Refused)
@@ -322,126 +329,6 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
             _ => status,
         }
     })
-}
-
-/// `mfp_oauth_mailer_save` on the live mailer. Not inlined: in the entry
-/// point's frame it cost 8 octets more stack at opt-level s and z than the
-/// hand-written entry point did (R-MEM).
-///
-/// # Safety
-/// As for `mfp_oauth_mailer_save`; the outputs not NULL.
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
-unsafe fn save(
-    m: &mut MailerObj,
-    key: *const u8,
-    random: *const u8,
-    out: *mut u8,
-    out_len: usize,
-    out_written: *mut usize,
-    out_slot: *mut MfpOauthNvSlot,
-    out_sequence: *mut u32,
-) -> MfpOauthStatus {
-    // SAFETY: valid for `out_len` bytes of writes (contract).
-    let out = try_status!(unsafe { bytes_mut(out, out_len) });
-    // SAFETY: NULL or 32 bytes (contract).
-    let key = try_status!(unsafe { device_key(key) });
-    let seal = match &key {
-        None => None,
-        Some(k) => {
-            // SAFETY: valid for 7 bytes (contract).
-            let r = try_status!(unsafe { bytes(random, MFP_OAUTH_SEAL_RANDOM_LEN) });
-            let Ok(random) = <[u8; MFP_OAUTH_SEAL_RANDOM_LEN]>::try_from(r) else {
-                return MfpOauthStatus::InvalidArgument;
-            };
-            Some(Seal { key: k, random })
-        }
-    };
-    let (slot, seq) = m.cursor.next();
-    match image::save(m.mailer.settings(), m.mailer.store(), seq, seal, out) {
-        Ok(n) => {
-            // SAFETY: the outputs are not NULL and valid (contract).
-            unsafe {
-                out_written.write(n);
-                out_slot.write(slot_c(slot));
-                out_sequence.write(seq);
-            }
-            MfpOauthStatus::Ok
-        }
-        Err(image::NvError::BufferTooSmall) => {
-            // SAFETY: not NULL and valid (contract).
-            unsafe { out_written.write(image::IMAGE_MAX_LEN) };
-            MfpOauthStatus::BufferTooSmall
-        }
-        Err(e) => MfpOauthStatus::of(e),
-    }
-}
-
-/// Writes the persistence image (settings and refresh tokens, never access
-/// tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
-/// and says which slot to write it to and its sequence number. Write
-/// `out[..*out_len]` to that slot, then call
-/// `mfp_oauth_mailer_image_written`; until then the next save targets the
-/// same slot, so the last good image is never overwritten. With `key` (32
-/// octets) the refresh tokens are sealed, and `random` (7 fresh octets from
-/// an RNG) is required. On error `out` is wiped.
-///
-/// # Safety
-/// `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
-/// bytes; `out` NULL or valid for `out_len` bytes of writes; the outputs
-/// NULL or valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_mailer_save(
-    mailer: *mut MfpOauthMailer,
-    key: *const u8,
-    random: *const u8,
-    out: *mut u8,
-    out_len: usize,
-    out_written: *mut usize,
-    out_slot: *mut MfpOauthNvSlot,
-    out_sequence: *mut u32,
-) -> MfpOauthStatus {
-    let work = |m: &mut MailerObj| {
-        // SAFETY: the caller's contract for the pointers.
-        unsafe {
-            save(
-                m,
-                key,
-                random,
-                out,
-                out_len,
-                out_written,
-                out_slot,
-                out_sequence,
-            )
-        }
-    };
-    // SAFETY: the caller's contract for `mailer`.
-    unsafe { call::with_mut(mailer, (out_written, out_slot, out_sequence), work) }
-}
-
-/// The image from `mfp_oauth_mailer_save` (`slot`, `sequence`) is now in
-/// flash and verified: the next image goes to the other slot.
-///
-/// # Safety
-/// As for `mfp_oauth_mailer_destroy`.
-#[no_mangle]
-pub unsafe extern "C" fn mfp_oauth_mailer_image_written(
-    mailer: *mut MfpOauthMailer,
-    slot: u32,
-    sequence: u32,
-) -> MfpOauthStatus {
-    let work = |m: &mut MailerObj| {
-        let slot = match slot {
-            0 => SlotId::A,
-            1 => SlotId::B,
-            _ => return MfpOauthStatus::InvalidArgument,
-        };
-        m.cursor.written(slot, sequence);
-        MfpOauthStatus::Ok
-    };
-    // SAFETY: the caller's contract.
-    unsafe { call::with_mut(mailer, (), work) }
 }
 
 /// Wipes every token and the settings, and every byte of the storage.

@@ -24,7 +24,8 @@ pub enum MfpOauthStepKind {
     Smtp = 1,
     /// The plan changed: read it with `mfp_oauth_mailer_plan`.
     PlanChanged = 2,
-    /// Write a new image (`mfp_oauth_mailer_save`); if `erase_other_slot`,
+    /// Write a new image (`mfp_oauth_mailer_save_begin` and `_save_next`
+    /// through a flash page, or `mfp_oauth_mailer_save`); if `erase_other_slot`,
     /// erase the other slot once it is written (no old refresh token stays
     /// in flash).
     Persist = 3,

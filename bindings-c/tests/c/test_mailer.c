@@ -189,14 +189,9 @@ TEST(load_and_create_refuse_a_live_mailer) {
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
-/* Trap 2: mfp_oauth_mailer_settings, change the port, apply: the Send-As list and the
- * proxy password stay (same image size, no erase of the other slot); the
- * password is never read back. */
-TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
-  static mfp_oauth_mailer m;
-  static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
-  memset(&m, 0, sizeof m);
-  mfp_oauth_settings s = pd_settings(), back;
+/* The printer day's settings with a Send-As list and a proxy password. */
+static mfp_oauth_settings t_settings_with_proxy(void) {
+  mfp_oauth_settings s = pd_settings();
   s.send_as[0] = PD_STR("scans@contoso.com");
   s.send_as[1] = PD_STR("fax@contoso.com");
   s.send_as_count = 2;
@@ -204,6 +199,17 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   s.proxy_port = 3128;
   s.proxy_user = PD_STR("printer");
   s.proxy_password = PD_STR("Pr0xy-Secret!");
+  return s;
+}
+
+/* Trap 2: mfp_oauth_mailer_settings, change the port, apply: the Send-As list and the
+ * proxy password stay (same image size, no erase of the other slot); the
+ * password is never read back. */
+TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
+  static mfp_oauth_mailer m;
+  static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  memset(&m, 0, sizeof m);
+  mfp_oauth_settings s = t_settings_with_proxy(), back;
   CHECK_OK(mfp_oauth_mailer_create(&m, &s));
   t_drain(&m, NULL);
   size_t before = t_image(&m, image);
@@ -471,6 +477,101 @@ TEST(readers_take_const_handles) {
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
+/* R-MEM, R-NV: the image written in pieces through a 64-octet page is the
+ * whole image, octet for octet; it is confirmed only once complete; a
+ * change between pieces (E512) leaves an incomplete image that is never
+ * confirmed, and the last good slot still loads. */
+static size_t t_pieces(mfp_oauth_mailer *m, const uint8_t *key, const uint8_t *random,
+                       uint8_t *slot_mem, mfp_oauth_nv_slot *slot, uint32_t *seq) {
+  size_t len = 0, offset = 0, n = 0, written = 0;
+  uint8_t page[64];
+  CHECK_OK(mfp_oauth_mailer_save_begin(m, key, random, &len, slot, seq));
+  for (;;) {
+    CHECK_OK(mfp_oauth_mailer_save_next(m, page, sizeof page, &offset, &n));
+    if (n == 0) break;
+    CHECK(offset == written && n <= sizeof page && offset + n <= len);
+    if (offset + n > len) break;
+    memcpy(slot_mem + offset, page, n);
+    written += n;
+    if (written < len) {
+      /* Not confirmed before the last piece. */
+      CHECK_STATUS(mfp_oauth_mailer_image_written(m, *slot, *seq), MFP_OAUTH_STATUS_WRONG_STATE);
+    }
+  }
+  CHECK(written == len);
+  return written;
+}
+
+TEST(the_image_is_written_in_pieces_through_a_small_page) {
+  static mfp_oauth_mailer m, m2;
+  static uint8_t whole[MFP_OAUTH_NV_IMAGE_MAX_LEN], slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  memset(&m, 0, sizeof m);
+  memset(&m2, 0, sizeof m2);
+  memset(slots, 0xff, sizeof slots);
+  const mfp_oauth_status NP = MFP_OAUTH_STATUS_NULL_PARAMETER;
+  mfp_oauth_settings s = t_settings_with_proxy(), back;
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  t_drain(&m, NULL);
+  const uint8_t key[MFP_OAUTH_DEVICE_KEY_LEN] = {9, 8, 7};
+  const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {1, 2, 3, 4, 5, 6, 7};
+  size_t len = 0, offset = 0, n = 0;
+  mfp_oauth_nv_slot slot, whole_slot;
+  uint32_t seq, whole_seq;
+  uint8_t page[64];
+
+  /* Misuse: no begin, NULL outputs, an empty page. */
+  CHECK_STATUS(mfp_oauth_mailer_save_next(&m, page, sizeof page, &offset, &n),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_mailer_save_begin(&m, key, NULL, &len, &slot, &seq), NP);
+  CHECK_STATUS(mfp_oauth_mailer_save_begin(&m, NULL, NULL, NULL, &slot, &seq), NP);
+  CHECK_OK(mfp_oauth_mailer_save_begin(&m, NULL, NULL, &len, &slot, &seq));
+  CHECK_STATUS(mfp_oauth_mailer_save_next(&m, page, 0, &offset, &n), MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
+  CHECK_STATUS(mfp_oauth_mailer_save_next(&m, page, sizeof page, NULL, &n), NP);
+
+  /* The same image as the whole save, sealed, to the same slot. */
+  CHECK_OK(mfp_oauth_mailer_save(&m, key, random, whole, sizeof whole, &n, &whole_slot, &whole_seq));
+  size_t got = t_pieces(&m, key, random, slots[whole_slot], &slot, &seq);
+  CHECK(slot == whole_slot && seq == whole_seq);
+  CHECK(got == n && memcmp(slots[slot], whole, n) == 0);
+  CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
+  mfp_oauth_nv_report r;
+  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK(r.sequence == seq);
+  CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
+  CHECK(back.proxy_password_keep && back.send_as_count == 2 && back.smtp_port == 587);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m2));
+
+  /* A change between pieces: the next slot gets an incomplete image. */
+  CHECK_OK(mfp_oauth_mailer_save_begin(&m, key, random, &len, &slot, &seq));
+  CHECK(slot != whole_slot);
+  CHECK_OK(mfp_oauth_mailer_save_next(&m, page, sizeof page, &offset, &n));
+  memcpy(slots[slot] + offset, page, n);
+  s.smtp_port = 2525;
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  mfp_oauth_status st;
+  while ((st = mfp_oauth_mailer_save_next(&m, page, sizeof page, &offset, &n)) == MFP_OAUTH_STATUS_OK &&
+         n > 0)
+    memcpy(slots[slot] + offset, page, n);
+  CHECK_STATUS(st, MFP_OAUTH_STATUS_NV_IMAGE_CHANGED);
+  CHECK_STATUS(mfp_oauth_mailer_image_written(&m, slot, seq), MFP_OAUTH_STATUS_WRONG_STATE);
+  /* Power-on: the last good image loads (port 587, not the half-written 2525). */
+  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK(r.slot == whole_slot && r.other == MFP_OAUTH_NV_SLOT_STATE_CORRUPT);
+  CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
+  CHECK(back.smtp_port == 587);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m2));
+  /* The change asked for a new image: written again, it is complete. */
+  CHECK(t_drain(&m, NULL) >= 1);
+  t_pieces(&m, key, random, slots[slot], &slot, &seq);
+  CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK(r.slot == slot && r.sequence == seq);
+  CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
+  CHECK(back.smtp_port == 2525);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m2));
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -480,6 +581,7 @@ static const test_case cases[] = {
     CASE(the_mailer_keeps_the_reply_that_failed_the_job),
     CASE(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic),
     CASE(readers_take_const_handles),
+    CASE(the_image_is_written_in_pieces_through_a_small_page),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
