@@ -153,6 +153,14 @@
 #define MFP_OAUTH_SEAL_RANDOM_LEN 7
 
 /**
+ * Octets of the scratch buffer that always suffices for
+ * `mfp_oauth_mailer_load_from`: an image's records (settings and each
+ * token's metadata, no secret) with every user slot in use and every
+ * setting at its longest. A typical image's take a few hundred octets.
+ */
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6607
+
+/**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
  * a 64-bit host, less on a 32-bit MCU; 456 of them are its input buffer).
  */
@@ -1727,6 +1735,34 @@ typedef struct {
 } mfp_oauth_nv_report;
 
 /**
+ * Reads the NV slots for `mfp_oauth_mailer_load_from`
+ * (`mfp_oauth_slot_reader`): the firmware's flash driver, for slots that
+ * are not memory-mapped.
+ */
+typedef struct {
+  /**
+   * Reads `len` octets of slot `slot` (0 = A, 1 = B) from `offset` into
+   * `out`; returns 0 on success, anything else for a read fault (the
+   * load then fails with `MFP_OAUTH_STATUS_STORAGE_FAULT`). Called only
+   * within the slot's length, with `len` at most the scratch's length,
+   * a refresh token's or 64.
+   */
+  int32_t (*read)(void *ctx, uint32_t slot, size_t offset, uint8_t *out, size_t len);
+  /**
+   * Passed to `read` as it is.
+   */
+  void *ctx;
+  /**
+   * Octets of slot A that may be read (its size in flash; 0 for none).
+   */
+  size_t slot_a_len;
+  /**
+   * Octets of slot B that may be read.
+   */
+  size_t slot_b_len;
+} mfp_oauth_slot_reader;
+
+/**
  * Storage for one token-endpoint client (`mfp_oauth_token_client`),
  * allocated by the caller. It holds the tokens of the last exchange until
  * the next flow starts or it is destroyed (which wipes them).
@@ -2342,7 +2378,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,948 B at opt-level s, 2,944 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,692 B at opt-level s, 2,680 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2351,6 +2387,35 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        size_t slot_b_len,
                                        const uint8_t *key,
                                        mfp_oauth_nv_report *out_report);
+
+/**
+ * `mfp_oauth_mailer_load` for slots that are not memory-mapped: the slots
+ * are read a piece at a time through `reader` (no buffer the size of a
+ * slot, `MFP_OAUTH_NV_IMAGE_MAX_LEN`), checked 64 octets at a time; the
+ * image's records (no secret) are read into `scratch`, and each refresh
+ * token straight into its place in the mailer. `scratch` may be any
+ * buffer free at power-on, such as the token client's request buffer;
+ * `MFP_OAUTH_NV_RECORDS_MAX_LEN` octets always suffice, and a shorter one
+ * too small for the newest image gives `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`
+ * (the older image is then not loaded instead). A read fault gives
+ * `MFP_OAUTH_STATUS_STORAGE_FAULT`. Otherwise as `mfp_oauth_mailer_load`,
+ * and the same power-on sequence applies: only `NV_EMPTY` is a first
+ * start.
+ *
+ * Safety:
+ * `mailer` NULL or valid for reads and writes; `reader` NULL or valid,
+ * its `read` callable with its `ctx` and writing at most `len` octets to
+ * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
+ * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
+ *
+ * Stack: 2,684 B at opt-level s, 2,672 B at z (Cortex-M4F, tools/size-report.sh).
+ */
+mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
+                                            const mfp_oauth_slot_reader *reader,
+                                            uint8_t *scratch,
+                                            size_t scratch_len,
+                                            const uint8_t *key,
+                                            mfp_oauth_nv_report *out_report);
 
 /**
  * Wipes every token and the settings, and every byte of the storage.
@@ -2597,7 +2662,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,844 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,824 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -3226,7 +3291,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 988 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 968 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,

@@ -402,6 +402,27 @@ impl Mailer {
     ) -> Result<image::LoadReport, image::NvError> {
         self.reset();
         let loaded = image::load(a, b, key, &mut self.settings, &mut self.store);
+        self.loaded(loaded)
+    }
+
+    /// [`Mailer::load_into`] from flash that is not memory-mapped, read a
+    /// piece at a time through `reader` ([`image::load_from`]; `scratch`
+    /// holds the image's records, [`image::RECORDS_MAX_LEN`] always does).
+    pub fn load_from(
+        &mut self,
+        reader: &mut dyn image::SlotReader,
+        scratch: &mut [u8],
+        key: Option<&image::DeviceKey>,
+    ) -> Result<image::LoadReport, image::NvError> {
+        self.reset();
+        let loaded = image::load_from(reader, scratch, key, &mut self.settings, &mut self.store);
+        self.loaded(loaded)
+    }
+
+    fn loaded(
+        &mut self,
+        loaded: Result<image::LoadReport, image::NvError>,
+    ) -> Result<image::LoadReport, image::NvError> {
         match loaded {
             Ok(_) => {
                 self.store.power_on();

@@ -76,6 +76,28 @@ impl<const N: usize> SecretBuf<N> {
         Ok(())
     }
 
+    /// Replace the content with `len` octets that `fill` writes where they
+    /// are kept (an image's secret read from flash, R-MEM: no copy on the
+    /// stack); `too_long` if they do not fit. On error the secret is left
+    /// empty, wiped.
+    pub(crate) fn fill_with<E>(
+        &mut self,
+        len: usize,
+        too_long: E,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.clear();
+        let dst = self.bytes.get_mut(..len).ok_or(too_long)?;
+        // Counted as in use before `fill` runs, so that a failed fill is
+        // wiped by `clear`.
+        self.len = len;
+        let filled = fill(dst);
+        if filled.is_err() {
+            self.clear();
+        }
+        filled
+    }
+
     /// Append `more` to the secret (for values that arrive in pieces).
     pub fn extend(&mut self, more: &[u8]) -> Result<(), SecretTooLong> {
         let end = self.len.saturating_add(more.len());
@@ -93,13 +115,6 @@ impl<const N: usize> SecretBuf<N> {
     #[must_use]
     pub fn expose(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
-    }
-
-    /// The octets in use, to transform in place (an image's sealed
-    /// secret opened where it is kept, R-MEM). Never to log them.
-    pub(crate) fn expose_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
-        self.bytes.get_mut(..len).unwrap_or(&mut [])
     }
 
     /// Length in octets (not secret).

@@ -306,28 +306,162 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
         let b = try_status!(unsafe { slot_bytes(slot_b, slot_b_len) });
         // SAFETY: NULL or 32 bytes (contract).
         let key = try_status!(unsafe { device_key(key) });
-        let mut r = None;
-        // Built in place (R-MEM): the storage is zeroed, then the image is
-        // decoded straight into the mailer's settings and token store; no
-        // access token survives the power cycle (R-TOK-1).
-        let init = |obj: &mut MailerObj| match obj.mailer.load_into(a, b, key.as_ref()) {
-            Ok(report) => {
-                obj.cursor = report.cursor;
-                r = Some(report);
-                MfpOauthStatus::Ok
-            }
-            Err(e) => MfpOauthStatus::of(e),
-        };
-        // SAFETY: valid for writes (contract) and holding no live mailer
-        // (checked above).
-        let status = unsafe { handle::create_zeroed(mailer, init) };
-        match r {
-            Some(report) if status == MfpOauthStatus::Ok => {
-                // SAFETY: not NULL and valid (contract).
-                unsafe { put(out_report, report_c(&report)) }
-            }
-            _ => status,
+        // SAFETY: the caller's contract for `mailer` and `out_report`,
+        // checked not NULL; no live mailer (checked above).
+        unsafe { power_on(mailer, out_report, |m| m.load_into(a, b, key.as_ref())) }
+    })
+}
+
+/// Builds the mailer in `mailer` in place from an image (R-MEM): the
+/// storage is zeroed, then `load` decodes the image straight into the
+/// mailer's settings and token store; no access token survives the power
+/// cycle (R-TOK-1). The report goes to `out_report`.
+///
+/// # Safety
+/// `mailer` valid for writes and holding no live mailer; `out_report`
+/// valid for a write.
+unsafe fn power_on(
+    mailer: *mut MfpOauthMailer,
+    out_report: *mut MfpOauthNvReport,
+    load: impl FnOnce(&mut Mailer) -> Result<LoadReport, image::NvError>,
+) -> MfpOauthStatus {
+    let mut r = None;
+    let init = |obj: &mut MailerObj| match load(&mut obj.mailer) {
+        Ok(report) => {
+            obj.cursor = report.cursor;
+            r = Some(report);
+            MfpOauthStatus::Ok
         }
+        Err(e) => MfpOauthStatus::of(e),
+    };
+    // SAFETY: valid for writes, no live mailer (contract).
+    let status = unsafe { handle::create_zeroed(mailer, init) };
+    match r {
+        Some(report) if status == MfpOauthStatus::Ok => {
+            // SAFETY: not NULL and valid (contract).
+            unsafe { put(out_report, report_c(&report)) }
+        }
+        _ => status,
+    }
+}
+
+/// Reads the NV slots for `mfp_oauth_mailer_load_from`
+/// (`mfp_oauth_slot_reader`): the firmware's flash driver, for slots that
+/// are not memory-mapped.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct MfpOauthSlotReader {
+    /// Reads `len` octets of slot `slot` (0 = A, 1 = B) from `offset` into
+    /// `out`; returns 0 on success, anything else for a read fault (the
+    /// load then fails with `MFP_OAUTH_STATUS_STORAGE_FAULT`). Called only
+    /// within the slot's length, with `len` at most the scratch's length,
+    /// a refresh token's or 64.
+    pub read: Option<
+        unsafe extern "C" fn(
+            ctx: *mut core::ffi::c_void,
+            slot: u32,
+            offset: usize,
+            out: *mut u8,
+            len: usize,
+        ) -> i32,
+    >,
+    /// Passed to `read` as it is.
+    pub ctx: *mut core::ffi::c_void,
+    /// Octets of slot A that may be read (its size in flash; 0 for none).
+    pub slot_a_len: usize,
+    /// Octets of slot B that may be read.
+    pub slot_b_len: usize,
+}
+
+/// The firmware's reader as the core reads slots.
+struct CReader<'r> {
+    reader: &'r MfpOauthSlotReader,
+}
+
+impl image::SlotReader for CReader<'_> {
+    fn slot_len(&self, slot: SlotId) -> usize {
+        match slot {
+            SlotId::A => self.reader.slot_a_len,
+            SlotId::B => self.reader.slot_b_len,
+        }
+    }
+
+    fn read(
+        &mut self,
+        slot: SlotId,
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<(), image::ReadFault> {
+        let read = self.reader.read.ok_or(image::ReadFault)?;
+        let slot = match slot {
+            SlotId::A => 0,
+            SlotId::B => 1,
+        };
+        // SAFETY: `read` is the firmware's function, valid to call with its
+        // `ctx` (contract of `mfp_oauth_mailer_load_from`); `out` is valid
+        // for `out.len()` bytes of writes, and it writes no more.
+        let rc = unsafe { read(self.reader.ctx, slot, offset, out.as_mut_ptr(), out.len()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(image::ReadFault)
+        }
+    }
+}
+
+/// Octets of the scratch buffer that always suffices for
+/// `mfp_oauth_mailer_load_from`: an image's records (settings and each
+/// token's metadata, no secret) with every user slot in use and every
+/// setting at its longest. A typical image's take a few hundred octets.
+pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 6607;
+const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
+
+/// `mfp_oauth_mailer_load` for slots that are not memory-mapped: the slots
+/// are read a piece at a time through `reader` (no buffer the size of a
+/// slot, `MFP_OAUTH_NV_IMAGE_MAX_LEN`), checked 64 octets at a time; the
+/// image's records (no secret) are read into `scratch`, and each refresh
+/// token straight into its place in the mailer. `scratch` may be any
+/// buffer free at power-on, such as the token client's request buffer;
+/// `MFP_OAUTH_NV_RECORDS_MAX_LEN` octets always suffice, and a shorter one
+/// too small for the newest image gives `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`
+/// (the older image is then not loaded instead). A read fault gives
+/// `MFP_OAUTH_STATUS_STORAGE_FAULT`. Otherwise as `mfp_oauth_mailer_load`,
+/// and the same power-on sequence applies: only `NV_EMPTY` is a first
+/// start.
+///
+/// # Safety
+/// `mailer` NULL or valid for reads and writes; `reader` NULL or valid,
+/// its `read` callable with its `ctx` and writing at most `len` octets to
+/// `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
+/// NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_load_from(
+    mailer: *mut MfpOauthMailer,
+    reader: *const MfpOauthSlotReader,
+    scratch: *mut u8,
+    scratch_len: usize,
+    key: *const u8,
+    out_report: *mut MfpOauthNvReport,
+) -> MfpOauthStatus {
+    call::call((mailer, reader, out_report), || {
+        // SAFETY: not NULL, valid for reads (contract).
+        if unsafe { handle::is_live(mailer) } {
+            return MfpOauthStatus::WrongState;
+        }
+        // SAFETY: not NULL and valid (contract).
+        let reader = unsafe { &*reader };
+        if reader.read.is_none() {
+            return MfpOauthStatus::NullParameter;
+        }
+        // SAFETY: valid for `scratch_len` bytes of writes (contract).
+        let scratch = try_status!(unsafe { crate::buf::bytes_mut(scratch, scratch_len) });
+        // SAFETY: NULL or 32 bytes (contract).
+        let key = try_status!(unsafe { device_key(key) });
+        let mut source = CReader { reader };
+        let load = |m: &mut Mailer| m.load_from(&mut source, scratch, key.as_ref());
+        // SAFETY: the caller's contract for `mailer` and `out_report`,
+        // checked not NULL; no live mailer (checked above).
+        unsafe { power_on(mailer, out_report, load) }
     })
 }
 

@@ -572,6 +572,93 @@ TEST(the_image_is_written_in_pieces_through_a_small_page) {
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
+/* R-MEM, R-NV: power-on from flash that is not memory-mapped, read through
+ * the firmware's driver: the same state as from memory; a read fault is
+ * STORAGE_FAULT and loads nothing; a scratch too short for the newest
+ * image's records is BUFFER_TOO_SMALL, never the older image instead. */
+typedef struct {
+  const uint8_t *slot[2];
+  size_t reads, fail_at, largest;
+} t_flash;
+
+static int32_t t_flash_read(void *ctx, uint32_t slot, size_t offset, uint8_t *out, size_t len) {
+  t_flash *f = ctx;
+  size_t n = f->reads++;
+  if (len > f->largest) f->largest = len;
+  if (slot > 1 || n == f->fail_at) return -1;
+  memcpy(out, f->slot[slot] + offset, len);
+  return 0;
+}
+
+TEST(power_on_reads_flash_through_the_driver) {
+  static mfp_oauth_mailer m, m2;
+  static uint8_t slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  const mfp_oauth_status NP = MFP_OAUTH_STATUS_NULL_PARAMETER;
+  memset(&m, 0, sizeof m);
+  memset(&m2, 0, sizeof m2);
+  memset(slots, 0xff, sizeof slots);
+  const uint8_t key[MFP_OAUTH_DEVICE_KEY_LEN] = {3, 1, 4};
+  const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {2, 7, 1, 8, 2, 8, 1};
+  mfp_oauth_settings s = t_settings_with_proxy(), back;
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  t_drain(&m, NULL);
+  mfp_oauth_nv_slot slot;
+  uint32_t seq;
+  t_pieces(&m, key, random, slots[0], &slot, &seq);
+  CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
+  s.smtp_port = 2525;
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  t_pieces(&m, key, random, slots[1], &slot, &seq);
+  CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+
+  t_flash flash = {{slots[0], slots[1]}, 0, (size_t)-1, 0};
+  mfp_oauth_slot_reader reader = {t_flash_read, &flash, sizeof slots[0], sizeof slots[1]};
+  static uint8_t scratch[MFP_OAUTH_NV_RECORDS_MAX_LEN];
+  mfp_oauth_nv_report r, r_mem;
+  CHECK_OK(mfp_oauth_mailer_load_from(&m, &reader, scratch, 512, key, &r));
+  CHECK(flash.largest <= 512);
+  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r_mem));
+  CHECK(r.slot == r_mem.slot && r.sequence == r_mem.sequence && r.other == r_mem.other);
+  CHECK(r.slot == slot);
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
+  CHECK(back.smtp_port == 2525 && back.proxy_password_keep && back.send_as_count == 2);
+  /* The proxy password was read and opened: both mailers save the same image. */
+  static uint8_t img1[MFP_OAUTH_NV_IMAGE_MAX_LEN], img2[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  size_t n1, n2;
+  CHECK_OK(mfp_oauth_mailer_save(&m, key, random, img1, sizeof img1, &n1, &slot, &seq));
+  CHECK_OK(mfp_oauth_mailer_save(&m2, key, random, img2, sizeof img2, &n2, &slot, &seq));
+  CHECK(n1 == n2 && memcmp(img1, img2, n1) == 0);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m2));
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+
+  /* Misuse. */
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, NULL, scratch, sizeof scratch, key, &r), NP);
+  mfp_oauth_slot_reader no_read = {NULL, NULL, sizeof slots[0], sizeof slots[1]};
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &no_read, scratch, sizeof scratch, key, &r), NP);
+
+  /* A scratch too short: refused, and nothing loads. */
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, 16, key, &r),
+               MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
+  CHECK_STATUS(mfp_oauth_mailer_settings(&m, &back), MFP_OAUTH_STATUS_WRONG_STATE);
+
+  /* A read fault at any read: STORAGE_FAULT, nothing loads. */
+  flash.reads = 0;
+  flash.fail_at = (size_t)-1;
+  CHECK_OK(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r));
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+  size_t reads = flash.reads;
+  for (size_t i = 0; i < reads; i++) {
+    flash.reads = 0;
+    flash.fail_at = i;
+    CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r),
+                 MFP_OAUTH_STATUS_STORAGE_FAULT);
+    CHECK_STATUS(mfp_oauth_mailer_settings(&m, &back), MFP_OAUTH_STATUS_WRONG_STATE);
+  }
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -582,6 +669,7 @@ static const test_case cases[] = {
     CASE(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic),
     CASE(readers_take_const_handles),
     CASE(the_image_is_written_in_pieces_through_a_small_page),
+    CASE(power_on_reads_flash_through_the_driver),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }

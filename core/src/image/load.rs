@@ -1,13 +1,14 @@
 //! Reading the image back (R-NV): the newest good slot, decoded straight
-//! into the settings and the store.
+//! into the settings and the store, from slots in memory or read a piece
+//! at a time through the firmware's flash driver (R-MEM).
 
 use heapless::Vec;
 
 use super::records::{restore, settings_into, NvSettings, NvSlot, NvUser};
 use super::seal::SecretSealer;
 use super::{
-    aad, image_crc, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState,
-    BODY_FIXED_LEN, FLAG_SEALED, FORMAT_VERSION, MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
+    aad, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState, BODY_FIXED_LEN, CRC,
+    FLAG_SEALED, FORMAT_VERSION, MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
 };
 use crate::config::Settings;
 use crate::limits::MAX_USER_TOKENS;
@@ -19,66 +20,161 @@ fn le16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
 }
 
-/// The sequence number a slot that failed its check claims, if its prefix
-/// still reads as an image's (magic intact): a torn or damaged image. A
-/// slot without the magic (erased, partly erased) claims nothing.
-fn claimed_sequence(image: &[u8]) -> Option<u32> {
-    if image.get(..4) != Some(&MAGIC[..]) {
-        return None;
-    }
-    le32(image, 8)
-}
-
 fn le32(b: &[u8], at: usize) -> Option<u32> {
     let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_le_bytes(s))
 }
 
+/// Where the two slots are read: in memory ([`load`]) or through the
+/// firmware's flash driver ([`load_from`]).
+pub trait SlotReader {
+    /// The octets of `slot` that may be read (the slot's size in flash,
+    /// or less; 0 for a slot that is not there).
+    fn slot_len(&self, slot: SlotId) -> usize;
+
+    /// Fills `out` with the octets of `slot` from `offset` (within
+    /// [`SlotReader::slot_len`]); `Err` for a flash read fault, which fails
+    /// the load with [`NvError::ReadFailed`] (nothing is decided on a slot
+    /// that could not be read).
+    fn read(&mut self, slot: SlotId, offset: usize, out: &mut [u8]) -> Result<(), ReadFault>;
+}
+
+/// A flash read failed ([`SlotReader::read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadFault;
+
+/// Two slots in memory (memory-mapped flash, or read whole).
+struct InMemory<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+}
+
+impl InMemory<'_> {
+    fn slot(&self, slot: SlotId) -> &[u8] {
+        match slot {
+            SlotId::A => self.a,
+            SlotId::B => self.b,
+        }
+    }
+}
+
+impl SlotReader for InMemory<'_> {
+    fn slot_len(&self, slot: SlotId) -> usize {
+        self.slot(slot).len()
+    }
+
+    fn read(&mut self, slot: SlotId, offset: usize, out: &mut [u8]) -> Result<(), ReadFault> {
+        let src = offset
+            .checked_add(out.len())
+            .and_then(|end| self.slot(slot).get(offset..end))
+            .ok_or(ReadFault)?;
+        out.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+/// Octets read at a time to check a slot (R-MEM: the CRC and the erased
+/// test need no buffer the size of a slot).
+const READ_PIECE: usize = 64;
+
+fn read(
+    src: &mut dyn SlotReader,
+    slot: SlotId,
+    offset: usize,
+    out: &mut [u8],
+) -> Result<(), NvError> {
+    src.read(slot, offset, out).map_err(|_| NvError::ReadFailed)
+}
+
 /// A slot whose prefix and CRC check out.
-struct Checked<'a> {
+struct Checked {
+    slot: SlotId,
     prefix: [u8; PREFIX_LEN],
     version: u16,
     flags: u16,
     seq: u32,
-    body: &'a [u8],
+    body_len: usize,
 }
 
-fn check(image: &[u8]) -> Result<Checked<'_>, SlotState> {
-    let erased = image.iter().all(|b| *b == 0xFF) || image.iter().all(|b| *b == 0);
-    if image.len() < PREFIX_LEN || erased {
-        return Err(if erased || image.is_empty() {
+/// What a slot holds: a good image, or why not (with the sequence number a
+/// damaged image still claims, if its prefix reads as an image's: a torn
+/// or damaged image; an erased or partly erased slot claims nothing).
+enum Found {
+    Good(Checked),
+    Bad(SlotState, Option<u32>),
+}
+
+/// Checks `slot` piece by piece; `Err` only for a read fault.
+fn check(src: &mut dyn SlotReader, slot: SlotId) -> Result<Found, NvError> {
+    let len = src.slot_len(slot);
+    let mut prefix = [0u8; PREFIX_LEN];
+    if len >= PREFIX_LEN {
+        read(src, slot, 0, &mut prefix)?;
+    }
+    if len < PREFIX_LEN || prefix.get(..4) != Some(&MAGIC[..]) {
+        let state = if len == 0 || erased(src, slot, len)? {
             SlotState::Empty
         } else {
             SlotState::Corrupt
-        });
+        };
+        return Ok(Found::Bad(state, None));
     }
-    let prefix: [u8; PREFIX_LEN] = image
-        .get(..PREFIX_LEN)
-        .and_then(|p| p.try_into().ok())
-        .ok_or(SlotState::Corrupt)?;
-    if prefix.get(..4) != Some(&MAGIC[..]) {
-        return Err(SlotState::Corrupt);
-    }
-    let field = |v: Option<u32>| v.ok_or(SlotState::Corrupt);
-    let version = le16(&prefix, 4).ok_or(SlotState::Corrupt)?;
-    let flags = le16(&prefix, 6).ok_or(SlotState::Corrupt)?;
-    let seq = field(le32(&prefix, 8))?;
-    let body_len = usize::try_from(field(le32(&prefix, 12))?).map_err(|_| SlotState::Corrupt)?;
-    let crc = field(le32(&prefix, 16))?;
-    let body = PREFIX_LEN
+    let claimed = le32(&prefix, 8);
+    let bad = Found::Bad(SlotState::Corrupt, claimed);
+    let (Some(version), Some(flags), Some(seq), Some(body_len), Some(crc)) = (
+        le16(&prefix, 4),
+        le16(&prefix, 6),
+        claimed,
+        le32(&prefix, 12).and_then(|n| usize::try_from(n).ok()),
+        le32(&prefix, 16),
+    ) else {
+        return Ok(bad);
+    };
+    if PREFIX_LEN
         .checked_add(body_len)
-        .and_then(|end| image.get(PREFIX_LEN..end))
-        .ok_or(SlotState::Corrupt)?;
-    if image_crc(prefix.get(..16).unwrap_or(&[]), body) != crc || version == 0 {
-        return Err(SlotState::Corrupt);
+        .map_or(true, |end| end > len)
+        || version == 0
+    {
+        return Ok(bad);
     }
-    Ok(Checked {
+    let mut digest = CRC.digest();
+    digest.update(prefix.get(..16).unwrap_or(&[]));
+    let mut piece = [0u8; READ_PIECE];
+    let mut at = 0;
+    while at < body_len {
+        let n = (body_len - at).min(READ_PIECE);
+        let buf = piece.get_mut(..n).unwrap_or(&mut []);
+        read(src, slot, PREFIX_LEN + at, buf)?;
+        digest.update(buf);
+        at += n;
+    }
+    if digest.finalize() != crc {
+        return Ok(bad);
+    }
+    Ok(Found::Good(Checked {
+        slot,
         prefix,
         version,
         flags,
         seq,
-        body,
-    })
+        body_len,
+    }))
+}
+
+/// Whether the first `len` octets of `slot` are all 0xFF or all 0x00.
+fn erased(src: &mut dyn SlotReader, slot: SlotId, len: usize) -> Result<bool, NvError> {
+    let (mut ff, mut zero) = (true, true);
+    let mut piece = [0u8; READ_PIECE];
+    let mut at = 0;
+    while at < len && (ff || zero) {
+        let n = (len - at).min(READ_PIECE);
+        let buf = piece.get_mut(..n).unwrap_or(&mut []);
+        read(src, slot, at, buf)?;
+        ff &= buf.iter().all(|b| *b == 0xFF);
+        zero &= buf.iter().all(|b| *b == 0);
+        at += n;
+    }
+    Ok(ff || zero)
 }
 
 /// Serial-number comparison, so the sequence may wrap.
@@ -100,65 +196,109 @@ pub fn load(
     settings: &mut Settings,
     store: &mut TokenStore,
 ) -> Result<LoadReport, NvError> {
-    let ca = check(a);
-    let cb = check(b);
-    let state = |c: &Result<Checked<'_>, SlotState>| match c {
-        Ok(c) => SlotState::Valid {
+    let mut slots = InMemory { a, b };
+    let records = Records::Mapped { a, b };
+    load_with(&mut slots, records, key, settings, store)
+}
+
+/// [`load`] from flash that is not memory-mapped, read a piece at a time
+/// through `reader` (R-MEM: no buffer the size of a slot). The slots are
+/// checked 64 octets at a time; the image's records (settings, accounts:
+/// no secret) are read into `scratch`, which must hold them
+/// ([`super::RECORDS_MAX_LEN`] always does; a few hundred octets are a typical
+/// image's); each secret is read straight into its place in the store and
+/// opened there. [`NvError::BufferTooSmall`] if `scratch` is too short for
+/// the newest image's records (the older image is then not loaded in its
+/// place), [`NvError::ReadFailed`] on a read fault; otherwise as [`load`].
+pub fn load_from(
+    reader: &mut dyn SlotReader,
+    scratch: &mut [u8],
+    key: Option<&DeviceKey>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<LoadReport, NvError> {
+    load_with(reader, Records::Scratch(scratch), key, settings, store)
+}
+
+/// Where an image's records are read from.
+enum Records<'a> {
+    /// The slots are in memory: straight from there.
+    Mapped { a: &'a [u8], b: &'a [u8] },
+    /// Read into this buffer.
+    Scratch(&'a mut [u8]),
+}
+
+// Not inlined: the checks' read buffers are gone before the image is
+// decoded (R-MEM).
+#[inline(never)]
+fn check_both(src: &mut dyn SlotReader) -> Result<(Found, Found), NvError> {
+    Ok((check(src, SlotId::A)?, check(src, SlotId::B)?))
+}
+
+fn load_with(
+    src: &mut dyn SlotReader,
+    mut records: Records<'_>,
+    key: Option<&DeviceKey>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<LoadReport, NvError> {
+    let (fa, fb) = match check_both(src) {
+        Ok(found) => found,
+        Err(e) => {
+            store.reset();
+            return Err(e);
+        }
+    };
+    let state = |f: &Found| match f {
+        Found::Good(c) => SlotState::Valid {
             sequence: c.seq,
             version: c.version,
         },
-        Err(s) => *s,
+        Found::Bad(s, _) => *s,
     };
-    let (sa, sb) = (state(&ca), state(&cb));
-    // What a slot that failed its check claims to be: a damaged newer image
-    // is reported when the older one loads.
-    let claimed = |c: &Result<Checked<'_>, SlotState>, raw: &[u8]| match c {
-        Err(SlotState::Corrupt) => claimed_sequence(raw),
-        _ => None,
-    };
-    let (claim_a, claim_b) = (claimed(&ca, a), claimed(&cb, b));
+    let (sa, sb) = (state(&fa), state(&fb));
     // Candidates, newest first.
-    // (slot, its image, what the other slot holds, whether the other slot
-    // is a damaged newer image)
-    let mut order: Vec<(SlotId, Checked<'_>, SlotState, bool), 2> = Vec::new();
-    match (ca, cb) {
-        (Ok(x), Ok(y)) => {
+    // (its image, what the other slot holds, whether the other slot is a
+    // damaged newer image)
+    let mut order: Vec<(Checked, SlotState, bool), 2> = Vec::new();
+    match (fa, fb) {
+        (Found::Good(x), Found::Good(y)) => {
             let (first, second) = if newer(y.seq, x.seq) {
-                ((SlotId::B, y, sa, false), (SlotId::A, x, sb, false))
+                ((y, sa, false), (x, sb, false))
             } else {
-                ((SlotId::A, x, sb, false), (SlotId::B, y, sa, false))
+                ((x, sb, false), (y, sa, false))
             };
             let _ = order.push(first);
             let _ = order.push(second);
         }
-        (Ok(x), Err(_)) => {
+        (Found::Good(x), Found::Bad(_, claim_b)) => {
             let damaged_newer = claim_b.is_some_and(|n| newer(n, x.seq));
-            let _ = order.push((SlotId::A, x, sb, damaged_newer));
+            let _ = order.push((x, sb, damaged_newer));
         }
-        (Err(_), Ok(y)) => {
+        (Found::Bad(_, claim_a), Found::Good(y)) => {
             let damaged_newer = claim_a.is_some_and(|n| newer(n, y.seq));
-            let _ = order.push((SlotId::B, y, sa, damaged_newer));
+            let _ = order.push((y, sa, damaged_newer));
         }
-        (Err(SlotState::Empty), Err(SlotState::Empty)) => {
+        (Found::Bad(SlotState::Empty, _), Found::Bad(SlotState::Empty, _)) => {
             store.reset();
             return Err(NvError::Empty);
         }
-        (Err(_), Err(_)) => {
+        (Found::Bad(..), Found::Bad(..)) => {
             store.reset();
             return Err(NvError::Corrupt);
         }
     }
     // The newer candidate's body did not decode: it is the damaged one.
     let mut newer_undecodable = false;
-    for (slot, image, other, damaged_newer) in order {
+    for (image, other, damaged_newer) in order {
         if image.version > FORMAT_VERSION {
             store.reset();
             return Err(NvError::NewerFormat);
         }
-        match decode(&image, key, settings, store) {
+        match decode(src, &mut records, &image, key, settings, store) {
             Ok(()) => {
                 let mut cursor = NvCursor::new();
-                cursor.written(slot, image.seq);
+                cursor.written(image.slot, image.seq);
                 // The newest image was damaged and the previous one loaded:
                 // say so (issue 15 defect 6).
                 let previous_restored = damaged_newer || newer_undecodable;
@@ -166,7 +306,7 @@ pub fn load(
                     store.previous_image_restored();
                 }
                 return Ok(LoadReport {
-                    slot,
+                    slot: image.slot,
                     sequence: image.seq,
                     other: if newer_undecodable {
                         SlotState::Corrupt
@@ -198,12 +338,14 @@ pub fn load(
 // is gone before the caller goes on (R-MEM).
 #[inline(never)]
 fn decode(
-    image: &Checked<'_>,
+    src: &mut dyn SlotReader,
+    records: &mut Records<'_>,
+    image: &Checked,
     key: Option<&DeviceKey>,
     settings: &mut Settings,
     store: &mut TokenStore,
 ) -> Result<(), NvError> {
-    let decoded = decode_into(image, key, settings, store);
+    let decoded = decode_into(src, records, image, key, settings, store);
     if decoded.is_err() {
         settings.reset();
     }
@@ -211,7 +353,9 @@ fn decode(
 }
 
 fn decode_into(
-    image: &Checked<'_>,
+    src: &mut dyn SlotReader,
+    records: &mut Records<'_>,
+    image: &Checked,
     key: Option<&DeviceKey>,
     settings: &mut Settings,
     store: &mut TokenStore,
@@ -225,59 +369,85 @@ fn decode_into(
         (true, None) => return Err(NvError::SealOpenFailed),
         (false, _) => None,
     };
-    let random: [u8; RANDOM_LEN] = image
-        .body
-        .get(..RANDOM_LEN)
-        .and_then(|r| r.try_into().ok())
-        .ok_or(NvError::Corrupt)?;
-    let rest = image.body.get(BODY_FIXED_LEN..).ok_or(NvError::Corrupt)?;
+    if image.body_len < BODY_FIXED_LEN {
+        return Err(NvError::Corrupt);
+    }
+    let mut random = [0u8; RANDOM_LEN];
+    read(src, image.slot, PREFIX_LEN, &mut random)?;
+    // The records: from the body's 9th octet to the vault, whose start only
+    // their decoding tells.
+    let records_at = PREFIX_LEN + BODY_FIXED_LEN;
+    let records_room = image.body_len - BODY_FIXED_LEN;
+    let (rest, truncated): (&[u8], bool) = match records {
+        Records::Mapped { a, b } => {
+            let slot = match image.slot {
+                SlotId::A => *a,
+                SlotId::B => *b,
+            };
+            let rest = slot
+                .get(records_at..records_at + records_room)
+                .ok_or(NvError::Corrupt)?;
+            (rest, false)
+        }
+        Records::Scratch(scratch) => {
+            let n = records_room.min(scratch.len());
+            let buf = scratch.get_mut(..n).ok_or(NvError::BufferTooSmall)?;
+            read(src, image.slot, records_at, buf)?;
+            (&*buf, n < records_room)
+        }
+    };
+    // A CRC-good image whose records do not decode from a short scratch
+    // needs more room; from the whole body, it is damaged.
+    let undecodable = if truncated {
+        NvError::BufferTooSmall
+    } else {
+        NvError::Corrupt
+    };
     // The metadata (an `NvMeta`) is read in its parts, each user as it is
     // restored, instead of as one value (R-MEM: the list of users is not
     // held, nor moved from frame to frame).
     let (nv_settings, after) =
-        postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| NvError::Corrupt)?;
-    let (admin, after) =
-        postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| NvError::Corrupt)?;
-    let (user_count, users) =
-        postcard::take_from_bytes::<usize>(after).map_err(|_| NvError::Corrupt)?;
+        postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| undecodable)?;
+    let (admin, after) = postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| undecodable)?;
+    let (user_count, users) = postcard::take_from_bytes::<usize>(after).map_err(|_| undecodable)?;
     if user_count > MAX_USER_TOKENS {
         return Err(NvError::Corrupt);
     }
     // A first pass finds where the users end and the vault begins.
     let mut vault = users;
     for _ in 0..user_count {
-        vault = next_user(vault)?.1;
+        vault = next_user(vault).map_err(|_| undecodable)?.1;
     }
+    let vault_at = records_at + (rest.len() - vault.len());
     settings_into(&nv_settings, settings)?;
 
-    let mut vault = Vault {
-        rest: vault,
-        index: 0,
-        sealed: key.is_some(),
-    };
-    // Each secret is copied straight into its place and opened there (R-MEM:
+    // Each secret is read straight into its place and opened there (R-MEM:
     // no scratch buffer of a refresh token's size on the stack).
-    let opener = Opener {
+    let mut vault = Vault {
+        src,
+        slot: image.slot,
+        at: vault_at,
+        end: PREFIX_LEN + image.body_len,
+        index: 0,
         key,
         image,
         random: &random,
     };
     if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), nv_settings.proxy) {
-        opener.open_into(&mut proxy.password, vault.next(len)?)?;
+        vault.open_into(&mut proxy.password, len)?;
     }
     store.reset();
-    opener.open_into(&mut store.admin.refresh, vault.next(admin.secret_len)?)?;
+    vault.open_into(&mut store.admin.refresh, admin.secret_len)?;
     restore(&mut store.admin, &admin, image.version)?;
     let mut users = users;
     for _ in 0..user_count {
         let (user, rest) = next_user(users)?;
         users = rest;
         let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
-        opener.open_into(&mut slot.refresh, vault.next(user.slot.secret_len)?)?;
+        vault.open_into(&mut slot.refresh, user.slot.secret_len)?;
         restore(slot, &user.slot, image.version)?;
     }
-    let vault = vault.rest;
-    if !vault.is_empty() {
+    if vault.at != vault.end {
         return Err(NvError::Corrupt);
     }
     Ok(())
@@ -288,49 +458,54 @@ fn next_user(bytes: &[u8]) -> Result<(NvUser<'_>, &[u8]), NvError> {
     postcard::take_from_bytes::<NvUser<'_>>(bytes).map_err(|_| NvError::Corrupt)
 }
 
-/// The secrets of an image's vault, in order.
-struct Vault<'a> {
-    rest: &'a [u8],
+/// The secrets of an image's vault, in order, read where they are kept and
+/// opened there.
+struct Vault<'s, 'c> {
+    src: &'s mut dyn SlotReader,
+    slot: SlotId,
+    /// Offset in the slot of the next secret.
+    at: usize,
+    /// Offset of the body's end.
+    end: usize,
     index: usize,
-    sealed: bool,
+    key: Option<&'c DeviceKey>,
+    image: &'c Checked,
+    random: &'c [u8; RANDOM_LEN],
 }
 
-impl<'a> Vault<'a> {
-    /// The next secret: its `len` octets, its tag (if sealed) and its number.
-    fn next(&mut self, len: u16) -> Result<(&'a [u8], &'a [u8], usize), NvError> {
-        let len = usize::from(len);
-        let sealed_len = if self.sealed { TAG_LEN } else { 0 };
-        let total = len.checked_add(sealed_len).ok_or(NvError::Corrupt)?;
-        let (chunk, tail) = self.rest.split_at_checked(total).ok_or(NvError::Corrupt)?;
-        self.rest = tail;
-        let (data, tag) = chunk.split_at_checked(len).ok_or(NvError::Corrupt)?;
+impl Vault<'_, '_> {
+    /// Reads the next secret (`len` octets) into `dst` and, if sealed,
+    /// opens it there with the tag that follows it; a secret that does not
+    /// open is wiped.
+    fn open_into<const N: usize>(
+        &mut self,
+        dst: &mut SecretBuf<N>,
+        len: u16,
+    ) -> Result<(), NvError> {
+        dst.fill_with(usize::from(len), NvError::Corrupt, |buf| {
+            self.read_open(buf)
+        })
+    }
+
+    /// Reads the next secret into `buf` (its length) and opens it there.
+    /// Not generic, unlike [`Vault::open_into`]: one copy in flash.
+    fn read_open(&mut self, buf: &mut [u8]) -> Result<(), NvError> {
+        let tag_len = if self.key.is_some() { TAG_LEN } else { 0 };
+        let tag_at = self.at.checked_add(buf.len()).ok_or(NvError::Corrupt)?;
+        let next = tag_at.checked_add(tag_len).ok_or(NvError::Corrupt)?;
+        if next > self.end {
+            return Err(NvError::Corrupt);
+        }
+        read(self.src, self.slot, self.at, buf)?;
         let index = self.index;
         self.index = self.index.saturating_add(1);
-        Ok((data, tag, index))
-    }
-}
-
-/// Opens an image's secrets where they are kept.
-struct Opener<'a, 'b> {
-    key: Option<&'a DeviceKey>,
-    image: &'a Checked<'b>,
-    random: &'a [u8; RANDOM_LEN],
-}
-
-impl Opener<'_, '_> {
-    /// Copies the secret into `dst` and, if sealed, opens it there; a
-    /// secret that does not open is wiped.
-    fn open_into<const N: usize>(
-        &self,
-        dst: &mut SecretBuf<N>,
-        (data, tag, index): (&[u8], &[u8], usize),
-    ) -> Result<(), NvError> {
-        dst.set(data).map_err(|_| NvError::Corrupt)?;
+        self.at = next;
         if let Some(key) = self.key {
+            let mut tag = [0u8; TAG_LEN];
+            read(self.src, self.slot, tag_at, &mut tag)?;
             let nonce = nonce(self.image.seq, index, self.random);
             let sealer = SecretSealer::new(key, &nonce, &aad(&self.image.prefix, index));
-            if !sealer.open(dst.expose_mut(), tag) {
-                dst.clear();
+            if !sealer.open(buf, &tag) {
                 return Err(NvError::SealOpenFailed);
             }
         }

@@ -58,7 +58,7 @@ mod seal;
 #[cfg(all(test, feature = "oauth"))]
 mod tests;
 
-pub use load::load;
+pub use load::{load, load_from, ReadFault, SlotReader};
 pub use save::{save, ImageWriter};
 
 /// The image's magic number.
@@ -124,6 +124,19 @@ pub const fn image_len_bound(users: usize) -> usize {
         + (MAX_PROXY_PASSWORD_LEN + TAG_LEN)
         + (1 + users) * (MAX_REFRESH_TOKEN_LEN + TAG_LEN)
 }
+
+/// An upper bound of an image's records (settings and each slot's
+/// metadata, no secret) for `users` user slots, in octets: what
+/// [`load_from`] reads into its scratch buffer.
+#[must_use]
+pub const fn records_len_bound(users: usize) -> usize {
+    SETTINGS_MAX + SLOT_MAX + 3 + users * USER_MAX
+}
+
+/// The scratch buffer that always suffices for [`load_from`]: the records
+/// of an image with [`MAX_USER_TOKENS`] users, every setting at its
+/// longest.
+pub const RECORDS_MAX_LEN: usize = records_len_bound(MAX_USER_TOKENS);
 
 /// Size of one NV slot the firmware reserves (and of the buffer it lends to
 /// [`save`]), in octets: every setting and [`MAX_USER_TOKENS`] users' refresh
@@ -277,6 +290,8 @@ pub enum NvError {
     /// The state changed while its image was being written in pieces: that
     /// image is incomplete and must not be confirmed ([`ImageWriter`]).
     Changed,
+    /// The firmware's flash driver failed to read a slot ([`load_from`]).
+    ReadFailed,
 }
 
 impl Diagnostic for NvError {
@@ -288,6 +303,7 @@ impl Diagnostic for NvError {
             NvError::SealOpenFailed => Id::NvSealOpenFailed,
             NvError::BufferTooSmall => Id::BufferTooSmall,
             NvError::Changed => Id::NvImageChanged,
+            NvError::ReadFailed => Id::StorageFault,
         }
     }
 }
@@ -316,11 +332,4 @@ pub(crate) fn aad(prefix: &[u8; PREFIX_LEN], index: usize) -> [u8; 13] {
     head.copy_from_slice(prefix.get(..12).unwrap_or(&[0; 12]));
     i.fill(u8::try_from(index).unwrap_or(u8::MAX));
     a
-}
-
-pub(crate) fn image_crc(head: &[u8], body: &[u8]) -> u32 {
-    let mut d = CRC.digest();
-    d.update(head);
-    d.update(body);
-    d.finalize()
 }

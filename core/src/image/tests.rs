@@ -348,3 +348,185 @@ fn the_image_crc_resumes_from_its_finalised_value() {
         assert_eq!(d.finalize(), whole, "cut at {cut}");
     }
 }
+
+// ----- the image read in pieces (R-MEM) -----
+
+use super::{load_from, ReadFault, SlotId, SlotReader, RECORDS_MAX_LEN};
+
+/// Two slots of flash read through a driver, counting what it is asked.
+struct Flash {
+    slots: [Vec<u8>; 2],
+    /// The read number (from 0) that fails, if any.
+    fail_at: Option<usize>,
+    reads: usize,
+    largest_read: usize,
+}
+
+impl Flash {
+    fn new(a: &[u8], b: &[u8]) -> Self {
+        Flash {
+            slots: [a.to_vec(), b.to_vec()],
+            fail_at: None,
+            reads: 0,
+            largest_read: 0,
+        }
+    }
+}
+
+impl SlotReader for Flash {
+    fn slot_len(&self, slot: SlotId) -> usize {
+        self.slots[slot as usize].len()
+    }
+
+    fn read(&mut self, slot: SlotId, offset: usize, out: &mut [u8]) -> Result<(), ReadFault> {
+        let n = self.reads;
+        self.reads += 1;
+        self.largest_read = self.largest_read.max(out.len());
+        if self.fail_at == Some(n) {
+            return Err(ReadFault);
+        }
+        out.copy_from_slice(&self.slots[slot as usize][offset..offset + out.len()]);
+        Ok(())
+    }
+}
+
+/// A slot of flash holding `image`, erased (0xFF) after it.
+fn flash_slot(image: &[u8]) -> Vec<u8> {
+    let mut slot = vec![0xFFu8; 4096.max(image.len())];
+    slot[..image.len()].copy_from_slice(image);
+    slot
+}
+
+type Outcome = (
+    Result<nv::LoadReport, NvError>,
+    Settings,
+    Vec<(TokenOwner, Option<Vec<u8>>)>,
+);
+
+fn outcome(r: Result<nv::LoadReport, NvError>, s: Settings, store: &TokenStore) -> Outcome {
+    let tokens = [TokenOwner::Admin, user("alice"), user("bob")]
+        .into_iter()
+        .map(|o| {
+            let rt = store.refresh_token(&o).map(|t| t.expose().to_vec());
+            (o, rt)
+        })
+        .collect();
+    (r, s, tokens)
+}
+
+fn from_memory(a: &[u8], b: &[u8], key: Option<&DeviceKey>) -> Outcome {
+    let (mut s, mut store) = (Settings::default(), TokenStore::new());
+    let r = nv::load(a, b, key, &mut s, &mut store);
+    outcome(r, s, &store)
+}
+
+fn from_flash(flash: &mut Flash, scratch: usize, key: Option<&DeviceKey>) -> Outcome {
+    let (mut s, mut store) = (Settings::default(), TokenStore::new());
+    let mut scratch = vec![0u8; scratch];
+    let r = load_from(flash, &mut scratch, key, &mut s, &mut store);
+    outcome(r, s, &store)
+}
+
+#[test]
+fn an_image_read_in_pieces_loads_as_from_memory() {
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let older = {
+        let (mut settings, store) = fixture_state();
+        settings.smtp.as_mut().unwrap().port = 2525;
+        let mut out = vec![0u8; IMAGE_MAX_LEN];
+        let seal = Some(Seal {
+            key: &key,
+            random: FIXTURE_RANDOM,
+        });
+        let n = nv::save(&settings, &store, FIXTURE_SEQ - 1, seal, &mut out).unwrap();
+        out.truncate(n);
+        out
+    };
+    let (a, b) = (flash_slot(V2_SEALED_IMAGE), flash_slot(&older));
+    let expected = from_memory(&a, &b, Some(&key));
+    assert_eq!(expected.0.unwrap().sequence, FIXTURE_SEQ);
+    let mut flash = Flash::new(&a, &b);
+    assert_eq!(from_flash(&mut flash, 512, Some(&key)), expected);
+    // Nothing larger than the scratch or a refresh token is read at once.
+    assert!(flash.largest_read <= 512, "{}", flash.largest_read);
+    // Erased flash is a first start, damaged flash is refused, as in memory.
+    let erased = vec![0xFFu8; 4096];
+    let mut flash = Flash::new(&erased, &[]);
+    assert_eq!(from_flash(&mut flash, 64, None).0, Err(NvError::Empty));
+    let junk: Vec<u8> = (0..300u32).map(|i| (i * 37 + 11) as u8).collect();
+    let mut flash = Flash::new(&junk, &erased);
+    assert_eq!(from_flash(&mut flash, 64, None).0, Err(NvError::Corrupt));
+}
+
+#[test]
+fn a_scratch_too_short_for_the_newest_records_never_loads_the_older_image() {
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let (settings, store) = fixture_state();
+    let mut out = vec![0u8; IMAGE_MAX_LEN];
+    let n = nv::save(&settings, &store, 1, None, &mut out).unwrap();
+    let older = flash_slot(&out[..n]);
+    let newer = flash_slot(V2_SEALED_IMAGE);
+    let mut flash = Flash::new(&older, &newer);
+    let (r, s, tokens) = from_flash(&mut flash, 16, Some(&key));
+    assert_eq!(r, Err(NvError::BufferTooSmall));
+    assert_eq!(s.admin_address, None, "no settings loaded");
+    assert!(tokens.iter().all(|(_, t)| t.is_none()), "no token loaded");
+    // The bound always suffices.
+    let mut flash = Flash::new(&older, &newer);
+    let (r, ..) = from_flash(&mut flash, RECORDS_MAX_LEN, Some(&key));
+    assert_eq!(r.unwrap().sequence, FIXTURE_SEQ);
+}
+
+#[test]
+fn a_read_fault_fails_the_load_and_loads_nothing() {
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let a = flash_slot(V2_SEALED_IMAGE);
+    let reads = {
+        let mut flash = Flash::new(&a, &[]);
+        from_flash(&mut flash, 512, Some(&key)).0.unwrap();
+        flash.reads
+    };
+    // A fault at each read in turn: the check, the records, each secret
+    // and each tag.
+    for fail_at in 0..reads {
+        let mut flash = Flash::new(&a, &[]);
+        flash.fail_at = Some(fail_at);
+        let (r, _, tokens) = from_flash(&mut flash, 512, Some(&key));
+        assert_eq!(r, Err(NvError::ReadFailed), "read {fail_at}");
+        assert!(tokens.iter().all(|(_, t)| t.is_none()), "read {fail_at}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Damaged, torn or stale slots: read in pieces, the outcome is the
+    /// one from memory, whatever the damage.
+    #[test]
+    fn any_damage_reads_in_pieces_as_from_memory(
+        cut in 0usize..400,
+        flip in proptest::option::of((0usize..400, 1u8..=255)),
+        sealed_key in any::<bool>(),
+        swap in any::<bool>(),
+    ) {
+        let key = DeviceKey::new(&FIXTURE_KEY);
+        let (settings, store) = fixture_state();
+        let mut out = vec![0u8; IMAGE_MAX_LEN];
+        let n = nv::save(&settings, &store, FIXTURE_SEQ + 1, None, &mut out).unwrap();
+        let mut newer = out[..n].to_vec();
+        newer.truncate(cut.max(1).min(newer.len()));
+        if let Some((at, x)) = flip {
+            if let Some(b) = newer.get_mut(at) {
+                *b ^= x;
+            }
+        }
+        let (mut a, mut b) = (flash_slot(V2_SEALED_IMAGE), flash_slot(&newer));
+        if swap {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let k = sealed_key.then_some(&key);
+        let expected = from_memory(&a, &b, k);
+        let mut flash = Flash::new(&a, &b);
+        prop_assert_eq!(from_flash(&mut flash, RECORDS_MAX_LEN, k), expected);
+    }
+}
