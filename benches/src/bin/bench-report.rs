@@ -770,7 +770,10 @@ fn row5(ctx: &Ctx, t: &mut Table) {
     match run(Command::new("bash").arg(&script)) {
         Ok(report) => {
             footprint_rows(t, &report, |l| {
-                l.contains("**flash**") || l.contains("**static RAM**") || l.starts_with("| `")
+                l.contains("**flash**")
+                    || l.contains("**static RAM**")
+                    || l.contains("**caller RAM")
+                    || l.starts_with("| `")
             });
             t.notes
                 .push("Row 5 from bindings-c/tools/size-report.sh (target/size-report.md).".into());
