@@ -100,7 +100,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 64 }))]
 
         /// Piece by piece gives the octets and the tag of the crate's
         /// whole-buffer AEAD, for any length (over several blocks) and aad.

@@ -202,7 +202,14 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
         }),
     ] {
         let expected = whole(&settings, &store, seal);
-        for size in [1, 7, 19, 20, 21, 64, 100, 333, expected.len()] {
+        // Under Miri, the sizes around the prefix's end and a page (one
+        // octet at a time remakes the body hundreds of times).
+        let sizes: &[usize] = if cfg!(miri) {
+            &[19, 21, 64]
+        } else {
+            &[1, 7, 19, 20, 21, 64, 100, 333]
+        };
+        for &size in sizes.iter().chain([expected.len()].iter()) {
             assert_eq!(
                 in_pieces(&settings, &store, seal, &[size]),
                 expected,
@@ -223,7 +230,7 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 32 }))]
 
     #[test]
     fn pieces_of_varying_sizes_make_the_whole_image(
@@ -498,7 +505,7 @@ fn a_read_fault_fails_the_load_and_loads_nothing() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 1 } else { 64 }))]
 
     /// Damaged, torn or stale slots: read in pieces, the outcome is the
     /// one from memory, whatever the damage.
