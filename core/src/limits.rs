@@ -139,6 +139,13 @@ pub const OAUTH_EVENT_QUEUE: usize = 4;
 /// 5 min cap that spans about 10 minutes.
 pub const OAUTH_MAX_RETRIES: u8 = 6;
 
+/// Plans one job may go through ([`crate::mailer::Plan`]: sign-in,
+/// refresh, connect, session, a refresh in the session, the retry; a job
+/// needs at most about eight). A job that would go through more is failed
+/// by the mailer with [`crate::diag::Id::WrongState`], so that no driver
+/// loop can run forever on a job that never ends (R-ENGINE).
+pub const MAX_PLANS: usize = 32;
+
 /// Users whose OAuth tokens the printer keeps at once, besides the
 /// administrator (R-TOK-5). Each user slot persists one refresh token of up
 /// to [`MAX_REFRESH_TOKEN_LEN`] octets, so this bounds the persistence image.

@@ -11,7 +11,7 @@
 //! | [`Plan::NeedAdminAuth`] | holds or fails the job; the administrator must Acquire | [`Mailer::handle_oauth_event`] / [`Mailer::auth_failed`] |
 //! | [`Plan::TokenExchange`] | runs the refresh grant on its [`oauth::Client`] ([`Mailer::start_exchange`]) | [`Mailer::handle_oauth_event`] |
 //! | [`Plan::Connect`] | opens the connection (TLS first for implicit TLS) | [`Mailer::connected`] / [`Mailer::connect_failed`] |
-//! | [`Plan::Session`] | pumps [`Mailer::smtp`] and drains [`Mailer::poll_event`] | (events say what comes next) |
+//! | [`Plan::Session`] | moves the SMTP link's octets and time (below) and drains [`Mailer::poll_event`] | (events say what comes next) |
 //! | [`Plan::Done`] / [`Plan::Failed`] | reports the job's result | [`Mailer::submit`] for the next job |
 //!
 //! The OAuth client ([`oauth::Client`]) stays the driver's: it owns the
@@ -20,6 +20,31 @@
 //! the request) and takes the tokens from it when its flow succeeds, through
 //! [`TokenGrant::from_response`]. The `*_succeeded` / `*_failed` calls are
 //! the same steps for drivers that obtain tokens another way.
+//!
+//! During [`Plan::Session`] the driver carries the SMTP session's link
+//! through the mailer, never through the session itself: its inputs are
+//! `handle_smtp_*(now, …)` ([`Mailer::handle_smtp_input`],
+//! [`Mailer::handle_smtp_tls_established`], [`Mailer::handle_smtp_tls_failed`],
+//! [`Mailer::handle_smtp_close`], [`Mailer::handle_smtp_timeout`]), its
+//! outputs `poll_smtp_*` ([`Mailer::poll_smtp_transmit`],
+//! [`Mailer::poll_smtp_timeout`]), and the message body goes in with
+//! [`Mailer::write_smtp_body`] (or [`Mailer::write_smtp_body_canonical`])
+//! and [`Mailer::finish_smtp_body`]. Each is the [`smtp::Client`] call of
+//! the same name on the job's session (the C API's
+//! `mfp_oauth_mailer_smtp_*`), and answers [`MailerError::WrongState`] when
+//! no session runs. [`SessionLink`] gives both the mailer and a bare
+//! [`smtp::Client`] that one shape, for byte movers that serve both.
+//!
+//! Outside a job the token store changes only through purposeful calls:
+//! [`Mailer::delete_user_tokens`], [`Mailer::delete_all_user_tokens`],
+//! [`Mailer::delete_admin_tokens`], [`Mailer::logout`],
+//! [`Mailer::auto_reset`], [`Mailer::acquire_admin`],
+//! [`Mailer::store_user_sign_in`], [`Mailer::refresh_ended`] (a refresh run
+//! outside a job), and its events come from [`Mailer::poll_store_event`].
+//!
+//! A job goes through at most [`MAX_PLANS`] plans: one that would go through
+//! more is failed with [`Id::WrongState`], so a driver's loop runs until the
+//! plan is [`Plan::Done`] or [`Plan::Failed`] and needs no guard of its own.
 //!
 //! The token refresh happens at most once after the server rejects a token
 //! (then one AUTH retry on the same connection), never in a loop. Nothing is
@@ -35,16 +60,18 @@ use crate::config::{oauth_available, Applied, HostName, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
 use crate::image;
+use crate::limits::MAX_PLANS;
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
 use crate::provider::Provider;
 use crate::secret::RefreshToken;
-use crate::smtp::{self, Envelope, Event, ReplyCode, Security};
+use crate::smtp::{self, BodyError, BodyProgress, Envelope, Event, ReplyCode, Security, Transmit};
 use crate::time::Instant;
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
     WallTime,
 };
+use crate::wire::BufferTooSmall;
 
 /// One job to send.
 #[derive(Debug, Clone, Copy)]
@@ -113,8 +140,8 @@ pub enum Plan {
         /// Transport security.
         security: Security,
     },
-    /// The SMTP session runs: pump [`Mailer::smtp`], drain
-    /// [`Mailer::poll_event`].
+    /// The SMTP session runs: carry its link with the `handle_smtp_*`,
+    /// `poll_smtp_*` and body calls, drain [`Mailer::poll_event`].
     Session,
     /// The message was sent; close the connection if still open.
     Done {
@@ -161,6 +188,28 @@ pub enum MailerError {
     Token(TokenError),
     /// Acquire without an administrator address in the settings.
     AdminAddressMissing,
+    /// The caller's output buffer is too short ([`Mailer::poll_smtp_transmit`],
+    /// [`Mailer::write_smtp_body`]); nothing was written.
+    BufferTooSmall {
+        /// Octets needed.
+        needed: usize,
+    },
+}
+
+impl From<BodyError> for MailerError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::BufferTooSmall { needed } => MailerError::BufferTooSmall { needed },
+            // Not after `ReadyForBody`, or already finished.
+            _ => MailerError::WrongState,
+        }
+    }
+}
+
+impl From<BufferTooSmall> for MailerError {
+    fn from(e: BufferTooSmall) -> Self {
+        MailerError::BufferTooSmall { needed: e.needed }
+    }
 }
 
 impl Diagnostic for MailerError {
@@ -170,6 +219,7 @@ impl Diagnostic for MailerError {
             MailerError::OAuth(e) => e.diag(),
             MailerError::Token(e) => e.diag(),
             MailerError::AdminAddressMissing => Id::AdminAddressMissing,
+            MailerError::BufferTooSmall { .. } => Id::BufferTooSmall,
         }
     }
 }
@@ -181,6 +231,153 @@ impl fmt::Display for MailerError {
 }
 
 impl core::error::Error for MailerError {}
+
+/// The SMTP session's link in one shape, for a bare [`smtp::Client`] and
+/// for the job's session inside the [`Mailer`] (its `handle_smtp_*`,
+/// `poll_smtp_*` and body calls), so that a driver's byte mover (the
+/// host's pump, the C API's session calls) is written once for both.
+/// Errors keep their diagnostic: [`MailerError::WrongState`] when the
+/// session does not take the call (none runs, or not in this state),
+/// [`MailerError::BufferTooSmall`] with the size needed.
+pub trait SessionLink {
+    /// Octets from the server; returns how many were taken.
+    fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError>;
+    /// TLS is up after [`Event::UpgradeTls`].
+    fn handle_tls_established(&mut self, now: Instant) -> Result<(), MailerError>;
+    /// The handshake of [`Event::UpgradeTls`] failed for the TLS stack's
+    /// reason `diag`.
+    fn handle_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError>;
+    /// The connection closed, or a write to it failed.
+    fn handle_close(&mut self, now: Instant) -> Result<(), MailerError>;
+    /// `now` reached the deadline of [`SessionLink::poll_timeout`].
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), MailerError>;
+    /// When to call [`SessionLink::handle_timeout`] (`None`: no reply
+    /// awaited).
+    fn poll_timeout(&self) -> Result<Option<Instant>, MailerError>;
+    /// The next octets to send, written into `out` (`None`: nothing now).
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit>, MailerError>;
+    /// Body octets from `input` encoded into `out` (after
+    /// [`Event::ReadyForBody`]).
+    fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, MailerError>;
+    /// [`SessionLink::write_body`] for a canonical body (the composer's).
+    fn write_body_canonical(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<BodyProgress, MailerError>;
+    /// The whole body was written: the end of data is queued.
+    fn finish_body(&mut self, now: Instant) -> Result<(), MailerError>;
+}
+
+impl SessionLink for smtp::Client {
+    #[inline(always)]
+    fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
+        Ok(smtp::Client::handle_input(self, now, data))
+    }
+    #[inline(always)]
+    fn handle_tls_established(&mut self, now: Instant) -> Result<(), MailerError> {
+        // Its only refusal: no handshake was asked for.
+        smtp::Client::handle_tls_established(self, now).map_err(|_| MailerError::WrongState)
+    }
+    #[inline(always)]
+    fn handle_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError> {
+        smtp::Client::handle_tls_failed(self, now, diag);
+        Ok(())
+    }
+    #[inline(always)]
+    fn handle_close(&mut self, now: Instant) -> Result<(), MailerError> {
+        smtp::Client::handle_close(self, now);
+        Ok(())
+    }
+    #[inline(always)]
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), MailerError> {
+        smtp::Client::handle_timeout(self, now);
+        Ok(())
+    }
+    #[inline(always)]
+    fn poll_timeout(&self) -> Result<Option<Instant>, MailerError> {
+        Ok(smtp::Client::poll_timeout(self))
+    }
+    #[inline(always)]
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit>, MailerError> {
+        Ok(smtp::Client::poll_transmit(self, now, out)?)
+    }
+    #[inline(always)]
+    fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, MailerError> {
+        Ok(smtp::Client::write_body(self, input, out)?)
+    }
+    #[inline(always)]
+    fn write_body_canonical(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<BodyProgress, MailerError> {
+        Ok(smtp::Client::write_body_canonical(self, input, out)?)
+    }
+    #[inline(always)]
+    fn finish_body(&mut self, now: Instant) -> Result<(), MailerError> {
+        Ok(smtp::Client::finish_body(self, now)?)
+    }
+}
+
+impl SessionLink for Mailer {
+    #[inline(always)]
+    fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
+        self.handle_smtp_input(now, data)
+    }
+    #[inline(always)]
+    fn handle_tls_established(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.handle_smtp_tls_established(now)
+    }
+    #[inline(always)]
+    fn handle_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError> {
+        self.handle_smtp_tls_failed(now, diag)
+    }
+    #[inline(always)]
+    fn handle_close(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.handle_smtp_close(now)
+    }
+    #[inline(always)]
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.handle_smtp_timeout(now)
+    }
+    #[inline(always)]
+    fn poll_timeout(&self) -> Result<Option<Instant>, MailerError> {
+        self.poll_smtp_timeout()
+    }
+    #[inline(always)]
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit>, MailerError> {
+        self.poll_smtp_transmit(now, out)
+    }
+    #[inline(always)]
+    fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, MailerError> {
+        self.write_smtp_body(input, out)
+    }
+    #[inline(always)]
+    fn write_body_canonical(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<BodyProgress, MailerError> {
+        self.write_smtp_body_canonical(input, out)
+    }
+    #[inline(always)]
+    fn finish_body(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.finish_smtp_body(now)
+    }
+}
 
 /// The SMTP session, kept in place between jobs (R-MEM): a new one is
 /// reset where it lives ([`smtp::Client::reset`]) instead of being built
@@ -234,6 +431,33 @@ impl Session {
     }
 }
 
+/// How a refresh grant run outside a job ended, as its OAuth client
+/// reported it ([`Mailer::refresh_ended`]).
+#[derive(Debug, Clone, Copy)]
+pub enum RefreshOutcome<'a> {
+    /// The client's `AccessToken` event: the tokens it received.
+    Refreshed(TokenGrant<'a>),
+    /// No tokens: `grant_refused` for the client's `ReauthRequired` event,
+    /// `false` for `Failed` (or a flow that could not start); `diag` is the
+    /// event's diagnostic.
+    Failed {
+        /// The token endpoint refused the grant (`ReauthRequired`).
+        grant_refused: bool,
+        /// The event's diagnostic.
+        diag: Id,
+    },
+}
+
+/// What a failed refresh means for `owner`: a dead grant needs a new
+/// sign-in; anything else is the flow's own diagnostic.
+fn refresh_failure_diag(failure: RefreshFailure, owner: &TokenOwner, diag: Id) -> Id {
+    match (failure, owner) {
+        (RefreshFailure::InvalidGrant, TokenOwner::Admin) => Id::AdminReauthNeeded,
+        (RefreshFailure::InvalidGrant, _) => Id::UserReauthNeeded,
+        (RefreshFailure::Refused | RefreshFailure::Transient, _) => diag,
+    }
+}
+
 /// A job's recipients, parsed or as text.
 #[derive(Clone, Copy)]
 enum Recipients<'a> {
@@ -272,6 +496,9 @@ struct JobState {
     retried: bool,
     /// The result to report once the session has closed.
     result: Option<Plan>,
+    /// Plans this job went through so far (at most [`MAX_PLANS`]; a byte,
+    /// next to `retried`, so the mailer's size does not change).
+    plans: u8,
 }
 
 /// The firmware's OAuth mail facade (one job at a time).
@@ -447,8 +674,9 @@ impl Mailer {
         &self.store
     }
 
-    /// The token store, for Delete, logout, auto-reset and expiry checks.
-    pub fn store_mut(&mut self) -> &mut TokenStore {
+    /// The raw token store, for the core's own tests.
+    #[cfg(all(test, feature = "oauth"))]
+    pub(crate) fn store_mut(&mut self) -> &mut TokenStore {
         &mut self.store
     }
 
@@ -482,10 +710,22 @@ impl Mailer {
         Ok(())
     }
 
-    /// The SMTP session, during [`Plan::Session`]: feed it input, TLS,
-    /// close and timeouts, take its transmits, stream the body.
-    pub fn smtp(&mut self) -> Option<&mut smtp::Client> {
-        self.client.as_mut()
+    /// Whether the job's SMTP session runs (during [`Plan::Session`]): the
+    /// `handle_smtp_*`, `poll_smtp_*` and body calls reach it.
+    #[must_use]
+    pub fn has_smtp_session(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Whether the job's SMTP session runs over TLS (`false` when none
+    /// runs): a transmit marked `sensitive` only ever goes out over TLS.
+    #[must_use]
+    pub fn smtp_is_tls(&self) -> bool {
+        self.client.as_ref().is_some_and(smtp::Client::is_tls)
+    }
+
+    fn session(&mut self) -> Result<&mut smtp::Client, MailerError> {
+        self.client.as_mut().ok_or(MailerError::WrongState)
     }
 
     /// The last complete reply of the SMTP server, for support logs: during
@@ -565,6 +805,98 @@ impl Mailer {
         self.store.check_expiry(wall, &self.settings);
     }
 
+    // ----- the token store outside a job -----
+
+    /// The panel's Delete for user `id` (R-TOK-5): their tokens are wiped
+    /// and a [`StoreEvent::Persist`] follows. [`TokenError::UnknownUser`]
+    /// when the user holds none.
+    pub fn delete_user_tokens(&mut self, id: &str) -> Result<(), TokenError> {
+        self.store.delete_user(id)
+    }
+
+    /// Every user's tokens deleted (the administrator's kept); a
+    /// [`StoreEvent::Persist`] follows when any was held.
+    pub fn delete_all_user_tokens(&mut self) {
+        self.store.delete_all_users();
+    }
+
+    /// The administrator's tokens deleted: the status reads Required and a
+    /// [`StoreEvent::Persist`] follows.
+    pub fn delete_admin_tokens(&mut self) {
+        self.store.delete_admin();
+    }
+
+    /// `user`'s sign-in for `account`, done outside a job (the panel's or
+    /// the CLI's sign-in ahead of a job), succeeded on `client` (after its
+    /// `AccessToken` event): the tokens are stored for `user` and persisted.
+    /// When the provider named another account than `account` (R-ACCT), the
+    /// token is refused with [`TokenError::AccountMismatch`] and nothing
+    /// changes. The user's counterpart of [`Mailer::acquire_admin`].
+    pub fn store_user_sign_in<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        user: &UserId,
+        account: &Address,
+        client: &oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let tokens = client.tokens().ok_or(MailerError::WrongState)?;
+        self.store
+            .store_signed_in(
+                now,
+                wall,
+                &TokenOwner::User(user.clone()),
+                account,
+                TokenGrant::from_response(tokens),
+                tokens.account.address(),
+            )
+            .map_err(MailerError::Token)
+    }
+
+    /// A refresh grant for `owner`, run outside a job (a token check such
+    /// as the CLI's `doctor`), ended with `outcome`, as its OAuth client
+    /// reported it. [`RefreshOutcome::Refreshed`] stores the tokens (a
+    /// rotated refresh token is persisted, or the next use would fail).
+    /// [`RefreshOutcome::Failed`] is classified by the core as in a job
+    /// ([`Mailer::exchange_failed`], [`RefreshFailure::classify`]): a dead
+    /// grant erases the token (R-TOK-4, and a [`StoreEvent::Persist`]
+    /// follows); a consent or Conditional Access refusal, or a transient
+    /// failure, keeps it. `Ok(rotated)`: stored, `rotated` when a new
+    /// refresh token came back. `Err` carries what the failure means for the
+    /// owner ([`Id::AdminReauthNeeded`] / [`Id::UserReauthNeeded`] for a
+    /// dead grant, else the flow's diagnostic), or why the tokens could not
+    /// be stored.
+    pub fn refresh_ended(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        owner: &TokenOwner,
+        outcome: RefreshOutcome<'_>,
+    ) -> Result<bool, Id> {
+        match outcome {
+            RefreshOutcome::Refreshed(grant) => self
+                .store
+                .refreshed(now, wall, owner, grant)
+                .map_err(|e| e.diag()),
+            RefreshOutcome::Failed {
+                grant_refused,
+                diag,
+            } => {
+                let failure = RefreshFailure::classify(grant_refused, diag);
+                self.store.refresh_failed(owner, failure);
+                Err(refresh_failure_diag(failure, owner, diag))
+            }
+        }
+    }
+
+    /// The token store's next event outside a job (persist the image, a
+    /// notice for the Information screen, R-TOK-4); during a job
+    /// [`Mailer::poll_event`] gives them as [`Step::Store`].
+    #[must_use]
+    pub fn poll_store_event(&mut self) -> Option<StoreEvent> {
+        self.store.poll_event()
+    }
+
     // ----- the job -----
 
     /// Start a job: decide From and token (R-POL), then plan the first step.
@@ -610,13 +942,14 @@ impl Mailer {
             return Err(MailerError::WrongState);
         }
         self.last_reply = None;
-        self.plan = match self.start(job, to) {
+        let plan = match self.start(job, to) {
             Ok(()) => self.next_step(now),
             Err(diag) => {
                 self.job = None;
                 Plan::Failed { diag }
             }
         };
+        self.enter(plan);
         Ok(())
     }
 
@@ -640,6 +973,7 @@ impl Mailer {
             envelope: Envelope::EMPTY,
             retried: false,
             result: None,
+            plans: 0,
         });
         let envelope = &mut state.envelope;
         envelope.from.clone_from(&state.decision.from);
@@ -839,13 +1173,14 @@ impl Mailer {
         }
         let job = self.job.as_ref().ok_or(MailerError::WrongState)?;
         let (owner, account) = (job.decision.owner.clone(), job.decision.account.clone());
-        self.plan = match self
+        let plan = match self
             .store
             .store_signed_in(now, wall, &owner, &account, grant, learned)
         {
             Ok(()) => self.next_step(now),
             Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
         };
+        self.enter(plan);
         Ok(self.plan.clone())
     }
 
@@ -876,11 +1211,12 @@ impl Mailer {
         if let Err(e) = self.store.refreshed(now, wall, &owner, grant) {
             return self.refresh_failed(now, RefreshFailure::Transient, e.diag());
         }
-        self.plan = if self.client.is_some() {
+        let plan = if self.client.is_some() {
             self.retry_in_session(now, &owner)
         } else {
             self.next_step(now)
         };
+        self.enter(plan);
         Ok(self.plan.clone())
     }
 
@@ -912,12 +1248,8 @@ impl Mailer {
         };
         let owner = owner.clone();
         self.store.refresh_failed(&owner, failure);
-        let diag = match (failure, &owner) {
-            (RefreshFailure::InvalidGrant, TokenOwner::Admin) => Id::AdminReauthNeeded,
-            (RefreshFailure::InvalidGrant, _) => Id::UserReauthNeeded,
-            (RefreshFailure::Refused | RefreshFailure::Transient, _) => diag,
-        };
-        self.plan = if self.client.is_some() {
+        let diag = refresh_failure_diag(failure, &owner, diag);
+        let plan = if self.client.is_some() {
             // Mid-session: end the session; the result follows its close,
             // and the refusal that started the refresh (the `535`) stays
             // the reply that decided the job.
@@ -932,6 +1264,7 @@ impl Mailer {
         } else {
             self.finish(Plan::Failed { diag })
         };
+        self.enter(plan);
         Ok(self.plan.clone())
     }
 
@@ -961,11 +1294,12 @@ impl Mailer {
             Access::Valid(_) => {}
             // Expired between the plan and the connection: refresh first.
             Access::Refresh => {
-                self.plan = Plan::TokenExchange { owner };
+                self.enter(Plan::TokenExchange { owner });
                 return Ok(self.plan.clone());
             }
             Access::Authenticate => {
-                self.plan = self.need_auth();
+                let plan = self.need_auth();
+                self.enter(plan);
                 return Ok(self.plan.clone());
             }
         }
@@ -983,13 +1317,14 @@ impl Mailer {
                 .map_err(|e| e.diag()),
             None => Err(Id::WrongState),
         });
-        self.plan = match submitted {
+        let plan = match submitted {
             Ok(()) => Plan::Session,
             Err(diag) => {
                 self.client.end();
                 self.finish(Plan::Failed { diag })
             }
         };
+        self.enter(plan);
         Ok(self.plan.clone())
     }
 
@@ -1036,7 +1371,7 @@ impl Mailer {
                         let owner = j.decision.owner.clone();
                         self.store.token_rejected(&owner);
                         if self.store.refresh_token(&owner).is_some() {
-                            self.plan = Plan::TokenExchange { owner };
+                            self.enter(Plan::TokenExchange { owner });
                             return Some(Step::PlanChanged);
                         }
                     }
@@ -1101,7 +1436,118 @@ impl Mailer {
         }
     }
 
+    // ----- the SMTP session's link, during Plan::Session -----
+
+    /// Octets received from the SMTP server: [`smtp::Client::handle_input`]
+    /// on the job's session; returns how many were taken (the rest is
+    /// offered again later, or dropped after the `220` to STARTTLS).
+    pub fn handle_smtp_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
+        Ok(self.session()?.handle_input(now, data))
+    }
+
+    /// TLS is up on the SMTP connection after [`Event::UpgradeTls`]:
+    /// [`smtp::Client::handle_tls_established`] (`WrongState` when no
+    /// handshake was asked for).
+    pub fn handle_smtp_tls_established(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.session()?
+            .handle_tls_established(now)
+            .map_err(|_| MailerError::WrongState)
+    }
+
+    /// The TLS handshake asked by [`Event::UpgradeTls`] failed for the TLS
+    /// stack's reason `diag` (a refused certificate, no version in common):
+    /// [`smtp::Client::handle_tls_failed`]; the job fails with `diag`, not
+    /// "connection closed".
+    pub fn handle_smtp_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError> {
+        self.session()?.handle_tls_failed(now, diag);
+        Ok(())
+    }
+
+    /// The SMTP connection closed, or a write to it failed:
+    /// [`smtp::Client::handle_close`].
+    pub fn handle_smtp_close(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.session()?.handle_close(now);
+        Ok(())
+    }
+
+    /// `now` reached [`Mailer::poll_smtp_timeout`]'s deadline:
+    /// [`smtp::Client::handle_timeout`] (earlier calls do nothing).
+    pub fn handle_smtp_timeout(&mut self, now: Instant) -> Result<(), MailerError> {
+        self.session()?.handle_timeout(now);
+        Ok(())
+    }
+
+    /// When to call [`Mailer::handle_smtp_timeout`] (`None`: no reply
+    /// awaited): [`smtp::Client::poll_timeout`].
+    pub fn poll_smtp_timeout(&self) -> Result<Option<Instant>, MailerError> {
+        self.client
+            .as_ref()
+            .map(smtp::Client::poll_timeout)
+            .ok_or(MailerError::WrongState)
+    }
+
+    /// The next octets to send to the SMTP server, written into `out`
+    /// (`None`: nothing now): [`smtp::Client::poll_transmit`]; a transmit
+    /// that carries the token says so (`sensitive`).
+    #[must_use = "the octets written must be sent"]
+    pub fn poll_smtp_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<Transmit>, MailerError> {
+        Ok(self.session()?.poll_transmit(now, out)?)
+    }
+
+    /// After [`Event::ReadyForBody`]: body octets from `input` encoded into
+    /// `out` for the wire ([`smtp::Client::write_body`]); send
+    /// `out[..written]` and offer the input past `consumed` again.
+    pub fn write_smtp_body(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<BodyProgress, MailerError> {
+        Ok(self.session()?.write_body(input, out)?)
+    }
+
+    /// [`Mailer::write_smtp_body`] for a canonical body (CRLF line ends, no
+    /// line starting with a dot: the composer's output):
+    /// [`smtp::Client::write_body_canonical`].
+    pub fn write_smtp_body_canonical(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Result<BodyProgress, MailerError> {
+        Ok(self.session()?.write_body_canonical(input, out)?)
+    }
+
+    /// The whole body was written: the session queues the end of data
+    /// ([`smtp::Client::finish_body`]).
+    pub fn finish_smtp_body(&mut self, now: Instant) -> Result<(), MailerError> {
+        Ok(self.session()?.finish_body(now)?)
+    }
+
     // ----- internals -----
+
+    /// The job moves on to `plan`. Every plan of a job is counted: one
+    /// that would go through more than [`MAX_PLANS`] is failed instead
+    /// (the session, if any, dropped), so no driver loops forever on a job
+    /// that never ends (R-ENGINE).
+    fn enter(&mut self, plan: Plan) {
+        let over = match self.job.as_mut() {
+            Some(j) => {
+                j.plans = j.plans.saturating_add(1);
+                usize::from(j.plans) > MAX_PLANS
+            }
+            None => false,
+        };
+        self.plan = if over {
+            self.finish(Plan::Failed {
+                diag: Id::WrongState,
+            })
+        } else {
+            plan
+        };
+    }
 
     fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
         // Straight from the store into the client: no copy in between.

@@ -165,7 +165,7 @@ use mfp_oauth_core::config::{Applied, Settings, TlsVersion, Violations};
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::mailer::{Mailer, Plan, Step};
 use mfp_oauth_core::oauth::{self, OAuthError, TransportError};
-use mfp_oauth_core::smtp::{self, Event, Security};
+use mfp_oauth_core::smtp::{Event, Security};
 use mfp_oauth_core::token::{StoreEvent, TokenStore};
 use mfp_oauth_core::Instant;
 use rand_core::{CryptoRng, RngCore};
@@ -198,10 +198,6 @@ pub const MIN_OUT_BUF_LEN: usize = mfp_oauth_core::limits::OAUTH_REQUEST_BUF_LEN
 
 /// The smallest [`Buffers::input`] (one read from the server).
 pub const MIN_INPUT_BUF_LEN: usize = 512;
-
-/// Most plans one [`Board::run`] carries out before it gives up with
-/// [`Id::WrongState`] (a job needs at most about eight).
-pub const MAX_PLANS: usize = 32;
 
 /// How long a connection may stay silent when the core awaits nothing
 /// with a deadline (a TCP connect, a TLS handshake, a write): 60 s.
@@ -495,7 +491,9 @@ where
         let mut link = Link::new(smtp);
         let mut pump = Pump::default();
         let mut plan = plan;
-        for _ in 0..MAX_PLANS {
+        // Bounded by the core: it fails a job that goes through more than
+        // `limits::MAX_PLANS` plans (R-ENGINE).
+        loop {
             self.drain_store(mailer, observer);
             plan = match plan {
                 Plan::TokenExchange { .. } => {
@@ -554,9 +552,6 @@ where
                 }
             };
         }
-        conn.close().await;
-        let plan = mailer.cancel(now(), Id::WrongState);
-        self.finish(mailer, plan, observer)
     }
 
     fn finish(&self, mailer: &mut Mailer, plan: Plan, observer: &mut impl Observer) -> Plan {
@@ -571,7 +566,7 @@ where
 
     fn drain_store(&self, mailer: &mut Mailer, observer: &mut impl Observer) {
         // Only store events are queued outside a session.
-        while let Some(ev) = mailer.store_mut().poll_event() {
+        while let Some(ev) = mailer.poll_store_event() {
             observer.store_event(mailer.store(), &ev);
         }
     }
@@ -727,22 +722,24 @@ where
                         Step::PlanChanged => return mailer.plan().clone(),
                         Step::Smtp(ev) => {
                             log_event(&ev);
-                            let Some(client) = mailer.smtp() else {
+                            if !mailer.has_smtp_session() {
                                 continue;
-                            };
+                            }
                             match ev {
                                 Event::UpgradeTls => match conn.upgrade(self).await {
                                     Ok(()) => {
-                                        let _ = client.handle_tls_established(now());
+                                        let _ = mailer.handle_smtp_tls_established(now());
                                     }
                                     // The reason (a refused certificate: E604,
                                     // E607, E608, E609; no TLS version in
                                     // common: E610) is the session's, and so
                                     // the job's, result, not "closed".
-                                    Err(diag) => client.handle_tls_failed(now(), diag),
+                                    Err(diag) => {
+                                        let _ = mailer.handle_smtp_tls_failed(now(), diag);
+                                    }
                                 },
                                 Event::ReadyForBody => {
-                                    stream_body(client, conn, body, out).await;
+                                    stream_body(mailer, conn, body, out).await;
                                 }
                                 _ => {}
                             }
@@ -753,15 +750,15 @@ where
                 if !matches!(mailer.plan(), Plan::Session) {
                     return mailer.plan().clone();
                 }
-                let Some(client) = mailer.smtp() else {
+                if !mailer.has_smtp_session() {
                     return mailer.plan().clone();
-                };
-                let _ = flush(client, conn, out).await;
+                }
+                let _ = flush(mailer, conn, out).await;
             }
-            let Some(client) = mailer.smtp() else {
+            if !mailer.has_smtp_session() {
                 return mailer.plan().clone();
-            };
-            pump.wait(client, conn, input).await;
+            }
+            pump.wait(mailer, conn, input).await;
         }
     }
 }
@@ -775,10 +772,11 @@ struct Pump {
 }
 
 impl Pump {
-    async fn wait(&mut self, client: &mut smtp::Client, conn: &mut Conn<'_>, input: &mut [u8]) {
+    async fn wait(&mut self, mailer: &mut Mailer, conn: &mut Conn<'_>, input: &mut [u8]) {
         if self.start < self.end {
             let data = input.get(self.start..self.end).unwrap_or_default();
-            let used = client.handle_input(now(), data);
+            // No session: nothing takes them.
+            let used = mailer.handle_smtp_input(now(), data).unwrap_or(0);
             // Nothing taken: the client will not take these octets in its
             // state (for example after the reply to STARTTLS, RFC 3207
             // §5): they are dropped.
@@ -788,35 +786,40 @@ impl Pump {
             };
             return;
         }
-        let deadline = client.poll_timeout();
+        let deadline = mailer.poll_smtp_timeout().ok().flatten();
         let read = match deadline {
             Some(d) => with_deadline(at(d), conn.read(input)).await.ok(),
             None => with_timeout(IO_TIMEOUT, conn.read(input)).await.ok(),
         };
+        // Answered `WrongState` only when no session runs: nothing to tell.
         match read {
-            None if deadline.is_some() => client.handle_timeout(now()),
-            None | Some(Ok(0)) | Some(Err(_)) => client.handle_close(now()),
+            None if deadline.is_some() => {
+                let _ = mailer.handle_smtp_timeout(now());
+            }
+            None | Some(Ok(0)) | Some(Err(_)) => {
+                let _ = mailer.handle_smtp_close(now());
+            }
             Some(Ok(n)) => {
                 let data = input.get(..n).unwrap_or_default();
-                let used = client.handle_input(now(), data);
+                let used = mailer.handle_smtp_input(now(), data).unwrap_or(n);
                 (self.start, self.end) = (used.min(n), n);
             }
         }
     }
 }
 
-/// Write every transmit the client has; a failed write tells the client
+/// Write every transmit the session has; a failed write tells the session
 /// the connection closed.
-async fn flush(client: &mut smtp::Client, conn: &mut Conn<'_>, out: &mut [u8]) -> Result<(), ()> {
+async fn flush(mailer: &mut Mailer, conn: &mut Conn<'_>, out: &mut [u8]) -> Result<(), ()> {
     loop {
-        match client.poll_transmit(now(), out) {
+        match mailer.poll_smtp_transmit(now(), out) {
             Ok(Some(t)) => {
                 // `t.sensitive`: the octets carry the token; only the
                 // length is ever logged.
                 log_debug!("smtp transmit: {=usize} octets", t.len);
                 let bytes = out.get(..t.len).unwrap_or_default();
                 if conn.send(bytes).await.is_err() {
-                    client.handle_close(now());
+                    let _ = mailer.handle_smtp_close(now());
                     return Err(());
                 }
             }
@@ -830,12 +833,12 @@ async fn flush(client: &mut smtp::Client, conn: &mut Conn<'_>, out: &mut [u8]) -
 /// tells the client the connection closed, so no partial message is
 /// reported sent.
 async fn stream_body<Body: Read>(
-    client: &mut smtp::Client,
+    mailer: &mut Mailer,
     conn: &mut Conn<'_>,
     body: &mut Body,
     out: &mut [u8],
 ) {
-    if flush(client, conn, out).await.is_err() {
+    if flush(mailer, conn, out).await.is_err() {
         return;
     }
     let half = out.len() / 2;
@@ -846,14 +849,14 @@ async fn stream_body<Body: Read>(
             Ok(0) => break,
             Ok(n) => n,
             Err(_) => {
-                client.handle_close(now());
+                let _ = mailer.handle_smtp_close(now());
                 return;
             }
         };
         let mut chunk = chunk_buf.get(..n).unwrap_or_default();
         while !chunk.is_empty() {
-            let Ok(p) = client.write_body(chunk, wire) else {
-                client.handle_close(now());
+            let Ok(p) = mailer.write_smtp_body(chunk, wire) else {
+                let _ = mailer.handle_smtp_close(now());
                 return;
             };
             if conn
@@ -864,7 +867,7 @@ async fn stream_body<Body: Read>(
                 .await
                 .is_err()
             {
-                client.handle_close(now());
+                let _ = mailer.handle_smtp_close(now());
                 return;
             }
             chunk = chunk.get(p.consumed..).unwrap_or_default();
@@ -873,7 +876,7 @@ async fn stream_body<Body: Read>(
     }
     log_debug!("body: {=usize} octets", sent);
     let _ = sent;
-    let _ = client.finish_body(now());
+    let _ = mailer.finish_smtp_body(now());
 }
 
 fn log_event(ev: &Event) {

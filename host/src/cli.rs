@@ -21,7 +21,7 @@ use mfp_oauth_core::config::{
 };
 use mfp_oauth_core::diag::{Diagnostic, Id, Lang};
 use mfp_oauth_core::function::Function;
-use mfp_oauth_core::mailer::{AuthMethod, Plan};
+use mfp_oauth_core::mailer::{AuthMethod, Plan, RefreshOutcome};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::provider::{Endpoint, Provider, Tenant};
 use mfp_oauth_core::smtp::{MechanismPreference, Security};
@@ -1217,7 +1217,7 @@ fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
             ExitCode::SUCCESS
         }
         TokensAction::Delete { all: true, .. } => {
-            dev.mailer.store_mut().delete_all_users();
+            dev.mailer.delete_all_user_tokens();
             finish_store(
                 ctx,
                 &mut dev,
@@ -1228,17 +1228,15 @@ fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
                 ),
             )
         }
-        TokensAction::Delete { name: Some(n), .. } => {
-            match dev.mailer.store_mut().delete_user(&n) {
-                Ok(()) => finish_store(
-                    ctx,
-                    &mut dev,
-                    &tr(ctx.lang, "tokens of {n} deleted", "jetons de {n} supprimés")
-                        .replace("{n}", &n),
-                ),
-                Err(e) => fail(ctx.lang, e.diag()),
-            }
-        }
+        TokensAction::Delete { name: Some(n), .. } => match dev.mailer.delete_user_tokens(&n) {
+            Ok(()) => finish_store(
+                ctx,
+                &mut dev,
+                &tr(ctx.lang, "tokens of {n} deleted", "jetons de {n} supprimés")
+                    .replace("{n}", &n),
+            ),
+            Err(e) => fail(ctx.lang, e.diag()),
+        },
         TokensAction::Delete { .. } => ExitCode::from(2),
     }
 }
@@ -1315,15 +1313,14 @@ fn logout(ctx: &Ctx, name: &str) -> ExitCode {
         Ok(d) => d,
         Err(c) => return c,
     };
-    let settings = dev.mailer.settings().clone();
-    let deleted = dev.mailer.store_mut().logout(name, &settings);
+    let deleted = dev.mailer.logout(name);
     let msg = if deleted {
         tr(
             ctx.lang,
             "{name} logged out; automatic deletion is on: the user's tokens were deleted",
             "{name} déconnecté ; la suppression automatique est activée : les jetons de l'utilisateur ont été supprimés",
         )
-    } else if settings.auto_delete_user_tokens {
+    } else if dev.mailer.settings().auto_delete_user_tokens {
         tr(
             ctx.lang,
             "{name} logged out; no token was stored for this user",
@@ -1970,8 +1967,12 @@ fn doctor(ctx: &Ctx) -> ExitCode {
                 let kept = match t.grant() {
                     Some(g) => dev
                         .mailer
-                        .store_mut()
-                        .refreshed(now, crate::app::wall_now(), &TokenOwner::Admin, g)
+                        .refresh_ended(
+                            now,
+                            crate::app::wall_now(),
+                            &TokenOwner::Admin,
+                            RefreshOutcome::Refreshed(g),
+                        )
                         .is_ok(),
                     None => false,
                 };
@@ -1990,18 +1991,19 @@ fn doctor(ctx: &Ctx) -> ExitCode {
             }
             Err(e) => {
                 ok = false;
-                // The core decides whether the grant is dead (R-TOK-4) or
+                // How the flow ended, as the OAuth client said; the core
+                // decides whether the grant is dead (R-TOK-4: erased) or
                 // refused by consent or Conditional Access (kept).
-                let failure = mfp_oauth_core::token::RefreshFailure::classify(
-                    matches!(e, FlowError::Reauth(_)),
-                    e.diag(),
+                let _ = dev.mailer.refresh_ended(
+                    dev.clock.now(),
+                    crate::app::wall_now(),
+                    &TokenOwner::Admin,
+                    RefreshOutcome::Failed {
+                        grant_refused: matches!(e, FlowError::Reauth(_)),
+                        diag: e.diag(),
+                    },
                 );
-                if failure.erases_token() {
-                    dev.mailer
-                        .store_mut()
-                        .refresh_failed(&TokenOwner::Admin, failure);
-                    let _ = dev.drain_store();
-                }
+                let _ = dev.drain_store();
                 shown.stop_waiting();
                 println!(
                     "  ✘ {}",

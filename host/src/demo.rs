@@ -695,8 +695,7 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
         "Alice logs out (automatic deletion of user tokens is on)",
         "Alice se déconnecte (la suppression automatique des jetons des utilisateurs est activée)",
     ));
-    let settings = dev.mailer.settings().clone();
-    let deleted = dev.mailer.store_mut().logout("alice", &settings);
+    let deleted = dev.mailer.logout("alice");
     let saved = dev.drain_store().is_ok();
     c.check(
         c.t(

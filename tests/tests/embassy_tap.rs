@@ -305,10 +305,11 @@ fn admin_refresh_token(held: &mut Option<Vec<u8>>) -> Vec<u8> {
     t
 }
 
-/// The administrator's tokens in the board's store, as after an Acquire.
-fn holding(m: &mut Mailer, access_token: &[u8], refresh_token: &[u8]) {
+/// A store holding the administrator's tokens, as after an Acquire.
+fn admin_store(access_token: &[u8], refresh_token: &[u8]) -> TokenStore {
     let account = Address::parse(ADMIN).unwrap();
-    m.store_mut()
+    let mut store = TokenStore::new();
+    store
         .store_acquired(
             mfp_oauth_embassy::now(),
             None,
@@ -321,16 +322,27 @@ fn holding(m: &mut Mailer, access_token: &[u8], refresh_token: &[u8]) {
             },
         )
         .unwrap();
+    store
+}
+
+/// The administrator's tokens in the board's store, as after an Acquire:
+/// the board's mailer with its settings as they are, over that store (the
+/// mailer lends no raw store, R-ENGINE).
+fn holding(m: &mut Mailer, access_token: &[u8], refresh_token: &[u8]) {
+    *m = Mailer::new(
+        m.settings().clone(),
+        admin_store(access_token, refresh_token),
+    );
 }
 
 /// A board after a power cycle (R-TOK-1): the refresh token in the store,
 /// no access token.
 fn rebooted(st: Settings, refresh_token: &[u8]) -> Mailer {
-    let mut m = mailer(st);
-    holding(&mut m, b"lost-at-power-off", refresh_token);
-    m.store_mut().power_on();
-    while m.store_mut().poll_event().is_some() {}
-    m
+    let m = mailer(st);
+    let mut store = admin_store(b"lost-at-power-off", refresh_token);
+    store.power_on();
+    while store.poll_event().is_some() {}
+    Mailer::new(m.settings().clone(), store)
 }
 
 /// A scan job's message: a text part and a 300 KB "scan" attachment

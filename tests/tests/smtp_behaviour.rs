@@ -365,8 +365,8 @@ fn the_mailer_reports_delivery_unknown() {
             smtp: SmtpServer::new("smtp.example.com", 465, Security::ImplicitTls),
             ..Config::default()
         };
-        let mut m = Mailer::new(settings, TokenStore::new());
-        m.store_mut()
+        let mut store = TokenStore::new();
+        store
             .store_acquired(
                 Instant::ZERO,
                 None,
@@ -379,6 +379,7 @@ fn the_mailer_reports_delivery_unknown() {
                 },
             )
             .unwrap();
+        let mut m = Mailer::new(settings, store);
         let to = [Address::parse("a@contoso.com").unwrap()];
         let job = Job {
             function: Function::ScanToEmail,
@@ -403,24 +404,22 @@ fn the_mailer_reports_delivery_unknown() {
             b"250 ok\r\n",
             b"354 go\r\n",
         ] {
-            let _ = m.smtp().unwrap().handle_input(now, reply);
+            let _ = m.handle_smtp_input(now, reply).unwrap();
             while let Some(step) = m.poll_event(now) {
                 if step == Step::Smtp(Event::ReadyForBody) {
-                    let c = m.smtp().unwrap();
-                    let p = c.write_body(b"hello\r\n", &mut out).unwrap();
+                    let p = m.write_smtp_body(b"hello\r\n", &mut out).unwrap();
                     wire.extend_from_slice(&out[..p.written]);
                     if dot_sent {
-                        c.finish_body(now).unwrap();
+                        m.finish_smtp_body(now).unwrap();
                     }
                 }
             }
-            let c = m.smtp().unwrap();
-            while let Some(t) = c.poll_transmit(now, &mut out).unwrap() {
+            while let Some(t) = m.poll_smtp_transmit(now, &mut out).unwrap() {
                 wire.extend_from_slice(&out[..t.len]);
             }
         }
         assert_eq!(wire.ends_with(b"hello\r\n.\r\n"), dot_sent);
-        m.smtp().unwrap().handle_close(now);
+        m.handle_smtp_close(now).unwrap();
         while m.poll_event(now).is_some() {}
         assert_eq!(m.plan(), &Plan::Failed { diag: want });
     }

@@ -31,8 +31,9 @@ fn job_against(answer: Answer) -> (Plan, Vec<(bool, String)>) {
         sender_mode: SenderMode::AdminFixedAddress,
         ..Config::default()
     };
-    let mut m = Mailer::new(config, TokenStore::new());
-    m.store_mut()
+    // The administrator's tokens, as after an Acquire.
+    let mut store = TokenStore::new();
+    store
         .store_acquired(
             Instant::ZERO,
             None,
@@ -45,6 +46,7 @@ fn job_against(answer: Answer) -> (Plan, Vec<(bool, String)>) {
             },
         )
         .unwrap();
+    let mut m = Mailer::new(config, store);
     let to = [Address::parse("someone@contoso.com").unwrap()];
     let job = Job {
         function: Function::ScanToEmail,
@@ -63,24 +65,21 @@ fn job_against(answer: Answer) -> (Plan, Vec<(bool, String)>) {
     let mut line = String::new();
     let mut in_data = false;
     for _ in 0..100 {
-        if let Some(c) = m.smtp() {
-            let _ = c.handle_input(now, to_client.as_bytes());
-        }
+        let _ = m.handle_smtp_input(now, to_client.as_bytes());
         to_client.clear();
         while let Some(step) = m.poll_event(now) {
             match step {
                 Step::Smtp(Event::UpgradeTls) => {
                     tls = true;
-                    m.smtp().unwrap().handle_tls_established(now).unwrap();
+                    m.handle_smtp_tls_established(now).unwrap();
                 }
                 Step::Smtp(Event::ReadyForBody) => {
-                    let c = m.smtp().unwrap();
                     let mut out = [0u8; 64];
-                    let p = c
-                        .write_body(b"Subject: scan\r\n\r\nhi\r\n", &mut out)
+                    let p = m
+                        .write_smtp_body(b"Subject: scan\r\n\r\nhi\r\n", &mut out)
                         .unwrap();
                     line.push_str(&String::from_utf8_lossy(&out[..p.written]));
-                    c.finish_body(now).unwrap();
+                    m.finish_smtp_body(now).unwrap();
                 }
                 _ => {}
             }
@@ -88,9 +87,8 @@ fn job_against(answer: Answer) -> (Plan, Vec<(bool, String)>) {
         if m.plan() != &Plan::Session {
             return (m.plan().clone(), wire);
         }
-        let c = m.smtp().unwrap();
         let mut out = [0u8; 256];
-        while let Some(t) = c.poll_transmit(now, &mut out).unwrap() {
+        while let Some(t) = m.poll_smtp_transmit(now, &mut out).unwrap() {
             let text = String::from_utf8_lossy(&out[..t.len]).into_owned();
             wire.push((tls, text.clone()));
             line.push_str(&text);

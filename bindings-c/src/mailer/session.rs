@@ -1,20 +1,23 @@
 //! The SMTP session of the running job (SESSION plan): the
 //! `mfp_oauth_smtp_*` pump on the mailer's session, and the server's last
-//! reply. Each entry point goes through the boundary wrapper, finds the
-//! session (`WRONG_STATE` when none runs) and shares the bare session's
-//! call (`crate::smtp::session`).
+//! reply. Each entry point goes through the boundary wrapper, checks that
+//! the session runs (`WRONG_STATE` when none does) and shares the bare
+//! session's call (`crate::smtp::session`) on the mailer's session link:
+//! its `handle_smtp_*`, `poll_smtp_*` and body calls (R-ENGINE: the mailer
+//! hands out no session).
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::smtp::Client;
+use mfp_oauth_core::mailer::Mailer;
 
 use super::{MailerObj, MfpOauthMailer};
 use crate::call;
 use crate::smtp::session;
 use crate::MfpOauthStatus;
 
-/// Runs `work` on the mailer's session: the wrapper's checks, then the
-/// session, then `work`.
+/// Runs `work` on the mailer's session link: the wrapper's checks, then
+/// whether a session runs (before any other argument is looked at, as
+/// before), then `work`.
 ///
 /// # Safety
 /// As for `call::with_mut`.
@@ -22,13 +25,16 @@ use crate::MfpOauthStatus;
 unsafe fn on_session(
     mailer: *mut MfpOauthMailer,
     required: impl call::Required,
-    work: impl FnOnce(&mut Client) -> MfpOauthStatus,
+    work: impl FnOnce(&mut Mailer) -> MfpOauthStatus,
 ) -> MfpOauthStatus {
     // SAFETY: forwarded contract.
     unsafe {
-        call::with_mut(mailer, required, |m| match m.mailer.smtp() {
-            Some(c) => work(c),
-            None => MfpOauthStatus::WrongState,
+        call::with_mut(mailer, required, |m| {
+            if m.mailer.has_smtp_session() {
+                work(&mut m.mailer)
+            } else {
+                MfpOauthStatus::WrongState
+            }
         })
     }
 }

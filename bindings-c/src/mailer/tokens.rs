@@ -82,10 +82,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_delete_tokens(
         // SAFETY: valid for its length (contract).
         let id = try_status!(unsafe { self::user_id(user_id, user_id_len) });
         if id.is_empty() {
-            m.mailer.store_mut().delete_admin();
+            m.mailer.delete_admin_tokens();
             return MfpOauthStatus::Ok;
         }
-        match m.mailer.store_mut().delete_user(id) {
+        match m.mailer.delete_user_tokens(id) {
             Ok(()) => MfpOauthStatus::Ok,
             Err(e) => MfpOauthStatus::of(e),
         }

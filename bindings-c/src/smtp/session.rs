@@ -3,12 +3,16 @@
 //! Each call has two entry points, `mfp_oauth_smtp_*` on a bare session and
 //! `mfp_oauth_mailer_smtp_*` on the mailer's: both go through the boundary
 //! wrapper (`crate::call`) and then share the functions below, which take
-//! the live session and the caller's remaining pointers.
+//! the session's link (the core's `SessionLink`: the bare session, or the
+//! mailer's through its `handle_smtp_*` / `poll_smtp_*` calls; errors keep
+//! their diagnostic, so a status is the same either way) and the caller's
+//! remaining pointers.
 
 use core::ffi::c_char;
 
 use mfp_oauth_core::diag::Id;
-use mfp_oauth_core::smtp::{BodyError, Client};
+use mfp_oauth_core::mailer::{MailerError, SessionLink};
+use mfp_oauth_core::smtp::Client;
 use mfp_oauth_core::Instant;
 
 use super::{MfpOauthSmtp, MFP_OAUTH_NO_DEADLINE};
@@ -18,13 +22,22 @@ use crate::MfpOauthStatus;
 
 // ---- the session calls, shared with the mailer's session ----------------
 //
-// Each takes the live session; the pointers the entry point lists as
+// Each takes the live session's link; the pointers the entry point lists as
 // required are already checked not NULL.
+
+/// The status of a call that returns nothing else.
+#[inline(always)]
+fn status(r: Result<(), MailerError>) -> MfpOauthStatus {
+    match r {
+        Ok(()) => MfpOauthStatus::Ok,
+        Err(e) => MfpOauthStatus::of(e),
+    }
+}
 
 /// # Safety
 /// `data` NULL or valid for `len` bytes; `out_consumed` valid for a write.
 pub(crate) unsafe fn input(
-    c: &mut Client,
+    c: &mut impl SessionLink,
     now_ms: u64,
     data: *const u8,
     len: usize,
@@ -32,21 +45,19 @@ pub(crate) unsafe fn input(
 ) -> MfpOauthStatus {
     // SAFETY: valid for `len` bytes (contract).
     let data = try_status!(unsafe { bytes(data, len) });
-    let n = c.handle_input(Instant::from_millis(now_ms), data);
-    // SAFETY: valid for a write (contract).
-    unsafe { put(out_consumed, n) }
-}
-
-pub(crate) fn tls_established(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
-    match c.handle_tls_established(Instant::from_millis(now_ms)) {
-        Ok(()) => MfpOauthStatus::Ok,
+    match c.handle_input(Instant::from_millis(now_ms), data) {
+        // SAFETY: valid for a write (contract).
+        Ok(n) => unsafe { put(out_consumed, n) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
 
-pub(crate) fn close(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
-    c.handle_close(Instant::from_millis(now_ms));
-    MfpOauthStatus::Ok
+pub(crate) fn tls_established(c: &mut impl SessionLink, now_ms: u64) -> MfpOauthStatus {
+    status(c.handle_tls_established(Instant::from_millis(now_ms)))
+}
+
+pub(crate) fn close(c: &mut impl SessionLink, now_ms: u64) -> MfpOauthStatus {
+    status(c.handle_close(Instant::from_millis(now_ms)))
 }
 
 /// The diagnostics a failed TLS handshake may carry: the TLS and
@@ -66,25 +77,23 @@ fn tls_failure(diag: u32) -> Option<Id> {
     }
 }
 
-pub(crate) fn tls_failed(c: &mut Client, now_ms: u64, diag: u32) -> MfpOauthStatus {
+pub(crate) fn tls_failed(c: &mut impl SessionLink, now_ms: u64, diag: u32) -> MfpOauthStatus {
     let Some(diag) = tls_failure(diag) else {
         return MfpOauthStatus::InvalidArgument;
     };
-    c.handle_tls_failed(Instant::from_millis(now_ms), diag);
-    MfpOauthStatus::Ok
+    status(c.handle_tls_failed(Instant::from_millis(now_ms), diag))
 }
 
-pub(crate) fn timeout(c: &mut Client, now_ms: u64) -> MfpOauthStatus {
-    c.handle_timeout(Instant::from_millis(now_ms));
-    MfpOauthStatus::Ok
+pub(crate) fn timeout(c: &mut impl SessionLink, now_ms: u64) -> MfpOauthStatus {
+    status(c.handle_timeout(Instant::from_millis(now_ms)))
 }
 
 /// Takes the session's lookup itself (see `call::with_lookup`).
-pub(crate) fn finish(c: Result<&mut Client, MfpOauthStatus>, now_ms: u64) -> MfpOauthStatus {
-    match try_status!(c).finish_body(Instant::from_millis(now_ms)) {
-        Ok(()) => MfpOauthStatus::Ok,
-        Err(e) => MfpOauthStatus::of(e),
-    }
+pub(crate) fn finish<L: SessionLink>(
+    c: Result<&mut L, MfpOauthStatus>,
+    now_ms: u64,
+) -> MfpOauthStatus {
+    status(try_status!(c).finish_body(Instant::from_millis(now_ms)))
 }
 
 /// # Safety
@@ -92,7 +101,7 @@ pub(crate) fn finish(c: Result<&mut Client, MfpOauthStatus>, now_ms: u64) -> Mfp
 /// `out_len` bytes of writes, not overlapping; the outputs valid.
 #[allow(clippy::too_many_arguments)] // the C call's own arguments, passed on
 pub(crate) unsafe fn body(
-    c: &mut Client,
+    c: &mut impl SessionLink,
     canonical: bool,
     input: *const u8,
     input_len: usize,
@@ -119,7 +128,7 @@ pub(crate) unsafe fn body(
             }
             MfpOauthStatus::Ok
         }
-        Err(BodyError::BufferTooSmall { needed }) => {
+        Err(MailerError::BufferTooSmall { needed }) => {
             // SAFETY: valid for a write (contract).
             unsafe { out_written.write(needed) };
             MfpOauthStatus::BufferTooSmall
@@ -131,7 +140,7 @@ pub(crate) unsafe fn body(
 /// # Safety
 /// `out` NULL or valid for `out_len` bytes of writes; the outputs valid.
 pub(crate) unsafe fn transmit(
-    c: &mut Client,
+    c: &mut impl SessionLink,
     now_ms: u64,
     out: *mut u8,
     out_len: usize,
@@ -143,7 +152,11 @@ pub(crate) unsafe fn transmit(
     let (written, sensitive, status) = match c.poll_transmit(Instant::from_millis(now_ms), out) {
         Ok(Some(t)) => (t.len, t.sensitive, MfpOauthStatus::Ok),
         Ok(None) => (0, false, MfpOauthStatus::Ok),
-        Err(e) => (e.needed, false, MfpOauthStatus::BufferTooSmall),
+        Err(MailerError::BufferTooSmall { needed }) => {
+            (needed, false, MfpOauthStatus::BufferTooSmall)
+        }
+        // No session (the mailer's): nothing written.
+        Err(e) => return MfpOauthStatus::of(e),
     };
     // SAFETY: both outputs are valid for a write (contract).
     unsafe {
@@ -157,9 +170,8 @@ pub(crate) unsafe fn transmit(
 
 /// # Safety
 /// `out_deadline_ms` valid for a write.
-pub(crate) unsafe fn deadline(c: &Client, out_deadline_ms: *mut u64) -> MfpOauthStatus {
-    let d = c
-        .poll_timeout()
+pub(crate) unsafe fn deadline(c: &impl SessionLink, out_deadline_ms: *mut u64) -> MfpOauthStatus {
+    let d = try_status!(c.poll_timeout().map_err(MfpOauthStatus::of))
         .map_or(MFP_OAUTH_NO_DEADLINE, Instant::as_millis);
     // SAFETY: valid for a write (contract).
     unsafe { put(out_deadline_ms, d) }

@@ -113,33 +113,27 @@ fuzz_target!(|data: &[u8]| {
                 loop {
                     now += 1000;
                     let t = Instant::from_millis(now);
-                    if let Some(s) = m.smtp() {
-                        while let Ok(Some(tx)) = s.poll_transmit(t, &mut out) {
-                            assert!(tx.len <= out.len());
-                            let sent = &out[..tx.len];
-                            if tx.sensitive {
-                                assert!(s.is_tls(), "a token before TLS");
-                            } else {
-                                assert!(!contains(sent, ACCESS));
-                            }
-                            wire.push(sent, tx.sensitive);
+                    while let Ok(Some(tx)) = m.poll_smtp_transmit(t, &mut out) {
+                        assert!(tx.len <= out.len());
+                        let sent = &out[..tx.len];
+                        if tx.sensitive {
+                            assert!(m.smtp_is_tls(), "a token before TLS");
+                        } else {
+                            assert!(!contains(sent, ACCESS));
                         }
+                        wire.push(sent, tx.sensitive);
                     }
                     let mut changed = false;
                     while let Some(step) = m.poll_event(t) {
                         match step {
                             Step::Smtp(Event::UpgradeTls) => {
-                                if let Some(s) = m.smtp() {
-                                    let _ = s.handle_tls_established(t);
-                                }
+                                let _ = m.handle_smtp_tls_established(t);
                             }
                             Step::Smtp(Event::ReadyForBody) => {
-                                if let Some(s) = m.smtp() {
-                                    let mut body = [0u8; 64];
-                                    let _ =
-                                        s.write_body(b"Subject: scan\r\n\r\n.hello\n", &mut body);
-                                    let _ = s.finish_body(t);
-                                }
+                                let mut body = [0u8; 64];
+                                let _ =
+                                    m.write_smtp_body(b"Subject: scan\r\n\r\n.hello\n", &mut body);
+                                let _ = m.finish_smtp_body(t);
                             }
                             Step::PlanChanged => changed = true,
                             _ => {}
@@ -148,18 +142,20 @@ fuzz_target!(|data: &[u8]| {
                     if changed || *m.plan() != Plan::Session {
                         break;
                     }
-                    let Some(s) = m.smtp() else { break };
+                    if !m.has_smtp_session() {
+                        break;
+                    }
                     if feed.is_empty() {
                         assert!(!closed, "the session outlived its close");
-                        s.handle_close(t);
+                        let _ = m.handle_smtp_close(t);
                         closed = true;
                         continue;
                     }
                     let piece = feed.piece();
-                    let used = s.handle_input(t, piece);
+                    let used = m.handle_smtp_input(t, piece).expect("a session");
                     feed.used(used);
                     if flags & 8 != 0 {
-                        s.handle_timeout(Instant::from_millis(now + 600_000));
+                        let _ = m.handle_smtp_timeout(Instant::from_millis(now + 600_000));
                     }
                 }
                 plan = m.plan().clone();
@@ -177,7 +173,7 @@ fuzz_target!(|data: &[u8]| {
         matches!(plan, Plan::Done { .. } | Plan::Failed { .. }),
         "the job did not end: {plan:?}"
     );
-    assert!(m.smtp().is_none(), "a session left after the job");
+    assert!(!m.has_smtp_session(), "a session left after the job");
     assert!(
         m.submit(Instant::from_millis(now), &job).is_ok(),
         "the next job refused"

@@ -56,7 +56,7 @@ fn busy() -> Mailer {
 fn assert_fresh(m: &mut Mailer) {
     assert_eq!(*m.settings(), Settings::default());
     assert_eq!(*m.plan(), Plan::Idle);
-    assert!(m.smtp().is_none());
+    assert!(!m.has_smtp_session());
     assert_eq!(m.store().admin_status(), TokenStatus::Required);
     assert_eq!(m.store().users().count(), 0);
     assert_eq!(m.store().cached_access_tokens(), 0);
@@ -143,7 +143,7 @@ fn load_into_reads_the_image_in_place_and_no_access_token_survives() {
     assert_eq!(report.sequence, 1);
     assert_eq!(*loaded.settings(), *m.settings());
     assert_eq!(*loaded.plan(), Plan::Idle);
-    assert!(loaded.smtp().is_none());
+    assert!(!loaded.has_smtp_session());
     assert_eq!(loaded.store().admin_status(), TokenStatus::Acquired);
     assert!(loaded.store().holds_secret(b"REFRESH-IN-PLACE"));
     assert!(!loaded.store().holds_secret(b"ACCESS-IN-PLACE"));

@@ -148,27 +148,25 @@ fn pump(m: &mut Mailer, srv: &mut Server, now: Instant, greet: bool, seen: &mut 
     for _ in 0..200 {
         if !to_client.is_empty() {
             let bytes = std::mem::take(&mut to_client).into_bytes();
-            let client = m.smtp().expect("session");
-            let n = client.handle_input(now, &bytes);
+            let n = m.handle_smtp_input(now, &bytes).expect("session");
             assert_eq!(n, bytes.len(), "client stopped reading");
         }
         while let Some(step) = m.poll_event(now) {
             match step {
                 Step::Smtp(Event::UpgradeTls) => {
                     srv.tls = true;
-                    m.smtp().unwrap().handle_tls_established(now).unwrap();
+                    m.handle_smtp_tls_established(now).unwrap();
                     seen.smtp.push(Event::UpgradeTls);
                 }
                 Step::Smtp(Event::ReadyForBody) => {
-                    let client = m.smtp().unwrap();
                     let mut out = [0u8; 64];
                     let mut input = BODY;
                     while !input.is_empty() {
-                        let p = client.write_body(input, &mut out).unwrap();
+                        let p = m.write_smtp_body(input, &mut out).unwrap();
                         to_client += &srv.receive(&out[..p.written]);
                         input = &input[p.consumed..];
                     }
-                    client.finish_body(now).unwrap();
+                    m.finish_smtp_body(now).unwrap();
                     seen.smtp.push(Event::ReadyForBody);
                 }
                 Step::Smtp(e) => seen.smtp.push(e),
@@ -180,9 +178,11 @@ fn pump(m: &mut Mailer, srv: &mut Server, now: Instant, greet: bool, seen: &mut 
                 }
             }
         }
-        let Some(client) = m.smtp() else { return };
+        if !m.has_smtp_session() {
+            return;
+        }
         let mut buf = [0u8; 512];
-        while let Some(t) = client.poll_transmit(now, &mut buf).unwrap() {
+        while let Some(t) = m.poll_smtp_transmit(now, &mut buf).unwrap() {
             to_client += &srv.receive(&buf[..t.len]);
         }
         if to_client.is_empty() {
@@ -273,7 +273,7 @@ fn admin_mode_acquire_then_send() {
         }]
     );
     assert!(
-        m.smtp().is_none(),
+        !m.has_smtp_session(),
         "the session and its token copy are gone"
     );
     // The next job reuses the cached access token: straight to Connect.
@@ -625,7 +625,7 @@ fn a_from_that_is_not_the_token_account_never_reaches_the_network() {
             diag: Id::FromNotTokenAccount
         }
     );
-    assert!(m.smtp().is_none());
+    assert!(!m.has_smtp_session());
     // An administrator slot holding another account is refused as well.
     m.store_mut()
         .store_acquired(
@@ -1036,3 +1036,6 @@ fn full_lifecycle_through_the_mailer_and_the_oauth_client() {
 
 /// Issue 15, defect 1: the refresh classification.
 mod refresh;
+
+/// Issue 15, R-ENGINE: no hatches, and the core bounds a job's plans.
+mod engine;

@@ -1,7 +1,9 @@
 //! Running one job through the core's [`Mailer`](mfp_oauth_core::mailer::Mailer): each [`Plan`] it returns
 //! is carried out with the drivers (sign-in, refresh grant, connection,
 //! SMTP session) and its result reported back, until the job is done or
-//! failed. The loop only follows plans; the order of things is the core's.
+//! failed. The loop only follows plans; the order of things is the core's,
+//! and so is the bound on a job's plans (`limits::MAX_PLANS`): the loop
+//! runs until the core says done or failed.
 
 use super::signin::{self, FlowError, Prompt, SignedIn};
 use super::{AppError, Device};
@@ -14,10 +16,6 @@ use mfp_oauth_core::policy::User;
 use mfp_oauth_core::smtp::{Event, Security};
 use mfp_oauth_core::token::{StoreEvent, TokenOwner};
 use mfp_oauth_core::{Address, Duration};
-
-/// Most plans one job may go through (sign-in, refresh, connect, session,
-/// a refresh in the session, the retry, the end: far fewer in practice).
-pub const MAX_PLANS: usize = 32;
 
 /// A job to send.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +166,9 @@ fn run_as(
         .submit(now, &spec)
         .map_err(|e| AppError::Diag(e.diag()))?;
     let mut pump: Option<Pump> = None;
-    for _ in 0..MAX_PLANS {
+    // Bounded by the core: it fails a job that goes through more than
+    // `limits::MAX_PLANS` plans (R-ENGINE).
+    loop {
         for n in device.drain_store()? {
             on(&JobEvent::Notice(n));
         }
@@ -304,12 +304,6 @@ fn run_as(
             _ => return Err(AppError::Diag(Id::WrongState)),
         };
     }
-    let diag = Id::WrongState;
-    let plan = device.mailer.cancel(device.clock.now(), diag);
-    Ok(JobReport {
-        result: plan,
-        server_reply: decided_by(device),
-    })
 }
 
 /// The server's reply that decided the job, as the core kept it: the last
@@ -341,20 +335,23 @@ fn session(
                     Step::Store(other) => on(&JobEvent::Notice(other)),
                     Step::PlanChanged => return Ok(device.mailer.plan().clone()),
                     Step::Smtp(ev) => {
-                        let Some(client) = device.mailer.smtp() else {
+                        if !device.mailer.has_smtp_session() {
                             continue;
-                        };
+                        }
+                        let mailer = &mut device.mailer;
                         match ev {
                             // A refused certificate or no TLS version in
                             // common gets its own diagnostic, as on
                             // implicit TLS (not "connection closed").
-                            Event::UpgradeTls => match pump.start_tls(client, now) {
+                            Event::UpgradeTls => match pump.start_tls(mailer, now) {
                                 Ok(info) => on(&JobEvent::Tls(info)),
-                                Err(e) => client.handle_tls_failed(now, e.diag()),
+                                Err(e) => {
+                                    let _ = mailer.handle_smtp_tls_failed(now, e.diag());
+                                }
                             },
                             Event::ReadyForBody => {
-                                if pump.flush(client, now).is_ok() {
-                                    let _ = pump.stream_body(client, now, body, &mut |n| {
+                                if pump.flush(mailer, now).is_ok() {
+                                    let _ = pump.stream_body(mailer, now, body, &mut |n| {
                                         on(&JobEvent::Body(n));
                                     });
                                 }
@@ -367,7 +364,7 @@ fn session(
                                     Event::MessageFailed { error } => error.from_reply(),
                                     _ => true,
                                 };
-                                if let Some(r) = client.last_reply().filter(|_| by_reply) {
+                                if let Some(r) = mailer.last_reply().filter(|_| by_reply) {
                                     on(&JobEvent::ServerSaid(r.to_string()));
                                 }
                                 on(&JobEvent::Smtp(ev));
@@ -383,21 +380,21 @@ fn session(
                 return Ok(device.mailer.plan().clone());
             }
             let now = device.clock.now();
-            let Some(client) = device.mailer.smtp() else {
+            if !device.mailer.has_smtp_session() {
                 return Ok(device.mailer.plan().clone());
-            };
-            if pump.flush(client, now).is_err() {
+            }
+            if pump.flush(&mut device.mailer, now).is_err() {
                 continue;
             }
         }
         let clock = device.clock.clone();
-        let Some(client) = device.mailer.smtp() else {
+        if !device.mailer.has_smtp_session() {
             return Ok(device.mailer.plan().clone());
-        };
-        match pump.wait(client, &*clock) {
+        }
+        match pump.wait(&mut device.mailer, &*clock) {
             Ok(Waited::Progress) | Err(_) => {}
             Ok(Waited::Idle) => {
-                client.handle_close(clock.now());
+                let _ = device.mailer.handle_smtp_close(clock.now());
             }
         }
     }

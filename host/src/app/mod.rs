@@ -249,7 +249,7 @@ impl Device {
     /// return the notices (R-TOK-4 warnings) for the caller to show.
     pub fn drain_store(&mut self) -> Result<Vec<StoreEvent>, AppError> {
         let mut notices = Vec::new();
-        while let Some(e) = self.mailer.store_mut().poll_event() {
+        while let Some(e) = self.mailer.poll_store_event() {
             match e {
                 StoreEvent::Persist { erase_other_slot } => self.persist(erase_other_slot)?,
                 other => notices.push(other),
@@ -272,22 +272,12 @@ impl Device {
                 .mailer
                 .acquire_admin(now, wall_now(), signed_in.client())
                 .map_err(|e| AppError::Diag(e.diag()))?,
-            Some((id, account)) => {
-                let grant = signed_in.grant().ok_or(AppError::Diag(Id::WrongState))?;
-                // A token for another account than `account` is refused
-                // (R-ACCT, E436).
-                self.mailer
-                    .store_mut()
-                    .store_signed_in(
-                        now,
-                        wall_now(),
-                        &mfp_oauth_core::token::TokenOwner::User(id.clone()),
-                        account,
-                        grant,
-                        signed_in.account(),
-                    )
-                    .map_err(|e| AppError::Diag(e.diag()))?;
-            }
+            // A token for another account than `account` is refused
+            // (R-ACCT, E436).
+            Some((id, account)) => self
+                .mailer
+                .store_user_sign_in(now, wall_now(), id, account, signed_in.client())
+                .map_err(|e| AppError::Diag(e.diag()))?,
         }
         self.drain_store().map(|_| ())
     }

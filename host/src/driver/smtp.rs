@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::net::{Connection, NetError, NetOptions, TlsInfo};
 use crate::tls::TlsSettings;
 use mfp_oauth_core::diag::{Diagnostic, Id};
+use mfp_oauth_core::mailer::SessionLink;
 use mfp_oauth_core::smtp::{
     self, Envelope, Event, Mechanism, MechanismPreference, ReplyCode, Security, Settings,
 };
@@ -315,8 +316,11 @@ pub enum Waited {
     Idle,
 }
 
-/// The byte mover between one [`smtp::Client`] and its connection, shared
-/// by [`send`] and by the Mailer's job runner: it feeds input, writes
+/// The byte mover between one SMTP session and its connection, shared by
+/// [`send`] (a bare [`smtp::Client`]) and by the Mailer's job runner (the
+/// job's session inside the core's `Mailer`, reached through its
+/// `handle_smtp_*` / `poll_smtp_*` calls, R-ENGINE): both are a
+/// [`SessionLink`]. It feeds input, writes
 /// transmits, starts TLS, streams the body, and waits no longer than the
 /// client's `poll_timeout`. It makes no protocol decision.
 pub struct Pump {
@@ -368,7 +372,7 @@ impl Pump {
     /// ([`Connection::start_tls_then`]).
     pub fn start_tls(
         &mut self,
-        client: &mut smtp::Client,
+        client: &mut impl SessionLink,
         now: Instant,
     ) -> Result<TlsInfo, NetError> {
         let outbuf = &mut self.outbuf;
@@ -385,17 +389,18 @@ impl Pump {
 
     /// Write every transmit the client has. On a failed write the client
     /// is told the connection closed and the error is returned.
-    pub fn flush(&mut self, client: &mut smtp::Client, now: Instant) -> Result<(), NetError> {
+    pub fn flush(&mut self, client: &mut impl SessionLink, now: Instant) -> Result<(), NetError> {
         loop {
             match client.poll_transmit(now, &mut self.outbuf) {
                 Ok(Some(t)) => {
                     let bytes = self.outbuf.get(..t.len).unwrap_or_default();
                     if let Err(e) = self.conn.send(bytes) {
-                        client.handle_close(now);
+                        let _ = client.handle_close(now);
                         return Err(e);
                     }
                 }
-                // IO_BUF_LEN is far above what any transmit needs.
+                // IO_BUF_LEN is far above what any transmit needs; no
+                // session left: nothing to send.
                 Ok(None) | Err(_) => return Ok(()),
             }
         }
@@ -406,7 +411,7 @@ impl Pump {
     /// timeout). A hard socket error is returned after telling the client.
     pub fn wait(
         &mut self,
-        client: &mut smtp::Client,
+        client: &mut impl SessionLink,
         clock: &dyn Clock,
     ) -> Result<Waited, NetError> {
         if !self.pending.is_empty() {
@@ -415,33 +420,37 @@ impl Pump {
             return Ok(Waited::Progress);
         }
         let now = clock.now();
-        let deadline = client.poll_timeout();
+        let deadline = client.poll_timeout().ok().flatten();
         if let Some(d) = deadline {
             if now >= d {
-                client.handle_timeout(now);
+                let _ = client.handle_timeout(now);
                 return Ok(Waited::Progress);
             }
             let _ = self.conn.set_read_deadline(std_wait(now, d));
         }
         match self.conn.read_some(&mut self.inbuf) {
-            Ok(0) => client.handle_close(clock.now()),
+            Ok(0) => {
+                let _ = client.handle_close(clock.now());
+            }
             Ok(n) => {
                 let data = self.inbuf.get(..n).unwrap_or_default().to_vec();
                 self.feed(client, clock.now(), &data);
             }
             Err(NetError::Timeout) if deadline.is_some() => {}
             Err(NetError::Timeout) => return Ok(Waited::Idle),
-            Err(NetError::Closed) => client.handle_close(clock.now()),
+            Err(NetError::Closed) => {
+                let _ = client.handle_close(clock.now());
+            }
             Err(e) => {
-                client.handle_close(clock.now());
+                let _ = client.handle_close(clock.now());
                 return Err(e);
             }
         }
         Ok(Waited::Progress)
     }
 
-    fn feed(&mut self, client: &mut smtp::Client, now: Instant, data: &[u8]) {
-        let used = client.handle_input(now, data);
+    fn feed(&mut self, client: &mut impl SessionLink, now: Instant, data: &[u8]) {
+        let used = client.handle_input(now, data).unwrap_or(data.len());
         if let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
             self.pending = rest.to_vec();
         }
@@ -459,7 +468,7 @@ impl Pump {
     /// sent.
     pub fn stream_body(
         &mut self,
-        client: &mut smtp::Client,
+        client: &mut impl SessionLink,
         now: Instant,
         body: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
@@ -475,7 +484,7 @@ impl Pump {
 
     fn write_body(
         &mut self,
-        client: &mut smtp::Client,
+        client: &mut impl SessionLink,
         now: Instant,
         body: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
@@ -489,7 +498,7 @@ impl Pump {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    client.handle_close(now);
+                    let _ = client.handle_close(now);
                     return Err(SendError::Body(e));
                 }
             };
@@ -508,7 +517,7 @@ impl Pump {
                     .conn
                     .send(self.outbuf.get(..p.written).unwrap_or_default())
                 {
-                    client.handle_close(now);
+                    let _ = client.handle_close(now);
                     return Err(SendError::Net(e));
                 }
                 chunk = chunk.get(p.consumed..).unwrap_or_default();
@@ -520,7 +529,7 @@ impl Pump {
                             self.feed(client, now, &data);
                         }
                         Err(_) => {
-                            client.handle_close(now);
+                            let _ = client.handle_close(now);
                             return Err(SendError::Net(NetError::Closed));
                         }
                     }
