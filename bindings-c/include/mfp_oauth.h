@@ -18,14 +18,26 @@
  *    MFP_OAUTH_STATUS_INVALID_ARGUMENT; otherwise outputs are written only
  *    on success;
  *  - the caller owns all memory: objects live in opaque storage the caller
- *    allocates (static or on the stack); the library has no heap, no
- *    globals and makes no callbacks;
+ *    allocates (static or on the stack); the library has no heap and no
+ *    globals, and calls back only the flash reader given to
+ *    mfp_oauth_mailer_load_from, during that call;
  *  - nothing is thread-safe or ISR-safe: use one object from one task at a
  *    time; distinct objects are independent;
  *  - power-on: only MFP_OAUTH_STATUS_NV_EMPTY from mfp_oauth_mailer_load
  *    leads to mfp_oauth_mailer_create; after any other load error never
  *    create and save a fresh image (it would erase the other slot and the
  *    refresh token): see mfp_oauth_mailer_load.
+ *
+ * Memory the firmware lends for a day (sign-in, jobs, saving the image):
+ * the mfp_oauth_mailer storage (MFP_OAUTH_MAILER_WORDS words), one
+ * mfp_oauth_token_client (MFP_OAUTH_TOKEN_CLIENT_WORDS words) and its
+ * request buffer (8 KiB), and a flash page for the image
+ * (mfp_oauth_mailer_save_begin / _save_next; no buffer of
+ * MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends 90,160
+ * octets in all, the same with the administrator alone or with 4 users
+ * (bindings-c/tools/size-report.sh prints it). At power-on, slots that are
+ * not memory-mapped are read through the firmware's flash driver
+ * (mfp_oauth_mailer_load_from), with the request buffer as its scratch.
  *
  * The job protocol. One mfp_oauth_mailer runs one job at a time; after
  * each call the firmware reads the plan (the call's out_plan, or
@@ -470,6 +482,14 @@ enum mfp_oauth_status
    * E331: An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.
    */
   MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED = 331,
+  /**
+   * E332: The SMTP server refused the access token because it will expire soon (5.5.127, Microsoft High Volume Email).
+   */
+  MFP_OAUTH_STATUS_TOKEN_EXPIRING_SOON = 332,
+  /**
+   * E333: The SMTP server found the user address of the authentication invalid (5.5.124).
+   */
+  MFP_OAUTH_STATUS_SMTP_USER_INVALID = 333,
   /**
    * E401: The app registration does not allow public client flows (AADSTS7000218).
    */

@@ -460,6 +460,18 @@ catalogue! {
         fix_en: "Use an ASCII-only address for this recipient or sender, or send through an SMTP server that offers SMTPUTF8.",
         fix_fr: "Utiliser une adresse uniquement ASCII pour ce destinataire ou cet expéditeur, ou passer par un serveur SMTP qui propose SMTPUTF8.",
     },
+    TokenExpiringSoon = 332 {
+        en: "The SMTP server refused the access token because it will expire soon (5.5.127, Microsoft High Volume Email).",
+        fr: "Le serveur SMTP a refusé le jeton d'accès parce qu'il expire bientôt (5.5.127, Microsoft High Volume Email).",
+        fix_en: "The token is refreshed and tried once more. If it was refused again, check the printer's date and time: a clock that runs behind makes a token look fresher than it is.",
+        fix_fr: "Le jeton est actualisé et réessayé une fois. S'il a de nouveau été refusé, vérifier la date et l'heure de l'imprimante : une horloge en retard fait paraître un jeton plus récent qu'il ne l'est.",
+    },
+    SmtpUserInvalid = 333 {
+        en: "The SMTP server found the user address of the authentication invalid (5.5.124).",
+        fr: "Le serveur SMTP a jugé non valide l'adresse d'utilisateur de l'authentification (5.5.124).",
+        fix_en: "Check that the sender address is the mailbox the token was issued for; with Microsoft High Volume Email (smtp-hve.office365.com), that it is the address of an HVE account.",
+        fix_fr: "Vérifier que l'adresse d'expéditeur est la boîte aux lettres pour laquelle le jeton a été émis ; avec Microsoft High Volume Email (smtp-hve.office365.com), que c'est l'adresse d'un compte HVE.",
+    },
 
     // 4xx: the OAuth provider, app registration and consent
     PublicClientFlowsOff = 401 {

@@ -87,6 +87,9 @@ fn every_auth_failure_maps_to_its_diagnostic() {
         ("500 5.5.6 Authentication Exchange line is too long", "500 5.5.6 E312 retry=no"),
         ("454 4.7.0 Temporary authentication failure", "454 4.7.0 E313 retry=no"),
         ("504 5.5.4 Unrecognized authentication type", "504 5.5.4 E314 retry=no"),
+        // Microsoft High Volume Email (smtp-hve.office365.com).
+        ("501 5.5.127 Invalid XOAUTH2 auth data - Token will expire soon", "501 5.5.127 E332 retry=yes"),
+        ("501 5.5.124 Invalid XOAUTH2 auth data - User address provided is not valid", "501 5.5.124 E333 retry=no"),
     ];
     for (reply, event) in cases {
         let script = format!("{}S: {reply}\nE: AuthRejected {event}\n", preamble(""));

@@ -118,6 +118,10 @@ pub enum MfpOauthStatus {
     DeliveryUnknown = 330,
     /// E331: An address of the message has non-ASCII characters and the SMTP server does not offer SMTPUTF8 (RFC 6531): the message was not sent.
     Smtputf8NotOffered = 331,
+    /// E332: The SMTP server refused the access token because it will expire soon (5.5.127, Microsoft High Volume Email).
+    TokenExpiringSoon = 332,
+    /// E333: The SMTP server found the user address of the authentication invalid (5.5.124).
+    SmtpUserInvalid = 333,
     /// E401: The app registration does not allow public client flows (AADSTS7000218).
     PublicClientFlowsOff = 401,
     /// E402: The user or administrator has not consented to the app (AADSTS65001).
@@ -293,6 +297,8 @@ impl MfpOauthStatus {
         MfpOauthStatus::AuthRejected,
         MfpOauthStatus::DeliveryUnknown,
         MfpOauthStatus::Smtputf8NotOffered,
+        MfpOauthStatus::TokenExpiringSoon,
+        MfpOauthStatus::SmtpUserInvalid,
         MfpOauthStatus::PublicClientFlowsOff,
         MfpOauthStatus::ConsentMissing,
         MfpOauthStatus::RefreshExpiredInactivity,
@@ -411,6 +417,8 @@ impl MfpOauthStatus {
             329 => Some(MfpOauthStatus::AuthRejected),
             330 => Some(MfpOauthStatus::DeliveryUnknown),
             331 => Some(MfpOauthStatus::Smtputf8NotOffered),
+            332 => Some(MfpOauthStatus::TokenExpiringSoon),
+            333 => Some(MfpOauthStatus::SmtpUserInvalid),
             401 => Some(MfpOauthStatus::PublicClientFlowsOff),
             402 => Some(MfpOauthStatus::ConsentMissing),
             403 => Some(MfpOauthStatus::RefreshExpiredInactivity),
@@ -531,6 +539,8 @@ impl MfpOauthStatus {
             MfpOauthStatus::AuthRejected => c"MFP_OAUTH_STATUS_AUTH_REJECTED",
             MfpOauthStatus::DeliveryUnknown => c"MFP_OAUTH_STATUS_DELIVERY_UNKNOWN",
             MfpOauthStatus::Smtputf8NotOffered => c"MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED",
+            MfpOauthStatus::TokenExpiringSoon => c"MFP_OAUTH_STATUS_TOKEN_EXPIRING_SOON",
+            MfpOauthStatus::SmtpUserInvalid => c"MFP_OAUTH_STATUS_SMTP_USER_INVALID",
             MfpOauthStatus::PublicClientFlowsOff => c"MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF",
             MfpOauthStatus::ConsentMissing => c"MFP_OAUTH_STATUS_CONSENT_MISSING",
             MfpOauthStatus::RefreshExpiredInactivity => c"MFP_OAUTH_STATUS_REFRESH_EXPIRED_INACTIVITY",

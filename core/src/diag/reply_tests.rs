@@ -38,7 +38,7 @@ const CODES: [u16; 20] = [
 
 /// Enhanced codes the providers send (Microsoft 365, Google) and the
 /// generic ones.
-const ENHANCED: [(u8, u16, u16); 22] = [
+const ENHANCED: [(u8, u16, u16); 24] = [
     (4, 7, 0),
     (4, 7, 66),
     (4, 3, 0),
@@ -51,6 +51,8 @@ const ENHANCED: [(u8, u16, u16); 22] = [
     (5, 5, 2),
     (5, 5, 4),
     (5, 5, 6),
+    (5, 5, 124),
+    (5, 5, 127),
     (5, 7, 0),
     (5, 7, 1),
     (5, 7, 3),
@@ -64,7 +66,14 @@ const ENHANCED: [(u8, u16, u16); 22] = [
 ];
 
 /// Enhanced codes only Microsoft 365 sends: their texts may be Microsoft's.
-const MICROSOFT_ONLY: [(u8, u16, u16); 4] = [(5, 7, 139), (5, 7, 30), (5, 7, 60), (5, 2, 252)];
+const MICROSOFT_ONLY: [(u8, u16, u16); 6] = [
+    (5, 7, 139),
+    (5, 7, 30),
+    (5, 7, 60),
+    (5, 2, 252),
+    (5, 5, 124),
+    (5, 5, 127),
+];
 
 fn reply(code: u16, e: Option<(u8, u16, u16)>) -> ReplyCode {
     ReplyCode {

@@ -27,6 +27,14 @@ pub fn classify(stage: Stage, code: ReplyCode) -> Id {
     if enh(5, 5, 6) {
         return Id::LineTooLong;
     }
+    // Microsoft High Volume Email, at AUTH: a token close to its expiry,
+    // and a user address it does not know.
+    if enh(5, 5, 127) {
+        return Id::TokenExpiringSoon;
+    }
+    if enh(5, 5, 124) {
+        return Id::SmtpUserInvalid;
+    }
     if code.code == 421 {
         return Id::ServiceUnavailable;
     }
@@ -65,13 +73,14 @@ pub fn classify(stage: Stage, code: ReplyCode) -> Id {
 }
 
 /// Whether a fresh access token may turn this AUTH failure into a success:
-/// true for a rejected token, false for account or tenant settings
-/// (`5.7.139`), temporary failures and everything else.
+/// true for a rejected token or one about to expire (`5.5.127`), false for
+/// account or tenant settings (`5.7.139`, a user address the server does
+/// not know: `5.5.124`), temporary failures and everything else.
 #[must_use]
 pub fn refresh_may_help(diag: Id) -> bool {
     matches!(
         diag,
-        Id::TokenRejected | Id::CredentialsInvalid | Id::AuthRejected
+        Id::TokenRejected | Id::CredentialsInvalid | Id::AuthRejected | Id::TokenExpiringSoon
     )
 }
 
@@ -156,6 +165,17 @@ mod tests {
             ),
             (Stage::Data, code(554, None), Id::DataRefused),
             (Stage::Rcpt, code(421, None), Id::ServiceUnavailable),
+            (
+                Stage::Auth,
+                code(501, Some((5, 5, 127))),
+                Id::TokenExpiringSoon,
+            ),
+            (
+                Stage::Auth,
+                code(501, Some((5, 5, 124))),
+                Id::SmtpUserInvalid,
+            ),
+            (Stage::Auth, code(501, None), Id::AuthRejected),
         ];
         for (stage, c, want) in cases {
             assert_eq!(classify(stage, c), want, "{stage:?} {c}");
@@ -166,6 +186,8 @@ mod tests {
     fn only_token_problems_are_worth_a_refresh() {
         assert!(refresh_may_help(Id::TokenRejected));
         assert!(refresh_may_help(Id::CredentialsInvalid));
+        assert!(refresh_may_help(Id::TokenExpiringSoon));
+        assert!(!refresh_may_help(Id::SmtpUserInvalid));
         assert!(!refresh_may_help(Id::SmtpAuthDisabled));
         assert!(!refresh_may_help(Id::AuthTemporary));
         assert!(!refresh_may_help(Id::LineTooLong));

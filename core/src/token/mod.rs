@@ -75,12 +75,14 @@ use crate::limits::{MAX_CACHED_ACCESS_TOKENS, MAX_USER_TOKENS};
 /// A printer user's login name.
 pub type UserId = heapless::String<MAX_USER_ID_LEN>;
 
-/// How long before an access token's expiry it is refreshed: five minutes,
-/// so a large scan that starts just before expiry still authenticates, and
-/// small clock differences with the provider do not matter. For tokens
+/// How long before an access token's expiry it is refreshed: ten minutes,
+/// so a large scan that starts just before expiry still authenticates,
+/// small clock differences with the provider do not matter, and Microsoft's
+/// High Volume Email endpoint, which refuses a token close to its expiry
+/// (`501 5.5.127`), takes it (it asks for at least 600 s). For tokens
 /// that live less than twice this, half their lifetime is used instead, so
 /// a short-lived token is never considered stale the moment it arrives.
-pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(10 * 60);
 
 /// Lifetime assumed for an access token whose response has no `expires_in`:
 /// the manual's "about one hour" (R-TOK-1).
