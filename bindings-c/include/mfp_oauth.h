@@ -152,7 +152,7 @@
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25355
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25358
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -170,7 +170,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6607
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6610
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -358,6 +358,10 @@ enum mfp_oauth_status
    * E214: The TLS range set admits neither TLS 1.2 nor TLS 1.3, the only versions this device's TLS speaks.
    */
   MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED = 214,
+  /**
+   * E215: The refresh margin of access tokens is outside 60 to 1800 seconds.
+   */
+  MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID = 215,
   /**
    * E301: The SMTP server refused the connection.
    */
@@ -1734,6 +1738,13 @@ typedef struct {
    * Automatic deletion of user tokens at logout and auto-reset (default off).
    */
   bool auto_delete_user_tokens;
+  /**
+   * How long before an access token expires it is renewed, in seconds:
+   * 60 to 1800, default 600 (`mfp_oauth_settings_init`); Microsoft's High
+   * Volume Email refuses a token with less than 600 s left. Out of range
+   * is `MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID`.
+   */
+  uint32_t refresh_margin_s;
 } mfp_oauth_settings;
 
 /**
@@ -2361,7 +2372,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,532 B at opt-level s, 2,824 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,540 B at opt-level s, 2,824 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2398,7 +2409,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,692 B at opt-level s, 2,680 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,700 B at opt-level s, 2,680 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2428,7 +2439,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,684 B at opt-level s, 2,672 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,692 B at opt-level s, 2,672 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2479,7 +2490,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 1,060 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,052 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2520,7 +2531,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,176 B at opt-level s, 1,740 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,512 B at opt-level s, 2,076 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2626,7 +2637,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 2,484 B at opt-level s, 2,536 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,492 B at opt-level s, 2,544 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -2650,7 +2661,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,308 B at opt-level s, 2,324 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,268 B at opt-level s, 2,332 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -2682,7 +2693,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,824 B at opt-level s, 3,528 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,824 B at opt-level s, 3,544 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2721,7 +2732,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 2,916 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,676 B at opt-level s, 3,984 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -2760,7 +2771,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 2,832 B at opt-level s, 2,904 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,920 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -2815,7 +2826,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
  * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
  *
- * Stack: 204 B at opt-level s, 212 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 236 B at opt-level s, 260 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
                                                   const uint8_t *input,
@@ -2854,7 +2865,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 732 B at opt-level s, 740 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 772 B at opt-level s, 780 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -2909,7 +2920,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 2,540 B at opt-level s, 2,832 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,548 B at opt-level s, 2,832 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -2937,7 +2948,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,732 B at opt-level s, 2,028 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,644 B at opt-level s, 1,956 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3202,7 +3213,8 @@ mfp_oauth_status mfp_oauth_qr_encode(const uint8_t *text,
  * Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
  * tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
  * HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
- * and every string empty. Reentrant.
+ * access tokens renewed 600 s before they expire, and every string empty.
+ * Reentrant.
  *
  * Safety:
  * `out_settings` is NULL or valid for a write.
@@ -3380,7 +3392,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 2,832 B at opt-level s, 2,904 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,920 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3395,7 +3407,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 88 B at opt-level s, 128 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 112 B at opt-level s, 160 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3457,7 +3469,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t no
  * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
  * not overlapping `input`; the outputs NULL or valid for a write.
  *
- * Stack: 204 B at opt-level s, 212 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 228 B at opt-level s, 260 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
                                            const uint8_t *input,
@@ -3495,7 +3507,7 @@ mfp_oauth_status mfp_oauth_smtp_write_body_canonical(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 76 B at opt-level s, 120 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 108 B at opt-level s, 152 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3511,7 +3523,7 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
  *
- * Stack: 732 B at opt-level s, 740 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 772 B at opt-level s, 780 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
                                               uint64_t now_ms,

@@ -4,6 +4,7 @@
 //! This file: the C types, `mfp_oauth_settings_init` and `_validate`.
 //! `convert.rs`: reading them into the core's settings and back.
 
+use mfp_oauth_core::config::DEFAULT_REFRESH_MARGIN_S;
 use mfp_oauth_core::diag::Diagnostic;
 
 use crate::buf::put;
@@ -162,6 +163,11 @@ pub struct MfpOauthSettings {
     pub vlan_on_network2: bool,
     /// Automatic deletion of user tokens at logout and auto-reset (default off).
     pub auto_delete_user_tokens: bool,
+    /// How long before an access token expires it is renewed, in seconds:
+    /// 60 to 1800, default 600 (`mfp_oauth_settings_init`); Microsoft's High
+    /// Volume Email refuses a token with less than 600 s left. Out of range
+    /// is `MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID`.
+    pub refresh_margin_s: u32,
 }
 
 const EMPTY: MfpOauthStr = MfpOauthStr {
@@ -172,7 +178,8 @@ const EMPTY: MfpOauthStr = MfpOauthStr {
 /// Fills `*out_settings` with the manual's defaults: OAuth off, Microsoft,
 /// tenant `organizations`, administrator fixed address, TLS 1.2 to 1.3,
 /// HTTP/1.1, no VLAN, no automatic deletion, SMTP port 587 with STARTTLS,
-/// and every string empty. Reentrant.
+/// access tokens renewed 600 s before they expire, and every string empty.
+/// Reentrant.
 ///
 /// # Safety
 /// `out_settings` is NULL or valid for a write.
@@ -210,6 +217,7 @@ pub unsafe extern "C" fn mfp_oauth_settings_init(
             webdav_http: MfpOauthWebdavHttp::Http11 as u32,
             vlan_on_network2: false,
             auto_delete_user_tokens: false,
+            refresh_margin_s: u32::from(DEFAULT_REFRESH_MARGIN_S),
         };
         // SAFETY: the caller's contract, as documented above.
         unsafe { put(out_settings, s) }

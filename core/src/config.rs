@@ -262,7 +262,25 @@ pub struct Settings {
     /// [Suppression automatique] of user tokens at logout and system
     /// auto-reset. Default: off.
     pub auto_delete_user_tokens: bool,
+    /// How long before an access token expires it is renewed, in seconds
+    /// (R-APP): [`DEFAULT_REFRESH_MARGIN_S`] by default, from
+    /// [`MIN_REFRESH_MARGIN_S`] to [`MAX_REFRESH_MARGIN_S`]. Microsoft's
+    /// High Volume Email refuses a token with less than 600 s left
+    /// (`501 5.5.127`). A token that lives less than twice the margin is
+    /// renewed at half its life. Applies to the tokens stored after a
+    /// change.
+    pub refresh_margin_s: u16,
 }
+
+/// The default [`Settings::refresh_margin_s`]: 600 s, what Microsoft's High
+/// Volume Email asks for at the least.
+pub const DEFAULT_REFRESH_MARGIN_S: u16 = 600;
+/// The least [`Settings::refresh_margin_s`]: a minute, so that a job that
+/// starts just before the renewal still authenticates.
+pub const MIN_REFRESH_MARGIN_S: u16 = 60;
+/// The most [`Settings::refresh_margin_s`]: half an hour, half the hour an
+/// access token usually lives (more would renew it at nearly every job).
+pub const MAX_REFRESH_MARGIN_S: u16 = 1800;
 
 /// The default Microsoft tenant: work and school accounts.
 pub const DEFAULT_TENANT: &str = "organizations";
@@ -291,6 +309,7 @@ impl Default for Settings {
             webdav_http: WebDavHttpVersion::Http11,
             vlan_on_network2: false,
             auto_delete_user_tokens: false,
+            refresh_margin_s: DEFAULT_REFRESH_MARGIN_S,
         }
     }
 }
@@ -320,6 +339,7 @@ impl Settings {
             webdav_http,
             vlan_on_network2,
             auto_delete_user_tokens,
+            refresh_margin_s,
         } = self;
         *admin_address = None;
         *oauth_enabled = false;
@@ -347,6 +367,7 @@ impl Settings {
         *webdav_http = WebDavHttpVersion::Http11;
         *vlan_on_network2 = false;
         *auto_delete_user_tokens = false;
+        *refresh_margin_s = DEFAULT_REFRESH_MARGIN_S;
     }
 
     /// Whether these are the defaults (`== Settings::default()` without
@@ -372,6 +393,7 @@ impl Settings {
             webdav_http,
             vlan_on_network2,
             auto_delete_user_tokens,
+            refresh_margin_s,
         } = self;
         admin_address.is_none()
             && !oauth_enabled
@@ -394,6 +416,7 @@ impl Settings {
             && *webdav_http == WebDavHttpVersion::Http11
             && !vlan_on_network2
             && !auto_delete_user_tokens
+            && *refresh_margin_s == DEFAULT_REFRESH_MARGIN_S
     }
 }
 
@@ -487,10 +510,13 @@ pub enum ConfigError {
     /// The Microsoft tenant is not `common`, `organizations`, `consumers`,
     /// a domain or a tenant id.
     TenantInvalid = 9,
+    /// The refresh margin is outside [`MIN_REFRESH_MARGIN_S`] to
+    /// [`MAX_REFRESH_MARGIN_S`].
+    RefreshMarginInvalid = 10,
 }
 
 impl ConfigError {
-    const ALL: [ConfigError; 10] = [
+    const ALL: [ConfigError; 11] = [
         ConfigError::NotAvailable,
         ConfigError::VlanOnNetwork2,
         ConfigError::MicrosoftTls13Only,
@@ -501,6 +527,7 @@ impl ConfigError {
         ConfigError::SmtpServerMissing,
         ConfigError::ProviderProfileIncomplete,
         ConfigError::TenantInvalid,
+        ConfigError::RefreshMarginInvalid,
     ];
 
     const fn bit(self) -> u16 {
@@ -521,6 +548,7 @@ impl Diagnostic for ConfigError {
             ConfigError::SmtpServerMissing => Id::SmtpServerMissing,
             ConfigError::ProviderProfileIncomplete => Id::ProviderProfileIncomplete,
             ConfigError::TenantInvalid => Id::BadTenant,
+            ConfigError::RefreshMarginInvalid => Id::RefreshMarginInvalid,
         }
     }
 }
@@ -675,6 +703,9 @@ impl Settings {
         let mut v = Violations::default();
         if self.tls_min > self.tls_max {
             v.insert(ConfigError::TlsRangeInvalid);
+        }
+        if !(MIN_REFRESH_MARGIN_S..=MAX_REFRESH_MARGIN_S).contains(&self.refresh_margin_s) {
+            v.insert(ConfigError::RefreshMarginInvalid);
         }
         if !self.oauth_enabled {
             return v;
@@ -1165,5 +1196,43 @@ pub(crate) mod tests {
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}
+
+#[cfg(test)]
+mod margin_tests {
+    use super::tests::valid;
+    use super::*;
+
+    #[test]
+    fn the_refresh_margin_must_be_a_minute_to_half_an_hour() {
+        // R-APP: 600 s by default; out of range is refused, OAuth on or off.
+        let mut s = valid(SenderMode::AdminFixedAddress);
+        assert_eq!(s.refresh_margin_s, DEFAULT_REFRESH_MARGIN_S);
+        assert!(!s.validate().contains(ConfigError::RefreshMarginInvalid));
+        for (margin, ok) in [
+            (59, false),
+            (60, true),
+            (1800, true),
+            (1801, false),
+            (0, false),
+        ] {
+            for oauth in [true, false] {
+                s.oauth_enabled = oauth;
+                s.refresh_margin_s = margin;
+                assert_eq!(
+                    !s.validate().contains(ConfigError::RefreshMarginInvalid),
+                    ok,
+                    "{margin} s, OAuth {oauth}"
+                );
+            }
+        }
+        assert_eq!(
+            ConfigError::RefreshMarginInvalid.diag(),
+            Id::RefreshMarginInvalid
+        );
+        s.reset();
+        assert_eq!(s.refresh_margin_s, DEFAULT_REFRESH_MARGIN_S);
+        assert!(s.is_default());
     }
 }

@@ -272,6 +272,12 @@ catalogue! {
         fix_en: "Set the maximum TLS version to TLS 1.2 or TLS 1.3.",
         fix_fr: "Régler la version TLS maximale sur TLS 1.2 ou TLS 1.3.",
     },
+    RefreshMarginInvalid = 215 {
+        en: "The refresh margin of access tokens is outside 60 to 1800 seconds.",
+        fr: "La marge de renouvellement des jetons d'accès est hors de la plage de 60 à 1800 secondes.",
+        fix_en: "Set the refresh margin between 60 and 1800 seconds; 600 (the default) suits Microsoft High Volume Email.",
+        fix_fr: "Régler la marge de renouvellement entre 60 et 1800 secondes ; 600 (la valeur par défaut) convient à Microsoft High Volume Email.",
+    },
 
     // 3xx: the SMTP server and the mailbox
     GreetingRefused = 301 {

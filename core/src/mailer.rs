@@ -556,6 +556,8 @@ impl Mailer {
             _ => AuthMethod::BrowserPkce,
         };
         self.violations = self.settings.validate_with(built);
+        self.store
+            .set_refresh_margin(self.settings.refresh_margin_s);
     }
 
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in

@@ -350,7 +350,8 @@ pub enum ConfigAction {
     /// removes, none clears), proxy (host:port|none; a new host:port keeps
     /// the proxy user and password), proxy-user, proxy-password (never
     /// shown), tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan,
-    /// auto-delete, google-app-testing (on|off).
+    /// auto-delete, google-app-testing (on|off), refresh-margin (seconds
+    /// before expiry an access token is renewed: 60 to 1800, default 600).
     Set {
         /// The setting.
         key: String,
@@ -740,6 +741,7 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
         ("vlan", onoff(s.vlan_on_network2).to_owned()),
         ("auto-delete", onoff(s.auto_delete_user_tokens).to_owned()),
         ("google-app-testing", onoff(s.google_app_testing).to_owned()),
+        ("refresh-margin", s.refresh_margin_s.to_string()),
     ] {
         out.push_str(&format!("{k:<20} {v}\n"));
     }
@@ -1010,6 +1012,17 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
         "vlan" => s.vlan_on_network2 = parse_bool(v, lang)?,
         "auto-delete" => s.auto_delete_user_tokens = parse_bool(v, lang)?,
         "google-app-testing" => s.google_app_testing = parse_bool(v, lang)?,
+        // The range is the settings' rule (E215), checked with the others.
+        "refresh-margin" => {
+            s.refresh_margin_s = v.parse().map_err(|_| {
+                tr(
+                    lang,
+                    "refresh-margin: seconds, 60 to 1800",
+                    "refresh-margin : des secondes, de 60 à 1800",
+                )
+                .to_owned()
+            })?
+        }
         _ => {
             return Err(tr(
                 lang,

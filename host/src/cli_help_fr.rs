@@ -111,7 +111,8 @@ pub const COMMANDS: &[(&str, &str, Option<&str>)] = &[
              proxy (hôte:port|none ; un nouvel hôte:port garde l'utilisateur et le mot de \
              passe du proxy), proxy-user, proxy-password (jamais affiché), tls-min, tls-max \
              (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan, auto-delete, google-app-testing \
-             (on|off).",
+             (on|off), refresh-margin (secondes avant l'expiration où un jeton d'accès est \
+             renouvelé : de 60 à 1800, 600 par défaut).",
         ),
     ),
     (

@@ -192,6 +192,27 @@ fn config_set_show_and_check() {
     );
     let bad = e.run(&["config", "set", "no-such-key", "x"]);
     assert_eq!(bad.status.code(), Some(2));
+    // R-APP: the refresh margin, 600 s by default, kept across a restart
+    // (the image), refused outside 60..1800 s with its diagnostic.
+    assert!(show.contains("refresh-margin       600"), "{show}");
+    e.ok(&["config", "set", "refresh-margin", "900"]);
+    let show = e.ok(&["config", "show"]);
+    assert!(show.contains("refresh-margin       900"), "{show}");
+    for v in ["30", "1801"] {
+        let out = e.run(&["config", "set", "refresh-margin", v]);
+        assert!(!out.status.success(), "{v}");
+        assert!(text(&out.stderr).contains("E215"), "{}", text(&out.stderr));
+    }
+    let out = e.run(&["config", "set", "refresh-margin", "ten"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("60 to 1800"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(e
+        .ok(&["config", "show"])
+        .contains("refresh-margin       900"));
 }
 
 // R-CLI: login (device code with QR), send, tokens, power-cycle, logout, doctor.

@@ -263,6 +263,8 @@ pub(crate) unsafe fn fill(
     };
     s.vlan_on_network2 = c.vlan_on_network2;
     s.auto_delete_user_tokens = c.auto_delete_user_tokens;
+    // A value past u16 is out of the rule's range too: the rule reports it.
+    s.refresh_margin_s = u16::try_from(c.refresh_margin_s).unwrap_or(u16::MAX);
     Ok(())
 }
 
@@ -339,5 +341,6 @@ pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
         webdav_http: s.webdav_http as u32,
         vlan_on_network2: s.vlan_on_network2,
         auto_delete_user_tokens: s.auto_delete_user_tokens,
+        refresh_margin_s: u32::from(s.refresh_margin_s),
     }
 }

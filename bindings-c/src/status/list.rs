@@ -56,6 +56,8 @@ pub enum MfpOauthStatus {
     TlsRangeInvalid = 213,
     /// E214: The TLS range set admits neither TLS 1.2 nor TLS 1.3, the only versions this device's TLS speaks.
     TlsVersionsUnsupported = 214,
+    /// E215: The refresh margin of access tokens is outside 60 to 1800 seconds.
+    RefreshMarginInvalid = 215,
     /// E301: The SMTP server refused the connection.
     GreetingRefused = 301,
     /// E302: The SMTP server does not offer STARTTLS: the token will not be sent unencrypted.
@@ -266,6 +268,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::ProviderProfileIncomplete,
         MfpOauthStatus::TlsRangeInvalid,
         MfpOauthStatus::TlsVersionsUnsupported,
+        MfpOauthStatus::RefreshMarginInvalid,
         MfpOauthStatus::GreetingRefused,
         MfpOauthStatus::StartTlsNotOffered,
         MfpOauthStatus::StartTlsRefused,
@@ -386,6 +389,7 @@ impl MfpOauthStatus {
             212 => Some(MfpOauthStatus::ProviderProfileIncomplete),
             213 => Some(MfpOauthStatus::TlsRangeInvalid),
             214 => Some(MfpOauthStatus::TlsVersionsUnsupported),
+            215 => Some(MfpOauthStatus::RefreshMarginInvalid),
             301 => Some(MfpOauthStatus::GreetingRefused),
             302 => Some(MfpOauthStatus::StartTlsNotOffered),
             303 => Some(MfpOauthStatus::StartTlsRefused),
@@ -508,6 +512,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::ProviderProfileIncomplete => c"MFP_OAUTH_STATUS_PROVIDER_PROFILE_INCOMPLETE",
             MfpOauthStatus::TlsRangeInvalid => c"MFP_OAUTH_STATUS_TLS_RANGE_INVALID",
             MfpOauthStatus::TlsVersionsUnsupported => c"MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED",
+            MfpOauthStatus::RefreshMarginInvalid => c"MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID",
             MfpOauthStatus::GreetingRefused => c"MFP_OAUTH_STATUS_GREETING_REFUSED",
             MfpOauthStatus::StartTlsNotOffered => c"MFP_OAUTH_STATUS_START_TLS_NOT_OFFERED",
             MfpOauthStatus::StartTlsRefused => c"MFP_OAUTH_STATUS_START_TLS_REFUSED",

@@ -659,6 +659,34 @@ TEST(power_on_reads_flash_through_the_driver) {
   }
 }
 
+/* R-APP: the refresh margin is a setting: 600 s by default, 60 to 1800,
+ * read back, and saved in the image. */
+TEST(the_refresh_margin_is_a_setting) {
+  static mfp_oauth_mailer m, m2;
+  static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
+  memset(&m, 0, sizeof m);
+  memset(&m2, 0, sizeof m2);
+  mfp_oauth_settings s = pd_settings(), back;
+  CHECK(s.refresh_margin_s == 600);
+  s.refresh_margin_s = 59;
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  s.refresh_margin_s = 70000;
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  s.refresh_margin_s = 900;
+  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
+  CHECK(back.refresh_margin_s == 900);
+  s.refresh_margin_s = 1801;
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  size_t n = t_image(&m, image);
+  mfp_oauth_nv_report r;
+  CHECK_OK(mfp_oauth_mailer_load(&m2, image, n, NULL, 0, NULL, &r));
+  CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
+  CHECK(back.refresh_margin_s == 900);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m2));
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -670,6 +698,7 @@ static const test_case cases[] = {
     CASE(readers_take_const_handles),
     CASE(the_image_is_written_in_pieces_through_a_small_page),
     CASE(power_on_reads_flash_through_the_driver),
+    CASE(the_refresh_margin_is_a_setting),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }

@@ -4,7 +4,9 @@
 
 use heapless::Vec;
 
-use super::records::{restore, settings_into, NvSettings, NvSlot, NvUser};
+use super::records::{
+    restore, settings3_into, settings_into, NvSettings, NvSettings3, NvSlot, NvUser,
+};
 use super::seal::SecretSealer;
 use super::{
     aad, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState, BODY_FIXED_LEN, CRC,
@@ -408,6 +410,14 @@ fn decode_into(
     // held, nor moved from frame to frame).
     let (nv_settings, after) =
         postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| undecodable)?;
+    // Format 3's second settings' record; a format-2 image has none.
+    let (nv_settings3, after) = if image.version >= 3 {
+        let (s3, after) =
+            postcard::take_from_bytes::<NvSettings3>(after).map_err(|_| undecodable)?;
+        (Some(s3), after)
+    } else {
+        (None, after)
+    };
     let (admin, after) = postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| undecodable)?;
     let (user_count, users) = postcard::take_from_bytes::<usize>(after).map_err(|_| undecodable)?;
     if user_count > MAX_USER_TOKENS {
@@ -420,6 +430,7 @@ fn decode_into(
     }
     let vault_at = records_at + (rest.len() - vault.len());
     settings_into(&nv_settings, settings)?;
+    settings3_into(nv_settings3.as_ref(), settings);
 
     // Each secret is read straight into its place and opened there (R-MEM:
     // no scratch buffer of a refresh token's size on the stack).

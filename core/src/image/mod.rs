@@ -7,7 +7,7 @@
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
-//! ## Layout (format version 2)
+//! ## Layout (format version 3)
 //!
 //! The 20-octet prefix is the same in every format version, so that an image
 //! from newer firmware is recognised and refused clearly
@@ -37,6 +37,11 @@
 //! the same without that bit: its images still load, their accounts
 //! unverified; version-1 firmware refuses a version-2 image clearly
 //! ([`NvError::NewerFormat`]).
+//!
+//! Format version 3 adds, right after the settings' record, a second one
+//! for the settings that came later (the refresh margin, R-APP). A version-2
+//! image has none: it loads with those settings at their defaults; older
+//! firmware refuses a version-3 image clearly.
 
 use core::fmt;
 
@@ -64,7 +69,7 @@ pub use save::{save, ImageWriter};
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
 /// from format version 2.
 pub(crate) const STATUS_VERIFIED: u8 = 0x80;
@@ -107,7 +112,9 @@ const SETTINGS_MAX: usize = 1
     + 3
     + s(MAX_PROXY_USER_LEN)
     + 3
-    + 6;
+    + 6
+    // Format 3's second record: the refresh margin (a u16 varint).
+    + 3;
 const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
 const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
 

@@ -10,6 +10,7 @@ use super::{NvError, STATUS_VERIFIED};
 use crate::address::Address;
 use crate::config::{
     ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
+    DEFAULT_REFRESH_MARGIN_S,
 };
 use crate::limits::{MAX_SEND_AS, MAX_USER_TOKENS};
 use crate::provider::MicrosoftCloud;
@@ -58,10 +59,18 @@ pub(super) struct NvUser<'a> {
     pub(super) slot: NvSlot<'a>,
 }
 
+/// The settings that came after format 2, in a record of their own so that
+/// a format-2 image (which has none) still reads (format version 3).
+#[derive(Serialize, Deserialize)]
+pub(super) struct NvSettings3 {
+    pub(super) refresh_margin_s: u16,
+}
+
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvMeta<'a> {
     #[serde(borrow)]
     pub(super) settings: NvSettings<'a>,
+    pub(super) settings3: NvSettings3,
     #[serde(borrow)]
     pub(super) admin: NvSlot<'a>,
     #[serde(borrow)]
@@ -168,6 +177,19 @@ fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
 /// inlined: its temporaries (an address, a host) then live on its own
 /// frame, not beside the secret's scratch buffer of [`decode_into`].
 #[inline(never)]
+/// The format-3 settings' record of `s`.
+pub(super) fn nv_settings3(s: &Settings) -> NvSettings3 {
+    NvSettings3 {
+        refresh_margin_s: s.refresh_margin_s,
+    }
+}
+
+/// Writes the format-3 record into `s`; `None` (a format-2 image) leaves
+/// those settings at their defaults.
+pub(super) fn settings3_into(nv: Option<&NvSettings3>, s: &mut Settings) {
+    s.refresh_margin_s = nv.map_or(DEFAULT_REFRESH_MARGIN_S, |n| n.refresh_margin_s);
+}
+
 pub(super) fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
     let bad = NvError::Corrupt;
     s.provider = match nv.provider {

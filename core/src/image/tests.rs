@@ -1,7 +1,7 @@
-//! The image as octets: a sealed format-2 image committed by the release
-//! that wrote it still loads, and today's writer produces it octet for
-//! octet (R-NV: an image written by the current version loads after an
-//! update; the writer in pieces changed nothing on flash).
+//! The image as octets: sealed images committed by the releases that wrote
+//! them still load (format 2, without the refresh margin; format 3), and
+//! today's writer produces the format-3 one octet for octet (R-NV: an image
+//! written by the current version loads after an update).
 
 use super::{self as nv, DeviceKey, Seal, IMAGE_MAX_LEN};
 use crate::config::tests::{addr, valid};
@@ -10,9 +10,15 @@ use crate::secret::SecretBuf;
 use crate::token::tests::{at, grant, user};
 use crate::token::{TokenOwner, TokenStatus, TokenStore, WallTime};
 
-/// A sealed image of [`fixture_state`], sequence [`FIXTURE_SEQ`], written
-/// by format version 2 before the image could be written in pieces.
+/// A sealed image of [`fixture_state`] (but its refresh margin, which
+/// format 2 did not keep), sequence [`FIXTURE_SEQ`], written by format
+/// version 2 before the image could be written in pieces.
 const V2_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format2_sealed.bin");
+/// The same state, refresh margin included, written by format version 3.
+const V3_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format3_sealed.bin");
+/// The fixture's refresh margin (not the default, so that it is seen to
+/// come back).
+const FIXTURE_MARGIN_S: u16 = 900;
 const FIXTURE_SEQ: u32 = 0x0102_0304;
 const FIXTURE_KEY: [u8; 32] = [0x5A; 32];
 const FIXTURE_RANDOM: [u8; nv::RANDOM_LEN] = [1, 2, 3, 4, 5, 6, 7];
@@ -29,6 +35,7 @@ pub(super) fn fixture_state() -> (Settings, TokenStore) {
         password: SecretBuf::from_slice(b"proxy-password-fixture").unwrap(),
     });
     settings.send_as.push(addr("reports@contoso.com")).unwrap();
+    settings.refresh_margin_s = FIXTURE_MARGIN_S;
     let mut store = TokenStore::new();
     let wall = Some(WallTime(1_790_000_000));
     let scanner = addr("scanner@contoso.com");
@@ -79,17 +86,17 @@ fn fixture_image() -> Vec<u8> {
     out
 }
 
-/// Writes the fixture: `MFP_IMAGE_BLESS=1 cargo test -p mfp-oauth-core --lib
-/// write_v2_fixture -- --ignored`. Only meaningful on the code that wrote
-/// format 2 as one buffer (kept for a later format change).
+/// Writes the fixture of the current format: `MFP_IMAGE_BLESS=1 cargo test
+/// -p mfp-oauth-core --lib write_v3_fixture -- --ignored`. Only for a new
+/// format version: a committed fixture is never rewritten.
 #[test]
 #[ignore = "writes the fixture"]
-fn write_v2_fixture() {
+fn write_v3_fixture() {
     if std::env::var_os("MFP_IMAGE_BLESS").is_some() {
         std::fs::write(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/image/testdata/nv_format2_sealed.bin"
+                "/src/image/testdata/nv_format3_sealed.bin"
             ),
             fixture_image(),
         )
@@ -98,14 +105,27 @@ fn write_v2_fixture() {
 }
 
 #[test]
-fn todays_writer_produces_the_committed_format_2_image_octet_for_octet() {
+fn todays_writer_produces_the_committed_format_3_image_octet_for_octet() {
     assert_eq!(
-        u16::from_le_bytes([V2_SEALED_IMAGE[4], V2_SEALED_IMAGE[5]]),
-        2
+        u16::from_le_bytes([V3_SEALED_IMAGE[4], V3_SEALED_IMAGE[5]]),
+        3
     );
-    assert_eq!(fixture_image(), V2_SEALED_IMAGE);
+    assert_eq!(fixture_image(), V3_SEALED_IMAGE);
 }
 
+#[test]
+fn the_committed_format_3_image_loads_its_refresh_margin() {
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let mut s = Settings::default();
+    let mut loaded = TokenStore::new();
+    nv::load(V3_SEALED_IMAGE, &[], Some(&key), &mut s, &mut loaded).unwrap();
+    assert_eq!(s.refresh_margin_s, FIXTURE_MARGIN_S);
+    let (settings, _) = fixture_state();
+    assert!(s == settings, "every setting comes back");
+}
+
+/// The migration of an update: a format-2 image loads, its refresh margin
+/// the default, and the next image is format 3.
 #[test]
 fn the_committed_format_2_image_loads_with_its_key() {
     let (settings, store) = fixture_state();
@@ -114,6 +134,18 @@ fn the_committed_format_2_image_loads_with_its_key() {
     let mut loaded = TokenStore::new();
     let report = nv::load(V2_SEALED_IMAGE, &[], Some(&key), &mut s, &mut loaded).unwrap();
     assert_eq!(report.sequence, FIXTURE_SEQ);
+    assert_eq!(
+        s.refresh_margin_s,
+        crate::config::DEFAULT_REFRESH_MARGIN_S,
+        "format 2 kept no margin"
+    );
+    let mut out = vec![0u8; IMAGE_MAX_LEN];
+    let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 3);
+    let mut again = TokenStore::new();
+    let mut s2 = Settings::default();
+    nv::load(&out[..n], &[], None, &mut s2, &mut again).unwrap();
+    assert!(s2 == s);
     assert_eq!(s.admin_address, settings.admin_address);
     assert_eq!(s.send_as, settings.send_as);
     assert_eq!(
@@ -225,7 +257,7 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
     };
     assert_eq!(
         in_pieces(&settings, &store, Some(seal), &[64]),
-        V2_SEALED_IMAGE
+        V3_SEALED_IMAGE
     );
 }
 
@@ -449,7 +481,7 @@ fn an_image_read_in_pieces_loads_as_from_memory() {
         out.truncate(n);
         out
     };
-    let (a, b) = (flash_slot(V2_SEALED_IMAGE), flash_slot(&older));
+    let (a, b) = (flash_slot(V3_SEALED_IMAGE), flash_slot(&older));
     let expected = from_memory(&a, &b, Some(&key));
     assert_eq!(expected.0.unwrap().sequence, FIXTURE_SEQ);
     let mut flash = Flash::new(&a, &b);
@@ -487,7 +519,7 @@ fn a_scratch_too_short_for_the_newest_records_never_loads_the_older_image() {
 #[test]
 fn a_read_fault_fails_the_load_and_loads_nothing() {
     let key = DeviceKey::new(&FIXTURE_KEY);
-    let a = flash_slot(V2_SEALED_IMAGE);
+    let a = flash_slot(V3_SEALED_IMAGE);
     let reads = {
         let mut flash = Flash::new(&a, &[]);
         from_flash(&mut flash, 512, Some(&key)).0.unwrap();

@@ -75,7 +75,8 @@ use crate::limits::{MAX_CACHED_ACCESS_TOKENS, MAX_USER_TOKENS};
 /// A printer user's login name.
 pub type UserId = heapless::String<MAX_USER_ID_LEN>;
 
-/// How long before an access token's expiry it is refreshed: ten minutes,
+/// How long before an access token's expiry it is refreshed by default
+/// (the settings' `refresh_margin_s` changes it): ten minutes,
 /// so a large scan that starts just before expiry still authenticates,
 /// small clock differences with the provider do not matter, and Microsoft's
 /// High Volume Email endpoint, which refuses a token close to its expiry

@@ -209,6 +209,9 @@ pub struct TokenStore {
     /// A refresh token was removed or replaced since the last image: the
     /// older NV slot still holds it.
     erase_pending: bool,
+    /// [`crate::config::Settings::refresh_margin_s`]; 0 (a store built in
+    /// zeroed storage, before the settings are known) is [`REFRESH_AHEAD`].
+    refresh_margin_s: u16,
 }
 
 impl Default for TokenStore {
@@ -229,6 +232,21 @@ impl TokenStore {
             events: Deque::new(),
             persist_pending: false,
             erase_pending: false,
+            refresh_margin_s: 0,
+        }
+    }
+
+    /// Renew access tokens `secs` seconds before they expire (the
+    /// settings' [`crate::config::Settings::refresh_margin_s`], which the
+    /// mailer hands on): for the tokens stored from now on.
+    pub fn set_refresh_margin(&mut self, secs: u16) {
+        self.refresh_margin_s = secs;
+    }
+
+    fn refresh_margin(&self) -> Duration {
+        match self.refresh_margin_s {
+            0 => REFRESH_AHEAD,
+            s => Duration::from_secs(u64::from(s)),
         }
     }
 
@@ -717,11 +735,8 @@ impl TokenStore {
 
     fn cache_access(&mut self, now: Instant, key: Key, token: &[u8], lifetime: Duration) {
         let half = Duration::from_millis(lifetime.as_millis() / 2);
-        let ahead = if REFRESH_AHEAD < half {
-            REFRESH_AHEAD
-        } else {
-            half
-        };
+        let margin = self.refresh_margin();
+        let ahead = if margin < half { margin } else { half };
         let expires_at = now + lifetime;
         let refresh_at = expires_at - ahead;
         // The same slot's entry, else a free one, else the least recently

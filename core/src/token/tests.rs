@@ -1267,3 +1267,31 @@ proptest! {
         }
     }
 }
+
+/// R-APP: the settings' refresh margin decides when an access token is
+/// renewed; half the token's life when that is shorter; 0 (a store in
+/// zeroed storage, before any settings) is the default margin.
+#[test]
+fn the_refresh_margin_is_the_settings_one() {
+    let admin = TokenOwner::Admin;
+    let account = Address::parse("scanner@contoso.com").unwrap();
+    for (margin, lifetime, renew_at) in [
+        (900u16, 3600u64, 2700u64),
+        (60, 3600, 3540),
+        (1800, 3000, 1500),
+        (0, 3600, 3600 - REFRESH_AHEAD.as_millis() / 1000),
+    ] {
+        let mut store = TokenStore::new();
+        store.set_refresh_margin(margin);
+        acquire(&mut store, &admin, &account, b"AT", lifetime, b"RT");
+        assert_eq!(
+            valid_token(&mut store, at(renew_at - 1), &admin),
+            b"AT",
+            "margin {margin}"
+        );
+        assert!(
+            is_refresh(store.access(at(renew_at), &admin)),
+            "margin {margin}"
+        );
+    }
+}
