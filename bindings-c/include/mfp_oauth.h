@@ -2531,7 +2531,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,512 B at opt-level s, 2,076 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,176 B at opt-level s, 1,740 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2693,7 +2693,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,824 B at opt-level s, 3,544 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,824 B at opt-level s, 3,536 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2732,7 +2732,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 3,676 B at opt-level s, 3,984 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,916 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -2948,7 +2948,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,644 B at opt-level s, 1,956 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,732 B at opt-level s, 2,028 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,

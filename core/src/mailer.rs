@@ -944,14 +944,14 @@ impl Mailer {
             return Err(MailerError::WrongState);
         }
         self.last_reply = None;
-        let plan = match self.start(job, to) {
+        self.plan = match self.start(job, to) {
             Ok(()) => self.next_step(now),
             Err(diag) => {
                 self.job = None;
                 Plan::Failed { diag }
             }
         };
-        self.enter(plan);
+        self.count_plan();
         Ok(())
     }
 
@@ -1175,14 +1175,14 @@ impl Mailer {
         }
         let job = self.job.as_ref().ok_or(MailerError::WrongState)?;
         let (owner, account) = (job.decision.owner.clone(), job.decision.account.clone());
-        let plan = match self
+        self.plan = match self
             .store
             .store_signed_in(now, wall, &owner, &account, grant, learned)
         {
             Ok(()) => self.next_step(now),
             Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
         };
-        self.enter(plan);
+        self.count_plan();
         Ok(self.plan.clone())
     }
 
@@ -1213,12 +1213,12 @@ impl Mailer {
         if let Err(e) = self.store.refreshed(now, wall, &owner, grant) {
             return self.refresh_failed(now, RefreshFailure::Transient, e.diag());
         }
-        let plan = if self.client.is_some() {
+        self.plan = if self.client.is_some() {
             self.retry_in_session(now, &owner)
         } else {
             self.next_step(now)
         };
-        self.enter(plan);
+        self.count_plan();
         Ok(self.plan.clone())
     }
 
@@ -1251,7 +1251,7 @@ impl Mailer {
         let owner = owner.clone();
         self.store.refresh_failed(&owner, failure);
         let diag = refresh_failure_diag(failure, &owner, diag);
-        let plan = if self.client.is_some() {
+        self.plan = if self.client.is_some() {
             // Mid-session: end the session; the result follows its close,
             // and the refusal that started the refresh (the `535`) stays
             // the reply that decided the job.
@@ -1266,7 +1266,7 @@ impl Mailer {
         } else {
             self.finish(Plan::Failed { diag })
         };
-        self.enter(plan);
+        self.count_plan();
         Ok(self.plan.clone())
     }
 
@@ -1296,12 +1296,13 @@ impl Mailer {
             Access::Valid(_) => {}
             // Expired between the plan and the connection: refresh first.
             Access::Refresh => {
-                self.enter(Plan::TokenExchange { owner });
+                self.plan = Plan::TokenExchange { owner };
+                self.count_plan();
                 return Ok(self.plan.clone());
             }
             Access::Authenticate => {
-                let plan = self.need_auth();
-                self.enter(plan);
+                self.plan = self.need_auth();
+                self.count_plan();
                 return Ok(self.plan.clone());
             }
         }
@@ -1319,14 +1320,14 @@ impl Mailer {
                 .map_err(|e| e.diag()),
             None => Err(Id::WrongState),
         });
-        let plan = match submitted {
+        self.plan = match submitted {
             Ok(()) => Plan::Session,
             Err(diag) => {
                 self.client.end();
                 self.finish(Plan::Failed { diag })
             }
         };
-        self.enter(plan);
+        self.count_plan();
         Ok(self.plan.clone())
     }
 
@@ -1373,7 +1374,8 @@ impl Mailer {
                         let owner = j.decision.owner.clone();
                         self.store.token_rejected(&owner);
                         if self.store.refresh_token(&owner).is_some() {
-                            self.enter(Plan::TokenExchange { owner });
+                            self.plan = Plan::TokenExchange { owner };
+                self.count_plan();
                             return Some(Step::PlanChanged);
                         }
                     }
@@ -1530,11 +1532,13 @@ impl Mailer {
 
     // ----- internals -----
 
-    /// The job moves on to `plan`. Every plan of a job is counted: one
-    /// that would go through more than [`MAX_PLANS`] is failed instead
-    /// (the session, if any, dropped), so no driver loops forever on a job
-    /// that never ends (R-ENGINE).
-    fn enter(&mut self, plan: Plan) {
+    /// The job moved on to the plan just written: every plan of a job is
+    /// counted, and one that goes through more than [`MAX_PLANS`] is failed
+    /// instead (the session, if any, dropped), so no driver loops forever
+    /// on a job that never ends (R-ENGINE). The plan is written in place by
+    /// the caller, not passed here (R-MEM: a plan with its addresses is
+    /// 600 octets, and one passed by value stayed on each caller's frame).
+    fn count_plan(&mut self) {
         let over = match self.job.as_mut() {
             Some(j) => {
                 j.plans = j.plans.saturating_add(1);
@@ -1542,13 +1546,11 @@ impl Mailer {
             }
             None => false,
         };
-        self.plan = if over {
-            self.finish(Plan::Failed {
+        if over {
+            self.plan = self.finish(Plan::Failed {
                 diag: Id::WrongState,
-            })
-        } else {
-            plan
-        };
+            });
+        }
     }
 
     fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
