@@ -1375,7 +1375,7 @@ impl Mailer {
                         self.store.token_rejected(&owner);
                         if self.store.refresh_token(&owner).is_some() {
                             self.plan = Plan::TokenExchange { owner };
-                self.count_plan();
+                            self.count_plan();
                             return Some(Step::PlanChanged);
                         }
                     }
