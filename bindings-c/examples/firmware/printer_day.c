@@ -322,20 +322,27 @@ static int pd_steps(void) {
   }
 }
 
+/* What the server sent goes into the mailer's session; the octets it took
+ * leave the socket's buffer. */
+static mfp_oauth_status pd_feed_input(void) {
+  if (pd_srv.inbox_len == 0) return MFP_OAUTH_STATUS_OK;
+  size_t used = 0;
+  mfp_oauth_status st = PD_MEASURED(
+      "mfp_oauth_mailer_smtp_handle_input",
+      mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)pd_srv.inbox,
+                                         pd_srv.inbox_len, &used));
+  if (st != MFP_OAUTH_STATUS_OK || used > pd_srv.inbox_len) return st;
+  memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
+  pd_srv.inbox_len -= used;
+  return MFP_OAUTH_STATUS_OK;
+}
+
 /* The SESSION plan: pumps the connection until the plan changes. */
 static void pd_session(mfp_oauth_plan *plan) {
   pd_server_open(pd_smtp_script, PD_SCRIPT_LEN);
   pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
   for (int turn = 0; turn < 60; turn++) {
-    if (pd_srv.inbox_len > 0) {
-      size_t used = 0;
-      PD_OK(PD_MEASURED("mfp_oauth_mailer_smtp_handle_input",
-                        mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now,
-                                                           (const uint8_t *)pd_srv.inbox,
-                                                           pd_srv.inbox_len, &used)));
-      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
-      pd_srv.inbox_len -= used;
-    }
+    PD_OK(pd_feed_input());
     if (pd_steps()) break;
     uint8_t out[512];
     for (;;) {

@@ -278,13 +278,7 @@ TEST(the_mailer_keeps_the_reply_that_failed_the_job) {
   pd_server_open(t_auth_off_script, script_len);
   pd_server_says("220 SN4PR0501CA0054.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
   for (int turn = 0; turn < 60 && plan.kind == MFP_OAUTH_PLAN_KIND_SESSION; turn++) {
-    if (pd_srv.inbox_len > 0) {
-      size_t used = 0;
-      CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)pd_srv.inbox,
-                                                  pd_srv.inbox_len, &used));
-      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
-      pd_srv.inbox_len -= used;
-    }
+    CHECK_OK(pd_feed_input());
     mfp_oauth_step st;
     for (;;) {
       CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
@@ -372,13 +366,7 @@ TEST(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic) {
   int upgrades = 0;
   size_t octets_after_starttls = 0;
   for (int turn = 0; turn < 60 && plan.kind == MFP_OAUTH_PLAN_KIND_SESSION; turn++) {
-    if (pd_srv.inbox_len > 0) {
-      size_t used = 0;
-      CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)pd_srv.inbox,
-                                                  pd_srv.inbox_len, &used));
-      memmove(pd_srv.inbox, pd_srv.inbox + used, pd_srv.inbox_len - used);
-      pd_srv.inbox_len -= used;
-    }
+    CHECK_OK(pd_feed_input());
     mfp_oauth_step st;
     for (;;) {
       CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
