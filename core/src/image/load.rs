@@ -9,8 +9,8 @@ use super::records::{
 };
 use super::seal::SecretSealer;
 use super::{
-    aad, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState, BODY_FIXED_LEN, CRC,
-    FLAG_SEALED, FORMAT_VERSION, MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
+    aad, le32, nonce, DeviceKey, LoadReport, NvCursor, NvError, SlotId, SlotState, BODY_FIXED_LEN,
+    CRC, FLAG_SEALED, FORMAT_VERSION, MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
 };
 use crate::config::Settings;
 use crate::limits::MAX_USER_TOKENS;
@@ -20,11 +20,6 @@ use crate::token::TokenStore;
 fn le16(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
     Some(u16::from_le_bytes([*s.first()?, *s.get(1)?]))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_le_bytes(s))
 }
 
 /// Where the two slots are read: in memory ([`load`]) or through the

@@ -323,6 +323,12 @@ impl fmt::Display for NvError {
 
 impl core::error::Error for NvError {}
 
+/// The little-endian `u32` at `at` of `b` (a prefix field), if there.
+pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
+    let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(s))
+}
+
 pub(crate) fn nonce(seq: u32, index: usize, random: &[u8; RANDOM_LEN]) -> [u8; 12] {
     let mut n = [0u8; 12];
     let (s, rest) = n.split_at_mut(4);

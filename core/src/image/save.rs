@@ -14,8 +14,8 @@ use zeroize::Zeroize;
 use super::records::{nv_settings, nv_settings3, nv_slot, NvMeta, NvUser};
 use super::seal::{SecretSealer, PIECE_LEN};
 use super::{
-    aad, nonce, DeviceKey, NvError, Seal, BODY_FIXED_LEN, CRC, FLAG_SEALED, FORMAT_VERSION, MAGIC,
-    PREFIX_LEN, RANDOM_LEN, TAG_LEN,
+    aad, le32, nonce, DeviceKey, NvError, Seal, BODY_FIXED_LEN, CRC, FLAG_SEALED, FORMAT_VERSION,
+    MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
 };
 use crate::config::Settings;
 use crate::limits::MAX_USER_TOKENS;
@@ -223,7 +223,7 @@ impl ImageWriter {
             Parts {
                 settings,
                 store,
-                seq: le32(&self.prefix, 8),
+                seq: le32(&self.prefix, 8).unwrap_or(0),
                 seal: self.seal.as_ref(),
             }
             .produce(&self.prefix, &mut window)?;
@@ -240,7 +240,7 @@ impl ImageWriter {
             return Err(NvError::Changed);
         }
         self.written = self.written.saturating_add(filled);
-        if self.written == self.len && self.running != le32(&self.prefix, 16) {
+        if self.written == self.len && le32(&self.prefix, 16) != Some(self.running) {
             return Err(NvError::Changed);
         }
         Ok(filled)
@@ -253,14 +253,6 @@ impl ImageWriter {
 /// `finalised` inverted, and the crate takes an initial value reflected.
 pub(super) fn crc_resumed(finalised: u32) -> crc::Digest<'static, u32> {
     CRC.digest_with_initial((finalised ^ u32::MAX).reverse_bits())
-}
-
-fn le32(b: &[u8; PREFIX_LEN], at: usize) -> u32 {
-    let mut n = [0u8; 4];
-    if let Some(src) = b.get(at..at.saturating_add(4)) {
-        n.copy_from_slice(src);
-    }
-    u32::from_le_bytes(n)
 }
 
 /// Where the body's octets go as they are made, in order.
