@@ -687,6 +687,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_NV_IMAGE_CHANGED = 512,
   /**
+   * E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
+   */
+  MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED = 513,
+  /**
    * E601: The server name could not be resolved.
    */
   MFP_OAUTH_STATUS_DNS_FAILED = 601,

@@ -220,6 +220,8 @@ pub enum MfpOauthStatus {
     NvPreviousRestored = 511,
     /// E512: The OAuth state changed while its image was being written in pieces; that image is not complete and was not confirmed.
     NvImageChanged = 512,
+    /// E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
+    HandedTokenExpired = 513,
     /// E601: The server name could not be resolved.
     DnsFailed = 601,
     /// E602: The connection to the server failed.
@@ -350,6 +352,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::StorageFault,
         MfpOauthStatus::NvPreviousRestored,
         MfpOauthStatus::NvImageChanged,
+        MfpOauthStatus::HandedTokenExpired,
         MfpOauthStatus::DnsFailed,
         MfpOauthStatus::ConnectFailed,
         MfpOauthStatus::TlsHandshakeFailed,
@@ -471,6 +474,7 @@ impl MfpOauthStatus {
             510 => Some(MfpOauthStatus::StorageFault),
             511 => Some(MfpOauthStatus::NvPreviousRestored),
             512 => Some(MfpOauthStatus::NvImageChanged),
+            513 => Some(MfpOauthStatus::HandedTokenExpired),
             601 => Some(MfpOauthStatus::DnsFailed),
             602 => Some(MfpOauthStatus::ConnectFailed),
             603 => Some(MfpOauthStatus::TlsHandshakeFailed),
@@ -594,6 +598,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::StorageFault => c"MFP_OAUTH_STATUS_STORAGE_FAULT",
             MfpOauthStatus::NvPreviousRestored => c"MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED",
             MfpOauthStatus::NvImageChanged => c"MFP_OAUTH_STATUS_NV_IMAGE_CHANGED",
+            MfpOauthStatus::HandedTokenExpired => c"MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED",
             MfpOauthStatus::DnsFailed => c"MFP_OAUTH_STATUS_DNS_FAILED",
             MfpOauthStatus::ConnectFailed => c"MFP_OAUTH_STATUS_CONNECT_FAILED",
             MfpOauthStatus::TlsHandshakeFailed => c"MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED",
