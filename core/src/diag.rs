@@ -696,6 +696,30 @@ catalogue! {
         fix_en: "Sign in again with the account of the address shown, or change the address in the settings to the account that signed in.",
         fix_fr: "Se reconnecter avec le compte de l'adresse indiquée, ou remplacer l'adresse dans les réglages par le compte qui s'est connecté.",
     },
+    DeviceCodeFlowBlocked = 437 {
+        en: "A Conditional Access policy blocked this device code sign-in (AADSTS53003); many organizations block the device code flow.",
+        fr: "Une stratégie d'accès conditionnel a bloqué cette connexion par code d'appareil (AADSTS53003) ; de nombreuses organisations bloquent le flux par code d'appareil.",
+        fix_en: "Sign in another way: the browser sign-in (authorization code with PKCE), app-only sending (client credentials), or a token handed in by a print-management server. Or ask the tenant administrator to exclude this app or the printer's network location from the policy that blocks the device code flow.",
+        fix_fr: "Se connecter autrement : connexion par navigateur (code d'autorisation avec PKCE), envoi en mode application seule (identifiants client) ou jeton remis par un serveur de gestion d'impression. Ou demander à l'administrateur du locataire d'exclure cette application ou l'emplacement réseau de l'imprimante de la stratégie qui bloque le flux par code d'appareil.",
+    },
+    AppDisabled = 438 {
+        en: "The app is disabled in this tenant: no token is issued for it (AADSTS7000112 / 70001).",
+        fr: "L'application est désactivée dans ce locataire : aucun jeton n'est émis pour elle (AADSTS7000112 / 70001).",
+        fix_en: "Ask the tenant administrator to enable it (Microsoft Entra: Enterprise applications > the app > Properties > Enabled for users to sign-in: Yes). Or use an app the tenant allows: the organization's own app registration (browser sign-in or app-only), or a token handed in by a print-management server.",
+        fix_fr: "Demander à l'administrateur du locataire de l'activer (Microsoft Entra : Applications d'entreprise > l'application > Propriétés > Activée pour que les utilisateurs se connectent : Oui). Ou utiliser une application que le locataire autorise : l'inscription d'application de l'organisation (connexion par navigateur ou application seule), ou un jeton remis par un serveur de gestion d'impression.",
+    },
+    UserNotAssigned = 439 {
+        en: "The tenant lets only assigned users sign in to this app, and this account is not assigned (AADSTS50105).",
+        fr: "Le locataire ne laisse se connecter à cette application que les utilisateurs affectés, et ce compte n'est pas affecté (AADSTS50105).",
+        fix_en: "Ask the tenant administrator to assign the account or its group to the app (Microsoft Entra: Enterprise applications > the app > Users and groups), or sign in with an assigned account. Or use another sign-in mode: app-only sending, or a token handed in by a print-management server.",
+        fix_fr: "Demander à l'administrateur du locataire d'affecter le compte ou son groupe à l'application (Microsoft Entra : Applications d'entreprise > l'application > Utilisateurs et groupes), ou se connecter avec un compte affecté. Ou utiliser un autre mode de connexion : envoi en mode application seule, ou jeton remis par un serveur de gestion d'impression.",
+    },
+    AdminConsentRequired = 440 {
+        en: "Only an administrator can consent to this app in this tenant; the user cannot (AADSTS90094 / 90095).",
+        fr: "Seul un administrateur peut donner son consentement à cette application dans ce locataire ; l'utilisateur ne le peut pas (AADSTS90094 / 90095).",
+        fix_en: "Have an administrator grant consent for the whole organization (Microsoft Entra: Enterprise applications > the app > Permissions). If a sign-in was refused, sign in again after that; a refused renewal keeps the token. Or use a token handed in by a print-management server.",
+        fix_fr: "Faire accorder le consentement pour toute l'organisation par un administrateur (Microsoft Entra : Applications d'entreprise > l'application > Autorisations). Si une connexion a été refusée, se reconnecter ensuite ; un renouvellement refusé conserve le jeton. Ou utiliser un jeton remis par un serveur de gestion d'impression.",
+    },
 
     // 5xx: the token store and the persisted image
     AdminReauthNeeded = 501 {

@@ -38,6 +38,10 @@ impl Diagnostic for ProviderError {
         let by_aadsts = match self.aadsts {
             Some(7_000_218) => Some(Id::PublicClientFlowsOff),
             Some(65_001) => Some(Id::ConsentMissing),
+            Some(90_094 | 90_095) => Some(Id::AdminConsentRequired),
+            Some(65_004) => Some(Id::AuthorizationDeclined),
+            Some(7_000_112 | 70_001) => Some(Id::AppDisabled),
+            Some(50_105) => Some(Id::UserNotAssigned),
             Some(700_082 | 70_008) => Some(Id::RefreshExpiredInactivity),
             Some(50_173 | 70_000) => Some(Id::RefreshRevoked),
             Some(53_003) => Some(Id::ConditionalAccess),
@@ -200,6 +204,11 @@ pub enum OAuthError {
     /// this scope in the device flow (Google: "Invalid device flow scope",
     /// for every Gmail scope). The browser sign-in is the way.
     DeviceFlowScopeRefused(ProviderError),
+    /// A device-code request (device authorization or a poll) was refused
+    /// by a tenant policy that blocks the device code flow (Conditional
+    /// Access, AADSTS53003). The same number on a refresh stays
+    /// [`OAuthError::Provider`]: there it is not the flow that is refused.
+    DeviceFlowBlocked(ProviderError),
     /// The HTTP response could not be read.
     Http(HttpError),
     /// The JSON body could not be read.
@@ -241,6 +250,9 @@ impl fmt::Display for OAuthError {
             OAuthError::DeviceFlowScopeRefused(e) => {
                 write!(f, "scope refused for the device flow: {e}")
             }
+            OAuthError::DeviceFlowBlocked(e) => {
+                write!(f, "device code flow blocked by the tenant: {e}")
+            }
             OAuthError::Http(e) => e.fmt(f),
             OAuthError::Json(e) => e.fmt(f),
             OAuthError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
@@ -268,6 +280,7 @@ impl Diagnostic for OAuthError {
         match self {
             OAuthError::Provider(e) => e.diag(),
             OAuthError::DeviceFlowScopeRefused(_) => Id::DeviceFlowNotSupported,
+            OAuthError::DeviceFlowBlocked(_) => Id::DeviceCodeFlowBlocked,
             OAuthError::Http(e) => e.diag(),
             OAuthError::Json(e) => e.diag(),
             OAuthError::UnexpectedStatus(_) => Id::HttpUnexpectedStatus,
@@ -358,6 +371,25 @@ mod tests {
             Id::TenantEndpointRequired
         );
         assert_eq!(ms(ErrorCode::InvalidGrant, 70_043), Id::SignInFrequency);
+        // Issue 18: the tenant's refusals of the app, each its own id.
+        assert_eq!(
+            ms(ErrorCode::UnauthorizedClient, 7_000_112),
+            Id::AppDisabled
+        );
+        assert_eq!(ms(ErrorCode::UnauthorizedClient, 70_001), Id::AppDisabled);
+        assert_eq!(ms(ErrorCode::InvalidGrant, 50_105), Id::UserNotAssigned);
+        assert_eq!(
+            ms(ErrorCode::InvalidGrant, 90_094),
+            Id::AdminConsentRequired
+        );
+        assert_eq!(
+            ms(ErrorCode::InvalidGrant, 90_095),
+            Id::AdminConsentRequired
+        );
+        assert_eq!(
+            ms(ErrorCode::AccessDenied, 65_004),
+            Id::AuthorizationDeclined
+        );
         // An unknown AADSTS number falls back to the RFC code.
         assert_eq!(ms(ErrorCode::InvalidScope, 1), Id::InvalidScope);
     }
@@ -407,6 +439,11 @@ mod tests {
             OAuthError::Profile(ProfileError::DeviceFlowNotSupported),
             OAuthError::Http(HttpError::BadChunk),
             OAuthError::Json(JsonError::Syntax),
+            OAuthError::DeviceFlowBlocked(ProviderError {
+                code: ErrorCode::InvalidGrant,
+                aadsts: Some(53_003),
+                status: 400,
+            }),
         ];
         for e in all {
             let n = e.diag().number();

@@ -998,6 +998,9 @@ impl BodySink for BodyRoute<'_> {
     }
 }
 
+/// Microsoft's AADSTS53003, "BlockedByConditionalAccess".
+const BLOCKED_BY_CONDITIONAL_ACCESS: u32 = 53_003;
+
 /// What an error response means for a request of `kind`.
 fn classify(
     kind: RequestKind,
@@ -1006,6 +1009,7 @@ fn classify(
     retry_after: Option<Duration>,
 ) -> Outcome {
     let polling = kind == RequestKind::DeviceToken;
+    let device = polling || kind == RequestKind::DeviceAuthorization;
     let Some((code, aadsts)) = error else {
         return match status {
             // Google answers a pending device poll with 428.
@@ -1029,6 +1033,16 @@ fn classify(
     match code {
         ErrorCode::AuthorizationPending if polling => Outcome::Pending,
         ErrorCode::SlowDown | ErrorCode::RateLimitExceeded if polling => Outcome::SlowDown,
+        // Conditional Access refusing a device-code request: tenants block
+        // the device code flow itself, so the remedy is another sign-in
+        // mode (E437), not the generic E405 of a refused refresh.
+        _ if device && aadsts == Some(BLOCKED_BY_CONDITIONAL_ACCESS) => {
+            Outcome::Fatal(OAuthError::DeviceFlowBlocked(ProviderError {
+                code,
+                aadsts,
+                status,
+            }))
+        }
         // Google refuses its Gmail scopes here ("Invalid device flow
         // scope"): not a wrong scope (E406) but the wrong flow for it.
         // Microsoft's refusals carry an AADSTS number and stay E406.

@@ -4,6 +4,7 @@ use super::*;
 use crate::diag::{Diagnostic, Id};
 use crate::limits::{OAUTH_REQUEST_BUF_LEN, OAUTH_RESPONSE_BUF_LEN};
 use crate::provider::{CustomEndpoints, LoopbackHost, MicrosoftCloud, ProfileError, Tenant};
+use crate::token::RefreshFailure;
 use core::mem::size_of;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -568,6 +569,244 @@ fn invalid_grant_means_reauthentication_with_the_precise_diagnostic() {
     );
     let ev = events(&mut c);
     assert!(matches!(ev[..], [Event::Failed(e)] if e.diag() == Id::PublicClientFlowsOff));
+}
+
+/// Microsoft's device authorization answer, as `/devicecode` sends it.
+const MS_DEVICE: &str = r#"{"user_code":"FGHJKLMNP","device_code":"DAQABAAEAAAD","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5,"message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FGHJKLMNP to authenticate."}"#;
+
+/// A Microsoft error body in the shape of the token endpoint's answers
+/// (entra-docs `reference-error-codes.md`): `error`, an AADSTS
+/// `error_description`, `error_codes`, the trace fields and `error_uri`.
+fn ms_error(error: &str, aadsts: u32, text: &str) -> String {
+    let body = format!(
+        r#"{{"error":"{error}","error_description":"AADSTS{aadsts}: {text} Trace ID: 0000aaaa-11bb-cccc-dd33-eeeeee333333 Correlation ID: aaaa0000-bb11-2222-33cc-444444dddddd Timestamp: 2026-12-06 20:12:44Z","error_codes":[{aadsts}],"timestamp":"2026-12-06 20:12:44Z","trace_id":"0000aaaa-11bb-cccc-dd33-eeeeee333333","correlation_id":"aaaa0000-bb11-2222-33cc-444444dddddd","error_uri":"https://login.microsoftonline.com/error?code={aadsts}"}}"#
+    );
+    http(400, &body)
+}
+
+const CA_TEXT: &str = "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
+
+/// A Microsoft device flow past its device authorization at t=0.
+fn ms_device_client() -> TestClient {
+    let mut c = ms_refresh_client();
+    c.start_device(secs(0)).unwrap();
+    let (kind, _) = exchange(&mut c, secs(0), &http(200, MS_DEVICE));
+    assert_eq!(kind, RequestKind::DeviceAuthorization);
+    assert_eq!(events(&mut c), [Event::UserCode]);
+    c
+}
+
+#[test]
+fn conditional_access_on_a_device_code_request_is_the_blocked_device_flow() {
+    // Issue 18: tenants block the device code flow with Conditional Access
+    // (AADSTS53003). On a device-code request that is E437, whose remedy
+    // names the other sign-in modes, not the generic E405.
+    let blocked = |e: OAuthError| {
+        assert!(
+            matches!(
+                e,
+                OAuthError::DeviceFlowBlocked(ProviderError {
+                    aadsts: Some(53_003),
+                    status: 400,
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.diag(), Id::DeviceCodeFlowBlocked);
+        assert!(format!("{e}").contains("device code flow blocked"), "{e}");
+    };
+    // On a poll, whatever `error` accompanies the number.
+    for error in ["invalid_grant", "authorization_declined", "access_denied"] {
+        let mut c = ms_device_client();
+        let (kind, _) = exchange(&mut c, secs(5), &ms_error(error, 53_003, CA_TEXT));
+        assert_eq!(kind, RequestKind::DeviceToken);
+        let ev = events(&mut c);
+        let [Event::Failed(e)] = ev[..] else {
+            panic!("{error}: {ev:?}")
+        };
+        blocked(e);
+        assert!(c
+            .last_error_description()
+            .starts_with("AADSTS53003: Access has been blocked"));
+        assert!(c.is_finished());
+        let mut out = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+        assert!(c.poll_transmit(secs(100), &mut out).unwrap().is_none());
+    }
+    // On the device authorization request itself.
+    let mut c = ms_refresh_client();
+    c.start_device(secs(0)).unwrap();
+    let (kind, _) = exchange(
+        &mut c,
+        secs(0),
+        &ms_error("invalid_request", 53_003, CA_TEXT),
+    );
+    assert_eq!(kind, RequestKind::DeviceAuthorization);
+    let ev = events(&mut c);
+    let [Event::Failed(e)] = ev[..] else {
+        panic!("{ev:?}")
+    };
+    blocked(e);
+
+    // The remedy names the browser sign-in, app-only and a handed-in token.
+    let en = Id::DeviceCodeFlowBlocked.remedy(crate::diag::Lang::En);
+    for mode in [
+        "browser sign-in",
+        "PKCE",
+        "app-only",
+        "print-management server",
+    ] {
+        assert!(en.contains(mode), "{en}");
+    }
+    let fr = Id::DeviceCodeFlowBlocked.remedy(crate::diag::Lang::Fr);
+    for mode in [
+        "navigateur",
+        "application seule",
+        "serveur de gestion d'impression",
+    ] {
+        assert!(fr.contains(mode), "{fr}");
+    }
+
+    // The same number on a refresh is not the device flow: E405, the grant
+    // kept (R-TOK-4, `RefreshFailure::classify`).
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), b"0.AAA").unwrap();
+    exchange(&mut c, secs(0), &ms_error("invalid_grant", 53_003, CA_TEXT));
+    let ev = events(&mut c);
+    let [Event::ReauthRequired(e)] = ev[..] else {
+        panic!("{ev:?}")
+    };
+    assert!(matches!(e, OAuthError::Provider(_)), "{e:?}");
+    assert_eq!(e.diag(), Id::ConditionalAccess);
+    let (failure, _) = RefreshFailure::of_event(&ev[0]).unwrap();
+    assert_eq!(failure, RefreshFailure::Refused);
+    // Nor is the browser sign-in's code exchange: E405 too.
+    let (mut c, state) = pkce_client();
+    c.handle_redirect(secs(1), format!("/?code=x&state={state}").as_bytes())
+        .unwrap();
+    let (kind, _) = exchange(&mut c, secs(1), &ms_error("invalid_grant", 53_003, CA_TEXT));
+    assert_eq!(kind, RequestKind::CodeExchange);
+    let ev = events(&mut c);
+    assert!(
+        matches!(ev[..], [Event::Failed(OAuthError::Provider(e))] if e.diag() == Id::ConditionalAccess),
+        "{ev:?}"
+    );
+    // Another number on a device poll keeps its own meaning.
+    let mut c = ms_device_client();
+    exchange(
+        &mut c,
+        secs(5),
+        &ms_error(
+            "invalid_grant",
+            65_001,
+            "The user or administrator has not consented to use the application.",
+        ),
+    );
+    let ev = events(&mut c);
+    assert!(
+        matches!(ev[..], [Event::Failed(OAuthError::Provider(e))] if e.diag() == Id::ConsentMissing),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn tenant_refusals_of_the_app_have_their_own_diagnostics() {
+    // Issue 18: each refusal by a tenant policy gets its own diagnostic
+    // (meanings from entra-docs `reference-error-codes.md`).
+    let cases = [
+        (
+            "unauthorized_client",
+            7_000_112,
+            "Application 'x'(Printer) is disabled.",
+            Id::AppDisabled,
+        ),
+        (
+            "unauthorized_client",
+            70_001,
+            "Application 'x' is disabled.",
+            Id::AppDisabled,
+        ),
+        (
+            "invalid_grant",
+            50_105,
+            "Your administrator has configured the application Printer ('x') to block users unless they are specifically granted ('assigned') access to the application.",
+            Id::UserNotAssigned,
+        ),
+        (
+            "invalid_grant",
+            90_094,
+            "Printer needs permission to access resources in your organization that only an admin can grant.",
+            Id::AdminConsentRequired,
+        ),
+        (
+            "invalid_grant",
+            90_095,
+            "Printer needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
+            Id::AdminConsentRequired,
+        ),
+        (
+            "access_denied",
+            65_004,
+            "User declined to consent to access the app.",
+            Id::AuthorizationDeclined,
+        ),
+    ];
+    for (error, aadsts, text, id) in cases {
+        // A device code poll.
+        let mut c = ms_device_client();
+        exchange(&mut c, secs(5), &ms_error(error, aadsts, text));
+        let ev = events(&mut c);
+        let [Event::Failed(e)] = ev[..] else {
+            panic!("{aadsts}: {ev:?}")
+        };
+        assert_eq!(e.diag(), id, "{aadsts}");
+        assert!(c
+            .last_error_description()
+            .starts_with(&format!("AADSTS{aadsts}:")));
+        // A refresh: the same diagnostic, whether the flow ends as a
+        // refused grant or a failure.
+        let mut c = ms_refresh_client();
+        c.start_refresh(secs(0), b"0.AAA").unwrap();
+        exchange(&mut c, secs(0), &ms_error(error, aadsts, text));
+        let ev = events(&mut c);
+        let [Event::ReauthRequired(e) | Event::Failed(e)] = ev[..] else {
+            panic!("{aadsts}: {ev:?}")
+        };
+        assert_eq!(e.diag(), id, "{aadsts} on a refresh");
+        // A refusal, not a dead grant: the refresh token is kept (R-TOK-4).
+        let (failure, diag) = RefreshFailure::of_event(&ev[0]).unwrap();
+        assert_eq!(diag, id);
+        assert!(!failure.erases_token(), "{aadsts}: {failure:?}");
+    }
+    // Whichever way the flow ended, the core's one classification keeps
+    // the token for each new refusal.
+    for id in [
+        Id::DeviceCodeFlowBlocked,
+        Id::AppDisabled,
+        Id::UserNotAssigned,
+        Id::AdminConsentRequired,
+    ] {
+        assert_eq!(
+            RefreshFailure::classify(true, id),
+            RefreshFailure::Refused,
+            "{id:?}"
+        );
+        assert!(!RefreshFailure::classify(true, id).erases_token());
+    }
+    // The new refusals name the other sign-in modes.
+    for id in [
+        Id::AppDisabled,
+        Id::UserNotAssigned,
+        Id::AdminConsentRequired,
+    ] {
+        let en = id.remedy(crate::diag::Lang::En);
+        assert!(en.contains("print-management server"), "{id:?}: {en}");
+        assert!(
+            id.remedy(crate::diag::Lang::Fr)
+                .contains("serveur de gestion d'impression"),
+            "{id:?}"
+        );
+    }
 }
 
 #[test]

@@ -206,7 +206,9 @@ fn show_refusal(c: &OAuthClient, f: &Finish, prompt: &mut dyn FnMut(Prompt<'_>))
     let refused = match f {
         Finish::ReauthRequired(e) | Finish::Failed(e) => matches!(
             e,
-            oauth::OAuthError::Provider(_) | oauth::OAuthError::DeviceFlowScopeRefused(_)
+            oauth::OAuthError::Provider(_)
+                | oauth::OAuthError::DeviceFlowScopeRefused(_)
+                | oauth::OAuthError::DeviceFlowBlocked(_)
         ),
         Finish::AccessToken { .. } => false,
     };
