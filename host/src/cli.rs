@@ -1511,9 +1511,10 @@ impl Shown {
             );
         }
         let code = fail(self.lang, id);
-        if id == Id::DeviceFlowNotSupported {
-            // Google allows no Gmail scope in the device flow: the browser
-            // sign-in (PKCE) is the way (issue 17 item 4).
+        if id == Id::DeviceFlowNotSupported || id == Id::DeviceCodeFlowBlocked {
+            // Google allows no Gmail scope in the device flow, and tenants
+            // block the device code flow with Conditional Access: the
+            // browser sign-in (PKCE) is the way (issue 17 item 4, issue 18).
             eprintln!(
                 "{}",
                 tr(

@@ -932,6 +932,36 @@ fn google_refusing_the_device_flow_scope_points_to_the_browser_sign_in() {
     );
 }
 
+/// Issue 18 item 4: a tenant whose Conditional Access blocks the device
+/// code flow (AADSTS53003 on the device-code poll). The CLI shows the
+/// provider's words and E437, whose remedy names the other sign-in modes,
+/// not the generic E405, and suggests the browser sign-in.
+#[test]
+fn a_tenant_blocking_the_device_code_flow_gets_e437_and_the_other_modes() {
+    let e = env("device-flow-blocked");
+    e.configure();
+    e.w.sim.configure(|c| c.device_flow_blocked = true);
+    let o = e.with_approval(ADMIN, &["login", "--admin"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "the provider said: AADSTS53003: Access has been blocked by Conditional Access"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("E437 DeviceCodeFlowBlocked"), "{err}");
+    assert!(!err.contains("E405"), "{err}");
+    for mode in ["browser sign-in", "app-only", "print-management server"] {
+        assert!(err.contains(mode), "{mode}: {err}");
+    }
+    assert!(
+        err.contains("Sign in with the browser instead: mfp-oauth login --browser"),
+        "{err}"
+    );
+    assert!(!e.ok(&["tokens", "list"]).contains("Acquired"));
+}
+
 /// Issue 17 ("progress for every wait"): `send`'s own refresh grant is
 /// shown as a sign-in is: when it fails, the endpoint and the provider's
 /// words come before the diagnostic (each retry is the same line as at

@@ -139,6 +139,9 @@ pub struct SimConfig {
     /// Answer every refresh grant with `503` and no body (an endpoint
     /// that is down): the client retries with its back-off.
     pub refresh_unavailable: bool,
+    /// A tenant whose Conditional Access blocks the device code flow:
+    /// every device-code poll is refused with AADSTS53003.
+    pub device_flow_blocked: bool,
 }
 
 impl Default for SimConfig {
@@ -152,6 +155,7 @@ impl Default for SimConfig {
             rotation_revokes_old: true,
             refresh_refused: None,
             refresh_unavailable: false,
+            device_flow_blocked: false,
         }
     }
 }

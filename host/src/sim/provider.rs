@@ -424,6 +424,9 @@ fn token_request(sim: &Sim, grant: &str, form: &HashMap<String, String>) -> Resp
 }
 
 fn device_grant(sim: &Sim, client_id: &str, form: &HashMap<String, String>) -> Response {
+    if sim.config().device_flow_blocked {
+        return error(400, "invalid_grant", 53_003, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.");
+    }
     let code = form.get("device_code").cloned().unwrap_or_default();
     let now = sim.clock.now();
     let outcome = {
