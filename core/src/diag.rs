@@ -735,10 +735,10 @@ catalogue! {
         fix_fr: "S'authentifier à nouveau sur l'écran OAuth au prochain envoi.",
     },
     RefreshTokenExpiring = 503 {
-        en: "A refresh token will soon expire from inactivity.",
-        fr: "Un jeton d'actualisation va bientôt expirer pour inactivité.",
-        fix_en: "Send a job or select Acquire before it expires.",
-        fix_fr: "Envoyer un travail ou sélectionner Acquérir avant l'expiration.",
+        en: "A refresh token will soon expire, from inactivity or on the date the provider gave with it.",
+        fr: "Un jeton d'actualisation va bientôt expirer, pour inactivité ou à la date donnée par le fournisseur.",
+        fix_en: "Send a job or select Acquire before it expires; a token whose date the provider gave is renewed only by Acquire (signing in again).",
+        fix_fr: "Envoyer un travail ou sélectionner Acquérir avant l'expiration ; un jeton dont le fournisseur a donné la date ne se renouvelle que par Acquérir (nouvelle connexion).",
     },
     NvEmpty = 504 {
         en: "No saved OAuth state was found (first start or erased storage).",

@@ -622,6 +622,7 @@ fn deleted_token_store_slots_leave_nothing_in_memory() {
         access_token: at,
         expires_in: Duration::from_secs(3600),
         refresh_token: rt,
+        refresh_expires_in: None,
     };
     let user = |id: &str| TokenOwner::User(UserId::try_from(id).unwrap());
     let acct = Address::parse("u@contoso.test").unwrap();

@@ -319,6 +319,7 @@ fn admin_store(access_token: &[u8], refresh_token: &[u8]) -> TokenStore {
                 access_token,
                 expires_in: CoreDuration::from_secs(3600),
                 refresh_token: Some(refresh_token),
+                refresh_expires_in: None,
             },
         )
         .unwrap();

@@ -379,6 +379,7 @@ fn the_mailer_reports_delivery_unknown() {
                     access_token: TOKEN.as_bytes(),
                     expires_in: Duration::from_secs(3600),
                     refresh_token: Some(b"0.refresh"),
+                    refresh_expires_in: None,
                 },
             )
             .unwrap();

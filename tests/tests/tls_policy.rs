@@ -43,6 +43,7 @@ fn job_against(answer: Answer) -> (Plan, Vec<(bool, String)>) {
                 access_token: TOKEN,
                 expires_in: Duration::from_secs(3600),
                 refresh_token: Some(b"0.AAA-refresh"),
+                refresh_expires_in: None,
             },
         )
         .unwrap();

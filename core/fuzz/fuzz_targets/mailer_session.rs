@@ -50,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
         access_token: ACCESS,
         expires_in: Duration::from_secs(lifetime),
         refresh_token: Some(REFRESH),
+        refresh_expires_in: None,
     };
     store
         .store_acquired(Instant::ZERO, None, &TokenOwner::Admin, &admin, grant)

@@ -5,7 +5,7 @@
 use heapless::Vec;
 
 use super::records::{
-    restore, settings3_into, settings_into, NvSettings, NvSettings3, NvSlot, NvUser,
+    restore, settings3_into, settings_into, NvExpiries, NvSettings, NvSettings3, NvSlot, NvUser,
 };
 use super::seal::SecretSealer;
 use super::{
@@ -423,6 +423,19 @@ fn decode_into(
     for _ in 0..user_count {
         vault = next_user(vault).map_err(|_| undecodable)?.1;
     }
+    // Format 4's refresh-token death dates, one per slot; none before.
+    let expiries = if image.version >= 4 {
+        let (expiries, after) =
+            postcard::take_from_bytes::<NvExpiries>(vault).map_err(|_| undecodable)?;
+        if expiries.len() != user_count + 1 {
+            return Err(NvError::Corrupt);
+        }
+        vault = after;
+        expiries
+    } else {
+        NvExpiries::new()
+    };
+    let expiry = |i: usize| expiries.get(i).copied().flatten();
     let vault_at = records_at + (rest.len() - vault.len());
     settings_into(&nv_settings, settings)?;
     settings3_into(nv_settings3.as_ref(), settings);
@@ -444,14 +457,14 @@ fn decode_into(
     }
     store.reset();
     vault.open_into(&mut store.admin.refresh, admin.secret_len)?;
-    restore(&mut store.admin, &admin, image.version)?;
+    restore(&mut store.admin, &admin, expiry(0), image.version)?;
     let mut users = users;
-    for _ in 0..user_count {
+    for i in 0..user_count {
         let (user, rest) = next_user(users)?;
         users = rest;
         let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
         vault.open_into(&mut slot.refresh, user.slot.secret_len)?;
-        restore(slot, &user.slot, image.version)?;
+        restore(slot, &user.slot, expiry(i + 1), image.version)?;
     }
     if vault.at != vault.end {
         return Err(NvError::Corrupt);

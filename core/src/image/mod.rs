@@ -7,7 +7,7 @@
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
-//! ## Layout (format version 3)
+//! ## Layout (format version 4)
 //!
 //! The 20-octet prefix is the same in every format version, so that an image
 //! from newer firmware is recognised and refused clearly
@@ -42,6 +42,11 @@
 //! for the settings that came later (the refresh margin, R-APP). A version-2
 //! image has none: it loads with those settings at their defaults; older
 //! firmware refuses a version-3 image clearly.
+//!
+//! Format version 4 adds, right after the users' records, the date each
+//! slot's refresh token dies when the provider gave one
+//! (`refresh_token_expires_in`, for the expiry warnings). A version-3 image
+//! has none: its tokens are judged by the provider's rule alone.
 
 use core::fmt;
 
@@ -69,7 +74,7 @@ pub use save::{save, ImageWriter};
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
 /// from format version 2.
 pub(crate) const STATUS_VERIFIED: u8 = 0x80;
@@ -117,6 +122,10 @@ const SETTINGS_MAX: usize = 1
     + 3;
 const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
 const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
+/// Format 4's death dates: a varint count, then per slot an `Option<u64>`.
+const fn expiries_max(users: usize) -> usize {
+    1 + (1 + users) * 11
+}
 
 /// An upper bound of the image for `users` user slots, in octets: the
 /// prefix, the metadata and every secret at its maximum size.
@@ -128,6 +137,7 @@ pub const fn image_len_bound(users: usize) -> usize {
         + SLOT_MAX
         + 3
         + users * USER_MAX
+        + expiries_max(users)
         + (MAX_PROXY_PASSWORD_LEN + TAG_LEN)
         + (1 + users) * (MAX_REFRESH_TOKEN_LEN + TAG_LEN)
 }
@@ -137,7 +147,7 @@ pub const fn image_len_bound(users: usize) -> usize {
 /// [`load_from`] reads into its scratch buffer.
 #[must_use]
 pub const fn records_len_bound(users: usize) -> usize {
-    SETTINGS_MAX + SLOT_MAX + 3 + users * USER_MAX
+    SETTINGS_MAX + SLOT_MAX + 3 + users * USER_MAX + expiries_max(users)
 }
 
 /// The scratch buffer that always suffices for [`load_from`]: the records

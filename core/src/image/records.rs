@@ -1,5 +1,5 @@
 //! The image's records: the settings and each token slot's metadata as
-//! postcard encodes them (format versions 1 and 2; never reorder fields),
+//! postcard encodes them (format versions 1 to 4; never reorder fields),
 //! and their conversion from and back into [`Settings`] and the store's
 //! slots. No secret is in a record: the secrets follow in the vault.
 
@@ -66,6 +66,13 @@ pub(super) struct NvSettings3 {
     pub(super) refresh_margin_s: u16,
 }
 
+/// When each slot's refresh token dies by the provider's word (wall-clock
+/// seconds; `refresh_token_expires_in`, R-TOK health), the administrator's
+/// first, then each user's in the order of the users' records: a record of
+/// its own after the users so that a format-3 image (which has none) still
+/// reads (format version 4).
+pub(super) type NvExpiries = Vec<Option<u64>, { MAX_USER_TOKENS + 1 }>;
+
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvMeta<'a> {
     #[serde(borrow)]
@@ -75,6 +82,7 @@ pub(super) struct NvMeta<'a> {
     pub(super) admin: NvSlot<'a>,
     #[serde(borrow)]
     pub(super) users: Vec<NvUser<'a>, MAX_USER_TOKENS>,
+    pub(super) expiries: NvExpiries,
 }
 
 const fn security_code(s: Security) -> u8 {
@@ -141,7 +149,14 @@ pub(super) fn nv_settings(s: &Settings) -> NvSettings<'_> {
     }
 }
 
-pub(super) fn restore(slot: &mut Slot, nv: &NvSlot<'_>, version: u16) -> Result<(), NvError> {
+/// Restores `slot` from its record; `expiry` is its entry of the
+/// format-4 [`NvExpiries`] (`None` before format 4).
+pub(super) fn restore(
+    slot: &mut Slot,
+    nv: &NvSlot<'_>,
+    expiry: Option<u64>,
+    version: u16,
+) -> Result<(), NvError> {
     let account = nv.account.map(parse_address).transpose()?;
     let verified = nv.status & STATUS_VERIFIED != 0;
     // Format 1 had no such mark: an image claiming it is damaged.
@@ -155,6 +170,7 @@ pub(super) fn restore(slot: &mut Slot, nv: &NvSlot<'_>, version: u16) -> Result<
         status,
         nv.acquired_at.map(WallTime),
         nv.last_used.map(WallTime),
+        expiry.map(WallTime),
     );
     Ok(())
 }

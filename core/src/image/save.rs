@@ -11,7 +11,7 @@ use heapless::Vec;
 use postcard::ser_flavors::Flavor;
 use zeroize::Zeroize;
 
-use super::records::{nv_settings, nv_settings3, nv_slot, NvMeta, NvUser};
+use super::records::{nv_settings, nv_settings3, nv_slot, NvExpiries, NvMeta, NvUser};
 use super::seal::{SecretSealer, PIECE_LEN};
 use super::{
     aad, le32, nonce, DeviceKey, NvError, Seal, BODY_FIXED_LEN, CRC, FLAG_SEALED, FORMAT_VERSION,
@@ -386,11 +386,20 @@ impl Parts<'_> {
                 })
                 .map_err(|_| NvError::BufferTooSmall)?;
         }
+        let mut expiries = NvExpiries::new();
+        let slots =
+            core::iter::once(&self.store.admin).chain(self.store.user_entries().map(|u| &u.slot));
+        for slot in slots {
+            expiries
+                .push(slot.refresh_expires_at.map(|w| w.0))
+                .map_err(|_| NvError::BufferTooSmall)?;
+        }
         let meta = NvMeta {
             settings: nv_settings(self.settings),
             settings3: nv_settings3(self.settings),
             admin: nv_slot(&self.store.admin),
             users,
+            expiries,
         };
         postcard::serialize_with_flavor(&meta, ToSink(sink)).map_err(|_| NvError::BufferTooSmall)
     }

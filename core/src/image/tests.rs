@@ -1,21 +1,31 @@
 //! The image as octets: sealed images committed by the releases that wrote
-//! them still load (format 2, without the refresh margin; format 3), and
-//! today's writer produces the format-3 one octet for octet (R-NV: an image
-//! written by the current version loads after an update).
+//! them still load (format 2, without the refresh margin; format 3, without
+//! the refresh tokens' death dates; format 4), and today's writer produces
+//! the format-4 one octet for octet (R-NV: an image written by the current
+//! version loads after an update).
 
 use super::{self as nv, DeviceKey, Seal, IMAGE_MAX_LEN};
 use crate::config::tests::{addr, valid};
 use crate::config::{Proxy, SenderMode, Settings};
 use crate::secret::SecretBuf;
+use crate::time::Duration;
 use crate::token::tests::{at, grant, user};
-use crate::token::{TokenOwner, TokenStatus, TokenStore, WallTime};
+use crate::token::{TokenGrant, TokenOwner, TokenStatus, TokenStore, WallTime};
 
 /// A sealed image of [`fixture_state`] (but its refresh margin, which
 /// format 2 did not keep), sequence [`FIXTURE_SEQ`], written by format
 /// version 2 before the image could be written in pieces.
 const V2_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format2_sealed.bin");
-/// The same state, refresh margin included, written by format version 3.
+/// The same state, refresh margin included, written by format version 3
+/// (before the death date of Alice's refresh token was kept).
 const V3_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format3_sealed.bin");
+/// The same state, death date included, written by format version 4.
+const V4_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format4_sealed.bin");
+/// The fixture's wall clock at sign-in.
+const FIXTURE_WALL: WallTime = WallTime(1_790_000_000);
+/// How long the provider said Alice's refresh token lives (a week: a
+/// Google time-based access grant).
+const ALICE_REFRESH_LIFE_S: u64 = 7 * 86_400;
 /// The fixture's refresh margin (not the default, so that it is seen to
 /// come back).
 const FIXTURE_MARGIN_S: u16 = 900;
@@ -37,7 +47,7 @@ pub(super) fn fixture_state() -> (Settings, TokenStore) {
     settings.send_as.push(addr("reports@contoso.com")).unwrap();
     settings.refresh_margin_s = FIXTURE_MARGIN_S;
     let mut store = TokenStore::new();
-    let wall = Some(WallTime(1_790_000_000));
+    let wall = Some(FIXTURE_WALL);
     let scanner = addr("scanner@contoso.com");
     store
         .store_signed_in(
@@ -56,7 +66,10 @@ pub(super) fn fixture_state() -> (Settings, TokenStore) {
             wall,
             &user("alice"),
             &alice,
-            grant(b"AT-ALICE", 3600, Some(b"RT-ALICE-fixture")),
+            TokenGrant {
+                refresh_expires_in: Some(Duration::from_secs(ALICE_REFRESH_LIFE_S)),
+                ..grant(b"AT-ALICE", 3600, Some(b"RT-ALICE-fixture"))
+            },
             Some(&alice),
         )
         .unwrap();
@@ -87,16 +100,16 @@ fn fixture_image() -> Vec<u8> {
 }
 
 /// Writes the fixture of the current format: `MFP_IMAGE_BLESS=1 cargo test
-/// -p mfp-oauth-core --lib write_v3_fixture -- --ignored`. Only for a new
+/// -p mfp-oauth-core --lib write_v4_fixture -- --ignored`. Only for a new
 /// format version: a committed fixture is never rewritten.
 #[test]
 #[ignore = "writes the fixture"]
-fn write_v3_fixture() {
+fn write_v4_fixture() {
     if std::env::var_os("MFP_IMAGE_BLESS").is_some() {
         std::fs::write(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/image/testdata/nv_format3_sealed.bin"
+                "/src/image/testdata/nv_format4_sealed.bin"
             ),
             fixture_image(),
         )
@@ -105,14 +118,36 @@ fn write_v3_fixture() {
 }
 
 #[test]
-fn todays_writer_produces_the_committed_format_3_image_octet_for_octet() {
+fn todays_writer_produces_the_committed_format_4_image_octet_for_octet() {
     assert_eq!(
-        u16::from_le_bytes([V3_SEALED_IMAGE[4], V3_SEALED_IMAGE[5]]),
-        3
+        u16::from_le_bytes([V4_SEALED_IMAGE[4], V4_SEALED_IMAGE[5]]),
+        4
     );
-    assert_eq!(fixture_image(), V3_SEALED_IMAGE);
+    assert_eq!(fixture_image(), V4_SEALED_IMAGE);
 }
 
+#[test]
+fn the_committed_format_4_image_loads_the_refresh_token_death_date() {
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let mut s = Settings::default();
+    let mut loaded = TokenStore::new();
+    nv::load(V4_SEALED_IMAGE, &[], Some(&key), &mut s, &mut loaded).unwrap();
+    let (settings, store) = fixture_state();
+    assert!(s == settings, "every setting comes back");
+    // Alice's week, earlier than Microsoft's 90 days of inactivity.
+    let week = FIXTURE_WALL.plus_secs(ALICE_REFRESH_LIFE_S);
+    assert_eq!(loaded.expected_expiry(&user("alice"), &s), Some(week));
+    for owner in [TokenOwner::Admin, user("alice"), user("bob")] {
+        assert_eq!(
+            loaded.expected_expiry(&owner, &s),
+            store.expected_expiry(&owner, &settings)
+        );
+    }
+}
+
+/// An update from format 3: the image loads, Alice's token is judged by
+/// the provider's rule alone (format 3 kept no death date), and the next
+/// image is format 4.
 #[test]
 fn the_committed_format_3_image_loads_its_refresh_margin() {
     let key = DeviceKey::new(&FIXTURE_KEY);
@@ -122,6 +157,19 @@ fn the_committed_format_3_image_loads_its_refresh_margin() {
     assert_eq!(s.refresh_margin_s, FIXTURE_MARGIN_S);
     let (settings, _) = fixture_state();
     assert!(s == settings, "every setting comes back");
+    assert_eq!(
+        loaded.expected_expiry(&user("alice"), &s),
+        Some(FIXTURE_WALL.plus_days(90)),
+        "Microsoft's rule alone"
+    );
+    assert_eq!(
+        loaded.refresh_token(&user("alice")).unwrap().expose(),
+        b"RT-ALICE-fixture"
+    );
+    let mut out = vec![0u8; IMAGE_MAX_LEN];
+    let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 4);
+    nv::load(&out[..n], &[], None, &mut s, &mut TokenStore::new()).unwrap();
 }
 
 /// The migration of an update: a format-2 image loads, its refresh margin
@@ -141,7 +189,7 @@ fn the_committed_format_2_image_loads_with_its_key() {
     );
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
-    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 3);
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 4);
     let mut again = TokenStore::new();
     let mut s2 = Settings::default();
     nv::load(&out[..n], &[], None, &mut s2, &mut again).unwrap();
@@ -257,7 +305,7 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
     };
     assert_eq!(
         in_pieces(&settings, &store, Some(seal), &[64]),
-        V3_SEALED_IMAGE
+        V4_SEALED_IMAGE
     );
 }
 

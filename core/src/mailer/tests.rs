@@ -21,6 +21,7 @@ fn grant<'a>(access: &'a [u8], refresh: Option<&'a [u8]>) -> TokenGrant<'a> {
         access_token: access,
         expires_in: Duration::from_secs(3600),
         refresh_token: refresh,
+        refresh_expires_in: None,
     }
 }
 

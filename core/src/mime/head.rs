@@ -283,7 +283,7 @@ pub(super) fn rfc5322_date(secs: u64, s: &mut Sink<'_>) {
     ];
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::time::civil_from_days(days);
     s.put(WEEKDAYS.get((days % 7) as usize).copied().unwrap_or(b"Thu"));
     s.put(b", ");
     s.put_decimal(d, 2);
@@ -303,19 +303,4 @@ pub(super) fn rfc5322_date(secs: u64, s: &mut Sink<'_>) {
     s.put(b":");
     s.put_decimal(rem % 60, 2);
     s.put(b" +0000");
-}
-
-/// (year, month 1–12, day 1–31) of a day count since 1970-01-01 (the
-/// proleptic Gregorian calendar, by 400-year eras).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
 }

@@ -50,6 +50,7 @@ mod tests_without_oauth {
             access_token: b"AT",
             expires_in: Duration::from_secs(3600),
             refresh_token: Some(b"RT"),
+            refresh_expires_in: None,
         };
         let account = Address::parse("a@b.c").unwrap();
         assert_eq!(
@@ -146,6 +147,18 @@ impl WallTime {
     #[must_use]
     pub const fn plus_days(self, days: u64) -> WallTime {
         WallTime(self.0.saturating_add(days.saturating_mul(DAY_SECS)))
+    }
+
+    /// The day of `self` in UTC: (year, month 1–12, day 1–31).
+    #[must_use]
+    pub fn date(self) -> (u64, u64, u64) {
+        crate::time::civil_from_days(self.0 / DAY_SECS)
+    }
+
+    /// `self` plus `secs` seconds.
+    #[must_use]
+    pub const fn plus_secs(self, secs: u64) -> WallTime {
+        WallTime(self.0.saturating_add(secs))
     }
 
     /// `self` minus `days`.

@@ -31,6 +31,10 @@ pub(crate) struct Slot {
     pub(crate) status: TokenStatus,
     pub(crate) acquired_at: Option<WallTime>,
     pub(crate) last_used: Option<WallTime>,
+    /// When the refresh token dies, as the provider said
+    /// (`refresh_token_expires_in`, R-TOK health); `None` when it did not
+    /// say, and the provider's [`ExpiryRule`] alone applies.
+    pub(crate) refresh_expires_at: Option<WallTime>,
     /// An expiry warning was raised for the current refresh token (RAM).
     warned: bool,
 }
@@ -44,6 +48,7 @@ impl Slot {
             status: TokenStatus::Required,
             acquired_at: None,
             last_used: None,
+            refresh_expires_at: None,
             warned: false,
         }
     }
@@ -56,6 +61,7 @@ impl Slot {
         self.status = status;
         self.acquired_at = None;
         self.last_used = None;
+        self.refresh_expires_at = None;
         self.warned = false;
     }
 
@@ -68,6 +74,7 @@ impl Slot {
         status: TokenStatus,
         acquired_at: Option<WallTime>,
         last_used: Option<WallTime>,
+        refresh_expires_at: Option<WallTime>,
     ) {
         // A slot that claims Acquired must hold a token; fail closed.
         self.status = if status == TokenStatus::Acquired && self.refresh.is_empty() {
@@ -79,6 +86,7 @@ impl Slot {
         self.account = account;
         self.acquired_at = acquired_at;
         self.last_used = last_used;
+        self.refresh_expires_at = refresh_expires_at;
         self.warned = false;
     }
 }
@@ -158,6 +166,9 @@ pub struct TokenGrant<'a> {
     /// The refresh token, when the response carried one (first grant, or a
     /// rotated one).
     pub refresh_token: Option<&'a [u8]>,
+    /// How long the refresh token lives, when the provider said
+    /// (`refresh_token_expires_in`): it feeds the expiry warnings.
+    pub refresh_expires_in: Option<Duration>,
 }
 
 impl core::fmt::Debug for TokenGrant<'_> {
@@ -166,6 +177,7 @@ impl core::fmt::Debug for TokenGrant<'_> {
             .field("access_token", &"<redacted>")
             .field("expires_in", &self.expires_in)
             .field("refresh_token", &self.refresh_token.map(|_| "<redacted>"))
+            .field("refresh_expires_in", &self.refresh_expires_in)
             .finish()
     }
 }
@@ -183,6 +195,7 @@ impl<'a> TokenGrant<'a> {
                 .expires_in
                 .map_or(DEFAULT_ACCESS_LIFETIME, Duration::from_secs),
             refresh_token: (!r.refresh_token.is_empty()).then(|| r.refresh_token.expose()),
+            refresh_expires_in: r.refresh_expires_in.map(Duration::from_secs),
         }
     }
 
@@ -384,6 +397,7 @@ impl TokenStore {
                 .set(refresh)
                 .map_err(|_| TokenError::TokenTooLarge)?;
             slot.status = TokenStatus::Acquired;
+            slot.refresh_expires_at = refresh_expiry(wall, &grant);
         }
         slot.acquired_at = wall;
         slot.last_used = wall;
@@ -442,13 +456,28 @@ impl TokenStore {
             }
             _ => false,
         };
+        // The provider's word on the refresh token's death: what this
+        // answer says, or for a rotated token that came without it, unknown
+        // (the old token's date is not the new one's). Persisted when it
+        // moves by a day or more, like the last use.
+        let said = refresh_expiry(wall, &grant);
+        let expiry = if said.is_some() || rotated {
+            said
+        } else {
+            slot.refresh_expires_at
+        };
+        let expiry_moved = match (slot.refresh_expires_at, expiry) {
+            (Some(a), Some(b)) => a.days_until(b) >= 1 || b.days_until(a) >= 1,
+            (a, b) => a.is_some() != b.is_some(),
+        };
+        slot.refresh_expires_at = expiry;
         // Persist a new last use at most once a day: the expiry warnings
         // count in days and flash wears with every write.
         let new_day = match (slot.last_used, wall) {
             (Some(old), Some(new)) => old.days_until(new) >= 1,
             (None, Some(_)) => true,
             _ => false,
-        };
+        } || expiry_moved;
         if wall.is_some() {
             slot.last_used = wall;
         }
@@ -593,18 +622,20 @@ impl TokenStore {
         }
     }
 
-    /// Check the refresh tokens' ages against the provider's expiry rule at
-    /// wall-clock time `wall`; raises one [`StoreEvent::RefreshTokenExpiring`]
-    /// per token entering its warning window.
+    /// Check the refresh tokens' ages against the provider's expiry rule,
+    /// and against the death date the provider gave
+    /// (`refresh_token_expires_in`), at wall-clock time `wall`; raises one
+    /// [`StoreEvent::RefreshTokenExpiring`] per token entering its warning
+    /// window.
     pub fn check_expiry(&mut self, wall: WallTime, settings: &Settings) {
         let mut due: heapless::Vec<(TokenOwner, u16), { MAX_USER_TOKENS + 1 }> =
             heapless::Vec::new();
-        let rule = expiry_rule(settings);
+        let warn_days = expiry_rule(settings).map_or(DEFAULT_WARN_DAYS, |r| r.warn_days);
         let mut visit = |owner: TokenOwner, slot: &mut Slot| {
-            let (Some(rule), Some(expiry)) = (rule, slot_expiry(slot, settings)) else {
+            let Some(expiry) = slot_expiry(slot, settings) else {
                 return;
             };
-            if slot.warned || wall < expiry.minus_days(rule.warn_days) {
+            if slot.warned || wall < expiry.minus_days(warn_days) {
                 return;
             }
             slot.warned = true;
@@ -825,15 +856,34 @@ fn expiry_rule(settings: &Settings) -> Option<ExpiryRule> {
     }
 }
 
+/// Days ahead of a death date the provider gave that the administrator is
+/// warned, for a provider without an [`ExpiryRule`] (a custom one).
+const DEFAULT_WARN_DAYS: u64 = 14;
+
+/// When the refresh token of `grant`, received at `wall`, dies by the
+/// provider's word; `None` without the word or the wall clock.
+fn refresh_expiry(wall: Option<WallTime>, grant: &TokenGrant<'_>) -> Option<WallTime> {
+    let lifetime = grant.refresh_expires_in?;
+    Some(wall?.plus_secs(lifetime.as_secs()))
+}
+
+/// When the slot's refresh token is expected to die: the earlier of the
+/// provider's rule (inactivity or a fixed life) and the date the provider
+/// gave with the token.
 fn slot_expiry(slot: &Slot, settings: &Settings) -> Option<WallTime> {
     if slot.status != TokenStatus::Acquired {
         return None;
     }
-    let rule = expiry_rule(settings)?;
-    let base = if rule.from_last_use {
-        slot.last_used
-    } else {
-        slot.acquired_at
-    }?;
-    Some(base.plus_days(rule.days))
+    let by_rule = expiry_rule(settings).and_then(|rule| {
+        let base = if rule.from_last_use {
+            slot.last_used
+        } else {
+            slot.acquired_at
+        }?;
+        Some(base.plus_days(rule.days))
+    });
+    match (by_rule, slot.refresh_expires_at) {
+        (Some(a), Some(b)) => Some(if a < b { a } else { b }),
+        (a, b) => a.or(b),
+    }
 }

@@ -8,7 +8,7 @@ use crate::config::{Applied, Readiness, SenderMode, Settings};
 use crate::image::{
     self as nv, DeviceKey, NvCursor, NvError, Seal, SlotId, SlotState, IMAGE_MAX_LEN,
 };
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use proptest::prelude::*;
 
 pub(crate) fn at(secs: u64) -> Instant {
@@ -20,6 +20,7 @@ pub(crate) fn grant<'a>(access: &'a [u8], secs: u64, refresh: Option<&'a [u8]>) 
         access_token: access,
         expires_in: Duration::from_secs(secs),
         refresh_token: refresh,
+        refresh_expires_in: None,
     }
 }
 
@@ -514,6 +515,142 @@ fn settings_changes_invalidate_the_tokens_they_orphan() {
     });
     assert!(!store.holds_secret(b"RT-U"));
     assert_eq!(store.users().count(), 0);
+}
+
+/// A grant whose refresh token, the provider says, lives `days` days.
+fn grant_dying_in<'a>(refresh: Option<&'a [u8]>, days: u64) -> TokenGrant<'a> {
+    TokenGrant {
+        refresh_expires_in: Some(Duration::from_secs(days * 86_400)),
+        ..grant(b"AT", 3600, refresh)
+    }
+}
+
+#[test]
+fn the_providers_refresh_token_death_date_feeds_the_warnings() {
+    let day0 = WallTime(1_700_000_000);
+    let google = {
+        let mut s = valid(SenderMode::AdminFixedAddress);
+        s.provider = crate::config::ProviderKind::Google;
+        s
+    };
+    let mut store = TokenStore::new();
+    // Google time-based access for 30 days: earlier than 180 days unused.
+    store
+        .store_acquired(
+            at(0),
+            Some(day0),
+            &TokenOwner::Admin,
+            &addr("a@gmail.com"),
+            grant_dying_in(Some(b"RT"), 30),
+        )
+        .unwrap();
+    let _ = drain(&mut store);
+    assert_eq!(
+        store.expected_expiry(&TokenOwner::Admin, &google),
+        Some(day0.plus_days(30))
+    );
+    store.check_expiry(day0.plus_days(15), &google);
+    assert!(drain(&mut store).is_empty());
+    store.check_expiry(day0.plus_days(16), &google);
+    assert_eq!(
+        drain(&mut store),
+        [StoreEvent::RefreshTokenExpiring {
+            owner: TokenOwner::Admin,
+            days_left: 14
+        }]
+    );
+    // A refresh whose answer repeats the same date (seconds left) changes
+    // nothing and writes nothing (once the day's last use is written): the
+    // date is fixed by the grant.
+    for _ in 0..2 {
+        let _ = drain(&mut store);
+        store
+            .refreshed(
+                at(1),
+                Some(day0.plus_days(16)),
+                &TokenOwner::Admin,
+                grant_dying_in(None, 14),
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        store.expected_expiry(&TokenOwner::Admin, &google),
+        Some(day0.plus_days(30))
+    );
+    assert!(
+        !drain(&mut store).contains(&StoreEvent::Persist {
+            erase_other_slot: false
+        }),
+        "no new image for the same date"
+    );
+    // A new date (the grant was extended) is kept and persisted.
+    store
+        .refreshed(
+            at(2),
+            Some(day0.plus_days(16)),
+            &TokenOwner::Admin,
+            grant_dying_in(None, 60),
+        )
+        .unwrap();
+    assert_eq!(
+        store.expected_expiry(&TokenOwner::Admin, &google),
+        Some(day0.plus_days(76))
+    );
+    assert!(drain(&mut store).contains(&StoreEvent::Persist {
+        erase_other_slot: false
+    }));
+    // A rotated refresh token that comes without a date: the old date
+    // was the old token's; the provider's rule alone applies.
+    store
+        .refreshed(
+            at(3),
+            Some(day0.plus_days(17)),
+            &TokenOwner::Admin,
+            grant(b"AT", 3600, Some(b"RT-2")),
+        )
+        .unwrap();
+    assert_eq!(
+        store.expected_expiry(&TokenOwner::Admin, &google),
+        Some(day0.plus_days(17 + 180))
+    );
+    // A custom provider has no rule: the provider's date alone, warned 14
+    // days ahead.
+    let mut custom = google.clone();
+    custom.provider = crate::config::ProviderKind::Custom;
+    let mut store = TokenStore::new();
+    store
+        .store_acquired(
+            at(0),
+            Some(day0),
+            &user("bob"),
+            &addr("bob@example.org"),
+            grant_dying_in(Some(b"RT"), 20),
+        )
+        .unwrap();
+    let _ = drain(&mut store);
+    assert_eq!(
+        store.expected_expiry(&user("bob"), &custom),
+        Some(day0.plus_days(20))
+    );
+    store.check_expiry(day0.plus_days(6), &custom);
+    assert_eq!(
+        drain(&mut store),
+        [StoreEvent::RefreshTokenExpiring {
+            owner: user("bob"),
+            days_left: 14
+        }]
+    );
+    // A sign-in without a date forgets the old one.
+    store
+        .store_acquired(
+            at(5),
+            Some(day0.plus_days(7)),
+            &user("bob"),
+            &addr("bob@example.org"),
+            grant(b"AT", 3600, Some(b"RT-3")),
+        )
+        .unwrap();
+    assert_eq!(store.expected_expiry(&user("bob"), &custom), None);
 }
 
 #[test]

@@ -224,6 +224,11 @@ pub struct TokenResponse {
     pub token_type: TokenType,
     /// Lifetime of the access token in seconds, when given.
     pub expires_in: Option<u64>,
+    /// Lifetime of the refresh token in seconds, when the provider says it
+    /// (`refresh_token_expires_in`: Google's time-based access and
+    /// draft-ietf-oauth-refresh-token-expiration; `refresh_expires_in`
+    /// from servers that use that name; the shorter when both come).
+    pub refresh_expires_in: Option<u64>,
     /// A new refresh token, empty when none was returned (R-TOK-2).
     pub refresh_token: RefreshToken,
     /// The granted scope, when given (cut at [`MAX_SCOPE_LEN`] octets).
@@ -242,6 +247,7 @@ impl TokenResponse {
             access_token: AccessToken::new(),
             token_type: TokenType::Bearer,
             expires_in: None,
+            refresh_expires_in: None,
             refresh_token: RefreshToken::new(),
             scope: String::new(),
             account: SignedInAccount::NoIdToken,
@@ -254,6 +260,7 @@ impl TokenResponse {
         self.refresh_token.clear();
         self.token_type = TokenType::Bearer;
         self.expires_in = None;
+        self.refresh_expires_in = None;
         self.scope.clear();
         self.account = SignedInAccount::NoIdToken;
     }
@@ -519,6 +526,38 @@ mod tests {
         assert!(t.scope_includes("https://mail.google.com/"));
         assert_eq!(t.token_type, TokenType::Bearer);
         assert_eq!(t.expires_in, None);
+    }
+
+    #[test]
+    fn the_refresh_tokens_lifetime_is_read_under_either_name() {
+        // Google (time-based access) and the IETF draft's name.
+        let body = br#"{"access_token":"x","expires_in":3599,"refresh_token":"r","refresh_token_expires_in":604799,"token_type":"Bearer"}"#;
+        let mut t = TokenResponse::new();
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.refresh_expires_in, Some(604_799));
+        // The other name, as a string; both: the shorter.
+        let body = br#"{"access_token":"x","refresh_expires_in":"1800"}"#;
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.refresh_expires_in, Some(1800));
+        let body =
+            br#"{"refresh_expires_in":900,"access_token":"x","refresh_token_expires_in":86400}"#;
+        parse_token_response(body, &mut t).unwrap();
+        assert_eq!(t.refresh_expires_in, Some(900));
+        // Absent or null: unknown.
+        parse_token_response(
+            br#"{"access_token":"x","refresh_token_expires_in":null}"#,
+            &mut t,
+        )
+        .unwrap();
+        assert_eq!(t.refresh_expires_in, None);
+        // Not a number: the response is malformed, nothing is kept.
+        let bad = br#"{"access_token":"x","refresh_token_expires_in":"a week"}"#;
+        assert!(parse_token_response(bad, &mut t).is_err());
+        assert!(t.access_token.is_empty());
+        // Twice under one name: malformed, as for every member.
+        let twice =
+            br#"{"access_token":"x","refresh_token_expires_in":1,"refresh_token_expires_in":2}"#;
+        assert!(parse_token_response(twice, &mut t).is_err());
     }
 
     #[test]

@@ -1044,6 +1044,8 @@ const T_EXPIRES: u8 = 3;
 const T_REFRESH: u8 = 4;
 const T_SCOPE: u8 = 5;
 const T_ID: u8 = 6;
+const T_REFRESH_EXPIRES: u8 = 7;
+const T_REFRESH_EXPIRES_ALT: u8 = 8;
 
 /// The state of a token response being parsed ([`TokenParser`]).
 #[derive(Debug, Clone, Default)]
@@ -1054,6 +1056,8 @@ struct TokenState {
     bearer_bad: bool,
     token_type: Option<TokenType>,
     expires_in: NumberMember,
+    /// `refresh_token_expires_in`, then `refresh_expires_in`.
+    refresh_expires_in: [NumberMember; 2],
     scope_full: bool,
 }
 
@@ -1072,14 +1076,19 @@ impl Sink for TokenSink<'_> {
             Some(b"refresh_token") => T_REFRESH,
             Some(b"scope") => T_SCOPE,
             Some(b"id_token") if self.account.is_some() => T_ID,
+            Some(b"refresh_token_expires_in") => T_REFRESH_EXPIRES,
+            Some(b"refresh_expires_in") => T_REFRESH_EXPIRES_ALT,
             _ => return Ok(0),
         };
         once(&mut self.st.seen, slot)
     }
 
     fn event(&mut self, slot: u8, _depth: u8, ev: Ev<'_>) -> Result<(), JsonError> {
-        if slot == T_EXPIRES {
-            return self.st.expires_in.event(ev);
+        match slot {
+            T_EXPIRES => return self.st.expires_in.event(ev),
+            T_REFRESH_EXPIRES => return self.st.refresh_expires_in[0].event(ev),
+            T_REFRESH_EXPIRES_ALT => return self.st.refresh_expires_in[1].event(ev),
+            _ => {}
         }
         string_or_null(ev)?;
         let st = &mut *self.st;
@@ -1191,6 +1200,11 @@ impl TokenParser {
         }
         out.token_type = self.st.token_type.unwrap_or(TokenType::Absent);
         out.expires_in = self.st.expires_in.value;
+        let [named, alt] = &self.st.refresh_expires_in;
+        out.refresh_expires_in = match (named.value, alt.value) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ fn stillborn<'a>() -> TokenGrant<'a> {
         access_token: b"AT-NOW",
         expires_in: Duration::from_secs(0),
         refresh_token: None,
+        refresh_expires_in: None,
     }
 }
 
