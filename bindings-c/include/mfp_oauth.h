@@ -143,16 +143,16 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 59,696 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 59,856 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
  * the settings in force and the staged ones 3.7 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7462
+#define MFP_OAUTH_MAILER_WORDS 7482
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25358
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25458
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -170,7 +170,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6610
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6710
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -639,6 +639,22 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_ACCOUNT_MISMATCH = 436,
   /**
+   * E437: A Conditional Access policy blocked this device code sign-in (AADSTS53003); many organizations block the device code flow.
+   */
+  MFP_OAUTH_STATUS_DEVICE_CODE_FLOW_BLOCKED = 437,
+  /**
+   * E438: The app is disabled in this tenant: no token is issued for it (AADSTS7000112 / 70001).
+   */
+  MFP_OAUTH_STATUS_APP_DISABLED = 438,
+  /**
+   * E439: The tenant lets only assigned users sign in to this app, and this account is not assigned (AADSTS50105).
+   */
+  MFP_OAUTH_STATUS_USER_NOT_ASSIGNED = 439,
+  /**
+   * E440: Only an administrator can consent to this app in this tenant; the user cannot (AADSTS90094 / 90095).
+   */
+  MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED = 440,
+  /**
    * E501: The administrator's authentication was cancelled: the token expired or was revoked.
    */
   MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED = 501,
@@ -647,7 +663,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_USER_REAUTH_NEEDED = 502,
   /**
-   * E503: A refresh token will soon expire from inactivity.
+   * E503: A refresh token will soon expire, from inactivity or on the date the provider gave with it.
    */
   MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING = 503,
   /**
@@ -2046,6 +2062,16 @@ typedef struct {
    * (show it as unverified).
    */
   bool account_verified;
+  /**
+   * When the refresh token is expected to die, in wall-clock seconds
+   * since 1970-01-01 UTC: the earlier of the provider's rule (90 days
+   * unused at Microsoft, 180 at Google, 7 days for a Google app in
+   * testing) and the date the provider gave with the token
+   * (`refresh_token_expires_in`). 0 when unknown (no wall clock was
+   * given at sign-in, or no token). The panel shows it; the notice comes
+   * from `mfp_oauth_mailer_check_expiry`.
+   */
+  uint64_t refresh_expires_at;
 } mfp_oauth_user_token;
 
 /**

@@ -1858,9 +1858,12 @@ fn token_json_for(account: &str) -> String {
 /// R-ACCT through the C API: a sign-in whose `id_token` names another
 /// account than the administrator address is refused at Acquire
 /// (`ACCOUNT_MISMATCH`, nothing stored); the right one is stored and shown
-/// as named by the provider (`mfp_oauth_mailer_admin_token`).
+/// as named by the provider (`mfp_oauth_mailer_admin_token`), with the
+/// day its refresh token dies when the provider said
+/// (`refresh_token_expires_in`, issue 18).
 #[test]
 fn acquire_refuses_a_token_for_another_account() {
+    const WALL: u64 = 1_790_000_000;
     let mut day = Day {
         mailer: Storage::new(),
         tokens: Storage::new(),
@@ -1902,13 +1905,16 @@ fn acquire_refuses_a_token_for_another_account() {
         day.token_flow(
             &[
                 http("200 OK", DEVICE_JSON),
-                http("200 OK", &token_json_for(who)),
+                http(
+                    "200 OK",
+                    &token_json_for(who).replacen('{', "{\"refresh_token_expires_in\":86400,", 1),
+                ),
             ],
             false,
         );
         unsafe {
             assert_eq!(
-                mfp_oauth_mailer_acquire_admin(m, day.now, 0, tc),
+                mfp_oauth_mailer_acquire_admin(m, day.now, WALL, tc),
                 expected,
                 "{who}"
             );
@@ -1933,11 +1939,14 @@ fn acquire_refuses_a_token_for_another_account() {
             assert_eq!(u.status, MfpOauthTokenStatus::Required);
             assert_eq!(c_text(&u.account), "");
             assert!(!u.account_verified);
+            assert_eq!(u.refresh_expires_at, 0);
         } else {
             assert_eq!(u.status, MfpOauthTokenStatus::Acquired);
             assert_eq!(c_text(&u.account), ADMIN);
             assert!(u.account_verified);
             assert_eq!(c_text(&u.user_id), "");
+            // The provider's day, earlier than Microsoft's 90 unused.
+            assert_eq!(u.refresh_expires_at, WALL + 86_400);
         }
     }
     unsafe {

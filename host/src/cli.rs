@@ -25,7 +25,7 @@ use mfp_oauth_core::mailer::{AuthMethod, Plan, RefreshOutcome};
 use mfp_oauth_core::policy::User;
 use mfp_oauth_core::provider::{Endpoint, Provider, Tenant};
 use mfp_oauth_core::smtp::{MechanismPreference, Security};
-use mfp_oauth_core::token::{TokenOwner, TokenStatus};
+use mfp_oauth_core::token::{TokenOwner, TokenStatus, UserId};
 use mfp_oauth_core::Address;
 use std::io::Write;
 use std::path::PathBuf;
@@ -1203,19 +1203,36 @@ fn tokens(ctx: &Ctx, action: TokensAction) -> ExitCode {
                 }
                 Some(a) => format!("{a} ({})", tr(ctx.lang, "unverified", "non vérifié")),
             };
+            // When the refresh token is expected to die: the provider's
+            // rule, or the date it gave with the token if earlier.
+            let settings = dev.mailer.settings();
+            let until = |owner: &TokenOwner| match store.expected_expiry(owner, settings) {
+                None => String::new(),
+                Some(w) => {
+                    let (y, m, d) = w.date();
+                    tr(
+                        ctx.lang,
+                        ", refresh token until {date}",
+                        ", jeton d'actualisation jusqu'au {date}",
+                    )
+                    .replace("{date}", &format!("{y:04}-{m:02}-{d:02}"))
+                }
+            };
             println!(
-                "{:<24} {:<28} {}",
+                "{:<24} {:<28} {}{}",
                 tr(ctx.lang, "administrator", "administrateur"),
                 status_text(store.admin_status(), ctx.lang),
-                shown(&TokenOwner::Admin)
+                shown(&TokenOwner::Admin),
+                until(&TokenOwner::Admin)
             );
             for (id, status, _) in store.users() {
+                let owner = UserId::try_from(id).ok().map(TokenOwner::User);
                 println!(
-                    "{:<24} {:<28} {}",
+                    "{:<24} {:<28} {}{}",
                     tr(ctx.lang, "user {id}", "utilisateur {id}").replace("{id}", id),
                     status_text(status, ctx.lang),
-                    id.try_into()
-                        .map_or(String::new(), |u| shown(&TokenOwner::User(u)))
+                    owner.as_ref().map_or(String::new(), shown),
+                    owner.as_ref().map_or(String::new(), until)
                 );
             }
             println!(

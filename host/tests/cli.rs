@@ -1,6 +1,7 @@
 //! The `mfp-oauth` binary against the in-process simulator (R-CLI): every
 //! subcommand, and the demo itself.
 
+use mfp_oauth_core::token::WallTime;
 use mfp_oauth_core::Duration;
 use mfp_oauth_host::sim::smtp::SmtpConfig;
 use mfp_oauth_host::sim::{SimConfig, World};
@@ -1004,4 +1005,35 @@ fn a_non_ascii_recipient_without_smtputf8_is_refused_before_mail() {
     assert!(!out.contains("server: 235"), "{out}");
     assert!(e.w.sim.messages().is_empty());
     assert!(e.w.sim.requests().iter().all(|r| !r.contains("MAIL FROM")));
+}
+
+/// Issue 18 item 5: a provider that says how long its refresh tokens live
+/// (`refresh_token_expires_in`, Google's time-based access). `tokens list`
+/// shows the day the administrator's refresh token dies: the provider's
+/// three days, earlier than 90 days unused.
+#[test]
+fn tokens_list_shows_the_refresh_token_death_date_the_provider_gave() {
+    let e = env("refresh-token-lifetime");
+    e.configure();
+    e.w.sim
+        .configure(|c| c.refresh_token_lifetime = Some(Duration::from_secs(3 * 86_400)));
+    let day = |offset: u64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (y, m, d) = WallTime(now + offset).date();
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    let before = day(3 * 86_400);
+    e.login_admin();
+    let after = day(3 * 86_400);
+    let list = e.ok(&["tokens", "list"]);
+    assert!(
+        list.contains(&format!("refresh token until {before}"))
+            || list.contains(&format!("refresh token until {after}")),
+        "{list}"
+    );
+    let fr = e.ok(&["--lang", "fr", "tokens", "list"]);
+    assert!(fr.contains("jeton d'actualisation jusqu'au 2"), "{fr}");
 }

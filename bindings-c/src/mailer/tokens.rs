@@ -176,6 +176,14 @@ pub struct MfpOauthUserToken {
     /// `id_token`, R-ACCT); false: the configured address was assumed
     /// (show it as unverified).
     pub account_verified: bool,
+    /// When the refresh token is expected to die, in wall-clock seconds
+    /// since 1970-01-01 UTC: the earlier of the provider's rule (90 days
+    /// unused at Microsoft, 180 at Google, 7 days for a Google app in
+    /// testing) and the date the provider gave with the token
+    /// (`refresh_token_expires_in`). 0 when unknown (no wall clock was
+    /// given at sign-in, or no token). The panel shows it; the notice comes
+    /// from `mfp_oauth_mailer_check_expiry`.
+    pub refresh_expires_at: u64,
 }
 
 fn status_c(s: TokenStatus) -> MfpOauthTokenStatus {
@@ -230,10 +238,13 @@ pub unsafe extern "C" fn mfp_oauth_mailer_user_token(
         let Some((id, status, account)) = store.users().nth(index) else {
             return MfpOauthStatus::InvalidArgument;
         };
-        let verified =
-            UserId::try_from(id).is_ok_and(|u| store.account_verified(&TokenOwner::User(u)));
+        let owner = UserId::try_from(id).ok().map(TokenOwner::User);
+        let verified = owner.as_ref().is_some_and(|o| store.account_verified(o));
+        let expiry = owner
+            .as_ref()
+            .and_then(|o| store.expected_expiry(o, m.mailer.settings()));
         // SAFETY: not NULL and valid (contract).
-        unsafe { put(out_user, token_entry(id, status, account, verified)) }
+        unsafe { put(out_user, token_entry(id, status, account, verified, expiry)) }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_ref(mailer, out_user, work) }
@@ -244,12 +255,14 @@ fn token_entry(
     status: TokenStatus,
     account: Option<&Address>,
     verified: bool,
+    expiry: Option<WallTime>,
 ) -> MfpOauthUserToken {
     let mut u = MfpOauthUserToken {
         user_id: [0; MFP_OAUTH_USER_ID_BUF_LEN],
         account: [0; MFP_OAUTH_ADDRESS_BUF_LEN],
         status: status_c(status),
         account_verified: verified,
+        refresh_expires_at: expiry.map_or(0, |w| w.0),
     };
     copy_str(&mut u.user_id, id);
     if let Some(a) = account {
@@ -279,6 +292,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_admin_token(
             store.admin_status(),
             store.account(&owner),
             store.account_verified(&owner),
+            store.expected_expiry(&owner, m.mailer.settings()),
         );
         // SAFETY: not NULL and valid (contract).
         unsafe { put(out_admin, u) }

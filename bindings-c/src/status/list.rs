@@ -196,11 +196,19 @@ pub enum MfpOauthStatus {
     ScopeNotGranted = 435,
     /// E436: The account that signed in is not the address this token is for; the token was refused.
     AccountMismatch = 436,
+    /// E437: A Conditional Access policy blocked this device code sign-in (AADSTS53003); many organizations block the device code flow.
+    DeviceCodeFlowBlocked = 437,
+    /// E438: The app is disabled in this tenant: no token is issued for it (AADSTS7000112 / 70001).
+    AppDisabled = 438,
+    /// E439: The tenant lets only assigned users sign in to this app, and this account is not assigned (AADSTS50105).
+    UserNotAssigned = 439,
+    /// E440: Only an administrator can consent to this app in this tenant; the user cannot (AADSTS90094 / 90095).
+    AdminConsentRequired = 440,
     /// E501: The administrator's authentication was cancelled: the token expired or was revoked.
     AdminReauthNeeded = 501,
     /// E502: The user's authentication was cancelled: the token expired or was revoked.
     UserReauthNeeded = 502,
-    /// E503: A refresh token will soon expire from inactivity.
+    /// E503: A refresh token will soon expire, from inactivity or on the date the provider gave with it.
     RefreshTokenExpiring = 503,
     /// E504: No saved OAuth state was found (first start or erased storage).
     NvEmpty = 504,
@@ -340,6 +348,10 @@ impl MfpOauthStatus {
         MfpOauthStatus::SignInTimedOut,
         MfpOauthStatus::ScopeNotGranted,
         MfpOauthStatus::AccountMismatch,
+        MfpOauthStatus::DeviceCodeFlowBlocked,
+        MfpOauthStatus::AppDisabled,
+        MfpOauthStatus::UserNotAssigned,
+        MfpOauthStatus::AdminConsentRequired,
         MfpOauthStatus::AdminReauthNeeded,
         MfpOauthStatus::UserReauthNeeded,
         MfpOauthStatus::RefreshTokenExpiring,
@@ -462,6 +474,10 @@ impl MfpOauthStatus {
             434 => Some(MfpOauthStatus::SignInTimedOut),
             435 => Some(MfpOauthStatus::ScopeNotGranted),
             436 => Some(MfpOauthStatus::AccountMismatch),
+            437 => Some(MfpOauthStatus::DeviceCodeFlowBlocked),
+            438 => Some(MfpOauthStatus::AppDisabled),
+            439 => Some(MfpOauthStatus::UserNotAssigned),
+            440 => Some(MfpOauthStatus::AdminConsentRequired),
             501 => Some(MfpOauthStatus::AdminReauthNeeded),
             502 => Some(MfpOauthStatus::UserReauthNeeded),
             503 => Some(MfpOauthStatus::RefreshTokenExpiring),
@@ -586,6 +602,10 @@ impl MfpOauthStatus {
             MfpOauthStatus::SignInTimedOut => c"MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT",
             MfpOauthStatus::ScopeNotGranted => c"MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED",
             MfpOauthStatus::AccountMismatch => c"MFP_OAUTH_STATUS_ACCOUNT_MISMATCH",
+            MfpOauthStatus::DeviceCodeFlowBlocked => c"MFP_OAUTH_STATUS_DEVICE_CODE_FLOW_BLOCKED",
+            MfpOauthStatus::AppDisabled => c"MFP_OAUTH_STATUS_APP_DISABLED",
+            MfpOauthStatus::UserNotAssigned => c"MFP_OAUTH_STATUS_USER_NOT_ASSIGNED",
+            MfpOauthStatus::AdminConsentRequired => c"MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED",
             MfpOauthStatus::AdminReauthNeeded => c"MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED",
             MfpOauthStatus::UserReauthNeeded => c"MFP_OAUTH_STATUS_USER_REAUTH_NEEDED",
             MfpOauthStatus::RefreshTokenExpiring => c"MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING",

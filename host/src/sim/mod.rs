@@ -142,6 +142,9 @@ pub struct SimConfig {
     /// A tenant whose Conditional Access blocks the device code flow:
     /// every device-code poll is refused with AADSTS53003.
     pub device_flow_blocked: bool,
+    /// Say how long each refresh token lives (`refresh_token_expires_in`,
+    /// as Google does for time-based access); `None`: say nothing.
+    pub refresh_token_lifetime: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -156,6 +159,7 @@ impl Default for SimConfig {
             refresh_refused: None,
             refresh_unavailable: false,
             device_flow_blocked: false,
+            refresh_token_lifetime: None,
         }
     }
 }

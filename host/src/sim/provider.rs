@@ -398,6 +398,9 @@ fn token_success(
         "access_token": access,
         "refresh_token": refresh,
     });
+    if let Some(life) = sim.config().refresh_token_lifetime {
+        body["refresh_token_expires_in"] = json!(life.as_secs());
+    }
     if sign_in && scope.split(' ').any(|s| s == "openid") {
         let now_s = sim.clock.now().as_millis() / 1000;
         body["id_token"] = json!(id_token(account, client_id, scope, now_s));
