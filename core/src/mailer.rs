@@ -66,7 +66,7 @@ use crate::policy::{self, Decision, User};
 use crate::provider::Provider;
 use crate::secret::RefreshToken;
 use crate::smtp::{self, BodyError, BodyProgress, Envelope, Event, ReplyCode, Security, Transmit};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
     WallTime,
@@ -855,6 +855,38 @@ impl Mailer {
             .map_err(MailerError::Token)
     }
 
+    /// An access token handed in from outside (R-APP: a print-management
+    /// server obtained it) for `owner`'s slot: the administrator's, whose
+    /// `account` must be the administrator address of the settings, or a
+    /// logged-in user's. It lives `lifetime` from `now`, in RAM only (a
+    /// power-on forgets it, R-TOK-1), and jobs use it under the same
+    /// sender policy as a signed-in token (R-POL: a From it may not send
+    /// as is refused before any network octet). When it ends without a
+    /// refresh token behind it, the job fails with
+    /// [`Id::HandedTokenExpired`]. The caller wipes its own copy.
+    pub fn install_handed_token(
+        &mut self,
+        now: Instant,
+        owner: &TokenOwner,
+        account: &Address,
+        token: &[u8],
+        lifetime: Duration,
+    ) -> Result<(), MailerError> {
+        if *owner == TokenOwner::Admin {
+            let admin = self
+                .settings
+                .admin_address
+                .as_ref()
+                .ok_or(MailerError::AdminAddressMissing)?;
+            if !admin.same_mailbox(account) {
+                return Err(MailerError::Token(TokenError::AccountMismatch));
+            }
+        }
+        self.store
+            .install_handed(now, owner, account, token, lifetime)
+            .map_err(MailerError::Token)
+    }
+
     /// A refresh grant for `owner`, run outside a job (a token check such
     /// as the CLI's `doctor`), ended with `outcome`, as its OAuth client
     /// reported it. [`RefreshOutcome::Refreshed`] stores the tokens (a
@@ -1016,7 +1048,20 @@ impl Mailer {
                 }),
             },
             Access::Refresh => Plan::TokenExchange { owner },
-            Access::Authenticate => self.need_auth(),
+            Access::Authenticate => self.need_token(&owner),
+        }
+    }
+
+    /// No usable token for `owner`: a sign-in, or, for a token handed in
+    /// from outside with no refresh token behind it, a new one to hand in
+    /// (R-APP; nobody at the panel can sign in for it).
+    fn need_token(&mut self, owner: &TokenOwner) -> Plan {
+        if self.store.handed_in(owner) {
+            self.finish(Plan::Failed {
+                diag: Id::HandedTokenExpired,
+            })
+        } else {
+            self.need_auth()
         }
     }
 
@@ -1301,7 +1346,7 @@ impl Mailer {
                 return Ok(self.plan.clone());
             }
             Access::Authenticate => {
-                self.plan = self.need_auth();
+                self.plan = self.need_token(&owner);
                 self.count_plan();
                 return Ok(self.plan.clone());
             }

@@ -76,7 +76,7 @@ fn device_sign_in(c: &mut OAuthClient, now: Instant, token_body: &str) -> (Strin
     let device = r#"{"device_code":"DC","user_code":"ABCD-EFGH","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":5}"#;
     let (req, events) = carry(c, now, &http(device));
     assert_eq!(events, [oauth::Event::UserCode]);
-    let later = now + crate::time::Duration::from_secs(5);
+    let later = now + Duration::from_secs(5);
     c.handle_timeout(later);
     let (_, events) = carry(c, later, &http(token_body));
     (req, *events.last().unwrap())

@@ -77,7 +77,7 @@ fn every_settings_change_asks_for_a_new_image_and_it_holds_the_change() {
             &addr("admin@contoso.com"),
             TokenGrant {
                 access_token: b"AT",
-                expires_in: crate::time::Duration::from_secs(60),
+                expires_in: Duration::from_secs(60),
                 refresh_token: Some(b"RT"),
                 refresh_expires_in: None,
             },

@@ -1040,3 +1040,6 @@ mod refresh;
 
 /// Issue 15, R-ENGINE: no hatches, and the core bounds a job's plans.
 mod engine;
+
+/// Issue 18, R-APP: a token handed in from outside.
+mod handed;

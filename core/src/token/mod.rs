@@ -270,6 +270,9 @@ pub enum TokenError {
     /// The provider says another account signed in than the one the slot
     /// is for (R-ACCT): the token is refused.
     AccountMismatch,
+    /// A token handed in from outside is empty or already expired (zero
+    /// lifetime).
+    HandedTokenExpired,
 }
 
 impl Diagnostic for TokenError {
@@ -281,6 +284,7 @@ impl Diagnostic for TokenError {
             TokenError::TokenTooLarge => Id::TokenTooLarge,
             TokenError::NoRefreshToken => Id::WrongState,
             TokenError::AccountMismatch => Id::AccountMismatch,
+            TokenError::HandedTokenExpired => Id::HandedTokenExpired,
         }
     }
 }

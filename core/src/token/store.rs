@@ -35,6 +35,10 @@ pub(crate) struct Slot {
     /// (`refresh_token_expires_in`, R-TOK health); `None` when it did not
     /// say, and the provider's [`ExpiryRule`] alone applies.
     pub(crate) refresh_expires_at: Option<WallTime>,
+    /// The slot's access token was handed in from outside
+    /// ([`TokenStore::install_handed`]; RAM): without a refresh token, its
+    /// end asks for a new one, not for a sign-in.
+    handed: bool,
     /// An expiry warning was raised for the current refresh token (RAM).
     warned: bool,
 }
@@ -49,6 +53,7 @@ impl Slot {
             acquired_at: None,
             last_used: None,
             refresh_expires_at: None,
+            handed: false,
             warned: false,
         }
     }
@@ -62,6 +67,7 @@ impl Slot {
         self.acquired_at = None;
         self.last_used = None;
         self.refresh_expires_at = None;
+        self.handed = false;
         self.warned = false;
     }
 
@@ -87,6 +93,7 @@ impl Slot {
         self.acquired_at = acquired_at;
         self.last_used = last_used;
         self.refresh_expires_at = refresh_expires_at;
+        self.handed = false;
         self.warned = false;
     }
 }
@@ -122,6 +129,9 @@ enum Key {
 #[derive(Debug)]
 struct Cached {
     in_use: bool,
+    /// A token handed in from outside: never evicted for another slot's
+    /// (there is no refresh token to get it back); at most one entry.
+    handed: bool,
     key: Key,
     token: AccessToken,
     refresh_at: Instant,
@@ -132,6 +142,7 @@ struct Cached {
 impl Cached {
     const FREE: Cached = Cached {
         in_use: false,
+        handed: false,
         key: Key::Admin,
         token: AccessToken::new(),
         refresh_at: Instant::ZERO,
@@ -408,6 +419,74 @@ impl TokenStore {
         Ok(())
     }
 
+    /// An access token handed in from outside for `owner`'s slot (R-APP: a
+    /// print-management server that obtained it), for `account`, living
+    /// `lifetime` from `now`. It is held in RAM only, like every access
+    /// token (R-TOK-1), and used as long as the refresh margin allows; it
+    /// is never evicted for another slot's token. The slot keeps its
+    /// refresh token, if any, for the same account; a slot whose refresh
+    /// token is another account's refuses it
+    /// ([`TokenError::AccountMismatch`]). Without a refresh token, the
+    /// token's end fails the next job with [`Id::HandedTokenExpired`]
+    /// ([`TokenStore::handed_in`]) instead of asking for a sign-in. The
+    /// public user's slot (one job's) takes none: [`TokenError::UnknownUser`].
+    ///
+    /// [`Id::HandedTokenExpired`]: crate::diag::Id::HandedTokenExpired
+    pub fn install_handed(
+        &mut self,
+        now: Instant,
+        owner: &TokenOwner,
+        account: &Address,
+        token: &[u8],
+        lifetime: Duration,
+    ) -> Result<(), TokenError> {
+        oauth_available().map_err(|_| TokenError::NotAvailable)?;
+        if token.len() > MAX_ACCESS_TOKEN_LEN {
+            return Err(TokenError::TokenTooLarge);
+        }
+        if token.is_empty() || lifetime == Duration::ZERO {
+            return Err(TokenError::HandedTokenExpired);
+        }
+        if *owner == TokenOwner::Guest {
+            return Err(TokenError::UnknownUser);
+        }
+        if let Some(slot) = self.key(owner).and_then(|k| self.slot(k)) {
+            let other = slot
+                .account
+                .as_ref()
+                .is_some_and(|a| !a.same_mailbox(account));
+            if other && !slot.refresh.is_empty() {
+                return Err(TokenError::AccountMismatch);
+            }
+        }
+        let key = match self.key(owner) {
+            Some(k) => k,
+            None => self.allocate(owner)?,
+        };
+        let slot = self.slot_mut(key).ok_or(TokenError::UnknownUser)?;
+        if slot.refresh.is_empty() {
+            // The print-management server vouches for the account, not
+            // the provider: unverified (R-ACCT).
+            if slot.account.as_ref() != Some(account) {
+                slot.account = Some(account.clone());
+                slot.verified = false;
+            }
+        }
+        slot.handed = true;
+        self.cache_token(now, key, token, lifetime, true);
+        Ok(())
+    }
+
+    /// Whether `owner`'s access token was handed in from outside and no
+    /// refresh token stands behind it: when it ends, a new one must be
+    /// handed in (or someone signs in another way).
+    #[must_use]
+    pub fn handed_in(&self, owner: &TokenOwner) -> bool {
+        self.key(owner)
+            .and_then(|k| self.slot(k))
+            .is_some_and(|s| s.handed && s.refresh.is_empty())
+    }
+
     /// What `owner` can do with its access token at `now`.
     pub fn access(&mut self, now: Instant, owner: &TokenOwner) -> Access<'_> {
         let Some(key) = self.key(owner) else {
@@ -482,6 +561,7 @@ impl TokenStore {
             slot.last_used = wall;
         }
         slot.warned = false;
+        slot.handed = false;
         slot.status = TokenStatus::Acquired;
         if key != Key::Guest && (rotated || new_day) {
             self.mark_persist(rotated);
@@ -765,13 +845,33 @@ impl TokenStore {
     }
 
     fn cache_access(&mut self, now: Instant, key: Key, token: &[u8], lifetime: Duration) {
+        self.cache_token(now, key, token, lifetime, false);
+    }
+
+    /// [`TokenStore::cache_access`]; `handed`: the token came from outside
+    /// and is kept over any other slot's (another handed-in one loses that
+    /// standing).
+    fn cache_token(
+        &mut self,
+        now: Instant,
+        key: Key,
+        token: &[u8],
+        lifetime: Duration,
+        handed: bool,
+    ) {
         let half = Duration::from_millis(lifetime.as_millis() / 2);
         let margin = self.refresh_margin();
         let ahead = if margin < half { margin } else { half };
         let expires_at = now + lifetime;
         let refresh_at = expires_at - ahead;
+        if handed {
+            for c in self.cache.iter_mut() {
+                c.handed = false;
+            }
+        }
         // The same slot's entry, else a free one, else the least recently
-        // used one (an evicted token is simply refreshed again later).
+        // used one not handed in (an evicted token is simply refreshed
+        // again later; a handed-in one could not be).
         let pos = self
             .cache
             .iter()
@@ -781,6 +881,7 @@ impl TokenStore {
                 self.cache
                     .iter()
                     .enumerate()
+                    .filter(|(_, c)| !c.handed)
                     .min_by_key(|(_, c)| c.used)
                     .map(|(i, _)| i)
             });
@@ -790,6 +891,7 @@ impl TokenStore {
         // In place (see `Cached`). The grant was size-checked: set cannot
         // fail; if it did, the entry stays free.
         c.in_use = c.token.set(token).is_ok();
+        c.handed = handed && c.in_use;
         c.key = key;
         c.refresh_at = refresh_at;
         c.expires_at = expires_at;
