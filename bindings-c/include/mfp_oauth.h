@@ -2628,6 +2628,39 @@ mfp_oauth_status mfp_oauth_mailer_exchange_failed(mfp_oauth_mailer *mailer,
                                                   mfp_oauth_plan *out_plan);
 
 /**
+ * Installs an access token handed in from outside (a print-management
+ * server obtained it from the provider) for the administrator (`user_id`
+ * `{NULL, 0}`) or for user `user_id`, for `account`, living
+ * `expires_in_s` seconds from `now_ms`. Jobs use it under the same sender
+ * policy as a signed-in token (a From it may not send as is refused
+ * before any network octet). It is held in RAM only: a power-on forgets
+ * it, and it is never saved in the image. When it ends with no refresh
+ * token behind it, the next job fails with `HANDED_TOKEN_EXPIRED` (E513):
+ * hand in a new one. The token is copied; wipe your own copy.
+ *
+ * `ADMIN_ADDRESS_MISSING` / `ACCOUNT_MISMATCH` for the administrator's
+ * slot without an administrator address or for another account;
+ * `ACCOUNT_MISMATCH` for a user whose slot holds another account's refresh
+ * token; `HANDED_TOKEN_EXPIRED` for an empty token or `expires_in_s` 0;
+ * `TOKEN_TOO_LARGE` over 4096 octets; `INVALID_ADDRESS`; `TOKEN_STORE_FULL`
+ * for a new user with every slot taken. Nothing changes on an error.
+ *
+ * Safety:
+ * `mailer` as for `_destroy`; `user_id` NULL or valid for `user_id_len`
+ * bytes; `account` valid for `account_len` bytes of UTF-8; `token` valid
+ * for `token_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_mailer_install_token(mfp_oauth_mailer *mailer,
+                                                uint64_t now_ms,
+                                                const char *user_id,
+                                                size_t user_id_len,
+                                                const char *account,
+                                                size_t account_len,
+                                                const uint8_t *token,
+                                                size_t token_len,
+                                                uint32_t expires_in_s);
+
+/**
  * Writes the persistence image (settings and refresh tokens, never access
  * tokens) into `out` (`MFP_OAUTH_NV_IMAGE_MAX_LEN` octets always suffice)
  * and says which slot to write it to and its sequence number. Write

@@ -32,6 +32,7 @@ use crate::{MfpOauthStatus, MFP_OAUTH_ADDRESS_BUF_LEN, MFP_OAUTH_HOST_BUF_LEN};
 use crate::{MFP_OAUTH_REPLY_TEXT_BUF_LEN, MFP_OAUTH_USER_ID_BUF_LEN};
 
 mod auth;
+mod handed;
 mod image_save;
 mod plan;
 mod session;
@@ -40,6 +41,7 @@ mod steps;
 mod tokens;
 
 pub use auth::*;
+pub use handed::*;
 use image_save::PieceSave;
 pub use image_save::*;
 pub use plan::*;

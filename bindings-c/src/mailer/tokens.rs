@@ -30,7 +30,10 @@ pub enum MfpOauthTokenStatus {
 ///
 /// # Safety
 /// `ptr` NULL or valid for `len` bytes.
-unsafe fn user_id<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, MfpOauthStatus> {
+pub(super) unsafe fn user_id<'a>(
+    ptr: *const c_char,
+    len: usize,
+) -> Result<&'a str, MfpOauthStatus> {
     // SAFETY: forwarded contract.
     unsafe { opt_text(&MfpOauthStr { ptr, len }) }
 }

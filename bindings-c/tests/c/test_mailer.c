@@ -675,6 +675,48 @@ TEST(the_refresh_margin_is_a_setting) {
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
+/* Issue 18, R-APP: a print-management server hands in an access token. Jobs
+ * use it (the plan goes straight to CONNECT); the administrator's slot takes
+ * one for the administrator address only; when it ends, the job asks for a
+ * new one (E513), not for a sign-in at the panel. */
+TEST(a_handed_in_token_sends_until_it_ends) {
+  static const char token[] = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.handed-in";
+  const uint8_t *tok = (const uint8_t *)token;
+  const size_t tok_len = sizeof token - 1;
+  mfp_oauth_settings s = pd_settings();
+  mfp_oauth_plan plan;
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_STATUS(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "ceo@contoso.com", 15, tok,
+                                              tok_len, 3600),
+               MFP_OAUTH_STATUS_ACCOUNT_MISMATCH);
+  CHECK_STATUS(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17, tok,
+                                              tok_len, 0),
+               MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED);
+  CHECK_STATUS(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17, NULL,
+                                              tok_len, 3600),
+               MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "not an address", 14, tok,
+                                              tok_len, 3600),
+               MFP_OAUTH_STATUS_INVALID_ADDRESS);
+  /* Nothing installed yet: the job asks the administrator to sign in. */
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
+  CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_WRONG_STATE, &plan));
+  CHECK_OK(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17, tok,
+                                          tok_len, 3600));
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_WRONG_STATE, &plan));
+  /* Within the refresh margin of its end: a new token must be handed in. */
+  uint64_t saved = pd_now;
+  pd_now += 3000 * 1000;
+  pd_send_scan(&plan);
+  pd_now = saved;
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED && plan.diag == MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -687,6 +729,7 @@ static const test_case cases[] = {
     CASE(the_image_is_written_in_pieces_through_a_small_page),
     CASE(power_on_reads_flash_through_the_driver),
     CASE(the_refresh_margin_is_a_setting),
+    CASE(a_handed_in_token_sends_until_it_ends),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
