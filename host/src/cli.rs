@@ -28,7 +28,7 @@ use mfp_oauth_core::smtp::{MechanismPreference, Security};
 use mfp_oauth_core::token::{TokenOwner, TokenStatus, UserId};
 use mfp_oauth_core::Address;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -314,6 +314,17 @@ pub struct SendArgs {
     /// Let a user without a token sign in now (device code), as the panel would.
     #[arg(long)]
     pub sign_in: bool,
+    /// An access token handed in by a print-management server, for this
+    /// run (access tokens never outlive the process): a file with its
+    /// token endpoint's JSON answer or the bare token. It goes to the
+    /// user's slot with --user (for --user-address), else to the
+    /// administrator's (for the administrator address).
+    #[arg(long, value_name = "FILE")]
+    pub handed_token: Option<PathBuf>,
+    /// How long the handed-in token lives, in seconds (needed for a bare
+    /// token; overrides the answer's expires_in).
+    #[arg(long, value_name = "SECONDS", requires = "handed_token")]
+    pub handed_expires_in: Option<u64>,
     /// The files to attach.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -1702,6 +1713,59 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
     )
 }
 
+/// Installs the token a print-management server handed in (R-APP) for the
+/// job's slot: the user's with `--user` (for `--user-address`), else the
+/// administrator's.
+fn install_handed(
+    ctx: &Ctx,
+    dev: &mut Device,
+    a: &SendArgs,
+    user_address: Option<&Address>,
+    path: &Path,
+) -> Result<(), ExitCode> {
+    let handed = crate::handed::read(path, a.handed_expires_in).map_err(|e| {
+        eprintln!("{}: {e}", path.display());
+        ExitCode::from(2)
+    })?;
+    let (owner, account) = match (&a.user, user_address) {
+        (Some(id), Some(addr)) => {
+            let id =
+                UserId::try_from(id.as_str()).map_err(|_| fail(ctx.lang, Id::InvalidArgument))?;
+            (TokenOwner::User(id), addr.clone())
+        }
+        (Some(_), None) => {
+            eprintln!(
+                "{}",
+                tr(
+                    ctx.lang,
+                    "--handed-token for a user needs --user-address (the account the token is for)",
+                    "--handed-token pour un utilisateur demande --user-address (le compte du jeton)",
+                )
+            );
+            return Err(ExitCode::from(2));
+        }
+        (None, _) => match dev.mailer.settings().admin_address.clone() {
+            Some(admin) => (TokenOwner::Admin, admin),
+            None => return Err(fail(ctx.lang, Id::AdminAddressMissing)),
+        },
+    };
+    let now = dev.clock.now();
+    dev.mailer
+        .install_handed_token(now, &owner, &account, &handed.token, handed.lifetime)
+        .map_err(|e| fail(ctx.lang, e.diag()))?;
+    println!(
+        "{}",
+        tr(
+            ctx.lang,
+            "handed-in access token for {account}, valid {s} s (in memory only)",
+            "jeton d'accès fourni pour {account}, valable {s} s (en mémoire seulement)",
+        )
+        .replace("{account}", account.as_str())
+        .replace("{s}", &handed.lifetime.as_secs().to_string())
+    );
+    Ok(())
+}
+
 fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     let mut dev = match open(ctx) {
         Ok(d) => d,
@@ -1750,6 +1814,11 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
     let Ok(mut body) = body.inspect_err(|e| eprintln!("{e}")) else {
         return ExitCode::from(2);
     };
+    if let Some(path) = &a.handed_token {
+        if let Err(code) = install_handed(ctx, &mut dev, a, user_address.as_ref(), path) {
+            return code;
+        }
+    }
     let user = a.user.as_deref().map(|id| User {
         id,
         address: user_address.as_ref(),

@@ -300,6 +300,18 @@ pub const ARGS: &[(&str, &str, &str, Option<&str>)] = &[
     ),
     (
         "mfp-oauth send",
+        "handed_token",
+        "Un jeton d'accès fourni par un serveur de gestion d'impression, pour cette exécution (un jeton d'accès ne survit jamais au processus) : un fichier avec la réponse JSON de son point de terminaison de jetons ou le jeton seul. Il va à l'emplacement de l'utilisateur avec --user (pour --user-address), sinon à celui de l'administrateur (pour l'adresse de l'administrateur).",
+        None,
+    ),
+    (
+        "mfp-oauth send",
+        "handed_expires_in",
+        "Durée de vie du jeton fourni, en secondes (nécessaire pour un jeton seul ; remplace le expires_in de la réponse).",
+        None,
+    ),
+    (
+        "mfp-oauth send",
         "files",
         "Les fichiers à joindre.",
         None,

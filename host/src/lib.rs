@@ -16,6 +16,7 @@ pub mod cli_help_fr;
 pub mod clock;
 pub mod demo;
 pub mod driver;
+pub mod handed;
 pub mod mime;
 pub mod net;
 pub mod qr;

@@ -1037,3 +1037,89 @@ fn tokens_list_shows_the_refresh_token_death_date_the_provider_gave() {
     let fr = e.ok(&["--lang", "fr", "tokens", "list"]);
     assert!(fr.contains("jeton d'actualisation jusqu'au 2"), "{fr}");
 }
+
+/// Issue 18 item 3, R-APP: a print-management server hands in an access
+/// token (its token endpoint's answer, in a file) and the job sends with
+/// it, nobody signing in at the printer. The token is never written to the
+/// printer's state; an expired one is refused with E513; a bare token needs
+/// its lifetime.
+#[test]
+fn send_with_a_token_handed_in_by_a_print_management_server() {
+    let e = env("handed-token");
+    e.configure();
+    let client_id = e.w.sim.config().client_id;
+    let (access, _, life) = e.w.sim.issue(
+        ADMIN,
+        &client_id,
+        "https://outlook.office.com/SMTP.Send offline_access",
+    );
+    let answer = file(
+        &e.dir,
+        "handed.json",
+        format!(r#"{{"token_type":"Bearer","expires_in":{life},"access_token":"{access}"}}"#)
+            .as_bytes(),
+    );
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 handed-in scan\n");
+    let out = e.ok(&[
+        "send",
+        "--handed-token",
+        &answer,
+        "--to",
+        "carol@fabrikam.test",
+        &pdf,
+    ]);
+    assert!(
+        out.contains(&format!(
+            "handed-in access token for {ADMIN}, valid {life} s"
+        )) && out.contains("server: 250"),
+        "{out}"
+    );
+    assert!(!out.contains(&access), "the token is never shown");
+    // Nothing of it is kept: the administrator's slot is still Required,
+    // and no file of the printer's state holds the token.
+    assert!(e.ok(&["tokens", "list"]).contains("Required"));
+    for entry in std::fs::read_dir(&e.dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && !path.ends_with("handed.json") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(access.len()).any(|w| w == access.as_bytes()),
+                "{} holds the token",
+                path.display()
+            );
+        }
+    }
+    // Already expired: E513, nothing sent.
+    let o = e.run(&[
+        "send",
+        "--handed-token",
+        &answer,
+        "--handed-expires-in",
+        "0",
+        "--to",
+        "carol@fabrikam.test",
+        &pdf,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("E513 HandedTokenExpired"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A bare token without its lifetime: said so, exit 2.
+    let bare = file(&e.dir, "bare.txt", access.as_bytes());
+    let o = e.run(&[
+        "send",
+        "--handed-token",
+        &bare,
+        "--to",
+        "carol@fabrikam.test",
+        &pdf,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--handed-expires-in"),
+        "{}",
+        text(&o.stderr)
+    );
+}
