@@ -1255,3 +1255,101 @@ fn printer_jobs_through_the_mailer_and_its_token_store() {
     );
     assert!(s.delivered(&marker, Duration::from_millis(300)).is_none());
 }
+
+// R-APP (issue 18 item 3): a token handed in by a print-management server.
+// The server signs in at oidc-provider on its own (here: the suite's shared
+// device-flow sign-in of the administrator), and hands the access token to
+// a printer nobody signed in on; the printer's Mailer sends a scan with it
+// through Dovecot, whose introspection at oidc-provider accepts it. The
+// sender policy applies as to a signed-in token, and nothing of the token
+// reaches the printer's state on disk.
+#[test]
+#[ignore = "needs the real servers: bash tests/interop/run.sh"]
+fn a_token_handed_in_by_a_print_management_server_sends() {
+    use mfp_oauth_core::function::Function;
+    use mfp_oauth_core::mailer::AuthMethod;
+    use mfp_oauth_core::token::{TokenOwner, TokenStatus};
+    use mfp_oauth_host::app::job::{self, JobEvent, JobSpec};
+    use mfp_oauth_host::app::signin::FlowError;
+    use mfp_oauth_host::app::Device;
+
+    let s = servers();
+    let handed = admin_token();
+    let mut dev = printer_device("handed");
+    assert_eq!(dev.mailer.store().admin_status(), TokenStatus::Required);
+    let now = dev.clock.now();
+    dev.mailer
+        .install_handed_token(
+            now,
+            &TokenOwner::Admin,
+            &Address::parse(ADMIN).unwrap(),
+            handed.expose(),
+            mfp_oauth_core::Duration::from_secs(600),
+        )
+        .unwrap();
+    let to = [Address::parse("scan-inbox@example.test").unwrap()];
+    let mut sign_ins = 0;
+    let mut no_sign_in = |_: &Device, _: bool, _: AuthMethod, _: &Address| {
+        sign_ins += 1;
+        Err(FlowError::Failed(Id::AdminTokenRequired))
+    };
+    let marker = unique("handed");
+    let body = note(&marker, "handed-in token");
+    let spec = JobSpec {
+        function: Function::ScanToEmail,
+        user: None,
+        from: None,
+        to: &to,
+        size: Some(body.len() as u64),
+    };
+    let r = job::run(
+        &mut dev,
+        &spec,
+        &mut body.as_slice(),
+        &mut no_sign_in,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(r.sent(), "{r:?}");
+    assert_delivered_intact(&marker, &body);
+    s.record(
+        "printer job with a handed-in token",
+        r.server_reply.as_deref().unwrap_or(""),
+    );
+    // The same sender policy: another From is refused before the network.
+    let other = Address::parse("other@contoso.test").unwrap();
+    let mut events = Vec::new();
+    let r = job::run(
+        &mut dev,
+        &JobSpec {
+            from: Some(&other),
+            ..spec
+        },
+        &mut body.as_slice(),
+        &mut no_sign_in,
+        &mut |e| events.push(e.clone()),
+    )
+    .unwrap();
+    assert_eq!(r.diag(), Some(Id::FromNotTokenAccount));
+    assert!(!events.iter().any(|e| matches!(e, JobEvent::Connected)));
+    assert_eq!(sign_ins, 0, "nobody was asked to sign in");
+    // Nothing of the token on disk: the printer's state holds no copy.
+    // (The printer's directory, as printer_device made it: `scratch` would
+    // empty it.)
+    let state = servers().logs.join("scratch").join("handed");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            let t = handed.expose();
+            assert!(
+                !bytes.windows(t.len()).any(|w| w == t),
+                "{} holds the handed-in token",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 0, "the printer's state is in {}", state.display());
+}
