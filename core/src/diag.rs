@@ -720,6 +720,42 @@ catalogue! {
         fix_en: "Have an administrator grant consent for the whole organization (Microsoft Entra: Enterprise applications > the app > Permissions). If a sign-in was refused, sign in again after that; a refused renewal keeps the token. Or use a token handed in by a print-management server.",
         fix_fr: "Faire accorder le consentement pour toute l'organisation par un administrateur (Microsoft Entra : Applications d'entreprise > l'application > Autorisations). Si une connexion a été refusée, se reconnecter ensuite ; un renouvellement refusé conserve le jeton. Ou utiliser un jeton remis par un serveur de gestion d'impression.",
     },
+    AssertionSignatureInvalid = 441 {
+        en: "The provider refused the signature of the printer's app-only sign-in: no certificate registered for the app matches the printer's key (AADSTS700027).",
+        fr: "Le fournisseur a refusé la signature de la connexion en mode application seule de l'imprimante : aucun certificat inscrit pour l'application ne correspond à la clé de l'imprimante (AADSTS700027).",
+        fix_en: "Upload the certificate of the printer's key to the app registration (Microsoft Entra: App registrations > the app > Certificates & secrets) and check that the thumbprint set on the printer is that certificate's SHA-256.",
+        fix_fr: "Téléverser le certificat de la clé de l'imprimante dans l'inscription de l'application (Microsoft Entra : Inscriptions d'applications > l'application > Certificats et secrets) et vérifier que l'empreinte réglée sur l'imprimante est le SHA-256 de ce certificat.",
+    },
+    ClientSecretInvalid = 442 {
+        en: "The client secret of the app-only sign-in is wrong or has expired (AADSTS7000215 / 7000222).",
+        fr: "Le secret client de la connexion en mode application seule est incorrect ou a expiré (AADSTS7000215 / 7000222).",
+        fix_en: "Create a new client secret in the app registration (Microsoft Entra: App registrations > the app > Certificates & secrets) and enter its value, not its id, on the printer; or use a certificate credential.",
+        fix_fr: "Créer un nouveau secret client dans l'inscription de l'application (Microsoft Entra : Inscriptions d'applications > l'application > Certificats et secrets) et saisir sa valeur, pas son identifiant, sur l'imprimante ; ou utiliser un certificat.",
+    },
+    AssertionTimeRange = 443 {
+        en: "The printer's signed sign-in request is outside its validity period (AADSTS700024), or the printer's clock is not set: its date and time are probably wrong.",
+        fr: "La demande de connexion signée de l'imprimante est hors de sa période de validité (AADSTS700024), ou l'horloge de l'imprimante n'est pas réglée : sa date et son heure sont probablement fausses.",
+        fix_en: "Set the printer's date, time and time zone, or a time server (NTP), then sign in again.",
+        fix_fr: "Régler la date, l'heure et le fuseau horaire de l'imprimante, ou un serveur de temps (NTP), puis se reconnecter.",
+    },
+    SigningFailed = 444 {
+        en: "The printer could not sign its app-only sign-in request with its key (the key store failed, did not answer, or gave a signature longer than 512 octets).",
+        fr: "L'imprimante n'a pas pu signer sa demande de connexion en mode application seule avec sa clé (le magasin de clés a échoué, n'a pas répondu ou a donné une signature de plus de 512 octets).",
+        fix_en: "Check that the printer's private key is installed and is an RSA key of 2048 to 4096 bits; install it again if needed.",
+        fix_fr: "Vérifier que la clé privée de l'imprimante est installée et est une clé RSA de 2048 à 4096 bits ; la réinstaller si besoin.",
+    },
+    ServiceAccountRefused = 445 {
+        en: "Google refused the service account's signed request (invalid_grant): the key was deleted or is not this account's, the printer's clock is wrong, or the mailbox is not a user of the Workspace domain.",
+        fr: "Google a refusé la demande signée du compte de service (invalid_grant) : la clé a été supprimée ou n'est pas celle de ce compte, l'horloge de l'imprimante est fausse, ou la boîte aux lettres n'est pas un utilisateur du domaine Workspace.",
+        fix_en: "Check the service account's key file is current (Google Cloud console: IAM > Service accounts > Keys), the printer's date and time, and the mailbox address.",
+        fix_fr: "Vérifier que le fichier de clé du compte de service est à jour (console Google Cloud : IAM > Comptes de service > Clés), la date et l'heure de l'imprimante, et l'adresse de la boîte aux lettres.",
+    },
+    DelegationMissing = 446 {
+        en: "The service account may not act for this mailbox: domain-wide delegation is not granted for its client id and the mail scope (unauthorized_client).",
+        fr: "Le compte de service ne peut pas agir pour cette boîte aux lettres : la délégation au niveau du domaine n'est pas accordée pour son identifiant client et la portée de messagerie (unauthorized_client).",
+        fix_en: "In the Google Admin console (Security > Access and data control > API controls > Domain-wide delegation), add the service account's client id with the scope https://mail.google.com/.",
+        fix_fr: "Dans la console d'administration Google (Sécurité > Accès et contrôle des données > Commandes des API > Délégation au niveau du domaine), ajouter l'identifiant client du compte de service avec la portée https://mail.google.com/.",
+    },
 
     // 5xx: the token store and the persisted image
     AdminReauthNeeded = 501 {

@@ -131,6 +131,22 @@ pub const MAX_AUTH_CODE_LEN: usize = 2048;
 /// short path).
 pub const MAX_REDIRECT_URI_LEN: usize = 96;
 
+/// Longest signature of an app-only assertion, in octets: RS256 / PS256
+/// with a 4096-bit RSA key (a 2048-bit key gives 256, 3072-bit 384).
+pub const MAX_SIGNATURE_LEN: usize = 512;
+
+/// Longest key id (`kid`) of a service account key, in octets (Google's
+/// `private_key_id` is 40 hex digits).
+pub const MAX_KEY_ID_LEN: usize = 64;
+
+/// Room that always holds the JWS signing input of an app-only assertion
+/// (base64url header and claims: the longest endpoint URL, client id,
+/// addresses, scope and key id, all escaped), in octets. The exact size of
+/// one is [`crate::oauth::Client::signing_input_len`]; the firmware can lend
+/// its token request buffer
+/// ([`OAUTH_REQUEST_BUF_LEN`]), which is free while a signature is asked.
+pub const MAX_SIGNING_INPUT_LEN: usize = 4096;
+
 /// Events an OAuth client can hold before the caller polls them.
 pub const OAUTH_EVENT_QUEUE: usize = 4;
 

@@ -324,6 +324,18 @@ impl MicrosoftCloud {
         }
     }
 
+    /// The scope of app-only sending (client credentials, permission
+    /// `SMTP.SendAsApp`): the Exchange Online resource's `.default`.
+    #[must_use]
+    pub const fn app_only_scope(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "https://outlook.office365.com/.default",
+            MicrosoftCloud::UsGovGccHigh => "https://outlook.office365.us/.default",
+            MicrosoftCloud::UsGovDod => "https://outlook-dod.office365.us/.default",
+            MicrosoftCloud::China => "https://partner.outlook.cn/.default",
+        }
+    }
+
     /// The SMTP submission servers. Only the global one is documented by
     /// Microsoft's SMTP AUTH page; the national clouds' hosts come from
     /// third-party sources (PROVIDERS.md §4) and can be overridden in the
@@ -661,6 +673,19 @@ impl Provider {
     #[must_use]
     pub fn scope(&self) -> &str {
         &self.scope
+    }
+
+    /// The scope of an app-only token request (client credentials, or a
+    /// service account's assertion): Microsoft's cloud's
+    /// [`MicrosoftCloud::app_only_scope`] (a client credentials request
+    /// names a resource's `.default`, never delegated scopes); for Google
+    /// and custom profiles, [`Provider::scope`].
+    #[must_use]
+    pub fn app_only_scope(&self) -> &str {
+        match self.kind {
+            ProviderKind::Microsoft(cloud) => cloud.app_only_scope(),
+            _ => &self.scope,
+        }
     }
 
     /// The token endpoint.

@@ -52,6 +52,11 @@ impl Diagnostic for ProviderError {
             Some(70_018) => Some(Id::BadVerificationCode),
             Some(70_019) => Some(Id::DeviceCodeExpired),
             Some(70_011) => Some(Id::InvalidScope),
+            // App-only sign-in (issue 18): the certificate credential's
+            // signature, the client secret, the assertion's dates.
+            Some(700_027) => Some(Id::AssertionSignatureInvalid),
+            Some(7_000_215 | 7_000_222) => Some(Id::ClientSecretInvalid),
+            Some(700_024) => Some(Id::AssertionTimeRange),
             _ => None,
         };
         if let Some(id) = by_aadsts {
@@ -241,6 +246,19 @@ pub enum OAuthError {
     WrongState,
     /// An argument is empty, out of range or malformed.
     InvalidArgument,
+    /// A service account's assertion was refused (RFC 7523 §2.1 grant:
+    /// `invalid_grant` for a bad signature, dates or subject;
+    /// `unauthorized_client` when domain-wide delegation is missing).
+    ServiceAccountRefused(ProviderError),
+    /// The signature handed back is longer than
+    /// [`MAX_SIGNATURE_LEN`](crate::limits::MAX_SIGNATURE_LEN) octets
+    /// (a key above 4096 bits, or not a signature).
+    SignatureTooLong,
+    /// The firmware's signer failed, or no signature came within
+    /// [`SIGNATURE_TIMEOUT`](super::SIGNATURE_TIMEOUT).
+    SigningFailed,
+    /// The wall clock given to date an assertion is not set (before 2020).
+    ClockNotSet,
 }
 
 impl fmt::Display for OAuthError {
@@ -269,6 +287,18 @@ impl fmt::Display for OAuthError {
             OAuthError::BufferTooSmall(e) => e.fmt(f),
             OAuthError::WrongState => f.write_str("call not allowed in this state"),
             OAuthError::InvalidArgument => f.write_str("invalid argument"),
+            OAuthError::ServiceAccountRefused(e) => {
+                write!(f, "service account assertion refused: {e}")
+            }
+            OAuthError::SignatureTooLong => write!(
+                f,
+                "signature longer than {} octets",
+                crate::limits::MAX_SIGNATURE_LEN
+            ),
+            OAuthError::SigningFailed => f.write_str("the assertion could not be signed"),
+            OAuthError::ClockNotSet => {
+                f.write_str("the clock is not set: no assertion can be dated")
+            }
         }
     }
 }
@@ -305,6 +335,13 @@ impl Diagnostic for OAuthError {
             OAuthError::BufferTooSmall(_) => Id::BufferTooSmall,
             OAuthError::WrongState => Id::WrongState,
             OAuthError::InvalidArgument => Id::InvalidArgument,
+            OAuthError::ServiceAccountRefused(e) => match e.code {
+                ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied => Id::DelegationMissing,
+                ErrorCode::InvalidGrant => Id::ServiceAccountRefused,
+                _ => e.diag(),
+            },
+            OAuthError::SignatureTooLong | OAuthError::SigningFailed => Id::SigningFailed,
+            OAuthError::ClockNotSet => Id::AssertionTimeRange,
         }
     }
 }

@@ -62,10 +62,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod assertion;
 mod backoff;
 mod error;
 mod pkce;
 
+pub use crate::wire::jwt::{JwsAlg, JTI_LEN, THUMBPRINT_LEN};
+pub use assertion::{
+    AssertionSigner, ServiceAccount, SignError, Thumbprint, ASSERTION_LIFETIME, MIN_WALL_CLOCK,
+    SIGNATURE_TIMEOUT,
+};
 pub use backoff::{RETRY_AFTER_CAP, RETRY_BASE, RETRY_CAP};
 pub use error::{OAuthError, ProviderError, TransportError};
 pub use pkce::{challenge_s256, Pkce, RedirectUri, CHALLENGE_LEN, STATE_LEN, VERIFIER_LEN};
@@ -73,7 +79,10 @@ pub use pkce::{challenge_s256, Pkce, RedirectUri, CHALLENGE_LEN, STATE_LEN, VERI
 use heapless::{Deque, String};
 
 use crate::address::Address;
-use crate::limits::{MAX_AUTH_CODE_LEN, MAX_OAUTH_BODY_LEN, OAUTH_EVENT_QUEUE, OAUTH_MAX_RETRIES};
+use crate::limits::{
+    MAX_AUTH_CODE_LEN, MAX_KEY_ID_LEN, MAX_OAUTH_BODY_LEN, MAX_SIGNATURE_LEN, OAUTH_EVENT_QUEUE,
+    OAUTH_MAX_RETRIES,
+};
 use crate::provider::{AppRegistration, Endpoint, Provider};
 use crate::secret::{RefreshToken, SecretBuf};
 use crate::time::{Duration, Instant};
@@ -102,6 +111,10 @@ pub const REDIRECT_TIMEOUT: Duration = Duration::from_mins(10);
 pub const USER_AGENT: &str = concat!("mfp-oauth/", env!("CARGO_PKG_VERSION"));
 
 const DEVICE_GRANT_TYPE: &[u8] = b"urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 7523 §2.1.
+const JWT_BEARER_GRANT_TYPE: &[u8] = b"urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// RFC 7523 §2.2.
+const JWT_BEARER_ASSERTION_TYPE: &[u8] = b"urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Which grant a flow runs ([`Client::take_outcome`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +126,12 @@ pub enum FlowKind {
     AuthCode,
     /// Refresh grant ([`Client::start_refresh`]).
     Refresh,
+    /// App-only: client credentials with a client secret or a signed
+    /// client assertion ([`Client::start_client_credentials`],
+    /// [`Client::start_client_assertion`]).
+    ClientCredentials,
+    /// A service account's JWT bearer grant ([`Client::start_service_account`]).
+    ServiceAccount,
 }
 
 /// Which request a [`Transmit`] carries.
@@ -127,6 +146,11 @@ pub enum RequestKind {
     CodeExchange,
     /// Refresh grant (RFC 6749 §6).
     Refresh,
+    /// Client credentials grant (RFC 6749 §4.4), authenticated with the
+    /// client secret or a signed client assertion (RFC 7523 §2.2).
+    ClientCredentials,
+    /// JWT bearer grant (RFC 7523 §2.1): a service account's assertion.
+    JwtBearer,
 }
 
 /// A request written into the caller's buffer: send `out[..len]` on a new
@@ -136,7 +160,8 @@ pub struct Transmit<'a> {
     /// Octets written.
     pub len: usize,
     /// Whether the octets carry a secret (refresh token, device code,
-    /// authorization code, verifier, client secret): never log them.
+    /// authorization code, verifier, client secret, signed assertion):
+    /// never log them.
     pub sensitive: bool,
     /// Where to connect.
     pub endpoint: &'a Endpoint,
@@ -151,6 +176,12 @@ pub enum Event {
     /// Device flow: show [`Client::device_authorization`]'s user code and
     /// verification URI (and `message`, QR code of the complete URI).
     UserCode,
+    /// An app-only flow needs its assertion signed: write
+    /// [`Client::signing_input`] (or stream it), sign it with the app's
+    /// key, and hand the signature to [`Client::handle_signature`] (or do
+    /// both with [`Client::sign_with`]) before [`Client::poll_timeout`]. Comes
+    /// when the flow starts and before each retry (a fresh `jti` and date).
+    SignatureRequired,
     /// The provider asked to poll more slowly; the new interval.
     SlowDown {
         /// Interval now used for every later poll.
@@ -203,6 +234,10 @@ enum Grant {
     Device(DeviceGrant),
     AuthCode(AuthCodeGrant),
     Refresh(RefreshToken),
+    /// Client credentials with the app registration's client secret.
+    ClientSecret,
+    /// Client credentials with a client assertion, or a service account.
+    Assertion(assertion::AssertionGrant),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +247,8 @@ enum State {
     Scheduled(Instant),
     /// Waiting for the browser, until this deadline.
     AwaitingRedirect(Instant),
+    /// Waiting for the assertion's signature, until this deadline.
+    AwaitingSignature(Instant),
     /// A request was sent; its answer is due by this deadline.
     InFlight(Instant),
     Succeeded,
@@ -401,6 +438,225 @@ impl<B: AsMut<[u8]>> Client<B> {
         Ok(())
     }
 
+    /// Start app-only sign-in with the client secret of the app
+    /// registration ([`AppRegistration::with_secret`]): one client
+    /// credentials request (RFC 6749 §4.4) for
+    /// [`Provider::app_only_scope`]. The answer has no refresh token:
+    /// start again before the access token expires. Refused with
+    /// [`OAuthError::InvalidArgument`] when the app has no secret.
+    pub fn start_client_credentials(&mut self, now: Instant) -> Result<(), OAuthError> {
+        if self.app.client_secret().is_none() {
+            return Err(OAuthError::InvalidArgument);
+        }
+        self.reset();
+        self.grant = Grant::ClientSecret;
+        self.state = State::Scheduled(now);
+        Ok(())
+    }
+
+    /// Start app-only sign-in with a certificate credential (Microsoft
+    /// Entra): one client credentials request authenticated with a signed
+    /// client assertion (RFC 7523 §2.2): `iss` = `sub` = the client id,
+    /// `aud` = the token endpoint, `jti` from `jti_random` (16 octets from
+    /// a cryptographic RNG), `nbf` = `wall_secs` (seconds since 1970, from
+    /// the caller's wall clock), `exp` [`ASSERTION_LIFETIME`] later, and
+    /// the certificate's `thumbprint` in the header's `x5t#S256`.
+    ///
+    /// The client then asks for a signature ([`Event::SignatureRequired`],
+    /// [`Client::needs_signature`]); nothing is sent before it comes. A
+    /// `wall_secs` before 2020 is refused with [`OAuthError::ClockNotSet`].
+    pub fn start_client_assertion(
+        &mut self,
+        now: Instant,
+        wall_secs: u64,
+        jti_random: &[u8; JTI_LEN],
+        thumbprint: &Thumbprint,
+        alg: JwsAlg,
+    ) -> Result<(), OAuthError> {
+        if wall_secs < MIN_WALL_CLOCK {
+            return Err(OAuthError::ClockNotSet);
+        }
+        self.reset();
+        self.grant = Grant::Assertion(assertion::AssertionGrant::new(
+            assertion::AssertionKind::Certificate {
+                thumbprint: *thumbprint,
+                alg,
+                jti_seed: *jti_random,
+            },
+            now,
+            wall_secs,
+        ));
+        self.await_signature(now);
+        Ok(())
+    }
+
+    /// Start a Google Workspace service account's sign-in for a mailbox
+    /// (domain-wide delegation): one JWT bearer grant request (RFC 7523
+    /// §2.1) whose RS256 assertion has `iss` = the account's e-mail, `sub`
+    /// = the mailbox, `scope` = [`Provider::app_only_scope`], `aud` = the
+    /// token endpoint, `iat` = `wall_secs`, `exp` [`ASSERTION_LIFETIME`]
+    /// later, and `kid` when given. Signed as for
+    /// [`Client::start_client_assertion`]. The answer has no refresh token.
+    pub fn start_service_account(
+        &mut self,
+        now: Instant,
+        wall_secs: u64,
+        account: &ServiceAccount<'_>,
+    ) -> Result<(), OAuthError> {
+        if wall_secs < MIN_WALL_CLOCK {
+            return Err(OAuthError::ClockNotSet);
+        }
+        let issuer =
+            Address::parse(account.client_email).map_err(|_| OAuthError::InvalidArgument)?;
+        let mut key_id = String::<MAX_KEY_ID_LEN>::new();
+        if let Some(kid) = account.key_id {
+            if kid.is_empty() || !kid.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(OAuthError::InvalidArgument);
+            }
+            key_id
+                .push_str(kid)
+                .map_err(|_| OAuthError::InvalidArgument)?;
+        }
+        if account.subject.is_empty() {
+            return Err(OAuthError::InvalidArgument);
+        }
+        self.reset();
+        self.grant = Grant::Assertion(assertion::AssertionGrant::new(
+            assertion::AssertionKind::ServiceAccount {
+                issuer,
+                subject: account.subject.clone(),
+                key_id,
+            },
+            now,
+            wall_secs,
+        ));
+        self.await_signature(now);
+        Ok(())
+    }
+
+    /// Date a new assertion and ask for its signature.
+    fn await_signature(&mut self, now: Instant) {
+        if let Grant::Assertion(a) = &mut self.grant {
+            a.date(now);
+            self.state = State::AwaitingSignature(now + SIGNATURE_TIMEOUT);
+            self.push_event(Event::SignatureRequired);
+        }
+    }
+
+    /// A request due at `now` whose assertion is not signed yet: ask for
+    /// the signature instead. Returns whether it did.
+    fn sign_before_sending(&mut self, now: Instant) -> bool {
+        match (&self.state, &self.grant) {
+            (State::Scheduled(at), Grant::Assertion(a)) if now >= *at && !a.is_signed() => {
+                self.await_signature(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the flow waits for a signature ([`Event::SignatureRequired`]).
+    #[must_use]
+    pub fn needs_signature(&self) -> bool {
+        matches!(self.state, State::AwaitingSignature(_))
+    }
+
+    /// The exact length of [`Client::signing_input`], while a signature is
+    /// asked.
+    #[must_use]
+    pub fn signing_input_len(&self) -> Option<usize> {
+        let mut n = 0usize;
+        self.stream_signing_input(&mut |piece| n = n.saturating_add(piece.len()))
+            .ok()
+            .map(|()| n)
+    }
+
+    /// Write the octets to sign (the JWS signing input,
+    /// `BASE64URL(header) "." BASE64URL(claims)`, ASCII) into `out`; at
+    /// most [`MAX_SIGNING_INPUT_LEN`](crate::limits::MAX_SIGNING_INPUT_LEN)
+    /// octets, exactly [`Client::signing_input_len`]. The token request
+    /// buffer is free to lend while a signature is asked.
+    /// [`OAuthError::WrongState`] unless a signature is asked;
+    /// [`OAuthError::BufferTooSmall`] with the size needed.
+    pub fn signing_input(&self, out: &mut [u8]) -> Result<usize, OAuthError> {
+        let mut w = Writer::new(out);
+        self.stream_signing_input(&mut |piece| w.push(piece))?;
+        Ok(w.finish()?)
+    }
+
+    /// The octets to sign, handed to `sink` in pieces (for a signer that
+    /// hashes as it goes, so that the whole input is never in RAM).
+    pub fn stream_signing_input(&self, sink: &mut dyn FnMut(&[u8])) -> Result<(), OAuthError> {
+        let (State::AwaitingSignature(_), Grant::Assertion(a)) = (&self.state, &self.grant) else {
+            return Err(OAuthError::WrongState);
+        };
+        a.with(&self.provider, &self.app, |assertion| {
+            crate::wire::jwt::stream_signing_input(assertion, sink);
+        });
+        Ok(())
+    }
+
+    /// The signature of [`Client::signing_input`] (RS256 or PS256 as the
+    /// flow was started: 256 octets for a 2048-bit RSA key, up to
+    /// [`MAX_SIGNATURE_LEN`]). The request is then due: send it with
+    /// [`Client::poll_transmit`]. [`OAuthError::WrongState`] unless a
+    /// signature is asked; an empty one is [`OAuthError::InvalidArgument`],
+    /// a longer one [`OAuthError::SignatureTooLong`] (the flow keeps
+    /// waiting for a right one until its deadline).
+    pub fn handle_signature(&mut self, now: Instant, signature: &[u8]) -> Result<(), OAuthError> {
+        let (State::AwaitingSignature(_), Grant::Assertion(a)) = (self.state, &mut self.grant)
+        else {
+            return Err(OAuthError::WrongState);
+        };
+        if signature.is_empty() {
+            return Err(OAuthError::InvalidArgument);
+        }
+        if signature.len() > MAX_SIGNATURE_LEN {
+            return Err(OAuthError::SignatureTooLong);
+        }
+        a.signature
+            .set(signature)
+            .map_err(|_| OAuthError::SignatureTooLong)?;
+        self.state = State::Scheduled(now);
+        Ok(())
+    }
+
+    /// The firmware could not sign (key missing, secure element fault):
+    /// the flow ends with [`Event::Failed`] ([`OAuthError::SigningFailed`]).
+    /// Ignored unless a signature is asked.
+    pub fn handle_signature_error(&mut self) {
+        if self.needs_signature() {
+            self.end(Event::Failed(OAuthError::SigningFailed));
+        }
+    }
+
+    /// Both signing steps with a Rust `signer`: the signing input is
+    /// written into `scratch` (lend the token request buffer, or
+    /// [`MAX_SIGNING_INPUT_LEN`](crate::limits::MAX_SIGNING_INPUT_LEN)
+    /// octets), signed, and the signature handed to
+    /// [`Client::handle_signature`]. A signer's failure ends the flow
+    /// ([`OAuthError::SigningFailed`], also returned).
+    pub fn sign_with<S: AssertionSigner + ?Sized>(
+        &mut self,
+        now: Instant,
+        signer: &mut S,
+        scratch: &mut [u8],
+    ) -> Result<(), OAuthError> {
+        let n = self.signing_input(scratch)?;
+        let input = scratch.get(..n).ok_or(OAuthError::InvalidArgument)?;
+        let mut sig = [0u8; MAX_SIGNATURE_LEN];
+        let result = match signer.sign(input, &mut sig) {
+            Ok(len) if len > MAX_SIGNATURE_LEN => Err(OAuthError::SignatureTooLong),
+            Ok(len) => self.handle_signature(now, sig.get(..len).unwrap_or(&[])),
+            Err(SignError) => {
+                self.handle_signature_error();
+                Err(OAuthError::SigningFailed)
+            }
+        };
+        zeroize::Zeroize::zeroize(&mut sig);
+        result
+    }
+
     /// Write the authorize URL for the browser (PKCE flow only). The exact
     /// size needed comes back in [`OAuthError::BufferTooSmall`].
     pub fn authorize_url(&self, out: &mut [u8]) -> Result<usize, OAuthError> {
@@ -585,7 +841,9 @@ impl<B: AsMut<[u8]>> Client<B> {
         };
         match self.state {
             State::Scheduled(at) => Some(expiry.map_or(at, |e| e.min(at))),
-            State::AwaitingRedirect(at) | State::InFlight(at) => Some(at),
+            State::AwaitingRedirect(at) | State::AwaitingSignature(at) | State::InFlight(at) => {
+                Some(at)
+            }
             _ => None,
         }
     }
@@ -596,10 +854,14 @@ impl<B: AsMut<[u8]>> Client<B> {
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
             State::Scheduled(_) => {
-                self.check_device_expiry(now);
+                // A device code expired, or an assertion to sign first.
+                let _ = self.check_device_expiry(now) || self.sign_before_sending(now);
             }
             State::AwaitingRedirect(deadline) if now >= deadline => {
                 self.end(Event::Failed(OAuthError::RedirectTimeout));
+            }
+            State::AwaitingSignature(deadline) if now >= deadline => {
+                self.end(Event::Failed(OAuthError::SigningFailed));
             }
             State::InFlight(deadline) if now >= deadline => {
                 self.wipe_response();
@@ -628,7 +890,7 @@ impl<B: AsMut<[u8]>> Client<B> {
         let State::Scheduled(at) = self.state else {
             return Ok(None);
         };
-        if self.check_device_expiry(now) || now < at {
+        if self.check_device_expiry(now) || now < at || self.sign_before_sending(now) {
             return Ok(None);
         }
         let (kind, endpoint) = match &self.grant {
@@ -646,6 +908,10 @@ impl<B: AsMut<[u8]>> Client<B> {
                 Some(self.provider.token_endpoint()),
             ),
             Grant::Refresh(_) => (RequestKind::Refresh, Some(self.provider.token_endpoint())),
+            Grant::ClientSecret | Grant::Assertion(_) => (
+                request_kind(&self.grant),
+                Some(self.provider.token_endpoint()),
+            ),
         };
         let Some(endpoint) = endpoint else {
             return Ok(None);
@@ -670,6 +936,10 @@ impl<B: AsMut<[u8]>> Client<B> {
             }
         };
         self.wipe_response();
+        if let Grant::Assertion(a) = &mut self.grant {
+            // Sent: a retry asks for a new signature, with a new `jti`.
+            a.sent();
+        }
         self.state = State::InFlight(now + RESPONSE_TIMEOUT);
         let sensitive =
             kind != RequestKind::DeviceAuthorization || self.app.client_secret().is_some();
@@ -759,10 +1029,13 @@ impl<B: AsMut<[u8]>> Client<B> {
             self.last_error = Some(e);
             self.tokens.clear();
         }
-        let kind = match self.grant {
+        let kind = match &self.grant {
             Grant::Device(_) => Some(FlowKind::Device),
             Grant::AuthCode(_) => Some(FlowKind::AuthCode),
             Grant::Refresh(_) => Some(FlowKind::Refresh),
+            Grant::ClientSecret => Some(FlowKind::ClientCredentials),
+            Grant::Assertion(a) if a.is_service_account() => Some(FlowKind::ServiceAccount),
+            Grant::Assertion(_) => Some(FlowKind::ClientCredentials),
             Grant::None => None,
         };
         self.outcome = kind.map(|k| (k, ev));
@@ -903,6 +1176,13 @@ impl<B: AsMut<[u8]>> Client<B> {
                 false
             }
             Grant::Refresh(old) => !old.ct_eq(self.tokens.refresh_token.expose()),
+            Grant::ClientSecret | Grant::Assertion(_) => {
+                // App-only: no refresh token is expected (RFC 6749
+                // §4.4.3); one sent all the same is not kept, the flow is
+                // simply run again before expiry.
+                self.tokens.refresh_token.clear();
+                false
+            }
             _ => !self.tokens.refresh_token.is_empty(),
         };
         self.rotated = rotated;
@@ -923,7 +1203,10 @@ fn request_kind(grant: &Grant) -> RequestKind {
         Grant::Device(d) if !d.authorized => RequestKind::DeviceAuthorization,
         Grant::Device(_) => RequestKind::DeviceToken,
         Grant::AuthCode(_) => RequestKind::CodeExchange,
-        _ => RequestKind::Refresh,
+        Grant::ClientSecret => RequestKind::ClientCredentials,
+        Grant::Assertion(a) if a.is_service_account() => RequestKind::JwtBearer,
+        Grant::Assertion(_) => RequestKind::ClientCredentials,
+        Grant::Refresh(_) | Grant::None => RequestKind::Refresh,
     }
 }
 
@@ -971,7 +1254,9 @@ impl BodyRoute<'_> {
             BodyParser::Token {
                 json,
                 account: AccountReader::new(),
-                read_account: kind != RequestKind::Refresh,
+                // A sign-in names its account; a refresh and app-only
+                // tokens (no user signed in) do not.
+                read_account: matches!(kind, RequestKind::DeviceToken | RequestKind::CodeExchange),
             }
         };
     }
@@ -1065,6 +1350,17 @@ fn classify(
             Outcome::Reauth(err)
         }
         ErrorCode::Other if status >= 500 || status == 429 => Outcome::Transient(err, retry_after),
+        // A service account's refusals name the key, the clock or the
+        // delegation (E445, E446), not a user's sign-in.
+        ErrorCode::InvalidGrant | ErrorCode::UnauthorizedClient | ErrorCode::AccessDenied
+            if kind == RequestKind::JwtBearer =>
+        {
+            Outcome::Fatal(OAuthError::ServiceAccountRefused(ProviderError {
+                code,
+                aadsts,
+                status,
+            }))
+        }
         _ => Outcome::Fatal(err),
     }
 }
@@ -1104,6 +1400,25 @@ fn write_body(
                 p.pair("scope", provider.scope().as_bytes());
             }
         }
+        (RequestKind::ClientCredentials, Grant::ClientSecret) => {
+            p.pair("grant_type", b"client_credentials")
+                .pair("client_id", app.client_id().as_bytes())
+                .pair("scope", provider.app_only_scope().as_bytes());
+        }
+        (RequestKind::ClientCredentials, Grant::Assertion(a)) => {
+            // The assertion authenticates the client: no secret besides.
+            p.pair("grant_type", b"client_credentials")
+                .pair("client_id", app.client_id().as_bytes())
+                .pair("scope", provider.app_only_scope().as_bytes())
+                .pair("client_assertion_type", JWT_BEARER_ASSERTION_TYPE)
+                .pair_unescaped("client_assertion", |w| write_assertion(w, a, app, provider));
+            return;
+        }
+        (RequestKind::JwtBearer, Grant::Assertion(a)) => {
+            p.pair("grant_type", JWT_BEARER_GRANT_TYPE)
+                .pair_unescaped("assertion", |w| write_assertion(w, a, app, provider));
+            return;
+        }
         _ => {}
     }
     if let Some(secret) = app.client_secret() {
@@ -1111,6 +1426,20 @@ fn write_body(
     }
 }
 
+/// The signed assertion, written straight into the request body.
+fn write_assertion(
+    w: &mut Writer<'_>,
+    a: &assertion::AssertionGrant,
+    app: &AppRegistration,
+    provider: &Provider,
+) {
+    a.with(provider, app, |assertion| {
+        crate::wire::jwt::write_jwt(w, assertion, a.signature.expose());
+    });
+}
+
+#[cfg(test)]
+mod app_only_tests;
 #[cfg(test)]
 mod secret_output_tests;
 #[cfg(test)]

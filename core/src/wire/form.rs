@@ -99,6 +99,21 @@ impl<'w, 'a> Pairs<'w, 'a> {
         encode(self.w, value, self.style);
         self
     }
+
+    /// Append one pair whose value `write` writes unescaped. Only for
+    /// values made of octets every style keeps (`A-Z a-z 0-9 - . _`), such
+    /// as a JWT (base64url and dots): written straight into the request,
+    /// never held in a buffer of its own.
+    pub fn pair_unescaped(&mut self, name: &str, write: impl FnOnce(&mut Writer<'a>)) -> &mut Self {
+        if !self.first {
+            self.w.push_byte(b'&');
+        }
+        self.first = false;
+        encode(self.w, name.as_bytes(), self.style);
+        self.w.push_byte(b'=');
+        write(self.w);
+        self
+    }
 }
 
 /// A form or query value could not be decoded.

@@ -14,6 +14,7 @@ pub mod id_token;
 pub mod json;
 pub mod json_guard;
 mod json_stream;
+pub mod jwt;
 pub mod reply;
 pub mod sasl;
 pub(crate) mod smtp_cmd;
