@@ -20,6 +20,7 @@ pub mod handed;
 pub mod mime;
 pub mod net;
 pub mod qr;
+pub mod signer;
 pub mod sim;
 pub mod store;
 pub mod story;
