@@ -27,6 +27,19 @@
 //! 3. Sleep until [`Client::poll_timeout`] and call
 //!    [`Client::handle_timeout`].
 //!
+//! # App-only sign-in (R-APP)
+//! [`Client::start_client_credentials`] (client secret),
+//! [`Client::start_client_assertion`] (certificate credential, RFC 7523
+//! §2.2) and [`Client::start_service_account`] (Google, RFC 7523 §2.1)
+//! each make one token request; the answer carries no refresh token, so
+//! the flow is simply run again before the access token expires. The two
+//! signed ones first raise [`Event::SignatureRequired`]: the key never
+//! enters the core. Write the octets to sign ([`Client::signing_input`],
+//! or stream them), sign them with the firmware's own crypto or secure
+//! element, give the signature to [`Client::handle_signature`] (or let
+//! [`Client::sign_with`] drive an [`AssertionSigner`]), then
+//! [`Client::poll_transmit`] as usual. Every retry is signed anew.
+//!
 //! One request per connection (`Connection: close`); requests are never
 //! pipelined. After success nothing is sent again: a redeemed device code
 //! or authorization code replayed revokes the grant on some servers.
