@@ -21,20 +21,23 @@
 //! which knows both: `config` sits below `token` and never imports it.
 
 use core::fmt;
-use heapless::{String, Vec};
+use heapless::String;
 
 use crate::address::Address;
 use crate::diag::{Diagnostic, Id};
-use crate::limits::{
-    MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_SEND_AS,
-    MAX_TENANT_LEN, MAX_URL_LEN,
-};
+use crate::limits::{MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_URL_LEN};
 use crate::provider::{
     AppRegistration, CustomEndpoints, EndpointOverrides, MicrosoftCloud, ProfileError, Provider,
     Tenant,
 };
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
+
+pub mod schema;
+
+pub use schema::{
+    by_key, Choice, ChoiceName, Kind, Nv, SetError, Setting, SettingType, Settings, Value, SCHEMA,
+};
 
 /// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,
 /// R-RULE-7). Without it every OAuth entry point answers
@@ -217,61 +220,6 @@ pub struct CustomProvider {
     pub scope: String<MAX_URL_LEN>,
 }
 
-/// The printer's OAuth-related settings (R-CFG).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Administrator registration's e-mail address (a Microsoft or Google
-    /// account). Default: none.
-    pub admin_address: Option<Address>,
-    /// [OAuth 2.0] on/off. Default: off.
-    pub oauth_enabled: bool,
-    /// [Fournisseur OAuth 2.0]. Default: Microsoft.
-    pub provider: ProviderKind,
-    /// Microsoft cloud (global, US Government, China). Default: global.
-    pub microsoft_cloud: MicrosoftCloud,
-    /// Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
-    /// a tenant id). Default: `organizations`.
-    pub tenant: String<MAX_TENANT_LEN>,
-    /// App registration's client id; empty means the vendor's built-in one
-    /// (Microsoft, Google). A custom provider needs one.
-    pub client_id: String<MAX_CLIENT_ID_LEN>,
-    /// Endpoints when [`Settings::provider`] is [`ProviderKind::Custom`].
-    pub custom: CustomProvider,
-    /// The Google app is in "Testing" publishing status: its refresh tokens
-    /// die after 7 days, and the administrator is warned ahead.
-    pub google_app_testing: bool,
-    /// The provider's SMTP server. Default: none.
-    pub smtp: Option<SmtpServer>,
-    /// [Changement de l'adresse de l'expéditeur].
-    pub sender_mode: SenderMode,
-    /// Bulk-setting sender address. Default: none.
-    pub bulk_address: Option<Address>,
-    /// From addresses allowed although they are not the signing account
-    /// (shared mailboxes, Microsoft "Send As"). Default: empty.
-    pub send_as: Vec<Address, MAX_SEND_AS>,
-    /// Proxy for the token traffic. Default: none.
-    pub proxy: Option<Proxy>,
-    /// Minimum SSL/TLS version. Default: TLS 1.2.
-    pub tls_min: TlsVersion,
-    /// Maximum SSL/TLS version. Default: TLS 1.3.
-    pub tls_max: TlsVersion,
-    /// WebDAV client HTTP version. Default: HTTP/1.1.
-    pub webdav_http: WebDavHttpVersion,
-    /// Network 2 with VLAN. Default: off.
-    pub vlan_on_network2: bool,
-    /// [Suppression automatique] of user tokens at logout and system
-    /// auto-reset. Default: off.
-    pub auto_delete_user_tokens: bool,
-    /// How long before an access token expires it is renewed, in seconds
-    /// (R-APP): [`DEFAULT_REFRESH_MARGIN_S`] by default, from
-    /// [`MIN_REFRESH_MARGIN_S`] to [`MAX_REFRESH_MARGIN_S`]. Microsoft's
-    /// High Volume Email refuses a token with less than 600 s left
-    /// (`501 5.5.127`). A token that lives less than twice the margin is
-    /// renewed at half its life. Applies to the tokens stored after a
-    /// change.
-    pub refresh_margin_s: u16,
-}
-
 /// The default [`Settings::refresh_margin_s`]: 600 s, what Microsoft's High
 /// Volume Email asks for at the least.
 pub const DEFAULT_REFRESH_MARGIN_S: u16 = 600;
@@ -284,141 +232,6 @@ pub const MAX_REFRESH_MARGIN_S: u16 = 1800;
 
 /// The default Microsoft tenant: work and school accounts.
 pub const DEFAULT_TENANT: &str = "organizations";
-
-impl Default for Settings {
-    fn default() -> Self {
-        let mut tenant = String::new();
-        // The literal is shorter than MAX_TENANT_LEN.
-        let _ = tenant.push_str(DEFAULT_TENANT);
-        Settings {
-            admin_address: None,
-            oauth_enabled: false,
-            provider: ProviderKind::Microsoft,
-            microsoft_cloud: MicrosoftCloud::Global,
-            tenant,
-            client_id: String::new(),
-            custom: CustomProvider::default(),
-            google_app_testing: false,
-            smtp: None,
-            sender_mode: SenderMode::default(),
-            bulk_address: None,
-            send_as: Vec::new(),
-            proxy: None,
-            tls_min: TlsVersion::Tls12,
-            tls_max: TlsVersion::Tls13,
-            webdav_http: WebDavHttpVersion::Http11,
-            vlan_on_network2: false,
-            auto_delete_user_tokens: false,
-            refresh_margin_s: DEFAULT_REFRESH_MARGIN_S,
-        }
-    }
-}
-
-impl Settings {
-    /// Back to [`Settings::default`] in place, field by field: nothing the
-    /// size of the settings (about 4 KB) is built on the stack (R-MEM). The
-    /// proxy password is wiped.
-    pub fn reset(&mut self) {
-        // Destructured without `..`: a new field must be reset here too.
-        let Settings {
-            admin_address,
-            oauth_enabled,
-            provider,
-            microsoft_cloud,
-            tenant,
-            client_id,
-            custom,
-            google_app_testing,
-            smtp,
-            sender_mode,
-            bulk_address,
-            send_as,
-            proxy,
-            tls_min,
-            tls_max,
-            webdav_http,
-            vlan_on_network2,
-            auto_delete_user_tokens,
-            refresh_margin_s,
-        } = self;
-        *admin_address = None;
-        *oauth_enabled = false;
-        *provider = ProviderKind::Microsoft;
-        *microsoft_cloud = MicrosoftCloud::Global;
-        tenant.clear();
-        // The literal is shorter than MAX_TENANT_LEN.
-        let _ = tenant.push_str(DEFAULT_TENANT);
-        client_id.clear();
-        custom.token_url.clear();
-        custom.device_url.clear();
-        custom.authorize_url.clear();
-        custom.scope.clear();
-        *google_app_testing = false;
-        *smtp = None;
-        *sender_mode = SenderMode::default();
-        *bulk_address = None;
-        send_as.clear();
-        if let Some(p) = proxy.as_mut() {
-            p.password.clear();
-        }
-        *proxy = None;
-        *tls_min = TlsVersion::Tls12;
-        *tls_max = TlsVersion::Tls13;
-        *webdav_http = WebDavHttpVersion::Http11;
-        *vlan_on_network2 = false;
-        *auto_delete_user_tokens = false;
-        *refresh_margin_s = DEFAULT_REFRESH_MARGIN_S;
-    }
-
-    /// Whether these are the defaults (`== Settings::default()` without
-    /// building one on the stack).
-    #[must_use]
-    pub fn is_default(&self) -> bool {
-        let Settings {
-            admin_address,
-            oauth_enabled,
-            provider,
-            microsoft_cloud,
-            tenant,
-            client_id,
-            custom,
-            google_app_testing,
-            smtp,
-            sender_mode,
-            bulk_address,
-            send_as,
-            proxy,
-            tls_min,
-            tls_max,
-            webdav_http,
-            vlan_on_network2,
-            auto_delete_user_tokens,
-            refresh_margin_s,
-        } = self;
-        admin_address.is_none()
-            && !oauth_enabled
-            && *provider == ProviderKind::Microsoft
-            && *microsoft_cloud == MicrosoftCloud::Global
-            && tenant.as_str() == DEFAULT_TENANT
-            && client_id.is_empty()
-            && custom.token_url.is_empty()
-            && custom.device_url.is_empty()
-            && custom.authorize_url.is_empty()
-            && custom.scope.is_empty()
-            && !google_app_testing
-            && smtp.is_none()
-            && *sender_mode == SenderMode::default()
-            && bulk_address.is_none()
-            && send_as.is_empty()
-            && proxy.is_none()
-            && *tls_min == TlsVersion::Tls12
-            && *tls_max == TlsVersion::Tls13
-            && *webdav_http == WebDavHttpVersion::Http11
-            && !vlan_on_network2
-            && !auto_delete_user_tokens
-            && *refresh_margin_s == DEFAULT_REFRESH_MARGIN_S
-    }
-}
 
 /// What a provider profile is made of ([`Settings::profile_parts`]),
 /// borrowed: a firmware that only needs the profile (its OAuth client)
@@ -967,7 +780,7 @@ pub(crate) mod tests {
             let mut s = valid(SenderMode::LoginUserAddress);
             breaker(&mut s);
             let v = s.validate();
-            assert_eq!(v.iter().collect::<std::vec::Vec<_>>(), [rule], "{rule:?}");
+            assert_eq!(v.iter().collect::<Vec<_>>(), [rule], "{rule:?}");
             assert_eq!(rule.diag(), id);
             assert_eq!(v.diag(), id);
             assert!(rule.to_string().starts_with(&format!("E{}", id.number())));
@@ -985,7 +798,7 @@ pub(crate) mod tests {
         s.smtp = None;
         let v = s.validate();
         assert_eq!(
-            v.iter().collect::<std::vec::Vec<_>>(),
+            v.iter().collect::<Vec<_>>(),
             [
                 ConfigError::VlanOnNetwork2,
                 ConfigError::MicrosoftTls13Only,

@@ -5,7 +5,8 @@
 use heapless::Vec;
 
 use super::records::{
-    restore, settings3_into, settings_into, NvExpiries, NvSettings, NvSettings3, NvSlot, NvUser,
+    read_tagged, reset_tagged, restore, settings3_into, settings_into, NvExpiries, NvSettings,
+    NvSettings3, NvSlot, NvUser,
 };
 use super::seal::SecretSealer;
 use super::{
@@ -405,13 +406,20 @@ fn decode_into(
     // held, nor moved from frame to frame).
     let (nv_settings, after) =
         postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| undecodable)?;
-    // Format 3's second settings' record; a format-2 image has none.
-    let (nv_settings3, after) = if image.version >= 3 {
+    // Formats 3 and 4's second settings' record (a format-2 image has
+    // none); format 5's tagged record in its place.
+    let (nv_settings3, after) = if (3..5).contains(&image.version) {
         let (s3, after) =
             postcard::take_from_bytes::<NvSettings3>(after).map_err(|_| undecodable)?;
         (Some(s3), after)
     } else {
         (None, after)
+    };
+    reset_tagged(settings);
+    let after = if image.version >= 5 {
+        read_tagged(after, settings, undecodable)?
+    } else {
+        after
     };
     let (admin, after) = postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| undecodable)?;
     let (user_count, users) = postcard::take_from_bytes::<usize>(after).map_err(|_| undecodable)?;

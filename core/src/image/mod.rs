@@ -7,7 +7,7 @@
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
-//! ## Layout (format version 4)
+//! ## Layout (format version 5)
 //!
 //! The 20-octet prefix is the same in every format version, so that an image
 //! from newer firmware is recognised and refused clearly
@@ -47,6 +47,12 @@
 //! slot's refresh token dies when the provider gave one
 //! (`refresh_token_expires_in`, for the expiry warnings). A version-3 image
 //! has none: its tokens are judged by the provider's rule alone.
+//!
+//! Format version 5 replaces format 3's second settings' record with a
+//! tagged one: (tag, value) pairs for the settings `config/schema.rs` gives
+//! a tag, the refresh margin first among them. A new setting then needs no
+//! new record: an image without its tag loads it at its default, and a tag
+//! this build does not know is skipped.
 
 use core::fmt;
 
@@ -74,7 +80,7 @@ pub use save::{save, ImageWriter};
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
 /// from format version 2.
 pub(crate) const STATUS_VERIFIED: u8 = 0x80;
@@ -118,8 +124,8 @@ const SETTINGS_MAX: usize = 1
     + s(MAX_PROXY_USER_LEN)
     + 3
     + 6
-    // Format 3's second record: the refresh margin (a u16 varint).
-    + 3;
+    // Format 5's tagged record (format 3's refresh margin record is smaller).
+    + crate::config::schema::tagged_len_bound();
 const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
 const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
 /// Format 4's death dates: a varint count, then per slot an `Option<u64>`.

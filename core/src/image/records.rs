@@ -1,5 +1,5 @@
 //! The image's records: the settings and each token slot's metadata as
-//! postcard encodes them (format versions 1 to 4; never reorder fields),
+//! postcard encodes them (format versions 1 to 5; never reorder fields),
 //! and their conversion from and back into [`Settings`] and the store's
 //! slots. No secret is in a record: the secrets follow in the vault.
 
@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{NvError, STATUS_VERIFIED};
 use crate::address::Address;
+use crate::config::schema::tagged_count;
 use crate::config::{
-    ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, WebDavHttpVersion,
-    DEFAULT_REFRESH_MARGIN_S,
+    Nv, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, Value,
+    WebDavHttpVersion, SCHEMA,
 };
 use crate::limits::{MAX_SEND_AS, MAX_USER_TOKENS};
 use crate::provider::MicrosoftCloud;
@@ -73,11 +74,27 @@ pub(super) struct NvSettings3 {
 /// reads (format version 4).
 pub(super) type NvExpiries = Vec<Option<u64>, { MAX_USER_TOKENS + 1 }>;
 
+/// A setting's value in format 5's tagged record.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NvValue<'a> {
+    Bool(bool),
+    Number(u32),
+    Choice(u8),
+    Text(&'a str),
+}
+
+/// Format 5's record of the settings the schema gives a tag
+/// ([`Nv::Tag`]): (tag, value) pairs, so that a new setting needs no new
+/// record and an image from before it loads with its default. A tag this
+/// build does not know is skipped.
+pub(super) type NvTagged<'a> = Vec<(u8, NvValue<'a>), { tagged_count() }>;
+
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvMeta<'a> {
     #[serde(borrow)]
     pub(super) settings: NvSettings<'a>,
-    pub(super) settings3: NvSettings3,
+    #[serde(borrow)]
+    pub(super) tagged: NvTagged<'a>,
     #[serde(borrow)]
     pub(super) admin: NvSlot<'a>,
     #[serde(borrow)]
@@ -189,23 +206,78 @@ fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
     String::try_from(s).map_err(|_| NvError::Corrupt)
 }
 
-/// Writes the image's settings into `s`, field by field (R-MEM). Not
-/// inlined: its temporaries (an address, a host) then live on its own
-/// frame, not beside the secret's scratch buffer of [`decode_into`].
-#[inline(never)]
-/// The format-3 settings' record of `s`.
-pub(super) fn nv_settings3(s: &Settings) -> NvSettings3 {
-    NvSettings3 {
-        refresh_margin_s: s.refresh_margin_s,
+/// Format 5's tagged record of `s`: every setting with a tag, from the
+/// schema.
+pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
+    let mut out = NvTagged::new();
+    for setting in SCHEMA {
+        let Nv::Tag(tag) = setting.nv else { continue };
+        let value = match s.value(setting.field) {
+            Some(Value::Bool(b)) => NvValue::Bool(b),
+            Some(Value::Number(n)) => NvValue::Number(n),
+            Some(Value::Choice(c)) => NvValue::Choice(c),
+            Some(Value::Text(t)) => NvValue::Text(t),
+            Some(Value::Address(a)) => NvValue::Text(a.map_or("", Address::as_str)),
+            // A composite setting has no tag (schema test).
+            Some(Value::Composite) | None => continue,
+        };
+        // As many entries as tagged settings: the push cannot fail.
+        let _ = out.push((tag, value));
     }
+    out
+}
+
+/// Every tagged setting of `s` back to its default: what an image without
+/// the tagged record (format 4 or older) or without a setting's tag means.
+pub(super) fn reset_tagged(s: &mut Settings) {
+    for setting in SCHEMA {
+        if let Nv::Tag(_) = setting.nv {
+            s.reset_field(setting.field);
+        }
+    }
+}
+
+/// Reads format 5's tagged record at the start of `bytes` into `s` (after
+/// [`reset_tagged`]) and returns what follows it. Pair by pair, so that a
+/// tag this build does not know is skipped whatever their number.
+/// `undecodable`: the error for a record that does not decode.
+pub(super) fn read_tagged<'b>(
+    bytes: &'b [u8],
+    s: &mut Settings,
+    undecodable: NvError,
+) -> Result<&'b [u8], NvError> {
+    let (count, mut rest) = postcard::take_from_bytes::<usize>(bytes).map_err(|_| undecodable)?;
+    for _ in 0..count {
+        let ((tag, value), after) =
+            postcard::take_from_bytes::<(u8, NvValue<'_>)>(rest).map_err(|_| undecodable)?;
+        rest = after;
+        let Some(setting) = SCHEMA.iter().find(|x| x.nv == Nv::Tag(tag)) else {
+            continue;
+        };
+        let value = match value {
+            NvValue::Bool(b) => Value::Bool(b),
+            NvValue::Number(n) => Value::Number(n),
+            NvValue::Choice(c) => Value::Choice(c),
+            NvValue::Text(t) => Value::Text(t),
+        };
+        s.set_value(setting.field, value)
+            .map_err(|_| NvError::Corrupt)?;
+    }
+    Ok(rest)
 }
 
 /// Writes the format-3 record into `s`; `None` (a format-2 image) leaves
 /// those settings at their defaults.
 pub(super) fn settings3_into(nv: Option<&NvSettings3>, s: &mut Settings) {
-    s.refresh_margin_s = nv.map_or(DEFAULT_REFRESH_MARGIN_S, |n| n.refresh_margin_s);
+    if let Some(n) = nv {
+        s.refresh_margin_s = n.refresh_margin_s;
+    }
 }
 
+/// Writes the image's settings into `s`, field by field (R-MEM). Not
+/// inlined: its temporaries (an address, a host) then live on its own
+/// frame, not beside the secret's scratch buffer.
+#[inline(never)]
 pub(super) fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(), NvError> {
     let bad = NvError::Corrupt;
     s.provider = match nv.provider {

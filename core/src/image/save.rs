@@ -11,7 +11,7 @@ use heapless::Vec;
 use postcard::ser_flavors::Flavor;
 use zeroize::Zeroize;
 
-use super::records::{nv_settings, nv_settings3, nv_slot, NvExpiries, NvMeta, NvUser};
+use super::records::{nv_settings, nv_slot, nv_tagged, NvExpiries, NvMeta, NvUser};
 use super::seal::{SecretSealer, PIECE_LEN};
 use super::{
     aad, le32, nonce, DeviceKey, NvError, Seal, BODY_FIXED_LEN, CRC, FLAG_SEALED, FORMAT_VERSION,
@@ -396,7 +396,7 @@ impl Parts<'_> {
         }
         let meta = NvMeta {
             settings: nv_settings(self.settings),
-            settings3: nv_settings3(self.settings),
+            tagged: nv_tagged(self.settings),
             admin: nv_slot(&self.store.admin),
             users,
             expiries,

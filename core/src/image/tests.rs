@@ -1,8 +1,9 @@
 //! The image as octets: sealed images committed by the releases that wrote
 //! them still load (format 2, without the refresh margin; format 3, without
-//! the refresh tokens' death dates; format 4), and today's writer produces
-//! the format-4 one octet for octet (R-NV: an image written by the current
-//! version loads after an update).
+//! the refresh tokens' death dates; format 4, with the refresh margin in
+//! its own record; format 5), and today's writer produces the format-5 one
+//! octet for octet (R-NV: an image written by the current version loads
+//! after an update).
 
 use super::{self as nv, DeviceKey, Seal, IMAGE_MAX_LEN};
 use crate::config::tests::{addr, valid};
@@ -21,6 +22,9 @@ const V2_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format2_sealed.bin");
 const V3_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format3_sealed.bin");
 /// The same state, death date included, written by format version 4.
 const V4_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format4_sealed.bin");
+/// The same state written by format version 5 (the refresh margin in the
+/// tagged record).
+const V5_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format5_sealed.bin");
 /// The fixture's wall clock at sign-in.
 const FIXTURE_WALL: WallTime = WallTime(1_790_000_000);
 /// How long the provider said Alice's refresh token lives (a week: a
@@ -100,16 +104,16 @@ fn fixture_image() -> Vec<u8> {
 }
 
 /// Writes the fixture of the current format: `MFP_IMAGE_BLESS=1 cargo test
-/// -p mfp-oauth-core --lib write_v4_fixture -- --ignored`. Only for a new
+/// -p mfp-oauth-core --lib write_v5_fixture -- --ignored`. Only for a new
 /// format version: a committed fixture is never rewritten.
 #[test]
 #[ignore = "writes the fixture"]
-fn write_v4_fixture() {
+fn write_v5_fixture() {
     if std::env::var_os("MFP_IMAGE_BLESS").is_some() {
         std::fs::write(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/image/testdata/nv_format4_sealed.bin"
+                "/src/image/testdata/nv_format5_sealed.bin"
             ),
             fixture_image(),
         )
@@ -118,20 +122,29 @@ fn write_v4_fixture() {
 }
 
 #[test]
-fn todays_writer_produces_the_committed_format_4_image_octet_for_octet() {
+fn todays_writer_produces_the_committed_format_5_image_octet_for_octet() {
     assert_eq!(
-        u16::from_le_bytes([V4_SEALED_IMAGE[4], V4_SEALED_IMAGE[5]]),
-        4
+        u16::from_le_bytes([V5_SEALED_IMAGE[4], V5_SEALED_IMAGE[5]]),
+        5
     );
-    assert_eq!(fixture_image(), V4_SEALED_IMAGE);
+    assert_eq!(fixture_image(), V5_SEALED_IMAGE);
 }
 
+/// Formats 4 and 5 keep the same state: the refresh tokens' death dates
+/// and the refresh margin come back from both.
 #[test]
-fn the_committed_format_4_image_loads_the_refresh_token_death_date() {
+fn the_committed_format_4_and_5_images_load_the_refresh_token_death_date() {
+    for image in [V4_SEALED_IMAGE, V5_SEALED_IMAGE] {
+        the_image_loads_the_fixture_state(image);
+    }
+}
+
+fn the_image_loads_the_fixture_state(image: &[u8]) {
     let key = DeviceKey::new(&FIXTURE_KEY);
     let mut s = Settings::default();
     let mut loaded = TokenStore::new();
-    nv::load(V4_SEALED_IMAGE, &[], Some(&key), &mut s, &mut loaded).unwrap();
+    nv::load(image, &[], Some(&key), &mut s, &mut loaded).unwrap();
+    assert_eq!(s.refresh_margin_s, FIXTURE_MARGIN_S);
     let (settings, store) = fixture_state();
     assert!(s == settings, "every setting comes back");
     // Alice's week, earlier than Microsoft's 90 days of inactivity.
@@ -168,8 +181,9 @@ fn the_committed_format_3_image_loads_its_refresh_margin() {
     );
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
-    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 4);
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 5);
     nv::load(&out[..n], &[], None, &mut s, &mut TokenStore::new()).unwrap();
+    assert_eq!(s.refresh_margin_s, FIXTURE_MARGIN_S);
 }
 
 /// The migration of an update: a format-2 image loads, its refresh margin
@@ -189,7 +203,7 @@ fn the_committed_format_2_image_loads_with_its_key() {
     );
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
-    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 4);
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 5);
     let mut again = TokenStore::new();
     let mut s2 = Settings::default();
     nv::load(&out[..n], &[], None, &mut s2, &mut again).unwrap();
@@ -305,7 +319,7 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
     };
     assert_eq!(
         in_pieces(&settings, &store, Some(seal), &[64]),
-        V4_SEALED_IMAGE
+        V5_SEALED_IMAGE
     );
 }
 
@@ -616,4 +630,45 @@ proptest! {
         let mut flash = Flash::new(&a, &b);
         prop_assert_eq!(from_flash(&mut flash, RECORDS_MAX_LEN, k), expected);
     }
+}
+
+// ----- the tagged record (format 5, issue 15 item 4) -----
+
+/// A tag this build does not know is skipped, whatever its value and
+/// however many come: a later firmware's setting does not make the record
+/// undecodable. A known tag whose value does not fit is damage.
+#[test]
+fn the_tagged_record_skips_tags_it_does_not_know() {
+    use super::records::{read_tagged, NvValue};
+    let mut bytes = vec![0u8; 64];
+    let pairs: [(u8, NvValue<'_>); 4] = [
+        (200, NvValue::Text("a setting of a later firmware")),
+        (1, NvValue::Number(1200)),
+        (201, NvValue::Bool(true)),
+        (202, NvValue::Choice(7)),
+    ];
+    let mut used = postcard::to_slice(&pairs.len(), &mut bytes).unwrap().len();
+    for p in &pairs {
+        used += postcard::to_slice(p, &mut bytes[used..]).unwrap().len();
+    }
+    bytes[used] = 0xAB; // what follows the record
+    let mut s = Settings::default();
+    let rest = read_tagged(&bytes[..=used], &mut s, NvError::Corrupt).unwrap();
+    assert_eq!(rest, [0xAB]);
+    assert_eq!(s.refresh_margin_s, 1200);
+    // The margin's tag with a value that is not a number, or too large.
+    for bad in [NvValue::Bool(true), NvValue::Number(70_000)] {
+        let mut b = vec![0u8; 16];
+        let n = postcard::to_slice(&1usize, &mut b).unwrap().len();
+        let m = postcard::to_slice(&(1u8, bad), &mut b[n..]).unwrap().len();
+        assert_eq!(
+            read_tagged(&b[..n + m], &mut s, NvError::Corrupt),
+            Err(NvError::Corrupt)
+        );
+    }
+    // Cut short: undecodable.
+    assert_eq!(
+        read_tagged(&bytes[..used - 1], &mut s, NvError::BufferTooSmall),
+        Err(NvError::BufferTooSmall)
+    );
 }

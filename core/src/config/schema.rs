@@ -1,0 +1,653 @@
+//! Every setting declared once (issue 15 item 4, R-CFG): [`Settings`], its
+//! default, its in-place reset and default test, and [`SCHEMA`], the table
+//! the other places derive from: the CLI's `config set` / `config show`
+//! keys, the C struct `mfp_oauth_settings` (generated from this table by
+//! the C binding's `generated` test), and the image's tagged record of
+//! settings (format 5). A new setting of a plain kind (on/off, a number, a
+//! choice, a text, an address) is one entry here.
+//!
+//! Settings made of several parts (the custom endpoints, the SMTP server,
+//! the send-as list, the proxy) are [`Kind::Composite`]: each place that
+//! reads or writes them does so by hand, as they have their own shapes
+//! (a host and a port, a list edited by `+a`/`-a`, a sealed password).
+
+use heapless::{String, Vec};
+
+use super::{
+    CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer, TlsVersion, WebDavHttpVersion,
+    DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S, MIN_REFRESH_MARGIN_S,
+};
+use crate::address::Address;
+use crate::limits::{MAX_CLIENT_ID_LEN, MAX_SEND_AS, MAX_TENANT_LEN};
+use crate::provider::MicrosoftCloud;
+
+/// What a setting holds, for the places that read and write settings
+/// without knowing each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// On or off.
+    Bool,
+    /// A whole number; the configuration rules check the range
+    /// ([`super::Settings::validate`]).
+    Number {
+        /// The least valid value.
+        min: u32,
+        /// The most valid value.
+        max: u32,
+    },
+    /// One of a closed list ([`Choice`]).
+    Choice(&'static [ChoiceName]),
+    /// A text of at most `cap` octets.
+    Text {
+        /// Capacity in octets.
+        cap: usize,
+    },
+    /// An e-mail address, or none.
+    Address,
+    /// Several parts, read and written by hand in each place.
+    Composite,
+}
+
+/// How a setting is kept in the image (R-NV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nv {
+    /// In the fixed records of image formats 1 to 4 (written by hand in
+    /// `image/records.rs`; never reordered).
+    Fixed,
+    /// In format 5's tagged record under this tag (never reused): the
+    /// image code reads and writes it from this table.
+    Tag(u8),
+}
+
+/// One value of a [`Kind::Choice`] setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChoiceName {
+    /// Its number (the C enum's value, the image's octet).
+    pub code: u8,
+    /// The CLI's word (`config set`, `config show`).
+    pub word: &'static str,
+    /// The C enum constant's suffix (`MFP_OAUTH_<ENUM>_<SUFFIX>`).
+    pub c_name: &'static str,
+    /// What it means, for the C header.
+    pub doc: &'static str,
+}
+
+/// A setting as the table describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The field of [`super::Settings`] and of the C struct.
+    pub field: &'static str,
+    /// The CLI's key (`config set KEY VALUE`).
+    pub key: &'static str,
+    /// What it is (English; the first line is the summary).
+    pub doc: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// Where the image keeps it.
+    pub nv: Nv,
+}
+
+/// A setting's value, borrowed, for the places that handle settings by
+/// [`Kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// [`Kind::Bool`].
+    Bool(bool),
+    /// [`Kind::Number`].
+    Number(u32),
+    /// [`Kind::Choice`]: the [`ChoiceName::code`].
+    Choice(u8),
+    /// [`Kind::Text`], and [`Kind::Address`] when written (empty: none).
+    Text(&'a str),
+    /// [`Kind::Address`] when read.
+    Address(Option<&'a Address>),
+    /// [`Kind::Composite`]: not readable this way.
+    Composite,
+}
+
+/// Why [`super::Settings::set_value`] refused a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SetError {
+    /// No setting has this field name.
+    Unknown,
+    /// The value is of another kind than the setting.
+    WrongKind,
+    /// A number too large for the setting's type, or a choice code that
+    /// names none of its values.
+    OutOfRange,
+    /// A text longer than the setting holds.
+    TooLong,
+    /// Not an e-mail address.
+    InvalidAddress,
+    /// A [`Kind::Composite`] setting is not set this way.
+    Composite,
+}
+
+/// A setting's type, read and written as a [`Value`].
+pub trait SettingType {
+    /// The value held.
+    fn value(&self) -> Value<'_>;
+    /// Writes `v` in place (nothing changes on an error).
+    ///
+    /// # Errors
+    /// [`SetError`] when `v` does not fit.
+    fn set(&mut self, v: Value<'_>) -> Result<(), SetError>;
+}
+
+impl SettingType for bool {
+    fn value(&self) -> Value<'_> {
+        Value::Bool(*self)
+    }
+    fn set(&mut self, v: Value<'_>) -> Result<(), SetError> {
+        match v {
+            Value::Bool(b) => {
+                *self = b;
+                Ok(())
+            }
+            _ => Err(SetError::WrongKind),
+        }
+    }
+}
+
+impl SettingType for u16 {
+    fn value(&self) -> Value<'_> {
+        Value::Number(u32::from(*self))
+    }
+    fn set(&mut self, v: Value<'_>) -> Result<(), SetError> {
+        match v {
+            Value::Number(n) => {
+                *self = u16::try_from(n).map_err(|_| SetError::OutOfRange)?;
+                Ok(())
+            }
+            _ => Err(SetError::WrongKind),
+        }
+    }
+}
+
+impl<const N: usize> SettingType for String<N> {
+    fn value(&self) -> Value<'_> {
+        Value::Text(self.as_str())
+    }
+    fn set(&mut self, v: Value<'_>) -> Result<(), SetError> {
+        match v {
+            Value::Text(t) if t.len() <= N => {
+                self.clear();
+                self.push_str(t).map_err(|_| SetError::TooLong)
+            }
+            Value::Text(_) => Err(SetError::TooLong),
+            _ => Err(SetError::WrongKind),
+        }
+    }
+}
+
+impl SettingType for Option<Address> {
+    fn value(&self) -> Value<'_> {
+        Value::Address(self.as_ref())
+    }
+    fn set(&mut self, v: Value<'_>) -> Result<(), SetError> {
+        match v {
+            Value::Text("") | Value::Address(None) => {
+                *self = None;
+                Ok(())
+            }
+            Value::Text(t) => {
+                *self = Some(Address::parse(t).map_err(|_| SetError::InvalidAddress)?);
+                Ok(())
+            }
+            Value::Address(Some(a)) => {
+                *self = Some(a.clone());
+                Ok(())
+            }
+            _ => Err(SetError::WrongKind),
+        }
+    }
+}
+
+/// A closed list of values, kept as a number.
+pub trait Choice: Copy + Sized + 'static {
+    /// Every value with its words, in the order of their codes.
+    const NAMES: &'static [ChoiceName];
+    /// The value of code `code`.
+    fn from_code(code: u8) -> Option<Self>;
+    /// Its code.
+    fn code(self) -> u8;
+}
+
+macro_rules! choices {
+    ($ty:ty { $( $variant:path = $code:literal, $word:literal, $c:literal, $doc:literal; )* }) => {
+        impl Choice for $ty {
+            const NAMES: &'static [ChoiceName] = &[
+                $( ChoiceName { code: $code, word: $word, c_name: $c, doc: $doc }, )*
+            ];
+            fn from_code(code: u8) -> Option<Self> {
+                match code {
+                    $( $code => Some($variant), )*
+                    _ => None,
+                }
+            }
+            fn code(self) -> u8 {
+                match self {
+                    $( $variant => $code, )*
+                    #[allow(unreachable_patterns)]
+                    _ => 0,
+                }
+            }
+        }
+
+        impl SettingType for $ty {
+            fn value(&self) -> Value<'_> {
+                Value::Choice(self.code())
+            }
+            fn set(&mut self, v: Value<'_>) -> Result<(), SetError> {
+                match v {
+                    Value::Choice(c) => {
+                        *self = <$ty>::from_code(c).ok_or(SetError::OutOfRange)?;
+                        Ok(())
+                    }
+                    _ => Err(SetError::WrongKind),
+                }
+            }
+        }
+    };
+}
+
+choices!(ProviderKind {
+    ProviderKind::Microsoft = 0, "microsoft", "MICROSOFT", "Microsoft 365 / Exchange Online (the default).";
+    ProviderKind::Google = 1, "google", "GOOGLE", "Google Workspace / Gmail.";
+    ProviderKind::Custom = 2, "custom", "CUSTOM", "Any other standards-compliant provider, with the `custom_*` endpoints.";
+});
+
+choices!(MicrosoftCloud {
+    MicrosoftCloud::Global = 0, "global", "GLOBAL", "Worldwide (the default).";
+    MicrosoftCloud::UsGovGccHigh = 1, "us-gov-gcc-high", "US_GOV_GCC_HIGH", "US Government GCC High.";
+    MicrosoftCloud::UsGovDod = 2, "us-gov-dod", "US_GOV_DOD", "US Government DoD.";
+    MicrosoftCloud::China = 3, "china", "CHINA", "China, operated by 21Vianet.";
+});
+
+choices!(SenderMode {
+    SenderMode::LoginUserAddress = 0, "login-user", "LOGIN_USER_ADDRESS", "The logged-in user's address; the user's token.";
+    SenderMode::AllowUserChanges = 1, "allow-changes", "ALLOW_USER_CHANGES", "The address the user enters; the user's token for that address.";
+    SenderMode::AdminFixedAddress = 2, "admin-fixed", "ADMIN_FIXED_ADDRESS", "The administrator's address and token (the shipping default).";
+    SenderMode::BulkSetting = 3, "bulk", "BULK_SETTING", "The bulk-setting address (= the administrator's); the administrator's token.";
+});
+
+choices!(TlsVersion {
+    TlsVersion::Tls10 = 0, "1.0", "TLS10", "TLS 1.0.";
+    TlsVersion::Tls11 = 1, "1.1", "TLS11", "TLS 1.1.";
+    TlsVersion::Tls12 = 2, "1.2", "TLS12", "TLS 1.2.";
+    TlsVersion::Tls13 = 3, "1.3", "TLS13", "TLS 1.3.";
+});
+
+choices!(WebDavHttpVersion {
+    WebDavHttpVersion::Http11 = 0, "1.1", "HTTP11", "HTTP/1.1 only (the device default).";
+    WebDavHttpVersion::Http2Http11 = 1, "2", "HTTP2_HTTP11", "\"HTTP/2,HTTP/1.1\" (Google needs it, R-RULE-3).";
+});
+
+/// Composite settings are not read or written as a [`Value`].
+macro_rules! composite {
+    ($($ty:ty),*) => {$(
+        impl SettingType for $ty {
+            fn value(&self) -> Value<'_> {
+                Value::Composite
+            }
+            fn set(&mut self, _: Value<'_>) -> Result<(), SetError> {
+                Err(SetError::Composite)
+            }
+        }
+    )*};
+}
+
+composite!(
+    CustomProvider,
+    Option<SmtpServer>,
+    Vec<Address, MAX_SEND_AS>,
+    Option<Proxy>
+);
+
+/// The default tenant as a setting's text.
+fn default_tenant() -> String<MAX_TENANT_LEN> {
+    let mut t = String::new();
+    // The literal is shorter than MAX_TENANT_LEN.
+    let _ = t.push_str(DEFAULT_TENANT);
+    t
+}
+
+/// Declares [`super::Settings`] and [`SCHEMA`] from one list.
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])+
+        $field:ident: $ty:ty = $default:expr;
+        key $key:literal, kind $kind:expr, nv $nv:expr;
+    )*) => {
+        /// The printer's OAuth-related settings (R-CFG), declared with
+        /// their CLI keys, kinds and image places in `config/schema.rs`.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Settings {
+            $( $(#[doc = $doc])+ pub $field: $ty, )*
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings { $( $field: $default, )* }
+            }
+        }
+
+        /// Every setting, in the order the CLI shows them.
+        pub const SCHEMA: &[Setting] = &[
+            $( Setting {
+                field: stringify!($field),
+                key: $key,
+                doc: concat!($($doc, "\n"),+),
+                kind: $kind,
+                nv: $nv,
+            }, )*
+        ];
+
+        impl Settings {
+            /// Back to [`Settings::default`] in place, one field at a time:
+            /// nothing the size of the settings (about 4 KB) is built on
+            /// the stack (R-MEM). The proxy password is wiped first.
+            pub fn reset(&mut self) {
+                if let Some(p) = self.proxy.as_mut() {
+                    p.password.clear();
+                }
+                $( self.$field = $default; )*
+            }
+
+            /// Whether these are the defaults (`== Settings::default()`
+            /// without building one on the stack).
+            #[must_use]
+            pub fn is_default(&self) -> bool {
+                $( self.$field == { let d: $ty = $default; d } )&&*
+            }
+
+            /// The setting whose field is `field` back to its default, in
+            /// place; `false` for no such setting.
+            pub fn reset_field(&mut self, field: &str) -> bool {
+                match field {
+                    $( stringify!($field) => {
+                        self.$field = $default;
+                        true
+                    } )*
+                    _ => false,
+                }
+            }
+
+            /// The value of the setting whose field is `field`
+            /// ([`Value::Composite`] for a composite one), `None` for no
+            /// such setting.
+            #[must_use]
+            pub fn value(&self, field: &str) -> Option<Value<'_>> {
+                match field {
+                    $( stringify!($field) => Some(SettingType::value(&self.$field)), )*
+                    _ => None,
+                }
+            }
+
+            /// Writes `v` into the setting whose field is `field`, in place;
+            /// nothing changes on an error. The configuration rules are
+            /// not checked here ([`Settings::validate`]).
+            ///
+            /// # Errors
+            /// [`SetError`] when there is no such setting or `v` does not
+            /// fit it.
+            pub fn set_value(&mut self, field: &str, v: Value<'_>) -> Result<(), SetError> {
+                match field {
+                    $( stringify!($field) => SettingType::set(&mut self.$field, v), )*
+                    _ => Err(SetError::Unknown),
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    /// The administrator's e-mail address (a Microsoft or Google account).
+    /// Default: none.
+    admin_address: Option<Address> = None;
+    key "admin-address", kind Kind::Address, nv Nv::Fixed;
+
+    /// [OAuth 2.0] on/off. Default: off.
+    oauth_enabled: bool = false;
+    key "oauth", kind Kind::Bool, nv Nv::Fixed;
+
+    /// [Fournisseur OAuth 2.0]. Default: Microsoft.
+    provider: ProviderKind = ProviderKind::Microsoft;
+    key "provider", kind Kind::Choice(ProviderKind::NAMES), nv Nv::Fixed;
+
+    /// The Microsoft cloud (worldwide, US Government, China). Default:
+    /// worldwide.
+    microsoft_cloud: MicrosoftCloud = MicrosoftCloud::Global;
+    key "microsoft-cloud", kind Kind::Choice(MicrosoftCloud::NAMES), nv Nv::Fixed;
+
+    /// The Microsoft tenant (`organizations`, `common`, `consumers`, a
+    /// domain or a tenant id). Default: `organizations`.
+    tenant: String<MAX_TENANT_LEN> = default_tenant();
+    key "tenant", kind Kind::Text { cap: MAX_TENANT_LEN }, nv Nv::Fixed;
+
+    /// The app registration's client id; empty means the vendor's built-in
+    /// one (Microsoft, Google). A custom provider needs one.
+    client_id: String<MAX_CLIENT_ID_LEN> = String::new();
+    key "client-id", kind Kind::Text { cap: MAX_CLIENT_ID_LEN }, nv Nv::Fixed;
+
+    /// The endpoints when [`Settings::provider`] is [`ProviderKind::Custom`]
+    /// (or overrides of a preset's).
+    custom: CustomProvider = CustomProvider {
+        token_url: String::new(),
+        device_url: String::new(),
+        authorize_url: String::new(),
+        scope: String::new(),
+    };
+    key "token-url", kind Kind::Composite, nv Nv::Fixed;
+
+    /// The Google app is in "Testing" publishing status: its refresh tokens
+    /// die after 7 days, and the administrator is warned ahead.
+    google_app_testing: bool = false;
+    key "google-app-testing", kind Kind::Bool, nv Nv::Fixed;
+
+    /// The provider's SMTP server. Default: none.
+    smtp: Option<SmtpServer> = None;
+    key "smtp", kind Kind::Composite, nv Nv::Fixed;
+
+    /// [Changement de l'adresse de l'expéditeur]. Default: the
+    /// administrator's fixed address.
+    sender_mode: SenderMode = SenderMode::AdminFixedAddress;
+    key "sender-mode", kind Kind::Choice(SenderMode::NAMES), nv Nv::Fixed;
+
+    /// The bulk-setting sender address. Default: none.
+    bulk_address: Option<Address> = None;
+    key "bulk-address", kind Kind::Address, nv Nv::Fixed;
+
+    /// From addresses allowed although they are not the signing account
+    /// (shared mailboxes, Microsoft "Send As"). Default: empty.
+    send_as: Vec<Address, MAX_SEND_AS> = Vec::new();
+    key "send-as", kind Kind::Composite, nv Nv::Fixed;
+
+    /// The proxy for the token traffic. Default: none.
+    proxy: Option<Proxy> = None;
+    key "proxy", kind Kind::Composite, nv Nv::Fixed;
+
+    /// The minimum SSL/TLS version. Default: TLS 1.2.
+    tls_min: TlsVersion = TlsVersion::Tls12;
+    key "tls-min", kind Kind::Choice(TlsVersion::NAMES), nv Nv::Fixed;
+
+    /// The maximum SSL/TLS version. Default: TLS 1.3.
+    tls_max: TlsVersion = TlsVersion::Tls13;
+    key "tls-max", kind Kind::Choice(TlsVersion::NAMES), nv Nv::Fixed;
+
+    /// The WebDAV client's HTTP version. Default: HTTP/1.1.
+    webdav_http: WebDavHttpVersion = WebDavHttpVersion::Http11;
+    key "webdav-http", kind Kind::Choice(WebDavHttpVersion::NAMES), nv Nv::Fixed;
+
+    /// Network 2 with VLAN. Default: off.
+    vlan_on_network2: bool = false;
+    key "vlan", kind Kind::Bool, nv Nv::Fixed;
+
+    /// [Suppression automatique] of user tokens at logout and system
+    /// auto-reset. Default: off.
+    auto_delete_user_tokens: bool = false;
+    key "auto-delete", kind Kind::Bool, nv Nv::Fixed;
+
+    /// How long before an access token expires it is renewed, in seconds
+    /// (R-APP): 600 by default, from 60 to 1800. Microsoft's High Volume
+    /// Email refuses a token with less than 600 s left (`501 5.5.127`). A
+    /// token that lives less than twice the margin is renewed at half its
+    /// life. Applies to the tokens stored after a change.
+    refresh_margin_s: u16 = DEFAULT_REFRESH_MARGIN_S;
+    key "refresh-margin",
+    kind Kind::Number { min: MIN_REFRESH_MARGIN_S as u32, max: MAX_REFRESH_MARGIN_S as u32 },
+    nv Nv::Tag(1);
+}
+
+/// The setting whose CLI key is `key`.
+#[must_use]
+pub fn by_key(key: &str) -> Option<&'static Setting> {
+    SCHEMA.iter().find(|s| s.key == key)
+}
+
+/// How many settings the image keeps in its tagged record ([`Nv::Tag`]).
+#[must_use]
+pub const fn tagged_count() -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < SCHEMA.len() {
+        // `i` is below the length (the loop's condition).
+        #[allow(clippy::indexing_slicing)]
+        if let Nv::Tag(_) = SCHEMA[i].nv {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// An upper bound, in octets, of the postcard encoding of the tagged
+/// record: a varint count, then per setting its tag, the value's variant
+/// and the value (a text: a varint length and its octets).
+#[must_use]
+pub const fn tagged_len_bound() -> usize {
+    let mut n = 3;
+    let mut i = 0;
+    while i < SCHEMA.len() {
+        // `i` is below the length (the loop's condition).
+        #[allow(clippy::indexing_slicing)]
+        let s = &SCHEMA[i];
+        if let Nv::Tag(_) = s.nv {
+            n += 2 + match s.kind {
+                Kind::Bool | Kind::Choice(_) => 1,
+                Kind::Number { .. } => 5,
+                Kind::Text { cap } => 3 + cap,
+                Kind::Address => 3 + crate::limits::MAX_ADDRESS_LEN,
+                Kind::Composite => 0,
+            };
+        }
+        i += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::addr;
+
+    #[test]
+    fn keys_fields_and_tags_are_unique_and_no_composite_is_tagged() {
+        for (i, a) in SCHEMA.iter().enumerate() {
+            for b in &SCHEMA[i + 1..] {
+                assert_ne!(a.key, b.key);
+                assert_ne!(a.field, b.field);
+                if let (Nv::Tag(x), Nv::Tag(y)) = (a.nv, b.nv) {
+                    assert_ne!(x, y, "{} and {}", a.field, b.field);
+                }
+            }
+            if a.kind == Kind::Composite {
+                assert_eq!(a.nv, Nv::Fixed, "{}", a.field);
+            }
+            assert!(!a.doc.trim().is_empty(), "{}", a.field);
+            assert_eq!(by_key(a.key), Some(a));
+        }
+        assert_eq!(
+            tagged_count(),
+            SCHEMA.iter().filter(|s| matches!(s.nv, Nv::Tag(_))).count()
+        );
+    }
+
+    /// A value of each plain setting other than its default, of its kind.
+    fn other_value(s: &Setting) -> Value<'static> {
+        let default = Settings::default();
+        match s.kind {
+            Kind::Bool => Value::Bool(true),
+            Kind::Number { min, max } => Value::Number((min + max) / 2),
+            Kind::Choice(names) => names
+                .iter()
+                .map(|n| Value::Choice(n.code))
+                .find(|v| Some(*v) != default.value(s.field))
+                .unwrap(),
+            Kind::Text { .. } => Value::Text("contoso.example"),
+            Kind::Address => Value::Text("someone@contoso.example"),
+            Kind::Composite => Value::Composite,
+        }
+    }
+
+    #[test]
+    fn every_plain_setting_is_read_written_and_reset_through_the_table() {
+        let mut s = Settings::default();
+        assert!(s.is_default());
+        for setting in SCHEMA {
+            let v = other_value(setting);
+            if setting.kind == Kind::Composite {
+                assert_eq!(s.value(setting.field), Some(Value::Composite));
+                assert_eq!(s.set_value(setting.field, v), Err(SetError::Composite));
+                continue;
+            }
+            s.set_value(setting.field, v).unwrap();
+            let back = s.value(setting.field).unwrap();
+            match (setting.kind, back) {
+                (Kind::Address, Value::Address(Some(a))) => {
+                    assert_eq!(a, &addr("someone@contoso.example"));
+                }
+                _ => assert_eq!(back, v, "{}", setting.field),
+            }
+            assert!(!s.is_default(), "{}", setting.field);
+            assert!(s.reset_field(setting.field));
+            assert!(s.is_default(), "{} back to its default", setting.field);
+        }
+        // Every plain setting changed at once, then reset whole.
+        for setting in SCHEMA.iter().filter(|x| x.kind != Kind::Composite) {
+            s.set_value(setting.field, other_value(setting)).unwrap();
+        }
+        s.reset();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.value("nothing"), None);
+        assert_eq!(
+            s.set_value("nothing", Value::Bool(true)),
+            Err(SetError::Unknown)
+        );
+        assert!(!s.reset_field("nothing"));
+    }
+
+    #[test]
+    fn values_that_do_not_fit_change_nothing() {
+        let mut s = Settings::default();
+        for (field, v, e) in [
+            ("oauth_enabled", Value::Number(1), SetError::WrongKind),
+            (
+                "refresh_margin_s",
+                Value::Number(70_000),
+                SetError::OutOfRange,
+            ),
+            ("provider", Value::Choice(9), SetError::OutOfRange),
+            ("tenant", Value::Text(&"x".repeat(65)), SetError::TooLong),
+            (
+                "admin_address",
+                Value::Text("not an address"),
+                SetError::InvalidAddress,
+            ),
+        ] {
+            assert_eq!(s.set_value(field, v), Err(e), "{field}");
+        }
+        assert!(s.is_default());
+    }
+}
