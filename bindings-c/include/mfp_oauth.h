@@ -152,7 +152,7 @@
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25458
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25465
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -170,7 +170,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6710
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6717
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -654,6 +654,30 @@ enum mfp_oauth_status
    * E440: Only an administrator can consent to this app in this tenant; the user cannot (AADSTS90094 / 90095).
    */
   MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED = 440,
+  /**
+   * E441: The provider refused the signature of the printer's app-only sign-in: no certificate registered for the app matches the printer's key (AADSTS700027).
+   */
+  MFP_OAUTH_STATUS_ASSERTION_SIGNATURE_INVALID = 441,
+  /**
+   * E442: The client secret of the app-only sign-in is wrong or has expired (AADSTS7000215 / 7000222).
+   */
+  MFP_OAUTH_STATUS_CLIENT_SECRET_INVALID = 442,
+  /**
+   * E443: The printer's signed sign-in request is outside its validity period (AADSTS700024), or the printer's clock is not set: its date and time are probably wrong.
+   */
+  MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE = 443,
+  /**
+   * E444: The printer could not sign its app-only sign-in request with its key (the key store failed, did not answer, or gave a signature longer than 512 octets).
+   */
+  MFP_OAUTH_STATUS_SIGNING_FAILED = 444,
+  /**
+   * E445: Google refused the service account's signed request (invalid_grant): the key was deleted or is not this account's, the printer's clock is wrong, or the mailbox is not a user of the Workspace domain.
+   */
+  MFP_OAUTH_STATUS_SERVICE_ACCOUNT_REFUSED = 445,
+  /**
+   * E446: The service account may not act for this mailbox: domain-wide delegation is not granted for its client id and the mail scope (unauthorized_client).
+   */
+  MFP_OAUTH_STATUS_DELEGATION_MISSING = 446,
   /**
    * E501: The administrator's authentication was cancelled: the token expired or was revoked.
    */

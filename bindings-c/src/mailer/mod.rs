@@ -70,7 +70,7 @@ pub(crate) struct MailerObj {
 pub const MFP_OAUTH_MAILER_WORDS: usize = 7482;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
-pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25458;
+pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25465;
 const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == image::IMAGE_MAX_LEN);
 
 /// Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -415,7 +415,7 @@ impl image::SlotReader for CReader<'_> {
 /// `mfp_oauth_mailer_load_from`: an image's records (settings and each
 /// token's metadata, no secret) with every user slot in use and every
 /// setting at its longest. A typical image's take a few hundred octets.
-pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 6710;
+pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 6717;
 const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
 
 /// `mfp_oauth_mailer_load` for slots that are not memory-mapped: the slots

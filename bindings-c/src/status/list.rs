@@ -204,6 +204,18 @@ pub enum MfpOauthStatus {
     UserNotAssigned = 439,
     /// E440: Only an administrator can consent to this app in this tenant; the user cannot (AADSTS90094 / 90095).
     AdminConsentRequired = 440,
+    /// E441: The provider refused the signature of the printer's app-only sign-in: no certificate registered for the app matches the printer's key (AADSTS700027).
+    AssertionSignatureInvalid = 441,
+    /// E442: The client secret of the app-only sign-in is wrong or has expired (AADSTS7000215 / 7000222).
+    ClientSecretInvalid = 442,
+    /// E443: The printer's signed sign-in request is outside its validity period (AADSTS700024), or the printer's clock is not set: its date and time are probably wrong.
+    AssertionTimeRange = 443,
+    /// E444: The printer could not sign its app-only sign-in request with its key (the key store failed, did not answer, or gave a signature longer than 512 octets).
+    SigningFailed = 444,
+    /// E445: Google refused the service account's signed request (invalid_grant): the key was deleted or is not this account's, the printer's clock is wrong, or the mailbox is not a user of the Workspace domain.
+    ServiceAccountRefused = 445,
+    /// E446: The service account may not act for this mailbox: domain-wide delegation is not granted for its client id and the mail scope (unauthorized_client).
+    DelegationMissing = 446,
     /// E501: The administrator's authentication was cancelled: the token expired or was revoked.
     AdminReauthNeeded = 501,
     /// E502: The user's authentication was cancelled: the token expired or was revoked.
@@ -352,6 +364,12 @@ impl MfpOauthStatus {
         MfpOauthStatus::AppDisabled,
         MfpOauthStatus::UserNotAssigned,
         MfpOauthStatus::AdminConsentRequired,
+        MfpOauthStatus::AssertionSignatureInvalid,
+        MfpOauthStatus::ClientSecretInvalid,
+        MfpOauthStatus::AssertionTimeRange,
+        MfpOauthStatus::SigningFailed,
+        MfpOauthStatus::ServiceAccountRefused,
+        MfpOauthStatus::DelegationMissing,
         MfpOauthStatus::AdminReauthNeeded,
         MfpOauthStatus::UserReauthNeeded,
         MfpOauthStatus::RefreshTokenExpiring,
@@ -478,6 +496,12 @@ impl MfpOauthStatus {
             438 => Some(MfpOauthStatus::AppDisabled),
             439 => Some(MfpOauthStatus::UserNotAssigned),
             440 => Some(MfpOauthStatus::AdminConsentRequired),
+            441 => Some(MfpOauthStatus::AssertionSignatureInvalid),
+            442 => Some(MfpOauthStatus::ClientSecretInvalid),
+            443 => Some(MfpOauthStatus::AssertionTimeRange),
+            444 => Some(MfpOauthStatus::SigningFailed),
+            445 => Some(MfpOauthStatus::ServiceAccountRefused),
+            446 => Some(MfpOauthStatus::DelegationMissing),
             501 => Some(MfpOauthStatus::AdminReauthNeeded),
             502 => Some(MfpOauthStatus::UserReauthNeeded),
             503 => Some(MfpOauthStatus::RefreshTokenExpiring),
@@ -606,6 +630,12 @@ impl MfpOauthStatus {
             MfpOauthStatus::AppDisabled => c"MFP_OAUTH_STATUS_APP_DISABLED",
             MfpOauthStatus::UserNotAssigned => c"MFP_OAUTH_STATUS_USER_NOT_ASSIGNED",
             MfpOauthStatus::AdminConsentRequired => c"MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED",
+            MfpOauthStatus::AssertionSignatureInvalid => c"MFP_OAUTH_STATUS_ASSERTION_SIGNATURE_INVALID",
+            MfpOauthStatus::ClientSecretInvalid => c"MFP_OAUTH_STATUS_CLIENT_SECRET_INVALID",
+            MfpOauthStatus::AssertionTimeRange => c"MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE",
+            MfpOauthStatus::SigningFailed => c"MFP_OAUTH_STATUS_SIGNING_FAILED",
+            MfpOauthStatus::ServiceAccountRefused => c"MFP_OAUTH_STATUS_SERVICE_ACCOUNT_REFUSED",
+            MfpOauthStatus::DelegationMissing => c"MFP_OAUTH_STATUS_DELEGATION_MISSING",
             MfpOauthStatus::AdminReauthNeeded => c"MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED",
             MfpOauthStatus::UserReauthNeeded => c"MFP_OAUTH_STATUS_USER_REAUTH_NEEDED",
             MfpOauthStatus::RefreshTokenExpiring => c"MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING",
