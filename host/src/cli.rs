@@ -16,8 +16,8 @@ use crate::tls::{load_ca_file, TlsSettings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mfp_oauth_core::config::{
-    ConfigError, ProviderKind, Proxy as CfgProxy, SenderMode, Settings, SmtpServer, TlsVersion,
-    WebDavHttpVersion,
+    by_key, ConfigError, Kind, ProviderKind, Proxy as CfgProxy, SetError, Setting, Settings,
+    SmtpServer, Value, SCHEMA,
 };
 use mfp_oauth_core::diag::{Diagnostic, Id, Lang};
 use mfp_oauth_core::function::Function;
@@ -353,7 +353,8 @@ pub enum ConfigAction {
     Show,
     /// Change one setting (refused if a rule would be broken).
     ///
-    /// Keys: oauth, admin-address, provider, tenant, client-id, token-url,
+    /// Keys: oauth, admin-address, provider, microsoft-cloud
+    /// (global|us-gov-gcc-high|us-gov-dod|china), tenant, client-id, token-url,
     /// device-url, authorize-url, scope, smtp (host:port), smtp-security
     /// (starttls|implicit), sender-mode (login-user|allow-changes|
     /// admin-fixed|bulk), bulk-address, send-as (addresses allowed as From
@@ -570,15 +571,6 @@ fn onoff(b: bool) -> &'static str {
     }
 }
 
-fn tls_name(v: TlsVersion) -> &'static str {
-    match v {
-        TlsVersion::Tls10 => "1.0",
-        TlsVersion::Tls11 => "1.1",
-        TlsVersion::Tls12 => "1.2",
-        TlsVersion::Tls13 => "1.3",
-    }
-}
-
 /// `https://host[:port]/path` of an endpoint.
 fn endpoint_url(e: &Endpoint) -> String {
     let (scheme, default_port) = if e.tls() {
@@ -654,21 +646,7 @@ fn endpoint_lines(s: &Settings, provider: &str, lang: Lang) -> [(&'static str, S
 
 fn show_settings(s: &Settings, lang: Lang) -> String {
     let none = tr(lang, "(none)", "(aucun)");
-    let opt = |a: &Option<Address>| {
-        a.as_ref()
-            .map_or_else(|| none.to_owned(), |a| a.as_str().to_owned())
-    };
-    let provider = match s.provider {
-        ProviderKind::Microsoft => "microsoft",
-        ProviderKind::Google => "google",
-        _ => "custom",
-    };
-    let mode = match s.sender_mode {
-        SenderMode::LoginUserAddress => "login-user",
-        SenderMode::AllowUserChanges => "allow-changes",
-        SenderMode::BulkSetting => "bulk",
-        _ => "admin-fixed",
-    };
+    let provider = by_key("provider").map_or_else(String::new, |p| show_plain(s, p, lang));
     let smtp = s.smtp.as_ref().map_or_else(
         || none.to_owned(),
         |m| {
@@ -704,56 +682,29 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
             )
         },
     );
-    let [token, device, authorize, scope] = endpoint_lines(s, provider, lang);
+    let send_as = if s.send_as.is_empty() {
+        none.to_owned()
+    } else {
+        s.send_as
+            .iter()
+            .map(Address::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // In the schema's order: a plain setting by its kind, a composite one
+    // as its parts read.
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    for setting in SCHEMA {
+        match setting.field {
+            "custom" => lines.extend(endpoint_lines(s, &provider, lang)),
+            "smtp" => lines.push(("smtp", smtp.clone())),
+            "send_as" => lines.push(("send-as", send_as.clone())),
+            "proxy" => lines.push(("proxy", proxy.clone())),
+            _ => lines.push((setting.key, show_plain(s, setting, lang))),
+        }
+    }
     let mut out = String::new();
-    for (k, v) in [
-        ("oauth", onoff(s.oauth_enabled).to_owned()),
-        ("admin-address", opt(&s.admin_address)),
-        ("provider", provider.to_owned()),
-        ("tenant", s.tenant.to_string()),
-        (
-            "client-id",
-            if s.client_id.is_empty() {
-                none.to_owned()
-            } else {
-                s.client_id.to_string()
-            },
-        ),
-        token,
-        device,
-        authorize,
-        scope,
-        ("smtp", smtp),
-        ("sender-mode", mode.to_owned()),
-        ("bulk-address", opt(&s.bulk_address)),
-        (
-            "send-as",
-            if s.send_as.is_empty() {
-                none.to_owned()
-            } else {
-                s.send_as
-                    .iter()
-                    .map(Address::as_str)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
-        ),
-        ("proxy", proxy),
-        ("tls-min", tls_name(s.tls_min).to_owned()),
-        ("tls-max", tls_name(s.tls_max).to_owned()),
-        (
-            "webdav-http",
-            if s.webdav_http == WebDavHttpVersion::Http2Http11 {
-                "2".to_owned()
-            } else {
-                "1.1".to_owned()
-            },
-        ),
-        ("vlan", onoff(s.vlan_on_network2).to_owned()),
-        ("auto-delete", onoff(s.auto_delete_user_tokens).to_owned()),
-        ("google-app-testing", onoff(s.google_app_testing).to_owned()),
-        ("refresh-margin", s.refresh_margin_s.to_string()),
-    ] {
+    for (k, v) in lines {
         out.push_str(&format!("{k:<20} {v}\n"));
     }
     out
@@ -770,30 +721,6 @@ fn parse_bool(v: &str, lang: Lang) -> Result<bool, String> {
         )
         .replace("{v}", &format!("{v:?}"))),
     }
-}
-
-fn parse_tls(v: &str, lang: Lang) -> Result<TlsVersion, String> {
-    match v {
-        "1.0" => Ok(TlsVersion::Tls10),
-        "1.1" => Ok(TlsVersion::Tls11),
-        "1.2" => Ok(TlsVersion::Tls12),
-        "1.3" => Ok(TlsVersion::Tls13),
-        _ => Err(tr(
-            lang,
-            "expected 1.0, 1.1, 1.2 or 1.3, got {v}",
-            "1.0, 1.1, 1.2 ou 1.3 attendu, reçu {v}",
-        )
-        .replace("{v}", &format!("{v:?}"))),
-    }
-}
-
-fn parse_addr(v: &str) -> Result<Option<Address>, String> {
-    if v.is_empty() || v == "none" {
-        return Ok(None);
-    }
-    Address::parse(v)
-        .map(Some)
-        .map_err(|e| format!("{v:?}: {e}"))
 }
 
 fn host_port(v: &str, default_port: u16, lang: Lang) -> Result<(String, u16), String> {
@@ -825,6 +752,15 @@ fn checked_url<'v>(key: &str, v: &'v str, lang: Lang) -> Result<&'v str, String>
         .replace("{key}", key)
         .replace("{v}", &format!("{v:?}"))
     })
+}
+
+fn unknown_key(key: &str, lang: Lang) -> String {
+    tr(
+        lang,
+        "unknown setting {key} (see `mfp-oauth config set --help`)",
+        "réglage inconnu {key} (voir `mfp-oauth config set --help`)",
+    )
+    .replace("{key}", &format!("{key:?}"))
 }
 
 fn too_long(k: &str, lang: Lang) -> String {
@@ -890,29 +826,81 @@ fn set_send_as(s: &mut Settings, v: &str, lang: Lang) -> Result<(), String> {
     Ok(())
 }
 
-/// Apply `key = value` to `s`.
+/// `v` read as the value of `setting`, a plain one (not
+/// [`Kind::Composite`]), by its kind: `on`/`off`, a number, one of its
+/// words, a text, an address (`none`: no address).
+fn parse_plain<'v>(setting: &Setting, v: &'v str, lang: Lang) -> Result<Value<'v>, String> {
+    let key = setting.key;
+    Ok(match setting.kind {
+        Kind::Bool => Value::Bool(parse_bool(v, lang)?),
+        Kind::Number { min, max } => Value::Number(v.parse().map_err(|_| {
+            tr(
+                lang,
+                "{key}: a number, {min} to {max}",
+                "{key} : un nombre, de {min} à {max}",
+            )
+            .replace("{key}", key)
+            .replace("{min}", &min.to_string())
+            .replace("{max}", &max.to_string())
+        })?),
+        Kind::Choice(names) => match names.iter().find(|n| n.word == v) {
+            Some(n) => Value::Choice(n.code),
+            None => {
+                let words: Vec<&str> = names.iter().map(|n| n.word).collect();
+                let (last, rest) = words.split_last().unwrap_or((&"", &[]));
+                return Err(tr(
+                    lang,
+                    "{key}: {list} or {last}, got {v}",
+                    "{key} : {list} ou {last}, reçu {v}",
+                )
+                .replace("{key}", key)
+                .replace("{list}", &rest.join(", "))
+                .replace("{last}", last)
+                .replace("{v}", &format!("{v:?}")));
+            }
+        },
+        Kind::Text { .. } => Value::Text(v),
+        Kind::Address if v == "none" => Value::Text(""),
+        Kind::Address => {
+            Address::parse(v).map_err(|e| format!("{v:?}: {e}"))?;
+            Value::Text(v)
+        }
+        Kind::Composite => return Err(unknown_key(key, lang)),
+    })
+}
+
+/// The value of `setting`, a plain one, as `config show` prints it.
+fn show_plain(s: &Settings, setting: &Setting, lang: Lang) -> String {
+    let none = || tr(lang, "(none)", "(aucun)").to_owned();
+    match (s.value(setting.field), setting.kind) {
+        (Some(Value::Bool(b)), _) => onoff(b).to_owned(),
+        (Some(Value::Number(n)), _) => n.to_string(),
+        (Some(Value::Choice(c)), Kind::Choice(names)) => names
+            .iter()
+            .find(|n| n.code == c)
+            .map_or_else(|| c.to_string(), |n| n.word.to_owned()),
+        (Some(Value::Text("")), _) => none(),
+        (Some(Value::Text(t)), _) => t.to_owned(),
+        (Some(Value::Address(a)), _) => a.map_or_else(none, |a| a.as_str().to_owned()),
+        _ => none(),
+    }
+}
+
+/// Apply `key = value` to `s`: a plain setting through the schema
+/// (`config/schema.rs` declares its key and kind), a composite one here.
 pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(), String> {
     let v = value;
-    match key {
-        "oauth" => s.oauth_enabled = parse_bool(v, lang)?,
-        "admin-address" => s.admin_address = parse_addr(v)?,
-        "provider" => {
-            s.provider = match v {
-                "microsoft" => ProviderKind::Microsoft,
-                "google" => ProviderKind::Google,
-                "custom" => ProviderKind::Custom,
-                _ => {
-                    return Err(tr(
-                        lang,
-                        "provider: microsoft, google or custom",
-                        "provider : microsoft, google ou custom",
-                    )
-                    .into())
-                }
+    if let Some(setting) = by_key(key).filter(|x| x.kind != Kind::Composite) {
+        let parsed = parse_plain(setting, v, lang)?;
+        return s.set_value(setting.field, parsed).map_err(|e| match e {
+            SetError::TooLong => too_long(key, lang),
+            SetError::Unknown | SetError::Composite => unknown_key(key, lang),
+            _ => {
+                tr(lang, "{k}: value out of range", "{k} : valeur hors limites").replace("{k}", key)
             }
-        }
-        "tenant" => s.tenant = v.try_into().map_err(|_| too_long(key, lang))?,
-        "client-id" => s.client_id = v.try_into().map_err(|_| too_long(key, lang))?,
+        });
+    }
+    match key {
         "token-url" => {
             s.custom.token_url = checked_url(key, v, lang)?
                 .try_into()
@@ -957,23 +945,6 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                 .ok_or(tr(lang, "set smtp first", "régler smtp d'abord"))?;
             m.security = sec;
         }
-        "sender-mode" => {
-            s.sender_mode = match v {
-                "login-user" => SenderMode::LoginUserAddress,
-                "allow-changes" => SenderMode::AllowUserChanges,
-                "admin-fixed" => SenderMode::AdminFixedAddress,
-                "bulk" => SenderMode::BulkSetting,
-                _ => {
-                    return Err(tr(
-                        lang,
-                        "sender-mode: login-user, allow-changes, admin-fixed or bulk",
-                        "sender-mode : login-user, allow-changes, admin-fixed ou bulk",
-                    )
-                    .into())
-                }
-            }
-        }
-        "bulk-address" => s.bulk_address = parse_addr(v)?,
         "send-as" => set_send_as(s, v, lang)?,
         "proxy" => {
             s.proxy = if v == "none" {
@@ -1011,37 +982,7 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                 .set(v.as_bytes())
                 .map_err(|_| too_long(key, lang))?;
         }
-        "tls-min" => s.tls_min = parse_tls(v, lang)?,
-        "tls-max" => s.tls_max = parse_tls(v, lang)?,
-        "webdav-http" => {
-            s.webdav_http = match v {
-                "1.1" => WebDavHttpVersion::Http11,
-                "2" | "2,1.1" => WebDavHttpVersion::Http2Http11,
-                _ => return Err(tr(lang, "webdav-http: 1.1 or 2", "webdav-http : 1.1 ou 2").into()),
-            }
-        }
-        "vlan" => s.vlan_on_network2 = parse_bool(v, lang)?,
-        "auto-delete" => s.auto_delete_user_tokens = parse_bool(v, lang)?,
-        "google-app-testing" => s.google_app_testing = parse_bool(v, lang)?,
-        // The range is the settings' rule (E215), checked with the others.
-        "refresh-margin" => {
-            s.refresh_margin_s = v.parse().map_err(|_| {
-                tr(
-                    lang,
-                    "refresh-margin: seconds, 60 to 1800",
-                    "refresh-margin : des secondes, de 60 à 1800",
-                )
-                .to_owned()
-            })?
-        }
-        _ => {
-            return Err(tr(
-                lang,
-                "unknown setting {key} (see `mfp-oauth config set --help`)",
-                "réglage inconnu {key} (voir `mfp-oauth config set --help`)",
-            )
-            .replace("{key}", &format!("{key:?}")))
-        }
+        _ => return Err(unknown_key(key, lang)),
     }
     Ok(())
 }

@@ -103,7 +103,8 @@ pub const COMMANDS: &[(&str, &str, Option<&str>)] = &[
         "Modifier un réglage (refusé si une règle n'était plus respectée).",
         Some(
             "Modifier un réglage (refusé si une règle n'était plus respectée).\n\n\
-             Clés : oauth, admin-address, provider, tenant, client-id, token-url, \
+             Clés : oauth, admin-address, provider, microsoft-cloud \
+             (global|us-gov-gcc-high|us-gov-dod|china), tenant, client-id, token-url, \
              device-url, authorize-url, scope, smtp (hôte:port), smtp-security \
              (starttls|implicit), sender-mode (login-user|allow-changes|admin-fixed|bulk), \
              bulk-address, send-as (adresses admises comme From en plus du compte qui \
@@ -422,6 +423,7 @@ pub const VALUE_NAMES: &[(&str, &str)] = &[
     ("AUTHORIZE_URL", "URL_AUTORISATION"),
     ("SCOPE", "PORTÉES"),
     ("NAME", "NOM"),
+    ("SECONDS", "SECONDES"),
     ("ADDRESS", "ADRESSE"),
     ("FUNCTION", "FONCTION"),
     ("SUBJECT", "OBJET"),

@@ -256,3 +256,36 @@ fn the_language_is_read_before_parsing() {
     let cli = cli_help_fr::parse_from(["mfp-oauth", "--lang", "fr", "diag", "305"]);
     assert!(matches!(cli.lang, Some(mfp_oauth_host::cli::LangArg::Fr)));
 }
+
+/// Issue 15 item 4: the keys of `config set` are the schema's
+/// (`core/src/config/schema.rs`): each one is listed in its help, in both
+/// languages, and each is accepted by `config set` (no "unknown setting").
+#[test]
+fn config_set_lists_and_takes_every_key_of_the_schema() {
+    let en = Cli::command()
+        .find_subcommand_mut("config")
+        .and_then(|c| c.find_subcommand_mut("set"))
+        .and_then(|c| c.get_long_about().map(|t| t.to_string()))
+        .unwrap();
+    let fr = COMMANDS
+        .iter()
+        .find(|(path, _, _)| *path == "mfp-oauth config set")
+        .and_then(|(_, _, long)| *long)
+        .unwrap();
+    for setting in mfp_oauth_core::config::SCHEMA {
+        for (lang, text) in [("en", en.as_str()), ("fr", fr)] {
+            assert!(
+                text.contains(setting.key),
+                "{lang}: `config set --help` does not list {}",
+                setting.key
+            );
+        }
+        let mut s = mfp_oauth_core::config::Settings::default();
+        let r = mfp_oauth_host::cli::set_key(&mut s, setting.key, "", Lang::En);
+        assert!(
+            !r.as_ref().is_err_and(|e| e.contains("unknown setting")),
+            "{}: {r:?}",
+            setting.key
+        );
+    }
+}

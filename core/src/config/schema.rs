@@ -403,14 +403,14 @@ macro_rules! settings {
 }
 
 settings! {
+    /// [OAuth 2.0] on/off. Default: off.
+    oauth_enabled: bool = false;
+    key "oauth", kind Kind::Bool, nv Nv::Fixed;
+
     /// The administrator's e-mail address (a Microsoft or Google account).
     /// Default: none.
     admin_address: Option<Address> = None;
     key "admin-address", kind Kind::Address, nv Nv::Fixed;
-
-    /// [OAuth 2.0] on/off. Default: off.
-    oauth_enabled: bool = false;
-    key "oauth", kind Kind::Bool, nv Nv::Fixed;
 
     /// [Fournisseur OAuth 2.0]. Default: Microsoft.
     provider: ProviderKind = ProviderKind::Microsoft;
@@ -440,11 +440,6 @@ settings! {
         scope: String::new(),
     };
     key "token-url", kind Kind::Composite, nv Nv::Fixed;
-
-    /// The Google app is in "Testing" publishing status: its refresh tokens
-    /// die after 7 days, and the administrator is warned ahead.
-    google_app_testing: bool = false;
-    key "google-app-testing", kind Kind::Bool, nv Nv::Fixed;
 
     /// The provider's SMTP server. Default: none.
     smtp: Option<SmtpServer> = None;
@@ -488,6 +483,11 @@ settings! {
     /// auto-reset. Default: off.
     auto_delete_user_tokens: bool = false;
     key "auto-delete", kind Kind::Bool, nv Nv::Fixed;
+
+    /// The Google app is in "Testing" publishing status: its refresh tokens
+    /// die after 7 days, and the administrator is warned ahead.
+    google_app_testing: bool = false;
+    key "google-app-testing", kind Kind::Bool, nv Nv::Fixed;
 
     /// How long before an access token expires it is renewed, in seconds
     /// (R-APP): 600 by default, from 60 to 1800. Microsoft's High Volume
