@@ -1657,31 +1657,41 @@ typedef struct {
  * field, `mfp_oauth_mailer_apply_settings` keeps every other setting,
  * the "Send As" list and the proxy password included (the password is
  * never read back: `mfp_oauth_mailer_settings` sets `proxy_password_keep` instead).
+ *
+ * Its fields follow the core's settings schema, in its order.
  */
 typedef struct {
   /**
-   * The administrator's e-mail address; empty: not set.
-   */
-  mfp_oauth_str admin_address;
-  /**
-   * OAuth 2.0 on (default off).
+   * [OAuth 2.0] on/off. Default: off.
    */
   bool oauth_enabled;
   /**
-   * An `mfp_oauth_provider` (default Microsoft).
+   * The administrator's e-mail address (a Microsoft or Google account).
+   * Default: none.
+   * Empty: none.
+   */
+  mfp_oauth_str admin_address;
+  /**
+   * [Fournisseur OAuth 2.0]. Default: Microsoft.
+   * An `mfp_oauth_provider`.
    */
   uint32_t provider;
   /**
-   * An `mfp_oauth_microsoft_cloud` (default worldwide).
+   * The Microsoft cloud (worldwide, US Government, China). Default:
+   * worldwide.
+   * An `mfp_oauth_microsoft_cloud`.
    */
   uint32_t microsoft_cloud;
   /**
-   * Microsoft tenant (`organizations`, `common`, `consumers`, a domain or
-   * a tenant id); empty: `organizations`.
+   * The Microsoft tenant (`organizations`, `common`, `consumers`, a
+   * domain or a tenant id). Default: `organizations`.
+   * At most 64 octets; empty: the default.
    */
   mfp_oauth_str tenant;
   /**
-   * The app registration's client id.
+   * The app registration's client id; empty means the vendor's built-in
+   * one (Microsoft, Google). A custom provider needs one.
+   * At most 256 octets; empty: the default.
    */
   mfp_oauth_str client_id;
   /**
@@ -1701,10 +1711,6 @@ typedef struct {
    */
   mfp_oauth_str custom_scope;
   /**
-   * The Google app is in "Testing" status (refresh tokens last 7 days).
-   */
-  bool google_app_testing;
-  /**
    * SMTP server host; empty: not set.
    */
   mfp_oauth_str smtp_host;
@@ -1717,11 +1723,14 @@ typedef struct {
    */
   uint32_t smtp_security;
   /**
-   * An `mfp_oauth_sender_mode` (default administrator fixed address).
+   * [Changement de l'adresse de l'expéditeur]. Default: the
+   * administrator's fixed address.
+   * An `mfp_oauth_sender_mode`.
    */
   uint32_t sender_mode;
   /**
-   * Bulk-setting sender address; empty: not set.
+   * The bulk-setting sender address. Default: none.
+   * Empty: none.
    */
   mfp_oauth_str bulk_address;
   /**
@@ -1763,30 +1772,41 @@ typedef struct {
    */
   bool proxy_password_keep;
   /**
-   * An `mfp_oauth_tls_version`: minimum (default TLS 1.2).
+   * The minimum SSL/TLS version. Default: TLS 1.2.
+   * An `mfp_oauth_tls_version`.
    */
   uint32_t tls_min;
   /**
-   * An `mfp_oauth_tls_version`: maximum (default TLS 1.3).
+   * The maximum SSL/TLS version. Default: TLS 1.3.
+   * An `mfp_oauth_tls_version`.
    */
   uint32_t tls_max;
   /**
-   * An `mfp_oauth_webdav_http` (default HTTP/1.1).
+   * The WebDAV client's HTTP version. Default: HTTP/1.1.
+   * An `mfp_oauth_webdav_http`.
    */
   uint32_t webdav_http;
   /**
-   * Network 2 with VLAN (default off).
+   * Network 2 with VLAN. Default: off.
    */
   bool vlan_on_network2;
   /**
-   * Automatic deletion of user tokens at logout and auto-reset (default off).
+   * [Suppression automatique] of user tokens at logout and system
+   * auto-reset. Default: off.
    */
   bool auto_delete_user_tokens;
   /**
-   * How long before an access token expires it is renewed, in seconds:
-   * 60 to 1800, default 600 (`mfp_oauth_settings_init`); Microsoft's High
-   * Volume Email refuses a token with less than 600 s left. Out of range
-   * is `MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID`.
+   * The Google app is in "Testing" publishing status: its refresh tokens
+   * die after 7 days, and the administrator is warned ahead.
+   */
+  bool google_app_testing;
+  /**
+   * How long before an access token expires it is renewed, in seconds
+   * (R-APP): 600 by default, from 60 to 1800. Microsoft's High Volume
+   * Email refuses a token with less than 600 s left (`501 5.5.127`). A
+   * token that lives less than twice the margin is renewed at half its
+   * life. Applies to the tokens stored after a change.
+   * From 60 to 1800; out of that range the settings' rule refuses it.
    */
   uint32_t refresh_margin_s;
 } mfp_oauth_settings;

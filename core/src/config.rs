@@ -36,7 +36,8 @@ use crate::smtp::Security;
 pub mod schema;
 
 pub use schema::{
-    by_key, Choice, ChoiceName, Kind, Nv, SetError, Setting, SettingType, Settings, Value, SCHEMA,
+    by_key, Choice, ChoiceName, Choices, Kind, Nv, SetError, Setting, SettingType, Settings, Value,
+    SCHEMA,
 };
 
 /// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,

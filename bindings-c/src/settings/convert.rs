@@ -3,8 +3,7 @@
 
 use heapless::String;
 use mfp_oauth_core::config::{
-    ProfileParts, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion,
-    WebDavHttpVersion, DEFAULT_TENANT,
+    ProfileParts, ProviderKind, Proxy, Settings, SmtpServer, DEFAULT_TENANT,
 };
 use mfp_oauth_core::limits::{MAX_CLIENT_ID_LEN, MAX_TENANT_LEN, MAX_URL_LEN};
 use mfp_oauth_core::provider::MicrosoftCloud;
@@ -108,16 +107,6 @@ fn fixed<const N: usize>(s: &str) -> Result<String<N>, MfpOauthStatus> {
     String::try_from(s).map_err(|_| MfpOauthStatus::CapacityExceeded)
 }
 
-fn tls(v: u32) -> Result<TlsVersion, MfpOauthStatus> {
-    Ok(match v {
-        0 => TlsVersion::Tls10,
-        1 => TlsVersion::Tls11,
-        2 => TlsVersion::Tls12,
-        3 => TlsVersion::Tls13,
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    })
-}
-
 pub(crate) fn security(v: u32) -> Result<Security, MfpOauthStatus> {
     match v {
         0 => Ok(Security::StartTls),
@@ -202,20 +191,12 @@ pub(crate) unsafe fn fill(
     // SAFETY: every string of `c` is valid for its length (caller contract).
     let t = |s: &MfpOauthStr| unsafe { opt_text(s) };
     s.reset();
-    s.admin_address = address(t(&c.admin_address)?)?;
-    s.oauth_enabled = c.oauth_enabled;
-    s.provider = provider_kind(c.provider)?;
-    s.microsoft_cloud = microsoft_cloud(c.microsoft_cloud)?;
-    let tenant = t(&c.tenant)?;
-    if !tenant.is_empty() {
-        set_fixed(&mut s.tenant, tenant)?;
-    }
-    set_fixed(&mut s.client_id, t(&c.client_id)?)?;
+    // SAFETY: forwarded contract.
+    unsafe { plain_from_c(c, s) }?;
     set_fixed(&mut s.custom.token_url, t(&c.custom_token_url)?)?;
     set_fixed(&mut s.custom.device_url, t(&c.custom_device_url)?)?;
     set_fixed(&mut s.custom.authorize_url, t(&c.custom_authorize_url)?)?;
     set_fixed(&mut s.custom.scope, t(&c.custom_scope)?)?;
-    s.google_app_testing = c.google_app_testing;
     let host = t(&c.smtp_host)?;
     let sec = security(c.smtp_security)?;
     s.smtp = if host.is_empty() {
@@ -223,14 +204,6 @@ pub(crate) unsafe fn fill(
     } else {
         Some(SmtpServer::new(host, c.smtp_port, sec).ok_or(MfpOauthStatus::CapacityExceeded)?)
     };
-    s.sender_mode = match c.sender_mode {
-        0 => SenderMode::LoginUserAddress,
-        1 => SenderMode::AllowUserChanges,
-        2 => SenderMode::AdminFixedAddress,
-        3 => SenderMode::BulkSetting,
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    };
-    s.bulk_address = address(t(&c.bulk_address)?)?;
     let list = c
         .send_as
         .get(..c.send_as_count)
@@ -254,17 +227,6 @@ pub(crate) unsafe fn fill(
             password: unsafe { proxy_password(c, proxy_host, user, current) }?,
         })
     };
-    s.tls_min = tls(c.tls_min)?;
-    s.tls_max = tls(c.tls_max)?;
-    s.webdav_http = match c.webdav_http {
-        0 => WebDavHttpVersion::Http11,
-        1 => WebDavHttpVersion::Http2Http11,
-        _ => return Err(MfpOauthStatus::InvalidArgument),
-    };
-    s.vlan_on_network2 = c.vlan_on_network2;
-    s.auto_delete_user_tokens = c.auto_delete_user_tokens;
-    // A value past u16 is out of the rule's range too: the rule reports it.
-    s.refresh_margin_s = u16::try_from(c.refresh_margin_s).unwrap_or(u16::MAX);
     Ok(())
 }
 
@@ -277,70 +239,144 @@ fn str_c(s: &str) -> MfpOauthStr {
 
 /// The C view of `s`; its strings borrow from `s`.
 pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
-    let addr = |a: &Option<Address>| a.as_ref().map_or(EMPTY, |a| str_c(a.as_str()));
-    let (smtp_host, smtp_port, smtp_security) = match &s.smtp {
-        Some(x) => (
-            str_c(&x.host),
-            x.port,
-            match x.security {
-                Security::StartTls => 0,
-                Security::ImplicitTls => 1,
-            },
-        ),
-        None => (EMPTY, 587, 0),
-    };
-    let (proxy_host, proxy_port, proxy_user) = match &s.proxy {
-        Some(p) => (str_c(&p.host), p.port, str_c(&p.user)),
-        None => (EMPTY, 0, EMPTY),
-    };
-    let mut send_as = [EMPTY; MFP_OAUTH_MAX_SEND_AS];
-    for (c, a) in send_as.iter_mut().zip(s.send_as.iter()) {
-        *c = str_c(a.as_str());
+    let mut c = INIT;
+    plain_to_c(s, &mut c);
+    c.custom_token_url = str_c(&s.custom.token_url);
+    c.custom_device_url = str_c(&s.custom.device_url);
+    c.custom_authorize_url = str_c(&s.custom.authorize_url);
+    c.custom_scope = str_c(&s.custom.scope);
+    if let Some(x) = &s.smtp {
+        c.smtp_host = str_c(&x.host);
+        c.smtp_port = x.port;
+        c.smtp_security = match x.security {
+            Security::StartTls => 0,
+            Security::ImplicitTls => 1,
+        };
     }
-    MfpOauthSettings {
-        admin_address: addr(&s.admin_address),
-        oauth_enabled: s.oauth_enabled,
-        provider: match s.provider {
-            ProviderKind::Microsoft => 0,
-            ProviderKind::Google => 1,
-            _ => 2,
-        },
-        microsoft_cloud: match s.microsoft_cloud {
-            MicrosoftCloud::Global => 0,
-            MicrosoftCloud::UsGovGccHigh => 1,
-            MicrosoftCloud::UsGovDod => 2,
-            MicrosoftCloud::China => 3,
-        },
-        tenant: str_c(&s.tenant),
-        client_id: str_c(&s.client_id),
-        custom_token_url: str_c(&s.custom.token_url),
-        custom_device_url: str_c(&s.custom.device_url),
-        custom_authorize_url: str_c(&s.custom.authorize_url),
-        custom_scope: str_c(&s.custom.scope),
-        google_app_testing: s.google_app_testing,
-        smtp_host,
-        smtp_port,
-        smtp_security,
-        sender_mode: match s.sender_mode {
-            SenderMode::LoginUserAddress => 0,
-            SenderMode::AllowUserChanges => 1,
-            SenderMode::AdminFixedAddress => 2,
-            _ => 3,
-        },
-        bulk_address: addr(&s.bulk_address),
-        send_as,
-        send_as_count: s.send_as.len(),
-        proxy_host,
-        proxy_port,
-        proxy_user,
-        // Never read back (R-LOG): applying this keeps it instead.
-        proxy_password: EMPTY,
-        proxy_password_keep: true,
-        tls_min: s.tls_min as u32,
-        tls_max: s.tls_max as u32,
-        webdav_http: s.webdav_http as u32,
-        vlan_on_network2: s.vlan_on_network2,
-        auto_delete_user_tokens: s.auto_delete_user_tokens,
-        refresh_margin_s: u32::from(s.refresh_margin_s),
+    for (out, a) in c.send_as.iter_mut().zip(s.send_as.iter()) {
+        *out = str_c(a.as_str());
+    }
+    c.send_as_count = s.send_as.len();
+    if let Some(p) = &s.proxy {
+        c.proxy_host = str_c(&p.host);
+        c.proxy_port = p.port;
+        c.proxy_user = str_c(&p.user);
+    }
+    // Never read back (R-LOG): applying this keeps it instead.
+    c.proxy_password = EMPTY;
+    c.proxy_password_keep = true;
+    c
+}
+
+/// Writing a plain setting from its C field, by kind (the generated
+/// `plain_from_c` calls these).
+pub(crate) mod put {
+    use mfp_oauth_core::config::{SetError, Settings, Value};
+
+    use super::opt_text;
+    use crate::smtp::MfpOauthStr;
+    use crate::MfpOauthStatus;
+
+    fn status(e: SetError) -> MfpOauthStatus {
+        match e {
+            SetError::TooLong => MfpOauthStatus::CapacityExceeded,
+            SetError::InvalidAddress => MfpOauthStatus::InvalidAddress,
+            _ => MfpOauthStatus::InvalidArgument,
+        }
+    }
+
+    pub(crate) fn bool(s: &mut Settings, field: &str, v: bool) -> Result<(), MfpOauthStatus> {
+        s.set_value(field, Value::Bool(v)).map_err(status)
+    }
+
+    /// A value past what the setting's type holds is kept as `max + 1`:
+    /// out of the rule's range too, so that the rule reports it with its
+    /// own diagnostic.
+    pub(crate) fn number(
+        s: &mut Settings,
+        field: &str,
+        v: u32,
+        max: u32,
+    ) -> Result<(), MfpOauthStatus> {
+        match s.set_value(field, Value::Number(v)) {
+            Err(SetError::OutOfRange) => s
+                .set_value(field, Value::Number(max.saturating_add(1)))
+                .map_err(status),
+            r => r.map_err(status),
+        }
+    }
+
+    pub(crate) fn choice(s: &mut Settings, field: &str, v: u32) -> Result<(), MfpOauthStatus> {
+        let code = u8::try_from(v).map_err(|_| MfpOauthStatus::InvalidArgument)?;
+        s.set_value(field, Value::Choice(code)).map_err(status)
+    }
+
+    /// Empty keeps the default (the settings were reset first).
+    ///
+    /// # Safety
+    /// `v` is `{NULL, 0}` or valid for its length.
+    pub(crate) unsafe fn text(
+        s: &mut Settings,
+        field: &str,
+        v: &MfpOauthStr,
+    ) -> Result<(), MfpOauthStatus> {
+        // SAFETY: forwarded contract.
+        let t = unsafe { opt_text(v) }?;
+        if t.is_empty() {
+            return Ok(());
+        }
+        s.set_value(field, Value::Text(t)).map_err(status)
+    }
+
+    /// Empty: no address.
+    ///
+    /// # Safety
+    /// `v` is `{NULL, 0}` or valid for its length.
+    pub(crate) unsafe fn address(
+        s: &mut Settings,
+        field: &str,
+        v: &MfpOauthStr,
+    ) -> Result<(), MfpOauthStatus> {
+        // SAFETY: forwarded contract.
+        let t = unsafe { opt_text(v) }?;
+        // Checked first, for its status.
+        super::address(t)?;
+        s.set_value(field, Value::Text(t)).map_err(status)
+    }
+}
+
+/// Reading a plain setting into its C field, by kind (the generated
+/// `plain_to_c` calls these); a setting of another kind reads as empty.
+pub(crate) mod get {
+    use mfp_oauth_core::config::{Settings, Value};
+
+    use super::{str_c, EMPTY};
+    use crate::smtp::MfpOauthStr;
+
+    pub(crate) fn bool(s: &Settings, field: &str) -> bool {
+        matches!(s.value(field), Some(Value::Bool(true)))
+    }
+
+    pub(crate) fn number(s: &Settings, field: &str) -> u32 {
+        match s.value(field) {
+            Some(Value::Number(n)) => n,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn choice(s: &Settings, field: &str) -> u32 {
+        match s.value(field) {
+            Some(Value::Choice(c)) => u32::from(c),
+            _ => 0,
+        }
+    }
+
+    /// A text, or an address (`EMPTY` for none); borrows from `s`.
+    pub(crate) fn text(s: &Settings, field: &str) -> MfpOauthStr {
+        match s.value(field) {
+            Some(Value::Text(t)) => str_c(t),
+            Some(Value::Address(Some(a))) => str_c(a.as_str()),
+            _ => EMPTY,
+        }
     }
 }

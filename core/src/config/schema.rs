@@ -36,7 +36,7 @@ pub enum Kind {
         max: u32,
     },
     /// One of a closed list ([`Choice`]).
-    Choice(&'static [ChoiceName]),
+    Choice(&'static Choices),
     /// A text of at most `cap` octets.
     Text {
         /// Capacity in octets.
@@ -57,6 +57,18 @@ pub enum Nv {
     /// In format 5's tagged record under this tag (never reused): the
     /// image code reads and writes it from this table.
     Tag(u8),
+}
+
+/// The values of a [`Kind::Choice`] setting's type.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Choices {
+    /// The type's name in the C API (`TlsVersion`: the enum
+    /// `mfp_oauth_tls_version`).
+    pub c_enum: &'static str,
+    /// What the type is, for the C header.
+    pub doc: &'static str,
+    /// Every value, in the order of their codes.
+    pub names: &'static [ChoiceName],
 }
 
 /// One value of a [`Kind::Choice`] setting.
@@ -206,8 +218,8 @@ impl SettingType for Option<Address> {
 
 /// A closed list of values, kept as a number.
 pub trait Choice: Copy + Sized + 'static {
-    /// Every value with its words, in the order of their codes.
-    const NAMES: &'static [ChoiceName];
+    /// Every value with its words.
+    const CHOICES: Choices;
     /// The value of code `code`.
     fn from_code(code: u8) -> Option<Self>;
     /// Its code.
@@ -215,11 +227,13 @@ pub trait Choice: Copy + Sized + 'static {
 }
 
 macro_rules! choices {
-    ($ty:ty { $( $variant:path = $code:literal, $word:literal, $c:literal, $doc:literal; )* }) => {
+    ($ty:ty, $c_enum:literal, $tdoc:literal { $( $variant:path = $code:literal, $word:literal, $c:literal, $doc:literal; )* }) => {
         impl Choice for $ty {
-            const NAMES: &'static [ChoiceName] = &[
-                $( ChoiceName { code: $code, word: $word, c_name: $c, doc: $doc }, )*
-            ];
+            const CHOICES: Choices = Choices {
+                c_enum: $c_enum,
+                doc: $tdoc,
+                names: &[ $( ChoiceName { code: $code, word: $word, c_name: $c, doc: $doc }, )* ],
+            };
             fn from_code(code: u8) -> Option<Self> {
                 match code {
                     $( $code => Some($variant), )*
@@ -252,34 +266,34 @@ macro_rules! choices {
     };
 }
 
-choices!(ProviderKind {
+choices!(ProviderKind, "Provider", "The OAuth provider." {
     ProviderKind::Microsoft = 0, "microsoft", "MICROSOFT", "Microsoft 365 / Exchange Online (the default).";
     ProviderKind::Google = 1, "google", "GOOGLE", "Google Workspace / Gmail.";
     ProviderKind::Custom = 2, "custom", "CUSTOM", "Any other standards-compliant provider, with the `custom_*` endpoints.";
 });
 
-choices!(MicrosoftCloud {
+choices!(MicrosoftCloud, "MicrosoftCloud", "The Microsoft cloud." {
     MicrosoftCloud::Global = 0, "global", "GLOBAL", "Worldwide (the default).";
     MicrosoftCloud::UsGovGccHigh = 1, "us-gov-gcc-high", "US_GOV_GCC_HIGH", "US Government GCC High.";
     MicrosoftCloud::UsGovDod = 2, "us-gov-dod", "US_GOV_DOD", "US Government DoD.";
     MicrosoftCloud::China = 3, "china", "CHINA", "China, operated by 21Vianet.";
 });
 
-choices!(SenderMode {
+choices!(SenderMode, "SenderMode", "Sender address change." {
     SenderMode::LoginUserAddress = 0, "login-user", "LOGIN_USER_ADDRESS", "The logged-in user's address; the user's token.";
     SenderMode::AllowUserChanges = 1, "allow-changes", "ALLOW_USER_CHANGES", "The address the user enters; the user's token for that address.";
     SenderMode::AdminFixedAddress = 2, "admin-fixed", "ADMIN_FIXED_ADDRESS", "The administrator's address and token (the shipping default).";
     SenderMode::BulkSetting = 3, "bulk", "BULK_SETTING", "The bulk-setting address (= the administrator's); the administrator's token.";
 });
 
-choices!(TlsVersion {
+choices!(TlsVersion, "TlsVersion", "An SSL/TLS version." {
     TlsVersion::Tls10 = 0, "1.0", "TLS10", "TLS 1.0.";
     TlsVersion::Tls11 = 1, "1.1", "TLS11", "TLS 1.1.";
     TlsVersion::Tls12 = 2, "1.2", "TLS12", "TLS 1.2.";
     TlsVersion::Tls13 = 3, "1.3", "TLS13", "TLS 1.3.";
 });
 
-choices!(WebDavHttpVersion {
+choices!(WebDavHttpVersion, "WebdavHttp", "The WebDAV client's HTTP version." {
     WebDavHttpVersion::Http11 = 0, "1.1", "HTTP11", "HTTP/1.1 only (the device default).";
     WebDavHttpVersion::Http2Http11 = 1, "2", "HTTP2_HTTP11", "\"HTTP/2,HTTP/1.1\" (Google needs it, R-RULE-3).";
 });
@@ -414,12 +428,12 @@ settings! {
 
     /// [Fournisseur OAuth 2.0]. Default: Microsoft.
     provider: ProviderKind = ProviderKind::Microsoft;
-    key "provider", kind Kind::Choice(ProviderKind::NAMES), nv Nv::Fixed;
+    key "provider", kind Kind::Choice(&ProviderKind::CHOICES), nv Nv::Fixed;
 
     /// The Microsoft cloud (worldwide, US Government, China). Default:
     /// worldwide.
     microsoft_cloud: MicrosoftCloud = MicrosoftCloud::Global;
-    key "microsoft-cloud", kind Kind::Choice(MicrosoftCloud::NAMES), nv Nv::Fixed;
+    key "microsoft-cloud", kind Kind::Choice(&MicrosoftCloud::CHOICES), nv Nv::Fixed;
 
     /// The Microsoft tenant (`organizations`, `common`, `consumers`, a
     /// domain or a tenant id). Default: `organizations`.
@@ -448,7 +462,7 @@ settings! {
     /// [Changement de l'adresse de l'expéditeur]. Default: the
     /// administrator's fixed address.
     sender_mode: SenderMode = SenderMode::AdminFixedAddress;
-    key "sender-mode", kind Kind::Choice(SenderMode::NAMES), nv Nv::Fixed;
+    key "sender-mode", kind Kind::Choice(&SenderMode::CHOICES), nv Nv::Fixed;
 
     /// The bulk-setting sender address. Default: none.
     bulk_address: Option<Address> = None;
@@ -465,15 +479,15 @@ settings! {
 
     /// The minimum SSL/TLS version. Default: TLS 1.2.
     tls_min: TlsVersion = TlsVersion::Tls12;
-    key "tls-min", kind Kind::Choice(TlsVersion::NAMES), nv Nv::Fixed;
+    key "tls-min", kind Kind::Choice(&TlsVersion::CHOICES), nv Nv::Fixed;
 
     /// The maximum SSL/TLS version. Default: TLS 1.3.
     tls_max: TlsVersion = TlsVersion::Tls13;
-    key "tls-max", kind Kind::Choice(TlsVersion::NAMES), nv Nv::Fixed;
+    key "tls-max", kind Kind::Choice(&TlsVersion::CHOICES), nv Nv::Fixed;
 
     /// The WebDAV client's HTTP version. Default: HTTP/1.1.
     webdav_http: WebDavHttpVersion = WebDavHttpVersion::Http11;
-    key "webdav-http", kind Kind::Choice(WebDavHttpVersion::NAMES), nv Nv::Fixed;
+    key "webdav-http", kind Kind::Choice(&WebDavHttpVersion::CHOICES), nv Nv::Fixed;
 
     /// Network 2 with VLAN. Default: off.
     vlan_on_network2: bool = false;
@@ -580,7 +594,8 @@ mod tests {
         match s.kind {
             Kind::Bool => Value::Bool(true),
             Kind::Number { min, max } => Value::Number((min + max) / 2),
-            Kind::Choice(names) => names
+            Kind::Choice(c) => c
+                .names
                 .iter()
                 .map(|n| Value::Choice(n.code))
                 .find(|v| Some(*v) != default.value(s.field))
