@@ -843,10 +843,10 @@ fn parse_plain<'v>(setting: &Setting, v: &'v str, lang: Lang) -> Result<Value<'v
             .replace("{min}", &min.to_string())
             .replace("{max}", &max.to_string())
         })?),
-        Kind::Choice(names) => match names.iter().find(|n| n.word == v) {
+        Kind::Choice(choices) => match choices.names.iter().find(|n| n.word == v) {
             Some(n) => Value::Choice(n.code),
             None => {
-                let words: Vec<&str> = names.iter().map(|n| n.word).collect();
+                let words: Vec<&str> = choices.names.iter().map(|n| n.word).collect();
                 let (last, rest) = words.split_last().unwrap_or((&"", &[]));
                 return Err(tr(
                     lang,
@@ -875,7 +875,8 @@ fn show_plain(s: &Settings, setting: &Setting, lang: Lang) -> String {
     match (s.value(setting.field), setting.kind) {
         (Some(Value::Bool(b)), _) => onoff(b).to_owned(),
         (Some(Value::Number(n)), _) => n.to_string(),
-        (Some(Value::Choice(c)), Kind::Choice(names)) => names
+        (Some(Value::Choice(c)), Kind::Choice(choices)) => choices
+            .names
             .iter()
             .find(|n| n.code == c)
             .map_or_else(|| c.to_string(), |n| n.word.to_owned()),
