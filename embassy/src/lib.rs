@@ -124,14 +124,33 @@
 //! needs `ring`, whose 0.17.14 ARM assembly, `x25519-asm-arm.S`, does not
 //! assemble for armv7e-m.)
 //!
-//! # TLS 1.3 only (R-RULE-2)
+//! # Two TLS options
 //!
-//! `embedded-tls` speaks TLS 1.3 only: [`TLS_RANGE`] says so. Apply the
-//! administrator's settings through [`board_settings`] so that the core's
-//! validation reports [`Id::MicrosoftTls13Only`] for a Microsoft account
-//! (the manual: Microsoft OAuth is not available with TLS 1.3 only), and
-//! [`Board::run`] refuses such a job with that diagnostic before it
-//! connects anywhere.
+//! - `embedded-tls` (the default): TLS 1.3 only, ECDSA P-256 chains, no
+//!   allocator. [`TLS_RANGE`] is TLS 1.3 only (R-RULE-2): apply the
+//!   administrator's settings through [`board_settings`] so that the
+//!   core's validation reports [`Id::MicrosoftTls13Only`] for a Microsoft
+//!   account (the manual: Microsoft OAuth is not available with TLS 1.3
+//!   only), and [`Board::run`] refuses such a job with that diagnostic
+//!   before it connects anywhere. A settings range without TLS 1.3 is
+//!   refused ([`Id::TlsRangeInvalid`]), not widened.
+//! - `tls-rustls` (feature): rustls's no_std unbuffered client, TLS 1.2
+//!   and 1.3 within the settings' `tls_min` / `tls_max`, RSA (2048 bits or
+//!   more) and ECDSA P-256 chains, with a crypto provider of the driver's
+//!   own over RustCrypto crates (AES-128-GCM, ECDHE on secp256r1, SHA-256;
+//!   feature `tls-rustls-all-sigs` adds SHA-384/512 and P-384 signatures).
+//!   Microsoft 365 (TLS 1.2 and RSA chains) is reachable. The chain gets
+//!   the same path checks as above ([`check_chain`]'s rules), then webpki
+//!   checks the signatures, the name (subjectAltName) and, with a clock,
+//!   the dates. rustls needs an allocator: the firmware defines the global
+//!   allocator over a fixed region (the footprint example: 64 KiB with
+//!   `embedded-alloc`; measured high-water mark 57,398 B with two
+//!   connections open at once, on x86_64). Randomness: each connection
+//!   seeds a ChaCha20 generator from the board's RNG, which rustls draws
+//!   from (its provider's interfaces are `'static`); time: embassy-time,
+//!   and the [`embedded_tls::TlsClock`] given to [`Board::with_clock`].
+//!   `TlsStream` is the connection itself, over any `embedded-io-async`
+//!   transport.
 //!
 //! # Names
 //! The driver resolves server names with the caller's [`Resolve`]r: a fixed
@@ -139,8 +158,9 @@
 //! (`Dns`).
 //!
 //! # Not supported (yet)
-//! The proxy for the token traffic; RSA server certificates (they need an
-//! allocator in `embedded-tls`).
+//! The proxy for the token traffic; with `embedded-tls`, RSA server
+//! certificates (they need an allocator in `embedded-tls`: use
+//! `tls-rustls`).
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -152,8 +172,17 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "tls-rustls")]
+extern crate alloc;
+
 pub mod compose;
+#[cfg(feature = "tls-rustls")]
+mod crypto;
 mod log;
+#[cfg(not(feature = "tls-rustls"))]
+mod tls;
+#[cfg(feature = "tls-rustls")]
+#[path = "tls_rustls.rs"]
 mod tls;
 mod verify;
 
@@ -174,11 +203,22 @@ pub use crate::compose::{ComposeError, ComposedBody};
 use crate::log::{log_debug, log_info, log_warn};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
 use crate::tls::{Conn, Link, Start};
+#[cfg(feature = "tls-rustls")]
+pub use crate::tls::{LinkError, TlsStream};
 pub use crate::verify::{check_anchor, check_chain, ChainError, ConstrainedVerifier};
 
 /// The TLS versions this driver speaks, minimum and maximum: TLS 1.3 only
-/// (`embedded-tls`). Put into the settings by [`board_settings`] (R-RULE-2).
+/// with `embedded-tls` (the default), TLS 1.2 and 1.3 with the feature
+/// `tls-rustls`. The settings' range is narrowed to it by
+/// [`board_settings`] (R-RULE-2).
+#[cfg(not(feature = "tls-rustls"))]
 pub const TLS_RANGE: (TlsVersion, TlsVersion) = (TlsVersion::Tls13, TlsVersion::Tls13);
+/// The TLS versions this driver speaks, minimum and maximum: TLS 1.3 only
+/// with `embedded-tls` (the default), TLS 1.2 and 1.3 with the feature
+/// `tls-rustls`. The settings' range is narrowed to it by
+/// [`board_settings`] (R-RULE-2).
+#[cfg(feature = "tls-rustls")]
+pub const TLS_RANGE: (TlsVersion, TlsVersion) = tls::VERSIONS;
 
 /// A safe size for each connection's TLS read buffer: the largest TLS
 /// record (2^14 octets of data plus 256 of expansion, RFC 8446 §5.2).
@@ -208,13 +248,21 @@ pub const IO_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs
 /// sets no deadline while the body is sent).
 pub const DATA_BLOCK_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from_secs(180);
 
-/// The settings as this board can honour them: the TLS range forced to
-/// [`TLS_RANGE`]. Give the administrator's settings to
-/// [`Mailer::apply_settings`] through this, so that a Microsoft account is
-/// refused with [`Id::MicrosoftTls13Only`] (R-RULE-2).
+/// The settings as this board can honour them: the administrator's TLS
+/// range narrowed to [`TLS_RANGE`] (the versions in both). Give the
+/// administrator's settings to [`Mailer::apply_settings`] through this, so
+/// that the core's validation tells the truth (R-RULE-2): with
+/// `embedded-tls` a Microsoft account is refused with
+/// [`Id::MicrosoftTls13Only`], and a range without TLS 1.3 (TLS 1.2 only)
+/// has no version in common with the board and is refused with
+/// [`Id::TlsRangeInvalid`] (its minimum ends up above its maximum) instead
+/// of being widened. With `tls-rustls` the connections use the narrowed
+/// range: a range of TLS 1.2 only offers TLS 1.2 only.
 #[must_use]
 pub fn board_settings(mut settings: Settings) -> Settings {
-    (settings.tls_min, settings.tls_max) = TLS_RANGE;
+    let (min, max) = TLS_RANGE;
+    settings.tls_min = settings.tls_min.max(min);
+    settings.tls_max = settings.tls_max.min(max);
     settings
 }
 
@@ -393,6 +441,11 @@ pub struct Board<'d, R, N, C = NoClock> {
     ehlo: &'d str,
     /// [`Trust::check`], once, when the board was made.
     anchor: Result<(), ChainError>,
+    /// The TLS versions the connections offer (`tls-rustls`): the
+    /// settings' range ([`board_settings`]) of the last [`Board::run`], or
+    /// [`Board::set_tls_range`]'s.
+    #[cfg_attr(not(feature = "tls-rustls"), allow(dead_code))]
+    tls_range: (TlsVersion, TlsVersion),
     clock: core::marker::PhantomData<C>,
 }
 
@@ -443,8 +496,18 @@ where
             resolver,
             ehlo,
             anchor,
+            tls_range: TLS_RANGE,
             clock: core::marker::PhantomData,
         }
+    }
+
+    /// The TLS versions the board's connections offer, narrowed to
+    /// [`TLS_RANGE`]: give the administrator's `tls_min` and `tls_max`
+    /// before [`Board::drive_oauth`] ([`Board::run`] takes them from the
+    /// `Mailer`'s settings itself). With `embedded-tls`, TLS 1.3 is the only
+    /// version whatever is given.
+    pub fn set_tls_range(&mut self, min: TlsVersion, max: TlsVersion) {
+        self.tls_range = (min.max(TLS_RANGE.0), max.min(TLS_RANGE.1));
     }
 
     /// Carry out `plan` (from [`Mailer::submit`], or from
@@ -477,6 +540,7 @@ where
             let plan = mailer.cancel(now(), diag);
             return self.finish(mailer, plan, observer);
         }
+        self.set_tls_range(mailer.settings().tls_min, mailer.settings().tls_max);
         let Buffers {
             smtp,
             token,
@@ -921,6 +985,7 @@ mod tests {
 
     // R-RULE-2: the board's range is TLS 1.3 only, so Microsoft is refused
     // with its own diagnostic and Google is not.
+    #[cfg(not(feature = "tls-rustls"))]
     #[test]
     fn microsoft_is_not_available_with_the_boards_tls_range() {
         assert_eq!(TLS_RANGE, (TlsVersion::Tls13, TlsVersion::Tls13));
@@ -944,6 +1009,54 @@ mod tests {
             TLS_RANGE,
             "the applied settings say what the board speaks"
         );
+    }
+
+    // A range without TLS 1.3 is refused by embedded-tls's board (it was
+    // widened to TLS 1.3 before): the minimum narrowed to 1.3 ends above
+    // the maximum.
+    #[cfg(not(feature = "tls-rustls"))]
+    #[test]
+    fn a_tls12_only_range_is_refused_with_embedded_tls() {
+        let mut s = configured(ProviderKind::Google);
+        (s.tls_min, s.tls_max) = (TlsVersion::Tls12, TlsVersion::Tls12);
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        assert_eq!(check_settings(&s), Err(Id::TlsRangeInvalid));
+        let mut m = Mailer::new(Settings::default(), TokenStore::new());
+        let refused = apply_settings(&mut m, s).unwrap_err();
+        assert_eq!(refused.first(), Some(ConfigError::TlsRangeInvalid));
+        // The device's default range (1.2 to 1.3) narrows to 1.3.
+        let s = configured(ProviderKind::Google);
+        let b = board_settings(s);
+        assert_eq!((b.tls_min, b.tls_max), TLS_RANGE);
+    }
+
+    // With rustls the board speaks TLS 1.2 and 1.3: Microsoft is available
+    // with the device's default range, and the settings' range is kept
+    // (and offered: tests/rustls_link.rs).
+    #[cfg(feature = "tls-rustls")]
+    #[test]
+    fn microsoft_is_available_with_rustls_and_the_range_is_the_settings() {
+        assert_eq!(TLS_RANGE, (TlsVersion::Tls12, TlsVersion::Tls13));
+        let ms = configured(ProviderKind::Microsoft);
+        assert!(!board_settings(ms.clone())
+            .validate()
+            .contains(ConfigError::MicrosoftTls13Only));
+        assert_eq!(check_settings(&ms), Ok(()));
+        let mut m = Mailer::new(Settings::default(), TokenStore::new());
+        assert!(apply_settings(&mut m, ms.clone()).is_ok());
+        for range in [
+            (TlsVersion::Tls12, TlsVersion::Tls12),
+            (TlsVersion::Tls12, TlsVersion::Tls13),
+        ] {
+            let mut s = ms.clone();
+            (s.tls_min, s.tls_max) = range;
+            let b = board_settings(s);
+            assert_eq!((b.tls_min, b.tls_max), range);
+        }
+        // TLS 1.3 only is still R-RULE-2's refusal for Microsoft.
+        let mut s = ms;
+        (s.tls_min, s.tls_max) = (TlsVersion::Tls13, TlsVersion::Tls13);
+        assert_eq!(check_settings(&s), Err(Id::MicrosoftTls13Only));
     }
 
     #[test]

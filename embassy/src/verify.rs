@@ -366,6 +366,21 @@ fn out_of_date(der: &[u8], now: u64) -> bool {
     }
 }
 
+/// The latest notBefore of the certificates in `ders` (UNIX seconds),
+/// `None` if one is unreadable: without a wall clock, the rustls option
+/// checks the chain at that instant, which every certificate's period
+/// holds unless the periods do not overlap (such a chain is never valid).
+#[cfg(feature = "tls-rustls")]
+pub(crate) fn latest_not_before<'c>(ders: impl IntoIterator<Item = &'c [u8]>) -> Option<u64> {
+    let mut latest = 0u64;
+    for d in ders {
+        let facts = parse(d).ok()?;
+        let mut r = SliceReader::new(facts.validity).ok()?;
+        latest = latest.max(time(&mut r).ok()?);
+    }
+    Some(latest)
+}
+
 /// `pattern` (a dNSName or CN) names `host`, with the rules of
 /// `embedded-tls`'s own check (which decided the refusal): equal ignoring
 /// ASCII case, or one wildcard as the whole leftmost label of a name of at
@@ -473,7 +488,19 @@ pub fn check_chain(
     entries: &[CertificateEntryRef<'_>],
 ) -> Result<(), ChainError> {
     let (leaf, issuers) = entries.split_first().ok_or(ChainError::Empty)?;
-    let leaf = parse(der(leaf)?)?;
+    let mut issuers_der = issuers.iter().map(der);
+    check_der_chain(anchor_der, der(leaf)?, &mut issuers_der)
+}
+
+/// [`check_chain`] on DER certificates: the server's own certificate
+/// `leaf`, then the certificates that follow it in the server's chain
+/// (each an `Err` if it is not X.509). Shared by both TLS options.
+pub(crate) fn check_der_chain(
+    anchor_der: &[u8],
+    leaf: &[u8],
+    issuers: &mut dyn Iterator<Item = Result<&[u8], ChainError>>,
+) -> Result<(), ChainError> {
+    let leaf = parse(leaf)?;
     if leaf.ca {
         return Err(ChainError::LeafIsCa);
     }
@@ -487,7 +514,7 @@ pub fn check_chain(
     // Non-self-issued intermediates seen so far, from the leaf up.
     let mut below: usize = 0;
     for entry in issuers {
-        let ca = parse(der(entry)?)?;
+        let ca = parse(entry?)?;
         ca.check_ca()?;
         ca.check_path_len(below)?;
         if !ca.self_issued() {
