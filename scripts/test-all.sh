@@ -40,6 +40,15 @@ cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --lock
 # The firmware image of the footprint report (cortex-m-rt, one job) links.
 cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
   -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"
+# The second TLS option (issue 20): rustls, TLS 1.2 and 1.3, RSA chains, a heap.
+cargo build -p mfp-oauth-embassy --target thumbv7em-none-eabihf --release --locked --features tls-rustls-all-sigs,defmt,dns
+cargo rustc -p mfp-oauth-embassy --example footprint --target thumbv7em-none-eabihf --release --locked \
+  --features tls-rustls -- -C link-arg=-Tlink.x -C "link-arg=-L$root/embassy/examples"
+
+stage "embassy's rustls option (feature tls-rustls): clippy, docs, tests against rustls servers on loopback"
+cargo clippy -p mfp-oauth-embassy --all-targets --locked --features tls-rustls-all-sigs,defmt,dns -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p mfp-oauth-embassy --no-deps --locked --features tls-rustls
+cargo test -p mfp-oauth-embassy --locked --features tls-rustls 2>&1 | tee "$log_dir/cargo-test-embassy-rustls.log"
 
 stage "core's defmt output (R-LOG): a test logger captures the frames, no secret in any"
 # Its own workspace (core/defmt-check): the defmt feature and the global
