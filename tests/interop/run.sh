@@ -159,11 +159,14 @@ openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -
     -days 2 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
 chmod 644 "$pki/server.key" # read by Dovecot's and Postfix's unprivileged processes
 secret=$(openssl rand -hex 16)
+# The client secret of the app-only client `mfp-app-secret` (issue 18).
+app_secret=$(openssl rand -hex 24)
 short_ttl=3
 
 cat > "$run/provider.json" <<EOF
 {"https_port": $P_HTTPS, "http_port": $P_HTTP, "cert": "$pki/server.pem",
- "key": "$pki/server.key", "introspection_secret": "$secret", "short_ttl": $short_ttl}
+ "key": "$pki/server.key", "introspection_secret": "$secret", "short_ttl": $short_ttl,
+ "app_secret": "$app_secret"}
 EOF
 
 # One Dovecot configuration; the slow instance differs in name, ports and
@@ -349,6 +352,7 @@ cat > "$run/servers.env" <<EOF
 CA=$pki/ca.pem
 ISSUER=https://127.0.0.1:$P_HTTPS
 SHORT_TTL_S=$short_ttl
+APP_SECRET=$app_secret
 DOVECOT_SUBMISSION=$P_DC_SUB
 DOVECOT_SUBMISSIONS=$P_DC_SUBS
 DOVECOT_SLOW_SUBMISSION=$P_SLOW_SUB

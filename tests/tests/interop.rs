@@ -12,6 +12,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "interop/app_only.rs"]
+mod app_only;
 #[path = "interop/browser.rs"]
 mod browser;
 #[path = "interop/flights.rs"]

@@ -24,6 +24,9 @@ pub struct Servers {
     /// `https://127.0.0.1:PORT` (oidc-provider's issuer).
     pub issuer: String,
     pub short_ttl: Duration,
+    /// The client secret of the app-only client `mfp-app-secret` (random
+    /// per run).
+    pub app_secret: String,
     pub dovecot_submission: u16,
     pub dovecot_submissions: u16,
     pub dovecot_slow_submission: u16,
@@ -51,6 +54,7 @@ pub fn servers() -> &'static Servers {
             ca: PathBuf::from(get("CA")),
             issuer: get("ISSUER").to_string(),
             short_ttl: Duration::from_secs(get("SHORT_TTL_S").parse().expect("ttl")),
+            app_secret: get("APP_SECRET").to_string(),
             dovecot_submission: port("DOVECOT_SUBMISSION"),
             dovecot_submissions: port("DOVECOT_SUBMISSIONS"),
             dovecot_slow_submission: port("DOVECOT_SLOW_SUBMISSION"),
