@@ -131,6 +131,25 @@ impl SenderMode {
     }
 }
 
+/// How the administrator's token is obtained (R-APP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum AdminSignIn {
+    /// A person signs in as the administrator's mailbox (device code or
+    /// browser) and the refresh token is kept.
+    #[default]
+    Delegated = 0,
+    /// Microsoft app-only: the client credentials grant with a certificate
+    /// credential (a client assertion the firmware signs; no refresh
+    /// token: the core asks again before the access token ends).
+    AppCertificate = 1,
+    /// Google Workspace service account with domain-wide delegation: the
+    /// JWT bearer grant for the administrator's mailbox, signed by the
+    /// firmware.
+    ServiceAccount = 2,
+}
+
 /// An SSL/TLS protocol version of the device's TLS range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -327,10 +346,13 @@ pub enum ConfigError {
     /// The refresh margin is outside [`MIN_REFRESH_MARGIN_S`] to
     /// [`MAX_REFRESH_MARGIN_S`].
     RefreshMarginInvalid = 10,
+    /// App-only sign-in of the administrator without what it needs
+    /// ([`AdminSignIn`]).
+    AppSignInIncomplete = 11,
 }
 
 impl ConfigError {
-    const ALL: [ConfigError; 11] = [
+    const ALL: [ConfigError; 12] = [
         ConfigError::NotAvailable,
         ConfigError::VlanOnNetwork2,
         ConfigError::MicrosoftTls13Only,
@@ -342,6 +364,7 @@ impl ConfigError {
         ConfigError::ProviderProfileIncomplete,
         ConfigError::TenantInvalid,
         ConfigError::RefreshMarginInvalid,
+        ConfigError::AppSignInIncomplete,
     ];
 
     const fn bit(self) -> u16 {
@@ -363,6 +386,7 @@ impl Diagnostic for ConfigError {
             ConfigError::ProviderProfileIncomplete => Id::ProviderProfileIncomplete,
             ConfigError::TenantInvalid => Id::BadTenant,
             ConfigError::RefreshMarginInvalid => Id::RefreshMarginInvalid,
+            ConfigError::AppSignInIncomplete => Id::AppSignInIncomplete,
         }
     }
 }
@@ -500,6 +524,29 @@ impl Readiness {
 }
 
 impl Settings {
+    /// Whether the administrator's token is obtained by the app itself
+    /// (app-only or a service account) rather than by a person signing in.
+    #[must_use]
+    pub fn app_only(&self) -> bool {
+        self.admin_sign_in != AdminSignIn::Delegated
+    }
+
+    /// Whether the administrator's app-only sign-in has what it needs
+    /// (always, for a delegated one).
+    fn app_sign_in_complete(&self) -> bool {
+        let mode = self.sender_mode.uses_admin_token();
+        match self.admin_sign_in {
+            AdminSignIn::Delegated => true,
+            AdminSignIn::AppCertificate => {
+                mode && self.provider == ProviderKind::Microsoft
+                    && crate::oauth::Thumbprint::parse(&self.app_certificate_thumbprint).is_ok()
+            }
+            AdminSignIn::ServiceAccount => {
+                mode && self.provider == ProviderKind::Google && self.service_account.is_some()
+            }
+        }
+    }
+
     /// Every rule these settings violate (R-RULE-1..4, R-RULE-7 and the
     /// completeness checks). Rules that concern OAuth apply only while OAuth
     /// is on, so a printer without OAuth keeps any VLAN or TLS setup.
@@ -523,6 +570,9 @@ impl Settings {
         }
         if !self.oauth_enabled {
             return v;
+        }
+        if !self.app_sign_in_complete() {
+            v.insert(ConfigError::AppSignInIncomplete);
         }
         if !OAUTH_AVAILABLE {
             v.insert(ConfigError::NotAvailable);

@@ -278,6 +278,12 @@ catalogue! {
         fix_en: "Set the refresh margin between 60 and 1800 seconds; 600 (the default) suits Microsoft High Volume Email.",
         fix_fr: "Régler la marge de renouvellement entre 60 et 1800 secondes ; 600 (la valeur par défaut) convient à Microsoft High Volume Email.",
     },
+    AppSignInIncomplete = 216 {
+        en: "The administrator's app-only sign-in is incomplete: a certificate needs Microsoft and its SHA-256 thumbprint, a service account Google and its address, both a sender mode using the administrator's token.",
+        fr: "La connexion de l'administrateur en tant qu'application est incomplète : un certificat demande Microsoft et son empreinte SHA-256, un compte de service Google et son adresse, tous deux un mode d'expéditeur avec le jeton de l'administrateur.",
+        fix_en: "Set the certificate thumbprint (openssl x509 -fingerprint -sha256) or the service account address, the matching provider, and the sender mode Administrator fixed address or Bulk setting; or set the administrator's sign-in back to delegated.",
+        fix_fr: "Régler l'empreinte du certificat (openssl x509 -fingerprint -sha256) ou l'adresse du compte de service, le fournisseur correspondant, et le mode d'expéditeur Adresse fixe de l'administrateur ou Réglage groupé ; ou remettre la connexion de l'administrateur en mode délégué.",
+    },
 
     // 3xx: the SMTP server and the mailbox
     GreetingRefused = 301 {
@@ -931,6 +937,10 @@ mod tests {
             for lang in [Lang::En, Lang::Fr] {
                 assert!(id.message(lang).len() > 10, "{id:?} {lang:?}");
                 assert!(id.remedy(lang).len() > 10, "{id:?} {lang:?}");
+                // What a panel's line and help box hold (and the C tests'
+                // buffers, with the NUL): 255 and 511 octets.
+                assert!(id.message(lang).len() < 256, "{id:?} {lang:?} too long");
+                assert!(id.remedy(lang).len() < 512, "{id:?} {lang:?} too long");
             }
             assert_ne!(
                 id.message(Lang::En),

@@ -193,3 +193,7 @@ pub const MAX_PROXY_USER_LEN: usize = 64;
 /// Longest proxy password, in octets (kept as a secret, sealed with the
 /// refresh tokens when a device key is given).
 pub const MAX_PROXY_PASSWORD_LEN: usize = 128;
+
+/// The longest text of a certificate thumbprint setting: 64 hexadecimal
+/// digits in pairs separated by `:` (`openssl x509 -fingerprint -sha256`).
+pub const MAX_THUMBPRINT_TEXT_LEN: usize = 95;

@@ -56,7 +56,7 @@
 use core::fmt;
 
 use crate::address::Address;
-use crate::config::{oauth_available, Applied, HostName, Settings, Violations};
+use crate::config::{oauth_available, AdminSignIn, Applied, HostName, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
 use crate::image;
@@ -1056,7 +1056,12 @@ impl Mailer {
     /// from outside with no refresh token behind it, a new one to hand in
     /// (R-APP; nobody at the panel can sign in for it).
     fn need_token(&mut self, owner: &TokenOwner) -> Plan {
-        if self.store.handed_in(owner) {
+        if self.app_grant(owner) {
+            // App-only: the core asks for the token itself (R-APP).
+            Plan::TokenExchange {
+                owner: owner.clone(),
+            }
+        } else if self.store.handed_in(owner) {
             self.finish(Plan::Failed {
                 diag: Id::HandedTokenExpired,
             })
@@ -1139,6 +1144,75 @@ impl Mailer {
         client
             .start_refresh(now, token.expose())
             .map_err(MailerError::OAuth)
+    }
+
+    /// Whether `owner`'s token comes from an app-only grant the core runs
+    /// itself (the administrator's, with [`Settings::app_only`]).
+    fn app_grant(&self, owner: &TokenOwner) -> bool {
+        *owner == TokenOwner::Admin && self.settings.app_only()
+    }
+
+    /// Start the token request of [`Plan::TokenExchange`] on `client` (built
+    /// from [`Settings::provider_profile`] and
+    /// [`Settings::app_registration`]), whatever the administrator's
+    /// sign-in ([`Settings::admin_sign_in`], R-APP): the refresh grant of a
+    /// delegated sign-in (as [`Mailer::start_exchange`]); for Microsoft
+    /// app-only, the client credentials grant with a certificate
+    /// assertion; for a Google service account, the JWT bearer grant for
+    /// the administrator's mailbox. The two app-only grants are signed by
+    /// the firmware: `client` asks for the signature
+    /// ([`oauth::Event::SignatureRequired`]; [`oauth::Client::sign_with`]
+    /// or `signing_input` / `handle_signature`) before anything is sent.
+    /// They need the wall clock (`wall`, else [`OAuthError::ClockNotSet`])
+    /// and 16 random octets for the assertion's `jti`. Then feed the
+    /// client's events to [`Mailer::handle_oauth_event`] as for a refresh.
+    pub fn start_token_request<B: AsMut<[u8]>>(
+        &self,
+        now: Instant,
+        wall: Option<WallTime>,
+        jti_random: &[u8; oauth::JTI_LEN],
+        client: &mut oauth::Client<B>,
+    ) -> Result<(), MailerError> {
+        let Plan::TokenExchange { owner } = &self.plan else {
+            return Err(MailerError::WrongState);
+        };
+        if !self.app_grant(owner) {
+            return self.start_exchange(now, client);
+        }
+        let wall_secs = wall.map_or(0, |w| w.0);
+        let started = match self.settings.admin_sign_in {
+            AdminSignIn::AppCertificate => {
+                let thumbprint =
+                    oauth::Thumbprint::parse(&self.settings.app_certificate_thumbprint)
+                        .map_err(MailerError::OAuth)?;
+                client.start_client_assertion(
+                    now,
+                    wall_secs,
+                    jti_random,
+                    &thumbprint,
+                    oauth::JwsAlg::Rs256,
+                )
+            }
+            AdminSignIn::ServiceAccount => {
+                let (Some(sa), Some(admin)) = (
+                    self.settings.service_account.as_ref(),
+                    self.settings.admin_address.as_ref(),
+                ) else {
+                    return Err(MailerError::OAuth(OAuthError::InvalidArgument));
+                };
+                client.start_service_account(
+                    now,
+                    wall_secs,
+                    &oauth::ServiceAccount {
+                        client_email: sa.as_str(),
+                        subject: admin,
+                        key_id: None,
+                    },
+                )
+            }
+            AdminSignIn::Delegated => return self.start_exchange(now, client),
+        };
+        started.map_err(MailerError::OAuth)
     }
 
     /// An event of the OAuth client running this job's sign-in
@@ -1255,7 +1329,23 @@ impl Mailer {
             return Err(MailerError::WrongState);
         };
         let owner = owner.clone();
-        if let Err(e) = self.store.refreshed(now, wall, &owner, grant) {
+        let stored = if self.app_grant(&owner) {
+            // No refresh token comes with an app-only token: it is held
+            // for the administrator's address and asked for again later.
+            match self.settings.admin_address.clone() {
+                Some(admin) => self.store.install_app_token(
+                    now,
+                    &owner,
+                    &admin,
+                    grant.access_token,
+                    grant.expires_in,
+                ),
+                None => Err(TokenError::AccountMismatch),
+            }
+        } else {
+            self.store.refreshed(now, wall, &owner, grant).map(drop)
+        };
+        if let Err(e) = stored {
             return self.refresh_failed(now, RefreshFailure::Transient, e.diag());
         }
         self.plan = if self.client.is_some() {
@@ -1294,6 +1384,13 @@ impl Mailer {
             return Err(MailerError::WrongState);
         };
         let owner = owner.clone();
+        // An app-only grant refused: no refresh token to erase and no one
+        // to sign in again; the flow's own diagnostic says what to fix.
+        let failure = if self.app_grant(&owner) {
+            RefreshFailure::Refused
+        } else {
+            failure
+        };
         self.store.refresh_failed(&owner, failure);
         let diag = refresh_failure_diag(failure, &owner, diag);
         self.plan = if self.client.is_some() {
@@ -1418,7 +1515,7 @@ impl Mailer {
                         j.retried = true;
                         let owner = j.decision.owner.clone();
                         self.store.token_rejected(&owner);
-                        if self.store.refresh_token(&owner).is_some() {
+                        if self.store.refresh_token(&owner).is_some() || self.app_grant(&owner) {
                             self.plan = Plan::TokenExchange { owner };
                             self.count_plan();
                             return Some(Step::PlanChanged);

@@ -14,11 +14,12 @@
 use heapless::{String, Vec};
 
 use super::{
-    CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer, TlsVersion, WebDavHttpVersion,
-    DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S, MIN_REFRESH_MARGIN_S,
+    AdminSignIn, CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer, TlsVersion,
+    WebDavHttpVersion, DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S,
+    MIN_REFRESH_MARGIN_S,
 };
 use crate::address::Address;
-use crate::limits::{MAX_CLIENT_ID_LEN, MAX_SEND_AS, MAX_TENANT_LEN};
+use crate::limits::{MAX_CLIENT_ID_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_THUMBPRINT_TEXT_LEN};
 use crate::provider::MicrosoftCloud;
 
 /// What a setting holds, for the places that read and write settings
@@ -298,6 +299,12 @@ choices!(WebDavHttpVersion, "WebdavHttp", "The WebDAV client's HTTP version." {
     WebDavHttpVersion::Http2Http11 = 1, "2", "HTTP2_HTTP11", "\"HTTP/2,HTTP/1.1\" (Google needs it, R-RULE-3).";
 });
 
+choices!(AdminSignIn, "AdminSignIn", "How the administrator's token is obtained." {
+    AdminSignIn::Delegated = 0, "delegated", "DELEGATED", "A person signs in as the administrator's mailbox (device code or browser); the refresh token is kept (the default).";
+    AdminSignIn::AppCertificate = 1, "app-certificate", "APP_CERTIFICATE", "Microsoft app-only: client credentials with a certificate assertion the firmware signs; no refresh token.";
+    AdminSignIn::ServiceAccount = 2, "service-account", "SERVICE_ACCOUNT", "Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.";
+});
+
 /// Composite settings are not read or written as a [`Value`].
 macro_rules! composite {
     ($($ty:ty),*) => {$(
@@ -374,6 +381,16 @@ macro_rules! settings {
             #[must_use]
             pub fn is_default(&self) -> bool {
                 $( self.$field == { let d: $ty = $default; d } )&&*
+            }
+
+            /// Whether the setting whose field is `field` holds its
+            /// default (`false` for no such setting).
+            #[must_use]
+            pub fn field_is_default(&self, field: &str) -> bool {
+                match field {
+                    $( stringify!($field) => self.$field == { let d: $ty = $default; d }, )*
+                    _ => false,
+                }
             }
 
             /// The setting whose field is `field` back to its default, in
@@ -512,6 +529,26 @@ settings! {
     key "refresh-margin",
     kind Kind::Number { min: MIN_REFRESH_MARGIN_S as u32, max: MAX_REFRESH_MARGIN_S as u32 },
     nv Nv::Tag(1);
+
+    /// How the administrator's token is obtained (R-APP): delegated (a
+    /// person signs in), Microsoft app-only with a certificate, or a Google
+    /// service account. App-only needs a sender mode that uses the
+    /// administrator's token, and sends as the administrator's address and
+    /// the send-as list only. Default: delegated.
+    admin_sign_in: AdminSignIn = AdminSignIn::Delegated;
+    key "admin-sign-in", kind Kind::Choice(&AdminSignIn::CHOICES), nv Nv::Tag(2);
+
+    /// The SHA-256 thumbprint of the certificate uploaded to the app
+    /// registration, for Microsoft app-only: 64 hexadecimal digits (pairs
+    /// may be separated by `:`) or base64. The private key stays in the
+    /// firmware, which signs. Default: none.
+    app_certificate_thumbprint: String<MAX_THUMBPRINT_TEXT_LEN> = String::new();
+    key "certificate-thumbprint", kind Kind::Text { cap: MAX_THUMBPRINT_TEXT_LEN }, nv Nv::Tag(3);
+
+    /// The Google service account's address (its key file's
+    /// `client_email`), for a service-account sign-in. Default: none.
+    service_account: Option<Address> = None;
+    key "service-account", kind Kind::Address, nv Nv::Tag(4);
 }
 
 /// The setting whose CLI key is `key`.

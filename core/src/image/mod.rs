@@ -50,8 +50,9 @@
 //!
 //! Format version 5 replaces format 3's second settings' record with a
 //! tagged one: (tag, value) pairs for the settings `config/schema.rs` gives
-//! a tag, the refresh margin first among them. A new setting then needs no
-//! new record: an image without its tag loads it at its default, and a tag
+//! a tag, the refresh margin first among them, each only when it is not at
+//! its default. A new setting then needs no new record and leaves images
+//! unchanged: an image without its tag loads it at its default, and a tag
 //! this build does not know is skipped.
 
 use core::fmt;

@@ -206,12 +206,17 @@ fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
     String::try_from(s).map_err(|_| NvError::Corrupt)
 }
 
-/// Format 5's tagged record of `s`: every setting with a tag, from the
-/// schema.
+/// Format 5's tagged record of `s`: every setting with a tag that is not
+/// at its default, from the schema.
 pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
     let mut out = NvTagged::new();
     for setting in SCHEMA {
         let Nv::Tag(tag) = setting.nv else { continue };
+        // A setting at its default is left out (its tag's absence means
+        // the default): an image does not change when a setting is added.
+        if s.field_is_default(setting.field) {
+            continue;
+        }
         let value = match s.value(setting.field) {
             Some(Value::Bool(b)) => NvValue::Bool(b),
             Some(Value::Number(n)) => NvValue::Number(n),

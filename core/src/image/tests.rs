@@ -672,3 +672,39 @@ fn the_tagged_record_skips_tags_it_does_not_know() {
         Err(NvError::BufferTooSmall)
     );
 }
+
+/// Issue 15 item 4: every setting the schema tags comes back from an
+/// image, without a line of its own in the image code; at its default it
+/// takes no room.
+#[test]
+fn every_tagged_setting_of_the_schema_round_trips_through_the_image() {
+    use crate::config::{Kind, Nv, Value, SCHEMA};
+    let (settings, store) = fixture_state();
+    let plain = whole(&settings, &store, None);
+    let mut changed = settings.clone();
+    for setting in SCHEMA.iter().filter(|s| matches!(s.nv, Nv::Tag(_))) {
+        let v = match setting.kind {
+            Kind::Bool => Value::Bool(true),
+            Kind::Number { min, .. } => Value::Number(min),
+            Kind::Choice(c) => Value::Choice(c.names[c.names.len() - 1].code),
+            Kind::Text { .. } => Value::Text("5A0B6D3E"),
+            Kind::Address => Value::Text("mfp-sender@contoso-mfp.iam.gserviceaccount.com"),
+            Kind::Composite => unreachable!("a composite setting has no tag"),
+        };
+        changed.set_value(setting.field, v).unwrap();
+        assert!(
+            !changed.field_is_default(setting.field),
+            "{}",
+            setting.field
+        );
+    }
+    let image = whole(&changed, &store, None);
+    assert!(image.len() > plain.len());
+    let mut s = Settings::default();
+    nv::load(&image, &[], None, &mut s, &mut TokenStore::new()).unwrap();
+    assert!(s == changed, "every tagged setting comes back");
+    // Back at their defaults, they take no room: the fixture's image.
+    let mut s = Settings::default();
+    nv::load(&plain, &[], None, &mut s, &mut TokenStore::new()).unwrap();
+    assert!(s == settings);
+}

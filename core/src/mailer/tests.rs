@@ -1043,3 +1043,6 @@ mod engine;
 
 /// Issue 18, R-APP: a token handed in from outside.
 mod handed;
+
+/// Issue 18, R-APP: app-only grants the core runs itself.
+mod app_only;

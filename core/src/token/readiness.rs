@@ -24,6 +24,11 @@ impl Settings {
         if !v.is_empty() {
             return Readiness::Invalid(v);
         }
+        // App-only: the core asks for the administrator's token itself,
+        // before a job; no one must have signed in (R-APP).
+        if self.app_only() {
+            return Readiness::Ready;
+        }
         match (self.sender_mode.uses_admin_token(), admin_token) {
             (true, TokenStatus::Required) => Readiness::AdminTokenRequired,
             (true, TokenStatus::ReauthNeeded) => Readiness::AdminReauthNeeded,

@@ -440,6 +440,35 @@ impl TokenStore {
         token: &[u8],
         lifetime: Duration,
     ) -> Result<(), TokenError> {
+        self.install_access(now, owner, account, token, lifetime, true)
+    }
+
+    /// An app-only access token for `owner`'s slot (R-APP: the client
+    /// credentials or JWT bearer grant the mailer ran), for `account`,
+    /// living `lifetime` from `now`: held in RAM like every access token,
+    /// and asked for again when it ends (no refresh token comes with it).
+    /// A slot holding another account's refresh token refuses it
+    /// ([`TokenError::AccountMismatch`]).
+    pub fn install_app_token(
+        &mut self,
+        now: Instant,
+        owner: &TokenOwner,
+        account: &Address,
+        token: &[u8],
+        lifetime: Duration,
+    ) -> Result<(), TokenError> {
+        self.install_access(now, owner, account, token, lifetime, false)
+    }
+
+    fn install_access(
+        &mut self,
+        now: Instant,
+        owner: &TokenOwner,
+        account: &Address,
+        token: &[u8],
+        lifetime: Duration,
+        handed: bool,
+    ) -> Result<(), TokenError> {
         oauth_available().map_err(|_| TokenError::NotAvailable)?;
         if token.len() > MAX_ACCESS_TOKEN_LEN {
             return Err(TokenError::TokenTooLarge);
@@ -472,8 +501,8 @@ impl TokenStore {
                 slot.verified = false;
             }
         }
-        slot.handed = true;
-        self.cache_token(now, key, token, lifetime, true);
+        slot.handed = handed;
+        self.cache_token(now, key, token, lifetime, handed);
         Ok(())
     }
 
