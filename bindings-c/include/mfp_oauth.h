@@ -143,16 +143,16 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 59,856 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 60,608 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
  * the settings in force and the staged ones 3.7 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7482
+#define MFP_OAUTH_MAILER_WORDS 7576
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25465
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25827
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -170,7 +170,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 6717
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 7079
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -255,6 +255,23 @@
  * HTTP head: the JSON body is parsed as it arrives).
  */
 #define MFP_OAUTH_TOKEN_CLIENT_WORDS 2752
+
+/**
+ * The longest JWS signing input of an app-only assertion, in octets
+ * (`mfp_oauth_token_client_signing_input`).
+ */
+#define MFP_OAUTH_MAX_SIGNING_INPUT_LEN 4096
+
+/**
+ * The longest signature the token client takes (a 4096-bit RSA key's).
+ */
+#define MFP_OAUTH_MAX_SIGNATURE_LEN 512
+
+/**
+ * Octets of randomness `mfp_oauth_mailer_start_token_request` takes for
+ * an assertion's unique id (`jti`).
+ */
+#define MFP_OAUTH_JTI_RANDOM_LEN 16
 
 /**
  * Status of every C call (`mfp_oauth_status`). 0 is success; every other
@@ -362,6 +379,10 @@ enum mfp_oauth_status
    * E215: The refresh margin of access tokens is outside 60 to 1800 seconds.
    */
   MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID = 215,
+  /**
+   * E216: The administrator's app-only sign-in is incomplete: a certificate needs Microsoft and its SHA-256 thumbprint, a service account Google and its address, both a sender mode using the administrator's token.
+   */
+  MFP_OAUTH_STATUS_APP_SIGN_IN_INCOMPLETE = 216,
   /**
    * E301: The SMTP server refused the connection.
    */
@@ -1018,6 +1039,14 @@ enum mfp_oauth_token_event_kind
    * An event newer than this header.
    */
   MFP_OAUTH_TOKEN_EVENT_KIND_OTHER = 8,
+  /**
+   * An app-only grant waits for its assertion's signature (R-APP): read
+   * the octets with `mfp_oauth_token_client_signing_input`, sign them
+   * with the firmware's key and hand the signature to
+   * `mfp_oauth_token_client_handle_signature` (or report
+   * `mfp_oauth_token_client_signing_failed`). Nothing is sent before.
+   */
+  MFP_OAUTH_TOKEN_EVENT_KIND_SIGNATURE_REQUIRED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1560,6 +1589,35 @@ typedef uint32_t mfp_oauth_webdav_http;
 #endif // __cplusplus
 
 /**
+ * How the administrator's token is obtained (`mfp_oauth_admin_sign_in`).
+ */
+enum mfp_oauth_admin_sign_in
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A person signs in as the administrator's mailbox (device code or browser); the refresh token is kept (the default).
+   */
+  MFP_OAUTH_ADMIN_SIGN_IN_DELEGATED = 0,
+  /**
+   * Microsoft app-only: client credentials with a certificate assertion the firmware signs; no refresh token.
+   */
+  MFP_OAUTH_ADMIN_SIGN_IN_APP_CERTIFICATE = 1,
+  /**
+   * Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.
+   */
+  MFP_OAUTH_ADMIN_SIGN_IN_SERVICE_ACCOUNT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_admin_sign_in mfp_oauth_admin_sign_in;
+#else
+typedef uint32_t mfp_oauth_admin_sign_in;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The function sending a job (`mfp_oauth_function`), R-FN.
  */
 enum mfp_oauth_function
@@ -1809,6 +1867,29 @@ typedef struct {
    * From 60 to 1800; out of that range the settings' rule refuses it.
    */
   uint32_t refresh_margin_s;
+  /**
+   * How the administrator's token is obtained (R-APP): delegated (a
+   * person signs in), Microsoft app-only with a certificate, or a Google
+   * service account. App-only needs a sender mode that uses the
+   * administrator's token, and sends as the administrator's address and
+   * the send-as list only. Default: delegated.
+   * An `mfp_oauth_admin_sign_in`.
+   */
+  uint32_t admin_sign_in;
+  /**
+   * The SHA-256 thumbprint of the certificate uploaded to the app
+   * registration, for Microsoft app-only: 64 hexadecimal digits (pairs
+   * may be separated by `:`) or base64. The private key stays in the
+   * firmware, which signs. Default: none.
+   * At most 95 octets; empty: the default.
+   */
+  mfp_oauth_str app_certificate_thumbprint;
+  /**
+   * The Google service account's address (its key file's
+   * `client_email`), for a service-account sign-in. Default: none.
+   * Empty: none.
+   */
+  mfp_oauth_str service_account;
 } mfp_oauth_settings;
 
 /**
@@ -2636,6 +2717,34 @@ mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
 mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
                                                 mfp_oauth_token_client *token_client);
+
+/**
+ * TOKEN_EXCHANGE, whatever the administrator's sign-in
+ * (`mfp_oauth_settings.admin_sign_in`, R-APP): starts on `token_client`
+ * the refresh grant of a delegated sign-in (as
+ * `mfp_oauth_mailer_start_refresh`), or the app-only grant the core runs
+ * itself: Microsoft client credentials with a certificate assertion, or a
+ * Google service account's JWT bearer grant for the administrator's
+ * mailbox. An app-only grant is signed by the firmware, whose key the
+ * core never sees: the token client's next event is SIGNATURE_REQUIRED;
+ * read the octets to sign with `mfp_oauth_token_client_signing_input`,
+ * sign them with the key of the certificate (RS256: RSASSA-PKCS1-v1_5
+ * with SHA-256) and hand the signature to
+ * `mfp_oauth_token_client_handle_signature`; nothing is sent before.
+ * `wall_s` is the wall clock (seconds since 1970; `ASSERTION_TIME_RANGE` when 0
+ * for an app-only grant) and `jti_random` 16 octets from a cryptographic
+ * random source (the assertion's unique id). Then drain the client as for
+ * a refresh (`mfp_oauth_mailer_poll_token_event`).
+ *
+ * Safety:
+ * `mailer` and `token_client` valid storage as for their `_destroy`;
+ * `jti_random` NULL or valid for 16 bytes.
+ */
+mfp_oauth_status mfp_oauth_mailer_start_token_request(mfp_oauth_mailer *mailer,
+                                                      uint64_t now_ms,
+                                                      uint64_t wall_s,
+                                                      const uint8_t *jti_random,
+                                                      mfp_oauth_token_client *token_client);
 
 /**
  * The refresh grant ended with `ACCESS_TOKEN` on `token_client`: the new
@@ -3839,6 +3948,50 @@ mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client
  */
 mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
                                                    mfp_oauth_token_event *out_event);
+
+/**
+ * After SIGNATURE_REQUIRED: writes the octets to sign (the JWS signing
+ * input, `BASE64URL(header) "." BASE64URL(claims)`, never a secret) into
+ * `buf` and their length to `*out_len`. `BUFFER_TOO_SMALL` with the length
+ * needed in `*out_len` (at most `MFP_OAUTH_MAX_SIGNING_INPUT_LEN`; the
+ * token request buffer may be lent for it); `WRONG_STATE` when no
+ * signature is awaited.
+ *
+ * Safety:
+ * `client` as for `_destroy` (only read); `buf` NULL or valid for
+ * `buf_len` bytes; `out_len` NULL or valid for a write.
+ */
+mfp_oauth_status mfp_oauth_token_client_signing_input(const mfp_oauth_token_client *client,
+                                                      uint8_t *buf,
+                                                      size_t buf_len,
+                                                      size_t *out_len);
+
+/**
+ * The signature of the octets `mfp_oauth_token_client_signing_input`
+ * gave (RS256: RSASSA-PKCS1-v1_5 with SHA-256, 256 octets for a 2048-bit
+ * key; at most `MFP_OAUTH_MAX_SIGNATURE_LEN`): the grant's request goes
+ * out with the next `mfp_oauth_token_client_poll_transmit`.
+ * `SIGNING_FAILED` past the limit; `WRONG_STATE` when no signature is
+ * awaited.
+ *
+ * Safety:
+ * `client` as for `_destroy`; `signature` NULL or valid for
+ * `signature_len` bytes.
+ */
+mfp_oauth_status mfp_oauth_token_client_handle_signature(mfp_oauth_token_client *client,
+                                                         uint64_t now_ms,
+                                                         const uint8_t *signature,
+                                                         size_t signature_len);
+
+/**
+ * The firmware could not sign (its key or secure element failed): the
+ * flow ends with FAILED (`SIGNING_FAILED`) and nothing is sent.
+ * `WRONG_STATE` when no signature is awaited.
+ *
+ * Safety:
+ * `client` as for `_destroy`.
+ */
+mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *client);
 
 /**
  * Writes the next HTTP/1.1 request into `out` when one is due at `now_ms`

@@ -30,10 +30,12 @@ use crate::settings::{opt_text, MfpOauthSettings};
 use crate::MfpOauthStatus;
 
 mod event;
+mod signing;
 mod transport;
 
 pub(crate) use event::event_c;
 pub use event::*;
+pub use signing::*;
 pub use transport::*;
 
 /// The client with its response buffer inline.

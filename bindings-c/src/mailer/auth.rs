@@ -2,7 +2,7 @@
 //! administrator's Acquire, the refresh grant (R-OAUTH, R-TOK, R-ACCT).
 
 use mfp_oauth_core::mailer::{Mailer, MailerError, Plan};
-use mfp_oauth_core::oauth::{Event as OAuthEvent, FlowKind};
+use mfp_oauth_core::oauth::{self, Event as OAuthEvent, FlowKind};
 use mfp_oauth_core::token::TokenGrant;
 use mfp_oauth_core::Instant;
 
@@ -198,7 +198,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_token_event(
 /// Whether `plan` waits for the end of a token flow of kind `flow`.
 fn waits_for(plan: &Plan, flow: FlowKind) -> bool {
     match plan {
-        Plan::TokenExchange { .. } => flow == FlowKind::Refresh,
+        Plan::TokenExchange { .. } => matches!(
+            flow,
+            FlowKind::Refresh | FlowKind::ClientCredentials | FlowKind::ServiceAccount
+        ),
         Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. } => flow != FlowKind::Refresh,
         _ => false,
     }
@@ -240,6 +243,51 @@ pub unsafe extern "C" fn mfp_oauth_mailer_start_refresh(
     {
         Ok(()) => MfpOauthStatus::Ok,
         Err(e) => MfpOauthStatus::of(e),
+    };
+    // SAFETY: the caller's contract.
+    unsafe { call::with_mut2(token_client, mailer, (), work) }
+}
+
+/// TOKEN_EXCHANGE, whatever the administrator's sign-in
+/// (`mfp_oauth_settings.admin_sign_in`, R-APP): starts on `token_client`
+/// the refresh grant of a delegated sign-in (as
+/// `mfp_oauth_mailer_start_refresh`), or the app-only grant the core runs
+/// itself: Microsoft client credentials with a certificate assertion, or a
+/// Google service account's JWT bearer grant for the administrator's
+/// mailbox. An app-only grant is signed by the firmware, whose key the
+/// core never sees: the token client's next event is SIGNATURE_REQUIRED;
+/// read the octets to sign with `mfp_oauth_token_client_signing_input`,
+/// sign them with the key of the certificate (RS256: RSASSA-PKCS1-v1_5
+/// with SHA-256) and hand the signature to
+/// `mfp_oauth_token_client_handle_signature`; nothing is sent before.
+/// `wall_s` is the wall clock (seconds since 1970; `ASSERTION_TIME_RANGE` when 0
+/// for an app-only grant) and `jti_random` 16 octets from a cryptographic
+/// random source (the assertion's unique id). Then drain the client as for
+/// a refresh (`mfp_oauth_mailer_poll_token_event`).
+///
+/// # Safety
+/// `mailer` and `token_client` valid storage as for their `_destroy`;
+/// `jti_random` NULL or valid for 16 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mfp_oauth_mailer_start_token_request(
+    mailer: *mut MfpOauthMailer,
+    now_ms: u64,
+    wall_s: u64,
+    jti_random: *const u8,
+    token_client: *mut MfpOauthTokenClient,
+) -> MfpOauthStatus {
+    let work = |tc: &mut TokenClient, m: &mut MailerObj| {
+        // SAFETY: valid for 16 bytes (contract).
+        let random = try_status!(unsafe { crate::buf::bytes(jti_random, oauth::JTI_LEN) });
+        let mut jti = [0u8; oauth::JTI_LEN];
+        jti.copy_from_slice(random);
+        match m
+            .mailer
+            .start_token_request(Instant::from_millis(now_ms), wall(wall_s), &jti, tc)
+        {
+            Ok(()) => MfpOauthStatus::Ok,
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_mut2(token_client, mailer, (), work) }

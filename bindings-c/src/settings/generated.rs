@@ -73,6 +73,18 @@ pub enum MfpOauthWebdavHttp {
     Http2Http11 = 1,
 }
 
+/// How the administrator's token is obtained (`mfp_oauth_admin_sign_in`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthAdminSignIn {
+    /// A person signs in as the administrator's mailbox (device code or browser); the refresh token is kept (the default).
+    Delegated = 0,
+    /// Microsoft app-only: client credentials with a certificate assertion the firmware signs; no refresh token.
+    AppCertificate = 1,
+    /// Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.
+    ServiceAccount = 2,
+}
+
 /// The printer's OAuth settings (`mfp_oauth_settings`). Start from
 /// `mfp_oauth_settings_init` (the manual's defaults), then set fields.
 /// Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
@@ -177,6 +189,23 @@ pub struct MfpOauthSettings {
     /// life. Applies to the tokens stored after a change.
     /// From 60 to 1800; out of that range the settings' rule refuses it.
     pub refresh_margin_s: u32,
+    /// How the administrator's token is obtained (R-APP): delegated (a
+    /// person signs in), Microsoft app-only with a certificate, or a Google
+    /// service account. App-only needs a sender mode that uses the
+    /// administrator's token, and sends as the administrator's address and
+    /// the send-as list only. Default: delegated.
+    /// An `mfp_oauth_admin_sign_in`.
+    pub admin_sign_in: u32,
+    /// The SHA-256 thumbprint of the certificate uploaded to the app
+    /// registration, for Microsoft app-only: 64 hexadecimal digits (pairs
+    /// may be separated by `:`) or base64. The private key stays in the
+    /// firmware, which signs. Default: none.
+    /// At most 95 octets; empty: the default.
+    pub app_certificate_thumbprint: MfpOauthStr,
+    /// The Google service account's address (its key file's
+    /// `client_email`), for a service-account sign-in. Default: none.
+    /// Empty: none.
+    pub service_account: MfpOauthStr,
 }
 
 /// What `mfp_oauth_settings_init` writes: every setting at the core's default
@@ -211,6 +240,9 @@ pub(crate) const INIT: MfpOauthSettings = MfpOauthSettings {
     auto_delete_user_tokens: false,
     google_app_testing: false,
     refresh_margin_s: 600,
+    admin_sign_in: 0,
+    app_certificate_thumbprint: EMPTY,
+    service_account: EMPTY,
 };
 
 /// Writes the plain settings of `c` into `s`, by kind; the composite ones
@@ -241,6 +273,17 @@ pub(crate) unsafe fn plain_from_c(
     put::bool(s, "auto_delete_user_tokens", c.auto_delete_user_tokens)?;
     put::bool(s, "google_app_testing", c.google_app_testing)?;
     put::number(s, "refresh_margin_s", c.refresh_margin_s, 1800)?;
+    put::choice(s, "admin_sign_in", c.admin_sign_in)?;
+    // SAFETY: valid for its length (contract).
+    unsafe {
+        put::text(
+            s,
+            "app_certificate_thumbprint",
+            &c.app_certificate_thumbprint,
+        )
+    }?;
+    // SAFETY: valid for its length (contract).
+    unsafe { put::address(s, "service_account", &c.service_account) }?;
     Ok(())
 }
 
@@ -262,4 +305,7 @@ pub(crate) fn plain_to_c(s: &Settings, c: &mut MfpOauthSettings) {
     c.auto_delete_user_tokens = get::bool(s, "auto_delete_user_tokens");
     c.google_app_testing = get::bool(s, "google_app_testing");
     c.refresh_margin_s = get::number(s, "refresh_margin_s");
+    c.admin_sign_in = get::choice(s, "admin_sign_in");
+    c.app_certificate_thumbprint = get::text(s, "app_certificate_thumbprint");
+    c.service_account = get::text(s, "service_account");
 }

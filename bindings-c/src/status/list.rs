@@ -58,6 +58,8 @@ pub enum MfpOauthStatus {
     TlsVersionsUnsupported = 214,
     /// E215: The refresh margin of access tokens is outside 60 to 1800 seconds.
     RefreshMarginInvalid = 215,
+    /// E216: The administrator's app-only sign-in is incomplete: a certificate needs Microsoft and its SHA-256 thumbprint, a service account Google and its address, both a sender mode using the administrator's token.
+    AppSignInIncomplete = 216,
     /// E301: The SMTP server refused the connection.
     GreetingRefused = 301,
     /// E302: The SMTP server does not offer STARTTLS: the token will not be sent unencrypted.
@@ -291,6 +293,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::TlsRangeInvalid,
         MfpOauthStatus::TlsVersionsUnsupported,
         MfpOauthStatus::RefreshMarginInvalid,
+        MfpOauthStatus::AppSignInIncomplete,
         MfpOauthStatus::GreetingRefused,
         MfpOauthStatus::StartTlsNotOffered,
         MfpOauthStatus::StartTlsRefused,
@@ -423,6 +426,7 @@ impl MfpOauthStatus {
             213 => Some(MfpOauthStatus::TlsRangeInvalid),
             214 => Some(MfpOauthStatus::TlsVersionsUnsupported),
             215 => Some(MfpOauthStatus::RefreshMarginInvalid),
+            216 => Some(MfpOauthStatus::AppSignInIncomplete),
             301 => Some(MfpOauthStatus::GreetingRefused),
             302 => Some(MfpOauthStatus::StartTlsNotOffered),
             303 => Some(MfpOauthStatus::StartTlsRefused),
@@ -557,6 +561,7 @@ impl MfpOauthStatus {
             MfpOauthStatus::TlsRangeInvalid => c"MFP_OAUTH_STATUS_TLS_RANGE_INVALID",
             MfpOauthStatus::TlsVersionsUnsupported => c"MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED",
             MfpOauthStatus::RefreshMarginInvalid => c"MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID",
+            MfpOauthStatus::AppSignInIncomplete => c"MFP_OAUTH_STATUS_APP_SIGN_IN_INCOMPLETE",
             MfpOauthStatus::GreetingRefused => c"MFP_OAUTH_STATUS_GREETING_REFUSED",
             MfpOauthStatus::StartTlsNotOffered => c"MFP_OAUTH_STATUS_START_TLS_NOT_OFFERED",
             MfpOauthStatus::StartTlsRefused => c"MFP_OAUTH_STATUS_START_TLS_REFUSED",

@@ -36,6 +36,12 @@ pub enum MfpOauthTokenEventKind {
     Failed = 7,
     /// An event newer than this header.
     Other = 8,
+    /// An app-only grant waits for its assertion's signature (R-APP): read
+    /// the octets with `mfp_oauth_token_client_signing_input`, sign them
+    /// with the firmware's key and hand the signature to
+    /// `mfp_oauth_token_client_handle_signature` (or report
+    /// `mfp_oauth_token_client_signing_failed`). Nothing is sent before.
+    SignatureRequired = 9,
 }
 
 /// One token-client event (`mfp_oauth_token_event`).
@@ -94,6 +100,7 @@ pub(crate) fn event_c(e: Option<Event>) -> MfpOauthTokenEvent {
             ev.interval_ms = interval.as_millis();
         }
         Some(Event::RefreshTokenRotated) => ev.kind = K::RefreshTokenRotated,
+        Some(Event::SignatureRequired) => ev.kind = K::SignatureRequired,
         Some(Event::AccessToken { expires_at }) => {
             ev.kind = K::AccessToken;
             ev.expires_at_ms = expires_at.map_or(0, Instant::as_millis);

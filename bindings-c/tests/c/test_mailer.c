@@ -717,6 +717,62 @@ TEST(a_handed_in_token_sends_until_it_ends) {
   CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
 }
 
+/* Issue 18, R-APP: Microsoft app-only with a certificate. No one signs in:
+ * the job's TOKEN_EXCHANGE runs the client credentials grant, whose
+ * assertion the firmware signs with its own key (here a fixed stand-in:
+ * the scripted endpoint does not verify); nothing goes out before the
+ * signature; the token sends the scan. */
+TEST(app_only_with_a_certificate_signed_by_the_firmware) {
+  static const char app_token[] =
+      "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"access_token\":\"EwAppOnlyToken\"}";
+  mfp_oauth_settings s = pd_settings();
+  s.admin_sign_in = MFP_OAUTH_ADMIN_SIGN_IN_APP_CERTIFICATE;
+  s.app_certificate_thumbprint =
+      PD_STR("5A0B6D3E112233445566778899AABBCCDDEEFF00123456789ABCDEF00F1E2D3C");
+  mfp_oauth_plan plan;
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE);
+  uint8_t jti[MFP_OAUTH_JTI_RANDOM_LEN];
+  memset(jti, 0x42, sizeof jti);
+  CHECK_STATUS(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 0, jti, &pd_tokens),
+               MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE);
+  CHECK_OK(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 1796000000, jti, &pd_tokens));
+  /* Nothing to send before the signature. */
+  size_t n = 0;
+  bool sensitive = false;
+  mfp_oauth_endpoint ep;
+  CHECK_OK(mfp_oauth_token_client_poll_transmit(&pd_tokens, pd_now, (uint8_t *)pd_request,
+                                                sizeof pd_request, &n, &sensitive, &ep));
+  CHECK(n == 0);
+  mfp_oauth_token_event e;
+  bool changed = false;
+  CHECK_OK(mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1796000000, &pd_tokens, &e, &changed));
+  CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_SIGNATURE_REQUIRED && !changed);
+  size_t len = 0;
+  CHECK_STATUS(mfp_oauth_token_client_signing_input(&pd_tokens, (uint8_t *)pd_request, 8, &len),
+               MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
+  CHECK(len > 8 && len <= MFP_OAUTH_MAX_SIGNING_INPUT_LEN);
+  CHECK_OK(mfp_oauth_token_client_signing_input(&pd_tokens, (uint8_t *)pd_request, sizeof pd_request,
+                                                &len));
+  CHECK(memchr(pd_request, '.', len) != NULL); /* header "." claims */
+  uint8_t sig[256];
+  memset(sig, 0x5a, sizeof sig);
+  uint8_t too_long[MFP_OAUTH_MAX_SIGNATURE_LEN + 1];
+  memset(too_long, 0, sizeof too_long);
+  CHECK_STATUS(mfp_oauth_token_client_handle_signature(&pd_tokens, pd_now, too_long, sizeof too_long),
+               MFP_OAUTH_STATUS_SIGNING_FAILED);
+  CHECK_OK(mfp_oauth_token_client_handle_signature(&pd_tokens, pd_now, sig, sizeof sig));
+  const char *answer[] = {app_token};
+  CHECK(pd_token_flow(answer, 1, "client_assertion=", 1));
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  pd_connect_and_send(&plan);
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -730,6 +786,7 @@ static const test_case cases[] = {
     CASE(power_on_reads_flash_through_the_driver),
     CASE(the_refresh_margin_is_a_setting),
     CASE(a_handed_in_token_sends_until_it_ends),
+    CASE(app_only_with_a_certificate_signed_by_the_firmware),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
