@@ -371,7 +371,7 @@ fn app_only_client_secret_sends_through_dovecot() {
 // RsaSigner signs the core's signing input with the TEST-ONLY key; the
 // provider verifies it with the certificate's public key, and checks the
 // header's x5t#S256 names that certificate, as Entra does. The token
-// sends through Dovecot. An assertion signed with another key, or naming
+// sends through Dovecot; so does one of a PS256 assertion. An assertion signed with another key, or naming
 // another certificate, is refused (invalid_client: E407) before any SMTP.
 #[test]
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
@@ -444,6 +444,45 @@ fn app_only_certificate_assertion_sends_through_dovecot() {
         token,
         &dovecot(Security::ImplicitTls, MechanismPreference::OAuthBearer),
         "app-only, certificate credential",
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+
+    // The same key signing PS256 (RSASSA-PSS, RsaSigner::with_alg): the
+    // provider verifies it too, and the token sends.
+    let mut pss = RsaSigner::from_file(&test_data("TEST-ONLY-app-key.pem"))
+        .unwrap()
+        .with_alg(JwsAlg::Ps256);
+    let mut client = app_client(APP_CERT_CLIENT, None);
+    client
+        .start_client_assertion(
+            clock().now(),
+            wall_secs(),
+            &jti_random(),
+            &thumbprint,
+            JwsAlg::Ps256,
+        )
+        .unwrap();
+    let mut rec = Recording::new(&mut pss);
+    let (finish, _) = run_app_only(&mut client, Some(&mut rec as &mut dyn AssertionSigner));
+    assert!(
+        matches!(finish, Finish::AccessToken { .. }),
+        "PS256: {finish:?} {}",
+        client.last_error_description()
+    );
+    let (_, pss_claims) = jws_parts(&rec.inputs[0]);
+    let pss_signature = rec.signatures[0].clone();
+    let pss_jti = field(&pss_claims, "jti").unwrap();
+    let seen = seen_one("the PS256 assertion", |l| {
+        field(l, "jti").as_deref() == Some(pss_jti.as_str())
+    });
+    assert_eq!(field(&seen, "alg").as_deref(), Some("PS256"), "{seen}");
+    assert_eq!(field(&seen, "status").as_deref(), Some("200"), "{seen}");
+    let (pss_token, pss_raw_token) = app_token(&client);
+    let reply = send_with(
+        APP_CERT_CLIENT,
+        pss_token,
+        &dovecot(Security::StartTls, MechanismPreference::Xoauth2),
+        "app-only, certificate credential (PS256)",
     );
     assert!(reply.starts_with("250"), "{reply}");
 
@@ -539,6 +578,8 @@ fn app_only_certificate_assertion_sends_through_dovecot() {
     assert_no_secret_recorded(&[
         ("access token", &raw_token),
         ("assertion signature", &signature),
+        ("PS256 access token", &pss_raw_token),
+        ("PS256 assertion signature", &pss_signature),
         ("refused assertion's signature", &refused[0].1),
         ("refused assertion's signature", &refused[1].1),
     ]);
