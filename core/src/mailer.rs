@@ -1179,6 +1179,21 @@ impl Mailer {
         if !self.app_grant(owner) {
             return self.start_exchange(now, client);
         }
+        self.start_app_grant(now, wall, jti_random, client)
+    }
+
+    /// Start the administrator's app-only grant on `client`, as
+    /// [`Mailer::start_token_request`] does in a job, outside one: the
+    /// administrator's check of an app-only sign-in (the CLI's
+    /// `login --app-only`). [`OAuthError::InvalidArgument`] for a delegated
+    /// sign-in or incomplete settings.
+    pub fn start_app_grant<B: AsMut<[u8]>>(
+        &self,
+        now: Instant,
+        wall: Option<WallTime>,
+        jti_random: &[u8; oauth::JTI_LEN],
+        client: &mut oauth::Client<B>,
+    ) -> Result<(), MailerError> {
         let wall_secs = wall.map_or(0, |w| w.0);
         let started = match self.settings.admin_sign_in {
             AdminSignIn::AppCertificate => {
@@ -1210,7 +1225,7 @@ impl Mailer {
                     },
                 )
             }
-            AdminSignIn::Delegated => return self.start_exchange(now, client),
+            AdminSignIn::Delegated => return Err(MailerError::OAuth(OAuthError::InvalidArgument)),
         };
         started.map_err(MailerError::OAuth)
     }

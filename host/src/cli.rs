@@ -67,6 +67,8 @@ fn emit(to_stderr: bool, args: std::fmt::Arguments<'_>, newline: bool) {
 }
 
 /// A text of the tool in `lang` (the diagnostics have their own catalogue).
+mod app_only;
+
 fn tr(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     match lang {
         Lang::Fr => fr,
@@ -229,6 +231,31 @@ pub struct LoginArgs {
     /// Use the browser flow (PKCE, loopback redirect) instead of the device code.
     #[arg(long)]
     pub browser: bool,
+    /// Microsoft app-only for the administrator's mailbox: the client
+    /// credentials grant with a certificate (its private key in --key, the
+    /// certificate in --certificate or its SHA-256 in --thumbprint). No one
+    /// signs in; the key stays on the printer and signs each request.
+    #[arg(long, conflicts_with_all = ["user", "browser", "service_account"], requires = "key")]
+    pub app_only: bool,
+    /// The certificate's private key (PEM) for --app-only.
+    #[arg(long, value_name = "FILE", requires = "app_only")]
+    pub key: Option<PathBuf>,
+    /// The certificate uploaded to the app registration (PEM or DER), for
+    /// its thumbprint.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "app_only",
+        conflicts_with = "thumbprint"
+    )]
+    pub certificate: Option<PathBuf>,
+    /// The certificate's SHA-256 thumbprint (hexadecimal, or base64).
+    #[arg(long, value_name = "SHA256", requires = "app_only")]
+    pub thumbprint: Option<String>,
+    /// A Google Workspace service account (its JSON key file) acting for the
+    /// administrator's mailbox by domain-wide delegation.
+    #[arg(long, value_name = "KEY_JSON", conflicts_with_all = ["user", "browser"])]
+    pub service_account: Option<PathBuf>,
 }
 
 /// Providers.
@@ -363,7 +390,11 @@ pub enum ConfigAction {
     /// the proxy user and password), proxy-user, proxy-password (never
     /// shown), tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan,
     /// auto-delete, google-app-testing (on|off), refresh-margin (seconds
-    /// before expiry an access token is renewed: 60 to 1800, default 600).
+    /// before expiry an access token is renewed: 60 to 1800, default 600),
+    /// admin-sign-in (delegated|app-certificate|service-account: how the
+    /// administrator's token is obtained), certificate-thumbprint (the app
+    /// certificate's SHA-256), service-account (the Google service
+    /// account's address).
     Set {
         /// The setting.
         key: String,
@@ -1562,6 +1593,9 @@ fn login(ctx: &Ctx, a: &LoginArgs) -> ExitCode {
             }
             Err(ApplyError::Store(e)) => return fail(ctx.lang, e.diag()),
         }
+    }
+    if a.app_only || a.service_account.is_some() {
+        return app_only::login(ctx, &mut dev, a);
     }
     let owner = match &a.user {
         Some(u) => match u.as_str().try_into() {

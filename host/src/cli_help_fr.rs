@@ -113,7 +113,10 @@ pub const COMMANDS: &[(&str, &str, Option<&str>)] = &[
              passe du proxy), proxy-user, proxy-password (jamais affiché), tls-min, tls-max \
              (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan, auto-delete, google-app-testing \
              (on|off), refresh-margin (secondes avant l'expiration où un jeton d'accès est \
-             renouvelé : de 60 à 1800, 600 par défaut).",
+             renouvelé : de 60 à 1800, 600 par défaut), admin-sign-in \
+             (delegated|app-certificate|service-account : comment le jeton de \
+             l'administrateur est obtenu), certificate-thumbprint (SHA-256 du certificat de \
+             l'application), service-account (adresse du compte de service Google).",
         ),
     ),
     (
@@ -260,6 +263,36 @@ pub const ARGS: &[(&str, &str, &str, Option<&str>)] = &[
         "mfp-oauth login",
         "browser",
         "Se connecter par le navigateur (PKCE, redirection de bouclage) au lieu du code d'appareil.",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "app_only",
+        "Microsoft en tant qu'application pour la boîte aux lettres de l'administrateur : l'octroi client credentials avec un certificat (sa clé privée dans --key, le certificat dans --certificate ou son SHA-256 dans --thumbprint). Personne ne se connecte ; la clé reste sur l'imprimante et signe chaque demande.",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "key",
+        "La clé privée du certificat (PEM) pour --app-only.",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "certificate",
+        "Le certificat téléversé dans l'inscription de l'application (PEM ou DER), pour son empreinte.",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "thumbprint",
+        "L'empreinte SHA-256 du certificat (hexadécimal, ou base64).",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "service_account",
+        "Un compte de service Google Workspace (son fichier de clé JSON) agissant pour la boîte aux lettres de l'administrateur par délégation à l'échelle du domaine.",
         None,
     ),
     (
@@ -429,6 +462,8 @@ pub const VALUE_NAMES: &[(&str, &str)] = &[
     ("SUBJECT", "OBJET"),
     ("FILE", "FICHIER"),
     ("KEY", "CLÉ"),
+    ("SHA256", "SHA256"),
+    ("KEY_JSON", "CLÉ_JSON"),
     ("VALUE", "VALEUR"),
     ("ID", "ID"),
     ("COMMAND", "COMMANDE"),

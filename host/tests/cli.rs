@@ -1123,3 +1123,133 @@ fn send_with_a_token_handed_in_by_a_print_management_server() {
         text(&o.stderr)
     );
 }
+
+/// The test key and certificate of the app-only tests (registered nowhere).
+fn test_key(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Issue 18 items 1 and 6, R-APP: `login --app-only` with a certificate.
+/// The provider (here a Microsoft preset whose token endpoint is the
+/// simulated one) checks the assertion's RS256 signature with the
+/// certificate's public key; the token sends a scan with no one signed in;
+/// the key is kept mode 0600 and never printed.
+#[test]
+fn login_app_only_with_a_certificate_then_send() {
+    use mfp_oauth_host::signer::RsaSigner;
+    let e = env("app-only");
+    let key = test_key("TEST-ONLY-app-key.pem");
+    let public = RsaSigner::from_file(&key)
+        .unwrap()
+        .public_key_der()
+        .to_vec();
+    e.w.sim.configure(|c| {
+        c.app_public_key = Some(public.clone());
+        c.app_mailbox = ADMIN.to_owned();
+    });
+    let client_id = e.w.sim.config().client_id;
+    for (k, v) in [
+        ("provider", "microsoft".to_owned()),
+        ("client-id", client_id),
+        ("token-url", e.w.provider.token_endpoint()),
+        ("smtp", format!("127.0.0.1:{}", e.w.smtp.port())),
+        ("admin-address", ADMIN.to_owned()),
+        ("oauth", "on".to_owned()),
+    ] {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let out = e.ok(&[
+        "login",
+        "--app-only",
+        "--key",
+        key.to_str().unwrap(),
+        "--certificate",
+        test_key("TEST-ONLY-app-cert.pem").to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains(&format!("app-only sign-in works for {ADMIN}")),
+        "{out}"
+    );
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains("admin-sign-in        app-certificate"),
+        "{show}"
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let body = pem.lines().nth(1).unwrap();
+    assert!(
+        !out.contains(body) && !show.contains(body),
+        "the key is never printed"
+    );
+    let kept = e.dir.join("state").join("app-key.pem");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // A job gets its own token the same way and sends.
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 app-only scan\n");
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("server: 250"), "{sent}");
+    // Another key: the provider refuses the signature, the job says so
+    // with its own diagnostic, and no one is asked to sign in.
+    std::fs::write(
+        &kept,
+        std::fs::read(test_key("TEST-ONLY-app-key-pkcs1.pem")).unwrap(),
+    )
+    .ok();
+    e.w.sim
+        .configure(|c| c.app_public_key = Some(vec![0x30, 0x00]));
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("E441"), "{err}");
+}
+
+/// Issue 18 items 2 and 6, R-APP: `login --service-account KEY.json`, a
+/// Google Workspace service account acting for the administrator's mailbox.
+#[test]
+fn login_with_a_service_account_then_send() {
+    use mfp_oauth_host::signer::RsaSigner;
+    let e = env("service-account");
+    let key = test_key("TEST-ONLY-app-key.pem");
+    let public = RsaSigner::from_file(&key)
+        .unwrap()
+        .public_key_der()
+        .to_vec();
+    e.w.sim
+        .configure(|c| c.app_public_key = Some(public.clone()));
+    let client_id = e.w.sim.config().client_id;
+    for (k, v) in [
+        ("provider", "google".to_owned()),
+        ("webdav-http", "2".to_owned()),
+        ("client-id", client_id),
+        ("token-url", e.w.provider.token_endpoint()),
+        ("smtp", format!("127.0.0.1:{}", e.w.smtp.port())),
+        ("admin-address", ADMIN.to_owned()),
+        ("oauth", "on".to_owned()),
+    ] {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let json = serde_json::json!({
+        "type": "service_account",
+        "client_email": "mfp-sender@contoso-mfp.iam.gserviceaccount.com",
+        "private_key_id": "k1",
+        "private_key": std::fs::read_to_string(&key).unwrap(),
+    });
+    let key_file = file(&e.dir, "sa.json", json.to_string().as_bytes());
+    let out = e.ok(&["login", "--service-account", &key_file]);
+    assert!(
+        out.contains(&format!("app-only sign-in works for {ADMIN}")),
+        "{out}"
+    );
+    assert!(e
+        .ok(&["config", "show"])
+        .contains("service-account      mfp-sender@contoso-mfp.iam.gserviceaccount.com"));
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 service-account scan\n");
+    assert!(e
+        .ok(&["send", "--to", "carol@fabrikam.test", &pdf])
+        .contains("server: 250"));
+}

@@ -208,10 +208,12 @@ fn run_as(
             }
             Plan::TokenExchange { owner } => {
                 on(&JobEvent::Refreshing(owner.clone()));
+                // A refresh, or the app-only grant the core runs itself
+                // (R-APP), dated by the wall clock.
                 let started = signin::client(device).and_then(|mut c| {
                     device
                         .mailer
-                        .start_exchange(now, &mut c)
+                        .start_token_request(now, super::wall_now(), &super::random(), &mut c)
                         .map_err(|e| FlowError::Failed(e.diag()))?;
                     Ok(c)
                 });

@@ -29,6 +29,11 @@ pub const SLOT_B: &str = "slot-b.bin";
 /// workstation it sits beside the image (mode 0600): it protects an image
 /// copied on its own, as a printer's key in its secure element does.
 pub const DEVICE_KEY: &str = "device.key";
+/// The private key an app-only sign-in signs its assertions with (R-APP:
+/// a certificate's key or a service account's), PEM, mode 0600: on a
+/// workstation the stand-in for a printer's secure element. The core never
+/// sees it, only the octets to sign and the signature.
+pub const APP_KEY: &str = "app-key.pem";
 
 /// Why the host could not do what was asked.
 #[derive(Debug)]
@@ -104,7 +109,7 @@ impl fmt::Debug for Device {
     }
 }
 
-fn random<const N: usize>() -> [u8; N] {
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // Without a working system RNG nothing secure can be done; the zeros
     // then only weaken the seal nonce's extra randomness (the sequence
@@ -139,7 +144,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
 /// in the place of a file is removed only when empty.
 pub fn erase(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
     let mut removed = Vec::new();
-    for name in [SLOT_A, SLOT_B, DEVICE_KEY] {
+    for name in [SLOT_A, SLOT_B, DEVICE_KEY, APP_KEY] {
         let path = dir.join(name);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
@@ -156,6 +161,34 @@ pub fn erase(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
 }
 
 impl Device {
+    /// The signer of app-only assertions, from the key `login --app-only`
+    /// or `--service-account` installed; `None` without one.
+    ///
+    /// # Errors
+    /// A key file that cannot be read or is not an RSA key, with its
+    /// diagnostic ([`Id::SigningFailed`]).
+    pub fn app_signer(&self) -> Result<Option<crate::signer::RsaSigner>, AppError> {
+        let path = self.dir.join(APP_KEY);
+        if !path.exists() {
+            return Ok(None);
+        }
+        crate::signer::RsaSigner::from_file(&path)
+            .map(Some)
+            .map_err(|_| AppError::Diag(Id::SigningFailed))
+    }
+
+    /// Keeps `pem`, an RSA private key, as the app-only signing key
+    /// ([`APP_KEY`], mode 0600), after checking that it signs.
+    ///
+    /// # Errors
+    /// Not an RSA private key ([`Id::SigningFailed`]), or the file could not
+    /// be written.
+    pub fn install_app_key(&self, pem: &str) -> Result<(), AppError> {
+        crate::signer::RsaSigner::from_pem(pem).map_err(|_| AppError::Diag(Id::SigningFailed))?;
+        let path = self.dir.join(APP_KEY);
+        DiskStore::at(&path).save(pem.as_bytes()).map_err(io(&path))
+    }
+
     /// Open the printer state in `dir` (created on first save); a blank
     /// store gives the manual's default settings and no token. Access
     /// tokens never survive this (R-TOK-1): opening is a power-on.

@@ -2,9 +2,9 @@
 //! refresh grant, through the OAuth driver. The tokens stay in the OAuth
 //! client's buffers and go from there to the core's token store.
 
-use super::Device;
+use super::{AppError, Device};
 use crate::driver::loopback::Loopback;
-use crate::driver::oauth::{drive, Finish, HttpsTransport, Step};
+use crate::driver::oauth::{drive, drive_signed, Finish, HttpsTransport, Step};
 use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::mailer::AuthMethod;
 use mfp_oauth_core::oauth::{self, Event, RedirectUri};
@@ -244,11 +244,19 @@ pub fn run_with(
     prompt: &mut dyn FnMut(Prompt<'_>),
 ) -> Result<SignedIn, FlowError> {
     let mut progress = Progress::default();
-    let f = drive(
+    // An app-only grant's assertions are signed with the installed key.
+    let mut signer = device.app_signer().map_err(|e| match e {
+        AppError::Diag(id) => FlowError::Failed(id),
+        _ => FlowError::Failed(Id::SigningFailed),
+    })?;
+    let f = drive_signed(
         &*device.clock,
         &mut c,
         &transport(device)?,
         None,
+        signer
+            .as_mut()
+            .map(|s| s as &mut dyn oauth::AssertionSigner),
         &mut |c, s| {
             if s == Step::Event(Event::RefreshTokenRotated) {
                 *rotated = true;

@@ -8,7 +8,9 @@ use crate::driver::loopback::Loopback;
 use crate::net::{Connection, NetError, NetOptions};
 use crate::tls::TlsSettings;
 use mfp_oauth_core::diag::Id;
-use mfp_oauth_core::oauth::{self, Event, OAuthError, RequestKind, TransportError};
+use mfp_oauth_core::oauth::{
+    self, AssertionSigner, Event, OAuthError, RequestKind, TransportError,
+};
 use mfp_oauth_core::provider::Endpoint;
 use mfp_oauth_core::Instant;
 use std::sync::Arc;
@@ -89,6 +91,20 @@ pub fn drive<B: AsMut<[u8]>>(
     loopback: Option<&Loopback>,
     on_step: &mut dyn FnMut(&oauth::Client<B>, Step),
 ) -> Finish {
+    drive_signed(clock, client, transport, loopback, None, on_step)
+}
+
+/// [`drive`], with `signer` signing each assertion an app-only grant asks
+/// for (R-APP: the first request and every retry, each with a new date);
+/// without one, such a flow fails at once with the core's signing failure.
+pub fn drive_signed<B: AsMut<[u8]>>(
+    clock: &dyn Clock,
+    client: &mut oauth::Client<B>,
+    transport: &HttpsTransport,
+    loopback: Option<&Loopback>,
+    mut signer: Option<&mut dyn AssertionSigner>,
+    on_step: &mut dyn FnMut(&oauth::Client<B>, Step),
+) -> Finish {
     let tls = match transport.tls.clone().for_https().client_config() {
         Ok(c) => c,
         Err(_) => return Finish::Failed(OAuthError::Transport(TransportError::Tls)),
@@ -102,6 +118,17 @@ pub fn drive<B: AsMut<[u8]>>(
                 Event::AccessToken { expires_at } => return Finish::AccessToken { expires_at },
                 Event::ReauthRequired(e) => return Finish::ReauthRequired(e),
                 Event::Failed(e) => return Finish::Failed(e),
+                Event::SignatureRequired => {
+                    // The platform's part: sign with its key, or say it
+                    // cannot (the core then ends the flow).
+                    let signed = match signer.as_deref_mut() {
+                        Some(s) => client.sign_with(clock.now(), s, &mut out).is_ok(),
+                        None => false,
+                    };
+                    if !signed && client.needs_signature() {
+                        client.handle_signature_error();
+                    }
+                }
                 other => on_step(client, Step::Event(other)),
             }
         }

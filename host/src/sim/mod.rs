@@ -145,6 +145,12 @@ pub struct SimConfig {
     /// Say how long each refresh token lives (`refresh_token_expires_in`,
     /// as Google does for time-based access); `None`: say nothing.
     pub refresh_token_lifetime: Option<Duration>,
+    /// The public key app-only assertions are verified with (an RSA
+    /// `RSAPublicKey` in DER); `None`: every assertion is refused.
+    pub app_public_key: Option<Vec<u8>>,
+    /// The mailbox an app-only (client credentials) token is for: the one
+    /// the app was granted.
+    pub app_mailbox: String,
 }
 
 impl Default for SimConfig {
@@ -160,6 +166,8 @@ impl Default for SimConfig {
             refresh_unavailable: false,
             device_flow_blocked: false,
             refresh_token_lifetime: None,
+            app_public_key: None,
+            app_mailbox: String::new(),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! `Content-Length` or, when configured, `Transfer-Encoding: chunked` in
 //! small chunks so that the client's decoder is exercised.
 
+mod app_only;
+
 use super::pki::Pki;
 use super::{spawn_server, CodeGrant, DeviceGrant, ServerHandle, Sim};
 use crate::clock::Clock;
@@ -409,6 +411,10 @@ fn token_success(
 }
 
 fn token_request(sim: &Sim, grant: &str, form: &HashMap<String, String>) -> Response {
+    // A service account's grant names no client (RFC 7523 §2.1).
+    if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+        return app_only::jwt_bearer(sim, form);
+    }
     let client_id = match check_client(sim, form) {
         Ok(c) => c,
         Err(r) => return r,
@@ -417,6 +423,7 @@ fn token_request(sim: &Sim, grant: &str, form: &HashMap<String, String>) -> Resp
         "urn:ietf:params:oauth:grant-type:device_code" => device_grant(sim, &client_id, form),
         "refresh_token" => refresh_grant(sim, &client_id, form),
         "authorization_code" => code_grant(sim, &client_id, form),
+        "client_credentials" => app_only::client_credentials(sim, &client_id, form),
         _ => error(
             400,
             "unsupported_grant_type",
