@@ -214,6 +214,17 @@ pub enum OAuthError {
     /// Access, AADSTS53003). The same number on a refresh stays
     /// [`OAuthError::Provider`]: there it is not the flow that is refused.
     DeviceFlowBlocked(ProviderError),
+    /// An app-only client credentials request refused with
+    /// `invalid_client` and no AADSTS number that says more (a standard
+    /// server's answer): the app's credential is wrong, the certificate
+    /// assertion's (`assertion`) or the client secret's. Not E407's "make
+    /// the app a public client".
+    AppCredentialRefused {
+        /// The answer.
+        error: ProviderError,
+        /// The request carried a signed assertion (else a client secret).
+        assertion: bool,
+    },
     /// The HTTP response could not be read.
     Http(HttpError),
     /// The JSON body could not be read.
@@ -271,6 +282,9 @@ impl fmt::Display for OAuthError {
             OAuthError::DeviceFlowBlocked(e) => {
                 write!(f, "device code flow blocked by the tenant: {e}")
             }
+            OAuthError::AppCredentialRefused { error, .. } => {
+                write!(f, "the app's credential was refused: {error}")
+            }
             OAuthError::Http(e) => e.fmt(f),
             OAuthError::Json(e) => e.fmt(f),
             OAuthError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
@@ -311,6 +325,10 @@ impl Diagnostic for OAuthError {
             OAuthError::Provider(e) => e.diag(),
             OAuthError::DeviceFlowScopeRefused(_) => Id::DeviceFlowNotSupported,
             OAuthError::DeviceFlowBlocked(_) => Id::DeviceCodeFlowBlocked,
+            OAuthError::AppCredentialRefused {
+                assertion: true, ..
+            } => Id::AssertionSignatureInvalid,
+            OAuthError::AppCredentialRefused { .. } => Id::ClientSecretInvalid,
             OAuthError::Http(e) => e.diag(),
             OAuthError::Json(e) => e.diag(),
             OAuthError::UnexpectedStatus(_) => Id::HttpUnexpectedStatus,

@@ -1112,12 +1112,13 @@ impl<B: AsMut<[u8]>> Client<B> {
                 if let Some(p) = &parsed {
                     let _ = self.last_description.push_str(&p.description);
                 }
-                classify(
+                let outcome = classify(
                     kind,
                     resp.status,
                     parsed.as_ref().map(|p| (p.code, p.aadsts)),
                     retry_after,
-                )
+                );
+                app_credential(outcome, kind, matches!(self.grant, Grant::Assertion(_)))
             }
             _ => Outcome::Fatal(OAuthError::UnexpectedStatus(resp.status)),
         };
@@ -1300,6 +1301,22 @@ impl BodySink for BodyRoute<'_> {
 const BLOCKED_BY_CONDITIONAL_ACCESS: u32 = 53_003;
 
 /// What an error response means for a request of `kind`.
+/// An app-only client credentials request refused with `invalid_client`
+/// and no AADSTS number (a Microsoft number keeps its own diagnostic): the
+/// app's own credential ([`OAuthError::AppCredentialRefused`]).
+fn app_credential(outcome: Outcome, kind: RequestKind, assertion: bool) -> Outcome {
+    match outcome {
+        Outcome::Fatal(OAuthError::Provider(error))
+            if kind == RequestKind::ClientCredentials
+                && error.code == ErrorCode::InvalidClient
+                && error.aadsts.is_none() =>
+        {
+            Outcome::Fatal(OAuthError::AppCredentialRefused { error, assertion })
+        }
+        other => other,
+    }
+}
+
 fn classify(
     kind: RequestKind,
     status: u16,

@@ -209,6 +209,7 @@ fn show_refusal(c: &OAuthClient, f: &Finish, prompt: &mut dyn FnMut(Prompt<'_>))
             oauth::OAuthError::Provider(_)
                 | oauth::OAuthError::DeviceFlowScopeRefused(_)
                 | oauth::OAuthError::DeviceFlowBlocked(_)
+                | oauth::OAuthError::AppCredentialRefused { .. }
         ),
         Finish::AccessToken { .. } => false,
     };

@@ -341,7 +341,8 @@ fn app_only_client_secret_sends_through_dovecot() {
     assert!(reply.starts_with("250"), "{reply}");
 
     // A wrong secret: refused at the token endpoint (invalid_client, which
-    // a standard server gives without Microsoft's AADSTS7000215: E407).
+    // a standard server gives without Microsoft's AADSTS7000215): the
+    // secret's own diagnostic, E442.
     let wrong = b"not-the-app-secret-0123456789abcdef";
     let mut client = app_client(APP_SECRET_CLIENT, Some(wrong));
     client.start_client_credentials(clock().now()).unwrap();
@@ -349,7 +350,7 @@ fn app_only_client_secret_sends_through_dovecot() {
     let Finish::Failed(e) = finish else {
         panic!("{finish:?}");
     };
-    assert_eq!(e.diag(), Id::InvalidClient, "{e}");
+    assert_eq!(e.diag(), Id::ClientSecretInvalid, "{e}");
     assert_eq!(requests(&steps), vec![RequestKind::ClientCredentials]);
     assert!(client.tokens().is_none());
     s.record(
@@ -372,7 +373,7 @@ fn app_only_client_secret_sends_through_dovecot() {
 // provider verifies it with the certificate's public key, and checks the
 // header's x5t#S256 names that certificate, as Entra does. The token
 // sends through Dovecot; so does one of a PS256 assertion. An assertion signed with another key, or naming
-// another certificate, is refused (invalid_client: E407) before any SMTP.
+// another certificate, is refused (invalid_client: E441) before any SMTP.
 #[test]
 #[ignore = "needs the real servers: bash tests/interop/run.sh"]
 fn app_only_certificate_assertion_sends_through_dovecot() {
@@ -487,8 +488,8 @@ fn app_only_certificate_assertion_sends_through_dovecot() {
     assert!(reply.starts_with("250"), "{reply}");
 
     // Another key (made for this run): the provider refuses the signature,
-    // the printer shows E407 (a standard server's invalid_client; Entra's
-    // AADSTS700027 would give E441), and no SMTP session is opened.
+    // the printer shows E441 (a standard server's invalid_client, as
+    // Entra's AADSTS700027), and no SMTP session is opened.
     let introspected_before = introspections(APP_CERT_CLIENT).len();
     let dir = scratch("app-only-wrong-key");
     let wrong_key_path = dir.join("wrong-key.pem");
@@ -539,7 +540,7 @@ fn app_only_certificate_assertion_sends_through_dovecot() {
         let Finish::Failed(e) = finish else {
             panic!("{what}: {finish:?}");
         };
-        assert_eq!(e.diag(), Id::InvalidClient, "{what}: {e}");
+        assert_eq!(e.diag(), Id::AssertionSignatureInvalid, "{what}: {e}");
         assert_eq!(
             requests(&steps),
             vec![RequestKind::ClientCredentials],

@@ -224,3 +224,47 @@ fn a_google_service_account_asks_for_the_administrators_mailbox() {
         Err(MailerError::OAuth(OAuthError::ClockNotSet))
     );
 }
+
+/// A standard server's refusal of the app's credential (`invalid_client`,
+/// no AADSTS number) is the credential's own diagnostic, not E407's "make
+/// the app a public client": the assertion's (E441) or the secret's (E442).
+#[test]
+fn a_standard_invalid_client_names_the_apps_credential() {
+    let settings = app_certificate();
+    let mut m = Mailer::new(settings.clone(), TokenStore::new());
+    let mut c = oauth_client(&settings);
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(0), &scan(&to, None)).unwrap();
+    let refusal =
+        r#"{"error":"invalid_client","error_description":"client authentication failed"}"#;
+    let (_, plan) = grant_answered(
+        &mut m,
+        &mut c,
+        at(0),
+        &mut FakeSigner(0),
+        &http(401, refusal),
+    );
+    assert_eq!(
+        plan,
+        Plan::Failed {
+            diag: Id::AssertionSignatureInvalid
+        }
+    );
+    let provider = oauth::ProviderError {
+        code: crate::wire::json::ErrorCode::InvalidClient,
+        aadsts: None,
+        status: 401,
+    };
+    for (assertion, id) in [
+        (true, Id::AssertionSignatureInvalid),
+        (false, Id::ClientSecretInvalid),
+    ] {
+        let e = OAuthError::AppCredentialRefused {
+            error: provider,
+            assertion,
+        };
+        assert_eq!(e.diag(), id);
+    }
+    // The same answer to a delegated sign-in stays E407.
+    assert_eq!(OAuthError::Provider(provider).diag(), Id::InvalidClient);
+}
