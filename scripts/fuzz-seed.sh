@@ -7,7 +7,7 @@ set -euo pipefail
 export LC_ALL=C # lengths in octets
 cd "$(dirname "$0")/.."
 corpus="$1"
-targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session)
+targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session app_assertion)
 for target in "${targets[@]}"; do
   mkdir -p "$corpus/$target"
 done
@@ -118,3 +118,18 @@ mime_seed 2 > "$corpus/mime_compose/file-long"
 # The persistence image: empty slots and a bare prefix.
 printf '' > "$corpus/nv_load/empty"
 printf '\x00MFPO' > "$corpus/nv_load/magic"
+
+# App-only assertions: flags, then thumbprint text, service account,
+# mailbox, key id and signature separated by 0xFF, then the token answers.
+ff() { printf '\xff'; }
+app_seed() {
+  byte "$1"
+  printf '5A:0B:6D:3E:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:12:34:56:78:9A:BC:DE:F0:0F:1E:2D:3C'; ff
+  printf 'mfp-sender@contoso-mfp.iam.gserviceaccount.com'; ff
+  printf 'scanner@contoso.com'; ff
+  printf 'k1'; ff
+  head -c 256 /dev/zero | tr '\0' 'Z'; ff
+  answer http_length '200 OK' '{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0.app"}'
+}
+app_seed 0 > "$corpus/app_assertion/certificate"
+app_seed 7 > "$corpus/app_assertion/service-account"
