@@ -129,7 +129,8 @@ static void print_entries(void) {
 
 /* ---- the day ------------------------------------------------------------- */
 
-static char panel[256];
+/* A message needs at most 256 octets, a remedy 512 (the header says so). */
+static char panel[512];
 static size_t panel_len;
 static mfp_oauth_status last;
 
