@@ -334,6 +334,21 @@ fn default_tenant() -> String<MAX_TENANT_LEN> {
     t
 }
 
+/// `*place = make()`, with the new value built on this function's own
+/// frame: a settings-wide reset does not stack one temporary per setting
+/// (a kilobyte for the custom endpoints) on its caller's (R-MEM).
+#[inline(never)]
+fn set_default<T>(place: &mut T, make: impl FnOnce() -> T) {
+    *place = make();
+}
+
+/// `*value == make()`, the default built on this function's own frame
+/// (R-MEM, as [`set_default`]).
+#[inline(never)]
+fn holds_default<T: PartialEq>(value: &T, make: impl FnOnce() -> T) -> bool {
+    *value == make()
+}
+
 /// Declares [`super::Settings`] and [`SCHEMA`] from one list.
 macro_rules! settings {
     ($(
@@ -359,7 +374,9 @@ macro_rules! settings {
             $( Setting {
                 field: stringify!($field),
                 key: $key,
-                doc: concat!($($doc, "\n"),+),
+                // For the host's generators and tools: a board's flash
+                // keeps no documentation (R-MEM).
+                doc: if cfg!(target_os = "none") { "" } else { concat!($($doc, "\n"),+) },
                 kind: $kind,
                 nv: $nv,
             }, )*
@@ -373,14 +390,14 @@ macro_rules! settings {
                 if let Some(p) = self.proxy.as_mut() {
                     p.password.clear();
                 }
-                $( self.$field = $default; )*
+                $( set_default(&mut self.$field, || $default); )*
             }
 
             /// Whether these are the defaults (`== Settings::default()`
             /// without building one on the stack).
             #[must_use]
             pub fn is_default(&self) -> bool {
-                $( self.$field == { let d: $ty = $default; d } )&&*
+                $( holds_default(&self.$field, || $default) )&&*
             }
 
             /// Whether the setting whose field is `field` holds its
@@ -388,7 +405,7 @@ macro_rules! settings {
             #[must_use]
             pub fn field_is_default(&self, field: &str) -> bool {
                 match field {
-                    $( stringify!($field) => self.$field == { let d: $ty = $default; d }, )*
+                    $( stringify!($field) => holds_default(&self.$field, || $default), )*
                     _ => false,
                 }
             }
@@ -398,7 +415,7 @@ macro_rules! settings {
             pub fn reset_field(&mut self, field: &str) -> bool {
                 match field {
                     $( stringify!($field) => {
-                        self.$field = $default;
+                        set_default(&mut self.$field, || $default);
                         true
                     } )*
                     _ => false,
