@@ -2527,7 +2527,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,540 B at opt-level s, 2,824 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,940 B at opt-level s, 3,136 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2564,7 +2564,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,700 B at opt-level s, 2,680 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,700 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2594,7 +2594,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,692 B at opt-level s, 2,672 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,692 B at opt-level s, 3,040 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2645,7 +2645,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 1,052 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,084 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2686,7 +2686,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,176 B at opt-level s, 1,740 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,276 B at opt-level s, 2,052 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2712,7 +2712,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 220 B at opt-level s, 228 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 244 B at opt-level s, 268 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2853,7 +2853,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 2,492 B at opt-level s, 2,544 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,916 B at opt-level s, 3,216 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -2877,7 +2877,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,268 B at opt-level s, 2,332 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,748 B at opt-level s, 2,960 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -2909,7 +2909,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,824 B at opt-level s, 3,536 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,844 B at opt-level s, 3,536 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2948,7 +2948,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 2,916 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,908 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -2987,7 +2987,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 2,832 B at opt-level s, 2,920 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,896 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3136,7 +3136,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 2,548 B at opt-level s, 2,832 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,948 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -3203,7 +3203,7 @@ mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
  * `out_deleted` NULL or valid for a write.
  *
- * Stack: 144 B at opt-level s, 184 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 168 B at opt-level s, 184 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
                                          const char *user_id,
@@ -3539,7 +3539,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 968 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 988 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3608,7 +3608,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 2,832 B at opt-level s, 2,920 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,832 B at opt-level s, 2,896 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3813,7 +3813,7 @@ const char *mfp_oauth_status_str(uint32_t status);
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 596 B at opt-level s, 600 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 596 B at opt-level s, 584 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                const mfp_oauth_settings *settings,
@@ -4004,7 +4004,7 @@ mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *c
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 1,680 B at opt-level s, 1,728 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,920 B at opt-level s, 1,736 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
                                                       uint64_t now_ms,
@@ -4024,7 +4024,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  *
- * Stack: 1,780 B at opt-level s, 1,820 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,712 B at opt-level s, 1,820 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,

@@ -12,6 +12,8 @@ use crate::smtp::MfpOauthStr;
 use crate::MfpOauthStatus;
 
 mod convert;
+// Written by the `generated` test from the core's schema, as it writes it.
+#[rustfmt::skip]
 mod generated;
 
 pub(crate) use convert::*;

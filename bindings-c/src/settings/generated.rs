@@ -275,13 +275,7 @@ pub(crate) unsafe fn plain_from_c(
     put::number(s, "refresh_margin_s", c.refresh_margin_s, 1800)?;
     put::choice(s, "admin_sign_in", c.admin_sign_in)?;
     // SAFETY: valid for its length (contract).
-    unsafe {
-        put::text(
-            s,
-            "app_certificate_thumbprint",
-            &c.app_certificate_thumbprint,
-        )
-    }?;
+    unsafe { put::text(s, "app_certificate_thumbprint", &c.app_certificate_thumbprint) }?;
     // SAFETY: valid for its length (contract).
     unsafe { put::address(s, "service_account", &c.service_account) }?;
     Ok(())
