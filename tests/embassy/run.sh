@@ -11,7 +11,12 @@
 # 2. Runs tests/interop/run.sh with MFP_INTEROP_TEST=embassy_tap: the same
 #    servers on loopback, then `cargo test --test embassy_tap -- --ignored`
 #    (the tests forward 192.168.69.1:24550..24552 to the servers; one
-#    test runs its own impostor TLS server on 192.168.69.1:24553).
+#    test runs its own impostor TLS server on 192.168.69.1:24553), then,
+#    with the same servers, the tests named rustls_ built with the board
+#    driver's rustls option (feature embassy-rustls, issue 20): TLS 1.2-only
+#    fronts with an RSA chain on 192.168.69.1:24554 (token endpoint) and
+#    24555 (SMTP, implicit TLS). `bash tests/embassy/run.sh rustls_` runs
+#    only those.
 # 3. Deletes the device on success, failure or interruption.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -376,6 +376,14 @@ if [ "${1:-}" != c-linux ]; then
     MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test "${MFP_INTEROP_TEST:-interop}" --locked \
         -- --ignored --test-threads=2 "$@" || status=$?
 fi
+# The embassy board driver's rustls option (issue 20): the same servers, the
+# tests named rustls_ of the TAP run, built with the feature embassy-rustls.
+# Run in the whole TAP run (no filters) and by `tests/embassy/run.sh rustls_...`.
+if [ "${MFP_INTEROP_TEST:-interop}" = embassy_tap ] && { [ $# -eq 0 ] || [[ "$1" == rustls_* ]]; }; then
+    [ $# -eq 0 ] && set -- rustls_
+    MFP_INTEROP_ENV="$run/servers.env" cargo test -p mfp-oauth-tests --test embassy_tap \
+        --features embassy-rustls --locked -- --ignored --test-threads=2 "$@" || status=$?
+fi
 # The Linux C example (bindings-c/examples/linux, issue 16): the C API with
 # OpenSSL and files as flash, built with ASan and UBSan, against the same
 # oidc-provider and Dovecot; it ends with "c-linux: N passed, M failed".

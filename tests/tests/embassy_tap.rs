@@ -1153,3 +1153,437 @@ fn chain_forged_by_a_server_certificate_is_refused_before_any_command() {
     );
     assert!(!hello && !handshake && got.is_empty());
 }
+
+// ------------------------------------------------------------ rustls option
+
+/// The board with the `tls-rustls` option (issue 20) against a
+/// Microsoft-shaped front: TLS 1.2 only, an RSA root, an RSA intermediate
+/// CA and an RSA server certificate, as Microsoft 365's endpoints present
+/// them. The fronts are servers of this test process (rustls, ring) on the
+/// TAP address: the token endpoint's relays each request to oidc-provider
+/// over TLS, the SMTP server's (implicit TLS) relays the session to
+/// Dovecot's submission port on 127.0.0.1. Run by tests/interop/run.sh
+/// with `--features embassy-rustls` (the tests named `rustls_`).
+#[cfg(feature = "embassy-rustls")]
+mod rustls_option {
+    use super::*;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+
+    const P_MS_HTTPS: u16 = 24554;
+    const P_MS_SUBS: u16 = 24555;
+    /// Test keys (embassy/tests/data): ring cannot generate RSA keys.
+    const RSA_CA_KEY: &str = include_str!("../../embassy/tests/data/rsa-ca.key.pem");
+    const RSA_SERVER_KEY: &str = include_str!("../../embassy/tests/data/rsa-server.key.pem");
+
+    /// The Microsoft-shaped chain: the root (the board's anchor) and the
+    /// chain the fronts present.
+    struct RsaPki {
+        root: &'static [u8],
+        chain: Vec<CertificateDer<'static>>,
+    }
+
+    fn rsa_pki() -> &'static RsaPki {
+        static P: OnceLock<RsaPki> = OnceLock::new();
+        P.get_or_init(|| {
+            let key =
+                |pem| rcgen::KeyPair::from_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256).unwrap();
+            let ca = |cn: &str| {
+                let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+                p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+                p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+                p.key_usages = vec![
+                    rcgen::KeyUsagePurpose::KeyCertSign,
+                    rcgen::KeyUsagePurpose::CrlSign,
+                ];
+                p
+            };
+            let root_key = key(RSA_CA_KEY);
+            let root_params = ca("Test RSA Global Root");
+            let root = root_params.self_signed(&root_key).unwrap();
+            let root_issuer = rcgen::Issuer::new(root_params, &root_key);
+            // The intermediate's key is the root's test key again: the
+            // signatures along the chain are what is checked.
+            let inter_key = key(RSA_CA_KEY);
+            let inter_params = ca("Test RSA Cloud Services CA-1");
+            let inter = inter_params.signed_by(&inter_key, &root_issuer).unwrap();
+            let inter_issuer = rcgen::Issuer::new(inter_params, &inter_key);
+            let mut leaf = rcgen::CertificateParams::new(vec![NAME.to_owned()]).unwrap();
+            leaf.distinguished_name
+                .push(rcgen::DnType::CommonName, NAME);
+            leaf.is_ca = rcgen::IsCa::NoCa;
+            leaf.key_usages = vec![
+                rcgen::KeyUsagePurpose::DigitalSignature,
+                rcgen::KeyUsagePurpose::KeyEncipherment,
+            ];
+            leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+            let leaf = leaf.signed_by(&key(RSA_SERVER_KEY), &inter_issuer).unwrap();
+            RsaPki {
+                root: Box::leak(root.der().to_vec().into_boxed_slice()),
+                chain: vec![leaf.der().clone(), inter.der().clone()],
+            }
+        })
+    }
+
+    /// TLS 1.2 only, the RSA chain.
+    fn front_config() -> Arc<rustls::ServerConfig> {
+        let key = rcgen::KeyPair::from_pem(RSA_SERVER_KEY).unwrap();
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                rsa_pki().chain.clone(),
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap(),
+        )
+    }
+
+    /// What a front saw: per connection, whether its handshake completed,
+    /// the TLS version and the plaintext the board sent.
+    #[derive(Default)]
+    struct Front {
+        handshakes: Vec<(bool, Option<rustls::ProtocolVersion>)>,
+        plaintext: Vec<Vec<u8>>,
+    }
+
+    type Fronts = (Arc<Mutex<Front>>, Arc<Mutex<Front>>);
+
+    /// Handshake `conn` on `tcp` (bounded by the socket's timeout).
+    fn accept(
+        conn: &mut rustls::ServerConnection,
+        tcp: &mut TcpStream,
+    ) -> Option<rustls::ProtocolVersion> {
+        while conn.is_handshaking() {
+            if conn.complete_io(tcp).is_err() {
+                return None;
+            }
+        }
+        conn.protocol_version()
+    }
+
+    fn listen(port: u16, front: Arc<Mutex<Front>>, serve: fn(TcpStream, Arc<Mutex<Front>>, usize)) {
+        let listener = TcpListener::bind((HOST_IP, port)).unwrap_or_else(|e| {
+            panic!("cannot listen on {HOST_IP}:{port} ({e}): is the TAP device up?")
+        });
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().flatten() {
+                let i = {
+                    let mut f = front.lock().unwrap();
+                    f.handshakes.push((false, None));
+                    f.plaintext.push(Vec::new());
+                    f.handshakes.len() - 1
+                };
+                let f = front.clone();
+                std::thread::spawn(move || serve(tcp, f, i));
+            }
+        });
+    }
+
+    /// The token endpoint's front: one request per connection (the
+    /// board's requests say `Connection: close`), relayed to oidc-provider
+    /// over TLS; the answer relayed back until oidc-provider closes.
+    fn serve_https(mut tcp: TcpStream, front: Arc<Mutex<Front>>, i: usize) {
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut conn = rustls::ServerConnection::new(front_config()).unwrap();
+        let version = accept(&mut conn, &mut tcp);
+        front.lock().unwrap().handshakes[i] = (version.is_some(), version);
+        if version.is_none() {
+            return;
+        }
+        let mut board = rustls::StreamOwned::new(conn, tcp);
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        let complete = |r: &[u8]| {
+            let Some(end) = find(r, b"\r\n\r\n") else {
+                return false;
+            };
+            let head = String::from_utf8_lossy(&r[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+            r.len() >= end + 4 + len
+        };
+        while !complete(&request) {
+            match board.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        front.lock().unwrap().plaintext[i] = request.clone();
+        let s = servers();
+        let issuer_port: u16 = s.issuer.rsplit(':').next().unwrap().parse().unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from(run_ca().to_vec())).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let upstream_conn = rustls::ClientConnection::new(
+            Arc::new(client),
+            ServerName::try_from("localhost").unwrap(),
+        )
+        .unwrap();
+        let tcp_up = TcpStream::connect((Ipv4Addr::LOCALHOST, issuer_port)).unwrap();
+        tcp_up
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut upstream = rustls::StreamOwned::new(upstream_conn, tcp_up);
+        upstream.write_all(&request).unwrap();
+        loop {
+            match upstream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if board.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        board.conn.send_close_notify();
+        let _ = board.flush();
+    }
+
+    /// The SMTP server's front (implicit TLS): the session relayed both
+    /// ways to Dovecot's submission port on 127.0.0.1 (a local client,
+    /// which Dovecot lets authenticate without its own TLS).
+    fn serve_smtps(mut tcp: TcpStream, front: Arc<Mutex<Front>>, i: usize) {
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut conn = rustls::ServerConnection::new(front_config()).unwrap();
+        let version = accept(&mut conn, &mut tcp);
+        front.lock().unwrap().handshakes[i] = (version.is_some(), version);
+        if version.is_none() {
+            return;
+        }
+        let tick = Some(Duration::from_millis(20));
+        tcp.set_read_timeout(tick).unwrap();
+        let mut board = rustls::StreamOwned::new(conn, tcp);
+        let port = servers().dovecot_submission;
+        let mut up = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        up.set_read_timeout(tick).unwrap();
+        let mut buf = [0u8; 16 * 1024];
+        let started = std::time::Instant::now();
+        // Bounded: the session ends when either side closes, or after two
+        // minutes.
+        while started.elapsed() < Duration::from_secs(120) {
+            match board.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    front.lock().unwrap().plaintext[i].extend_from_slice(&buf[..n]);
+                    if up.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            match up.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if board
+                        .write_all(&buf[..n])
+                        .and_then(|()| board.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        board.conn.send_close_notify();
+        let _ = board.flush();
+    }
+
+    fn fronts() -> &'static Fronts {
+        static F: OnceLock<Fronts> = OnceLock::new();
+        F.get_or_init(|| {
+            let https = Arc::new(Mutex::new(Front::default()));
+            let smtps = Arc::new(Mutex::new(Front::default()));
+            listen(P_MS_HTTPS, https.clone(), serve_https);
+            listen(P_MS_SUBS, smtps.clone(), serve_smtps);
+            (https, smtps)
+        })
+    }
+
+    fn ms_url<T: for<'a> TryFrom<&'a str>>(host: &str, path: &str) -> T {
+        let u = format!("https://{host}:{P_MS_HTTPS}{path}");
+        T::try_from(u.as_str()).unwrap_or_else(|_| panic!("{u} too long"))
+    }
+
+    /// The settings: the fronts' endpoints, implicit TLS, the device's
+    /// default TLS range (1.2 to 1.3).
+    fn ms_settings(host: &str) -> Settings {
+        let mut st = settings(Security::ImplicitTls);
+        st.custom.token_url = ms_url(host, "/token");
+        st.custom.device_url = ms_url(host, "/device/auth");
+        st.custom.authorize_url = ms_url(host, "/auth");
+        st.smtp = SmtpServer::new(host, P_MS_SUBS, Security::ImplicitTls);
+        st
+    }
+
+    fn connections(f: &Arc<Mutex<Front>>) -> usize {
+        f.lock().unwrap().handshakes.len()
+    }
+
+    // Issue 20: the board with rustls signs in (device flow) at
+    // oidc-provider and sends a scan job through Dovecot, every connection
+    // TLS 1.2 with an RSA chain: what Microsoft 365 needs.
+    #[test]
+    #[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+    fn rustls_tls12_rsa_device_sign_in_then_a_scan_job() {
+        let mut held = turn();
+        let (https, smtps) = fronts();
+        let s = servers();
+        let mut m = mailer(ms_settings(NAME));
+        assert_eq!(
+            (m.settings().tls_min, m.settings().tls_max),
+            (TlsVersion::Tls12, TlsVersion::Tls13)
+        );
+        let https_before = connections(https);
+        let root = rsa_pki().root;
+        let m = on_tap(move |stack| {
+            Box::pin(async move {
+                let mut b = board::<NoClock>(stack, root, false);
+                let mut mem = Memory::new();
+                let mut client = oauth_client(&m);
+                client.start_device(mfp_oauth_embassy::now()).unwrap();
+                let mut user = None;
+                let end = b
+                    .drive_oauth(&mut client, &mut mem.buffers(), &mut |c, ev| {
+                        if ev == Event::UserCode {
+                            let code = c.device_authorization().unwrap().user_code.to_string();
+                            let (tls, issuer) = (s.tls(), s.issuer.clone());
+                            user = Some(std::thread::spawn(move || {
+                                enter_device_code(tls, &issuer, &code, ADMIN, true)
+                            }));
+                        }
+                    })
+                    .await;
+                assert!(matches!(end, Event::AccessToken { .. }), "{end:?}");
+                user.expect("a user code").join().unwrap();
+                m.acquire_admin(mfp_oauth_embassy::now(), None, &client)
+                    .unwrap();
+                m
+            })
+        });
+        assert_eq!(m.store().admin_status(), TokenStatus::Acquired);
+        let polls = connections(https) - https_before;
+        assert!(polls >= 2, "{polls}");
+        let smtps_before = connections(smtps);
+        let marker = unique("embassy-rustls");
+        let message = scan_message(&marker);
+        let r = run_job(m, root, message.clone());
+        keep_refresh_token(&mut held, &r);
+        assert!(
+            matches!(
+                r.plan,
+                Plan::Done {
+                    accepted: 1,
+                    refused: 0,
+                    ..
+                }
+            ),
+            "{:?}\n{}",
+            r.plan,
+            servers().log_tail("dovecot/dovecot.log")
+        );
+        assert_delivered(&marker, &message);
+        let f = smtps.lock().unwrap();
+        assert_eq!(f.handshakes.len(), smtps_before + 1);
+        assert_eq!(
+            f.handshakes.last().unwrap(),
+            &(true, Some(rustls::ProtocolVersion::TLSv1_2))
+        );
+        assert!(
+            find(f.plaintext.last().unwrap(), b"AUTH XOAUTH2").is_some()
+                || find(f.plaintext.last().unwrap(), b"AUTH OAUTHBEARER").is_some()
+        );
+        let h = https.lock().unwrap();
+        assert!(h
+            .handshakes
+            .iter()
+            .skip(https_before)
+            .all(|v| v == &(true, Some(rustls::ProtocolVersion::TLSv1_2))));
+        servers().record(
+            "embassy board with rustls: TLS 1.2, RSA chain, sign-in and scan job",
+            &format!("{:?}", r.plan),
+        );
+    }
+
+    // Impostors: another CA at the token endpoint and at the SMTP server,
+    // another name: refused in the handshake, before the refresh token or
+    // AUTH goes (the fronts decrypt nothing).
+    #[test]
+    #[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+    fn rustls_impostors_are_refused_before_any_token() {
+        let _held = turn();
+        let (https, smtps) = fronts();
+        // The refresh grant first (no access token): another CA.
+        let m = rebooted(ms_settings(NAME), b"refresh-token-that-never-leaves");
+        let before = connections(https);
+        let r = run_job(m, run_ca(), b"Subject: x\r\n\r\nx\r\n".to_vec());
+        assert!(matches!(r.plan, Plan::Failed { .. }), "{:?}", r.plan);
+        let h = https.lock().unwrap();
+        assert_eq!(h.handshakes.len(), before + 1, "one attempt");
+        assert_eq!(h.handshakes[before], (false, None));
+        assert!(h.plaintext[before].is_empty());
+        drop(h);
+        // SMTP with an access token: another CA (E609), then another name
+        // (E608).
+        for (ca, host, diag) in [
+            (run_ca(), NAME, Id::CertificateUntrusted),
+            (rsa_pki().root, WRONG_NAME, Id::CertificateWrongName),
+        ] {
+            let mut m = mailer(ms_settings(host));
+            holding(&mut m, b"access-token-that-never-leaves", b"refresh-too");
+            let before = connections(smtps);
+            let r = run_job(m, ca, b"Subject: x\r\n\r\nx\r\n".to_vec());
+            assert_eq!(r.plan, Plan::Failed { diag }, "{host}");
+            let f = smtps.lock().unwrap();
+            assert_eq!(f.handshakes.len(), before + 1);
+            assert_eq!(f.handshakes[before], (false, None));
+            assert!(f.plaintext[before].is_empty());
+        }
+    }
+
+    // The settings' TLS range is what the board offers: TLS 1.3 only does
+    // not reach the TLS 1.2-only front (E610), before AUTH.
+    #[test]
+    #[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+    fn rustls_a_tls13_only_range_does_not_reach_a_tls12_server() {
+        let _held = turn();
+        let (_, smtps) = fronts();
+        let mut st = ms_settings(NAME);
+        (st.tls_min, st.tls_max) = (TlsVersion::Tls13, TlsVersion::Tls13);
+        let mut m = mailer(st);
+        holding(&mut m, b"access-token-that-never-leaves", b"refresh-too");
+        let before = connections(smtps);
+        let r = run_job(m, rsa_pki().root, b"Subject: x\r\n\r\nx\r\n".to_vec());
+        assert_eq!(
+            r.plan,
+            Plan::Failed {
+                diag: Id::TlsVersionMismatch
+            }
+        );
+        let f = smtps.lock().unwrap();
+        assert_eq!(f.handshakes.len(), before + 1);
+        assert!(f.plaintext[before].is_empty());
+    }
+}
