@@ -143,16 +143,16 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 60,608 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 60,880 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
  * the settings in force and the staged ones 3.7 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7576
+#define MFP_OAUTH_MAILER_WORDS 7610
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25827
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25974
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -170,7 +170,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 7079
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 7082
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -1608,6 +1608,10 @@ enum mfp_oauth_admin_sign_in
    * Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.
    */
   MFP_OAUTH_ADMIN_SIGN_IN_SERVICE_ACCOUNT = 2,
+  /**
+   * App-only with the app registration's client secret (sealed in the image); a certificate is the better choice where the provider takes one.
+   */
+  MFP_OAUTH_ADMIN_SIGN_IN_APP_SECRET = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1890,6 +1894,18 @@ typedef struct {
    * Empty: none.
    */
   mfp_oauth_str service_account;
+  /**
+   * The app registration's client secret, for app-only with a secret (a
+   * secret: copied into a wiped buffer, sealed in the image); never read
+   * back. A non-empty secret always replaces the one in force.
+   */
+  mfp_oauth_str app_client_secret;
+  /**
+   * With `app_client_secret` empty: true keeps the client secret in force,
+   * false removes it (as `proxy_password_keep`). `mfp_oauth_mailer_settings`
+   * sets it, so that applying its result keeps the secret.
+   */
+  bool app_client_secret_keep;
 } mfp_oauth_settings;
 
 /**

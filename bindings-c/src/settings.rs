@@ -140,6 +140,20 @@ mod tests {
         assert_eq!(back, s);
         // The proxy password is never read back.
         assert!(to_c(&s).proxy_password.ptr.is_null());
+        // Nor the app's client secret: applying the settings read back
+        // keeps it; clearing the flag removes it.
+        let mut s = s;
+        s.app_client_secret.0.set(b"Qx8~app-secret").unwrap();
+        let back = to_c(&s);
+        assert!(back.app_client_secret.ptr.is_null() && back.app_client_secret_keep);
+        // SAFETY: the strings of `back` borrow from `s`, alive here.
+        let kept = unsafe { from_c_over(&back, Some(&s)) }.unwrap();
+        assert_eq!(kept.app_client_secret.0.expose(), b"Qx8~app-secret");
+        let mut cleared = back;
+        cleared.app_client_secret_keep = false;
+        // SAFETY: as above.
+        let gone = unsafe { from_c_over(&cleared, Some(&s)) }.unwrap();
+        assert!(gone.app_client_secret.0.is_empty());
     }
 
     /// Issue 15 item 4: every plain setting of the core's schema reaches

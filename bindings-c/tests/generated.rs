@@ -334,6 +334,10 @@ fn composite_fields(field: &str) -> Vec<CField> {
             f("proxy_password", "MfpOauthStr", "Proxy password (a secret: copied into a wiped buffer); never read\nback. A non-empty password always replaces the one in force.", "EMPTY"),
             f("proxy_password_keep", "bool", "With `proxy_password` empty: true keeps the proxy password in force,\nfalse removes it. `mfp_oauth_mailer_settings` sets it, so that\napplying its result keeps the password; `mfp_oauth_settings_init`\nclears it. The password is kept only for the same proxy host and\nuser: with either changed, `mfp_oauth_mailer_apply_settings` returns\n`MFP_OAUTH_STATUS_INVALID_ARGUMENT` (a password never follows the\nsettings to another proxy: enter it again, or clear the flag to go\nwithout). Where no password is in force (`mfp_oauth_mailer_create`,\n`mfp_oauth_settings_validate`) it means no password.", "false"),
         ],
+        "app_client_secret" => vec![
+            f("app_client_secret", "MfpOauthStr", "The app registration's client secret, for app-only with a secret (a\nsecret: copied into a wiped buffer, sealed in the image); never read\nback. A non-empty secret always replaces the one in force.", "EMPTY"),
+            f("app_client_secret_keep", "bool", "With `app_client_secret` empty: true keeps the client secret in force,\nfalse removes it (as `proxy_password_keep`). `mfp_oauth_mailer_settings`\nsets it, so that applying its result keeps the secret.", "false"),
+        ],
         other => panic!("the composite setting {other} has no C shape here: add it to composite_fields"),
     }
 }

@@ -25,7 +25,9 @@ use heapless::String;
 
 use crate::address::Address;
 use crate::diag::{Diagnostic, Id};
-use crate::limits::{MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_URL_LEN};
+use crate::limits::{
+    MAX_CLIENT_SECRET_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_URL_LEN,
+};
 use crate::provider::{
     AppRegistration, CustomEndpoints, EndpointOverrides, MicrosoftCloud, ProfileError, Provider,
     Tenant,
@@ -148,6 +150,29 @@ pub enum AdminSignIn {
     /// JWT bearer grant for the administrator's mailbox, signed by the
     /// firmware.
     ServiceAccount = 2,
+    /// App-only with the app registration's client secret (client
+    /// credentials; the secret sealed in the image like the proxy
+    /// password). Microsoft advises a certificate instead where it can.
+    AppSecret = 3,
+}
+
+/// The app registration's client secret, for [`AdminSignIn::AppSecret`]:
+/// zeroized, redacted, compared in constant time.
+#[derive(Clone, Default)]
+pub struct ClientSecret(pub SecretBuf<MAX_CLIENT_SECRET_LEN>);
+
+impl PartialEq for ClientSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.ct_eq(other.0.expose())
+    }
+}
+
+impl Eq for ClientSecret {}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
 }
 
 /// An SSL/TLS protocol version of the device's TLS range.
@@ -534,16 +559,22 @@ impl Settings {
     /// Whether the administrator's app-only sign-in has what it needs
     /// (always, for a delegated one).
     fn app_sign_in_complete(&self) -> bool {
-        let mode = self.sender_mode.uses_admin_token();
+        // The app's own registration, on a provider that has the grant (a
+        // custom one may have either).
+        let app = self.sender_mode.uses_admin_token() && !self.client_id.is_empty();
+        let (microsoft, google) = match self.provider {
+            ProviderKind::Microsoft => (true, false),
+            ProviderKind::Google => (false, true),
+            _ => (true, true),
+        };
         match self.admin_sign_in {
             AdminSignIn::Delegated => true,
             AdminSignIn::AppCertificate => {
-                mode && self.provider == ProviderKind::Microsoft
+                app && microsoft
                     && crate::oauth::Thumbprint::parse(&self.app_certificate_thumbprint).is_ok()
             }
-            AdminSignIn::ServiceAccount => {
-                mode && self.provider == ProviderKind::Google && self.service_account.is_some()
-            }
+            AdminSignIn::AppSecret => app && microsoft && !self.app_client_secret.0.is_empty(),
+            AdminSignIn::ServiceAccount => app && google && self.service_account.is_some(),
         }
     }
 
@@ -659,6 +690,9 @@ impl Settings {
     ) -> Result<AppRegistration, ProfileError> {
         if self.client_id.is_empty() {
             Ok(built_in.clone())
+        } else if self.admin_sign_in == AdminSignIn::AppSecret {
+            // A confidential client: the secret authenticates its requests.
+            AppRegistration::with_secret(&self.client_id, self.app_client_secret.0.expose())
         } else {
             AppRegistration::public(&self.client_id)
         }

@@ -776,6 +776,11 @@ impl Mailer {
             (Some(old), None) => !old.password.is_empty(),
             (None, _) => false,
         };
+        // A client secret changed or removed leaves the old one in the
+        // older image slot: that slot is erased once the new image is in.
+        let secret_left = !self.settings.app_client_secret.0.is_empty()
+            && self.settings.app_client_secret != new.app_client_secret;
+        let password_left = password_left || secret_left;
         let applied = self.settings.apply_swap(new)?;
         new.reset();
         self.store.apply_config(&applied);
@@ -1225,6 +1230,9 @@ impl Mailer {
                     },
                 )
             }
+            // The client was built with the secret
+            // ([`Settings::app_registration`]).
+            AdminSignIn::AppSecret => client.start_client_credentials(now),
             AdminSignIn::Delegated => return Err(MailerError::OAuth(OAuthError::InvalidArgument)),
         };
         started.map_err(MailerError::OAuth)

@@ -233,10 +233,19 @@ pub struct LoginArgs {
     pub browser: bool,
     /// Microsoft app-only for the administrator's mailbox: the client
     /// credentials grant with a certificate (its private key in --key, the
-    /// certificate in --certificate or its SHA-256 in --thumbprint). No one
-    /// signs in; the key stays on the printer and signs each request.
-    #[arg(long, conflicts_with_all = ["user", "browser", "service_account"], requires = "key")]
+    /// certificate in --certificate or its SHA-256 in --thumbprint), or
+    /// with the app's client secret (--secret-file). No one signs in.
+    #[arg(long, conflicts_with_all = ["user", "browser", "service_account"])]
     pub app_only: bool,
+    /// The app registration's client secret, read from this file, for
+    /// --app-only (sealed in the printer's state, never shown).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "app_only",
+        conflicts_with = "key"
+    )]
+    pub secret_file: Option<PathBuf>,
     /// The certificate's private key (PEM) for --app-only.
     #[arg(long, value_name = "FILE", requires = "app_only")]
     pub key: Option<PathBuf>,
@@ -391,10 +400,11 @@ pub enum ConfigAction {
     /// shown), tls-min, tls-max (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan,
     /// auto-delete, google-app-testing (on|off), refresh-margin (seconds
     /// before expiry an access token is renewed: 60 to 1800, default 600),
-    /// admin-sign-in (delegated|app-certificate|service-account: how the
-    /// administrator's token is obtained), certificate-thumbprint (the app
-    /// certificate's SHA-256), service-account (the Google service
-    /// account's address).
+    /// admin-sign-in (delegated|app-certificate|service-account|app-secret:
+    /// how the administrator's token is obtained), certificate-thumbprint
+    /// (the app certificate's SHA-256), service-account (the Google service
+    /// account's address), client-secret (app-only with a secret; never
+    /// shown; none removes it).
     Set {
         /// The setting.
         key: String,
@@ -731,6 +741,15 @@ fn show_settings(s: &Settings, lang: Lang) -> String {
             "smtp" => lines.push(("smtp", smtp.clone())),
             "send_as" => lines.push(("send-as", send_as.clone())),
             "proxy" => lines.push(("proxy", proxy.clone())),
+            // A secret: only whether it is set (R-LOG).
+            "app_client_secret" => lines.push((
+                "client-secret",
+                if s.app_client_secret.0.is_empty() {
+                    none.to_owned()
+                } else {
+                    tr(lang, "(set, not shown)", "(défini, non affiché)").to_owned()
+                },
+            )),
             _ => lines.push((setting.key, show_plain(s, setting, lang))),
         }
     }
@@ -800,7 +819,7 @@ fn too_long(k: &str, lang: Lang) -> String {
 
 /// The settings whose values are secrets (R-LOG): `config set` and
 /// `config show` never print them.
-pub const SECRET_KEYS: &[&str] = &["proxy-password"];
+pub const SECRET_KEYS: &[&str] = &["proxy-password", "client-secret"];
 
 /// `value` as `config set` echoes it for `key`: a secret only as set or
 /// cleared.
@@ -1014,6 +1033,12 @@ pub fn set_key(s: &mut Settings, key: &str, value: &str, lang: Lang) -> Result<(
                 .set(v.as_bytes())
                 .map_err(|_| too_long(key, lang))?;
         }
+        // `none` (or nothing) removes it.
+        "client-secret" => s
+            .app_client_secret
+            .0
+            .set(if v == "none" { b"" } else { v.as_bytes() })
+            .map_err(|_| too_long(key, lang))?,
         _ => return Err(unknown_key(key, lang)),
     }
     Ok(())

@@ -114,9 +114,11 @@ pub const COMMANDS: &[(&str, &str, Option<&str>)] = &[
              (1.0|1.1|1.2|1.3), webdav-http (1.1|2), vlan, auto-delete, google-app-testing \
              (on|off), refresh-margin (secondes avant l'expiration où un jeton d'accès est \
              renouvelé : de 60 à 1800, 600 par défaut), admin-sign-in \
-             (delegated|app-certificate|service-account : comment le jeton de \
+             (delegated|app-certificate|service-account|app-secret : comment le jeton de \
              l'administrateur est obtenu), certificate-thumbprint (SHA-256 du certificat de \
-             l'application), service-account (adresse du compte de service Google).",
+             l'application), service-account (adresse du compte de service Google), \
+             client-secret (en tant qu'application avec un secret ; jamais affiché ; none le \
+             retire).",
         ),
     ),
     (
@@ -268,7 +270,13 @@ pub const ARGS: &[(&str, &str, &str, Option<&str>)] = &[
     (
         "mfp-oauth login",
         "app_only",
-        "Microsoft en tant qu'application pour la boîte aux lettres de l'administrateur : l'octroi client credentials avec un certificat (sa clé privée dans --key, le certificat dans --certificate ou son SHA-256 dans --thumbprint). Personne ne se connecte ; la clé reste sur l'imprimante et signe chaque demande.",
+        "Microsoft en tant qu'application pour la boîte aux lettres de l'administrateur : l'octroi client credentials avec un certificat (sa clé privée dans --key, le certificat dans --certificate ou son SHA-256 dans --thumbprint), ou avec le secret client de l'application (--secret-file). Personne ne se connecte.",
+        None,
+    ),
+    (
+        "mfp-oauth login",
+        "secret_file",
+        "Le secret client de l'inscription de l'application, lu dans ce fichier, pour --app-only (scellé dans l'état de l'imprimante, jamais affiché).",
         None,
     ),
     (

@@ -1253,3 +1253,58 @@ fn login_with_a_service_account_then_send() {
         .ok(&["send", "--to", "carol@fabrikam.test", &pdf])
         .contains("server: 250"));
 }
+
+/// Issue 18 items 1 and 6, R-APP: `login --app-only --secret-file`, the
+/// app's client secret sealed in the printer's state and never shown; a
+/// wrong secret is the secret's own diagnostic (E442).
+#[test]
+fn login_app_only_with_a_client_secret_then_send() {
+    const SECRET: &str = "Qx8~sim-app-secret-7f3a";
+    let e = env("app-secret");
+    e.w.sim.configure(|c| {
+        c.app_secret = Some(SECRET.to_owned());
+        c.app_mailbox = ADMIN.to_owned();
+    });
+    let client_id = e.w.sim.config().client_id;
+    for (k, v) in [
+        ("provider", "microsoft".to_owned()),
+        ("client-id", client_id),
+        ("token-url", e.w.provider.token_endpoint()),
+        ("smtp", format!("127.0.0.1:{}", e.w.smtp.port())),
+        ("admin-address", ADMIN.to_owned()),
+        ("oauth", "on".to_owned()),
+    ] {
+        e.ok(&["config", "set", k, &v]);
+    }
+    let secret_file = file(&e.dir, "secret.txt", format!("{SECRET}\n").as_bytes());
+    let out = e.ok(&["login", "--app-only", "--secret-file", &secret_file]);
+    assert!(
+        out.contains(&format!("app-only sign-in works for {ADMIN}")),
+        "{out}"
+    );
+    let show = e.ok(&["config", "show"]);
+    assert!(
+        show.contains("client-secret        (set, not shown)"),
+        "{show}"
+    );
+    assert!(show.contains("admin-sign-in        app-secret"), "{show}");
+    let pdf = file(&e.dir, "scan.pdf", b"%PDF-1.7 app-secret scan\n");
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("server: 250"), "{sent}");
+    // Sealed: not in the state's files in clear.
+    for entry in std::fs::read_dir(e.dir.join("state")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
+    }
+    for text in [&out, &show, &sent] {
+        assert!(!text.contains(SECRET));
+    }
+    // The provider no longer takes it: E442, not E407.
+    e.w.sim
+        .configure(|c| c.app_secret = Some("rotated".to_owned()));
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("E442"), "{err}");
+    assert!(!err.contains(SECRET));
+}

@@ -64,13 +64,13 @@ pub(crate) struct MailerObj {
     piece_save: Option<PieceSave>,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 60,608 octets, alignment 8
+/// 64-bit words of `mfp_oauth_mailer` storage: 60,880 octets, alignment 8
 /// (the token store with 8 user slots is 33 KB, the SMTP session 12 KB,
 /// the settings in force and the staged ones 3.7 KB each).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 7576;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 7610;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
-pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25827;
+pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25974;
 const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == image::IMAGE_MAX_LEN);
 
 /// Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -415,7 +415,7 @@ impl image::SlotReader for CReader<'_> {
 /// `mfp_oauth_mailer_load_from`: an image's records (settings and each
 /// token's metadata, no secret) with every user slot in use and every
 /// setting at its longest. A typical image's take a few hundred octets.
-pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 7079;
+pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 7082;
 const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
 
 /// `mfp_oauth_mailer_load` for slots that are not memory-mapped: the slots

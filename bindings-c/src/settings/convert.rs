@@ -159,6 +159,31 @@ unsafe fn proxy_password(
     SecretBuf::from_slice(pw).map_err(too_long)
 }
 
+/// The client secret `c` asks for, written into `s`: its own, or with
+/// `app_client_secret_keep` and none given, the one in force in `current`.
+///
+/// # Safety
+/// `c.app_client_secret` is `{NULL, 0}` or valid for its length.
+unsafe fn client_secret(
+    c: &MfpOauthSettings,
+    s: &mut Settings,
+    current: Option<&Settings>,
+) -> Result<(), MfpOauthStatus> {
+    let given = c.app_client_secret.len != 0;
+    let secret = if c.app_client_secret_keep && !given {
+        current.map_or(&[][..], |cur| cur.app_client_secret.0.expose())
+    } else if given {
+        // SAFETY: valid for its length (contract).
+        unsafe { crate::buf::bytes(c.app_client_secret.ptr.cast(), c.app_client_secret.len) }?
+    } else {
+        &[][..]
+    };
+    s.app_client_secret
+        .0
+        .set(secret)
+        .map_err(|_| MfpOauthStatus::CapacityExceeded)
+}
+
 /// Reads and converts the C settings (not yet validated against R-RULE);
 /// `current` is the settings in force, for `proxy_password_keep`.
 ///
@@ -214,6 +239,8 @@ pub(crate) unsafe fn fill(
             .push(a)
             .map_err(|_| MfpOauthStatus::CapacityExceeded)?;
     }
+    // SAFETY: the caller's contract for `c`.
+    unsafe { client_secret(c, s, current) }?;
     let proxy_host = t(&c.proxy_host)?;
     s.proxy = if proxy_host.is_empty() {
         None
@@ -265,6 +292,8 @@ pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
     // Never read back (R-LOG): applying this keeps it instead.
     c.proxy_password = EMPTY;
     c.proxy_password_keep = true;
+    c.app_client_secret = EMPTY;
+    c.app_client_secret_keep = true;
     c
 }
 

@@ -83,6 +83,8 @@ pub enum MfpOauthAdminSignIn {
     AppCertificate = 1,
     /// Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.
     ServiceAccount = 2,
+    /// App-only with the app registration's client secret (sealed in the image); a certificate is the better choice where the provider takes one.
+    AppSecret = 3,
 }
 
 /// The printer's OAuth settings (`mfp_oauth_settings`). Start from
@@ -206,6 +208,14 @@ pub struct MfpOauthSettings {
     /// `client_email`), for a service-account sign-in. Default: none.
     /// Empty: none.
     pub service_account: MfpOauthStr,
+    /// The app registration's client secret, for app-only with a secret (a
+    /// secret: copied into a wiped buffer, sealed in the image); never read
+    /// back. A non-empty secret always replaces the one in force.
+    pub app_client_secret: MfpOauthStr,
+    /// With `app_client_secret` empty: true keeps the client secret in force,
+    /// false removes it (as `proxy_password_keep`). `mfp_oauth_mailer_settings`
+    /// sets it, so that applying its result keeps the secret.
+    pub app_client_secret_keep: bool,
 }
 
 /// What `mfp_oauth_settings_init` writes: every setting at the core's default
@@ -243,6 +253,8 @@ pub(crate) const INIT: MfpOauthSettings = MfpOauthSettings {
     admin_sign_in: 0,
     app_certificate_thumbprint: EMPTY,
     service_account: EMPTY,
+    app_client_secret: EMPTY,
+    app_client_secret_keep: false,
 };
 
 /// Writes the plain settings of `c` into `s`, by kind; the composite ones

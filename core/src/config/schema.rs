@@ -14,8 +14,8 @@
 use heapless::{String, Vec};
 
 use super::{
-    AdminSignIn, CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer, TlsVersion,
-    WebDavHttpVersion, DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S,
+    AdminSignIn, ClientSecret, CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer,
+    TlsVersion, WebDavHttpVersion, DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S,
     MIN_REFRESH_MARGIN_S,
 };
 use crate::address::Address;
@@ -303,6 +303,7 @@ choices!(AdminSignIn, "AdminSignIn", "How the administrator's token is obtained.
     AdminSignIn::Delegated = 0, "delegated", "DELEGATED", "A person signs in as the administrator's mailbox (device code or browser); the refresh token is kept (the default).";
     AdminSignIn::AppCertificate = 1, "app-certificate", "APP_CERTIFICATE", "Microsoft app-only: client credentials with a certificate assertion the firmware signs; no refresh token.";
     AdminSignIn::ServiceAccount = 2, "service-account", "SERVICE_ACCOUNT", "Google Workspace service account (JWT bearer grant for the administrator's mailbox), signed by the firmware.";
+    AdminSignIn::AppSecret = 3, "app-secret", "APP_SECRET", "App-only with the app registration's client secret (sealed in the image); a certificate is the better choice where the provider takes one.";
 });
 
 /// Composite settings are not read or written as a [`Value`].
@@ -320,6 +321,7 @@ macro_rules! composite {
 }
 
 composite!(
+    ClientSecret,
     CustomProvider,
     Option<SmtpServer>,
     Vec<Address, MAX_SEND_AS>,
@@ -566,6 +568,12 @@ settings! {
     /// `client_email`), for a service-account sign-in. Default: none.
     service_account: Option<Address> = None;
     key "service-account", kind Kind::Address, nv Nv::Tag(4);
+
+    /// The app registration's client secret, for app-only with a secret: a
+    /// secret, sealed in the image (format 6) like the proxy password and
+    /// never shown or read back. Default: none.
+    app_client_secret: ClientSecret = ClientSecret::default();
+    key "client-secret", kind Kind::Composite, nv Nv::Fixed;
 }
 
 /// The setting whose CLI key is `key`.

@@ -421,6 +421,12 @@ fn decode_into(
     } else {
         after
     };
+    // Format 6: the client secret's length (its octets are in the vault).
+    let (client_secret_len, after) = if image.version >= 6 {
+        postcard::take_from_bytes::<u16>(after).map_err(|_| undecodable)?
+    } else {
+        (0, after)
+    };
     let (admin, after) = postcard::take_from_bytes::<NvSlot<'_>>(after).map_err(|_| undecodable)?;
     let (user_count, users) = postcard::take_from_bytes::<usize>(after).map_err(|_| undecodable)?;
     if user_count > MAX_USER_TOKENS {
@@ -462,6 +468,10 @@ fn decode_into(
     };
     if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), nv_settings.proxy) {
         vault.open_into(&mut proxy.password, len)?;
+    }
+    settings.app_client_secret.0.clear();
+    if client_secret_len > 0 {
+        vault.open_into(&mut settings.app_client_secret.0, client_secret_len)?;
     }
     store.reset();
     vault.open_into(&mut store.admin.refresh, admin.secret_len)?;

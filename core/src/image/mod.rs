@@ -7,7 +7,7 @@
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
-//! ## Layout (format version 5)
+//! ## Layout (format version 6)
 //!
 //! The 20-octet prefix is the same in every format version, so that an image
 //! from newer firmware is recognised and refused clearly
@@ -25,8 +25,9 @@
 //! The body is 7 octets of the caller's randomness and a reserved octet,
 //! then the postcard encoding of the settings and the slots' metadata
 //! (accounts, statuses, wall-clock ages, secret lengths; no secret), then the
-//! secrets in order: the proxy password (if a proxy is set), the
-//! administrator's refresh token, each user's refresh token. With a device
+//! secrets in order: the proxy password (if a proxy is set), the app's
+//! client secret (if set, from format 6), the administrator's refresh
+//! token, each user's refresh token. With a device
 //! key each secret is sealed on its own with ChaCha20-Poly1305 (16-octet tag
 //! after it); its nonce is the sequence number, the secret's index and the
 //! randomness, and the prefix's first 12 octets are authenticated with it.
@@ -54,6 +55,11 @@
 //! its default. A new setting then needs no new record and leaves images
 //! unchanged: an image without its tag loads it at its default, and a tag
 //! this build does not know is skipped.
+//!
+//! Format version 6 adds, after the tagged record, the length of the app
+//! registration's client secret (app-only with a secret, R-APP); the secret
+//! itself is sealed in the vault right after the proxy password. A version-5
+//! image has none.
 
 use core::fmt;
 
@@ -61,9 +67,9 @@ use zeroize::Zeroizing;
 
 use crate::diag::{Diagnostic, Id};
 use crate::limits::{
-    MAX_ADDRESS_LEN, MAX_CLIENT_ID_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN,
-    MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_URL_LEN, MAX_USER_ID_LEN,
-    MAX_USER_TOKENS,
+    MAX_ADDRESS_LEN, MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_DOMAIN_LEN,
+    MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_REFRESH_TOKEN_LEN, MAX_SEND_AS, MAX_TENANT_LEN,
+    MAX_URL_LEN, MAX_USER_ID_LEN, MAX_USER_TOKENS,
 };
 
 mod load;
@@ -81,7 +87,7 @@ pub use save::{save, ImageWriter};
 /// The image's magic number.
 pub const MAGIC: [u8; 4] = *b"MFPO";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Bit 7 of a slot's status octet: the provider named the account (R-ACCT),
 /// from format version 2.
 pub(crate) const STATUS_VERIFIED: u8 = 0x80;
@@ -126,7 +132,9 @@ const SETTINGS_MAX: usize = 1
     + 3
     + 6
     // Format 5's tagged record (format 3's refresh margin record is smaller).
-    + crate::config::schema::tagged_len_bound();
+    + crate::config::schema::tagged_len_bound()
+    // Format 6's client secret length (a u16 varint).
+    + 3;
 const SLOT_MAX: usize = 1 + s(MAX_ADDRESS_LEN) + 1 + 11 + 11 + 3;
 const USER_MAX: usize = s(MAX_USER_ID_LEN) + SLOT_MAX;
 /// Format 4's death dates: a varint count, then per slot an `Option<u64>`.
@@ -146,6 +154,7 @@ pub const fn image_len_bound(users: usize) -> usize {
         + users * USER_MAX
         + expiries_max(users)
         + (MAX_PROXY_PASSWORD_LEN + TAG_LEN)
+        + (MAX_CLIENT_SECRET_LEN + TAG_LEN)
         + (1 + users) * (MAX_REFRESH_TOKEN_LEN + TAG_LEN)
 }
 

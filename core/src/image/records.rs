@@ -95,6 +95,8 @@ pub(super) struct NvMeta<'a> {
     pub(super) settings: NvSettings<'a>,
     #[serde(borrow)]
     pub(super) tagged: NvTagged<'a>,
+    /// Format 6: the length of the client secret in the vault (0: none).
+    pub(super) client_secret_len: u16,
     #[serde(borrow)]
     pub(super) admin: NvSlot<'a>,
     #[serde(borrow)]

@@ -363,8 +363,11 @@ impl Parts<'_> {
         sink.put(&fixed);
         self.records(sink)?;
         let proxy_password = self.settings.proxy.as_ref().map(|p| p.password.expose());
+        let client_secret =
+            Some(self.settings.app_client_secret.0.expose()).filter(|s| !s.is_empty());
         let secrets = proxy_password
             .into_iter()
+            .chain(client_secret)
             .chain(core::iter::once(self.store.admin.refresh.expose()))
             .chain(self.store.user_entries().map(|u| u.slot.refresh.expose()));
         for (index, secret) in secrets.enumerate() {
@@ -397,6 +400,8 @@ impl Parts<'_> {
         let meta = NvMeta {
             settings: nv_settings(self.settings),
             tagged: nv_tagged(self.settings),
+            client_secret_len: u16::try_from(self.settings.app_client_secret.0.len())
+                .unwrap_or(u16::MAX),
             admin: nv_slot(&self.store.admin),
             users,
             expiries,

@@ -25,6 +25,9 @@ const V4_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format4_sealed.bin");
 /// The same state written by format version 5 (the refresh margin in the
 /// tagged record).
 const V5_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format5_sealed.bin");
+/// The same state written by format version 6 (a client secret's length,
+/// none here).
+const V6_SEALED_IMAGE: &[u8] = include_bytes!("testdata/nv_format6_sealed.bin");
 /// The fixture's wall clock at sign-in.
 const FIXTURE_WALL: WallTime = WallTime(1_790_000_000);
 /// How long the provider said Alice's refresh token lives (a week: a
@@ -104,16 +107,16 @@ fn fixture_image() -> Vec<u8> {
 }
 
 /// Writes the fixture of the current format: `MFP_IMAGE_BLESS=1 cargo test
-/// -p mfp-oauth-core --lib write_v5_fixture -- --ignored`. Only for a new
+/// -p mfp-oauth-core --lib write_v6_fixture -- --ignored`. Only for a new
 /// format version: a committed fixture is never rewritten.
 #[test]
 #[ignore = "writes the fixture"]
-fn write_v5_fixture() {
+fn write_v6_fixture() {
     if std::env::var_os("MFP_IMAGE_BLESS").is_some() {
         std::fs::write(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/src/image/testdata/nv_format5_sealed.bin"
+                "/src/image/testdata/nv_format6_sealed.bin"
             ),
             fixture_image(),
         )
@@ -122,19 +125,19 @@ fn write_v5_fixture() {
 }
 
 #[test]
-fn todays_writer_produces_the_committed_format_5_image_octet_for_octet() {
+fn todays_writer_produces_the_committed_format_6_image_octet_for_octet() {
     assert_eq!(
-        u16::from_le_bytes([V5_SEALED_IMAGE[4], V5_SEALED_IMAGE[5]]),
-        5
+        u16::from_le_bytes([V6_SEALED_IMAGE[4], V6_SEALED_IMAGE[5]]),
+        6
     );
-    assert_eq!(fixture_image(), V5_SEALED_IMAGE);
+    assert_eq!(fixture_image(), V6_SEALED_IMAGE);
 }
 
-/// Formats 4 and 5 keep the same state: the refresh tokens' death dates
-/// and the refresh margin come back from both.
+/// Formats 4, 5 and 6 keep the same state: the refresh tokens' death
+/// dates and the refresh margin come back from each.
 #[test]
-fn the_committed_format_4_and_5_images_load_the_refresh_token_death_date() {
-    for image in [V4_SEALED_IMAGE, V5_SEALED_IMAGE] {
+fn the_committed_format_4_5_and_6_images_load_the_refresh_token_death_date() {
+    for image in [V4_SEALED_IMAGE, V5_SEALED_IMAGE, V6_SEALED_IMAGE] {
         the_image_loads_the_fixture_state(image);
     }
 }
@@ -181,7 +184,7 @@ fn the_committed_format_3_image_loads_its_refresh_margin() {
     );
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
-    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 5);
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 6);
     nv::load(&out[..n], &[], None, &mut s, &mut TokenStore::new()).unwrap();
     assert_eq!(s.refresh_margin_s, FIXTURE_MARGIN_S);
 }
@@ -203,7 +206,7 @@ fn the_committed_format_2_image_loads_with_its_key() {
     );
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(&s, &loaded, FIXTURE_SEQ + 1, None, &mut out).unwrap();
-    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 5);
+    assert_eq!(u16::from_le_bytes([out[4], out[5]]), 6);
     let mut again = TokenStore::new();
     let mut s2 = Settings::default();
     nv::load(&out[..n], &[], None, &mut s2, &mut again).unwrap();
@@ -319,7 +322,7 @@ fn an_image_in_pieces_of_any_size_is_the_whole_image() {
     };
     assert_eq!(
         in_pieces(&settings, &store, Some(seal), &[64]),
-        V5_SEALED_IMAGE
+        V6_SEALED_IMAGE
     );
 }
 
@@ -707,4 +710,39 @@ fn every_tagged_setting_of_the_schema_round_trips_through_the_image() {
     let mut s = Settings::default();
     nv::load(&plain, &[], None, &mut s, &mut TokenStore::new()).unwrap();
     assert!(s == settings);
+}
+
+/// R-APP, R-NV: the app's client secret is sealed in the vault like the
+/// proxy password: it comes back with the device key only, is not in the
+/// image in clear, and an older format has none.
+#[test]
+fn the_client_secret_is_sealed_and_comes_back() {
+    let (mut settings, store) = fixture_state();
+    const SECRET: &[u8] = b"Qx8~client-secret-fixture-2b4d6f";
+    settings.app_client_secret.0.set(SECRET).unwrap();
+    let key = DeviceKey::new(&FIXTURE_KEY);
+    let seal = Seal {
+        key: &key,
+        random: FIXTURE_RANDOM,
+    };
+    let image = whole(&settings, &store, Some(seal));
+    assert!(!image.windows(8).any(|w| SECRET.windows(8).any(|s| s == w)));
+    let mut s = Settings::default();
+    nv::load(&image, &[], Some(&key), &mut s, &mut TokenStore::new()).unwrap();
+    assert_eq!(s.app_client_secret.0.expose(), SECRET);
+    assert!(s == settings);
+    // In pieces, the same.
+    assert_eq!(in_pieces(&settings, &store, Some(seal), &[7]), image);
+    // A format-5 image (the fixture) has none: any secret in the settings
+    // loaded into is wiped.
+    let mut s = settings.clone();
+    nv::load(
+        V5_SEALED_IMAGE,
+        &[],
+        Some(&key),
+        &mut s,
+        &mut TokenStore::new(),
+    )
+    .unwrap();
+    assert!(s.app_client_secret.0.is_empty());
 }

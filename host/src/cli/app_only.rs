@@ -11,8 +11,16 @@ use mfp_oauth_core::diag::{Diagnostic, Id};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-/// An app-only key's PEM and the settings (CLI key, value) that name it.
-type Credentials = (Zeroizing<String>, Vec<(&'static str, String)>);
+/// An app-only key's PEM (none for a client secret) and the settings (CLI
+/// key, value) that name it.
+type Credentials = (
+    Option<Zeroizing<String>>,
+    Vec<(&'static str, Zeroizing<String>)>,
+);
+
+fn setting(key: &'static str, value: &str) -> (&'static str, Zeroizing<String>) {
+    (key, Zeroizing::new(value.to_owned()))
+}
 
 /// The key's PEM and the settings that name it, from the files `a` gives.
 fn credentials(ctx: &Ctx, a: &LoginArgs) -> Result<Credentials, ExitCode> {
@@ -36,10 +44,20 @@ fn credentials(ctx: &Ctx, a: &LoginArgs) -> Result<Credentials, ExitCode> {
             .map(Zeroizing::new)
             .ok_or_else(|| fail(ctx.lang, Id::SigningFailed))?;
         return Ok((
-            pem,
+            Some(pem),
             vec![
-                ("admin-sign-in", "service-account".to_owned()),
-                ("service-account", key.client_email.clone()),
+                setting("admin-sign-in", "service-account"),
+                setting("service-account", &key.client_email),
+            ],
+        ));
+    }
+    if let Some(file) = &a.secret_file {
+        let secret = read(file)?;
+        return Ok((
+            None,
+            vec![
+                setting("admin-sign-in", "app-secret"),
+                setting("client-secret", secret.trim()),
             ],
         ));
     }
@@ -48,8 +66,8 @@ fn credentials(ctx: &Ctx, a: &LoginArgs) -> Result<Credentials, ExitCode> {
             "{}",
             tr(
                 ctx.lang,
-                "login --app-only needs --key KEY.pem (the certificate's private key)",
-                "login --app-only demande --key CLÉ.pem (la clé privée du certificat)",
+                "login --app-only needs --key KEY.pem (the certificate's private key) or --secret-file FILE",
+                "login --app-only demande --key CLÉ.pem (la clé privée du certificat) ou --secret-file FICHIER",
             )
         );
         return Err(ExitCode::from(2));
@@ -81,10 +99,10 @@ fn credentials(ctx: &Ctx, a: &LoginArgs) -> Result<Credentials, ExitCode> {
         }
     };
     Ok((
-        pem,
+        Some(pem),
         vec![
-            ("admin-sign-in", "app-certificate".to_owned()),
-            ("certificate-thumbprint", thumbprint),
+            setting("admin-sign-in", "app-certificate"),
+            setting("certificate-thumbprint", &thumbprint),
         ],
     ))
 }
@@ -113,10 +131,11 @@ pub(super) fn login(ctx: &Ctx, dev: &mut Device, a: &LoginArgs) -> ExitCode {
         }
         Err(ApplyError::Store(e)) => return fail(ctx.lang, e.diag()),
     }
-    if let Err(e) = dev.install_app_key(&pem) {
-        return fail(ctx.lang, e.diag());
+    if let Some(pem) = pem {
+        if let Err(e) = dev.install_app_key(&pem) {
+            return fail(ctx.lang, e.diag());
+        }
     }
-    drop(pem);
     let Some(admin) = dev.mailer.settings().admin_address.clone() else {
         return fail(ctx.lang, Id::AdminAddressMissing);
     };

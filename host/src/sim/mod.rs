@@ -151,6 +151,9 @@ pub struct SimConfig {
     /// The mailbox an app-only (client credentials) token is for: the one
     /// the app was granted.
     pub app_mailbox: String,
+    /// The app's client secret, for client credentials with a secret;
+    /// `None`: every secret is refused.
+    pub app_secret: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -168,6 +171,7 @@ impl Default for SimConfig {
             refresh_token_lifetime: None,
             app_public_key: None,
             app_mailbox: String::new(),
+            app_secret: None,
         }
     }
 }

@@ -28,6 +28,7 @@ impl oauth::AssertionSigner for FakeSigner {
 
 fn app_certificate() -> Settings {
     let mut s = valid(SenderMode::AdminFixedAddress);
+    s.client_id = "printer-app".try_into().unwrap();
     s.admin_sign_in = AdminSignIn::AppCertificate;
     s.app_certificate_thumbprint = THUMBPRINT.try_into().unwrap();
     assert!(s.validate().is_empty(), "{:?}", s.validate());
@@ -183,6 +184,7 @@ fn a_google_service_account_asks_for_the_administrators_mailbox() {
     s.provider = ProviderKind::Google;
     s.webdav_http = crate::config::WebDavHttpVersion::Http2Http11;
     s.smtp = crate::config::SmtpServer::new("smtp.gmail.com", 587, Security::StartTls);
+    s.client_id = "printer-app".try_into().unwrap();
     s.admin_sign_in = AdminSignIn::ServiceAccount;
     s.service_account = Some(addr("mfp-sender@contoso-mfp.iam.gserviceaccount.com"));
     assert!(s.validate().is_empty(), "{:?}", s.validate());
@@ -267,4 +269,73 @@ fn a_standard_invalid_client_names_the_apps_credential() {
     }
     // The same answer to a delegated sign-in stays E407.
     assert_eq!(OAuthError::Provider(provider).diag(), Id::InvalidClient);
+}
+
+/// App-only with the app registration's client secret: the secret
+/// authenticates the client credentials request (no signature), and the
+/// token sends. Without the secret, or with the vendor's built-in app, the
+/// settings are refused (E216).
+#[test]
+fn app_only_with_a_client_secret_sends() {
+    let mut s = valid(SenderMode::AdminFixedAddress);
+    s.client_id = "printer-app".try_into().unwrap();
+    s.admin_sign_in = AdminSignIn::AppSecret;
+    assert!(s
+        .validate()
+        .contains(crate::config::ConfigError::AppSignInIncomplete));
+    s.app_client_secret.0.set(b"Qx8~app-secret").unwrap();
+    assert!(s.validate().is_empty(), "{:?}", s.validate());
+    let mut builtin = s.clone();
+    builtin.client_id.clear();
+    assert!(builtin
+        .validate()
+        .contains(crate::config::ConfigError::AppSignInIncomplete));
+    let mut m = Mailer::new(s.clone(), TokenStore::new());
+    let mut c = oauth_client(&s);
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(0), &scan(&to, None)).unwrap();
+    m.start_token_request(at(0), Some(WALL), &JTI, &mut c)
+        .unwrap();
+    let (req, events) = carry(&mut c, at(0), &http(200, &token_json("AT-SECRET", None)));
+    assert!(req.contains("grant_type=client_credentials"), "{req}");
+    assert!(req.contains("client_secret=Qx8%7Eapp-secret"), "{req}");
+    let mut plan = None;
+    for e in events {
+        plan = m
+            .handle_oauth_event(at(0), Some(WALL), &c, e)
+            .unwrap()
+            .or(plan);
+    }
+    assert!(matches!(plan, Some(Plan::Connect { .. })), "{plan:?}");
+    send(&mut m, at(1), b"AT-SECRET");
+}
+
+/// R-NV: a client secret replaced or removed leaves the old one in the
+/// older image slot, which is erased once the new image is written.
+#[test]
+fn a_changed_client_secret_erases_the_older_slot() {
+    let mut s = valid(SenderMode::AdminFixedAddress);
+    s.client_id = "printer-app".try_into().unwrap();
+    s.admin_sign_in = AdminSignIn::AppSecret;
+    s.app_client_secret.0.set(b"first-secret").unwrap();
+    let mut m = Mailer::new(s.clone(), TokenStore::new());
+    let mut changed = s.clone();
+    changed.app_client_secret.0.set(b"second-secret").unwrap();
+    let _ = m.apply_settings(changed).unwrap();
+    assert_eq!(
+        drain_store(&mut m, at(0)),
+        [StoreEvent::Persist {
+            erase_other_slot: true
+        }]
+    );
+    // Another setting alone: nothing to erase.
+    let mut other = m.settings().clone();
+    other.refresh_margin_s = 900;
+    let _ = m.apply_settings(other).unwrap();
+    assert_eq!(
+        drain_store(&mut m, at(0)),
+        [StoreEvent::Persist {
+            erase_other_slot: false
+        }]
+    );
 }

@@ -58,16 +58,32 @@ fn app_token(sim: &Sim, account: &str, client_id: &str, scope: &str) -> Response
     )
 }
 
-/// Client credentials with a certificate assertion: `iss` = `sub` = the
-/// client id; the token is for [`SimConfig::app_mailbox`], the mailbox the
+/// Client credentials with the app's secret ([`SimConfig::app_secret`]) or
+/// a certificate assertion (`iss` = `sub` = the client id); the token is
+/// for [`SimConfig::app_mailbox`], the mailbox the
 /// app was granted (`Add-MailboxPermission`).
 ///
 /// [`SimConfig::app_mailbox`]: crate::sim::SimConfig::app_mailbox
+/// [`SimConfig::app_secret`]: crate::sim::SimConfig::app_secret
 pub(super) fn client_credentials(
     sim: &Sim,
     client_id: &str,
     form: &HashMap<String, String>,
 ) -> Response {
+    let mailbox = sim.config().app_mailbox;
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    if let Some(secret) = form.get("client_secret") {
+        // A confidential client with a secret.
+        return match sim.config().app_secret {
+            Some(s) if s == *secret => app_token(sim, &mailbox, client_id, &scope),
+            _ => error(
+                401,
+                "invalid_client",
+                7_000_215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            ),
+        };
+    }
     if form.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
         return error(
             401,
@@ -89,8 +105,6 @@ pub(super) fn client_credentials(
             "Client assertion application identifier doesn't match 'client_id' parameter.",
         );
     }
-    let mailbox = sim.config().app_mailbox;
-    let scope = form.get("scope").cloned().unwrap_or_default();
     app_token(sim, &mailbox, client_id, &scope)
 }
 
