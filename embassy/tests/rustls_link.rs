@@ -455,6 +455,21 @@ fn a_tls13_only_range_refuses_a_tls12_only_server() {
 }
 
 #[test]
+fn a_tls12_only_range_refuses_a_tls13_only_server() {
+    let (root, chain, key) = ecdsa_pki(SERVER);
+    let out = run::<NoClock>(
+        &[&rustls::version::TLS13],
+        chain,
+        &key,
+        SERVER,
+        &root.der,
+        ONLY_12,
+    );
+    assert_eq!(out.result.unwrap_err(), Id::TlsVersionMismatch);
+    assert!(out.seen.unwrap().line.is_empty(), "nothing was sent");
+}
+
+#[test]
 fn a_tls12_only_range_gets_tls12_from_a_tls13_server() {
     let (root, chain, key) = ecdsa_pki(SERVER);
     let out = run::<NoClock>(
