@@ -812,9 +812,11 @@ fn row5_embassy(ctx: &Ctx, t: &mut Table) {
             footprint_rows(t, &report, |l| l.contains("**embassy image"));
             t.notes.push(
                 "Row 5, embassy: a whole Rust board image (embassy/examples/footprint.rs: \
-                 start-up, embassy-net, embedded-tls with its P-256 verifier, one job and one \
-                 sign-in) from embassy/tools/size-report.sh (target/embassy-size-report.md); \
-                 the static RAM is the buffers the example lends the driver."
+                 start-up, embassy-net, one job and one sign-in) with each TLS option \
+                 (embedded-tls with its P-256 verifier; \"with rustls\": the feature tls-rustls, \
+                 TLS 1.2 and 1.3, RSA chains, a 64 KiB heap) from embassy/tools/size-report.sh \
+                 (target/embassy-size-report.md, which also gives rustls's heap high-water mark); \
+                 the static RAM is the buffers the example lends the driver, and the heap region."
                     .into(),
             );
         }
