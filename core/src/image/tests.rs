@@ -731,8 +731,10 @@ fn the_client_secret_is_sealed_and_comes_back() {
     nv::load(&image, &[], Some(&key), &mut s, &mut TokenStore::new()).unwrap();
     assert_eq!(s.app_client_secret.0.expose(), SECRET);
     assert!(s == settings);
-    // In pieces, the same.
-    assert_eq!(in_pieces(&settings, &store, Some(seal), &[7]), image);
+    // In pieces, the same (under Miri in fewer pieces: each piece remakes
+    // the sealed body).
+    let piece = if cfg!(miri) { 128 } else { 7 };
+    assert_eq!(in_pieces(&settings, &store, Some(seal), &[piece]), image);
     // A format-5 image (the fixture) has none: any secret in the settings
     // loaded into is wiped.
     let mut s = settings.clone();
