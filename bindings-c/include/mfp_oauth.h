@@ -2543,7 +2543,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,940 B at opt-level s, 3,136 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,940 B at opt-level s, 3,128 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2580,7 +2580,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,700 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,700 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2610,7 +2610,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,692 B at opt-level s, 3,040 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,692 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2869,7 +2869,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 2,916 B at opt-level s, 3,216 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,940 B at opt-level s, 3,232 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -2893,7 +2893,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,748 B at opt-level s, 2,960 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,724 B at opt-level s, 2,976 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
