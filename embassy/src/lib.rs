@@ -10,7 +10,7 @@
 //!
 //! | plan | the driver… |
 //! |---|---|
-//! | [`Plan::TokenExchange`] | runs the refresh grant over HTTPS ([`Mailer::start_exchange`]) |
+//! | [`Plan::TokenExchange`] | runs the refresh grant (or app-only with a client secret) over HTTPS ([`Mailer::start_token_request`]) |
 //! | [`Plan::Connect`] | resolves, connects, starts TLS first for implicit TLS |
 //! | [`Plan::Session`] | pumps the SMTP client: STARTTLS, transmits, the streamed body |
 //! | [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`] | returns it: the panel signs in ([`Board::drive_oauth`]) then calls [`Board::run`] again |
@@ -562,7 +562,12 @@ where
             plan = match plan {
                 Plan::TokenExchange { .. } => {
                     log_info!("refreshing the access token");
-                    let started = mailer.start_exchange(now(), oauth);
+                    // A refresh, or app-only with the app's client secret.
+                    // No wall clock is given: an app-only grant the board
+                    // would have to sign and date (certificate, service
+                    // account) stops at once with E443, before any octet
+                    // (and before the `jti` octets, unused, are read).
+                    let started = mailer.start_token_request(now(), None, &[0; 16], oauth);
                     let r = match started {
                         Ok(()) => {
                             let ev = self

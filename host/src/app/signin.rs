@@ -245,11 +245,16 @@ pub fn run_with(
     prompt: &mut dyn FnMut(Prompt<'_>),
 ) -> Result<SignedIn, FlowError> {
     let mut progress = Progress::default();
-    // An app-only grant's assertions are signed with the installed key.
-    let mut signer = device.app_signer().map_err(|e| match e {
-        AppError::Diag(id) => FlowError::Failed(id),
-        _ => FlowError::Failed(Id::SigningFailed),
-    })?;
+    // An app-only grant's assertions are signed with the installed key
+    // (read only for such a grant: a delegated flow never needs it).
+    let mut signer = if c.needs_signature() {
+        device.app_signer().map_err(|e| match e {
+            AppError::Diag(id) => FlowError::Failed(id),
+            _ => FlowError::Failed(Id::SigningFailed),
+        })?
+    } else {
+        None
+    };
     let f = drive_signed(
         &*device.clock,
         &mut c,
