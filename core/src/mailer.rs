@@ -1161,11 +1161,11 @@ impl Mailer {
     /// from [`Settings::provider_profile`] and
     /// [`Settings::app_registration`]), whatever the administrator's
     /// sign-in ([`Settings::admin_sign_in`], R-APP): the refresh grant of a
-    /// delegated sign-in (as [`Mailer::start_exchange`]); for Microsoft
-    /// app-only, the client credentials grant with a certificate
-    /// assertion; for a Google service account, the JWT bearer grant for
-    /// the administrator's mailbox. The two app-only grants are signed by
-    /// the firmware: `client` asks for the signature
+    /// delegated sign-in (as [`Mailer::start_exchange`]); for app-only,
+    /// the client credentials grant with a certificate assertion or with
+    /// the app's client secret; for a Google service account, the JWT
+    /// bearer grant for the administrator's mailbox. The certificate and
+    /// service-account grants are signed by the firmware: `client` asks for the signature
     /// ([`oauth::Event::SignatureRequired`]; [`oauth::Client::sign_with`]
     /// or `signing_input` / `handle_signature`) before anything is sent.
     /// They need the wall clock (`wall`, else [`OAuthError::ClockNotSet`])
