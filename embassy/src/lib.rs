@@ -363,6 +363,35 @@ impl Trust<'_> {
     }
 }
 
+/// Resolve `host` and open a TCP connection to `port` on the socket buffers
+/// `rx` and `tx`: the part of opening a link both TLS options share.
+pub(crate) async fn connect_tcp<'a, 'd: 'a, R, N, C>(
+    board: &mut Board<'d, R, N, C>,
+    rx: &'a mut [u8],
+    tx: &'a mut [u8],
+    host: &str,
+    port: u16,
+) -> Result<embassy_net::tcp::TcpSocket<'a>, Id>
+where
+    R: RngCore + CryptoRng,
+    N: Resolve,
+    C: TlsClock,
+{
+    let Some(ip) = board.resolver.resolve(host).await else {
+        log_warn!("no address for the server");
+        return Err(Id::DnsFailed);
+    };
+    let mut socket = embassy_net::tcp::TcpSocket::new(board.stack, rx, tx);
+    socket.set_timeout(Some(IO_TIMEOUT));
+    match with_timeout(IO_TIMEOUT, socket.connect((ip, port))).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Err(Id::ConnectFailed),
+        Err(_) => return Err(Id::NetworkTimeout),
+    }
+    log_debug!("tcp connected to port {=u16}", port);
+    Ok(socket)
+}
+
 /// Memory for one connection, lent by the caller.
 #[derive(Debug)]
 pub struct LinkBuffers<'b> {

@@ -123,18 +123,14 @@ impl<'a> Conn<'a> {
     {
         self.close().await;
         let name = HostName::try_from(host).map_err(|_| Id::DnsFailed)?;
-        let Some(ip) = board.resolver.resolve(host).await else {
-            log_warn!("no address for the server");
-            return Err(Id::DnsFailed);
-        };
-        let mut socket = TcpSocket::new(board.stack, &mut *link.socket_rx, &mut *link.socket_tx);
-        socket.set_timeout(Some(IO_TIMEOUT));
-        match with_timeout(IO_TIMEOUT, socket.connect((ip, port))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(Id::ConnectFailed),
-            Err(_) => return Err(Id::NetworkTimeout),
-        }
-        log_debug!("tcp connected to port {=u16}", port);
+        let socket = crate::connect_tcp(
+            board,
+            &mut *link.socket_rx,
+            &mut *link.socket_tx,
+            host,
+            port,
+        )
+        .await?;
         *self = Conn::Plain {
             socket,
             tls_read: &mut *link.tls_read,
