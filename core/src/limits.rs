@@ -72,12 +72,15 @@ pub const MAX_HTTP_HEADERS: usize = 48;
 pub const MAX_CHUNK_EXT_LEN: usize = 1024;
 
 /// Response buffer a caller lends to an OAuth exchange, in octets: it holds
-/// only the HTTP head ([`MAX_HTTP_HEAD_LEN`]); the JSON body is parsed as
-/// it arrives, straight into the client's token response (R-MEM), so the
-/// 6.6 KB Microsoft body (PROVIDERS.md §7) needs no room here. A buffer as
-/// small as the longest head expected works (a recorded Microsoft head is
-/// about 1.2 KB).
-pub const OAUTH_RESPONSE_BUF_LEN: usize = MAX_HTTP_HEAD_LEN;
+/// one line of the HTTP head at a time (R-MEM). The JSON body is parsed as
+/// it arrives, straight into the client's token response, so the 6.6 KB
+/// Microsoft body (PROVIDERS.md §7) needs no room here; a head line of a
+/// field the client does not read (cookies, telemetry) is skipped when it
+/// is longer. The longest line the client must read whole is a
+/// `Content-Type` with its parameters or a status line with a long reason:
+/// a few dozen octets, so 512 leaves ample room. The head as a whole is
+/// still bounded by [`MAX_HTTP_HEAD_LEN`].
+pub const OAUTH_RESPONSE_BUF_LEN: usize = 512;
 
 /// Longest token-endpoint response body the OAuth client reads, in octets
 /// (not a buffer: the body is parsed as it arrives). Bounds what a hostile

@@ -14,6 +14,7 @@
 
 use core::fmt;
 
+use super::http_head::{self, Framing};
 use super::writer::Writer;
 use super::{BufferTooSmall, Parsed};
 use crate::diag::{Diagnostic, Id};
@@ -395,13 +396,6 @@ impl<S: BodySink> Dest for Stream<'_, S> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    Length(u64),
-    Chunked,
-    Close,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chunk {
     Size { value: u64, digits: bool },
     Ext,
@@ -430,7 +424,9 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct ResponseParser {
     phase: Phase,
-    /// Head octets buffered, then body octets assembled.
+    /// The head read so far (one line held in the buffer at a time).
+    head: http_head::Lines,
+    /// Body octets assembled (or counted, when streamed).
     filled: usize,
     /// Chunk-extension or trailer octets seen (bounded).
     overhead: usize,
@@ -445,35 +441,6 @@ impl Default for ResponseParser {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn parse_decimal(v: &[u8]) -> Option<u64> {
-    let v = trim(v);
-    if v.is_empty() || v.len() > 19 {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, &c| {
-        c.is_ascii_digit()
-            .then(|| n.checked_mul(10)?.checked_add(u64::from(c - b'0')))
-            .flatten()
-    })
-}
-
-fn trim(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e.saturating_add(1));
-    v.get(start..end).unwrap_or(&[])
-}
-
-fn starts_with_ignore_case(v: &[u8], prefix: &[u8]) -> bool {
-    v.get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
 fn hex_digit(b: u8) -> Option<u64> {
@@ -496,90 +463,13 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-struct Head {
-    status: u16,
-    framing: Framing,
-    retry_after_secs: Option<u32>,
-    json: bool,
-}
-
-fn parse_head(head: &[u8]) -> Result<Head, HttpError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HTTP_HEADERS];
-    let mut r = httparse::Response::new(&mut headers);
-    match r.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err(HttpError::Malformed),
-        Err(httparse::Error::TooManyHeaders) => return Err(HttpError::HeadTooLarge),
-        Err(_) => return Err(HttpError::Malformed),
-    }
-    let status = r.code.ok_or(HttpError::Malformed)?;
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
-    let mut retry_after_secs = None;
-    let mut json = false;
-    for h in r.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let n = parse_decimal(h.value).ok_or(HttpError::BadContentLength)?;
-            if length.is_some_and(|old| old != n) {
-                return Err(HttpError::BadContentLength);
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            for coding in h.value.split(|&c| c == b',').map(trim) {
-                if coding.eq_ignore_ascii_case(b"chunked") && !chunked {
-                    chunked = true;
-                } else if !coding.is_empty() {
-                    // gzip and friends were not asked for (no TE header sent).
-                    return Err(HttpError::UnsupportedCoding);
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"content-encoding") {
-            let v = trim(h.value);
-            if !v.is_empty() && !v.eq_ignore_ascii_case(b"identity") {
-                return Err(HttpError::UnsupportedCoding);
-            }
-        } else if name.eq_ignore_ascii_case(b"retry-after") {
-            retry_after_secs = parse_decimal(h.value).map(|s| u32::try_from(s).unwrap_or(u32::MAX));
-        } else if name.eq_ignore_ascii_case(b"content-type") {
-            let v = trim(h.value);
-            let media = v.split(|&c| c == b';').next().map(trim).unwrap_or(&[]);
-            json = starts_with_ignore_case(media, b"application/json")
-                || media.len() >= 5
-                    && media
-                        .get(media.len().saturating_sub(5)..)
-                        .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"));
-        }
-    }
-    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
-    // framing, whatever else it says.
-    if chunked && r.version == Some(0) {
-        return Err(HttpError::ConflictingFraming);
-    }
-    let framing = if matches!(status, 100..=199 | 204 | 304) {
-        Framing::Length(0)
-    } else {
-        match (chunked, length) {
-            (true, Some(_)) => return Err(HttpError::ConflictingFraming),
-            (true, None) => Framing::Chunked,
-            (false, Some(n)) => Framing::Length(n),
-            (false, None) => Framing::Close,
-        }
-    };
-    Ok(Head {
-        status,
-        framing,
-        retry_after_secs,
-        json,
-    })
-}
-
 impl ResponseParser {
     /// A parser waiting for a status line.
     #[must_use]
     pub const fn new() -> Self {
         ResponseParser {
             phase: Phase::Head,
+            head: http_head::Lines::new(),
             filled: 0,
             overhead: 0,
             chunk_size: 0,
@@ -621,7 +511,7 @@ impl ResponseParser {
     /// Whether no octet of a response has arrived yet.
     #[must_use]
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Head && self.filled == 0
+        self.phase == Phase::Head && self.head.is_empty()
     }
 
     fn store(&mut self, buf: &mut [u8], data: &[u8]) -> Result<(), HttpError> {
@@ -675,22 +565,15 @@ impl ResponseParser {
             match self.phase {
                 Phase::Done => return Ok(Parsed::Complete(self.resp, used)),
                 Phase::Head => {
-                    let limit = buf.len().min(MAX_HTTP_HEAD_LEN);
-                    let room = limit.saturating_sub(self.filled);
-                    let take = room.min(rest.len());
-                    let before = self.filled;
-                    self.store(buf, rest.get(..take).unwrap_or(&[]))
-                        .map_err(|_| HttpError::HeadTooLarge)?;
-                    let head = buf.get(..self.filled).unwrap_or(&[]);
-                    let Some(end) = head_end(head, before.saturating_sub(2)) else {
-                        if self.filled >= limit {
-                            return Err(HttpError::HeadTooLarge);
-                        }
+                    if rest.is_empty() {
                         return Ok(Parsed::Partial);
+                    }
+                    let (n, written, head) = self.head.step(buf, rest)?;
+                    self.high_water = self.high_water.max(written);
+                    used = used.saturating_add(n);
+                    let Some(h) = head else {
+                        continue;
                     };
-                    used = used.saturating_add(end.saturating_sub(before));
-                    let h = parse_head(head.get(..end).unwrap_or(&[]))?;
-                    self.filled = 0;
                     if (100..=199).contains(&h.status) {
                         // An interim response: the real one follows.
                         continue;
@@ -917,7 +800,7 @@ pub fn parse_connect_reply(input: &[u8]) -> Result<Parsed<ConnectReply>, HttpErr
         None if input.len() >= MAX_HTTP_HEAD_LEN => Err(HttpError::HeadTooLarge),
         None => Ok(Parsed::Partial),
         Some(end) => {
-            let h = parse_head(window.get(..end).unwrap_or(&[]))?;
+            let h = http_head::parse_whole(window.get(..end).unwrap_or(&[]))?;
             Ok(Parsed::Complete(ConnectReply { status: h.status }, end))
         }
     }
@@ -1162,15 +1045,70 @@ client_id=1406020730&scope=example_scope"
     }
 
     #[test]
-    fn head_larger_than_the_buffer_is_refused() {
-        let mut buf = [0u8; 32];
+    fn a_long_line_of_a_field_not_read_is_skipped() {
+        // The buffer holds one line; a cookie longer than it is dropped
+        // (R-MEM) and the fields read still count, in any split.
+        let mut input = b"HTTP/1.1 200 OK\r\nSet-Cookie: ".to_vec();
+        input.extend([b'c'; 300]);
+        input.extend(b"\r\nContent-Length: 3\r\nContent-Type: application/json\r\n\r\nabc");
+        for step in [1, 7, input.len()] {
+            let mut buf = [0u8; 48];
+            let mut p = ResponseParser::new();
+            let mut got = None;
+            for part in input.chunks(step) {
+                if let Parsed::Complete(r, _) = p.feed(&mut buf, part).unwrap() {
+                    got = Some(r);
+                }
+            }
+            let r = got.expect("complete");
+            assert_eq!(
+                (r.status, r.body_len, r.json),
+                (200, 3, true),
+                "step {step}"
+            );
+            assert_eq!(&buf[..3], b"abc");
+        }
+    }
+
+    #[test]
+    fn a_line_too_long_for_the_buffer_is_refused_when_its_field_is_read() {
+        let mut buf = [0u8; 48];
+        let mut long_type = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; x=".to_vec();
+        long_type.extend([b'a'; 60]);
+        long_type.extend(b"\r\n\r\n");
+        assert_eq!(feed_all(&long_type, &mut buf), Err(HttpError::HeadTooLarge));
+        let mut long_status = b"HTTP/1.1 200 ".to_vec();
+        long_status.extend([b'o'; 60]);
+        long_status.extend(b"\r\n\r\n");
         assert_eq!(
-            feed_all(
-                b"HTTP/1.1 200 OK\r\nX-Long: aaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
-                &mut buf
-            ),
+            feed_all(&long_status, &mut buf),
             Err(HttpError::HeadTooLarge)
         );
+        // A name that does not fit is refused, a bad one is malformed.
+        let mut long_name = b"HTTP/1.1 200 OK\r\n".to_vec();
+        long_name.extend([b'n'; 60]);
+        long_name.extend(b": v\r\n\r\n");
+        assert_eq!(feed_all(&long_name, &mut buf), Err(HttpError::HeadTooLarge));
+        let mut bad_name = b"HTTP/1.1 200 OK\r\nBad Name: ".to_vec();
+        bad_name.extend([b'v'; 60]);
+        bad_name.extend(b"\r\n\r\n");
+        assert_eq!(feed_all(&bad_name, &mut buf), Err(HttpError::Malformed));
+    }
+
+    #[test]
+    fn the_whole_head_stays_bounded_when_lines_are_skipped() {
+        // Skipped lines still count towards the head's limit.
+        let mut buf = [0u8; 64];
+        let mut input = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+        input.extend([b'p'; MAX_HTTP_HEAD_LEN]);
+        input.extend(b"\r\n\r\n");
+        assert_eq!(feed_all(&input, &mut buf), Err(HttpError::HeadTooLarge));
+        let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for _ in 0..=MAX_HTTP_HEADERS {
+            many.extend(b"X-A: 1\r\n");
+        }
+        many.extend(b"\r\n");
+        assert_eq!(feed_all(&many, &mut buf), Err(HttpError::HeadTooLarge));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod dot_stuff;
 pub mod ehlo;
 pub mod form;
 pub mod http;
+mod http_head;
 pub mod id_token;
 pub mod json;
 pub mod json_guard;
