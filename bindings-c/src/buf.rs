@@ -44,23 +44,45 @@ pub(crate) unsafe fn put_c_string(
     buf_len: usize,
     out_len: *mut usize,
 ) -> MfpOauthStatus {
+    let copy = |out: &mut [u8]| {
+        for (to, &from) in out.iter_mut().zip(text.as_bytes()) {
+            *to = from;
+        }
+    };
+    // SAFETY: forwarded contract.
+    unsafe { put_c_string_with(text.len(), copy, buf, buf_len, out_len) }
+}
+
+/// As [`put_c_string`], for a text of `len` octets that `fill` writes into
+/// the slice it is given (exactly `len` octets; the NUL follows).
+///
+/// # Safety
+/// As for [`put_c_string`].
+pub(crate) unsafe fn put_c_string_with(
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> MfpOauthStatus {
     if buf.is_null() || out_len.is_null() {
         return MfpOauthStatus::NullParameter;
     }
-    let needed = text.len().saturating_add(1);
+    let needed = len.saturating_add(1);
     if buf_len < needed {
         // SAFETY: `out_len` is not NULL and valid for a write (contract).
         unsafe { out_len.write(needed) };
         return MfpOauthStatus::BufferTooSmall;
     }
-    // SAFETY: `buf` is valid for `buf_len >= needed` bytes (contract); the
-    // source is a Rust string, which cannot overlap memory the caller lent
-    // as writable; `text.len() + 1 <= buf_len` keeps both writes in bounds.
-    unsafe {
-        core::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
-        buf.cast::<u8>().add(text.len()).write(0);
-        out_len.write(text.len());
+    // SAFETY: `buf` is not NULL and valid for `buf_len >= needed` bytes of
+    // writes, unaliased during the call (contract); the slice ends with it.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), needed) };
+    if let Some((text, [nul, ..])) = out.split_at_mut_checked(len) {
+        fill(text);
+        *nul = 0;
     }
+    // SAFETY: `out_len` is not NULL and valid for a write (contract).
+    unsafe { out_len.write(len) };
     MfpOauthStatus::Ok
 }
 

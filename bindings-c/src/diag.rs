@@ -8,7 +8,11 @@ use core::ffi::c_char;
 
 use mfp_oauth_core::diag::{Actor, Id, Lang};
 
-use crate::buf::{put, put_c_string};
+mod packed;
+
+use packed::{Kind, Packed};
+
+use crate::buf::{put, put_c_string, put_c_string_with};
 use crate::call;
 use crate::MfpOauthStatus;
 
@@ -109,17 +113,25 @@ fn status_text(number: u32) -> Option<StatusText> {
     })
 }
 
+/// A text for the caller's buffer: a status's own, as it is, or a
+/// diagnostic's, packed ([`packed`]).
+#[derive(Clone, Copy)]
+enum Text {
+    Plain(&'static str),
+    Packed(Packed),
+}
+
 /// The text `pick` chooses for a diagnostic, or `status` chooses for one of
 /// the statuses 0, 1 and 2.
 fn text_of(
     diag_id: u32,
     lang: Lang,
-    pick: fn(Id, Lang) -> &'static str,
+    pick: fn(Id, Lang) -> Option<Text>,
     status: fn(&StatusText, Lang) -> &'static str,
-) -> Option<&'static str> {
+) -> Option<Text> {
     match id_of(diag_id) {
-        Some(id) => Some(pick(id, lang)),
-        None => status_text(diag_id).map(|t| status(&t, lang)),
+        Some(id) => pick(id, lang),
+        None => status_text(diag_id).map(|t| Text::Plain(status(&t, lang))),
     }
 }
 
@@ -132,14 +144,15 @@ fn by_lang(texts: &[&'static str; 2], lang: Lang) -> &'static str {
 }
 
 /// Copies the text `pick` (a diagnostic's) or `status` (a status's that is
-/// no diagnostic) chooses for (`diag_id`, `lang`) into the buffer.
+/// no diagnostic) chooses for (`diag_id`, `lang`) into the buffer, as
+/// [`put_c_string`] does: a packed text is expanded straight into it.
 ///
 /// # Safety
 /// As for [`put_c_string`].
 unsafe fn put_text(
     diag_id: u32,
     lang: u32,
-    pick: fn(Id, Lang) -> &'static str,
+    pick: fn(Id, Lang) -> Option<Text>,
     status: fn(&StatusText, Lang) -> &'static str,
     buf: *mut c_char,
     buf_len: usize,
@@ -150,9 +163,15 @@ unsafe fn put_text(
         else {
             return MfpOauthStatus::InvalidArgument;
         };
-        // SAFETY: forwarded caller contract (buffer valid for `buf_len`
-        // bytes, `out_len` valid for a write).
-        unsafe { put_c_string(text, buf, buf_len, out_len) }
+        match text {
+            // SAFETY: forwarded caller contract (buffer valid for `buf_len`
+            // bytes, `out_len` valid for a write).
+            Text::Plain(text) => unsafe { put_c_string(text, buf, buf_len, out_len) },
+            // SAFETY: as above.
+            Text::Packed(text) => unsafe {
+                put_c_string_with(text.len(), |out| text.write(out), buf, buf_len, out_len)
+            },
+        }
     })
 }
 
@@ -186,7 +205,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_message(
         put_text(
             diag_id,
             lang,
-            Id::message,
+            |id, l| Packed::of(id, Kind::Message, l).map(Text::Packed),
             |t, l| by_lang(&t.message, l),
             buf,
             buf_len,
@@ -213,7 +232,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_remedy(
         put_text(
             diag_id,
             lang,
-            Id::remedy,
+            |id, l| Packed::of(id, Kind::Remedy, l).map(Text::Packed),
             |t, l| by_lang(&t.remedy, l),
             buf,
             buf_len,
@@ -240,7 +259,7 @@ pub unsafe extern "C" fn mfp_oauth_diag_name(
         put_text(
             diag_id,
             0,
-            |id, _| id.name(),
+            |id, _| Some(Text::Plain(id.name())),
             |t, _| t.name,
             buf,
             buf_len,
