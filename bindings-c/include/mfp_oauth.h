@@ -31,13 +31,14 @@
  * Memory the firmware lends for a day (sign-in, jobs, saving the image):
  * the mfp_oauth_mailer storage (MFP_OAUTH_MAILER_WORDS words), one
  * mfp_oauth_token_client (MFP_OAUTH_TOKEN_CLIENT_WORDS words) and its
- * request buffer (8 KiB), and a flash page for the image
- * (mfp_oauth_mailer_save_begin / _save_next; no buffer of
- * MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends 90,160
- * octets in all, the same with the administrator alone or with 4 users
- * (bindings-c/tools/size-report.sh prints it). At power-on, slots that are
- * not memory-mapped are read through the firmware's flash driver
- * (mfp_oauth_mailer_load_from), with the request buffer as its scratch.
+ * request buffer (512 octets: longer requests go out in pieces), and a
+ * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
+ * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
+ * 75,880 octets in all, the same with the administrator alone or with 4
+ * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
+ * that are not memory-mapped are read through the firmware's flash driver
+ * (mfp_oauth_mailer_load_from), with the token client's storage (before
+ * the client is created) as its scratch.
  *
  * The job protocol. One mfp_oauth_mailer runs one job at a time; after
  * each call the firmware reads the plan (the call's out_plan, or
@@ -250,11 +251,11 @@
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
 
 /**
- * 64-bit words of `mfp_oauth_token_client` storage: 14,216 octets,
+ * 64-bit words of `mfp_oauth_token_client` storage: 14,232 octets,
  * alignment 8 (512 octets of it are the response buffer, which holds one
  * line of the HTTP head at a time: the JSON body is parsed as it arrives).
  */
-#define MFP_OAUTH_TOKEN_CLIENT_WORDS 1777
+#define MFP_OAUTH_TOKEN_CLIENT_WORDS 1779
 
 /**
  * The longest JWS signing input of an app-only assertion, in octets
@@ -2431,6 +2432,18 @@ typedef struct {
    * What the request is: an `mfp_oauth_request_kind`.
    */
   mfp_oauth_request_kind kind;
+  /**
+   * Octets of the request written by earlier calls: 0 for its first
+   * piece (open a new connection), otherwise write this piece on the
+   * connection opened for the first.
+   */
+  size_t offset;
+  /**
+   * The request is complete with this piece: read the answer. When
+   * false, call `mfp_oauth_token_client_poll_transmit` again for the
+   * next piece.
+   */
+  bool last;
 } mfp_oauth_endpoint;
 
 #ifdef __cplusplus
@@ -2596,7 +2609,8 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * slot, `MFP_OAUTH_NV_IMAGE_MAX_LEN`), checked 64 octets at a time; the
  * image's records (no secret) are read into `scratch`, and each refresh
  * token straight into its place in the mailer. `scratch` may be any
- * buffer free at power-on, such as the token client's request buffer;
+ * buffer free at power-on, such as the `mfp_oauth_token_client` storage
+ * before its client is created;
  * `MFP_OAUTH_NV_RECORDS_MAX_LEN` octets always suffice, and a shorter one
  * too small for the newest image gives `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`
  * (the older image is then not loaded instead). A read fault gives
@@ -4013,8 +4027,12 @@ mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *c
  * Writes the next HTTP/1.1 request into `out` when one is due at `now_ms`
  * (`*out_written` 0: none), with where to send it in `*out_endpoint`;
  * `*out_sensitive` says it carries a secret (never log it). Send it on a
- * new connection. 8 KB always suffices; `BUFFER_TOO_SMALL` with the size
- * needed in `*out_written`.
+ * new connection. A buffer shorter than the request gets it in pieces:
+ * `out_endpoint->offset` 0 opens the connection, and until
+ * `out_endpoint->last` call again and write each piece on that
+ * connection (a few hundred octets suffice; 8 KB always holds a request
+ * whole). Only an empty buffer is `BUFFER_TOO_SMALL`, with the request's
+ * length in `*out_written`.
  *
  * Safety:
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of

@@ -88,10 +88,10 @@ pub const OAUTH_RESPONSE_BUF_LEN: usize = 512;
 /// Microsoft body (6,583 octets, PROVIDERS.md §7).
 pub const MAX_OAUTH_BODY_LEN: usize = 65536;
 
-/// Request buffer a caller lends to `poll_transmit` of an OAuth exchange,
-/// in octets: headers plus a form body with a refresh token of up to
-/// [`MAX_REFRESH_TOKEN_LEN`] octets. A smaller buffer gets `BufferTooSmall`
-/// with the exact need.
+/// Request buffer that holds any OAuth request whole, in octets: headers
+/// plus a form body with a refresh token of up to [`MAX_REFRESH_TOKEN_LEN`]
+/// octets, or a signed assertion. A shorter buffer (any, but empty) gets
+/// the request in pieces from `poll_transmit` (R-MEM).
 pub const OAUTH_REQUEST_BUF_LEN: usize = 8192;
 
 /// Longest OAuth client id, in octets (Microsoft: a 36-character GUID;

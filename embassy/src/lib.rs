@@ -715,12 +715,13 @@ where
                 }
             }
             let request = match client.poll_transmit(now(), out) {
-                Ok(t) => t.map(|t| (t.len, t.endpoint.clone())),
+                Ok(t) => t.map(|t| (t.len, t.last, t.endpoint.clone())),
                 Err(_) => return oauth::Event::Failed(OAuthError::WrongState),
             };
-            if let Some((len, endpoint)) = request {
-                let request = out.get(..len).unwrap_or_default();
-                self.exchange(client, link, &endpoint, request, input).await;
+            if let Some((len, last, endpoint)) = request {
+                let first = Piece { len, last };
+                self.exchange(client, link, &endpoint, first, out, input)
+                    .await;
                 continue;
             }
             let Some(deadline) = client.poll_timeout() else {
@@ -734,12 +735,15 @@ where
 
     /// One request on its own HTTPS connection, the response fed to the
     /// client until the server closes or the client's deadline passes.
+    /// The request's first piece is in `out` (`first`); a request longer
+    /// than `out` follows piece by piece on the same connection.
     async fn exchange<B: AsMut<[u8]>>(
         &mut self,
         client: &mut oauth::Client<B>,
         link: &mut LinkBuffers<'_>,
         endpoint: &mfp_oauth_core::provider::Endpoint,
-        request: &[u8],
+        first: Piece,
+        out: &mut [u8],
         input: &mut [u8],
     ) {
         // The request carries a secret (refresh token, code, verifier):
@@ -748,7 +752,7 @@ where
             client.handle_transport_error(now(), TransportError::Tls);
             return;
         }
-        log_debug!("token request: {=usize} octets", request.len());
+        log_debug!("token request: {=usize} octets", first.len);
         let mut conn = Conn::Closed;
         let opened = conn
             .open(self, link, endpoint.host(), endpoint.port(), Start::Https)
@@ -757,10 +761,28 @@ where
             client.handle_transport_error(now(), transport_error(diag));
             return;
         }
-        if conn.send(request).await.is_err() {
-            conn.close().await;
-            client.handle_transport_error(now(), TransportError::Io);
-            return;
+        let mut piece = first;
+        loop {
+            if conn
+                .send(out.get(..piece.len).unwrap_or_default())
+                .await
+                .is_err()
+            {
+                conn.close().await;
+                client.handle_transport_error(now(), TransportError::Io);
+                return;
+            }
+            if piece.last {
+                break;
+            }
+            piece = match client.poll_transmit(now(), out) {
+                Ok(Some(t)) => Piece {
+                    len: t.len,
+                    last: t.last,
+                },
+                // The request ended early (an answer, a deadline): read it.
+                _ => break,
+            };
         }
         loop {
             let deadline = client.poll_timeout();
@@ -981,6 +1003,13 @@ fn log_event(ev: &Event) {
     #[cfg(feature = "defmt")]
     defmt::info!("smtp: {}", ev);
     let _ = ev;
+}
+
+/// One piece of a token request written into the driver's `out`.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    len: usize,
+    last: bool,
 }
 
 fn transport_error(diag: Id) -> TransportError {

@@ -60,10 +60,12 @@ static size_t pd_flash_len[2];
  * size of a slot (MFP_OAUTH_NV_IMAGE_MAX_LEN). */
 #define PD_PAGE_LEN 256
 static uint8_t pd_page[PD_PAGE_LEN];
-/* The token client writes each request here (mfp_oauth_token_client_poll_transmit). */
-static char pd_request[8192];
-/* At power-on it also holds the image's records (mfp_oauth_mailer_load_from). */
-_Static_assert(sizeof pd_request >= MFP_OAUTH_NV_RECORDS_MAX_LEN, "records fit the request buffer");
+/* The token client writes each request here (mfp_oauth_token_client_poll_transmit),
+ * in pieces when it is longer (a refresh carries a 1.5 KB token). */
+static char pd_request[512];
+/* At power-on, before the token client is created, its storage holds the
+ * image's records (mfp_oauth_mailer_load_from). */
+_Static_assert(sizeof pd_tokens >= MFP_OAUTH_NV_RECORDS_MAX_LEN, "records fit the token client");
 static uint64_t pd_now = 1000;
 static int pd_persisted;
 
@@ -149,7 +151,7 @@ static int pd_token_flow(const char *const *bodies, size_t count, const char *wa
   static char resp[2048];
   char *req = pd_request;
   size_t next = 0;
-  for (int turn = 0; turn < 40; turn++) {
+  for (int turn = 0; turn < 200; turn++) { /* a request in pieces takes a turn each */
     size_t n = 0;
     bool sensitive = false;
     mfp_oauth_endpoint ep;
@@ -159,7 +161,9 @@ static int pd_token_flow(const char *const *bodies, size_t count, const char *wa
     if (n > 0) {
       req[n] = 0;
       PD_CHECK(strcmp(ep.host, "login.microsoftonline.com") == 0 && ep.port == 443 && ep.tls);
-      if (next == 0 && want_path) PD_CHECK(strstr(req, want_path) != NULL);
+      /* The request line is in the first piece. */
+      if (next == 0 && want_path) PD_CHECK(ep.offset > 0 || strstr(req, want_path) != NULL);
+      if (!ep.last) continue; /* the next piece, on the same connection */
       PD_CHECK(next < count);
       if (next >= count) return 0;
       const char *r = pd_json_response(bodies[next++], resp, sizeof resp);
@@ -445,12 +449,12 @@ int printer_day(void) {
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   pd_now = 5000; /* the clock restarts after a reset */
   /* Flash that is not memory-mapped is read through the driver, a piece at
-   * a time; the token client's request buffer, free at power-on, holds the
-   * image's records. */
+   * a time; the token client's storage, free at power-on (no client is
+   * created yet), holds the image's records. */
   mfp_oauth_slot_reader reader = {pd_flash_read, NULL, sizeof pd_flash[0], sizeof pd_flash[1]};
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
-                    mfp_oauth_mailer_load_from(&pd_mailer, &reader, (uint8_t *)pd_request,
-                                               sizeof pd_request, NULL, &report)));
+                    mfp_oauth_mailer_load_from(&pd_mailer, &reader, (uint8_t *)&pd_tokens,
+                                               sizeof pd_tokens, NULL, &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Memory-mapped flash is read in place: the same state. */

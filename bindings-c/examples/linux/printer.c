@@ -264,12 +264,24 @@ static const char *request_name(uint32_t kind) {
 }
 
 /* One request on a new connection, the response fed until the client says
- * the connection has served (complete response, failure or timeout). */
-static void http_exchange(const uint8_t *req, size_t len, const mfp_oauth_endpoint *ep) {
+ * the connection has served (complete response, failure or timeout). The
+ * request's first piece is in `req` (`len` octets); a request longer than
+ * `req` (`cap` octets) follows piece by piece on the same connection. */
+static void http_exchange(uint8_t *req, size_t cap, size_t len, const mfp_oauth_endpoint *ep) {
   static uint8_t resp[4096];
   net_conn c;
+  bool last = ep->last;
   uint32_t d = net_connect(&c, ep->host, ep->port, ep->tls, CONNECT_TIMEOUT_MS);
   if (d == MFP_OAUTH_STATUS_OK) d = net_send(&c, req, len, CONNECT_TIMEOUT_MS);
+  while (d == MFP_OAUTH_STATUS_OK && !last) {
+    bool sensitive = false;
+    mfp_oauth_endpoint next;
+    len = 0;
+    d = mfp_oauth_token_client_poll_transmit(&tokens, clock_ms(), req, cap, &len, &sensitive, &next);
+    if (d != MFP_OAUTH_STATUS_OK || len == 0) break; /* ended early: read the answer */
+    last = next.last;
+    d = net_send(&c, req, len, CONNECT_TIMEOUT_MS);
+  }
   if (d != MFP_OAUTH_STATUS_OK) {
     printf("token: %s:%u: E%u\n", ep->host, (unsigned)ep->port, (unsigned)d);
     net_close(&c);
@@ -303,7 +315,9 @@ static void http_exchange(const uint8_t *req, size_t len, const mfp_oauth_endpoi
  * REAUTH_REQUIRED or FAILED) goes to `*end`. With `via_mailer` (a refresh for
  * a job) the mailer takes every event and stores the outcome itself. */
 static uint32_t run_token_flow(int via_mailer, mfp_oauth_token_event *end) {
-  static uint8_t req[8192];
+  /* Requests longer than this (a refresh with Microsoft's long token) go out
+   * in pieces through it. */
+  static uint8_t req[512];
   for (;;) {
     uint64_t now = clock_ms();
     size_t n = 0;
@@ -316,7 +330,7 @@ static uint32_t run_token_flow(int via_mailer, mfp_oauth_token_event *end) {
       /* The request may carry the refresh token or a code: never logged. */
       printf("token: %s to %s:%u%s\n", request_name(ep.kind), ep.host, (unsigned)ep.port,
              sensitive ? " (carries a secret, not logged)" : "");
-      http_exchange(req, n, &ep);
+      http_exchange(req, sizeof req, n, &ep);
     }
     for (;;) {
       mfp_oauth_token_event e;

@@ -423,7 +423,8 @@ const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
 /// slot, `MFP_OAUTH_NV_IMAGE_MAX_LEN`), checked 64 octets at a time; the
 /// image's records (no secret) are read into `scratch`, and each refresh
 /// token straight into its place in the mailer. `scratch` may be any
-/// buffer free at power-on, such as the token client's request buffer;
+/// buffer free at power-on, such as the `mfp_oauth_token_client` storage
+/// before its client is created;
 /// `MFP_OAUTH_NV_RECORDS_MAX_LEN` octets always suffice, and a shorter one
 /// too small for the newest image gives `MFP_OAUTH_STATUS_BUFFER_TOO_SMALL`
 /// (the older image is then not loaded instead). A read fault gives

@@ -22,6 +22,14 @@ pub struct MfpOauthEndpoint {
     pub tls: bool,
     /// What the request is: an `mfp_oauth_request_kind`.
     pub kind: MfpOauthRequestKind,
+    /// Octets of the request written by earlier calls: 0 for its first
+    /// piece (open a new connection), otherwise write this piece on the
+    /// connection opened for the first.
+    pub offset: usize,
+    /// The request is complete with this piece: read the answer. When
+    /// false, call `mfp_oauth_token_client_poll_transmit` again for the
+    /// next piece.
+    pub last: bool,
 }
 
 /// Which request a transmit carries (`mfp_oauth_request_kind`).
@@ -43,8 +51,12 @@ pub enum MfpOauthRequestKind {
 /// Writes the next HTTP/1.1 request into `out` when one is due at `now_ms`
 /// (`*out_written` 0: none), with where to send it in `*out_endpoint`;
 /// `*out_sensitive` says it carries a secret (never log it). Send it on a
-/// new connection. 8 KB always suffices; `BUFFER_TOO_SMALL` with the size
-/// needed in `*out_written`.
+/// new connection. A buffer shorter than the request gets it in pieces:
+/// `out_endpoint->offset` 0 opens the connection, and until
+/// `out_endpoint->last` call again and write each piece on that
+/// connection (a few hundred octets suffice; 8 KB always holds a request
+/// whole). Only an empty buffer is `BUFFER_TOO_SMALL`, with the request's
+/// length in `*out_written`.
 ///
 /// # Safety
 /// `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
@@ -83,6 +95,8 @@ pub unsafe extern "C" fn mfp_oauth_token_client_poll_transmit(
                         #[allow(unreachable_patterns)]
                         _ => MfpOauthRequestKind::Other,
                     },
+                    offset: t.offset,
+                    last: t.last,
                 };
                 for (d, s) in ep.host.iter_mut().zip(t.endpoint.host().bytes().take(255)) {
                     *d = s as c_char;

@@ -768,3 +768,47 @@ fn the_longest_inputs_fit_the_documented_buffers() {
     std::println!("signing input {n}, request {}", tx.len);
     assert!(tx.len <= OAUTH_REQUEST_BUF_LEN);
 }
+
+/// R-MEM with R-APP: a signed request goes out in pieces through a short
+/// buffer, the signature kept until its last piece (joined, the pieces are
+/// the whole request); a request cut short by an early answer is signed
+/// anew before the retry (a new `jti`).
+#[test]
+fn a_signed_request_goes_out_in_pieces_and_a_cut_one_is_signed_again() {
+    let signed = |c: &mut TestClient| {
+        start_assertion(c, secs(5));
+        assert_eq!(events(c), [Event::SignatureRequired]);
+        c.handle_signature(secs(5), &[0x5a; 256]).unwrap();
+    };
+    let mut whole_client = ms_client();
+    signed(&mut whole_client);
+    let (_, _, whole) = transmit(&mut whole_client, secs(5));
+
+    let mut c = ms_client();
+    signed(&mut c);
+    let mut joined = Vec::new();
+    let mut piece = vec![0u8; 200];
+    loop {
+        let tx = c.poll_transmit(secs(5), &mut piece).unwrap().unwrap();
+        joined.extend_from_slice(&piece[..tx.len]);
+        if tx.last {
+            break;
+        }
+    }
+    assert_eq!(String::from_utf8(joined).unwrap(), whole);
+
+    let mut cut = ms_client();
+    signed(&mut cut);
+    let first = cut.poll_transmit(secs(5), &mut piece).unwrap().unwrap();
+    assert!(!first.last);
+    answer(
+        &mut cut,
+        secs(5),
+        &http(503, r#"{"error":"temporarily_unavailable"}"#),
+    );
+    let retry_at = cut.poll_timeout().expect("a retry is scheduled");
+    cut.handle_timeout(retry_at);
+    let _ = events(&mut cut);
+    assert_eq!(cut.poll_transmit(retry_at, &mut piece), Ok(None));
+    assert_eq!(events(&mut cut), [Event::SignatureRequired]);
+}

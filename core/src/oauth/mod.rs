@@ -11,11 +11,12 @@
 //! [`Client::start_auth_code`] or [`Client::start_refresh`], then follow the
 //! crate's poll-order contract:
 //!
-//! 1. [`Client::poll_transmit`] writes a complete HTTP/1.1 request into the
-//!    caller's buffer when one is due. Open a **new** connection to
-//!    [`Transmit::endpoint`] (TLS; through the proxy with
-//!    [`write_connect`](crate::wire::http::write_connect) when one is set),
-//!    write the request, then feed what arrives to
+//! 1. [`Client::poll_transmit`] writes an HTTP/1.1 request into the
+//!    caller's buffer when one is due: whole, or in pieces when the buffer
+//!    is shorter (call again until [`Transmit::last`]). For the first piece
+//!    open a **new** connection to [`Transmit::endpoint`] (TLS; through the
+//!    proxy with [`write_connect`](crate::wire::http::write_connect) when
+//!    one is set); write each piece on it, then feed what arrives to
 //!    [`Client::handle_input`] and the close to [`Client::handle_close`].
 //!    Connection failures go to [`Client::handle_transport_error`].
 //! 2. Drain [`Client::poll_event`]: show the user code
@@ -100,9 +101,7 @@ use crate::provider::{AppRegistration, Endpoint, Provider};
 use crate::secret::{RefreshToken, SecretBuf};
 use crate::time::{Duration, Instant};
 use crate::wire::form::{self, Pairs, Style};
-use crate::wire::http::{
-    write_post, BodySink, PostRequest, RequestError, Response, ResponseParser,
-};
+use crate::wire::http::{write_post_piece, BodySink, PostRequest, Response, ResponseParser};
 use crate::wire::json::{
     AccountReader, DeviceAuthorization, DeviceParser, ErrorCode, ErrorParser, TokenParser,
     TokenResponse, TokenType, MAX_ERROR_DESCRIPTION_LEN,
@@ -170,8 +169,16 @@ pub enum RequestKind {
 /// connection to `endpoint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transmit<'a> {
-    /// Octets written.
+    /// Octets written: the whole request, or one piece of it when the
+    /// caller's buffer is shorter.
     pub len: usize,
+    /// Octets of the request written by earlier calls: `0` is its first
+    /// piece (open a new connection); otherwise write the piece on the
+    /// connection opened for the first.
+    pub offset: usize,
+    /// The request is complete with this piece: wait for the answer. When
+    /// false, call [`Client::poll_transmit`] again for the next piece.
+    pub last: bool,
     /// Whether the octets carry a secret (refresh token, device code,
     /// authorization code, verifier, client secret, signed assertion):
     /// never log them.
@@ -301,6 +308,10 @@ pub struct Client<B: AsMut<[u8]>> {
     /// The ended flow's grant and terminal event, until
     /// [`Client::take_outcome`] or the next flow.
     outcome: Option<(FlowKind, Event)>,
+    /// The request going out in pieces (R-MEM): octets written so far and
+    /// its whole length; `0, 0` when none is.
+    request_sent: usize,
+    request_len: usize,
 }
 
 impl<B: AsMut<[u8]>> core::fmt::Debug for Client<B> {
@@ -339,6 +350,8 @@ impl<B: AsMut<[u8]>> Client<B> {
             last_error: None,
             last_description: String::new(),
             outcome: None,
+            request_sent: 0,
+            request_len: 0,
         }
     }
 
@@ -894,17 +907,37 @@ impl<B: AsMut<[u8]>> Client<B> {
         false
     }
 
-    /// Write the next request into `out` when one is due at `now`.
+    /// Write the next request into `out` when one is due at `now`, or the
+    /// next piece of the request going out.
+    ///
+    /// A buffer shorter than the request gets it in pieces
+    /// ([`Transmit::offset`], [`Transmit::last`]): call again after writing
+    /// each piece until the last, on the same connection. The request is
+    /// written anew for each piece, so no copy of it is kept (R-MEM). Only
+    /// an empty buffer is [`BufferTooSmall`], with the request's length.
     pub fn poll_transmit(
         &mut self,
         now: Instant,
         out: &mut [u8],
     ) -> Result<Option<Transmit<'_>>, BufferTooSmall> {
-        let State::Scheduled(at) = self.state else {
-            return Ok(None);
-        };
-        if self.check_device_expiry(now) || now < at || self.sign_before_sending(now) {
-            return Ok(None);
+        let continuing =
+            matches!(self.state, State::InFlight(_)) && self.request_sent < self.request_len;
+        if !continuing {
+            let State::Scheduled(at) = self.state else {
+                return Ok(None);
+            };
+            if self.request_len > 0 {
+                // A request was cut short (an early answer, a close): its
+                // signature may have gone out, so the next is signed anew.
+                self.request_sent = 0;
+                self.request_len = 0;
+                if let Grant::Assertion(a) = &mut self.grant {
+                    a.sent();
+                }
+            }
+            if self.check_device_expiry(now) || now < at || self.sign_before_sending(now) {
+                return Ok(None);
+            }
         }
         let (kind, endpoint) = match &self.grant {
             Grant::None => return Ok(None),
@@ -935,12 +968,12 @@ impl<B: AsMut<[u8]>> Client<B> {
             path: endpoint.path(),
             user_agent: Some(USER_AGENT),
         };
-        let written = write_post(out, &req, |w| {
+        let offset = if continuing { self.request_sent } else { 0 };
+        let written = write_post_piece(out, offset, &req, |w| {
             write_body(w, kind, &self.grant, &self.app, &self.provider);
         });
-        let len = match written {
+        let (len, total) = match written {
             Ok(n) => n,
-            Err(RequestError::BufferTooSmall(b)) => return Err(b),
             Err(_) => {
                 // Endpoints are validated when the profile is built.
                 let err = OAuthError::Profile(crate::provider::ProfileError::InvalidEndpoint);
@@ -948,12 +981,28 @@ impl<B: AsMut<[u8]>> Client<B> {
                 return Ok(None);
             }
         };
-        self.wipe_response();
-        if let Grant::Assertion(a) = &mut self.grant {
-            // Sent: a retry asks for a new signature, with a new `jti`.
-            a.sent();
+        if len == 0 {
+            return Err(BufferTooSmall {
+                needed: total.saturating_sub(offset),
+            });
         }
-        self.state = State::InFlight(now + RESPONSE_TIMEOUT);
+        if !continuing {
+            self.wipe_response();
+            self.state = State::InFlight(now + RESPONSE_TIMEOUT);
+        }
+        let sent = offset.saturating_add(len);
+        let last = sent >= total;
+        if last {
+            self.request_sent = 0;
+            self.request_len = 0;
+            if let Grant::Assertion(a) = &mut self.grant {
+                // Sent: a retry asks for a new signature, with a new `jti`.
+                a.sent();
+            }
+        } else {
+            self.request_sent = sent;
+            self.request_len = total;
+        }
         let sensitive =
             kind != RequestKind::DeviceAuthorization || self.app.client_secret().is_some();
         let endpoint = match kind {
@@ -965,6 +1014,8 @@ impl<B: AsMut<[u8]>> Client<B> {
         };
         Ok(Some(Transmit {
             len,
+            offset,
+            last,
             sensitive,
             endpoint,
             kind,

@@ -963,19 +963,72 @@ fn bad_responses_fail_clearly() {
     );
 }
 
+/// R-MEM: a buffer shorter than the request gets it in pieces, written
+/// anew each time; joined they are the request a whole buffer gets.
 #[test]
-fn small_request_buffer_reports_the_exact_need_and_keeps_the_request() {
+fn a_short_request_buffer_gets_the_request_in_pieces() {
+    let mut whole_client = ms_refresh_client();
+    whole_client.start_refresh(secs(0), &[b'R'; 1500]).unwrap();
+    let mut big = vec![0u8; OAUTH_REQUEST_BUF_LEN];
+    let whole = whole_client
+        .poll_transmit(secs(0), &mut big)
+        .unwrap()
+        .unwrap();
+    assert_eq!((whole.offset, whole.last), (0, true));
+    let whole = big[..whole.len].to_vec();
+
     let mut c = ms_refresh_client();
     c.start_refresh(secs(0), &[b'R'; 1500]).unwrap();
+    assert_eq!(
+        c.poll_transmit(secs(0), &mut []),
+        Err(BufferTooSmall {
+            needed: whole.len()
+        })
+    );
+    let mut joined = Vec::new();
     let mut small = vec![0u8; 100];
-    let Err(BufferTooSmall { needed }) = c.poll_transmit(secs(0), &mut small) else {
-        panic!()
-    };
-    let mut exact = vec![0u8; needed];
-    let tx = c.poll_transmit(secs(0), &mut exact).unwrap().unwrap();
-    assert_eq!(tx.len, needed);
-    assert!(tx.sensitive);
-    assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+    loop {
+        let tx = c.poll_transmit(secs(0), &mut small).unwrap().unwrap();
+        assert_eq!(tx.offset, joined.len());
+        assert!(tx.sensitive);
+        assert_eq!(tx.endpoint.host(), "login.microsoftonline.com");
+        joined.extend_from_slice(&small[..tx.len]);
+        if tx.last {
+            break;
+        }
+        assert_eq!(tx.len, 100);
+    }
+    assert_eq!(joined, whole);
+    // Complete: nothing more until the answer.
+    assert_eq!(c.poll_transmit(secs(0), &mut small), Ok(None));
+    let ok = http(
+        200,
+        r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#,
+    );
+    c.handle_input(secs(1), ok.as_bytes());
+    assert!(matches!(
+        events(&mut c).last(),
+        Some(Event::AccessToken { .. })
+    ));
+}
+
+/// An answer before the request's last piece (a server refusing early)
+/// ends that request: the retry starts again from its first octet.
+#[test]
+fn a_request_cut_short_by_an_early_answer_starts_over_on_retry() {
+    let mut c = ms_refresh_client();
+    c.start_refresh(secs(0), &[b'R'; 1500]).unwrap();
+    let mut small = vec![0u8; 256];
+    let first = c.poll_transmit(secs(0), &mut small).unwrap().unwrap();
+    assert!(!first.last);
+    let busy = http(503, r#"{"error":"temporarily_unavailable"}"#);
+    c.handle_input(secs(0), busy.as_bytes());
+    c.handle_close(secs(0));
+    let retry_at = c.poll_timeout().expect("a retry is scheduled");
+    c.handle_timeout(retry_at);
+    let again = c.poll_transmit(retry_at, &mut small).unwrap().unwrap();
+    assert_eq!((again.offset, again.last), (0, false));
+    assert!(small.starts_with(b"POST "));
 }
 
 #[test]
@@ -1098,7 +1151,7 @@ fn set_profile_abandons_the_flow_and_switches_provider() {
 /// The long fuzz run's oauth_redirect input, grown to the limit: the
 /// longest accepted code, every octet of it escaped, still gives a code
 /// exchange that fits the documented request buffer (R-OAUTH, README
-/// capacities), and one octet less of buffer is refused with the exact need.
+/// capacities), and one octet less of buffer gets it in two pieces.
 #[test]
 fn the_longest_code_fully_escaped_fits_the_request_buffer() {
     let (mut c, state) = pkce_client();
@@ -1116,10 +1169,10 @@ fn the_longest_code_fully_escaped_fits_the_request_buffer() {
     let target2 = format!("/cb?state={state2}&code={code}");
     c2.handle_redirect(secs(1), target2.as_bytes()).unwrap();
     let mut short = vec![0u8; tx.len - 1];
-    assert_eq!(
-        c2.poll_transmit(secs(1), &mut short),
-        Err(BufferTooSmall { needed: tx.len })
-    );
+    let piece = c2.poll_transmit(secs(1), &mut short).unwrap().unwrap();
+    assert_eq!((piece.len, piece.last), (tx.len - 1, false));
+    let end = c2.poll_transmit(secs(1), &mut short).unwrap().unwrap();
+    assert_eq!((end.offset, end.len, end.last), (tx.len - 1, 1, true));
 }
 
 /// R-MEM, issue 15 part 3: the token answer is parsed as it arrives. A

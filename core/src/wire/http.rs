@@ -124,6 +124,29 @@ pub fn write_post(
     req: &PostRequest<'_>,
     body: impl Fn(&mut Writer<'_>),
 ) -> Result<usize, RequestError> {
+    check_post(req)?;
+    let mut w = Writer::new(out);
+    emit_post(&mut w, req, &body);
+    Ok(w.finish()?)
+}
+
+/// [`write_post`] one piece at a time: writes the request's octets from
+/// offset `sent` on into `out`, as many as fit, and returns the octets
+/// written and the request's whole length. The request is written anew for
+/// each piece, so `body` must write the same octets every time.
+pub fn write_post_piece(
+    out: &mut [u8],
+    sent: usize,
+    req: &PostRequest<'_>,
+    body: impl Fn(&mut Writer<'_>),
+) -> Result<(usize, usize), RequestError> {
+    check_post(req)?;
+    let mut w = Writer::window(out, sent);
+    emit_post(&mut w, req, &body);
+    Ok((w.written(), w.len()))
+}
+
+fn check_post(req: &PostRequest<'_>) -> Result<(), RequestError> {
     if !valid_host(req.host) {
         return Err(RequestError::InvalidHost);
     }
@@ -135,18 +158,21 @@ pub fn write_post(
             return Err(RequestError::InvalidHeaderValue);
         }
     }
+    Ok(())
+}
+
+fn emit_post(w: &mut Writer<'_>, req: &PostRequest<'_>, body: &impl Fn(&mut Writer<'_>)) {
     let mut counter = Writer::counting();
     body(&mut counter);
     let body_len = counter.len();
 
-    let mut w = Writer::new(out);
     w.push(b"POST ");
     w.push_str(req.path);
     w.push(b" HTTP/1.1\r\nHost: ");
     if req.port == 443 {
         w.push_str(req.host);
     } else {
-        push_authority(&mut w, req.host, req.port);
+        push_authority(w, req.host, req.port);
     }
     w.push(b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
     w.push_decimal(body_len as u64);
@@ -157,8 +183,7 @@ pub fn write_post(
         w.push(b"\r\n");
     }
     w.push(b"Connection: close\r\n\r\n");
-    body(&mut w);
-    Ok(w.finish()?)
+    body(w);
 }
 
 /// Credentials for a proxy's `Basic` authentication (RFC 7617).

@@ -5,6 +5,9 @@
 //! exact size it needed ([`BufferTooSmall::needed`]) and the caller can lend a
 //! larger buffer and try again. [`Writer::counting`] measures without a
 //! buffer at all (used for `Content-Length` before the body is written).
+//! [`Writer::window`] writes one piece of a longer output: the octets from
+//! a given offset on, as many as the buffer holds, so a request can go out
+//! through a buffer smaller than itself (R-MEM).
 
 use super::BufferTooSmall;
 
@@ -13,13 +16,21 @@ use super::BufferTooSmall;
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     len: usize,
+    /// [`Writer::window`]: octets of the output before the buffer's first
+    /// (counted, not written); `None`: the buffer holds the output from its
+    /// start, and a push that does not fit is not written at all.
+    skip: Option<usize>,
 }
 
 impl<'a> Writer<'a> {
     /// A writer filling `buf` from its start.
     #[must_use]
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, len: 0 }
+        Writer {
+            buf,
+            len: 0,
+            skip: None,
+        }
     }
 
     /// Octets pushed so far (written or only counted).
@@ -43,8 +54,26 @@ impl<'a> Writer<'a> {
     /// Append `bytes` (counted even when they do not fit).
     pub fn push(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
+        match self.skip {
+            None => {
+                if let Some(dst) = self.buf.get_mut(self.len..end) {
+                    dst.copy_from_slice(bytes);
+                }
+            }
+            Some(skip) => {
+                // The part of `bytes` that falls in the window.
+                let from = self.len.max(skip);
+                let to = end.min(skip.saturating_add(self.buf.len()));
+                if from < to {
+                    let src = bytes.get(from.saturating_sub(self.len)..to.saturating_sub(self.len));
+                    let dst = self
+                        .buf
+                        .get_mut(from.saturating_sub(skip)..to.saturating_sub(skip));
+                    if let (Some(src), Some(dst)) = (src, dst) {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
         }
         self.len = end;
     }
@@ -88,6 +117,26 @@ impl<'a> Writer<'a> {
     }
 }
 
+impl<'a> Writer<'a> {
+    /// A writer that writes only the octets of its output from offset
+    /// `skip` on, into `buf` from its start, as many as fit; it counts all.
+    #[must_use]
+    pub fn window(buf: &'a mut [u8], skip: usize) -> Self {
+        Writer {
+            buf,
+            len: 0,
+            skip: Some(skip),
+        }
+    }
+
+    /// Octets written into the buffer (for [`Writer::window`]: the piece).
+    #[must_use]
+    pub fn written(&self) -> usize {
+        let skip = self.skip.unwrap_or(0);
+        self.len.saturating_sub(skip).min(self.buf.len())
+    }
+}
+
 impl Writer<'static> {
     /// A writer with no buffer that only counts.
     #[must_use]
@@ -95,6 +144,7 @@ impl Writer<'static> {
         Writer {
             buf: &mut [],
             len: 0,
+            skip: None,
         }
     }
 }
@@ -114,6 +164,35 @@ mod tests {
         assert_eq!(w.finish(), Err(BufferTooSmall { needed: 6 }));
         // Nothing past the first push that overflowed was written.
         assert_eq!(&buf, b"abc\0");
+    }
+
+    #[test]
+    fn a_window_writes_one_piece_of_the_output_whatever_the_pushes() {
+        let whole = b"POST /token HTTP/1.1\r\nrefresh_token=0.AXkA-secret";
+        let emit = |w: &mut Writer<'_>| {
+            w.push(&whole[..4]);
+            w.push_byte(whole[4]);
+            w.push(&whole[5..23]);
+            w.push(&whole[23..]);
+        };
+        for size in [1, 3, 7, 16, whole.len(), whole.len() + 5] {
+            let mut out = Vec::new();
+            loop {
+                let mut buf = std::vec![0u8; size];
+                let mut w = Writer::window(&mut buf, out.len());
+                emit(&mut w);
+                assert_eq!(w.len(), whole.len());
+                let n = w.written();
+                out.extend_from_slice(&buf[..n]);
+                // Nothing past the piece is touched.
+                assert!(buf[n..].iter().all(|&b| b == 0), "size {size}");
+                if out.len() == whole.len() {
+                    break;
+                }
+                assert_eq!(n, size);
+            }
+            assert_eq!(out, whole, "size {size}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use mfp_oauth_core::oauth::{
 use mfp_oauth_core::provider::Endpoint;
 use mfp_oauth_core::Instant;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// Size of the request buffer (the longest request is a refresh grant with
 /// a 2 KiB refresh token, or a code exchange; 8 KiB leaves room).
@@ -134,19 +135,24 @@ pub fn drive_signed<B: AsMut<[u8]>>(
         }
         let now = clock.now();
         let request = match client.poll_transmit(now, &mut out) {
-            Ok(t) => t.map(|t| (t.len, t.endpoint.clone(), t.kind)),
+            Ok(t) => t.map(|t| (t.len, t.last, t.endpoint.clone(), t.kind)),
             Err(_) => return Finish::Failed(OAuthError::WrongState),
         };
-        if let Some((len, endpoint, kind)) = request {
+        if let Some((len, mut last, endpoint, kind)) = request {
             on_step(client, Step::Request(kind));
-            exchange(
-                clock,
-                client,
-                transport,
-                &tls,
-                &endpoint,
-                out.get(..len).unwrap_or_default(),
-            );
+            // The host's buffer holds any request whole; pieces (a request
+            // longer than it) are joined before the connection opens.
+            let mut request = Zeroizing::new(out.get(..len).unwrap_or_default().to_vec());
+            while !last {
+                match client.poll_transmit(now, &mut out) {
+                    Ok(Some(t)) => {
+                        request.extend_from_slice(out.get(..t.len).unwrap_or_default());
+                        last = t.last;
+                    }
+                    _ => return Finish::Failed(OAuthError::WrongState),
+                }
+            }
+            exchange(clock, client, transport, &tls, &endpoint, &request);
             continue;
         }
         let Some(deadline) = client.poll_timeout() else {
