@@ -64,9 +64,9 @@ pub enum Nv {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Choices {
     /// The type's name in the C API (`TlsVersion`: the enum
-    /// `mfp_oauth_tls_version`).
+    /// `mfp_oauth_tls_version`); empty on a bare-metal target.
     pub c_enum: &'static str,
-    /// What the type is, for the C header.
+    /// What the type is, for the C header; empty on a bare-metal target.
     pub doc: &'static str,
     /// Every value, in the order of their codes.
     pub names: &'static [ChoiceName],
@@ -79,9 +79,10 @@ pub struct ChoiceName {
     pub code: u8,
     /// The CLI's word (`config set`, `config show`).
     pub word: &'static str,
-    /// The C enum constant's suffix (`MFP_OAUTH_<ENUM>_<SUFFIX>`).
+    /// The C enum constant's suffix (`MFP_OAUTH_<ENUM>_<SUFFIX>`); empty on
+    /// a bare-metal target.
     pub c_name: &'static str,
-    /// What it means, for the C header.
+    /// What it means, for the C header; empty on a bare-metal target.
     pub doc: &'static str,
 }
 
@@ -230,10 +231,17 @@ pub trait Choice: Copy + Sized + 'static {
 macro_rules! choices {
     ($ty:ty, $c_enum:literal, $tdoc:literal { $( $variant:path = $code:literal, $word:literal, $c:literal, $doc:literal; )* }) => {
         impl Choice for $ty {
+            // The C names and documentation are for the host's header
+            // generator: a board's flash keeps neither (R-MEM).
             const CHOICES: Choices = Choices {
-                c_enum: $c_enum,
-                doc: $tdoc,
-                names: &[ $( ChoiceName { code: $code, word: $word, c_name: $c, doc: $doc }, )* ],
+                c_enum: if cfg!(target_os = "none") { "" } else { $c_enum },
+                doc: if cfg!(target_os = "none") { "" } else { $tdoc },
+                names: &[ $( ChoiceName {
+                    code: $code,
+                    word: $word,
+                    c_name: if cfg!(target_os = "none") { "" } else { $c },
+                    doc: if cfg!(target_os = "none") { "" } else { $doc },
+                }, )* ],
             };
             fn from_code(code: u8) -> Option<Self> {
                 match code {
