@@ -427,6 +427,7 @@ impl Session {
     /// The session is over: its copy of the token is wiped.
     fn end(&mut self) {
         self.client.forget_token();
+        self.client.forget_message();
         self.live = false;
     }
 }
@@ -491,7 +492,6 @@ impl Recipients<'_> {
 #[derive(Debug)]
 struct JobState {
     decision: Decision,
-    envelope: Envelope,
     /// The one refresh-and-retry after a token rejection was used.
     retried: bool,
     /// The result to report once the session has closed.
@@ -563,7 +563,7 @@ impl Mailer {
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
     /// place, field by field: no job, no session, the default settings, an
     /// empty store, every secret wiped. Nothing the size of the mailer
-    /// (55 KB) or of a part of it is built on the stack (R-MEM), so a
+    /// (51 KB) or of a part of it is built on the stack (R-MEM), so a
     /// firmware can build the mailer straight in its own storage.
     pub fn reset(&mut self) {
         // Destructured without `..`: a new field must be reset here too.
@@ -707,8 +707,15 @@ impl Mailer {
         if self.client.is_some() {
             return Err(MailerError::WrongState);
         }
-        let job = self.job.as_mut().ok_or(MailerError::WrongState)?;
-        job.envelope.size = Some(size);
+        if self.job.is_none() {
+            return Err(MailerError::WrongState);
+        }
+        let envelope = self
+            .client
+            .client
+            .staged_envelope_mut()
+            .ok_or(MailerError::WrongState)?;
+        envelope.size = Some(size);
         Ok(())
     }
 
@@ -1009,12 +1016,17 @@ impl Mailer {
         .map_err(|e| e.diag())?;
         let state = self.job.insert(JobState {
             decision,
-            envelope: Envelope::EMPTY,
             retried: false,
             result: None,
             plans: 0,
         });
-        let envelope = &mut state.envelope;
+        // Staged where the job's sessions send it from: no second copy.
+        let envelope = self
+            .client
+            .client
+            .staged_envelope_mut()
+            .ok_or(Id::WrongState)?;
+        *envelope = Envelope::EMPTY;
         envelope.from.clone_from(&state.decision.from);
         to.add_to(envelope)?;
         if envelope.to.is_empty() {
@@ -1480,9 +1492,7 @@ impl Mailer {
             _ => Err(Id::WrongState),
         };
         let submitted = lent.and_then(|()| match self.job.as_ref() {
-            Some(job) => client
-                .send_message_from(now, &job.envelope)
-                .map_err(|e| e.diag()),
+            Some(_) => client.send_staged(now).map_err(|e| e.diag()),
             None => Err(Id::WrongState),
         });
         self.plan = match submitted {

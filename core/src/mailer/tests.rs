@@ -37,6 +37,7 @@ struct Server {
     data: Vec<u8>,
     auth_attempts: usize,
     froms: Vec<String>,
+    rcpts: Vec<String>,
     quit: bool,
     /// Extra lines of the EHLO reply after TLS (each ending in CRLF),
     /// before its last line.
@@ -55,6 +56,7 @@ impl Server {
             data: Vec::new(),
             auth_attempts: 0,
             froms: Vec::new(),
+            rcpts: Vec::new(),
             quit: false,
             ehlo_extra: "",
         }
@@ -114,6 +116,7 @@ impl Server {
                 self.froms.push(text[10..].to_string());
                 "250 2.1.0 Sender OK".to_string()
             } else if upper.starts_with("RCPT TO:") {
+                self.rcpts.push(text[8..].to_string());
                 "250 2.1.5 Recipient OK".to_string()
             } else if upper == "DATA" {
                 self.in_data = true;

@@ -17,7 +17,7 @@ use heapless::{Deque, Vec};
 
 use super::classify::classify;
 use super::event::{Error, Event, Stage, SubmitError};
-use super::settings::{Envelope, Security, Settings};
+use super::settings::{Security, Settings};
 use crate::address::Address;
 use crate::diag::Id;
 use crate::limits::{MAX_RECIPIENTS, MAX_REPLY_LINE_LEN, SMTP_EVENT_QUEUE};
@@ -31,6 +31,7 @@ use crate::wire::smtp_cmd::Command;
 use crate::wire::BufferTooSmall;
 
 mod auth;
+mod message;
 mod transaction;
 
 use auth::AuthStep;
@@ -193,7 +194,7 @@ pub struct Client {
     caps: Capabilities,
     mechanism: Mechanism,
     auth_attempts: u8,
-    envelope: Option<Envelope>,
+    envelope: message::Message,
     txn: Txn,
     stuffer: DotStuffer,
     line: Vec<u8, MAX_REPLY_LINE_LEN>,
@@ -243,7 +244,7 @@ impl Client {
             caps: Capabilities::default(),
             mechanism: Mechanism::Xoauth2,
             auth_attempts: 0,
-            envelope: None,
+            envelope: message::Message::NONE,
             txn: Txn::default(),
             stuffer: DotStuffer::new(),
             line: Vec::new(),
@@ -306,7 +307,7 @@ impl Client {
         *caps = Capabilities::default();
         *mechanism = Mechanism::Xoauth2;
         *auth_attempts = 0;
-        *envelope = None;
+        envelope.end();
         *txn = Txn::default();
         *stuffer = DotStuffer::new();
         line.clear();
@@ -493,7 +494,7 @@ impl Client {
     pub fn quit(&mut self, _now: Instant) -> Result<(), SubmitError> {
         match self.state {
             State::Ready | State::AuthFailed | State::AwaitToken => {
-                self.envelope = None;
+                self.envelope.end();
                 self.token.clear();
                 self.queue(Cmd::Quit);
                 self.state = State::Quit;
@@ -668,7 +669,7 @@ impl Client {
         self.outbox.clear();
         self.expect.clear();
         self.in_flight = 0;
-        self.envelope = None;
+        self.envelope.end();
     }
 
     fn take_line(&mut self, now: Instant) {

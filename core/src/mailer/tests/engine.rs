@@ -221,3 +221,69 @@ fn a_refresh_outside_a_job_is_classified_by_the_core() {
         assert_eq!(m.poll_store_event().is_some(), !kept, "{diag:?}");
     }
 }
+
+/// R-MEM: the job's envelope is staged once in the session's place (no
+/// second copy in the mailer). A session dropped in the middle of a
+/// transaction leaves no message behind: the next job is submitted and
+/// sends its own sender and recipients, not the dropped one's, whether the
+/// connection closed or the firmware cancelled the job.
+#[test]
+fn a_session_dropped_mid_transaction_leaves_the_next_job_its_own_envelope() {
+    for cancel in [false, true] {
+        dropped_mid_transaction(cancel);
+    }
+}
+
+fn dropped_mid_transaction(cancel: bool) {
+    let mut m = with_admin_token(b"AT", b"RT");
+    let first = [addr("bob@fabrikam.com"), addr("eve@fabrikam.com")];
+    m.submit(at(10), &scan(&first, None)).unwrap();
+    connect(&mut m, at(10));
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    let mut seen = Seen::default();
+    // Greeting, EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT...: answer until the
+    // first RCPT is out, then the connection drops.
+    let mut to_client = String::from("220 fake.example ESMTP\r\n");
+    for _ in 0..50 {
+        if !to_client.is_empty() {
+            let bytes = std::mem::take(&mut to_client).into_bytes();
+            m.handle_smtp_input(at(10), &bytes).unwrap();
+        }
+        while let Some(step) = m.poll_event(at(10)) {
+            if let Step::Smtp(Event::UpgradeTls) = step {
+                srv.tls = true;
+                m.handle_smtp_tls_established(at(10)).unwrap();
+            }
+        }
+        let mut buf = [0u8; 512];
+        while let Some(t) = m.poll_smtp_transmit(at(10), &mut buf).unwrap() {
+            to_client += &srv.receive(&buf[..t.len]);
+        }
+        if !srv.rcpts.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(srv.rcpts, ["<bob@fabrikam.com>"]);
+    if cancel {
+        m.cancel(at(11), Id::WrongState);
+    } else {
+        m.handle_smtp_close(at(11)).unwrap();
+    }
+    while m.poll_event(at(11)).is_some() {}
+    assert!(matches!(m.plan(), Plan::Failed { .. }), "{:?}", m.plan());
+
+    let second = [addr("carol@fabrikam.com")];
+    m.submit(at(20), &scan(&second, None)).unwrap();
+    m.set_message_size(BODY.len() as u64).unwrap();
+    connect(&mut m, at(20));
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    pump(&mut m, &mut srv, at(20), true, &mut seen);
+    assert!(matches!(m.plan(), Plan::Done { .. }), "{:?}", m.plan());
+    assert_eq!(srv.rcpts, ["<carol@fabrikam.com>"]);
+    assert_eq!(srv.froms.len(), 1);
+    assert!(
+        srv.froms[0].starts_with(&format!("<{ADMIN}>")),
+        "{:?}",
+        srv.froms
+    );
+}

@@ -47,7 +47,7 @@ impl Client {
         if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
             return Err(SubmitError::WrongState);
         }
-        let e = self.envelope.insert(Envelope::EMPTY);
+        let e = self.envelope.start_empty();
         e.from.clone_from(&envelope.from);
         for to in &envelope.to {
             e.add_recipient(to.clone())?;
@@ -72,15 +72,46 @@ impl Client {
         if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
             return Err(SubmitError::WrongState.into());
         }
-        let e = self.envelope.insert(Envelope::EMPTY);
+        let e = self.envelope.start_empty();
         let filled = match fill(e) {
             Ok(()) if e.to.is_empty() => Err(SubmitError::NoRecipients.into()),
             other => other,
         };
         if filled.is_err() {
-            self.envelope = None;
+            self.envelope.end();
             return filled;
         }
+        if self.state == State::Ready {
+            self.start_transaction(now);
+        }
+        Ok(())
+    }
+
+    /// The envelope the session keeps, to fill in place while no message
+    /// is submitted (`None` while one is). It stays across
+    /// [`Client::reset`] and the end of a transaction, so a caller that
+    /// stages it once (the mailer, for a job) submits it again on each new
+    /// session with [`Client::send_staged`] and keeps no copy (R-MEM).
+    pub(crate) fn staged_envelope_mut(&mut self) -> Option<&mut Envelope> {
+        self.envelope.staged_mut()
+    }
+
+    /// The session is dropped: no message is submitted any more (the
+    /// envelope stays staged).
+    pub(crate) fn forget_message(&mut self) {
+        self.envelope.end();
+    }
+
+    /// Submit the staged envelope ([`Client::staged_envelope_mut`]), as
+    /// [`Client::send_message`] does.
+    pub(crate) fn send_staged(&mut self, now: Instant) -> Result<(), SubmitError> {
+        if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
+            return Err(SubmitError::WrongState);
+        }
+        if self.envelope.staged().to.is_empty() {
+            return Err(SubmitError::NoRecipients);
+        }
+        self.envelope.submit_staged();
         if self.state == State::Ready {
             self.start_transaction(now);
         }
@@ -96,7 +127,7 @@ impl Client {
         if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
             return Err(SubmitError::WrongState);
         }
-        self.envelope = Some(envelope);
+        self.envelope.start_with(envelope);
         if self.state == State::Ready {
             self.start_transaction(now);
         }
@@ -292,7 +323,7 @@ impl Client {
                 }
             }
             Expect::DataEnd => {
-                self.envelope = None;
+                self.envelope.end();
                 let event = match self.txn.failure {
                     Some(error) => Event::MessageFailed { error },
                     None if code.is_positive() => Event::MessageSent {
@@ -321,7 +352,7 @@ impl Client {
 
     /// `MAIL FROM` for the message in progress, with its parameters.
     pub(super) fn mail_command(&self) -> Command<'_> {
-        let Some(env) = &self.envelope else {
+        let Some(env) = self.envelope.as_ref() else {
             return Command::Mail {
                 from: "",
                 size: None,
@@ -360,7 +391,7 @@ impl Client {
         // RFC 6531: a non-ASCII address goes only to a server that offers
         // SMTPUTF8; otherwise nothing of the message is sent.
         if needs_smtputf8(env) && !self.caps.smtputf8 {
-            self.envelope = None;
+            self.envelope.end();
             self.event(Event::MessageFailed {
                 error: Error::Smtputf8NotOffered,
             });
@@ -369,7 +400,7 @@ impl Client {
         }
         if let (Some(size), Some(limit)) = (env.size, self.caps.size) {
             if self.caps.exceeds_size(size) {
-                self.envelope = None;
+                self.envelope.end();
                 self.event(Event::MessageFailed {
                     error: Error::MessageTooBig { size, limit },
                 });
@@ -421,7 +452,7 @@ impl Client {
             // RFC 3030 §3: after a failed chunk, send no more.
             self.bdat_stop(now);
         } else if self.txn.bdat_due == 0 && self.state == State::DataEnd {
-            self.envelope = None;
+            self.envelope.end();
             let (accepted, refused) = (self.txn.accepted, self.txn.refused);
             self.event(Event::MessageSent {
                 code,
@@ -444,7 +475,7 @@ impl Client {
     }
 
     fn abort_transaction(&mut self) {
-        self.envelope = None;
+        self.envelope.end();
         let error = self.txn.failure.unwrap_or(Error::AllRecipientsRefused);
         self.event(Event::MessageFailed { error });
         self.state = State::Rset;
