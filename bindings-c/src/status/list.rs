@@ -533,137 +533,410 @@ impl MfpOauthStatus {
         }
     }
 
+    /// Every C name, in numeric order, each followed by a NUL.
+    const C_NAMES: &'static [u8] = b"\
+        MFP_OAUTH_STATUS_OK\0\
+        MFP_OAUTH_STATUS_NULL_PARAMETER\0\
+        MFP_OAUTH_STATUS_UNLISTED\0\
+        MFP_OAUTH_STATUS_BUFFER_TOO_SMALL\0\
+        MFP_OAUTH_STATUS_INVALID_ARGUMENT\0\
+        MFP_OAUTH_STATUS_WRONG_STATE\0\
+        MFP_OAUTH_STATUS_NOT_AVAILABLE\0\
+        MFP_OAUTH_STATUS_CAPACITY_EXCEEDED\0\
+        MFP_OAUTH_STATUS_INVALID_ADDRESS\0\
+        MFP_OAUTH_STATUS_VLAN_ON_NETWORK2\0\
+        MFP_OAUTH_STATUS_MICROSOFT_TLS13_ONLY\0\
+        MFP_OAUTH_STATUS_GOOGLE_NEEDS_HTTP2\0\
+        MFP_OAUTH_STATUS_BULK_ADDRESS_MISMATCH\0\
+        MFP_OAUTH_STATUS_ADMIN_TOKEN_REQUIRED\0\
+        MFP_OAUTH_STATUS_OAUTH_OFF\0\
+        MFP_OAUTH_STATUS_ADMIN_ADDRESS_MISSING\0\
+        MFP_OAUTH_STATUS_SMTP_SERVER_MISSING\0\
+        MFP_OAUTH_STATUS_FROM_NOT_TOKEN_ACCOUNT\0\
+        MFP_OAUTH_STATUS_USER_LOGIN_REQUIRED\0\
+        MFP_OAUTH_STATUS_USER_AUTH_REQUIRED\0\
+        MFP_OAUTH_STATUS_PROVIDER_PROFILE_INCOMPLETE\0\
+        MFP_OAUTH_STATUS_TLS_RANGE_INVALID\0\
+        MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED\0\
+        MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID\0\
+        MFP_OAUTH_STATUS_APP_SIGN_IN_INCOMPLETE\0\
+        MFP_OAUTH_STATUS_GREETING_REFUSED\0\
+        MFP_OAUTH_STATUS_START_TLS_NOT_OFFERED\0\
+        MFP_OAUTH_STATUS_START_TLS_REFUSED\0\
+        MFP_OAUTH_STATUS_NO_OAUTH_MECHANISM\0\
+        MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED\0\
+        MFP_OAUTH_STATUS_TOKEN_REJECTED\0\
+        MFP_OAUTH_STATUS_CREDENTIALS_INVALID\0\
+        MFP_OAUTH_STATUS_AUTH_REQUIRED\0\
+        MFP_OAUTH_STATUS_BASIC_AUTH_RETIRED\0\
+        MFP_OAUTH_STATUS_TLS_TOO_OLD\0\
+        MFP_OAUTH_STATUS_SEND_AS_DENIED\0\
+        MFP_OAUTH_STATUS_LINE_TOO_LONG\0\
+        MFP_OAUTH_STATUS_AUTH_TEMPORARY\0\
+        MFP_OAUTH_STATUS_MECHANISM_UNSUPPORTED\0\
+        MFP_OAUTH_STATUS_SENDER_REJECTED\0\
+        MFP_OAUTH_STATUS_RECIPIENT_REJECTED\0\
+        MFP_OAUTH_STATUS_ALL_RECIPIENTS_REJECTED\0\
+        MFP_OAUTH_STATUS_MESSAGE_TOO_BIG\0\
+        MFP_OAUTH_STATUS_DATA_REFUSED\0\
+        MFP_OAUTH_STATUS_MESSAGE_REJECTED\0\
+        MFP_OAUTH_STATUS_SERVICE_UNAVAILABLE\0\
+        MFP_OAUTH_STATUS_PROTOCOL_VIOLATION\0\
+        MFP_OAUTH_STATUS_REPLY_TOO_LONG\0\
+        MFP_OAUTH_STATUS_SMTP_TIMEOUT\0\
+        MFP_OAUTH_STATUS_CONNECTION_CLOSED\0\
+        MFP_OAUTH_STATUS_EHLO_REFUSED\0\
+        MFP_OAUTH_STATUS_AUTH_CHALLENGE_MALFORMED\0\
+        MFP_OAUTH_STATUS_TRANSIENT_FAILURE\0\
+        MFP_OAUTH_STATUS_AUTH_REJECTED\0\
+        MFP_OAUTH_STATUS_DELIVERY_UNKNOWN\0\
+        MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED\0\
+        MFP_OAUTH_STATUS_TOKEN_EXPIRING_SOON\0\
+        MFP_OAUTH_STATUS_SMTP_USER_INVALID\0\
+        MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF\0\
+        MFP_OAUTH_STATUS_CONSENT_MISSING\0\
+        MFP_OAUTH_STATUS_REFRESH_EXPIRED_INACTIVITY\0\
+        MFP_OAUTH_STATUS_REFRESH_REVOKED\0\
+        MFP_OAUTH_STATUS_CONDITIONAL_ACCESS\0\
+        MFP_OAUTH_STATUS_INVALID_SCOPE\0\
+        MFP_OAUTH_STATUS_INVALID_CLIENT\0\
+        MFP_OAUTH_STATUS_GOOGLE_ADMIN_POLICY\0\
+        MFP_OAUTH_STATUS_GOOGLE_ORG_INTERNAL\0\
+        MFP_OAUTH_STATUS_RATE_LIMITED\0\
+        MFP_OAUTH_STATUS_INVALID_GRANT\0\
+        MFP_OAUTH_STATUS_AUTHORIZATION_DECLINED\0\
+        MFP_OAUTH_STATUS_DEVICE_CODE_EXPIRED\0\
+        MFP_OAUTH_STATUS_BAD_VERIFICATION_CODE\0\
+        MFP_OAUTH_STATUS_DEVICE_FLOW_NOT_SUPPORTED\0\
+        MFP_OAUTH_STATUS_STATE_MISMATCH\0\
+        MFP_OAUTH_STATUS_REDIRECT_ERROR\0\
+        MFP_OAUTH_STATUS_HTTP_UNEXPECTED_STATUS\0\
+        MFP_OAUTH_STATUS_HTTP_MALFORMED\0\
+        MFP_OAUTH_STATUS_RESPONSE_TOO_LARGE\0\
+        MFP_OAUTH_STATUS_JSON_MALFORMED\0\
+        MFP_OAUTH_STATUS_TOKEN_TOO_LARGE\0\
+        MFP_OAUTH_STATUS_PROXY_REFUSED\0\
+        MFP_OAUTH_STATUS_PROXY_AUTH_REQUIRED\0\
+        MFP_OAUTH_STATUS_PROVIDER_UNAVAILABLE\0\
+        MFP_OAUTH_STATUS_APP_NOT_IN_TENANT\0\
+        MFP_OAUTH_STATUS_BAD_TENANT\0\
+        MFP_OAUTH_STATUS_TENANT_ENDPOINT_REQUIRED\0\
+        MFP_OAUTH_STATUS_UNSUPPORTED_GRANT_TYPE\0\
+        MFP_OAUTH_STATUS_INVALID_REQUEST\0\
+        MFP_OAUTH_STATUS_UNAUTHORIZED_CLIENT\0\
+        MFP_OAUTH_STATUS_SIGN_IN_FREQUENCY\0\
+        MFP_OAUTH_STATUS_OAUTH_ERROR\0\
+        MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT\0\
+        MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED\0\
+        MFP_OAUTH_STATUS_ACCOUNT_MISMATCH\0\
+        MFP_OAUTH_STATUS_DEVICE_CODE_FLOW_BLOCKED\0\
+        MFP_OAUTH_STATUS_APP_DISABLED\0\
+        MFP_OAUTH_STATUS_USER_NOT_ASSIGNED\0\
+        MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED\0\
+        MFP_OAUTH_STATUS_ASSERTION_SIGNATURE_INVALID\0\
+        MFP_OAUTH_STATUS_CLIENT_SECRET_INVALID\0\
+        MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE\0\
+        MFP_OAUTH_STATUS_SIGNING_FAILED\0\
+        MFP_OAUTH_STATUS_SERVICE_ACCOUNT_REFUSED\0\
+        MFP_OAUTH_STATUS_DELEGATION_MISSING\0\
+        MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED\0\
+        MFP_OAUTH_STATUS_USER_REAUTH_NEEDED\0\
+        MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING\0\
+        MFP_OAUTH_STATUS_NV_EMPTY\0\
+        MFP_OAUTH_STATUS_NV_CORRUPT\0\
+        MFP_OAUTH_STATUS_NV_NEWER_FORMAT\0\
+        MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED\0\
+        MFP_OAUTH_STATUS_TOKEN_STORE_FULL\0\
+        MFP_OAUTH_STATUS_UNKNOWN_USER\0\
+        MFP_OAUTH_STATUS_STORAGE_FAULT\0\
+        MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED\0\
+        MFP_OAUTH_STATUS_NV_IMAGE_CHANGED\0\
+        MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED\0\
+        MFP_OAUTH_STATUS_DNS_FAILED\0\
+        MFP_OAUTH_STATUS_CONNECT_FAILED\0\
+        MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED\0\
+        MFP_OAUTH_STATUS_CERTIFICATE_INVALID\0\
+        MFP_OAUTH_STATUS_NETWORK_TIMEOUT\0\
+        MFP_OAUTH_STATUS_IO_ERROR\0\
+        MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED\0\
+        MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME\0\
+        MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED\0\
+        MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH\0\
+    ";
+
+    /// The number of each of [`Self::C_NAMES`], in increasing order.
+    const C_NAME_NUMBERS: [u16; 127] = [
+        0,
+        1,
+        2,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        201,
+        202,
+        203,
+        204,
+        205,
+        206,
+        207,
+        208,
+        209,
+        210,
+        211,
+        212,
+        213,
+        214,
+        215,
+        216,
+        301,
+        302,
+        303,
+        304,
+        305,
+        306,
+        307,
+        308,
+        309,
+        310,
+        311,
+        312,
+        313,
+        314,
+        315,
+        316,
+        317,
+        318,
+        319,
+        320,
+        321,
+        322,
+        323,
+        324,
+        325,
+        326,
+        327,
+        328,
+        329,
+        330,
+        331,
+        332,
+        333,
+        401,
+        402,
+        403,
+        404,
+        405,
+        406,
+        407,
+        408,
+        409,
+        410,
+        411,
+        412,
+        413,
+        414,
+        415,
+        416,
+        417,
+        418,
+        419,
+        420,
+        421,
+        422,
+        423,
+        424,
+        425,
+        426,
+        427,
+        428,
+        429,
+        430,
+        431,
+        432,
+        433,
+        434,
+        435,
+        436,
+        437,
+        438,
+        439,
+        440,
+        441,
+        442,
+        443,
+        444,
+        445,
+        446,
+        501,
+        502,
+        503,
+        504,
+        505,
+        506,
+        507,
+        508,
+        509,
+        510,
+        511,
+        512,
+        513,
+        601,
+        602,
+        603,
+        604,
+        605,
+        606,
+        607,
+        608,
+        609,
+        610,
+    ];
+
+    /// Where each of [`Self::C_NAMES`] ends (after its NUL).
+    const C_NAME_ENDS: [u16; 127] = [
+        20,
+        52,
+        78,
+        112,
+        146,
+        175,
+        206,
+        241,
+        274,
+        308,
+        346,
+        382,
+        421,
+        459,
+        486,
+        525,
+        562,
+        602,
+        639,
+        675,
+        720,
+        755,
+        797,
+        837,
+        877,
+        911,
+        950,
+        985,
+        1021,
+        1057,
+        1089,
+        1126,
+        1157,
+        1193,
+        1222,
+        1254,
+        1285,
+        1317,
+        1356,
+        1389,
+        1425,
+        1466,
+        1499,
+        1529,
+        1563,
+        1600,
+        1636,
+        1668,
+        1698,
+        1733,
+        1763,
+        1805,
+        1840,
+        1871,
+        1905,
+        1943,
+        1980,
+        2015,
+        2056,
+        2089,
+        2133,
+        2166,
+        2202,
+        2233,
+        2265,
+        2302,
+        2339,
+        2369,
+        2400,
+        2440,
+        2477,
+        2516,
+        2559,
+        2591,
+        2623,
+        2663,
+        2695,
+        2731,
+        2763,
+        2796,
+        2827,
+        2864,
+        2902,
+        2937,
+        2965,
+        3007,
+        3047,
+        3080,
+        3117,
+        3152,
+        3181,
+        3216,
+        3251,
+        3285,
+        3327,
+        3357,
+        3392,
+        3432,
+        3477,
+        3516,
+        3554,
+        3586,
+        3627,
+        3663,
+        3700,
+        3736,
+        3776,
+        3802,
+        3830,
+        3863,
+        3900,
+        3934,
+        3964,
+        3995,
+        4033,
+        4067,
+        4105,
+        4133,
+        4165,
+        4203,
+        4240,
+        4273,
+        4299,
+        4336,
+        4376,
+        4415,
+        4453,
+    ];
+
     /// The C name, `MFP_OAUTH_STATUS_...`.
     #[must_use]
-    pub const fn c_name(self) -> &'static CStr {
-        match self {
-            MfpOauthStatus::Ok => c"MFP_OAUTH_STATUS_OK",
-            MfpOauthStatus::NullParameter => c"MFP_OAUTH_STATUS_NULL_PARAMETER",
-            MfpOauthStatus::Unlisted => c"MFP_OAUTH_STATUS_UNLISTED",
-            MfpOauthStatus::BufferTooSmall => c"MFP_OAUTH_STATUS_BUFFER_TOO_SMALL",
-            MfpOauthStatus::InvalidArgument => c"MFP_OAUTH_STATUS_INVALID_ARGUMENT",
-            MfpOauthStatus::WrongState => c"MFP_OAUTH_STATUS_WRONG_STATE",
-            MfpOauthStatus::NotAvailable => c"MFP_OAUTH_STATUS_NOT_AVAILABLE",
-            MfpOauthStatus::CapacityExceeded => c"MFP_OAUTH_STATUS_CAPACITY_EXCEEDED",
-            MfpOauthStatus::InvalidAddress => c"MFP_OAUTH_STATUS_INVALID_ADDRESS",
-            MfpOauthStatus::VlanOnNetwork2 => c"MFP_OAUTH_STATUS_VLAN_ON_NETWORK2",
-            MfpOauthStatus::MicrosoftTls13Only => c"MFP_OAUTH_STATUS_MICROSOFT_TLS13_ONLY",
-            MfpOauthStatus::GoogleNeedsHttp2 => c"MFP_OAUTH_STATUS_GOOGLE_NEEDS_HTTP2",
-            MfpOauthStatus::BulkAddressMismatch => c"MFP_OAUTH_STATUS_BULK_ADDRESS_MISMATCH",
-            MfpOauthStatus::AdminTokenRequired => c"MFP_OAUTH_STATUS_ADMIN_TOKEN_REQUIRED",
-            MfpOauthStatus::OauthOff => c"MFP_OAUTH_STATUS_OAUTH_OFF",
-            MfpOauthStatus::AdminAddressMissing => c"MFP_OAUTH_STATUS_ADMIN_ADDRESS_MISSING",
-            MfpOauthStatus::SmtpServerMissing => c"MFP_OAUTH_STATUS_SMTP_SERVER_MISSING",
-            MfpOauthStatus::FromNotTokenAccount => c"MFP_OAUTH_STATUS_FROM_NOT_TOKEN_ACCOUNT",
-            MfpOauthStatus::UserLoginRequired => c"MFP_OAUTH_STATUS_USER_LOGIN_REQUIRED",
-            MfpOauthStatus::UserAuthRequired => c"MFP_OAUTH_STATUS_USER_AUTH_REQUIRED",
-            MfpOauthStatus::ProviderProfileIncomplete => c"MFP_OAUTH_STATUS_PROVIDER_PROFILE_INCOMPLETE",
-            MfpOauthStatus::TlsRangeInvalid => c"MFP_OAUTH_STATUS_TLS_RANGE_INVALID",
-            MfpOauthStatus::TlsVersionsUnsupported => c"MFP_OAUTH_STATUS_TLS_VERSIONS_UNSUPPORTED",
-            MfpOauthStatus::RefreshMarginInvalid => c"MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID",
-            MfpOauthStatus::AppSignInIncomplete => c"MFP_OAUTH_STATUS_APP_SIGN_IN_INCOMPLETE",
-            MfpOauthStatus::GreetingRefused => c"MFP_OAUTH_STATUS_GREETING_REFUSED",
-            MfpOauthStatus::StartTlsNotOffered => c"MFP_OAUTH_STATUS_START_TLS_NOT_OFFERED",
-            MfpOauthStatus::StartTlsRefused => c"MFP_OAUTH_STATUS_START_TLS_REFUSED",
-            MfpOauthStatus::NoOauthMechanism => c"MFP_OAUTH_STATUS_NO_OAUTH_MECHANISM",
-            MfpOauthStatus::SmtpAuthDisabled => c"MFP_OAUTH_STATUS_SMTP_AUTH_DISABLED",
-            MfpOauthStatus::TokenRejected => c"MFP_OAUTH_STATUS_TOKEN_REJECTED",
-            MfpOauthStatus::CredentialsInvalid => c"MFP_OAUTH_STATUS_CREDENTIALS_INVALID",
-            MfpOauthStatus::AuthRequired => c"MFP_OAUTH_STATUS_AUTH_REQUIRED",
-            MfpOauthStatus::BasicAuthRetired => c"MFP_OAUTH_STATUS_BASIC_AUTH_RETIRED",
-            MfpOauthStatus::TlsTooOld => c"MFP_OAUTH_STATUS_TLS_TOO_OLD",
-            MfpOauthStatus::SendAsDenied => c"MFP_OAUTH_STATUS_SEND_AS_DENIED",
-            MfpOauthStatus::LineTooLong => c"MFP_OAUTH_STATUS_LINE_TOO_LONG",
-            MfpOauthStatus::AuthTemporary => c"MFP_OAUTH_STATUS_AUTH_TEMPORARY",
-            MfpOauthStatus::MechanismUnsupported => c"MFP_OAUTH_STATUS_MECHANISM_UNSUPPORTED",
-            MfpOauthStatus::SenderRejected => c"MFP_OAUTH_STATUS_SENDER_REJECTED",
-            MfpOauthStatus::RecipientRejected => c"MFP_OAUTH_STATUS_RECIPIENT_REJECTED",
-            MfpOauthStatus::AllRecipientsRejected => c"MFP_OAUTH_STATUS_ALL_RECIPIENTS_REJECTED",
-            MfpOauthStatus::MessageTooBig => c"MFP_OAUTH_STATUS_MESSAGE_TOO_BIG",
-            MfpOauthStatus::DataRefused => c"MFP_OAUTH_STATUS_DATA_REFUSED",
-            MfpOauthStatus::MessageRejected => c"MFP_OAUTH_STATUS_MESSAGE_REJECTED",
-            MfpOauthStatus::ServiceUnavailable => c"MFP_OAUTH_STATUS_SERVICE_UNAVAILABLE",
-            MfpOauthStatus::ProtocolViolation => c"MFP_OAUTH_STATUS_PROTOCOL_VIOLATION",
-            MfpOauthStatus::ReplyTooLong => c"MFP_OAUTH_STATUS_REPLY_TOO_LONG",
-            MfpOauthStatus::SmtpTimeout => c"MFP_OAUTH_STATUS_SMTP_TIMEOUT",
-            MfpOauthStatus::ConnectionClosed => c"MFP_OAUTH_STATUS_CONNECTION_CLOSED",
-            MfpOauthStatus::EhloRefused => c"MFP_OAUTH_STATUS_EHLO_REFUSED",
-            MfpOauthStatus::AuthChallengeMalformed => c"MFP_OAUTH_STATUS_AUTH_CHALLENGE_MALFORMED",
-            MfpOauthStatus::TransientFailure => c"MFP_OAUTH_STATUS_TRANSIENT_FAILURE",
-            MfpOauthStatus::AuthRejected => c"MFP_OAUTH_STATUS_AUTH_REJECTED",
-            MfpOauthStatus::DeliveryUnknown => c"MFP_OAUTH_STATUS_DELIVERY_UNKNOWN",
-            MfpOauthStatus::Smtputf8NotOffered => c"MFP_OAUTH_STATUS_SMTPUTF8_NOT_OFFERED",
-            MfpOauthStatus::TokenExpiringSoon => c"MFP_OAUTH_STATUS_TOKEN_EXPIRING_SOON",
-            MfpOauthStatus::SmtpUserInvalid => c"MFP_OAUTH_STATUS_SMTP_USER_INVALID",
-            MfpOauthStatus::PublicClientFlowsOff => c"MFP_OAUTH_STATUS_PUBLIC_CLIENT_FLOWS_OFF",
-            MfpOauthStatus::ConsentMissing => c"MFP_OAUTH_STATUS_CONSENT_MISSING",
-            MfpOauthStatus::RefreshExpiredInactivity => c"MFP_OAUTH_STATUS_REFRESH_EXPIRED_INACTIVITY",
-            MfpOauthStatus::RefreshRevoked => c"MFP_OAUTH_STATUS_REFRESH_REVOKED",
-            MfpOauthStatus::ConditionalAccess => c"MFP_OAUTH_STATUS_CONDITIONAL_ACCESS",
-            MfpOauthStatus::InvalidScope => c"MFP_OAUTH_STATUS_INVALID_SCOPE",
-            MfpOauthStatus::InvalidClient => c"MFP_OAUTH_STATUS_INVALID_CLIENT",
-            MfpOauthStatus::GoogleAdminPolicy => c"MFP_OAUTH_STATUS_GOOGLE_ADMIN_POLICY",
-            MfpOauthStatus::GoogleOrgInternal => c"MFP_OAUTH_STATUS_GOOGLE_ORG_INTERNAL",
-            MfpOauthStatus::RateLimited => c"MFP_OAUTH_STATUS_RATE_LIMITED",
-            MfpOauthStatus::InvalidGrant => c"MFP_OAUTH_STATUS_INVALID_GRANT",
-            MfpOauthStatus::AuthorizationDeclined => c"MFP_OAUTH_STATUS_AUTHORIZATION_DECLINED",
-            MfpOauthStatus::DeviceCodeExpired => c"MFP_OAUTH_STATUS_DEVICE_CODE_EXPIRED",
-            MfpOauthStatus::BadVerificationCode => c"MFP_OAUTH_STATUS_BAD_VERIFICATION_CODE",
-            MfpOauthStatus::DeviceFlowNotSupported => c"MFP_OAUTH_STATUS_DEVICE_FLOW_NOT_SUPPORTED",
-            MfpOauthStatus::StateMismatch => c"MFP_OAUTH_STATUS_STATE_MISMATCH",
-            MfpOauthStatus::RedirectError => c"MFP_OAUTH_STATUS_REDIRECT_ERROR",
-            MfpOauthStatus::HttpUnexpectedStatus => c"MFP_OAUTH_STATUS_HTTP_UNEXPECTED_STATUS",
-            MfpOauthStatus::HttpMalformed => c"MFP_OAUTH_STATUS_HTTP_MALFORMED",
-            MfpOauthStatus::ResponseTooLarge => c"MFP_OAUTH_STATUS_RESPONSE_TOO_LARGE",
-            MfpOauthStatus::JsonMalformed => c"MFP_OAUTH_STATUS_JSON_MALFORMED",
-            MfpOauthStatus::TokenTooLarge => c"MFP_OAUTH_STATUS_TOKEN_TOO_LARGE",
-            MfpOauthStatus::ProxyRefused => c"MFP_OAUTH_STATUS_PROXY_REFUSED",
-            MfpOauthStatus::ProxyAuthRequired => c"MFP_OAUTH_STATUS_PROXY_AUTH_REQUIRED",
-            MfpOauthStatus::ProviderUnavailable => c"MFP_OAUTH_STATUS_PROVIDER_UNAVAILABLE",
-            MfpOauthStatus::AppNotInTenant => c"MFP_OAUTH_STATUS_APP_NOT_IN_TENANT",
-            MfpOauthStatus::BadTenant => c"MFP_OAUTH_STATUS_BAD_TENANT",
-            MfpOauthStatus::TenantEndpointRequired => c"MFP_OAUTH_STATUS_TENANT_ENDPOINT_REQUIRED",
-            MfpOauthStatus::UnsupportedGrantType => c"MFP_OAUTH_STATUS_UNSUPPORTED_GRANT_TYPE",
-            MfpOauthStatus::InvalidRequest => c"MFP_OAUTH_STATUS_INVALID_REQUEST",
-            MfpOauthStatus::UnauthorizedClient => c"MFP_OAUTH_STATUS_UNAUTHORIZED_CLIENT",
-            MfpOauthStatus::SignInFrequency => c"MFP_OAUTH_STATUS_SIGN_IN_FREQUENCY",
-            MfpOauthStatus::OauthError => c"MFP_OAUTH_STATUS_OAUTH_ERROR",
-            MfpOauthStatus::SignInTimedOut => c"MFP_OAUTH_STATUS_SIGN_IN_TIMED_OUT",
-            MfpOauthStatus::ScopeNotGranted => c"MFP_OAUTH_STATUS_SCOPE_NOT_GRANTED",
-            MfpOauthStatus::AccountMismatch => c"MFP_OAUTH_STATUS_ACCOUNT_MISMATCH",
-            MfpOauthStatus::DeviceCodeFlowBlocked => c"MFP_OAUTH_STATUS_DEVICE_CODE_FLOW_BLOCKED",
-            MfpOauthStatus::AppDisabled => c"MFP_OAUTH_STATUS_APP_DISABLED",
-            MfpOauthStatus::UserNotAssigned => c"MFP_OAUTH_STATUS_USER_NOT_ASSIGNED",
-            MfpOauthStatus::AdminConsentRequired => c"MFP_OAUTH_STATUS_ADMIN_CONSENT_REQUIRED",
-            MfpOauthStatus::AssertionSignatureInvalid => c"MFP_OAUTH_STATUS_ASSERTION_SIGNATURE_INVALID",
-            MfpOauthStatus::ClientSecretInvalid => c"MFP_OAUTH_STATUS_CLIENT_SECRET_INVALID",
-            MfpOauthStatus::AssertionTimeRange => c"MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE",
-            MfpOauthStatus::SigningFailed => c"MFP_OAUTH_STATUS_SIGNING_FAILED",
-            MfpOauthStatus::ServiceAccountRefused => c"MFP_OAUTH_STATUS_SERVICE_ACCOUNT_REFUSED",
-            MfpOauthStatus::DelegationMissing => c"MFP_OAUTH_STATUS_DELEGATION_MISSING",
-            MfpOauthStatus::AdminReauthNeeded => c"MFP_OAUTH_STATUS_ADMIN_REAUTH_NEEDED",
-            MfpOauthStatus::UserReauthNeeded => c"MFP_OAUTH_STATUS_USER_REAUTH_NEEDED",
-            MfpOauthStatus::RefreshTokenExpiring => c"MFP_OAUTH_STATUS_REFRESH_TOKEN_EXPIRING",
-            MfpOauthStatus::NvEmpty => c"MFP_OAUTH_STATUS_NV_EMPTY",
-            MfpOauthStatus::NvCorrupt => c"MFP_OAUTH_STATUS_NV_CORRUPT",
-            MfpOauthStatus::NvNewerFormat => c"MFP_OAUTH_STATUS_NV_NEWER_FORMAT",
-            MfpOauthStatus::NvSealOpenFailed => c"MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED",
-            MfpOauthStatus::TokenStoreFull => c"MFP_OAUTH_STATUS_TOKEN_STORE_FULL",
-            MfpOauthStatus::UnknownUser => c"MFP_OAUTH_STATUS_UNKNOWN_USER",
-            MfpOauthStatus::StorageFault => c"MFP_OAUTH_STATUS_STORAGE_FAULT",
-            MfpOauthStatus::NvPreviousRestored => c"MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED",
-            MfpOauthStatus::NvImageChanged => c"MFP_OAUTH_STATUS_NV_IMAGE_CHANGED",
-            MfpOauthStatus::HandedTokenExpired => c"MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED",
-            MfpOauthStatus::DnsFailed => c"MFP_OAUTH_STATUS_DNS_FAILED",
-            MfpOauthStatus::ConnectFailed => c"MFP_OAUTH_STATUS_CONNECT_FAILED",
-            MfpOauthStatus::TlsHandshakeFailed => c"MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED",
-            MfpOauthStatus::CertificateInvalid => c"MFP_OAUTH_STATUS_CERTIFICATE_INVALID",
-            MfpOauthStatus::NetworkTimeout => c"MFP_OAUTH_STATUS_NETWORK_TIMEOUT",
-            MfpOauthStatus::IoError => c"MFP_OAUTH_STATUS_IO_ERROR",
-            MfpOauthStatus::CertificateExpired => c"MFP_OAUTH_STATUS_CERTIFICATE_EXPIRED",
-            MfpOauthStatus::CertificateWrongName => c"MFP_OAUTH_STATUS_CERTIFICATE_WRONG_NAME",
-            MfpOauthStatus::CertificateUntrusted => c"MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED",
-            MfpOauthStatus::TlsVersionMismatch => c"MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH",
-        }
+    pub fn c_name(self) -> &'static CStr {
+        let Ok(at) = Self::C_NAME_NUMBERS.binary_search_by_key(&self.number(), |&n| u32::from(n)) else {
+            return c"MFP_OAUTH_STATUS_UNKNOWN";
+        };
+        let start = at.checked_sub(1).and_then(|i| Self::C_NAME_ENDS.get(i)).map_or(0, |&e| usize::from(e));
+        let end = Self::C_NAME_ENDS.get(at).map_or(0, |&e| usize::from(e));
+        Self::C_NAMES
+            .get(start..end)
+            .and_then(|name| CStr::from_bytes_with_nul(name).ok())
+            .unwrap_or(c"MFP_OAUTH_STATUS_UNKNOWN")
     }
 }
