@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 71,376 octets in all, the same with the administrator alone or with 4
+ * 67,280 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -144,12 +144,12 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 56,376 octets, alignment 8
- * (the token store with 8 user slots is 33 KB, the SMTP session 12 KB
- * with the job's envelope, the settings in force and the staged ones
- * 3.7 KB each).
+ * 64-bit words of `mfp_oauth_mailer` storage: 52,280 octets, alignment 8
+ * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
+ * the job's envelope and no copy of the token, the settings in force and
+ * the staged ones 4.2 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 7047
+#define MFP_OAUTH_MAILER_WORDS 6535
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).

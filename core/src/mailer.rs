@@ -281,7 +281,7 @@ impl SessionLink for smtp::Client {
     #[inline(always)]
     fn handle_tls_established(&mut self, now: Instant) -> Result<(), MailerError> {
         // Its only refusal: no handshake was asked for.
-        smtp::Client::handle_tls_established(self, now).map_err(|_| MailerError::WrongState)
+        smtp::Session::handle_tls_established(self, now).map_err(|_| MailerError::WrongState)
     }
     #[inline(always)]
     fn handle_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError> {
@@ -300,7 +300,7 @@ impl SessionLink for smtp::Client {
     }
     #[inline(always)]
     fn poll_timeout(&self) -> Result<Option<Instant>, MailerError> {
-        Ok(smtp::Client::poll_timeout(self))
+        Ok(smtp::Session::poll_timeout(self))
     }
     #[inline(always)]
     fn poll_transmit(
@@ -312,7 +312,7 @@ impl SessionLink for smtp::Client {
     }
     #[inline(always)]
     fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, MailerError> {
-        Ok(smtp::Client::write_body(self, input, out)?)
+        Ok(smtp::Session::write_body(self, input, out)?)
     }
     #[inline(always)]
     fn write_body_canonical(
@@ -320,11 +320,11 @@ impl SessionLink for smtp::Client {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<BodyProgress, MailerError> {
-        Ok(smtp::Client::write_body_canonical(self, input, out)?)
+        Ok(smtp::Session::write_body_canonical(self, input, out)?)
     }
     #[inline(always)]
     fn finish_body(&mut self, now: Instant) -> Result<(), MailerError> {
-        Ok(smtp::Client::finish_body(self, now)?)
+        Ok(smtp::Session::finish_body(self, now)?)
     }
 }
 
@@ -380,18 +380,18 @@ impl SessionLink for Mailer {
 }
 
 /// The SMTP session, kept in place between jobs (R-MEM): a new one is
-/// reset where it lives ([`smtp::Client::reset`]) instead of being built
+/// reset where it lives ([`smtp::Session::reset`]) instead of being built
 /// (12 KB) and moved; `live` says whether one runs.
 #[derive(Debug)]
 struct Session {
-    client: smtp::Client,
+    client: smtp::Session,
     live: bool,
 }
 
 impl Session {
     fn idle() -> Self {
         Session {
-            client: smtp::Client::idle(),
+            client: smtp::Session::idle(),
             live: false,
         }
     }
@@ -400,11 +400,11 @@ impl Session {
         self.live
     }
 
-    fn as_ref(&self) -> Option<&smtp::Client> {
+    fn as_ref(&self) -> Option<&smtp::Session> {
         self.live.then_some(&self.client)
     }
 
-    fn as_mut(&mut self) -> Option<&mut smtp::Client> {
+    fn as_mut(&mut self) -> Option<&mut smtp::Session> {
         if self.live {
             Some(&mut self.client)
         } else {
@@ -418,7 +418,7 @@ impl Session {
         now: Instant,
         settings: smtp::Settings,
         user: Address,
-    ) -> &mut smtp::Client {
+    ) -> &mut smtp::Session {
         self.client.reset(now, &settings, &user);
         self.live = true;
         &mut self.client
@@ -563,7 +563,7 @@ impl Mailer {
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
     /// place, field by field: no job, no session, the default settings, an
     /// empty store, every secret wiped. Nothing the size of the mailer
-    /// (51 KB) or of a part of it is built on the stack (R-MEM), so a
+    /// (47 KB) or of a part of it is built on the stack (R-MEM), so a
     /// firmware can build the mailer straight in its own storage.
     pub fn reset(&mut self) {
         // Destructured without `..`: a new field must be reset here too.
@@ -730,10 +730,10 @@ impl Mailer {
     /// runs): a transmit marked `sensitive` only ever goes out over TLS.
     #[must_use]
     pub fn smtp_is_tls(&self) -> bool {
-        self.client.as_ref().is_some_and(smtp::Client::is_tls)
+        self.client.as_ref().is_some_and(smtp::Session::is_tls)
     }
 
-    fn session(&mut self) -> Result<&mut smtp::Client, MailerError> {
+    fn session(&mut self) -> Result<&mut smtp::Session, MailerError> {
         self.client.as_mut().ok_or(MailerError::WrongState)
     }
 
@@ -746,7 +746,7 @@ impl Mailer {
     pub fn last_reply(&self) -> Option<&smtp::Reply> {
         match &self.last_reply {
             Some(kept) => kept.as_ref(),
-            None => self.client.as_ref().and_then(smtp::Client::last_reply),
+            None => self.client.as_ref().and_then(smtp::Session::last_reply),
         }
     }
 
@@ -1484,11 +1484,14 @@ impl Mailer {
             }
         }
         // The session is reset where the mailer keeps it (R-MEM), the token
-        // copied straight from the store into it and the envelope from the
-        // job's: no moved copy of either is left on the stack.
+        // lent by its length (its octets stay in the store, read at each
+        // AUTH transmit) and the job's envelope, staged in the session's own
+        // place, submitted: no copy of either.
         let client = self.client.start(now, settings, account);
         let lent = match self.store.access(now, &owner) {
-            Access::Valid(t) => client.set_token(now, t.expose()).map_err(|e| e.diag()),
+            Access::Valid(t) => client
+                .lend_token(now, t.expose().len())
+                .map_err(|e| e.diag()),
             _ => Err(Id::WrongState),
         };
         let submitted = lent.and_then(|()| match self.job.as_ref() {
@@ -1617,7 +1620,7 @@ impl Mailer {
 
     // ----- the SMTP session's link, during Plan::Session -----
 
-    /// Octets received from the SMTP server: [`smtp::Client::handle_input`]
+    /// Octets received from the SMTP server: [`smtp::Session::handle_input`]
     /// on the job's session; returns how many were taken (the rest is
     /// offered again later, or dropped after the `220` to STARTTLS).
     pub fn handle_smtp_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
@@ -1625,7 +1628,7 @@ impl Mailer {
     }
 
     /// TLS is up on the SMTP connection after [`Event::UpgradeTls`]:
-    /// [`smtp::Client::handle_tls_established`] (`WrongState` when no
+    /// [`smtp::Session::handle_tls_established`] (`WrongState` when no
     /// handshake was asked for).
     pub fn handle_smtp_tls_established(&mut self, now: Instant) -> Result<(), MailerError> {
         self.session()?
@@ -1635,7 +1638,7 @@ impl Mailer {
 
     /// The TLS handshake asked by [`Event::UpgradeTls`] failed for the TLS
     /// stack's reason `diag` (a refused certificate, no version in common):
-    /// [`smtp::Client::handle_tls_failed`]; the job fails with `diag`, not
+    /// [`smtp::Session::handle_tls_failed`]; the job fails with `diag`, not
     /// "connection closed".
     pub fn handle_smtp_tls_failed(&mut self, now: Instant, diag: Id) -> Result<(), MailerError> {
         self.session()?.handle_tls_failed(now, diag);
@@ -1643,14 +1646,14 @@ impl Mailer {
     }
 
     /// The SMTP connection closed, or a write to it failed:
-    /// [`smtp::Client::handle_close`].
+    /// [`smtp::Session::handle_close`].
     pub fn handle_smtp_close(&mut self, now: Instant) -> Result<(), MailerError> {
         self.session()?.handle_close(now);
         Ok(())
     }
 
     /// `now` reached [`Mailer::poll_smtp_timeout`]'s deadline:
-    /// [`smtp::Client::handle_timeout`] (earlier calls do nothing).
+    /// [`smtp::Session::handle_timeout`] (earlier calls do nothing).
     pub fn handle_smtp_timeout(&mut self, now: Instant) -> Result<(), MailerError> {
         self.session()?.handle_timeout(now);
         Ok(())
@@ -1661,12 +1664,12 @@ impl Mailer {
     pub fn poll_smtp_timeout(&self) -> Result<Option<Instant>, MailerError> {
         self.client
             .as_ref()
-            .map(smtp::Client::poll_timeout)
+            .map(smtp::Session::poll_timeout)
             .ok_or(MailerError::WrongState)
     }
 
     /// The next octets to send to the SMTP server, written into `out`
-    /// (`None`: nothing now): [`smtp::Client::poll_transmit`]; a transmit
+    /// (`None`: nothing now): [`smtp::Session::poll_transmit`]; a transmit
     /// that carries the token says so (`sensitive`).
     #[must_use = "the octets written must be sent"]
     pub fn poll_smtp_transmit(
@@ -1674,11 +1677,18 @@ impl Mailer {
         now: Instant,
         out: &mut [u8],
     ) -> Result<Option<Transmit>, MailerError> {
-        Ok(self.session()?.poll_transmit(now, out)?)
+        // The token AUTH carries is read where the store keeps it: the
+        // session holds no copy (R-MEM).
+        let owner = self.job.as_ref().map(|j| &j.decision.owner);
+        let token = owner
+            .and_then(|o| self.store.lent_token(o))
+            .unwrap_or_default();
+        let session = self.client.as_mut().ok_or(MailerError::WrongState)?;
+        Ok(session.poll_transmit(now, out, token)?)
     }
 
     /// After [`Event::ReadyForBody`]: body octets from `input` encoded into
-    /// `out` for the wire ([`smtp::Client::write_body`]); send
+    /// `out` for the wire ([`smtp::Session::write_body`]); send
     /// `out[..written]` and offer the input past `consumed` again.
     pub fn write_smtp_body(
         &mut self,
@@ -1690,7 +1700,7 @@ impl Mailer {
 
     /// [`Mailer::write_smtp_body`] for a canonical body (CRLF line ends, no
     /// line starting with a dot: the composer's output):
-    /// [`smtp::Client::write_body_canonical`].
+    /// [`smtp::Session::write_body_canonical`].
     pub fn write_smtp_body_canonical(
         &mut self,
         input: &[u8],
@@ -1700,7 +1710,7 @@ impl Mailer {
     }
 
     /// The whole body was written: the session queues the end of data
-    /// ([`smtp::Client::finish_body`]).
+    /// ([`smtp::Session::finish_body`]).
     pub fn finish_smtp_body(&mut self, now: Instant) -> Result<(), MailerError> {
         Ok(self.session()?.finish_body(now)?)
     }
@@ -1731,7 +1741,7 @@ impl Mailer {
     fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
         // Straight from the store into the client: no copy in between.
         let retried = match (self.store.access(now, owner), self.client.as_mut()) {
-            (Access::Valid(t), Some(c)) => c.retry_auth(now, t.expose()).is_ok(),
+            (Access::Valid(t), Some(c)) => c.relend_token(now, t.expose().len()).is_ok(),
             _ => false,
         };
         if !retried {

@@ -52,7 +52,7 @@ static int pd_failed, pd_passed;
 
 /* ---- the device's memory --------------------------------------------- */
 
-static mfp_oauth_mailer pd_mailer;             /* static: 56 KB */
+static mfp_oauth_mailer pd_mailer;             /* static: 52 KB */
 static mfp_oauth_token_client pd_tokens;       /* static: 14 KB */
 static uint8_t pd_flash[2][MFP_OAUTH_NV_IMAGE_MAX_LEN]; /* the RAM "flash" */
 static size_t pd_flash_len[2];

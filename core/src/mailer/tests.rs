@@ -38,6 +38,8 @@ struct Server {
     auth_attempts: usize,
     froms: Vec<String>,
     rcpts: Vec<String>,
+    /// The XOAUTH2 responses received, base64 as sent.
+    auths: Vec<String>,
     quit: bool,
     /// Extra lines of the EHLO reply after TLS (each ending in CRLF),
     /// before its last line.
@@ -57,6 +59,7 @@ impl Server {
             auth_attempts: 0,
             froms: Vec::new(),
             rcpts: Vec::new(),
+            auths: Vec::new(),
             quit: false,
             ehlo_extra: "",
         }
@@ -103,6 +106,7 @@ impl Server {
             } else if upper.starts_with("AUTH XOAUTH2 ") {
                 assert!(self.tls, "token sent before TLS");
                 self.auth_attempts += 1;
+                self.auths.push(text["AUTH XOAUTH2 ".len()..].to_string());
                 let ok = self
                     .good
                     .iter()
@@ -808,10 +812,14 @@ fn logout_auto_reset_and_expiry_checks_use_the_settings() {
 fn sizes() {
     println!("size_of::<Mailer>() = {}", size_of::<Mailer>());
     println!("size_of::<smtp::Client>() = {}", size_of::<Client>());
+    println!(
+        "size_of::<smtp::Session>() = {}",
+        size_of::<smtp::Session>()
+    );
     println!("size_of::<TokenStore>() = {}", size_of::<TokenStore>());
     println!("size_of::<Settings>() = {}", size_of::<Settings>());
     println!("size_of::<Plan>() = {}", size_of::<Plan>());
-    assert!(size_of::<Mailer>() >= size_of::<TokenStore>() + size_of::<Client>());
+    assert!(size_of::<Mailer>() >= size_of::<TokenStore>() + size_of::<smtp::Session>());
 }
 
 // ----- the whole lifecycle with the real OAuth client -----

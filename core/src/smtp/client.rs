@@ -1,7 +1,8 @@
-//! The submission session state machine: [`Client`], its construction, the
-//! input and output pumping and the timers.
+//! The submission session state machine: [`Session`], its construction,
+//! the input and output pumping and the timers; [`Client`] is a session
+//! with its own copy of the access token (`lent.rs`).
 //!
-//! `Client` is one type whose `impl` is split by phase, so that each file
+//! `Session` is one type whose `impl` is split by phase, so that each file
 //! reads as one part of the session (R-ENGINE layering, issue 15):
 //! - here: the session itself (greeting, EHLO, STARTTLS, QUIT), the reply
 //!   reader, the command queues and their emission, the deadlines;
@@ -21,7 +22,6 @@ use super::settings::{Security, Settings};
 use crate::address::Address;
 use crate::diag::Id;
 use crate::limits::{MAX_RECIPIENTS, MAX_REPLY_LINE_LEN, SMTP_EVENT_QUEUE};
-use crate::secret::AccessToken;
 use crate::time::{Duration, Instant};
 use crate::wire::dot_stuff::DotStuffer;
 use crate::wire::ehlo::Capabilities;
@@ -31,11 +31,13 @@ use crate::wire::smtp_cmd::Command;
 use crate::wire::BufferTooSmall;
 
 mod auth;
+mod lent;
 mod message;
 mod transaction;
 
 use auth::AuthStep;
 pub use auth::MAX_AUTH_ATTEMPTS;
+pub use lent::Client;
 pub use transaction::BodyProgress;
 
 /// Commands queued or awaiting replies at once: MAIL, every RCPT, DATA,
@@ -60,7 +62,8 @@ enum State {
     Ehlo,
     StartTls,
     TlsHandshake,
-    /// TLS and EHLO done; AUTH waits for [`Client::set_token`].
+    /// TLS and EHLO done; AUTH waits for the token ([`Client::set_token`],
+    /// [`Session::lend_token`]).
     AwaitToken,
     Auth(AuthStep),
     AuthFailed,
@@ -77,7 +80,7 @@ enum State {
 }
 
 /// A command waiting to be written: a description, not octets. When its
-/// turn comes, [`Client::write_cmd`] gives it what it carries (envelope,
+/// turn comes, [`Session::write_cmd`] gives it what it carries (envelope,
 /// token, capabilities) as a [`Command`] and writes it into the caller's
 /// buffer, resuming at the same octet if the buffer fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,16 +182,22 @@ struct Txn {
     bdat_due: usize,
 }
 
-/// A sans-IO SMTP submission session with OAuth 2.0 authentication.
+/// A sans-IO SMTP submission session with OAuth 2.0 authentication, with
+/// no copy of the access token: the owner of the token says its length
+/// when it lends it ([`Session::lend_token`]) and passes its octets to each
+/// [`Session::poll_transmit`], so a firmware that keeps the token elsewhere
+/// (the mailer's token store) keeps no second 4 KiB copy (R-MEM).
+/// [`Client`] is the session with a token of its own.
 ///
 /// Drive it as the crate documentation's poll-order contract says. Its size
-/// is dominated by the access token and the envelope (see the README's
-/// capacities table); it holds no I/O buffer of its own beyond one reply
-/// line.
-pub struct Client {
+/// is dominated by the envelope (see the README's capacities table); it
+/// holds no I/O buffer of its own beyond one reply line.
+pub struct Session {
     settings: Settings,
     user: Address,
-    token: AccessToken,
+    /// Octets of the access token lent for AUTH (0: none lent, or AUTH is
+    /// over); its octets come with each `poll_transmit`.
+    token_len: usize,
     state: State,
     tls: bool,
     caps: Capabilities,
@@ -212,33 +221,28 @@ pub struct Client {
     events: Deque<Event, SMTP_EVENT_QUEUE>,
 }
 
-impl core::fmt::Debug for Client {
+impl core::fmt::Debug for Session {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("Session")
             .field("state", &self.state)
             .field("tls", &self.tls)
             .field("user", &self.user)
-            .field("token", &self.token)
             .field("caps", &self.caps)
             .finish_non_exhaustive()
     }
 }
 
-impl Client {
+impl Session {
     /// A session on a connection that has just been opened at `now` (with
     /// TLS already up if `settings.security` is [`Security::ImplicitTls`]).
-    /// `user` is the mailbox whose access token [`Self::set_token`] lends.
-    ///
-    /// The token is not a parameter: it is copied in by `set_token` once the
-    /// client is where it will stay, so no moved copy of it is left behind
-    /// (a Rust move does not wipe its source).
+    /// `user` is the mailbox whose access token [`Self::lend_token`] lends.
     #[must_use]
     pub fn new(now: Instant, settings: Settings, user: Address) -> Self {
         let tls = settings.security == Security::ImplicitTls;
-        let mut client = Client {
+        let mut client = Session {
             settings,
             user,
-            token: AccessToken::new(),
+            token_len: 0,
             state: State::Greeting,
             tls,
             caps: Capabilities::default(),
@@ -266,20 +270,19 @@ impl Client {
     /// A session with no connection, only a place for one (see
     /// [`Client::reset`]).
     pub(crate) fn idle() -> Self {
-        Client::new(Instant::ZERO, Settings::idle(), Address::NONE)
+        Session::new(Instant::ZERO, Settings::idle(), Address::NONE)
     }
 
-    /// Back to what [`Client::new`] builds, in place, field by field: a
-    /// session on a connection just opened at `now`, no token (the old one
-    /// is wiped). Nothing the size of the session (12 KB) is built on the
+    /// Back to what [`Session::new`] builds, in place, field by field: a
+    /// session on a connection just opened at `now`, no token lent. Nothing the size of the session (12 KB) is built on the
     /// stack and moved (R-MEM): a firmware keeps one session in its storage
     /// and resets it for each connection.
     pub fn reset(&mut self, now: Instant, settings: &Settings, user: &Address) {
         // Destructured without `..`: a new field must be reset here too.
-        let Client {
+        let Session {
             settings: settings_place,
             user: user_place,
-            token,
+            token_len,
             state,
             tls,
             caps,
@@ -302,7 +305,7 @@ impl Client {
         *tls = settings.security == Security::ImplicitTls;
         settings_place.clone_from(settings);
         user_place.clone_from(user);
-        token.clear();
+        *token_len = 0;
         *state = State::Greeting;
         *caps = Capabilities::default();
         *mechanism = Mechanism::Xoauth2;
@@ -368,7 +371,7 @@ impl Client {
     /// after the upgrade, so the driver must discard them, never keep them
     /// to feed after the handshake. Fed anyway (after the `220` in the
     /// same call, during the handshake, or after
-    /// [`Client::handle_tls_established`] before the new EHLO went out, a
+    /// [`Session::handle_tls_established`] before the new EHLO went out, a
     /// reply to nothing), they end the session with
     /// [`Error::PlaintextAfterStartTls`].
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> usize {
@@ -495,7 +498,7 @@ impl Client {
         match self.state {
             State::Ready | State::AuthFailed | State::AwaitToken => {
                 self.envelope.end();
-                self.token.clear();
+                self.token_len = 0;
                 self.queue(Cmd::Quit);
                 self.state = State::Quit;
                 Ok(())
@@ -534,13 +537,16 @@ impl Client {
     /// Write the next octets to send into `out`. Pipelined commands share a
     /// transmit; a command carrying the token travels alone and is marked
     /// `sensitive`. Any buffer size works: a long AUTH line simply takes
-    /// several transmits.
+    /// several transmits. `token` is the access token lent
+    /// ([`Session::lend_token`]), the same octets on every call until AUTH
+    /// is over; only AUTH's lines read it.
     pub fn poll_transmit(
         &mut self,
         now: Instant,
         out: &mut [u8],
+        token: &[u8],
     ) -> Result<Option<Transmit>, BufferTooSmall> {
-        let (written, sensitive) = self.drain_outbox(now, out);
+        let (written, sensitive) = self.drain_outbox(now, out, token);
         if written == 0 {
             if !self.outbox.is_empty() && !self.is_closed() {
                 return Err(BufferTooSmall { needed: 1 });
@@ -556,7 +562,7 @@ impl Client {
     // ---- internals ----------------------------------------------------
 
     /// Write queued commands into `out`: (octets written, sensitive).
-    fn drain_outbox(&mut self, now: Instant, out: &mut [u8]) -> (usize, bool) {
+    fn drain_outbox(&mut self, now: Instant, out: &mut [u8], token: &[u8]) -> (usize, bool) {
         let mut written = 0;
         let mut sensitive = false;
         while let Some(&cmd) = self.outbox.front() {
@@ -572,7 +578,7 @@ impl Client {
                 break;
             }
             let dst = out.get_mut(written..).unwrap_or(&mut []);
-            let (n, complete) = self.write_cmd(cmd, self.emit_offset, dst);
+            let (n, complete) = self.write_cmd(cmd, self.emit_offset, dst, token);
             written += n;
             sensitive |= cmd.is_sensitive();
             if !complete {
@@ -665,7 +671,7 @@ impl Client {
 
     fn shut(&mut self) {
         self.state = State::Closed;
-        self.token.clear();
+        self.token_len = 0;
         self.outbox.clear();
         self.expect.clear();
         self.in_flight = 0;
@@ -767,13 +773,13 @@ impl Client {
     }
 
     /// Write `cmd` from octet `skip` into `out`: (octets written, complete).
-    fn write_cmd(&self, cmd: Cmd, skip: usize, out: &mut [u8]) -> (usize, bool) {
+    fn write_cmd(&self, cmd: Cmd, skip: usize, out: &mut [u8], token: &[u8]) -> (usize, bool) {
         let mechanism = self.mechanism;
         let line = match &cmd {
             Cmd::Ehlo => Command::Ehlo(self.settings.ehlo_domain()),
             Cmd::StartTls => Command::StartTls,
             Cmd::AuthInitial => {
-                return self.with_message(|m| {
+                return self.with_message(token, |m| {
                     Command::Auth {
                         mechanism,
                         initial_response: Some(m),
@@ -786,7 +792,7 @@ impl Client {
                 initial_response: None,
             },
             Cmd::AuthResponse => {
-                return self.with_message(|m| Command::AuthResponse(m).write(skip, out));
+                return self.with_message(token, |m| Command::AuthResponse(m).write(skip, out));
             }
             Cmd::AuthAck => Command::AuthAck(mechanism),
             Cmd::Mail => self.mail_command(),

@@ -197,7 +197,7 @@ impl Diagnostic for Error {
 #[non_exhaustive]
 pub enum Event {
     /// Start TLS on the connection now, then call
-    /// [`super::Client::handle_tls_established`]. Feed no more plaintext.
+    /// [`super::Session::handle_tls_established`]. Feed no more plaintext.
     UpgradeTls,
     /// AUTH is starting; `initial_response` says whether the token went on
     /// the AUTH line (short tokens) or in a second step (long ones).
@@ -238,8 +238,8 @@ pub enum Event {
         /// What it means.
         diag: Id,
     },
-    /// Stream the body with [`super::Client::write_body`], then call
-    /// [`super::Client::finish_body`].
+    /// Stream the body with [`super::Session::write_body`], then call
+    /// [`super::Session::finish_body`].
     ReadyForBody,
     /// The server took responsibility for the message.
     MessageSent {

@@ -72,7 +72,7 @@
 //!
 //! A body made by the core composer ([`crate::mime`]) is canonical (CRLF
 //! line ends, no line starting with a dot): stream it with
-//! [`Client::write_body_canonical`] instead, which copies it rather than
+//! [`Session::write_body_canonical`] instead, which copies it rather than
 //! scanning every octet (with `DATA` a line-start dot is still stuffed).
 
 mod classify;
@@ -81,7 +81,7 @@ mod event;
 mod settings;
 
 pub use classify::{classify, refresh_may_help};
-pub use client::{BodyProgress, Client, Transmit, MAX_AUTH_ATTEMPTS};
+pub use client::{BodyProgress, Client, Session, Transmit, MAX_AUTH_ATTEMPTS};
 pub use event::{BodyError, Error, Event, Stage, SubmitError, TokenError};
 pub use settings::{Envelope, MechanismPreference, Security, Settings, SettingsError, Timeouts};
 

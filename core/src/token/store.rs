@@ -538,6 +538,19 @@ impl TokenStore {
         }
     }
 
+    /// The access token lent to `owner`'s SMTP session, read at each
+    /// transmit of AUTH (R-MEM: the session keeps no copy): the cached
+    /// octets whatever their age, as [`TokenStore::access`] found them
+    /// valid when it lent them moments before. `None` once they are gone
+    /// (evicted or wiped): AUTH then goes out with no token and is refused.
+    pub(crate) fn lent_token(&self, owner: &TokenOwner) -> Option<&[u8]> {
+        let key = self.key(owner)?;
+        self.cache
+            .iter()
+            .find_map(|c| c.live().filter(|c| c.key == key))
+            .map(|c| c.token.expose())
+    }
+
     /// A refresh grant for `owner` succeeded. A new refresh token in the
     /// response replaces the old one (rotation) and asks for persistence.
     /// Returns whether the refresh token rotated.

@@ -287,3 +287,47 @@ fn dropped_mid_transaction(cancel: bool) {
         srv.froms
     );
 }
+
+/// R-MEM: the SMTP session borrows the job's token from the store at each
+/// AUTH transmit (no copy of its own). If the token left the store between
+/// the lending and AUTH (other sign-ins evicted it), AUTH goes out with no
+/// token, is refused, and the one refresh-and-retry sends the new token.
+#[test]
+fn a_token_evicted_before_auth_is_refreshed_and_retried() {
+    let mut m = with_admin_token(b"AT", b"RT");
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(10), &scan(&to, None)).unwrap();
+    connect(&mut m, at(10));
+    for (id, account) in [("alice", "alice@contoso.com"), ("carl", "carl@contoso.com")] {
+        let owner = TokenOwner::User(UserId::try_from(id).unwrap());
+        m.store_mut()
+            .store_acquired(
+                at(11),
+                None,
+                &owner,
+                &addr(account),
+                grant(b"AT-USER", Some(b"RT-USER")),
+            )
+            .unwrap();
+    }
+    let mut srv = Server::new(ADMIN, &[b"AT-NEW"]);
+    let mut seen = Seen::default();
+    pump(&mut m, &mut srv, at(12), true, &mut seen);
+    assert_eq!(srv.auth_attempts, 1);
+    assert_eq!(
+        m.plan(),
+        &Plan::TokenExchange {
+            owner: TokenOwner::Admin
+        }
+    );
+    assert_eq!(
+        m.exchange_succeeded(at(13), None, grant(b"AT-NEW", None))
+            .unwrap(),
+        Plan::Session
+    );
+    pump(&mut m, &mut srv, at(13), false, &mut seen);
+    assert_eq!(srv.auth_attempts, 2);
+    assert!(matches!(m.plan(), Plan::Done { .. }), "{:?}", m.plan());
+    // Never another owner's token: none, then the administrator's new one.
+    assert_eq!(srv.auths, [srv.xoauth2(b""), srv.xoauth2(b"AT-NEW")]);
+}

@@ -1,4 +1,4 @@
-//! AUTH (R-SASL): the `impl` block of [`Client`] for authentication.
+//! AUTH (R-SASL): the `impl` block of [`Session`] for authentication.
 //!
 //! XOAUTH2 or OAUTHBEARER, as the settings prefer and the server offers;
 //! the initial response on the AUTH line, or AUTH alone and the response
@@ -8,9 +8,9 @@
 //! one retry with a refreshed token. Split from `client.rs` so the session
 //! reads phase by phase (R-ENGINE layering, issue 15).
 
-use super::{Client, Cmd, State};
+use super::{Cmd, Session, State};
 use crate::diag::Id;
-use crate::limits::SMTP_COMMAND_LINE_LIMIT;
+use crate::limits::{MAX_ACCESS_TOKEN_LEN, SMTP_COMMAND_LINE_LIMIT};
 use crate::smtp::{
     classify, refresh_may_help, Error, Event, MechanismPreference, Stage, TokenError,
 };
@@ -37,26 +37,18 @@ pub(super) enum AuthStep {
     },
 }
 
-impl Client {
+impl Session {
     // ---- mutators -----------------------------------------------------
 
-    /// The storage of the client's copy of the token (tests of wiping).
-    #[cfg(all(test, feature = "oauth"))]
-    pub(crate) fn token_storage(&self) -> &[u8] {
-        self.token.storage()
-    }
-
-    /// Lend the access token for `user` (copied into the client, wiped
-    /// after AUTH). Call it before AUTH starts, or when
-    /// [`Event::NeedToken`] asks for it.
-    pub fn set_token(&mut self, now: Instant, token: &[u8]) -> Result<(), TokenError> {
+    /// Lend an access token of `len` octets for `user`: its octets come
+    /// with each [`Session::poll_transmit`] until AUTH is over. Call it
+    /// before AUTH starts, or when [`Event::NeedToken`] asks for it.
+    pub fn lend_token(&mut self, now: Instant, len: usize) -> Result<(), TokenError> {
         if matches!(self.state, State::Closed | State::Quit) {
             return Err(TokenError::WrongState);
         }
-        if token.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        self.token.set(token).map_err(|_| TokenError::TooLong)?;
+        Self::check_token_len(len)?;
+        self.token_len = len;
         if self.state == State::AwaitToken {
             self.last_progress = now;
             self.start_auth();
@@ -65,24 +57,46 @@ impl Client {
     }
 
     /// After [`Event::AuthRejected`] with `refresh_and_retry`: try again
-    /// with a freshly refreshed token, once.
-    pub fn retry_auth(&mut self, _now: Instant, token: &[u8]) -> Result<(), TokenError> {
+    /// with a freshly refreshed token of `len` octets, once.
+    pub fn relend_token(&mut self, _now: Instant, len: usize) -> Result<(), TokenError> {
         if self.state != State::AuthFailed || self.auth_attempts >= MAX_AUTH_ATTEMPTS {
             return Err(TokenError::WrongState);
         }
-        if token.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        self.token.set(token).map_err(|_| TokenError::TooLong)?;
+        Self::check_token_len(len)?;
+        self.token_len = len;
         self.start_auth();
         Ok(())
     }
 
+    /// Whether a token may be lent now ([`Session::lend_token`]).
+    pub(crate) fn accepts_token(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Quit)
+    }
+
+    /// Whether AUTH may be retried now ([`Session::relend_token`]).
+    pub(crate) fn may_retry_auth(&self) -> bool {
+        self.state == State::AuthFailed && self.auth_attempts < MAX_AUTH_ATTEMPTS
+    }
+
+    fn check_token_len(len: usize) -> Result<(), TokenError> {
+        match len {
+            0 => Err(TokenError::Empty),
+            n if n > MAX_ACCESS_TOKEN_LEN => Err(TokenError::TooLong),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a token is lent (AUTH not over).
+    #[must_use]
+    pub fn holds_token(&self) -> bool {
+        self.token_len > 0
+    }
+
     // ---- internals ----------------------------------------------------
 
-    /// Wipe the token (the session is over).
+    /// The token is taken back (the session is over).
     pub(crate) fn forget_token(&mut self) {
-        self.token.clear();
+        self.token_len = 0;
     }
 
     /// EHLO over TLS succeeded: choose the mechanism, then authenticate
@@ -92,7 +106,7 @@ impl Client {
             self.fail(Error::NoOAuthMechanism);
         } else {
             self.mechanism = self.choose_mechanism();
-            if self.token.is_empty() {
+            if self.token_len == 0 {
                 self.state = State::AwaitToken;
                 self.event(Event::NeedToken);
             } else {
@@ -123,7 +137,7 @@ impl Client {
             return;
         };
         if code.code == 235 {
-            self.token.clear();
+            self.token_len = 0;
             self.event(Event::Authenticated {
                 mechanism: self.mechanism,
             });
@@ -174,7 +188,7 @@ impl Client {
     fn auth_rejected(&mut self, code: ReplyCode, diag: Id) {
         let refresh_and_retry = (refresh_may_help(diag) || diag == Id::AuthChallengeMalformed)
             && self.auth_attempts < MAX_AUTH_ATTEMPTS;
-        self.token.clear();
+        self.token_len = 0;
         self.state = State::AuthFailed;
         self.event(Event::AuthRejected {
             code,
@@ -192,9 +206,10 @@ impl Client {
         }
     }
 
-    /// Length of `AUTH <mech> <response>\r\n`.
+    /// Length of `AUTH <mech> <response>\r\n` with the token lent: the
+    /// message without a token, and the token's length.
     fn initial_line_len(&self) -> usize {
-        let plain = self.with_message(|m| m.plain_len());
+        let plain = self.with_message(&[], |m| m.plain_len()) + self.token_len;
         auth_initial_len(self.mechanism, plain)
     }
 
@@ -214,9 +229,8 @@ impl Client {
         });
     }
 
-    pub(super) fn with_message<R>(&self, f: impl FnOnce(&dyn Plaintext) -> R) -> R {
+    pub(super) fn with_message<R>(&self, token: &[u8], f: impl FnOnce(&dyn Plaintext) -> R) -> R {
         let user = self.user.as_str();
-        let token = self.token.expose();
         match self.mechanism {
             Mechanism::Xoauth2 => f(&xoauth2(user, token)),
             Mechanism::OAuthBearer => {

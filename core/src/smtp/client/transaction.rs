@@ -1,4 +1,4 @@
-//! The message transaction (R-SMTP): the `impl` block of [`Client`] for
+//! The message transaction (R-SMTP): the `impl` block of [`Session`] for
 //! MAIL, RCPT and DATA or BDAT.
 //!
 //! A submitted envelope waits until the session is authenticated, then
@@ -9,7 +9,7 @@
 //! `client.rs` so the session reads phase by phase (R-ENGINE layering,
 //! issue 15).
 
-use super::{refused, Client, Cmd, Expect, State, Txn};
+use super::{refused, Cmd, Expect, Session, State, Txn};
 use crate::address::Address;
 use crate::limits::MIN_BODY_OUT_LEN;
 use crate::smtp::{classify, BodyError, Envelope, Error, Event, Stage, SubmitError};
@@ -19,7 +19,7 @@ use crate::wire::reply::ReplyCode;
 use crate::wire::smtp_cmd::{bdat_header_len, Command};
 use crate::wire::BufferTooSmall;
 
-/// Progress of one [`Client::write_body`] call.
+/// Progress of one [`Session::write_body`] call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[must_use]
@@ -30,10 +30,10 @@ pub struct BodyProgress {
     pub written: usize,
 }
 
-impl Client {
+impl Session {
     // ---- mutators -----------------------------------------------------
 
-    /// [`Client::send_message`] with the envelope copied from `envelope`
+    /// [`Session::send_message`] with the envelope copied from `envelope`
     /// straight into the session (R-MEM: no 4.4 KB envelope moved on the
     /// stack).
     pub fn send_message_from(
@@ -59,7 +59,7 @@ impl Client {
         Ok(())
     }
 
-    /// [`Client::send_message`] with the envelope filled by `fill` where
+    /// [`Session::send_message`] with the envelope filled by `fill` where
     /// the session keeps it, starting from no sender and no recipient
     /// (R-MEM: no 4.4 KB envelope built on the caller's stack and moved).
     /// The state is checked first; if `fill` fails or adds no recipient,
@@ -89,9 +89,9 @@ impl Client {
 
     /// The envelope the session keeps, to fill in place while no message
     /// is submitted (`None` while one is). It stays across
-    /// [`Client::reset`] and the end of a transaction, so a caller that
+    /// [`Session::reset`] and the end of a transaction, so a caller that
     /// stages it once (the mailer, for a job) submits it again on each new
-    /// session with [`Client::send_staged`] and keeps no copy (R-MEM).
+    /// session with [`Session::send_staged`] and keeps no copy (R-MEM).
     pub(crate) fn staged_envelope_mut(&mut self) -> Option<&mut Envelope> {
         self.envelope.staged_mut()
     }
@@ -102,8 +102,8 @@ impl Client {
         self.envelope.end();
     }
 
-    /// Submit the staged envelope ([`Client::staged_envelope_mut`]), as
-    /// [`Client::send_message`] does.
+    /// Submit the staged envelope ([`Session::staged_envelope_mut`]), as
+    /// [`Session::send_message`] does.
     pub(crate) fn send_staged(&mut self, now: Instant) -> Result<(), SubmitError> {
         if self.envelope.is_some() || matches!(self.state, State::Closed | State::Quit) {
             return Err(SubmitError::WrongState);
@@ -146,7 +146,7 @@ impl Client {
         self.write_body_as(input, out, false)
     }
 
-    /// [`Client::write_body`] for a body the caller declares canonical:
+    /// [`Session::write_body`] for a body the caller declares canonical:
     /// CRLF line ends only and no line that starts with `.`, as the core
     /// composer ([`crate::mime::Composer`]) produces. Same contract, and
     /// for such a body the same octets on the wire, at a fraction of the
@@ -186,7 +186,8 @@ impl Client {
             };
             return Ok(BodyProgress { consumed, written });
         }
-        let (pending, _) = self.drain_outbox(self.last_progress, out);
+        // No command carrying the token is ever queued after AUTH.
+        let (pending, _) = self.drain_outbox(self.last_progress, out, &[]);
         if pending > 0 || input.is_empty() {
             return Ok(BodyProgress {
                 consumed: 0,
