@@ -100,7 +100,9 @@ pub const RANDOM_LEN: usize = 7;
 
 const FLAG_SEALED: u16 = 1;
 const BODY_FIXED_LEN: usize = RANDOM_LEN + 1;
-static CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+// Bit by bit, without the 1 KB table: an image is checked once per load
+// and save, where flash dominates (R-MEM).
+static CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 // Upper bounds of the postcard encoding: a string is a varint length (at
 // most 3 octets below 2 MiB) plus its octets; an Option adds 1; a u16 varint

@@ -251,7 +251,7 @@ impl ImageWriter {
 /// of the octets so far. That CRC reflects its input and output and
 /// inverts its register at the start and the end: the register is
 /// `finalised` inverted, and the crate takes an initial value reflected.
-pub(super) fn crc_resumed(finalised: u32) -> crc::Digest<'static, u32> {
+pub(super) fn crc_resumed(finalised: u32) -> crc::Digest<'static, u32, crc::NoTable> {
     CRC.digest_with_initial((finalised ^ u32::MAX).reverse_bits())
 }
 
@@ -282,7 +282,7 @@ impl Sink for Count {
 }
 
 /// The CRC of the body (started with the prefix's first 16 octets).
-struct Crc(crc::Digest<'static, u32>);
+struct Crc(crc::Digest<'static, u32, crc::NoTable>);
 
 impl Sink for Crc {
     fn wants(&self, _: usize) -> bool {
