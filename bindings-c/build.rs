@@ -26,6 +26,12 @@ const MIN_USES: u32 = 2;
 /// build time, so that its stack array stays small).
 const MAX_DEPTH: usize = 32;
 
+/// An octet used at most this often is escaped, its value freed for a pair.
+const RARE: u32 = 20;
+
+/// Message en, message fr, remedy en, remedy fr.
+const TEXTS_PER_ID: usize = 4;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     // The texts, four per id in `Id::ALL` order: message en, message fr,
@@ -44,27 +50,47 @@ fn main() {
     }
     let originals = texts.clone();
 
-    let mut used = [false; 256];
+    let mut uses = [0u32; 256];
     for t in &texts {
         for &b in t {
-            used[usize::from(b)] = true;
+            uses[usize::from(b)] += 1;
         }
     }
-    // 0 never stands for a pair: `[0, 0]` in the table marks an octet that
-    // stands for itself.
-    let free: Vec<u8> = (1..=255u8).filter(|&b| !used[usize::from(b)]).collect();
+    // An octet that stands for itself no more than RARE times is written
+    // after ESCAPE instead, so that its value can stand for a pair (each
+    // pair code saves more octets than the rare octet's escapes cost).
+    // 0 never stands for anything: `[0, 0]` in the table marks an octet
+    // that stands for itself, and a 0 separates an id's texts.
+    let rare = |b: u8| (1..=RARE).contains(&uses[usize::from(b)]);
+    let free: Vec<u8> = (1..=255u8)
+        .filter(|&b| uses[usize::from(b)] == 0 || rare(b))
+        .collect();
+    let Some((&escape, free)) = free.split_first() else {
+        panic!("no octet value left for the escape");
+    };
+    // Symbols: an octet or pair code below 256, an escaped octet above.
+    let mut texts: Vec<Vec<u16>> = texts
+        .iter()
+        .map(|t| {
+            t.iter()
+                .map(|&b| u16::from(b) + if rare(b) { 256 } else { 0 })
+                .collect()
+        })
+        .collect();
 
     let mut pairs = [[0u8; 2]; 256];
     let mut counts = vec![0u32; 1 << 16];
-    for &code in &free {
+    for &code in free {
         counts.iter_mut().for_each(|c| *c = 0);
         for t in &texts {
             let mut i = 0;
             while i + 1 < t.len() {
-                let k = usize::from(t[i]) << 8 | usize::from(t[i + 1]);
-                counts[k] += 1;
+                let (a, b) = (t[i], t[i + 1]);
+                if a < 256 && b < 256 {
+                    counts[usize::from(a) << 8 | usize::from(b)] += 1;
+                }
                 // "aaa" holds one pair "aa" that can be replaced, not two.
-                i += if t[i] == t[i + 1] && t.get(i + 2) == Some(&t[i]) {
+                i += if a == b && t.get(i + 2) == Some(&a) {
                     2
                 } else {
                     1
@@ -81,14 +107,14 @@ fn main() {
         if n < MIN_USES {
             break;
         }
-        let (a, b) = ((best >> 8) as u8, (best & 0xff) as u8);
-        pairs[usize::from(code)] = [a, b];
+        let (a, b) = ((best >> 8) as u16, (best & 0xff) as u16);
+        pairs[usize::from(code)] = [a as u8, b as u8];
         for t in &mut texts {
             let mut out = Vec::with_capacity(t.len());
             let mut i = 0;
             while i < t.len() {
                 if i + 1 < t.len() && t[i] == a && t[i + 1] == b {
-                    out.push(code);
+                    out.push(u16::from(code));
                     i += 2;
                 } else {
                     out.push(t[i]);
@@ -114,11 +140,32 @@ fn main() {
         .max(1);
     assert!(depth <= MAX_DEPTH, "pair codes nest {depth} deep");
 
-    // Check every text expands back to itself.
+    // The packed octets: an escaped octet after ESCAPE.
+    let texts: Vec<Vec<u8>> = texts
+        .iter()
+        .map(|t| {
+            let mut out = Vec::new();
+            for &sym in t {
+                if sym >= 256 {
+                    out.push(escape);
+                }
+                out.push((sym & 0xff) as u8);
+            }
+            out
+        })
+        .collect();
+
+    // Check every text expands back to itself, as src/diag/packed.rs does.
     for (packed, original) in texts.iter().zip(&originals) {
+        assert!(!packed.contains(&0), "a 0 in a packed text");
         let mut out = Vec::new();
         let mut stack = Vec::new();
-        for &c in packed {
+        let mut octets = packed.iter();
+        while let Some(&c) = octets.next() {
+            if c == escape {
+                out.push(*octets.next().expect("an octet after the escape"));
+                continue;
+            }
             stack.push(c);
             while let Some(c) = stack.pop() {
                 match pairs[usize::from(c)] {
@@ -133,10 +180,12 @@ fn main() {
         assert_eq!(&out, original, "a packed text does not expand to itself");
     }
 
+    // An id's four texts one after the other, a 0 after each but the last;
+    // where each id's run starts (and the end).
     let mut blob = Vec::new();
     let mut starts = vec![0u16];
-    for t in &texts {
-        blob.extend_from_slice(t);
+    for id_texts in texts.chunks(TEXTS_PER_ID) {
+        blob.extend_from_slice(&id_texts.join(&0));
         starts.push(u16::try_from(blob.len()).expect("packed texts past 64 KiB"));
     }
 
@@ -164,7 +213,13 @@ fn main() {
     writeln!(rs, "pub(super) static PAIRS: [[u8; 2]; 256] = {pairs:?};").unwrap();
     writeln!(
         rs,
-        "/// Where each packed text starts in `PACKED` (and the end)."
+        "/// Before an octet that stands for itself, whatever `PAIRS` says."
+    )
+    .unwrap();
+    writeln!(rs, "pub(super) const ESCAPE: u8 = {escape};").unwrap();
+    writeln!(
+        rs,
+        "/// Where each id's packed texts start in `PACKED` (and the end)."
     )
     .unwrap();
     writeln!(
@@ -173,7 +228,7 @@ fn main() {
         starts.len()
     )
     .unwrap();
-    writeln!(rs, "/// The packed texts, one after the other.").unwrap();
+    writeln!(rs, "/// The packed texts, an id's four separated by a 0.").unwrap();
     writeln!(
         rs,
         "pub(super) static PACKED: [u8; {}] = *include_bytes!(concat!(env!(\"OUT_DIR\"), \"/diag_texts.bin\"));",

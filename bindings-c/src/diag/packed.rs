@@ -34,10 +34,11 @@ impl Packed {
             Lang::Fr => 1,
             _ => 0,
         };
-        let at = index * 4 + kind as usize + lang;
-        let start = usize::from(*table::STARTS.get(at)?);
-        let end = usize::from(*table::STARTS.get(at + 1)?);
-        table::PACKED.get(start..end).map(Self)
+        let start = usize::from(*table::STARTS.get(index)?);
+        let end = usize::from(*table::STARTS.get(index + 1)?);
+        // No packed octet is 0 but those between an id's texts.
+        let mut texts = table::PACKED.get(start..end)?.split(|&b| b == 0);
+        texts.nth(kind as usize + lang).map(Self)
     }
 
     /// The text's length in octets, once expanded.
@@ -60,10 +61,20 @@ impl Packed {
 
     /// Calls `emit` with each octet of the text, in order: each code is
     /// expanded left first, its right halves waiting on a stack of at most
-    /// `DEPTH` octets (checked by build.rs).
+    /// `DEPTH` octets (checked by build.rs); an octet after `ESCAPE` stands
+    /// for itself.
     fn expand(self, mut emit: impl FnMut(u8)) {
         let mut pending = [0u8; table::DEPTH];
-        for &first in self.0 {
+        let mut octets = self.0.iter();
+        while let Some(&first) = octets.next() {
+            if first == table::ESCAPE {
+                // An octet that stands for itself, though its value is a
+                // pair's (build.rs escapes the rarest ones).
+                if let Some(&octet) = octets.next() {
+                    emit(octet);
+                }
+                continue;
+            }
             let mut top = 0usize;
             let mut code = first;
             loop {
