@@ -2478,7 +2478,7 @@ const char *mfp_oauth_version(void);
  * `buf` must be NULL or valid for `buf_len` bytes of writes, `out_len` NULL
  * or valid for one write.
  *
- * Stack: 156 B at opt-level s, 156 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 168 B at opt-level s, 216 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_diag_message(uint32_t diag_id,
                                         uint32_t lang,
@@ -2493,7 +2493,7 @@ mfp_oauth_status mfp_oauth_diag_message(uint32_t diag_id,
  * Safety:
  * As for `mfp_oauth_diag_message`.
  *
- * Stack: 204 B at opt-level s, 204 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 168 B at opt-level s, 216 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_diag_remedy(uint32_t diag_id,
                                        uint32_t lang,
@@ -2557,7 +2557,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,940 B at opt-level s, 3,128 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,920 B at opt-level s, 3,128 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2594,7 +2594,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,700 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,640 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2625,7 +2625,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,692 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,632 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2676,7 +2676,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 1,084 B at opt-level s, 1,260 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,060 B at opt-level s, 1,220 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2717,7 +2717,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,276 B at opt-level s, 2,052 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,276 B at opt-level s, 2,012 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2743,7 +2743,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_failed(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 244 B at opt-level s, 268 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 188 B at opt-level s, 228 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_start_refresh(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2884,7 +2884,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 2,940 B at opt-level s, 3,232 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,944 B at opt-level s, 3,232 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -2908,7 +2908,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,724 B at opt-level s, 2,976 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,680 B at opt-level s, 2,976 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -2940,7 +2940,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,844 B at opt-level s, 3,536 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,832 B at opt-level s, 3,536 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -2979,7 +2979,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 2,908 B at opt-level s, 3,312 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,868 B at opt-level s, 3,296 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -3018,7 +3018,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 2,832 B at opt-level s, 2,896 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,808 B at opt-level s, 2,880 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3073,7 +3073,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
  * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
  *
- * Stack: 236 B at opt-level s, 260 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 236 B at opt-level s, 268 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
                                                   const uint8_t *input,
@@ -3112,7 +3112,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 772 B at opt-level s, 780 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 704 B at opt-level s, 736 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3167,7 +3167,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 2,948 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,928 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -3195,7 +3195,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,732 B at opt-level s, 2,028 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,680 B at opt-level s, 1,988 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3234,7 +3234,7 @@ mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
  * `out_deleted` NULL or valid for a write.
  *
- * Stack: 168 B at opt-level s, 184 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 172 B at opt-level s, 188 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
                                          const char *user_id,
@@ -3519,7 +3519,7 @@ mfp_oauth_status mfp_oauth_smtp_settings_init(mfp_oauth_smtp_settings *out_setti
  * or valid, with its strings valid for their lengths; `user` and `token`
  * NULL or valid for their lengths.
  *
- * Stack: 2,524 B at opt-level s, 3,296 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,508 B at opt-level s, 3,296 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_create(mfp_oauth_smtp *smtp,
                                        uint64_t now_ms,
@@ -3570,7 +3570,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 988 B at opt-level s, 1,568 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 968 B at opt-level s, 1,560 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3601,7 +3601,7 @@ mfp_oauth_status mfp_oauth_smtp_retry_auth(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 72 B at opt-level s, 96 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 72 B at opt-level s, 104 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3614,7 +3614,7 @@ mfp_oauth_status mfp_oauth_smtp_quit(mfp_oauth_smtp *smtp, uint64_t now_ms);
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out_event` NULL or valid for a
  * write.
  *
- * Stack: 184 B at opt-level s, 208 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 188 B at opt-level s, 212 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_event *out_event);
 
@@ -3639,7 +3639,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 2,832 B at opt-level s, 2,896 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,816 B at opt-level s, 2,880 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3654,7 +3654,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 112 B at opt-level s, 160 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 104 B at opt-level s, 160 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3716,7 +3716,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_timeout(mfp_oauth_smtp *smtp, uint64_t no
  * `input_len` bytes; `out` NULL or valid for `out_len` bytes of writes,
  * not overlapping `input`; the outputs NULL or valid for a write.
  *
- * Stack: 228 B at opt-level s, 260 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 228 B at opt-level s, 268 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_write_body(mfp_oauth_smtp *smtp,
                                            const uint8_t *input,
@@ -3754,7 +3754,7 @@ mfp_oauth_status mfp_oauth_smtp_write_body_canonical(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 108 B at opt-level s, 152 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 96 B at opt-level s, 144 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -3770,7 +3770,7 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
  *
- * Stack: 772 B at opt-level s, 780 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 688 B at opt-level s, 720 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
                                               uint64_t now_ms,
@@ -3844,7 +3844,7 @@ const char *mfp_oauth_status_str(uint32_t status);
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 596 B at opt-level s, 584 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 536 B at opt-level s, 584 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                const mfp_oauth_settings *settings,
@@ -3975,7 +3975,7 @@ mfp_oauth_status mfp_oauth_token_client_device_code(const mfp_oauth_token_client
  * Safety:
  * `client` as for `_destroy`; `out_event` NULL or valid for a write.
  *
- * Stack: 112 B at opt-level s, 116 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 116 B at opt-level s, 116 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_event(mfp_oauth_token_client *client,
                                                    mfp_oauth_token_event *out_event);
@@ -4039,7 +4039,7 @@ mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *c
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 1,920 B at opt-level s, 1,736 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,696 B at opt-level s, 1,760 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
                                                       uint64_t now_ms,
@@ -4059,7 +4059,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  *
- * Stack: 1,712 B at opt-level s, 1,820 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 964 B at opt-level s, 1,120 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,
