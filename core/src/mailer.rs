@@ -1006,20 +1006,23 @@ impl Mailer {
     #[inline(never)]
     fn start(&mut self, job: &Job<'_>, to: Recipients<'_>) -> Result<(), Id> {
         oauth_available().map_err(|e| e.diag())?;
-        let decision = policy::decide_with(
+        // The policy's decision is written where the job is kept (R-MEM:
+        // no decision or job state built on this frame and moved).
+        let state = self.job.insert(JobState {
+            decision: Decision::EMPTY,
+            retried: false,
+            result: None,
+            plans: 0,
+        });
+        policy::decide_into(
             job.function,
             &self.settings,
             self.violations,
             job.user,
             job.from,
+            &mut state.decision,
         )
         .map_err(|e| e.diag())?;
-        let state = self.job.insert(JobState {
-            decision,
-            retried: false,
-            result: None,
-            plans: 0,
-        });
         // Staged where the job's sessions send it from: no second copy.
         let envelope = self
             .client

@@ -76,6 +76,17 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// No decision yet: a constant whose bytes are zero or unset, so that
+    /// writing it where the job is kept is a memset, not a temporary.
+    pub(crate) const EMPTY: Decision = Decision {
+        from: Address::NONE,
+        owner: TokenOwner::Admin,
+        account: Address::NONE,
+        authenticator: Authenticator::Administrator,
+        when: AuthTime::Beforehand,
+        send_as: false,
+    };
+
     /// Whether a token acquired for `token_account` may sign this job.
     /// When it may not, a user owner must authenticate again for
     /// [`Decision::account`]; the administrator's slot never holds another
@@ -153,6 +164,55 @@ pub(crate) fn decide_with(
     user: Option<User<'_>>,
     entered_from: Option<&Address>,
 ) -> Result<Decision, PolicyError> {
+    decide_ref(function, settings, violations, user, entered_from).map(|c| Decision {
+        from: c.from.clone(),
+        owner: c.owner,
+        account: c.account.clone(),
+        authenticator: c.authenticator,
+        when: c.when,
+        send_as: c.send_as,
+    })
+}
+
+/// [`decide_with`] written into `out`, where the caller keeps the job
+/// (R-MEM: no 600-octet decision built on the stack and moved). On error
+/// `out` is left as it was.
+pub(crate) fn decide_into(
+    function: Function,
+    settings: &Settings,
+    violations: Violations,
+    user: Option<User<'_>>,
+    entered_from: Option<&Address>,
+    out: &mut Decision,
+) -> Result<(), PolicyError> {
+    let c = decide_ref(function, settings, violations, user, entered_from)?;
+    out.from.clone_from(c.from);
+    out.owner = c.owner;
+    out.account.clone_from(c.account);
+    out.authenticator = c.authenticator;
+    out.when = c.when;
+    out.send_as = c.send_as;
+    Ok(())
+}
+
+/// The policy's answer, its addresses borrowed from the settings, the user
+/// or the entered From.
+struct Chosen<'a> {
+    from: &'a Address,
+    owner: TokenOwner,
+    account: &'a Address,
+    authenticator: Authenticator,
+    when: AuthTime,
+    send_as: bool,
+}
+
+fn decide_ref<'a>(
+    function: Function,
+    settings: &'a Settings,
+    violations: Violations,
+    user: Option<User<'a>>,
+    entered_from: Option<&'a Address>,
+) -> Result<Chosen<'a>, PolicyError> {
     oauth_available().map_err(|_| PolicyError::NotAvailable)?;
     if !settings.oauth_enabled {
         return Err(PolicyError::OAuthOff);
@@ -248,22 +308,22 @@ fn user_owner(id: &str) -> Result<TokenOwner, PolicyError> {
         .map_err(|_| PolicyError::UserIdTooLong)
 }
 
-fn finish(
+fn finish<'a>(
     settings: &Settings,
-    from: &Address,
-    account: &Address,
+    from: &'a Address,
+    account: &'a Address,
     owner: TokenOwner,
     authenticator: Authenticator,
     when: AuthTime,
-) -> Result<Decision, PolicyError> {
+) -> Result<Chosen<'a>, PolicyError> {
     let send_as = !from.same_mailbox(account);
     if send_as && !settings.may_send_as(from) {
         return Err(PolicyError::FromNotTokenAccount);
     }
-    Ok(Decision {
-        from: from.clone(),
+    Ok(Chosen {
+        from,
         owner,
-        account: account.clone(),
+        account,
         authenticator,
         when,
         send_as,
@@ -439,6 +499,52 @@ mod tests {
                 assert_eq!(d.from, shared, "{mode:?} {function:?}");
                 assert!(d.send_as);
                 assert!(!d.account.same_mailbox(&shared));
+            }
+        }
+    }
+
+    /// R-MEM: the decision written in place is the one returned, whatever
+    /// was in the place before; a refusal leaves the place as it was.
+    #[test]
+    fn the_decision_written_in_place_is_the_decision_returned() {
+        let alice = addr("alice@contoso.com");
+        let shared = addr("scans@contoso.com");
+        let visitor = addr("visitor@fabrikam.com");
+        let user = Some(User {
+            id: "alice",
+            address: Some(&alice),
+        });
+        let mut send_as = valid(SenderMode::AllowUserChanges);
+        send_as.send_as.push(shared.clone()).unwrap();
+        let cases = [
+            (valid(SenderMode::AdminFixedAddress), None, None),
+            (valid(SenderMode::LoginUserAddress), user, None),
+            (send_as, user, Some(&shared)),
+            (valid(SenderMode::AllowUserChanges), None, Some(&visitor)),
+            (valid(SenderMode::LoginUserAddress), None, None),
+        ];
+        for (settings, user, from) in cases {
+            let f = Function::ScanToEmail;
+            let returned = decide_with(f, &settings, settings.validate(), user, from);
+            let mut place = Decision {
+                from: addr("stale@old.example"),
+                owner: TokenOwner::Guest,
+                account: addr("stale@old.example"),
+                authenticator: Authenticator::PublicUser,
+                when: AuthTime::AtSendTime,
+                send_as: true,
+            };
+            let before = place.clone();
+            let written = decide_into(f, &settings, settings.validate(), user, from, &mut place);
+            match returned {
+                Ok(d) => {
+                    assert_eq!(written, Ok(()));
+                    assert_eq!(place, d);
+                }
+                Err(e) => {
+                    assert_eq!(written, Err(e));
+                    assert_eq!(place, before);
+                }
             }
         }
     }
