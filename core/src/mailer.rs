@@ -412,16 +412,19 @@ impl Session {
         }
     }
 
-    /// A session on a connection just opened at `now`.
+    /// A session on a connection just opened at `now` to the server of
+    /// `security`, `host` and `port`, its settings written in place.
     fn start(
         &mut self,
         now: Instant,
-        settings: smtp::Settings,
-        user: Address,
-    ) -> &mut smtp::Session {
-        self.client.reset(now, &settings, &user);
+        server: (Security, &str, &str, u16),
+        user: &Address,
+    ) -> Result<&mut smtp::Session, smtp::SettingsError> {
+        let (security, ehlo_domain, host, port) = server;
+        self.client
+            .reset_for_server(now, security, ehlo_domain, host, port, user)?;
         self.live = true;
-        &mut self.client
+        Ok(&mut self.client)
     }
 
     /// The session is over: its copy of the token is wiped.
@@ -1454,44 +1457,76 @@ impl Mailer {
     /// TLS); `ehlo_domain` is the printer's host name or address literal.
     /// The SMTP session starts with the message queued.
     pub fn connected(&mut self, now: Instant, ehlo_domain: &str) -> Result<Plan, MailerError> {
-        let Plan::Connect {
-            host,
-            port,
-            security,
-        } = &self.plan
-        else {
+        self.connected_in_place(now, ehlo_domain)?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::connected`] that returns no copy of the plan: read it
+    /// where it is kept, with [`Mailer::plan`] (R-MEM).
+    pub fn connected_in_place(
+        &mut self,
+        now: Instant,
+        ehlo_domain: &str,
+    ) -> Result<(), MailerError> {
+        let Plan::Connect { .. } = &self.plan else {
             return Err(MailerError::WrongState);
         };
-        let job = self.job.as_ref().ok_or(MailerError::WrongState)?;
-        let settings = match smtp::Settings::new(*security, ehlo_domain, host, *port) {
-            Ok(s) => s,
-            Err(e) => {
-                self.plan = self.finish(Plan::Failed { diag: e.diag() });
-                return Ok(self.plan.clone());
-            }
+        let owner = match self.job.as_ref() {
+            Some(job) => &job.decision.owner,
+            None => return Err(MailerError::WrongState),
         };
-        let owner = job.decision.owner.clone();
-        let account = job.decision.account.clone();
-        match self.store.access(now, &owner) {
+        match self.store.access(now, owner) {
             Access::Valid(_) => {}
             // Expired between the plan and the connection: refresh first.
             Access::Refresh => {
-                self.plan = Plan::TokenExchange { owner };
+                self.plan = Plan::TokenExchange {
+                    owner: owner.clone(),
+                };
                 self.count_plan();
-                return Ok(self.plan.clone());
+                return Ok(());
             }
             Access::Authenticate => {
+                let owner = owner.clone();
                 self.plan = self.need_token(&owner);
                 self.count_plan();
-                return Ok(self.plan.clone());
+                return Ok(());
             }
         }
-        // The session is reset where the mailer keeps it (R-MEM), the token
-        // lent by its length (its octets stay in the store, read at each
-        // AUTH transmit) and the job's envelope, staged in the session's own
-        // place, submitted: no copy of either.
-        let client = self.client.start(now, settings, account);
-        let lent = match self.store.access(now, &owner) {
+        self.start_session(now, ehlo_domain);
+        self.count_plan();
+        Ok(())
+    }
+
+    /// The connection of [`Plan::Connect`] is open and the token valid:
+    /// the session is reset where the mailer keeps it, its settings written
+    /// in place (R-MEM), the token lent by its length (its octets stay in
+    /// the store, read at each AUTH transmit) and the job's envelope, staged
+    /// in the session's own place, submitted: no copy of any of them. Not
+    /// inlined: its locals stay off the callers' frames.
+    #[inline(never)]
+    fn start_session(&mut self, now: Instant, ehlo_domain: &str) {
+        let (
+            Plan::Connect {
+                host,
+                port,
+                security,
+            },
+            Some(job),
+        ) = (&self.plan, self.job.as_ref())
+        else {
+            return;
+        };
+        let server = (*security, ehlo_domain, host.as_str(), *port);
+        let client = match self.client.start(now, server, &job.decision.account) {
+            Ok(c) => c,
+            Err(e) => {
+                self.client.end();
+                self.plan = self.finish(Plan::Failed { diag: e.diag() });
+                return;
+            }
+        };
+        let owner = &job.decision.owner;
+        let lent = match self.store.access(now, owner) {
             Access::Valid(t) => client
                 .lend_token(now, t.expose().len())
                 .map_err(|e| e.diag()),
@@ -1508,8 +1543,6 @@ impl Mailer {
                 self.finish(Plan::Failed { diag })
             }
         };
-        self.count_plan();
-        Ok(self.plan.clone())
     }
 
     /// The connection of [`Plan::Connect`] could not be opened.

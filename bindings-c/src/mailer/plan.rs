@@ -414,9 +414,13 @@ pub unsafe extern "C" fn mfp_oauth_mailer_connected(
     let work = |m: &mut MailerObj| {
         // SAFETY: valid for its length (contract).
         let ehlo = try_status!(unsafe { text(ehlo_domain, ehlo_domain_len) });
-        let reported = m.mailer.connected(Instant::from_millis(now_ms), ehlo);
-        // SAFETY: not NULL and valid (contract).
-        unsafe { next_plan(&m.mailer, reported, out_plan) }
+        // The plan is read where the mailer keeps it: no copy on this
+        // frame (R-MEM).
+        match m.mailer.connected_in_place(Instant::from_millis(now_ms), ehlo) {
+            // SAFETY: not NULL and valid (contract).
+            Ok(()) => unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) },
+            Err(e) => MfpOauthStatus::of(e),
+        }
     };
     // SAFETY: the caller's contract.
     unsafe { call::with_mut(mailer, out_plan, work) }

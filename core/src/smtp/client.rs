@@ -278,9 +278,33 @@ impl Session {
     /// stack and moved (R-MEM): a firmware keeps one session in its storage
     /// and resets it for each connection.
     pub fn reset(&mut self, now: Instant, settings: &Settings, user: &Address) {
+        self.settings.clone_from(settings);
+        self.reset_session(now, user);
+    }
+
+    /// [`Session::reset`] with the settings written in place from the
+    /// server's parts ([`Settings::new`]'s arguments): nothing the size of
+    /// the settings is built on the caller's stack (R-MEM).
+    pub(crate) fn reset_for_server(
+        &mut self,
+        now: Instant,
+        security: Security,
+        ehlo_domain: &str,
+        server_host: &str,
+        server_port: u16,
+        user: &Address,
+    ) -> Result<(), super::SettingsError> {
+        self.settings
+            .set_server(security, ehlo_domain, server_host, server_port)?;
+        self.reset_session(now, user);
+        Ok(())
+    }
+
+    /// Everything of [`Session::reset`] but the settings, kept as they are.
+    fn reset_session(&mut self, now: Instant, user: &Address) {
         // Destructured without `..`: a new field must be reset here too.
         let Session {
-            settings: settings_place,
+            settings,
             user: user_place,
             token_len,
             state,
@@ -303,7 +327,6 @@ impl Session {
             events,
         } = self;
         *tls = settings.security == Security::ImplicitTls;
-        settings_place.clone_from(settings);
         user_place.clone_from(user);
         *token_len = 0;
         *state = State::Greeting;

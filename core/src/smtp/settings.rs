@@ -147,6 +147,27 @@ impl Settings {
         })
     }
 
+    /// Set the server and the EHLO name in place, the rest as
+    /// [`Settings::new`] has it (R-MEM: no settings built on the stack and
+    /// moved). On error the settings are left partly set: use them only
+    /// after `Ok`.
+    pub(crate) fn set_server(
+        &mut self,
+        security: Security,
+        ehlo_domain: &str,
+        server_host: &str,
+        server_port: u16,
+    ) -> Result<(), SettingsError> {
+        self.security = security;
+        self.mechanism = MechanismPreference::default();
+        self.timeouts = Timeouts::default();
+        self.chunking = true;
+        self.ehlo_domain = safe_name(ehlo_domain).ok_or(SettingsError::InvalidEhloDomain)?;
+        self.server_host = safe_name(server_host).ok_or(SettingsError::InvalidServerHost)?;
+        self.server_port = server_port;
+        Ok(())
+    }
+
     /// No server yet: only a place for settings (see
     /// [`super::Client::reset`]).
     pub(crate) fn idle() -> Self {

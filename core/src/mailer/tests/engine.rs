@@ -331,3 +331,29 @@ fn a_token_evicted_before_auth_is_refreshed_and_retried() {
     // Never another owner's token: none, then the administrator's new one.
     assert_eq!(srv.auths, [srv.xoauth2(b""), srv.xoauth2(b"AT-NEW")]);
 }
+
+/// R-MEM: the session's settings are written in place from the plan's
+/// server and the EHLO name. A name that cannot be sent fails the job with
+/// no session left behind, and the next job connects with a good one.
+#[test]
+fn an_ehlo_name_that_cannot_be_sent_fails_the_job_and_leaves_no_session() {
+    let mut m = with_admin_token(b"AT", b"RT");
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(10), &scan(&to, None)).unwrap();
+    assert_eq!(m.connected_in_place(at(10), "bad name\r\nRSET"), Ok(()));
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::InvalidArgument
+        }
+    );
+    assert!(!m.has_smtp_session());
+    m.submit(at(20), &scan(&to, None)).unwrap();
+    assert_eq!(m.connected_in_place(at(20), "mfp.contoso.com"), Ok(()));
+    assert_eq!(m.plan(), &Plan::Session);
+    assert!(m.has_smtp_session());
+    let mut srv = Server::new(ADMIN, &[b"AT"]);
+    let mut seen = Seen::default();
+    pump(&mut m, &mut srv, at(20), true, &mut seen);
+    assert!(matches!(m.plan(), Plan::Done { .. }), "{:?}", m.plan());
+}
