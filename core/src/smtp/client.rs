@@ -702,28 +702,36 @@ impl Session {
     }
 
     fn take_line(&mut self, now: Instant) {
-        let line_buf = core::mem::take(&mut self.line);
-        let line = split_line(&line_buf).map_or(&line_buf[..], |(l, _)| l);
         let continuation = self.assembler.in_progress();
-        let parsed = self.assembler.push_line(line);
         let stage = self.current_stage();
+        let in_ehlo = self.expect.front() == Some(&Expect::Ehlo);
+        let awaiting_outcome = self.awaiting_auth_outcome();
+        // The line is read where it was assembled, not moved onto this
+        // frame (R-MEM: a 1 KB line), and cleared once read.
+        let parsed = {
+            let line_buf = &self.line;
+            let line = split_line(line_buf).map_or(&line_buf[..], |(l, _)| l);
+            match self.assembler.push_line(line) {
+                Err(error) => Err(error),
+                Ok((line, reply)) => {
+                    if continuation && in_ehlo {
+                        self.caps.parse_line(line.text);
+                    }
+                    if reply.is_some() && line.code == 334 && awaiting_outcome {
+                        self.challenge = auth::challenge_flags(line.text);
+                    }
+                    Ok(reply)
+                }
+            }
+        };
+        self.line.clear();
         let reply = match parsed {
             Err(error) => {
                 self.fail(Error::BadReply { stage, error });
                 return;
             }
-            Ok((line, reply)) => {
-                if continuation && self.expect.front() == Some(&Expect::Ehlo) {
-                    self.caps.parse_line(line.text);
-                }
-                if reply.is_some() {
-                    self.read_challenge(line.code, line.text);
-                }
-                match reply {
-                    Some(r) => r,
-                    None => return,
-                }
-            }
+            Ok(Some(r)) => r,
+            Ok(None) => return,
         };
         let code = reply.code;
         self.last_reply = Some(reply);

@@ -115,18 +115,10 @@ impl Session {
         }
     }
 
-    /// The last line of a reply with `code` and `text`: a `334` while the
-    /// outcome of AUTH is awaited is an error challenge; keep what it says
-    /// for the final failure.
-    pub(super) fn read_challenge(&mut self, code: u16, text: &[u8]) {
-        if code == 334 && self.state == State::Auth(AuthStep::Outcome) {
-            // An error challenge (RFC 7628 §3.2.2) on one line of up
-            // to MAX_REPLY_LINE_LEN octets.
-            self.challenge = match decode_error_challenge(text) {
-                Ok(c) => (c.token_invalid, c.insufficient_scope),
-                Err(_) => (false, false),
-            };
-        }
+    /// Whether a `334` now is an error challenge (the outcome of AUTH is
+    /// awaited).
+    pub(super) fn awaiting_auth_outcome(&self) -> bool {
+        self.state == State::Auth(AuthStep::Outcome)
     }
 
     /// The reply to an AUTH line (or to the response or acknowledgement
@@ -239,5 +231,15 @@ impl Session {
                 f(&oauthbearer(user, self.settings.server_host(), port, token))
             }
         }
+    }
+}
+
+/// What an error challenge (RFC 7628 §3.2.2: the last line of a `334`
+/// while the outcome of AUTH is awaited, up to MAX_REPLY_LINE_LEN octets)
+/// says, kept for the final failure: (token invalid, insufficient scope).
+pub(super) fn challenge_flags(text: &[u8]) -> (bool, bool) {
+    match decode_error_challenge(text) {
+        Ok(c) => (c.token_invalid, c.insufficient_scope),
+        Err(_) => (false, false),
     }
 }
