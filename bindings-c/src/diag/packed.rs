@@ -1,6 +1,6 @@
 //! The catalogue's messages and remedies as the C library keeps them:
-//! byte-pair encoded by `build.rs` from the core's texts, expanded into the
-//! caller's buffer (R-MEM, issue 15). The core's `Id::message` and
+//! byte-pair encoded and Huffman coded by `build.rs` from the core's texts,
+//! expanded into the caller's buffer (R-MEM, issue 15). The core's `Id::message` and
 //! `Id::remedy`, and their 44 KB of plain text, are not linked into the C
 //! library; the host and the core keep them as `&'static str`.
 
@@ -22,9 +22,13 @@ pub(crate) enum Kind {
     Remedy = 2,
 }
 
-/// A diagnostic's packed text.
+/// A diagnostic's packed text: the texts of an id from `PACKED[start]`,
+/// of which this is the one after `skip` others.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Packed(&'static [u8]);
+pub(crate) struct Packed {
+    start: usize,
+    skip: usize,
+}
 
 impl Packed {
     /// The packed `kind` text of `id` in `lang`.
@@ -35,10 +39,10 @@ impl Packed {
             _ => 0,
         };
         let start = usize::from(*table::STARTS.get(index)?);
-        let end = usize::from(*table::STARTS.get(index + 1)?);
-        // No packed octet is 0 but those between an id's texts.
-        let mut texts = table::PACKED.get(start..end)?.split(|&b| b == 0);
-        texts.nth(kind as usize + lang).map(Self)
+        Some(Self {
+            start,
+            skip: kind as usize + lang,
+        })
     }
 
     /// The text's length in octets, once expanded.
@@ -59,30 +63,24 @@ impl Packed {
         });
     }
 
-    /// Calls `emit` with each octet of the text, in order: each code is
-    /// expanded left first, its right halves waiting on a stack of at most
-    /// `DEPTH` octets (checked by build.rs); an octet after `ESCAPE` stands
-    /// for itself.
+    /// Calls `emit` with each octet of the text, in order: each symbol's
+    /// Huffman code is read, then the symbol expanded left first, its right
+    /// halves waiting on a stack of at most `DEPTH` symbols (checked by
+    /// build.rs). The id's texts before it are read and dropped.
     fn expand(self, mut emit: impl FnMut(u8)) {
-        let mut pending = [0u8; table::DEPTH];
-        let mut octets = self.0.iter();
-        while let Some(&first) = octets.next() {
-            if first == table::ESCAPE {
-                // An octet that stands for itself, though its value is a
-                // pair's (build.rs escapes the rarest ones).
-                if let Some(&octet) = octets.next() {
-                    emit(octet);
-                }
-                continue;
-            }
+        let mut bits = Bits {
+            data: &table::PACKED,
+            pos: self.start.saturating_mul(8),
+        };
+        let mut pending = [0u16; table::DEPTH];
+        let mut skip = self.skip;
+        // Ends at the text's end symbol, or at the end of PACKED.
+        while let Some(symbol) = bits.symbol() {
             let mut top = 0usize;
-            let mut code = first;
+            let mut code = symbol;
             loop {
-                let [left, right] = table::PAIRS
-                    .get(usize::from(code))
-                    .copied()
-                    .unwrap_or_default();
-                if left != 0 {
+                let (left, right) = entry(code);
+                if left != code {
                     if let Some(slot) = pending.get_mut(top) {
                         *slot = right;
                         top += 1;
@@ -90,7 +88,15 @@ impl Packed {
                     code = left;
                     continue;
                 }
-                emit(code);
+                if right == 0 {
+                    // The end of a text.
+                    if skip == 0 {
+                        return;
+                    }
+                    skip -= 1;
+                } else if skip == 0 {
+                    emit(right as u8);
+                }
                 let Some(next) = top.checked_sub(1) else {
                     break;
                 };
@@ -98,5 +104,55 @@ impl Packed {
                 code = pending.get(top).copied().unwrap_or(0);
             }
         }
+    }
+}
+
+/// Symbol `n`'s table entry: its pair's left and right symbols, or `n`
+/// itself and the octet it stands for (0 for the end of a text).
+fn entry(n: u16) -> (u16, u16) {
+    let mut bits = Bits {
+        data: &table::TABLE,
+        pos: usize::from(n) * 2 * table::WIDTH,
+    };
+    let left = bits.read(table::WIDTH);
+    (left, bits.read(table::WIDTH))
+}
+
+/// A reader of bits, most significant first.
+struct Bits {
+    data: &'static [u8],
+    pos: usize,
+}
+
+impl Bits {
+    /// The next `len` bits (0 past the end).
+    fn read(&mut self, len: usize) -> u16 {
+        let mut v = 0u16;
+        for _ in 0..len {
+            let octet = self.data.get(self.pos / 8).copied().unwrap_or(0);
+            v = v << 1 | u16::from(octet >> (7 - self.pos % 8) & 1);
+            self.pos += 1;
+        }
+        v
+    }
+
+    /// The next symbol's number, by its canonical Huffman code (the
+    /// symbols are numbered in the code's order: `COUNTS` is the whole
+    /// code); `None` past the end of the texts.
+    fn symbol(&mut self) -> Option<u16> {
+        let (mut code, mut first, mut index) = (0u16, 0u16, 0u16);
+        for &count in &table::COUNTS {
+            if self.pos >= self.data.len() * 8 {
+                return None;
+            }
+            code |= self.read(1);
+            if code.wrapping_sub(first) < count {
+                return Some(index.wrapping_add(code.wrapping_sub(first)));
+            }
+            index = index.wrapping_add(count);
+            first = first.wrapping_add(count) << 1;
+            code <<= 1;
+        }
+        None
     }
 }
