@@ -421,8 +421,9 @@ impl Session {
         user: &Address,
     ) -> Result<&mut smtp::Session, smtp::SettingsError> {
         let (security, ehlo_domain, host, port) = server;
-        self.client
-            .reset_for_server(now, security, ehlo_domain, host, port, user)?;
+        self.client.reset_with(now, user, |s| {
+            s.set_server(security, ehlo_domain, host, port)
+        })?;
         self.live = true;
         Ok(&mut self.client)
     }

@@ -179,11 +179,15 @@ fn address_of(s: &str) -> Result<Address, MfpOauthStatus> {
     Address::parse(s).map_err(|_| MfpOauthStatus::InvalidAddress)
 }
 
-/// Reads and validates the C settings.
+/// Reads and validates the C settings into `s`, where the session keeps
+/// them (R-MEM: no settings built on the stack and moved).
 ///
 /// # Safety
 /// The strings in `c` are valid for their lengths (caller's contract).
-unsafe fn settings_from_c(c: &MfpOauthSmtpSettings) -> Result<Settings, MfpOauthStatus> {
+unsafe fn settings_from_c(
+    c: &MfpOauthSmtpSettings,
+    s: &mut Settings,
+) -> Result<(), MfpOauthStatus> {
     let security = match c.security {
         0 => Security::StartTls,
         1 => Security::ImplicitTls,
@@ -198,7 +202,7 @@ unsafe fn settings_from_c(c: &MfpOauthSmtpSettings) -> Result<Settings, MfpOauth
     let ehlo = unsafe { text(c.ehlo_domain, c.ehlo_domain_len) }?;
     // SAFETY: as above.
     let host = unsafe { text(c.server_host, c.server_host_len) }?;
-    let mut s = Settings::new(security, ehlo, host, c.server_port)
+    s.set_server(security, ehlo, host, c.server_port)
         .map_err(|e| MfpOauthStatus::from_diag(e.diag()))?;
     s.mechanism = mechanism;
     let t = &c.timeouts;
@@ -210,7 +214,7 @@ unsafe fn settings_from_c(c: &MfpOauthSmtpSettings) -> Result<Settings, MfpOauth
         data_init: ms(t.data_init_ms),
         data_end: ms(t.data_end_ms),
     };
-    Ok(s)
+    Ok(())
 }
 
 /// Fills `*out_settings` with the defaults: STARTTLS, XOAUTH2 preferred,
@@ -271,8 +275,6 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
     token_len: usize,
 ) -> MfpOauthStatus {
     call::call((smtp, settings, user), || {
-        // SAFETY: not NULL; valid for reads, its strings valid (contract).
-        let settings = try_status!(unsafe { settings_from_c(&*settings) });
         // SAFETY: valid for `user_len` bytes (contract).
         let user = try_status!(unsafe { text(user, user_len) }.and_then(address_of));
         let token = if token.is_null() && token_len == 0 {
@@ -285,10 +287,16 @@ pub unsafe extern "C" fn mfp_oauth_smtp_create(
         };
         let now = Instant::from_millis(now_ms);
         // Built in place (R-MEM): the storage is zeroed, then the session is
-        // reset where it lives; the token is copied straight from the
-        // caller's buffer into it, so no copy of it is left on the stack.
+        // reset where it lives, its settings read from the C ones straight
+        // into it; the token is copied straight from the caller's buffer
+        // into it, so no copy of it is left on the stack.
         let init = |client: &mut Client| {
-            client.reset(now, &settings, &user);
+            // SAFETY: not NULL; valid for reads, its strings valid (contract).
+            let filled =
+                client.reset_with(now, &user, |s| unsafe { settings_from_c(&*settings, s) });
+            if let Err(e) = filled {
+                return e;
+            }
             match token.map(|t| client.set_token(now, t)) {
                 Some(Err(e)) => MfpOauthStatus::of(e),
                 _ => MfpOauthStatus::Ok,

@@ -282,20 +282,18 @@ impl Session {
         self.reset_session(now, user);
     }
 
-    /// [`Session::reset`] with the settings written in place from the
-    /// server's parts ([`Settings::new`]'s arguments): nothing the size of
-    /// the settings is built on the caller's stack (R-MEM).
-    pub(crate) fn reset_for_server(
+    /// [`Session::reset`] with the settings written in place by `fill`
+    /// (typically [`Settings::set_server`], then the mechanism and the
+    /// timeouts): nothing the size of the settings is built on the caller's
+    /// stack (R-MEM). If `fill` fails, the session is not reset and its
+    /// settings must not be used (reset it again before any other call).
+    pub fn reset_with<E>(
         &mut self,
         now: Instant,
-        security: Security,
-        ehlo_domain: &str,
-        server_host: &str,
-        server_port: u16,
         user: &Address,
-    ) -> Result<(), super::SettingsError> {
-        self.settings
-            .set_server(security, ehlo_domain, server_host, server_port)?;
+        fill: impl FnOnce(&mut Settings) -> Result<(), E>,
+    ) -> Result<(), E> {
+        fill(&mut self.settings)?;
         self.reset_session(now, user);
         Ok(())
     }

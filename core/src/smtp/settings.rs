@@ -149,9 +149,9 @@ impl Settings {
 
     /// Set the server and the EHLO name in place, the rest as
     /// [`Settings::new`] has it (R-MEM: no settings built on the stack and
-    /// moved). On error the settings are left partly set: use them only
-    /// after `Ok`.
-    pub(crate) fn set_server(
+    /// moved; see [`super::Session::reset_with`]). On error the settings are
+    /// left partly set: use them only after `Ok`.
+    pub fn set_server(
         &mut self,
         security: Security,
         ehlo_domain: &str,

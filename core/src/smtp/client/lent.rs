@@ -68,6 +68,17 @@ impl Client {
         self.token.clear();
     }
 
+    /// [`Session::reset_with`], the old token wiped.
+    pub fn reset_with<E>(
+        &mut self,
+        now: Instant,
+        user: &Address,
+        fill: impl FnOnce(&mut Settings) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.token.clear();
+        self.session.reset_with(now, user, fill)
+    }
+
     /// Lend the access token for `user` (copied into the client, wiped
     /// after AUTH). Call it before AUTH starts, or when
     /// [`crate::smtp::Event::NeedToken`] asks for it.
