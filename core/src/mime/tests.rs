@@ -1,4 +1,5 @@
 use super::*;
+use base64::Engine as _;
 use proptest::prelude::*;
 use std::string::String;
 use std::vec::Vec;
