@@ -3,8 +3,9 @@
 //! again from its start on every call and keeps the octets it has not sent
 //! yet, so no header is ever held in memory whole.
 
+use base64::Engine as _;
+
 use super::{Attachment, Message, BOUNDARY_LEN, ID_HEX_LEN};
-use crate::wire::b64::{self, Alphabet};
 
 /// A window `skip..` of the text written to it, into `out`; counts every
 /// octet (`pos`) so that the same writer also measures.
@@ -215,12 +216,9 @@ fn subject(text: &str, s: &mut Sink<'_>) {
             *d = if b == b'\r' || b == b'\n' { b' ' } else { b };
         }
         let mut enc = [0u8; 52];
-        let n = b64::encode(
-            Alphabet::Standard,
-            raw.get(..chunk.len()).unwrap_or(&[]),
-            &mut enc,
-        )
-        .unwrap_or(0);
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(raw.get(..chunk.len()).unwrap_or(&[]), &mut enc)
+            .unwrap_or(0);
         s.put(b" =?UTF-8?B?");
         s.put(enc.get(..n).unwrap_or(&[]));
         s.put(b"?=\r\n");

@@ -35,9 +35,9 @@ mod head;
 #[cfg(test)]
 mod tests;
 
-use head::Sink;
+use base64::Engine as _;
 
-use crate::wire::b64::{self, Alphabet};
+use head::Sink;
 
 /// Octets of file input the composer holds (8 base64 lines of 57 octets):
 /// the most [`Output::NeedInput`] asks for at once.
@@ -775,6 +775,7 @@ impl<M: Message> Composer<M> {
     /// and the last 1 or 2 octets once the input has ended. Returns the new
     /// `n`.
     fn encode(&mut self, out: &mut [u8], mut n: usize) -> usize {
+        let b64 = &base64::engine::general_purpose::STANDARD;
         while n < out.len() && self.pend_start == self.pend_end {
             let avail = self.raw_end - self.raw_start;
             let group = if avail >= 3 {
@@ -820,7 +821,7 @@ impl<M: Message> Composer<M> {
                 .raw
                 .get(self.raw_start..self.raw_start + group)
                 .unwrap_or(&[]);
-            let k = b64::encode(Alphabet::Standard, src, &mut quad).unwrap_or(0);
+            let k = b64.encode_slice(src, &mut quad).unwrap_or(0);
             self.raw_start += group;
             self.col += 4;
             n = self.emit(quad.get(..k).unwrap_or(&[]), out, n);

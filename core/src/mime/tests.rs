@@ -1,5 +1,4 @@
 use super::*;
-use base64::Engine as _;
 use proptest::prelude::*;
 use std::string::String;
 use std::vec::Vec;

@@ -74,7 +74,7 @@ impl Thumbprint {
     /// pairs separated by `:` (`openssl x509 -fingerprint -sha256`), or
     /// base64url (43 characters) or base64 (44 with its `=`).
     pub fn parse(text: &str) -> Result<Self, OAuthError> {
-        use crate::wire::b64::{self, Alphabet};
+        use base64::Engine as _;
         let text = text.trim();
         let mut octets = [0u8; THUMBPRINT_LEN];
         let hex_digits = text.bytes().filter(|&b| b != b':').count();
@@ -94,8 +94,12 @@ impl Thumbprint {
         }
         let unpadded = text.strip_suffix('=').unwrap_or(text);
         let mut decoded = [0u8; THUMBPRINT_LEN + 3];
-        for alphabet in [Alphabet::UrlSafe, Alphabet::Standard] {
-            if let Some(THUMBPRINT_LEN) = b64::decode(alphabet, false, unpadded.as_bytes(), &mut decoded) {
+        let engines = [
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+        ];
+        for engine in engines {
+            if let Ok(THUMBPRINT_LEN) = engine.decode_slice(unpadded, &mut decoded) {
                 octets.copy_from_slice(decoded.get(..THUMBPRINT_LEN).unwrap_or(&[0; 32]));
                 return Ok(Thumbprint(octets));
             }

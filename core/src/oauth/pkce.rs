@@ -1,6 +1,7 @@
 //! Proof Key for Code Exchange (RFC 7636, `S256` only), the `state` value,
 //! and loopback redirect URIs (RFC 8252 §7.3).
 
+use base64::Engine;
 use heapless::String;
 use sha2::{Digest, Sha256};
 
@@ -8,7 +9,6 @@ use super::OAuthError;
 use crate::limits::MAX_REDIRECT_URI_LEN;
 use crate::provider::LoopbackHost;
 use crate::secret::SecretBuf;
-use crate::wire::b64::{self, Alphabet};
 
 /// Octets of a verifier made from 32 random octets (RFC 7636 §4.1).
 pub const VERIFIER_LEN: usize = 43;
@@ -18,7 +18,9 @@ pub const CHALLENGE_LEN: usize = 43;
 pub const STATE_LEN: usize = 22;
 
 fn b64url(input: &[u8], out: &mut [u8]) -> usize {
-    b64::encode(Alphabet::UrlSafe, input, out).unwrap_or(0)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode_slice(input, out)
+        .unwrap_or(0)
 }
 
 /// `BASE64URL(SHA256(verifier))`, unpadded (RFC 7636 §4.2).

@@ -5,7 +5,8 @@
 //! never exists in one buffer: each call encodes the 3-octet groups that
 //! cover the requested part of the output through a small stack window.
 
-use crate::wire::b64::{self, Alphabet};
+use base64::Engine as _;
+
 use crate::wire::sasl::Plaintext;
 use crate::wire::BufferTooSmall;
 
@@ -33,7 +34,7 @@ pub fn encode_window<P: Plaintext + ?Sized>(msg: &P, skip: usize, out: &mut [u8]
         let plain_offset = group_start / 4 * 3;
         let got = msg.copy_plain(plain_offset, &mut plain);
         let Some(src) = plain.get(..got) else { break };
-        let Some(n) = b64::encode(Alphabet::Standard, src, &mut enc) else {
+        let Ok(n) = base64::engine::general_purpose::STANDARD.encode_slice(src, &mut enc) else {
             break;
         };
         if n == 0 {
@@ -64,7 +65,6 @@ pub fn encode_all<P: Plaintext + ?Sized>(msg: &P, out: &mut [u8]) -> Result<usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
     use proptest::prelude::*;
 
     struct Bytes<'a>(&'a [u8]);

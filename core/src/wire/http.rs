@@ -14,7 +14,6 @@
 
 use core::fmt;
 
-use super::b64::{self, Alphabet};
 use super::http_head::{self, Framing};
 use super::writer::Writer;
 use super::{BufferTooSmall, Parsed};
@@ -206,11 +205,13 @@ impl fmt::Debug for ProxyCredentials<'_> {
 }
 
 fn push_base64(w: &mut Writer<'_>, input: impl Iterator<Item = u8>) {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
     let mut group = [0u8; 3];
     let mut n = 0usize;
     let flush = |w: &mut Writer<'_>, group: &[u8]| {
         let mut quad = [0u8; 4];
-        if let Some(k) = b64::encode(Alphabet::Standard, group, &mut quad) {
+        if let Ok(k) = engine.encode_slice(group, &mut quad) {
             w.push(quad.get(..k).unwrap_or(&[]));
         }
     };

@@ -9,7 +9,8 @@
 //! streaming base64url encoder (RFC 4648 §5, no padding, as RFC 7515 §2
 //! asks), so the same [`Assertion`] always gives the same octets.
 
-use super::b64::{self, Alphabet};
+use base64::Engine as _;
+
 use super::writer::Writer;
 
 /// Octets of a SHA-256 certificate thumbprint (`x5t#S256`, RFC 7515 §4.1.8).
@@ -99,7 +100,8 @@ impl<'s> B64Url<'s> {
     fn flush(&mut self) {
         let mut enc = [0u8; 4];
         let src = self.pending.get(..self.n).unwrap_or(&[]);
-        if let Some(k) = b64::encode(Alphabet::UrlSafe, src, &mut enc) {
+        if let Ok(k) = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_slice(src, &mut enc)
+        {
             (self.out)(enc.get(..k).unwrap_or(&[]));
         }
         self.n = 0;
@@ -209,9 +211,11 @@ pub fn stream_signing_input(a: &Assertion<'_>, out: &mut dyn FnMut(&[u8])) {
         h.string("typ", b"JWT");
         if let Some(t) = a.x5t_s256 {
             h.raw_string("x5t#S256", |e| {
-                let mut text = [0u8; 43];
-                if let Some(k) = b64::encode(Alphabet::UrlSafe, t, &mut text) {
-                    e.push(text.get(..k).unwrap_or(&[]));
+                let mut b64 = [0u8; 43];
+                if let Ok(k) =
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_slice(t, &mut b64)
+                {
+                    e.push(b64.get(..k).unwrap_or(&[]));
                 }
             });
         }
@@ -264,7 +268,6 @@ pub fn write_jwt(w: &mut Writer<'_>, a: &Assertion<'_>, signature: &[u8]) {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use std::format;
     use std::string::String;
     use std::vec::Vec;

@@ -5,7 +5,6 @@
 //! [`Parsed::Partial`] when more input is needed. Emitters write into
 //! caller-lent buffers and never allocate.
 
-pub(crate) mod b64;
 pub mod base64_stream;
 pub mod dot_stuff;
 pub mod ehlo;

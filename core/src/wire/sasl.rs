@@ -6,10 +6,10 @@
 //! into the output by [`crate::wire::base64_stream`], a window at a time,
 //! so a 4 KiB token needs no 6 KiB line buffer.
 
+use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::limits::{MAX_CHALLENGE_LEN, MAX_JSON_DEPTH};
-use crate::wire::b64::{self, Alphabet};
 use crate::wire::json_guard::check_depth;
 
 /// The mechanisms this client speaks.
@@ -219,7 +219,9 @@ struct ChallengeJson<'a> {
 /// Decode a `334` error challenge (the text after `334 `).
 pub fn decode_error_challenge(text: &[u8]) -> Result<ErrorChallenge, ChallengeMalformed> {
     let mut json = [0u8; MAX_CHALLENGE_LEN];
-    let n = b64::decode(Alphabet::Standard, true, text, &mut json).ok_or(ChallengeMalformed)?;
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, &mut json)
+        .map_err(|_| ChallengeMalformed)?;
     let json = json.get(..n).ok_or(ChallengeMalformed)?;
     check_depth(json, MAX_JSON_DEPTH).map_err(|_| ChallengeMalformed)?;
     let (parsed, _): (ChallengeJson<'_>, usize) =
@@ -235,7 +237,6 @@ pub fn decode_error_challenge(text: &[u8]) -> Result<ErrorChallenge, ChallengeMa
 mod tests {
     use super::*;
     use crate::wire::base64_stream::encode_all;
-    use base64::Engine as _;
 
     fn encoded<P: Plaintext>(msg: &P) -> String {
         let mut out = [0u8; 512];
