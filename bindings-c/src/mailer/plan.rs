@@ -416,7 +416,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_connected(
         let ehlo = try_status!(unsafe { text(ehlo_domain, ehlo_domain_len) });
         // The plan is read where the mailer keeps it: no copy on this
         // frame (R-MEM).
-        match m.mailer.connected_in_place(Instant::from_millis(now_ms), ehlo) {
+        match m
+            .mailer
+            .connected_in_place(Instant::from_millis(now_ms), ehlo)
+        {
             // SAFETY: not NULL and valid (contract).
             Ok(()) => unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) },
             Err(e) => MfpOauthStatus::of(e),
