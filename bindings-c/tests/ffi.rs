@@ -1705,6 +1705,12 @@ fn every_status_has_a_message_a_remedy_and_a_name() {
             statuses += 1;
             let mut buf = [0 as c_char; 512];
             let mut len = 0usize;
+            // Under Miri one status in 32 has its texts expanded (a text
+            // costs seconds there); every one of them is checked natively
+            // here and byte for byte in tests/diag_texts.rs.
+            if cfg!(miri) && statuses % 32 != 1 {
+                continue;
+            }
             for f in [message, remedy] {
                 for lang in [0, 1] {
                     assert_eq!(
