@@ -164,14 +164,16 @@ pub(crate) fn decide_with(
     user: Option<User<'_>>,
     entered_from: Option<&Address>,
 ) -> Result<Decision, PolicyError> {
-    decide_ref(function, settings, violations, user, entered_from).map(|c| Decision {
-        from: c.from.clone(),
-        owner: c.owner,
-        account: c.account.clone(),
-        authenticator: c.authenticator,
-        when: c.when,
-        send_as: c.send_as,
-    })
+    let mut decision = Decision::EMPTY;
+    decide_into(
+        function,
+        settings,
+        violations,
+        user,
+        entered_from,
+        &mut decision,
+    )?;
+    Ok(decision)
 }
 
 /// [`decide_with`] written into `out`, where the caller keeps the job
