@@ -1,5 +1,6 @@
-//! Test doubles for the demo and the tests: a simulated OAuth provider and a
-//! simulated SMTP submission server on 127.0.0.1. **Not a product feature**:
+//! Test doubles for the demo and the tests: a simulated OAuth provider, a
+//! simulated SMTP submission server and simulated mail APIs (Graph, Gmail)
+//! on 127.0.0.1. **Not a product feature**:
 //! nothing here is used when the tool talks to a real provider.
 //!
 //! They share one [`Sim`] state, so the SMTP server accepts exactly the access
@@ -13,6 +14,7 @@
 //! transcript is easiest to check. Everything is bounded: line lengths,
 //! message sizes, commands per session, request sizes, connection counts.
 
+pub mod api;
 pub mod browser;
 pub mod pki;
 pub mod provider;
@@ -39,6 +41,8 @@ pub const MAX_CONNECTIONS: usize = 32;
 #[derive(Debug, Clone)]
 struct AccessGrant {
     account: String,
+    /// The scope granted (the simulated APIs check it).
+    scope: String,
     expires_at: Instant,
 }
 
@@ -115,6 +119,7 @@ struct Book {
     requests: Vec<String>,
     auth_attempts: Vec<(String, &'static str)>,
     browser_account: Option<String>,
+    api: api::ApiState,
 }
 
 /// Settings of the simulated provider.
@@ -402,6 +407,7 @@ impl Sim {
             access.clone(),
             AccessGrant {
                 account: account.to_owned(),
+                scope: scope.to_owned(),
                 expires_at: now + lifetime,
             },
         );
@@ -513,6 +519,8 @@ pub struct World {
     pub provider: provider::Provider,
     /// The SMTP submission server.
     pub smtp: smtp::SmtpServer,
+    /// The mail API server (Graph and Gmail, one port).
+    pub api: api::ApiServer,
 }
 
 impl World {
@@ -524,13 +532,22 @@ impl World {
             .map_err(|e| io::Error::other(e.to_string()))?;
         let provider = provider::Provider::start(&sim, &pki)?;
         let smtp = smtp::SmtpServer::start(&sim, &pki, smtp_config)?;
+        let api = api::ApiServer::start(&sim, &pki)?;
         Ok(World {
             clock,
             sim,
             pki,
             provider,
             smtp,
+            api,
         })
+    }
+
+    /// The mail API server's root, `https://127.0.0.1:PORT` (Graph under
+    /// `/v1.0`, Gmail under `/upload/gmail/v1`).
+    #[must_use]
+    pub fn api_url(&self) -> String {
+        self.api.base_url()
     }
 
     /// Another SMTP server sharing this world's state and certificate (for
