@@ -357,6 +357,20 @@ fn graph_app_only_token_sends_for_its_mailbox() {
     );
     assert_eq!(r.status, 202);
     assert_eq!(deliveries_of(w, acct).len(), 1);
+    // /me means nothing without a signed-in user.
+    let r = graph_send(&mut c, "/v1.0/me/sendMail", &tok, &b64(&m));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.graph_code(), "BadRequest");
+    // Another mailbox than the one granted.
+    let r = graph_send(
+        &mut c,
+        "/v1.0/users/other@contoso.example/sendMail",
+        &tok,
+        &b64(&m),
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.graph_code(), "ErrorAccessDenied");
+    assert_eq!(deliveries_of(w, acct).len(), 1);
 }
 
 #[test]

@@ -46,7 +46,16 @@ fn item_not_found() -> Reply {
 /// Authenticate, check `permission`, and resolve the mailbox.
 fn graph_mailbox(sim: &Sim, head: &Head, user: &User, permission: &str) -> Result<String, Reply> {
     let grant = graph_auth(sim, head)?;
+    let app_only = grant.scope.split(' ').any(|s| s.ends_with("/.default"));
     let mailbox = match user {
+        // Graph's answer to /me with an app-only token.
+        User::Me if app_only => {
+            return Err(graph_error(
+                400,
+                "BadRequest",
+                "/me request is only valid with delegated authentication flow.",
+            ))
+        }
         User::Me => grant.account.clone(),
         User::Address(a) if a.eq_ignore_ascii_case(&grant.account) => grant.account.clone(),
         User::Address(_) => return Err(access_denied()),

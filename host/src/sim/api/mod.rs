@@ -63,8 +63,6 @@ pub const GRAPH_PREFIX: &str = "/v1.0";
 pub const GRAPH_UPLOAD_PREFIX: &str = "/upload/outlook/AttachmentSessions/";
 /// The Gmail upload path for `users.messages.send` as `me`.
 pub const GMAIL_SEND_PATH: &str = "/upload/gmail/v1/users/me/messages/send";
-/// The `Retry-After` of a fault when the test does not choose.
-pub const DEFAULT_RETRY_AFTER_S: u64 = 2;
 
 /// Longest request head (request line and headers).
 const MAX_HEAD: usize = 16 * 1024;
