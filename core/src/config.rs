@@ -156,6 +156,30 @@ pub enum AdminSignIn {
     AppSecret = 3,
 }
 
+/// How a job's message reaches the provider (R-XPORT): SMTP submission
+/// with XOAUTH2 / OAUTHBEARER, or the provider's mail API over HTTPS,
+/// which needs no SMTP AUTH on the mailbox or tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Transport {
+    /// SMTP submission (the default).
+    #[default]
+    Smtp = 0,
+    /// Microsoft Graph `sendMail` (permission `Mail.Send`).
+    Graph = 1,
+    /// The Gmail API's `messages.send` upload (scope `gmail.send`).
+    GmailApi = 2,
+}
+
+impl Transport {
+    /// Whether the message goes through a mail API over HTTPS.
+    #[must_use]
+    pub const fn is_api(self) -> bool {
+        !matches!(self, Transport::Smtp)
+    }
+}
+
 /// The app registration's client secret, for [`AdminSignIn::AppSecret`]:
 /// zeroized, redacted, compared in constant time.
 #[derive(Clone, Default)]
@@ -297,6 +321,8 @@ pub struct ProfileParts<'a> {
     pub authorize_url: &'a str,
     /// [`CustomProvider::scope`] (custom providers only).
     pub scope: &'a str,
+    /// [`Settings::transport`]: a preset's scope follows it (R-XPORT).
+    pub transport: Transport,
 }
 
 impl ProfileParts<'_> {
@@ -322,10 +348,16 @@ impl ProfileParts<'_> {
                     id => Tenant::Id(id),
                 };
                 p.set_microsoft(self.microsoft_cloud, tenant)?;
+                if self.transport == Transport::Graph {
+                    p.use_graph()?;
+                }
                 p.apply_overrides(&overrides)
             }
             ProviderKind::Google => {
                 p.set_google()?;
+                if self.transport == Transport::GmailApi {
+                    p.use_gmail_api()?;
+                }
                 p.apply_overrides(&overrides)
             }
             ProviderKind::Custom => p.set_custom(&CustomEndpoints {
@@ -374,10 +406,20 @@ pub enum ConfigError {
     /// App-only sign-in of the administrator without what it needs
     /// ([`AdminSignIn`]).
     AppSignInIncomplete = 11,
+    /// R-XPORT: an API transport of another provider (Graph without
+    /// Microsoft, the Gmail API without Google; a custom provider takes
+    /// either).
+    TransportProviderMismatch = 12,
+    /// R-XPORT: an API transport with a custom provider and no API URL, or
+    /// an API URL that is not `https` (or `http` to a loopback host).
+    ApiUrlInvalid = 13,
+    /// R-XPORT: a custom provider's scope without the API transport's
+    /// permission.
+    TransportScopeMissing = 14,
 }
 
 impl ConfigError {
-    const ALL: [ConfigError; 12] = [
+    const ALL: [ConfigError; 15] = [
         ConfigError::NotAvailable,
         ConfigError::VlanOnNetwork2,
         ConfigError::MicrosoftTls13Only,
@@ -390,6 +432,9 @@ impl ConfigError {
         ConfigError::TenantInvalid,
         ConfigError::RefreshMarginInvalid,
         ConfigError::AppSignInIncomplete,
+        ConfigError::TransportProviderMismatch,
+        ConfigError::ApiUrlInvalid,
+        ConfigError::TransportScopeMissing,
     ];
 
     const fn bit(self) -> u16 {
@@ -412,6 +457,9 @@ impl Diagnostic for ConfigError {
             ConfigError::TenantInvalid => Id::BadTenant,
             ConfigError::RefreshMarginInvalid => Id::RefreshMarginInvalid,
             ConfigError::AppSignInIncomplete => Id::AppSignInIncomplete,
+            ConfigError::TransportProviderMismatch => Id::TransportProviderMismatch,
+            ConfigError::ApiUrlInvalid => Id::ApiUrlInvalid,
+            ConfigError::TransportScopeMissing => Id::TransportScopeMissing,
         }
     }
 }
@@ -636,8 +684,11 @@ impl Settings {
         }
         match &self.smtp {
             Some(s) if !s.host.is_empty() && s.port != 0 => {}
+            // The API transports need no SMTP server (R-XPORT).
+            _ if self.transport.is_api() => {}
             _ => v.insert(ConfigError::SmtpServerMissing),
         }
+        self.validate_transport(&mut v);
         match profile {
             Err(ProfileError::InvalidTenant) => v.insert(ConfigError::TenantInvalid),
             Err(_) => v.insert(ConfigError::ProviderProfileIncomplete),
@@ -651,6 +702,44 @@ impl Settings {
             }
         }
         v
+    }
+
+    /// The rules of the API transports (R-XPORT).
+    fn validate_transport(&self, v: &mut Violations) {
+        let fits = match (self.transport, self.provider) {
+            (Transport::Smtp, _) => return,
+            (_, ProviderKind::Custom)
+            | (Transport::Graph, ProviderKind::Microsoft)
+            | (Transport::GmailApi, ProviderKind::Google) => true,
+            _ => false,
+        };
+        if !fits {
+            v.insert(ConfigError::TransportProviderMismatch);
+        }
+        let url_ok = if self.api_url.is_empty() {
+            self.provider != ProviderKind::Custom
+        } else {
+            // The token goes to it: TLS always, even on loopback.
+            crate::provider::Endpoint::parse_url(&self.api_url).is_ok_and(|e| e.tls())
+        };
+        if !url_ok {
+            v.insert(ConfigError::ApiUrlInvalid);
+        }
+        if self.provider == ProviderKind::Custom {
+            let scope = self.custom.scope.as_str();
+            let has = |needle: &str| {
+                scope
+                    .split_ascii_whitespace()
+                    .any(|s| s.ends_with(needle) || s.eq_ignore_ascii_case(needle))
+            };
+            let granted = match self.transport {
+                Transport::Graph => has("Mail.Send") || has("/.default"),
+                _ => has("/auth/gmail.send") || has("https://mail.google.com/"),
+            };
+            if !granted {
+                v.insert(ConfigError::TransportScopeMissing);
+            }
+        }
     }
 
     /// The provider profile these settings name (R-PROV): endpoints, scope
@@ -679,6 +768,7 @@ impl Settings {
             device_url: &self.custom.device_url,
             authorize_url: &self.custom.authorize_url,
             scope: &self.custom.scope,
+            transport: self.transport,
         }
     }
 
@@ -719,7 +809,10 @@ impl Settings {
             || self.microsoft_cloud != new.microsoft_cloud
             || self.tenant != new.tenant
             || self.client_id != new.client_id
-            || self.custom != new.custom;
+            || self.custom != new.custom
+            // Another transport asks for another scope (R-XPORT): Google's
+            // refresh tokens cover only the scopes granted.
+            || self.transport != new.transport;
         let admin_changed = match (&self.admin_address, &new.admin_address) {
             (Some(a), Some(b)) => !a.same_mailbox(b),
             (None, None) => false,

@@ -12,6 +12,7 @@
 //! | 4xx | the OAuth provider, the app registration or the user's consent |
 //! | 5xx | the token store and the persisted image |
 //! | 6xx | the network path (DNS, TCP, TLS, proxy) |
+//! | 7xx | the mail API (Microsoft Graph, the Gmail API) and the mailbox's API permissions |
 
 use core::fmt;
 
@@ -130,6 +131,7 @@ impl Id {
             3 => Actor::MailServer,
             4 => Actor::Provider,
             5 => Actor::Storage,
+            7 => Actor::MailServer,
             _ => Actor::Network,
         }
     }
@@ -185,6 +187,12 @@ catalogue! {
         fr: "Une adresse e-mail est vide ou mal formée.",
         fix_en: "Enter the address as name@domain without spaces or angle brackets.",
         fix_fr: "Saisir l'adresse sous la forme nom@domaine, sans espace ni chevrons.",
+    },
+    MessageSizeRequired = 107 {
+        en: "The mail API transports need the message's size before it is sent.",
+        fr: "Les transports par API de messagerie exigent la taille du message avant son envoi.",
+        fix_en: "Give the job's size (the composer knows it before the first octet).",
+        fix_fr: "Indiquer la taille du travail (le compositeur la connaît avant le premier octet).",
     },
 
     // 2xx: the administrator's settings
@@ -284,6 +292,24 @@ catalogue! {
         fix_en: "Set the certificate thumbprint (openssl x509 -fingerprint -sha256) or the service account address, the matching provider, and the sender mode Administrator fixed address or Bulk setting; or set the administrator's sign-in back to delegated.",
         fix_fr: "Régler l'empreinte du certificat (openssl x509 -fingerprint -sha256) ou l'adresse du compte de service, le fournisseur correspondant, et le mode d'expéditeur Adresse fixe de l'administrateur ou Réglage groupé ; ou remettre la connexion de l'administrateur en mode délégué.",
     },
+    TransportProviderMismatch = 217 {
+        en: "The transport does not fit the provider: Graph needs Microsoft, the Gmail API needs Google.",
+        fr: "Le transport ne correspond pas au fournisseur : Graph exige Microsoft, l'API Gmail exige Google.",
+        fix_en: "Set the transport to SMTP, or to the provider's own API.",
+        fix_fr: "Régler le transport sur SMTP, ou sur l'API du fournisseur.",
+    },
+    ApiUrlInvalid = 218 {
+        en: "The mail API URL is missing (a custom provider with an API transport needs one) or is not an https URL.",
+        fr: "L'URL de l'API de messagerie manque (un fournisseur personnalisé avec un transport par API en exige une) ou n'est pas une URL https.",
+        fix_en: "Set the API URL to the API's https base URL (for example https://graph.microsoft.com), or clear it to use the provider's.",
+        fix_fr: "Régler l'URL de l'API sur l'URL https de base de l'API (par exemple https://graph.microsoft.com), ou l'effacer pour utiliser celle du fournisseur.",
+    },
+    TransportScopeMissing = 219 {
+        en: "The custom scope does not ask for what the transport needs: Mail.Send for Graph, gmail.send for the Gmail API.",
+        fr: "La portée personnalisée ne demande pas ce dont le transport a besoin : Mail.Send pour Graph, gmail.send pour l'API Gmail.",
+        fix_en: "Add the transport's scope to the custom scope, then sign in again.",
+        fix_fr: "Ajouter la portée du transport à la portée personnalisée, puis se reconnecter.",
+    },
 
     // 3xx: the SMTP server and the mailbox
     GreetingRefused = 301 {
@@ -313,8 +339,8 @@ catalogue! {
     SmtpAuthDisabled = 305 {
         en: "Authenticated SMTP is disabled for this mailbox or tenant (5.7.139).",
         fr: "Le SMTP authentifié est désactivé pour cette boîte aux lettres ou ce locataire (5.7.139).",
-        fix_en: "In the Microsoft 365 admin center: Active users > the user > Mail > Manage email apps > tick Authenticated SMTP. Tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
-        fix_fr: "Dans le centre d'administration Microsoft 365 : Utilisateurs actifs > l'utilisateur > Courrier > Gérer les applications de messagerie > cocher SMTP authentifié. Pour tout le locataire : Set-TransportConfig -SmtpClientAuthenticationDisabled $false.",
+        fix_en: "In the Microsoft 365 admin center: Active users > the user > Mail > Manage email apps > tick Authenticated SMTP. Tenant-wide: Set-TransportConfig -SmtpClientAuthenticationDisabled $false. Or set the transport to Graph (permission Mail.Send), which needs no SMTP AUTH.",
+        fix_fr: "Dans le centre d'administration Microsoft 365 : Utilisateurs actifs > l'utilisateur > Courrier > Gérer les applications de messagerie > cocher SMTP authentifié. Pour tout le locataire : Set-TransportConfig -SmtpClientAuthenticationDisabled $false. Ou régler le transport sur Graph (autorisation Mail.Send), qui n'a pas besoin de SMTP AUTH.",
     },
     TokenRejected = 306 {
         en: "The SMTP server rejected the access token.",
@@ -903,6 +929,68 @@ catalogue! {
         fr: "Le serveur et l'imprimante n'ont aucune version TLS en commun entre les versions TLS minimale et maximale réglées.",
         fix_en: "Widen the TLS range in the settings to a version the server offers (servers capped at TLS 1.2 need a minimum of TLS 1.2).",
         fix_fr: "Élargir la plage TLS dans les réglages à une version que le serveur propose (un serveur limité à TLS 1.2 exige un minimum de TLS 1.2).",
+    },
+
+    // 7xx: the mail API (Microsoft Graph, the Gmail API)
+    ApiTokenRejected = 701 {
+        en: "The mail API rejected the access token (401).",
+        fr: "L'API de messagerie a refusé le jeton d'accès (401).",
+        fix_en: "A rejected token is refreshed and tried once more; if it still fails, sign in again with the mailbox's account.",
+        fix_fr: "Un jeton refusé est actualisé et réessayé une fois ; s'il échoue encore, se reconnecter avec le compte de la boîte aux lettres.",
+    },
+    ApiAccessDenied = 702 {
+        en: "The mail API denied sending: the token lacks the permission (403).",
+        fr: "L'API de messagerie a refusé l'envoi : le jeton n'a pas l'autorisation (403).",
+        fix_en: "Microsoft: grant Mail.Send to the app registration (admin consent for app-only). Google: allow the gmail.send scope. Then sign in again.",
+        fix_fr: "Microsoft : accorder Mail.Send à l'inscription d'application (consentement administrateur pour l'accès en tant qu'application). Google : autoriser la portée gmail.send. Puis se reconnecter.",
+    },
+    ApiSendAsDenied = 703 {
+        en: "The mail API refused the sender address: the account may not send as it (403).",
+        fr: "L'API de messagerie a refusé l'adresse d'expéditeur : le compte ne peut pas envoyer en son nom (403).",
+        fix_en: "Give the signed-in account Send As permission on that mailbox (Exchange admin center), or send from the account's own address.",
+        fix_fr: "Donner au compte connecté l'autorisation Envoyer en tant que sur cette boîte aux lettres (centre d'administration Exchange), ou envoyer depuis l'adresse du compte.",
+    },
+    ApiMailboxUnavailable = 704 {
+        en: "The mailbox cannot be reached through the mail API (not found, not licensed, or not hosted online).",
+        fr: "La boîte aux lettres est inaccessible par l'API de messagerie (introuvable, sans licence ou non hébergée en ligne).",
+        fix_en: "Check the address, its licence and that the mailbox is in Exchange Online or Gmail; otherwise use SMTP.",
+        fix_fr: "Vérifier l'adresse, sa licence et que la boîte est dans Exchange Online ou Gmail ; sinon utiliser SMTP.",
+    },
+    ApiThrottled = 705 {
+        en: "The mail API is throttling this mailbox or app (429 or 503 with Retry-After).",
+        fr: "L'API de messagerie limite cette boîte aux lettres ou cette application (429 ou 503 avec Retry-After).",
+        fix_en: "Send again after the wait the server gave; spread large batches over time.",
+        fix_fr: "Renvoyer après le délai indiqué par le serveur ; étaler les gros lots dans le temps.",
+    },
+    ApiMessageTooLarge = 706 {
+        en: "The message is larger than the mail API takes in one request (Graph: 4 MB of base64, about 3 MB of message; Gmail API: 5 MB).",
+        fr: "Le message dépasse ce que l'API de messagerie accepte en une requête (Graph : 4 Mo en base64, environ 3 Mo de message ; API Gmail : 5 Mo).",
+        fix_en: "Scan at a lower resolution or in several jobs, or send through SMTP.",
+        fix_fr: "Numériser à une résolution plus faible ou en plusieurs travaux, ou envoyer par SMTP.",
+    },
+    ApiMessageRefused = 707 {
+        en: "The mail API refused the message as malformed or without a valid recipient (400).",
+        fr: "L'API de messagerie a refusé le message comme mal formé ou sans destinataire valide (400).",
+        fix_en: "Check the recipients' addresses; if it persists, send the support log to the printer's maker.",
+        fix_fr: "Vérifier les adresses des destinataires ; si le problème persiste, envoyer le journal au fabricant de l'imprimante.",
+    },
+    ApiServiceDisabled = 708 {
+        en: "Mail through the API is not enabled for this account or domain.",
+        fr: "Le courrier par l'API n'est pas activé pour ce compte ou ce domaine.",
+        fix_en: "Google: enable Gmail for the user and allow API access in the Admin console. Microsoft: check the mailbox and the tenant's app access policy.",
+        fix_fr: "Google : activer Gmail pour l'utilisateur et autoriser l'accès API dans la console d'administration. Microsoft : vérifier la boîte aux lettres et la stratégie d'accès des applications du locataire.",
+    },
+    ApiServerError = 709 {
+        en: "The mail API failed on its side (5xx).",
+        fr: "L'API de messagerie a échoué de son côté (5xx).",
+        fix_en: "Try again later; the message was not sent.",
+        fix_fr: "Réessayer plus tard ; le message n'a pas été envoyé.",
+    },
+    ApiUnexpectedResponse = 710 {
+        en: "The mail API answered with a status or body this printer does not expect.",
+        fr: "L'API de messagerie a répondu avec un statut ou un corps inattendu.",
+        fix_en: "Check the API URL; if it is right, send the support log to the printer's maker.",
+        fix_fr: "Vérifier l'URL de l'API ; si elle est juste, envoyer le journal au fabricant de l'imprimante.",
     },
 }
 

@@ -58,6 +58,7 @@
 )]
 
 pub mod address;
+pub mod api;
 pub mod config;
 pub mod diag;
 pub mod function;

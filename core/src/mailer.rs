@@ -56,6 +56,7 @@
 use core::fmt;
 
 use crate::address::Address;
+use crate::api;
 use crate::config::{oauth_available, AdminSignIn, Applied, HostName, Settings, Violations};
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
@@ -382,10 +383,17 @@ impl SessionLink for Mailer {
 /// The SMTP session, kept in place between jobs (R-MEM): a new one is
 /// reset where it lives ([`smtp::Session::reset`]) instead of being built
 /// (12 KB) and moved; `live` says whether one runs.
+///
+/// A job whose transport is a mail API (R-XPORT) runs an [`api::Session`]
+/// instead, on the same link calls and with the same events; the SMTP
+/// session then only keeps the job's staged envelope.
 #[derive(Debug)]
 struct Session {
     client: smtp::Session,
     live: bool,
+    api: api::Session,
+    /// The API session runs (from its start until [`Session::end`]).
+    api_live: bool,
 }
 
 impl Session {
@@ -393,11 +401,14 @@ impl Session {
         Session {
             client: smtp::Session::idle(),
             live: false,
+            api: api::Session::idle(),
+            api_live: false,
         }
     }
 
+    /// Whether a session of either kind runs.
     fn is_some(&self) -> bool {
-        self.live
+        self.live || self.api_live
     }
 
     fn as_ref(&self) -> Option<&smtp::Session> {
@@ -409,6 +420,41 @@ impl Session {
             Some(&mut self.client)
         } else {
             None
+        }
+    }
+
+    /// The API session, when the job's runs through a mail API.
+    fn api_mut(&mut self) -> Option<&mut api::Session> {
+        if self.api_live {
+            Some(&mut self.api)
+        } else {
+            None
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        match self.api_mut() {
+            Some(a) => a.poll_event(),
+            None => self.as_mut()?.poll_event(),
+        }
+    }
+
+    fn quit(&mut self, now: Instant) {
+        match self.api_mut() {
+            Some(a) => a.quit(now),
+            None => {
+                if let Some(c) = self.as_mut() {
+                    let _ = c.quit(now);
+                }
+            }
+        }
+    }
+
+    fn last_reply(&self) -> Option<&smtp::Reply> {
+        if self.api_live {
+            self.api.last_reply()
+        } else {
+            self.as_ref().and_then(smtp::Session::last_reply)
         }
     }
 
@@ -433,6 +479,8 @@ impl Session {
         self.client.forget_token();
         self.client.forget_message();
         self.live = false;
+        self.api.end();
+        self.api_live = false;
     }
 }
 
@@ -730,11 +778,19 @@ impl Mailer {
         self.client.is_some()
     }
 
+    /// Whether the job's session is a mail API request (R-XPORT), not
+    /// SMTP; the same link calls carry it.
+    #[must_use]
+    pub fn has_api_session(&self) -> bool {
+        self.client.api_live
+    }
+
     /// Whether the job's SMTP session runs over TLS (`false` when none
     /// runs): a transmit marked `sensitive` only ever goes out over TLS.
     #[must_use]
     pub fn smtp_is_tls(&self) -> bool {
-        self.client.as_ref().is_some_and(smtp::Session::is_tls)
+        // An API session starts only on a connection with TLS up.
+        self.client.api_live || self.client.as_ref().is_some_and(smtp::Session::is_tls)
     }
 
     fn session(&mut self) -> Result<&mut smtp::Session, MailerError> {
@@ -750,7 +806,7 @@ impl Mailer {
     pub fn last_reply(&self) -> Option<&smtp::Reply> {
         match &self.last_reply {
             Some(kept) => kept.as_ref(),
-            None => self.client.as_ref().and_then(smtp::Session::last_reply),
+            None => self.client.last_reply(),
         }
     }
 
@@ -1061,6 +1117,7 @@ impl Mailer {
             }
         }
         match self.store.access(now, &owner) {
+            Access::Valid(_) if self.settings.transport.is_api() => self.api_connect(),
             Access::Valid(_) => match &self.settings.smtp {
                 Some(s) => Plan::Connect {
                     host: s.host.clone(),
@@ -1506,6 +1563,10 @@ impl Mailer {
     /// inlined: its locals stay off the callers' frames.
     #[inline(never)]
     fn start_session(&mut self, now: Instant, ehlo_domain: &str) {
+        if self.settings.transport.is_api() {
+            self.start_api_session();
+            return;
+        }
         let (
             Plan::Connect {
                 host,
@@ -1546,6 +1607,94 @@ impl Mailer {
         };
     }
 
+    /// Where the mail API of the settings' transport is (R-XPORT): the API
+    /// URL when one is set, otherwise the provider's (Graph in the
+    /// Microsoft cloud set, `gmail.googleapis.com`).
+    fn api_target(&self) -> Result<crate::provider::Endpoint, Id> {
+        use crate::provider::Endpoint;
+        let s = &self.settings;
+        let target = if !s.api_url.is_empty() {
+            Endpoint::parse_url(&s.api_url).ok().filter(Endpoint::tls)
+        } else {
+            match s.provider {
+                crate::config::ProviderKind::Microsoft => {
+                    Endpoint::new(s.microsoft_cloud.graph_host(), 443, "/").ok()
+                }
+                crate::config::ProviderKind::Google => {
+                    Endpoint::new("gmail.googleapis.com", 443, "/").ok()
+                }
+                _ => None,
+            }
+        };
+        target.ok_or(Id::ApiUrlInvalid)
+    }
+
+    /// Before an API session: the connection to open, with TLS from the
+    /// start (the token goes in the request's head).
+    fn api_connect(&mut self) -> Plan {
+        let target = self.api_target();
+        let host = target
+            .as_ref()
+            .map_err(|e| *e)
+            .and_then(|t| HostName::try_from(t.host()).map_err(|_| Id::ApiUrlInvalid));
+        match (host, target) {
+            (Ok(host), Ok(t)) => Plan::Connect {
+                host,
+                port: t.port(),
+                security: Security::ImplicitTls,
+            },
+            (Err(diag), _) | (_, Err(diag)) => self.finish(Plan::Failed { diag }),
+        }
+    }
+
+    /// The connection of [`Plan::Connect`] is open with TLS and the token
+    /// valid: the API request starts with the job's staged envelope (its
+    /// size and recipients). An app-only token sends as the job's From
+    /// mailbox (`/users/{address}`), a delegated one as its own (`/me`).
+    /// Not inlined: the target stays off the callers' frames (R-MEM).
+    #[inline(never)]
+    fn start_api_session(&mut self) {
+        let Some(owner) = self.job.as_ref().map(|j| j.decision.owner.clone()) else {
+            return;
+        };
+        let app_only = self.app_grant(&owner);
+        let target = self.api_target();
+        let api = match self.settings.transport {
+            crate::config::Transport::Graph => api::Api::Graph,
+            _ => api::Api::Gmail,
+        };
+        let started = match (
+            target,
+            self.job.as_ref(),
+            self.client.client.staged_envelope_mut(),
+        ) {
+            (Ok(t), Some(job), Some(envelope)) => match envelope.size {
+                Some(size) => self.client.api.start(&api::Request {
+                    api,
+                    host: t.host(),
+                    port: t.port(),
+                    base_path: t.path(),
+                    mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
+                    size,
+                    recipients: envelope.to.len(),
+                }),
+                None => Err(Id::MessageSizeRequired),
+            },
+            (Err(diag), _, _) => Err(diag),
+            _ => Err(Id::WrongState),
+        };
+        self.plan = match started {
+            Ok(()) => {
+                self.client.api_live = true;
+                Plan::Session
+            }
+            Err(diag) => {
+                self.client.end();
+                self.finish(Plan::Failed { diag })
+            }
+        };
+    }
+
     /// The connection of [`Plan::Connect`] could not be opened.
     pub fn connect_failed(&mut self, diag: Id) -> Result<Plan, MailerError> {
         if !matches!(self.plan, Plan::Connect { .. }) {
@@ -1558,9 +1707,7 @@ impl Mailer {
     /// Abandon the job (the panel's Stop): the session is dropped and the
     /// job fails with `diag`.
     pub fn cancel(&mut self, now: Instant, diag: Id) -> Plan {
-        if let Some(c) = self.client.as_mut() {
-            let _ = c.quit(now);
-        }
+        self.client.quit(now);
         if self.job.is_some() {
             self.plan = self.finish(Plan::Failed { diag });
         }
@@ -1575,7 +1722,7 @@ impl Mailer {
         if let Some(e) = self.store.poll_event() {
             return Some(Step::Store(e));
         }
-        let event = self.client.as_mut()?.poll_event()?;
+        let event = self.client.poll_event()?;
         match event {
             Event::AuthRejected {
                 diag,
@@ -1661,6 +1808,9 @@ impl Mailer {
     /// on the job's session; returns how many were taken (the rest is
     /// offered again later, or dropped after the `220` to STARTTLS).
     pub fn handle_smtp_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            return Ok(a.handle_input(now, data));
+        }
         Ok(self.session()?.handle_input(now, data))
     }
 
@@ -1685,6 +1835,10 @@ impl Mailer {
     /// The SMTP connection closed, or a write to it failed:
     /// [`smtp::Session::handle_close`].
     pub fn handle_smtp_close(&mut self, now: Instant) -> Result<(), MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            a.handle_close(now);
+            return Ok(());
+        }
         self.session()?.handle_close(now);
         Ok(())
     }
@@ -1692,6 +1846,10 @@ impl Mailer {
     /// `now` reached [`Mailer::poll_smtp_timeout`]'s deadline:
     /// [`smtp::Session::handle_timeout`] (earlier calls do nothing).
     pub fn handle_smtp_timeout(&mut self, now: Instant) -> Result<(), MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            a.handle_timeout(now);
+            return Ok(());
+        }
         self.session()?.handle_timeout(now);
         Ok(())
     }
@@ -1699,6 +1857,9 @@ impl Mailer {
     /// When to call [`Mailer::handle_smtp_timeout`] (`None`: no reply
     /// awaited): [`smtp::Client::poll_timeout`].
     pub fn poll_smtp_timeout(&self) -> Result<Option<Instant>, MailerError> {
+        if self.client.api_live {
+            return Ok(self.client.api.poll_timeout());
+        }
         self.client
             .as_ref()
             .map(smtp::Session::poll_timeout)
@@ -1720,6 +1881,9 @@ impl Mailer {
         let token = owner
             .and_then(|o| self.store.lent_token(o))
             .unwrap_or_default();
+        if let Some(a) = self.client.api_mut() {
+            return Ok(a.poll_transmit(now, out, token)?);
+        }
         let session = self.client.as_mut().ok_or(MailerError::WrongState)?;
         Ok(session.poll_transmit(now, out, token)?)
     }
@@ -1732,6 +1896,9 @@ impl Mailer {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<BodyProgress, MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            return Ok(a.write_body(input, out)?);
+        }
         Ok(self.session()?.write_body(input, out)?)
     }
 
@@ -1743,12 +1910,18 @@ impl Mailer {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<BodyProgress, MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            return Ok(a.write_body_canonical(input, out)?);
+        }
         Ok(self.session()?.write_body_canonical(input, out)?)
     }
 
     /// The whole body was written: the session queues the end of data
     /// ([`smtp::Session::finish_body`]).
     pub fn finish_smtp_body(&mut self, now: Instant) -> Result<(), MailerError> {
+        if let Some(a) = self.client.api_mut() {
+            return Ok(a.finish_body(now)?);
+        }
         Ok(self.session()?.finish_body(now)?)
     }
 
@@ -1776,6 +1949,12 @@ impl Mailer {
     }
 
     fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
+        if self.client.api_live {
+            // The API request was refused before its body: it is asked
+            // again on a new connection with the new token (R-XPORT).
+            self.client.end();
+            return self.next_step(now);
+        }
         // Straight from the store into the client: no copy in between.
         let retried = match (self.store.access(now, owner), self.client.as_mut()) {
             (Access::Valid(t), Some(c)) => c.relend_token(now, t.expose().len()).is_ok(),
@@ -1797,11 +1976,11 @@ impl Mailer {
         if let Some(j) = self.job.as_mut() {
             j.result.get_or_insert(result);
         }
-        if let Some(c) = self.client.as_mut() {
+        if self.client.is_some() {
             if self.last_reply.is_none() {
-                self.last_reply = Some(c.last_reply().cloned());
+                self.last_reply = Some(self.client.last_reply().cloned());
             }
-            let _ = c.quit(now);
+            self.client.quit(now);
         }
     }
 
@@ -1809,7 +1988,7 @@ impl Mailer {
     /// dropped and a public user's tokens are wiped.
     fn finish(&mut self, result: Plan) -> Plan {
         if self.last_reply.is_none() {
-            self.last_reply = Some(self.client.as_ref().and_then(|c| c.last_reply().cloned()));
+            self.last_reply = Some(self.client.last_reply().cloned());
         }
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();

@@ -78,6 +78,9 @@ impl Diagnostic for ProfileError {
     }
 }
 
+/// The Gmail API's send-only scope (R-XPORT).
+pub const GMAIL_SEND_SCOPE: &str = "https://www.googleapis.com/auth/gmail.send";
+
 /// Where a request goes: `https://host:port/path`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -330,6 +333,42 @@ impl MicrosoftCloud {
         }
     }
 
+    /// The cloud's Microsoft Graph host (R-XPORT).
+    #[must_use]
+    pub const fn graph_host(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "graph.microsoft.com",
+            MicrosoftCloud::UsGovGccHigh => "graph.microsoft.us",
+            MicrosoftCloud::UsGovDod => "dod-graph.microsoft.us",
+            MicrosoftCloud::China => "microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    /// The scope for Graph `sendMail` with a refresh token (R-XPORT).
+    #[must_use]
+    pub const fn graph_scope(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "https://graph.microsoft.com/Mail.Send offline_access",
+            MicrosoftCloud::UsGovGccHigh => "https://graph.microsoft.us/Mail.Send offline_access",
+            MicrosoftCloud::UsGovDod => "https://dod-graph.microsoft.us/Mail.Send offline_access",
+            MicrosoftCloud::China => {
+                "https://microsoftgraph.chinacloudapi.cn/Mail.Send offline_access"
+            }
+        }
+    }
+
+    /// The scope of app-only sending through Graph (application
+    /// permission `Mail.Send`): the Graph resource's `.default`.
+    #[must_use]
+    pub const fn graph_app_only_scope(self) -> &'static str {
+        match self {
+            MicrosoftCloud::Global => "https://graph.microsoft.com/.default",
+            MicrosoftCloud::UsGovGccHigh => "https://graph.microsoft.us/.default",
+            MicrosoftCloud::UsGovDod => "https://dod-graph.microsoft.us/.default",
+            MicrosoftCloud::China => "https://microsoftgraph.chinacloudapi.cn/.default",
+        }
+    }
+
     /// The scope of app-only sending (client credentials, permission
     /// `SMTP.SendAsApp`): the Exchange Online resource's `.default`.
     #[must_use]
@@ -514,6 +553,9 @@ pub struct Provider {
     token: Endpoint,
     device: Option<Endpoint>,
     scope: String<MAX_SCOPE_LEN>,
+    /// Whether the tokens are for Graph (R-XPORT): the app-only scope is
+    /// then Graph's `.default`, not Exchange Online's.
+    graph: bool,
 }
 
 /// [`checked_scope`] written into `place` (R-MEM).
@@ -566,6 +608,7 @@ impl Provider {
             token: Endpoint::blank(),
             device: None,
             scope: String::new(),
+            graph: false,
         }
     }
 
@@ -606,7 +649,30 @@ impl Provider {
         set_ms_endpoint(&mut self.token, host, t, "token")?;
         set_ms_endpoint(present(&mut self.device), host, t, "devicecode")?;
         set_scope(&mut self.scope, cloud.smtp_scope())?;
+        self.graph = false;
         Ok(())
+    }
+
+    /// The tokens are for Microsoft Graph `sendMail` instead of SMTP
+    /// (R-XPORT): Graph's delegated scope replaces the SMTP one, and the
+    /// app-only scope is Graph's `.default`. Only for a Microsoft profile.
+    pub fn use_graph(&mut self) -> Result<(), ProfileError> {
+        let ProviderKind::Microsoft(cloud) = self.kind else {
+            return Err(ProfileError::InvalidScope);
+        };
+        set_scope(&mut self.scope, cloud.graph_scope())?;
+        self.graph = true;
+        Ok(())
+    }
+
+    /// The tokens are for the Gmail API's send upload instead of SMTP
+    /// (R-XPORT): scope `gmail.send`, which Google ranks sensitive, not
+    /// restricted like `https://mail.google.com/`. Only for Google.
+    pub fn use_gmail_api(&mut self) -> Result<(), ProfileError> {
+        if self.kind != ProviderKind::Google {
+            return Err(ProfileError::InvalidScope);
+        }
+        set_scope(&mut self.scope, GMAIL_SEND_SCOPE)
     }
 
     /// [`Provider::google`] written into `self` (as
@@ -689,6 +755,7 @@ impl Provider {
     #[must_use]
     pub fn app_only_scope(&self) -> &str {
         match self.kind {
+            ProviderKind::Microsoft(cloud) if self.graph => cloud.graph_app_only_scope(),
             ProviderKind::Microsoft(cloud) => cloud.app_only_scope(),
             _ => &self.scope,
         }

@@ -15,11 +15,13 @@ use heapless::{String, Vec};
 
 use super::{
     AdminSignIn, ClientSecret, CustomProvider, ProviderKind, Proxy, SenderMode, SmtpServer,
-    TlsVersion, WebDavHttpVersion, DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT, MAX_REFRESH_MARGIN_S,
-    MIN_REFRESH_MARGIN_S,
+    TlsVersion, Transport, WebDavHttpVersion, DEFAULT_REFRESH_MARGIN_S, DEFAULT_TENANT,
+    MAX_REFRESH_MARGIN_S, MIN_REFRESH_MARGIN_S,
 };
 use crate::address::Address;
-use crate::limits::{MAX_CLIENT_ID_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_THUMBPRINT_TEXT_LEN};
+use crate::limits::{
+    MAX_CLIENT_ID_LEN, MAX_SEND_AS, MAX_TENANT_LEN, MAX_THUMBPRINT_TEXT_LEN, MAX_URL_LEN,
+};
 use crate::provider::MicrosoftCloud;
 
 /// What a setting holds, for the places that read and write settings
@@ -307,6 +309,12 @@ choices!(WebDavHttpVersion, "WebdavHttp", "The WebDAV client's HTTP version." {
     WebDavHttpVersion::Http2Http11 = 1, "2", "HTTP2_HTTP11", "\"HTTP/2,HTTP/1.1\" (Google needs it, R-RULE-3).";
 });
 
+choices!(Transport, "Transport", "How a job's message reaches the provider." {
+    Transport::Smtp = 0, "smtp", "SMTP", "SMTP submission with XOAUTH2 / OAUTHBEARER (the default).";
+    Transport::Graph = 1, "graph", "GRAPH", "Microsoft Graph sendMail over HTTPS (permission Mail.Send); no SMTP AUTH needed.";
+    Transport::GmailApi = 2, "gmail-api", "GMAIL_API", "The Gmail API's messages.send upload over HTTPS (scope gmail.send; browser sign-in or service account).";
+});
+
 choices!(AdminSignIn, "AdminSignIn", "How the administrator's token is obtained." {
     AdminSignIn::Delegated = 0, "delegated", "DELEGATED", "A person signs in as the administrator's mailbox (device code or browser); the refresh token is kept (the default).";
     AdminSignIn::AppCertificate = 1, "app-certificate", "APP_CERTIFICATE", "Microsoft app-only: client credentials with a certificate assertion the firmware signs; no refresh token.";
@@ -582,6 +590,20 @@ settings! {
     /// never shown or read back. Default: none.
     app_client_secret: ClientSecret = ClientSecret::default();
     key "client-secret", kind Kind::Composite, nv Nv::Fixed;
+
+    /// How jobs send (R-XPORT): SMTP, Microsoft Graph or the Gmail API.
+    /// The API transports need no SMTP server and no SMTP AUTH; they ask
+    /// the provider for the API's scope instead of the SMTP one, so the
+    /// tokens held are asked for again after a change. Default: SMTP.
+    transport: Transport = Transport::Smtp;
+    key "transport", kind Kind::Choice(&Transport::CHOICES), nv Nv::Tag(5);
+
+    /// The mail API's base URL, replacing the provider's (Graph:
+    /// `https://graph.microsoft.com`, Gmail: `https://gmail.googleapis.com`):
+    /// a gateway, a national cloud's Graph host, a test server. A custom
+    /// provider with an API transport needs one. Default: none.
+    api_url: String<MAX_URL_LEN> = String::new();
+    key "api-url", kind Kind::Text { cap: MAX_URL_LEN }, nv Nv::Tag(6);
 }
 
 /// The setting whose CLI key is `key`.

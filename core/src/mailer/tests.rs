@@ -1057,3 +1057,6 @@ mod handed;
 
 /// Issue 18, R-APP: app-only grants the core runs itself.
 mod app_only;
+
+/// Issue 19, R-XPORT: jobs through a mail API.
+mod api;

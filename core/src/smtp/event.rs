@@ -111,6 +111,15 @@ pub enum Error {
     /// not offer SMTPUTF8 (RFC 6531): refused before `MAIL`, nothing of the
     /// message was sent, and the session stays usable.
     Smtputf8NotOffered,
+    /// A mail API (R-XPORT: Graph, the Gmail API) refused or failed the
+    /// request on a job whose transport is not SMTP: the HTTP `status`
+    /// (0 when no answer could be read) and its diagnostic.
+    Api {
+        /// The HTTP status, 0 for none.
+        status: u16,
+        /// What it means.
+        diag: Id,
+    },
 }
 
 impl fmt::Display for Error {
@@ -141,6 +150,10 @@ impl fmt::Display for Error {
             Error::Smtputf8NotOffered => {
                 f.write_str("a non-ASCII address needs SMTPUTF8, which the server does not offer")
             }
+            Error::Api { status: 0, diag } => write!(f, "mail API request failed: {}", diag.name()),
+            Error::Api { status, diag } => {
+                write!(f, "mail API answered {status}: {}", diag.name())
+            }
         }
     }
 }
@@ -157,6 +170,9 @@ impl Error {
     /// reason.
     #[must_use]
     pub const fn from_reply(&self) -> bool {
+        if let Error::Api { status, .. } = self {
+            return *status != 0;
+        }
         !matches!(
             self,
             Error::MessageTooBig { .. }
@@ -187,6 +203,7 @@ impl Diagnostic for Error {
             Error::DeliveryUnknown | Error::TimeoutAfterEndOfData => Id::DeliveryUnknown,
             Error::TlsFailed { diag } => *diag,
             Error::Smtputf8NotOffered => Id::Smtputf8NotOffered,
+            Error::Api { diag, .. } => *diag,
         }
     }
 }

@@ -48,6 +48,10 @@ pub(crate) enum Ev<'a> {
     Open,
     /// An object or array ends.
     Close,
+    /// A member name inside a routed object, before its value (`None`
+    /// when longer than [`KEY_CAP`]). Nested members are not routed: the
+    /// sink tells them apart by this name and the depth.
+    Key(Option<&'a [u8]>),
 }
 
 /// Where the values of the top-level object's members go.
@@ -110,6 +114,9 @@ enum StrKind {
     Key,
     /// A routed value: handed to the sink.
     Deliver,
+    /// A member name of an object inside a routed value: collected and
+    /// handed to the sink ([`Ev::Key`]).
+    NestedKey,
     /// A member name of a nested object: skipped.
     SkipKey,
     /// Any other string: skipped.
@@ -442,7 +449,7 @@ impl Scanner {
         let mut tmp = [0u8; 4];
         let s = c.encode_utf8(&mut tmp);
         match self.kind {
-            StrKind::Key => {
+            StrKind::Key | StrKind::NestedKey => {
                 self.push_key(s.as_bytes());
                 Ok(())
             }
@@ -453,7 +460,7 @@ impl Scanner {
 
     fn end_string(&mut self, sink: &mut dyn Sink) -> Result<(), JsonError> {
         match self.kind {
-            StrKind::Key | StrKind::SkipKey => {
+            StrKind::Key | StrKind::NestedKey | StrKind::SkipKey => {
                 self.st = St::Colon;
                 Ok(())
             }
@@ -476,6 +483,9 @@ impl Scanner {
         self.kind = if self.depth == 1 && self.top_object {
             self.key_len = 0;
             StrKind::Key
+        } else if self.routed() {
+            self.key_len = 0;
+            StrKind::NestedKey
         } else {
             StrKind::SkipKey
         };
@@ -517,7 +527,7 @@ impl Scanner {
         let run = rest.get(..n).unwrap_or(&[]);
         match self.kind {
             StrKind::Skip | StrKind::SkipKey => {}
-            StrKind::Key => self.push_key(run),
+            StrKind::Key | StrKind::NestedKey => self.push_key(run),
             StrKind::Deliver => {
                 if n == rest.len() {
                     let (tail, need) = utf8_tail(run);
@@ -684,9 +694,13 @@ impl Scanner {
                     if b != b':' {
                         return Err(JsonError::Syntax);
                     }
-                    if self.kind == StrKind::Key {
-                        let n = usize::from(self.key_len);
-                        self.slot = sink.member(self.key.get(..n))?;
+                    let n = usize::from(self.key_len);
+                    match self.kind {
+                        StrKind::Key => self.slot = sink.member(self.key.get(..n))?,
+                        StrKind::NestedKey => {
+                            sink.event(self.slot, self.depth, Ev::Key(self.key.get(..n)))?;
+                        }
+                        _ => {}
                     }
                     self.st = St::Value;
                 }

@@ -14,7 +14,7 @@ mod http_head;
 pub mod id_token;
 pub mod json;
 pub mod json_guard;
-mod json_stream;
+pub(crate) mod json_stream;
 pub mod jwt;
 pub mod reply;
 pub mod sasl;

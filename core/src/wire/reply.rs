@@ -131,6 +131,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A reply made from another protocol's answer (a mail API's status
+    /// and error, R-XPORT), for the support log: `text` cut at
+    /// [`MAX_REPLY_TEXT_LEN`] octets on a character boundary.
+    #[must_use]
+    pub fn from_text(code: ReplyCode, text: &str) -> Reply {
+        let mut r = Reply {
+            code,
+            lines: 1,
+            text: String::new(),
+        };
+        for c in text.chars() {
+            if r.text.push(c).is_err() {
+                break;
+            }
+        }
+        r
+    }
+
     /// The reply's text (enhanced codes removed, lines joined by a space),
     /// cut at [`MAX_REPLY_TEXT_LEN`] octets; non-UTF-8 octets show as `?`.
     #[must_use]

@@ -1,0 +1,26 @@
+//! Mail APIs as transports (R-XPORT): Microsoft Graph `sendMail` and the
+//! Gmail API's send upload, for tenants and mailboxes where SMTP AUTH is
+//! off and for Google's send-only scope.
+//!
+//! A job with an API transport goes through the same mailer as an SMTP
+//! job: the same sender policy, tokens, streamed composer, fixed buffers
+//! and panel events. Only the session differs: [`Session`] sends one HTTPS
+//! request where the SMTP session holds a dialogue, and reports with the
+//! same [`crate::smtp::Event`]s (`ReadyForBody`, `MessageSent`,
+//! `AuthRejected`, `MessageFailed`, `Failed`, `Closed`), so a driver that
+//! carries the SMTP session carries it unchanged.
+//!
+//! What the APIs answer is read by [`error_body`] (the documented error
+//! bodies of both) and judged by [`classify`] (a diagnostic for each).
+
+pub mod classify;
+pub mod error_body;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use classify::Verdict;
+pub use session::{
+    Api, Request, Session, ANSWER_TIMEOUT, EXPECT_CONTINUE_WAIT, GMAIL_MAX_MEDIA_UPLOAD,
+    GRAPH_MAX_REQUEST_BODY, HEAD_LINE_LEN,
+};

@@ -1,0 +1,234 @@
+//! R-XPORT: a job through a mail API runs in the same mailer, plans and
+//! link calls as an SMTP job; a refused token is refreshed and the request
+//! asked again on a new connection.
+
+use super::*;
+use crate::config::Transport;
+
+fn graph_mailer() -> Mailer {
+    let mut s = valid(SenderMode::AdminFixedAddress);
+    s.transport = Transport::Graph;
+    s.smtp = None;
+    let mut m = Mailer::new(s, TokenStore::new());
+    m.store_mut()
+        .store_acquired(
+            at(0),
+            None,
+            &TokenOwner::Admin,
+            &addr(ADMIN),
+            grant(b"AT-1", Some(b"RT-1")),
+        )
+        .unwrap();
+    m
+}
+
+#[test]
+fn another_transport_asks_for_the_tokens_again() {
+    // Its scope differs: the tokens held were granted for the other one.
+    let mut m = with_admin_token(b"AT", b"RT");
+    let mut s = m.settings().clone();
+    s.transport = Transport::Graph;
+    let applied = m.apply_settings(s).unwrap();
+    assert!(applied.admin_token_invalidated && applied.user_tokens_invalidated);
+}
+
+/// Carry the link: every transmit into `wire`, the body streamed on
+/// `ReadyForBody`; `answer` is fed once the request's head is out and
+/// again after the body (`None`: nothing).
+fn carry(m: &mut Mailer, now: Instant, body: &[u8], answers: &[&[u8]]) -> (Vec<u8>, Vec<Step>) {
+    let mut wire = Vec::new();
+    let mut steps = Vec::new();
+    let mut out = [0u8; 512];
+    let mut answers = answers.iter();
+    for _ in 0..64 {
+        while let Some(tx) = m.poll_smtp_transmit(now, &mut out).unwrap_or(None) {
+            wire.extend_from_slice(&out[..tx.len]);
+        }
+        let mut progressed = false;
+        while let Some(step) = m.poll_event(now) {
+            progressed = true;
+            if step == Step::Smtp(Event::ReadyForBody) {
+                let mut rest = body;
+                while !rest.is_empty() {
+                    let p = m.write_smtp_body(rest, &mut out).unwrap();
+                    wire.extend_from_slice(&out[..p.written]);
+                    rest = &rest[p.consumed..];
+                }
+                m.finish_smtp_body(now).unwrap();
+            }
+            let over = matches!(step, Step::PlanChanged);
+            steps.push(step);
+            if over {
+                return (wire, steps);
+            }
+        }
+        if !progressed {
+            match answers.next() {
+                Some(a) => {
+                    m.handle_smtp_input(now, a).unwrap();
+                }
+                None => break,
+            }
+        }
+    }
+    (wire, steps)
+}
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+#[test]
+fn a_graph_job_connects_with_tls_to_graph_and_is_done_on_202() {
+    let mut m = graph_mailer();
+    let to = [addr("bob@fabrikam.com")];
+    let job = Job {
+        size: Some(BODY.len() as u64),
+        ..scan(&to, None)
+    };
+    assert_eq!(
+        m.submit(at(1), &job).unwrap(),
+        Plan::Connect {
+            host: "graph.microsoft.com".try_into().unwrap(),
+            port: 443,
+            security: Security::ImplicitTls,
+        }
+    );
+    assert_eq!(m.connected(at(1), "mfp").unwrap(), Plan::Session);
+    assert!(m.has_api_session());
+    let (wire, steps) = carry(
+        &mut m,
+        at(1),
+        BODY,
+        &[
+            CONTINUE,
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        ],
+    );
+    let wire = String::from_utf8(wire).unwrap();
+    assert!(wire.starts_with("POST /v1.0/me/sendMail HTTP/1.1\r\nHost: graph.microsoft.com\r\nAuthorization: Bearer AT-1\r\n"));
+    assert!(wire.ends_with(&base64::engine::general_purpose::STANDARD.encode(BODY)));
+    assert_eq!(steps.last(), Some(&Step::PlanChanged));
+    assert!(matches!(m.plan(), Plan::Done { reply, accepted: 1, refused: 0 } if reply.code == 202));
+    assert_eq!(
+        m.last_reply().unwrap().to_string(),
+        "202 message accepted by the mail API"
+    );
+}
+
+#[test]
+fn a_token_refused_by_graph_is_refreshed_and_the_request_asked_again() {
+    let mut m = graph_mailer();
+    let to = [addr("bob@fabrikam.com")];
+    let job = Job {
+        size: Some(BODY.len() as u64),
+        ..scan(&to, None)
+    };
+    m.submit(at(1), &job).unwrap();
+    m.connected(at(1), "mfp").unwrap();
+    let (_, steps) = carry(
+        &mut m,
+        at(1),
+        BODY,
+        &[b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"],
+    );
+    assert!(
+        !steps.contains(&Step::Smtp(Event::ReadyForBody)),
+        "no body for a refused token"
+    );
+    assert_eq!(
+        m.plan(),
+        &Plan::TokenExchange {
+            owner: TokenOwner::Admin
+        }
+    );
+    // The new token: a new connection, the request again.
+    let plan = m
+        .exchange_succeeded(at(2), None, grant(b"AT-2", None))
+        .unwrap();
+    assert!(matches!(
+        plan,
+        Plan::Connect {
+            security: Security::ImplicitTls,
+            ..
+        }
+    ));
+    assert!(!m.has_api_session());
+    m.connected(at(2), "mfp").unwrap();
+    let (wire, _) = carry(
+        &mut m,
+        at(2),
+        BODY,
+        &[
+            CONTINUE,
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        ],
+    );
+    assert!(String::from_utf8(wire).unwrap().contains("Bearer AT-2\r\n"));
+    assert!(matches!(m.plan(), Plan::Done { .. }));
+}
+
+#[test]
+fn an_api_job_without_its_size_or_over_the_limit_fails_before_anything_is_sent() {
+    let mut m = graph_mailer();
+    let to = [addr("bob@fabrikam.com")];
+    m.submit(at(1), &scan(&to, None)).unwrap();
+    assert_eq!(
+        m.connected(at(1), "mfp").unwrap(),
+        Plan::Failed {
+            diag: Id::MessageSizeRequired
+        }
+    );
+    let big = Job {
+        size: Some(GRAPH_LIMIT + 1),
+        ..scan(&to, None)
+    };
+    m.submit(at(2), &big).unwrap();
+    assert_eq!(
+        m.connected(at(2), "mfp").unwrap(),
+        Plan::Failed {
+            diag: Id::ApiMessageTooLarge
+        }
+    );
+}
+
+const GRAPH_LIMIT: u64 = 3 * 1024 * 1024;
+
+#[test]
+fn the_transport_rules_name_what_is_wrong() {
+    use crate::config::ConfigError;
+    let mut s = valid(SenderMode::AdminFixedAddress);
+    s.transport = Transport::GmailApi;
+    assert!(s
+        .validate()
+        .contains(ConfigError::TransportProviderMismatch));
+    s.transport = Transport::Graph;
+    s.smtp = None;
+    assert!(s.validate().is_empty(), "Graph needs no SMTP server");
+    s.api_url = "http://graph.example".try_into().unwrap();
+    assert!(s.validate().contains(ConfigError::ApiUrlInvalid));
+    s.api_url.clear();
+    s.provider = ProviderKind::Custom;
+    assert!(s.validate().contains(ConfigError::ApiUrlInvalid));
+    s.api_url = "https://127.0.0.1:9443".try_into().unwrap();
+    s.custom.scope = "https://outlook.office.com/SMTP.Send offline_access"
+        .try_into()
+        .unwrap();
+    assert!(s.validate().contains(ConfigError::TransportScopeMissing));
+    s.custom.scope = "https://graph.microsoft.com/Mail.Send offline_access"
+        .try_into()
+        .unwrap();
+    assert!(!s.validate().contains(ConfigError::TransportScopeMissing));
+    // Microsoft with Graph asks for Graph's scope; Google with its API for
+    // gmail.send.
+    let mut s = valid(SenderMode::AdminFixedAddress);
+    s.transport = Transport::Graph;
+    assert_eq!(
+        s.provider_profile().unwrap().scope(),
+        "https://graph.microsoft.com/Mail.Send offline_access"
+    );
+    s.provider = ProviderKind::Google;
+    s.transport = Transport::GmailApi;
+    assert_eq!(
+        s.provider_profile().unwrap().scope(),
+        crate::provider::GMAIL_SEND_SCOPE
+    );
+}
