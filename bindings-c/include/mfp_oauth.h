@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 67,280 octets in all, the same with the administrator alone or with 4
+ * 70,424 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -144,17 +144,17 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 52,280 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 55,424 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
  * the job's envelope and no copy of the token, the settings in force and
  * the staged ones 4.2 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 6535
+#define MFP_OAUTH_MAILER_WORDS 6928
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
  */
-#define MFP_OAUTH_NV_IMAGE_MAX_LEN 25974
+#define MFP_OAUTH_NV_IMAGE_MAX_LEN 26238
 
 /**
  * Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -172,7 +172,7 @@
  * token's metadata, no secret) with every user slot in use and every
  * setting at its longest. A typical image's take a few hundred octets.
  */
-#define MFP_OAUTH_NV_RECORDS_MAX_LEN 7082
+#define MFP_OAUTH_NV_RECORDS_MAX_LEN 7346
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -322,6 +322,10 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_INVALID_ADDRESS = 106,
   /**
+   * E107: The mail API transports need the message's size before it is sent.
+   */
+  MFP_OAUTH_STATUS_MESSAGE_SIZE_REQUIRED = 107,
+  /**
    * E201: OAuth 2.0 cannot be enabled while VLAN is enabled on network 2.
    */
   MFP_OAUTH_STATUS_VLAN_ON_NETWORK2 = 201,
@@ -385,6 +389,18 @@ enum mfp_oauth_status
    * E216: The administrator's app-only sign-in is incomplete: a certificate needs Microsoft and its SHA-256 thumbprint, a service account Google and its address, both a sender mode using the administrator's token.
    */
   MFP_OAUTH_STATUS_APP_SIGN_IN_INCOMPLETE = 216,
+  /**
+   * E217: The transport does not fit the provider: Graph needs Microsoft, the Gmail API needs Google.
+   */
+  MFP_OAUTH_STATUS_TRANSPORT_PROVIDER_MISMATCH = 217,
+  /**
+   * E218: The mail API URL is missing (a custom provider with an API transport needs one) or is not an https URL.
+   */
+  MFP_OAUTH_STATUS_API_URL_INVALID = 218,
+  /**
+   * E219: The custom scope does not ask for what the transport needs: Mail.Send for Graph, gmail.send for the Gmail API.
+   */
+  MFP_OAUTH_STATUS_TRANSPORT_SCOPE_MISSING = 219,
   /**
    * E301: The SMTP server refused the connection.
    */
@@ -793,6 +809,46 @@ enum mfp_oauth_status
    * E610: The server and the printer have no TLS version in common within the TLS minimum and maximum set.
    */
   MFP_OAUTH_STATUS_TLS_VERSION_MISMATCH = 610,
+  /**
+   * E701: The mail API rejected the access token (401).
+   */
+  MFP_OAUTH_STATUS_API_TOKEN_REJECTED = 701,
+  /**
+   * E702: The mail API denied sending: the token lacks the permission (403).
+   */
+  MFP_OAUTH_STATUS_API_ACCESS_DENIED = 702,
+  /**
+   * E703: The mail API refused the sender address: the account may not send as it (403).
+   */
+  MFP_OAUTH_STATUS_API_SEND_AS_DENIED = 703,
+  /**
+   * E704: The mailbox cannot be reached through the mail API (not found, not licensed, or not hosted online).
+   */
+  MFP_OAUTH_STATUS_API_MAILBOX_UNAVAILABLE = 704,
+  /**
+   * E705: The mail API is throttling this mailbox or app (429 or 503 with Retry-After).
+   */
+  MFP_OAUTH_STATUS_API_THROTTLED = 705,
+  /**
+   * E706: The message is larger than the mail API takes in one request (Graph: 4 MB of base64, about 3 MB of message; Gmail API: 5 MB).
+   */
+  MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE = 706,
+  /**
+   * E707: The mail API refused the message as malformed or without a valid recipient (400).
+   */
+  MFP_OAUTH_STATUS_API_MESSAGE_REFUSED = 707,
+  /**
+   * E708: Mail through the API is not enabled for this account or domain.
+   */
+  MFP_OAUTH_STATUS_API_SERVICE_DISABLED = 708,
+  /**
+   * E709: The mail API failed on its side (5xx).
+   */
+  MFP_OAUTH_STATUS_API_SERVER_ERROR = 709,
+  /**
+   * E710: The mail API answered with a status or body this printer does not expect.
+   */
+  MFP_OAUTH_STATUS_API_UNEXPECTED_RESPONSE = 710,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1908,6 +1964,22 @@ typedef struct {
    * sets it, so that applying its result keeps the secret.
    */
   bool app_client_secret_keep;
+  /**
+   * How jobs send (R-XPORT): SMTP, Microsoft Graph or the Gmail API.
+   * The API transports need no SMTP server and no SMTP AUTH; they ask
+   * the provider for the API's scope instead of the SMTP one, so the
+   * tokens held are asked for again after a change. Default: SMTP.
+   * An `mfp_oauth_transport`.
+   */
+  uint32_t transport;
+  /**
+   * The mail API's base URL, replacing the provider's (Graph:
+   * `https://graph.microsoft.com`, Gmail: `https://gmail.googleapis.com`):
+   * a gateway, a national cloud's Graph host, a test server. A custom
+   * provider with an API transport needs one. Default: none.
+   * At most 256 octets; empty: the default.
+   */
+  mfp_oauth_str api_url;
 } mfp_oauth_settings;
 
 /**

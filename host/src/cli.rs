@@ -404,7 +404,10 @@ pub enum ConfigAction {
     /// how the administrator's token is obtained), certificate-thumbprint
     /// (the app certificate's SHA-256), service-account (the Google service
     /// account's address), client-secret (app-only with a secret; never
-    /// shown; none removes it).
+    /// shown; none removes it), transport (smtp|graph|gmail-api: SMTP, or
+    /// the Microsoft Graph or Gmail API over HTTPS, which need no SMTP
+    /// AUTH), api-url (the mail API's https base URL instead of the
+    /// provider's; "" clears it).
     Set {
         /// The setting.
         key: String,

@@ -118,7 +118,9 @@ pub const COMMANDS: &[(&str, &str, Option<&str>)] = &[
              l'administrateur est obtenu), certificate-thumbprint (SHA-256 du certificat de \
              l'application), service-account (adresse du compte de service Google), \
              client-secret (en tant qu'application avec un secret ; jamais affiché ; none le \
-             retire).",
+             retire), transport (smtp|graph|gmail-api : SMTP, ou l'API Microsoft Graph ou \
+             Gmail en HTTPS, sans SMTP AUTH), api-url (l'URL https de base de l'API de \
+             messagerie à la place de celle du fournisseur ; \"\" l'efface).",
         ),
     ),
     (

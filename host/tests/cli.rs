@@ -1308,3 +1308,115 @@ fn login_app_only_with_a_client_secret_then_send() {
     assert!(err.contains("E442"), "{err}");
     assert!(!err.contains(SECRET));
 }
+
+/// Issue 19 (R-XPORT): the printer configured for a mail API sends
+/// through it, with the same sign-in and job as SMTP, and the SMTP
+/// server sees nothing.
+fn api_env(name: &str, transport: &str, scope: &str) -> Env {
+    let e = env(name);
+    for (k, v) in e.w.config_set_pairs(ADMIN, scope) {
+        e.ok(&["config", "set", k, &v]);
+    }
+    // A custom provider needs the API's URL before the transport.
+    e.ok(&["config", "set", "api-url", &e.w.api_url()]);
+    e.ok(&["config", "set", "transport", transport]);
+    if transport == "gmail-api" {
+        // No Gmail scope through the device flow: the browser sign-in.
+        use std::io::{BufRead, BufReader};
+        let mut child = e
+            .cmd(&["login", "--admin", "--browser"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find(|l| l.starts_with("https://"))
+            .expect("the tool prints the authorize URL");
+        assert!(url.contains("gmail.send"), "{url}");
+        mfp_oauth_host::sim::browser::sign_in(&url, &e.w.tls_settings()).unwrap();
+        let _rest: Vec<String> = lines.map(Result::unwrap).collect();
+        assert!(child.wait().unwrap().success());
+    } else {
+        e.login_admin();
+    }
+    e
+}
+
+/// The first base64 line of an attachment, as the composer writes it.
+fn first_b64_line(content: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(&content[..57])
+}
+
+#[test]
+fn send_through_graph_and_the_gmail_api() {
+    use mfp_oauth_host::sim::api::Api;
+    let e = api_env(
+        "graph",
+        "graph",
+        "https://graph.microsoft.com/Mail.Send offline_access",
+    );
+    let scan: Vec<u8> = (0..1024u32).map(|i| (i * 31 % 251) as u8).collect();
+    let pdf = file(&e.dir, "scan.pdf", &scan);
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("202"), "{sent}");
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 1, "sent once");
+    assert_eq!(d[0].api, Api::Graph);
+    assert_eq!(d[0].account, ADMIN);
+    let mime = String::from_utf8_lossy(&d[0].mime);
+    assert!(mime.contains("To: <carol@fabrikam.test>"), "{mime}");
+    assert!(mime.contains(&first_b64_line(&scan)));
+    assert!(e.w.sim.messages().is_empty(), "nothing went by SMTP");
+
+    // The Gmail API takes a 3.5 MB scan in one media upload.
+    let e = api_env(
+        "gmail",
+        "gmail-api",
+        "https://www.googleapis.com/auth/gmail.send",
+    );
+    let scan: Vec<u8> = (0..3_500_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let pdf = file(&e.dir, "big.pdf", &scan);
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("200"), "{sent}");
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].api, Api::Gmail);
+    assert!(d[0].mime.len() > 3_500_000 * 4 / 3);
+    assert!(String::from_utf8_lossy(&d[0].mime).contains(&first_b64_line(&scan)));
+}
+
+#[test]
+fn graph_refusals_and_limits_get_their_diagnostics_and_send_nothing() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let e = api_env(
+        "graph-limits",
+        "graph",
+        "https://graph.microsoft.com/Mail.Send offline_access",
+    );
+    // 3.5 MB is over Graph's 4 MB request once in base64: refused before
+    // any request.
+    let big: Vec<u8> = vec![7u8; 3_500_000];
+    let pdf = file(&e.dir, "big.pdf", &big);
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(!o.status.success());
+    assert!(text(&o.stdout).contains("E706") || text(&o.stderr).contains("E706"));
+    assert!(e.w.sim.api_requests().is_empty());
+    // Throttled: the job fails with its own diagnostic, nothing is sent.
+    e.w.sim
+        .push_api_fault(Api::Graph, ApiFault::Throttled { retry_after_s: 7 }, 1);
+    let small = file(&e.dir, "small.pdf", b"%PDF-1.7 small\n");
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &small]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!o.status.success());
+    assert!(all.contains("E705"), "{all}");
+    assert!(e.w.sim.api_deliveries().is_empty());
+    // An expired token: refreshed and asked again, sent once.
+    e.w.sim.forget_access_tokens();
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &small]);
+    assert!(sent.contains("202"), "{sent}");
+    assert_eq!(e.w.sim.api_deliveries().len(), 1);
+}

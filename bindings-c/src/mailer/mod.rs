@@ -64,14 +64,14 @@ pub(crate) struct MailerObj {
     piece_save: Option<PieceSave>,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 52,280 octets, alignment 8
+/// 64-bit words of `mfp_oauth_mailer` storage: 55,424 octets, alignment 8
 /// (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
 /// the job's envelope and no copy of the token, the settings in force and
 /// the staged ones 4.2 KB each).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 6535;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 6928;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
-pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 25974;
+pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;
 const _: () = assert!(MFP_OAUTH_NV_IMAGE_MAX_LEN == image::IMAGE_MAX_LEN);
 
 /// Octets of a device key (`mfp_oauth_mailer_save` / `_load`).
@@ -416,7 +416,7 @@ impl image::SlotReader for CReader<'_> {
 /// `mfp_oauth_mailer_load_from`: an image's records (settings and each
 /// token's metadata, no secret) with every user slot in use and every
 /// setting at its longest. A typical image's take a few hundred octets.
-pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 7082;
+pub const MFP_OAUTH_NV_RECORDS_MAX_LEN: usize = 7346;
 const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
 
 /// `mfp_oauth_mailer_load` for slots that are not memory-mapped: the slots

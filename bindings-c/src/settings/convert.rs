@@ -3,7 +3,7 @@
 
 use heapless::String;
 use mfp_oauth_core::config::{
-    ProfileParts, ProviderKind, Proxy, Settings, SmtpServer, DEFAULT_TENANT,
+    Choice, ProfileParts, ProviderKind, Proxy, Settings, SmtpServer, Transport, DEFAULT_TENANT,
 };
 use mfp_oauth_core::limits::{MAX_CLIENT_ID_LEN, MAX_TENANT_LEN, MAX_URL_LEN};
 use mfp_oauth_core::provider::MicrosoftCloud;
@@ -43,6 +43,15 @@ fn provider_kind(v: u32) -> Result<ProviderKind, MfpOauthStatus> {
         2 => ProviderKind::Custom,
         _ => return Err(MfpOauthStatus::InvalidArgument),
     })
+}
+
+/// The schema's codes (`mfp_oauth_transport`), as the generated reader
+/// checks them.
+fn transport(v: u32) -> Result<Transport, MfpOauthStatus> {
+    u8::try_from(v)
+        .ok()
+        .and_then(Transport::from_code)
+        .ok_or(MfpOauthStatus::InvalidArgument)
 }
 
 fn microsoft_cloud(v: u32) -> Result<MicrosoftCloud, MfpOauthStatus> {
@@ -89,6 +98,7 @@ pub(crate) unsafe fn profile_parts<'a>(
         device_url: fits::<MAX_URL_LEN>(t(&c.custom_device_url)?)?,
         authorize_url: fits::<MAX_URL_LEN>(t(&c.custom_authorize_url)?)?,
         scope: fits::<MAX_URL_LEN>(t(&c.custom_scope)?)?,
+        transport: transport(c.transport)?,
     };
     let client_id = fits::<MAX_CLIENT_ID_LEN>(t(&c.client_id)?)?;
     Ok((parts, client_id))

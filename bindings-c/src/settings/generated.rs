@@ -87,6 +87,18 @@ pub enum MfpOauthAdminSignIn {
     AppSecret = 3,
 }
 
+/// How a job's message reaches the provider (`mfp_oauth_transport`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfpOauthTransport {
+    /// SMTP submission with XOAUTH2 / OAUTHBEARER (the default).
+    Smtp = 0,
+    /// Microsoft Graph sendMail over HTTPS (permission Mail.Send); no SMTP AUTH needed.
+    Graph = 1,
+    /// The Gmail API's messages.send upload over HTTPS (scope gmail.send; browser sign-in or service account).
+    GmailApi = 2,
+}
+
 /// The printer's OAuth settings (`mfp_oauth_settings`). Start from
 /// `mfp_oauth_settings_init` (the manual's defaults), then set fields.
 /// Strings are `mfp_oauth_str` (UTF-8, no NUL needed); `{NULL, 0}` means
@@ -216,6 +228,18 @@ pub struct MfpOauthSettings {
     /// false removes it (as `proxy_password_keep`). `mfp_oauth_mailer_settings`
     /// sets it, so that applying its result keeps the secret.
     pub app_client_secret_keep: bool,
+    /// How jobs send (R-XPORT): SMTP, Microsoft Graph or the Gmail API.
+    /// The API transports need no SMTP server and no SMTP AUTH; they ask
+    /// the provider for the API's scope instead of the SMTP one, so the
+    /// tokens held are asked for again after a change. Default: SMTP.
+    /// An `mfp_oauth_transport`.
+    pub transport: u32,
+    /// The mail API's base URL, replacing the provider's (Graph:
+    /// `https://graph.microsoft.com`, Gmail: `https://gmail.googleapis.com`):
+    /// a gateway, a national cloud's Graph host, a test server. A custom
+    /// provider with an API transport needs one. Default: none.
+    /// At most 256 octets; empty: the default.
+    pub api_url: MfpOauthStr,
 }
 
 /// What `mfp_oauth_settings_init` writes: every setting at the core's default
@@ -255,6 +279,8 @@ pub(crate) const INIT: MfpOauthSettings = MfpOauthSettings {
     service_account: EMPTY,
     app_client_secret: EMPTY,
     app_client_secret_keep: false,
+    transport: 0,
+    api_url: EMPTY,
 };
 
 /// Writes the plain settings of `c` into `s`, by kind; the composite ones
@@ -290,6 +316,9 @@ pub(crate) unsafe fn plain_from_c(
     unsafe { put::text(s, "app_certificate_thumbprint", &c.app_certificate_thumbprint) }?;
     // SAFETY: valid for its length (contract).
     unsafe { put::address(s, "service_account", &c.service_account) }?;
+    put::choice(s, "transport", c.transport)?;
+    // SAFETY: valid for its length (contract).
+    unsafe { put::text(s, "api_url", &c.api_url) }?;
     Ok(())
 }
 
@@ -314,4 +343,6 @@ pub(crate) fn plain_to_c(s: &Settings, c: &mut MfpOauthSettings) {
     c.admin_sign_in = get::choice(s, "admin_sign_in");
     c.app_certificate_thumbprint = get::text(s, "app_certificate_thumbprint");
     c.service_account = get::text(s, "service_account");
+    c.transport = get::choice(s, "transport");
+    c.api_url = get::text(s, "api_url");
 }
