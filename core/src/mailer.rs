@@ -551,7 +551,21 @@ struct JobState {
     /// Plans this job went through so far (at most [`MAX_PLANS`]; a byte,
     /// next to `retried`, so the mailer's size does not change).
     plans: u8,
+    /// Times a mail API throttled this job's request (R-XPORT).
+    throttled: u8,
+    /// The API request is not sent again before this time (the server's
+    /// `Retry-After`).
+    not_before: Option<Instant>,
 }
+
+/// Times a throttled API request is asked again within one job (R-XPORT).
+pub const MAX_API_RETRIES: u8 = 3;
+/// The longest `Retry-After` waited out within a job; a longer one fails
+/// the job with [`Id::ApiThrottled`] (the firmware's queue tries later).
+pub const MAX_API_RETRY_WAIT: Duration = Duration::from_secs(120);
+/// The wait before the first retry of a request throttled without
+/// `Retry-After`; it doubles each time.
+pub const API_RETRY_BASE_WAIT: Duration = Duration::from_secs(5);
 
 /// The firmware's OAuth mail facade (one job at a time).
 #[derive(Debug)]
@@ -1073,6 +1087,8 @@ impl Mailer {
             retried: false,
             result: None,
             plans: 0,
+            throttled: 0,
+            not_before: None,
         });
         policy::decide_into(
             job.function,
@@ -1629,6 +1645,45 @@ impl Mailer {
         target.ok_or(Id::ApiUrlInvalid)
     }
 
+    /// The API throttled the request (`429`, `503`): unless it has done
+    /// so [`MAX_API_RETRIES`] times, or asks for more than
+    /// [`MAX_API_RETRY_WAIT`], the request is asked again on a new
+    /// connection once its `Retry-After` (or a doubling wait from
+    /// [`API_RETRY_BASE_WAIT`]) has passed. Nothing was taken: with
+    /// `Expect: 100-continue` the body was not even sent.
+    fn api_retry(&mut self, now: Instant) -> bool {
+        let asked = self
+            .client
+            .api
+            .retry_after_secs()
+            .map(|s| Duration::from_secs(u64::from(s)));
+        let Some(job) = self.job.as_mut() else {
+            return false;
+        };
+        if job.throttled >= MAX_API_RETRIES {
+            return false;
+        }
+        let wait = asked.unwrap_or(Duration::from_millis(
+            API_RETRY_BASE_WAIT.as_millis() << job.throttled,
+        ));
+        if wait > MAX_API_RETRY_WAIT {
+            return false;
+        }
+        job.throttled += 1;
+        job.not_before = Some(now + wait);
+        self.client.end();
+        self.plan = self.api_connect();
+        self.count_plan();
+        true
+    }
+
+    /// When a throttled API request of the running job is asked again
+    /// (R-XPORT): for the panel ("waiting for the server").
+    #[must_use]
+    pub fn api_retry_at(&self) -> Option<Instant> {
+        self.job.as_ref().and_then(|j| j.not_before)
+    }
+
     /// Before an API session: the connection to open, with TLS from the
     /// start (the token goes in the request's head).
     fn api_connect(&mut self) -> Plan {
@@ -1677,6 +1732,7 @@ impl Mailer {
                     mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
                     size,
                     recipients: envelope.to.len(),
+                    not_before: job.not_before,
                 }),
                 None => Err(Id::MessageSizeRequired),
             },
@@ -1759,6 +1815,26 @@ impl Mailer {
                     },
                 );
                 Some(Step::Smtp(event))
+            }
+            Event::MessageFailed {
+                error:
+                    smtp::Error::Api {
+                        diag: Id::ApiThrottled,
+                        ..
+                    },
+            } if self.client.api_live && self.api_retry(now) => Some(Step::PlanChanged),
+            Event::Failed {
+                error: smtp::Error::ConnectionClosed { .. },
+            } if self.client.api_live
+                && self.client.api.nothing_sent()
+                && self.job.as_ref().is_some_and(|j| j.not_before.is_some()) =>
+            {
+                // Closed while the request waited out `Retry-After`, before
+                // any octet of it: the same wait on a new connection.
+                self.client.end();
+                self.plan = self.api_connect();
+                self.count_plan();
+                Some(Step::PlanChanged)
             }
             Event::MessageFailed { error } => {
                 if !error.from_reply() {

@@ -77,6 +77,10 @@ pub struct Request<'a> {
     pub size: u64,
     /// Recipients in the message (reported as accepted when it is sent).
     pub recipients: usize,
+    /// Send nothing before this time (a throttled request asked again
+    /// after the server's `Retry-After`): the session's timer runs until
+    /// then.
+    pub not_before: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +138,8 @@ pub struct Session {
     reply: Option<Reply>,
     /// `Retry-After` of a throttled answer, in seconds.
     retry_after_secs: Option<u32>,
+    /// [`Request::not_before`], until it has passed.
+    not_before: Option<Instant>,
     events: Deque<Event, 4>,
 }
 
@@ -165,6 +171,7 @@ impl Session {
             },
             reply: None,
             retry_after_secs: None,
+            not_before: None,
             events: Deque::new(),
         }
     }
@@ -190,6 +197,7 @@ impl Session {
         self.port = req.port;
         self.size = req.size;
         self.recipients = req.recipients;
+        self.not_before = req.not_before;
         self.state = State::Head { sent: 0 };
         Ok(())
     }
@@ -268,6 +276,7 @@ impl Session {
         token: &[u8],
     ) -> Result<Option<Transmit>, BufferTooSmall> {
         match self.state {
+            State::Head { sent: 0 } if self.not_before.is_some_and(|t| now < t) => Ok(None),
             State::Head { sent } => {
                 if out.is_empty() {
                     return Err(BufferTooSmall { needed: 1 });
@@ -574,6 +583,10 @@ impl Session {
 
     /// `now` reached [`Session::poll_timeout`]'s deadline.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.not_before.is_some_and(|t| now >= t) {
+            // The wait is over: the head is the next transmit.
+            self.not_before = None;
+        }
         match self.state {
             // No `100 Continue`: the server reads the body anyway.
             State::AwaitContinue { until } if now >= until => self.go_body(),
@@ -589,6 +602,7 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::AwaitContinue { until } | State::AwaitAnswer { until } => Some(until),
+            State::Head { sent: 0 } => self.not_before,
             _ => None,
         }
     }
@@ -618,6 +632,13 @@ impl Session {
         self.retry_after_secs
     }
 
+    /// Whether nothing of the request has gone out yet (its head not
+    /// begun): a connection lost then loses nothing.
+    #[must_use]
+    pub fn nothing_sent(&self) -> bool {
+        matches!(self.state, State::Head { sent: 0 })
+    }
+
     /// Whether a request runs (not idle and not over).
     #[must_use]
     pub fn is_live(&self) -> bool {
@@ -639,6 +660,7 @@ impl Session {
         self.answer = Answer::default();
         self.reply = None;
         self.retry_after_secs = None;
+        self.not_before = None;
         self.events.clear();
     }
 }

@@ -26,6 +26,7 @@ fn graph(size: u64) -> Session {
         mailbox: None,
         size,
         recipients: 2,
+        not_before: None,
     })
     .unwrap();
     s
@@ -41,6 +42,7 @@ fn gmail(size: u64) -> Session {
         mailbox: None,
         size,
         recipients: 1,
+        not_before: None,
     })
     .unwrap();
     s
@@ -193,6 +195,7 @@ fn an_app_only_graph_request_names_the_mailbox_encoded() {
         mailbox: Some(&a),
         size: 3,
         recipients: 1,
+        not_before: None,
     })
     .unwrap();
     let (head, _) = drain(&mut s, t(0), 4096);
@@ -213,6 +216,7 @@ fn a_message_over_the_request_limit_is_refused_before_anything_is_sent() {
         mailbox: None,
         size,
         recipients: 1,
+        not_before: None,
     };
     assert!(s.start(&req(Api::Graph, 3 * 1024 * 1024)).is_ok());
     assert_eq!(
@@ -470,4 +474,31 @@ fn every_verdict_has_a_diagnostic_of_the_api_range_or_none() {
             v => assert_eq!(v.diag().unwrap().number() / 100, 7, "{status}"),
         }
     }
+}
+
+#[test]
+fn a_request_asked_again_waits_for_its_time_before_anything_goes_out() {
+    let mut s = Session::idle();
+    s.start(&Request {
+        api: Api::Gmail,
+        host: "h",
+        port: 443,
+        base_path: "/",
+        mailbox: None,
+        size: 3,
+        recipients: 1,
+        not_before: Some(t(7000)),
+    })
+    .unwrap();
+    assert!(s.nothing_sent());
+    assert_eq!(s.poll_timeout(), Some(t(7000)));
+    assert_eq!(s.poll_transmit(t(6999), &mut [0u8; 64], TOKEN), Ok(None));
+    s.handle_timeout(t(6999));
+    assert_eq!(s.poll_transmit(t(6999), &mut [0u8; 64], TOKEN), Ok(None));
+    s.handle_timeout(t(7000));
+    assert!(s
+        .poll_transmit(t(7000), &mut [0u8; 512], TOKEN)
+        .unwrap()
+        .is_some());
+    assert!(!s.nothing_sent());
 }

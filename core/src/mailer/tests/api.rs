@@ -22,6 +22,19 @@ fn graph_mailer() -> Mailer {
     m
 }
 
+/// A Graph job of [`BODY`] submitted at 1 s, its connection open.
+fn graph_session() -> Mailer {
+    let mut m = graph_mailer();
+    let to = [addr("bob@fabrikam.com")];
+    let job = Job {
+        size: Some(BODY.len() as u64),
+        ..scan(&to, None)
+    };
+    m.submit(at(1), &job).unwrap();
+    m.connected(at(1), "mfp").unwrap();
+    m
+}
+
 #[test]
 fn another_transport_asks_for_the_tokens_again() {
     // Its scope differs: the tokens held were granted for the other one.
@@ -116,14 +129,7 @@ fn a_graph_job_connects_with_tls_to_graph_and_is_done_on_202() {
 
 #[test]
 fn a_token_refused_by_graph_is_refreshed_and_the_request_asked_again() {
-    let mut m = graph_mailer();
-    let to = [addr("bob@fabrikam.com")];
-    let job = Job {
-        size: Some(BODY.len() as u64),
-        ..scan(&to, None)
-    };
-    m.submit(at(1), &job).unwrap();
-    m.connected(at(1), "mfp").unwrap();
+    let mut m = graph_session();
     let (_, steps) = carry(
         &mut m,
         at(1),
@@ -231,4 +237,58 @@ fn the_transport_rules_name_what_is_wrong() {
         s.provider_profile().unwrap().scope(),
         crate::provider::GMAIL_SEND_SCOPE
     );
+}
+
+#[test]
+fn a_throttled_request_waits_out_retry_after_then_is_asked_again_a_few_times() {
+    let mut m = graph_session();
+    let throttled: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+    let (_, steps) = carry(&mut m, at(1), BODY, &[throttled]);
+    assert_eq!(steps.last(), Some(&Step::PlanChanged));
+    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    assert_eq!(m.api_retry_at(), Some(at(31)));
+    // On the new connection nothing goes out before the server's time.
+    m.connected(at(2), "mfp").unwrap();
+    let mut out = [0u8; 512];
+    assert_eq!(m.poll_smtp_transmit(at(2), &mut out).unwrap(), None);
+    assert_eq!(m.poll_smtp_timeout().unwrap(), Some(at(31)));
+    m.handle_smtp_timeout(at(31)).unwrap();
+    // Throttled again, without Retry-After: 10 s, then 20 s; a fourth time
+    // fails the job with E705.
+    let bare: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    let (wire, _) = carry(&mut m, at(31), BODY, &[bare]);
+    assert!(wire.starts_with(b"POST /v1.0/me/sendMail"));
+    assert_eq!(m.api_retry_at(), Some(at(41)));
+    for (start, next) in [(41, Some(at(61))), (61, None)] {
+        m.connected(at(start), "mfp").unwrap();
+        m.handle_smtp_timeout(at(start)).unwrap();
+        carry(&mut m, at(start), BODY, &[bare]);
+        if let Some(next) = next {
+            assert_eq!(m.api_retry_at(), Some(next));
+        }
+    }
+    // The fourth refusal ends the job.
+    assert!(!m.has_api_session());
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::ApiThrottled
+        }
+    );
+}
+
+#[test]
+fn a_retry_after_beyond_what_a_job_waits_fails_it_at_once() {
+    let mut m = graph_session();
+    let long: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3600\r\nContent-Length: 0\r\n\r\n";
+    carry(&mut m, at(1), BODY, &[long]);
+    assert_eq!(
+        m.plan(),
+        &Plan::Failed {
+            diag: Id::ApiThrottled
+        }
+    );
+    assert_eq!(m.last_reply().unwrap().code.code, 429);
 }
