@@ -1887,6 +1887,18 @@ fn send(ctx: &Ctx, a: &SendArgs) -> ExitCode {
             refresh_failed = true;
         }
         JobEvent::Tls(i) => bar.println(format!("TLS {} {}", i.version, i.cipher_suite)),
+        // On stdout even without a terminal: a wait the user must see.
+        JobEvent::ApiWaiting(wait) => bar.suspend(|| {
+            println!(
+                "{}",
+                tr(
+                    ctx.lang,
+                    "the mail API asked to wait (E705): sending again in {s} s",
+                    "l'API de messagerie demande d'attendre (E705) : nouvel envoi dans {s} s",
+                )
+                .replace("{s}", &wait.as_millis().div_ceil(1000).to_string())
+            );
+        }),
         JobEvent::Notice(n) => {
             if let Some(id) = n.diag() {
                 bar.println(describe(id, ctx.lang));

@@ -167,7 +167,7 @@ impl<W: Write> Ctx<'_, W> {
             }
             self.sign_in(d, m, a)
         };
-        let mut body = job.body;
+        let mut body = std::io::Cursor::new(job.body);
         let result = job::run_composed(device, &job.spec, &mut body, &mut sign_in, &mut |e| {
             self.tell(e);
         });

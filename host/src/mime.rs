@@ -106,7 +106,7 @@ pub struct Composition<'a> {
 }
 
 /// The composition, owned: the composer reads it on every call.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Owned {
     from: String,
     to: Vec<String>,
@@ -150,6 +150,9 @@ pub struct MimeStream {
     sources: Vec<Source>,
     /// The attachment being read, and its reader.
     reading: Option<(usize, Box<dyn Read + Send>)>,
+    /// What the composer was built with, to build it again.
+    secs: u64,
+    random: [u8; core_mime::RANDOM_LEN],
 }
 
 impl std::fmt::Debug for MimeStream {
@@ -171,6 +174,22 @@ impl MimeStream {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Start again from the message's first octet: the same octets follow
+    /// (the composer is built again with the same date and random octets;
+    /// the files are read again). A mail API request asked again after its
+    /// body went out needs it (R-XPORT).
+    pub fn restart(&mut self) -> io::Result<()> {
+        let owned = self
+            .composer
+            .as_ref()
+            .map_err(|e| io_error(*e))?
+            .message()
+            .clone();
+        self.composer = Composer::new(owned, Some(self.secs), &self.random);
+        self.reading = None;
+        Ok(())
     }
 }
 
@@ -271,6 +290,8 @@ pub fn stream(c: &Composition<'_>) -> MimeStream {
         composer: Composer::new(owned, Some(secs), &random),
         sources: c.attachments.iter().map(|a| a.source.clone()).collect(),
         reading: None,
+        secs,
+        random,
     }
 }
 

@@ -1405,18 +1405,48 @@ fn graph_refusals_and_limits_get_their_diagnostics_and_send_nothing() {
     assert!(!o.status.success());
     assert!(text(&o.stdout).contains("E706") || text(&o.stderr).contains("E706"));
     assert!(e.w.sim.api_requests().is_empty());
-    // Throttled: the job fails with its own diagnostic, nothing is sent.
-    e.w.sim
-        .push_api_fault(Api::Graph, ApiFault::Throttled { retry_after_s: 7 }, 1);
+    // Throttled for a second before the body (`Expect: 100-continue`):
+    // the job waits it out and sends once, the body uploaded once.
     let small = file(&e.dir, "small.pdf", b"%PDF-1.7 small\n");
+    e.w.sim
+        .push_api_fault(Api::Graph, ApiFault::Throttled { retry_after_s: 1 }, 1);
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &small]);
+    assert!(
+        sent.contains("sending again in 1 s") && sent.contains("202"),
+        "{sent}"
+    );
+    assert_eq!(e.w.sim.api_deliveries().len(), 1);
+    let statuses =
+        |e: &Env| -> Vec<u16> { e.w.sim.api_requests().iter().map(|r| r.status).collect() };
+    assert_eq!(statuses(&e), [429, 202]);
+    // Throttled after the body: the composed message is read again from
+    // its first octet and arrives whole, once.
+    e.w.sim.push_api_fault(
+        Api::Graph,
+        ApiFault::ThrottledAfterBody { retry_after_s: 1 },
+        1,
+    );
+    e.ok(&["send", "--to", "carol@fabrikam.test", &small]);
+    assert_eq!(statuses(&e), [429, 202, 429, 202]);
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[1].mime.len(), d[0].mime.len(), "the same message, whole");
+    // Asked to wait an hour: the job fails with its own diagnostic.
+    e.w.sim.push_api_fault(
+        Api::Graph,
+        ApiFault::Throttled {
+            retry_after_s: 3600,
+        },
+        1,
+    );
     let o = e.run(&["send", "--to", "carol@fabrikam.test", &small]);
     let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(!o.status.success());
     assert!(all.contains("E705"), "{all}");
-    assert!(e.w.sim.api_deliveries().is_empty());
+    assert_eq!(e.w.sim.api_deliveries().len(), 2);
     // An expired token: refreshed and asked again, sent once.
     e.w.sim.forget_access_tokens();
     let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &small]);
     assert!(sent.contains("202"), "{sent}");
-    assert_eq!(e.w.sim.api_deliveries().len(), 1);
+    assert_eq!(e.w.sim.api_deliveries().len(), 3);
 }

@@ -72,6 +72,9 @@ pub enum JobEvent {
     RefreshRefusedSaying(String),
     /// The refresh failed.
     RefreshFailed(FlowError),
+    /// The mail API throttled the request (R-XPORT): it is asked again on
+    /// a new connection after this wait, the server's `Retry-After`.
+    ApiWaiting(Duration),
     /// Connected to the SMTP server.
     Connected,
     /// TLS is up.
@@ -120,6 +123,45 @@ impl JobReport {
 pub type SignInFn<'a> =
     dyn FnMut(&Device, bool, AuthMethod, &Address) -> Result<SignedIn, FlowError> + 'a;
 
+/// A message body a job reads while it sends it, never held whole.
+pub trait Body: std::io::Read {
+    /// Start again from the first octet. A mail API request refused after
+    /// its body went out (a token expired meanwhile, throttling) is asked
+    /// again with the whole body (R-XPORT); SMTP never asks. A body that
+    /// cannot start again fails such a retry (the request then never
+    /// completes, so nothing is sent twice).
+    fn restart(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "this message body cannot be read a second time",
+        ))
+    }
+}
+
+/// A reader read once.
+struct Once<'a>(&'a mut dyn std::io::Read);
+
+impl std::io::Read for Once<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Body for Once<'_> {}
+
+impl<T: AsRef<[u8]>> Body for std::io::Cursor<T> {
+    fn restart(&mut self) -> std::io::Result<()> {
+        self.set_position(0);
+        Ok(())
+    }
+}
+
+impl Body for crate::mime::MimeStream {
+    fn restart(&mut self) -> std::io::Result<()> {
+        crate::mime::MimeStream::restart(self)
+    }
+}
+
 /// Run `job` to its end; the message (MIME, `job.size` octets) is read
 /// from `body` while it is sent, never held whole.
 pub fn run(
@@ -129,16 +171,16 @@ pub fn run(
     sign_in: &mut SignInFn<'_>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<JobReport, AppError> {
-    run_as(device, job, body, false, sign_in, on)
+    run_as(device, job, &mut Once(body), false, sign_in, on)
 }
 
 /// [`run`] for a body made by the core composer ([`crate::mime`]): it is
 /// canonical, so the SMTP client sends it without scanning every octet
-/// (`write_body_canonical`).
+/// (`write_body_canonical`), and it can start again ([`Body`]).
 pub fn run_composed(
     device: &mut Device,
     job: &JobSpec<'_>,
-    body: &mut dyn std::io::Read,
+    body: &mut dyn Body,
     sign_in: &mut SignInFn<'_>,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<JobReport, AppError> {
@@ -148,7 +190,7 @@ pub fn run_composed(
 fn run_as(
     device: &mut Device,
     job: &JobSpec<'_>,
-    body: &mut dyn std::io::Read,
+    body: &mut dyn Body,
     canonical: bool,
     sign_in: &mut SignInFn<'_>,
     on: &mut dyn FnMut(&JobEvent),
@@ -166,6 +208,8 @@ fn run_as(
         .submit(now, &spec)
         .map_err(|e| AppError::Diag(e.diag()))?;
     let mut pump: Option<Pump> = None;
+    // Whether the body was streamed once already in this job.
+    let mut streamed = false;
     // Bounded by the core: it fails a job that goes through more than
     // `limits::MAX_PLANS` plans (R-ENGINE).
     loop {
@@ -263,6 +307,9 @@ fn run_as(
                 port,
                 security,
             } => {
+                if let Some(at) = device.mailer.api_retry_at().filter(|t| *t > now) {
+                    on(&JobEvent::ApiWaiting(at.saturating_since(now)));
+                }
                 let net = NetOptions {
                     proxy: None,
                     ..device.net.clone()
@@ -300,7 +347,7 @@ fn run_as(
                 let Some(p) = pump.as_mut() else {
                     return Err(AppError::Diag(Id::WrongState));
                 };
-                session(device, p, body, on)?
+                session(device, p, body, &mut streamed, on)?
             }
             // Idle or a plan this host does not know: nothing to carry out.
             _ => return Err(AppError::Diag(Id::WrongState)),
@@ -321,7 +368,8 @@ fn decided_by(device: &Device) -> Option<String> {
 fn session(
     device: &mut Device,
     pump: &mut Pump,
-    body: &mut dyn std::io::Read,
+    body: &mut dyn Body,
+    streamed: &mut bool,
     on: &mut dyn FnMut(&JobEvent),
 ) -> Result<Plan, AppError> {
     // Bounded by the SMTP client's own deadlines: every wait ends with
@@ -352,7 +400,11 @@ fn session(
                                 }
                             },
                             Event::ReadyForBody => {
-                                if pump.flush(mailer, now).is_ok() {
+                                // Asked again (a mail API's retry): from
+                                // the first octet, or not at all.
+                                let ready =
+                                    !std::mem::replace(streamed, true) || body.restart().is_ok();
+                                if ready && pump.flush(mailer, now).is_ok() {
                                     let _ = pump.stream_body(mailer, now, body, &mut |n| {
                                         on(&JobEvent::Body(n));
                                     });

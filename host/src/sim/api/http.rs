@@ -310,6 +310,12 @@ impl Conn {
         self.tls.flush()
     }
 
+    /// `100 Continue`: the client may send the body.
+    pub(super) fn continue_100(&mut self) -> io::Result<()> {
+        self.tls.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        self.tls.flush()
+    }
+
     pub(super) fn close(&mut self) {
         self.tls.conn.send_close_notify();
         let _ = self.tls.flush();

@@ -26,7 +26,7 @@ use self::gmail::{gmail_send, gmail_upload_put};
 use self::graph::{
     graph_create_draft, graph_send_draft, graph_send_mail, graph_upload, graph_upload_session,
 };
-use self::http::{body_len, find, Body, Conn, Head, Reply, GOOGLE_JSON, GRAPH_JSON};
+use self::http::{body_len, find, Body, BodyLen, Conn, Head, Reply, GOOGLE_JSON, GRAPH_JSON};
 use super::pki::Pki;
 use super::{spawn_server, ServerHandle, Sim, TokenCheck};
 use crate::clock::Clock;
@@ -160,6 +160,14 @@ pub enum ApiFault {
     },
     /// `500`. Graph: `generalException`; Gmail: `backendError`.
     ServerError,
+    /// As [`ApiFault::Throttled`], but only once the whole body is read,
+    /// as a server that lets `Expect: 100-continue` through to the
+    /// application decides (the other answers of this kind come before
+    /// the body when the request expects `100 Continue`).
+    ThrottledAfterBody {
+        /// The `Retry-After` value, seconds.
+        retry_after_s: u64,
+    },
     /// Read this many octets of the request's body (all of it if it is
     /// shorter), then close the connection without an answer. The request
     /// is not carried out, except that a Gmail resumable upload keeps the
@@ -538,6 +546,33 @@ fn handle(sim: &Sim, port: u16, c: &mut Conn, head: &Head) -> bool {
         Some(ApiFault::Drop { after }) => Some(after),
         _ => None,
     };
+    // `Expect: 100-continue` (RFC 9110 §10.1.1): an answer decided from
+    // the head alone (throttling, a server error) comes before the body,
+    // on a connection then closed; otherwise `100 Continue` asks for it.
+    let expects = head
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects && !matches!(len, BodyLen::Fixed(0)) {
+        if let Some(
+            f @ (ApiFault::Throttled { .. }
+            | ApiFault::UserRateLimit { .. }
+            | ApiFault::Unavailable { .. }
+            | ApiFault::ServerError),
+        ) = fault
+        {
+            let r = fault_reply(api, f);
+            entry.status = r.status;
+            sim.log_api(entry);
+            let _ = c.write(&r, true);
+            c.close();
+            return false;
+        }
+        if c.continue_100().is_err() {
+            sim.log_api(entry);
+            c.abort();
+            return false;
+        }
+    }
     let body = c.read_body(len, route.body_limit(head), drop_after);
     let (reply, mut keep) = match body {
         Body::Broken => {
@@ -708,6 +743,10 @@ fn gmail_error_item(
 
 fn fault_reply(api: Option<Api>, fault: ApiFault) -> Reply {
     let retry = |r: Reply, s: u64| r.with("Retry-After", s.to_string());
+    let fault = match fault {
+        ApiFault::ThrottledAfterBody { retry_after_s } => ApiFault::Throttled { retry_after_s },
+        f => f,
+    };
     match (api, fault) {
         (Some(Api::Gmail), ApiFault::Throttled { retry_after_s }) => retry(
             gmail_error(
