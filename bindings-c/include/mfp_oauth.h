@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 70,424 octets in all, the same with the administrator alone or with 4
+ * 70,456 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -144,12 +144,12 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 55,424 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 55,456 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
  * the job's envelope and no copy of the token, the settings in force and
  * the staged ones 4.2 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 6928
+#define MFP_OAUTH_MAILER_WORDS 6932
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
@@ -1219,7 +1219,10 @@ enum mfp_oauth_smtp_event_kind
   MFP_OAUTH_SMTP_EVENT_KIND_RECIPIENT_REFUSED = 6,
   /**
    * Stream the body with `mfp_oauth_smtp_write_body`, then call
-   * `mfp_oauth_smtp_finish_body`.
+   * `mfp_oauth_smtp_finish_body`. In a mailer job whose transport is a
+   * mail API it can come again (the request asked once more after
+   * throttling or a refreshed token): stream the body again from its
+   * first octet.
    */
   MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY = 7,
   /**
@@ -1676,6 +1679,35 @@ enum mfp_oauth_admin_sign_in
 typedef enum mfp_oauth_admin_sign_in mfp_oauth_admin_sign_in;
 #else
 typedef uint32_t mfp_oauth_admin_sign_in;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a job's message reaches the provider (`mfp_oauth_transport`).
+ */
+enum mfp_oauth_transport
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * SMTP submission with XOAUTH2 / OAUTHBEARER (the default).
+   */
+  MFP_OAUTH_TRANSPORT_SMTP = 0,
+  /**
+   * Microsoft Graph sendMail over HTTPS (permission Mail.Send); no SMTP AUTH needed.
+   */
+  MFP_OAUTH_TRANSPORT_GRAPH = 1,
+  /**
+   * The Gmail API's messages.send upload over HTTPS (scope gmail.send; browser sign-in or service account).
+   */
+  MFP_OAUTH_TRANSPORT_GMAIL_API = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mfp_oauth_transport mfp_oauth_transport;
+#else
+typedef uint32_t mfp_oauth_transport;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 

@@ -627,3 +627,35 @@ fn status_names_follow_the_c_convention() {
     assert_eq!(names.len(), all.len());
     assert_eq!(numbers.len(), all.len());
 }
+
+/// Issue 19: every choice of the settings schema is an enum of the header
+/// with each of its constants (the `transport` field's enum was generated
+/// into the Rust source but left out of the header's export list).
+#[test]
+fn every_schema_choice_is_a_c_enum_with_all_its_constants() {
+    use mfp_oauth_core::config::{Kind, SCHEMA};
+    let header = std::fs::read_to_string(crate_dir().join("include/mfp_oauth.h")).unwrap();
+    for setting in SCHEMA {
+        let Kind::Choice(choices) = setting.kind else {
+            continue;
+        };
+        let c_enum = snake(choices.c_enum);
+        assert!(
+            header.contains(&format!("enum mfp_oauth_{c_enum}\n")),
+            "{}: enum mfp_oauth_{c_enum} is not in the header",
+            setting.key
+        );
+        for name in choices.names {
+            let constant = format!(
+                "MFP_OAUTH_{}_{} = {},",
+                c_enum.to_ascii_uppercase(),
+                name.c_name,
+                name.code
+            );
+            assert!(
+                header.contains(&constant),
+                "{constant} is not in the header"
+            );
+        }
+    }
+}

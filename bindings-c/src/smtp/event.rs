@@ -33,7 +33,10 @@ pub enum MfpOauthSmtpEventKind {
     /// Recipient `index` was refused (`reply_code`, `diag`); the others go on.
     RecipientRefused = 6,
     /// Stream the body with `mfp_oauth_smtp_write_body`, then call
-    /// `mfp_oauth_smtp_finish_body`.
+    /// `mfp_oauth_smtp_finish_body`. In a mailer job whose transport is a
+    /// mail API it can come again (the request asked once more after
+    /// throttling or a refreshed token): stream the body again from its
+    /// first octet.
     ReadyForBody = 7,
     /// The server took the message (`reply_code`, `accepted`, `refused`).
     MessageSent = 8,

@@ -235,6 +235,19 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
+/* A new mailer with `s` whose administrator has Acquired (device flow). */
+static void t_acquired(const mfp_oauth_settings *s) {
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, s));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
+  CHECK(pd_token_flow(acquire, 2, NULL, 0));
+  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  t_drain(&pd_mailer, NULL);
+}
+
 /* Trap 6: the mailer gives the server's reply for the support log: the
  * 535 5.7.139 that failed the job, not the 221 to QUIT. */
 static const pd_exchange t_auth_off_script[] = {
@@ -258,15 +271,7 @@ TEST(the_mailer_keeps_the_reply_that_failed_the_job) {
   uint32_t code = 0;
   char text[MFP_OAUTH_REPLY_TEXT_BUF_LEN];
   size_t n = 0;
-  memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
-  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
-  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
-  CHECK(pd_token_flow(acquire, 2, NULL, 0));
-  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
-  t_drain(&pd_mailer, NULL);
+  t_acquired(&s);
   CHECK_STATUS(mfp_oauth_mailer_last_reply(&pd_mailer, &code, text, sizeof text, &n),
                MFP_OAUTH_STATUS_WRONG_STATE);
 
@@ -342,15 +347,7 @@ TEST(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic) {
   int failed_before = pd_failed;
   mfp_oauth_settings s = pd_settings();
   mfp_oauth_plan plan;
-  memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
-  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
-  const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
-  CHECK(pd_token_flow(acquire, 2, NULL, 0));
-  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
-  t_drain(&pd_mailer, NULL);
+  t_acquired(&s);
   /* No session yet: a TLS failure is out of place. */
   CHECK_STATUS(mfp_oauth_mailer_smtp_handle_tls_failed(&pd_mailer, pd_now,
                                                        MFP_OAUTH_STATUS_CERTIFICATE_UNTRUSTED),
@@ -773,6 +770,103 @@ TEST(app_only_with_a_certificate_signed_by_the_firmware) {
   CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
 }
 
+/* Base64 (RFC 4648, padded) of `in`, NUL-terminated, for the checks. */
+static void t_b64(const uint8_t *in, size_t len, char *out) {
+  static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < len; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16;
+    if (i + 1 < len) v |= (uint32_t)in[i + 1] << 8;
+    if (i + 2 < len) v |= in[i + 2];
+    out[o++] = a[(v >> 18) & 63];
+    out[o++] = a[(v >> 12) & 63];
+    out[o++] = i + 1 < len ? a[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < len ? a[v & 63] : '=';
+  }
+  out[o] = 0;
+}
+
+/* Every transmit of the mailer's session appended to `wire`. */
+static size_t t_transmit(char *wire, size_t at, size_t cap, int *sensitive) {
+  uint8_t out[64];
+  for (;;) {
+    size_t w = 0;
+    bool sens = false;
+    if (mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &w, &sens) !=
+            MFP_OAUTH_STATUS_OK ||
+        w == 0 || at + w >= cap)
+      break;
+    memcpy(wire + at, out, w);
+    at += w;
+    *sensitive |= sens;
+  }
+  wire[at] = 0;
+  return at;
+}
+
+/* Issue 19 (R-XPORT): the same mailer job through Microsoft Graph, from
+ * C: the plan opens TLS to graph.microsoft.com:443 (no SMTP server used),
+ * the request's head carries the token (a sensitive transmit),
+ * READY_FOR_BODY follows the server's 100 Continue, the body is the
+ * message in base64, and 202 ends the job DONE. */
+TEST(a_job_through_graph) {
+  int failed_before = pd_failed;
+  mfp_oauth_settings s = pd_settings();
+  s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
+  mfp_oauth_plan plan;
+  t_acquired(&s);
+
+  pd_send_scan(&plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK(strcmp(plan.host, "graph.microsoft.com") == 0 && plan.port == 443);
+  CHECK(plan.security == MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  static char wire[8192];
+  int sensitive = 0;
+  size_t head = t_transmit(wire, 0, sizeof wire, &sensitive);
+  const char *start = "POST /v1.0/me/sendMail HTTP/1.1\r\nHost: graph.microsoft.com\r\n"
+                      "Authorization: Bearer ";
+  CHECK(strncmp(wire, start, strlen(start)) == 0);
+  CHECK(strstr(wire, "\r\nExpect: 100-continue\r\n") != NULL);
+  CHECK(sensitive);
+  const char *cont = "HTTP/1.1 100 Continue\r\n\r\n";
+  size_t used = 0;
+  CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)cont,
+                                              strlen(cont), &used));
+  mfp_oauth_step st;
+  CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+  CHECK(st.kind == MFP_OAUTH_STEP_KIND_SMTP && st.smtp.kind == MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY);
+  const uint8_t *body = (const uint8_t *)pd_body;
+  size_t left = sizeof pd_body - 1, at = head;
+  while (left > 0) {
+    uint8_t out[32];
+    size_t consumed = 0, written = 0;
+    CHECK_OK(mfp_oauth_mailer_smtp_write_body(&pd_mailer, body, left, out, sizeof out, &consumed,
+                                              &written));
+    memcpy(wire + at, out, written);
+    at += written;
+    body += consumed;
+    left -= consumed;
+  }
+  CHECK_OK(mfp_oauth_mailer_smtp_finish_body(&pd_mailer, pd_now));
+  at = t_transmit(wire, at, sizeof wire, &sensitive);
+  char expected[128];
+  t_b64((const uint8_t *)pd_body, sizeof pd_body - 1, expected);
+  CHECK(strcmp(wire + head, expected) == 0);
+  const char *accepted = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+  CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)accepted,
+                                              strlen(accepted), &used));
+  for (int i = 0; i < 8; i++) {
+    CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+    if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+  }
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 202 && plan.accepted == 1);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  CHECK(pd_failed == failed_before);
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -787,6 +881,7 @@ static const test_case cases[] = {
     CASE(the_refresh_margin_is_a_setting),
     CASE(a_handed_in_token_sends_until_it_ends),
     CASE(app_only_with_a_certificate_signed_by_the_firmware),
+    CASE(a_job_through_graph),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
