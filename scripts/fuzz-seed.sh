@@ -7,7 +7,7 @@ set -euo pipefail
 export LC_ALL=C # lengths in octets
 cd "$(dirname "$0")/.."
 corpus="$1"
-targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session app_assertion)
+targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session app_assertion api_answer)
 for target in "${targets[@]}"; do
   mkdir -p "$corpus/$target"
 done
@@ -133,3 +133,25 @@ app_seed() {
 }
 app_seed 0 > "$corpus/app_assertion/certificate"
 app_seed 7 > "$corpus/app_assertion/service-account"
+
+# A mail API request (R-XPORT): flags (1 Gmail, 2 app-only mailbox, 0x80
+# Retry-After), the size, the transmit buffer, the error parser's split,
+# the number of steps, the steps, then the server's answer. Steps: 0x0B the
+# next deadline, 0x54 0x40 110 body octets into 64, 0xFC 0x64 341 into 100,
+# 0x05 the body's end, 0xC0 25 octets of the answer, 0x02 all of it, 0x07 quit.
+api_seed() { local f="$1" size="$2" out="$3" steps="$4"; byte "$f"; byte "$size"; byte "$out"; byte 128; byte $((${#steps} / 4)); printf "$steps"; }
+graph_error='{"error":{"code":"ErrorSendAsDenied","message":"The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account.","innerError":{"date":"2026-12-07T03:00:00","request-id":"8a2c","client-request-id":"8a2c"}}}'
+graph_401='{"error":{"code":"InvalidAuthenticationToken","message":"Access token has expired or is not yet valid.","innerError":{"date":"2026-12-07T03:00:00","request-id":"r"}}}'
+google_429='{"error":{"code":429,"message":"User-rate limit exceeded.","errors":[{"message":"User-rate limit exceeded.","domain":"usageLimits","reason":"userRateLimitExceeded"}],"status":"RESOURCE_EXHAUSTED"}}'
+google_403='{"error":{"code":403,"message":"Request had insufficient authentication scopes.","errors":[{"message":"Insufficient Permission","domain":"global","reason":"insufficientPermissions"}],"status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"ACCESS_TOKEN_SCOPE_INSUFFICIENT"}]}}'
+gmail_sent='{"id":"18c1f0a2b3c4d5e6","threadId":"18c1f0a2b3c4d5e6","labelIds":["SENT"]}'
+{ api_seed 0 100 64 '\x0b\x54\x40\x05'; http_length "202 Accepted" ""; } > "$corpus/api_answer/graph-202"
+{ api_seed 0 200 48 '\xc0\xfc\x64\x05\x02\x07'; printf 'HTTP/1.1 100 Continue\r\n\r\n'; http_length "202 Accepted" ""; } > "$corpus/api_answer/graph-continue-202"
+{ api_seed 2 50 255 ''; http_length "403 Forbidden" "$graph_error"; } > "$corpus/api_answer/graph-403"
+{ api_seed 0 50 7 ''; http_length "401 Unauthorized" "$graph_401"; } > "$corpus/api_answer/graph-401"
+{ api_seed 1 10 32 ''; printf 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s' "${#google_429}" "$google_429"; } > "$corpus/api_answer/gmail-429"
+{ api_seed 1 77 16 '\x0b\x54\x40\x05'; http_chunked "200 OK" "$gmail_sent"; } > "$corpus/api_answer/gmail-chunked-200"
+{ api_seed $((0x81)) 77 200 '\x0b\xc0\x54\x40\x05'; printf 'HTTP/1.1 100 Continue\r\n\r\n'; http_chunked "200 OK" "$gmail_sent"; } > "$corpus/api_answer/gmail-retry-after-200"
+# Bare error bodies, for the error parser.
+{ api_seed 0 0 64 ''; printf '%s' "$graph_error"; } > "$corpus/api_answer/graph-error-body"
+{ api_seed 1 0 64 ''; printf '%s' "$google_403"; } > "$corpus/api_answer/google-error-body"
