@@ -553,6 +553,8 @@ struct JobState {
     plans: u8,
     /// Times a mail API throttled this job's request (R-XPORT).
     throttled: u8,
+    /// Times this job's resumable upload went on after a lost connection.
+    resumes: u8,
     /// The API request is not sent again before this time (the server's
     /// `Retry-After`).
     not_before: Option<Instant>,
@@ -560,6 +562,9 @@ struct JobState {
 
 /// Times a throttled API request is asked again within one job (R-XPORT).
 pub const MAX_API_RETRIES: u8 = 3;
+/// Times a resumable upload goes on after a lost connection within one
+/// job (R-XPORT).
+pub const MAX_API_RESUMES: u8 = 3;
 /// The longest `Retry-After` waited out within a job; a longer one fails
 /// the job with [`Id::ApiThrottled`] (the firmware's queue tries later).
 pub const MAX_API_RETRY_WAIT: Duration = Duration::from_secs(120);
@@ -644,6 +649,7 @@ impl Mailer {
             violations: _,
         } = self;
         client.end();
+        client.api.forget_upload();
         *job = None;
         *plan = Plan::Idle;
         *last_reply = None;
@@ -1088,6 +1094,7 @@ impl Mailer {
             result: None,
             plans: 0,
             throttled: 0,
+            resumes: 0,
             not_before: None,
         });
         policy::decide_into(
@@ -1733,6 +1740,9 @@ impl Mailer {
                     size,
                     recipients: envelope.to.len(),
                     not_before: job.not_before,
+                    // Goes on with the upload the server has started for
+                    // this job, if any (forgotten when a job ends).
+                    resume: true,
                 }),
                 None => Err(Id::MessageSizeRequired),
             },
@@ -1831,6 +1841,25 @@ impl Mailer {
             {
                 // Closed while the request waited out `Retry-After`, before
                 // any octet of it: the same wait on a new connection.
+                self.client.end();
+                self.plan = self.api_connect();
+                self.count_plan();
+                Some(Step::PlanChanged)
+            }
+            Event::Failed { error }
+                if self.client.api_live
+                    && !error.from_reply()
+                    && self.client.api.resumable()
+                    && self
+                        .job
+                        .as_ref()
+                        .is_some_and(|j| j.resumes < MAX_API_RESUMES) =>
+            {
+                // A resumable upload lost its connection: a new one asks
+                // the server what it has and sends the rest (R-XPORT).
+                if let Some(j) = self.job.as_mut() {
+                    j.resumes += 1;
+                }
                 self.client.end();
                 self.plan = self.api_connect();
                 self.count_plan();
@@ -2068,6 +2097,7 @@ impl Mailer {
         }
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();
+        self.client.api.forget_upload();
         // Dropped in place too, not taken out (a 4.7 KB move, R-MEM).
         let guest = self
             .job

@@ -10,8 +10,19 @@
 //! `AuthRejected`, `MessageFailed`, `Failed`, `Closed`), so a driver that
 //! carries the SMTP session carries it unchanged.
 //!
+//! A Gmail message over 5 MB goes through a resumable upload (up to
+//! 35 MiB): its session URI survives a lost connection, and a new one asks
+//! the server what it has and sends the rest. A request refused before its
+//! body (`Expect: 100-continue`) costs no upload; one refused after it is
+//! asked again with the body streamed again from its first octet
+//! (`ReadyForBody` comes a second time; the octets the server already
+//! holds are dropped by the session).
+//!
 //! What the APIs answer is read by [`error_body`] (the documented error
 //! bodies of both) and judged by [`classify`] (a diagnostic for each).
+//!
+//! Not yet: Graph's upload sessions for messages over about 3 MB (they
+//! fail with `E706` before anything is sent).
 
 pub mod classify;
 pub mod error_body;
@@ -22,5 +33,5 @@ mod tests;
 pub use classify::Verdict;
 pub use session::{
     Api, Request, Session, ANSWER_TIMEOUT, EXPECT_CONTINUE_WAIT, GMAIL_MAX_MEDIA_UPLOAD,
-    GRAPH_MAX_REQUEST_BODY, HEAD_LINE_LEN,
+    GMAIL_MAX_UPLOAD, GRAPH_MAX_REQUEST_BODY, HEAD_LINE_LEN, UPLOAD_PATH_LEN,
 };

@@ -36,8 +36,14 @@ use crate::wire::BufferTooSmall;
 /// The most a Graph request may carry (R-XPORT: Graph's 4 MB request
 /// limit), base64 included: about 3 MB of message.
 pub const GRAPH_MAX_REQUEST_BODY: u64 = 4 * 1024 * 1024;
-/// The most the Gmail API's media upload takes (5 MB).
+/// The most the Gmail API's media upload takes (5 MB); a larger message
+/// goes through a resumable upload.
 pub const GMAIL_MAX_MEDIA_UPLOAD: u64 = 5 * 1024 * 1024;
+/// The most the Gmail API takes through a resumable upload (35 MiB).
+pub const GMAIL_MAX_UPLOAD: u64 = 36_700_160;
+/// Octets of a resumable upload's path and query (from the `Location` of
+/// its start; Google's `upload_id` is a few hundred characters at most).
+pub const UPLOAD_PATH_LEN: usize = 512;
 /// How long the body waits for `100 Continue` before it is sent anyway.
 pub const EXPECT_CONTINUE_WAIT: Duration = Duration::from_secs(3);
 /// How long the answer may take once the whole body is sent (a 3 MB
@@ -45,7 +51,7 @@ pub const EXPECT_CONTINUE_WAIT: Duration = Duration::from_secs(3);
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
 /// Octets of one line of the answer's head (longer lines of fields that
 /// are not read are skipped).
-pub const HEAD_LINE_LEN: usize = 256;
+pub const HEAD_LINE_LEN: usize = 512;
 /// The longest error body read (a longer one is refused unread).
 const MAX_ERROR_BODY_LEN: usize = 64 * 1024;
 
@@ -81,6 +87,35 @@ pub struct Request<'a> {
     /// after the server's `Retry-After`): the session's timer runs until
     /// then.
     pub not_before: Option<Instant>,
+    /// Go on with the resumable upload this session started for the same
+    /// message, if any (a new connection after a drop): the server is
+    /// asked what it has, and only the rest is sent.
+    pub resume: bool,
+}
+
+/// Which request of the exchange is on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The one request of a message small enough (Graph, Gmail media).
+    Single,
+    /// Gmail resumable: the session is asked for (`POST`, no body).
+    Initiate,
+    /// Gmail resumable: what the server has (`PUT`, `bytes */N`).
+    Query,
+    /// Gmail resumable: the rest of the message (`PUT`, `Content-Range`).
+    Upload,
+}
+
+/// A resumable upload's place, kept across connections (not wiped by
+/// [`Session::end`]; by [`Session::forget_upload`] when the job ends).
+#[derive(Debug)]
+struct Upload {
+    /// The session URI's path and query (empty: none yet).
+    path: String<UPLOAD_PATH_LEN>,
+    /// The message's size the upload is for.
+    size: u64,
+    /// Octets the server said it has.
+    committed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,15 +138,40 @@ enum State {
     Over,
 }
 
-/// Where the answer's body goes: the error parser.
-#[derive(Debug, Clone, Default)]
+/// Where the answer's body goes (the error parser), and the fields a
+/// resumable upload reads.
+#[derive(Debug)]
 struct Answer {
     errors: ErrorParser,
+    /// The last octet of `Range: bytes=0-N`.
+    range_end: Option<u64>,
+    /// The answer to a resumable upload's start: its `Location` (the
+    /// session URI) is written into `upload.path` (whole, checked and cut
+    /// to its path by [`Session::session_path`]).
+    take_location: bool,
+    upload: Upload,
 }
 
 impl BodySink for Answer {
     fn body(&mut self, _status: u16, data: &[u8]) {
         self.errors.feed(data);
+    }
+
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        if name.eq_ignore_ascii_case(b"location") && self.take_location {
+            let path = &mut self.upload.path;
+            path.clear();
+            if let Ok(v) = core::str::from_utf8(value) {
+                if path.push_str(v.trim()).is_err() {
+                    path.clear();
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"range") {
+            self.range_end = core::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().strip_prefix("bytes=0-"))
+                .and_then(|n| n.parse().ok());
+        }
     }
 }
 
@@ -123,7 +183,9 @@ pub struct Session {
     host: String<MAX_DOMAIN_LEN>,
     port: u16,
     /// The request's path and query.
-    path: String<{ MAX_ENDPOINT_PATH_LEN + 3 * crate::limits::MAX_ADDRESS_LEN + 64 }>,
+    /// (A mailbox needing much percent-encoding may not fit: the request
+    /// is then refused with [`Id::CapacityExceeded`] before it starts.)
+    path: String<{ MAX_ENDPOINT_PATH_LEN + crate::limits::MAX_ADDRESS_LEN + 64 }>,
     size: u64,
     recipients: usize,
     /// Message octets taken so far.
@@ -140,6 +202,10 @@ pub struct Session {
     retry_after_secs: Option<u32>,
     /// [`Request::not_before`], until it has passed.
     not_before: Option<Instant>,
+    step: Step,
+    /// Octets at the start of the message, read again from its first
+    /// octet, that the server already has: taken and dropped.
+    skip: u64,
     events: Deque<Event, 4>,
 }
 
@@ -168,10 +234,19 @@ impl Session {
             line: [0; HEAD_LINE_LEN],
             answer: Answer {
                 errors: ErrorParser::new(),
+                range_end: None,
+                take_location: false,
+                upload: Upload {
+                    path: String::new(),
+                    size: 0,
+                    committed: 0,
+                },
             },
             reply: None,
             retry_after_secs: None,
             not_before: None,
+            step: Step::Single,
+            skip: 0,
             events: Deque::new(),
         }
     }
@@ -182,13 +257,29 @@ impl Session {
     pub fn start(&mut self, req: &Request<'_>) -> Result<(), Id> {
         self.end();
         let body_len = Self::body_len_of(req.api, req.size);
+        let resumable = req.api == Api::Gmail && req.size > GMAIL_MAX_MEDIA_UPLOAD;
         let limit = match req.api {
             Api::Graph => GRAPH_MAX_REQUEST_BODY,
+            Api::Gmail if resumable => GMAIL_MAX_UPLOAD,
             Api::Gmail => GMAIL_MAX_MEDIA_UPLOAD,
         };
         if body_len > limit {
             return Err(Id::ApiMessageTooLarge);
         }
+        self.step = if !resumable {
+            self.forget_upload();
+            Step::Single
+        } else if req.resume
+            && !self.answer.upload.path.is_empty()
+            && self.answer.upload.size == req.size
+        {
+            Step::Query
+        } else {
+            self.forget_upload();
+            self.answer.upload.size = req.size;
+            Step::Initiate
+        };
+        self.answer.take_location = self.step == Step::Initiate;
         self.host
             .push_str(req.host)
             .map_err(|_| Id::InvalidArgument)?;
@@ -228,7 +319,36 @@ impl Session {
                 }
                 p.push_str("/sendMail")
             }
+            Api::Gmail if req.size > GMAIL_MAX_MEDIA_UPLOAD => {
+                p.push_str("/upload/gmail/v1/users/me/messages/send?uploadType=resumable")
+            }
             Api::Gmail => p.push_str("/upload/gmail/v1/users/me/messages/send?uploadType=media"),
+        }
+    }
+
+    /// Forget a resumable upload (the job is over).
+    pub fn forget_upload(&mut self) {
+        self.answer.upload.path.clear();
+        self.answer.upload.size = 0;
+        self.answer.upload.committed = 0;
+    }
+
+    /// Octets of the message the request on the wire carries (the body's
+    /// input: base64 makes Graph's body longer).
+    fn input_len(&self) -> u64 {
+        match self.step {
+            Step::Single => self.size,
+            Step::Initiate | Step::Query => 0,
+            Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
+        }
+    }
+
+    /// Octets of the body of the request on the wire.
+    fn request_body_len(&self) -> u64 {
+        match self.step {
+            Step::Single => Self::body_len_of(self.api, self.size),
+            Step::Initiate | Step::Query => 0,
+            Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
         }
     }
 
@@ -241,28 +361,58 @@ impl Session {
         }
     }
 
-    /// The request's head, with `token`, written from offset `skip` on.
+    /// The request's head, with `token` (its start only: a resumable
+    /// upload's session URI is its own credential).
     fn write_head(&self, w: &mut Writer<'_>, token: &[u8]) {
-        w.push_str("POST ");
-        w.push_str(&self.path);
+        let (method, path) = match self.step {
+            Step::Single | Step::Initiate => ("POST ", self.path.as_str()),
+            Step::Query | Step::Upload => ("PUT ", self.answer.upload.path.as_str()),
+        };
+        w.push_str(method);
+        w.push_str(path);
         w.push_str(" HTTP/1.1\r\nHost: ");
         w.push_str(&self.host);
         if self.port != 443 {
             w.push_byte(b':');
             w.push_decimal(u64::from(self.port));
         }
-        w.push_str("\r\nAuthorization: Bearer ");
-        w.push(token);
-        w.push_str("\r\nContent-Type: ");
-        w.push_str(match self.api {
-            Api::Graph => "text/plain",
-            Api::Gmail => "message/rfc822",
-        });
+        if matches!(self.step, Step::Single | Step::Initiate) {
+            w.push_str("\r\nAuthorization: Bearer ");
+            w.push(token);
+        }
+        match self.step {
+            Step::Single | Step::Upload => {
+                w.push_str("\r\nContent-Type: ");
+                w.push_str(match self.api {
+                    Api::Graph => "text/plain",
+                    Api::Gmail => "message/rfc822",
+                });
+            }
+            Step::Initiate => {
+                w.push_str(
+                    "\r\nX-Upload-Content-Type: message/rfc822\r\nX-Upload-Content-Length: ",
+                );
+                w.push_decimal(self.size);
+            }
+            Step::Query => {
+                w.push_str("\r\nContent-Range: bytes */");
+                w.push_decimal(self.size);
+            }
+        }
+        if self.step == Step::Upload {
+            w.push_str("\r\nContent-Range: bytes ");
+            w.push_decimal(self.answer.upload.committed);
+            w.push_byte(b'-');
+            w.push_decimal(self.size.saturating_sub(1));
+            w.push_byte(b'/');
+            w.push_decimal(self.size);
+        }
         w.push_str("\r\nContent-Length: ");
-        w.push_decimal(Self::body_len_of(self.api, self.size));
-        w.push_str(
-            "\r\nExpect: 100-continue\r\nConnection: close\r\nUser-Agent: mfp-oauth\r\n\r\n",
-        );
+        w.push_decimal(self.request_body_len());
+        if matches!(self.step, Step::Single | Step::Upload) {
+            w.push_str("\r\nExpect: 100-continue\r\nConnection: close");
+        }
+        w.push_str("\r\nUser-Agent: mfp-oauth\r\n\r\n");
     }
 
     /// The next octets to send, written into `out` (`None`: nothing now).
@@ -285,12 +435,16 @@ impl Session {
                 self.write_head(&mut w, token);
                 let (total, len) = (w.len(), w.written());
                 let sent = sent.saturating_add(len);
-                self.state = if sent >= total {
+                self.state = if sent < total {
+                    State::Head { sent }
+                } else if self.request_body_len() == 0 {
+                    State::AwaitAnswer {
+                        until: now + ANSWER_TIMEOUT,
+                    }
+                } else {
                     State::AwaitContinue {
                         until: now + EXPECT_CONTINUE_WAIT,
                     }
-                } else {
-                    State::Head { sent }
                 };
                 Ok(Some(Transmit {
                     len,
@@ -330,7 +484,19 @@ impl Session {
                 needed: MIN_BODY_OUT_LEN,
             });
         }
-        let left = self.size.saturating_sub(self.fed);
+        if self.skip > 0 {
+            // The message read again from its first octet: the server has
+            // this part already.
+            let drop = usize::try_from(self.skip)
+                .unwrap_or(usize::MAX)
+                .min(input.len());
+            self.skip = self.skip.saturating_sub(drop as u64);
+            return Ok(BodyProgress {
+                consumed: drop,
+                written: 0,
+            });
+        }
+        let left = self.input_len().saturating_sub(self.fed);
         if left == 0 && !input.is_empty() {
             return Err(BodyError::WrongState);
         }
@@ -419,7 +585,7 @@ impl Session {
         if self.state != State::Body {
             return Err(BodyError::WrongState);
         }
-        if self.fed != self.size {
+        if self.fed != self.input_len() || self.skip > 0 {
             self.fail(Error::Api {
                 status: 0,
                 diag: Id::InvalidArgument,
@@ -480,11 +646,17 @@ impl Session {
 
     /// The final answer with `status` is in.
     fn answered(&mut self, status: u16) {
+        if self.resumable_step(status) {
+            return;
+        }
         let body = self.answer.errors.finish();
         let complete = matches!(self.state, State::AwaitAnswer { .. });
         let verdict = match classify(status, &body) {
-            // A success before the whole body was sent is no success.
-            Verdict::Sent if !complete => Verdict::Failed(Id::ApiUnexpectedResponse),
+            // A success before the whole body was sent is no success, nor
+            // is a resumable upload's start without a session URI here.
+            Verdict::Sent if !complete || self.step == Step::Initiate => {
+                Verdict::Failed(Id::ApiUnexpectedResponse)
+            }
             v => v,
         };
         let code = ReplyCode {
@@ -515,6 +687,85 @@ impl Session {
             },
         };
         let _ = self.events.push_back(event);
+    }
+
+    /// A resumable upload's answer that leads to its next request on the
+    /// same connection: the session URI (`200` to the start), what the
+    /// server has (`308`), or a session gone (`404`, `410`: started
+    /// again). Returns whether it was one.
+    fn resumable_step(&mut self, status: u16) -> bool {
+        let next = match (self.step, status) {
+            (Step::Initiate, 200 | 201) => match self.session_path() {
+                Some(()) => {
+                    self.answer.upload.committed = 0;
+                    Step::Upload
+                }
+                None => {
+                    self.answer.upload.path.clear();
+                    return false;
+                }
+            },
+            (Step::Query | Step::Upload, 308) => {
+                self.answer.upload.committed =
+                    self.answer.range_end.map_or(0, |e| e.saturating_add(1));
+                Step::Upload
+            }
+            (Step::Query, 404 | 410) => {
+                self.answer.upload.path.clear();
+                Step::Initiate
+            }
+            _ => return false,
+        };
+        if self.answer.upload.committed > self.size {
+            return false;
+        }
+        // The next request: the body (if any) is read again from its
+        // first octet, and what the server has is dropped.
+        self.step = next;
+        self.skip = self.answer.upload.committed;
+        self.fed = 0;
+        self.carry_len = 0;
+        self.response.reset();
+        self.answer.errors = ErrorParser::new();
+        self.answer.range_end = None;
+        self.answer.take_location = next == Step::Initiate;
+        self.state = State::Head { sent: 0 };
+        true
+    }
+
+    /// The session URI of the `Location` just read, on this host and
+    /// port: its path and query kept for the upload.
+    fn session_path(&mut self) -> Option<()> {
+        let url = &mut self.answer.upload.path;
+        let mut tail = [0u8; UPLOAD_PATH_LEN];
+        let n = {
+            let rest = url.strip_prefix("https://")?;
+            let slash = rest.find('/')?;
+            let (authority, path) = rest.split_at(slash);
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) if !authority.ends_with(']') => (h, p.parse::<u16>().ok()?),
+                _ => (authority, 443),
+            };
+            if !host.eq_ignore_ascii_case(&self.host) || port != self.port {
+                return None;
+            }
+            tail.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
+            path.len()
+        };
+        // The URL's path and query, where the URL was.
+        url.clear();
+        url.push_str(core::str::from_utf8(tail.get(..n)?).ok()?)
+            .ok()
+    }
+
+    /// Whether a transport failure of this session can be carried on
+    /// from where the server is, on a new connection (a resumable upload
+    /// whose session URI is known, or whose start got no answer).
+    #[must_use]
+    pub fn resumable(&self) -> bool {
+        // A start lost before its answer is asked again: it carries no
+        // message.
+        !self.answer.upload.path.is_empty() || self.step == Step::Initiate
     }
 
     /// The support log's line for an answer: the API's error name and
@@ -565,6 +816,11 @@ impl Session {
                 Ok(resp) => {
                     self.retry_after_secs = resp.retry_after_secs;
                     self.answered(resp.status);
+                }
+                // A resumable upload's start or query carries no message:
+                // nothing can have been sent.
+                _ if matches!(self.step, Step::Initiate | Step::Query) => {
+                    self.fail(Error::ConnectionClosed { stage: Stage::Data });
                 }
                 // The whole message went and no answer came: it may have
                 // been sent; a retry could send it twice.
@@ -657,10 +913,14 @@ impl Session {
         zeroize::Zeroize::zeroize(&mut self.carry);
         self.carry_len = 0;
         self.response.wipe(&mut self.line);
-        self.answer = Answer::default();
+        self.answer.errors = ErrorParser::new();
+        self.answer.range_end = None;
+        self.answer.take_location = false;
         self.reply = None;
         self.retry_after_secs = None;
         self.not_before = None;
+        self.step = Step::Single;
+        self.skip = 0;
         self.events.clear();
     }
 }

@@ -27,6 +27,7 @@ fn graph(size: u64) -> Session {
         size,
         recipients: 2,
         not_before: None,
+        resume: false,
     })
     .unwrap();
     s
@@ -43,6 +44,7 @@ fn gmail(size: u64) -> Session {
         size,
         recipients: 1,
         not_before: None,
+        resume: false,
     })
     .unwrap();
     s
@@ -196,6 +198,7 @@ fn an_app_only_graph_request_names_the_mailbox_encoded() {
         size: 3,
         recipients: 1,
         not_before: None,
+        resume: false,
     })
     .unwrap();
     let (head, _) = drain(&mut s, t(0), 4096);
@@ -217,15 +220,18 @@ fn a_message_over_the_request_limit_is_refused_before_anything_is_sent() {
         size,
         recipients: 1,
         not_before: None,
+        resume: false,
     };
     assert!(s.start(&req(Api::Graph, 3 * 1024 * 1024)).is_ok());
     assert_eq!(
         s.start(&req(Api::Graph, 3 * 1024 * 1024 + 1)),
         Err(Id::ApiMessageTooLarge)
     );
-    assert!(s.start(&req(Api::Gmail, 5 * 1024 * 1024)).is_ok());
+    // Gmail: 5 MB in one upload, then resumable up to 35 MiB.
+    assert!(s.start(&req(Api::Gmail, 5 * 1024 * 1024 + 1)).is_ok());
+    assert!(s.start(&req(Api::Gmail, 36_700_160)).is_ok());
     assert_eq!(
-        s.start(&req(Api::Gmail, 5 * 1024 * 1024 + 1)),
+        s.start(&req(Api::Gmail, 36_700_161)),
         Err(Id::ApiMessageTooLarge)
     );
 }
@@ -488,6 +494,7 @@ fn a_request_asked_again_waits_for_its_time_before_anything_goes_out() {
         size: 3,
         recipients: 1,
         not_before: Some(t(7000)),
+        resume: false,
     })
     .unwrap();
     assert!(s.nothing_sent());
@@ -501,4 +508,157 @@ fn a_request_asked_again_waits_for_its_time_before_anything_goes_out() {
         .unwrap()
         .is_some());
     assert!(!s.nothing_sent());
+}
+
+const BIG: usize = 6 * 1024 * 1024;
+
+fn resumable(resume: bool, s: &mut Session) {
+    s.start(&Request {
+        api: Api::Gmail,
+        host: "gmail.googleapis.com",
+        port: 443,
+        base_path: "/",
+        mailbox: None,
+        size: BIG as u64,
+        recipients: 1,
+        not_before: None,
+        resume,
+    })
+    .unwrap();
+}
+
+fn head_of(s: &mut Session, now: Instant) -> String {
+    String::from_utf8(drain(s, now, 4096).0).unwrap()
+}
+
+const SESSION: &str =
+    "/upload/gmail/v1/users/me/messages/send?uploadType=resumable&upload_id=ADPycdvX";
+
+#[test]
+fn a_message_over_5_mb_goes_through_a_resumable_upload_that_survives_a_drop() {
+    let m = mime(BIG);
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    // The start: no body, the token, the size announced.
+    let head = head_of(&mut s, t(0));
+    assert!(
+        head.starts_with(
+            "POST /upload/gmail/v1/users/me/messages/send?uploadType=resumable HTTP/1.1\r\n"
+        ),
+        "{head}"
+    );
+    assert!(head.contains("\r\nAuthorization: Bearer "));
+    assert!(head.contains(&format!(
+        "\r\nX-Upload-Content-Length: {BIG}\r\nContent-Length: 0\r\n"
+    )));
+    assert_eq!(s.poll_timeout(), Some(t(0) + ANSWER_TIMEOUT));
+    let started = format!(
+        "HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.handle_input(t(1), started.as_bytes());
+    assert_eq!(events(&mut s), []);
+    // The upload on the same connection: the session URI, no token.
+    let head = head_of(&mut s, t(1));
+    assert!(
+        head.starts_with(&format!("PUT {SESSION} HTTP/1.1\r\n")),
+        "{head}"
+    );
+    assert!(!head.contains("Authorization"));
+    assert!(head.contains(&format!(
+        "\r\nContent-Range: bytes 0-{}/{BIG}\r\nContent-Length: {BIG}\r\n",
+        BIG - 1
+    )));
+    s.handle_input(t(2), b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(events(&mut s), [Event::ReadyForBody]);
+    // The connection drops a third of the way in.
+    let mut out = [0u8; 4096];
+    let mut fed = 0;
+    while fed < BIG / 3 {
+        fed += s.write_body(&m[fed..], &mut out).unwrap().consumed;
+    }
+    s.handle_close(t(3));
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Event::Failed {
+            error: Error::ConnectionClosed { .. }
+        }]
+    ));
+    assert!(s.resumable());
+    // A new connection: what does the server have?
+    resumable(true, &mut s);
+    let head = head_of(&mut s, t(4));
+    assert!(head.starts_with(&format!("PUT {SESSION} HTTP/1.1\r\n")));
+    assert!(head.contains(&format!(
+        "\r\nContent-Range: bytes */{BIG}\r\nContent-Length: 0\r\n"
+    )));
+    let has = 256 * 1024 * 4;
+    s.handle_input(
+        t(5),
+        format!(
+            "HTTP/1.1 308 Resume Incomplete\r\nRange: bytes=0-{}\r\nContent-Length: 0\r\n\r\n",
+            has - 1
+        )
+        .as_bytes(),
+    );
+    let head = head_of(&mut s, t(5));
+    assert!(
+        head.contains(&format!(
+            "\r\nContent-Range: bytes {has}-{}/{BIG}\r\nContent-Length: {}\r\n",
+            BIG - 1,
+            BIG - has
+        )),
+        "{head}"
+    );
+    s.handle_timeout(t(5) + EXPECT_CONTINUE_WAIT);
+    assert_eq!(events(&mut s), [Event::ReadyForBody]);
+    // The driver streams the message again from its first octet; only
+    // the rest goes out.
+    let body = stream(&mut s, &m, 100_000, 4096);
+    assert_eq!(body, &m[has..]);
+    s.handle_input(t(9), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Event::MessageSent { .. }]
+    ));
+}
+
+#[test]
+fn an_upload_the_server_finished_is_not_sent_again_and_a_foreign_location_is_refused() {
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    head_of(&mut s, t(0));
+    let started = format!(
+        "HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.handle_input(t(1), started.as_bytes());
+    head_of(&mut s, t(1));
+    s.handle_close(t(2));
+    events(&mut s);
+    resumable(true, &mut s);
+    head_of(&mut s, t(3));
+    // The whole message had arrived: the query's answer is the message.
+    s.handle_input(t(4), b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Event::MessageSent { .. }]
+    ));
+    assert_eq!(drain(&mut s, t(5), 4096).0, b"");
+
+    // A session URI on another host is not followed.
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    head_of(&mut s, t(0));
+    s.handle_input(
+        t(1),
+        format!("HTTP/1.1 200 OK\r\nLocation: https://elsewhere.example{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+    );
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Event::MessageFailed {
+            error: Error::Api {
+                diag: Id::ApiUnexpectedResponse,
+                ..
+            }
+        }]
+    ));
 }

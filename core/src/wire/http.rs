@@ -363,12 +363,19 @@ pub trait BodySink {
     /// The next body octets of a response with `status`, in order, after
     /// chunked framing is removed.
     fn body(&mut self, status: u16, data: &[u8]);
+    /// A header field of the response, as it is read (a line longer than
+    /// the lent buffer, of a field the parser itself does not read, is
+    /// skipped unseen). Ignored unless the sink needs one (a mail API's
+    /// `Location` and `Range`, R-XPORT).
+    fn field(&mut self, _name: &[u8], _value: &[u8]) {}
 }
 
 /// Where the parser puts body octets.
 trait Dest {
     /// The most body octets accepted.
     fn capacity(&self, buf: &[u8]) -> usize;
+    /// A header field of the response (that fit the lent buffer).
+    fn field(&mut self, _name: &[u8], _value: &[u8]) {}
     fn put(&mut self, p: &mut ResponseParser, buf: &mut [u8], data: &[u8])
         -> Result<(), HttpError>;
 }
@@ -399,6 +406,9 @@ struct Stream<'s, S> {
 impl<S: BodySink> Dest for Stream<'_, S> {
     fn capacity(&self, _buf: &[u8]) -> usize {
         self.limit
+    }
+    fn field(&mut self, name: &[u8], value: &[u8]) {
+        self.sink.field(name, value);
     }
     fn put(
         &mut self,
@@ -593,7 +603,8 @@ impl ResponseParser {
                     if rest.is_empty() {
                         return Ok(Parsed::Partial);
                     }
-                    let (n, written, head) = self.head.step(buf, rest)?;
+                    let (n, written, head) =
+                        self.head.step(buf, rest, &mut |n, v| dest.field(n, v))?;
                     self.high_water = self.high_water.max(written);
                     used = used.saturating_add(n);
                     let Some(h) = head else {

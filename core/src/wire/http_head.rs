@@ -186,6 +186,7 @@ impl Lines {
         &mut self,
         buf: &mut [u8],
         input: &[u8],
+        seen: &mut dyn FnMut(&[u8], &[u8]),
     ) -> Result<(usize, usize, Option<Head>), HttpError> {
         let lf = input.iter().position(|&b| b == b'\n');
         let take = lf.map_or(input.len(), |i| i.saturating_add(1));
@@ -214,12 +215,16 @@ impl Lines {
         if lf.is_none() {
             return Ok((take, end, None));
         }
-        let head = self.line(buf)?;
+        let head = self.line(buf, seen)?;
         Ok((take, end.saturating_add(2), head))
     }
 
     /// A complete line of `held` octets (its LF included) is in `buf`.
-    fn line(&mut self, buf: &mut [u8]) -> Result<Option<Head>, HttpError> {
+    fn line(
+        &mut self,
+        buf: &mut [u8],
+        seen: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<Option<Head>, HttpError> {
         let len = self.held;
         self.held = 0;
         let Some(crlf) = buf.get_mut(len..len.saturating_add(2)) else {
@@ -253,6 +258,7 @@ impl Lines {
         match httparse::parse_headers(text, &mut one) {
             Ok(httparse::Status::Complete((_, [h]))) => {
                 self.fields.apply(h.name.as_bytes(), h.value)?;
+                seen(h.name.as_bytes(), h.value);
                 Ok(None)
             }
             _ => Err(HttpError::Malformed),
