@@ -160,6 +160,9 @@ pub enum ApiFault {
     },
     /// `500`. Graph: `generalException`; Gmail: `backendError`.
     ServerError,
+    /// No fault: the request is carried out as usual (to aim the faults
+    /// queued after it at later requests of an exchange).
+    Pass,
     /// As [`ApiFault::Throttled`], but only once the whole body is read,
     /// as a server that lets `Expect: 100-continue` through to the
     /// application decides (the other answers of this kind come before
@@ -541,7 +544,9 @@ fn handle(sim: &Sim, port: u16, c: &mut Conn, head: &Head) -> bool {
         c.close();
         return false;
     };
-    let fault = api.and_then(|a| sim.pop_api_fault(a));
+    let fault = api
+        .and_then(|a| sim.pop_api_fault(a))
+        .filter(|f| *f != ApiFault::Pass);
     let drop_after = match fault {
         Some(ApiFault::Drop { after }) => Some(after),
         _ => None,
