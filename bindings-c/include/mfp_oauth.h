@@ -890,6 +890,11 @@ enum mfp_oauth_actor
    * 6xx: the network path (DNS, TCP, TLS, proxy).
    */
   MFP_OAUTH_ACTOR_NETWORK = 6,
+  /**
+   * 7xx: the mail API (Microsoft Graph, the Gmail API) or the mailbox's
+   * API permissions.
+   */
+  MFP_OAUTH_ACTOR_MAIL_API = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

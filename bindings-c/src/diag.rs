@@ -53,6 +53,9 @@ pub enum MfpOauthActor {
     Storage = 5,
     /// 6xx: the network path (DNS, TCP, TLS, proxy).
     Network = 6,
+    /// 7xx: the mail API (Microsoft Graph, the Gmail API) or the mailbox's
+    /// API permissions.
+    MailApi = 7,
 }
 
 impl From<Actor> for MfpOauthActor {
@@ -64,6 +67,7 @@ impl From<Actor> for MfpOauthActor {
             Actor::Provider => Self::Provider,
             Actor::Storage => Self::Storage,
             Actor::Network => Self::Network,
+            Actor::MailApi => Self::MailApi,
         }
     }
 }

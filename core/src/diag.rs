@@ -44,6 +44,9 @@ pub enum Actor {
     Storage,
     /// The network path.
     Network,
+    /// The mail API (Graph, the Gmail API) or the mailbox's API
+    /// permissions (R-XPORT).
+    MailApi,
 }
 
 struct Entry {
@@ -131,7 +134,7 @@ impl Id {
             3 => Actor::MailServer,
             4 => Actor::Provider,
             5 => Actor::Storage,
-            7 => Actor::MailServer,
+            7 => Actor::MailApi,
             _ => Actor::Network,
         }
     }
