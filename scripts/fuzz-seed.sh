@@ -152,6 +152,12 @@ gmail_sent='{"id":"18c1f0a2b3c4d5e6","threadId":"18c1f0a2b3c4d5e6","labelIds":["
 { api_seed 1 10 32 ''; printf 'HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s' "${#google_429}" "$google_429"; } > "$corpus/api_answer/gmail-429"
 { api_seed 1 77 16 '\x0b\x54\x40\x05'; http_chunked "200 OK" "$gmail_sent"; } > "$corpus/api_answer/gmail-chunked-200"
 { api_seed $((0x81)) 77 200 '\x0b\xc0\x54\x40\x05'; printf 'HTTP/1.1 100 Continue\r\n\r\n'; http_chunked "200 OK" "$gmail_sent"; } > "$corpus/api_answer/gmail-retry-after-200"
+# The resumable upload (0x41: Gmail over 5 MB, 5,242,891 octets): the
+# start's 200 with the session URI, a 308 saying 5,242,851 octets are in,
+# 100 Continue, the last 40 octets (0x0A: up to the next blank line; 0xFC
+# 0xFF: the message from its first octet, the part the server has skipped).
+location='https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send?uploadType=resumable&upload_id=ADPycdvQ2x'
+{ api_seed $((0x41)) 10 200 '\x0a\x0a\x0a\xfc\xff\x05\x02'; printf 'HTTP/1.1 200 OK\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n' "$location"; printf 'HTTP/1.1 308 Resume Incomplete\r\nRange: bytes=0-5242850\r\nContent-Length: 0\r\n\r\n'; printf 'HTTP/1.1 100 Continue\r\n\r\n'; http_chunked "200 OK" "$gmail_sent"; } > "$corpus/api_answer/gmail-resumable"
 # Bare error bodies, for the error parser.
 { api_seed 0 0 64 ''; printf '%s' "$graph_error"; } > "$corpus/api_answer/graph-error-body"
 { api_seed 1 0 64 ''; printf '%s' "$google_403"; } > "$corpus/api_answer/google-error-body"

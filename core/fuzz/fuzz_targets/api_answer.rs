@@ -1,30 +1,39 @@
-//! One mail API request (R-XPORT: Graph `sendMail` or the Gmail API media
-//! upload) driven by a script of fuzz-chosen steps: the server's answer in
-//! fuzz-chosen pieces, timeouts, closes, quits, body writes with fuzz-chosen
-//! input and output lengths, the end of the body. The same answer octets
-//! also go to the error body parser, whole and in two pieces.
+//! One mail API request (R-XPORT: Graph `sendMail`, the Gmail API media
+//! upload, or the Gmail resumable upload with its start, `308` answers and
+//! `PUT`s on one connection) driven by a script of fuzz-chosen steps: the
+//! server's answer in fuzz-chosen pieces, timeouts, closes, quits, body
+//! writes with fuzz-chosen input and output lengths, the end of the body.
+//! The same answer octets also go to the error body parser, whole and in
+//! two pieces.
 //!
 //! Input: flags (bit 0 Gmail, bit 1 an app-only mailbox, bit 2 a port other
-//! than 443, bits 3-4 the size's high bits, bits 5-6 the recipients, bit 7
-//! a request asked again after `Retry-After`: nothing before 30 s), the
-//! size's low octet, the transmit buffer's length, the error parser's split
-//! (a fraction of 255), the number of steps, the steps, then the answer.
-//! Steps (low 3 bits, `arg` the high 5): 0 the next `arg + 1` octets of the
-//! answer, 1 the next `16 (arg + 1)`, 2 all the rest; 3 time to the next
-//! deadline (`arg` odd), just before it (even) or `arg + 1` s on; 4 a body
-//! write of `11 arg` octets into an output as long as the next step octet;
-//! 5 the body's end; 6 the close; 7 `quit` (`arg` even) or `end`. What the
-//! steps leave of the answer is fed at the end in pieces, then the close.
+//! than 443, bits 3-4 the size's high bits, bit 5 two recipients, bit 6
+//! Gmail over 5 MB: the resumable upload, bit 7 a request asked again after
+//! `Retry-After`: nothing before 30 s), the size's low octet, the transmit
+//! buffer's length, the error parser's split (a fraction of 255), the
+//! number of steps, the steps, then the answer. Steps (low 3 bits, `arg`
+//! the high 5): 0 the next `arg + 1` octets of the answer, 1 the next
+//! `16 (arg + 1)`, 2 all the rest (`arg` 0) or up to the next blank line;
+//! 3 time to the next deadline (`arg` odd), just before it (even) or
+//! `arg + 1` s on; 4 a body write of `11 arg` octets (resumable: `2^15`
+//! times more) from where the driver is into an output as long as the next
+//! step octet; 5 the body's end; 6 the close; 7 `quit` (`arg` even) or
+//! `end`. What the steps leave of the answer is fed at the end in pieces,
+//! then the close.
 //!
 //! Invariants: no panic; every transmit fits `out`, is not empty, and a
-//! refused buffer names a larger need that then suffices; the head is sent
-//! entirely as sensitive transmits and is the only place the token is;
-//! nothing is sent before `Retry-After`; the body is never sensitive and is, decoded (Graph: base64), exactly the
-//! octets written; `MessageSent` only once the whole body was written,
-//! finished and sent; at most one of `MessageSent`, `MessageFailed`,
-//! `AuthRejected`, `Failed`; after `quit` or `Failed` at most `Closed`, no
-//! transmit, no live session; the error parser gives the same fields
-//! whole, in two pieces and when reused, each within its capacity.
+//! refused buffer names a larger need that then suffices; every head is
+//! sent entirely as sensitive transmits, has a well-formed request line on
+//! the request's host and the `Content-Length` (and `Content-Range`) of the
+//! request; the token is in the `POST`s only, never in a resumable upload's
+//! `PUT` or a body; nothing is sent before `Retry-After`; a body is never
+//! sensitive and is, decoded (Graph: base64), exactly the octets written,
+//! less what the server said it has; `MessageSent` only once the request
+//! carrying the message's end was written, finished and sent whole; at
+//! most one of `MessageSent`, `MessageFailed`, `AuthRejected`, `Failed`;
+//! after `quit` or `Failed` at most `Closed`, no transmit, no timer; the
+//! error parser gives the same fields whole, in two pieces and when
+//! reused, each within its capacity.
 #![no_main]
 
 mod common;
@@ -35,7 +44,7 @@ use libfuzzer_sys::fuzz_target;
 use mfp_oauth_core::api::error_body::{
     ErrorBody, ErrorParser, MAX_API_ERROR_CODE_LEN, MAX_API_ERROR_MESSAGE_LEN,
 };
-use mfp_oauth_core::api::{Api, Request, Session};
+use mfp_oauth_core::api::{Api, Request, Session, GMAIL_MAX_MEDIA_UPLOAD};
 use mfp_oauth_core::smtp::{Error, Event};
 use mfp_oauth_core::wire::BufferTooSmall;
 use mfp_oauth_core::{Address, Duration, Instant};
@@ -43,9 +52,21 @@ use mfp_oauth_core::{Address, Duration, Instant};
 const TOKEN: &[u8] = b"eyJ0eXAiOiJKV1Qi.fuzz-token.c2lnbmF0dXJl";
 const MAILBOX: &str = "scan+desk#1@contoso.com";
 
-/// Octet `i` of the message.
-fn message_octet(i: u64) -> u8 {
-    (i.wrapping_mul(7) ^ (i >> 5)) as u8
+/// The message's octets (enough for a resumable upload's sizes).
+fn message() -> &'static [u8] {
+    static MESSAGE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MESSAGE.get_or_init(|| {
+        (0..GMAIL_MAX_MEDIA_UPLOAD + 2048)
+            .map(|i| (i.wrapping_mul(7) ^ (i >> 5)) as u8)
+            .collect()
+    })
+}
+
+/// The number after `name` in `head`.
+fn field_number(head: &str, name: &str) -> Option<u64> {
+    let at = head.find(name)? + name.len();
+    let digits = head[at..].split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
 }
 
 fn parse_errors(data: &[u8], split: usize) -> ErrorBody {
@@ -78,10 +99,21 @@ struct Run {
     wire: Wire,
     /// Every octet sent, in order (the wire's copy, for the body checks).
     sent: Vec<u8>,
-    /// Where the head ends in `sent` (its blank line read).
+    /// Requests begun (a resumable upload makes several on one connection).
+    requests: usize,
+    /// Where the request on the wire begins in `sent`.
+    req_start: usize,
+    /// Where its head ends in `sent` (its blank line read).
     head_end: Option<usize>,
-    /// Message octets the session took.
+    /// Its head's `Content-Length`.
+    content_length: u64,
+    /// Its first message octet (a resumable upload's `Content-Range`).
+    range_start: u64,
+    /// A Gmail message over the media upload's limit.
+    resumable: bool,
+    /// Message octets the session took for this request (from the first).
     fed: u64,
+    /// `ReadyForBody` came for this request.
     ready: bool,
     /// `finish_body` accepted the whole message.
     finished: bool,
@@ -101,6 +133,14 @@ impl Run {
     fn transmit(&mut self) {
         for _ in 0..10_000 {
             let t = self.t();
+            if self.s.nothing_sent() && (self.requests == 0 || self.sent.len() > self.req_start) {
+                // The next transmit begins a request.
+                self.requests += 1;
+                self.req_start = self.sent.len();
+                self.head_end = None;
+                (self.content_length, self.range_start, self.fed) = (0, 0, 0);
+                (self.ready, self.finished) = (false, false);
+            }
             let mut buf = self.out.clone();
             let tx = match self.s.poll_transmit(t, &mut buf, TOKEN) {
                 Ok(Some(tx)) => tx,
@@ -143,7 +183,7 @@ impl Run {
             assert!(self.t() >= t, "sent before Retry-After");
         }
         self.wire.push(octets, sensitive);
-        let from = self.sent.len().saturating_sub(3);
+        let from = self.sent.len().saturating_sub(3).max(self.req_start);
         self.sent.extend_from_slice(octets);
         if !head_done {
             self.head_end = self.sent[from..]
@@ -152,14 +192,57 @@ impl Run {
                 .map(|i| from + i + 4);
             if let Some(end) = self.head_end {
                 assert_eq!(end, self.sent.len(), "head and body in one transmit");
-                let head = core::str::from_utf8(&self.sent).unwrap_or("");
-                let length = format!("\r\nContent-Length: {}\r\n", self.body_len());
-                assert!(
-                    head.starts_with("POST /") && head.contains(&length),
-                    "{head:?}"
-                );
+                self.check_head();
             }
         }
+    }
+
+    /// The head just sent: the request the session is at.
+    fn check_head(&mut self) {
+        let end = self.head_end.unwrap_or(self.sent.len());
+        let raw = &self.sent[self.req_start..end];
+        let head = core::str::from_utf8(raw).expect("a head in UTF-8");
+        let line = head.split("\r\n").next().unwrap_or("");
+        let target = line.split(' ').nth(1).unwrap_or("");
+        assert!(
+            line.split(' ').count() == 3 && target.starts_with('/') && line.ends_with(" HTTP/1.1"),
+            "request line {line:?}"
+        );
+        assert!(
+            target.bytes().all(|c| c.is_ascii_graphic()),
+            "request target {target:?}"
+        );
+        let host = match self.api {
+            Api::Graph => "\r\nHost: graph.microsoft.com",
+            Api::Gmail => "\r\nHost: gmail.googleapis.com",
+        };
+        assert!(head.contains(host), "{head:?}");
+        let length = field_number(head, "\r\nContent-Length: ").expect("Content-Length");
+        let size = self.size;
+        if head.starts_with("POST ") {
+            assert!(contains(raw, TOKEN), "a POST without the token");
+            if target.contains("uploadType=resumable") {
+                assert!(self.resumable && length == 0);
+                assert_eq!(field_number(head, "X-Upload-Content-Length: "), Some(size));
+            } else {
+                assert!(!self.resumable && self.requests == 1);
+                assert_eq!(length, self.body_len(), "{head:?}");
+            }
+        } else {
+            assert!(head.starts_with("PUT "), "{line:?}");
+            assert!(self.resumable, "a PUT of a media upload");
+            assert!(!contains(raw, TOKEN), "the token in an upload's PUT");
+            if head.contains(&format!("\r\nContent-Range: bytes */{size}\r\n")) {
+                assert_eq!(length, 0);
+            } else {
+                let from = field_number(head, "\r\nContent-Range: bytes ").expect("a range");
+                let range = format!("\r\nContent-Range: bytes {from}-{}/{size}\r\n", size - 1);
+                assert!(head.contains(&range) && from < size, "{head:?}");
+                assert_eq!(length, size - from);
+                self.range_start = from;
+            }
+        }
+        self.content_length = length;
     }
 
     /// The body sent so far (after the head).
@@ -181,12 +264,18 @@ impl Run {
                 Event::ReadyForBody => {
                     assert!(!self.ready, "ReadyForBody twice");
                     assert_eq!(self.verdicts, 0);
+                    assert!(self.head_end.is_some() && self.content_length > 0);
                     self.ready = true;
                 }
                 Event::MessageSent { code, .. } => {
-                    assert!(self.ready && self.finished, "sent before the body");
-                    assert_eq!(self.fed, self.size);
-                    assert_eq!(self.body().len() as u64, self.body_len(), "sent unsent");
+                    // The request with the message's end, whole.
+                    let body = self.body().len() as u64;
+                    assert_eq!(body, self.content_length, "sent unsent");
+                    assert_eq!(self.range_start + body, self.body_len(), "a part sent");
+                    if body > 0 {
+                        assert!(self.ready && self.finished, "sent before the body");
+                        assert_eq!(self.fed, self.size);
+                    }
                     assert_eq!(self.s.last_reply().map(|r| r.code), Some(code));
                     self.verdict();
                 }
@@ -237,10 +326,11 @@ impl Run {
     fn write(&mut self, input_len: usize, out_len: usize) {
         let mut out = vec![0u8; out_len];
         // The driver offers what is left of the message, and past it.
-        let input: Vec<u8> = (self.fed..self.fed + input_len as u64)
-            .map(message_octet)
-            .collect();
-        let mut rest = &input[..];
+        let msg = message();
+        let from = usize::try_from(self.fed)
+            .unwrap_or(usize::MAX)
+            .min(msg.len());
+        let mut rest = &msg[from..(from + input_len).min(msg.len())];
         while !rest.is_empty() {
             match self.s.write_body(rest, &mut out) {
                 Ok(p) => {
@@ -256,6 +346,7 @@ impl Run {
                     self.fed += p.consumed as u64;
                     assert!(self.fed <= self.size, "more taken than announced");
                     rest = &rest[p.consumed..];
+                    assert!(self.head_end.is_some());
                     let body = out[..p.written].to_vec();
                     self.record(&body, false);
                 }
@@ -275,10 +366,15 @@ impl Run {
 
     /// The body on the wire is, decoded, exactly the message octets taken.
     fn check_body(&self) {
-        let written: Vec<u8> = (0..self.fed).map(message_octet).collect();
+        let fed = usize::try_from(self.fed).unwrap_or(usize::MAX);
+        let written = &message()[..fed];
         let body = self.body();
         match self.api {
-            Api::Gmail => assert_eq!(body, &written[..]),
+            // What the server has is skipped.
+            Api::Gmail => {
+                let start = usize::try_from(self.range_start).unwrap_or(usize::MAX);
+                assert_eq!(body, written.get(start..).unwrap_or(&[]));
+            }
             Api::Graph => {
                 assert_eq!(body.len() % 4, 0, "a base64 group cut");
                 let plain = base64::engine::general_purpose::STANDARD
@@ -293,7 +389,7 @@ impl Run {
                 }
             }
         }
-        assert!(body.len() as u64 <= self.body_len());
+        assert!(body.len() as u64 <= self.content_length);
     }
 }
 
@@ -317,7 +413,12 @@ fuzz_target!(|data: &[u8]| {
     };
     // A throttled request asked again: nothing before `Retry-After`.
     let not_before = (flags & 0x80 != 0).then_some(Instant::from_millis(30_000));
-    let size = u64::from(size_low) | u64::from(flags >> 3 & 3) << 8;
+    let mut size = u64::from(size_low) | u64::from(flags >> 3 & 3) << 8;
+    // Gmail: over the media upload's limit, a resumable upload.
+    let resumable = api == Api::Gmail && flags & 0x40 != 0;
+    if resumable {
+        size += GMAIL_MAX_MEDIA_UPLOAD + 1;
+    }
     let req = Request {
         api,
         host: match api {
@@ -328,9 +429,8 @@ fuzz_target!(|data: &[u8]| {
         base_path: if flags & 4 == 0 { "/" } else { "/prefix/" },
         mailbox: (flags & 2 != 0).then_some(&mailbox),
         size,
-        recipients: 1 + usize::from(flags >> 5 & 3),
+        recipients: 1 + usize::from(flags >> 5 & 1),
         not_before,
-        // The sizes here stay under 5 MB: no resumable upload.
         resume: false,
     };
     let mut s = Session::idle();
@@ -347,7 +447,12 @@ fuzz_target!(|data: &[u8]| {
         out: vec![0u8; usize::from(out_len)],
         wire: Wire::default(),
         sent: Vec::new(),
+        requests: 0,
+        req_start: 0,
         head_end: None,
+        content_length: 0,
+        range_start: 0,
+        resumable,
         fed: 0,
         ready: false,
         finished: false,
@@ -368,6 +473,12 @@ fuzz_target!(|data: &[u8]| {
                 let len = match k {
                     0 => arg + 1,
                     1 => (arg + 1) * 16,
+                    // To the end of the next head (a whole answer without
+                    // a body).
+                    _ if arg > 0 => answer[pos..]
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map_or(answer.len(), |i| i + 4),
                     _ => answer.len(),
                 };
                 let end = (pos + len).min(answer.len());
@@ -389,7 +500,10 @@ fuzz_target!(|data: &[u8]| {
             // Body octets: input length from the step, output from the next.
             4 => {
                 let out = usize::from(ops.next().unwrap_or(64));
-                run.write(arg * 11, out);
+                // A resumable upload's message is read again from its
+                // first octet for each request: far longer inputs.
+                let scale = if run.resumable { 1 << 15 } else { 1 };
+                run.write(arg * 11 * scale, out);
             }
             5 => run.finish(),
             6 => {
