@@ -842,7 +842,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_API_SERVICE_DISABLED = 708,
   /**
-   * E709: The mail API failed on its side (5xx).
+   * E709: The mail API failed on its side (5xx) before it had the message.
    */
   MFP_OAUTH_STATUS_API_SERVER_ERROR = 709,
   /**

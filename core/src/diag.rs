@@ -984,8 +984,8 @@ catalogue! {
         fix_fr: "Google : activer Gmail pour l'utilisateur et autoriser l'accès API dans la console d'administration. Microsoft : vérifier la boîte aux lettres et la stratégie d'accès des applications du locataire.",
     },
     ApiServerError = 709 {
-        en: "The mail API failed on its side (5xx).",
-        fr: "L'API de messagerie a échoué de son côté (5xx).",
+        en: "The mail API failed on its side (5xx) before it had the message.",
+        fr: "L'API de messagerie a échoué de son côté (5xx) avant d'avoir le message.",
         fix_en: "Try again later; the message was not sent.",
         fix_fr: "Réessayer plus tard ; le message n'a pas été envoyé.",
     },

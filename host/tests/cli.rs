@@ -1492,3 +1492,41 @@ fn a_26_mb_scan_through_the_gmail_api_survives_a_dropped_connection() {
     let puts = requests.iter().filter(|r| r.method == "PUT").count();
     assert!(puts >= 3, "{requests:?}");
 }
+
+/// Issue 19 (R-XPORT): a drop at each stage of the Gmail API's resumable
+/// upload (its start, its upload, the question of what the server has):
+/// the job goes on from where the server is and the message arrives
+/// whole, once.
+#[test]
+fn a_drop_at_every_stage_of_a_resumable_upload_sends_the_message_once() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let e = api_env(
+        "gmail-stages",
+        "gmail-api",
+        "https://www.googleapis.com/auth/gmail.send",
+    );
+    let scan: Vec<u8> = (0..6_000_000u32).map(|i| (i * 7 % 241) as u8).collect();
+    let pdf = file(&e.dir, "scan.pdf", &scan);
+    let cut = ApiFault::Drop { after: 1_500_000 };
+    let stages: [(&str, &[ApiFault]); 3] = [
+        ("the start", &[cut]),
+        ("the upload", &[ApiFault::Pass, cut]),
+        (
+            "the question after a cut upload",
+            &[ApiFault::Pass, cut, cut],
+        ),
+    ];
+    for (n, (stage, faults)) in stages.iter().enumerate() {
+        for f in *faults {
+            e.w.sim.push_api_fault(Api::Gmail, *f, 1);
+        }
+        let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+        assert!(sent.contains("200"), "{stage}: {sent}");
+        assert_eq!(e.w.sim.pending_api_faults(Api::Gmail), 0, "{stage}");
+        let d = e.w.sim.api_deliveries();
+        assert_eq!(d.len(), n + 1, "{stage}: sent once");
+        let mime = String::from_utf8_lossy(&d[n].mime);
+        assert!(mime.contains(&first_b64_line(&scan)), "{stage}");
+        assert_eq!(d[n].mime.len(), d[0].mime.len(), "{stage}: whole");
+    }
+}

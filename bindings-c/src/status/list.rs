@@ -288,7 +288,7 @@ pub enum MfpOauthStatus {
     ApiMessageRefused = 707,
     /// E708: Mail through the API is not enabled for this account or domain.
     ApiServiceDisabled = 708,
-    /// E709: The mail API failed on its side (5xx).
+    /// E709: The mail API failed on its side (5xx) before it had the message.
     ApiServerError = 709,
     /// E710: The mail API answered with a status or body this printer does not expect.
     ApiUnexpectedResponse = 710,

@@ -682,6 +682,18 @@ impl Session {
                     diag: Id::ApiThrottled,
                 },
             },
+            // A server error once Graph has the whole message: sendMail
+            // files and sends after it answers, so the message may have
+            // gone (Microsoft's throttling guidance); asking again could
+            // send it twice.
+            Verdict::Failed(Id::ApiServerError) if complete && self.step == Step::Single => {
+                Event::MessageFailed {
+                    error: Error::Api {
+                        status,
+                        diag: Id::DeliveryUnknown,
+                    },
+                }
+            }
             Verdict::Failed(diag) => Event::MessageFailed {
                 error: Error::Api { status, diag },
             },
@@ -714,6 +726,9 @@ impl Session {
                 self.answer.upload.path.clear();
                 Step::Initiate
             }
+            // Google: a server error during the upload is resumed, from
+            // what the server says it has.
+            (Step::Upload, 500..=599) => Step::Query,
             _ => return false,
         };
         if self.answer.upload.committed > self.size {

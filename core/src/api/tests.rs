@@ -662,3 +662,55 @@ fn an_upload_the_server_finished_is_not_sent_again_and_a_foreign_location_is_ref
         }]
     ));
 }
+
+#[test]
+fn a_server_error_after_the_whole_message_is_delivery_unknown_and_before_it_is_not() {
+    let answer: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+    let (ev, _) = answered_before_body(answer);
+    assert!(matches!(
+        ev.as_slice(),
+        [Event::MessageFailed {
+            error: Error::Api {
+                diag: Id::ApiServerError,
+                ..
+            }
+        }]
+    ));
+    let mut s = graph(10);
+    drain(&mut s, t(0), 4096);
+    s.handle_input(t(1), b"HTTP/1.1 100 Continue\r\n\r\n");
+    events(&mut s);
+    stream(&mut s, &mime(10), 10, 64);
+    s.handle_input(t(6), answer);
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Event::MessageFailed {
+            error: Error::Api {
+                status: 500,
+                diag: Id::DeliveryUnknown
+            }
+        }]
+    ));
+}
+
+#[test]
+fn a_server_error_during_a_resumable_upload_asks_what_the_server_has() {
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    head_of(&mut s, t(0));
+    s.handle_input(
+        t(1),
+        format!("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+    );
+    head_of(&mut s, t(1));
+    s.handle_input(
+        t(2),
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(events(&mut s), []);
+    let head = head_of(&mut s, t(2));
+    assert!(
+        head.contains(&format!("\r\nContent-Range: bytes */{BIG}\r\n")),
+        "{head}"
+    );
+}
