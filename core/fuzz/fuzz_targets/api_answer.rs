@@ -56,9 +56,11 @@ const MAILBOX: &str = "scan+desk#1@contoso.com";
 fn message() -> &'static [u8] {
     static MESSAGE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     MESSAGE.get_or_init(|| {
-        (0..GMAIL_MAX_MEDIA_UPLOAD + 2048)
+        let m: Vec<u8> = (0..GMAIL_MAX_MEDIA_UPLOAD + 2048)
             .map(|i| (i.wrapping_mul(7) ^ (i >> 5)) as u8)
-            .collect()
+            .collect();
+        assert!(!contains(&m, TOKEN));
+        m
     })
 }
 
@@ -111,6 +113,8 @@ struct Run {
     range_start: u64,
     /// A Gmail message over the media upload's limit.
     resumable: bool,
+    /// The answer holds the token.
+    echoed: bool,
     /// Message octets the session took for this request (from the first).
     fed: u64,
     /// `ReadyForBody` came for this request.
@@ -176,13 +180,15 @@ impl Run {
             sensitive, !head_done,
             "the head is sensitive, the body is not"
         );
-        if !sensitive {
-            assert!(!contains(octets, TOKEN));
-        }
         if let Some(t) = self.not_before {
             assert!(self.t() >= t, "sent before Retry-After");
         }
-        self.wire.push(octets, sensitive);
+        // A body is checked octet for octet against the message, which
+        // holds no token (nor does base64, which has no `.` or `-`): only
+        // the heads go to the secret check.
+        if !head_done {
+            self.wire.push(octets, sensitive);
+        }
         let from = self.sent.len().saturating_sub(3).max(self.req_start);
         self.sent.extend_from_slice(octets);
         if !head_done {
@@ -231,7 +237,11 @@ impl Run {
         } else {
             assert!(head.starts_with("PUT "), "{line:?}");
             assert!(self.resumable, "a PUT of a media upload");
-            assert!(!contains(raw, TOKEN), "the token in an upload's PUT");
+            // (Unless the server put it in the session URI.)
+            assert!(
+                self.echoed || !contains(raw, TOKEN),
+                "the token in an upload's PUT"
+            );
             if head.contains(&format!("\r\nContent-Range: bytes */{size}\r\n")) {
                 assert_eq!(length, 0);
             } else {
@@ -347,8 +357,7 @@ impl Run {
                     assert!(self.fed <= self.size, "more taken than announced");
                     rest = &rest[p.consumed..];
                     assert!(self.head_end.is_some());
-                    let body = out[..p.written].to_vec();
-                    self.record(&body, false);
+                    self.record(&out[..p.written], false);
                 }
                 Err(_) => break,
             }
@@ -453,6 +462,7 @@ fuzz_target!(|data: &[u8]| {
         content_length: 0,
         range_start: 0,
         resumable,
+        echoed: contains(answer, TOKEN),
         fed: 0,
         ready: false,
         finished: false,
