@@ -867,6 +867,143 @@ TEST(a_job_through_graph) {
   CHECK(pd_failed == failed_before);
 }
 
+/* Octet `i` of the large test message (made on the fly: no buffer). */
+static uint8_t t_big_octet(uint64_t i) { return (uint8_t)(i * 7u + (i >> 11)); }
+
+/* Feeds `answer` to the mailer's session. */
+static void t_answer(const char *answer) {
+  size_t used = 0;
+  CHECK_OK(mfp_oauth_mailer_smtp_handle_input(&pd_mailer, pd_now, (const uint8_t *)answer,
+                                              strlen(answer), &used));
+}
+
+/* The next step is SMTP event `kind`. */
+static void t_expect_event(uint32_t kind) {
+  mfp_oauth_step st;
+  CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+  CHECK(st.kind == MFP_OAUTH_STEP_KIND_SMTP && st.smtp.kind == kind);
+}
+
+/* Streams the message from its first octet, as a driver does after
+ * READY_FOR_BODY, until `stop` octets were taken (then returns false:
+ * the connection "drops") or the end (finished; returns true). Every
+ * octet that goes out must be the message's octet at `from` onward. */
+static bool t_stream_big(uint64_t size, uint64_t stop, uint64_t from, uint64_t *sent) {
+  uint8_t in[4096], out[4096];
+  uint64_t at = 0, wire = from;
+  while (at < size) {
+    size_t n = (size_t)(size - at < sizeof in ? size - at : sizeof in);
+    for (size_t k = 0; k < n; k++) in[k] = t_big_octet(at + k);
+    size_t off = 0;
+    while (off < n) {
+      size_t consumed = 0, written = 0;
+      CHECK_OK(mfp_oauth_mailer_smtp_write_body(&pd_mailer, in + off, n - off, out, sizeof out,
+                                                &consumed, &written));
+      for (size_t k = 0; k < written; k++) {
+        if (out[k] != t_big_octet(wire + k)) {
+          CHECK(out[k] == t_big_octet(wire + k));
+          return false;
+        }
+      }
+      wire += written;
+      *sent += written;
+      off += consumed;
+      if (consumed == 0 && written == 0) return false;
+    }
+    at += n;
+    if (at >= stop) return false;
+  }
+  CHECK_OK(mfp_oauth_mailer_smtp_finish_body(&pd_mailer, pd_now));
+  return true;
+}
+
+/* Issue 19 (R-XPORT): a message over 5 MB through the Gmail API from C:
+ * the resumable upload's start, its PUT cut by a lost connection, a new
+ * connection that asks what the server has (308, Range) and sends only
+ * the rest, the driver streaming the message again from its first octet
+ * as READY_FOR_BODY asks. */
+TEST(a_large_message_through_the_gmail_api_resumes_after_a_drop) {
+  int failed_before = pd_failed;
+  const uint64_t size = 6u * 1024u * 1024u;
+  const uint64_t held = 2u * 1024u * 1024u;
+  mfp_oauth_settings s = pd_settings();
+  s.provider = MFP_OAUTH_PROVIDER_CUSTOM;
+  s.custom_token_url = PD_STR("https://login.example.com/token");
+  s.custom_device_url = PD_STR("https://login.example.com/device");
+  s.custom_scope = PD_STR("https://www.googleapis.com/auth/gmail.send");
+  s.api_url = PD_STR("https://gmail.googleapis.com");
+  s.transport = MFP_OAUTH_TRANSPORT_GMAIL_API;
+  /* A token handed in (as a print-management server does): no flow. */
+  static const char token[] = "ya29.a0AfB_handed-in";
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17,
+                                          (const uint8_t *)token, sizeof token - 1, 3600));
+  t_drain(&pd_mailer, NULL);
+
+  mfp_oauth_str to = PD_STR("alice@contoso.com");
+  mfp_oauth_job job;
+  memset(&job, 0, sizeof job);
+  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL;
+  job.to = &to;
+  job.to_count = 1;
+  job.size = size;
+  mfp_oauth_plan plan;
+  CHECK_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK(strcmp(plan.host, "gmail.googleapis.com") == 0 && plan.port == 443);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  static char wire[4096];
+  int sensitive = 0;
+  t_transmit(wire, 0, sizeof wire, &sensitive);
+  const char *start = "POST /upload/gmail/v1/users/me/messages/send?uploadType=resumable ";
+  CHECK(strncmp(wire, start, strlen(start)) == 0);
+  CHECK(strstr(wire, "\r\nAuthorization: Bearer ya29.a0AfB_handed-in\r\n") != NULL);
+  CHECK(sensitive);
+  t_answer("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com/upload/gmail/v1/users/me/"
+           "messages/send?uploadType=resumable&upload_id=XYZ\r\nContent-Length: 0\r\n\r\n");
+  t_transmit(wire, 0, sizeof wire, &sensitive);
+  const char *put = "PUT /upload/gmail/v1/users/me/messages/send?uploadType=resumable&upload_id=XYZ ";
+  CHECK(strncmp(wire, put, strlen(put)) == 0);
+  CHECK(strstr(wire, "Authorization") == NULL);
+  CHECK(strstr(wire, "\r\nContent-Range: bytes 0-6291455/6291456\r\n") != NULL);
+  t_answer("HTTP/1.1 100 Continue\r\n\r\n");
+  t_expect_event(MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY);
+  uint64_t sent = 0;
+  CHECK(!t_stream_big(size, 3u * 1024u * 1024u, 0, &sent));
+  CHECK(sent == 3u * 1024u * 1024u);
+
+  /* The connection drops: the job goes on over a new one. */
+  CHECK_OK(mfp_oauth_mailer_smtp_handle_close(&pd_mailer, pd_now));
+  mfp_oauth_step st;
+  CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+  CHECK(st.kind == MFP_OAUTH_STEP_KIND_PLAN_CHANGED);
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  t_transmit(wire, 0, sizeof wire, &sensitive);
+  CHECK(strstr(wire, "\r\nContent-Range: bytes */6291456\r\nContent-Length: 0\r\n") != NULL);
+  t_answer("HTTP/1.1 308 Resume Incomplete\r\nRange: bytes=0-2097151\r\nContent-Length: 0\r\n\r\n");
+  t_transmit(wire, 0, sizeof wire, &sensitive);
+  CHECK(strstr(wire, "\r\nContent-Range: bytes 2097152-6291455/6291456\r\nContent-Length: 4194304\r\n") !=
+        NULL);
+  t_answer("HTTP/1.1 100 Continue\r\n\r\n");
+  t_expect_event(MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY);
+  sent = 0;
+  CHECK(t_stream_big(size, size + 1, held, &sent));
+  CHECK(sent == size - held);
+  t_answer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 45\r\n\r\n"
+           "{\"id\":\"18c\",\"threadId\":\"18c\",\"labelIds\":[\"x\"]}");
+  for (int i = 0; i < 8; i++) {
+    CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+    if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+  }
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 200);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  CHECK(pd_failed == failed_before);
+}
+
 static const test_case cases[] = {
     CASE(a_printer_day),
     CASE(misuse),
@@ -882,6 +1019,7 @@ static const test_case cases[] = {
     CASE(a_handed_in_token_sends_until_it_ends),
     CASE(app_only_with_a_certificate_signed_by_the_firmware),
     CASE(a_job_through_graph),
+    CASE(a_large_message_through_the_gmail_api_resumes_after_a_drop),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
