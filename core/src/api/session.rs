@@ -256,6 +256,10 @@ impl Session {
     /// refused here, before anything is sent ([`Id::ApiMessageTooLarge`]).
     pub fn start(&mut self, req: &Request<'_>) -> Result<(), Id> {
         self.end();
+        if req.size == 0 {
+            // There is always a header: an empty message is a mistake.
+            return Err(Id::InvalidArgument);
+        }
         let body_len = Self::body_len_of(req.api, req.size);
         let resumable = req.api == Api::Gmail && req.size > GMAIL_MAX_MEDIA_UPLOAD;
         let limit = match req.api {
@@ -761,7 +765,12 @@ impl Session {
                 Some((h, p)) if !authority.ends_with(']') => (h, p.parse::<u16>().ok()?),
                 _ => (authority, 443),
             };
-            if !host.eq_ignore_ascii_case(&self.host) || port != self.port {
+            // The path goes into the request line as it is: visible
+            // ASCII only (a space or a control would break the line).
+            if !host.eq_ignore_ascii_case(&self.host)
+                || port != self.port
+                || !path.bytes().all(|b| b.is_ascii_graphic())
+            {
                 return None;
             }
             tail.get_mut(..path.len())?.copy_from_slice(path.as_bytes());

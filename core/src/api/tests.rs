@@ -714,3 +714,55 @@ fn a_server_error_during_a_resumable_upload_asks_what_the_server_has() {
         "{head}"
     );
 }
+
+#[test]
+fn a_session_uri_that_would_break_the_request_line_is_refused() {
+    // Found by the api_answer fuzz target: a space in the Location's path.
+    for location in [
+        "https://gmail.googleapis.com/u p",
+        "https://gmail.googleapis.com/u\u{7f}p",
+        "https://gmail.googleapis.com/\u{e9}",
+    ] {
+        let mut s = Session::idle();
+        resumable(false, &mut s);
+        head_of(&mut s, t(0));
+        s.handle_input(
+            t(1),
+            format!("HTTP/1.1 200 OK\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        );
+        // Refused: as an unexpected answer, or as a malformed head (a
+        // control the HTTP parser does not take).
+        let ev = events(&mut s);
+        assert!(
+            matches!(
+                ev.as_slice(),
+                [Event::MessageFailed {
+                    error: Error::Api {
+                        diag: Id::ApiUnexpectedResponse,
+                        ..
+                    }
+                }] | [Event::Failed {
+                    error: Error::Api { status: 0, .. }
+                }]
+            ),
+            "{location:?}: {ev:?}"
+        );
+        assert_eq!(drain(&mut s, t(2), 4096).0, b"", "{location:?}");
+    }
+    let mut s = Session::idle();
+    assert_eq!(
+        s.start(&Request {
+            api: Api::Graph,
+            host: "h",
+            port: 443,
+            base_path: "/",
+            mailbox: None,
+            size: 0,
+            recipients: 1,
+            not_before: None,
+            resume: false,
+        }),
+        Err(Id::InvalidArgument)
+    );
+}
