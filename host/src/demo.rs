@@ -11,7 +11,7 @@ use crate::mime::{self, Attachment, Composition};
 use crate::sim::smtp::SmtpConfig;
 use crate::sim::{SimConfig, World};
 use crate::story::{Format, Story};
-use mfp_oauth_core::config::{CustomProvider, ProviderKind, SenderMode, SmtpServer};
+use mfp_oauth_core::config::{CustomProvider, ProviderKind, SenderMode, SmtpServer, Transport};
 use mfp_oauth_core::diag::{Id, Lang};
 use mfp_oauth_core::function::Function;
 use mfp_oauth_core::mailer::{AuthMethod, Plan};
@@ -802,5 +802,61 @@ fn play<W: Write>(c: &Ctx<'_, W>) {
             "rien n'a été envoyé pour Bob, et aucune boucle de renouvellement n'a été tentée",
         ),
         w.sim.messages().len() == before,
+    );
+
+    // 11. Graph instead of SMTP AUTH (issue 19, R-XPORT).
+    c.chapter(c.t(
+        "The administrator switches the transport to Microsoft Graph",
+        "L'administrateur passe le transport à Microsoft Graph",
+    ));
+    c.say(c.t(
+        "E305's remedy names it: Graph sendMail needs the Mail.Send permission, not SMTP AUTH.",
+        "La solution de E305 le propose : Graph sendMail demande l'autorisation Mail.Send, pas SMTP AUTH.",
+    ));
+    let mut s = dev.mailer.settings().clone();
+    s.transport = Transport::Graph;
+    s.api_url = w.api_url().as_str().try_into().unwrap_or_default();
+    s.custom.scope = "https://graph.microsoft.com/Mail.Send offline_access"
+        .try_into()
+        .unwrap_or_default();
+    let applied = dev.apply_settings(s);
+    c.fact("transport", "graph");
+    c.fact("API", &w.api_url());
+    c.check(
+        c.t(
+            "the new settings pass the rules; the tokens of the SMTP scope are to be asked for again (R-XPORT, R-RULE)",
+            "les nouveaux réglages respectent les règles ; les jetons de la portée SMTP sont à redemander (R-XPORT, R-RULE)",
+        ),
+        applied.is_ok() && !dev.mailer.store().users().any(|(id, _, _)| id == "bob"),
+    );
+    let body = message(BOB, &[BOB], "Scan to Me", "plans.pdf", 10_000, "job-0006");
+    let smtp_before = w.sim.messages().len();
+    let report = c.job(
+        &mut dev,
+        &DemoJob {
+            spec: JobSpec {
+                function: Function::ScanToMe,
+                user: Some(User {
+                    id: "bob",
+                    address: Some(&bob),
+                }),
+                from: None,
+                to: &bob_to,
+                size: Some(body.len() as u64),
+            },
+            body: &body,
+        },
+    );
+    let delivered = w.sim.api_deliveries();
+    c.check(
+        c.t(
+            "Bob signed in for Graph and his scan went out through sendMail: 202 Accepted, with SMTP AUTH still off",
+            "Bob s'est connecté pour Graph et sa numérisation est partie par sendMail : 202 Accepted, SMTP AUTH toujours désactivé",
+        ),
+        report.as_ref().is_some_and(job::JobReport::sent)
+            && delivered
+                .last()
+                .is_some_and(|d| d.account == BOB && d.mime == body)
+            && w.sim.messages().len() == smtp_before,
     );
 }
