@@ -444,6 +444,36 @@ fn row3(ctx: &Ctx, t: &mut Table, big: &Path) -> Res<()> {
         "—",
         "—",
     ]);
+    // Issue 19 (R-XPORT): the same composed message through the mail API
+    // sessions, in memory, against the SMTP `DATA` path above.
+    let smtp_ir_b = ir as f64 / composed.len() as f64;
+    for (case, what, len) in [
+        (
+            "api-gmail-ours",
+            "20 MiB composed message through the Gmail API session in memory (resumable upload: start, `100 Continue`, the upload; answers scripted, no network): instructions/octet; memory (stack high-water with the session + lent buffer); heap",
+            BIG_MESSAGE_LEN,
+        ),
+        (
+            "api-graph-ours",
+            "3 MiB composed message (the most one `sendMail` takes) through the Graph session in memory (base64 as it streams): instructions/octet; memory; heap",
+            3 * 1024 * 1024,
+        ),
+    ] {
+        let (ir_api, probed) = ctx.case(case, 1)?;
+        let per = ir_api as f64 / fixtures::canonical_message(len).len() as f64;
+        t.row([
+            "3",
+            what,
+            &format!(
+                "{per:.3} Ir/B; {} B; {} allocations",
+                probed.stack + probed.caller,
+                probed.heap.calls
+            ),
+            "the SMTP `DATA` path above (`encode_canonical`), same run",
+            &format!("{smtp_ir_b:.3} Ir/B"),
+            &ratio(per, smtp_ir_b),
+        ]);
+    }
     let big = ctx.work.join("message-20MiB-composed.eml");
     fs::write(&big, &composed).map_err(|e| e.to_string())?;
     let big = big.as_path();
