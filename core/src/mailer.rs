@@ -1633,6 +1633,7 @@ impl Mailer {
     /// Where the mail API of the settings' transport is (R-XPORT): the API
     /// URL when one is set, otherwise the provider's (Graph in the
     /// Microsoft cloud set, `gmail.googleapis.com`).
+    #[inline(never)]
     fn api_target(&self) -> Result<crate::provider::Endpoint, Id> {
         use crate::provider::Endpoint;
         let s = &self.settings;
@@ -1658,6 +1659,7 @@ impl Mailer {
     /// connection once its `Retry-After` (or a doubling wait from
     /// [`API_RETRY_BASE_WAIT`]) has passed. Nothing was taken: with
     /// `Expect: 100-continue` the body was not even sent.
+    #[inline(never)]
     fn api_retry(&mut self, now: Instant) -> bool {
         let asked = self
             .client
@@ -1692,7 +1694,10 @@ impl Mailer {
     }
 
     /// Before an API session: the connection to open, with TLS from the
-    /// start (the token goes in the request's head).
+    /// start (the token goes in the request's head). Not inlined, nor is
+    /// [`Mailer::api_target`]: the endpoint they build (450 B) stays off
+    /// the frames of `submit` and the other callers (R-MEM).
+    #[inline(never)]
     fn api_connect(&mut self) -> Plan {
         let target = self.api_target();
         let host = target

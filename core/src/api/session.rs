@@ -925,7 +925,9 @@ impl Session {
         !matches!(self.state, State::Idle | State::Over)
     }
 
-    /// Back to idle, the head line buffer wiped.
+    /// Back to idle, the head line buffer wiped. Not inlined: the parser
+    /// state it resets is built on its own frame, not its callers' (R-MEM).
+    #[inline(never)]
     pub fn end(&mut self) {
         self.state = State::Idle;
         self.host.clear();
