@@ -2666,7 +2666,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,920 B at opt-level s, 3,128 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,920 B at opt-level s, 3,136 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2703,7 +2703,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,640 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,656 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2734,7 +2734,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,632 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,648 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2826,7 +2826,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,276 B at opt-level s, 2,012 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,268 B at opt-level s, 2,012 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -2993,7 +2993,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 2,944 B at opt-level s, 3,232 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,016 B at opt-level s, 3,320 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -3017,7 +3017,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,680 B at opt-level s, 2,976 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,744 B at opt-level s, 3,072 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -3049,7 +3049,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,040 B at opt-level s, 2,568 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 3,712 B at opt-level s, 3,416 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -3088,7 +3088,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 1,800 B at opt-level s, 2,328 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,808 B at opt-level s, 2,336 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -3127,7 +3127,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 1,776 B at opt-level s, 1,848 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,880 B at opt-level s, 1,952 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3221,7 +3221,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 704 B at opt-level s, 736 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 744 B at opt-level s, 768 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3276,7 +3276,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 2,928 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,936 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -3304,7 +3304,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,680 B at opt-level s, 1,988 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,828 B at opt-level s, 2,004 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3953,7 +3953,7 @@ const char *mfp_oauth_status_str(uint32_t status);
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 536 B at opt-level s, 584 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 544 B at opt-level s, 592 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                const mfp_oauth_settings *settings,
@@ -4148,7 +4148,7 @@ mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *c
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 1,696 B at opt-level s, 1,760 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,704 B at opt-level s, 1,760 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
                                                       uint64_t now_ms,
@@ -4168,7 +4168,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  *
- * Stack: 964 B at opt-level s, 1,120 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 924 B at opt-level s, 1,064 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,
