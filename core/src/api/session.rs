@@ -203,6 +203,9 @@ pub struct Session {
     /// [`Request::not_before`], until it has passed.
     not_before: Option<Instant>,
     step: Step,
+    /// The connection closed before any octet of the request went out
+    /// (while it waited out `Retry-After`): nothing was lost.
+    closed_unsent: bool,
     /// Octets at the start of the message, read again from its first
     /// octet, that the server already has: taken and dropped.
     skip: u64,
@@ -246,6 +249,7 @@ impl Session {
             retry_after_secs: None,
             not_before: None,
             step: Step::Single,
+            closed_unsent: false,
             skip: 0,
             events: Deque::new(),
         }
@@ -851,6 +855,7 @@ impl Session {
                 _ => self.fail(Error::DeliveryUnknown),
             },
             State::Head { .. } | State::AwaitContinue { .. } | State::Body | State::Tail => {
+                self.closed_unsent = self.state == State::Head { sent: 0 };
                 self.fail(Error::ConnectionClosed { stage: Stage::Data });
             }
         }
@@ -916,7 +921,7 @@ impl Session {
     /// begun): a connection lost then loses nothing.
     #[must_use]
     pub fn nothing_sent(&self) -> bool {
-        matches!(self.state, State::Head { sent: 0 })
+        matches!(self.state, State::Head { sent: 0 }) || self.closed_unsent
     }
 
     /// Whether a request runs (not idle and not over).
@@ -946,6 +951,7 @@ impl Session {
         self.retry_after_secs = None;
         self.not_before = None;
         self.step = Step::Single;
+        self.closed_unsent = false;
         self.skip = 0;
         self.events.clear();
     }

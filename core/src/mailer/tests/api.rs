@@ -292,3 +292,22 @@ fn a_retry_after_beyond_what_a_job_waits_fails_it_at_once() {
     );
     assert_eq!(m.last_reply().unwrap().code.code, 429);
 }
+
+#[test]
+fn a_connection_closed_while_waiting_out_retry_after_is_opened_again() {
+    let mut m = graph_session();
+    let throttled: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\nContent-Length: 0\r\n\r\n";
+    carry(&mut m, at(1), BODY, &[throttled]);
+    m.connected(at(2), "mfp").unwrap();
+    // The server drops the idle connection before the wait is over:
+    // nothing of the request went out, so a new one waits on.
+    m.handle_smtp_close(at(30)).unwrap();
+    let mut changed = false;
+    while let Some(step) = m.poll_event(at(30)) {
+        changed |= step == Step::PlanChanged;
+    }
+    assert!(changed);
+    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    assert_eq!(m.api_retry_at(), Some(at(61)));
+}
