@@ -875,6 +875,12 @@ impl Session {
         match self.state {
             // No `100 Continue`: the server reads the body anyway.
             State::AwaitContinue { until } if now >= until => self.go_body(),
+            // A resumable upload's start or question carries no message.
+            State::AwaitAnswer { until }
+                if now >= until && matches!(self.step, Step::Initiate | Step::Query) =>
+            {
+                self.fail(Error::Timeout { stage: Stage::Data });
+            }
             State::AwaitAnswer { until } if now >= until => {
                 self.fail(Error::TimeoutAfterEndOfData);
             }
