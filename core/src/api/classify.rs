@@ -38,7 +38,13 @@ impl Verdict {
 pub fn classify(status: u16, body: &ErrorBody) -> Verdict {
     let code = body.code.as_str();
     let reason = body.reason.as_str();
-    let named = |names: &[&str]| names.iter().any(|n| *n == code || *n == reason);
+    // Names compared without case: Graph's lists spell some in lower
+    // camel case (`serviceNotAvailable`), others not.
+    let named = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(code) || n.eq_ignore_ascii_case(reason))
+    };
     match status {
         200..=299 => Verdict::Sent,
         401 => Verdict::TokenRejected,
@@ -50,24 +56,19 @@ pub fn classify(status: u16, body: &ErrorBody) -> Verdict {
             "quotaExceeded",
             "ApplicationThrottled",
             "TooManyRequests",
+            "ErrorSubmissionQuotaExceeded",
         ]) =>
         {
             Verdict::Throttled
         }
-        _ if named(&["ErrorSendAsDenied", "ErrorSubmissionQuotaExceeded"]) && status == 403 => {
-            if code == "ErrorSendAsDenied" {
-                Verdict::Failed(Id::ApiSendAsDenied)
-            } else {
-                Verdict::Throttled
-            }
-        }
+        _ if named(&["ErrorSendAsDenied"]) => Verdict::Failed(Id::ApiSendAsDenied),
         _ if named(&[
             "domainPolicy",
             "failedPrecondition",
             "MailboxNotEnabledForRESTAPI",
         ]) || body.status.as_str() == "FAILED_PRECONDITION" =>
         {
-            if code == "MailboxNotEnabledForRESTAPI" {
+            if code.eq_ignore_ascii_case("MailboxNotEnabledForRESTAPI") {
                 Verdict::Failed(Id::ApiMailboxUnavailable)
             } else {
                 Verdict::Failed(Id::ApiServiceDisabled)
