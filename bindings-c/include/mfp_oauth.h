@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 70,768 octets in all, the same with the administrator alone or with 4
+ * 70,776 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -144,12 +144,12 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 55,768 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 55,776 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
  * the job's envelope and no copy of the token, the settings in force and
  * the staged ones 4.2 KB each).
  */
-#define MFP_OAUTH_MAILER_WORDS 6971
+#define MFP_OAUTH_MAILER_WORDS 6972
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
