@@ -1841,7 +1841,7 @@ impl Mailer {
             Event::Failed {
                 error: smtp::Error::ConnectionClosed { .. },
             } if self.client.api_live
-                && self.client.api.nothing_sent()
+                && self.client.api.closed_before_sending()
                 && self.job.as_ref().is_some_and(|j| j.not_before.is_some()) =>
             {
                 // Closed while the request waited out `Retry-After`, before

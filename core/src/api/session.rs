@@ -927,7 +927,15 @@ impl Session {
     /// begun): a connection lost then loses nothing.
     #[must_use]
     pub fn nothing_sent(&self) -> bool {
-        matches!(self.state, State::Head { sent: 0 }) || self.closed_unsent
+        matches!(self.state, State::Head { sent: 0 })
+    }
+
+    /// Whether the connection closed before any octet of the request went
+    /// out (while it waited out `Retry-After`): the request failed and
+    /// nothing was lost; a new connection can ask it again.
+    #[must_use]
+    pub fn closed_before_sending(&self) -> bool {
+        self.closed_unsent
     }
 
     /// Whether a request runs (not idle and not over).
