@@ -108,7 +108,6 @@ enum Step {
 
 /// A resumable upload's place, kept across connections (not wiped by
 /// [`Session::end`]; by [`Session::forget_upload`] when the job ends).
-#[derive(Debug)]
 struct Upload {
     /// The session URI's path and query (empty: none yet).
     path: String<UPLOAD_PATH_LEN>,
@@ -116,6 +115,18 @@ struct Upload {
     size: u64,
     /// Octets the server said it has.
     committed: u64,
+}
+
+/// The session URI is a credential of its own (whoever holds it can
+/// upload into the message): never in a Debug print, only its length.
+impl core::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Upload")
+            .field("path_len", &self.path.len())
+            .field("size", &self.size)
+            .field("committed", &self.committed)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -772,3 +772,17 @@ fn a_session_uri_that_would_break_the_request_line_is_refused() {
         Err(Id::InvalidArgument)
     );
 }
+
+#[test]
+fn the_session_uri_never_shows_in_a_debug_print() {
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    head_of(&mut s, t(0));
+    s.handle_input(
+        t(1),
+        format!("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+    );
+    assert!(s.resumable());
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("upload_id"), "{shown}");
+}
