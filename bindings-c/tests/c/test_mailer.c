@@ -1,6 +1,7 @@
 /* C tests of the mailer (R-FFI, R-POL, R-TOK, R-NV): the printer day that
  * the Cortex-M4F firmware runs (examples/firmware/printer_day.c), on the
  * host under the sanitizers and valgrind, and the mailer's misuse. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -917,6 +918,85 @@ static bool t_stream_big(uint64_t size, uint64_t stop, uint64_t from, uint64_t *
   return true;
 }
 
+/* Submits a scan of `size` octets: the plan opens TLS to `host`:443;
+ * `*plan` is then the plan `connected` gives. */
+static void t_api_job(uint64_t size, const char *host, mfp_oauth_plan *plan) {
+  mfp_oauth_str to = PD_STR("alice@contoso.com");
+  const mfp_oauth_job job = {
+      .function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL, .to = &to, .to_count = 1, .size = size};
+  CHECK_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, plan));
+  CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  CHECK(strcmp(plan->host, host) == 0 && plan->port == 443);
+  CHECK(plan->security == MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS);
+  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, plan));
+}
+
+/* The administrator's token, handed in (as a print-management server
+ * does): no flow. */
+static const char t_gmail_token[] = "ya29.a0AfB_handed-in";
+
+/* A new mailer on the Gmail API (a custom provider, as a Google Workspace
+ * tenant is set up) with the token handed in, and a job of `size` octets
+ * whose connection is up: the session's first request is next. */
+static void t_gmail_job(uint64_t size) {
+  mfp_oauth_settings s = pd_settings();
+  s.provider = MFP_OAUTH_PROVIDER_CUSTOM;
+  s.custom_token_url = PD_STR("https://login.example.com/token");
+  s.custom_device_url = PD_STR("https://login.example.com/device");
+  s.custom_scope = PD_STR("https://www.googleapis.com/auth/gmail.send");
+  s.api_url = PD_STR("https://gmail.googleapis.com");
+  s.transport = MFP_OAUTH_TRANSPORT_GMAIL_API;
+  memset(&pd_mailer, 0, sizeof pd_mailer);
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17,
+                                          (const uint8_t *)t_gmail_token, sizeof t_gmail_token - 1,
+                                          3600));
+  t_drain(&pd_mailer, NULL);
+  mfp_oauth_plan plan;
+  t_api_job(size, "gmail.googleapis.com", &plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_SESSION);
+}
+
+/* The transmits of the mailer's session are exactly `expected` (""
+ * for none); a request's head is sensitive (it carries the token or the
+ * upload's URI). */
+static void t_expect_wire(const char *expected) {
+  static char wire[4096];
+  int sensitive = 0;
+  size_t n = t_transmit(wire, 0, sizeof wire, &sensitive);
+  CHECK(n == strlen(expected) && strcmp(wire, expected) == 0);
+  if (strcmp(wire, expected) != 0) fprintf(stderr, "got:\n%s\nexpected:\n%s\n", wire, expected);
+  CHECK(sensitive == (n > 0));
+}
+
+/* The Gmail API's 200 with the message's id ends the job DONE. */
+static void t_gmail_sent(void) {
+  t_answer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 45\r\n\r\n"
+           "{\"id\":\"18c\",\"threadId\":\"18c\",\"labelIds\":[\"x\"]}");
+  mfp_oauth_step st;
+  for (int i = 0; i < 8; i++) {
+    CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
+    if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+  }
+  mfp_oauth_plan plan;
+  CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 200 && plan.accepted == 1);
+  CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+}
+
+/* After an upload's head: the server's 100 Continue, READY_FOR_BODY, the
+ * whole message of `size` octets streamed, each octet on the wire checked
+ * in its place, nothing after the last, and the 200 that ends it DONE. */
+static void t_whole_body_then_sent(uint64_t size) {
+  t_answer("HTTP/1.1 100 Continue\r\n\r\n");
+  t_expect_event(MFP_OAUTH_SMTP_EVENT_KIND_READY_FOR_BODY);
+  uint64_t sent = 0;
+  CHECK(t_stream_big(size, size + 1, 0, &sent));
+  CHECK(sent == size);
+  t_expect_wire("");
+  t_gmail_sent();
+}
+
 /* Issue 19 (R-XPORT): a message over 5 MB through the Gmail API from C:
  * the resumable upload's start, its PUT cut by a lost connection, a new
  * connection that asks what the server has (308, Range) and sends only
@@ -926,33 +1006,7 @@ TEST(a_large_message_through_the_gmail_api_resumes_after_a_drop) {
   int failed_before = pd_failed;
   const uint64_t size = 6u * 1024u * 1024u;
   const uint64_t held = 2u * 1024u * 1024u;
-  mfp_oauth_settings s = pd_settings();
-  s.provider = MFP_OAUTH_PROVIDER_CUSTOM;
-  s.custom_token_url = PD_STR("https://login.example.com/token");
-  s.custom_device_url = PD_STR("https://login.example.com/device");
-  s.custom_scope = PD_STR("https://www.googleapis.com/auth/gmail.send");
-  s.api_url = PD_STR("https://gmail.googleapis.com");
-  s.transport = MFP_OAUTH_TRANSPORT_GMAIL_API;
-  /* A token handed in (as a print-management server does): no flow. */
-  static const char token[] = "ya29.a0AfB_handed-in";
-  memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
-  CHECK_OK(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17,
-                                          (const uint8_t *)token, sizeof token - 1, 3600));
-  t_drain(&pd_mailer, NULL);
-
-  mfp_oauth_str to = PD_STR("alice@contoso.com");
-  mfp_oauth_job job;
-  memset(&job, 0, sizeof job);
-  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL;
-  job.to = &to;
-  job.to_count = 1;
-  job.size = size;
-  mfp_oauth_plan plan;
-  CHECK_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
-  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
-  CHECK(strcmp(plan.host, "gmail.googleapis.com") == 0 && plan.port == 443);
-  CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
+  t_gmail_job(size);
   static char wire[4096];
   int sensitive = 0;
   t_transmit(wire, 0, sizeof wire, &sensitive);
@@ -978,6 +1032,7 @@ TEST(a_large_message_through_the_gmail_api_resumes_after_a_drop) {
   mfp_oauth_step st;
   CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
   CHECK(st.kind == MFP_OAUTH_STEP_KIND_PLAN_CHANGED);
+  mfp_oauth_plan plan;
   CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   CHECK_OK(mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, &plan));
@@ -992,14 +1047,93 @@ TEST(a_large_message_through_the_gmail_api_resumes_after_a_drop) {
   sent = 0;
   CHECK(t_stream_big(size, size + 1, held, &sent));
   CHECK(sent == size - held);
-  t_answer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 45\r\n\r\n"
-           "{\"id\":\"18c\",\"threadId\":\"18c\",\"labelIds\":[\"x\"]}");
+  t_gmail_sent();
+  CHECK(pd_failed == failed_before);
+}
+
+/* Issue 19 (R-XPORT): a message of `size` octets (at most 5 MB) through
+ * the Gmail API's media upload from C, every octet on the wire checked:
+ * the one POST's head exactly (uploadType=media, message/rfc822, the
+ * exact Content-Length, the token), then after 100 Continue the body is
+ * the message's octets, each in its place, and nothing after them; the
+ * 200 with the message's id ends the job DONE. */
+static void t_gmail_media_upload(uint64_t size) {
+  int failed_before = pd_failed;
+  t_gmail_job(size);
+  char head[512];
+  snprintf(head, sizeof head,
+           "POST /upload/gmail/v1/users/me/messages/send?uploadType=media HTTP/1.1\r\n"
+           "Host: gmail.googleapis.com\r\nAuthorization: Bearer %s\r\n"
+           "Content-Type: message/rfc822\r\nContent-Length: %" PRIu64 "\r\n"
+           "Expect: 100-continue\r\nConnection: close\r\nUser-Agent: mfp-oauth\r\n\r\n",
+           t_gmail_token, size);
+  t_expect_wire(head);
+  t_whole_body_then_sent(size);
+  CHECK(pd_failed == failed_before);
+}
+
+TEST(a_1_kb_message_through_the_gmail_api_media_upload) { t_gmail_media_upload(1024u); }
+
+TEST(a_3_5_mb_message_through_the_gmail_api_media_upload) {
+  t_gmail_media_upload(3584u * 1024u);
+}
+
+/* Issue 19 (R-XPORT): a 30 MB message (under the Gmail API's 35 MiB)
+ * through its resumable upload from C, no drop, every octet on the wire
+ * checked: the start's head exactly (the token, the size announced, no
+ * body), its Location, the PUT's head exactly (the upload's URI, no
+ * token, Content-Range 0-N/size), then after 100 Continue the message's
+ * octets, each in its place, and nothing after them; 200 ends it DONE. */
+TEST(a_30_mb_message_through_the_gmail_api_resumable_upload) {
+  int failed_before = pd_failed;
+  const uint64_t size = 30u * 1024u * 1024u;
+  t_gmail_job(size);
+  char head[512];
+  snprintf(head, sizeof head,
+           "POST /upload/gmail/v1/users/me/messages/send?uploadType=resumable HTTP/1.1\r\n"
+           "Host: gmail.googleapis.com\r\nAuthorization: Bearer %s\r\n"
+           "X-Upload-Content-Type: message/rfc822\r\nX-Upload-Content-Length: 31457280\r\n"
+           "Content-Length: 0\r\nUser-Agent: mfp-oauth\r\n\r\n",
+           t_gmail_token);
+  t_expect_wire(head);
+  t_answer("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com/upload/gmail/v1/users/me/"
+           "messages/send?uploadType=resumable&upload_id=AEnB2Uq\r\nContent-Length: 0\r\n\r\n");
+  t_expect_wire("PUT /upload/gmail/v1/users/me/messages/send?uploadType=resumable&upload_id=AEnB2Uq "
+                "HTTP/1.1\r\nHost: gmail.googleapis.com\r\nContent-Type: message/rfc822\r\n"
+                "Content-Range: bytes 0-31457279/31457280\r\nContent-Length: 31457280\r\n"
+                "Expect: 100-continue\r\nConnection: close\r\nUser-Agent: mfp-oauth\r\n\r\n");
+  t_whole_body_then_sent(size);
+  CHECK(pd_failed == failed_before);
+}
+
+/* Issue 19 (R-XPORT): Graph takes about 3 MB of message (4 MB of base64
+ * in one request): a 3.5 MB job fails with E706 when the connection is
+ * up, before its request begins, and nothing goes on the wire. */
+TEST(a_3_5_mb_message_through_graph_fails_before_anything_is_sent) {
+  int failed_before = pd_failed;
+  mfp_oauth_settings s = pd_settings();
+  s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
+  t_acquired(&s);
+  mfp_oauth_plan plan;
+  t_api_job(3584u * 1024u, "graph.microsoft.com", &plan);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED);
+  CHECK(plan.diag == MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE);
+  uint8_t out[256];
+  size_t w = 0;
+  bool sens = false;
+  /* No session was begun: there is nothing to transmit. */
+  CHECK_STATUS(mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &w, &sens),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK(w == 0);
+  /* No step asks for the body, and the plan stays FAILED: no new connection. */
+  mfp_oauth_step step;
   for (int i = 0; i < 8; i++) {
-    CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
-    if (st.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+    CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &step));
+    if (step.kind == MFP_OAUTH_STEP_KIND_NONE) break;
+    CHECK(step.kind != MFP_OAUTH_STEP_KIND_SMTP);
   }
   CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
-  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 200);
+  CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED && plan.diag == MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE);
   CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   CHECK(pd_failed == failed_before);
 }
@@ -1020,6 +1154,10 @@ static const test_case cases[] = {
     CASE(app_only_with_a_certificate_signed_by_the_firmware),
     CASE(a_job_through_graph),
     CASE(a_large_message_through_the_gmail_api_resumes_after_a_drop),
+    CASE(a_1_kb_message_through_the_gmail_api_media_upload),
+    CASE(a_3_5_mb_message_through_the_gmail_api_media_upload),
+    CASE(a_30_mb_message_through_the_gmail_api_resumable_upload),
+    CASE(a_3_5_mb_message_through_graph_fails_before_anything_is_sent),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }
