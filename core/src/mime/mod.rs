@@ -570,6 +570,30 @@ impl<M: Message> Composer<M> {
         &self.boundary
     }
 
+    /// Back to the message's first octet, the same message again: the
+    /// same date, boundary and Message-ID, so octet for octet what was
+    /// produced before (a mail API asks a refused request again with the
+    /// whole body, or a resumed upload drops what the server holds; the
+    /// caller reads its files again from their start). A composer that
+    /// failed (a file shorter or longer than announced) starts clean.
+    pub fn restart(&mut self) {
+        self.stage = Stage::Head;
+        self.offset = 0;
+        self.seg_len = self.literal_len(Stage::Head);
+        self.produced = 0;
+        self.raw_start = 0;
+        self.raw_end = 0;
+        self.col = 0;
+        self.remaining = 0;
+        self.ended = false;
+        self.text_pos = 0;
+        self.pend_start = 0;
+        self.pend_end = 0;
+        // The file octets of the last message stay nowhere.
+        zeroize::Zeroize::zeroize(&mut self.raw);
+        zeroize::Zeroize::zeroize(&mut self.pend);
+    }
+
     /// Writes the next octets of the message into `out` (any length, even
     /// one octet), or says which file's octets are needed, or that the
     /// message is complete. An empty `out` gets `Wrote(0)`.
