@@ -96,6 +96,8 @@ impl Resp {
 struct Client {
     c: Connection,
     buf: Vec<u8>,
+    /// The `Host` field: the name and port reached.
+    host: String,
 }
 
 impl Client {
@@ -107,13 +109,18 @@ impl Client {
             &w.tls_settings().for_https(),
         )
         .unwrap();
-        Client { c, buf: Vec::new() }
+        let host = format!("127.0.0.1:{}", w.api.port());
+        Client {
+            c,
+            buf: Vec::new(),
+            host,
+        }
     }
 
     /// Send a request with `Content-Length`; the send may fail when the
     /// server drops the connection on purpose.
     fn send(&mut self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> bool {
-        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\n", self.host);
         for (n, v) in headers {
             req.push_str(&format!("{n}: {v}\r\n"));
         }

@@ -156,7 +156,8 @@ pub(super) fn gmail_send(sim: &Sim, port: u16, head: &Head, user_id: &str, body:
             Reply::empty(200).with(
                 "Location",
                 format!(
-                    "https://127.0.0.1:{port}{GMAIL_SEND_PATH}?uploadType=resumable&upload_id={id}"
+                    "{}{GMAIL_SEND_PATH}?uploadType=resumable&upload_id={id}",
+                    head.origin(port)
                 ),
             )
         }

@@ -253,7 +253,7 @@ pub(super) fn graph_upload_session(
             201,
             &json!({
                 "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
-                "uploadUrl": format!("https://127.0.0.1:{port}{GRAPH_UPLOAD_PREFIX}{sid}?authtoken={token}"),
+                "uploadUrl": format!("{}{GRAPH_UPLOAD_PREFIX}{sid}?authtoken={token}", head.origin(port)),
                 "expirationDateTime": EXPIRATION,
                 "nextExpectedRanges": ["0-"],
             }),
@@ -362,7 +362,10 @@ pub(super) fn graph_upload(sim: &Sim, port: u16, head: &Head, sid: &str, body: &
     let att_id = crate::sim::random_token("AAMkAGA", 18);
     Reply::empty(201).with(
         "Location",
-        format!("https://127.0.0.1:{port}{GRAPH_PREFIX}/users/{account}/messages/{draft}/attachments/{att_id}"),
+        format!(
+            "{}{GRAPH_PREFIX}/users/{account}/messages/{draft}/attachments/{att_id}",
+            head.origin(port)
+        ),
     )
 }
 

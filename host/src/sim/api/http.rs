@@ -24,6 +24,16 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `https://` and the request's `Host` (the name and port the client
+    /// reached, through a forwarder too), as the URLs the APIs hand out
+    /// name their own host; `127.0.0.1:{port}` without one.
+    pub(super) fn origin(&self, port: u16) -> String {
+        match self.header("host").map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => format!("https://{h}"),
+            None => format!("https://127.0.0.1:{port}"),
+        }
+    }
+
     /// The token of `Authorization: Bearer …`, when there is one.
     pub(super) fn bearer(&self) -> Option<&str> {
         let v = self.header("authorization")?;
