@@ -35,8 +35,8 @@ mod image {
     use mfp_oauth_core::provider::AppRegistration;
     use mfp_oauth_core::{oauth, Address, Function, Settings, TokenStore};
     use mfp_oauth_embassy::{
-        now, Board, Buffers, ComposedBody, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN,
-        TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
+        now, Board, Buffers, ComposedBody, Hosts, Ignore, LinkBuffers, Octets, Trust,
+        MIN_OUT_BUF_LEN, TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
     };
 
     #[panic_handler]
@@ -263,7 +263,7 @@ mod image {
                     attachments: &files,
                     message_id_local: "",
                 };
-                let mut readers = [scan];
+                let mut readers = [Octets::new(scan)];
                 let random = black_box([7u8; RANDOM_LEN]);
                 if let Ok(mut body) = ComposedBody::new(msg, None, &random, &mut readers) {
                     let _ = mailer.set_message_size(body.size());

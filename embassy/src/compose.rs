@@ -14,8 +14,10 @@
 //! the read ([`ComposeError::Message`]); the driver then drops the
 //! connection, so no partial message is ever reported sent.
 
-use embedded_io_async::{ErrorKind, ErrorType, Read};
+use embedded_io_async::{ErrorKind, ErrorType, Read, Seek, SeekFrom};
 use mfp_oauth_core::mime::{self, Composer, Message, Output, RANDOM_LEN};
+
+use crate::body::JobBody;
 
 /// Why the composed body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,5 +150,22 @@ impl<M: Message, F: Read> Read for ComposedBody<'_, M, F> {
                 }
             }
         }
+    }
+}
+
+/// Read again from the first octet (a mail API's retry, a resumed upload):
+/// the composer starts over with the same boundary, date and Message-ID,
+/// and each file's reader goes back to its start, so the message is the
+/// same octet for octet. Needs readers that seek (a file in flash or on a
+/// card; [`crate::Octets`] for one in memory).
+impl<M: Message, F: Read + Seek> JobBody for ComposedBody<'_, M, F> {
+    async fn restart(&mut self) -> Result<(), Self::Error> {
+        self.composer.restart();
+        for (part, file) in self.files.iter_mut().enumerate() {
+            file.seek(SeekFrom::Start(0))
+                .await
+                .map_err(|_| ComposeError::File { part })?;
+        }
+        Ok(())
     }
 }

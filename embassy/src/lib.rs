@@ -11,8 +11,8 @@
 //! | plan | the driver… |
 //! |---|---|
 //! | [`Plan::TokenExchange`] | runs the refresh grant (or app-only with a client secret) over HTTPS ([`Mailer::start_token_request`]) |
-//! | [`Plan::Connect`] | resolves, connects, starts TLS first for implicit TLS |
-//! | [`Plan::Session`] | pumps the SMTP client: STARTTLS, transmits, the streamed body |
+//! | [`Plan::Connect`] | resolves, connects, starts TLS first for implicit TLS (the SMTP server or the mail API; each connection of a job in turn on the same link buffers) |
+//! | [`Plan::Session`] | pumps the SMTP or mail API session: STARTTLS, transmits, the streamed body (read again from its first octet when the session asks for it a second time: [`JobBody::restart`]) |
 //! | [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`] | returns it: the panel signs in ([`Board::drive_oauth`]) then calls [`Board::run`] again |
 //! | [`Plan::Done`] / [`Plan::Failed`] | closes the connection and returns it |
 //!
@@ -23,7 +23,7 @@
 //! use mfp_oauth_core::mailer::{Job, Mailer, Plan};
 //! use mfp_oauth_core::{oauth, Address, DiagId, Function};
 //! use mfp_oauth_embassy::{
-//!     now, Board, Buffers, Hosts, Ignore, LinkBuffers, Trust, MIN_OUT_BUF_LEN,
+//!     now, Board, Buffers, Hosts, Ignore, LinkBuffers, Octets, Trust, MIN_OUT_BUF_LEN,
 //!     TLS_READ_BUF_LEN, TLS_WRITE_BUF_LEN,
 //! };
 //! use rand_core::{CryptoRng, RngCore};
@@ -70,7 +70,8 @@
 //!     let Ok(plan) = mailer.submit(now(), &job) else {
 //!         return Plan::Failed { diag: DiagId::WrongState };
 //!     };
-//!     let mut body = message; // any embedded_io_async::Read
+//!     // Any JobBody: a mail API may ask for the message again from its start.
+//!     let mut body = Octets::new(message);
 //!     // Ignore: this board writes the token store to flash after each job.
 //!     board.run(mailer, oauth, plan, &mut body, &mut bufs, &mut Ignore).await
 //! }
@@ -175,6 +176,7 @@
 #[cfg(feature = "tls-rustls")]
 extern crate alloc;
 
+pub mod body;
 pub mod compose;
 #[cfg(feature = "tls-rustls")]
 mod crypto;
@@ -188,7 +190,6 @@ mod verify;
 
 use embassy_net::{IpAddress, Stack};
 use embassy_time::{with_deadline, with_timeout, Timer};
-use embedded_io_async::Read;
 use embedded_tls::{NoClock, TlsClock};
 use mfp_oauth_core::config::{Applied, Settings, TlsVersion, Violations};
 use mfp_oauth_core::diag::{Diagnostic, Id};
@@ -199,10 +200,11 @@ use mfp_oauth_core::token::{StoreEvent, TokenStore};
 use mfp_oauth_core::Instant;
 use rand_core::{CryptoRng, RngCore};
 
+pub use crate::body::{JobBody, Octets};
 pub use crate::compose::{ComposeError, ComposedBody};
 use crate::log::{log_debug, log_info, log_warn};
 pub use crate::tls::MAX_CERT_CHAIN_LEN;
-use crate::tls::{Conn, Link, Start};
+use crate::tls::{Conn, Start};
 #[cfg(feature = "tls-rustls")]
 pub use crate::tls::{LinkError, TlsStream};
 pub use crate::verify::{check_anchor, check_chain, ChainError, ConstrainedVerifier};
@@ -556,7 +558,7 @@ where
     ) -> Plan
     where
         B: AsMut<[u8]>,
-        Body: Read,
+        Body: JobBody,
     {
         // R-RULE-2: nothing reaches the network with settings this board
         // cannot honour.
@@ -580,73 +582,120 @@ where
         // refresh in the middle of the session: each link reads into its
         // own half.
         let (input, token_input) = input.split_at_mut(input.len() / 2);
-        let mut conn = Conn::Closed;
-        let mut link = Link::new(smtp);
-        let mut pump = Pump::default();
+        // Whether the body was read in this job: a second `ReadyForBody`
+        // (a mail API's retry, a resumed upload) reads it again from its
+        // first octet.
+        let mut body = JobBodyRead { body, read: false };
+        let mut io = JobIo {
+            oauth,
+            token,
+            out,
+            input,
+            token_input,
+        };
         let mut plan = plan;
         // Bounded by the core: it fails a job that goes through more than
         // `limits::MAX_PLANS` plans (R-ENGINE).
         loop {
             self.drain_store(mailer, observer);
             plan = match plan {
-                Plan::TokenExchange { .. } => {
-                    log_info!("refreshing the access token");
-                    // A refresh, or app-only with the app's client secret.
-                    // No wall clock is given: an app-only grant the board
-                    // would have to sign and date (certificate, service
-                    // account) stops at once with E443, before any octet
-                    // (and before the `jti` octets, unused, are read).
-                    let started = mailer.start_token_request(now(), None, &[0; 16], oauth);
-                    let r = match started {
-                        Ok(()) => {
-                            let ev = self
-                                .flow(oauth, token, out, token_input, &mut |_, _| {})
-                                .await;
-                            mailer.handle_oauth_event(now(), None, oauth, ev)
-                        }
-                        // The flow did not start: no answer from the
-                        // token endpoint to classify.
-                        Err(e) => mailer.exchange_failed(now(), false, e.diag()).map(Some),
-                    };
-                    match r {
-                        Ok(Some(p)) => p,
-                        Ok(None) => mailer.plan().clone(),
-                        Err(e) => mailer.cancel(now(), e.diag()),
-                    }
-                }
+                Plan::TokenExchange { .. } => self.refresh(mailer, &mut io).await,
                 Plan::Connect {
                     host,
                     port,
                     security,
                 } => {
-                    log_info!("connecting to port {=u16}", port);
-                    // Already open when the token expired between the plan
-                    // and the connection (a refresh came in between): the
-                    // session starts on it.
-                    let opened = match (conn.is_open(), link.take()) {
-                        (true, _) => Ok(()),
-                        (false, Some(l)) => {
-                            let start = match security {
-                                Security::ImplicitTls => Start::Smtps,
-                                _ => Start::Plain,
-                            };
-                            conn.open(self, l, &host, port, start).await
-                        }
-                        (false, None) => Err(Id::WrongState),
-                    };
-                    let r = match opened {
-                        Ok(()) => mailer.connected(now(), self.ehlo),
-                        Err(diag) => mailer.connect_failed(diag),
-                    };
-                    r.unwrap_or_else(|e| mailer.cancel(now(), e.diag()))
+                    let to = (host.as_str(), port, security);
+                    self.connection(mailer, smtp, to, &mut io, &mut body, observer)
+                        .await
                 }
-                Plan::Session => {
+                // A session needs the connection its `Connect` opened.
+                Plan::Session => mailer.cancel(now(), Id::WrongState),
+                end => return self.finish(mailer, end, observer),
+            };
+        }
+    }
+
+    /// A refresh (or an app-only grant with the app's client secret) on
+    /// the token link; returns the next plan.
+    async fn refresh<B: AsMut<[u8]>>(
+        &mut self,
+        mailer: &mut Mailer,
+        io: &mut JobIo<'_, '_, B>,
+    ) -> Plan {
+        log_info!("refreshing the access token");
+        // No wall clock is given: an app-only grant the board would have
+        // to sign and date (certificate, service account) stops at once
+        // with E443, before any octet (and before the `jti` octets,
+        // unused, are read).
+        let started = mailer.start_token_request(now(), None, &[0; 16], io.oauth);
+        let r = match started {
+            Ok(()) => {
+                let ev = self
+                    .flow(io.oauth, io.token, io.out, io.token_input, &mut |_, _| {})
+                    .await;
+                mailer.handle_oauth_event(now(), None, io.oauth, ev)
+            }
+            // The flow did not start: no answer from the token endpoint
+            // to classify.
+            Err(e) => mailer.exchange_failed(now(), false, e.diag()).map(Some),
+        };
+        match r {
+            Ok(Some(p)) => p,
+            Ok(None) => mailer.plan().clone(),
+            Err(e) => mailer.cancel(now(), e.diag()),
+        }
+    }
+
+    /// One connection to the mail server or the mail API, from its
+    /// `Connect` to its close, borrowing the link's buffers for that time
+    /// only: a mail API job can need several in turn (a refused token
+    /// asked again, a throttled request after its wait, a resumed
+    /// upload). Carries the plans that belong to the open connection: the
+    /// session, a refresh in its middle (SMTP's refresh-and-retry of
+    /// `AUTH`), and a `Connect` again before any session ran on it (the
+    /// token expired between the plan and the connection: the session
+    /// starts on it). Returns the first plan that needs another
+    /// connection or none, once this one is closed.
+    async fn connection<B: AsMut<[u8]>, Body: JobBody>(
+        &mut self,
+        mailer: &mut Mailer,
+        link: &mut LinkBuffers<'_>,
+        (host, port, security): (&str, u16, Security),
+        io: &mut JobIo<'_, '_, B>,
+        body: &mut JobBodyRead<'_, Body>,
+        observer: &mut impl Observer,
+    ) -> Plan {
+        log_info!("connecting to port {=u16}", port);
+        let start = match security {
+            Security::ImplicitTls => Start::Smtps,
+            _ => Start::Plain,
+        };
+        let mut conn = Conn::Closed;
+        let opened = conn.open(self, link, host, port, start).await;
+        let mut plan = match opened {
+            Ok(()) => mailer.connected(now(), self.ehlo),
+            Err(diag) => mailer.connect_failed(diag),
+        }
+        .unwrap_or_else(|e| mailer.cancel(now(), e.diag()));
+        let mut pump = Pump::default();
+        let mut session_ran = false;
+        loop {
+            self.drain_store(mailer, observer);
+            plan = match plan {
+                Plan::Session if conn.is_open() => {
+                    session_ran = true;
+                    let (out, input) = (&mut *io.out, &mut *io.input);
                     self.session(mailer, &mut conn, &mut pump, body, out, input, observer)
                         .await
                 }
-                end => {
+                Plan::TokenExchange { .. } if conn.is_open() => self.refresh(mailer, io).await,
+                Plan::Connect { .. } if conn.is_open() && !session_ran => mailer
+                    .connected(now(), self.ehlo)
+                    .unwrap_or_else(|e| mailer.cancel(now(), e.diag())),
+                next => {
                     conn.close().await;
-                    return self.finish(mailer, end, observer);
+                    return next;
                 }
             };
         }
@@ -820,12 +869,12 @@ where
 
     /// Pump the SMTP session until the plan changes.
     #[allow(clippy::too_many_arguments)]
-    async fn session<Body: Read>(
+    async fn session<Body: JobBody>(
         &mut self,
         mailer: &mut Mailer,
         conn: &mut Conn<'_>,
         pump: &mut Pump,
-        body: &mut Body,
+        body: &mut JobBodyRead<'_, Body>,
         out: &mut [u8],
         input: &mut [u8],
         observer: &mut impl Observer,
@@ -881,6 +930,22 @@ where
             pump.wait(mailer, conn, input).await;
         }
     }
+}
+
+/// What a job's connections and refreshes share: the refresh's client,
+/// the token link, and the driver's buffers.
+struct JobIo<'i, 'b, B: AsMut<[u8]>> {
+    oauth: &'i mut oauth::Client<B>,
+    token: &'i mut LinkBuffers<'b>,
+    out: &'i mut [u8],
+    input: &'i mut [u8],
+    token_input: &'i mut [u8],
+}
+
+/// The job's body and whether it was read in this job.
+struct JobBodyRead<'b, Body> {
+    body: &'b mut Body,
+    read: bool,
 }
 
 /// Leftover server input (indices into the input buffer) that the client
@@ -952,15 +1017,25 @@ async fn flush(mailer: &mut Mailer, conn: &mut Conn<'_>, out: &mut [u8]) -> Resu
 /// out), dot-stuffed by the client, then queue the end of data. A failure
 /// tells the client the connection closed, so no partial message is
 /// reported sent.
-async fn stream_body<Body: Read>(
+async fn stream_body<Body: JobBody>(
     mailer: &mut Mailer,
     conn: &mut Conn<'_>,
-    body: &mut Body,
+    body: &mut JobBodyRead<'_, Body>,
     out: &mut [u8],
 ) {
     if flush(mailer, conn, out).await.is_err() {
         return;
     }
+    let first = !core::mem::replace(&mut body.read, true);
+    if !first && body.body.restart().await.is_err() {
+        // The message cannot be read again: as a failed read, the
+        // connection is given up before the end of the body, so nothing
+        // incomplete is ever reported sent, nor anything sent twice.
+        log_warn!("the body cannot be read again");
+        let _ = mailer.handle_smtp_close(now());
+        return;
+    }
+    let body = &mut *body.body;
     let half = out.len() / 2;
     let (chunk_buf, wire) = out.split_at_mut(half);
     let mut sent: usize = 0;

@@ -71,24 +71,9 @@ pub(crate) enum Start {
     Https,
 }
 
-/// The SMTP connection's buffers, taken once when it opens.
-pub(crate) struct Link<'l, 'b> {
-    bufs: Option<&'l mut LinkBuffers<'b>>,
-}
-
-impl<'l, 'b> Link<'l, 'b> {
-    pub(crate) fn new(bufs: &'l mut LinkBuffers<'b>) -> Self {
-        Link { bufs: Some(bufs) }
-    }
-
-    pub(crate) fn take(&mut self) -> Option<&'l mut LinkBuffers<'b>> {
-        self.bufs.take()
-    }
-}
-
 /// A connection: closed, plain TCP (before STARTTLS), or TLS.
 // The TLS variant is large (key schedule, transcript); there is one
-// connection per job, on the caller's future, and no heap to box it in.
+// connection open at a time, on the caller's future, and no heap to box it in.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Conn<'a> {
     Closed,

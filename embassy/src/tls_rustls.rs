@@ -74,21 +74,6 @@ pub(crate) enum Start {
     Https,
 }
 
-/// The SMTP connection's buffers, taken once when it opens.
-pub(crate) struct Link<'l, 'b> {
-    bufs: Option<&'l mut LinkBuffers<'b>>,
-}
-
-impl<'l, 'b> Link<'l, 'b> {
-    pub(crate) fn new(bufs: &'l mut LinkBuffers<'b>) -> Self {
-        Link { bufs: Some(bufs) }
-    }
-
-    pub(crate) fn take(&mut self) -> Option<&'l mut LinkBuffers<'b>> {
-        self.bufs.take()
-    }
-}
-
 /// The rustls versions within `range` (settings' minimum and maximum).
 fn versions(range: (TlsVersion, TlsVersion)) -> Vec<&'static SupportedProtocolVersion> {
     let (min, max) = range;

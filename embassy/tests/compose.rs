@@ -6,7 +6,7 @@
 use embassy_futures::block_on;
 use embedded_io_async::Read;
 use mfp_oauth_core::mime::{Attachment, Composer, Output, Parts, RANDOM_LEN};
-use mfp_oauth_embassy::{ComposeError, ComposedBody};
+use mfp_oauth_embassy::{ComposeError, ComposedBody, JobBody, Octets};
 
 const RANDOM: [u8; RANDOM_LEN] = *b"twelve-octet";
 
@@ -136,4 +136,72 @@ fn a_missing_reader_and_a_refused_message_are_errors() {
         ComposedBody::new(bad, None, &RANDOM, &mut readers),
         Err(ComposeError::Message(_))
     ));
+}
+
+#[test]
+fn a_restarted_body_is_the_same_message_again_wherever_it_stopped() {
+    // A mail API's retry or a resumed upload reads the message again from
+    // its first octet (R-XPORT): the same octets, the files read again
+    // from their start.
+    let data = [file(9_000, 4), file(700, 5)];
+    let files = [
+        Attachment {
+            name: "scan-0002.pdf",
+            content_type: "",
+            len: 9_000,
+        },
+        Attachment {
+            name: "page 2.png",
+            content_type: "",
+            len: 700,
+        },
+    ];
+    let to = ["someone@fabrikam.example"];
+    let want = reference(parts(&to, &files), &data);
+    for stop in [0usize, 1, 500, 5_000, want.len() - 3, want.len()] {
+        let mut readers = [Octets::new(&data[0]), Octets::new(&data[1])];
+        let mut body = ComposedBody::new(
+            parts(&to, &files),
+            Some(1_765_000_000),
+            &RANDOM,
+            &mut readers,
+        )
+        .unwrap();
+        block_on(async {
+            let mut buf = [0u8; 64];
+            let mut got = 0;
+            while got < stop {
+                let n = body.read(&mut buf[..(stop - got).min(64)]).await.unwrap();
+                assert!(n > 0);
+                got += n;
+            }
+            body.restart().await.unwrap();
+        });
+        assert_eq!(body.produced(), 0);
+        assert_eq!(read_all(&mut body, 333).unwrap(), want, "stopped at {stop}");
+    }
+}
+
+#[test]
+fn octets_read_seek_and_restart() {
+    use embedded_io_async::{Seek, SeekFrom};
+    let all = file(100, 6);
+    let mut o = Octets::new(&all);
+    block_on(async {
+        let mut buf = [0u8; 30];
+        assert_eq!(o.read(&mut buf).await.unwrap(), 30);
+        assert_eq!(buf[..], all[..30]);
+        assert_eq!(o.seek(SeekFrom::Current(-10)).await.unwrap(), 20);
+        assert_eq!(o.read(&mut buf[..5]).await.unwrap(), 5);
+        assert_eq!(buf[..5], all[20..25]);
+        assert_eq!(o.seek(SeekFrom::End(-4)).await.unwrap(), 96);
+        assert_eq!(o.read(&mut buf).await.unwrap(), 4);
+        assert_eq!(buf[..4], all[96..]);
+        assert_eq!(o.read(&mut buf).await.unwrap(), 0);
+        assert_eq!(o.seek(SeekFrom::Start(1_000)).await.unwrap(), 100);
+        o.restart().await.unwrap();
+        assert_eq!(o.position(), 0);
+        assert_eq!(o.read(&mut buf).await.unwrap(), 30);
+        assert_eq!(buf[..], all[..30]);
+    });
 }

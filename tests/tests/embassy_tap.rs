@@ -576,7 +576,7 @@ fn run_job_with<C: TlsClock + 'static>(
                 size: Some(message.len() as u64),
             };
             let plan = m.submit(mfp_oauth_embassy::now(), &job).unwrap();
-            let mut body: &[u8] = &message;
+            let mut body = mfp_oauth_embassy::Octets::new(&message);
             let mut seen = Persisted::default();
             let mut bufs = mem.buffers();
             let job = b.run(&mut m, &mut oauth, plan, &mut body, &mut bufs, &mut seen);
@@ -1152,6 +1152,155 @@ fn chain_forged_by_a_server_certificate_is_refused_before_any_command() {
         }
     );
     assert!(!hello && !handshake && got.is_empty());
+}
+
+// ------------------------------------------------------------ mail APIs
+
+/// Where the board reaches the simulated mail APIs (forwarded to the
+/// host's Graph- and Gmail-like server on loopback).
+const P_API: u16 = 24556;
+
+/// The host's simulated Graph and Gmail APIs (the CLI's test double),
+/// started once per run under `NAME` with a CA of their own, reached from
+/// the board through a forwarder at `P_API`.
+struct ApiSim {
+    sim: mfp_oauth_host::sim::Sim,
+    _server: mfp_oauth_host::sim::api::ApiServer,
+    ca: &'static [u8],
+    seen: Seen,
+}
+
+fn api_sim() -> &'static ApiSim {
+    static S: OnceLock<ApiSim> = OnceLock::new();
+    S.get_or_init(|| {
+        use mfp_oauth_host::sim::{api::ApiServer, pki::Pki, Sim, SimConfig};
+        let pki = Pki::generate(&[NAME]).unwrap();
+        let sim = Sim::new(
+            SimConfig::default(),
+            mfp_oauth_host::clock::VirtualClock::new(),
+        );
+        let server = ApiServer::start(&sim, &pki).unwrap();
+        let seen = forward(P_API, (Ipv4Addr::LOCALHOST, server.port()));
+        ApiSim {
+            sim,
+            _server: server,
+            ca: Box::leak(pki.ca_der().to_vec().into_boxed_slice()),
+            seen,
+        }
+    })
+}
+
+/// The board's mailer sending through `transport` to the simulated API,
+/// holding an access token the simulator issued to the administrator.
+fn api_mailer(transport: mfp_oauth_core::config::Transport, scope: &str) -> Mailer {
+    let mut st = settings(Security::StartTls);
+    st.transport = transport;
+    st.custom.scope = scope.try_into().unwrap();
+    st.api_url = format!("https://{NAME}:{P_API}")
+        .as_str()
+        .try_into()
+        .unwrap();
+    let mut m = mailer(st);
+    let (access, refresh, _) = api_sim().sim.issue(ADMIN, PRINTER, scope);
+    holding(&mut m, access.as_bytes(), refresh.as_bytes());
+    m
+}
+
+/// A message of about `scan_len` octets of scan, composed by the host.
+fn api_message(marker: &str, scan_len: usize) -> Vec<u8> {
+    let to = ["scan-inbox@example.test".to_owned()];
+    compose(&Composition {
+        from: ADMIN,
+        to: &to,
+        subject: "Scan from the embassy board through a mail API",
+        text: "Scanned document attached.",
+        attachments: &[Attachment::from_bytes(
+            "scan-0001.pdf",
+            "application/pdf",
+            scan_data(scan_len),
+        )],
+        message_id_local: marker,
+        date: std::time::SystemTime::now(),
+    })
+    .unwrap()
+}
+
+/// Runs the job on the board against the simulated API: it must end
+/// done, over `connections` connections, the message with `marker`
+/// delivered once, octet for octet.
+fn run_api_job(m: Mailer, marker: &str, message: &[u8], connections: usize) {
+    let api = api_sim();
+    let before = count(&api.seen);
+    let r = run_job(m, api.ca, message.to_vec());
+    assert!(
+        matches!(r.plan, Plan::Done { accepted: 1, .. }),
+        "{:?}",
+        r.plan
+    );
+    let got: Vec<_> = api
+        .sim
+        .api_deliveries()
+        .into_iter()
+        .filter(|d| find(&d.mime, marker.as_bytes()).is_some())
+        .collect();
+    assert_eq!(got.len(), 1, "sent once");
+    assert!(
+        got[0].mime == message,
+        "the message arrives octet for octet"
+    );
+    assert_eq!(count(&api.seen) - before, connections);
+}
+
+// R-XPORT (issue 19): the board carries a Gmail API job with a resumable
+// upload (a message over 5 MB) whose connection drops a third of the way
+// in: a new connection asks what the server has (`308`), the body is read
+// again from its first octet (`JobBody::restart`) and only the rest goes.
+// The message arrives once, octet for octet.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn gmail_api_upload_from_the_board_resumes_after_a_drop() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let _held = turn();
+    let api = api_sim();
+    let m = api_mailer(
+        mfp_oauth_core::config::Transport::GmailApi,
+        "https://www.googleapis.com/auth/gmail.send",
+    );
+    let marker = unique("embassy-gmail");
+    let message = api_message(&marker, 4_000_000);
+    assert!(message.len() > 5 * 1024 * 1024, "{}", message.len());
+    // The start passes; the upload's connection drops after 2 MB.
+    api.sim.push_api_fault(Api::Gmail, ApiFault::Pass, 1);
+    api.sim
+        .push_api_fault(Api::Gmail, ApiFault::Drop { after: 2 << 20 }, 1);
+    // Two connections: the start and the cut upload, then the question
+    // and the rest.
+    run_api_job(m, &marker, &message, 2);
+    assert_eq!(api.sim.pending_api_faults(Api::Gmail), 0);
+}
+
+// R-XPORT (issue 19): Graph on the board, throttled once the whole body
+// is in (`429` with `Retry-After: 1`): the request is asked again on a
+// new connection after the wait, the body read again from its first
+// octet; the message is sent once.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn graph_job_from_the_board_is_asked_again_after_a_throttle() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let _held = turn();
+    let api = api_sim();
+    let m = api_mailer(
+        mfp_oauth_core::config::Transport::Graph,
+        "https://graph.microsoft.com/Mail.Send offline_access",
+    );
+    let marker = unique("embassy-graph");
+    let message = api_message(&marker, 20_000);
+    api.sim.push_api_fault(
+        Api::Graph,
+        ApiFault::ThrottledAfterBody { retry_after_s: 1 },
+        1,
+    );
+    run_api_job(m, &marker, &message, 2);
 }
 
 // ------------------------------------------------------------ rustls option
