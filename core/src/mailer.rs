@@ -1634,6 +1634,14 @@ impl Mailer {
     /// URL when one is set, otherwise the provider's (Graph in the
     /// Microsoft cloud set, `gmail.googleapis.com`).
     #[inline(never)]
+    /// Which mail API the settings' transport names.
+    fn api_kind(&self) -> api::Api {
+        match self.settings.transport {
+            crate::config::Transport::Graph => api::Api::Graph,
+            _ => api::Api::Gmail,
+        }
+    }
+
     fn api_target(&self) -> Result<crate::provider::Endpoint, Id> {
         use crate::provider::Endpoint;
         let s = &self.settings;
@@ -1699,6 +1707,17 @@ impl Mailer {
     /// the frames of `submit` and the other callers (R-MEM).
     #[inline(never)]
     fn api_connect(&mut self) -> Plan {
+        // A message the API cannot take fails before a connection is
+        // opened for nothing (its size may also come later, with
+        // `set_message_size`: the session checks it again).
+        let size = self
+            .client
+            .client
+            .staged_envelope_mut()
+            .and_then(|e| e.size);
+        if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
+            return self.finish(Plan::Failed { diag });
+        }
         let target = self.api_target();
         let host = target
             .as_ref()
@@ -1726,10 +1745,7 @@ impl Mailer {
         };
         let app_only = self.app_grant(&owner);
         let target = self.api_target();
-        let api = match self.settings.transport {
-            crate::config::Transport::Graph => api::Api::Graph,
-            _ => api::Api::Gmail,
-        };
+        let api = self.api_kind();
         let started = match (
             target,
             self.job.as_ref(),

@@ -1107,15 +1107,20 @@ TEST(a_30_mb_message_through_the_gmail_api_resumable_upload) {
 }
 
 /* Issue 19 (R-XPORT): Graph takes about 3 MB of message (4 MB of base64
- * in one request): a 3.5 MB job fails with E706 when the connection is
- * up, before its request begins, and nothing goes on the wire. */
+ * in one request): a 3.5 MB job fails with E706 at the submit, its size
+ * known: no connection is asked for and nothing goes on the wire. */
 TEST(a_3_5_mb_message_through_graph_fails_before_anything_is_sent) {
   int failed_before = pd_failed;
   mfp_oauth_settings s = pd_settings();
   s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
   t_acquired(&s);
   mfp_oauth_plan plan;
-  t_api_job(3584u * 1024u, "graph.microsoft.com", &plan);
+  mfp_oauth_str to = PD_STR("alice@contoso.com");
+  const mfp_oauth_job job = {.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL,
+                             .to = &to,
+                             .to_count = 1,
+                             .size = 3584u * 1024u};
+  CHECK_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED);
   CHECK(plan.diag == MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE);
   uint8_t out[256];

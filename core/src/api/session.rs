@@ -275,16 +275,8 @@ impl Session {
             // There is always a header: an empty message is a mistake.
             return Err(Id::InvalidArgument);
         }
-        let body_len = Self::body_len_of(req.api, req.size);
+        Self::check_size(req.api, req.size)?;
         let resumable = req.api == Api::Gmail && req.size > GMAIL_MAX_MEDIA_UPLOAD;
-        let limit = match req.api {
-            Api::Graph => GRAPH_MAX_REQUEST_BODY,
-            Api::Gmail if resumable => GMAIL_MAX_UPLOAD,
-            Api::Gmail => GMAIL_MAX_MEDIA_UPLOAD,
-        };
-        if body_len > limit {
-            return Err(Id::ApiMessageTooLarge);
-        }
         self.step = if !resumable {
             self.forget_upload();
             Step::Single
@@ -310,6 +302,22 @@ impl Session {
         self.not_before = req.not_before;
         self.state = State::Head { sent: 0 };
         Ok(())
+    }
+
+    /// Whether `api` takes a message of `size` octets
+    /// ([`Id::ApiMessageTooLarge`] when not): Graph's 4 MB request with
+    /// the base64, the Gmail API's 35 MiB resumable upload.
+    pub const fn check_size(api: Api, size: u64) -> Result<(), Id> {
+        let limit = match api {
+            Api::Graph => GRAPH_MAX_REQUEST_BODY,
+            Api::Gmail if size > GMAIL_MAX_MEDIA_UPLOAD => GMAIL_MAX_UPLOAD,
+            Api::Gmail => GMAIL_MAX_MEDIA_UPLOAD,
+        };
+        if Self::body_len_of(api, size) > limit {
+            Err(Id::ApiMessageTooLarge)
+        } else {
+            Ok(())
+        }
     }
 
     fn write_path(&mut self, req: &Request<'_>) -> Result<(), heapless::CapacityError> {

@@ -183,17 +183,28 @@ fn an_api_job_without_its_size_or_over_the_limit_fails_before_anything_is_sent()
             diag: Id::MessageSizeRequired
         }
     );
+    // Known at the submit: no connection is asked for.
     let big = Job {
         size: Some(GRAPH_LIMIT + 1),
         ..scan(&to, None)
     };
-    m.submit(at(2), &big).unwrap();
     assert_eq!(
-        m.connected(at(2), "mfp").unwrap(),
+        m.submit(at(2), &big).unwrap(),
         Plan::Failed {
             diag: Id::ApiMessageTooLarge
         }
     );
+    // Given after the submit: the session refuses it once connected,
+    // before any octet.
+    m.submit(at(3), &scan(&to, None)).unwrap();
+    m.set_message_size(GRAPH_LIMIT + 1).unwrap();
+    assert_eq!(
+        m.connected(at(3), "mfp").unwrap(),
+        Plan::Failed {
+            diag: Id::ApiMessageTooLarge
+        }
+    );
+    assert!(!m.has_api_session());
 }
 
 const GRAPH_LIMIT: u64 = 3 * 1024 * 1024;
