@@ -26,6 +26,7 @@
 
 pub mod classify;
 pub mod error_body;
+pub mod layout;
 mod session;
 #[cfg(test)]
 mod tests;
