@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 70,776 octets in all, the same with the administrator alone or with 4
+ * 74,896 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -144,12 +144,14 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 55,776 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 59,896 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
  * the job's envelope and no copy of the token, the settings in force and
- * the staged ones 4.2 KB each).
+ * the staged ones 4.2 KB each, the mail API session 7.4 KB with Graph's
+ * upload-session place: its 2 KB upload URL and the large attachments'
+ * layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 6972
+#define MFP_OAUTH_MAILER_WORDS 7487
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
@@ -830,7 +832,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_API_THROTTLED = 705,
   /**
-   * E706: The message is larger than the mail API takes (Graph: 4 MB of base64 in one request, about 3 MB of message; Gmail API: 35 MiB).
+   * E706: The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 3 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).
    */
   MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE = 706,
   /**

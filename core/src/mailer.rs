@@ -1718,6 +1718,19 @@ impl Mailer {
         if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
             return self.finish(Plan::Failed { diag });
         }
+        // Graph's upload URL for a chunk: its own host (R-XPORT).
+        if let Some((host, port)) = self.client.api.next_target() {
+            return match HostName::try_from(host) {
+                Ok(host) => Plan::Connect {
+                    host,
+                    port,
+                    security: Security::ImplicitTls,
+                },
+                Err(_) => self.finish(Plan::Failed {
+                    diag: Id::ApiUnexpectedResponse,
+                }),
+            };
+        }
         let target = self.api_target();
         let host = target
             .as_ref()
@@ -1752,19 +1765,31 @@ impl Mailer {
             self.client.client.staged_envelope_mut(),
         ) {
             (Ok(t), Some(job), Some(envelope)) => match envelope.size {
-                Some(size) => self.client.api.start(&api::Request {
-                    api,
-                    host: t.host(),
-                    port: t.port(),
-                    base_path: t.path(),
-                    mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
-                    size,
-                    recipients: envelope.to.len(),
-                    not_before: job.not_before,
-                    // Goes on with the upload the server has started for
-                    // this job, if any (forgotten when a job ends).
-                    resume: true,
-                }),
+                Some(size) => {
+                    // The connection `api_connect` planned: Graph's upload
+                    // URL's host for a chunk, else the API's.
+                    let mut at = (t.host(), t.port());
+                    let mut upload_host = [0u8; crate::limits::MAX_DOMAIN_LEN];
+                    if let Some((h, p)) = self.client.api.next_target() {
+                        if let Some(d) = upload_host.get_mut(..h.len()) {
+                            d.copy_from_slice(h.as_bytes());
+                            at = (core::str::from_utf8(d).unwrap_or(""), p);
+                        }
+                    }
+                    self.client.api.start(&api::Request {
+                        api,
+                        host: at.0,
+                        port: at.1,
+                        base_path: t.path(),
+                        mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
+                        size,
+                        recipients: envelope.to.len(),
+                        not_before: job.not_before,
+                        // Goes on with the upload the server has started for
+                        // this job, if any (forgotten when a job ends).
+                        resume: true,
+                    })
+                }
                 None => Err(Id::MessageSizeRequired),
             },
             (Err(diag), _, _) => Err(diag),
@@ -1908,6 +1933,14 @@ impl Mailer {
                     .and_then(|j| j.result.take())
                     .unwrap_or(Plan::Failed { diag: error.diag() });
                 self.plan = self.finish(result);
+                Some(Step::PlanChanged)
+            }
+            Event::Closed if self.client.api_live && self.client.api.wants_connection() => {
+                // Graph's path goes on over a new connection (the upload
+                // URL's host, or back to Graph's): not the job's end.
+                self.client.end();
+                self.plan = self.api_connect();
+                self.count_plan();
                 Some(Step::PlanChanged)
             }
             Event::Closed => {

@@ -344,15 +344,23 @@ impl MicrosoftCloud {
         }
     }
 
-    /// The scope for Graph `sendMail` with a refresh token (R-XPORT).
+    /// The scope for Graph with a refresh token (R-XPORT): `Mail.Send`,
+    /// and `Mail.ReadWrite` for a message over one `sendMail` request (its
+    /// draft and upload sessions).
     #[must_use]
     pub const fn graph_scope(self) -> &'static str {
         match self {
-            MicrosoftCloud::Global => "https://graph.microsoft.com/Mail.Send offline_access",
-            MicrosoftCloud::UsGovGccHigh => "https://graph.microsoft.us/Mail.Send offline_access",
-            MicrosoftCloud::UsGovDod => "https://dod-graph.microsoft.us/Mail.Send offline_access",
+            MicrosoftCloud::Global => {
+                "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite offline_access"
+            }
+            MicrosoftCloud::UsGovGccHigh => {
+                "https://graph.microsoft.us/Mail.Send https://graph.microsoft.us/Mail.ReadWrite offline_access"
+            }
+            MicrosoftCloud::UsGovDod => {
+                "https://dod-graph.microsoft.us/Mail.Send https://dod-graph.microsoft.us/Mail.ReadWrite offline_access"
+            }
             MicrosoftCloud::China => {
-                "https://microsoftgraph.chinacloudapi.cn/Mail.Send offline_access"
+                "https://microsoftgraph.chinacloudapi.cn/Mail.Send https://microsoftgraph.chinacloudapi.cn/Mail.ReadWrite offline_access"
             }
         }
     }

@@ -1345,6 +1345,11 @@ fn api_env(name: &str, transport: &str, scope: &str) -> Env {
     e
 }
 
+/// Graph's permissions asked for: `Mail.Send`, and `Mail.ReadWrite` for
+/// the draft and upload sessions of a large message.
+const GRAPH_SCOPE: &str =
+    "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite offline_access";
+
 /// The first base64 line of an attachment, as the composer writes it.
 fn first_b64_line(content: &[u8]) -> String {
     use base64::Engine as _;
@@ -1354,11 +1359,7 @@ fn first_b64_line(content: &[u8]) -> String {
 #[test]
 fn send_through_graph_and_the_gmail_api() {
     use mfp_oauth_host::sim::api::Api;
-    let e = api_env(
-        "graph",
-        "graph",
-        "https://graph.microsoft.com/Mail.Send offline_access",
-    );
+    let e = api_env("graph", "graph", GRAPH_SCOPE);
     let scan: Vec<u8> = (0..1024u32).map(|i| (i * 31 % 251) as u8).collect();
     let pdf = file(&e.dir, "scan.pdf", &scan);
     let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
@@ -1392,16 +1393,16 @@ fn send_through_graph_and_the_gmail_api() {
 #[test]
 fn graph_refusals_and_limits_get_their_diagnostics_and_send_nothing() {
     use mfp_oauth_host::sim::api::{Api, ApiFault};
-    let e = api_env(
-        "graph-limits",
-        "graph",
-        "https://graph.microsoft.com/Mail.Send offline_access",
-    );
-    // 3.5 MB is over Graph's 4 MB request once in base64: refused before
-    // any request.
-    let big: Vec<u8> = vec![7u8; 3_500_000];
-    let pdf = file(&e.dir, "big.pdf", &big);
-    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    let e = api_env("graph-limits", "graph", GRAPH_SCOPE);
+    // Over Graph's 150 MB (a sparse file: its size is all the job needs
+    // to know): refused before any request.
+    let pdf = e.dir.join("huge.pdf");
+    std::fs::File::create(&pdf)
+        .unwrap()
+        .set_len(160_000_000)
+        .unwrap();
+    let pdf = pdf.to_str().unwrap();
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", pdf]);
     assert!(!o.status.success());
     assert!(text(&o.stdout).contains("E706") || text(&o.stderr).contains("E706"));
     assert!(e.w.sim.api_requests().is_empty());
@@ -1449,6 +1450,49 @@ fn graph_refusals_and_limits_get_their_diagnostics_and_send_nothing() {
     let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &small]);
     assert!(sent.contains("202"), "{sent}");
     assert_eq!(e.w.sim.api_deliveries().len(), 3);
+}
+
+/// Issue 19 (R-XPORT): a 7 MB scan through Graph, over one `sendMail`:
+/// a draft without the scan, an upload session for it (ranged `PUT`s of
+/// raw octets to the session's URL, no token), then `send`; one chunk's
+/// connection drops halfway: the job asks the upload URL what it has and
+/// goes on from there. The scan arrives byte-identical, the message once.
+#[test]
+fn a_7_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let e = api_env("graph-upload", "graph", GRAPH_SCOPE);
+    let scan: Vec<u8> = (0..7_000_000u32).map(|i| (i * 11 % 241) as u8).collect();
+    let pdf = file(&e.dir, "scan-0001.pdf", &scan);
+    // The draft, the upload session and the first chunk pass; the second
+    // chunk is cut.
+    for _ in 0..3 {
+        e.w.sim.push_api_fault(Api::Graph, ApiFault::Pass, 1);
+    }
+    e.w.sim
+        .push_api_fault(Api::Graph, ApiFault::Drop { after: 1_000_000 }, 1);
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("202"), "{sent}");
+    assert_eq!(e.w.sim.pending_api_faults(Api::Graph), 0);
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 1, "sent once");
+    assert!(d[0].path.ends_with("/send"), "{}", d[0].path);
+    assert_eq!(d[0].attachments.len(), 1);
+    assert_eq!(d[0].attachments[0].name, "scan-0001.pdf");
+    assert!(d[0].attachments[0].content == scan, "byte-identical");
+    // The draft is the message without the scan.
+    let mime = String::from_utf8_lossy(&d[0].mime);
+    assert!(mime.contains("To: <carol@fabrikam.test>"), "{mime}");
+    assert!(!mime.contains(&first_b64_line(&scan)));
+    let requests = e.w.sim.api_requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert!(
+        methods.contains(&"GET"),
+        "the question after the drop: {methods:?}"
+    );
+    assert!(
+        requests.iter().all(|r| r.status != 0 || r.method == "PUT"),
+        "{requests:?}"
+    );
 }
 
 /// Issue 19 (R-XPORT): a 26 MB scan (a 35 MB message, near the Gmail

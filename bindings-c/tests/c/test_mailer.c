@@ -1106,10 +1106,11 @@ TEST(a_30_mb_message_through_the_gmail_api_resumable_upload) {
   CHECK(pd_failed == failed_before);
 }
 
-/* Issue 19 (R-XPORT): Graph takes about 3 MB of message (4 MB of base64
- * in one request): a 3.5 MB job fails with E706 at the submit, its size
- * known: no connection is asked for and nothing goes on the wire. */
-TEST(a_3_5_mb_message_through_graph_fails_before_anything_is_sent) {
+/* Issue 19 (R-XPORT): Graph takes up to 150 MB (larger messages through
+ * a draft and upload sessions): a 160 MB job fails with E706 at the
+ * submit, its size known: no connection is asked for and nothing goes on
+ * the wire. */
+TEST(a_message_over_graphs_limit_fails_before_anything_is_sent) {
   int failed_before = pd_failed;
   mfp_oauth_settings s = pd_settings();
   s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
@@ -1119,7 +1120,7 @@ TEST(a_3_5_mb_message_through_graph_fails_before_anything_is_sent) {
   const mfp_oauth_job job = {.function = MFP_OAUTH_FUNCTION_SCAN_TO_EMAIL,
                              .to = &to,
                              .to_count = 1,
-                             .size = 3584u * 1024u};
+                             .size = 160000000u};
   CHECK_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_FAILED);
   CHECK(plan.diag == MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE);
@@ -1162,7 +1163,7 @@ static const test_case cases[] = {
     CASE(a_1_kb_message_through_the_gmail_api_media_upload),
     CASE(a_3_5_mb_message_through_the_gmail_api_media_upload),
     CASE(a_30_mb_message_through_the_gmail_api_resumable_upload),
-    CASE(a_3_5_mb_message_through_graph_fails_before_anything_is_sent),
+    CASE(a_message_over_graphs_limit_fails_before_anything_is_sent),
 };
 
 int main(void) { return RUN_CASES("mailer", cases); }

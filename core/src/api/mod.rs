@@ -21,11 +21,18 @@
 //! What the APIs answer is read by [`error_body`] (the documented error
 //! bodies of both) and judged by [`classify`] (a diagnostic for each).
 //!
-//! Not yet: Graph's upload sessions for messages over about 3 MB (they
-//! fail with `E706` before anything is sent).
+//! A Graph message over one `sendMail` request (about 3 MB) goes as a
+//! draft without its large attachments, an upload session per attachment
+//! of 3 MB or more (raw octets in ranged `PUT`s to the session's URL, on
+//! its own host, resumed from what the server has after a lost
+//! connection), then `send` ([`graph_upload`]); the message is surveyed
+//! first ([`layout`]), read once more for the draft and once per chunk.
 
 pub mod classify;
 pub mod error_body;
+#[cfg(test)]
+mod graph_tests;
+pub mod graph_upload;
 pub mod layout;
 mod session;
 #[cfg(test)]

@@ -14,7 +14,12 @@
 //! - **Graph**: `POST {base}/v1.0/me/sendMail` (a delegated token) or
 //!   `…/users/{address}/sendMail` (an app-only token), `Content-Type:
 //!   text/plain`, the MIME message as one base64 string, encoded here as
-//!   it streams. `202 Accepted` means sent.
+//!   it streams. `202 Accepted` means sent. A message over one request
+//!   goes by a draft, upload sessions and `send`
+//!   ([`super::graph_upload`]): `ReadyForBody` then comes once per pass
+//!   of the message (the survey, the draft, each chunk), and the session
+//!   closes ([`Event::Closed`] with [`Session::wants_connection`]) when
+//!   the next request needs another connection ([`Session::next_target`]).
 //! - **Gmail API**: `POST {base}/upload/gmail/v1/users/me/messages/send?uploadType=media`,
 //!   `Content-Type: message/rfc822`, the MIME octets as they are. `200`
 //!   with the message's id means sent.
@@ -24,6 +29,7 @@ use heapless::{Deque, String};
 
 use super::classify::{classify, Verdict};
 use super::error_body::{ErrorBody, ErrorParser};
+use super::graph_upload::{self, ChunkDecoder, GraphUpload, Phase, GRAPH_MAX_MESSAGE};
 use crate::address::Address;
 use crate::diag::Id;
 use crate::limits::{MAX_DOMAIN_LEN, MAX_ENDPOINT_PATH_LEN, MIN_BODY_OUT_LEN};
@@ -104,6 +110,9 @@ enum Step {
     Query,
     /// Gmail resumable: the rest of the message (`PUT`, `Content-Range`).
     Upload,
+    /// Graph, a message over one `sendMail`: the request of this phase
+    /// (see [`graph_upload`]).
+    Graph(Phase),
 }
 
 /// A resumable upload's place, kept across connections (not wiped by
@@ -161,11 +170,18 @@ struct Answer {
     /// to its path by [`Session::session_path`]).
     take_location: bool,
     upload: Upload,
+    /// Graph's path for a large message; its answers' members are read
+    /// when `graph_answer` is set.
+    graph: GraphUpload,
+    graph_answer: bool,
 }
 
 impl BodySink for Answer {
     fn body(&mut self, _status: u16, data: &[u8]) {
         self.errors.feed(data);
+        if self.graph_answer {
+            self.graph.feed(data);
+        }
     }
 
     fn field(&mut self, name: &[u8], value: &[u8]) {
@@ -220,7 +236,22 @@ pub struct Session {
     /// Octets at the start of the message, read again from its first
     /// octet, that the server already has: taken and dropped.
     skip: u64,
+    /// Graph's path: the message offset of the next octet of this pass.
+    pos: u64,
+    /// Graph's path: the chunk's range out of the part's base64.
+    decoder: ChunkDecoder,
+    /// The request's body is complete: the rest of the pass is taken and
+    /// dropped until [`Session::finish_body`].
+    draining: bool,
+    /// The next request of Graph's path needs a new connection (another
+    /// host): [`Session::next_target`] names it.
+    reconnect: bool,
     events: Deque<Event, 4>,
+}
+
+/// `n` as an index into a slice of `len` (at most `len`).
+fn clamp(n: u64, len: usize) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX).min(len)
 }
 
 /// Whether `c` may stand in a path segment as is (RFC 3986 `pchar`
@@ -255,6 +286,8 @@ impl Session {
                     size: 0,
                     committed: 0,
                 },
+                graph: GraphUpload::new(),
+                graph_answer: false,
             },
             reply: None,
             retry_after_secs: None,
@@ -262,6 +295,10 @@ impl Session {
             step: Step::Single,
             closed_unsent: false,
             skip: 0,
+            pos: 0,
+            decoder: ChunkDecoder::new(0, 0, 0),
+            draining: false,
+            reconnect: false,
             events: Deque::new(),
         }
     }
@@ -277,7 +314,23 @@ impl Session {
         }
         Self::check_size(req.api, req.size)?;
         let resumable = req.api == Api::Gmail && req.size > GMAIL_MAX_MEDIA_UPLOAD;
-        self.step = if !resumable {
+        let graph_path = req.api == Api::Graph
+            && Self::body_len_of(Api::Graph, req.size) > GRAPH_MAX_REQUEST_BODY;
+        self.step = if graph_path {
+            let g = &mut self.answer.graph;
+            if !(req.resume && g.size == req.size) {
+                self.answer.upload.path.clear();
+                g.begin(req.size);
+            }
+            // After a lost connection a chunk asks first what the server
+            // has.
+            if g.phase == Phase::Chunk && !g.planned {
+                g.phase = Phase::Query;
+            }
+            g.planned = false;
+            g.answer_starts();
+            Step::Graph(g.phase)
+        } else if !resumable {
             self.forget_upload();
             Step::Single
         } else if req.resume
@@ -300,7 +353,13 @@ impl Session {
         self.size = req.size;
         self.recipients = req.recipients;
         self.not_before = req.not_before;
-        self.state = State::Head { sent: 0 };
+        self.answer.graph_answer = matches!(self.step, Step::Graph(_));
+        if self.step == Step::Graph(Phase::Survey) {
+            // No request: the message is read once for its layout.
+            self.go_body();
+        } else {
+            self.state = State::Head { sent: 0 };
+        }
         Ok(())
     }
 
@@ -308,12 +367,16 @@ impl Session {
     /// ([`Id::ApiMessageTooLarge`] when not): Graph's 4 MB request with
     /// the base64, the Gmail API's 35 MiB resumable upload.
     pub const fn check_size(api: Api, size: u64) -> Result<(), Id> {
-        let limit = match api {
-            Api::Graph => GRAPH_MAX_REQUEST_BODY,
-            Api::Gmail if size > GMAIL_MAX_MEDIA_UPLOAD => GMAIL_MAX_UPLOAD,
-            Api::Gmail => GMAIL_MAX_MEDIA_UPLOAD,
+        let (len, limit) = match api {
+            // Over one request: a draft and upload sessions.
+            Api::Graph if Self::body_len_of(api, size) > GRAPH_MAX_REQUEST_BODY => {
+                (size, GRAPH_MAX_MESSAGE)
+            }
+            Api::Graph => (0, 0),
+            Api::Gmail if size > GMAIL_MAX_MEDIA_UPLOAD => (size, GMAIL_MAX_UPLOAD),
+            Api::Gmail => (size, GMAIL_MAX_MEDIA_UPLOAD),
         };
-        if Self::body_len_of(api, size) > limit {
+        if len > limit {
             Err(Id::ApiMessageTooLarge)
         } else {
             Ok(())
@@ -344,7 +407,9 @@ impl Session {
                         }
                     }
                 }
-                p.push_str("/sendMail")
+                // The request's own part (`/sendMail`, `/messages…`) is
+                // written with its head.
+                Ok(())
             }
             Api::Gmail if req.size > GMAIL_MAX_MEDIA_UPLOAD => {
                 p.push_str("/upload/gmail/v1/users/me/messages/send?uploadType=resumable")
@@ -353,11 +418,12 @@ impl Session {
         }
     }
 
-    /// Forget a resumable upload (the job is over).
+    /// Forget a resumable upload or Graph's path (the job is over).
     pub fn forget_upload(&mut self) {
         self.answer.upload.path.clear();
         self.answer.upload.size = 0;
         self.answer.upload.committed = 0;
+        self.answer.graph.forget();
     }
 
     /// Octets of the message the request on the wire carries (the body's
@@ -367,7 +433,23 @@ impl Session {
             Step::Single => self.size,
             Step::Initiate | Step::Query => 0,
             Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
+            Step::Graph(Phase::Draft) => self.draft_len(),
+            Step::Graph(Phase::Chunk) => self.chunk_len(),
+            Step::Graph(_) => 0,
         }
+    }
+
+    /// Octets of Graph's draft: the message without its upload parts.
+    fn draft_len(&self) -> u64 {
+        self.answer.graph.layout().map_or(0, |l| l.draft_len())
+    }
+
+    /// Raw octets of the next chunk.
+    fn chunk_len(&self) -> u64 {
+        self.answer
+            .graph
+            .chunk_range()
+            .map_or(0, |(a, b)| b.saturating_sub(a).saturating_add(1))
     }
 
     /// Octets of the body of the request on the wire.
@@ -376,6 +458,10 @@ impl Session {
             Step::Single => Self::body_len_of(self.api, self.size),
             Step::Initiate | Step::Query => 0,
             Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
+            Step::Graph(Phase::Draft) => Self::body_len_of(Api::Graph, self.draft_len()),
+            Step::Graph(Phase::Chunk) => self.chunk_len(),
+            // `createUploadSession`'s JSON goes with the head.
+            Step::Graph(_) => 0,
         }
     }
 
@@ -391,30 +477,25 @@ impl Session {
     /// The request's head, with `token` (its start only: a resumable
     /// upload's session URI is its own credential).
     fn write_head(&self, w: &mut Writer<'_>, token: &[u8]) {
+        if let Step::Graph(phase) = self.step {
+            self.write_graph_head(w, token, phase);
+            return;
+        }
         let (method, path) = match self.step {
-            Step::Single | Step::Initiate => ("POST ", self.path.as_str()),
             Step::Query | Step::Upload => ("PUT ", self.answer.upload.path.as_str()),
+            _ => ("POST ", self.path.as_str()),
         };
         w.push_str(method);
         w.push_str(path);
-        w.push_str(" HTTP/1.1\r\nHost: ");
-        w.push_str(&self.host);
-        if self.port != 443 {
-            w.push_byte(b':');
-            w.push_decimal(u64::from(self.port));
+        if self.api == Api::Graph {
+            w.push_str("/sendMail");
         }
+        self.write_host(w);
         if matches!(self.step, Step::Single | Step::Initiate) {
             w.push_str("\r\nAuthorization: Bearer ");
             w.push(token);
         }
         match self.step {
-            Step::Single | Step::Upload => {
-                w.push_str("\r\nContent-Type: ");
-                w.push_str(match self.api {
-                    Api::Graph => "text/plain",
-                    Api::Gmail => "message/rfc822",
-                });
-            }
             Step::Initiate => {
                 w.push_str(
                     "\r\nX-Upload-Content-Type: message/rfc822\r\nX-Upload-Content-Length: ",
@@ -424,6 +505,13 @@ impl Session {
             Step::Query => {
                 w.push_str("\r\nContent-Range: bytes */");
                 w.push_decimal(self.size);
+            }
+            _ => {
+                w.push_str("\r\nContent-Type: ");
+                w.push_str(match self.api {
+                    Api::Graph => "text/plain",
+                    Api::Gmail => "message/rfc822",
+                });
             }
         }
         if self.step == Step::Upload {
@@ -440,6 +528,84 @@ impl Session {
             w.push_str("\r\nExpect: 100-continue\r\nConnection: close");
         }
         w.push_str("\r\nUser-Agent: mfp-oauth\r\n\r\n");
+    }
+
+    /// ` HTTP/1.1`, then the `Host` field (with the port when not 443).
+    fn write_host(&self, w: &mut Writer<'_>) {
+        w.push_str(" HTTP/1.1\r\nHost: ");
+        w.push_str(&self.host);
+        if self.port != 443 {
+            w.push_byte(b':');
+            w.push_decimal(u64::from(self.port));
+        }
+    }
+
+    /// The head of a request of Graph's path (see [`graph_upload`]): the
+    /// draft and `send` with the token, the upload URL's requests
+    /// without (the URL is its own credential); `createUploadSession`'s
+    /// JSON follows its head here.
+    fn write_graph_head(&self, w: &mut Writer<'_>, token: &[u8], phase: Phase) {
+        let g = &self.answer.graph;
+        let url_path = g.upload_target().map_or("", |(_, _, p)| p);
+        let method = match phase {
+            Phase::Chunk => "PUT ",
+            Phase::Query => "GET ",
+            _ => "POST ",
+        };
+        w.push_str(method);
+        match phase {
+            Phase::Chunk | Phase::Query => w.push_str(url_path),
+            _ => {
+                w.push_str(&self.path);
+                w.push_str("/messages");
+                if phase != Phase::Draft {
+                    w.push_byte(b'/');
+                    w.push_str(&g.id);
+                }
+                match phase {
+                    Phase::Create => w.push_str("/attachments/createUploadSession"),
+                    Phase::Send => w.push_str("/send"),
+                    _ => {}
+                }
+            }
+        }
+        self.write_host(w);
+        if matches!(phase, Phase::Draft | Phase::Create | Phase::Send) {
+            w.push_str("\r\nAuthorization: Bearer ");
+            w.push(token);
+        }
+        let part = g.current();
+        match phase {
+            Phase::Draft => w.push_str("\r\nContent-Type: text/plain"),
+            Phase::Create => w.push_str("\r\nContent-Type: application/json"),
+            Phase::Chunk => {
+                let (a, b) = g.chunk_range().unwrap_or((0, 0));
+                w.push_str("\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ");
+                w.push_decimal(a);
+                w.push_byte(b'-');
+                w.push_decimal(b);
+                w.push_byte(b'/');
+                w.push_decimal(part.map_or(0, |p| p.raw_len));
+            }
+            _ => {}
+        }
+        w.push_str("\r\nContent-Length: ");
+        match (phase, part) {
+            (Phase::Create, Some(p)) => {
+                w.push_decimal(graph_upload::session_json_len(&p.name, p.raw_len));
+            }
+            _ => w.push_decimal(self.request_body_len()),
+        }
+        if matches!(phase, Phase::Draft | Phase::Chunk) {
+            w.push_str("\r\nExpect: 100-continue");
+        }
+        if phase == Phase::Send {
+            w.push_str("\r\nConnection: close");
+        }
+        w.push_str("\r\nUser-Agent: mfp-oauth\r\n\r\n");
+        if let (Phase::Create, Some(p)) = (phase, part) {
+            graph_upload::write_session_json(w, &p.name, p.raw_len);
+        }
     }
 
     /// The next octets to send, written into `out` (`None`: nothing now).
@@ -478,6 +644,13 @@ impl Session {
                     sensitive: true,
                 }))
             }
+            State::Tail if self.carry_len == 0 => {
+                // A chunk's body is complete: nothing more to send.
+                self.state = State::AwaitAnswer {
+                    until: now + ANSWER_TIMEOUT,
+                };
+                Ok(None)
+            }
             State::Tail => {
                 let n = usize::from(self.carry_len);
                 let dst = out.get_mut(..4).ok_or(BufferTooSmall { needed: 4 })?;
@@ -503,6 +676,14 @@ impl Session {
     /// input past `consumed` again. More octets than the announced size
     /// are refused ([`BodyError::WrongState`]).
     pub fn write_body(&mut self, input: &[u8], out: &mut [u8]) -> Result<BodyProgress, BodyError> {
+        if self.draining {
+            // The request's body is complete: the rest of this pass of
+            // the message is not for it.
+            return Ok(BodyProgress {
+                consumed: input.len(),
+                written: 0,
+            });
+        }
         if self.state != State::Body {
             return Err(BodyError::WrongState);
         }
@@ -510,6 +691,9 @@ impl Session {
             return Err(BodyError::BufferTooSmall {
                 needed: MIN_BODY_OUT_LEN,
             });
+        }
+        if let Step::Graph(phase) = self.step {
+            return Ok(self.write_graph_body(phase, input, out));
         }
         if self.skip > 0 {
             // The message read again from its first octet: the server has
@@ -554,6 +738,84 @@ impl Session {
         out: &mut [u8],
     ) -> Result<BodyProgress, BodyError> {
         self.write_body(input, out)
+    }
+
+    /// A pass of the message for a request of Graph's path: the survey
+    /// reads it all, the draft encodes it without the upload parts, a
+    /// chunk decodes its range out of the part's base64.
+    fn write_graph_body(&mut self, phase: Phase, input: &[u8], out: &mut [u8]) -> BodyProgress {
+        let none = BodyProgress {
+            consumed: 0,
+            written: 0,
+        };
+        let at = self.pos;
+        let left = self.size.saturating_sub(at);
+        let input = input
+            .get(..usize::try_from(left).unwrap_or(usize::MAX).min(input.len()))
+            .unwrap_or(&[]);
+        let progress = match phase {
+            Phase::Survey => {
+                self.answer.graph.survey(input);
+                BodyProgress {
+                    consumed: input.len(),
+                    written: 0,
+                }
+            }
+            Phase::Draft => {
+                // Inside an upload part: dropped; else up to the next one.
+                let (inside, next) = self.answer.graph.layout().map_or((None, None), |l| {
+                    let inside = l.parts.iter().find(|p| p.start <= at && at < p.end);
+                    let next = l.parts.iter().map(|p| p.start).filter(|&s| s > at).min();
+                    (inside.map(|p| p.end), next)
+                });
+                match inside {
+                    Some(end) => BodyProgress {
+                        consumed: clamp(end - at, input.len()),
+                        written: 0,
+                    },
+                    None => {
+                        let take = next.map_or(input.len(), |n| clamp(n - at, input.len()));
+                        let p = self.encode(input.get(..take).unwrap_or(&[]), out);
+                        self.fed = self.fed.saturating_add(p.consumed as u64);
+                        p
+                    }
+                }
+            }
+            Phase::Chunk => {
+                let start = self.answer.graph.current().map_or(0, |p| {
+                    graph_upload::chunk_start(p, self.answer.graph.committed).0
+                });
+                if at < start {
+                    BodyProgress {
+                        consumed: clamp(start - at, input.len()),
+                        written: 0,
+                    }
+                } else {
+                    match self.decoder.decode(input, out) {
+                        Ok((consumed, written)) => {
+                            self.fed = self.fed.saturating_add(written as u64);
+                            if self.decoder.done() {
+                                // The chunk is whole: the answer is due;
+                                // the rest of the pass is dropped.
+                                self.draining = true;
+                                self.state = State::Tail;
+                            }
+                            BodyProgress { consumed, written }
+                        }
+                        Err(()) => {
+                            self.fail(Error::Api {
+                                status: 0,
+                                diag: Id::InvalidArgument,
+                            });
+                            none
+                        }
+                    }
+                }
+            }
+            _ => none,
+        };
+        self.pos = self.pos.saturating_add(progress.consumed as u64);
+        progress
     }
 
     /// Base64 of `input` (after the octets carried from the last call)
@@ -609,8 +871,21 @@ impl Session {
     /// announced size cannot be completed: the request fails (the API
     /// never sees a whole body, so nothing is sent).
     pub fn finish_body(&mut self, now: Instant) -> Result<(), BodyError> {
+        if self.draining {
+            self.draining = false;
+            if self.state == State::Tail {
+                self.state = State::AwaitAnswer {
+                    until: now + ANSWER_TIMEOUT,
+                };
+            }
+            return Ok(());
+        }
         if self.state != State::Body {
             return Err(BodyError::WrongState);
+        }
+        if self.step == Step::Graph(Phase::Survey) {
+            self.surveyed();
+            return Ok(());
         }
         if self.fed != self.input_len() || self.skip > 0 {
             self.fail(Error::Api {
@@ -668,20 +943,154 @@ impl Session {
 
     fn go_body(&mut self) {
         self.state = State::Body;
+        // Every pass reads the message from its first octet.
+        self.pos = 0;
+        self.draining = false;
+        if self.step == Step::Graph(Phase::Survey) {
+            self.answer.graph.survey_starts();
+        }
+        if self.step == Step::Graph(Phase::Chunk) {
+            let g = &self.answer.graph;
+            if let (Some(part), Some((a, b))) = (g.current(), g.chunk_range()) {
+                let (_, raw) = graph_upload::chunk_start(part, a);
+                self.decoder = ChunkDecoder::new(raw, a, b);
+            }
+        }
         let _ = self.events.push_back(Event::ReadyForBody);
+    }
+
+    /// The survey's pass is over: the draft is next, on this connection,
+    /// unless the message cannot go this way (more upload parts than kept,
+    /// a draft over one request, not the composer's shape).
+    fn surveyed(&mut self) {
+        let ok = self.answer.graph.surveyed().and_then(|()| {
+            let draft = Self::body_len_of(Api::Graph, self.draft_len());
+            if draft > GRAPH_MAX_REQUEST_BODY {
+                Err(Id::ApiMessageTooLarge)
+            } else {
+                Ok(())
+            }
+        });
+        match ok {
+            Ok(()) => self.next_graph_request(Phase::Draft, false),
+            Err(diag) => self.fail(Error::Api { status: 0, diag }),
+        }
+    }
+
+    /// The next request of Graph's path: on this connection, or (another
+    /// host, or back from the upload host) on a new one: the session then
+    /// closes ([`Event::Closed`]) with [`Session::wants_connection`] set.
+    fn next_graph_request(&mut self, phase: Phase, reconnect: bool) {
+        self.step = Step::Graph(phase);
+        self.answer.graph.phase = phase;
+        self.answer.graph.answer_starts();
+        self.fed = 0;
+        self.carry_len = 0;
+        self.pos = 0;
+        self.skip = 0;
+        // `draining` stays: the pass that carried the last chunk may still
+        // run; it ends with `finish_body`, or a new pass begins.
+        self.response.reset();
+        self.answer.errors = ErrorParser::new();
+        self.answer.range_end = None;
+        if reconnect {
+            self.reconnect = true;
+            self.answer.graph.planned = true;
+            self.closed();
+        } else {
+            self.state = State::Head { sent: 0 };
+        }
+    }
+
+    /// An answer of Graph's path that leads to its next request. Returns
+    /// whether it was one (others are judged as any answer).
+    fn graph_step(&mut self, status: u16) -> bool {
+        let Step::Graph(phase) = self.step else {
+            return false;
+        };
+        let g = &mut self.answer.graph;
+        let parts = g.layout().map_or(0, |l| l.parts.len());
+        let last = g.chunk_range().map_or(0, |(_, b)| b);
+        // After the current part is complete: the next one, or send.
+        let after_part = |g: &mut GraphUpload| {
+            g.part += 1;
+            g.url.clear();
+            g.committed = 0;
+            if g.part < parts {
+                Phase::Create
+            } else {
+                Phase::Send
+            }
+        };
+        let (next, reconnect) = match (phase, status) {
+            (Phase::Draft, 201) if !g.id.is_empty() && !g.overflow && parts > 0 => {
+                g.part = 0;
+                (Phase::Create, false)
+            }
+            (Phase::Create, 200 | 201) if !g.overflow && g.upload_target().is_some() => {
+                g.committed = match g.next {
+                    Some(Some(n)) => n,
+                    _ => 0,
+                };
+                (Phase::Chunk, true)
+            }
+            (Phase::Chunk, 200) => {
+                g.committed = match g.next {
+                    Some(Some(n)) => n,
+                    _ => last.saturating_add(1),
+                };
+                match g.current() {
+                    Some(p) if g.committed < p.raw_len => (Phase::Chunk, false),
+                    _ => (after_part(g), true),
+                }
+            }
+            (Phase::Chunk, 201) | (Phase::Query, 200) if matches!(g.next, None | Some(None)) => {
+                (after_part(g), true)
+            }
+            (Phase::Query, 200) => {
+                g.committed = match g.next {
+                    Some(Some(n)) => n,
+                    _ => 0,
+                };
+                match g.current() {
+                    Some(p) if g.committed < p.raw_len => (Phase::Chunk, false),
+                    _ => (after_part(g), true),
+                }
+            }
+            // The upload session is gone (expired): a new one for the
+            // part, from its first octet.
+            (Phase::Chunk | Phase::Query, 404) => {
+                g.url.clear();
+                g.committed = 0;
+                (Phase::Create, true)
+            }
+            _ => return false,
+        };
+        if g.committed > g.current().map_or(0, |p| p.raw_len) {
+            return false;
+        }
+        self.next_graph_request(next, reconnect);
+        true
     }
 
     /// The final answer with `status` is in.
     fn answered(&mut self, status: u16) {
-        if self.resumable_step(status) {
+        if self.graph_step(status) || self.resumable_step(status) {
             return;
         }
         let body = self.answer.errors.finish();
-        let complete = matches!(self.state, State::AwaitAnswer { .. });
+        let complete = matches!(self.state, State::AwaitAnswer { .. })
+            || (self.draining && self.state == State::Tail);
         let verdict = match classify(status, &body) {
             // A success before the whole body was sent is no success, nor
-            // is a resumable upload's start without a session URI here.
-            Verdict::Sent if !complete || self.step == Step::Initiate => {
+            // is a resumable upload's start without a session URI here,
+            // nor a step of Graph's path other than `send` that did not
+            // lead to the next.
+            Verdict::Sent
+                if !complete
+                    || self.step == Step::Initiate
+                    || matches!(self.step, Step::Graph(p) if p != Phase::Send) =>
+            {
                 Verdict::Failed(Id::ApiUnexpectedResponse)
             }
             v => v,
@@ -713,7 +1122,9 @@ impl Session {
             // files and sends after it answers, so the message may have
             // gone (Microsoft's throttling guidance); asking again could
             // send it twice.
-            Verdict::Failed(Id::ApiServerError) if complete && self.step == Step::Single => {
+            Verdict::Failed(Id::ApiServerError)
+                if complete && matches!(self.step, Step::Single | Step::Graph(Phase::Send)) =>
+            {
                 Event::MessageFailed {
                     error: Error::Api {
                         status,
@@ -781,19 +1192,10 @@ impl Session {
         let url = &mut self.answer.upload.path;
         let mut tail = [0u8; UPLOAD_PATH_LEN];
         let n = {
-            let rest = url.strip_prefix("https://")?;
-            let slash = rest.find('/')?;
-            let (authority, path) = rest.split_at(slash);
-            let (host, port) = match authority.rsplit_once(':') {
-                Some((h, p)) if !authority.ends_with(']') => (h, p.parse::<u16>().ok()?),
-                _ => (authority, 443),
-            };
-            // The path goes into the request line as it is: visible
-            // ASCII only (a space or a control would break the line).
-            if !host.eq_ignore_ascii_case(&self.host)
-                || port != self.port
-                || !path.bytes().all(|b| b.is_ascii_graphic())
-            {
+            let (host, port, path) = graph_upload::split_url(url)?;
+            // The path goes into the request line as it is (visible ASCII
+            // only, checked by `split_url`), on this host and port.
+            if !host.eq_ignore_ascii_case(&self.host) || port != self.port {
                 return None;
             }
             tail.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
@@ -811,8 +1213,10 @@ impl Session {
     #[must_use]
     pub fn resumable(&self) -> bool {
         // A start lost before its answer is asked again: it carries no
-        // message.
-        !self.answer.upload.path.is_empty() || self.step == Step::Initiate
+        // message. Graph's path goes on from its place, but for `send`.
+        !self.answer.upload.path.is_empty()
+            || self.step == Step::Initiate
+            || matches!(self.step, Step::Graph(p) if p != Phase::Send)
     }
 
     /// The support log's line for an answer: the API's error name and
@@ -864,9 +1268,10 @@ impl Session {
                     self.retry_after_secs = resp.retry_after_secs;
                     self.answered(resp.status);
                 }
-                // A resumable upload's start or query carries no message:
-                // nothing can have been sent.
-                _ if matches!(self.step, Step::Initiate | Step::Query) => {
+                // A resumable upload's start or query, or a step of
+                // Graph's path before `send`, sends no message: nothing
+                // can have been sent.
+                _ if self.carries_no_message() => {
                     self.fail(Error::ConnectionClosed { stage: Stage::Data });
                 }
                 // The whole message went and no answer came: it may have
@@ -885,6 +1290,32 @@ impl Session {
         let _ = self.events.push_back(Event::Closed);
     }
 
+    /// Whether the request on the wire sends no message whatever happens
+    /// to it (a resumable upload's start or question; Graph's draft,
+    /// upload session and chunks before `send`).
+    fn carries_no_message(&self) -> bool {
+        matches!(self.step, Step::Initiate | Step::Query)
+            || matches!(self.step, Step::Graph(p) if p != Phase::Send)
+    }
+
+    /// The session closed because Graph's path goes on over a new
+    /// connection ([`Session::next_target`]); the job is not over.
+    #[must_use]
+    pub fn wants_connection(&self) -> bool {
+        self.reconnect
+    }
+
+    /// Where the next request goes when it is not the API's own host:
+    /// Graph's upload URL (its host and port) for a chunk or its question.
+    #[must_use]
+    pub fn next_target(&self) -> Option<(&str, u16)> {
+        let g = &self.answer.graph;
+        if g.size == 0 || !matches!(g.phase, Phase::Chunk | Phase::Query) {
+            return None;
+        }
+        g.upload_target().map(|(h, p, _)| (h, p))
+    }
+
     /// `now` reached [`Session::poll_timeout`]'s deadline.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.not_before.is_some_and(|t| now >= t) {
@@ -895,9 +1326,7 @@ impl Session {
             // No `100 Continue`: the server reads the body anyway.
             State::AwaitContinue { until } if now >= until => self.go_body(),
             // A resumable upload's start or question carries no message.
-            State::AwaitAnswer { until }
-                if now >= until && matches!(self.step, Step::Initiate | Step::Query) =>
-            {
+            State::AwaitAnswer { until } if now >= until && self.carries_no_message() => {
                 self.fail(Error::Timeout { stage: Stage::Data });
             }
             State::AwaitAnswer { until } if now >= until => {
@@ -986,6 +1415,11 @@ impl Session {
         self.step = Step::Single;
         self.closed_unsent = false;
         self.skip = 0;
+        self.pos = 0;
+        self.decoder = ChunkDecoder::new(0, 0, 0);
+        self.draining = false;
+        self.reconnect = false;
+        self.answer.graph_answer = false;
         self.events.clear();
     }
 }

@@ -222,9 +222,16 @@ fn a_message_over_the_request_limit_is_refused_before_anything_is_sent() {
         not_before: None,
         resume: false,
     };
+    // Graph: up to 3 MiB in one sendMail request; above, the draft and
+    // upload sessions (the first pass reads the message, sending
+    // nothing), up to 150 MB.
     assert!(s.start(&req(Api::Graph, 3 * 1024 * 1024)).is_ok());
+    assert!(!events(&mut s).contains(&Event::ReadyForBody));
+    assert!(s.start(&req(Api::Graph, 3 * 1024 * 1024 + 1)).is_ok());
+    assert_eq!(events(&mut s), [Event::ReadyForBody]);
+    assert!(s.start(&req(Api::Graph, 150 * 1024 * 1024)).is_ok());
     assert_eq!(
-        s.start(&req(Api::Graph, 3 * 1024 * 1024 + 1)),
+        s.start(&req(Api::Graph, 150 * 1024 * 1024 + 1)),
         Err(Id::ApiMessageTooLarge)
     );
     // Gmail: 5 MB in one upload, then resumable up to 35 MiB.

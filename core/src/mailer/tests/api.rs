@@ -207,7 +207,8 @@ fn an_api_job_without_its_size_or_over_the_limit_fails_before_anything_is_sent()
     assert!(!m.has_api_session());
 }
 
-const GRAPH_LIMIT: u64 = 3 * 1024 * 1024;
+/// Graph's largest message (through a draft and upload sessions).
+const GRAPH_LIMIT: u64 = 150 * 1024 * 1024;
 
 #[test]
 fn the_transport_rules_name_what_is_wrong() {
@@ -234,13 +235,14 @@ fn the_transport_rules_name_what_is_wrong() {
         .try_into()
         .unwrap();
     assert!(!s.validate().contains(ConfigError::TransportScopeMissing));
-    // Microsoft with Graph asks for Graph's scope; Google with its API for
-    // gmail.send.
+    // Microsoft with Graph asks for Graph's scope (with Mail.ReadWrite for
+    // the draft and upload sessions of a large message); Google with its
+    // API for gmail.send.
     let mut s = valid(SenderMode::AdminFixedAddress);
     s.transport = Transport::Graph;
     assert_eq!(
         s.provider_profile().unwrap().scope(),
-        "https://graph.microsoft.com/Mail.Send offline_access"
+        "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite offline_access"
     );
     s.provider = ProviderKind::Google;
     s.transport = Transport::GmailApi;
