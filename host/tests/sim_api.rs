@@ -918,3 +918,183 @@ fn graph_large_message_by_draft_upload_session_and_send() {
     assert_eq!(r.status, 403);
     assert_eq!(r.graph_code(), "ErrorAccessDenied");
 }
+
+/// The JSON of a `fileAttachment` (`message-post-attachments.md`).
+fn file_attachment(odata_type: &str, name: &str, content: &[u8]) -> Vec<u8> {
+    serde_json::json!({
+        "@odata.type": odata_type,
+        "name": name,
+        "contentType": "application/pdf",
+        "contentBytes": String::from_utf8(b64(content)).unwrap(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn graph_attach(c: &mut Client, path: &str, tok: &str, body: &[u8]) -> Resp {
+    let auth = bearer(tok);
+    c.request(
+        "POST",
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+}
+
+const FILE_ATTACHMENT: &str = "#microsoft.graph.fileAttachment";
+
+/// A draft of `m` by `tok`: its path (`/v1.0/me/messages/{id}`, the id
+/// percent-encoded).
+fn graph_draft(c: &mut Client, tok: &str, m: &[u8]) -> String {
+    let r = graph_send(c, "/v1.0/me/messages", tok, &b64(m));
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    format!("/v1.0/me/messages/{}", id.replace('=', "%3D"))
+}
+
+#[test]
+fn graph_small_file_by_attachments_and_large_one_by_upload_session() {
+    let (w, _turn) = world();
+    let acct = "quentin@contoso.example";
+    let tok = token(w, acct, GRAPH_LARGE);
+    let auth = bearer(&tok);
+    let m = mime(acct, "bob@example.org", "two files");
+    let mut c = Client::new(w);
+    let draft_path = graph_draft(&mut c, &tok, &m);
+    let attach = format!("{draft_path}/attachments");
+
+    // 100 KB by `…/attachments`: 201 with the attachment.
+    let small: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let r = graph_attach(
+        &mut c,
+        &attach,
+        &tok,
+        &file_attachment(FILE_ATTACHMENT, "page1.pdf", &small),
+    );
+    assert_eq!(r.status, 201);
+    assert!(r.header("location").is_none());
+    let v = r.json();
+    assert_eq!(v["@odata.type"], FILE_ATTACHMENT);
+    assert!(!v["id"].as_str().unwrap().is_empty());
+    assert_eq!(v["name"], "page1.pdf");
+    assert_eq!(v["contentType"], "application/pdf");
+    assert_eq!(v["size"], 100_000);
+    assert_eq!(v["isInline"], false);
+    let logged = w.sim.api_requests().pop().unwrap();
+    assert_eq!(
+        (logged.api, logged.method.as_str(), logged.status),
+        (Some(Api::Graph), "POST", 201)
+    );
+    assert!(logged.path.ends_with("/attachments"), "{}", logged.path);
+
+    // 3.5 MB by an upload session, in one PUT.
+    let n = 3_500_000;
+    let large: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+    let create = format!("{draft_path}/attachments/createUploadSession");
+    let item = format!(
+        r#"{{"AttachmentItem":{{"attachmentType":"file","name":"page2.pdf","size":{n}}}}}"#
+    );
+    let hdrs = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = c.request("POST", &create, &hdrs, item.as_bytes());
+    assert_eq!(r.status, 201);
+    let url = r.json()["uploadUrl"].as_str().unwrap().to_owned();
+    let upload = url[w.api_url().len()..].to_owned();
+    let range = format!("bytes 0-{}/{n}", n - 1);
+    let r = c.request("PUT", &upload, &[("Content-Range", &range)], &large);
+    assert_eq!(r.status, 201);
+
+    // Send: one delivery, both files octet for octet, in order.
+    let r = c.request("POST", &format!("{draft_path}/send"), &hdrs[..1], b"");
+    assert_eq!(r.status, 202);
+    let d = deliveries_of(w, acct);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].mime, m);
+    let names: Vec<&str> = d[0].attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["page1.pdf", "page2.pdf"]);
+    assert!(d[0].attachments[0].content == small);
+    assert!(d[0].attachments[1].content == large);
+}
+
+#[test]
+fn graph_attachments_refusals() {
+    let (w, _turn) = world();
+    let acct = "rupert@contoso.example";
+    let tok = token(w, acct, GRAPH_LARGE);
+    let m = mime(acct, "bob@example.org", "refused");
+    let mut c = Client::new(w);
+    let draft_path = graph_draft(&mut c, &tok, &m);
+    let attach = format!("{draft_path}/attachments");
+    let file = vec![b'x'; 1000];
+    let good = file_attachment(FILE_ATTACHMENT, "a.pdf", &file);
+
+    // No Mail.ReadWrite: 403.
+    let send_only = token(w, acct, GRAPH_SEND);
+    let r = graph_attach(&mut c, &attach, &send_only, &good);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.graph_code(), "ErrorAccessDenied");
+    // Not a fileAttachment, no name, not base64: 400.
+    for body in [
+        file_attachment("#microsoft.graph.itemAttachment", "a.pdf", &file),
+        file_attachment(FILE_ATTACHMENT, "", &file),
+        br##"{"@odata.type":"#microsoft.graph.fileAttachment","name":"a.pdf","contentBytes":"no base64!"}"##.to_vec(),
+        b"{not json".to_vec(),
+    ] {
+        let r = graph_attach(&mut c, &attach, &tok, &body);
+        assert_eq!(r.status, 400);
+        assert_eq!(r.graph_code(), "invalidRequest");
+        assert!(r.json()["error"]["innerError"]["request-id"].is_string());
+    }
+    // 3.1 MiB: its body is over 4 MiB, 413, and the connection goes on.
+    // (Any file of 3 MiB or more is: its base64 alone is 4 MiB.)
+    let big = file_attachment(FILE_ATTACHMENT, "big.pdf", &vec![7u8; 3_250_586]);
+    assert!(big.len() > GRAPH_MAX_BODY);
+    let r = graph_attach(&mut c, &attach, &tok, &big);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.graph_code(), "RequestEntityTooLarge");
+    // Someone else's draft, and no draft: 404.
+    let other = "sybil@contoso.example";
+    let other_tok = token(w, other, GRAPH_LARGE);
+    let theirs = graph_draft(&mut c, &other_tok, &mime(other, "bob@example.org", "mine"));
+    let r = graph_attach(&mut c, &format!("{theirs}/attachments"), &tok, &good);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.graph_code(), "ErrorItemNotFound");
+    let r = graph_attach(
+        &mut c,
+        "/v1.0/me/messages/AAMkAGnone%3D/attachments",
+        &tok,
+        &good,
+    );
+    assert_eq!(r.status, 404);
+    // Faults apply as to any Graph request.
+    w.sim
+        .push_api_fault(Api::Graph, ApiFault::Throttled { retry_after_s: 2 }, 1);
+    let r = graph_attach(&mut c, &attach, &tok, &good);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("2"));
+
+    // Only what was accepted reaches the drafts: one send, no attachment,
+    // and the other mailbox's draft untouched.
+    let auth = bearer(&tok);
+    let send = format!("{draft_path}/send");
+    let r = c.request("POST", &send, &[("Authorization", auth.as_str())], b"");
+    assert_eq!(r.status, 202);
+    let d = deliveries_of(w, acct);
+    assert_eq!(d.len(), 1);
+    assert!(d[0].attachments.is_empty());
+    let theirs_send = format!("{theirs}/send");
+    let other_auth = bearer(&other_tok);
+    let r = c.request(
+        "POST",
+        &theirs_send,
+        &[("Authorization", other_auth.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 202);
+    assert!(deliveries_of(w, other)[0].attachments.is_empty());
+}

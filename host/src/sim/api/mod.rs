@@ -1,6 +1,7 @@
 //! The simulated mail APIs (test double): one HTTPS server on 127.0.0.1 that
 //! answers like Microsoft Graph (`sendMail` with base64 MIME; a draft, upload
-//! sessions on a pre-authenticated URL, then `send`) and like the Gmail API
+//! sessions on a pre-authenticated URL or small files by `…/attachments`,
+//! then `send`) and like the Gmail API
 //! (`users.messages.send` by media upload and by resumable upload), the two
 //! told apart by path (R-XPORT, issue 19). **Not a product feature.**
 //!
@@ -24,7 +25,8 @@ mod http;
 
 use self::gmail::{gmail_send, gmail_upload_put};
 use self::graph::{
-    graph_create_draft, graph_send_draft, graph_send_mail, graph_upload, graph_upload_session,
+    graph_add_attachment, graph_create_draft, graph_send_draft, graph_send_mail, graph_upload,
+    graph_upload_session,
 };
 use self::http::{body_len, find, Body, BodyLen, Conn, Head, Reply, GOOGLE_JSON, GRAPH_JSON};
 use super::pki::Pki;
@@ -93,7 +95,7 @@ pub enum Api {
     Gmail,
 }
 
-/// A file attached to a Graph draft through an upload session.
+/// A file attached to a Graph draft (`…/attachments` or an upload session).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiAttachment {
     /// `AttachmentItem.name`.
@@ -111,7 +113,8 @@ pub struct ApiDelivery {
     pub account: String,
     /// The MIME message as it arrived (Graph: base64-decoded).
     pub mime: Vec<u8>,
-    /// Files added through Graph upload sessions (empty otherwise).
+    /// Files added to the Graph draft (`…/attachments` or upload sessions),
+    /// in the order they were attached (empty otherwise).
     pub attachments: Vec<ApiAttachment>,
     /// Path of the request that sent it (`/v1.0/me/sendMail`,
     /// `/v1.0/me/messages/{id}/send`, [`GMAIL_SEND_PATH`]).
@@ -395,6 +398,8 @@ enum Route {
     GraphSendMail(User),
     GraphCreateDraft(User),
     GraphUploadSession(User, String),
+    /// `…/messages/{id}/attachments`: a file attachment under 3 MB.
+    GraphAddAttachment(User, String),
     GraphSendDraft(User, String),
     GraphUpload(String),
     /// `/upload/gmail/v1/users/{userId}/messages/send`.
@@ -439,6 +444,9 @@ impl Route {
             {
                 Route::GraphUploadSession(user, percent_decode(id))
             }
+            [m, id, a] if is(m, "messages") && is(a, "attachments") => {
+                Route::GraphAddAttachment(user, percent_decode(id))
+            }
             [m, id, s] if is(m, "messages") && is(s, "send") => {
                 Route::GraphSendDraft(user, percent_decode(id))
             }
@@ -451,6 +459,7 @@ impl Route {
             Route::GraphSendMail(_)
             | Route::GraphCreateDraft(_)
             | Route::GraphUploadSession(..)
+            | Route::GraphAddAttachment(..)
             | Route::GraphSendDraft(..)
             | Route::GraphUpload(_) => Some(Api::Graph),
             Route::GmailSend(_) | Route::GmailSendJson => Some(Api::Gmail),
@@ -463,6 +472,7 @@ impl Route {
             Route::GraphSendMail(_)
             | Route::GraphCreateDraft(_)
             | Route::GraphUploadSession(..)
+            | Route::GraphAddAttachment(..)
             | Route::GraphSendDraft(..)
             | Route::GraphUpload(_) => GRAPH_MAX_BODY,
             Route::GmailSend(_) if head.param("upload_id").is_some() => GMAIL_RESUMABLE_MAX,
@@ -634,6 +644,9 @@ fn dispatch(sim: &Sim, port: u16, head: &Head, route: &Route, body: &[u8]) -> Re
         ("POST", Route::GraphCreateDraft(user)) => graph_create_draft(sim, head, user, body),
         ("POST", Route::GraphUploadSession(user, id)) => {
             graph_upload_session(sim, port, head, user, id, body)
+        }
+        ("POST", Route::GraphAddAttachment(user, id)) => {
+            graph_add_attachment(sim, head, user, id, body)
         }
         ("POST", Route::GraphSendDraft(user, id)) => graph_send_draft(sim, head, user, id),
         ("PUT" | "GET" | "DELETE", Route::GraphUpload(sid)) => {
@@ -930,6 +943,10 @@ mod tests {
         assert_eq!(
             Route::of("/v1.0/me/messages/AA%3D/attachments/createUploadSession"),
             Route::GraphUploadSession(User::Me, "AA=".to_owned())
+        );
+        assert_eq!(
+            Route::of("/v1.0/users/a%40b.example/messages/AA%3D/attachments"),
+            Route::GraphAddAttachment(User::Address("a@b.example".to_owned()), "AA=".to_owned())
         );
         assert_eq!(
             Route::of("/v1.0/me/messages/AA=/send"),
