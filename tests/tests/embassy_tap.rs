@@ -1303,6 +1303,43 @@ fn graph_job_from_the_board_is_asked_again_after_a_throttle() {
     run_api_job(m, &marker, &message, 2);
 }
 
+// R-XPORT (issue 19): Graph's path for a message over one request from the
+// board: the survey, the draft and the upload session on one connection,
+// the chunks on a second (the upload URL's host: here the same name
+// through the forwarder), `send` on a third; the scan arrives
+// byte-identical, the message once.
+#[test]
+#[ignore = "needs the TAP device and the real servers: bash tests/embassy/run.sh"]
+fn graph_upload_session_from_the_board() {
+    let _held = turn();
+    let api = api_sim();
+    let m = api_mailer(
+        mfp_oauth_core::config::Transport::Graph,
+        "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite offline_access",
+    );
+    let marker = unique("embassy-graph-upload");
+    let message = api_message(&marker, 3_400_000);
+    let before = count(&api.seen);
+    let r = run_job(m, api.ca, message.clone());
+    assert!(
+        matches!(r.plan, Plan::Done { accepted: 1, .. }),
+        "{:?}",
+        r.plan
+    );
+    let d = api.sim.api_deliveries();
+    let got: Vec<_> = d
+        .iter()
+        .filter(|d| find(&d.mime, marker.as_bytes()).is_some())
+        .collect();
+    assert_eq!(got.len(), 1, "sent once");
+    assert_eq!(got[0].attachments.len(), 1);
+    assert!(
+        got[0].attachments[0].content == scan_data(3_400_000),
+        "byte-identical"
+    );
+    assert_eq!(count(&api.seen) - before, 3);
+}
+
 // ------------------------------------------------------------ rustls option
 
 /// The board with the `tls-rustls` option (issue 20) against a

@@ -48,8 +48,11 @@ pub(super) enum Phase {
     /// `POST …/messages`: the draft, without the upload parts.
     Draft,
     /// `POST …/messages/{id}/attachments/createUploadSession` for the
-    /// current part.
+    /// current part (3 MB or more).
     Create,
+    /// `POST …/messages/{id}/attachments`: the current part (under 3 MB)
+    /// whole, its base64 in a `fileAttachment`'s `contentBytes`.
+    Attach,
     /// `PUT {uploadUrl}`: the next range of the current part.
     Chunk,
     /// `GET {uploadUrl}`: what the server has of the current part (after
@@ -245,10 +248,14 @@ fn push_all<const N: usize>(place: &mut String<N>, s: &[u8]) -> Result<bool, Jso
 
 impl Sink for GraphUpload {
     fn member(&mut self, name: Option<&[u8]>) -> Result<u8, JsonError> {
-        self.member = match name {
-            Some(b"id") => Member::Id,
-            Some(b"uploadUrl") => Member::Url,
-            Some(b"nextExpectedRanges") => Member::Ranges,
+        // Each answer's own members only: an attachment's `id` is not the
+        // draft's.
+        self.member = match (name, self.phase) {
+            (Some(b"id"), Phase::Draft) => Member::Id,
+            (Some(b"uploadUrl"), Phase::Create) => Member::Url,
+            (Some(b"nextExpectedRanges"), Phase::Create | Phase::Chunk | Phase::Query) => {
+                Member::Ranges
+            }
             _ => Member::Other,
         };
         Ok(u8::from(self.member != Member::Other))
@@ -298,7 +305,15 @@ impl Sink for GraphUpload {
 /// (the name escaped for JSON), the body of `createUploadSession`.
 pub(super) fn write_session_json(w: &mut Writer<'_>, name: &str, size: u64) {
     w.push_str("{\"AttachmentItem\":{\"attachmentType\":\"file\",\"name\":\"");
-    for c in name.chars() {
+    write_json_text(w, name);
+    w.push_str("\",\"size\":");
+    w.push_decimal(size);
+    w.push_str("}}");
+}
+
+/// `text` inside a JSON string: `"`, `\\` and controls escaped.
+fn write_json_text(w: &mut Writer<'_>, text: &str) {
+    for c in text.chars() {
         match c {
             '"' => w.push_str("\\\""),
             '\\' => w.push_str("\\\\"),
@@ -315,9 +330,34 @@ pub(super) fn write_session_json(w: &mut Writer<'_>, name: &str, size: u64) {
             }
         }
     }
-    w.push_str("\",\"size\":");
-    w.push_decimal(size);
-    w.push_str("}}");
+}
+
+/// The start of a `fileAttachment` up to its `contentBytes`' first
+/// character (the name escaped for JSON); `"}` ends it.
+pub(super) fn write_attachment_json_start(w: &mut Writer<'_>, name: &str) {
+    w.push_str("{\"@odata.type\":\"#microsoft.graph.fileAttachment\",\"name\":\"");
+    write_json_text(w, name);
+    w.push_str("\",\"contentBytes\":\"");
+}
+
+/// The end of a `fileAttachment`, after its `contentBytes`.
+pub(super) const ATTACHMENT_JSON_END: &[u8] = b"\"}";
+
+/// Octets of a `fileAttachment` of `raw_len` octets named `name`.
+pub(super) fn attachment_json_len(name: &str, raw_len: u64) -> u64 {
+    let mut w = Writer::counting();
+    write_attachment_json_start(&mut w, name);
+    (w.len() + ATTACHMENT_JSON_END.len()) as u64 + raw_len.div_ceil(3).saturating_mul(4)
+}
+
+/// The first request for `part`: an upload session for 3 MB or more,
+/// else the file attached whole.
+pub(super) fn first_phase(part: &UploadPart) -> Phase {
+    if part.raw_len >= super::layout::UPLOAD_MIN {
+        Phase::Create
+    } else {
+        Phase::Attach
+    }
 }
 
 /// Octets of [`write_session_json`]'s output.

@@ -7,7 +7,7 @@
 //! [`Survey`] reads the composer's output ([`crate::mime::Composer`]) as it
 //! streams past, in pieces of any size, holding only fixed small state (it
 //! never holds the message), and finds the attachment parts of at least
-//! [`UPLOAD_MIN`] octets: where each part is, where its base64 starts, its
+//! [`SEPARATE_MIN`] octets: where each part is, where its base64 starts, its
 //! decoded size and its file name.
 //!
 //! It is strict: a message that does not have the composer's shape (a
@@ -20,13 +20,19 @@ use heapless::{String, Vec};
 use crate::diag::Id;
 use crate::mime::{BOUNDARY_LEN, MAX_FILE_NAME_LEN};
 
-/// Most attachments one message can send through upload sessions.
+/// Most attachments of one message that leave the draft.
 pub const MAX_UPLOAD_PARTS: usize = 4;
 
 /// Smallest attachment Graph takes through an upload session (3 MB,
 /// Graph's "between 3 MB and 150 MB"; `3 * 1024 * 1024` octets, as the
-/// simulator checks). Smaller attachments stay in the draft.
+/// simulator checks). A smaller one that leaves the draft is attached on
+/// its own (`POST …/attachments`, its base64 in one request).
 pub const UPLOAD_MIN: u64 = 3 * 1024 * 1024;
+
+/// Smallest attachment that leaves the draft (1 MiB): the draft must fit
+/// one 4 MB request, so a scan of 2 or 3 MB cannot stay in it; smaller
+/// files stay.
+pub const SEPARATE_MIN: u64 = 1024 * 1024;
 
 /// Octets kept of each line: the composer's lines are at most 78 octets
 /// except the message header's long fields (`Subject`, `To`, a long
@@ -60,7 +66,7 @@ pub struct UploadPart {
 /// in message order. On x86_64 it takes 1,200 octets (296 per part).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Layout {
-    /// Attachments of at least [`UPLOAD_MIN`] octets.
+    /// Attachments of at least [`SEPARATE_MIN`] octets.
     pub parts: Vec<UploadPart, MAX_UPLOAD_PARTS>,
     /// Octets of the message.
     pub size: u64,
@@ -147,7 +153,7 @@ pub struct Survey {
     /// number.
     cont: NameFrom,
     cont_next: u16,
-    /// Attachments of at least [`UPLOAD_MIN`] octets seen (also those past
+    /// Attachments of at least [`SEPARATE_MIN`] octets seen (also those past
     /// [`MAX_UPLOAD_PARTS`]).
     big: usize,
     parts: Vec<UploadPart, MAX_UPLOAD_PARTS>,
@@ -293,7 +299,7 @@ impl Survey {
     /// composer's shape (no boundary, a part never closed, a base64 body or
     /// a name that does not decode, a name over 255 octets, anything after
     /// the close delimiter); [`Id::ApiMessageTooLarge`] when more than
-    /// [`MAX_UPLOAD_PARTS`] attachments have at least [`UPLOAD_MIN`]
+    /// [`MAX_UPLOAD_PARTS`] attachments have at least [`SEPARATE_MIN`]
     /// octets.
     pub fn finish(&mut self) -> Result<Layout, Id> {
         let s = core::mem::take(self);
@@ -620,7 +626,7 @@ impl Survey {
             return;
         }
         let raw_len = (self.chars / 4 * 3).saturating_sub(u64::from(self.pad));
-        if !self.attachment || raw_len < UPLOAD_MIN {
+        if !self.attachment || raw_len < SEPARATE_MIN {
             return;
         }
         self.big = self.big.saturating_add(1);

@@ -190,9 +190,9 @@ fn two_big_attachments_and_a_small_one() {
 
 #[test]
 #[cfg_attr(miri, ignore = "composes and surveys megabytes")]
-fn the_threshold_is_upload_min_and_the_text_part_is_optional() {
-    let under = file(UPLOAD_MIN - 1, 4);
-    let at = file(UPLOAD_MIN, 5);
+fn the_threshold_is_separate_min_and_the_text_part_is_optional() {
+    let under = file(SEPARATE_MIN - 1, 4);
+    let at = file(SEPARATE_MIN, 5);
     let atts = [
         att("under.bin", "", under.len() as u64),
         att(SPACE_NAME, "", at.len() as u64),

@@ -327,6 +327,15 @@ impl Session {
             if g.phase == Phase::Chunk && !g.planned {
                 g.phase = Phase::Query;
             }
+            // An attachment whose answer may have been lost could be on
+            // the draft already: asked again it could go twice. A new
+            // draft instead (the old one is never sent).
+            if g.phase == Phase::Attach && !g.planned {
+                g.phase = Phase::Draft;
+                g.part = 0;
+                g.url.clear();
+                g.committed = 0;
+            }
             g.planned = false;
             g.answer_starts();
             Step::Graph(g.phase)
@@ -435,8 +444,17 @@ impl Session {
             Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
             Step::Graph(Phase::Draft) => self.draft_len(),
             Step::Graph(Phase::Chunk) => self.chunk_len(),
+            Step::Graph(Phase::Attach) => self.attach_len(),
             Step::Graph(_) => 0,
         }
+    }
+
+    /// Octets of the current part's `fileAttachment` JSON.
+    fn attach_len(&self) -> u64 {
+        self.answer
+            .graph
+            .current()
+            .map_or(0, |p| graph_upload::attachment_json_len(&p.name, p.raw_len))
     }
 
     /// Octets of Graph's draft: the message without its upload parts.
@@ -460,6 +478,7 @@ impl Session {
             Step::Upload => self.size.saturating_sub(self.answer.upload.committed),
             Step::Graph(Phase::Draft) => Self::body_len_of(Api::Graph, self.draft_len()),
             Step::Graph(Phase::Chunk) => self.chunk_len(),
+            Step::Graph(Phase::Attach) => self.attach_len(),
             // `createUploadSession`'s JSON goes with the head.
             Step::Graph(_) => 0,
         }
@@ -564,20 +583,24 @@ impl Session {
                 }
                 match phase {
                     Phase::Create => w.push_str("/attachments/createUploadSession"),
+                    Phase::Attach => w.push_str("/attachments"),
                     Phase::Send => w.push_str("/send"),
                     _ => {}
                 }
             }
         }
         self.write_host(w);
-        if matches!(phase, Phase::Draft | Phase::Create | Phase::Send) {
+        if matches!(
+            phase,
+            Phase::Draft | Phase::Create | Phase::Attach | Phase::Send
+        ) {
             w.push_str("\r\nAuthorization: Bearer ");
             w.push(token);
         }
         let part = g.current();
         match phase {
             Phase::Draft => w.push_str("\r\nContent-Type: text/plain"),
-            Phase::Create => w.push_str("\r\nContent-Type: application/json"),
+            Phase::Create | Phase::Attach => w.push_str("\r\nContent-Type: application/json"),
             Phase::Chunk => {
                 let (a, b) = g.chunk_range().unwrap_or((0, 0));
                 w.push_str("\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ");
@@ -596,7 +619,7 @@ impl Session {
             }
             _ => w.push_decimal(self.request_body_len()),
         }
-        if matches!(phase, Phase::Draft | Phase::Chunk) {
+        if matches!(phase, Phase::Draft | Phase::Chunk | Phase::Attach) {
             w.push_str("\r\nExpect: 100-continue");
         }
         if phase == Phase::Send {
@@ -812,10 +835,75 @@ impl Session {
                     }
                 }
             }
+            Phase::Attach => self.write_attachment(input, out),
             _ => none,
         };
         self.pos = self.pos.saturating_add(progress.consumed as u64);
         progress
+    }
+
+    /// The current part as a `fileAttachment`: the JSON's start (written
+    /// before any input is taken), the part's base64 characters as they
+    /// pass (line ends dropped), then its end; `fed` counts the body's
+    /// octets written.
+    fn write_attachment(&mut self, input: &[u8], out: &mut [u8]) -> BodyProgress {
+        let Some(part) = self.answer.graph.current() else {
+            return BodyProgress {
+                consumed: 0,
+                written: 0,
+            };
+        };
+        let fed = usize::try_from(self.fed).unwrap_or(usize::MAX);
+        let mut w = Writer::window(out, fed);
+        graph_upload::write_attachment_json_start(&mut w, &part.name);
+        let (start_len, written) = (w.len(), w.written());
+        if fed < start_len {
+            self.fed = self.fed.saturating_add(written as u64);
+            return BodyProgress {
+                consumed: 0,
+                written,
+            };
+        }
+        let (at, body_start) = (self.pos, part.body_start);
+        let chars = part.raw_len.div_ceil(3).saturating_mul(4);
+        if at < body_start {
+            return BodyProgress {
+                consumed: clamp(body_start - at, input.len()),
+                written: 0,
+            };
+        }
+        // Room kept for the JSON's end.
+        let room = out
+            .len()
+            .saturating_sub(graph_upload::ATTACHMENT_JSON_END.len());
+        let mut left = chars.saturating_sub(self.fed - start_len as u64);
+        let (mut consumed, mut written) = (0, 0);
+        for &c in input {
+            if left == 0 || written >= room {
+                break;
+            }
+            consumed += 1;
+            if c == b'\r' || c == b'\n' {
+                continue;
+            }
+            if let Some(d) = out.get_mut(written) {
+                *d = c;
+            }
+            written += 1;
+            left -= 1;
+        }
+        if left == 0 {
+            let end = graph_upload::ATTACHMENT_JSON_END;
+            if let Some(d) = out.get_mut(written..written + end.len()) {
+                d.copy_from_slice(end);
+                written += end.len();
+            }
+            // The attachment is whole: the rest of the pass is dropped.
+            self.draining = true;
+            self.state = State::Tail;
+        }
+        self.fed = self.fed.saturating_add(written as u64);
+        BodyProgress { consumed, written }
     }
 
     /// Base64 of `input` (after the octets carried from the last call)
@@ -1017,7 +1105,7 @@ impl Session {
             g.url.clear();
             g.committed = 0;
             if g.part < parts {
-                Phase::Create
+                g.current().map_or(Phase::Send, graph_upload::first_phase)
             } else {
                 Phase::Send
             }
@@ -1025,7 +1113,10 @@ impl Session {
         let (next, reconnect) = match (phase, status) {
             (Phase::Draft, 201) if !g.id.is_empty() && !g.overflow && parts > 0 => {
                 g.part = 0;
-                (Phase::Create, false)
+                (
+                    g.current().map_or(Phase::Send, graph_upload::first_phase),
+                    false,
+                )
             }
             (Phase::Create, 200 | 201) if !g.overflow && g.upload_target().is_some() => {
                 g.committed = match g.next {
@@ -1034,6 +1125,8 @@ impl Session {
                 };
                 (Phase::Chunk, true)
             }
+            // Attached: the next part or `send`, on this connection.
+            (Phase::Attach, 201) => (after_part(g), false),
             (Phase::Chunk, 200) => {
                 g.committed = match g.next {
                     Some(Some(n)) => n,
