@@ -832,7 +832,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_API_THROTTLED = 705,
   /**
-   * E706: The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 3 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).
+   * E706: The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 1 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).
    */
   MFP_OAUTH_STATUS_API_MESSAGE_TOO_LARGE = 706,
   /**

@@ -966,8 +966,8 @@ catalogue! {
         fix_fr: "Renvoyer après le délai indiqué par le serveur ; étaler les gros lots dans le temps.",
     },
     ApiMessageTooLarge = 706 {
-        en: "The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 3 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).",
-        fr: "Le message dépasse ce que l'API de messagerie accepte (Graph : 150 Mo, au plus 4 fichiers de 3 Mo ou plus, le texte et les autres fichiers ensemble sous 3 Mo ; API Gmail : 35 Mio).",
+        en: "The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 1 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).",
+        fr: "Le message dépasse ce que l'API de messagerie accepte (Graph : 150 Mo, au plus 4 fichiers de 1 Mo ou plus, le texte et les autres fichiers ensemble sous 3 Mo ; API Gmail : 35 Mio).",
         fix_en: "Scan at a lower resolution or in several jobs, or send through SMTP.",
         fix_fr: "Numériser à une résolution plus faible ou en plusieurs travaux, ou envoyer par SMTP.",
     },

@@ -1495,6 +1495,38 @@ fn a_7_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
     );
 }
 
+/// Issue 19 (R-XPORT): a 2.5 MB scan through Graph makes a message over
+/// one `sendMail` whose file is under Graph's 3 MB for an upload session:
+/// a draft, the file attached whole (`contentBytes`), `send`.
+#[test]
+fn a_2_5_mb_scan_through_graph_is_attached_to_a_draft() {
+    let e = api_env("graph-attach", "graph", GRAPH_SCOPE);
+    let scan: Vec<u8> = (0..2_500_000u32).map(|i| (i * 17 % 239) as u8).collect();
+    let pdf = file(&e.dir, "scan-0002.pdf", &scan);
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("202"), "{sent}");
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 1, "sent once");
+    assert!(d[0].path.ends_with("/send"), "{}", d[0].path);
+    assert_eq!(d[0].attachments.len(), 1);
+    assert_eq!(d[0].attachments[0].name, "scan-0002.pdf");
+    assert!(d[0].attachments[0].content == scan, "byte-identical");
+    let paths: Vec<String> =
+        e.w.sim
+            .api_requests()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("/attachments")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.ends_with("/createUploadSession")),
+        "{paths:?}"
+    );
+}
+
 /// Issue 19 (R-XPORT): a 26 MB scan (a 35 MB message, near the Gmail
 /// API's 35 MiB limit) through the resumable upload, the connection
 /// dropped a third of the way in: the job asks the

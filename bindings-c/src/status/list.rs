@@ -282,7 +282,7 @@ pub enum MfpOauthStatus {
     ApiMailboxUnavailable = 704,
     /// E705: The mail API is throttling this mailbox or app (429 or 503 with Retry-After).
     ApiThrottled = 705,
-    /// E706: The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 3 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).
+    /// E706: The message is larger than the mail API takes (Graph: 150 MB, at most 4 files of 1 MB or more, the text and the other files together under 3 MB; Gmail API: 35 MiB).
     ApiMessageTooLarge = 706,
     /// E707: The mail API refused the message as malformed or without a valid recipient (400).
     ApiMessageRefused = 707,
