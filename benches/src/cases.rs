@@ -329,3 +329,161 @@ pub fn api_ours(graph: bool, msg: &[u8], token: &[u8], out: &mut [u8]) -> usize 
         }
     }
 }
+
+/// Which request of Graph's large-message path is on the wire (from its
+/// request line), for the scripted server of [`api_graph_upload_ours`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GraphRequest {
+    Draft,
+    Create,
+    Attach,
+    /// A chunk, and whether it ends the file.
+    Chunk {
+        last: bool,
+        next: u64,
+    },
+    Send,
+}
+
+/// The request a head names (`None`: not a head).
+fn graph_request(head: &[u8]) -> Option<GraphRequest> {
+    let text = core::str::from_utf8(head).ok()?;
+    let line = text.split("\r\n").next()?;
+    if !line.ends_with(" HTTP/1.1") {
+        return None;
+    }
+    if line.starts_with("PUT ") {
+        // `Content-Range: bytes a-b/N`.
+        let range = text.split("\r\nContent-Range: bytes ").nth(1)?;
+        let (ab, n) = range.split_once('/')?;
+        let b: u64 = ab.split_once('-')?.1.parse().ok()?;
+        let n: u64 = n.split("\r\n").next()?.parse().ok()?;
+        return Some(GraphRequest::Chunk {
+            last: b + 1 == n,
+            next: b + 1,
+        });
+    }
+    let path = line.split(' ').nth(1)?;
+    Some(if path.ends_with("/createUploadSession") {
+        GraphRequest::Create
+    } else if path.ends_with("/attachments") {
+        GraphRequest::Attach
+    } else if path.ends_with("/send") {
+        GraphRequest::Send
+    } else {
+        GraphRequest::Draft
+    })
+}
+
+/// A Graph message over one `sendMail` request in memory (R-XPORT, issue
+/// 19): the survey, the draft without the file, the upload session, the
+/// chunks (each pass reading the message from its first octet), `send`;
+/// Graph's answers scripted, the new connections the path asks for made
+/// at once. Returns the octets sent, 0 if the exchange went wrong.
+#[inline(never)]
+pub fn api_graph_upload_ours(msg: &[u8], token: &[u8], out: &mut [u8]) -> usize {
+    use mfp_oauth_core::api::{Api, Request, Session as ApiSession};
+    use mfp_oauth_core::wire::writer::Writer;
+    const HOST: &str = "graph.microsoft.com";
+    let now = Instant::ZERO;
+    let start = |s: &mut ApiSession, resume: bool| {
+        s.start(&Request {
+            api: Api::Graph,
+            host: HOST,
+            port: 443,
+            base_path: "/",
+            mailbox: None,
+            size: msg.len() as u64,
+            recipients: RECIPIENTS.len(),
+            not_before: None,
+            resume,
+        })
+        .is_ok()
+    };
+    let mut s = ApiSession::idle();
+    if !start(&mut s, false) {
+        return 0;
+    }
+    let (mut total, mut on_wire, mut body_done) = (0, None, false);
+    let mut answer = [0u8; 512];
+    loop {
+        while let Ok(Some(tx)) = s.poll_transmit(now, out, token) {
+            total += tx.len;
+            if let Some(r) = graph_request(out.get(..tx.len).unwrap_or(&[])) {
+                on_wire = Some(r);
+                body_done = false;
+            }
+        }
+        match s.poll_event() {
+            Some(Event::ReadyForBody) => {
+                let mut rest = msg;
+                while !rest.is_empty() {
+                    let Ok(p) = s.write_body(rest, out) else {
+                        return 0;
+                    };
+                    total += p.written;
+                    rest = rest.get(p.consumed..).unwrap_or(&[]);
+                }
+                if s.finish_body(now).is_err() {
+                    return 0;
+                }
+                body_done = true;
+            }
+            Some(Event::MessageSent { .. }) => return total,
+            Some(Event::Closed) if s.wants_connection() => {
+                // Every URL of the script is on Graph's host.
+                s.end();
+                if !start(&mut s, true) {
+                    return 0;
+                }
+                on_wire = None;
+            }
+            Some(_) => return 0,
+            None => {
+                let Some(r) = on_wire else { return 0 };
+                let with_body = matches!(
+                    r,
+                    GraphRequest::Draft | GraphRequest::Attach | GraphRequest::Chunk { .. }
+                );
+                let continue_first = with_body && !body_done;
+                let mut w = Writer::new(&mut answer);
+                if continue_first {
+                    w.push_str("HTTP/1.1 100 Continue\r\n\r\n");
+                } else {
+                    let (status, json): (&str, &str) = match r {
+                        GraphRequest::Draft => ("201 Created", r#"{"id":"AAMkBENCH="}"#),
+                        GraphRequest::Create => (
+                            "201 Created",
+                            r#"{"uploadUrl":"https://graph.microsoft.com/up/BENCH?authtoken=eyJ.x","nextExpectedRanges":["0-"]}"#,
+                        ),
+                        GraphRequest::Attach => ("201 Created", r#"{"id":"att"}"#),
+                        GraphRequest::Chunk { last: true, .. } => ("201 Created", "{}"),
+                        GraphRequest::Chunk { .. } => ("200 OK", ""),
+                        GraphRequest::Send => ("202 Accepted", ""),
+                    };
+                    w.push_str("HTTP/1.1 ");
+                    w.push_str(status);
+                    w.push_str("\r\nContent-Type: application/json\r\nContent-Length: ");
+                    if let GraphRequest::Chunk { last: false, next } = r {
+                        // `{"nextExpectedRanges":["N"]}`
+                        let mut digits = Writer::counting();
+                        digits.push_decimal(next);
+                        w.push_decimal(27 + digits.len() as u64);
+                        w.push_str("\r\n\r\n{\"nextExpectedRanges\":[\"");
+                        w.push_decimal(next);
+                        w.push_str("\"]}");
+                    } else {
+                        w.push_decimal(json.len() as u64);
+                        w.push_str("\r\n\r\n");
+                        w.push_str(json);
+                    }
+                }
+                let n = w.len();
+                s.handle_input(now, answer.get(..n).unwrap_or(&[]));
+                if !continue_first {
+                    on_wire = None;
+                }
+            }
+        }
+    }
+}

@@ -127,3 +127,26 @@ fn ours_and_lettre_write_the_same_auth_line() {
     // One octet short: nothing written, no panic.
     assert_eq!(cases::xoauth2_ours(USER, b"t", &mut line[..10]), 0);
 }
+
+#[test]
+fn the_mail_api_cases_carry_their_exchange_to_the_end() {
+    // Issue 19 (R-XPORT): the benchmark's scripted exchanges end sent
+    // (0 would mean the session refused a step), with every octet of the
+    // message's file on the wire.
+    let token = fixtures::access_token(TOKEN_LEN);
+    let mut out = vec![0u8; 64 * 1024];
+    let len = 5 * 1024 * 1024;
+    let msg = fixtures::canonical_message(len);
+    let sent = cases::api_graph_upload_ours(&msg, token.as_bytes(), &mut out);
+    // The file raw (57 octets per 78-octet line of the message), the
+    // draft and the heads: less than the message.
+    let file = (len - 1024) / 78 * 57;
+    assert!(sent > file && sent < msg.len(), "{sent} of {}", msg.len());
+    // Gmail's script is a resumable upload (over 5 MB); Graph's one
+    // `sendMail` (under 3 MiB).
+    for (graph, len) in [(false, 6 * 1024 * 1024), (true, 1024 * 1024)] {
+        let m = fixtures::canonical_message(len);
+        let sent = cases::api_ours(graph, &m, token.as_bytes(), &mut out);
+        assert!(sent > m.len(), "graph {graph}: {sent}");
+    }
+}
