@@ -1452,16 +1452,16 @@ fn graph_refusals_and_limits_get_their_diagnostics_and_send_nothing() {
     assert_eq!(e.w.sim.api_deliveries().len(), 3);
 }
 
-/// Issue 19 (R-XPORT): a 7 MB scan through Graph, over one `sendMail`:
+/// Issue 19 (R-XPORT): a 22 MB scan (a 30 MB message) through Graph, over one `sendMail`:
 /// a draft without the scan, an upload session for it (ranged `PUT`s of
 /// raw octets to the session's URL, no token), then `send`; one chunk's
 /// connection drops halfway: the job asks the upload URL what it has and
 /// goes on from there. The scan arrives byte-identical, the message once.
 #[test]
-fn a_7_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
+fn a_22_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
     use mfp_oauth_host::sim::api::{Api, ApiFault};
     let e = api_env("graph-upload", "graph", GRAPH_SCOPE);
-    let scan: Vec<u8> = (0..7_000_000u32).map(|i| (i * 11 % 241) as u8).collect();
+    let scan: Vec<u8> = (0..22_000_000u32).map(|i| (i * 11 % 241) as u8).collect();
     let pdf = file(&e.dir, "scan-0001.pdf", &scan);
     // The draft, the upload session and the first chunk pass; the second
     // chunk is cut.
