@@ -7,18 +7,6 @@
 
 #include "harness.h"
 
-/* Under valgrind (its header ships with it), for the cases whose cost is
- * the debug library's own per-octet work. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define T_UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
-#endif
-#endif
-#ifndef T_UNDER_VALGRIND
-#define T_UNDER_VALGRIND() 0
-#endif
-
 #include "../../examples/firmware/printer_day.c"
 
 TEST(a_printer_day) { CHECK(printer_day() == 0); }
@@ -1276,15 +1264,10 @@ static uint64_t t_head(char *wire, size_t cap, const char *start, const char *fi
  * upload URL's host and port (no token), then `send` back on Graph's host:
  * 202 ends the job DONE.
  *
- * Skipped under valgrind: the debug library composes the message four
- * times, surveys it and decodes the scan's base64 (about 10^10
- * instructions, some 40 s under valgrind, against 1.5 s under
- * AddressSanitizer, which runs it in full). */
+ * The slowest case under valgrind (the debug library composes the
+ * message four times, surveys it and decodes the scan's base64), run in
+ * full there too. */
 TEST(a_large_message_through_graph_goes_as_a_draft_upload_chunks_and_send) {
-  if (T_UNDER_VALGRIND()) {
-    fprintf(stderr, "note: the 3.7 MB Graph upload case is skipped under valgrind\n");
-    return;
-  }
   int failed_before = pd_failed;
   mfp_oauth_settings s = pd_settings();
   s.transport = MFP_OAUTH_TRANSPORT_GRAPH;

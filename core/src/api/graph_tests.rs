@@ -447,3 +447,43 @@ fn an_attachment_asked_again_after_a_lost_connection_goes_on_a_new_draft() {
         "a new draft: {head}"
     );
 }
+
+#[test]
+fn the_chunk_decoder_gives_its_range_whatever_the_pieces_and_room() {
+    use super::graph_upload::ChunkDecoder;
+    let raw: Vec<u8> = (0..1000u32).map(|i| (i * 37 % 256) as u8).collect();
+    // The composer's lines: 76 characters, CRLF.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+    let mut text = Vec::new();
+    for line in b64.as_bytes().chunks(76) {
+        text.extend_from_slice(line);
+        text.extend_from_slice(b"\r\n");
+    }
+    for (first, last) in [(0u64, 999u64), (1, 998), (57, 113), (500, 500), (998, 999)] {
+        // From the line that holds `first`.
+        let line = first / 57;
+        let from = (line * 78) as usize;
+        for piece in [1usize, 3, 77, 78, 4096] {
+            for room in [3usize, 4, 57, 100, 4096] {
+                let mut d = ChunkDecoder::new(line * 57, first, last);
+                let mut got = Vec::new();
+                let mut out = std::vec![0u8; room];
+                for chunk in text[from..].chunks(piece) {
+                    let mut rest = chunk;
+                    while !rest.is_empty() && !d.done() {
+                        let (taken, written) = d.decode(rest, &mut out).unwrap();
+                        got.extend_from_slice(&out[..written]);
+                        assert!(taken > 0 || written > 0, "progress");
+                        rest = &rest[taken..];
+                    }
+                }
+                assert!(d.done());
+                assert_eq!(
+                    got,
+                    raw[first as usize..=last as usize],
+                    "{first}-{last} piece {piece} room {room}"
+                );
+            }
+        }
+    }
+}

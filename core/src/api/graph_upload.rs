@@ -414,14 +414,39 @@ impl ChunkDecoder {
     /// taken, octets written). `Err` for a character that is no base64.
     pub(super) fn decode(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), ()> {
         let (mut taken, mut written) = (0usize, 0usize);
-        for &c in input {
-            if self.done() || out.len().saturating_sub(written) < 3 {
+        while !self.done() {
+            let rest = input.get(taken..).unwrap_or(&[]);
+            let Some(&c) = rest.first() else { break };
+            if c == b'\r' || c == b'\n' {
+                taken += 1;
+                continue;
+            }
+            let room = out.len().saturating_sub(written);
+            // A line's whole groups at once when no group is begun and
+            // `out` holds them (the common case).
+            let run = rest
+                .iter()
+                .take(LINE_WIRE as usize - 2)
+                .take_while(|&&c| c != b'\r' && c != b'\n')
+                .count()
+                / 4
+                * 4;
+            if self.quad_len == 0 && run > 0 && room >= run / 4 * 3 {
+                let mut raw = [0u8; LINE_RAW as usize];
+                let n = base64::Engine::decode_slice(
+                    &base64::engine::general_purpose::STANDARD,
+                    rest.get(..run).unwrap_or(&[]),
+                    &mut raw,
+                )
+                .map_err(|_| ())?;
+                written = self.keep(raw.get(..n).unwrap_or(&[]), out, written);
+                taken += run;
+                continue;
+            }
+            if room < 3 {
                 break;
             }
             taken += 1;
-            if c == b'\r' || c == b'\n' {
-                continue;
-            }
             if let Some(q) = self.quad.get_mut(usize::from(self.quad_len)) {
                 *q = c;
             }
@@ -437,16 +462,23 @@ impl ChunkDecoder {
                 &mut raw,
             )
             .map_err(|_| ())?;
-            for &b in raw.get(..n).unwrap_or(&[]) {
-                if self.raw >= self.first && self.raw <= self.last {
-                    if let Some(d) = out.get_mut(written) {
-                        *d = b;
-                    }
-                    written += 1;
-                }
-                self.raw += 1;
-            }
+            written = self.keep(raw.get(..n).unwrap_or(&[]), out, written);
         }
         Ok((taken, written))
+    }
+
+    /// The decoded octets of the range into `out` from `written`; returns
+    /// the new `written`.
+    fn keep(&mut self, raw: &[u8], out: &mut [u8], mut written: usize) -> usize {
+        for &b in raw {
+            if self.raw >= self.first && self.raw <= self.last {
+                if let Some(d) = out.get_mut(written) {
+                    *d = b;
+                }
+                written += 1;
+            }
+            self.raw += 1;
+        }
+        written
     }
 }
