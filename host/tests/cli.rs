@@ -1495,6 +1495,56 @@ fn a_22_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
     );
 }
 
+/// Issue 19 (R-XPORT): a drop at each request of Graph's upload path (the
+/// draft, the upload session, each chunk): the job goes on from where
+/// the server is and the message arrives whole, once. A drop once `send`
+/// went out is "delivery unknown" (E330): never asked again.
+#[test]
+fn a_drop_at_every_request_of_graphs_upload_path_sends_the_message_once() {
+    use mfp_oauth_host::sim::api::{Api, ApiFault};
+    let e = api_env("graph-stages", "graph", GRAPH_SCOPE);
+    let scan: Vec<u8> = (0..4_000_000u32).map(|i| (i * 3 % 247) as u8).collect();
+    let pdf = file(&e.dir, "scan.pdf", &scan);
+    let cut = ApiFault::Drop { after: 100_000 };
+    // The requests in order: the draft, the upload session, two chunks,
+    // send.
+    for (n, (stage, passes)) in [
+        ("the draft", 0),
+        ("the upload session", 1),
+        ("the first chunk", 2),
+        ("the last chunk", 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for _ in 0..passes {
+            e.w.sim.push_api_fault(Api::Graph, ApiFault::Pass, 1);
+        }
+        e.w.sim.push_api_fault(Api::Graph, cut, 1);
+        let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+        assert!(sent.contains("202"), "{stage}: {sent}");
+        assert_eq!(e.w.sim.pending_api_faults(Api::Graph), 0, "{stage}");
+        let d = e.w.sim.api_deliveries();
+        assert_eq!(d.len(), n + 1, "{stage}: sent once");
+        assert_eq!(d[n].attachments.len(), 1, "{stage}");
+        assert!(
+            d[n].attachments[0].content == scan,
+            "{stage}: byte-identical"
+        );
+    }
+    // `send` lost: it may have been carried out; the job says so and does
+    // not ask again.
+    for _ in 0..4 {
+        e.w.sim.push_api_fault(Api::Graph, ApiFault::Pass, 1);
+    }
+    e.w.sim.push_api_fault(Api::Graph, ApiFault::LoseAnswer, 1);
+    let o = e.run(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!o.status.success(), "{all}");
+    assert!(all.contains("E330"), "{all}");
+    assert_eq!(e.w.sim.api_deliveries().len(), 5, "carried out once");
+}
+
 /// Issue 19 (R-XPORT): a 2.5 MB scan through Graph makes a message over
 /// one `sendMail` whose file is under Graph's 3 MB for an upload session:
 /// a draft, the file attached whole (`contentBytes`), `send`.
