@@ -1497,10 +1497,11 @@ fn a_22_mb_scan_through_graph_goes_by_an_upload_session_and_survives_a_drop() {
 
 /// Issue 19 (R-XPORT): a drop at each request of Graph's upload path (the
 /// draft, the upload session, each chunk): the job goes on from where
-/// the server is and the message arrives whole, once. A drop once `send`
-/// went out is "delivery unknown" (E330): never asked again.
+/// the server is and the message arrives whole, once. A token that
+/// expires during the upload is refreshed when `send` is refused. A drop
+/// once `send` went out is "delivery unknown" (E330): never asked again.
 #[test]
-fn a_drop_at_every_request_of_graphs_upload_path_sends_the_message_once() {
+fn a_drop_or_an_expired_token_at_any_request_of_graphs_upload_path_sends_the_message_once() {
     use mfp_oauth_host::sim::api::{Api, ApiFault};
     let e = api_env("graph-stages", "graph", GRAPH_SCOPE);
     let scan: Vec<u8> = (0..4_000_000u32).map(|i| (i * 3 % 247) as u8).collect();
@@ -1532,6 +1533,24 @@ fn a_drop_at_every_request_of_graphs_upload_path_sends_the_message_once() {
             "{stage}: byte-identical"
         );
     }
+    // The token expires while the last chunk goes (its URL needs none):
+    // `send` is refused (401), the token refreshed, `send` asked again.
+    for _ in 0..3 {
+        e.w.sim.push_api_fault(Api::Graph, ApiFault::Pass, 1);
+    }
+    e.w.sim
+        .push_api_fault(Api::Graph, ApiFault::ExpireTokens, 1);
+    let before = e.w.sim.api_requests().len();
+    let sent = e.ok(&["send", "--to", "carol@fabrikam.test", &pdf]);
+    assert!(sent.contains("202"), "{sent}");
+    let statuses: Vec<u16> = e.w.sim.api_requests()[before..]
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [201, 201, 200, 201, 401, 202], "{statuses:?}");
+    let d = e.w.sim.api_deliveries();
+    assert_eq!(d.len(), 5, "sent once");
+    assert!(d[4].attachments[0].content == scan);
     // `send` lost: it may have been carried out; the job says so and does
     // not ask again.
     for _ in 0..4 {
@@ -1542,7 +1561,7 @@ fn a_drop_at_every_request_of_graphs_upload_path_sends_the_message_once() {
     let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(!o.status.success(), "{all}");
     assert!(all.contains("E330"), "{all}");
-    assert_eq!(e.w.sim.api_deliveries().len(), 5, "carried out once");
+    assert_eq!(e.w.sim.api_deliveries().len(), 6, "carried out once");
 }
 
 /// Issue 19 (R-XPORT): a 2.5 MB scan through Graph makes a message over

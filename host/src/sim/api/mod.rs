@@ -185,6 +185,11 @@ pub enum ApiFault {
     /// Carry the request out (send, commit), then close the connection
     /// without writing the answer.
     LoseAnswer,
+    /// Every access token issued so far expires as this request arrives
+    /// (it is then carried out as usual: a request with a token gets
+    /// `401`, an upload URL's does not need one): a token that runs out in
+    /// the middle of an upload.
+    ExpireTokens,
 }
 
 /// A Graph draft (`POST /me/messages`).
@@ -557,6 +562,12 @@ fn handle(sim: &Sim, port: u16, c: &mut Conn, head: &Head) -> bool {
     let fault = api
         .and_then(|a| sim.pop_api_fault(a))
         .filter(|f| *f != ApiFault::Pass);
+    let fault = if fault == Some(ApiFault::ExpireTokens) {
+        sim.forget_access_tokens();
+        None
+    } else {
+        fault
+    };
     let drop_after = match fault {
         Some(ApiFault::Drop { after }) => Some(after),
         _ => None,
