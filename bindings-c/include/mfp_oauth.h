@@ -76,7 +76,13 @@
  *   SMTP READY_FOR_BODY   stream the message: _smtp_write_body (the composer's
  *                         output: _smtp_write_body_canonical), _smtp_finish_body
  *                         (compose it with mfp_oauth_mime_*; its size with
- *                         _set_message_size before the session, or in the job)
+ *                         _set_message_size before the session, or in the job).
+ *                         With a mail API transport it can come again in the
+ *                         job: stream the message again from its first octet
+ *                         (a new mfp_oauth_mime_begin, same date and random)
+ *   (mail APIs)           a CONNECT can follow SESSION in the same job, to
+ *                         another host (a retry, a resumed upload, Graph's
+ *                         upload URL): close, open the one the plan names
  *   PERSIST               write the image into the slot save names: a page
  *                         at a time (mfp_oauth_mailer_save_begin, then
  *                         _save_next until it gives 0 octets) or whole
@@ -3129,7 +3135,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 1,880 B at opt-level s, 1,952 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,880 B at opt-level s, 1,960 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3223,7 +3229,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 744 B at opt-level s, 768 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 768 B at opt-level s, 808 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3306,7 +3312,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,828 B at opt-level s, 2,004 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,340 B at opt-level s, 2,284 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
