@@ -2,7 +2,7 @@
 # release): the targets, their dictionaries, the toolchain. Sourced.
 
 # Every target of core/fuzz/Cargo.toml, parsers first, then sessions.
-FUZZ_TARGETS=(smtp_reply sasl_challenge oauth_http oauth_json nv_load mime_compose oauth_redirect oauth_client smtp_client mailer_session app_assertion api_answer)
+FUZZ_TARGETS=(smtp_reply sasl_challenge oauth_http oauth_json nv_load mime_compose oauth_redirect oauth_client smtp_client mailer_session app_assertion api_answer graph_upload)
 
 # The dictionary option of target $1: the dictionaries of the protocols its
 # input speaks, concatenated into $2 (libFuzzer takes one -dict). Prints
@@ -13,7 +13,7 @@ fuzz_dict() {
     smtp_reply | smtp_client) dicts=(smtp json) ;;
     sasl_challenge | oauth_json) dicts=(json) ;;
     oauth_http | oauth_client | oauth_redirect | app_assertion) dicts=(http json) ;;
-    api_answer) dicts=(http json api) ;;
+    api_answer | graph_upload) dicts=(http json api) ;;
     mailer_session) dicts=(smtp http json) ;;
     nv_load | mime_compose) dicts=() ;;
   esac

@@ -7,7 +7,7 @@ set -euo pipefail
 export LC_ALL=C # lengths in octets
 cd "$(dirname "$0")/.."
 corpus="$1"
-targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session app_assertion api_answer)
+targets=(smtp_client smtp_reply sasl_challenge oauth_http oauth_json oauth_client oauth_redirect nv_load mime_compose mailer_session app_assertion api_answer graph_upload)
 for target in "${targets[@]}"; do
   mkdir -p "$corpus/$target"
 done
@@ -161,3 +161,16 @@ location='https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send?up
 # Bare error bodies, for the error parser.
 { api_seed 0 0 64 ''; printf '%s' "$graph_error"; } > "$corpus/api_answer/graph-error-body"
 { api_seed 1 0 64 ''; printf '%s' "$google_403"; } > "$corpus/api_answer/google-error-body"
+
+# Graph's path over one sendMail request (R-XPORT): flags (1: the 3.2 MiB
+# file, through an upload session), the transmit buffer (times 4), then the
+# steps: 04 FF 00 00 00 a whole pass of the message with finish_body, 02
+# `100 Continue`, 00 00 00 the natural answer to the request on the wire
+# (then its choices: 00 the usual id, URL, ranges), 09 the driver's new
+# connection, 06 the close, 08 quit.
+pass='\x04\xff\x00\x00\x00'
+printf "\x00\xff${pass}\x02${pass}\x00\x00\x00\x00\x02${pass}\x00\x00\x00\x00\x00\x00\x08" > "$corpus/graph_upload/attach"
+printf "\x01\xff${pass}\x02${pass}\x00\x00\x00\x00\x00\x00\x00\x00\x00\x09\x02${pass}\x00\x00\x00\x09\x00\x00\x00\x08" > "$corpus/graph_upload/upload-session"
+# The chunk cut halfway (pieces of 7 octets in a window, output of 95),
+# the close, a new connection asking what the server has (GET), the rest.
+printf "\x01\x40${pass}\x02${pass}\x00\x00\x00\x00\x00\x00\x00\x00\x00\x09\x02\x04\x80\x07\x80\x40\x06\x09\x00\x00\x00\x40\x00\x02${pass}\x00\x00\x00\x09\x00\x00\x00\x08" > "$corpus/graph_upload/chunk-cut"

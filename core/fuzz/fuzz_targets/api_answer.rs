@@ -39,7 +39,7 @@
 mod common;
 
 use base64::Engine;
-use common::{contains, Wire};
+use common::{contains, field_number, Wire};
 use libfuzzer_sys::fuzz_target;
 use mfp_oauth_core::api::error_body::{
     ErrorBody, ErrorParser, MAX_API_ERROR_CODE_LEN, MAX_API_ERROR_MESSAGE_LEN,
@@ -62,13 +62,6 @@ fn message() -> &'static [u8] {
         assert!(!contains(&m, TOKEN));
         m
     })
-}
-
-/// The number after `name` in `head`.
-fn field_number(head: &str, name: &str) -> Option<u64> {
-    let at = head.find(name)? + name.len();
-    let digits = head[at..].split(|c: char| !c.is_ascii_digit()).next()?;
-    digits.parse().ok()
 }
 
 fn parse_errors(data: &[u8], split: usize) -> ErrorBody {

@@ -62,6 +62,13 @@ impl<'a> Feed<'a> {
     }
 }
 
+/// The number after `name` in an HTTP head.
+pub fn field_number(head: &str, name: &str) -> Option<u64> {
+    let at = head.find(name)? + name.len();
+    let digits = head[at..].split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
+}
+
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
