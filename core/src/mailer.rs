@@ -1719,17 +1719,8 @@ impl Mailer {
             return self.finish(Plan::Failed { diag });
         }
         // Graph's upload URL for a chunk: its own host (R-XPORT).
-        if let Some((host, port)) = self.client.api.next_target() {
-            return match HostName::try_from(host) {
-                Ok(host) => Plan::Connect {
-                    host,
-                    port,
-                    security: Security::ImplicitTls,
-                },
-                Err(_) => self.finish(Plan::Failed {
-                    diag: Id::ApiUnexpectedResponse,
-                }),
-            };
+        if self.client.api.next_target().is_some() {
+            return self.upload_connect();
         }
         let target = self.api_target();
         let host = target
@@ -1743,6 +1734,28 @@ impl Mailer {
                 security: Security::ImplicitTls,
             },
             (Err(diag), _) | (_, Err(diag)) => self.finish(Plan::Failed { diag }),
+        }
+    }
+
+    /// The connection to Graph's upload URL's host. Not inlined: its host
+    /// name stays off [`Mailer::api_connect`]'s frame, whose endpoint it
+    /// does not need (R-MEM).
+    #[inline(never)]
+    fn upload_connect(&mut self) -> Plan {
+        let host = self
+            .client
+            .api
+            .next_target()
+            .and_then(|(h, p)| Some((HostName::try_from(h).ok()?, p)));
+        match host {
+            Some((host, port)) => Plan::Connect {
+                host,
+                port,
+                security: Security::ImplicitTls,
+            },
+            None => self.finish(Plan::Failed {
+                diag: Id::ApiUnexpectedResponse,
+            }),
         }
     }
 

@@ -62,16 +62,6 @@ pub(super) enum Phase {
     Send,
 }
 
-/// The survey, then the layout it found.
-// One place for either (no heap to box the larger in): the point is that
-// both are never held at once.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum Map {
-    Surveying(Survey),
-    Found(Layout),
-}
-
 /// Which member of an answer is being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Member {
@@ -86,9 +76,9 @@ pub(super) struct GraphUpload {
     /// The message's size it is for (0: none).
     pub(super) size: u64,
     pub(super) phase: Phase,
-    /// The survey while it reads, then what it found (one place: the
-    /// survey keeps the parts it has found so far).
-    map: Map,
+    /// The survey while it reads, then what it found (lent by it: the
+    /// layout is never moved, R-MEM).
+    survey: Survey,
     /// The draft's id (empty: not created).
     pub(super) id: String<MAX_DRAFT_ID_LEN>,
     /// The current part (index into the layout's parts).
@@ -119,7 +109,7 @@ impl core::fmt::Debug for GraphUpload {
         f.debug_struct("GraphUpload")
             .field("size", &self.size)
             .field("phase", &self.phase)
-            .field("map", &self.map)
+            .field("survey", &self.survey)
             .field("id_len", &self.id.len())
             .field("part", &self.part)
             .field("url_len", &self.url.len())
@@ -133,7 +123,7 @@ impl GraphUpload {
         GraphUpload {
             size: 0,
             phase: Phase::Survey,
-            map: Map::Surveying(Survey::new()),
+            survey: Survey::new(),
             id: String::new(),
             part: 0,
             url: String::new(),
@@ -148,9 +138,18 @@ impl GraphUpload {
         }
     }
 
-    /// Forget the path (the job is over, or another message starts).
+    /// Forget the path (the job is over, or another message starts), in
+    /// place (R-MEM: the path's place is 4 KB).
     pub(super) fn forget(&mut self) {
-        *self = Self::new();
+        self.size = 0;
+        self.phase = Phase::Survey;
+        self.survey.reset();
+        self.id.clear();
+        self.part = 0;
+        self.url.clear();
+        self.committed = 0;
+        self.planned = false;
+        self.answer_starts();
     }
 
     /// A path for a message of `size` octets, from its survey.
@@ -161,10 +160,7 @@ impl GraphUpload {
 
     /// What the survey found, once it has.
     pub(super) fn layout(&self) -> Option<&Layout> {
-        match &self.map {
-            Map::Found(l) => Some(l),
-            Map::Surveying(_) => None,
-        }
+        self.survey.layout()
     }
 
     /// The current upload part.
@@ -175,24 +171,17 @@ impl GraphUpload {
     /// The survey reads the next octets of the message (a pass from its
     /// first octet: a survey begun before is started again).
     pub(super) fn survey(&mut self, data: &[u8]) {
-        if let Map::Surveying(s) = &mut self.map {
-            s.feed(data);
-        }
+        self.survey.feed(data);
     }
 
     /// A survey's pass begins.
     pub(super) fn survey_starts(&mut self) {
-        self.map = Map::Surveying(Survey::new());
+        self.survey.reset();
     }
 
     /// The survey's pass ended: the layout, or why the path cannot go.
     pub(super) fn surveyed(&mut self) -> Result<(), crate::diag::Id> {
-        let layout = match &mut self.map {
-            Map::Surveying(s) => s.finish()?,
-            Map::Found(_) => return Err(crate::diag::Id::WrongState),
-        };
-        self.map = Map::Found(layout);
-        Ok(())
+        self.survey.finish().map(|_| ())
     }
 
     /// A new answer is to be read.
@@ -237,7 +226,14 @@ pub(super) fn split_url(url: &str) -> Option<(&str, u16, &str)> {
         Some((h, p)) if !authority.ends_with(']') => (h, p.parse::<u16>().ok()?),
         _ => (authority, 443),
     };
-    let ok = !host.is_empty() && path.bytes().all(|b| b.is_ascii_graphic());
+    // A host name or an IPv4 address, nothing that could end up in the
+    // `Host` field or a TLS name otherwise; the path goes on the request
+    // line as it is: visible ASCII only.
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && path.bytes().all(|b| b.is_ascii_graphic());
     ok.then_some((host, port, path))
 }
 

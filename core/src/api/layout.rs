@@ -120,7 +120,7 @@ enum NameFrom {
 }
 
 /// Surveys one message as it streams past; see the [module](self) text.
-/// On x86_64 it takes 1,632 octets: the parts found so far, the current
+/// On x86_64 it takes 1,640 octets: the parts found so far, the current
 /// part's name and the first 80 octets of the current line.
 pub struct Survey {
     /// Octets fed so far.
@@ -156,7 +156,11 @@ pub struct Survey {
     /// Attachments of at least [`SEPARATE_MIN`] octets seen (also those past
     /// [`MAX_UPLOAD_PARTS`]).
     big: usize,
-    parts: Vec<UploadPart, MAX_UPLOAD_PARTS>,
+    /// What was found: the parts so far, the size once finished. Kept
+    /// here and lent out ([`Survey::layout`]): never moved (R-MEM).
+    found: Layout,
+    /// [`Survey::finish`] accepted the message.
+    done: bool,
 }
 
 impl core::fmt::Debug for Survey {
@@ -169,7 +173,8 @@ impl core::fmt::Debug for Survey {
                 &core::str::from_utf8(&self.boundary).unwrap_or(""),
             )
             .field("big", &self.big)
-            .field("parts", &self.parts)
+            .field("found", &self.found)
+            .field("done", &self.done)
             .finish_non_exhaustive()
     }
 }
@@ -256,8 +261,45 @@ impl Survey {
             cont: NameFrom::None,
             cont_next: 0,
             big: 0,
-            parts: Vec::new(),
+            found: Layout {
+                parts: Vec::new(),
+                size: 0,
+            },
+            done: false,
         }
+    }
+
+    /// As new, for another message, in place.
+    pub fn reset(&mut self) {
+        self.pos = 0;
+        self.line_start = 0;
+        self.line_len = 0;
+        self.line = [0; LINE_KEEP];
+        self.cr = false;
+        self.stage = Stage::Head;
+        self.field = Field::Other;
+        self.boundary = [0; BOUNDARY_LEN];
+        self.has_boundary = false;
+        self.part_start = 0;
+        self.body_start = 0;
+        self.attachment = false;
+        self.base64 = false;
+        self.chars = 0;
+        self.pad = 0;
+        self.name.clear();
+        self.name_from = NameFrom::None;
+        self.cont = NameFrom::None;
+        self.cont_next = 0;
+        self.big = 0;
+        self.found.parts.clear();
+        self.found.size = 0;
+        self.done = false;
+    }
+
+    /// What [`Survey::finish`] accepted (`None` before).
+    #[must_use]
+    pub fn layout(&self) -> Option<&Layout> {
+        self.done.then_some(&self.found)
     }
 
     /// The next octets of the message.
@@ -291,8 +333,8 @@ impl Survey {
         }
     }
 
-    /// The whole message was fed: what it holds. The survey is then as
-    /// new, for another message.
+    /// The whole message was fed: what it holds (also lent by
+    /// [`Survey::layout`] until [`Survey::reset`]).
     ///
     /// # Errors
     /// [`Id::InvalidArgument`] when the message does not have the
@@ -301,18 +343,16 @@ impl Survey {
     /// the close delimiter); [`Id::ApiMessageTooLarge`] when more than
     /// [`MAX_UPLOAD_PARTS`] attachments have at least [`SEPARATE_MIN`]
     /// octets.
-    pub fn finish(&mut self) -> Result<Layout, Id> {
-        let s = core::mem::take(self);
-        if s.stage != Stage::Epilogue || s.line_len != 0 || s.cr {
+    pub fn finish(&mut self) -> Result<&Layout, Id> {
+        if self.stage != Stage::Epilogue || self.line_len != 0 || self.cr {
             return Err(Id::InvalidArgument);
         }
-        if s.big > MAX_UPLOAD_PARTS {
+        if self.big > MAX_UPLOAD_PARTS {
             return Err(Id::ApiMessageTooLarge);
         }
-        Ok(Layout {
-            parts: s.parts,
-            size: s.pos,
-        })
+        self.found.size = self.pos;
+        self.done = true;
+        Ok(&self.found)
     }
 
     fn fail(&mut self) {
@@ -630,7 +670,7 @@ impl Survey {
             return;
         }
         self.big = self.big.saturating_add(1);
-        if self.parts.is_full() {
+        if self.found.parts.is_full() {
             return;
         }
         let Ok(name) = String::from_utf8(self.name.clone()) else {
@@ -644,7 +684,7 @@ impl Survey {
             raw_len,
             name,
         };
-        if self.parts.push(part).is_err() {
+        if self.found.parts.push(part).is_err() {
             self.fail();
         }
     }
