@@ -254,6 +254,22 @@ fn clamp(n: u64, len: usize) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX).min(len)
 }
 
+/// `segment` as a path segment (RFC 3986): octets that may not stand as
+/// they are percent-encoded, into `put`.
+fn path_segment(segment: &[u8], mut put: impl FnMut(u8)) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &c in segment {
+        if path_safe(c) {
+            put(c);
+        } else {
+            put(b'%');
+            for n in [c >> 4, c & 15] {
+                put(HEX.get(usize::from(n)).copied().unwrap_or(b'0'));
+            }
+        }
+    }
+}
+
 /// Whether `c` may stand in a path segment as is (RFC 3986 `pchar`
 /// without `%`).
 fn path_safe(c: u8) -> bool {
@@ -402,18 +418,13 @@ impl Session {
                     None => p.push_str("me")?,
                     Some(a) => {
                         p.push_str("users/")?;
-                        for &c in a.as_str().as_bytes() {
-                            if path_safe(c) {
-                                p.push(char::from(c))?;
-                            } else {
-                                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                                p.push('%')?;
-                                for n in [c >> 4, c & 15] {
-                                    let h = HEX.get(usize::from(n)).copied().unwrap_or(b'0');
-                                    p.push(char::from(h))?;
-                                }
+                        let mut fits = Ok(());
+                        path_segment(a.as_str().as_bytes(), |b| {
+                            if fits.is_ok() {
+                                fits = p.push(char::from(b));
                             }
-                        }
+                        });
+                        fits?;
                     }
                 }
                 // The request's own part (`/sendMail`, `/messages…`) is
@@ -579,7 +590,10 @@ impl Session {
                 w.push_str("/messages");
                 if phase != Phase::Draft {
                     w.push_byte(b'/');
-                    w.push_str(&g.id);
+                    // As Graph gave it, but a path segment: whatever it
+                    // holds (`/`, a space, CR LF from a JSON escape) is
+                    // percent-encoded, never a break in the request line.
+                    path_segment(g.id.as_bytes(), |b| w.push_byte(b));
                 }
                 match phase {
                     Phase::Create => w.push_str("/attachments/createUploadSession"),
