@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 74,896 octets in all, the same with the administrator alone or with 4
+ * 74,904 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -150,14 +150,14 @@
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 59,896 octets, alignment 8
+ * 64-bit words of `mfp_oauth_mailer` storage: 59,904 octets, alignment 8
  * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
  * the job's envelope and no copy of the token, the settings in force and
  * the staged ones 4.2 KB each, the mail API session 7.4 KB with Graph's
  * upload-session place: its 2 KB upload URL and the large attachments'
  * layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 7487
+#define MFP_OAUTH_MAILER_WORDS 7488
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
@@ -3312,7 +3312,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 2,340 B at opt-level s, 2,284 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,828 B at opt-level s, 2,004 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,

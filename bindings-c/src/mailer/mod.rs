@@ -64,13 +64,13 @@ pub(crate) struct MailerObj {
     piece_save: Option<PieceSave>,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 59,896 octets, alignment 8
+/// 64-bit words of `mfp_oauth_mailer` storage: 59,904 octets, alignment 8
 /// (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
 /// the job's envelope and no copy of the token, the settings in force and
 /// the staged ones 4.2 KB each, the mail API session 7.4 KB with Graph's
 /// upload-session place: its 2 KB upload URL and the large attachments'
 /// layout).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 7487;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 7488;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;
