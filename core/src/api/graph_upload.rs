@@ -466,6 +466,15 @@ impl ChunkDecoder {
     /// The decoded octets of the range into `out` from `written`; returns
     /// the new `written`.
     fn keep(&mut self, raw: &[u8], out: &mut [u8], mut written: usize) -> usize {
+        let n = raw.len() as u64;
+        if self.raw >= self.first && self.raw.saturating_add(n) <= self.last.saturating_add(1) {
+            // All of it in the range (every line but the range's ends).
+            if let Some(d) = out.get_mut(written..written + raw.len()) {
+                d.copy_from_slice(raw);
+                self.raw += n;
+                return written + raw.len();
+            }
+        }
         for &b in raw {
             if self.raw >= self.first && self.raw <= self.last {
                 if let Some(d) = out.get_mut(written) {
