@@ -3229,7 +3229,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 768 B at opt-level s, 808 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 776 B at opt-level s, 816 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
