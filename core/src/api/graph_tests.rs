@@ -536,3 +536,37 @@ fn serde_json_escape(s: &str) -> String {
     out.push('"');
     out
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "passes megabytes")]
+fn a_large_message_not_of_the_composers_shape_fails_once_without_a_new_connection() {
+    // The survey cannot find the files of a message it did not compose:
+    // the message fails (E102), as a property of the message: no new
+    // connection would change it, so none is asked for.
+    let m: Vec<u8> = b"Subject: x\r\n\r\n"
+        .iter()
+        .copied()
+        .chain((0..4_000_000u32).map(|i| {
+            if i % 78 >= 76 {
+                b"\r\n"[(i % 78 - 76) as usize]
+            } else {
+                b'a'
+            }
+        }))
+        .collect();
+    let mut s = Session::idle();
+    s.start(&request(GRAPH, 443, m.len() as u64, false))
+        .unwrap();
+    assert_eq!(events(&mut s), [Event::ReadyForBody]);
+    assert_eq!(pass(&mut s, &m, 65536, usize::MAX), b"");
+    assert_eq!(
+        events(&mut s),
+        [Event::MessageFailed {
+            error: Error::Api {
+                status: 0,
+                diag: Id::InvalidArgument
+            }
+        }]
+    );
+    assert_eq!(transmit(&mut s), "", "nothing sent");
+}

@@ -389,8 +389,9 @@ impl Session {
     }
 
     /// Whether `api` takes a message of `size` octets
-    /// ([`Id::ApiMessageTooLarge`] when not): Graph's 4 MB request with
-    /// the base64, the Gmail API's 35 MiB resumable upload.
+    /// ([`Id::ApiMessageTooLarge`] when not): Graph's 150 MB (over one 4 MB
+    /// request, by a draft and upload sessions), the Gmail API's 35 MiB
+    /// resumable upload.
     pub const fn check_size(api: Api, size: u64) -> Result<(), Id> {
         let (len, limit) = match api {
             // Over one request: a draft and upload sessions.
@@ -840,10 +841,7 @@ impl Session {
                             BodyProgress { consumed, written }
                         }
                         Err(()) => {
-                            self.fail(Error::Api {
-                                status: 0,
-                                diag: Id::InvalidArgument,
-                            });
+                            self.message_failed(Id::InvalidArgument);
                             none
                         }
                     }
@@ -1075,7 +1073,7 @@ impl Session {
         });
         match ok {
             Ok(()) => self.next_graph_request(Phase::Draft, false),
-            Err(diag) => self.fail(Error::Api { status: 0, diag }),
+            Err(diag) => self.message_failed(diag),
         }
     }
 
@@ -1356,6 +1354,18 @@ impl Session {
             (_, None) => put(&body.message),
         }
         Reply::from_text(code, &text)
+    }
+
+    /// The message itself cannot go this way (not the composer's shape,
+    /// too many large files, a draft over one request): the job fails,
+    /// and no new connection would change that.
+    fn message_failed(&mut self, diag: Id) {
+        self.state = State::Answered;
+        self.draining = false;
+        self.events.clear();
+        let _ = self.events.push_back(Event::MessageFailed {
+            error: Error::Api { status: 0, diag },
+        });
     }
 
     fn fail(&mut self, error: Error) {
