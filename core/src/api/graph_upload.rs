@@ -18,6 +18,7 @@
 use heapless::String;
 
 use super::layout::{Layout, Survey, UploadPart};
+use crate::secret::SecretBuf;
 use crate::wire::json::JsonError;
 use crate::wire::json_stream::{text, Ev, Scanner, Sink};
 use crate::wire::writer::Writer;
@@ -83,8 +84,9 @@ pub(super) struct GraphUpload {
     pub(super) id: String<MAX_DRAFT_ID_LEN>,
     /// The current part (index into the layout's parts).
     pub(super) part: usize,
-    /// The current part's upload URL, whole (empty: no session yet).
-    pub(super) url: String<UPLOAD_URL_LEN>,
+    /// The current part's upload URL, whole (empty: no session yet): a
+    /// credential of its own (its `authtoken`), wiped when cleared.
+    pub(super) url: SecretBuf<UPLOAD_URL_LEN>,
     /// Raw octets of the current part the server has.
     pub(super) committed: u64,
     /// The first of `nextExpectedRanges` read (its start), `Some(None)`
@@ -126,7 +128,7 @@ impl GraphUpload {
             survey: Survey::new(),
             id: String::new(),
             part: 0,
-            url: String::new(),
+            url: SecretBuf::new(),
             committed: 0,
             next: None,
             overflow: false,
@@ -204,7 +206,7 @@ impl GraphUpload {
     /// The upload URL's host, port and path with its query, when it is an
     /// `https` URL whose path can go on a request line as it is.
     pub(super) fn upload_target(&self) -> Option<(&str, u16, &str)> {
-        split_url(&self.url)
+        split_url(core::str::from_utf8(self.url.expose()).ok()?)
     }
 
     /// The raw range of the current part the next chunk carries
@@ -262,7 +264,9 @@ impl Sink for GraphUpload {
             (Member::Id, 1, Ev::StrStart) => self.id.clear(),
             (Member::Id, 1, Ev::Str(s)) => self.overflow |= !push_all(&mut self.id, s)?,
             (Member::Url, 1, Ev::StrStart) => self.url.clear(),
-            (Member::Url, 1, Ev::Str(s)) => self.overflow |= !push_all(&mut self.url, s)?,
+            (Member::Url, 1, Ev::Str(s)) => {
+                self.overflow |= self.url.extend(text(s)?.as_bytes()).is_err();
+            }
             (Member::Ranges, 1, Ev::Open) => self.next = Some(None),
             (Member::Ranges, 2, Ev::StrStart) => {
                 self.element = self.element.saturating_add(1);
