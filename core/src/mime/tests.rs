@@ -610,7 +610,8 @@ fn a_restart_composes_the_same_octets_again_from_the_first() {
     // resumed upload, reads the message again: it must be the same octets
     // (the same boundary, Date and Message-ID), wherever the first pass
     // stopped, even in a failed file.
-    let a = data(5_000, 3);
+    // Under Miri a smaller file and fewer stops: the same paths.
+    let a = data(if cfg!(miri) { 600 } else { 5_000 }, 3);
     let atts = [Attachment {
         name: "scan.pdf",
         content_type: "",
@@ -618,7 +619,12 @@ fn a_restart_composes_the_same_octets_again_from_the_first() {
     }];
     let m = parts(Some("Attached: 1 page."), "Scan", &atts, &TO);
     let whole = run(m, &[&a], 4096, 4096).unwrap().1;
-    for stop in [0usize, 1, 100, 400, 2_000, whole.len() - 1, whole.len()] {
+    let stops: &[usize] = if cfg!(miri) {
+        &[1, 400, whole.len()]
+    } else {
+        &[0, 1, 100, 400, 2_000, whole.len() - 1, whole.len()]
+    };
+    for &stop in stops {
         let mut c = Composer::new(m, Some(WHEN), &RANDOM).unwrap();
         let mut got = 0;
         let mut fed = 0;
