@@ -1630,10 +1630,6 @@ impl Mailer {
         };
     }
 
-    /// Where the mail API of the settings' transport is (R-XPORT): the API
-    /// URL when one is set, otherwise the provider's (Graph in the
-    /// Microsoft cloud set, `gmail.googleapis.com`).
-    #[inline(never)]
     /// Which mail API the settings' transport names.
     fn api_kind(&self) -> api::Api {
         match self.settings.transport {
@@ -1642,6 +1638,10 @@ impl Mailer {
         }
     }
 
+    /// Where the mail API of the settings' transport is (R-XPORT): the API
+    /// URL when one is set, otherwise the provider's (Graph in the
+    /// Microsoft cloud set, `gmail.googleapis.com`).
+    #[inline(never)]
     fn api_target(&self) -> Result<crate::provider::Endpoint, Id> {
         use crate::provider::Endpoint;
         let s = &self.settings;
