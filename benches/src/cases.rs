@@ -260,6 +260,20 @@ pub fn job_core(
     outcome
 }
 
+/// One pass of `msg` through an API session's body, from its first
+/// octet, as a driver streams it after `ReadyForBody`, then its end;
+/// returns the octets written (`None`: the session refused).
+fn api_pass(s: &mut mfp_oauth_core::api::Session, msg: &[u8], out: &mut [u8]) -> Option<usize> {
+    let (mut rest, mut total) = (msg, 0);
+    while !rest.is_empty() {
+        let p = s.write_body(rest, out).ok()?;
+        total += p.written;
+        rest = rest.get(p.consumed..).unwrap_or(&[]);
+    }
+    s.finish_body(Instant::ZERO).ok()?;
+    Some(total)
+}
+
 /// A mail API request in memory (R-XPORT, issue 19): the core's whole
 /// exchange for `msg` through [`mfp_oauth_core::api::Session`], the
 /// server's answers scripted (Gmail: the resumable upload's start, `100
@@ -306,17 +320,10 @@ pub fn api_ours(graph: bool, msg: &[u8], token: &[u8], out: &mut [u8]) -> usize 
         }
         match s.poll_event() {
             Some(Event::ReadyForBody) => {
-                let mut rest = msg;
-                while !rest.is_empty() {
-                    let Ok(p) = s.write_body(rest, out) else {
-                        return 0;
-                    };
-                    total += p.written;
-                    rest = rest.get(p.consumed..).unwrap_or(&[]);
-                }
-                if s.finish_body(now).is_err() {
+                let Some(n) = api_pass(&mut s, msg, out) else {
                     return 0;
-                }
+                };
+                total += n;
             }
             Some(Event::MessageSent { .. }) => return total,
             Some(_) => return 0,
@@ -416,17 +423,10 @@ pub fn api_graph_upload_ours(msg: &[u8], token: &[u8], out: &mut [u8]) -> usize 
         }
         match s.poll_event() {
             Some(Event::ReadyForBody) => {
-                let mut rest = msg;
-                while !rest.is_empty() {
-                    let Ok(p) = s.write_body(rest, out) else {
-                        return 0;
-                    };
-                    total += p.written;
-                    rest = rest.get(p.consumed..).unwrap_or(&[]);
-                }
-                if s.finish_body(now).is_err() {
+                let Some(n) = api_pass(&mut s, msg, out) else {
                     return 0;
-                }
+                };
+                total += n;
                 body_done = true;
             }
             Some(Event::MessageSent { .. }) => return total,

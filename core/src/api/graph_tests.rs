@@ -159,6 +159,15 @@ fn through_the_draft(s: &mut Session, m: &[u8], piece: usize) -> Vec<u8> {
         .unwrap()
 }
 
+/// A session for `m` past its survey and draft, the draft answered
+/// `201` with `json`: the next request is the first part's.
+fn drafted(m: &[u8], json: &str) -> Session {
+    let mut s = Session::idle();
+    through_the_draft(&mut s, m, 65536);
+    answer(&mut s, "201 Created", json);
+    s
+}
+
 /// The draft is the message without the scan's part, whole otherwise.
 fn check_draft(m: &[u8], draft: &[u8]) {
     let text = String::from_utf8(m.to_vec()).unwrap();
@@ -264,9 +273,7 @@ fn a_large_message_goes_as_a_draft_an_upload_session_and_send() {
 fn a_chunk_cut_by_a_drop_goes_on_from_what_the_server_has() {
     let file = scan();
     let m = message(&file);
-    let mut s = Session::idle();
-    through_the_draft(&mut s, &m, 65536);
-    answer(&mut s, "201 Created", r#"{"id":"AAMk="}"#);
+    let mut s = drafted(&m, r#"{"id":"AAMk="}"#);
     transmit(&mut s);
     answer(
         &mut s,
@@ -343,13 +350,9 @@ fn assert_unexpected(s: &mut Session) {
 fn a_draft_answer_without_an_id_or_a_broken_upload_url_is_no_success() {
     let file = scan();
     let m = message(&file);
-    let mut s = Session::idle();
-    through_the_draft(&mut s, &m, 65536);
-    answer(&mut s, "201 Created", r#"{"subject":"no id"}"#);
+    let mut s = drafted(&m, r#"{"subject":"no id"}"#);
     assert_unexpected(&mut s);
-    let mut s = Session::idle();
-    through_the_draft(&mut s, &m, 65536);
-    answer(&mut s, "201 Created", r#"{"id":"AAMk="}"#);
+    let mut s = drafted(&m, r#"{"id":"AAMk="}"#);
     transmit(&mut s);
     answer(
         &mut s,
@@ -432,9 +435,7 @@ fn an_attachment_asked_again_after_a_lost_connection_goes_on_a_new_draft() {
         ("page-2.jpg", &small),
         ("page-3.jpg", &small),
     ]);
-    let mut s = Session::idle();
-    through_the_draft(&mut s, &m, 65536);
-    answer(&mut s, "201 Created", r#"{"id":"AAMk="}"#);
+    let mut s = drafted(&m, r#"{"id":"AAMk="}"#);
     request_with_body(&mut s, &m, 65536);
     s.handle_close(t(3));
     assert!(s.resumable());
@@ -512,9 +513,7 @@ fn an_id_or_upload_url_from_graph_never_breaks_a_request_line() {
     // header line of its own into a POST with the token).
     let file = scan();
     let m = message(&file);
-    let mut s = Session::idle();
-    through_the_draft(&mut s, &m, 65536);
-    answer(&mut s, "201 Created", r#"{"id":"a\r\nX-Evil: 1/b"}"#);
+    let mut s = drafted(&m, r#"{"id":"a\r\nX-Evil: 1/b"}"#);
     let head = transmit(&mut s);
     assert!(
         head.starts_with("POST /v1.0/me/messages/a%0D%0AX-Evil:%201%2Fb/attachments/createUploadSession HTTP/1.1\r\n"),
@@ -527,9 +526,7 @@ fn an_id_or_upload_url_from_graph_never_breaks_a_request_line() {
         "https://outlook example/up",
         "https://outlook.example\r\nX: 1/up",
     ] {
-        let mut s = Session::idle();
-        through_the_draft(&mut s, &m, 65536);
-        answer(&mut s, "201 Created", r#"{"id":"AAMk="}"#);
+        let mut s = drafted(&m, r#"{"id":"AAMk="}"#);
         transmit(&mut s);
         let json = std::format!(r#"{{"uploadUrl":{}}}"#, serde_json_escape(url));
         answer(&mut s, "201 Created", &json);

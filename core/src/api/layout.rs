@@ -282,19 +282,11 @@ impl Survey {
         self.line = [0; LINE_KEEP];
         self.cr = false;
         self.stage = Stage::Head;
-        self.field = Field::Other;
         self.boundary = [0; BOUNDARY_LEN];
         self.has_boundary = false;
         self.part_start = 0;
         self.body_start = 0;
-        self.attachment = false;
-        self.base64 = false;
-        self.chars = 0;
-        self.pad = 0;
-        self.name.clear();
-        self.name_from = NameFrom::None;
-        self.cont = NameFrom::None;
-        self.cont_next = 0;
+        self.clear_part();
         self.big = 0;
         self.found.parts.clear();
         self.found.size = 0;
@@ -475,9 +467,14 @@ impl Survey {
 
     fn open_part(&mut self) {
         self.stage = Stage::PartHead;
-        self.field = Field::Other;
         self.part_start = self.line_start;
         self.body_start = self.pos;
+        self.clear_part();
+    }
+
+    /// What a part's headers and body have said so far: nothing.
+    fn clear_part(&mut self) {
+        self.field = Field::Other;
         self.attachment = false;
         self.base64 = false;
         self.chars = 0;
