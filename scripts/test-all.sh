@@ -8,7 +8,25 @@ root=$(pwd)
 log_dir="${root}/target/test-all"
 mkdir -p "$log_dir"
 
-stage() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
+# Each stage's heading also gives the disk left: the suite's builds (test
+# binaries, the board's, Miri's and the fuzzers' nightly ones) take many
+# gigabytes, and a machine short of disk must show where it went.
+stage() { printf '\n=== %s (%ss, %s free)\n' "$1" "$SECONDS" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+
+# One clean build per run: incremental caches would only add gigabytes.
+export CARGO_INCREMENTAL=0
+
+# A nightly build dir that no later stage reads (Miri's, the fuzzers') is
+# removed when less than 20 GiB are left, so a small disk still holds the
+# stages after it; a roomy machine keeps it for the next run.
+reclaim() {
+  local free_kib
+  free_kib=$(df -k --output=avail . | tail -1 | tr -d ' ')
+  if [[ $free_kib -lt $((20 * 1024 * 1024)) ]]; then
+    echo "disk: $((free_kib / 1024)) MiB free, removing $* (rebuilt on the next run)"
+    rm -rf "$@"
+  fi
+}
 
 stage "toolchain: components and the board target"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -125,9 +143,11 @@ if [[ $miri_failed -ne 0 ]]; then
   exit 1
 fi
 unset PROPTEST_CASES MIRIFLAGS
+reclaim target/miri
 
 stage "fuzzing: every core fuzz target, briefly"
 bash scripts/fuzz-smoke.sh
+reclaim core/fuzz/target
 
 stage "interop: the real drivers against oidc-provider, Dovecot and Postfix on loopback"
 # Installs the servers when missing (apt, npm) and fails if it cannot.
