@@ -94,9 +94,11 @@ impl Thumbprint {
         }
         let unpadded = text.strip_suffix('=').unwrap_or(text);
         let mut decoded = [0u8; THUMBPRINT_LEN + 3];
+        // The engines by reference: each holds its 320 octets of tables,
+        // and an array of them by value put both on the stack (R-MEM).
         let engines = [
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
         ];
         for engine in engines {
             if let Ok(THUMBPRINT_LEN) = engine.decode_slice(unpadded, &mut decoded) {
