@@ -4,11 +4,11 @@
 //! slots. No secret is in a record: the secrets follow in the vault.
 
 use heapless::{String, Vec};
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::{NvError, STATUS_VERIFIED};
 use crate::address::Address;
-use crate::config::schema::tagged_count;
 use crate::config::{
     Nv, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, Value,
     WebDavHttpVersion, SCHEMA,
@@ -17,7 +17,7 @@ use crate::limits::{MAX_SEND_AS, MAX_USER_TOKENS};
 use crate::provider::MicrosoftCloud;
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
-use crate::token::{Slot, TokenStatus, WallTime};
+use crate::token::{Slot, TokenStatus, TokenStore, WallTime};
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvSettings<'a> {
@@ -87,8 +87,12 @@ pub(super) enum NvValue<'a> {
 /// ([`Nv::Tag`]): (tag, value) pairs, so that a new setting needs no new
 /// record and an image from before it loads with its default. A tag this
 /// build does not know is skipped.
-pub(super) type NvTagged<'a> = Vec<(u8, NvValue<'a>), { tagged_count() }>;
+#[cfg(test)]
+pub(super) type NvTagged<'a> = Vec<(u8, NvValue<'a>), { crate::config::schema::tagged_count() }>;
 
+/// The metadata record's shape, gathered (what [`MetaRecord`] writes; the
+/// loader reads it in its parts).
+#[cfg(test)]
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvMeta<'a> {
     #[serde(borrow)]
@@ -210,28 +214,108 @@ fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
 
 /// Format 5's tagged record of `s`: every setting with a tag that is not
 /// at its default, from the schema.
-pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
-    let mut out = NvTagged::new();
-    for setting in SCHEMA {
-        let Nv::Tag(tag) = setting.nv else { continue };
+/// The (tag, value) pairs of format 5's tagged record for `s`, in the
+/// schema's order.
+fn tagged_values(s: &Settings) -> impl Iterator<Item = (u8, NvValue<'_>)> {
+    SCHEMA.iter().filter_map(|setting| {
+        let Nv::Tag(tag) = setting.nv else {
+            return None;
+        };
         // A setting at its default is left out (its tag's absence means
         // the default): an image does not change when a setting is added.
         if s.field_is_default(setting.field) {
-            continue;
+            return None;
         }
-        let value = match s.value(setting.field) {
-            Some(Value::Bool(b)) => NvValue::Bool(b),
-            Some(Value::Number(n)) => NvValue::Number(n),
-            Some(Value::Choice(c)) => NvValue::Choice(c),
-            Some(Value::Text(t)) => NvValue::Text(t),
-            Some(Value::Address(a)) => NvValue::Text(a.map_or("", Address::as_str)),
+        let value = match s.value(setting.field)? {
+            Value::Bool(b) => NvValue::Bool(b),
+            Value::Number(n) => NvValue::Number(n),
+            Value::Choice(c) => NvValue::Choice(c),
+            Value::Text(t) => NvValue::Text(t),
+            Value::Address(a) => NvValue::Text(a.map_or("", Address::as_str)),
             // A composite setting has no tag (schema test).
-            Some(Value::Composite) | None => continue,
+            Value::Composite => return None,
         };
-        // As many entries as tagged settings: the push cannot fail.
-        let _ = out.push((tag, value));
+        Some((tag, value))
+    })
+}
+
+/// Format 5's tagged record of `s`, gathered (the writer streams it
+/// instead, [`MetaRecord`]; kept to check that both agree).
+#[cfg(test)]
+pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
+    // As many entries as tagged settings: no push can fail.
+    tagged_values(s).collect()
+}
+
+/// The metadata record of an image (an `NvMeta`) as postcard writes it,
+/// made field by field from the settings and the store while it is
+/// encoded: the users' records and the tagged settings are not gathered on
+/// the stack first (R-MEM: they were 1.3 KB of the image writer's frame,
+/// under `mfp_oauth_mailer_save_begin`).
+pub(super) struct MetaRecord<'a> {
+    pub(super) settings: &'a Settings,
+    pub(super) store: &'a TokenStore,
+}
+
+impl Serialize for MetaRecord<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The fields of `NvMeta`, in its order (postcard writes a struct
+        // as its fields one after the other).
+        let mut meta = s.serialize_struct("NvMeta", 6)?;
+        meta.serialize_field("settings", &nv_settings(self.settings))?;
+        meta.serialize_field("tagged", &TaggedRecord(self.settings))?;
+        let secret_len = len16(self.settings.app_client_secret.0.len());
+        meta.serialize_field("client_secret_len", &secret_len)?;
+        meta.serialize_field("admin", &nv_slot(&self.store.admin))?;
+        meta.serialize_field("users", &UserRecords(self.store))?;
+        meta.serialize_field("expiries", &ExpiryRecord(self.store))?;
+        meta.end()
     }
-    out
+}
+
+/// [`NvTagged`] as a sequence made while it is written.
+struct TaggedRecord<'a>(&'a Settings);
+
+impl Serialize for TaggedRecord<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(tagged_values(self.0).count()))?;
+        for pair in tagged_values(self.0) {
+            seq.serialize_element(&pair)?;
+        }
+        seq.end()
+    }
+}
+
+/// The users' [`NvUser`] records, made one at a time.
+struct UserRecords<'a>(&'a TokenStore);
+
+impl Serialize for UserRecords<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.user_entries().count()))?;
+        for u in self.0.user_entries() {
+            seq.serialize_element(&NvUser {
+                id: &u.id,
+                slot: nv_slot(&u.slot),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// [`NvExpiries`]: the administrator's, then each user's in the order of
+/// the users' records.
+struct ExpiryRecord<'a>(&'a TokenStore);
+
+impl Serialize for ExpiryRecord<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let slots =
+            || core::iter::once(&self.0.admin).chain(self.0.user_entries().map(|u| &u.slot));
+        let mut seq = s.serialize_seq(Some(slots().count()))?;
+        for slot in slots() {
+            seq.serialize_element(&slot.refresh_expires_at.map(|w| w.0))?;
+        }
+        seq.end()
+    }
 }
 
 /// Every tagged setting of `s` back to its default: what an image without

@@ -7,18 +7,16 @@
 
 use core::fmt;
 
-use heapless::Vec;
 use postcard::ser_flavors::Flavor;
 use zeroize::Zeroize;
 
-use super::records::{nv_settings, nv_slot, nv_tagged, NvExpiries, NvMeta, NvUser};
+use super::records::MetaRecord;
 use super::seal::{SecretSealer, PIECE_LEN};
 use super::{
     aad, le32, nonce, DeviceKey, NvError, Seal, BODY_FIXED_LEN, CRC, FLAG_SEALED, FORMAT_VERSION,
     MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
 };
 use crate::config::Settings;
-use crate::limits::MAX_USER_TOKENS;
 use crate::token::TokenStore;
 
 /// Write the image of `settings` and `store`'s refresh tokens, sequence
@@ -376,35 +374,11 @@ impl Parts<'_> {
         Ok(())
     }
 
-    /// The settings' and slots' records. Not inlined: the list of users'
-    /// records lives on this frame only while it is encoded (R-MEM).
-    #[inline(never)]
+    /// The settings' and slots' records, made as they are encoded.
     fn records(&self, sink: &mut dyn Sink) -> Result<(), NvError> {
-        let mut users: Vec<NvUser<'_>, MAX_USER_TOKENS> = Vec::new();
-        for u in self.store.user_entries() {
-            users
-                .push(NvUser {
-                    id: &u.id,
-                    slot: nv_slot(&u.slot),
-                })
-                .map_err(|_| NvError::BufferTooSmall)?;
-        }
-        let mut expiries = NvExpiries::new();
-        let slots =
-            core::iter::once(&self.store.admin).chain(self.store.user_entries().map(|u| &u.slot));
-        for slot in slots {
-            expiries
-                .push(slot.refresh_expires_at.map(|w| w.0))
-                .map_err(|_| NvError::BufferTooSmall)?;
-        }
-        let meta = NvMeta {
-            settings: nv_settings(self.settings),
-            tagged: nv_tagged(self.settings),
-            client_secret_len: u16::try_from(self.settings.app_client_secret.0.len())
-                .unwrap_or(u16::MAX),
-            admin: nv_slot(&self.store.admin),
-            users,
-            expiries,
+        let meta = MetaRecord {
+            settings: self.settings,
+            store: self.store,
         };
         postcard::serialize_with_flavor(&meta, ToSink(sink)).map_err(|_| NvError::BufferTooSmall)
     }

@@ -712,6 +712,73 @@ fn every_tagged_setting_of_the_schema_round_trips_through_the_image() {
     assert!(s == settings);
 }
 
+/// R-MEM: the writer makes the metadata record as it encodes it
+/// (`MetaRecord`); its octets are those of the gathered record (`NvMeta`),
+/// with no user, with the fixture's two and with every user slot taken, a
+/// death date on some, a client secret and a setting of each kind tagged.
+#[test]
+fn the_streamed_metadata_record_is_the_gathered_one() {
+    use super::records::{nv_settings, nv_slot, nv_tagged, MetaRecord, NvMeta, NvUser};
+    use crate::limits::MAX_USER_TOKENS;
+    fn gathered(settings: &Settings, store: &TokenStore) -> Vec<u8> {
+        let meta = NvMeta {
+            settings: nv_settings(settings),
+            tagged: nv_tagged(settings),
+            client_secret_len: u16::try_from(settings.app_client_secret.0.len()).unwrap(),
+            admin: nv_slot(&store.admin),
+            users: store
+                .user_entries()
+                .map(|u| NvUser {
+                    id: &u.id,
+                    slot: nv_slot(&u.slot),
+                })
+                .collect(),
+            expiries: core::iter::once(&store.admin)
+                .chain(store.user_entries().map(|u| &u.slot))
+                .map(|slot| slot.refresh_expires_at.map(|w| w.0))
+                .collect(),
+        };
+        encoded(&meta)
+    }
+    fn streamed(settings: &Settings, store: &TokenStore) -> Vec<u8> {
+        encoded(&MetaRecord { settings, store })
+    }
+    fn encoded(record: &impl serde::Serialize) -> Vec<u8> {
+        let mut out = vec![0u8; IMAGE_MAX_LEN];
+        let n = postcard::to_slice(record, &mut out).unwrap().len();
+        out.truncate(n);
+        out
+    }
+    let (mut settings, mut store) = fixture_state();
+    assert_eq!(streamed(&settings, &store), gathered(&settings, &store));
+    let empty = TokenStore::new();
+    assert_eq!(streamed(&settings, &empty), gathered(&settings, &empty));
+    for i in 2..MAX_USER_TOKENS {
+        let name = format!("user{i}");
+        let account = addr(&format!("{name}@contoso.com"));
+        let life = (i % 2 == 0).then(|| Duration::from_secs(86_400 * i as u64));
+        store
+            .store_signed_in(
+                at(0),
+                Some(FIXTURE_WALL),
+                &user(&name),
+                &account,
+                TokenGrant {
+                    refresh_expires_in: life,
+                    ..grant(b"AT", 3600, Some(name.as_bytes()))
+                },
+                Some(&account),
+            )
+            .unwrap();
+    }
+    assert_eq!(store.user_entries().count(), MAX_USER_TOKENS);
+    settings.refresh_margin_s = 1200;
+    settings.app_client_secret.0.set(b"app-secret").unwrap();
+    let full = streamed(&settings, &store);
+    assert_eq!(full, gathered(&settings, &store));
+    assert!(full.len() > streamed(&settings, &empty).len());
+}
+
 /// R-APP, R-NV: the app's client secret is sealed in the vault like the
 /// proxy password: it comes back with the device key only, is not in the
 /// image in clear, and an older format has none.
