@@ -720,7 +720,7 @@ impl Settings {
             self.provider != ProviderKind::Custom
         } else {
             // The token goes to it: TLS always, even on loopback.
-            crate::provider::Endpoint::parse_url(&self.api_url).is_ok_and(|e| e.tls())
+            crate::provider::UrlParts::parse(&self.api_url).is_ok_and(|u| u.tls)
         };
         if !url_ok {
             v.insert(ConfigError::ApiUrlInvalid);

@@ -1640,21 +1640,24 @@ impl Mailer {
 
     /// Where the mail API of the settings' transport is (R-XPORT): the API
     /// URL when one is set, otherwise the provider's (Graph in the
-    /// Microsoft cloud set, `gmail.googleapis.com`).
-    #[inline(never)]
-    fn api_target(&self) -> Result<crate::provider::Endpoint, Id> {
-        use crate::provider::Endpoint;
-        let s = &self.settings;
+    /// Microsoft cloud set, `gmail.googleapis.com`). Borrowed from the
+    /// settings, so nothing is copied onto the callers' frames (R-MEM).
+    fn api_target(s: &Settings) -> Result<crate::provider::UrlParts<'_>, Id> {
+        use crate::provider::UrlParts;
+        let preset = |host| UrlParts {
+            host,
+            port: 443,
+            path: "/",
+            tls: true,
+        };
         let target = if !s.api_url.is_empty() {
-            Endpoint::parse_url(&s.api_url).ok().filter(Endpoint::tls)
+            UrlParts::parse(&s.api_url).ok().filter(|u| u.tls)
         } else {
             match s.provider {
                 crate::config::ProviderKind::Microsoft => {
-                    Endpoint::new(s.microsoft_cloud.graph_host(), 443, "/").ok()
+                    Some(preset(s.microsoft_cloud.graph_host()))
                 }
-                crate::config::ProviderKind::Google => {
-                    Endpoint::new("gmail.googleapis.com", 443, "/").ok()
-                }
+                crate::config::ProviderKind::Google => Some(preset("gmail.googleapis.com")),
                 _ => None,
             }
         };
@@ -1702,10 +1705,11 @@ impl Mailer {
     }
 
     /// Before an API session: the connection to open, with TLS from the
-    /// start (the token goes in the request's head). Not inlined, nor is
-    /// [`Mailer::api_target`]: the endpoint they build (450 B) stays off
-    /// the frames of `submit` and the other callers (R-MEM).
-    #[inline(never)]
+    /// start (the token goes in the request's head): Graph's upload URL's
+    /// host for a chunk, else the API's. Only a dispatch: each target's
+    /// host name is copied into the plan on a frame of its own, not one
+    /// under the other on the frames of `submit` and the other callers
+    /// (R-MEM).
     fn api_connect(&mut self) -> Plan {
         // A message the API cannot take fails before a connection is
         // opened for nothing (its size may also come later, with
@@ -1718,28 +1722,31 @@ impl Mailer {
         if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
             return self.finish(Plan::Failed { diag });
         }
-        // Graph's upload URL for a chunk: its own host (R-XPORT).
         if self.client.api.next_target().is_some() {
-            return self.upload_connect();
-        }
-        let target = self.api_target();
-        let host = target
-            .as_ref()
-            .map_err(|e| *e)
-            .and_then(|t| HostName::try_from(t.host()).map_err(|_| Id::ApiUrlInvalid));
-        match (host, target) {
-            (Ok(host), Ok(t)) => Plan::Connect {
-                host,
-                port: t.port(),
-                security: Security::ImplicitTls,
-            },
-            (Err(diag), _) | (_, Err(diag)) => self.finish(Plan::Failed { diag }),
+            self.upload_connect()
+        } else {
+            self.api_host_connect()
         }
     }
 
-    /// The connection to Graph's upload URL's host. Not inlined: its host
-    /// name stays off [`Mailer::api_connect`]'s frame, whose endpoint it
-    /// does not need (R-MEM).
+    /// The connection to the API's host ([`Mailer::api_target`]).
+    #[inline(never)]
+    fn api_host_connect(&mut self) -> Plan {
+        let target = Self::api_target(&self.settings).and_then(|t| {
+            let host = HostName::try_from(t.host).map_err(|_| Id::ApiUrlInvalid)?;
+            Ok((host, t.port))
+        });
+        match target {
+            Ok((host, port)) => Plan::Connect {
+                host,
+                port,
+                security: Security::ImplicitTls,
+            },
+            Err(diag) => self.finish(Plan::Failed { diag }),
+        }
+    }
+
+    /// The connection to Graph's upload URL's host.
     #[inline(never)]
     fn upload_connect(&mut self) -> Plan {
         let host = self
@@ -1770,7 +1777,7 @@ impl Mailer {
             return;
         };
         let app_only = self.app_grant(&owner);
-        let target = self.api_target();
+        let target = Self::api_target(&self.settings);
         let api = self.api_kind();
         let started = match (
             target,
@@ -1781,7 +1788,7 @@ impl Mailer {
                 Some(size) => {
                     // The connection `api_connect` planned: Graph's upload
                     // URL's host for a chunk, else the API's.
-                    let mut at = (t.host(), t.port());
+                    let mut at = (t.host, t.port);
                     let mut upload_host = [0u8; crate::limits::MAX_DOMAIN_LEN];
                     if let Some((h, p)) = self.client.api.next_target() {
                         if let Some(d) = upload_host.get_mut(..h.len()) {
@@ -1793,7 +1800,7 @@ impl Mailer {
                         api,
                         host: at.0,
                         port: at.1,
-                        base_path: t.path(),
+                        base_path: t.path,
                         mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
                         size,
                         recipients: envelope.to.len(),
