@@ -56,6 +56,15 @@ impl Address {
 
     /// Check and copy `s`.
     pub fn parse(s: &str) -> Result<Self, AddressError> {
+        Self::check(s)?;
+        let mut out = String::new();
+        out.push_str(s).map_err(|_| AddressError::TooLong)?;
+        Ok(Address(out))
+    }
+
+    /// Whether `s` is an address [`Address::parse`] takes, without making
+    /// one.
+    pub fn check(s: &str) -> Result<(), AddressError> {
         if s.is_empty() {
             return Err(AddressError::Empty);
         }
@@ -79,9 +88,15 @@ impl Address {
         {
             return Err(AddressError::NotLocalAtDomain);
         }
-        let mut out = String::new();
-        out.push_str(s).map_err(|_| AddressError::TooLong)?;
-        Ok(Address(out))
+        Ok(())
+    }
+
+    /// [`Address::parse`] written into `self` (R-MEM: no address made on
+    /// the caller's frame and moved); on error `self` is unchanged.
+    pub fn set(&mut self, s: &str) -> Result<(), AddressError> {
+        Self::check(s)?;
+        self.0.clear();
+        self.0.push_str(s).map_err(|_| AddressError::TooLong)
     }
 
     /// The address as text.
@@ -165,11 +180,46 @@ mod tests {
             ("a@b@c", NotLocalAtDomain),
             ("a@.b", NotLocalAtDomain),
         ];
+        // In place too (R-MEM): the same refusal, and the address held
+        // before is unchanged.
+        let mut held = Address::parse("kept@contoso.com").unwrap();
         for (input, err) in cases {
             assert_eq!(Address::parse(input), Err(*err), "{input:?}");
+            assert_eq!(Address::check(input), Err(*err), "{input:?}");
+            assert_eq!(held.set(input), Err(*err), "{input:?}");
+            assert_eq!(held.as_str(), "kept@contoso.com");
         }
         let long = "a".repeat(250) + "@b.cc";
         assert_eq!(Address::parse(&long), Err(TooLong));
+        assert_eq!(held.set(&long), Err(TooLong));
+        assert_eq!(held.set("a@b"), Ok(()));
+        assert_eq!(held, Address::parse("a@b").unwrap());
+    }
+
+    /// R-MEM: recipients are checked and written where the envelope keeps
+    /// them; a refused one leaves the envelope as it was.
+    #[test]
+    fn recipients_added_as_text_are_checked_in_place() {
+        use crate::limits::MAX_RECIPIENTS;
+        use crate::smtp::{Envelope, SubmitError};
+        let mut e = Envelope::new(Address::parse("scan@contoso.com").unwrap());
+        assert_eq!(e.add_recipient_text("alice@contoso.com"), Ok(()));
+        assert_eq!(
+            e.add_recipient_text("bob@contoso.com>\r\nDATA"),
+            Err(SubmitError::InvalidAddress)
+        );
+        assert_eq!(e.to.len(), 1);
+        assert_eq!(e.to[0].as_str(), "alice@contoso.com");
+        for i in 1..MAX_RECIPIENTS {
+            assert_eq!(e.add_recipient_text(&format!("u{i}@contoso.com")), Ok(()));
+        }
+        assert_eq!(
+            e.add_recipient_text("one@too.many"),
+            Err(SubmitError::TooManyRecipients)
+        );
+        assert_eq!(e.to.len(), MAX_RECIPIENTS);
+        let last = format!("u{}@contoso.com", MAX_RECIPIENTS - 1);
+        assert_eq!(e.to[MAX_RECIPIENTS - 1].as_str(), last);
     }
 
     #[test]

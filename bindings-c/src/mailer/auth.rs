@@ -1,6 +1,7 @@
 //! The token flows a plan asks for: reporting a sign-in, the
 //! administrator's Acquire, the refresh grant (R-OAUTH, R-TOK, R-ACCT).
 
+use mfp_oauth_core::address::Address;
 use mfp_oauth_core::mailer::{Mailer, MailerError, Plan};
 use mfp_oauth_core::oauth::{self, Event as OAuthEvent, FlowKind};
 use mfp_oauth_core::token::TokenGrant;
@@ -22,7 +23,9 @@ fn grant_of(c: &TokenClient) -> Result<TokenGrant<'_>, MfpOauthStatus> {
 }
 
 /// Hands the grant of the finished token client `tc` to `report` (a
-/// sign-in or a refresh) and writes the plan that follows.
+/// sign-in or a refresh), with the account the provider named if it did
+/// (borrowed from the client, not copied onto this frame: R-MEM), and
+/// writes the plan that follows.
 ///
 /// # Safety
 /// `out_plan` not NULL and valid for a write.
@@ -30,10 +33,11 @@ unsafe fn report_grant(
     tc: &mut TokenClient,
     m: &mut MailerObj,
     out_plan: *mut MfpOauthPlan,
-    report: impl FnOnce(&mut Mailer, TokenGrant<'_>) -> Result<Plan, MailerError>,
+    report: impl FnOnce(&mut Mailer, TokenGrant<'_>, Option<&Address>) -> Result<Plan, MailerError>,
 ) -> MfpOauthStatus {
     let grant = try_status!(grant_of(tc));
-    let reported = report(&mut m.mailer, grant);
+    let learned = tc.tokens().and_then(|t| t.account.address());
+    let reported = report(&mut m.mailer, grant, learned);
     // This end is reported: `mfp_oauth_mailer_poll_token_event` will not
     // report it again.
     let _ = tc.take_outcome();
@@ -62,16 +66,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_succeeded(
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
     let work = |tc: &mut TokenClient, m: &mut MailerObj| {
-        let learned = tc.tokens().and_then(|t| t.account.address().cloned());
         // SAFETY: not NULL and valid (contract).
         unsafe {
-            report_grant(tc, m, out_plan, |m, grant| {
-                m.auth_succeeded_as(
-                    Instant::from_millis(now_ms),
-                    wall(wall_s),
-                    grant,
-                    learned.as_ref(),
-                )
+            report_grant(tc, m, out_plan, |m, grant, learned| {
+                m.auth_succeeded_as(Instant::from_millis(now_ms), wall(wall_s), grant, learned)
             })
         }
     };
@@ -309,7 +307,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_succeeded(
     let work = |tc: &mut TokenClient, m: &mut MailerObj| {
         // SAFETY: not NULL and valid (contract).
         unsafe {
-            report_grant(tc, m, out_plan, |m, grant| {
+            report_grant(tc, m, out_plan, |m, grant, _| {
                 m.exchange_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
             })
         }

@@ -293,6 +293,8 @@ pub enum SubmitError {
     NoRecipients,
     /// More than [`crate::limits::MAX_RECIPIENTS`] recipients.
     TooManyRecipients,
+    /// A recipient is not an acceptable address.
+    InvalidAddress,
 }
 
 impl fmt::Display for SubmitError {
@@ -301,6 +303,7 @@ impl fmt::Display for SubmitError {
             SubmitError::WrongState => "a message is in progress or the session is over",
             SubmitError::NoRecipients => "the envelope has no recipient",
             SubmitError::TooManyRecipients => "too many recipients",
+            SubmitError::InvalidAddress => "a recipient is not an acceptable address",
         })
     }
 }
@@ -313,6 +316,7 @@ impl Diagnostic for SubmitError {
             SubmitError::WrongState => Id::WrongState,
             SubmitError::NoRecipients => Id::InvalidArgument,
             SubmitError::TooManyRecipients => Id::CapacityExceeded,
+            SubmitError::InvalidAddress => Id::InvalidAddress,
         }
     }
 }

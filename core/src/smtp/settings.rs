@@ -237,6 +237,26 @@ impl Envelope {
     pub fn add_recipient(&mut self, to: Address) -> Result<(), SubmitError> {
         self.to.push(to).map_err(|_| SubmitError::TooManyRecipients)
     }
+
+    /// Add the recipient `to`, checked as [`Address::parse`] checks it and
+    /// written where the envelope keeps it (R-MEM: no address made on the
+    /// caller's frame and moved). Fails when it is not an address or
+    /// [`MAX_RECIPIENTS`] are already there; the envelope is then
+    /// unchanged.
+    pub fn add_recipient_text(&mut self, to: &str) -> Result<(), SubmitError> {
+        Address::check(to).map_err(|_| SubmitError::InvalidAddress)?;
+        let before = self.to.len();
+        self.to
+            .push(Address::default())
+            .map_err(|_| SubmitError::TooManyRecipients)?;
+        match self.to.last_mut().map(|a| a.set(to)) {
+            Some(Ok(())) => Ok(()),
+            _ => {
+                self.to.truncate(before);
+                Err(SubmitError::InvalidAddress)
+            }
+        }
+    }
 }
 
 use super::event::SubmitError;
