@@ -10,12 +10,18 @@
  *  4. power cycle: the mailer is rebuilt from the flash, the access token is
  *     gone, the refresh token is there;
  *  5. the next job refreshes (rotation persisted to the other slot) and sends;
- *  6. login-user mode with automatic deletion: a user's tokens go at logout.
+ *  6. login-user mode with automatic deletion: a user's tokens go at logout;
+ *  7. the transport becomes Microsoft Graph (R-XPORT): the tokens' scope no
+ *     longer fits, so the next scan signs the administrator in within the
+ *     job, is throttled once (429, Retry-After) and goes through Graph's
+ *     sendMail on a new connection (the deepest paths of the job, painted
+ *     like the rest, R-MEM).
  *
  * printer_day() returns the number of failed checks (0: the day went well).
  * The caller may define PD_MEASURED(name, call) to wrap library calls. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mfp_oauth.h"
@@ -143,6 +149,12 @@ static const char PD_REFRESHED_JSON[] =
     "{\"token_type\":\"Bearer\",\"scope\":\"https://outlook.office.com/SMTP.Send\",\"expires_in\":3599,"
     "\"access_token\":\"EwBAAfreshTokenAfterRefresh\","
     "\"refresh_token\":\"M.C107_BAY.0.U.-rotated2Kq!Zx*9\"}";
+
+static const char PD_GRAPH_TOKEN_JSON[] =
+    "{\"token_type\":\"Bearer\",\"scope\":\"https://graph.microsoft.com/Mail.Send "
+    "https://graph.microsoft.com/Mail.ReadWrite\",\"expires_in\":3599,"
+    "\"access_token\":\"EwBgGraphAccessTokenForSendMail\","
+    "\"refresh_token\":\"M.C107_BAY.0.U.-graphRefresh7Qz\"}";
 
 /* Runs the token client until it succeeds, answering each request with the
  * next scripted body; returns 1 on ACCESS_TOKEN. */
@@ -284,6 +296,9 @@ static void pd_server_receive(const uint8_t *data, size_t len) {
   }
 }
 
+/* Where the session's octets go: the SMTP server, or the mail API's. */
+static void (*pd_wire)(const uint8_t *data, size_t len) = pd_server_receive;
+
 /* Drains the mailer's steps; returns 1 once the plan changed. */
 static int pd_steps(void) {
   int changed = 0;
@@ -311,7 +326,7 @@ static int pd_steps(void) {
                                                  &n));
             PD_OK(st);
             if (st != MFP_OAUTH_STATUS_OK) break;
-            pd_server_receive(out, n);
+            pd_wire(out, n);
             off += used;
           }
           PD_OK(mfp_oauth_mailer_smtp_finish_body(&pd_mailer, pd_now));
@@ -388,6 +403,99 @@ static void pd_connect_and_send(mfp_oauth_plan *plan) {
   pd_session(plan);
   PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_DONE);
   PD_CHECK(plan->reply_code == 250 && plan->accepted == 1);
+}
+
+/* ---- the mail API (Microsoft Graph) -------------------------------------- */
+
+/* Graph's sendMail as a server: it reads each request's head, refuses the
+ * first with 429 and Retry-After before its body (Expect: 100-continue),
+ * answers the next with 100 Continue, takes its body (Content-Length
+ * octets, the message in base64) and answers 202. */
+static struct {
+  char head[1024];
+  size_t head_len;
+  size_t body_left, body_len;
+  int requests, throttle;
+} pd_api;
+
+static void pd_api_head(void) {
+  const char *start = "POST /v1.0/me/sendMail HTTP/1.1\r\nHost: graph.microsoft.com\r\n";
+  PD_CHECK(strncmp(pd_api.head, start, strlen(start)) == 0);
+  PD_CHECK(strstr(pd_api.head, "\r\nAuthorization: Bearer EwBgGraphAccessTokenForSendMail\r\n") != NULL);
+  PD_CHECK(strstr(pd_api.head, "\r\nExpect: 100-continue\r\n") != NULL);
+  const char *cl = strstr(pd_api.head, "\r\nContent-Length: ");
+  PD_CHECK(cl != NULL);
+  size_t len = cl ? (size_t)strtoul(cl + 18, NULL, 10) : 0;
+  pd_api.requests++;
+  if (pd_api.throttle) {
+    pd_api.throttle = 0;
+    pd_server_says("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n");
+    return;
+  }
+  pd_api.body_left = len;
+  pd_api.body_len = 0;
+  pd_server_says("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+static void pd_api_receive(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (pd_api.body_left > 0) {
+      pd_api.body_len++;
+      if (--pd_api.body_left == 0)
+        pd_server_says("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+      continue;
+    }
+    PD_CHECK(pd_api.head_len < sizeof pd_api.head - 1);
+    if (pd_api.head_len >= sizeof pd_api.head - 1) return;
+    pd_api.head[pd_api.head_len++] = (char)data[i];
+    pd_api.head[pd_api.head_len] = 0;
+    if (pd_api.head_len >= 4 && strcmp(pd_api.head + pd_api.head_len - 4, "\r\n\r\n") == 0) {
+      pd_api_head();
+      pd_api.head_len = 0;
+    }
+  }
+}
+
+/* The CONNECT plan of an API job: TLS to Graph from the start; then the
+ * session is pumped until the plan changes (a retry's CONNECT, or the
+ * job's end). Time moves to the session's deadline when nothing is due
+ * (the wait that Retry-After asked for). */
+static void pd_api_connection(mfp_oauth_plan *plan) {
+  PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+  PD_CHECK(strcmp(plan->host, "graph.microsoft.com") == 0 && plan->port == 443);
+  PD_CHECK(plan->security == MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS);
+  memset(pd_srv.inbox, 0, sizeof pd_srv.inbox);
+  pd_srv.inbox_len = 0;
+  pd_api.head_len = 0;
+  pd_api.body_left = 0;
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_connected",
+                    mfp_oauth_mailer_connected(&pd_mailer, pd_now, "mfp-3f.contoso.com", 18, plan)));
+  PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_SESSION);
+  for (int turn = 0; turn < 60; turn++) {
+    PD_OK(pd_feed_input());
+    if (pd_steps()) break;
+    uint8_t out[512];
+    size_t sent = 0;
+    for (;;) {
+      size_t n = 0;
+      bool sensitive = false;
+      mfp_oauth_status st = PD_MEASURED(
+          "mfp_oauth_mailer_smtp_poll_transmit",
+          mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
+      if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
+      pd_api_receive(out, n);
+      sent += n;
+    }
+    if (sent == 0 && pd_srv.inbox_len == 0) {
+      uint64_t deadline = MFP_OAUTH_NO_DEADLINE;
+      PD_OK(mfp_oauth_mailer_smtp_poll_timeout(&pd_mailer, &deadline));
+      if (deadline != MFP_OAUTH_NO_DEADLINE && deadline > pd_now) {
+        pd_now = deadline;
+        PD_OK(mfp_oauth_mailer_smtp_handle_timeout(&pd_mailer, pd_now));
+      }
+    }
+  }
+  PD_OK(mfp_oauth_mailer_plan(&pd_mailer, plan));
 }
 
 static mfp_oauth_token_status pd_admin_status(void) {
@@ -533,6 +641,36 @@ int printer_day(void) {
   PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
   PD_CHECK(users == 0);
   pd_steps();
+
+  /* 7. The transport becomes Microsoft Graph: Graph's scope is not the
+   * SMTP tokens', so they go, and the next scan signs the administrator
+   * in within the job; the token client reports to the mailer itself. */
+  s.sender_mode = MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS;
+  s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
+  PD_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s));
+  pd_steps();
+  PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
+  pd_send_scan(&plan);
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
+  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  PD_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  const char *graph_acquire[] = {PD_DEVICE_JSON, PD_GRAPH_TOKEN_JSON};
+  PD_CHECK(pd_token_flow(graph_acquire, 2, NULL, 1));
+  PD_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
+  pd_steps();
+  PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* Throttled once before the body, then sent on a new connection. */
+  memset(&pd_api, 0, sizeof pd_api);
+  pd_api.throttle = 1;
+  pd_wire = pd_api_receive;
+  pd_api_connection(&plan);
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT && pd_api.requests == 1);
+  pd_api_connection(&plan);
+  pd_wire = pd_server_receive;
+  PD_CHECK(pd_api.requests == 2 && pd_api.body_len == 4 * ((sizeof pd_body - 1 + 2) / 3));
+  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 202 && plan.accepted == 1);
+  printf("scan 3 through Microsoft Graph, once throttled: sent (%u)\n", (unsigned)plan.reply_code);
 
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
