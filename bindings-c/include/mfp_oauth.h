@@ -34,7 +34,7 @@
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
  * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 74,904 octets in all, the same with the administrator alone or with 4
+ * 74,304 octets in all, the same with the administrator alone or with 4
  * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
@@ -260,11 +260,11 @@
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
 
 /**
- * 64-bit words of `mfp_oauth_token_client` storage: 14,232 octets,
+ * 64-bit words of `mfp_oauth_token_client` storage: 13,632 octets,
  * alignment 8 (512 octets of it are the response buffer, which holds one
  * line of the HTTP head at a time: the JSON body is parsed as it arrives).
  */
-#define MFP_OAUTH_TOKEN_CLIENT_WORDS 1779
+#define MFP_OAUTH_TOKEN_CLIENT_WORDS 1704
 
 /**
  * The longest JWS signing input of an app-only assertion, in octets

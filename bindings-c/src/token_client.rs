@@ -41,10 +41,10 @@ pub use transport::*;
 /// The client with its response buffer inline.
 pub(crate) type TokenClient = Client<[u8; OAUTH_RESPONSE_BUF_LEN]>;
 
-/// 64-bit words of `mfp_oauth_token_client` storage: 14,232 octets,
+/// 64-bit words of `mfp_oauth_token_client` storage: 13,632 octets,
 /// alignment 8 (512 octets of it are the response buffer, which holds one
 /// line of the HTTP head at a time: the JSON body is parsed as it arrives).
-pub const MFP_OAUTH_TOKEN_CLIENT_WORDS: usize = 1779;
+pub const MFP_OAUTH_TOKEN_CLIENT_WORDS: usize = 1704;
 
 /// Storage for one token-endpoint client (`mfp_oauth_token_client`),
 /// allocated by the caller. It holds the tokens of the last exchange until

@@ -709,7 +709,9 @@ fn no_secret_signature_or_assertion_in_debug_output() {
 fn the_longest_inputs_fit_the_documented_buffers() {
     // Longest client id, every octet escaped in JSON and in the form.
     let id = "\"".repeat(crate::limits::MAX_CLIENT_ID_LEN);
-    let host = format!("{}.example", "h".repeat(crate::limits::MAX_DOMAIN_LEN - 8));
+    // The longest endpoint: host and path together MAX_URL_LEN octets.
+    let host_len = crate::limits::MAX_URL_LEN - crate::limits::MAX_ENDPOINT_PATH_LEN;
+    let host = format!("{}.example", "h".repeat(host_len - 8));
     let path = format!("/{}", "p".repeat(crate::limits::MAX_ENDPOINT_PATH_LEN - 1));
     let scope = "\"".repeat(crate::limits::MAX_SCOPE_LEN);
     let token_url = format!("https://{host}:65535{path}");
