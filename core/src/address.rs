@@ -99,6 +99,34 @@ impl Address {
         self.0.push_str(s).map_err(|_| AddressError::TooLong)
     }
 
+    /// [`Address::set`] into `place`, which then holds an address; on
+    /// error `place` is unchanged.
+    pub fn set_in(place: &mut Option<Address>, s: &str) -> Result<(), AddressError> {
+        Self::check(s)?;
+        place.get_or_insert_with(Address::default).set(s)
+    }
+
+    /// `s`, checked as [`Address::parse`] checks it, added at the end of
+    /// `list` where the list keeps it (R-MEM). On error the list is
+    /// unchanged: `Err(Some(_))` for an address refused, `Err(None)` for a
+    /// full list.
+    pub fn push_onto<const N: usize>(
+        list: &mut heapless::Vec<Address, N>,
+        s: &str,
+    ) -> Result<(), Option<AddressError>> {
+        Self::check(s).map_err(Some)?;
+        let before = list.len();
+        list.push(Address::default()).map_err(|_| None)?;
+        match list.last_mut().map(|a| a.set(s)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => {
+                list.truncate(before);
+                Err(Some(e))
+            }
+            None => Err(None),
+        }
+    }
+
     /// The address as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -194,6 +222,34 @@ mod tests {
         assert_eq!(held.set(&long), Err(TooLong));
         assert_eq!(held.set("a@b"), Ok(()));
         assert_eq!(held, Address::parse("a@b").unwrap());
+    }
+
+    /// R-MEM: an address written into an optional place or onto a list,
+    /// in place; a refused one changes nothing.
+    #[test]
+    fn addresses_set_in_place_or_pushed_change_nothing_when_refused() {
+        let mut place = None;
+        assert_eq!(
+            Address::set_in(&mut place, "a@b c"),
+            Err(AddressError::ForbiddenCharacter)
+        );
+        assert_eq!(place, None);
+        assert_eq!(Address::set_in(&mut place, "a@b"), Ok(()));
+        assert_eq!(
+            Address::set_in(&mut place, "@b"),
+            Err(AddressError::NotLocalAtDomain)
+        );
+        assert_eq!(place.as_ref().map(Address::as_str), Some("a@b"));
+        let mut list: heapless::Vec<Address, 2> = heapless::Vec::new();
+        assert_eq!(Address::push_onto(&mut list, "x@y"), Ok(()));
+        assert_eq!(
+            Address::push_onto(&mut list, "x y@z"),
+            Err(Some(AddressError::ForbiddenCharacter))
+        );
+        assert_eq!(Address::push_onto(&mut list, "z@y"), Ok(()));
+        assert_eq!(Address::push_onto(&mut list, "w@y"), Err(None));
+        let held: Vec<&str> = list.iter().map(Address::as_str).collect();
+        assert_eq!(held, ["x@y", "z@y"]);
     }
 
     /// R-MEM: recipients are checked and written where the envelope keeps

@@ -247,6 +247,27 @@ impl SmtpServer {
             security,
         })
     }
+
+    /// [`SmtpServer::new`] written into `place` (R-MEM: no server made on
+    /// the caller's frame and moved); `false`, and `place` empty, if the
+    /// host name is too long.
+    pub fn set_in(
+        place: &mut Option<SmtpServer>,
+        host: &str,
+        port: u16,
+        security: Security,
+    ) -> bool {
+        let m = place.insert(SmtpServer {
+            host: String::new(),
+            port,
+            security,
+        });
+        if m.host.push_str(host).is_err() {
+            *place = None;
+            return false;
+        }
+        true
+    }
 }
 
 /// The HTTP proxy for the token traffic.
@@ -855,6 +876,31 @@ pub(crate) mod tests {
             s.bulk_address = Some(addr("ADMIN@contoso.com"));
         }
         s
+    }
+
+    #[test]
+    fn an_smtp_server_is_written_in_place_or_not_at_all() {
+        use crate::smtp::Security;
+        let mut place = None;
+        assert!(SmtpServer::set_in(
+            &mut place,
+            "smtp.office365.com",
+            587,
+            Security::StartTls
+        ));
+        let m = place.as_ref().unwrap();
+        assert_eq!(
+            (m.host.as_str(), m.port, m.security),
+            ("smtp.office365.com", 587, Security::StartTls)
+        );
+        let long = "h".repeat(MAX_DOMAIN_LEN + 1);
+        assert!(!SmtpServer::set_in(
+            &mut place,
+            &long,
+            25,
+            Security::StartTls
+        ));
+        assert!(place.is_none());
     }
 
     #[test]

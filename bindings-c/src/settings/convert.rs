@@ -27,15 +27,6 @@ pub(crate) unsafe fn opt_text<'a>(s: &MfpOauthStr) -> Result<&'a str, MfpOauthSt
     unsafe { text(s.ptr, s.len) }
 }
 
-fn address(s: &str) -> Result<Option<Address>, MfpOauthStatus> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    Address::parse(s)
-        .map(Some)
-        .map_err(|_| MfpOauthStatus::InvalidAddress)
-}
-
 fn provider_kind(v: u32) -> Result<ProviderKind, MfpOauthStatus> {
     Ok(match v {
         0 => ProviderKind::Microsoft,
@@ -104,17 +95,13 @@ pub(crate) unsafe fn profile_parts<'a>(
     Ok((parts, client_id))
 }
 
-/// `s` written into `place` (R-MEM: no string temporary), as [`fixed`]
-/// checks it.
+/// `s` written into `place` (R-MEM: no string temporary);
+/// `CAPACITY_EXCEEDED` when it does not fit.
 fn set_fixed<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), MfpOauthStatus> {
     place.clear();
     place
         .push_str(s)
         .map_err(|_| MfpOauthStatus::CapacityExceeded)
-}
-
-fn fixed<const N: usize>(s: &str) -> Result<String<N>, MfpOauthStatus> {
-    String::try_from(s).map_err(|_| MfpOauthStatus::CapacityExceeded)
 }
 
 pub(crate) fn security(v: u32) -> Result<Security, MfpOauthStatus> {
@@ -232,38 +219,42 @@ pub(crate) unsafe fn fill(
     set_fixed(&mut s.custom.device_url, t(&c.custom_device_url)?)?;
     set_fixed(&mut s.custom.authorize_url, t(&c.custom_authorize_url)?)?;
     set_fixed(&mut s.custom.scope, t(&c.custom_scope)?)?;
+    // Each composite setting is written where the settings keep it, not
+    // made on this frame and moved (R-MEM: a kilobyte of temporaries under
+    // mfp_oauth_mailer_create and _apply_settings).
     let host = t(&c.smtp_host)?;
     let sec = security(c.smtp_security)?;
-    s.smtp = if host.is_empty() {
-        None
-    } else {
-        Some(SmtpServer::new(host, c.smtp_port, sec).ok_or(MfpOauthStatus::CapacityExceeded)?)
-    };
+    s.smtp = None;
+    if !host.is_empty() && !SmtpServer::set_in(&mut s.smtp, host, c.smtp_port, sec) {
+        return Err(MfpOauthStatus::CapacityExceeded);
+    }
     let list = c
         .send_as
         .get(..c.send_as_count)
         .ok_or(MfpOauthStatus::CapacityExceeded)?;
     for a in list {
-        let a = address(t(a)?)?.ok_or(MfpOauthStatus::InvalidAddress)?;
-        s.send_as
-            .push(a)
-            .map_err(|_| MfpOauthStatus::CapacityExceeded)?;
+        Address::push_onto(&mut s.send_as, t(a)?).map_err(|e| match e {
+            Some(_) => MfpOauthStatus::InvalidAddress,
+            None => MfpOauthStatus::CapacityExceeded,
+        })?;
     }
     // SAFETY: the caller's contract for `c`.
     unsafe { client_secret(c, s, current) }?;
     let proxy_host = t(&c.proxy_host)?;
-    s.proxy = if proxy_host.is_empty() {
-        None
-    } else {
+    s.proxy = None;
+    if !proxy_host.is_empty() {
         let user = t(&c.proxy_user)?;
-        Some(Proxy {
-            host: fixed(proxy_host)?,
+        // SAFETY: the caller's contract for `c`.
+        let password = unsafe { proxy_password(c, proxy_host, user, current) }?;
+        let p = s.proxy.insert(Proxy {
+            host: String::new(),
             port: c.proxy_port,
-            user: fixed(user)?,
-            // SAFETY: the caller's contract for `c`.
-            password: unsafe { proxy_password(c, proxy_host, user, current) }?,
-        })
-    };
+            user: String::new(),
+            password,
+        });
+        set_fixed(&mut p.host, proxy_host)?;
+        set_fixed(&mut p.user, user)?;
+    }
     Ok(())
 }
 
@@ -378,8 +369,11 @@ pub(crate) mod put {
     ) -> Result<(), MfpOauthStatus> {
         // SAFETY: forwarded contract.
         let t = unsafe { opt_text(v) }?;
-        // Checked first, for its status.
-        super::address(t)?;
+        // Checked first, for its status (not made: R-MEM).
+        if !t.is_empty() {
+            mfp_oauth_core::address::Address::check(t)
+                .map_err(|_| MfpOauthStatus::InvalidAddress)?;
+        }
         s.set_value(field, Value::Text(t)).map_err(status)
     }
 }

@@ -209,16 +209,10 @@ impl SettingType for Option<Address> {
             }
             // Written in place, not made on this frame and moved (R-MEM:
             // a kilobyte of temporaries under the C API's create).
-            Value::Text(t) => {
-                Address::check(t).map_err(|_| SetError::InvalidAddress)?;
-                self.get_or_insert_with(Address::default)
-                    .set(t)
-                    .map_err(|_| SetError::InvalidAddress)
+            Value::Text(t) => Address::set_in(self, t).map_err(|_| SetError::InvalidAddress),
+            Value::Address(Some(a)) => {
+                Address::set_in(self, a.as_str()).map_err(|_| SetError::InvalidAddress)
             }
-            Value::Address(Some(a)) => self
-                .get_or_insert_with(Address::default)
-                .set(a.as_str())
-                .map_err(|_| SetError::InvalidAddress),
             _ => Err(SetError::WrongKind),
         }
     }

@@ -208,12 +208,6 @@ fn set_string<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), NvEr
     place.push_str(s).map_err(|_| NvError::Corrupt)
 }
 
-fn string<const N: usize>(s: &str) -> Result<String<N>, NvError> {
-    String::try_from(s).map_err(|_| NvError::Corrupt)
-}
-
-/// Format 5's tagged record of `s`: every setting with a tag that is not
-/// at its default, from the schema.
 /// The (tag, value) pairs of format 5's tagged record for `s`, in the
 /// schema's order.
 fn tagged_values(s: &Settings) -> impl Iterator<Item = (u8, NvValue<'_>)> {
@@ -433,13 +427,18 @@ pub(super) fn settings_into(nv: &NvSettings<'_>, s: &mut Settings) -> Result<(),
 
 #[inline(never)]
 fn set_address(place: &mut Option<Address>, s: Option<&str>) -> Result<(), NvError> {
-    *place = s.map(parse_address).transpose()?;
-    Ok(())
+    match s {
+        Some(s) => Address::set_in(place, s).map_err(|_| NvError::Corrupt),
+        None => {
+            *place = None;
+            Ok(())
+        }
+    }
 }
 
 #[inline(never)]
 fn push_address<const N: usize>(list: &mut Vec<Address, N>, s: &str) -> Result<(), NvError> {
-    list.push(parse_address(s)?).map_err(|_| NvError::Corrupt)
+    Address::push_onto(list, s).map_err(|_| NvError::Corrupt)
 }
 
 #[inline(never)]
@@ -447,20 +446,20 @@ fn set_smtp(
     s_smtp: &mut Option<SmtpServer>,
     nv_smtp: Option<(&str, u16, u8)>,
 ) -> Result<(), NvError> {
-    let bad = NvError::Corrupt;
-    *s_smtp = match nv_smtp {
-        None => None,
-        Some((host, port, sec)) => Some(SmtpServer {
-            host: string(host)?,
-            port,
-            security: match sec {
-                0 => Security::StartTls,
-                1 => Security::ImplicitTls,
-                _ => return Err(bad),
-            },
-        }),
+    let Some((host, port, sec)) = nv_smtp else {
+        *s_smtp = None;
+        return Ok(());
     };
-    Ok(())
+    let security = match sec {
+        0 => Security::StartTls,
+        1 => Security::ImplicitTls,
+        _ => return Err(NvError::Corrupt),
+    };
+    if SmtpServer::set_in(s_smtp, host, port, security) {
+        Ok(())
+    } else {
+        Err(NvError::Corrupt)
+    }
 }
 
 #[inline(never)]

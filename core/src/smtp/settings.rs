@@ -244,18 +244,10 @@ impl Envelope {
     /// [`MAX_RECIPIENTS`] are already there; the envelope is then
     /// unchanged.
     pub fn add_recipient_text(&mut self, to: &str) -> Result<(), SubmitError> {
-        Address::check(to).map_err(|_| SubmitError::InvalidAddress)?;
-        let before = self.to.len();
-        self.to
-            .push(Address::default())
-            .map_err(|_| SubmitError::TooManyRecipients)?;
-        match self.to.last_mut().map(|a| a.set(to)) {
-            Some(Ok(())) => Ok(()),
-            _ => {
-                self.to.truncate(before);
-                Err(SubmitError::InvalidAddress)
-            }
-        }
+        Address::push_onto(&mut self.to, to).map_err(|e| match e {
+            Some(_) => SubmitError::InvalidAddress,
+            None => SubmitError::TooManyRecipients,
+        })
     }
 }
 
