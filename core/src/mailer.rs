@@ -1529,7 +1529,7 @@ impl Mailer {
             if let Some(j) = self.job.as_mut() {
                 j.result = Some(Plan::Failed { diag });
             }
-            self.end_session(now, Plan::Failed { diag });
+            self.end_session(now, Err(diag));
             Plan::Session
         } else if failure == RefreshFailure::InvalidGrant {
             // Before the session: someone must sign in again (R-TOK-6).
@@ -1698,10 +1698,33 @@ impl Mailer {
         }
         job.throttled += 1;
         job.not_before = Some(now + wait);
+        self.api_reconnect();
+        true
+    }
+
+    /// The API session is over and the job goes on over a new connection
+    /// (a retry, a resumed upload, Graph's next host): its plan. Not
+    /// inlined: the plan is made on this frame (R-MEM).
+    #[inline(never)]
+    fn api_reconnect(&mut self) -> Step {
         self.client.end();
         self.plan = self.api_connect();
         self.count_plan();
-        true
+        Step::PlanChanged
+    }
+
+    /// The session is over: the job ends with the result recorded, or
+    /// [`Plan::Failed`] with `diag` when none was. Not inlined (R-MEM, as
+    /// [`Mailer::api_reconnect`]).
+    #[inline(never)]
+    fn session_over(&mut self, diag: Id) -> Step {
+        let result = self
+            .job
+            .as_mut()
+            .and_then(|j| j.result.take())
+            .unwrap_or(Plan::Failed { diag });
+        self.plan = self.finish(result);
+        Step::PlanChanged
     }
 
     /// When a throttled API request of the running job is asked again
@@ -1881,7 +1904,7 @@ impl Mailer {
                         }
                     }
                 }
-                self.end_session(now, Plan::Failed { diag });
+                self.end_session(now, Err(diag));
                 Some(Step::Smtp(event))
             }
             Event::MessageSent {
@@ -1889,14 +1912,7 @@ impl Mailer {
                 accepted,
                 refused,
             } => {
-                self.end_session(
-                    now,
-                    Plan::Done {
-                        reply: code,
-                        accepted,
-                        refused,
-                    },
-                );
+                self.end_session(now, Ok((code, accepted, refused)));
                 Some(Step::Smtp(event))
             }
             Event::MessageFailed {
@@ -1914,10 +1930,7 @@ impl Mailer {
             {
                 // Closed while the request waited out `Retry-After`, before
                 // any octet of it: the same wait on a new connection.
-                self.client.end();
-                self.plan = self.api_connect();
-                self.count_plan();
-                Some(Step::PlanChanged)
+                Some(self.api_reconnect())
             }
             Event::Failed { error }
                 if self.client.api_live
@@ -1933,10 +1946,7 @@ impl Mailer {
                 if let Some(j) = self.job.as_mut() {
                     j.resumes += 1;
                 }
-                self.client.end();
-                self.plan = self.api_connect();
-                self.count_plan();
-                Some(Step::PlanChanged)
+                Some(self.api_reconnect())
             }
             Event::MessageFailed { error } => {
                 if !error.from_reply() {
@@ -1944,7 +1954,7 @@ impl Mailer {
                     // reply, the `235` to AUTH, is not the reason.
                     self.last_reply.get_or_insert(None);
                 }
-                self.end_session(now, Plan::Failed { diag: error.diag() });
+                self.end_session(now, Err(error.diag()));
                 Some(Step::Smtp(event))
             }
             Event::Failed { error } => {
@@ -1954,35 +1964,18 @@ impl Mailer {
                     // is not kept as the reason.
                     self.client.end();
                 }
-                let result = self
-                    .job
-                    .as_mut()
-                    .and_then(|j| j.result.take())
-                    .unwrap_or(Plan::Failed { diag: error.diag() });
-                self.plan = self.finish(result);
-                Some(Step::PlanChanged)
+                Some(self.session_over(error.diag()))
             }
             Event::Closed if self.client.api_live && self.client.api.wants_connection() => {
                 // Graph's path goes on over a new connection (the upload
                 // URL's host, or back to Graph's): not the job's end.
-                self.client.end();
-                self.plan = self.api_connect();
-                self.count_plan();
-                Some(Step::PlanChanged)
+                Some(self.api_reconnect())
             }
             Event::Closed => {
                 // The deciding reply, if any, was kept when the result was
                 // (not the `221` to QUIT).
                 self.client.end();
-                let result =
-                    self.job
-                        .as_mut()
-                        .and_then(|j| j.result.take())
-                        .unwrap_or(Plan::Failed {
-                            diag: Id::ConnectionClosed,
-                        });
-                self.plan = self.finish(result);
-                Some(Step::PlanChanged)
+                Some(self.session_over(Id::ConnectionClosed))
             }
             other => Some(Step::Smtp(other)),
         }
@@ -2147,35 +2140,49 @@ impl Mailer {
             _ => false,
         };
         if !retried {
-            self.end_session(
-                now,
-                Plan::Failed {
-                    diag: Id::TokenRejected,
-                },
-            );
+            self.end_session(now, Err(Id::TokenRejected));
         }
         Plan::Session
     }
 
-    /// Record the job's result and QUIT; the result is reported on close.
-    fn end_session(&mut self, now: Instant, result: Plan) {
+    /// Record the job's result, [`Plan::Done`] with the final reply's
+    /// code and the recipients accepted and refused, or [`Plan::Failed`]
+    /// with its diagnostic, and QUIT; the result is reported on close. Not
+    /// inlined, and given the result's parts, not a plan: the plan (350
+    /// octets) is made on this short frame, not on
+    /// [`Mailer::poll_event`]'s (R-MEM).
+    #[inline(never)]
+    fn end_session(&mut self, now: Instant, result: Result<(ReplyCode, usize, usize), Id>) {
         if let Some(j) = self.job.as_mut() {
-            j.result.get_or_insert(result);
+            j.result.get_or_insert(match result {
+                Ok((reply, accepted, refused)) => Plan::Done {
+                    reply,
+                    accepted,
+                    refused,
+                },
+                Err(diag) => Plan::Failed { diag },
+            });
         }
         if self.client.is_some() {
-            if self.last_reply.is_none() {
-                self.last_reply = Some(self.client.last_reply().cloned());
-            }
+            self.keep_last_reply();
             self.client.quit(now);
+        }
+    }
+
+    /// The session's last reply kept as the one that decided the job,
+    /// unless one already was (R-DIAG). Not inlined: the reply's copy
+    /// stays on this frame (R-MEM).
+    #[inline(never)]
+    fn keep_last_reply(&mut self) {
+        if self.last_reply.is_none() {
+            self.last_reply = Some(self.client.last_reply().cloned());
         }
     }
 
     /// The job is over with `result`: the session (and its token copy) is
     /// dropped and a public user's tokens are wiped.
     fn finish(&mut self, result: Plan) -> Plan {
-        if self.last_reply.is_none() {
-            self.last_reply = Some(self.client.last_reply().cloned());
-        }
+        self.keep_last_reply();
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();
         self.client.api.forget_upload();
