@@ -1142,19 +1142,33 @@ impl Mailer {
         }
         match self.store.access(now, &owner) {
             Access::Valid(_) if self.settings.transport.is_api() => self.api_connect(),
-            Access::Valid(_) => match &self.settings.smtp {
-                Some(s) => Plan::Connect {
-                    host: s.host.clone(),
-                    port: s.port,
-                    security: s.security,
-                },
-                None => self.finish(Plan::Failed {
-                    diag: Id::SmtpServerMissing,
-                }),
-            },
+            Access::Valid(_) => self.smtp_connect(),
             Access::Refresh => Plan::TokenExchange { owner },
             Access::Authenticate => self.need_token(&owner),
         }
+    }
+
+    /// The connection to the SMTP server of the settings. Not inlined: the
+    /// host name it copies into the plan stays off [`Mailer::next_step`]'s
+    /// frame, under every entry point that plans (R-MEM).
+    #[inline(never)]
+    fn smtp_connect(&mut self) -> Plan {
+        match &self.settings.smtp {
+            Some(s) => Plan::Connect {
+                host: s.host.clone(),
+                port: s.port,
+                security: s.security,
+            },
+            None => self.fail(Id::SmtpServerMissing),
+        }
+    }
+
+    /// The job fails with `diag` ([`Mailer::finish`] with [`Plan::Failed`]).
+    /// Not inlined: the plan is made on this frame, not on the callers'
+    /// (R-MEM).
+    #[inline(never)]
+    fn fail(&mut self, diag: Id) -> Plan {
+        self.finish(Plan::Failed { diag })
     }
 
     /// No usable token for `owner`: a sign-in, or, for a token handed in
@@ -1750,7 +1764,7 @@ impl Mailer {
             .staged_envelope_mut()
             .and_then(|e| e.size);
         if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
-            return self.finish(Plan::Failed { diag });
+            return self.fail(diag);
         }
         if self.client.api.next_target().is_some() {
             self.upload_connect()
