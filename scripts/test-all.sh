@@ -100,6 +100,10 @@ bash bindings-c/tests/run-c-tests.sh 2>&1 | tee "$log_dir/c-tests.log"
 
 stage "C API: Cortex-M4F firmware (LTO staticlib) under qemu-system-arm mps2-an386"
 bash bindings-c/examples/firmware/build.sh firmware
+# R-MEM: the painting above measures the day's paths; every entry point's
+# deepest chain over the firmware's direct-call graph must be within 4 KiB
+# too (a path the day does not take, such as another transport's).
+python3 bindings-c/tools/stack-static.py target/firmware/firmware/fw.elf --max 4096 --top 5
 
 stage "Miri: the core's unit tests and the C API called from Rust (undefined behaviour)"
 # Nightly with Miri, installed when missing (the fuzz stage below shares it).

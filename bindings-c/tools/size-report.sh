@@ -28,6 +28,10 @@ for p in "${profiles[@]}"; do
   while read -r line; do lent=$((lent + ${line##* })); done < <(grep '^lent: ' "$out/run.log")
   fig["$p lent"]=$lent
   fig["$p lent items"]=$(grep '^lent: ' "$out/run.log" | sed 's/^lent: //; s/ \([0-9]*\)$/ \1 B/' | paste -sd, - | sed 's/,/, /g')
+  # The deepest chains over the direct-call graph (tools/stack-static.py):
+  # paths the day does not take are bounded too.
+  while IFS=$'\t' read -r entry bytes; do fig["$p static $entry"]=$bytes; done \
+    < <(python3 "$here/stack-static.py" "$out/fw.elf")
   read -r text data bss _ < <(arm-none-eabi-size "$out/fw.elf" | tail -n 1)
   fig["$p elf text"]=$text
   fig["$p elf data"]=$data
@@ -61,6 +65,12 @@ v() { echo "${fig["$1"]:-0}"; }
     if [[ $key == "firmware stack "* ]]; then echo "${key#firmware stack }"; fi
   done | sort | while read -r entry; do
     echo "| \`$entry\` | $(v "firmware stack $entry") B | $(v "firmware-z stack $entry") B |"
+  done
+  echo
+  echo "| deepest chains over the direct-call graph (\`tools/stack-static.py\`: frames from the prologues, calls through pointers not followed) | opt-level s | opt-level z |"
+  echo "|---|---:|---:|"
+  python3 "$here/stack-static.py" "$target_dir/firmware/firmware/fw.elf" --top 12 | while IFS=$'\t' read -r entry _; do
+    echo "| \`$entry\` | $(v "firmware static $entry") B | $(v "firmware-z static $entry") B |"
   done
 } >"$report"
 cat "$report"
