@@ -1830,20 +1830,12 @@ impl Mailer {
         ) {
             (Ok(t), Some(job), Some(envelope)) => match envelope.size {
                 Some(size) => {
-                    // The connection `api_connect` planned: Graph's upload
-                    // URL's host for a chunk, else the API's.
-                    let mut at = (t.host, t.port);
-                    let mut upload_host = [0u8; crate::limits::MAX_DOMAIN_LEN];
-                    if let Some((h, p)) = self.client.api.next_target() {
-                        if let Some(d) = upload_host.get_mut(..h.len()) {
-                            d.copy_from_slice(h.as_bytes());
-                            at = (core::str::from_utf8(d).unwrap_or(""), p);
-                        }
-                    }
+                    // The connection `api_connect` planned: the session
+                    // itself sends a chunk to Graph's upload URL's host.
                     self.client.api.start(&api::Request {
                         api,
-                        host: at.0,
-                        port: at.1,
+                        host: t.host,
+                        port: t.port,
                         base_path: t.path,
                         mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
                         size,

@@ -203,6 +203,15 @@ impl GraphUpload {
         self.scanner = scanner;
     }
 
+    /// Where the next request goes when it is not the API's own host: the
+    /// upload URL's host and port, for a chunk or its question.
+    pub(super) fn chunk_target(&self) -> Option<(&str, u16)> {
+        if self.size == 0 || !matches!(self.phase, Phase::Chunk | Phase::Query) {
+            return None;
+        }
+        self.upload_target().map(|(h, p, _)| (h, p))
+    }
+
     /// The upload URL's host, port and path with its query, when it is an
     /// `https` URL whose path can go on a request line as it is.
     pub(super) fn upload_target(&self) -> Option<(&str, u16, &str)> {

@@ -369,12 +369,18 @@ impl Session {
             Step::Initiate
         };
         self.answer.take_location = self.step == Step::Initiate;
-        self.host
-            .push_str(req.host)
-            .map_err(|_| Id::InvalidArgument)?;
+        // Graph's chunk, or its question, goes to the upload URL's host
+        // ([`Session::next_target`]), whatever `req` names: the caller
+        // need not copy that host out to hand it back (R-MEM).
+        let (host, port) = self
+            .answer
+            .graph
+            .chunk_target()
+            .unwrap_or((req.host, req.port));
+        self.host.push_str(host).map_err(|_| Id::InvalidArgument)?;
         self.write_path(req).map_err(|_| Id::CapacityExceeded)?;
         self.api = req.api;
-        self.port = req.port;
+        self.port = port;
         self.size = req.size;
         self.recipients = req.recipients;
         self.not_before = req.not_before;
@@ -1426,11 +1432,7 @@ impl Session {
     /// Graph's upload URL (its host and port) for a chunk or its question.
     #[must_use]
     pub fn next_target(&self) -> Option<(&str, u16)> {
-        let g = &self.answer.graph;
-        if g.size == 0 || !matches!(g.phase, Phase::Chunk | Phase::Query) {
-            return None;
-        }
-        g.upload_target().map(|(h, p, _)| (h, p))
+        self.answer.graph.chunk_target()
     }
 
     /// `now` reached [`Session::poll_timeout`]'s deadline.
