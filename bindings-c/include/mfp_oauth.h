@@ -2674,7 +2674,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 2,920 B at opt-level s, 3,136 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,976 B at opt-level s, 1,976 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          const mfp_oauth_settings *settings);
@@ -2711,7 +2711,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
  * NULL or valid for a write.
  *
- * Stack: 2,656 B at opt-level s, 3,056 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,136 B at opt-level s, 2,760 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        const uint8_t *slot_a,
@@ -2742,7 +2742,7 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
  * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 2,648 B at opt-level s, 3,048 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,128 B at opt-level s, 2,752 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
                                             const mfp_oauth_slot_reader *reader,
@@ -2834,7 +2834,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 2,268 B at opt-level s, 2,012 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,560 B at opt-level s, 2,408 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -3001,7 +3001,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 3,016 B at opt-level s, 3,320 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,152 B at opt-level s, 1,528 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -3025,7 +3025,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 2,744 B at opt-level s, 3,072 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 880 B at opt-level s, 1,280 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -3057,7 +3057,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 3,712 B at opt-level s, 3,416 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 2,936 B at opt-level s, 2,964 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -3135,7 +3135,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 1,880 B at opt-level s, 1,960 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,936 B at opt-level s, 1,960 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3190,7 +3190,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_handle_timeout(mfp_oauth_mailer *mailer, 
  * Safety:
  * As for `mfp_oauth_smtp_write_body`, with `mailer` valid storage.
  *
- * Stack: 236 B at opt-level s, 268 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 376 B at opt-level s, 504 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_write_body(mfp_oauth_mailer *mailer,
                                                   const uint8_t *input,
@@ -3229,7 +3229,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 776 B at opt-level s, 816 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 784 B at opt-level s, 816 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3284,7 +3284,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 2,936 B at opt-level s, 3,144 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,992 B at opt-level s, 1,984 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -3312,7 +3312,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,828 B at opt-level s, 2,004 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,584 B at opt-level s, 1,688 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3687,7 +3687,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 968 B at opt-level s, 1,560 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 952 B at opt-level s, 1,576 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3961,7 +3961,7 @@ const char *mfp_oauth_status_str(uint32_t status);
  * `client` NULL or valid for writes of `mfp_oauth_token_client`;
  * `settings` NULL or valid with its strings valid for their lengths.
  *
- * Stack: 544 B at opt-level s, 592 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 632 B at opt-level s, 664 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_create(mfp_oauth_token_client *client,
                                                const mfp_oauth_settings *settings,
@@ -4156,7 +4156,7 @@ mfp_oauth_status mfp_oauth_token_client_signing_failed(mfp_oauth_token_client *c
  * `client` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 1,704 B at opt-level s, 1,760 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,696 B at opt-level s, 1,760 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *client,
                                                       uint64_t now_ms,

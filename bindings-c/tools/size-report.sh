@@ -70,7 +70,7 @@ v() { echo "${fig["$1"]:-0}"; }
   echo "| deepest chains over the direct-call graph (\`tools/stack-static.py\`: frames from the prologues, calls through pointers not followed) | opt-level s | opt-level z |"
   echo "|---|---:|---:|"
   python3 "$here/stack-static.py" "$target_dir/firmware/firmware/fw.elf" --top 12 | while IFS=$'\t' read -r entry _; do
-    echo "| \`$entry\` | $(v "firmware static $entry") B | $(v "firmware-z static $entry") B |"
+    echo "| \`$entry\`, deepest chain over the call graph | $(v "firmware static $entry") B | $(v "firmware-z static $entry") B |"
   done
 } >"$report"
 cat "$report"

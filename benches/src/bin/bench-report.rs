@@ -810,8 +810,13 @@ fn row5(ctx: &Ctx, t: &mut Table) {
                     || l.contains("**caller RAM")
                     || l.starts_with("| `")
             });
-            t.notes
-                .push("Row 5 from bindings-c/tools/size-report.sh (target/size-report.md).".into());
+            t.notes.push(
+                "Row 5 from bindings-c/tools/size-report.sh (target/size-report.md): an entry \
+                 point's stack is its high-water mark by painting over the emulated firmware's \
+                 day; \"deepest chain over the call graph\" is tools/stack-static.py's bound \
+                 over the direct calls of the linked firmware (paths the day does not take)."
+                    .into(),
+            );
         }
         Err(e) => {
             t.row(["5", "footprint", "failed", "—", "—", "—"]);
