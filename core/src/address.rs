@@ -99,6 +99,11 @@ impl Address {
         self.0.push_str(s).map_err(|_| AddressError::TooLong)
     }
 
+    /// No address: empty, as [`Address::default`], in place.
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
     /// [`Address::set`] into `place`, which then holds an address; on
     /// error `place` is unchanged.
     pub fn set_in(place: &mut Option<Address>, s: &str) -> Result<(), AddressError> {

@@ -541,9 +541,84 @@ impl Recipients<'_> {
     }
 }
 
+/// Where the job in progress is kept: its state has its place in the
+/// mailer whether a job runs or not, and a job starts by resetting that
+/// place (R-MEM: a job's state, 1 KB with its decision and result plan, is
+/// never made on a frame and moved). Read like an `Option<JobState>`.
+#[derive(Debug)]
+struct JobSlot(JobState);
+
+impl JobSlot {
+    const fn empty() -> Self {
+        JobSlot(JobState {
+            live: false,
+            decision: Decision::EMPTY,
+            retried: false,
+            result: None,
+            plans: 0,
+            throttled: 0,
+            resumes: 0,
+            not_before: None,
+        })
+    }
+
+    fn as_ref(&self) -> Option<&JobState> {
+        self.0.live.then_some(&self.0)
+    }
+
+    fn as_mut(&mut self) -> Option<&mut JobState> {
+        if self.0.live {
+            Some(&mut self.0)
+        } else {
+            None
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        self.0.live
+    }
+
+    fn is_none(&self) -> bool {
+        !self.0.live
+    }
+
+    /// A new job's state, reset in place.
+    fn start(&mut self) -> &mut JobState {
+        self.clear();
+        self.0.live = true;
+        &mut self.0
+    }
+
+    /// No job: its state is reset in place.
+    fn clear(&mut self) {
+        // Destructured without `..`: a new field must be reset here too.
+        let JobState {
+            live,
+            decision,
+            retried,
+            result,
+            plans,
+            throttled,
+            resumes,
+            not_before,
+        } = &mut self.0;
+        *live = false;
+        decision.reset();
+        *retried = false;
+        *result = None;
+        *plans = 0;
+        *throttled = 0;
+        *resumes = 0;
+        *not_before = None;
+    }
+}
+
 /// The job in progress.
 #[derive(Debug)]
 struct JobState {
+    /// A job runs ([`JobSlot`]; a byte beside the other small fields, so
+    /// the mailer's size does not change).
+    live: bool,
     decision: Decision,
     /// The one refresh-and-retry after a token rejection was used.
     retried: bool,
@@ -579,7 +654,7 @@ pub struct Mailer {
     settings: Settings,
     store: TokenStore,
     plan: Plan,
-    job: Option<JobState>,
+    job: JobSlot,
     client: Session,
     /// The server reply that decided the last session's result, kept after
     /// the session is dropped (for support logs); cleared by the next job.
@@ -603,7 +678,7 @@ impl Mailer {
             settings,
             store,
             plan: Plan::Idle,
-            job: None,
+            job: JobSlot::empty(),
             client: Session::idle(),
             last_reply: None,
             method: AuthMethod::BrowserPkce,
@@ -651,7 +726,7 @@ impl Mailer {
         } = self;
         client.end();
         client.api.forget_upload();
-        *job = None;
+        job.clear();
         *plan = Plan::Idle;
         *last_reply = None;
         settings.reset();
@@ -1072,7 +1147,7 @@ impl Mailer {
         self.plan = match self.start(job, to) {
             Ok(()) => self.next_step(now),
             Err(diag) => {
-                self.job = None;
+                self.job.clear();
                 Plan::Failed { diag }
             }
         };
@@ -1089,15 +1164,7 @@ impl Mailer {
         oauth_available().map_err(|e| e.diag())?;
         // The policy's decision is written where the job is kept (R-MEM:
         // no decision or job state built on this frame and moved).
-        let state = self.job.insert(JobState {
-            decision: Decision::EMPTY,
-            retried: false,
-            result: None,
-            plans: 0,
-            throttled: 0,
-            resumes: 0,
-            not_before: None,
-        });
+        let state = self.job.start();
         policy::decide_into(
             job.function,
             &self.settings,
@@ -1125,7 +1192,7 @@ impl Mailer {
 
     /// Before the session: which token step comes next.
     fn next_step(&mut self, now: Instant) -> Plan {
-        let Some(job) = &self.job else {
+        let Some(job) = self.job.as_ref() else {
             return Plan::Idle;
         };
         let owner = job.decision.owner.clone();
@@ -1191,7 +1258,7 @@ impl Mailer {
 
     fn need_auth(&self) -> Plan {
         let method = self.auth_method();
-        match &self.job {
+        match self.job.as_ref() {
             None => Plan::Idle,
             Some(j) => match &j.decision.owner {
                 TokenOwner::Admin => Plan::NeedAdminAuth {
@@ -1370,6 +1437,20 @@ impl Mailer {
         client: &oauth::Client<B>,
         event: oauth::Event,
     ) -> Result<Option<Plan>, MailerError> {
+        let moved = self.handle_oauth_event_in_place(now, wall, client, event)?;
+        Ok(moved.then(|| self.plan.clone()))
+    }
+
+    /// [`Mailer::handle_oauth_event`] that returns no copy of the plan:
+    /// `true` when the job moved on (read the plan where it is kept, with
+    /// [`Mailer::plan`]; R-MEM: no plan on the callers' frames).
+    pub fn handle_oauth_event_in_place<B: AsMut<[u8]>>(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        client: &oauth::Client<B>,
+        event: oauth::Event,
+    ) -> Result<bool, MailerError> {
         let exchange = matches!(self.plan, Plan::TokenExchange { .. });
         let sign_in = matches!(
             self.plan,
@@ -1378,25 +1459,27 @@ impl Mailer {
         if !exchange && !sign_in {
             return Err(MailerError::WrongState);
         }
-        let plan = match event {
+        match event {
             oauth::Event::AccessToken { .. } => {
                 let tokens = client.tokens().ok_or(MailerError::WrongState)?;
                 let grant = TokenGrant::from_response(tokens);
                 if exchange {
-                    self.exchange_succeeded(now, wall, grant)?
+                    self.exchange_succeeded_in_place(now, wall, grant)?;
                 } else {
-                    self.auth_succeeded_as(now, wall, grant, tokens.account.address())?
+                    self.auth_succeeded_in_place(now, wall, grant, tokens.account.address())?;
                 }
             }
             oauth::Event::ReauthRequired(e) | oauth::Event::Failed(e) if sign_in => {
-                self.auth_failed(e.diag())?
+                self.auth_failed_in_place(e.diag())?;
             }
             ev => match RefreshFailure::of_event(&ev) {
-                Some((failure, diag)) => self.refresh_failed(now, failure, diag)?,
-                None => return Ok(None),
+                Some((failure, diag)) => {
+                    self.refresh_failed(now, failure, diag)?;
+                }
+                None => return Ok(false),
             },
-        };
-        Ok(Some(plan))
+        }
+        Ok(true)
     }
 
     /// The sign-in asked by [`Plan::NeedUserAuth`] / [`Plan::NeedAdminAuth`]
@@ -1423,6 +1506,19 @@ impl Mailer {
         grant: TokenGrant<'_>,
         learned: Option<&Address>,
     ) -> Result<Plan, MailerError> {
+        self.auth_succeeded_in_place(now, wall, grant, learned)?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::auth_succeeded_as`] that returns no copy of the plan: read
+    /// it where it is kept, with [`Mailer::plan`] (R-MEM).
+    pub fn auth_succeeded_in_place(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        grant: TokenGrant<'_>,
+        learned: Option<&Address>,
+    ) -> Result<(), MailerError> {
         if !matches!(
             self.plan,
             Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
@@ -1445,11 +1541,17 @@ impl Mailer {
             Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
         };
         self.count_plan();
-        Ok(self.plan.clone())
+        Ok(())
     }
 
     /// The sign-in was cancelled or failed with `diag`.
     pub fn auth_failed(&mut self, diag: Id) -> Result<Plan, MailerError> {
+        self.auth_failed_in_place(diag)?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::auth_failed`] that returns no copy of the plan.
+    pub fn auth_failed_in_place(&mut self, diag: Id) -> Result<(), MailerError> {
         if !matches!(
             self.plan,
             Plan::NeedUserAuth { .. } | Plan::NeedAdminAuth { .. }
@@ -1457,7 +1559,7 @@ impl Mailer {
             return Err(MailerError::WrongState);
         }
         self.plan = self.finish(Plan::Failed { diag });
-        Ok(self.plan.clone())
+        Ok(())
     }
 
     /// The refresh grant of [`Plan::TokenExchange`] succeeded. A rotated
@@ -1468,6 +1570,18 @@ impl Mailer {
         wall: Option<WallTime>,
         grant: TokenGrant<'_>,
     ) -> Result<Plan, MailerError> {
+        self.exchange_succeeded_in_place(now, wall, grant)?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::exchange_succeeded`] that returns no copy of the plan:
+    /// read it where it is kept, with [`Mailer::plan`] (R-MEM).
+    pub fn exchange_succeeded_in_place(
+        &mut self,
+        now: Instant,
+        wall: Option<WallTime>,
+        grant: TokenGrant<'_>,
+    ) -> Result<(), MailerError> {
         let Plan::TokenExchange { owner } = &self.plan else {
             return Err(MailerError::WrongState);
         };
@@ -1497,7 +1611,7 @@ impl Mailer {
             self.next_step(now)
         };
         self.count_plan();
-        Ok(self.plan.clone())
+        Ok(())
     }
 
     /// The refresh grant of [`Plan::TokenExchange`] ended without tokens, as
@@ -1514,6 +1628,17 @@ impl Mailer {
         grant_refused: bool,
         diag: Id,
     ) -> Result<Plan, MailerError> {
+        self.exchange_failed_in_place(now, grant_refused, diag)?;
+        Ok(self.plan.clone())
+    }
+
+    /// [`Mailer::exchange_failed`] that returns no copy of the plan.
+    pub fn exchange_failed_in_place(
+        &mut self,
+        now: Instant,
+        grant_refused: bool,
+        diag: Id,
+    ) -> Result<(), MailerError> {
         self.refresh_failed(now, RefreshFailure::classify(grant_refused, diag), diag)
     }
 
@@ -1522,7 +1647,7 @@ impl Mailer {
         now: Instant,
         failure: RefreshFailure,
         diag: Id,
-    ) -> Result<Plan, MailerError> {
+    ) -> Result<(), MailerError> {
         let Plan::TokenExchange { owner } = &self.plan else {
             return Err(MailerError::WrongState);
         };
@@ -1552,7 +1677,7 @@ impl Mailer {
             self.finish(Plan::Failed { diag })
         };
         self.count_plan();
-        Ok(self.plan.clone())
+        Ok(())
     }
 
     /// The connection of [`Plan::Connect`] is open (TLS up for implicit
@@ -2197,7 +2322,7 @@ impl Mailer {
             .job
             .as_ref()
             .is_some_and(|j| j.decision.owner == TokenOwner::Guest);
-        self.job = None;
+        self.job.clear();
         if guest {
             self.store.job_finished();
         }

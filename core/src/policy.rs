@@ -87,6 +87,25 @@ impl Decision {
         send_as: false,
     };
 
+    /// Back to [`Decision::EMPTY`] in place, field by field (R-MEM: no
+    /// decision made on the caller's frame and moved).
+    pub(crate) fn reset(&mut self) {
+        let Decision {
+            from,
+            owner,
+            account,
+            authenticator,
+            when,
+            send_as,
+        } = self;
+        from.clear();
+        *owner = TokenOwner::Admin;
+        account.clear();
+        *authenticator = Authenticator::Administrator;
+        *when = AuthTime::Beforehand;
+        *send_as = false;
+    }
+
     /// Whether a token acquired for `token_account` may sign this job.
     /// When it may not, a user owner must authenticate again for
     /// [`Decision::account`]; the administrator's slot never holds another

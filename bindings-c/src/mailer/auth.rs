@@ -33,7 +33,7 @@ unsafe fn report_grant(
     tc: &mut TokenClient,
     m: &mut MailerObj,
     out_plan: *mut MfpOauthPlan,
-    report: impl FnOnce(&mut Mailer, TokenGrant<'_>, Option<&Address>) -> Result<Plan, MailerError>,
+    report: impl FnOnce(&mut Mailer, TokenGrant<'_>, Option<&Address>) -> Result<(), MailerError>,
 ) -> MfpOauthStatus {
     let grant = try_status!(grant_of(tc));
     let learned = tc.tokens().and_then(|t| t.account.address());
@@ -69,7 +69,12 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_succeeded(
         // SAFETY: not NULL and valid (contract).
         unsafe {
             report_grant(tc, m, out_plan, |m, grant, learned| {
-                m.auth_succeeded_as(Instant::from_millis(now_ms), wall(wall_s), grant, learned)
+                m.auth_succeeded_in_place(
+                    Instant::from_millis(now_ms),
+                    wall(wall_s),
+                    grant,
+                    learned,
+                )
             })
         }
     };
@@ -166,7 +171,9 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_token_event(
             None => (token_client::event_c(None), false),
             Some(e) => {
                 let c = token_client::event_c(Some(e));
-                let handled = m.mailer.handle_oauth_event(now, wall(wall_s), tc, e);
+                let handled = m
+                    .mailer
+                    .handle_oauth_event_in_place(now, wall(wall_s), tc, e);
                 if matches!(
                     e,
                     OAuthEvent::AccessToken { .. }
@@ -177,7 +184,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_poll_token_event(
                     let _ = tc.take_outcome();
                 }
                 match handled {
-                    Ok(next) => (c, next.is_some()),
+                    Ok(moved) => (c, moved),
                     Err(err) => return MfpOauthStatus::of(err),
                 }
             }
@@ -216,7 +223,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_auth_failed(
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
     let work = |m: &mut MailerObj| {
-        let reported = m.mailer.auth_failed(try_status!(diag_of(diag)));
+        let reported = m.mailer.auth_failed_in_place(try_status!(diag_of(diag)));
         // SAFETY: not NULL and valid (contract).
         unsafe { next_plan(&m.mailer, reported, out_plan) }
     };
@@ -308,7 +315,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_succeeded(
         // SAFETY: not NULL and valid (contract).
         unsafe {
             report_grant(tc, m, out_plan, |m, grant, _| {
-                m.exchange_succeeded(Instant::from_millis(now_ms), wall(wall_s), grant)
+                m.exchange_succeeded_in_place(Instant::from_millis(now_ms), wall(wall_s), grant)
             })
         }
     };
@@ -341,7 +348,7 @@ pub unsafe extern "C" fn mfp_oauth_mailer_exchange_failed(
         let diag = try_status!(diag_of(diag));
         let reported =
             m.mailer
-                .exchange_failed(Instant::from_millis(now_ms), reauth_required, diag);
+                .exchange_failed_in_place(Instant::from_millis(now_ms), reauth_required, diag);
         // SAFETY: not NULL and valid (contract).
         unsafe { next_plan(&m.mailer, reported, out_plan) }
     };

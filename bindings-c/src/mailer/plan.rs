@@ -241,21 +241,20 @@ pub(super) unsafe fn plan_out(
     MfpOauthStatus::Ok
 }
 
-/// Writes the plan a report returned, or fails with its error's status.
-/// Always inlined: called, it took the report (a plan) by value, one more
-/// copy (64 B more stack in `mfp_oauth_mailer_connected` at opt-level z).
+/// Writes the plan that followed a report, read where the mailer keeps it
+/// (R-MEM: the report returns no copy of it), or fails with the report's
+/// error's status.
 ///
 /// # Safety
 /// As for [`plan_out`].
-#[inline(always)]
 pub(super) unsafe fn next_plan(
     mailer: &Mailer,
-    reported: Result<Plan, MailerError>,
+    reported: Result<(), MailerError>,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
     match reported {
         // SAFETY: forwarded contract.
-        Ok(plan) => unsafe { plan_out(&plan, mailer.job_from(), out_plan) },
+        Ok(()) => unsafe { plan_out(mailer.plan(), mailer.job_from(), out_plan) },
         Err(e) => MfpOauthStatus::of(e),
     }
 }
@@ -436,7 +435,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_connect_failed(
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {
     let work = |m: &mut MailerObj| {
-        let reported = m.mailer.connect_failed(try_status!(diag_of(diag)));
+        let reported = m
+            .mailer
+            .connect_failed(try_status!(diag_of(diag)))
+            .map(drop);
         // SAFETY: not NULL and valid (contract).
         unsafe { next_plan(&m.mailer, reported, out_plan) }
     };
