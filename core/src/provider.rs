@@ -83,8 +83,7 @@ pub const GMAIL_SEND_SCOPE: &str = "https://www.googleapis.com/auth/gmail.send";
 
 /// An endpoint URL's parts, borrowed from the URL and checked as an
 /// [`Endpoint`] checks them: where a request would go, without copying
-/// the host and path into an endpoint (R-MEM: an endpoint is 460 octets on
-/// a Cortex-M4F).
+/// the host and path into an endpoint on the caller's frame (R-MEM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UrlParts<'a> {
     /// Host to connect to (and the TLS server name).

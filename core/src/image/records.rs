@@ -267,7 +267,8 @@ impl Serialize for MetaRecord<'_> {
     }
 }
 
-/// [`NvTagged`] as a sequence made while it is written.
+/// Format 5's tagged record (`NvTagged`) as a sequence made while it is
+/// written.
 struct TaggedRecord<'a>(&'a Settings);
 
 impl Serialize for TaggedRecord<'_> {
