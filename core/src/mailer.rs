@@ -1200,9 +1200,7 @@ impl Mailer {
         if let Some(held) = self.store.account(&owner) {
             if !job.decision.token_fits(held) {
                 return match owner {
-                    TokenOwner::Admin => self.finish(Plan::Failed {
-                        diag: Id::FromNotTokenAccount,
-                    }),
+                    TokenOwner::Admin => self.fail(Id::FromNotTokenAccount),
                     _ => self.need_auth(),
                 };
             }
@@ -1238,6 +1236,13 @@ impl Mailer {
         self.finish(Plan::Failed { diag })
     }
 
+    /// The plan becomes [`Plan::Failed`] with `diag` and the job ends, on
+    /// this short frame (R-MEM, as [`Mailer::fail`]).
+    #[inline(never)]
+    fn set_failed(&mut self, diag: Id) {
+        self.plan = self.finish(Plan::Failed { diag });
+    }
+
     /// No usable token for `owner`: a sign-in, or, for a token handed in
     /// from outside with no refresh token behind it, a new one to hand in
     /// (R-APP; nobody at the panel can sign in for it).
@@ -1248,9 +1253,7 @@ impl Mailer {
                 owner: owner.clone(),
             }
         } else if self.store.handed_in(owner) {
-            self.finish(Plan::Failed {
-                diag: Id::HandedTokenExpired,
-            })
+            self.fail(Id::HandedTokenExpired)
         } else {
             self.need_auth()
         }
@@ -1538,7 +1541,7 @@ impl Mailer {
         );
         self.plan = match stored {
             Ok(()) => self.next_step(now),
-            Err(e) => self.finish(Plan::Failed { diag: e.diag() }),
+            Err(e) => self.fail(e.diag()),
         };
         self.count_plan();
         Ok(())
@@ -1558,7 +1561,7 @@ impl Mailer {
         ) {
             return Err(MailerError::WrongState);
         }
-        self.plan = self.finish(Plan::Failed { diag });
+        self.set_failed(diag);
         Ok(())
     }
 
@@ -1674,7 +1677,7 @@ impl Mailer {
             // Before the session: someone must sign in again (R-TOK-6).
             self.need_auth()
         } else {
-            self.finish(Plan::Failed { diag })
+            self.fail(diag)
         };
         self.count_plan();
         Ok(())
@@ -1752,7 +1755,7 @@ impl Mailer {
             Ok(c) => c,
             Err(e) => {
                 self.client.end();
-                self.plan = self.finish(Plan::Failed { diag: e.diag() });
+                self.set_failed(e.diag());
                 return;
             }
         };
@@ -1771,7 +1774,7 @@ impl Mailer {
             Ok(()) => Plan::Session,
             Err(diag) => {
                 self.client.end();
-                self.finish(Plan::Failed { diag })
+                self.fail(diag)
             }
         };
     }
@@ -1911,7 +1914,7 @@ impl Mailer {
                 port,
                 security: Security::ImplicitTls,
             },
-            Err(diag) => self.finish(Plan::Failed { diag }),
+            Err(diag) => self.fail(diag),
         }
     }
 
@@ -1929,9 +1932,7 @@ impl Mailer {
                 port,
                 security: Security::ImplicitTls,
             },
-            None => self.finish(Plan::Failed {
-                diag: Id::ApiUnexpectedResponse,
-            }),
+            None => self.fail(Id::ApiUnexpectedResponse),
         }
     }
 
@@ -1983,7 +1984,7 @@ impl Mailer {
             }
             Err(diag) => {
                 self.client.end();
-                self.finish(Plan::Failed { diag })
+                self.fail(diag)
             }
         };
     }
@@ -1993,7 +1994,7 @@ impl Mailer {
         if !matches!(self.plan, Plan::Connect { .. }) {
             return Err(MailerError::WrongState);
         }
-        self.plan = self.finish(Plan::Failed { diag });
+        self.set_failed(diag);
         Ok(self.plan.clone())
     }
 
@@ -2002,7 +2003,7 @@ impl Mailer {
     pub fn cancel(&mut self, now: Instant, diag: Id) -> Plan {
         self.client.quit(now);
         if self.job.is_some() {
-            self.plan = self.finish(Plan::Failed { diag });
+            self.set_failed(diag);
         }
         self.plan.clone()
     }
@@ -2252,9 +2253,7 @@ impl Mailer {
             None => false,
         };
         if over {
-            self.plan = self.finish(Plan::Failed {
-                diag: Id::WrongState,
-            });
+            self.set_failed(Id::WrongState);
         }
     }
 
