@@ -76,7 +76,9 @@ pub enum Api {
 pub struct Request<'a> {
     /// Which API.
     pub api: Api,
-    /// The API's host (the `Host` field; also the TLS server name).
+    /// The API's host (the `Host` field; also the TLS server name). A
+    /// Graph upload's chunk, or its question, goes to the upload URL's
+    /// host instead ([`Session::next_target`]).
     pub host: &'a str,
     /// Its port.
     pub port: u16,
