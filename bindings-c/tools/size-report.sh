@@ -2,9 +2,11 @@
 # Footprint of the C library inside the Cortex-M4F firmware
 # (examples/firmware), at opt-level "s" (profile firmware) and "z"
 # (firmware-z): flash and static RAM of libmfp_oauth.a's code and data from
-# the linker map, and the stack high-water mark of the main entry points
-# measured by stack painting on the emulated board. A benchmark, not a test:
-# it writes target/size-report.md and prints it.
+# the linker map, the stack high-water mark of the main entry points
+# measured by stack painting on the emulated board, and the deepest chains
+# of the C entry points over the firmware's direct-call graph
+# (tools/stack-static.py). A benchmark, not a test: it writes
+# target/size-report.md and prints it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 crate="$(dirname "$here")"
