@@ -356,6 +356,26 @@ static mfp_oauth_status pd_feed_input(void) {
   return MFP_OAUTH_STATUS_OK;
 }
 
+/* Carries what the mailer's session has to send to the server (`pd_wire`)
+ * and returns the octets sent. A transmit marked sensitive (it carries the
+ * token) is counted, and counted again if it went before TLS was up. */
+static size_t pd_transmit(void) {
+  uint8_t out[512];
+  size_t sent = 0;
+  for (;;) {
+    size_t n = 0;
+    bool sensitive = false;
+    mfp_oauth_status st = PD_MEASURED(
+        "mfp_oauth_mailer_smtp_poll_transmit",
+        mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
+    if (st != MFP_OAUTH_STATUS_OK || n == 0) return sent;
+    pd_srv.sensitive += sensitive;
+    if (sensitive && !pd_srv.tls) pd_srv.sensitive_in_clear++;
+    pd_wire(out, n);
+    sent += n;
+  }
+}
+
 /* The SESSION plan: pumps the connection until the plan changes. */
 static void pd_session(mfp_oauth_plan *plan) {
   pd_server_open(pd_smtp_script, PD_SCRIPT_LEN);
@@ -363,18 +383,7 @@ static void pd_session(mfp_oauth_plan *plan) {
   for (int turn = 0; turn < 60; turn++) {
     PD_OK(pd_feed_input());
     if (pd_steps()) break;
-    uint8_t out[512];
-    for (;;) {
-      size_t n = 0;
-      bool sensitive = false;
-      mfp_oauth_status st = PD_MEASURED(
-          "mfp_oauth_mailer_smtp_poll_transmit",
-          mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
-      if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
-      pd_srv.sensitive += sensitive;
-      if (sensitive && !pd_srv.tls) pd_srv.sensitive_in_clear++;
-      pd_server_receive(out, n);
-    }
+    pd_transmit();
   }
   PD_OK(mfp_oauth_mailer_plan(&pd_mailer, plan));
   PD_CHECK(pd_srv.step == PD_SCRIPT_LEN);
@@ -464,8 +473,8 @@ static void pd_api_connection(mfp_oauth_plan *plan) {
   PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   PD_CHECK(strcmp(plan->host, "graph.microsoft.com") == 0 && plan->port == 443);
   PD_CHECK(plan->security == MFP_OAUTH_SMTP_SECURITY_IMPLICIT_TLS);
-  memset(pd_srv.inbox, 0, sizeof pd_srv.inbox);
-  pd_srv.inbox_len = 0;
+  pd_server_open(NULL, 0);
+  pd_srv.tls = 1; /* implicit TLS: the firmware's TLS stack is up first */
   pd_api.head_len = 0;
   pd_api.body_left = 0;
   PD_OK(PD_MEASURED("mfp_oauth_mailer_connected",
@@ -474,19 +483,7 @@ static void pd_api_connection(mfp_oauth_plan *plan) {
   for (int turn = 0; turn < 60; turn++) {
     PD_OK(pd_feed_input());
     if (pd_steps()) break;
-    uint8_t out[512];
-    size_t sent = 0;
-    for (;;) {
-      size_t n = 0;
-      bool sensitive = false;
-      mfp_oauth_status st = PD_MEASURED(
-          "mfp_oauth_mailer_smtp_poll_transmit",
-          mfp_oauth_mailer_smtp_poll_transmit(&pd_mailer, pd_now, out, sizeof out, &n, &sensitive));
-      if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
-      pd_api_receive(out, n);
-      sent += n;
-    }
-    if (sent == 0 && pd_srv.inbox_len == 0) {
+    if (pd_transmit() == 0 && pd_srv.inbox_len == 0) {
       uint64_t deadline = MFP_OAUTH_NO_DEADLINE;
       PD_OK(mfp_oauth_mailer_smtp_poll_timeout(&pd_mailer, &deadline));
       if (deadline != MFP_OAUTH_NO_DEADLINE && deadline > pd_now) {
@@ -496,6 +493,7 @@ static void pd_api_connection(mfp_oauth_plan *plan) {
     }
   }
   PD_OK(mfp_oauth_mailer_plan(&pd_mailer, plan));
+  PD_CHECK(pd_srv.sensitive == 1); /* the request's head, with the token */
 }
 
 static mfp_oauth_token_status pd_admin_status(void) {
