@@ -64,7 +64,7 @@ use crate::image;
 use crate::limits::MAX_PLANS;
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
-use crate::provider::Provider;
+use crate::provider::{ProfileError, Provider};
 use crate::secret::RefreshToken;
 use crate::smtp::{self, BodyError, BodyProgress, Envelope, Event, ReplyCode, Security, Transmit};
 use crate::time::{Duration, Instant};
@@ -86,6 +86,28 @@ pub struct Job<'a> {
     pub from: Option<&'a Address>,
     /// Recipients (at most [`crate::limits::MAX_RECIPIENTS`]).
     pub to: &'a [Address],
+    /// The message's size in octets, if known (checked against SIZE).
+    pub size: Option<u64>,
+}
+
+/// One job to send, every address as the panel or the application gave
+/// it: checked and parsed where the job keeps its addresses, so that the
+/// caller holds no [`Address`] on its stack (R-MEM). An address that is
+/// not one fails the job (`InvalidAddress`).
+#[derive(Debug, Clone, Copy)]
+pub struct JobText<'a> {
+    /// The function sending (decides the token class).
+    pub function: Function,
+    /// The logged-in user's login name, `None` for the public user.
+    pub user_id: Option<&'a str>,
+    /// The logged-in user's registered e-mail address, if any (read only
+    /// with `user_id`).
+    pub user_address: Option<&'a str>,
+    /// The From address the user entered or the application set, `None`
+    /// for the mode's default.
+    pub from: Option<&'a str>,
+    /// Recipients (at most [`crate::limits::MAX_RECIPIENTS`]).
+    pub to: &'a [&'a str],
     /// The message's size in octets, if known (checked against SIZE).
     pub size: Option<u64>,
 }
@@ -511,6 +533,23 @@ fn refresh_failure_diag(failure: RefreshFailure, owner: &TokenOwner, diag: Id) -
     }
 }
 
+/// Whether `settings` make a provider profile, and whether that profile
+/// signs in with the device flow. Not inlined: the profile it builds
+/// (1.3 KB) stays off its callers' frames (R-MEM).
+#[inline(never)]
+fn profile_outcome(settings: &Settings) -> (Result<(), ProfileError>, bool) {
+    let mut profile = Provider::blank();
+    let built = settings.provider_profile_into(&mut profile);
+    (built, profile.supports_device_flow())
+}
+
+/// A job as submitted: its addresses parsed by the caller, or as text.
+#[derive(Clone, Copy)]
+enum JobInput<'a> {
+    Parsed(&'a Job<'a>),
+    Text(&'a JobText<'a>),
+}
+
 /// A job's recipients, parsed or as text.
 #[derive(Clone, Copy)]
 enum Recipients<'a> {
@@ -692,16 +731,15 @@ impl Mailer {
         self
     }
 
-    /// The settings changed: work out what depends on them. Not inlined:
-    /// the profile it builds stays off the callers' frames.
-    #[inline(never)]
+    /// The settings changed: work out what depends on them.
     fn settings_changed(&mut self) {
-        let mut profile = Provider::blank();
-        let built = self.settings.provider_profile_into(&mut profile);
+        let (built, device_flow) = profile_outcome(&self.settings);
         self.method = match built {
-            Ok(()) if profile.supports_device_flow() => AuthMethod::DeviceCode,
+            Ok(()) if device_flow => AuthMethod::DeviceCode,
             _ => AuthMethod::BrowserPkce,
         };
+        // Checked once the profile's frame is gone: the rules' own calls
+        // (a certificate's thumbprint decoded) do not stack on it (R-MEM).
         self.violations = self.settings.validate_with(built);
         self.store
             .set_refresh_margin(self.settings.refresh_margin_s);
@@ -1104,21 +1142,16 @@ impl Mailer {
     /// Start a job: decide From and token (R-POL), then plan the first step.
     /// A refused job is [`Plan::Failed`] before anything reaches the network.
     pub fn submit(&mut self, now: Instant, job: &Job<'_>) -> Result<Plan, MailerError> {
-        self.submit_to(now, job, Recipients::Parsed(job.to))?;
+        self.submit_to(now, JobInput::Parsed(job))?;
         Ok(self.plan.clone())
     }
 
-    /// [`Mailer::submit`] with the recipients given as text (`job.to` is
-    /// not read), each parsed straight into the job's envelope: the caller
-    /// needs no list of addresses (4 KB) on its stack (R-MEM). A recipient
-    /// that is not an address fails the job (`InvalidAddress`).
-    pub fn submit_text(
-        &mut self,
-        now: Instant,
-        job: &Job<'_>,
-        to: &[&str],
-    ) -> Result<Plan, MailerError> {
-        self.submit_to(now, job, Recipients::Text(to))?;
+    /// [`Mailer::submit`] with every address given as text, each parsed
+    /// straight into the job's place: the caller needs no address, nor a
+    /// list of them (4 KB), on its stack (R-MEM). An address that is not
+    /// one fails the job (`InvalidAddress`).
+    pub fn submit_text(&mut self, now: Instant, job: &JobText<'_>) -> Result<Plan, MailerError> {
+        self.submit_to(now, JobInput::Text(job))?;
         Ok(self.plan.clone())
     }
 
@@ -1128,23 +1161,17 @@ impl Mailer {
     pub fn submit_text_in_place(
         &mut self,
         now: Instant,
-        job: &Job<'_>,
-        to: &[&str],
+        job: &JobText<'_>,
     ) -> Result<(), MailerError> {
-        self.submit_to(now, job, Recipients::Text(to))
+        self.submit_to(now, JobInput::Text(job))
     }
 
-    fn submit_to(
-        &mut self,
-        now: Instant,
-        job: &Job<'_>,
-        to: Recipients<'_>,
-    ) -> Result<(), MailerError> {
+    fn submit_to(&mut self, now: Instant, job: JobInput<'_>) -> Result<(), MailerError> {
         if self.job.is_some() {
             return Err(MailerError::WrongState);
         }
         self.last_reply = None;
-        self.plan = match self.start(job, to) {
+        self.plan = match self.start(job) {
             Ok(()) => self.next_step(now),
             Err(diag) => {
                 self.job.clear();
@@ -1160,20 +1187,11 @@ impl Mailer {
     /// the caller drops the job. Not inlined: the policy's decision is
     /// built on this frame, gone before the plan is worked out (R-MEM).
     #[inline(never)]
-    fn start(&mut self, job: &Job<'_>, to: Recipients<'_>) -> Result<(), Id> {
+    fn start(&mut self, job: JobInput<'_>) -> Result<(), Id> {
         oauth_available().map_err(|e| e.diag())?;
         // The policy's decision is written where the job is kept (R-MEM:
         // no decision or job state built on this frame and moved).
         let state = self.job.start();
-        policy::decide_into(
-            job.function,
-            &self.settings,
-            self.violations,
-            job.user,
-            job.from,
-            &mut state.decision,
-        )
-        .map_err(|e| e.diag())?;
         // Staged where the job's sessions send it from: no second copy.
         let envelope = self
             .client
@@ -1181,12 +1199,58 @@ impl Mailer {
             .staged_envelope_mut()
             .ok_or(Id::WrongState)?;
         *envelope = Envelope::EMPTY;
+        let size = match job {
+            JobInput::Parsed(j) => {
+                policy::decide_into(
+                    j.function,
+                    &self.settings,
+                    self.violations,
+                    j.user,
+                    j.from,
+                    &mut state.decision,
+                )
+                .map_err(|e| e.diag())?;
+                j.size
+            }
+            JobInput::Text(j) => {
+                // The addresses given as text are parsed where the envelope
+                // keeps its From and first recipient: scratch until the
+                // policy has decided, then written over (R-MEM: no address
+                // on the caller's frame or on this one).
+                if let Some(from) = j.from {
+                    envelope.from.set(from).map_err(|_| Id::InvalidAddress)?;
+                }
+                if let (Some(_), Some(address)) = (j.user_id, j.user_address) {
+                    Address::push_onto(&mut envelope.to, address)
+                        .map_err(|_| Id::InvalidAddress)?;
+                }
+                let user = j.user_id.map(|id| User {
+                    id,
+                    address: envelope.to.first(),
+                });
+                policy::decide_into(
+                    j.function,
+                    &self.settings,
+                    self.violations,
+                    user,
+                    j.from.map(|_| &envelope.from),
+                    &mut state.decision,
+                )
+                .map_err(|e| e.diag())?;
+                envelope.to.clear();
+                j.size
+            }
+        };
         envelope.from.clone_from(&state.decision.from);
-        to.add_to(envelope)?;
+        match job {
+            JobInput::Parsed(j) => Recipients::Parsed(j.to),
+            JobInput::Text(j) => Recipients::Text(j.to),
+        }
+        .add_to(envelope)?;
         if envelope.to.is_empty() {
             return Err(Id::InvalidArgument);
         }
-        envelope.size = job.size;
+        envelope.size = size;
         Ok(())
     }
 

@@ -4,8 +4,7 @@
 use core::ffi::c_char;
 
 use mfp_oauth_core::function::Function;
-use mfp_oauth_core::mailer::{AuthMethod, Job, Mailer, MailerError, Plan};
-use mfp_oauth_core::policy::User;
+use mfp_oauth_core::mailer::{AuthMethod, JobText, Mailer, MailerError, Plan};
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::{Address, Instant};
 
@@ -264,6 +263,16 @@ fn check_address(s: &str) -> Result<(), MfpOauthStatus> {
     Address::check(s).map_err(|_| MfpOauthStatus::InvalidAddress)
 }
 
+/// An optional address field of the job: `None` when empty (not given),
+/// checked otherwise.
+fn given_address(s: &str) -> Result<Option<&str>, MfpOauthStatus> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        check_address(s).map(|()| Some(s))
+    }
+}
+
 /// Submits a job: the sender policy decides the From address and whose
 /// token signs (R-POL), nothing is sent before it accepted them. Writes
 /// the first plan. `WRONG_STATE` while another job runs; a refused job is a
@@ -291,17 +300,10 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
         let user_addr = try_status!(unsafe { opt_text(&j.user_address) });
         // SAFETY: as above.
         let from = try_status!(unsafe { opt_text(&j.from) });
-        let parse = |s: &str| Address::parse(s).map_err(|_| MfpOauthStatus::InvalidAddress);
-        let user_addr = if user_addr.is_empty() {
-            None
-        } else {
-            Some(try_status!(parse(user_addr)))
-        };
-        let from = if from.is_empty() {
-            None
-        } else {
-            Some(try_status!(parse(from)))
-        };
+        // The From and the user's address are checked here and parsed where
+        // the mailer keeps the job's addresses: none on this frame (R-MEM).
+        let user_addr = try_status!(given_address(user_addr));
+        let from = try_status!(given_address(from));
         if j.to.is_null() {
             return MfpOauthStatus::NullParameter;
         }
@@ -324,22 +326,19 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
             *slot = t;
         }
         let to = to.get(..list.len()).unwrap_or(&[]);
-        let user = (!user_id.is_empty()).then_some(User {
-            id: user_id,
-            address: user_addr.as_ref(),
-        });
-        let job = Job {
+        let job = JobText {
             function,
-            user,
-            from: from.as_ref(),
-            to: &[],
+            user_id: (!user_id.is_empty()).then_some(user_id),
+            user_address: user_addr,
+            from,
+            to,
             size: (j.size != 0).then_some(j.size),
         };
         // The plan is read where the mailer keeps it: no copy on this
         // frame (R-MEM).
         match m
             .mailer
-            .submit_text_in_place(Instant::from_millis(now_ms), &job, to)
+            .submit_text_in_place(Instant::from_millis(now_ms), &job)
         {
             // SAFETY: not NULL and valid (contract).
             Ok(()) => unsafe { plan_out(m.mailer.plan(), m.mailer.job_from(), out_plan) },

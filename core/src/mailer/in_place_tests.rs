@@ -330,25 +330,113 @@ fn send_message_with_fills_the_envelope_in_place_or_leaves_no_message() {
 
 #[test]
 fn submit_text_in_place_leaves_the_plan_submit_text_returns() {
-    let job = Job {
-        function: Function::ScanToEmail,
-        user: None,
-        from: None,
-        to: &[],
-        size: Some(10),
-    };
     for to in [&["bob@fabrikam.com"][..], &["not an address"][..]] {
+        let job = JobText {
+            function: Function::ScanToEmail,
+            user_id: None,
+            user_address: None,
+            from: None,
+            to,
+            size: Some(10),
+        };
         let mut copied = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
         let mut in_place = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
-        let want = copied.submit_text(at(1), &job, to).unwrap();
-        assert_eq!(in_place.submit_text_in_place(at(1), &job, to), Ok(()));
+        let want = copied.submit_text(at(1), &job).unwrap();
+        assert_eq!(in_place.submit_text_in_place(at(1), &job), Ok(()));
         assert_eq!(*in_place.plan(), want);
         assert_eq!(in_place.job_from(), copied.job_from());
         // A second job while one runs: refused the same way.
-        let again = in_place.submit_text_in_place(at(2), &job, to);
+        let again = in_place.submit_text_in_place(at(2), &job);
         assert_eq!(
             again.map(|()| in_place.plan().clone()),
-            copied.submit_text(at(2), &job, to)
+            copied.submit_text(at(2), &job)
         );
+    }
+}
+
+/// A job whose addresses come as text is decided exactly as the same job
+/// with its addresses parsed by the caller, in every sender mode, with and
+/// without a user, a user's address and an entered From (R-POL, R-MEM).
+#[test]
+fn a_job_given_as_text_is_decided_as_the_parsed_job() {
+    let from = addr("alice@contoso.com");
+    let alice = addr("alice@contoso.com");
+    let other = addr("someone@fabrikam.com");
+    let to = [addr("bob@fabrikam.com")];
+    let to_text = ["bob@fabrikam.com"];
+    for mode in SenderMode::ALL {
+        for entered in [None, Some(&from), Some(&other)] {
+            for user in [None, Some(None), Some(Some(&alice))] {
+                for function in [Function::ScanToEmail, Function::TransmissionResultReport] {
+                    let parsed = Job {
+                        function,
+                        user: user.map(|address| User {
+                            id: "alice",
+                            address,
+                        }),
+                        from: entered,
+                        to: &to,
+                        size: Some(10),
+                    };
+                    let text = JobText {
+                        function,
+                        user_id: user.map(|_| "alice"),
+                        user_address: user.flatten().map(Address::as_str),
+                        from: entered.map(Address::as_str),
+                        to: &to_text,
+                        size: Some(10),
+                    };
+                    let mut a = Mailer::new(valid(mode), TokenStore::new());
+                    let mut b = Mailer::new(valid(mode), TokenStore::new());
+                    let want = a.submit(at(1), &parsed).unwrap();
+                    assert_eq!(b.submit_text_in_place(at(1), &text), Ok(()));
+                    let case = (mode, entered, user, function);
+                    assert_eq!(*b.plan(), want, "{case:?}");
+                    assert_eq!(b.job_from(), a.job_from(), "{case:?}");
+                }
+            }
+        }
+    }
+}
+
+/// A From or a user's address given as text that is not an address fails
+/// the job as `InvalidAddress`, before anything reaches the network, and
+/// the next job starts clean.
+#[test]
+fn a_bad_address_given_as_text_fails_the_job() {
+    let to = ["bob@fabrikam.com"];
+    let base = JobText {
+        function: Function::ScanToEmail,
+        user_id: Some("alice"),
+        user_address: Some("alice@contoso.com"),
+        from: None,
+        to: &to,
+        size: None,
+    };
+    for job in [
+        JobText {
+            from: Some("not an address"),
+            ..base
+        },
+        JobText {
+            user_address: Some("alice@"),
+            ..base
+        },
+        JobText {
+            from: Some(""),
+            ..base
+        },
+    ] {
+        let mut m = Mailer::new(valid(SenderMode::AllowUserChanges), TokenStore::new());
+        assert_eq!(
+            m.submit_text(at(1), &job),
+            Ok(Plan::Failed {
+                diag: Id::InvalidAddress
+            }),
+            "{job:?}"
+        );
+        assert!(m.job_from().is_none());
+        let next = m.submit_text(at(2), &base).unwrap();
+        assert!(!matches!(next, Plan::Failed { .. }), "{next:?}");
     }
 }
