@@ -2,11 +2,9 @@
 //! into the settings and the store, from slots in memory or read a piece
 //! at a time through the firmware's flash driver (R-MEM).
 
-use heapless::Vec;
-
 use super::records::{
-    read_tagged, reset_tagged, restore, settings3_into, settings_into, NvExpiries, NvSettings,
-    NvSettings3, NvSlot, NvUser,
+    read_tagged, reset_tagged, restore, settings3_into, settings_into, NvSettings, NvSettings3,
+    NvSlot, NvUser,
 };
 use super::seal::SecretSealer;
 use super::{
@@ -16,7 +14,7 @@ use super::{
 use crate::config::Settings;
 use crate::limits::MAX_USER_TOKENS;
 use crate::secret::SecretBuf;
-use crate::token::TokenStore;
+use crate::token::{Slot, TokenStore};
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
@@ -255,27 +253,26 @@ fn load_with(
         Found::Bad(s, _) => *s,
     };
     let (sa, sb) = (state(&fa), state(&fb));
-    // Candidates, newest first.
+    // Candidates, newest first, borrowed where the checks left them (R-MEM:
+    // no second copy of each on this frame):
     // (its image, what the other slot holds, whether the other slot is a
     // damaged newer image)
-    let mut order: Vec<(Checked, SlotState, bool), 2> = Vec::new();
-    match (fa, fb) {
+    let mut order: [Option<(&Checked, SlotState, bool)>; 2] = [None, None];
+    match (&fa, &fb) {
         (Found::Good(x), Found::Good(y)) => {
-            let (first, second) = if newer(y.seq, x.seq) {
-                ((y, sa, false), (x, sb, false))
+            order = if newer(y.seq, x.seq) {
+                [Some((y, sa, false)), Some((x, sb, false))]
             } else {
-                ((x, sb, false), (y, sa, false))
+                [Some((x, sb, false)), Some((y, sa, false))]
             };
-            let _ = order.push(first);
-            let _ = order.push(second);
         }
         (Found::Good(x), Found::Bad(_, claim_b)) => {
             let damaged_newer = claim_b.is_some_and(|n| newer(n, x.seq));
-            let _ = order.push((x, sb, damaged_newer));
+            order[0] = Some((x, sb, damaged_newer));
         }
         (Found::Bad(_, claim_a), Found::Good(y)) => {
             let damaged_newer = claim_a.is_some_and(|n| newer(n, y.seq));
-            let _ = order.push((y, sa, damaged_newer));
+            order[0] = Some((y, sa, damaged_newer));
         }
         (Found::Bad(SlotState::Empty, _), Found::Bad(SlotState::Empty, _)) => {
             store.reset();
@@ -288,12 +285,12 @@ fn load_with(
     }
     // The newer candidate's body did not decode: it is the damaged one.
     let mut newer_undecodable = false;
-    for (image, other, damaged_newer) in order {
+    for (image, other, damaged_newer) in order.into_iter().flatten() {
         if image.version > FORMAT_VERSION {
             store.reset();
             return Err(NvError::NewerFormat);
         }
-        match decode(src, &mut records, &image, key, settings, store) {
+        match decode(src, &mut records, image, key, settings, store) {
             Ok(()) => {
                 let mut cursor = NvCursor::new();
                 cursor.written(image.slot, image.seq);
@@ -370,8 +367,46 @@ fn decode_into(
     if image.body_len < BODY_FIXED_LEN {
         return Err(NvError::Corrupt);
     }
-    let mut random = [0u8; RANDOM_LEN];
-    read(src, image.slot, PREFIX_LEN, &mut random)?;
+    // Two phases, each on a frame of its own (R-MEM): the records' decoding
+    // (the settings' temporaries) is over before the vault's secrets are
+    // opened (the cipher's frames).
+    let layout = read_records(src, records, image, settings)?;
+    open_vault(src, image, key, &layout, settings, store)
+}
+
+/// What the records say of the vault that follows them: where it starts,
+/// the length of each secret, and the token slots' metadata to restore
+/// once each slot's secret is open.
+struct Layout<'r> {
+    /// Offset in the slot of the vault's first secret.
+    vault_at: usize,
+    proxy_password_len: Option<u16>,
+    client_secret_len: u16,
+    admin: NvSlot<'r>,
+    users: &'r [u8],
+    user_count: usize,
+    /// Format 4's refresh-token death dates, one per slot (the
+    /// administrator's first), each read as its slot is restored: the
+    /// record's entries after its count, already checked; `None` before
+    /// format 4.
+    expiries: Option<&'r [u8]>,
+}
+
+/// The next entry of format 4's death dates (`NvExpiries`), and
+/// what follows it.
+fn next_expiry(bytes: &[u8]) -> Result<(Option<u64>, &[u8]), NvError> {
+    postcard::take_from_bytes::<Option<u64>>(bytes).map_err(|_| NvError::Corrupt)
+}
+
+/// Decodes the image's records, writes the settings they hold in place and
+/// says where the vault's secrets are. Not inlined (R-MEM, as above).
+#[inline(never)]
+fn read_records<'r>(
+    src: &mut dyn SlotReader,
+    records: &'r mut Records<'_>,
+    image: &Checked,
+    settings: &mut Settings,
+) -> Result<Layout<'r>, NvError> {
     // The records: from the body's 9th octet to the vault, whose start only
     // their decoding tells.
     let records_at = PREFIX_LEN + BODY_FIXED_LEN;
@@ -404,23 +439,7 @@ fn decode_into(
     // The metadata (an `NvMeta`) is read in its parts, each user as it is
     // restored, instead of as one value (R-MEM: the list of users is not
     // held, nor moved from frame to frame).
-    let (nv_settings, after) =
-        postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| undecodable)?;
-    // Formats 3 and 4's second settings' record (a format-2 image has
-    // none); format 5's tagged record in its place.
-    let (nv_settings3, after) = if (3..5).contains(&image.version) {
-        let (s3, after) =
-            postcard::take_from_bytes::<NvSettings3>(after).map_err(|_| undecodable)?;
-        (Some(s3), after)
-    } else {
-        (None, after)
-    };
-    reset_tagged(settings);
-    let after = if image.version >= 5 {
-        read_tagged(after, settings, undecodable)?
-    } else {
-        after
-    };
+    let (proxy_password_len, after) = read_settings(rest, image.version, settings, undecodable)?;
     // Format 6: the client secret's length (its octets are in the vault).
     let (client_secret_len, after) = if image.version >= 6 {
         postcard::take_from_bytes::<u16>(after).map_err(|_| undecodable)?
@@ -437,57 +456,130 @@ fn decode_into(
     for _ in 0..user_count {
         vault = next_user(vault).map_err(|_| undecodable)?.1;
     }
-    // Format 4's refresh-token death dates, one per slot; none before.
+    // Format 4's refresh-token death dates, one per slot; none before. Read
+    // an entry at a time, here to find the vault, and again as each slot is
+    // restored (R-MEM: the list is not held).
     let expiries = if image.version >= 4 {
-        let (expiries, after) =
-            postcard::take_from_bytes::<NvExpiries>(vault).map_err(|_| undecodable)?;
-        if expiries.len() != user_count + 1 {
+        let (count, entries) =
+            postcard::take_from_bytes::<usize>(vault).map_err(|_| undecodable)?;
+        if count != user_count + 1 {
             return Err(NvError::Corrupt);
         }
-        vault = after;
-        expiries
+        vault = entries;
+        for _ in 0..count {
+            vault = next_expiry(vault).map_err(|_| undecodable)?.1;
+        }
+        Some(entries)
     } else {
-        NvExpiries::new()
+        None
     };
-    let expiry = |i: usize| expiries.get(i).copied().flatten();
-    let vault_at = records_at + (rest.len() - vault.len());
+    Ok(Layout {
+        vault_at: records_at + (rest.len() - vault.len()),
+        proxy_password_len,
+        client_secret_len,
+        admin,
+        users,
+        user_count,
+        expiries,
+    })
+}
+
+/// Decodes the settings' records at the start of `rest` straight into
+/// `settings`: the proxy password's length (its octets are in the vault)
+/// and what follows them. Not inlined: the records' decoded form stays off
+/// the frames that follow (R-MEM).
+#[inline(never)]
+fn read_settings<'r>(
+    rest: &'r [u8],
+    version: u16,
+    settings: &mut Settings,
+    undecodable: NvError,
+) -> Result<(Option<u16>, &'r [u8]), NvError> {
+    let (nv_settings, after) =
+        postcard::take_from_bytes::<NvSettings<'_>>(rest).map_err(|_| undecodable)?;
+    // Formats 3 and 4's second settings' record (a format-2 image has
+    // none); format 5's tagged record in its place.
+    let (nv_settings3, after) = if (3..5).contains(&version) {
+        let (s3, after) =
+            postcard::take_from_bytes::<NvSettings3>(after).map_err(|_| undecodable)?;
+        (Some(s3), after)
+    } else {
+        (None, after)
+    };
+    reset_tagged(settings);
+    let after = if version >= 5 {
+        read_tagged(after, settings, undecodable)?
+    } else {
+        after
+    };
     settings_into(&nv_settings, settings)?;
     settings3_into(nv_settings3.as_ref(), settings);
+    Ok((nv_settings.proxy.map(|(_, _, _, len)| len), after))
+}
 
-    // Each secret is read straight into its place and opened there (R-MEM:
-    // no scratch buffer of a refresh token's size on the stack).
+/// Reads the vault's secrets straight into their places and opens them
+/// there (R-MEM: no scratch buffer of a refresh token's size on the
+/// stack), then restores each token slot. Not inlined (R-MEM, as above).
+#[inline(never)]
+fn open_vault(
+    src: &mut dyn SlotReader,
+    image: &Checked,
+    key: Option<&DeviceKey>,
+    layout: &Layout<'_>,
+    settings: &mut Settings,
+    store: &mut TokenStore,
+) -> Result<(), NvError> {
+    let mut random = [0u8; RANDOM_LEN];
+    read(src, image.slot, PREFIX_LEN, &mut random)?;
     let mut vault = Vault {
         src,
         slot: image.slot,
-        at: vault_at,
+        at: layout.vault_at,
         end: PREFIX_LEN + image.body_len,
         index: 0,
         key,
         image,
         random: &random,
     };
-    if let (Some(proxy), Some((_, _, _, len))) = (settings.proxy.as_mut(), nv_settings.proxy) {
+    if let (Some(proxy), Some(len)) = (settings.proxy.as_mut(), layout.proxy_password_len) {
         vault.open_into(&mut proxy.password, len)?;
     }
     settings.app_client_secret.0.clear();
-    if client_secret_len > 0 {
-        vault.open_into(&mut settings.app_client_secret.0, client_secret_len)?;
+    if layout.client_secret_len > 0 {
+        vault.open_into(&mut settings.app_client_secret.0, layout.client_secret_len)?;
     }
+    let mut expiries = layout.expiries;
+    let mut expiry = || -> Result<Option<u64>, NvError> {
+        let Some(entries) = expiries.as_mut() else {
+            return Ok(None);
+        };
+        let (expiry, rest) = next_expiry(entries)?;
+        *entries = rest;
+        Ok(expiry)
+    };
     store.reset();
-    vault.open_into(&mut store.admin.refresh, admin.secret_len)?;
-    restore(&mut store.admin, &admin, expiry(0), image.version)?;
-    let mut users = users;
-    for i in 0..user_count {
+    vault.open_into(&mut store.admin.refresh, layout.admin.secret_len)?;
+    restore(&mut store.admin, &layout.admin, expiry()?, image.version)?;
+    let mut users = layout.users;
+    for _ in 0..layout.user_count {
         let (user, rest) = next_user(users)?;
         users = rest;
-        let slot = store.restore_user(user.id).map_err(|_| NvError::Corrupt)?;
+        let slot = user_slot(store, user.id)?;
         vault.open_into(&mut slot.refresh, user.slot.secret_len)?;
-        restore(slot, &user.slot, expiry(i + 1), image.version)?;
+        restore(slot, &user.slot, expiry()?, image.version)?;
     }
     if vault.at != vault.end {
         return Err(NvError::Corrupt);
     }
     Ok(())
+}
+
+/// The slot of the user `id` in `store`, taken for the image's user.
+/// Not inlined: the owner it builds stays off the frame that opens the
+/// vault (R-MEM).
+#[inline(never)]
+fn user_slot<'s>(store: &'s mut TokenStore, id: &str) -> Result<&'s mut Slot, NvError> {
+    store.restore_user(id).map_err(|_| NvError::Corrupt)
 }
 
 /// The next user of an image's metadata, and what follows it.

@@ -13,7 +13,9 @@ use crate::config::{
     Nv, ProviderKind, Proxy, SenderMode, Settings, SmtpServer, TlsVersion, Value,
     WebDavHttpVersion, SCHEMA,
 };
-use crate::limits::{MAX_SEND_AS, MAX_USER_TOKENS};
+use crate::limits::MAX_SEND_AS;
+#[cfg(test)]
+use crate::limits::MAX_USER_TOKENS;
 use crate::provider::MicrosoftCloud;
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
@@ -71,7 +73,9 @@ pub(super) struct NvSettings3 {
 /// seconds; `refresh_token_expires_in`, R-TOK health), the administrator's
 /// first, then each user's in the order of the users' records: a record of
 /// its own after the users so that a format-3 image (which has none) still
-/// reads (format version 4).
+/// reads (format version 4). Written and read an entry at a time (the
+/// loader holds no list); the gathered shape is the tests'.
+#[cfg(test)]
 pub(super) type NvExpiries = Vec<Option<u64>, { MAX_USER_TOKENS + 1 }>;
 
 /// A setting's value in format 5's tagged record.
@@ -173,7 +177,9 @@ pub(super) fn nv_settings(s: &Settings) -> NvSettings<'_> {
 }
 
 /// Restores `slot` from its record; `expiry` is its entry of the
-/// format-4 [`NvExpiries`] (`None` before format 4).
+/// format-4 `NvExpiries` (`None` before format 4). Not inlined: the
+/// account it parses stays off the frame that opens the vault (R-MEM).
+#[inline(never)]
 pub(super) fn restore(
     slot: &mut Slot,
     nv: &NvSlot<'_>,
@@ -297,7 +303,7 @@ impl Serialize for UserRecords<'_> {
     }
 }
 
-/// [`NvExpiries`]: the administrator's, then each user's in the order of
+/// `NvExpiries`: the administrator's, then each user's in the order of
 /// the users' records.
 struct ExpiryRecord<'a>(&'a TokenStore);
 
