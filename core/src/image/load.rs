@@ -329,9 +329,11 @@ fn load_with(
 /// Decodes `image` straight into `settings` and `store` (R-MEM: no
 /// settings value is built on the stack and moved); on error `settings` is
 /// reset to the defaults (the store is reset by the caller).
-// Not inlined: its frame (the image's metadata, the settings' temporaries)
-// is gone before the caller goes on (R-MEM).
-#[inline(never)]
+///
+/// Two phases, each on a frame of its own (R-MEM): the records' decoding
+/// (the settings' temporaries) is over before the vault's secrets are
+/// opened (the cipher's frames), and only what the records say of the
+/// vault ([`Layout`]) is kept between them, on this frame.
 fn decode(
     src: &mut dyn SlotReader,
     records: &mut Records<'_>,
@@ -340,21 +342,21 @@ fn decode(
     settings: &mut Settings,
     store: &mut TokenStore,
 ) -> Result<(), NvError> {
-    let decoded = decode_into(src, records, image, key, settings, store);
+    let decoded = image_key(image, key).and_then(|key| {
+        let layout = read_records(src, records, image, settings)?;
+        open_vault(src, image, key, &layout, settings, store)
+    });
     if decoded.is_err() {
         settings.reset();
     }
     decoded
 }
 
-fn decode_into(
-    src: &mut dyn SlotReader,
-    records: &mut Records<'_>,
+/// The key that opens `image`'s vault: `None` for an unsealed image.
+fn image_key<'k>(
     image: &Checked,
-    key: Option<&DeviceKey>,
-    settings: &mut Settings,
-    store: &mut TokenStore,
-) -> Result<(), NvError> {
+    key: Option<&'k DeviceKey>,
+) -> Result<Option<&'k DeviceKey>, NvError> {
     let sealed = image.flags & FLAG_SEALED != 0;
     if image.flags & !FLAG_SEALED != 0 {
         return Err(NvError::Corrupt);
@@ -367,11 +369,7 @@ fn decode_into(
     if image.body_len < BODY_FIXED_LEN {
         return Err(NvError::Corrupt);
     }
-    // Two phases, each on a frame of its own (R-MEM): the records' decoding
-    // (the settings' temporaries) is over before the vault's secrets are
-    // opened (the cipher's frames).
-    let layout = read_records(src, records, image, settings)?;
-    open_vault(src, image, key, &layout, settings, store)
+    Ok(key)
 }
 
 /// What the records say of the vault that follows them: where it starts,
