@@ -652,8 +652,21 @@ impl Settings {
     /// is on, so a printer without OAuth keeps any VLAN or TLS setup.
     #[must_use]
     pub fn validate(&self) -> Violations {
+        // The rules are checked once the profile's frame is gone: their own
+        // calls (a certificate's thumbprint decoded) do not stack on it
+        // (R-MEM).
+        self.validate_with(self.profile_outcome().0)
+    }
+
+    /// Whether these settings make a provider profile
+    /// ([`Settings::provider_profile_into`]), and whether that profile
+    /// signs in with the device flow. Not inlined: the profile it builds
+    /// (1.3 KB) stays off its callers' frames (R-MEM).
+    #[inline(never)]
+    pub fn profile_outcome(&self) -> (Result<(), ProfileError>, bool) {
         let mut profile = Provider::blank();
-        self.validate_with(self.provider_profile_into(&mut profile))
+        let built = self.provider_profile_into(&mut profile);
+        (built, profile.supports_device_flow())
     }
 
     /// [`Settings::validate`], given the outcome of building the provider

@@ -64,7 +64,6 @@ use crate::image;
 use crate::limits::MAX_PLANS;
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
-use crate::provider::{ProfileError, Provider};
 use crate::secret::RefreshToken;
 use crate::smtp::{self, BodyError, BodyProgress, Envelope, Event, ReplyCode, Security, Transmit};
 use crate::time::{Duration, Instant};
@@ -533,16 +532,6 @@ fn refresh_failure_diag(failure: RefreshFailure, owner: &TokenOwner, diag: Id) -
     }
 }
 
-/// Whether `settings` make a provider profile, and whether that profile
-/// signs in with the device flow. Not inlined: the profile it builds
-/// (1.3 KB) stays off its callers' frames (R-MEM).
-#[inline(never)]
-fn profile_outcome(settings: &Settings) -> (Result<(), ProfileError>, bool) {
-    let mut profile = Provider::blank();
-    let built = settings.provider_profile_into(&mut profile);
-    (built, profile.supports_device_flow())
-}
-
 /// A job as submitted: its addresses parsed by the caller, or as text.
 #[derive(Clone, Copy)]
 enum JobInput<'a> {
@@ -733,7 +722,7 @@ impl Mailer {
 
     /// The settings changed: work out what depends on them.
     fn settings_changed(&mut self) {
-        let (built, device_flow) = profile_outcome(&self.settings);
+        let (built, device_flow) = self.settings.profile_outcome();
         self.method = match built {
             Ok(()) if device_flow => AuthMethod::DeviceCode,
             _ => AuthMethod::BrowserPkce,
