@@ -49,8 +49,10 @@ impl Session {
         }
         let e = self.envelope.start_empty();
         e.from.clone_from(&envelope.from);
+        // Each written where the session keeps it (R-MEM: no address
+        // copied onto this frame and moved).
         for to in &envelope.to {
-            e.add_recipient(to.clone())?;
+            e.add_recipient_text(to.as_str())?;
         }
         e.size = envelope.size;
         if self.state == State::Ready {
