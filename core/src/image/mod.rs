@@ -3,7 +3,7 @@
 //!
 //! The firmware keeps two slots, A and B, of [`IMAGE_MAX_LEN`] octets each
 //! and writes them alternately ([`NvCursor`]), so a power cut during a write
-//! only ever damages the slot being written: [`load`] takes the newest slot
+//! only ever damages the slot being written: [`load()`] takes the newest slot
 //! whose CRC is good and ignores a torn or corrupt one. Access tokens are
 //! never written (R-TOK-1).
 //!
@@ -174,7 +174,7 @@ pub const fn records_len_bound(users: usize) -> usize {
 pub const RECORDS_MAX_LEN: usize = records_len_bound(MAX_USER_TOKENS);
 
 /// Size of one NV slot the firmware reserves (and of the buffer it lends to
-/// [`save`]), in octets: every setting and [`MAX_USER_TOKENS`] users' refresh
+/// [`save()`]), in octets: every setting and [`MAX_USER_TOKENS`] users' refresh
 /// tokens at their maximum sizes, sealed.
 pub const IMAGE_MAX_LEN: usize = image_len_bound(MAX_USER_TOKENS);
 
@@ -202,7 +202,7 @@ impl fmt::Debug for DeviceKey {
     }
 }
 
-/// Seal the secrets of one [`save`].
+/// Seal the secrets of one [`save()`].
 #[derive(Debug, Clone, Copy)]
 pub struct Seal<'a> {
     /// The device key.
@@ -233,7 +233,7 @@ impl SlotId {
     }
 }
 
-/// What [`load`] found in a slot.
+/// What [`load()`] found in a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlotState {
@@ -282,7 +282,7 @@ impl NvCursor {
     }
 }
 
-/// The outcome of a successful [`load`].
+/// The outcome of a successful [`load()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct LoadReport {
@@ -319,7 +319,7 @@ pub enum NvError {
     /// The sealed secrets could not be opened with this key (or no key was
     /// given for a sealed image).
     SealOpenFailed,
-    /// The buffer lent to [`save`] is too small ([`IMAGE_MAX_LEN`] always
+    /// The buffer lent to [`save()`] is too small ([`IMAGE_MAX_LEN`] always
     /// suffices), or an empty one was lent for a piece.
     BufferTooSmall,
     /// The state changed while its image was being written in pieces: that
