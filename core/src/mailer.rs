@@ -1281,19 +1281,22 @@ impl Mailer {
         }
     }
 
-    /// The job fails with `diag` ([`Mailer::finish`] with [`Plan::Failed`]).
+    /// The job fails with `diag` ([`Mailer::end_job`], then
+    /// [`Plan::Failed`]).
     /// Not inlined: the plan is made on this frame, not on the callers'
     /// (R-MEM).
     #[inline(never)]
     fn fail(&mut self, diag: Id) -> Plan {
-        self.finish(Plan::Failed { diag })
+        self.end_job();
+        Plan::Failed { diag }
     }
 
     /// The plan becomes [`Plan::Failed`] with `diag` and the job ends, on
     /// this short frame (R-MEM, as [`Mailer::fail`]).
     #[inline(never)]
     fn set_failed(&mut self, diag: Id) {
-        self.plan = self.finish(Plan::Failed { diag });
+        self.end_job();
+        self.plan = Plan::Failed { diag };
     }
 
     /// No usable token for `owner`: a sign-in, or, for a token handed in
@@ -1644,12 +1647,13 @@ impl Mailer {
         let owner = owner.clone();
         let stored = if self.app_grant(&owner) {
             // No refresh token comes with an app-only token: it is held
-            // for the administrator's address and asked for again later.
-            match self.settings.admin_address.clone() {
+            // for the administrator's address (borrowed where the settings
+            // keep it) and asked for again later.
+            match &self.settings.admin_address {
                 Some(admin) => self.store.install_app_token(
                     now,
                     &owner,
-                    &admin,
+                    admin,
                     grant.access_token,
                     grant.expires_in,
                 ),
@@ -1661,11 +1665,11 @@ impl Mailer {
         if let Err(e) = stored {
             return self.refresh_failed(now, RefreshFailure::Transient, e.diag());
         }
-        self.plan = if self.client.is_some() {
-            self.retry_in_session(now, &owner)
+        if self.client.is_some() {
+            self.retry_in_session(now, &owner);
         } else {
-            self.next_step(now)
-        };
+            self.set_next_step(now);
+        }
         self.count_plan();
         Ok(())
     }
@@ -1717,7 +1721,9 @@ impl Mailer {
         };
         self.store.refresh_failed(&owner, failure);
         let diag = refresh_failure_diag(failure, &owner, diag);
-        self.plan = if self.client.is_some() {
+        // Each plan written where it is kept, on a short frame of its own
+        // (R-MEM: no plan made on this frame).
+        if self.client.is_some() {
             // Mid-session: end the session; the result follows its close,
             // and the refusal that started the refresh (the `535`) stays
             // the reply that decided the job.
@@ -1725,13 +1731,13 @@ impl Mailer {
                 j.result = Some(Plan::Failed { diag });
             }
             self.end_session(now, Err(diag));
-            Plan::Session
+            self.plan = Plan::Session;
         } else if failure == RefreshFailure::InvalidGrant {
             // Before the session: someone must sign in again (R-TOK-6).
-            self.need_auth()
+            self.set_need_auth();
         } else {
-            self.fail(diag)
-        };
+            self.set_failed(diag);
+        }
         self.count_plan();
         Ok(())
     }
@@ -1913,12 +1919,13 @@ impl Mailer {
     /// [`Mailer::api_reconnect`]).
     #[inline(never)]
     fn session_over(&mut self, diag: Id) -> Step {
-        let result = self
-            .job
-            .as_mut()
-            .and_then(|j| j.result.take())
-            .unwrap_or(Plan::Failed { diag });
-        self.plan = self.finish(result);
+        // The recorded result is exchanged with the plan where both are
+        // kept, not taken out onto this frame (R-MEM).
+        match self.job.as_mut().and_then(|j| j.result.as_mut()) {
+            Some(result) => core::mem::swap(&mut self.plan, result),
+            None => self.plan = Plan::Failed { diag },
+        }
+        self.end_job();
         Step::PlanChanged
     }
 
@@ -2310,12 +2317,15 @@ impl Mailer {
         }
     }
 
-    fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) -> Plan {
+    /// A token was refreshed during the session: the plan that retries
+    /// with it, written in place.
+    fn retry_in_session(&mut self, now: Instant, owner: &TokenOwner) {
         if self.client.api_live {
             // The API request was refused before its body: it is asked
             // again on a new connection with the new token (R-XPORT).
             self.client.end();
-            return self.next_step(now);
+            self.set_next_step(now);
+            return;
         }
         // Straight from the store into the client: no copy in between.
         let retried = match (self.store.access(now, owner), self.client.as_mut()) {
@@ -2325,7 +2335,22 @@ impl Mailer {
         if !retried {
             self.end_session(now, Err(Id::TokenRejected));
         }
-        Plan::Session
+        self.plan = Plan::Session;
+    }
+
+    /// The plan becomes the job's next step ([`Mailer::next_step`]). Not
+    /// inlined: the plan is made on this frame, not on the callers'
+    /// (R-MEM).
+    #[inline(never)]
+    fn set_next_step(&mut self, now: Instant) {
+        self.plan = self.next_step(now);
+    }
+
+    /// The plan becomes a sign-in ([`Mailer::need_auth`]), on a short frame
+    /// of its own (R-MEM, as [`Mailer::set_next_step`]).
+    #[inline(never)]
+    fn set_need_auth(&mut self) {
+        self.plan = self.need_auth();
     }
 
     /// Record the job's result, [`Plan::Done`] with the final reply's
@@ -2362,9 +2387,12 @@ impl Mailer {
         }
     }
 
-    /// The job is over with `result`: the session (and its token copy) is
-    /// dropped and a public user's tokens are wiped.
-    fn finish(&mut self, result: Plan) -> Plan {
+    /// The job is over (its result is the plan the caller sets): the
+    /// session (and its token copy) is dropped and a public user's tokens
+    /// are wiped. Takes no plan and gives none back: a plan (350 octets)
+    /// is written where the mailer keeps it, not passed through frames
+    /// (R-MEM).
+    fn end_job(&mut self) {
         self.keep_last_reply();
         // Dropped in place (no 12 KB move to the stack).
         self.client.end();
@@ -2378,7 +2406,6 @@ impl Mailer {
         if guest {
             self.store.job_finished();
         }
-        result
     }
 }
 
