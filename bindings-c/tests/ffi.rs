@@ -1307,6 +1307,24 @@ fn mailer_and_token_client_misuse_is_a_status() {
             mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
             S::NullParameter
         );
+        // A From or a user's address that is not an address: the status,
+        // and no job starts (the next one is taken).
+        job.from = s_("not an address");
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::InvalidAddress
+        );
+        job.from = NONE;
+        job.user_id = s_("alice");
+        job.user_address = s_("alice@");
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::InvalidAddress
+        );
+        job.user_id = NONE;
+        job.user_address = NONE;
+        assert_eq!(mfp_oauth_mailer_plan(m, p.as_mut_ptr()), S::Ok);
+        assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Idle);
         // Reports in the wrong plan.
         let mut used = 0usize;
         assert_eq!(
