@@ -333,7 +333,7 @@ fn load_with(
 /// Two phases, each on a frame of its own (R-MEM): the records' decoding
 /// (the settings' temporaries) is over before the vault's secrets are
 /// opened (the cipher's frames), and only what the records say of the
-/// vault ([`Layout`]) is kept between them, on this frame.
+/// vault ([`Layout`], about 100 octets) is kept between them.
 fn decode(
     src: &mut dyn SlotReader,
     records: &mut Records<'_>,
