@@ -1321,8 +1321,6 @@ fn mailer_and_token_client_misuse_is_a_status() {
             mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
             S::InvalidAddress
         );
-        job.user_id = NONE;
-        job.user_address = NONE;
         assert_eq!(mfp_oauth_mailer_plan(m, p.as_mut_ptr()), S::Ok);
         assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Idle);
         // Reports in the wrong plan.
