@@ -1160,13 +1160,13 @@ impl Mailer {
             return Err(MailerError::WrongState);
         }
         self.last_reply = None;
-        self.plan = match self.start(job) {
-            Ok(()) => self.next_step(now),
+        match self.start(job) {
+            Ok(()) => self.set_next_step(now),
             Err(diag) => {
                 self.job.clear();
-                Plan::Failed { diag }
+                self.plan = Plan::Failed { diag };
             }
-        };
+        }
         self.count_plan();
         Ok(())
     }
@@ -1595,10 +1595,12 @@ impl Mailer {
             grant,
             learned,
         );
-        self.plan = match stored {
-            Ok(()) => self.next_step(now),
-            Err(e) => self.fail(e.diag()),
-        };
+        // The next plan written where it is kept (R-MEM, as a refresh's
+        // report).
+        match stored {
+            Ok(()) => self.set_next_step(now),
+            Err(e) => self.set_failed(e.diag()),
+        }
         self.count_plan();
         Ok(())
     }
