@@ -28,6 +28,7 @@ use crate::diag::{Diagnostic, Id};
 use crate::limits::{
     MAX_CLIENT_SECRET_LEN, MAX_DOMAIN_LEN, MAX_PROXY_PASSWORD_LEN, MAX_PROXY_USER_LEN, MAX_URL_LEN,
 };
+use crate::provider::build::{self, ProfileCheck, ProfileSink};
 use crate::provider::{
     AppRegistration, CustomEndpoints, EndpointOverrides, MicrosoftCloud, ProfileError, Provider,
     Tenant,
@@ -350,6 +351,20 @@ impl ProfileParts<'_> {
     /// The profile these name, written into `p` (see
     /// [`Settings::provider_profile_into`]).
     pub fn profile_into(&self, p: &mut Provider) -> Result<(), ProfileError> {
+        self.write_into(p)
+    }
+
+    /// Whether the profile these name can be built, and whether it has a
+    /// device endpoint, learned without building it: the same steps as
+    /// [`ProfileParts::profile_into`], with every endpoint written into the
+    /// room of one (R-MEM: not the profile's 1.3 KB on the caller's frame).
+    pub fn check(&self) -> (Result<(), ProfileError>, bool) {
+        let mut check = ProfileCheck::blank();
+        let built = self.write_into(&mut check);
+        (built, check.supports_device_flow())
+    }
+
+    fn write_into<S: ProfileSink>(&self, p: &mut S) -> Result<(), ProfileError> {
         fn opt(s: &str) -> Option<&str> {
             (!s.is_empty()).then_some(s)
         }
@@ -368,25 +383,28 @@ impl ProfileParts<'_> {
                     "consumers" => Tenant::Consumers,
                     id => Tenant::Id(id),
                 };
-                p.set_microsoft(self.microsoft_cloud, tenant)?;
+                build::microsoft(p, self.microsoft_cloud, tenant)?;
                 if self.transport == Transport::Graph {
-                    p.use_graph()?;
+                    build::graph(p)?;
                 }
-                p.apply_overrides(&overrides)
+                build::overrides(p, &overrides)
             }
             ProviderKind::Google => {
-                p.set_google()?;
+                build::google(p)?;
                 if self.transport == Transport::GmailApi {
-                    p.use_gmail_api()?;
+                    build::gmail_api(p)?;
                 }
-                p.apply_overrides(&overrides)
+                build::overrides(p, &overrides)
             }
-            ProviderKind::Custom => p.set_custom(&CustomEndpoints {
-                authorize_url: opt(self.authorize_url),
-                token_url: self.token_url,
-                device_url: opt(self.device_url),
-                scope: self.scope,
-            }),
+            ProviderKind::Custom => build::custom(
+                p,
+                &CustomEndpoints {
+                    authorize_url: opt(self.authorize_url),
+                    token_url: self.token_url,
+                    device_url: opt(self.device_url),
+                    scope: self.scope,
+                },
+            ),
         }
     }
 }
@@ -652,21 +670,20 @@ impl Settings {
     /// is on, so a printer without OAuth keeps any VLAN or TLS setup.
     #[must_use]
     pub fn validate(&self) -> Violations {
-        // The rules are checked once the profile's frame is gone: their own
-        // calls (a certificate's thumbprint decoded) do not stack on it
-        // (R-MEM).
+        // The rules are checked once the profile check's frame is gone:
+        // their own calls (a certificate's thumbprint decoded) do not stack
+        // on it (R-MEM).
         self.validate_with(self.profile_outcome().0)
     }
 
     /// Whether these settings make a provider profile
     /// ([`Settings::provider_profile_into`]), and whether that profile
-    /// signs in with the device flow. Not inlined: the profile it builds
-    /// (1.3 KB) stays off its callers' frames (R-MEM).
+    /// signs in with the device flow ([`ProfileParts::check`]: the profile
+    /// is not built). Not inlined: the check's frame (one endpoint) stays
+    /// off its callers' frames (R-MEM).
     #[inline(never)]
     pub fn profile_outcome(&self) -> (Result<(), ProfileError>, bool) {
-        let mut profile = Provider::blank();
-        let built = self.provider_profile_into(&mut profile);
-        (built, profile.supports_device_flow())
+        self.profile_parts().check()
     }
 
     /// [`Settings::validate`], given the outcome of building the provider
@@ -1248,6 +1265,9 @@ pub(crate) mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }
+
+#[cfg(test)]
+mod profile_check_tests;
 
 #[cfg(test)]
 mod margin_tests {

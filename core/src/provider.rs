@@ -28,6 +28,8 @@ use crate::secret::SecretBuf;
 use crate::wire::http::{valid_host, valid_path};
 use crate::wire::writer::Writer;
 
+pub(crate) mod build;
+
 /// A provider profile cannot be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -619,44 +621,6 @@ pub struct Provider {
     graph: bool,
 }
 
-/// [`checked_scope`] written into `place` (R-MEM).
-fn set_scope(place: &mut String<MAX_SCOPE_LEN>, scope: &str) -> Result<(), ProfileError> {
-    if scope.trim().is_empty() || scope.bytes().any(|c| c.is_ascii_control()) {
-        return Err(ProfileError::InvalidScope);
-    }
-    place.clear();
-    place
-        .push_str(scope)
-        .map_err(|_| ProfileError::InvalidScope)
-}
-
-fn checked_scope(scope: &str) -> Result<String<MAX_SCOPE_LEN>, ProfileError> {
-    if scope.trim().is_empty() || scope.bytes().any(|c| c.is_ascii_control()) {
-        return Err(ProfileError::InvalidScope);
-    }
-    String::try_from(scope).map_err(|_| ProfileError::InvalidScope)
-}
-
-/// A Microsoft endpoint written into `e` (R-MEM).
-fn set_ms_endpoint(
-    e: &mut Endpoint,
-    host: &str,
-    tenant: &str,
-    leaf: &str,
-) -> Result<(), ProfileError> {
-    let mut path: String<MAX_ENDPOINT_PATH_LEN> = String::new();
-    for part in ["/", tenant, "/oauth2/v2.0/", leaf] {
-        path.push_str(part)
-            .map_err(|_| ProfileError::InvalidTenant)?;
-    }
-    e.set(host, 443, &path, true)
-}
-
-/// The endpoint in `slot`, made present to be written in place.
-fn present(slot: &mut Option<Endpoint>) -> &mut Endpoint {
-    slot.get_or_insert(Endpoint::blank())
-}
-
 impl Provider {
     /// A profile with no endpoint yet (a custom one), to be filled in place
     /// by [`Provider::set_microsoft`], [`Provider::set_google`] or
@@ -703,68 +667,33 @@ impl Provider {
         cloud: MicrosoftCloud,
         tenant: Tenant<'_>,
     ) -> Result<(), ProfileError> {
-        let t = tenant.segment()?;
-        let host = cloud.login_host();
-        self.kind = ProviderKind::Microsoft(cloud);
-        set_ms_endpoint(present(&mut self.authorize), host, t, "authorize")?;
-        set_ms_endpoint(&mut self.token, host, t, "token")?;
-        set_ms_endpoint(present(&mut self.device), host, t, "devicecode")?;
-        set_scope(&mut self.scope, cloud.smtp_scope())?;
-        self.graph = false;
-        Ok(())
+        build::microsoft(self, cloud, tenant)
     }
 
     /// The tokens are for Microsoft Graph `sendMail` instead of SMTP
     /// (R-XPORT): Graph's delegated scope replaces the SMTP one, and the
     /// app-only scope is Graph's `.default`. Only for a Microsoft profile.
     pub fn use_graph(&mut self) -> Result<(), ProfileError> {
-        let ProviderKind::Microsoft(cloud) = self.kind else {
-            return Err(ProfileError::InvalidScope);
-        };
-        set_scope(&mut self.scope, cloud.graph_scope())?;
-        self.graph = true;
-        Ok(())
+        build::graph(self)
     }
 
     /// The tokens are for the Gmail API's send upload instead of SMTP
     /// (R-XPORT): scope `gmail.send`, which Google ranks sensitive, not
     /// restricted like `https://mail.google.com/`. Only for Google.
     pub fn use_gmail_api(&mut self) -> Result<(), ProfileError> {
-        if self.kind != ProviderKind::Google {
-            return Err(ProfileError::InvalidScope);
-        }
-        set_scope(&mut self.scope, GMAIL_SEND_SCOPE)
+        build::gmail_api(self)
     }
 
     /// [`Provider::google`] written into `self` (as
     /// [`Provider::set_microsoft`]).
     pub fn set_google(&mut self) -> Result<(), ProfileError> {
-        self.kind = ProviderKind::Google;
-        present(&mut self.authorize).set("accounts.google.com", 443, "/o/oauth2/v2/auth", true)?;
-        self.token
-            .set("oauth2.googleapis.com", 443, "/token", true)?;
-        // Google's device endpoint exists (/device/code) but refuses the
-        // Gmail scope: keep it out so the refusal is clear and local.
-        self.device = None;
-        set_scope(&mut self.scope, "https://mail.google.com/")?;
-        Ok(())
+        build::google(self)
     }
 
     /// [`Provider::custom`] written into `self` (as
     /// [`Provider::set_microsoft`]).
     pub fn set_custom(&mut self, e: &CustomEndpoints<'_>) -> Result<(), ProfileError> {
-        self.kind = ProviderKind::Custom;
-        match e.authorize_url {
-            Some(u) => present(&mut self.authorize).set_url(u)?,
-            None => self.authorize = None,
-        }
-        self.token.set_url(e.token_url)?;
-        match e.device_url {
-            Some(u) => present(&mut self.device).set_url(u)?,
-            None => self.device = None,
-        }
-        set_scope(&mut self.scope, e.scope)?;
-        Ok(())
+        build::custom(self, e)
     }
 
     /// A preset with some of its endpoints replaced (a national cloud, a
@@ -778,21 +707,12 @@ impl Provider {
 
     /// [`Provider::with_overrides`] in place (R-MEM).
     pub fn apply_overrides(&mut self, o: &EndpointOverrides<'_>) -> Result<(), ProfileError> {
-        if let Some(u) = o.token_url {
-            self.token.set_url(u)?;
-        }
-        if let Some(u) = o.device_url {
-            present(&mut self.device).set_url(u)?;
-        }
-        if let Some(u) = o.authorize_url {
-            present(&mut self.authorize).set_url(u)?;
-        }
-        Ok(())
+        build::overrides(self, o)
     }
 
     /// Replace the scope (for example Microsoft's `SMTP.SendAsApp` variant).
     pub fn set_scope(&mut self, scope: &str) -> Result<(), ProfileError> {
-        self.scope = checked_scope(scope)?;
+        build::ProfileSink::put_scope(self, build::checked_scope(scope)?);
         Ok(())
     }
 
