@@ -7,10 +7,10 @@
 //! so a 4 KiB token needs no 6 KiB line buffer.
 
 use base64::Engine as _;
-use serde::Deserialize;
 
-use crate::limits::{MAX_CHALLENGE_LEN, MAX_JSON_DEPTH};
-use crate::wire::json_guard::check_depth;
+use crate::limits::MAX_CHALLENGE_LEN;
+use crate::wire::json::JsonError;
+use crate::wire::json_stream::{text as json_text, Ev, Scanner, Sink};
 
 /// The mechanisms this client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -210,27 +210,76 @@ pub struct ErrorChallenge {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ChallengeMalformed;
 
-#[derive(Deserialize)]
-struct ChallengeJson<'a> {
-    #[serde(borrow, default)]
-    status: Option<&'a str>,
-}
-
 /// Decode a `334` error challenge (the text after `334 `).
+///
+/// The JSON is decoded a few base64 groups at a time and read by the
+/// token endpoints' push parser (`wire::json_stream`), which keeps only
+/// `status`: no 1 KiB copy of the JSON on the SMTP session's stack, and no
+/// second JSON parser in the firmware (R-MEM). At most
+/// [`MAX_CHALLENGE_LEN`] decoded octets and
+/// [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH) levels are
+/// accepted.
 pub fn decode_error_challenge(text: &[u8]) -> Result<ErrorChallenge, ChallengeMalformed> {
-    let mut json = [0u8; MAX_CHALLENGE_LEN];
-    let n = base64::engine::general_purpose::STANDARD
-        .decode_slice(text, &mut json)
-        .map_err(|_| ChallengeMalformed)?;
-    let json = json.get(..n).ok_or(ChallengeMalformed)?;
-    check_depth(json, MAX_JSON_DEPTH).map_err(|_| ChallengeMalformed)?;
-    let (parsed, _): (ChallengeJson<'_>, usize) =
-        serde_json_core::from_slice(json).map_err(|_| ChallengeMalformed)?;
-    let status = parsed.status.unwrap_or("");
+    // 64 base64 characters (a multiple of a 4-character group) make 48
+    // octets; padding may only end the last piece.
+    const PIECE: usize = 64;
+    let mut json = Scanner::new();
+    let mut sink = StatusSink::default();
+    let mut decoded = 0usize;
+    for piece in text.chunks(PIECE) {
+        let mut out = [0u8; PIECE / 4 * 3];
+        let n = base64::engine::general_purpose::STANDARD
+            .decode_slice(piece, &mut out)
+            .map_err(|_| ChallengeMalformed)?;
+        decoded = decoded.saturating_add(n);
+        if decoded > MAX_CHALLENGE_LEN {
+            return Err(ChallengeMalformed);
+        }
+        json.feed(out.get(..n).ok_or(ChallengeMalformed)?, &mut sink);
+    }
+    json.finish(&mut sink).map_err(|_| ChallengeMalformed)?;
+    let status = sink.status.as_deref().unwrap_or("");
     Ok(ErrorChallenge {
         token_invalid: matches!(status, "401" | "invalid_token"),
         insufficient_scope: matches!(status, "403" | "insufficient_scope"),
     })
+}
+
+/// Longest `status` kept: the values that decide something are at most 18
+/// octets (`insufficient_scope`); a longer one decides nothing.
+const STATUS_CAP: usize = 24;
+
+/// Keeps the challenge's `status` member (a string, or `null` for none).
+#[derive(Default)]
+struct StatusSink {
+    /// `None`: no status, `null`, or longer than [`STATUS_CAP`].
+    status: Option<heapless::String<STATUS_CAP>>,
+}
+
+impl Sink for StatusSink {
+    fn member(&mut self, name: Option<&[u8]>) -> Result<u8, JsonError> {
+        Ok(u8::from(name == Some(b"status".as_slice())))
+    }
+
+    fn event(&mut self, _slot: u8, _depth: u8, ev: Ev<'_>) -> Result<(), JsonError> {
+        match ev {
+            Ev::StrStart => self.status = Some(heapless::String::new()),
+            Ev::Str(piece) => {
+                let fits = match self.status.as_mut() {
+                    Some(s) => s.push_str(json_text(piece)?).is_ok(),
+                    None => true,
+                };
+                if !fits {
+                    self.status = None;
+                }
+            }
+            Ev::StrEnd => {}
+            Ev::Null => self.status = None,
+            // A status that is not a string is not a challenge.
+            _ => return Err(JsonError::Syntax),
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -330,5 +379,53 @@ mod tests {
             decode_error_challenge(long.as_bytes()),
             Err(ChallengeMalformed)
         );
+        for json in [
+            r#"{"status":401}"#,
+            r#"{"status":{"code":"401"}}"#,
+            r#"{"status":"401""#,
+            r#"["401"]"#,
+            r#"{"status":"401"} x"#,
+        ] {
+            assert_eq!(challenge(json), Err(ChallengeMalformed), "{json}");
+        }
+    }
+
+    fn challenge(json: &str) -> Result<ErrorChallenge, ChallengeMalformed> {
+        let text = base64::engine::general_purpose::STANDARD.encode(json);
+        decode_error_challenge(text.as_bytes())
+    }
+
+    #[test]
+    fn a_challenge_is_read_whatever_its_length_and_escapes() {
+        let neither = ErrorChallenge {
+            token_invalid: false,
+            insufficient_scope: false,
+        };
+        // A status written with escapes, after a member long enough that
+        // the JSON spans several decoded pieces.
+        let padded = std::format!(
+            r#"{{"scope":"{}","status":"\u0034\u00301","schemes":"bearer"}}"#,
+            "s".repeat(300)
+        );
+        assert!(challenge(&padded).unwrap().token_invalid);
+        // Exactly the longest accepted challenge.
+        let full = std::format!(
+            r#"{{"status":"403"{}}}"#,
+            " ".repeat(MAX_CHALLENGE_LEN - 16)
+        );
+        assert_eq!(full.len(), MAX_CHALLENGE_LEN);
+        assert!(challenge(&full).unwrap().insufficient_scope);
+        // No status, a null one, an unknown one or one too long to keep:
+        // a challenge that decides nothing, not a malformed one.
+        let long_status = std::format!(r#"{{"status":"401{}"}}"#, "0".repeat(40));
+        for json in [
+            "{}",
+            r#"{"status":null}"#,
+            r#"{"status":"500"}"#,
+            long_status.as_str(),
+            r#"{"schemes":"bearer","nested":{"status":"401"}}"#,
+        ] {
+            assert_eq!(challenge(json), Ok(neither), "{json}");
+        }
     }
 }
