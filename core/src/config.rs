@@ -364,7 +364,7 @@ impl ProfileParts<'_> {
         (built, check.supports_device_flow())
     }
 
-    fn write_into<S: ProfileSink>(&self, p: &mut S) -> Result<(), ProfileError> {
+    fn write_into(&self, p: &mut dyn ProfileSink) -> Result<(), ProfileError> {
         fn opt(s: &str) -> Option<&str> {
             (!s.is_empty()).then_some(s)
         }
