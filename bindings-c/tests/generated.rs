@@ -383,7 +383,7 @@ fn settings_source() -> String {
          // schema (core/src/config/schema.rs). Do not edit: after a setting is added,\n\
          // run `MFP_OAUTH_BLESS=1 cargo test -p mfp-oauth-c --test generated`.\n\n\
          use mfp_oauth_core::config::Settings;\n\n\
-         use super::convert::{get, put};\n\
+         use super::convert::{at, get, put};\n\
          use super::{EMPTY, MFP_OAUTH_MAX_SEND_AS};\n\
          use crate::smtp::MfpOauthStr;\n\
          use crate::MfpOauthStatus;\n",
@@ -508,11 +508,11 @@ fn settings_source() -> String {
         let f = setting.field;
         let line = match setting.kind {
             Kind::Composite => continue,
-            Kind::Bool => format!("put::bool(s, \"{f}\", c.{f})?;"),
-            Kind::Number { max, .. } => format!("put::number(s, \"{f}\", c.{f}, {max})?;"),
-            Kind::Choice(_) => format!("put::choice(s, \"{f}\", c.{f})?;"),
-            Kind::Text { .. } => format!("// SAFETY: valid for its length (contract).\n    unsafe {{ put::text(s, \"{f}\", &c.{f}) }}?;"),
-            Kind::Address => format!("// SAFETY: valid for its length (contract).\n    unsafe {{ put::address(s, \"{f}\", &c.{f}) }}?;"),
+            Kind::Bool => format!("put::bool(s, at!(\"{f}\"), c.{f})?;"),
+            Kind::Number { max, .. } => format!("put::number(s, at!(\"{f}\"), c.{f}, {max})?;"),
+            Kind::Choice(_) => format!("put::choice(s, at!(\"{f}\"), c.{f})?;"),
+            Kind::Text { .. } => format!("// SAFETY: valid for its length (contract).\n    unsafe {{ put::text(s, at!(\"{f}\"), &c.{f}) }}?;"),
+            Kind::Address => format!("// SAFETY: valid for its length (contract).\n    unsafe {{ put::address(s, at!(\"{f}\"), &c.{f}) }}?;"),
         };
         let _ = writeln!(s, "    {line}");
     }
@@ -532,7 +532,7 @@ fn settings_source() -> String {
             Kind::Choice(_) => "choice",
             Kind::Text { .. } | Kind::Address => "text",
         };
-        let _ = writeln!(s, "    c.{f} = get::{getter}(s, \"{f}\");");
+        let _ = writeln!(s, "    c.{f} = get::{getter}(s, at!(\"{f}\"));");
     }
     s.push_str("}\n");
     s

@@ -39,8 +39,8 @@ use crate::smtp::Security;
 pub mod schema;
 
 pub use schema::{
-    by_key, Choice, ChoiceName, Choices, Kind, Nv, SetError, Setting, SettingType, Settings, Value,
-    SCHEMA,
+    by_key, field_index, Choice, ChoiceName, Choices, Kind, Nv, SetError, Setting, SettingType,
+    Settings, Value, SCHEMA,
 };
 
 /// Whether this build includes OAuth 2.0 sending (the cargo feature `oauth`,

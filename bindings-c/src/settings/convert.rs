@@ -298,8 +298,23 @@ pub(crate) fn to_c(s: &Settings) -> MfpOauthSettings {
     c
 }
 
+/// The index in the core's settings table of the setting whose field is
+/// `$field`, found when the library is compiled (the generated code names
+/// each field; the core selects it by its index: R-MEM).
+macro_rules! at {
+    ($field:literal) => {
+        const {
+            match mfp_oauth_core::config::field_index($field) {
+                Some(index) => index,
+                None => panic!(concat!("no setting ", $field)),
+            }
+        }
+    };
+}
+pub(crate) use at;
+
 /// Writing a plain setting from its C field, by kind (the generated
-/// `plain_from_c` calls these).
+/// `plain_from_c` calls these); `field` is its index ([`at`]).
 pub(crate) mod put {
     use mfp_oauth_core::config::{SetError, Settings, Value};
 
@@ -315,8 +330,8 @@ pub(crate) mod put {
         }
     }
 
-    pub(crate) fn bool(s: &mut Settings, field: &str, v: bool) -> Result<(), MfpOauthStatus> {
-        s.set_value(field, Value::Bool(v)).map_err(status)
+    pub(crate) fn bool(s: &mut Settings, field: usize, v: bool) -> Result<(), MfpOauthStatus> {
+        s.set_value_at(field, Value::Bool(v)).map_err(status)
     }
 
     /// A value past what the setting's type holds is kept as `max + 1`:
@@ -324,21 +339,21 @@ pub(crate) mod put {
     /// own diagnostic.
     pub(crate) fn number(
         s: &mut Settings,
-        field: &str,
+        field: usize,
         v: u32,
         max: u32,
     ) -> Result<(), MfpOauthStatus> {
-        match s.set_value(field, Value::Number(v)) {
+        match s.set_value_at(field, Value::Number(v)) {
             Err(SetError::OutOfRange) => s
-                .set_value(field, Value::Number(max.saturating_add(1)))
+                .set_value_at(field, Value::Number(max.saturating_add(1)))
                 .map_err(status),
             r => r.map_err(status),
         }
     }
 
-    pub(crate) fn choice(s: &mut Settings, field: &str, v: u32) -> Result<(), MfpOauthStatus> {
+    pub(crate) fn choice(s: &mut Settings, field: usize, v: u32) -> Result<(), MfpOauthStatus> {
         let code = u8::try_from(v).map_err(|_| MfpOauthStatus::InvalidArgument)?;
-        s.set_value(field, Value::Choice(code)).map_err(status)
+        s.set_value_at(field, Value::Choice(code)).map_err(status)
     }
 
     /// Empty keeps the default (the settings were reset first).
@@ -347,7 +362,7 @@ pub(crate) mod put {
     /// `v` is `{NULL, 0}` or valid for its length.
     pub(crate) unsafe fn text(
         s: &mut Settings,
-        field: &str,
+        field: usize,
         v: &MfpOauthStr,
     ) -> Result<(), MfpOauthStatus> {
         // SAFETY: forwarded contract.
@@ -355,7 +370,7 @@ pub(crate) mod put {
         if t.is_empty() {
             return Ok(());
         }
-        s.set_value(field, Value::Text(t)).map_err(status)
+        s.set_value_at(field, Value::Text(t)).map_err(status)
     }
 
     /// Empty: no address.
@@ -364,7 +379,7 @@ pub(crate) mod put {
     /// `v` is `{NULL, 0}` or valid for its length.
     pub(crate) unsafe fn address(
         s: &mut Settings,
-        field: &str,
+        field: usize,
         v: &MfpOauthStr,
     ) -> Result<(), MfpOauthStatus> {
         // SAFETY: forwarded contract.
@@ -374,39 +389,40 @@ pub(crate) mod put {
             mfp_oauth_core::address::Address::check(t)
                 .map_err(|_| MfpOauthStatus::InvalidAddress)?;
         }
-        s.set_value(field, Value::Text(t)).map_err(status)
+        s.set_value_at(field, Value::Text(t)).map_err(status)
     }
 }
 
 /// Reading a plain setting into its C field, by kind (the generated
-/// `plain_to_c` calls these); a setting of another kind reads as empty.
+/// `plain_to_c` calls these; `field` is its index, [`at`]); a setting of
+/// another kind reads as empty.
 pub(crate) mod get {
     use mfp_oauth_core::config::{Settings, Value};
 
     use super::{str_c, EMPTY};
     use crate::smtp::MfpOauthStr;
 
-    pub(crate) fn bool(s: &Settings, field: &str) -> bool {
-        matches!(s.value(field), Some(Value::Bool(true)))
+    pub(crate) fn bool(s: &Settings, field: usize) -> bool {
+        matches!(s.value_at(field), Some(Value::Bool(true)))
     }
 
-    pub(crate) fn number(s: &Settings, field: &str) -> u32 {
-        match s.value(field) {
+    pub(crate) fn number(s: &Settings, field: usize) -> u32 {
+        match s.value_at(field) {
             Some(Value::Number(n)) => n,
             _ => 0,
         }
     }
 
-    pub(crate) fn choice(s: &Settings, field: &str) -> u32 {
-        match s.value(field) {
+    pub(crate) fn choice(s: &Settings, field: usize) -> u32 {
+        match s.value_at(field) {
             Some(Value::Choice(c)) => u32::from(c),
             _ => 0,
         }
     }
 
     /// A text, or an address (`EMPTY` for none); borrows from `s`.
-    pub(crate) fn text(s: &Settings, field: &str) -> MfpOauthStr {
-        match s.value(field) {
+    pub(crate) fn text(s: &Settings, field: usize) -> MfpOauthStr {
+        match s.value_at(field) {
             Some(Value::Text(t)) => str_c(t),
             Some(Value::Address(Some(a))) => str_c(a.as_str()),
             _ => EMPTY,

@@ -4,7 +4,7 @@
 
 use mfp_oauth_core::config::Settings;
 
-use super::convert::{get, put};
+use super::convert::{at, get, put};
 use super::{EMPTY, MFP_OAUTH_MAX_SEND_AS};
 use crate::smtp::MfpOauthStr;
 use crate::MfpOauthStatus;
@@ -292,57 +292,57 @@ pub(crate) unsafe fn plain_from_c(
     c: &MfpOauthSettings,
     s: &mut Settings,
 ) -> Result<(), MfpOauthStatus> {
-    put::bool(s, "oauth_enabled", c.oauth_enabled)?;
+    put::bool(s, at!("oauth_enabled"), c.oauth_enabled)?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::address(s, "admin_address", &c.admin_address) }?;
-    put::choice(s, "provider", c.provider)?;
-    put::choice(s, "microsoft_cloud", c.microsoft_cloud)?;
+    unsafe { put::address(s, at!("admin_address"), &c.admin_address) }?;
+    put::choice(s, at!("provider"), c.provider)?;
+    put::choice(s, at!("microsoft_cloud"), c.microsoft_cloud)?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::text(s, "tenant", &c.tenant) }?;
+    unsafe { put::text(s, at!("tenant"), &c.tenant) }?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::text(s, "client_id", &c.client_id) }?;
-    put::choice(s, "sender_mode", c.sender_mode)?;
+    unsafe { put::text(s, at!("client_id"), &c.client_id) }?;
+    put::choice(s, at!("sender_mode"), c.sender_mode)?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::address(s, "bulk_address", &c.bulk_address) }?;
-    put::choice(s, "tls_min", c.tls_min)?;
-    put::choice(s, "tls_max", c.tls_max)?;
-    put::choice(s, "webdav_http", c.webdav_http)?;
-    put::bool(s, "vlan_on_network2", c.vlan_on_network2)?;
-    put::bool(s, "auto_delete_user_tokens", c.auto_delete_user_tokens)?;
-    put::bool(s, "google_app_testing", c.google_app_testing)?;
-    put::number(s, "refresh_margin_s", c.refresh_margin_s, 1800)?;
-    put::choice(s, "admin_sign_in", c.admin_sign_in)?;
+    unsafe { put::address(s, at!("bulk_address"), &c.bulk_address) }?;
+    put::choice(s, at!("tls_min"), c.tls_min)?;
+    put::choice(s, at!("tls_max"), c.tls_max)?;
+    put::choice(s, at!("webdav_http"), c.webdav_http)?;
+    put::bool(s, at!("vlan_on_network2"), c.vlan_on_network2)?;
+    put::bool(s, at!("auto_delete_user_tokens"), c.auto_delete_user_tokens)?;
+    put::bool(s, at!("google_app_testing"), c.google_app_testing)?;
+    put::number(s, at!("refresh_margin_s"), c.refresh_margin_s, 1800)?;
+    put::choice(s, at!("admin_sign_in"), c.admin_sign_in)?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::text(s, "app_certificate_thumbprint", &c.app_certificate_thumbprint) }?;
+    unsafe { put::text(s, at!("app_certificate_thumbprint"), &c.app_certificate_thumbprint) }?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::address(s, "service_account", &c.service_account) }?;
-    put::choice(s, "transport", c.transport)?;
+    unsafe { put::address(s, at!("service_account"), &c.service_account) }?;
+    put::choice(s, at!("transport"), c.transport)?;
     // SAFETY: valid for its length (contract).
-    unsafe { put::text(s, "api_url", &c.api_url) }?;
+    unsafe { put::text(s, at!("api_url"), &c.api_url) }?;
     Ok(())
 }
 
 /// Writes the plain settings of `s` into `c`, by kind; its strings borrow
 /// from `s`.
 pub(crate) fn plain_to_c(s: &Settings, c: &mut MfpOauthSettings) {
-    c.oauth_enabled = get::bool(s, "oauth_enabled");
-    c.admin_address = get::text(s, "admin_address");
-    c.provider = get::choice(s, "provider");
-    c.microsoft_cloud = get::choice(s, "microsoft_cloud");
-    c.tenant = get::text(s, "tenant");
-    c.client_id = get::text(s, "client_id");
-    c.sender_mode = get::choice(s, "sender_mode");
-    c.bulk_address = get::text(s, "bulk_address");
-    c.tls_min = get::choice(s, "tls_min");
-    c.tls_max = get::choice(s, "tls_max");
-    c.webdav_http = get::choice(s, "webdav_http");
-    c.vlan_on_network2 = get::bool(s, "vlan_on_network2");
-    c.auto_delete_user_tokens = get::bool(s, "auto_delete_user_tokens");
-    c.google_app_testing = get::bool(s, "google_app_testing");
-    c.refresh_margin_s = get::number(s, "refresh_margin_s");
-    c.admin_sign_in = get::choice(s, "admin_sign_in");
-    c.app_certificate_thumbprint = get::text(s, "app_certificate_thumbprint");
-    c.service_account = get::text(s, "service_account");
-    c.transport = get::choice(s, "transport");
-    c.api_url = get::text(s, "api_url");
+    c.oauth_enabled = get::bool(s, at!("oauth_enabled"));
+    c.admin_address = get::text(s, at!("admin_address"));
+    c.provider = get::choice(s, at!("provider"));
+    c.microsoft_cloud = get::choice(s, at!("microsoft_cloud"));
+    c.tenant = get::text(s, at!("tenant"));
+    c.client_id = get::text(s, at!("client_id"));
+    c.sender_mode = get::choice(s, at!("sender_mode"));
+    c.bulk_address = get::text(s, at!("bulk_address"));
+    c.tls_min = get::choice(s, at!("tls_min"));
+    c.tls_max = get::choice(s, at!("tls_max"));
+    c.webdav_http = get::choice(s, at!("webdav_http"));
+    c.vlan_on_network2 = get::bool(s, at!("vlan_on_network2"));
+    c.auto_delete_user_tokens = get::bool(s, at!("auto_delete_user_tokens"));
+    c.google_app_testing = get::bool(s, at!("google_app_testing"));
+    c.refresh_margin_s = get::number(s, at!("refresh_margin_s"));
+    c.admin_sign_in = get::choice(s, at!("admin_sign_in"));
+    c.app_certificate_thumbprint = get::text(s, at!("app_certificate_thumbprint"));
+    c.service_account = get::text(s, at!("service_account"));
+    c.transport = get::choice(s, at!("transport"));
+    c.api_url = get::text(s, at!("api_url"));
 }

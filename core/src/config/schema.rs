@@ -420,8 +420,18 @@ macro_rules! settings {
             /// default (`false` for no such setting).
             #[must_use]
             pub fn field_is_default(&self, field: &str) -> bool {
-                match field {
-                    $( stringify!($field) => holds_default(&self.$field, || $default), )*
+                field_index(field).is_some_and(|i| self.field_is_default_at(i))
+            }
+
+            /// [`Settings::field_is_default`] for the setting at `index` in
+            /// [`SCHEMA`]. The `*_at` calls select the field by its number,
+            /// not by comparing its name with each of the others: that is
+            /// what the image and the C settings use (R-MEM: about 1.5 KB
+            /// less flash on the Cortex-M4F).
+            #[must_use]
+            pub fn field_is_default_at(&self, index: usize) -> bool {
+                match index {
+                    $( ix::$field => holds_default(&self.$field, || $default), )*
                     _ => false,
                 }
             }
@@ -429,8 +439,14 @@ macro_rules! settings {
             /// The setting whose field is `field` back to its default, in
             /// place; `false` for no such setting.
             pub fn reset_field(&mut self, field: &str) -> bool {
-                match field {
-                    $( stringify!($field) => {
+                field_index(field).is_some_and(|i| self.reset_field_at(i))
+            }
+
+            /// [`Settings::reset_field`] for the setting at `index` in
+            /// [`SCHEMA`].
+            pub fn reset_field_at(&mut self, index: usize) -> bool {
+                match index {
+                    $( ix::$field => {
                         set_default(&mut self.$field, || $default);
                         true
                     } )*
@@ -443,8 +459,14 @@ macro_rules! settings {
             /// such setting.
             #[must_use]
             pub fn value(&self, field: &str) -> Option<Value<'_>> {
-                match field {
-                    $( stringify!($field) => Some(SettingType::value(&self.$field)), )*
+                self.value_at(field_index(field)?)
+            }
+
+            /// [`Settings::value`] for the setting at `index` in [`SCHEMA`].
+            #[must_use]
+            pub fn value_at(&self, index: usize) -> Option<Value<'_>> {
+                match index {
+                    $( ix::$field => Some(SettingType::value(&self.$field)), )*
                     _ => None,
                 }
             }
@@ -457,13 +479,65 @@ macro_rules! settings {
             /// [`SetError`] when there is no such setting or `v` does not
             /// fit it.
             pub fn set_value(&mut self, field: &str, v: Value<'_>) -> Result<(), SetError> {
-                match field {
-                    $( stringify!($field) => SettingType::set(&mut self.$field, v), )*
+                self.set_value_at(field_index(field).ok_or(SetError::Unknown)?, v)
+            }
+
+            /// [`Settings::set_value`] for the setting at `index` in
+            /// [`SCHEMA`].
+            ///
+            /// # Errors
+            /// As [`Settings::set_value`].
+            pub fn set_value_at(&mut self, index: usize, v: Value<'_>) -> Result<(), SetError> {
+                match index {
+                    $( ix::$field => SettingType::set(&mut self.$field, v), )*
                     _ => Err(SetError::Unknown),
                 }
             }
         }
+
+        /// The settings' fields in [`SCHEMA`]'s order: their numbers.
+        #[allow(non_camel_case_types, dead_code)]
+        enum Field {
+            $( $field, )*
+        }
+
+        /// Each field's index in [`SCHEMA`], as a constant to match on.
+        #[allow(non_upper_case_globals)]
+        mod ix {
+            $( pub(super) const $field: usize = super::Field::$field as usize; )*
+        }
     };
+}
+
+/// The index in [`SCHEMA`] of the setting whose field is `field`, for the
+/// `*_at` calls of [`super::Settings`]; usable in a constant, so that a
+/// caller that names a field in its code looks it up when it is compiled.
+#[must_use]
+pub const fn field_index(field: &str) -> Option<usize> {
+    let mut rest = SCHEMA;
+    let mut index = 0;
+    while let [setting, tail @ ..] = rest {
+        if same_octets(setting.field.as_bytes(), field.as_bytes()) {
+            return Some(index);
+        }
+        rest = tail;
+        index += 1;
+    }
+    None
+}
+
+/// `a == b`, in a constant.
+const fn same_octets(mut a: &[u8], mut b: &[u8]) -> bool {
+    loop {
+        match (a, b) {
+            ([], []) => return true,
+            ([x, after_a @ ..], [y, after_b @ ..]) if *x == *y => {
+                a = after_a;
+                b = after_b;
+            }
+            _ => return false,
+        }
+    }
 }
 
 settings! {
@@ -731,6 +805,37 @@ mod tests {
             Err(SetError::Unknown)
         );
         assert!(!s.reset_field("nothing"));
+    }
+
+    #[test]
+    fn a_field_is_found_by_its_index_as_by_its_name() {
+        let mut changed = crate::config::tests::valid(SenderMode::AdminFixedAddress);
+        changed.tls_min = TlsVersion::Tls13;
+        for (index, setting) in SCHEMA.iter().enumerate() {
+            assert_eq!(field_index(setting.field), Some(index), "{}", setting.field);
+            assert_eq!(changed.value_at(index), changed.value(setting.field));
+            assert_eq!(
+                changed.field_is_default_at(index),
+                changed.field_is_default(setting.field)
+            );
+        }
+        for unknown in ["", "oauth", "oauth_enabled_", "Oauth_enabled"] {
+            assert_eq!(field_index(unknown), None, "{unknown}");
+        }
+        let past = SCHEMA.len();
+        assert_eq!(changed.value_at(past), None);
+        assert!(!changed.field_is_default_at(past));
+        assert!(!changed.reset_field_at(past));
+        assert_eq!(
+            changed.set_value_at(past, Value::Bool(true)),
+            Err(SetError::Unknown)
+        );
+        // Resetting by index resets that field only.
+        let tls_min = field_index("tls_min").unwrap();
+        assert!(!changed.field_is_default_at(tls_min));
+        assert!(changed.reset_field_at(tls_min));
+        assert!(changed.field_is_default_at(tls_min));
+        assert!(!changed.field_is_default_at(field_index("oauth_enabled").unwrap()));
     }
 
     #[test]

@@ -217,16 +217,16 @@ fn set_string<const N: usize>(place: &mut String<N>, s: &str) -> Result<(), NvEr
 /// The (tag, value) pairs of format 5's tagged record for `s`, in the
 /// schema's order.
 fn tagged_values(s: &Settings) -> impl Iterator<Item = (u8, NvValue<'_>)> {
-    SCHEMA.iter().filter_map(|setting| {
+    SCHEMA.iter().enumerate().filter_map(|(index, setting)| {
         let Nv::Tag(tag) = setting.nv else {
             return None;
         };
         // A setting at its default is left out (its tag's absence means
         // the default): an image does not change when a setting is added.
-        if s.field_is_default(setting.field) {
+        if s.field_is_default_at(index) {
             return None;
         }
-        let value = match s.value(setting.field)? {
+        let value = match s.value_at(index)? {
             Value::Bool(b) => NvValue::Bool(b),
             Value::Number(n) => NvValue::Number(n),
             Value::Choice(c) => NvValue::Choice(c),
@@ -322,9 +322,9 @@ impl Serialize for ExpiryRecord<'_> {
 /// Every tagged setting of `s` back to its default: what an image without
 /// the tagged record (format 4 or older) or without a setting's tag means.
 pub(super) fn reset_tagged(s: &mut Settings) {
-    for setting in SCHEMA {
+    for (index, setting) in SCHEMA.iter().enumerate() {
         if let Nv::Tag(_) = setting.nv {
-            s.reset_field(setting.field);
+            s.reset_field_at(index);
         }
     }
 }
@@ -343,7 +343,7 @@ pub(super) fn read_tagged<'b>(
         let ((tag, value), after) =
             postcard::take_from_bytes::<(u8, NvValue<'_>)>(rest).map_err(|_| undecodable)?;
         rest = after;
-        let Some(setting) = SCHEMA.iter().find(|x| x.nv == Nv::Tag(tag)) else {
+        let Some(index) = SCHEMA.iter().position(|x| x.nv == Nv::Tag(tag)) else {
             continue;
         };
         let value = match value {
@@ -352,8 +352,7 @@ pub(super) fn read_tagged<'b>(
             NvValue::Choice(c) => Value::Choice(c),
             NvValue::Text(t) => Value::Text(t),
         };
-        s.set_value(setting.field, value)
-            .map_err(|_| NvError::Corrupt)?;
+        s.set_value_at(index, value).map_err(|_| NvError::Corrupt)?;
     }
     Ok(rest)
 }
