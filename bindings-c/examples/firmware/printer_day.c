@@ -91,15 +91,17 @@ static mfp_oauth_settings pd_settings(void) {
 }
 
 /* Writes the image to the slot the mailer names, a page at a time, as
- * firmware programs flash; confirms it once the last piece is out. */
-static void pd_persist(void) {
+ * firmware programs flash; confirms it once the last piece is out. With a
+ * device key (MFP_OAUTH_DEVICE_KEY_LEN octets from the firmware's secret
+ * store) and fresh randomness, the secrets are sealed. Returns the slot. */
+static mfp_oauth_nv_slot pd_persist_sealed(const uint8_t *key, const uint8_t *random) {
   size_t len = 0, offset = 0, n = 0;
   mfp_oauth_nv_slot slot = 0;
   uint32_t seq = 0;
   PD_OK(PD_MEASURED("mfp_oauth_mailer_save_begin",
-                    mfp_oauth_mailer_save_begin(&pd_mailer, NULL, NULL, &len, &slot, &seq)));
+                    mfp_oauth_mailer_save_begin(&pd_mailer, key, random, &len, &slot, &seq)));
   PD_CHECK(slot <= 1 && len > 0 && len <= MFP_OAUTH_NV_IMAGE_MAX_LEN);
-  if (slot > 1 || len > MFP_OAUTH_NV_IMAGE_MAX_LEN) return;
+  if (slot > 1 || len > MFP_OAUTH_NV_IMAGE_MAX_LEN) return slot;
   size_t written = 0;
   for (;;) {
     mfp_oauth_status st = PD_MEASURED(
@@ -108,7 +110,7 @@ static void pd_persist(void) {
     PD_OK(st);
     if (st != MFP_OAUTH_STATUS_OK || n == 0) break;
     PD_CHECK(offset == written && offset + n <= len);
-    if (offset + n > len) return;
+    if (offset + n > len) return slot;
     memcpy(pd_flash[slot] + offset, pd_page, n); /* program one page */
     written += n;
   }
@@ -116,7 +118,10 @@ static void pd_persist(void) {
   pd_flash_len[slot] = written;
   PD_OK(mfp_oauth_mailer_image_written(&pd_mailer, slot, seq));
   pd_persisted++;
+  return slot;
 }
+
+static void pd_persist(void) { (void)pd_persist_sealed(NULL, NULL); }
 
 /* The flash driver, for slots that are not memory-mapped. */
 static int32_t pd_flash_read(void *ctx, uint32_t slot, size_t offset, uint8_t *out, size_t len) {
@@ -670,8 +675,32 @@ int printer_day(void) {
   PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_DONE && plan.reply_code == 202 && plan.accepted == 1);
   printf("scan 3 through Microsoft Graph, once throttled: sent (%u)\n", (unsigned)plan.reply_code);
 
+  /* 8. The firmware seals the secrets with its device key: the next image
+   * is sealed, and after a power cycle both ways of loading open it (the
+   * deepest path of _load and _load_from, measured here too). */
+  static const uint8_t key[MFP_OAUTH_DEVICE_KEY_LEN] = {
+      0x6d, 0x66, 0x70, 0x2d, 0x6f, 0x61, 0x75, 0x74, 0x68, 0x20, 0x64, 0x65, 0x76, 0x69, 0x63, 0x65,
+      0x20, 0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x68, 0x65, 0x20, 0x64, 0x61, 0x79};
+  const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {1, 2, 3, 4, 5, 6, (uint8_t)pd_now};
+  mfp_oauth_nv_slot sealed = pd_persist_sealed(key, random);
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
+                    mfp_oauth_mailer_load_from(&pd_mailer, &reader, (uint8_t *)&pd_tokens,
+                                               sizeof pd_tokens, key, &report)));
+  PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
+                    mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+                                          pd_flash_len[1], key, &report)));
+  PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
+  /* Without the key, the sealed image does not open, and nothing is made
+   * (the firmware keeps both slots and reports it). */
+  PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+                                 pd_flash_len[1], NULL,
+                                 &report) == MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED);
+  printf("sealed image: written to slot %u, opened after a power cycle\n", (unsigned)sealed);
   printf("printer day: %d checks passed, %d failed\n", pd_passed, pd_failed);
   /* What the firmware lends the library for the day (R-MEM); the size
    * report adds these lines up. The mailer's storage is the same for the
