@@ -226,7 +226,13 @@ pub fn decode_error_challenge(text: &[u8]) -> Result<ErrorChallenge, ChallengeMa
     let mut json = Scanner::new();
     let mut sink = StatusSink::default();
     let mut decoded = 0usize;
-    for piece in text.chunks(PIECE) {
+    let pieces = text.chunks(PIECE);
+    let last = pieces.len().saturating_sub(1);
+    for (i, piece) in pieces.enumerate() {
+        // Padding ends the whole text, not a piece of it.
+        if i < last && piece.contains(&b'=') {
+            return Err(ChallengeMalformed);
+        }
         let mut out = [0u8; PIECE / 4 * 3];
         let n = base64::engine::general_purpose::STANDARD
             .decode_slice(piece, &mut out)
@@ -377,6 +383,15 @@ mod tests {
         let long = base64::engine::general_purpose::STANDARD.encode([b' '; MAX_CHALLENGE_LEN + 3]);
         assert_eq!(
             decode_error_challenge(long.as_bytes()),
+            Err(ChallengeMalformed)
+        );
+        // Padding inside the text (here where a piece of 64 characters
+        // ends) is not base64, even when each side decodes.
+        let first = base64::engine::general_purpose::STANDARD.encode([b' '; 46]);
+        assert!(first.ends_with('=') && first.len() == 64);
+        let rest = base64::engine::general_purpose::STANDARD.encode(r#"{"status":"401"}"#);
+        assert_eq!(
+            decode_error_challenge(std::format!("{first}{rest}").as_bytes()),
             Err(ChallengeMalformed)
         );
         for json in [
