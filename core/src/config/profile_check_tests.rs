@@ -49,6 +49,10 @@ fn the_check_agrees_with_the_profile_built() {
     ];
     let long_scope = "s".repeat(600);
     let scopes = ["", "openid mail.send", " ", "a\u{7}b", long_scope.as_str()];
+    // Under Miri (a thousand times slower) every 401st combination, which
+    // still meets every kind of part; all of them run natively.
+    let stride = if cfg!(miri) { 401 } else { 1 };
+    let mut n = 0usize;
     let mut seen_ok = 0;
     let mut seen_err = 0;
     let mut seen_device = 0;
@@ -69,6 +73,10 @@ fn the_check_agrees_with_the_profile_built() {
                             (urls[1].as_str(), urls[7].as_str()),
                         ] {
                             for scope in scopes {
+                                n += 1;
+                                if n % stride != 0 {
+                                    continue;
+                                }
                                 let parts = ProfileParts {
                                     provider,
                                     microsoft_cloud: cloud,
@@ -98,6 +106,7 @@ fn the_check_agrees_with_the_profile_built() {
         }
     }
     // Every kind of outcome was met, not only one.
-    assert!(seen_ok > 100 && seen_err > 100 && seen_device > 10);
+    let least = 100 / stride;
+    assert!(seen_ok > least && seen_err > least && seen_device > least / 10);
     assert!(seen_device < seen_ok);
 }
