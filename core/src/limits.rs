@@ -44,10 +44,11 @@ pub const MAX_REPLY_TEXT_LEN: usize = 256;
 pub const MAX_CHALLENGE_LEN: usize = 1024;
 
 /// Nesting depth accepted in any JSON body: the token endpoints' push
-/// parser keeps one bit a level and refuses deeper bodies as they arrive;
-/// the `serde-json-core` parses (SASL challenge, `id_token` read in place)
-/// recurse when they skip unknown values (about 32 bytes of stack a level),
-/// so depth is checked first there to bound the stack (see FIRMWARE.md).
+/// parser keeps one bit a level and refuses deeper bodies as they arrive
+/// (the SASL error challenge is read with it too); the `serde-json-core`
+/// parses (the `id_token` read in place) recurse when they skip unknown
+/// values (about 32 bytes of stack a level), so depth is checked first
+/// there to bound the stack.
 pub const MAX_JSON_DEPTH: usize = 16;
 
 /// Events an SMTP client can hold before the caller polls them: one per

@@ -272,7 +272,7 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .unwrap()
 }
 
-/// Issue 9 / FIRMWARE.md (serde-json-core recurses about 32 octets per
+/// Issue 9 (serde-json-core recurses about 32 octets per
 /// level when it skips a value): every JSON body the core parses (token,
 /// device authorization, error, `334` challenge) nested 10,000 deep is
 /// refused by the depth guard on a 64 KiB stack, directly and through the
