@@ -496,7 +496,7 @@ macro_rules! settings {
         }
 
         /// The settings' fields in [`SCHEMA`]'s order: their numbers.
-        #[allow(non_camel_case_types, dead_code)]
+        #[allow(non_camel_case_types)]
         enum Field {
             $( $field, )*
         }
