@@ -30,12 +30,15 @@
  *
  * Memory the firmware lends for a day (sign-in, jobs, saving the image):
  * the mfp_oauth_mailer storage (MFP_OAUTH_MAILER_WORDS words), one
- * mfp_oauth_token_client (MFP_OAUTH_TOKEN_CLIENT_WORDS words) and its
+ * mfp_oauth_user_slot (MFP_OAUTH_USER_SLOT_WORDS words) for each user it
+ * keeps signed in at once (none for the administrator or a public user),
+ * one mfp_oauth_token_client (MFP_OAUTH_TOKEN_CLIENT_WORDS words) and its
  * request buffer (512 octets: longer requests go out in pieces), and a
  * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
- * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day lends
- * 74,304 octets in all, the same with the administrator alone or with 4
- * users (bindings-c/tools/size-report.sh prints it). At power-on, slots
+ * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day, the
+ * administrator and 4 users, lends 63,424 octets in all on its Cortex-M4F
+ * (bindings-c/tools/size-report.sh prints it); each user slot more is
+ * 2,440 octets there. At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
  * (mfp_oauth_mailer_load_from), with the token client's storage (before
  * the client is created) as its scratch.
@@ -125,6 +128,13 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+/* The storage of some objects (MFP_OAUTH_*_WORDS) depends on the pointer
+ * width the library is built for: 64-bit targets get
+ * MFP_OAUTH_POINTER_64, 32-bit ones (a Cortex-M) do not. */
+#if !defined(MFP_OAUTH_POINTER_64) && UINTPTR_MAX > 0xFFFFFFFFu
+#define MFP_OAUTH_POINTER_64 1
+#endif
+
 /**
  * Octets of a user id field (`char user_id[...]` of `mfp_oauth_plan`,
  * `mfp_oauth_step`, `mfp_oauth_user_token`): 64 octets and the NUL.
@@ -149,15 +159,27 @@
  */
 #define MFP_OAUTH_REPLY_TEXT_BUF_LEN 257
 
+#if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_mailer` storage: 59,904 octets, alignment 8
- * (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
- * the job's envelope and no copy of the token, the settings in force and
- * the staged ones 4.2 KB each, the mail API session 7.4 KB with Graph's
- * upload-session place: its 2 KB upload URL and the large attachments'
- * layout).
+ * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 40,272
+ * octets, alignment 8 (the token store without its users' slots, which
+ * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
+ * cached access tokens; the SMTP session 8 KB with the job's envelope and
+ * no copy of the token; the settings in force and the staged ones 4.2 KB
+ * each; the mail API session 7 KB with Graph's upload-session place: its
+ * 2 KB upload URL and the large attachments' layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 7488
+#define MFP_OAUTH_MAILER_WORDS 5034
+#endif
+
+#if !defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
+ * Cortex-M): 39,480 octets, alignment 8 (as above, with 4-octet lengths
+ * and pointers).
+ */
+#define MFP_OAUTH_MAILER_WORDS 4935
+#endif
 
 /**
  * Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
@@ -181,6 +203,29 @@
  * setting at its longest. A typical image's take a few hundred octets.
  */
 #define MFP_OAUTH_NV_RECORDS_MAX_LEN 7346
+
+/**
+ * The most user slots a mailer uses (and an image holds): lending more is
+ * `MFP_OAUTH_STATUS_INVALID_ARGUMENT`.
+ */
+#define MFP_OAUTH_MAX_USER_SLOTS 8
+
+#if defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of one `mfp_oauth_user_slot` on a 64-bit target: 2,456
+ * octets, alignment 8 (a user's login name, account and status, and room
+ * for a refresh token of 2 KiB).
+ */
+#define MFP_OAUTH_USER_SLOT_WORDS 307
+#endif
+
+#if !defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of one `mfp_oauth_user_slot` on a 32-bit target (a
+ * Cortex-M): 2,440 octets, alignment 8.
+ */
+#define MFP_OAUTH_USER_SLOT_WORDS 305
+#endif
 
 /**
  * 64-bit words of `mfp_oauth_mime` (the composer needs under 768 octets on
@@ -259,12 +304,23 @@
  */
 #define MFP_OAUTH_NO_DEADLINE UINT64_MAX
 
+#if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_token_client` storage: 13,632 octets,
- * alignment 8 (512 octets of it are the response buffer, which holds one
- * line of the HTTP head at a time: the JSON body is parsed as it arrives).
+ * 64-bit words of `mfp_oauth_token_client` storage on a 64-bit target:
+ * 13,632 octets, alignment 8 (512 octets of it are the response buffer,
+ * which holds one line of the HTTP head at a time: the JSON body is parsed
+ * as it arrives).
  */
 #define MFP_OAUTH_TOKEN_CLIENT_WORDS 1704
+#endif
+
+#if !defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of `mfp_oauth_token_client` storage on a 32-bit target (a
+ * Cortex-M): 13,416 octets, alignment 8.
+ */
+#define MFP_OAUTH_TOKEN_CLIENT_WORDS 1677
+#endif
 
 /**
  * The longest JWS signing input of an app-only assertion, in octets
@@ -777,6 +833,10 @@ enum mfp_oauth_status
    * E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
    */
   MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED = 513,
+  /**
+   * E514: The saved OAuth state holds more users' tokens than there are user slots; it was not loaded.
+   */
+  MFP_OAUTH_STATUS_NV_TOO_MANY_USERS = 514,
   /**
    * E601: The server name could not be resolved.
    */
@@ -1791,12 +1851,26 @@ typedef uint32_t mfp_oauth_function;
 
 /**
  * Storage for the mailer (`mfp_oauth_mailer`), allocated by the caller,
- * usually static. It holds the settings, the refresh tokens and the cached
- * access tokens, and the running SMTP session; destroy wipes them.
+ * usually static. It holds the settings, the administrator's refresh
+ * token (the users' are in the `mfp_oauth_user_slot`s lent with it), the
+ * cached access tokens, and the running SMTP session; destroy wipes them.
  */
 typedef struct {
   uint64_t _opaque[MFP_OAUTH_MAILER_WORDS];
 } mfp_oauth_mailer;
+
+/**
+ * Storage for one user's token slot, lent by the firmware with the mailer
+ * (`mfp_oauth_mailer_create`, `_load`, `_load_from`): an array of one per
+ * user the printer keeps signed in at once, at most
+ * `MFP_OAUTH_MAX_USER_SLOTS`, usually static. The mailer empties them
+ * when it is created, keeps the users' refresh tokens there, and wipes
+ * them when it is destroyed; until then the firmware must not read,
+ * write or lend them to another mailer.
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_USER_SLOT_WORDS];
+} mfp_oauth_user_slot;
 
 /**
  * A borrowed string: `len` octets of UTF-8 at `ptr` (`mfp_oauth_str`).
@@ -2662,7 +2736,11 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
 /**
  * Creates a mailer in `mailer` with `settings` (validated: a broken rule
  * is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
- * and an empty token store: the first start, or after
+ * and an empty token store whose users' tokens go into the `user_count`
+ * slots at `users` (one per user kept signed in at once, at most
+ * `MFP_OAUTH_MAX_USER_SLOTS`; `NULL, 0` for none: then only the
+ * administrator's and the public user's tokens are kept, and a user's
+ * sign-in is `MFP_OAUTH_STATUS_TOKEN_STORE_FULL`): the first start, or after
  * `mfp_oauth_mailer_load` reported `NV_EMPTY` (and only then: see the
  * power-on sequence at `mfp_oauth_mailer_load`). Storage that holds a live
  * mailer is refused with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it
@@ -2672,22 +2750,29 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  *
  * Safety:
  * `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
- * `settings` NULL or valid with its strings valid for their lengths.
+ * `users` NULL or valid for reads and writes of `user_count` slots, not
+ * used by anything else until `mfp_oauth_mailer_destroy`; `settings` NULL
+ * or valid with its strings valid for their lengths.
  *
- * Stack: 984 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 992 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
+                                         mfp_oauth_user_slot *users,
+                                         size_t user_count,
                                          const mfp_oauth_settings *settings);
 
 /**
  * Power-on: creates the mailer in `mailer` from the newest good image of
  * the two NV slots (settings and refresh tokens; no access token survives
- * a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
- * are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
+ * a power cycle, R-TOK-1), the users' tokens in the `user_count` slots at
+ * `users` (as for `mfp_oauth_mailer_create`). `key` is the 32-octet
+ * device key if the images are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
  * zero length, or as its octets (all 0xFF): each reads as empty.
  * `NV_EMPTY` when both slots are empty (the first start),
- * `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise; on
- * error nothing is created. Storage that holds a live mailer is refused
+ * `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise, and
+ * `NV_TOO_MANY_USERS` when the newest image holds more users than slots
+ * were lent (the older image is not loaded in its place); on error
+ * nothing is created. Storage that holds a live mailer is refused
  * with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it is (destroy it first).
  *
  * The safe power-on sequence:
@@ -2707,13 +2792,16 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  *    same rule holds, the administrator decides.
  *
  * Safety:
- * `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
- * valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
- * NULL or valid for a write.
+ * `mailer` NULL or valid for reads and writes; `users` as for
+ * `mfp_oauth_mailer_create`; `slot_a`/`slot_b` NULL or valid for their
+ * lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or valid
+ * for a write.
  *
- * Stack: 1,944 B at opt-level s, 1,872 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,936 B at opt-level s, 1,888 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
+                                       mfp_oauth_user_slot *users,
+                                       size_t user_count,
                                        const uint8_t *slot_a,
                                        size_t slot_a_len,
                                        const uint8_t *slot_b,
@@ -2737,14 +2825,17 @@ mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
  * start.
  *
  * Safety:
- * `mailer` NULL or valid for reads and writes; `reader` NULL or valid,
- * its `read` callable with its `ctx` and writing at most `len` octets to
- * `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
- * NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
+ * `mailer` NULL or valid for reads and writes; `users` as for
+ * `mfp_oauth_mailer_create`; `reader` NULL or valid, its `read` callable
+ * with its `ctx` and writing at most `len` octets to `out`; `scratch` NULL
+ * or valid for `scratch_len` bytes of writes; `key` NULL or valid for 32
+ * bytes; `out_report` NULL or valid for a write.
  *
- * Stack: 1,936 B at opt-level s, 1,864 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,920 B at opt-level s, 1,872 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load_from(mfp_oauth_mailer *mailer,
+                                            mfp_oauth_user_slot *users,
+                                            size_t user_count,
                                             const mfp_oauth_slot_reader *reader,
                                             uint8_t *scratch,
                                             size_t scratch_len,
@@ -2793,7 +2884,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 1,060 B at opt-level s, 1,220 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,076 B at opt-level s, 1,220 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2834,7 +2925,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 1,168 B at opt-level s, 1,328 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,160 B at opt-level s, 1,336 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -3001,7 +3092,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 1,792 B at opt-level s, 1,856 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,768 B at opt-level s, 1,832 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -3025,7 +3116,7 @@ mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `out` NULL or valid for `out_len` bytes of
  * writes; the outputs NULL or valid for a write.
  *
- * Stack: 1,544 B at opt-level s, 1,608 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,520 B at opt-level s, 1,584 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_next(mfp_oauth_mailer *mailer,
                                             uint8_t *out,
@@ -3057,7 +3148,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 1,628 B at opt-level s, 1,308 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,512 B at opt-level s, 1,476 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -3096,7 +3187,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 1,472 B at opt-level s, 2,000 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,480 B at opt-level s, 2,008 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -3284,7 +3375,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid.
  *
- * Stack: 1,000 B at opt-level s, 1,000 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,000 B at opt-level s, 1,008 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings);
@@ -3312,7 +3403,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,272 B at opt-level s, 1,600 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,264 B at opt-level s, 1,608 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3756,7 +3847,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 1,064 B at opt-level s, 1,128 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,064 B at opt-level s, 1,112 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -4176,7 +4267,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  *
- * Stack: 924 B at opt-level s, 1,064 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 908 B at opt-level s, 1,064 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,

@@ -807,6 +807,7 @@ const REFRESHED_JSON: &str = r#"{"token_type":"Bearer","scope":"https://outlook.
 
 struct Day {
     mailer: Storage<MfpOauthMailer>,
+    users: Storage<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>,
     tokens: Storage<MfpOauthTokenClient>,
     flash: [Vec<u8>; 2],
     now: u64,
@@ -1128,12 +1129,14 @@ fn a_printer_day_through_the_c_api() {
     // flow, send, power cycle, refresh with rotation, send again.
     let mut day = Day {
         mailer: Storage::new(),
+        users: Storage::new(),
         tokens: Storage::new(),
         flash: [Vec::new(), Vec::new()],
         now: 1000,
     };
     let s = microsoft_settings();
     let m = day.mailer.ptr();
+    let u = day.users.ptr().cast::<MfpOauthUserSlot>();
     let tc = day.tokens.ptr();
     let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
     // SAFETY (every call): storage and locals, lengths as given.
@@ -1141,6 +1144,8 @@ fn a_printer_day_through_the_c_api() {
         assert_eq!(
             mfp_oauth_mailer_load(
                 m,
+                u,
+                MFP_OAUTH_MAX_USER_SLOTS,
                 [].as_ptr(),
                 0,
                 [].as_ptr(),
@@ -1150,7 +1155,10 @@ fn a_printer_day_through_the_c_api() {
             ),
             S::NvEmpty
         );
-        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &s),
+            S::Ok
+        );
     }
     assert_eq!(day.admin_status(), MfpOauthTokenStatus::Required);
     let plan = day.submit();
@@ -1195,6 +1203,8 @@ fn a_printer_day_through_the_c_api() {
         assert_eq!(
             mfp_oauth_mailer_load(
                 m,
+                u,
+                MFP_OAUTH_MAX_USER_SLOTS,
                 a.as_ptr(),
                 a.len(),
                 b.as_ptr(),
@@ -1253,22 +1263,33 @@ fn a_printer_day_through_the_c_api() {
 #[test]
 fn mailer_and_token_client_misuse_is_a_status() {
     let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
     let mut garbage = Storage::<MfpOauthMailer>::garbage();
     let mut tokens = Storage::<MfpOauthTokenClient>::new();
     let m = mailer.ptr();
+    let u = users.ptr().cast::<MfpOauthUserSlot>();
     let tc = tokens.ptr();
     let s = microsoft_settings();
     let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
     // SAFETY (every call): NULL, storage or locals, lengths as given.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_create(null_mut(), &s), S::NullParameter);
-        assert_eq!(mfp_oauth_mailer_create(m, null()), S::NullParameter);
+        assert_eq!(
+            mfp_oauth_mailer_create(null_mut(), null_mut(), 0, &s),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, null()),
+            S::NullParameter
+        );
         assert_eq!(mfp_oauth_mailer_plan(m, p.as_mut_ptr()), S::WrongState);
         assert_eq!(
             mfp_oauth_mailer_plan(garbage.ptr(), p.as_mut_ptr()),
             S::WrongState
         );
-        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &s),
+            S::Ok
+        );
         assert_eq!(mfp_oauth_mailer_plan(m, null_mut()), S::NullParameter);
         // Jobs: NULL, bad enum, no recipients, too many, NULL recipient.
         let to = [s_("alice@contoso.com")];
@@ -1387,6 +1408,7 @@ fn mailer_and_token_client_misuse_is_a_status() {
         );
         // A sealed image loads with its key only; junk never loads.
         let mut other = Storage::<MfpOauthMailer>::new();
+        let mut other_users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
         let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
         let junk: Vec<u8> = (0..64u8)
             .map(|i| i.wrapping_mul(37).wrapping_add(11))
@@ -1394,6 +1416,8 @@ fn mailer_and_token_client_misuse_is_a_status() {
         assert_ne!(
             mfp_oauth_mailer_load(
                 other.ptr(),
+                other_users.ptr().cast(),
+                MFP_OAUTH_MAX_USER_SLOTS,
                 junk.as_ptr(),
                 junk.len(),
                 junk.as_ptr(),
@@ -1407,6 +1431,8 @@ fn mailer_and_token_client_misuse_is_a_status() {
         assert_ne!(
             mfp_oauth_mailer_load(
                 other.ptr(),
+                other_users.ptr().cast(),
+                MFP_OAUTH_MAX_USER_SLOTS,
                 image.as_ptr(),
                 n,
                 junk.as_ptr(),
@@ -1419,6 +1445,8 @@ fn mailer_and_token_client_misuse_is_a_status() {
         assert_eq!(
             mfp_oauth_mailer_load(
                 other.ptr(),
+                other_users.ptr().cast(),
+                MFP_OAUTH_MAX_USER_SLOTS,
                 image.as_ptr(),
                 n,
                 junk.as_ptr(),
@@ -1624,13 +1652,25 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
     // empty like a zero length or 0xFF octets; load and create refuse a
     // live mailer (WRONG_STATE) and leave it as it was.
     let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
     let m = mailer.ptr();
+    let u = users.ptr().cast::<MfpOauthUserSlot>();
     let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
     let erased = [0xffu8; 64];
     // SAFETY (every call): storage, NULL or locals, lengths as given.
     unsafe {
         let load = |a: *const u8, a_len: usize, b: *const u8, b_len: usize, r| {
-            mfp_oauth_mailer_load(m, a, a_len, b, b_len, null(), r)
+            mfp_oauth_mailer_load(
+                m,
+                u,
+                MFP_OAUTH_MAX_USER_SLOTS,
+                a,
+                a_len,
+                b,
+                b_len,
+                null(),
+                r,
+            )
         };
         assert_eq!(load(null(), 0, null(), 0, report.as_mut_ptr()), S::NvEmpty);
         assert_eq!(
@@ -1656,13 +1696,19 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
         assert!(mailer.is_zeroed(), "a failed load created something");
 
         let mut c = microsoft_settings();
-        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &c),
+            S::Ok
+        );
         c.smtp_port = 2525;
         assert_eq!(mfp_oauth_mailer_apply_settings(m, &c), S::Ok);
         let image = image_of(m);
         // Over the live mailer: refused, nothing changes.
         let factory = microsoft_settings();
-        assert_eq!(mfp_oauth_mailer_create(m, &factory), S::WrongState);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &factory),
+            S::WrongState
+        );
         assert_eq!(settings_of(m).smtp_port, 2525);
         assert_eq!(
             load(image.as_ptr(), image.len(), null(), 0, report.as_mut_ptr()),
@@ -1677,7 +1723,10 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
         );
         assert_eq!(settings_of(m).smtp_port, 2525);
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
-        assert_eq!(mfp_oauth_mailer_create(m, &factory), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &factory),
+            S::Ok
+        );
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
     }
 }
@@ -1689,7 +1738,9 @@ fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
     // its size and no secret left, so no erase of the other slot); the
     // password is never readable back, and never follows to another proxy.
     let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
     let m = mailer.ptr();
+    let u = users.ptr().cast::<MfpOauthUserSlot>();
     let mut c = microsoft_settings();
     c.send_as[0] = s("scans@contoso.com");
     c.send_as[1] = s("fax@contoso.com");
@@ -1700,7 +1751,10 @@ fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
     c.proxy_password = s("Pr0xy-Secret!");
     // SAFETY (every call): storage and locals.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &c),
+            S::Ok
+        );
         let _ = persist_steps(m);
         let before = image_of(m);
 
@@ -1825,7 +1879,9 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
     // flipped. The load takes A (the port of image 1) and the first step is
     // PREVIOUS_IMAGE_RESTORED (diag 511), then a PERSIST that goes to B.
     let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
     let m = mailer.ptr();
+    let u = users.ptr().cast::<MfpOauthUserSlot>();
     let mut report = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
     // SAFETY (every call): storage and locals, lengths as given.
     unsafe {
@@ -1866,7 +1922,10 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
         };
         let mut c = microsoft_settings();
         c.smtp_port = 2525;
-        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &c),
+            S::Ok
+        );
         let (a, slot, seq) = save(m);
         assert_eq!((slot, seq), (MfpOauthNvSlot::A, 1));
         c.smtp_port = 2526;
@@ -1877,7 +1936,17 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
 
         // Both good: image 2, no notice.
         let load = |b: &[u8], r| {
-            mfp_oauth_mailer_load(m, a.as_ptr(), a.len(), b.as_ptr(), b.len(), null(), r)
+            mfp_oauth_mailer_load(
+                m,
+                u,
+                MFP_OAUTH_MAX_USER_SLOTS,
+                a.as_ptr(),
+                a.len(),
+                b.as_ptr(),
+                b.len(),
+                null(),
+                r,
+            )
         };
         assert_eq!(load(&b, report.as_mut_ptr()), S::Ok);
         assert_eq!(settings_of(m).smtp_port, 2526);
@@ -1942,12 +2011,14 @@ fn acquire_refuses_a_token_for_another_account() {
     const WALL: u64 = 1_790_000_000;
     let mut day = Day {
         mailer: Storage::new(),
+        users: Storage::new(),
         tokens: Storage::new(),
         flash: [Vec::new(), Vec::new()],
         now: 1000,
     };
     let s = microsoft_settings();
     let m = day.mailer.ptr();
+    let u = day.users.ptr().cast::<MfpOauthUserSlot>();
     let tc = day.tokens.ptr();
     let admin_token = |m: *mut MfpOauthMailer| {
         let mut u = core::mem::MaybeUninit::<MfpOauthUserToken>::uninit();
@@ -1959,7 +2030,10 @@ fn acquire_refuses_a_token_for_another_account() {
     };
     // SAFETY (every call): storage and locals.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_create(m, &s), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &s),
+            S::Ok
+        );
         // No flow yet: no account.
         assert_eq!(mfp_oauth_token_client_create(tc, &s, 1), S::Ok);
         let (mut buf, mut n) = ([0 as c_char; 8], 0usize);
@@ -2027,5 +2101,184 @@ fn acquire_refuses_a_token_for_another_account() {
     }
     unsafe {
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
+
+// ----- R-MEM: the users' slots are lent by the firmware -----
+
+#[test]
+fn a_users_tokens_live_in_the_slot_lent_and_go_with_destroy() {
+    let mut day = Day {
+        mailer: Storage::new(),
+        users: Storage::new(),
+        tokens: Storage::new(),
+        flash: [Vec::new(), Vec::new()],
+        now: 1000,
+    };
+    let mut s = microsoft_settings();
+    s.sender_mode = MfpOauthSenderMode::LoginUserAddress as u32;
+    let m = day.mailer.ptr();
+    let u = day.users.ptr().cast::<MfpOauthUserSlot>();
+    let tc = day.tokens.ptr();
+    let user_job = |id: &'static str, address: &'static str| MfpOauthJob {
+        function: MfpOauthFunction::ScanToMe as u32,
+        user_id: s_(id),
+        user_address: s_(address),
+        ..scan_job(&[])
+    };
+    let to = [s_("alice@contoso.com")];
+    let submit = |m: *mut MfpOauthMailer, mut job: MfpOauthJob| {
+        job.to = to.as_ptr();
+        job.to_count = to.len();
+        let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+        // SAFETY: live storage, the local job, a local output.
+        unsafe {
+            assert_eq!(
+                mfp_oauth_mailer_submit(m, 1000, &job, p.as_mut_ptr()),
+                S::Ok
+            );
+            p.assume_init()
+        }
+    };
+    // SAFETY (every call): storage and locals, lengths as given.
+    unsafe {
+        // One slot lent: one user kept.
+        assert_eq!(mfp_oauth_mailer_create(m, u, 1, &s), S::Ok);
+        assert_eq!(mfp_oauth_token_client_create(tc, &s, 0x5eed), S::Ok);
+    }
+    let plan = submit(m, user_job("alice", "alice@contoso.com"));
+    assert_eq!(plan.kind, MfpOauthPlanKind::NeedUserAuth);
+    // SAFETY: live storage.
+    unsafe { assert_eq!(mfp_oauth_token_client_start_device(tc, day.now), S::Ok) };
+    day.token_flow(
+        &[http("200 OK", DEVICE_JSON), http("200 OK", TOKEN_JSON)],
+        false,
+    );
+    let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+    // SAFETY (every call): storage and locals.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_auth_succeeded(m, day.now, 0, tc, p.as_mut_ptr()),
+            S::Ok
+        );
+        assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Connect);
+        assert_eq!(
+            mfp_oauth_mailer_cancel(m, day.now, S::ConnectFailed as u32, p.as_mut_ptr()),
+            S::Ok
+        );
+    }
+    let refresh = "M.C107_BAY.0.U.-Cp3Rj1fQ9zH";
+    if !cfg!(miri) {
+        // The refresh token is in the slot lent, not in the mailer's storage
+        // (read as octets: Miri does not allow reading typed padding).
+        let copies = |words: &[u64]| {
+            // SAFETY: plain octets of the test's own zero-initialised words.
+            let octets =
+                unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) };
+            octets
+                .windows(refresh.len())
+                .filter(|w| *w == refresh.as_bytes())
+                .count()
+        };
+        assert_eq!(copies(&day.users.words), 1);
+        assert_eq!(copies(&day.mailer.words), 0);
+    }
+    // A second user finds the one slot taken, before signing in.
+    let plan = submit(m, user_job("bob", "bob@contoso.com"));
+    assert_eq!(plan.kind, MfpOauthPlanKind::Failed);
+    assert_eq!(plan.diag, S::TokenStoreFull as u32);
+    // SAFETY (every call): storage and locals.
+    unsafe {
+        let image = image_of(m);
+        assert_eq!(mfp_oauth_token_client_destroy(tc), S::Ok);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        // Destroyed: the slot lent is wiped too, every octet.
+        assert!(day.mailer.is_zeroed() && day.users.is_zeroed());
+        // The image holds one user: no slot is refused, and nothing made.
+        let mut r = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+        let load = |users: *mut MfpOauthUserSlot, n: usize, r: *mut MfpOauthNvReport| {
+            mfp_oauth_mailer_load(
+                m,
+                users,
+                n,
+                image.as_ptr(),
+                image.len(),
+                null(),
+                0,
+                null(),
+                r,
+            )
+        };
+        assert_eq!(load(null_mut(), 0, r.as_mut_ptr()), S::NvTooManyUsers);
+        assert!(day.mailer.is_zeroed());
+        assert_eq!(load(u, 1, r.as_mut_ptr()), S::Ok);
+        let mut status = MfpOauthTokenStatus::Required;
+        assert_eq!(
+            mfp_oauth_mailer_token_status(m, "alice".as_ptr().cast(), 5, &mut status),
+            S::Ok
+        );
+        assert_eq!(status, MfpOauthTokenStatus::Acquired);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert!(day.users.is_zeroed());
+    }
+}
+
+#[test]
+fn user_slots_lent_wrong_are_a_status_and_a_live_mailers_stay_untouched() {
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let mut users = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>::new();
+    let mut more = Storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS + 1]>::new();
+    let (m, u) = (mailer.ptr(), users.ptr().cast::<MfpOauthUserSlot>());
+    let s = microsoft_settings();
+    // SAFETY (every call): storage and locals, lengths as given.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_create(m, null_mut(), 2, &s),
+            S::NullParameter
+        );
+        assert_eq!(
+            mfp_oauth_mailer_create(m, more.ptr().cast(), MFP_OAUTH_MAX_USER_SLOTS + 1, &s),
+            S::InvalidArgument
+        );
+        assert!(mailer.is_zeroed());
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &s),
+            S::Ok
+        );
+        // Another create or load over the live mailer is refused before
+        // the slots are touched: they still hold the live store's users.
+        let mut garbage = Storage::<[MfpOauthUserSlot; 1]>::garbage();
+        assert_eq!(
+            mfp_oauth_mailer_create(m, garbage.ptr().cast(), 1, &s),
+            S::WrongState
+        );
+        let mut r = core::mem::MaybeUninit::<MfpOauthNvReport>::uninit();
+        assert_eq!(
+            mfp_oauth_mailer_load(
+                m,
+                garbage.ptr().cast(),
+                1,
+                null(),
+                0,
+                null(),
+                0,
+                null(),
+                r.as_mut_ptr()
+            ),
+            S::WrongState
+        );
+        assert!(garbage.words.iter().all(|&w| w == 0xa5a5_5a5a_a5a5_5a5a));
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        // Slots that held anything are emptied when lent: no user appears.
+        let mut junk = Storage::<[MfpOauthUserSlot; 2]>::garbage();
+        assert_eq!(mfp_oauth_mailer_create(m, junk.ptr().cast(), 2, &s), S::Ok);
+        let (mut count, mut notice) = (9usize, true);
+        assert_eq!(
+            mfp_oauth_mailer_token_overview(m, &mut count, &mut notice),
+            S::Ok
+        );
+        assert_eq!(count, 0);
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+        assert!(junk.is_zeroed());
     }
 }

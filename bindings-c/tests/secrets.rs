@@ -97,8 +97,14 @@ fn the_c_api_shows_no_secret_and_wipes_what_it_destroys() {
         settings.proxy_password = s(PROXY_PASSWORD);
 
         let mut mailer = storage::<MfpOauthMailer>();
+        let mut users = storage::<[MfpOauthUserSlot; MFP_OAUTH_MAX_USER_SLOTS]>();
         assert_eq!(
-            mfp_oauth_mailer_create(mailer.as_mut_ptr(), &settings),
+            mfp_oauth_mailer_create(
+                mailer.as_mut_ptr(),
+                users.as_mut_ptr().cast(),
+                MFP_OAUTH_MAX_USER_SLOTS,
+                &settings
+            ),
             MfpOauthStatus::Ok
         );
         let mut tc = storage::<MfpOauthTokenClient>();
@@ -301,5 +307,6 @@ fn the_c_api_shows_no_secret_and_wipes_what_it_destroys() {
             MfpOauthStatus::Ok
         );
         assert_clean("mailer storage after destroy", octets(&mailer));
+        assert_clean("user slots after destroy", octets(&users));
     }
 }

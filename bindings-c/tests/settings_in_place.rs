@@ -11,6 +11,7 @@ use mfp_oauth::settings::*;
 use mfp_oauth::smtp::MfpOauthStr;
 use mfp_oauth::MfpOauthStatus as S;
 use std::mem::{size_of, MaybeUninit};
+use std::ptr::null_mut;
 
 fn s(v: &'static str) -> MfpOauthStr {
     MfpOauthStr {
@@ -75,7 +76,10 @@ fn settings_pointing_across_the_settings_in_force_apply_as_they_read() {
     let m = store.as_mut_ptr();
     // SAFETY (every call): the storage and locals.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_create(m, &microsoft()), S::Ok);
+        assert_eq!(
+            mfp_oauth_mailer_create(m, null_mut(), 0, &microsoft()),
+            S::Ok
+        );
         // The read-back settings with two of their strings exchanged and
         // one copied into another field: each reads the settings in force.
         let mut back = settings_of(m);
@@ -104,7 +108,7 @@ fn no_staged_proxy_password_stays_in_the_storage() {
     c.proxy_password = s("PW-First-7Hq2");
     // SAFETY (every call): the storage and locals.
     unsafe {
-        assert_eq!(mfp_oauth_mailer_create(m, &c), S::Ok);
+        assert_eq!(mfp_oauth_mailer_create(m, null_mut(), 0, &c), S::Ok);
         assert!(holds(&store, "PW-First-7Hq2"));
         // Replaced: the old password is nowhere in the storage.
         let mut next = settings_of(m);

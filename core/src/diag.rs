@@ -871,6 +871,12 @@ catalogue! {
         fix_en: "Have the print-management server hand in a new token (after a restart too: handed-in tokens are not saved), or sign in another way (device code, browser, app-only).",
         fix_fr: "Faire fournir un nouveau jeton par le serveur de gestion d'impression (après un redémarrage aussi : les jetons fournis ne sont pas enregistrés), ou se connecter d'une autre manière (code d'appareil, navigateur, application seule).",
     },
+    NvTooManyUsers = 514 {
+        en: "The saved OAuth state holds more users' tokens than there are user slots; it was not loaded.",
+        fr: "L'état OAuth enregistré contient plus de jetons d'utilisateur qu'il n'y a d'emplacements ; il n'a pas été chargé.",
+        fix_en: "Nothing was lost. Start with more user slots (8 always suffice); do not create a new state over the saved one.",
+        fix_fr: "Rien n'est perdu. Démarrer avec plus d'emplacements d'utilisateur (8 suffisent toujours) ; ne pas créer un nouvel état par-dessus l'état enregistré.",
+    },
 
     // 6xx: the network path
     DnsFailed = 601 {

@@ -167,8 +167,11 @@ pub const OAUTH_MAX_RETRIES: u8 = 6;
 pub const MAX_PLANS: usize = 32;
 
 /// Users whose OAuth tokens the printer keeps at once, besides the
-/// administrator (R-TOK-5). Each user slot persists one refresh token of up
-/// to [`MAX_REFRESH_TOKEN_LEN`] octets, so this bounds the persistence image.
+/// administrator (R-TOK-5), at most. Each user slot persists one refresh
+/// token of up to [`MAX_REFRESH_TOKEN_LEN`] octets, so this bounds the
+/// persistence image. A token store keeps this many in its own array, or
+/// as many as the firmware lends, up to this bound
+/// ([`crate::token::UserSlots`], R-MEM: 2.4 KB a slot on a Cortex-M).
 pub const MAX_USER_TOKENS: usize = 8;
 
 /// Access tokens kept in RAM at once (R-TOK-1). Only one job sends at a

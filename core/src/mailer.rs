@@ -61,7 +61,7 @@ use crate::config::{oauth_available, AdminSignIn, Applied, HostName, Settings, V
 use crate::diag::{Diagnostic, Id};
 use crate::function::Function;
 use crate::image;
-use crate::limits::MAX_PLANS;
+use crate::limits::{MAX_PLANS, MAX_USER_TOKENS};
 use crate::oauth::{self, OAuthError};
 use crate::policy::{self, Decision, User};
 use crate::secret::RefreshToken;
@@ -69,7 +69,7 @@ use crate::smtp::{self, BodyError, BodyProgress, Envelope, Event, ReplyCode, Sec
 use crate::time::{Duration, Instant};
 use crate::token::{
     Access, RefreshFailure, StoreEvent, TokenError, TokenGrant, TokenOwner, TokenStore, UserId,
-    WallTime,
+    UserSlot, UserSlots, WallTime,
 };
 use crate::wire::BufferTooSmall;
 
@@ -350,7 +350,7 @@ impl SessionLink for smtp::Client {
     }
 }
 
-impl SessionLink for Mailer {
+impl<U: UserSlots> SessionLink for Mailer<U> {
     #[inline(always)]
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
         self.handle_smtp_input(now, data)
@@ -677,10 +677,14 @@ pub const MAX_API_RETRY_WAIT: Duration = Duration::from_secs(120);
 pub const API_RETRY_BASE_WAIT: Duration = Duration::from_secs(5);
 
 /// The firmware's OAuth mail facade (one job at a time).
+///
+/// `U` keeps the token store's user slots: by default the store's own
+/// array of [`crate::limits::MAX_USER_TOKENS`], or slots the firmware lends
+/// ([`Mailer::set_user_slots`], R-MEM).
 #[derive(Debug)]
-pub struct Mailer {
+pub struct Mailer<U = [UserSlot; MAX_USER_TOKENS]> {
     settings: Settings,
-    store: TokenStore,
+    store: TokenStore<U>,
     plan: Plan,
     job: JobSlot,
     client: Session,
@@ -697,11 +701,11 @@ pub struct Mailer {
     violations: Violations,
 }
 
-impl Mailer {
+impl<U: UserSlots> Mailer<U> {
     /// A mailer with `settings` and `store` (loaded with
     /// [`crate::image::load`], or new).
     #[must_use]
-    pub fn new(settings: Settings, store: TokenStore) -> Self {
+    pub fn new(settings: Settings, store: TokenStore<U>) -> Self {
         Mailer {
             settings,
             store,
@@ -794,6 +798,18 @@ impl Mailer {
         }
     }
 
+    /// Keep the token store's user slots in `users` from now on
+    /// ([`TokenStore::set_user_slots`]): storage the firmware lends, sized
+    /// for the users it keeps signed in (R-MEM). The users held so far are
+    /// wiped and forgotten, and `users` is emptied: call it at power-on,
+    /// before [`Mailer::load_into`] or [`Mailer::load_from`] (an image
+    /// with more users than slots is refused with
+    /// [`image::NvError::TooManyUsers`]) or before the first job. Returns
+    /// the slots kept so far, emptied.
+    pub fn set_user_slots(&mut self, users: U) -> U {
+        self.store.set_user_slots(users)
+    }
+
     /// Power-on in place: [`Mailer::reset`], then the newest good image of
     /// the NV slots `a` and `b` is decoded straight into the settings and
     /// the token store ([`image::load`]); no access token survives (R-TOK-1).
@@ -847,13 +863,13 @@ impl Mailer {
 
     /// The token store (statuses for the OAuth screen, persistence).
     #[must_use]
-    pub fn store(&self) -> &TokenStore {
+    pub fn store(&self) -> &TokenStore<U> {
         &self.store
     }
 
     /// The raw token store, for the core's own tests.
     #[cfg(all(test, feature = "oauth"))]
-    pub(crate) fn store_mut(&mut self) -> &mut TokenStore {
+    pub(crate) fn store_mut(&mut self) -> &mut TokenStore<U> {
         &mut self.store
     }
 
@@ -1310,6 +1326,10 @@ impl Mailer {
             }
         } else if self.store.handed_in(owner) {
             self.fail(Id::HandedTokenExpired)
+        } else if !self.store.has_room_for(owner) {
+            // Every user slot is taken: said now, not after the user went
+            // through a sign-in whose tokens could not be kept.
+            self.fail(Id::TokenStoreFull)
         } else {
             self.need_auth()
         }

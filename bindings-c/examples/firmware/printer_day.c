@@ -10,7 +10,9 @@
  *  4. power cycle: the mailer is rebuilt from the flash, the access token is
  *     gone, the refresh token is there;
  *  5. the next job refreshes (rotation persisted to the other slot) and sends;
- *  6. login-user mode with automatic deletion: a user's tokens go at logout;
+ *  6. login-user mode with automatic deletion: four users sign in, one
+ *     user slot each, a fifth is told the slots are taken, and each user's
+ *     tokens go at logout;
  *  7. the transport becomes Microsoft Graph (R-XPORT): the tokens' scope no
  *     longer fits, so the next scan signs the administrator in within the
  *     job, is throttled once (429, Retry-After) and goes through Graph's
@@ -58,8 +60,12 @@ static int pd_failed, pd_passed;
 
 /* ---- the device's memory --------------------------------------------- */
 
-static mfp_oauth_mailer pd_mailer;             /* static: 52 KB */
-static mfp_oauth_token_client pd_tokens;       /* static: 14 KB */
+static mfp_oauth_mailer pd_mailer;             /* static: 39 KB */
+/* One slot for each user the printer keeps signed in at once (R-MEM: the
+ * mailer's storage holds no user's token; 2.4 KB a user). */
+#define PD_USER_SLOTS 4
+static mfp_oauth_user_slot pd_users[PD_USER_SLOTS];
+static mfp_oauth_token_client pd_tokens;       /* static: 13 KB */
 static uint8_t pd_flash[2][MFP_OAUTH_NV_IMAGE_MAX_LEN]; /* the RAM "flash" */
 static size_t pd_flash_len[2];
 /* The image goes to flash in pieces through one page: no RAM buffer the
@@ -407,6 +413,23 @@ static void pd_send_scan(mfp_oauth_plan *plan) {
   PD_OK(PD_MEASURED("mfp_oauth_mailer_submit", mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, plan)));
 }
 
+/* A logged-in user sends a Scan to Me (their address is both From and
+ * To); returns the plan's kind. */
+static mfp_oauth_plan_kind pd_user_sends(const char *id, mfp_oauth_plan *plan) {
+  static char address[64];
+  snprintf(address, sizeof address, "%s@contoso.com", id);
+  mfp_oauth_str to = {address, strlen(address)};
+  mfp_oauth_job job;
+  memset(&job, 0, sizeof job);
+  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_ME;
+  job.user_id = (mfp_oauth_str){id, strlen(id)};
+  job.user_address = to;
+  job.to = &to;
+  job.to_count = 1;
+  PD_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, plan));
+  return plan->kind;
+}
+
 static void pd_connect_and_send(mfp_oauth_plan *plan) {
   PD_CHECK(plan->kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   PD_CHECK(strcmp(plan->host, "smtp.office365.com") == 0 && plan->port == 587);
@@ -515,11 +538,11 @@ int printer_day(void) {
   /* First start: both slots erased (NULL, 0 reads as erased). Only
    * NV_EMPTY may lead to create: after any other load error, creating and
    * saving a fresh image would erase the other slot and its refresh token. */
-  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, NULL, 0, NULL, 0, NULL, &report) ==
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, NULL, 0, NULL, 0, NULL, &report) ==
            MFP_OAUTH_STATUS_NV_EMPTY);
-  PD_OK(PD_MEASURED("mfp_oauth_mailer_create", mfp_oauth_mailer_create(&pd_mailer, &s)));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_create", mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s)));
   /* A second create over the live mailer is refused, never a silent reset. */
-  PD_CHECK(mfp_oauth_mailer_create(&pd_mailer, &s) == MFP_OAUTH_STATUS_WRONG_STATE);
+  PD_CHECK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s) == MFP_OAUTH_STATUS_WRONG_STATE);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
 
   /* 1. A scan before Acquire: the administrator must sign in first (R-RULE-5). */
@@ -564,14 +587,14 @@ int printer_day(void) {
    * created yet), holds the image's records. */
   mfp_oauth_slot_reader reader = {pd_flash_read, NULL, sizeof pd_flash[0], sizeof pd_flash[1]};
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
-                    mfp_oauth_mailer_load_from(&pd_mailer, &reader, (uint8_t *)&pd_tokens,
+                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader, (uint8_t *)&pd_tokens,
                                                sizeof pd_tokens, NULL, &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Memory-mapped flash is read in place: the same state. */
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
-                    mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
                                           pd_flash_len[1], NULL, &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
@@ -606,23 +629,23 @@ int printer_day(void) {
   s.auto_delete_user_tokens = true;
   PD_OK(PD_MEASURED("mfp_oauth_mailer_apply_settings", mfp_oauth_mailer_apply_settings(&pd_mailer, &s)));
   pd_steps();
-  mfp_oauth_str to = PD_STR("alice@contoso.com");
-  mfp_oauth_job job;
-  memset(&job, 0, sizeof job);
-  job.function = MFP_OAUTH_FUNCTION_SCAN_TO_ME;
-  job.user_id = PD_STR("bob");
-  job.user_address = PD_STR("bob@contoso.com");
-  job.to = &to;
-  job.to_count = 1;
-  PD_OK(mfp_oauth_mailer_submit(&pd_mailer, pd_now, &job, &plan));
-  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_USER_AUTH);
-  PD_CHECK(strcmp(plan.user_id, "bob") == 0 && strcmp(plan.account, "bob@contoso.com") == 0);
-  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
-  PD_CHECK(pd_token_flow(acquire, 2, NULL, 0));
-  PD_OK(mfp_oauth_mailer_auth_succeeded(&pd_mailer, pd_now, 1764007200, &pd_tokens, &plan));
-  PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
-  PD_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
-  pd_steps();
+  /* Four users sign in, one slot each (PD_USER_SLOTS): each at the panel
+   * when sending, with the device code; the connection then fails, and
+   * the token stays. */
+  static const char *const pd_user_ids[PD_USER_SLOTS] = {"bob", "carol", "dave", "erin"};
+  for (size_t i = 0; i < PD_USER_SLOTS; i++) {
+    PD_CHECK(pd_user_sends(pd_user_ids[i], &plan) == MFP_OAUTH_PLAN_KIND_NEED_USER_AUTH);
+    PD_CHECK(strcmp(plan.user_id, pd_user_ids[i]) == 0);
+    PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+    PD_CHECK(pd_token_flow(acquire, 2, NULL, 0));
+    PD_OK(mfp_oauth_mailer_auth_succeeded(&pd_mailer, pd_now, 1764007200, &pd_tokens, &plan));
+    PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
+    PD_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
+    pd_steps();
+  }
+  /* A fifth user finds every slot taken: told at once, before signing in. */
+  PD_CHECK(pd_user_sends("frank", &plan) == MFP_OAUTH_PLAN_KIND_FAILED);
+  PD_CHECK(plan.diag == MFP_OAUTH_STATUS_TOKEN_STORE_FULL);
   mfp_oauth_token_status bob = 99;
   PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
   PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
@@ -631,19 +654,30 @@ int printer_day(void) {
   bool notice = true;
   mfp_oauth_user_token u;
   PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
-  PD_CHECK(users == 1 && !notice);
+  PD_CHECK(users == PD_USER_SLOTS && !notice);
   PD_OK(mfp_oauth_mailer_user_token(&pd_mailer, 0, &u));
   PD_CHECK(strcmp(u.user_id, "bob") == 0 && strcmp(u.account, "bob@contoso.com") == 0);
   PD_CHECK(u.status == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
-  PD_CHECK(mfp_oauth_mailer_user_token(&pd_mailer, 1, &u) == MFP_OAUTH_STATUS_INVALID_ARGUMENT);
-  bool deleted = false;
-  PD_OK(PD_MEASURED("mfp_oauth_mailer_logout", mfp_oauth_mailer_logout(&pd_mailer, "bob", 3, &deleted)));
-  PD_CHECK(deleted);
+  PD_CHECK(mfp_oauth_mailer_user_token(&pd_mailer, PD_USER_SLOTS, &u) ==
+           MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  /* Each logout deletes that user's tokens (automatic deletion on). */
+  for (size_t i = 0; i < PD_USER_SLOTS; i++) {
+    const char *id = pd_user_ids[i];
+    bool deleted = false;
+    if (i == 0) {
+      PD_OK(PD_MEASURED("mfp_oauth_mailer_logout",
+                        mfp_oauth_mailer_logout(&pd_mailer, id, strlen(id), &deleted)));
+    } else {
+      PD_OK(mfp_oauth_mailer_logout(&pd_mailer, id, strlen(id), &deleted));
+    }
+    PD_CHECK(deleted);
+  }
   PD_OK(mfp_oauth_mailer_token_status(&pd_mailer, "bob", 3, &bob));
   PD_CHECK(bob == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
   PD_OK(mfp_oauth_mailer_token_overview(&pd_mailer, &users, &notice));
   PD_CHECK(users == 0);
   pd_steps();
+  printf("%d users signed in, one slot each; a fifth was told they are taken\n", PD_USER_SLOTS);
 
   /* 7. The transport becomes Microsoft Graph: Graph's scope is not the
    * SMTP tokens', so they go, and the next scan signs the administrator
@@ -686,26 +720,27 @@ int printer_day(void) {
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
-                    mfp_oauth_mailer_load_from(&pd_mailer, &reader, (uint8_t *)&pd_tokens,
+                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader, (uint8_t *)&pd_tokens,
                                                sizeof pd_tokens, key, &report)));
   PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
-                    mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
                                           pd_flash_len[1], key, &report)));
   PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Without the key, the sealed image does not open, and nothing is made
    * (the firmware keeps both slots and reports it). */
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
-  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_flash[0], pd_flash_len[0], pd_flash[1],
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
                                  pd_flash_len[1], NULL,
                                  &report) == MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED);
   printf("sealed image: written to slot %u, opened after a power cycle\n", (unsigned)sealed);
   printf("printer day: %d checks passed, %d failed\n", pd_passed, pd_failed);
   /* What the firmware lends the library for the day (R-MEM); the size
-   * report adds these lines up. The mailer's storage is the same for the
-   * administrator alone or with every user slot in use. */
+   * report adds these lines up. The administrator and the 4 users of step
+   * 6: a printer that keeps more users signed in lends a slot more each. */
   printf("lent: mfp_oauth_mailer %u\n", (unsigned)sizeof pd_mailer);
+  printf("lent: %d mfp_oauth_user_slot %u\n", PD_USER_SLOTS, (unsigned)sizeof pd_users);
   printf("lent: mfp_oauth_token_client %u\n", (unsigned)sizeof pd_tokens);
   printf("lent: token request buffer %u\n", (unsigned)sizeof pd_request);
   printf("lent: image page %u\n", (unsigned)sizeof pd_page);

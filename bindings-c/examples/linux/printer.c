@@ -17,8 +17,10 @@
 #define SEND_TIMEOUT_MS 180000u /* RFC 5321 4.5.3.2: 3 minutes per send of the body */
 
 /* The device's memory: static, as on a printer (no heap in the library). */
-static mfp_oauth_mailer mailer;         /* 60 KB: settings, token store, SMTP session */
-static mfp_oauth_token_client tokens;   /* 29 KB: one token-endpoint flow */
+static mfp_oauth_mailer mailer;         /* 40 KB: settings, token store, SMTP session */
+/* One slot per user kept signed in at once (2.4 KB each). */
+static mfp_oauth_user_slot users[MFP_OAUTH_MAX_USER_SLOTS];
+static mfp_oauth_token_client tokens;   /* 14 KB: one token-endpoint flow */
 static mfp_oauth_mime mime;             /* the message composer */
 static uint8_t slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];
 static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
@@ -393,8 +395,8 @@ uint32_t printer_power_on(const mfp_oauth_settings *factory) {
     if (flash_read(s, slots[s], sizeof slots[s], &len[s]) != 0)
       return MFP_OAUTH_STATUS_STORAGE_FAULT; /* unreadable is not erased: never create */
   mfp_oauth_nv_report report;
-  mfp_oauth_status st = mfp_oauth_mailer_load(&mailer, slots[0], len[0], slots[1], len[1],
-                                              device_key, &report);
+  mfp_oauth_status st = mfp_oauth_mailer_load(&mailer, users, MFP_OAUTH_MAX_USER_SLOTS, slots[0],
+                                              len[0], slots[1], len[1], device_key, &report);
   if (st == MFP_OAUTH_STATUS_OK) {
     printf("power-on: image %u loaded from slot %c (other slot: %s)\n", (unsigned)report.sequence,
            report.slot ? 'B' : 'A',
@@ -404,7 +406,7 @@ uint32_t printer_power_on(const mfp_oauth_settings *factory) {
   } else if (st == MFP_OAUTH_STATUS_NV_EMPTY) {
     /* Both slots erased: the first start, the only case that creates. */
     printf("power-on: first start, factory settings\n");
-    st = mfp_oauth_mailer_create(&mailer, factory);
+    st = mfp_oauth_mailer_create(&mailer, users, MFP_OAUTH_MAX_USER_SLOTS, factory);
     if (st != MFP_OAUTH_STATUS_OK) return st;
   } else {
     /* Any other status: keep both slots untouched (creating and saving

@@ -2,13 +2,13 @@
 //! administrator's Acquire, the refresh grant (R-OAUTH, R-TOK, R-ACCT).
 
 use mfp_oauth_core::address::Address;
-use mfp_oauth_core::mailer::{Mailer, MailerError, Plan};
+use mfp_oauth_core::mailer::{MailerError, Plan};
 use mfp_oauth_core::oauth::{self, Event as OAuthEvent, FlowKind};
 use mfp_oauth_core::token::TokenGrant;
 use mfp_oauth_core::Instant;
 
 use super::plan::{next_plan, MfpOauthPlan};
-use super::{diag_of, wall, MailerObj, MfpOauthMailer};
+use super::{diag_of, wall, LentMailer, MailerObj, MfpOauthMailer};
 use crate::call;
 use crate::token_client::{self, MfpOauthTokenClient, MfpOauthTokenEvent, TokenClient};
 use crate::MfpOauthStatus;
@@ -33,7 +33,7 @@ unsafe fn report_grant(
     tc: &mut TokenClient,
     m: &mut MailerObj,
     out_plan: *mut MfpOauthPlan,
-    report: impl FnOnce(&mut Mailer, TokenGrant<'_>, Option<&Address>) -> Result<(), MailerError>,
+    report: impl FnOnce(&mut LentMailer, TokenGrant<'_>, Option<&Address>) -> Result<(), MailerError>,
 ) -> MfpOauthStatus {
     let grant = try_status!(grant_of(tc));
     let learned = tc.tokens().and_then(|t| t.account.address());

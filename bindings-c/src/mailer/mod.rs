@@ -21,7 +21,6 @@ use core::ffi::c_char;
 use mfp_oauth_core::config::{Settings, Violations};
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::image::{self, DeviceKey, LoadReport, NvCursor, SlotId, SlotState};
-use mfp_oauth_core::mailer::Mailer;
 use mfp_oauth_core::token::WallTime;
 
 use crate::buf::{bytes, put};
@@ -39,6 +38,7 @@ mod session;
 mod settings;
 mod steps;
 mod tokens;
+mod users;
 
 pub use auth::*;
 pub use handed::*;
@@ -49,11 +49,16 @@ pub use session::*;
 pub use settings::*;
 pub use steps::*;
 pub use tokens::*;
+pub use users::{MfpOauthUserSlot, MFP_OAUTH_MAX_USER_SLOTS, MFP_OAUTH_USER_SLOT_WORDS};
+
+/// The core's mailer with its user slots in the storage the firmware
+/// lends (`mfp_oauth_user_slot`).
+pub(crate) type LentMailer = mfp_oauth_core::mailer::Mailer<users::LentSlots>;
 
 /// The mailer, where its next image goes, and where new settings are
 /// staged.
 pub(crate) struct MailerObj {
-    mailer: Mailer,
+    mailer: LentMailer,
     cursor: NvCursor,
     /// `mfp_oauth_mailer_apply_settings` converts the C settings here,
     /// validates them here and swaps them in (R-MEM: not 4 KB of settings
@@ -64,13 +69,30 @@ pub(crate) struct MailerObj {
     piece_save: Option<PieceSave>,
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage: 59,904 octets, alignment 8
-/// (the token store with 8 user slots is 33 KB, the SMTP session 8 KB with
-/// the job's envelope and no copy of the token, the settings in force and
-/// the staged ones 4.2 KB each, the mail API session 7.4 KB with Graph's
-/// upload-session place: its 2 KB upload URL and the large attachments'
-/// layout).
-pub const MFP_OAUTH_MAILER_WORDS: usize = 7488;
+impl Drop for MailerObj {
+    /// The users' slots are the firmware's storage, not the mailer's: the
+    /// store lets go of them (their secrets zeroized) and every octet is
+    /// wiped before the mailer's own storage is (`_destroy`, or a create
+    /// or load that failed).
+    fn drop(&mut self) {
+        users::wipe(self.mailer.set_user_slots(None));
+    }
+}
+
+/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 40,272
+/// octets, alignment 8 (the token store without its users' slots, which
+/// the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
+/// cached access tokens; the SMTP session 8 KB with the job's envelope and
+/// no copy of the token; the settings in force and the staged ones 4.2 KB
+/// each; the mail API session 7 KB with Graph's upload-session place: its
+/// 2 KB upload URL and the large attachments' layout).
+#[cfg(target_pointer_width = "64")]
+pub const MFP_OAUTH_MAILER_WORDS: usize = 5034;
+/// 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
+/// Cortex-M): 39,480 octets, alignment 8 (as above, with 4-octet lengths
+/// and pointers).
+#[cfg(not(target_pointer_width = "64"))]
+pub const MFP_OAUTH_MAILER_WORDS: usize = 4935;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;
@@ -83,8 +105,9 @@ pub const MFP_OAUTH_SEAL_RANDOM_LEN: usize = 7;
 const _: () = assert!(MFP_OAUTH_SEAL_RANDOM_LEN == image::RANDOM_LEN);
 
 /// Storage for the mailer (`mfp_oauth_mailer`), allocated by the caller,
-/// usually static. It holds the settings, the refresh tokens and the cached
-/// access tokens, and the running SMTP session; destroy wipes them.
+/// usually static. It holds the settings, the administrator's refresh
+/// token (the users' are in the `mfp_oauth_user_slot`s lent with it), the
+/// cached access tokens, and the running SMTP session; destroy wipes them.
 #[repr(C)]
 pub struct MfpOauthMailer {
     _opaque: [u64; MFP_OAUTH_MAILER_WORDS],
@@ -95,6 +118,11 @@ impl core::fmt::Debug for MfpOauthMailer {
         f.debug_struct("MfpOauthMailer").finish_non_exhaustive()
     }
 }
+
+// On the targets measured (the host, the Cortex-M4F), no word more than
+// needed: the size report counts what the firmware lends (R-MEM).
+#[cfg(any(target_arch = "x86_64", target_arch = "arm"))]
+const _: () = assert!(size_of::<MfpOauthMailer>() < size_of::<handle::Held<MailerObj>>() + 8);
 
 opaque!(
     MfpOauthMailer,
@@ -124,7 +152,11 @@ fn copy_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
 
 /// Creates a mailer in `mailer` with `settings` (validated: a broken rule
 /// is reported as its diagnostic, e.g. `MFP_OAUTH_STATUS_VLAN_ON_NETWORK2`)
-/// and an empty token store: the first start, or after
+/// and an empty token store whose users' tokens go into the `user_count`
+/// slots at `users` (one per user kept signed in at once, at most
+/// `MFP_OAUTH_MAX_USER_SLOTS`; `NULL, 0` for none: then only the
+/// administrator's and the public user's tokens are kept, and a user's
+/// sign-in is `MFP_OAUTH_STATUS_TOKEN_STORE_FULL`): the first start, or after
 /// `mfp_oauth_mailer_load` reported `NV_EMPTY` (and only then: see the
 /// power-on sequence at `mfp_oauth_mailer_load`). Storage that holds a live
 /// mailer is refused with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it
@@ -134,10 +166,14 @@ fn copy_str<const N: usize>(dst: &mut [c_char; N], s: &str) {
 ///
 /// # Safety
 /// `mailer` NULL or valid for reads and writes of `mfp_oauth_mailer`;
-/// `settings` NULL or valid with its strings valid for their lengths.
+/// `users` NULL or valid for reads and writes of `user_count` slots, not
+/// used by anything else until `mfp_oauth_mailer_destroy`; `settings` NULL
+/// or valid with its strings valid for their lengths.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_create(
     mailer: *mut MfpOauthMailer,
+    users: *mut MfpOauthUserSlot,
+    user_count: usize,
     settings: *const MfpOauthSettings,
 ) -> MfpOauthStatus {
     call::call(mailer, || {
@@ -150,12 +186,17 @@ pub unsafe extern "C" fn mfp_oauth_mailer_create(
         }
         // SAFETY: not NULL and valid (contract).
         let c = unsafe { &*settings };
+        // SAFETY: NULL or valid for `user_count` slots, ours until destroy
+        // (contract).
+        let lent = try_status!(unsafe { users::lend(users, user_count) });
         // Built in place (R-MEM): the storage is zeroed, then the mailer is
         // reset and its settings written straight from `c`; nothing the size
         // of the mailer or of its settings passes through the stack.
         let init = |obj: &mut MailerObj| {
             obj.cursor = NvCursor::new();
             obj.piece_save = None;
+            // The zeroed storage kept no slot: `None` comes back.
+            let _none = obj.mailer.set_user_slots(lent);
             let filled = obj.mailer.reset_with(|s| {
                 // SAFETY: the strings of `c` are valid (contract).
                 unsafe { csettings::fill(c, s, None) }.map_err(Refused)
@@ -262,12 +303,15 @@ unsafe fn slot_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOaut
 
 /// Power-on: creates the mailer in `mailer` from the newest good image of
 /// the two NV slots (settings and refresh tokens; no access token survives
-/// a power cycle, R-TOK-1). `key` is the 32-octet device key if the images
-/// are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
+/// a power cycle, R-TOK-1), the users' tokens in the `user_count` slots at
+/// `users` (as for `mfp_oauth_mailer_create`). `key` is the 32-octet
+/// device key if the images are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
 /// zero length, or as its octets (all 0xFF): each reads as empty.
 /// `NV_EMPTY` when both slots are empty (the first start),
-/// `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise; on
-/// error nothing is created. Storage that holds a live mailer is refused
+/// `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise, and
+/// `NV_TOO_MANY_USERS` when the newest image holds more users than slots
+/// were lent (the older image is not loaded in its place); on error
+/// nothing is created. Storage that holds a live mailer is refused
 /// with `MFP_OAUTH_STATUS_WRONG_STATE` and left as it is (destroy it first).
 ///
 /// The safe power-on sequence:
@@ -287,12 +331,15 @@ unsafe fn slot_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOaut
 ///    same rule holds, the administrator decides.
 ///
 /// # Safety
-/// `mailer` NULL or valid for reads and writes; `slot_a`/`slot_b` NULL or
-/// valid for their lengths; `key` NULL or valid for 32 bytes; `out_report`
-/// NULL or valid for a write.
+/// `mailer` NULL or valid for reads and writes; `users` as for
+/// `mfp_oauth_mailer_create`; `slot_a`/`slot_b` NULL or valid for their
+/// lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or valid
+/// for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_load(
     mailer: *mut MfpOauthMailer,
+    users: *mut MfpOauthUserSlot,
+    user_count: usize,
     slot_a: *const u8,
     slot_a_len: usize,
     slot_b: *const u8,
@@ -311,9 +358,16 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
         let b = try_status!(unsafe { slot_bytes(slot_b, slot_b_len) });
         // SAFETY: NULL or 32 bytes (contract).
         let key = try_status!(unsafe { device_key(key) });
+        // SAFETY: NULL or valid for `user_count` slots, ours until destroy
+        // (contract).
+        let lent = try_status!(unsafe { users::lend(users, user_count) });
         // SAFETY: the caller's contract for `mailer` and `out_report`,
         // checked not NULL; no live mailer (checked above).
-        unsafe { power_on(mailer, out_report, |m| m.load_into(a, b, key.as_ref())) }
+        unsafe {
+            power_on(mailer, out_report, lent, |m| {
+                m.load_into(a, b, key.as_ref())
+            })
+        }
     })
 }
 
@@ -328,16 +382,21 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load(
 unsafe fn power_on(
     mailer: *mut MfpOauthMailer,
     out_report: *mut MfpOauthNvReport,
-    load: impl FnOnce(&mut Mailer) -> Result<LoadReport, image::NvError>,
+    lent: users::LentSlots,
+    load: impl FnOnce(&mut LentMailer) -> Result<LoadReport, image::NvError>,
 ) -> MfpOauthStatus {
     let mut r = None;
-    let init = |obj: &mut MailerObj| match load(&mut obj.mailer) {
-        Ok(report) => {
-            obj.cursor = report.cursor;
-            r = Some(report);
-            MfpOauthStatus::Ok
+    let init = |obj: &mut MailerObj| {
+        // The zeroed storage kept no slot: `None` comes back.
+        let _none = obj.mailer.set_user_slots(lent);
+        match load(&mut obj.mailer) {
+            Ok(report) => {
+                obj.cursor = report.cursor;
+                r = Some(report);
+                MfpOauthStatus::Ok
+            }
+            Err(e) => MfpOauthStatus::of(e),
         }
-        Err(e) => MfpOauthStatus::of(e),
     };
     // SAFETY: valid for writes, no live mailer (contract).
     let status = unsafe { handle::create_zeroed(mailer, init) };
@@ -436,13 +495,16 @@ const _: () = assert!(MFP_OAUTH_NV_RECORDS_MAX_LEN == image::RECORDS_MAX_LEN);
 /// start.
 ///
 /// # Safety
-/// `mailer` NULL or valid for reads and writes; `reader` NULL or valid,
-/// its `read` callable with its `ctx` and writing at most `len` octets to
-/// `out`; `scratch` NULL or valid for `scratch_len` bytes of writes; `key`
-/// NULL or valid for 32 bytes; `out_report` NULL or valid for a write.
+/// `mailer` NULL or valid for reads and writes; `users` as for
+/// `mfp_oauth_mailer_create`; `reader` NULL or valid, its `read` callable
+/// with its `ctx` and writing at most `len` octets to `out`; `scratch` NULL
+/// or valid for `scratch_len` bytes of writes; `key` NULL or valid for 32
+/// bytes; `out_report` NULL or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn mfp_oauth_mailer_load_from(
     mailer: *mut MfpOauthMailer,
+    users: *mut MfpOauthUserSlot,
+    user_count: usize,
     reader: *const MfpOauthSlotReader,
     scratch: *mut u8,
     scratch_len: usize,
@@ -463,11 +525,14 @@ pub unsafe extern "C" fn mfp_oauth_mailer_load_from(
         let scratch = try_status!(unsafe { crate::buf::bytes_mut(scratch, scratch_len) });
         // SAFETY: NULL or 32 bytes (contract).
         let key = try_status!(unsafe { device_key(key) });
+        // SAFETY: NULL or valid for `user_count` slots, ours until destroy
+        // (contract).
+        let lent = try_status!(unsafe { users::lend(users, user_count) });
         let mut source = CReader { reader };
-        let load = |m: &mut Mailer| m.load_from(&mut source, scratch, key.as_ref());
+        let load = |m: &mut LentMailer| m.load_from(&mut source, scratch, key.as_ref());
         // SAFETY: the caller's contract for `mailer` and `out_report`,
         // checked not NULL; no live mailer (checked above).
-        unsafe { power_on(mailer, out_report, load) }
+        unsafe { power_on(mailer, out_report, lent, load) }
     })
 }
 

@@ -4,11 +4,11 @@
 use core::ffi::c_char;
 
 use mfp_oauth_core::function::Function;
-use mfp_oauth_core::mailer::{AuthMethod, JobText, Mailer, MailerError, Plan};
+use mfp_oauth_core::mailer::{AuthMethod, JobText, MailerError, Plan};
 use mfp_oauth_core::smtp::Security;
 use mfp_oauth_core::{Address, Instant};
 
-use super::{copy_str, diag_of, MailerObj, MfpOauthMailer};
+use super::{copy_str, diag_of, LentMailer, MailerObj, MfpOauthMailer};
 use crate::buf::text;
 use crate::call;
 use crate::settings::opt_text;
@@ -247,7 +247,7 @@ pub(super) unsafe fn plan_out(
 /// # Safety
 /// As for [`plan_out`].
 pub(super) unsafe fn next_plan(
-    mailer: &Mailer,
+    mailer: &LentMailer,
     reported: Result<(), MailerError>,
     out_plan: *mut MfpOauthPlan,
 ) -> MfpOauthStatus {

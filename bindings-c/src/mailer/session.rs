@@ -8,9 +8,7 @@
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::mailer::Mailer;
-
-use super::{MailerObj, MfpOauthMailer};
+use super::{LentMailer, MailerObj, MfpOauthMailer};
 use crate::call;
 use crate::smtp::session;
 use crate::MfpOauthStatus;
@@ -25,7 +23,7 @@ use crate::MfpOauthStatus;
 unsafe fn on_session(
     mailer: *mut MfpOauthMailer,
     required: impl call::Required,
-    work: impl FnOnce(&mut Mailer) -> MfpOauthStatus,
+    work: impl FnOnce(&mut LentMailer) -> MfpOauthStatus,
 ) -> MfpOauthStatus {
     // SAFETY: forwarded contract.
     unsafe {

@@ -252,6 +252,8 @@ pub enum MfpOauthStatus {
     NvImageChanged = 512,
     /// E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
     HandedTokenExpired = 513,
+    /// E514: The saved OAuth state holds more users' tokens than there are user slots; it was not loaded.
+    NvTooManyUsers = 514,
     /// E601: The server name could not be resolved.
     DnsFailed = 601,
     /// E602: The connection to the server failed.
@@ -418,6 +420,7 @@ impl MfpOauthStatus {
         MfpOauthStatus::NvPreviousRestored,
         MfpOauthStatus::NvImageChanged,
         MfpOauthStatus::HandedTokenExpired,
+        MfpOauthStatus::NvTooManyUsers,
         MfpOauthStatus::DnsFailed,
         MfpOauthStatus::ConnectFailed,
         MfpOauthStatus::TlsHandshakeFailed,
@@ -565,6 +568,7 @@ impl MfpOauthStatus {
             511 => Some(MfpOauthStatus::NvPreviousRestored),
             512 => Some(MfpOauthStatus::NvImageChanged),
             513 => Some(MfpOauthStatus::HandedTokenExpired),
+            514 => Some(MfpOauthStatus::NvTooManyUsers),
             601 => Some(MfpOauthStatus::DnsFailed),
             602 => Some(MfpOauthStatus::ConnectFailed),
             603 => Some(MfpOauthStatus::TlsHandshakeFailed),
@@ -712,6 +716,7 @@ impl MfpOauthStatus {
         MFP_OAUTH_STATUS_NV_PREVIOUS_RESTORED\0\
         MFP_OAUTH_STATUS_NV_IMAGE_CHANGED\0\
         MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED\0\
+        MFP_OAUTH_STATUS_NV_TOO_MANY_USERS\0\
         MFP_OAUTH_STATUS_DNS_FAILED\0\
         MFP_OAUTH_STATUS_CONNECT_FAILED\0\
         MFP_OAUTH_STATUS_TLS_HANDSHAKE_FAILED\0\
@@ -735,7 +740,7 @@ impl MfpOauthStatus {
     ";
 
     /// The number of each of [`Self::C_NAMES`], in increasing order.
-    const C_NAME_NUMBERS: [u16; 141] = [
+    const C_NAME_NUMBERS: [u16; 142] = [
         0,
         1,
         2,
@@ -857,6 +862,7 @@ impl MfpOauthStatus {
         511,
         512,
         513,
+        514,
         601,
         602,
         603,
@@ -880,7 +886,7 @@ impl MfpOauthStatus {
     ];
 
     /// Where each of [`Self::C_NAMES`] ends (after its NUL).
-    const C_NAME_ENDS: [u16; 141] = [
+    const C_NAME_ENDS: [u16; 142] = [
         20,
         52,
         78,
@@ -1002,26 +1008,27 @@ impl MfpOauthStatus {
         4191,
         4225,
         4263,
-        4291,
-        4323,
-        4361,
-        4398,
-        4431,
-        4457,
-        4494,
-        4534,
-        4573,
-        4611,
-        4647,
+        4298,
+        4326,
+        4358,
+        4396,
+        4433,
+        4466,
+        4492,
+        4529,
+        4569,
+        4608,
+        4646,
         4682,
-        4718,
-        4759,
-        4790,
-        4829,
-        4866,
-        4904,
-        4938,
-        4979,
+        4717,
+        4753,
+        4794,
+        4825,
+        4864,
+        4901,
+        4939,
+        4973,
+        5014,
     ];
 
     /// The C name, `MFP_OAUTH_STATUS_...`.

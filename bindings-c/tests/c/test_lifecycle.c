@@ -15,7 +15,7 @@ static void t_admin_ready(mfp_oauth_settings *s) {
   pd_now = 1000;
   memset(&pd_mailer, 0, sizeof pd_mailer);
   memset(&pd_tokens, 0, sizeof pd_tokens);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, s));
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, s));
   CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, s, 0x5eed));
   CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
   const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};

@@ -13,6 +13,7 @@ TEST(a_printer_day) { CHECK(printer_day() == 0); }
 
 TEST(misuse) {
   static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
   memset(&m, 0, sizeof m);
   const mfp_oauth_status NP = MFP_OAUTH_STATUS_NULL_PARAMETER;
   mfp_oauth_settings s;
@@ -20,13 +21,13 @@ TEST(misuse) {
   mfp_oauth_step step;
   mfp_oauth_nv_report report;
   CHECK_OK(mfp_oauth_settings_init(&s));
-  CHECK_STATUS(mfp_oauth_mailer_create(NULL, &s), NP);
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, NULL), NP);
+  CHECK_STATUS(mfp_oauth_mailer_create(NULL, NULL, 0, &s), NP);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, NULL), NP);
   CHECK_STATUS(mfp_oauth_mailer_plan(&m, &plan), MFP_OAUTH_STATUS_WRONG_STATE);
   /* R-RULE-1: OAuth with VLAN on network 2 is refused, as its diagnostic. */
   s.oauth_enabled = true;
   s.vlan_on_network2 = true;
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_VLAN_ON_NETWORK2);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s), MFP_OAUTH_STATUS_VLAN_ON_NETWORK2);
   uint32_t diags[16];
   size_t n = 0;
   CHECK_OK(mfp_oauth_settings_validate(&s, diags, 16, &n));
@@ -34,12 +35,12 @@ TEST(misuse) {
   CHECK_STATUS(mfp_oauth_settings_validate(&s, diags, 0, &n), MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
   s.vlan_on_network2 = false;
   s.sender_mode = 4;
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
   s.sender_mode = MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS;
   s.admin_address = (mfp_oauth_str){"not an address", 14};
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_INVALID_ADDRESS);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s), MFP_OAUTH_STATUS_INVALID_ADDRESS);
   CHECK_OK(mfp_oauth_settings_init(&s));
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   /* OAuth off: a job fails with E206, the call itself succeeds. */
   mfp_oauth_str to = {"a@contoso.com", 13};
   mfp_oauth_job job;
@@ -104,13 +105,14 @@ TEST(misuse) {
   CHECK_OK(mfp_oauth_mailer_save(&m, key, random, image, sizeof image, &n, &slot, &seq));
   /* A corrupt image never loads, and never crashes. */
   static mfp_oauth_mailer m2;
+  static mfp_oauth_user_slot m2_users[MFP_OAUTH_MAX_USER_SLOTS];
   uint8_t junk[64];
   for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 37u + 11u);
-  CHECK(mfp_oauth_mailer_load(&m2, junk, sizeof junk, junk, 0, NULL, &report) != MFP_OAUTH_STATUS_OK);
+  CHECK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, junk, sizeof junk, junk, 0, NULL, &report) != MFP_OAUTH_STATUS_OK);
   /* The sealed image loads with the key only. */
   uint8_t other_key[MFP_OAUTH_DEVICE_KEY_LEN] = {8};
-  CHECK(mfp_oauth_mailer_load(&m2, image, n, junk, 0, other_key, &report) != MFP_OAUTH_STATUS_OK);
-  CHECK_OK(mfp_oauth_mailer_load(&m2, image, n, junk, 0, key, &report));
+  CHECK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, junk, 0, other_key, &report) != MFP_OAUTH_STATUS_OK);
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, junk, 0, key, &report));
   CHECK_OK(mfp_oauth_mailer_destroy(&m2));
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
@@ -150,41 +152,43 @@ static int t_str_is(mfp_oauth_str s, const char *text) {
  * 0xFF octets. */
 TEST(erased_slots_may_be_passed_as_null) {
   static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
   memset(&m, 0, sizeof m);
   mfp_oauth_nv_report r;
   uint8_t erased[64];
   memset(erased, 0xff, sizeof erased);
-  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 0, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NV_EMPTY);
-  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 0, erased, sizeof erased, NULL, &r),
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, NULL, 0, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NV_EMPTY);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, NULL, 0, erased, sizeof erased, NULL, &r),
                MFP_OAUTH_STATUS_NV_EMPTY);
-  CHECK_STATUS(mfp_oauth_mailer_load(&m, erased, sizeof erased, NULL, 0, NULL, &r),
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, erased, sizeof erased, NULL, 0, NULL, &r),
                MFP_OAUTH_STATUS_NV_EMPTY);
   /* NULL with a length is still a NULL pointer. */
-  CHECK_STATUS(mfp_oauth_mailer_load(&m, NULL, 1, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NULL_PARAMETER);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, NULL, 1, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_NULL_PARAMETER);
 }
 
 /* Trap 1: load and create over a live mailer are refused and change
  * nothing (they used to succeed and drop its state). */
 TEST(load_and_create_refuse_a_live_mailer) {
   static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
   static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
   memset(&m, 0, sizeof m);
   mfp_oauth_settings s = pd_settings(), back;
   mfp_oauth_nv_report r;
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   s.smtp_port = 2525;
   CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
   size_t n = t_image(&m, image);
   mfp_oauth_settings factory = pd_settings();
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &factory), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &factory), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
-  CHECK_STATUS(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_WRONG_STATE);
+  CHECK_STATUS(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, NULL, 0, NULL, &r), MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
   /* Destroyed storage takes a load again. */
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
-  CHECK_OK(mfp_oauth_mailer_load(&m, image, n, NULL, 0, NULL, &r));
+  CHECK_OK(mfp_oauth_mailer_load(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, NULL, 0, NULL, &r));
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.smtp_port == 2525);
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
@@ -208,10 +212,11 @@ static mfp_oauth_settings t_settings_with_proxy(void) {
  * password is never read back. */
 TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
   static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
   memset(&m, 0, sizeof m);
   mfp_oauth_settings s = t_settings_with_proxy(), back;
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   t_drain(&m, NULL);
   size_t before = t_image(&m, image);
 
@@ -239,7 +244,7 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
 /* A new mailer with `s` whose administrator has Acquired (device flow). */
 static void t_acquired(const mfp_oauth_settings *s) {
   memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, s));
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, s));
   CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, s, 0x5eed));
   CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
   const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
@@ -425,13 +430,14 @@ _Static_assert(T_FIELD_LEN(mfp_oauth_settings, send_as) ==
 
 TEST(readers_take_const_handles) {
   static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
   static mfp_oauth_smtp smtp;
   static mfp_oauth_token_client tc;
   memset(&m, 0, sizeof m);
   memset(&smtp, 0, sizeof smtp);
   memset(&tc, 0, sizeof tc);
   mfp_oauth_settings s = pd_settings();
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   const mfp_oauth_mailer *cm = &m;
   const mfp_oauth_smtp *cs = &smtp;
   const mfp_oauth_token_client *ct = &tc;
@@ -490,13 +496,14 @@ static size_t t_pieces(mfp_oauth_mailer *m, const uint8_t *key, const uint8_t *r
 
 TEST(the_image_is_written_in_pieces_through_a_small_page) {
   static mfp_oauth_mailer m, m2;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS], m2_users[MFP_OAUTH_MAX_USER_SLOTS];
   static uint8_t whole[MFP_OAUTH_NV_IMAGE_MAX_LEN], slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];
   memset(&m, 0, sizeof m);
   memset(&m2, 0, sizeof m2);
   memset(slots, 0xff, sizeof slots);
   const mfp_oauth_status NP = MFP_OAUTH_STATUS_NULL_PARAMETER;
   mfp_oauth_settings s = t_settings_with_proxy(), back;
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   t_drain(&m, NULL);
   const uint8_t key[MFP_OAUTH_DEVICE_KEY_LEN] = {9, 8, 7};
   const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {1, 2, 3, 4, 5, 6, 7};
@@ -521,7 +528,7 @@ TEST(the_image_is_written_in_pieces_through_a_small_page) {
   CHECK(got == n && memcmp(slots[slot], whole, n) == 0);
   CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
   mfp_oauth_nv_report r;
-  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
   CHECK(r.sequence == seq);
   CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
   CHECK(back.proxy_password_keep && back.send_as_count == 2 && back.smtp_port == 587);
@@ -541,7 +548,7 @@ TEST(the_image_is_written_in_pieces_through_a_small_page) {
   CHECK_STATUS(st, MFP_OAUTH_STATUS_NV_IMAGE_CHANGED);
   CHECK_STATUS(mfp_oauth_mailer_image_written(&m, slot, seq), MFP_OAUTH_STATUS_WRONG_STATE);
   /* Power-on: the last good image loads (port 587, not the half-written 2525). */
-  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
   CHECK(r.slot == whole_slot && r.other == MFP_OAUTH_NV_SLOT_STATE_CORRUPT);
   CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
   CHECK(back.smtp_port == 587);
@@ -550,7 +557,7 @@ TEST(the_image_is_written_in_pieces_through_a_small_page) {
   CHECK(t_drain(&m, NULL) >= 1);
   t_pieces(&m, key, random, slots[slot], &slot, &seq);
   CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
-  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r));
   CHECK(r.slot == slot && r.sequence == seq);
   CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
   CHECK(back.smtp_port == 2525);
@@ -578,6 +585,7 @@ static int32_t t_flash_read(void *ctx, uint32_t slot, size_t offset, uint8_t *ou
 
 TEST(power_on_reads_flash_through_the_driver) {
   static mfp_oauth_mailer m, m2;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS], m2_users[MFP_OAUTH_MAX_USER_SLOTS];
   static uint8_t slots[2][MFP_OAUTH_NV_IMAGE_MAX_LEN];
   const mfp_oauth_status NP = MFP_OAUTH_STATUS_NULL_PARAMETER;
   memset(&m, 0, sizeof m);
@@ -586,7 +594,7 @@ TEST(power_on_reads_flash_through_the_driver) {
   const uint8_t key[MFP_OAUTH_DEVICE_KEY_LEN] = {3, 1, 4};
   const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {2, 7, 1, 8, 2, 8, 1};
   mfp_oauth_settings s = t_settings_with_proxy(), back;
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   t_drain(&m, NULL);
   mfp_oauth_nv_slot slot;
   uint32_t seq;
@@ -602,9 +610,9 @@ TEST(power_on_reads_flash_through_the_driver) {
   mfp_oauth_slot_reader reader = {t_flash_read, &flash, sizeof slots[0], sizeof slots[1]};
   static uint8_t scratch[MFP_OAUTH_NV_RECORDS_MAX_LEN];
   mfp_oauth_nv_report r, r_mem;
-  CHECK_OK(mfp_oauth_mailer_load_from(&m, &reader, scratch, 512, key, &r));
+  CHECK_OK(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &reader, scratch, 512, key, &r));
   CHECK(flash.largest <= 512);
-  CHECK_OK(mfp_oauth_mailer_load(&m2, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r_mem));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, slots[0], sizeof slots[0], slots[1], sizeof slots[1], key, &r_mem));
   CHECK(r.slot == r_mem.slot && r.sequence == r_mem.sequence && r.other == r_mem.other);
   CHECK(r.slot == slot);
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
@@ -616,30 +624,30 @@ TEST(power_on_reads_flash_through_the_driver) {
   CHECK_OK(mfp_oauth_mailer_save(&m2, key, random, img2, sizeof img2, &n2, &slot, &seq));
   CHECK(n1 == n2 && memcmp(img1, img2, n1) == 0);
   CHECK_OK(mfp_oauth_mailer_destroy(&m2));
-  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r),
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &reader, scratch, sizeof scratch, key, &r),
                MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 
   /* Misuse. */
-  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, NULL, scratch, sizeof scratch, key, &r), NP);
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, NULL, scratch, sizeof scratch, key, &r), NP);
   mfp_oauth_slot_reader no_read = {NULL, NULL, sizeof slots[0], sizeof slots[1]};
-  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &no_read, scratch, sizeof scratch, key, &r), NP);
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &no_read, scratch, sizeof scratch, key, &r), NP);
 
   /* A scratch too short: refused, and nothing loads. */
-  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, 16, key, &r),
+  CHECK_STATUS(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &reader, scratch, 16, key, &r),
                MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
   CHECK_STATUS(mfp_oauth_mailer_settings(&m, &back), MFP_OAUTH_STATUS_WRONG_STATE);
 
   /* A read fault at any read: STORAGE_FAULT, nothing loads. */
   flash.reads = 0;
   flash.fail_at = (size_t)-1;
-  CHECK_OK(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r));
+  CHECK_OK(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &reader, scratch, sizeof scratch, key, &r));
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
   size_t reads = flash.reads;
   for (size_t i = 0; i < reads; i++) {
     flash.reads = 0;
     flash.fail_at = i;
-    CHECK_STATUS(mfp_oauth_mailer_load_from(&m, &reader, scratch, sizeof scratch, key, &r),
+    CHECK_STATUS(mfp_oauth_mailer_load_from(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &reader, scratch, sizeof scratch, key, &r),
                  MFP_OAUTH_STATUS_STORAGE_FAULT);
     CHECK_STATUS(mfp_oauth_mailer_settings(&m, &back), MFP_OAUTH_STATUS_WRONG_STATE);
   }
@@ -649,24 +657,25 @@ TEST(power_on_reads_flash_through_the_driver) {
  * read back, and saved in the image. */
 TEST(the_refresh_margin_is_a_setting) {
   static mfp_oauth_mailer m, m2;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS], m2_users[MFP_OAUTH_MAX_USER_SLOTS];
   static uint8_t image[MFP_OAUTH_NV_IMAGE_MAX_LEN];
   memset(&m, 0, sizeof m);
   memset(&m2, 0, sizeof m2);
   mfp_oauth_settings s = pd_settings(), back;
   CHECK(s.refresh_margin_s == 600);
   s.refresh_margin_s = 59;
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
   s.refresh_margin_s = 70000;
-  CHECK_STATUS(mfp_oauth_mailer_create(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
   s.refresh_margin_s = 900;
-  CHECK_OK(mfp_oauth_mailer_create(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.refresh_margin_s == 900);
   s.refresh_margin_s = 1801;
   CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
   size_t n = t_image(&m, image);
   mfp_oauth_nv_report r;
-  CHECK_OK(mfp_oauth_mailer_load(&m2, image, n, NULL, 0, NULL, &r));
+  CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, NULL, 0, NULL, &r));
   CHECK_OK(mfp_oauth_mailer_settings(&m2, &back));
   CHECK(back.refresh_margin_s == 900);
   CHECK_OK(mfp_oauth_mailer_destroy(&m2));
@@ -684,7 +693,7 @@ TEST(a_handed_in_token_sends_until_it_ends) {
   mfp_oauth_settings s = pd_settings();
   mfp_oauth_plan plan;
   memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s));
   CHECK_STATUS(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "ceo@contoso.com", 15, tok,
                                               tok_len, 3600),
                MFP_OAUTH_STATUS_ACCOUNT_MISMATCH);
@@ -729,7 +738,7 @@ TEST(app_only_with_a_certificate_signed_by_the_firmware) {
       PD_STR("5A0B6D3E112233445566778899AABBCCDDEEFF00123456789ABCDEF00F1E2D3C");
   mfp_oauth_plan plan;
   memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s));
   CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
   pd_send_scan(&plan);
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE);
@@ -947,7 +956,7 @@ static void t_gmail_job(uint64_t size) {
   s.api_url = PD_STR("https://gmail.googleapis.com");
   s.transport = MFP_OAUTH_TRANSPORT_GMAIL_API;
   memset(&pd_mailer, 0, sizeof pd_mailer);
-  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, &s));
+  CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s));
   CHECK_OK(mfp_oauth_mailer_install_token(&pd_mailer, pd_now, NULL, 0, "admin@contoso.com", 17,
                                           (const uint8_t *)t_gmail_token, sizeof t_gmail_token - 1,
                                           3600));

@@ -14,7 +14,7 @@ use super::{
 use crate::config::Settings;
 use crate::limits::MAX_USER_TOKENS;
 use crate::secret::SecretBuf;
-use crate::token::{Slot, TokenStore};
+use crate::token::{Slot, TokenError, TokenStore, UserSlots};
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
@@ -182,15 +182,17 @@ fn newer(a: u32, b: u32) -> bool {
 /// Read the newest good image of slots `a` and `b` into `settings` and
 /// `store` (R-NV). A torn or corrupt slot is ignored; nothing panics on any
 /// input. On success the store holds no access token (R-TOK-1). The image is
-/// decoded straight into `settings` and `store` (R-MEM). On error `store` is
-/// emptied, and `settings` is unchanged if no image got as far as decoding,
-/// else reset to the defaults.
-pub fn load(
+/// decoded straight into `settings` and `store` (R-MEM). An image with more
+/// users than `store` has user slots is [`NvError::TooManyUsers`], and the
+/// older image is not loaded in its place. On error `store` is emptied, and
+/// `settings` is unchanged if no image got as far as decoding, else reset
+/// to the defaults.
+pub fn load<U: UserSlots>(
     a: &[u8],
     b: &[u8],
     key: Option<&DeviceKey>,
     settings: &mut Settings,
-    store: &mut TokenStore,
+    store: &mut TokenStore<U>,
 ) -> Result<LoadReport, NvError> {
     let mut slots = InMemory { a, b };
     let records = Records::Mapped { a, b };
@@ -206,12 +208,12 @@ pub fn load(
 /// opened there. [`NvError::BufferTooSmall`] if `scratch` is too short for
 /// the newest image's records (the older image is then not loaded in its
 /// place), [`NvError::ReadFailed`] on a read fault; otherwise as [`load`].
-pub fn load_from(
+pub fn load_from<U: UserSlots>(
     reader: &mut dyn SlotReader,
     scratch: &mut [u8],
     key: Option<&DeviceKey>,
     settings: &mut Settings,
-    store: &mut TokenStore,
+    store: &mut TokenStore<U>,
 ) -> Result<LoadReport, NvError> {
     load_with(reader, Records::Scratch(scratch), key, settings, store)
 }
@@ -231,12 +233,12 @@ fn check_both(src: &mut dyn SlotReader) -> Result<(Found, Found), NvError> {
     Ok((check(src, SlotId::A)?, check(src, SlotId::B)?))
 }
 
-fn load_with(
+fn load_with<U: UserSlots>(
     src: &mut dyn SlotReader,
     mut records: Records<'_>,
     key: Option<&DeviceKey>,
     settings: &mut Settings,
-    store: &mut TokenStore,
+    store: &mut TokenStore<U>,
 ) -> Result<LoadReport, NvError> {
     let (fa, fb) = match check_both(src) {
         Ok(found) => found,
@@ -334,13 +336,13 @@ fn load_with(
 /// (the settings' temporaries) is over before the vault's secrets are
 /// opened (the cipher's frames), and only what the records say of the
 /// vault ([`Layout`], about 100 octets) is kept between them.
-fn decode(
+fn decode<U: UserSlots>(
     src: &mut dyn SlotReader,
     records: &mut Records<'_>,
     image: &Checked,
     key: Option<&DeviceKey>,
     settings: &mut Settings,
-    store: &mut TokenStore,
+    store: &mut TokenStore<U>,
 ) -> Result<(), NvError> {
     let decoded = image_key(image, key).and_then(|key| {
         let layout = read_records(src, records, image, settings)?;
@@ -519,13 +521,13 @@ fn read_settings<'r>(
 /// there (R-MEM: no scratch buffer of a refresh token's size on the
 /// stack), then restores each token slot. Not inlined (R-MEM, as above).
 #[inline(never)]
-fn open_vault(
+fn open_vault<U: UserSlots>(
     src: &mut dyn SlotReader,
     image: &Checked,
     key: Option<&DeviceKey>,
     layout: &Layout<'_>,
     settings: &mut Settings,
-    store: &mut TokenStore,
+    store: &mut TokenStore<U>,
 ) -> Result<(), NvError> {
     let mut random = [0u8; RANDOM_LEN];
     read(src, image.slot, PREFIX_LEN, &mut random)?;
@@ -576,8 +578,17 @@ fn open_vault(
 /// Not inlined: the owner it builds stays off the frame that opens the
 /// vault (R-MEM).
 #[inline(never)]
-fn user_slot<'s>(store: &'s mut TokenStore, id: &str) -> Result<&'s mut Slot, NvError> {
-    store.restore_user(id).map_err(|_| NvError::Corrupt)
+fn user_slot<'s, U: UserSlots>(
+    store: &'s mut TokenStore<U>,
+    id: &str,
+) -> Result<&'s mut Slot, NvError> {
+    store.restore_user(id).map_err(|e| match e {
+        // A good image that this store has too few user slots for: say
+        // so, never fall back to the older image (it would then be saved
+        // over the newer one, R-NV).
+        TokenError::StoreFull => NvError::TooManyUsers,
+        _ => NvError::Corrupt,
+    })
 }
 
 /// The next user of an image's metadata, and what follows it.

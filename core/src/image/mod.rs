@@ -327,6 +327,10 @@ pub enum NvError {
     Changed,
     /// The firmware's flash driver failed to read a slot ([`load_from`]).
     ReadFailed,
+    /// The newest image holds more users than the store has user slots
+    /// ([`crate::token::TokenStore::set_user_slots`]): it is not loaded,
+    /// and the older image is not loaded in its place.
+    TooManyUsers,
 }
 
 impl Diagnostic for NvError {
@@ -339,6 +343,7 @@ impl Diagnostic for NvError {
             NvError::BufferTooSmall => Id::BufferTooSmall,
             NvError::Changed => Id::NvImageChanged,
             NvError::ReadFailed => Id::StorageFault,
+            NvError::TooManyUsers => Id::NvTooManyUsers,
         }
     }
 }

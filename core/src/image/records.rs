@@ -19,7 +19,7 @@ use crate::limits::MAX_USER_TOKENS;
 use crate::provider::MicrosoftCloud;
 use crate::secret::SecretBuf;
 use crate::smtp::Security;
-use crate::token::{Slot, TokenStatus, TokenStore, WallTime};
+use crate::token::{Slot, TokenStatus, TokenStore, UserSlots, WallTime};
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct NvSettings<'a> {
@@ -252,12 +252,12 @@ pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
 /// encoded: the users' records and the tagged settings are not gathered on
 /// the stack first (R-MEM: they were 1.3 KB of the image writer's frame,
 /// under `mfp_oauth_mailer_save_begin`).
-pub(super) struct MetaRecord<'a> {
+pub(super) struct MetaRecord<'a, U> {
     pub(super) settings: &'a Settings,
-    pub(super) store: &'a TokenStore,
+    pub(super) store: &'a TokenStore<U>,
 }
 
-impl Serialize for MetaRecord<'_> {
+impl<U: UserSlots> Serialize for MetaRecord<'_, U> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // The fields of `NvMeta`, in its order (postcard writes a struct
         // as its fields one after the other).
@@ -288,9 +288,9 @@ impl Serialize for TaggedRecord<'_> {
 }
 
 /// The users' [`NvUser`] records, made one at a time.
-struct UserRecords<'a>(&'a TokenStore);
+struct UserRecords<'a, U>(&'a TokenStore<U>);
 
-impl Serialize for UserRecords<'_> {
+impl<U: UserSlots> Serialize for UserRecords<'_, U> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.user_entries().count()))?;
         for u in self.0.user_entries() {
@@ -305,9 +305,9 @@ impl Serialize for UserRecords<'_> {
 
 /// `NvExpiries`: the administrator's, then each user's in the order of
 /// the users' records.
-struct ExpiryRecord<'a>(&'a TokenStore);
+struct ExpiryRecord<'a, U>(&'a TokenStore<U>);
 
-impl Serialize for ExpiryRecord<'_> {
+impl<U: UserSlots> Serialize for ExpiryRecord<'_, U> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let slots =
             || core::iter::once(&self.0.admin).chain(self.0.user_entries().map(|u| &u.slot));

@@ -17,7 +17,7 @@ use super::{
     MAGIC, PREFIX_LEN, RANDOM_LEN, TAG_LEN,
 };
 use crate::config::Settings;
-use crate::token::TokenStore;
+use crate::token::{TokenStore, UserSlots};
 
 /// Write the image of `settings` and `store`'s refresh tokens, sequence
 /// number `seq`, into `out` in one piece; returns its length. The firmware
@@ -25,9 +25,9 @@ use crate::token::TokenStore;
 /// must hold the whole image ([`ImageWriter::len`]; [`super::IMAGE_MAX_LEN`]
 /// always suffices); with less RAM, write it in pieces with
 /// [`ImageWriter`]. On error `out` is wiped.
-pub fn save(
+pub fn save<U: UserSlots>(
     settings: &Settings,
-    store: &TokenStore,
+    store: &TokenStore<U>,
     seq: u32,
     seal: Option<Seal<'_>>,
     out: &mut [u8],
@@ -91,9 +91,9 @@ impl fmt::Debug for ImageWriter {
 impl ImageWriter {
     /// A writer for the image of `settings` and `store`'s refresh tokens,
     /// sequence number `seq`, its secrets sealed with `seal` if given.
-    pub fn new(
+    pub fn new<U: UserSlots>(
         settings: &Settings,
-        store: &TokenStore,
+        store: &TokenStore<U>,
         seq: u32,
         seal: Option<Seal<'_>>,
     ) -> Result<Self, NvError> {
@@ -168,10 +168,10 @@ impl ImageWriter {
     /// piece, 0 once done). On error `out` is wiped: [`NvError::Changed`]
     /// if the state changed since [`ImageWriter::new`],
     /// [`NvError::BufferTooSmall`] for an empty `out` before the end.
-    pub fn next_chunk(
+    pub fn next_chunk<U: UserSlots>(
         &mut self,
         settings: &Settings,
-        store: &TokenStore,
+        store: &TokenStore<U>,
         out: &mut [u8],
     ) -> Result<usize, NvError> {
         let r = if self.spoiled {
@@ -186,10 +186,10 @@ impl ImageWriter {
         r
     }
 
-    fn fill(
+    fn fill<U: UserSlots>(
         &mut self,
         settings: &Settings,
-        store: &TokenStore,
+        store: &TokenStore<U>,
         out: &mut [u8],
     ) -> Result<usize, NvError> {
         let want = out.len().min(self.len.saturating_sub(self.written));
@@ -341,15 +341,14 @@ impl Flavor for ToSink<'_> {
 }
 
 /// What the body is made of.
-#[derive(Clone, Copy)]
-struct Parts<'a> {
+struct Parts<'a, U> {
     settings: &'a Settings,
-    store: &'a TokenStore,
+    store: &'a TokenStore<U>,
     seq: u32,
     seal: Option<&'a (DeviceKey, [u8; RANDOM_LEN])>,
 }
 
-impl Parts<'_> {
+impl<U: UserSlots> Parts<'_, U> {
     /// The body's octets into `sink`, in the documented order: the
     /// randomness and a reserved octet, the records, the secrets (sealed
     /// with the `prefix`'s first 12 octets as associated data).

@@ -327,6 +327,53 @@ fn user_modes_ask_the_user_at_send_time_with_the_providers_method() {
 }
 
 #[test]
+fn with_every_lent_user_slot_taken_a_new_user_is_told_before_signing_in() {
+    fn logged_in<'a>(id: &'a str, address: &'a Address) -> Option<User<'a>> {
+        Some(User {
+            id,
+            address: Some(address),
+        })
+    }
+    let (alice, bob) = (addr("alice@contoso.com"), addr("bob@contoso.com"));
+    let to = [addr("carol@fabrikam.com")];
+    let mut slot: [UserSlot; 1] = [None];
+    let mut m = Mailer::new(
+        valid(SenderMode::LoginUserAddress),
+        TokenStore::with_user_slots(&mut slot[..]),
+    );
+    // Alice signs in: her tokens go into the one slot lent.
+    assert!(matches!(
+        m.submit(at(0), &scan(&to, logged_in("alice", &alice)))
+            .unwrap(),
+        Plan::NeedUserAuth { .. }
+    ));
+    let plan = m
+        .auth_succeeded(at(1), None, grant(b"AT-alice", Some(b"RT-alice")))
+        .unwrap();
+    assert!(matches!(plan, Plan::Connect { .. }), "{plan:?}");
+    m.cancel(at(1), Id::ConnectFailed);
+    // Bob has no slot: the job fails at once, nobody is asked to sign in.
+    assert_eq!(
+        m.submit(at(2), &scan(&to, logged_in("bob", &bob))).unwrap(),
+        Plan::Failed {
+            diag: Id::TokenStoreFull
+        }
+    );
+    // Alice still sends with hers; once she is deleted, Bob is asked.
+    assert!(matches!(
+        m.submit(at(3), &scan(&to, logged_in("alice", &alice)))
+            .unwrap(),
+        Plan::Connect { .. }
+    ));
+    m.cancel(at(3), Id::ConnectFailed);
+    m.delete_user_tokens("alice").unwrap();
+    assert!(matches!(
+        m.submit(at(4), &scan(&to, logged_in("bob", &bob))).unwrap(),
+        Plan::NeedUserAuth { .. }
+    ));
+}
+
+#[test]
 fn expiry_refresh_with_rotation_then_send() {
     let mut m = with_admin_token(b"AT-1", b"RT-1");
     let to = [addr("bob@fabrikam.com")];

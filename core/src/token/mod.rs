@@ -1,9 +1,10 @@
 //! OAuth tokens of the administrator and the users, and their lifecycle
 //! (R-TOK).
 //!
-//! The [`TokenStore`] has one administrator slot, [`MAX_USER_TOKENS`] user
-//! slots and one guest slot (a public user's token for one job, never
-//! persisted). A slot holds the account address, the refresh token
+//! The [`TokenStore`] has one administrator slot, up to [`MAX_USER_TOKENS`]
+//! user slots (its own array, or as many as the firmware lends,
+//! [`UserSlots`]: R-MEM) and one guest slot (a public user's token for one
+//! job, never persisted). A slot holds the account address, the refresh token
 //! (persisted, R-TOK-2) and the status shown on the OAuth screen
 //! (**Required** / **Acquired** / **ReauthNeeded**, R-TOK-3). Access tokens
 //! (R-TOK-1) live only in a small RAM cache of [`MAX_CACHED_ACCESS_TOKENS`]
@@ -35,6 +36,9 @@ mod readiness;
 mod store;
 #[cfg(test)]
 pub(crate) mod tests;
+mod user_slots;
+#[cfg(all(test, feature = "oauth"))]
+mod user_slots_tests;
 
 #[cfg(all(test, not(feature = "oauth")))]
 mod tests_without_oauth {
@@ -68,7 +72,8 @@ use crate::limits::MAX_USER_ID_LEN;
 use crate::time::Duration;
 
 pub(crate) use store::Slot;
-pub use store::{Access, TokenGrant, TokenStore};
+pub use store::{Access, TokenGrant, TokenStore, UserEntry};
+pub use user_slots::{UserSlot, UserSlots};
 
 #[allow(unused_imports)] // doc links
 use crate::limits::{MAX_CACHED_ACCESS_TOKENS, MAX_USER_TOKENS};

@@ -15,6 +15,8 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::time::{Duration, Instant};
 use crate::wire::json::TokenResponse;
 
+pub use super::user_slots::{UserSlot, UserSlots};
+
 /// Notices held before the caller polls them (one per user slot plus the
 /// administrator's and some slack; [`StoreEvent::Persist`] is never queued,
 /// it is a flag and cannot be lost).
@@ -98,9 +100,10 @@ impl Slot {
     }
 }
 
-/// A user slot.
+/// What one user slot holds: the user's login name and token slot.
+/// Opaque: only a [`TokenStore`] fills it, in the [`UserSlot`]s it keeps.
 #[derive(Debug)]
-pub(crate) struct UserEntry {
+pub struct UserEntry {
     pub(crate) id: UserId,
     pub(crate) slot: Slot,
 }
@@ -221,11 +224,16 @@ impl<'a> TokenGrant<'a> {
 
 /// The administrator's, the users' and the guest's tokens (R-TOK).
 ///
+/// The users' slots are kept in `S`: by default an array of
+/// [`MAX_USER_TOKENS`] inside the store; with [`TokenStore::set_user_slots`],
+/// storage the firmware lends, sized for the users it keeps signed in
+/// (R-MEM, see [`UserSlots`]).
+///
 /// Not `Clone`: there is exactly one copy of each secret.
 #[derive(Debug)]
-pub struct TokenStore {
+pub struct TokenStore<S = [UserSlot; MAX_USER_TOKENS]> {
     pub(crate) admin: Slot,
-    pub(crate) users: [Option<UserEntry>; MAX_USER_TOKENS],
+    pub(crate) users: S,
     guest: Slot,
     cache: [Cached; MAX_CACHED_ACCESS_TOKENS],
     events: Deque<StoreEvent, EVENT_QUEUE>,
@@ -245,12 +253,23 @@ impl Default for TokenStore {
 }
 
 impl TokenStore {
-    /// An empty store: every status Required, no access token.
+    /// An empty store with [`MAX_USER_TOKENS`] user slots of its own:
+    /// every status Required, no access token.
     #[must_use]
     pub const fn new() -> Self {
+        TokenStore::with_user_slots([const { None }; MAX_USER_TOKENS])
+    }
+}
+
+impl<S> TokenStore<S> {
+    /// An empty store whose users' slots are kept in `users` (their
+    /// content is ignored: [`TokenStore::set_user_slots`] empties lent
+    /// slots that may hold anything).
+    #[must_use]
+    pub const fn with_user_slots(users: S) -> Self {
         TokenStore {
             admin: Slot::empty(),
-            users: [const { None }; MAX_USER_TOKENS],
+            users,
             guest: Slot::empty(),
             cache: [Cached::FREE; MAX_CACHED_ACCESS_TOKENS],
             events: Deque::new(),
@@ -258,6 +277,47 @@ impl TokenStore {
             erase_pending: false,
             refresh_margin_s: 0,
         }
+    }
+}
+
+impl<S: UserSlots> TokenStore<S> {
+    /// Keep the users' slots in `users` from now on (R-MEM: storage the
+    /// firmware lends, sized for the users it keeps signed in). The users
+    /// held so far are wiped (every secret zeroized) and forgotten, and
+    /// every slot of `users` is emptied; call it before loading the image
+    /// ([`crate::image::load`]), whose users then go into `users`. At most
+    /// [`MAX_USER_TOKENS`] slots are used (the image's bound). Returns the
+    /// slots kept so far, emptied.
+    pub fn set_user_slots(&mut self, users: S) -> S {
+        for i in 0..self.users.slots().len() {
+            self.free_user(i);
+        }
+        let previous = core::mem::replace(&mut self.users, users);
+        for slot in self.users.slots_mut() {
+            if let Some(u) = slot.as_mut() {
+                u.slot.clear(TokenStatus::Required);
+            }
+            *slot = None;
+        }
+        previous
+    }
+
+    /// Whether `owner`'s tokens can be kept: the administrator's and the
+    /// public user's always, a user's in their slot or a free one.
+    #[must_use]
+    pub fn has_room_for(&self, owner: &TokenOwner) -> bool {
+        match owner {
+            TokenOwner::User(_) => {
+                self.key(owner).is_some() || self.users.slots().iter().any(Option::is_none)
+            }
+            TokenOwner::Admin | TokenOwner::Guest => true,
+        }
+    }
+
+    /// How many users' slots the store has.
+    #[must_use]
+    pub fn user_capacity(&self) -> usize {
+        self.users.slots().len()
     }
 
     /// Renew access tokens `secs` seconds before they expire (the
@@ -330,6 +390,7 @@ impl TokenStore {
     /// login name, status and account.
     pub fn users(&self) -> impl Iterator<Item = (&str, TokenStatus, Option<&Address>)> {
         self.users
+            .slots()
             .iter()
             .flatten()
             .map(|u| (u.id.as_str(), u.slot.status, u.slot.account.as_ref()))
@@ -627,6 +688,7 @@ impl TokenStore {
             Key::Admin => Some(StoreEvent::AdminReauthNeeded),
             Key::User(i) => self
                 .users
+                .slots()
                 .get(i)
                 .and_then(Option::as_ref)
                 .map(|u| StoreEvent::UserReauthNeeded(u.id.clone())),
@@ -670,6 +732,7 @@ impl TokenStore {
     pub fn delete_user(&mut self, id: &str) -> Result<(), TokenError> {
         let i = self
             .users
+            .slots()
             .iter()
             .position(|u| u.as_ref().is_some_and(|u| u.id.as_str() == id))
             .ok_or(TokenError::UnknownUser)?;
@@ -681,8 +744,8 @@ impl TokenStore {
     /// Delete every user's tokens.
     pub fn delete_all_users(&mut self) {
         let mut any = false;
-        for i in 0..MAX_USER_TOKENS {
-            if self.users.get(i).is_some_and(Option::is_some) {
+        for i in 0..self.users.slots().len() {
+            if self.users.slots().get(i).is_some_and(Option::is_some) {
                 self.free_user(i);
                 any = true;
             }
@@ -765,7 +828,7 @@ impl TokenStore {
             let _ = due.push((owner, days));
         };
         visit(TokenOwner::Admin, &mut self.admin);
-        for u in self.users.iter_mut().flatten() {
+        for u in self.users.slots_mut().iter_mut().flatten() {
             visit(TokenOwner::User(u.id.clone()), &mut u.slot);
         }
         for (owner, days_left) in due {
@@ -794,7 +857,7 @@ impl TokenStore {
     pub(crate) fn reset(&mut self) {
         self.clear_cache(|_| true);
         self.admin.clear(TokenStatus::Required);
-        for i in 0..MAX_USER_TOKENS {
+        for i in 0..self.users.slots().len() {
             self.free_user(i);
         }
         self.guest.clear(TokenStatus::Required);
@@ -814,6 +877,7 @@ impl TokenStore {
             TokenOwner::Guest => Some(Key::Guest),
             TokenOwner::User(id) => self
                 .users
+                .slots()
                 .iter()
                 .position(|u| u.as_ref().is_some_and(|u| u.id == *id))
                 .map(Key::User),
@@ -824,7 +888,12 @@ impl TokenStore {
         match key {
             Key::Admin => Some(&self.admin),
             Key::Guest => Some(&self.guest),
-            Key::User(i) => self.users.get(i).and_then(Option::as_ref).map(|u| &u.slot),
+            Key::User(i) => self
+                .users
+                .slots()
+                .get(i)
+                .and_then(Option::as_ref)
+                .map(|u| &u.slot),
         }
     }
 
@@ -834,6 +903,7 @@ impl TokenStore {
             Key::Guest => Some(&mut self.guest),
             Key::User(i) => self
                 .users
+                .slots_mut()
                 .get_mut(i)
                 .and_then(Option::as_mut)
                 .map(|u| &mut u.slot),
@@ -846,6 +916,7 @@ impl TokenStore {
         };
         let (i, free) = self
             .users
+            .slots_mut()
             .iter_mut()
             .enumerate()
             .find(|(_, u)| u.is_none())
@@ -869,7 +940,7 @@ impl TokenStore {
 
     fn free_user(&mut self, i: usize) {
         self.clear_cache(|c| c.key == Key::User(i));
-        if let Some(entry) = self.users.get_mut(i) {
+        if let Some(entry) = self.users.slots_mut().get_mut(i) {
             if let Some(u) = entry.as_mut() {
                 u.slot.clear(TokenStatus::Required);
             }
@@ -953,7 +1024,7 @@ impl TokenStore {
     }
 
     pub(crate) fn user_entries(&self) -> impl Iterator<Item = &UserEntry> {
-        self.users.iter().flatten()
+        self.users.slots().iter().flatten()
     }
 
     /// Persistence is pending (for tests and the mailer).
@@ -970,6 +1041,7 @@ impl TokenStore {
             .chain(core::iter::once(self.guest.refresh.storage()))
             .chain(
                 self.users
+                    .slots()
                     .iter()
                     .flatten()
                     .map(|u| u.slot.refresh.storage()),
@@ -983,7 +1055,7 @@ impl TokenStore {
     pub(crate) fn holds_secret(&self, secret: &[u8]) -> bool {
         let slots = core::iter::once(&self.admin)
             .chain(core::iter::once(&self.guest))
-            .chain(self.users.iter().flatten().map(|u| &u.slot));
+            .chain(self.users.slots().iter().flatten().map(|u| &u.slot));
         slots
             .into_iter()
             .any(|s| !s.refresh.is_empty() && s.refresh.ct_eq(secret))
