@@ -682,7 +682,7 @@ pub const API_RETRY_BASE_WAIT: Duration = Duration::from_secs(5);
 /// array of [`crate::limits::MAX_USER_TOKENS`], or slots the firmware lends
 /// ([`Mailer::set_user_slots`], R-MEM).
 #[derive(Debug)]
-pub struct Mailer<U = [UserSlot; MAX_USER_TOKENS]> {
+pub struct Mailer<U: UserSlots = [UserSlot; MAX_USER_TOKENS]> {
     settings: Settings,
     store: TokenStore<U>,
     plan: Plan,

@@ -252,7 +252,7 @@ pub(super) fn nv_tagged(s: &Settings) -> NvTagged<'_> {
 /// encoded: the users' records and the tagged settings are not gathered on
 /// the stack first (R-MEM: they were 1.3 KB of the image writer's frame,
 /// under `mfp_oauth_mailer_save_begin`).
-pub(super) struct MetaRecord<'a, U> {
+pub(super) struct MetaRecord<'a, U: UserSlots> {
     pub(super) settings: &'a Settings,
     pub(super) store: &'a TokenStore<U>,
 }
@@ -288,7 +288,7 @@ impl Serialize for TaggedRecord<'_> {
 }
 
 /// The users' [`NvUser`] records, made one at a time.
-struct UserRecords<'a, U>(&'a TokenStore<U>);
+struct UserRecords<'a, U: UserSlots>(&'a TokenStore<U>);
 
 impl<U: UserSlots> Serialize for UserRecords<'_, U> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -305,7 +305,7 @@ impl<U: UserSlots> Serialize for UserRecords<'_, U> {
 
 /// `NvExpiries`: the administrator's, then each user's in the order of
 /// the users' records.
-struct ExpiryRecord<'a, U>(&'a TokenStore<U>);
+struct ExpiryRecord<'a, U: UserSlots>(&'a TokenStore<U>);
 
 impl<U: UserSlots> Serialize for ExpiryRecord<'_, U> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -341,7 +341,7 @@ impl Flavor for ToSink<'_> {
 }
 
 /// What the body is made of.
-struct Parts<'a, U> {
+struct Parts<'a, U: UserSlots> {
     settings: &'a Settings,
     store: &'a TokenStore<U>,
     seq: u32,

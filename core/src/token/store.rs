@@ -231,7 +231,7 @@ impl<'a> TokenGrant<'a> {
 ///
 /// Not `Clone`: there is exactly one copy of each secret.
 #[derive(Debug)]
-pub struct TokenStore<S = [UserSlot; MAX_USER_TOKENS]> {
+pub struct TokenStore<S: UserSlots = [UserSlot; MAX_USER_TOKENS]> {
     pub(crate) admin: Slot,
     pub(crate) users: S,
     guest: Slot,
@@ -252,21 +252,37 @@ impl Default for TokenStore {
     }
 }
 
+impl<S: UserSlots> Drop for TokenStore<S> {
+    /// The users' slots may be the firmware's storage, which outlives the
+    /// store: every user's secret is zeroized and the slots are left empty
+    /// (the store's own secrets are wiped by their own buffers).
+    fn drop(&mut self) {
+        self.empty_user_slots();
+    }
+}
+
 impl TokenStore {
     /// An empty store with [`MAX_USER_TOKENS`] user slots of its own:
     /// every status Required, no access token.
     #[must_use]
     pub const fn new() -> Self {
-        TokenStore::with_user_slots([const { None }; MAX_USER_TOKENS])
+        TokenStore::build([const { None }; MAX_USER_TOKENS])
     }
 }
 
-impl<S> TokenStore<S> {
-    /// An empty store whose users' slots are kept in `users` (their
-    /// content is ignored: [`TokenStore::set_user_slots`] empties lent
-    /// slots that may hold anything).
+impl<S: UserSlots> TokenStore<S> {
+    /// An empty store whose users' slots are kept in `users` (R-MEM:
+    /// storage the firmware lends, sized for the users it keeps signed
+    /// in): every slot of `users` is emptied first, whatever it held. The
+    /// store wipes them when it is dropped.
     #[must_use]
-    pub const fn with_user_slots(users: S) -> Self {
+    pub fn with_user_slots(users: S) -> Self {
+        let mut store = TokenStore::build(users);
+        store.empty_user_slots();
+        store
+    }
+
+    const fn build(users: S) -> Self {
         TokenStore {
             admin: Slot::empty(),
             users,
@@ -278,9 +294,7 @@ impl<S> TokenStore<S> {
             refresh_margin_s: 0,
         }
     }
-}
 
-impl<S: UserSlots> TokenStore<S> {
     /// Keep the users' slots in `users` from now on (R-MEM: storage the
     /// firmware lends, sized for the users it keeps signed in). The users
     /// held so far are wiped (every secret zeroized) and forgotten, and
@@ -293,13 +307,18 @@ impl<S: UserSlots> TokenStore<S> {
             self.free_user(i);
         }
         let previous = core::mem::replace(&mut self.users, users);
+        self.empty_user_slots();
+        previous
+    }
+
+    /// Every user slot emptied, whatever it held (its secret zeroized).
+    fn empty_user_slots(&mut self) {
         for slot in self.users.slots_mut() {
             if let Some(u) = slot.as_mut() {
                 u.slot.clear(TokenStatus::Required);
             }
             *slot = None;
         }
-        previous
     }
 
     /// Whether `owner`'s tokens can be kept: the administrator's and the

@@ -57,11 +57,28 @@ fn a_store_keeps_as_many_users_as_slots_lent() {
     // Deleting one frees its slot for another user.
     store.delete_user("bob").unwrap();
     sign_in(&mut store, "carol", b"RT-carol").unwrap();
-    drop(store);
-    // The tokens were in the lent storage all along.
+    // The tokens are in the lent storage, given back emptied.
+    let lent = store.set_user_slots(&mut []);
     let held: Vec<&str> = lent.iter().flatten().map(|u| u.id.as_str()).collect();
-    assert_eq!(held.len(), 2);
-    assert!(held.contains(&"alice") && held.contains(&"carol"));
+    assert!(held.is_empty());
+}
+
+#[test]
+fn the_users_tokens_are_in_the_slots_lent_and_wiped_with_the_store() {
+    let mut lent: [UserSlot; 2] = [None, None];
+    let mut store = TokenStore::with_user_slots(&mut lent[..]);
+    sign_in(&mut store, "alice", b"RT-alice").unwrap();
+    // The store's own part holds no user's token: forgotten (its drop
+    // skipped), the lent slots still hold it.
+    core::mem::forget(store);
+    let alice = lent.iter().flatten().next().expect("alice's slot");
+    assert_eq!(alice.id.as_str(), "alice");
+    assert!(alice.slot.refresh.ct_eq(b"RT-alice"));
+    // Dropped, the store empties them (the token zeroized).
+    let mut store = TokenStore::with_user_slots(&mut lent[..]);
+    sign_in(&mut store, "bob", b"RT-bob").unwrap();
+    drop(store);
+    assert!(lent.iter().all(Option::is_none));
 }
 
 #[test]
@@ -85,11 +102,24 @@ fn lent_slots_are_emptied_and_the_users_held_before_wiped() {
     // Slots lent with a user already in them (storage reused) come out
     // empty: the store never takes what it did not put there.
     let mut first: [UserSlot; 1] = [None];
+    let mut second: [UserSlot; 2] = [None, None];
     {
         let mut store = TokenStore::with_user_slots(&mut first[..]);
         sign_in(&mut store, "left-over", b"RT-left-over").unwrap();
+        // A store that is never dropped leaves its user behind.
+        core::mem::forget(store);
     }
     assert!(first[0].is_some());
+    {
+        let store = TokenStore::with_user_slots(&mut first[..]);
+        assert_eq!(store.users().count(), 0);
+    }
+    assert!(first[0].is_none());
+    {
+        let mut store = TokenStore::with_user_slots(&mut first[..]);
+        sign_in(&mut store, "left-over", b"RT-left-over").unwrap();
+        core::mem::forget(store);
+    }
     let mut store: TokenStore<Option<&mut [UserSlot]>> = TokenStore::with_user_slots(None);
     assert_eq!(store.user_capacity(), 0);
     assert_eq!(
@@ -101,13 +131,13 @@ fn lent_slots_are_emptied_and_the_users_held_before_wiped() {
     assert!(!store.holds_secret(b"RT-left-over"));
     sign_in(&mut store, "alice", b"RT-alice").unwrap();
     // Slots lent again: alice's token is wiped from the old ones.
-    let mut second: [UserSlot; 2] = [None, None];
     let emptied = store.set_user_slots(Some(&mut second[..]));
     assert!(emptied.is_some_and(|s| s.iter().all(Option::is_none)));
     assert_eq!(store.users().count(), 0);
     assert!(store.refresh_token(&user("alice")).is_none());
     drop(store);
     assert!(first[0].is_none());
+    assert!(second.iter().all(Option::is_none));
 }
 
 #[test]
