@@ -29,7 +29,7 @@ cflags=("${cpu[@]}" -std=gnu11 -Os -g -Wall -Wextra -Werror -ffunction-sections 
 arm-none-eabi-gcc "${cflags[@]}" -c "$here/startup.c" -o "$out/startup.o"
 arm-none-eabi-gcc "${cflags[@]}" -c "$here/main.c" -o "$out/main.o"
 # libc and libgcc before the Rust archive: otherwise memcpy and friends come
-# from Rust's compiler_builtins (FIRMWARE.md). The Rust code calls the ARM
+# from Rust's compiler_builtins, inside the archive. The Rust code calls the ARM
 # EABI names (__aeabi_memcpy, ...), which the C objects do not, so they are
 # asked for up front (-u): newlib's, a few octets each around the memcpy,
 # memmove and memset already linked, instead of the archive's own copies
