@@ -538,11 +538,14 @@ int printer_day(void) {
   /* First start: both slots erased (NULL, 0 reads as erased). Only
    * NV_EMPTY may lead to create: after any other load error, creating and
    * saving a fresh image would erase the other slot and its refresh token. */
-  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, NULL, 0, NULL, 0, NULL, &report) ==
-           MFP_OAUTH_STATUS_NV_EMPTY);
-  PD_OK(PD_MEASURED("mfp_oauth_mailer_create", mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s)));
-  /* A second create over the live mailer is refused, never a silent reset. */
-  PD_CHECK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s) == MFP_OAUTH_STATUS_WRONG_STATE);
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, NULL, 0, NULL, 0, NULL,
+                                 &report) == MFP_OAUTH_STATUS_NV_EMPTY);
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_create",
+                    mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s)));
+  /* A second create over the live mailer is refused, never a silent reset
+   * (and the user slots it holds are left as they are). */
+  PD_CHECK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s) ==
+           MFP_OAUTH_STATUS_WRONG_STATE);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
 
   /* 1. A scan before Acquire: the administrator must sign in first (R-RULE-5). */
@@ -587,15 +590,17 @@ int printer_day(void) {
    * created yet), holds the image's records. */
   mfp_oauth_slot_reader reader = {pd_flash_read, NULL, sizeof pd_flash[0], sizeof pd_flash[1]};
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
-                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader, (uint8_t *)&pd_tokens,
-                                               sizeof pd_tokens, NULL, &report)));
+                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader,
+                                               (uint8_t *)&pd_tokens, sizeof pd_tokens, NULL,
+                                               &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Memory-mapped flash is read in place: the same state. */
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
-                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
-                                          pd_flash_len[1], NULL, &report)));
+                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0],
+                                          pd_flash_len[0], pd_flash[1], pd_flash_len[1], NULL,
+                                          &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* The panel reads the persisted settings back. */
@@ -720,19 +725,21 @@ int printer_day(void) {
   PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
-                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader, (uint8_t *)&pd_tokens,
-                                               sizeof pd_tokens, key, &report)));
+                    mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader,
+                                               (uint8_t *)&pd_tokens, sizeof pd_tokens, key,
+                                               &report)));
   PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
-                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
-                                          pd_flash_len[1], key, &report)));
+                    mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0],
+                                          pd_flash_len[0], pd_flash[1], pd_flash_len[1], key,
+                                          &report)));
   PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Without the key, the sealed image does not open, and nothing is made
    * (the firmware keeps both slots and reports it). */
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
-  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0], pd_flash_len[0], pd_flash[1],
-                                 pd_flash_len[1], NULL,
+  PD_CHECK(mfp_oauth_mailer_load(&pd_mailer, pd_users, PD_USER_SLOTS, pd_flash[0],
+                                 pd_flash_len[0], pd_flash[1], pd_flash_len[1], NULL,
                                  &report) == MFP_OAUTH_STATUS_NV_SEAL_OPEN_FAILED);
   printf("sealed image: written to slot %u, opened after a power cycle\n", (unsigned)sealed);
   printf("printer day: %d checks passed, %d failed\n", pd_passed, pd_failed);

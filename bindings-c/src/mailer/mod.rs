@@ -305,8 +305,9 @@ unsafe fn slot_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MfpOaut
 /// the two NV slots (settings and refresh tokens; no access token survives
 /// a power cycle, R-TOK-1), the users' tokens in the `user_count` slots at
 /// `users` (as for `mfp_oauth_mailer_create`). `key` is the 32-octet
-/// device key if the images are sealed, else NULL. An erased slot may be passed as `NULL, 0`, as a
-/// zero length, or as its octets (all 0xFF): each reads as empty.
+/// device key if the images are sealed, else NULL. An erased slot may be
+/// passed as `NULL, 0`, as a zero length, or as its octets (all 0xFF): each
+/// reads as empty.
 /// `NV_EMPTY` when both slots are empty (the first start),
 /// `NV_CORRUPT` / `NV_NEWER_FORMAT` / `NV_SEAL_OPEN_FAILED` otherwise, and
 /// `NV_TOO_MANY_USERS` when the newest image holds more users than slots
