@@ -196,7 +196,7 @@ use mfp_oauth_core::diag::{Diagnostic, Id};
 use mfp_oauth_core::mailer::{Mailer, Plan, Step};
 use mfp_oauth_core::oauth::{self, OAuthError, TransportError};
 use mfp_oauth_core::smtp::{Event, Security};
-use mfp_oauth_core::token::{StoreEvent, TokenStore};
+use mfp_oauth_core::token::{StoreEvent, TokenStore, UserSlots};
 use mfp_oauth_core::Instant;
 use rand_core::{CryptoRng, RngCore};
 
@@ -269,7 +269,10 @@ pub fn board_settings(mut settings: Settings) -> Settings {
 }
 
 /// [`Mailer::apply_settings`] with [`board_settings`].
-pub fn apply_settings(mailer: &mut Mailer, settings: Settings) -> Result<Applied, Violations> {
+pub fn apply_settings<U: UserSlots>(
+    mailer: &mut Mailer<U>,
+    settings: Settings,
+) -> Result<Applied, Violations> {
     mailer.apply_settings(board_settings(settings))
 }
 
@@ -450,7 +453,7 @@ pub trait Observer {
     /// The store changed: write the persistence image
     /// ([`StoreEvent::Persist`], for example a rotated refresh token,
     /// R-TOK-2), or show a notice (R-TOK-4). Called during [`Board::run`].
-    fn store_event(&mut self, store: &TokenStore, event: &StoreEvent);
+    fn store_event<U: UserSlots>(&mut self, store: &TokenStore<U>, event: &StoreEvent);
 }
 
 /// An [`Observer`] that ignores everything (tests, or a board that
@@ -459,7 +462,7 @@ pub trait Observer {
 pub struct Ignore;
 
 impl Observer for Ignore {
-    fn store_event(&mut self, _: &TokenStore, _: &StoreEvent) {}
+    fn store_event<U: UserSlots>(&mut self, _: &TokenStore<U>, _: &StoreEvent) {}
 }
 
 /// The driver: the network stack, the trust anchor, the RNG for TLS, the
@@ -547,9 +550,9 @@ where
     /// returns that plan. `oauth` carries the refresh grants (built from
     /// [`Settings::provider_profile`] and [`Settings::app_registration`]);
     /// `body` is the whole message (MIME), read as it is sent.
-    pub async fn run<B, Body>(
+    pub async fn run<U: UserSlots, B, Body>(
         &mut self,
-        mailer: &mut Mailer,
+        mailer: &mut Mailer<U>,
         oauth: &mut oauth::Client<B>,
         plan: Plan,
         body: &mut Body,
@@ -618,9 +621,9 @@ where
 
     /// A refresh (or an app-only grant with the app's client secret) on
     /// the token link; returns the next plan.
-    async fn refresh<B: AsMut<[u8]>>(
+    async fn refresh<U: UserSlots, B: AsMut<[u8]>>(
         &mut self,
-        mailer: &mut Mailer,
+        mailer: &mut Mailer<U>,
         io: &mut JobIo<'_, '_, B>,
     ) -> Plan {
         log_info!("refreshing the access token");
@@ -657,9 +660,9 @@ where
     /// token expired between the plan and the connection: the session
     /// starts on it). Returns the first plan that needs another
     /// connection or none, once this one is closed.
-    async fn connection<B: AsMut<[u8]>, Body: JobBody>(
+    async fn connection<U: UserSlots, B: AsMut<[u8]>, Body: JobBody>(
         &mut self,
-        mailer: &mut Mailer,
+        mailer: &mut Mailer<U>,
         link: &mut LinkBuffers<'_>,
         (host, port, security): (&str, u16, Security),
         io: &mut JobIo<'_, '_, B>,
@@ -701,7 +704,12 @@ where
         }
     }
 
-    fn finish(&self, mailer: &mut Mailer, plan: Plan, observer: &mut impl Observer) -> Plan {
+    fn finish<U: UserSlots>(
+        &self,
+        mailer: &mut Mailer<U>,
+        plan: Plan,
+        observer: &mut impl Observer,
+    ) -> Plan {
         self.drain_store(mailer, observer);
         match &plan {
             Plan::Done { reply, .. } => log_info!("job done: {=u16}", reply.code),
@@ -711,7 +719,7 @@ where
         plan
     }
 
-    fn drain_store(&self, mailer: &mut Mailer, observer: &mut impl Observer) {
+    fn drain_store<U: UserSlots>(&self, mailer: &mut Mailer<U>, observer: &mut impl Observer) {
         // Only store events are queued outside a session.
         while let Some(ev) = mailer.poll_store_event() {
             observer.store_event(mailer.store(), &ev);
@@ -869,9 +877,9 @@ where
 
     /// Pump the SMTP session until the plan changes.
     #[allow(clippy::too_many_arguments)]
-    async fn session<Body: JobBody>(
+    async fn session<U: UserSlots, Body: JobBody>(
         &mut self,
-        mailer: &mut Mailer,
+        mailer: &mut Mailer<U>,
         conn: &mut Conn<'_>,
         pump: &mut Pump,
         body: &mut JobBodyRead<'_, Body>,
@@ -957,7 +965,12 @@ struct Pump {
 }
 
 impl Pump {
-    async fn wait(&mut self, mailer: &mut Mailer, conn: &mut Conn<'_>, input: &mut [u8]) {
+    async fn wait<U: UserSlots>(
+        &mut self,
+        mailer: &mut Mailer<U>,
+        conn: &mut Conn<'_>,
+        input: &mut [u8],
+    ) {
         if self.start < self.end {
             let data = input.get(self.start..self.end).unwrap_or_default();
             // No session: nothing takes them.
@@ -995,7 +1008,11 @@ impl Pump {
 
 /// Write every transmit the session has; a failed write tells the session
 /// the connection closed.
-async fn flush(mailer: &mut Mailer, conn: &mut Conn<'_>, out: &mut [u8]) -> Result<(), ()> {
+async fn flush<U: UserSlots>(
+    mailer: &mut Mailer<U>,
+    conn: &mut Conn<'_>,
+    out: &mut [u8],
+) -> Result<(), ()> {
     loop {
         match mailer.poll_smtp_transmit(now(), out) {
             Ok(Some(t)) => {
@@ -1017,8 +1034,8 @@ async fn flush(mailer: &mut Mailer, conn: &mut Conn<'_>, out: &mut [u8]) -> Resu
 /// out), dot-stuffed by the client, then queue the end of data. A failure
 /// tells the client the connection closed, so no partial message is
 /// reported sent.
-async fn stream_body<Body: JobBody>(
-    mailer: &mut Mailer,
+async fn stream_body<U: UserSlots, Body: JobBody>(
+    mailer: &mut Mailer<U>,
     conn: &mut Conn<'_>,
     body: &mut JobBodyRead<'_, Body>,
     out: &mut [u8],
@@ -1147,6 +1164,21 @@ mod tests {
             TLS_RANGE,
             "the applied settings say what the board speaks"
         );
+    }
+
+    // The driver takes a mailer whatever keeps its user slots: a board
+    // lends as many as the users it keeps signed in (R-MEM).
+    #[test]
+    fn a_boards_mailer_may_keep_its_user_slots_in_storage_it_lends() {
+        use mfp_oauth_core::token::UserSlot;
+        let mut slots: [UserSlot; 2] = [None, None];
+        let mut m = Mailer::new(
+            Settings::default(),
+            TokenStore::with_user_slots(&mut slots[..]),
+        );
+        assert!(apply_settings(&mut m, configured(ProviderKind::Google)).is_ok());
+        assert_eq!(m.store().user_capacity(), 2);
+        assert_eq!(m.settings().provider, ProviderKind::Google);
     }
 
     // A range without TLS 1.3 is refused by embedded-tls's board (it was

@@ -39,7 +39,9 @@ use mfp_oauth_core::mailer::{Job, Mailer, Plan};
 use mfp_oauth_core::oauth::{self, Event};
 use mfp_oauth_core::provider::{AppRegistration, LoopbackHost};
 use mfp_oauth_core::smtp::Security;
-use mfp_oauth_core::token::{StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore};
+use mfp_oauth_core::token::{
+    StoreEvent, TokenGrant, TokenOwner, TokenStatus, TokenStore, UserSlots,
+};
 use mfp_oauth_core::{Address, Duration as CoreDuration};
 use mfp_oauth_embassy::{
     board_settings, Board, Buffers, Dns, Hosts, LinkBuffers, Observer, Resolve, Trust, TLS_RANGE,
@@ -399,7 +401,7 @@ struct Persisted {
 }
 
 impl Observer for Persisted {
-    fn store_event(&mut self, _: &TokenStore, event: &StoreEvent) {
+    fn store_event<U: UserSlots>(&mut self, _: &TokenStore<U>, event: &StoreEvent) {
         if matches!(event, StoreEvent::Persist { .. }) {
             self.persists += 1;
         }
