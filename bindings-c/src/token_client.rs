@@ -67,17 +67,12 @@ impl core::fmt::Debug for MfpOauthTokenClient {
     }
 }
 
-// On the targets measured (the host, the Cortex-M4F), no word more than
-// needed: the size report counts what the firmware lends (R-MEM).
-#[cfg(any(target_arch = "x86_64", target_arch = "arm"))]
-const _: () =
-    assert!(size_of::<MfpOauthTokenClient>() < size_of::<handle::Held<TokenClient>>() + 8);
-
 opaque!(
     MfpOauthTokenClient,
     MFP_OAUTH_TOKEN_CLIENT_WORDS,
     TokenClient,
-    0x6d66_706f_746f_6b6e
+    0x6d66_706f_746f_6b6e,
+    tight
 );
 zeroable!(TokenClient);
 

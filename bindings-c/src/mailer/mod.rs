@@ -119,16 +119,12 @@ impl core::fmt::Debug for MfpOauthMailer {
     }
 }
 
-// On the targets measured (the host, the Cortex-M4F), no word more than
-// needed: the size report counts what the firmware lends (R-MEM).
-#[cfg(any(target_arch = "x86_64", target_arch = "arm"))]
-const _: () = assert!(size_of::<MfpOauthMailer>() < size_of::<handle::Held<MailerObj>>() + 8);
-
 opaque!(
     MfpOauthMailer,
     MFP_OAUTH_MAILER_WORDS,
     MailerObj,
-    0x6d66_706f_6d61_696c
+    0x6d66_706f_6d61_696c,
+    tight
 );
 zeroable!(MailerObj);
 

@@ -68,7 +68,12 @@ fn is_auth(a: Access<'_>) -> bool {
 }
 
 /// Save into a fresh slot-sized buffer.
-fn image(settings: &Settings, store: &TokenStore, seq: u32, seal: Option<Seal<'_>>) -> Vec<u8> {
+pub(crate) fn image<U: UserSlots>(
+    settings: &Settings,
+    store: &TokenStore<U>,
+    seq: u32,
+    seal: Option<Seal<'_>>,
+) -> Vec<u8> {
     let mut out = vec![0u8; IMAGE_MAX_LEN];
     let n = nv::save(settings, store, seq, seal, &mut out).unwrap();
     out.truncate(n);

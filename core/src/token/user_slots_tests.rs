@@ -8,6 +8,7 @@ use crate::config::SenderMode;
 use crate::diag::{Diagnostic, Id};
 use crate::image::{self as nv, NvCursor, NvError, SlotId, IMAGE_MAX_LEN};
 use crate::limits::MAX_USER_TOKENS;
+use crate::token::tests;
 use crate::token::tests::{at, grant, user};
 
 fn sign_in<U: UserSlots>(store: &mut TokenStore<U>, id: &str, rt: &[u8]) -> Result<(), TokenError> {
@@ -23,17 +24,7 @@ fn sign_in<U: UserSlots>(store: &mut TokenStore<U>, id: &str, rt: &[u8]) -> Resu
 }
 
 fn image<U: UserSlots>(store: &TokenStore<U>, seq: u32) -> Vec<u8> {
-    let mut out = vec![0u8; IMAGE_MAX_LEN];
-    let n = nv::save(
-        &valid(SenderMode::LoginUserAddress),
-        store,
-        seq,
-        None,
-        &mut out,
-    )
-    .unwrap();
-    out.truncate(n);
-    out
+    tests::image(&valid(SenderMode::LoginUserAddress), store, seq, None)
 }
 
 #[test]
