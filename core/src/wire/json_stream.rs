@@ -444,16 +444,21 @@ impl Scanner {
         sink.event(self.slot, self.depth, Ev::Str(s))
     }
 
-    /// A decoded escape.
+    /// A decoded `\u` escape.
     fn emit_char(&mut self, c: char, sink: &mut dyn Sink) -> Result<(), JsonError> {
         let mut tmp = [0u8; 4];
         let s = c.encode_utf8(&mut tmp);
+        self.emit(s.as_bytes(), sink)
+    }
+
+    /// The octets of one decoded escape (a whole UTF-8 character).
+    fn emit(&mut self, s: &[u8], sink: &mut dyn Sink) -> Result<(), JsonError> {
         match self.kind {
             StrKind::Key | StrKind::NestedKey => {
-                self.push_key(s.as_bytes());
+                self.push_key(s);
                 Ok(())
             }
-            StrKind::Deliver => sink.event(self.slot, self.depth, Ev::Str(s.as_bytes())),
+            StrKind::Deliver => sink.event(self.slot, self.depth, Ev::Str(s)),
             StrKind::Skip | StrKind::SkipKey => Ok(()),
         }
     }
@@ -564,14 +569,12 @@ impl Scanner {
             return Ok(());
         }
         let c = match b {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
+            b'"' | b'\\' | b'/' => b,
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
             b'u' => {
                 self.st = St::Hex(0, 0);
                 return Ok(());
@@ -579,7 +582,8 @@ impl Scanner {
             _ => return Err(JsonError::BadEscape),
         };
         self.st = St::Str;
-        self.emit_char(c, sink)
+        // One ASCII octet: no UTF-8 encoding to do.
+        self.emit(core::slice::from_ref(&c), sink)
     }
 
     fn hex_done(&mut self, code: u16, sink: &mut dyn Sink) -> Result<(), JsonError> {
@@ -1102,6 +1106,37 @@ impl Sink for TokenSink<'_> {
     }
 
     fn event(&mut self, slot: u8, _depth: u8, ev: Ev<'_>) -> Result<(), JsonError> {
+        // The tokens' pieces and their strings' ends, most of the events,
+        // on a short path; the rest out of line, so that this frame saves
+        // few registers.
+        match (slot, ev) {
+            (T_ACCESS, Ev::Str(s)) => {
+                out_of_room(self.out.access_token.extend(s).is_ok(), Field::AccessToken)
+            }
+            (T_REFRESH, Ev::Str(s)) => out_of_room(
+                self.out.refresh_token.extend(s).is_ok(),
+                Field::RefreshToken,
+            ),
+            // Their strings' ends, and the scope's: nothing to do.
+            (T_ACCESS | T_REFRESH | T_SCOPE, Ev::StrStart | Ev::StrEnd) => Ok(()),
+            _ => self.other_event(slot, ev),
+        }
+    }
+}
+
+/// `TooLong(field)` unless the piece fitted.
+fn out_of_room(fitted: bool, field: Field) -> Result<(), JsonError> {
+    if fitted {
+        Ok(())
+    } else {
+        Err(JsonError::TooLong(field))
+    }
+}
+
+impl TokenSink<'_> {
+    /// Every event but a token's piece ([`Sink::event`]).
+    #[inline(never)]
+    fn other_event(&mut self, slot: u8, ev: Ev<'_>) -> Result<(), JsonError> {
         match slot {
             T_EXPIRES => return self.st.expires_in.event(ev),
             T_REFRESH_EXPIRES => return self.st.refresh_expires_in[0].event(ev),
@@ -1112,14 +1147,6 @@ impl Sink for TokenSink<'_> {
         let st = &mut *self.st;
         let out = &mut *self.out;
         match (slot, ev) {
-            (T_ACCESS, Ev::Str(s)) => out
-                .access_token
-                .extend(s)
-                .map_err(|_| JsonError::TooLong(Field::AccessToken))?,
-            (T_REFRESH, Ev::Str(s)) => out
-                .refresh_token
-                .extend(s)
-                .map_err(|_| JsonError::TooLong(Field::RefreshToken))?,
             (T_SCOPE, Ev::Str(s)) => push_truncated(&mut out.scope, &mut st.scope_full, s)?,
             (T_TYPE, Ev::StrStart) => {
                 st.bearer = 0;

@@ -230,6 +230,47 @@ fn strings_split_inside_characters_and_escapes() {
 }
 
 #[test]
+fn every_short_escape_is_its_octet_in_values_and_names() {
+    let mut t = TokenResponse::new();
+    let body = br#"{"x\t\"":"\b","access_token":"a\"b\\c\/d\be\ff\ng\rh\ti","s\u0063ope":"\/\/"}"#;
+    parse_token_response(body, &mut t).unwrap();
+    assert_eq!(t.access_token.expose(), b"a\"b\\c/d\x08e\x0cf\ng\rh\ti");
+    assert_eq!(t.scope.as_str(), "//");
+    assert_eq!(
+        parse_token_response(br#"{"access_token":"a\x"}"#, &mut t),
+        Err(JsonError::BadEscape)
+    );
+}
+
+#[test]
+fn a_token_of_another_type_is_refused_and_null_is_no_token() {
+    let mut t = TokenResponse::new();
+    for body in [
+        &br#"{"access_token":1}"#[..],
+        br#"{"access_token":true}"#,
+        br#"{"access_token":["a"]}"#,
+        br#"{"access_token":{"a":"b"}}"#,
+        br#"{"access_token":"a","refresh_token":2}"#,
+        br#"{"access_token":"a","scope":false}"#,
+    ] {
+        let r = parse_token_response(body, &mut t);
+        assert_eq!(
+            r,
+            Err(JsonError::Syntax),
+            "{}",
+            std::string::String::from_utf8_lossy(body)
+        );
+        assert!(t.access_token.is_empty() && t.refresh_token.is_empty());
+    }
+    parse_token_response(
+        br#"{"access_token":"a","refresh_token":null,"scope":null}"#,
+        &mut t,
+    )
+    .unwrap();
+    assert!(t.refresh_token.is_empty() && t.scope.is_empty());
+}
+
+#[test]
 fn escaped_member_names_and_trailing_data() {
     let mut t = TokenResponse::new();
     parse_token_response(br#"{"access\u005ftoken":"a"}"#, &mut t).unwrap();
