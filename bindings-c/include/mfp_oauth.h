@@ -161,24 +161,25 @@
 
 #if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 40,272
+ * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 35,720
  * octets, alignment 8 (the token store without its users' slots, which
  * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
  * cached access tokens; the SMTP session 8 KB with the job's envelope and
- * no copy of the token; the settings in force and the staged ones 4.2 KB
- * each; the mail API session 7 KB with Graph's upload-session place: its
- * 2 KB upload URL and the large attachments' layout).
+ * no copy of the token; the settings in force 4.4 KB, new ones being
+ * checked in the caller's `mfp_oauth_settings_draft`; the mail API
+ * session 7 KB with Graph's upload-session place: its 2 KB upload URL and
+ * the large attachments' layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 5034
+#define MFP_OAUTH_MAILER_WORDS 4465
 #endif
 
 #if !defined(MFP_OAUTH_POINTER_64)
 /**
  * 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
- * Cortex-M): 39,480 octets, alignment 8 (as above, with 4-octet lengths
+ * Cortex-M): 35,040 octets, alignment 8 (as above, with 4-octet lengths
  * and pointers).
  */
-#define MFP_OAUTH_MAILER_WORDS 4935
+#define MFP_OAUTH_MAILER_WORDS 4380
 #endif
 
 /**
@@ -203,6 +204,23 @@
  * setting at its longest. A typical image's take a few hundred octets.
  */
 #define MFP_OAUTH_NV_RECORDS_MAX_LEN 7346
+
+#if defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of `mfp_oauth_settings_draft` storage on a 64-bit target:
+ * 4,560 octets, alignment 8 (the settings with their "Send As" list, the
+ * custom provider's endpoints and the proxy).
+ */
+#define MFP_OAUTH_SETTINGS_DRAFT_WORDS 570
+#endif
+
+#if !defined(MFP_OAUTH_POINTER_64)
+/**
+ * 64-bit words of `mfp_oauth_settings_draft` storage on a 32-bit target
+ * (a Cortex-M): 4,456 octets, alignment 8.
+ */
+#define MFP_OAUTH_SETTINGS_DRAFT_WORDS 557
+#endif
 
 /**
  * The most user slots a mailer uses (and an image holds): lending more is
@@ -2276,6 +2294,31 @@ typedef struct {
 } mfp_oauth_job;
 
 /**
+ * Storage where `mfp_oauth_mailer_apply_settings` converts and checks
+ * the new settings before they replace the ones in force (R-MEM: the
+ * mailer keeps no second copy of the settings for the time of a call).
+ * It holds nothing between calls: the call zeroes it when it returns, the
+ * refused settings and any proxy password with it. So it may share its
+ * memory with storage that is idle whenever settings are applied, for
+ * example in a union with the `mfp_oauth_token_client`, which is free
+ * outside a token exchange:
+ *
+ * ```c
+ * static union {
+ *   mfp_oauth_token_client tokens;   // during a sign-in or a refresh
+ *   mfp_oauth_settings_draft draft;  // during apply_settings
+ * } shared;
+ * ```
+ *
+ * Storage that holds a live library object (a token client that was
+ * created and not destroyed, a mailer, ...) is refused with
+ * `MFP_OAUTH_STATUS_WRONG_STATE`, untouched.
+ */
+typedef struct {
+  uint64_t _opaque[MFP_OAUTH_SETTINGS_DRAFT_WORDS];
+} mfp_oauth_settings_draft;
+
+/**
  * One event of a session (`mfp_oauth_smtp_event`). Fields that do not
  * apply to `kind` are zero.
  */
@@ -3373,13 +3416,21 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * its `proxy_password_keep` keeps the proxy password (see
  * `mfp_oauth_settings`).
  *
+ * The new settings are converted and checked in `draft` (see
+ * `mfp_oauth_settings_draft`), zeroed again when the call returns,
+ * whatever its status. A `draft` that holds a live object is
+ * `MFP_OAUTH_STATUS_WRONG_STATE`, and nothing changes.
+ *
  * Safety:
- * `mailer` as for `_destroy`; `settings` NULL or valid.
+ * `mailer` as for `_destroy`; `settings` NULL or valid; `draft` NULL or
+ * valid for reads and writes of its storage, overlapping neither the
+ * mailer nor anything `settings` points to.
  *
  * Stack: 1,000 B at opt-level s, 1,008 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
-                                                 const mfp_oauth_settings *settings);
+                                                 const mfp_oauth_settings *settings,
+                                                 mfp_oauth_settings_draft *draft);
 
 /**
  * Writes the settings in force to `*out_settings` (after

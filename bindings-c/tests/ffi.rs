@@ -55,6 +55,19 @@ impl<T> Storage<T> {
     }
 }
 
+/// `mfp_oauth_mailer_apply_settings` through a draft of uninitialised RAM
+/// (a pattern): whatever the status, the draft holds nothing afterwards.
+///
+/// # Safety
+/// `m` as for `mfp_oauth_mailer_apply_settings`.
+unsafe fn apply(m: *mut MfpOauthMailer, c: &MfpOauthSettings) -> S {
+    let mut draft = Storage::<MfpOauthSettingsDraft>::garbage();
+    // SAFETY: the caller's mailer; the draft is storage of its own.
+    let status = unsafe { mfp_oauth_mailer_apply_settings(m, c, draft.ptr()) };
+    assert!(draft.is_zeroed(), "the draft kept something ({status:?})");
+    status
+}
+
 fn s(text: &'static str) -> MfpOauthStr {
     MfpOauthStr {
         ptr: text.as_ptr().cast(),
@@ -1701,7 +1714,7 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
             S::Ok
         );
         c.smtp_port = 2525;
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c), S::Ok);
+        assert_eq!(apply(m, &c), S::Ok);
         let image = image_of(m);
         // Over the live mailer: refused, nothing changes.
         let factory = microsoft_settings();
@@ -1726,6 +1739,36 @@ fn power_on_null_slots_are_empty_and_a_live_mailer_is_never_replaced() {
         assert_eq!(
             mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &factory),
             S::Ok
+        );
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+}
+
+/// The draft may share its memory with a token client (a union in C):
+/// while a client lives there, it is refused and left as it was; once the
+/// client is destroyed, it serves and is zeroed again.
+#[test]
+fn a_draft_that_holds_a_live_object_is_refused_untouched() {
+    let mut mailer = Storage::<MfpOauthMailer>::new();
+    let m = mailer.ptr();
+    let mut shared = Storage::<MfpOauthTokenClient>::new();
+    let mut c = microsoft_settings();
+    // SAFETY (every call): storage and locals.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_create(m, null_mut(), 0, &c), S::Ok);
+        assert_eq!(mfp_oauth_token_client_create(shared.ptr(), &c, 1), S::Ok);
+        let before = shared.words.clone();
+        c.smtp_port = 2525;
+        let draft = shared.ptr().cast::<MfpOauthSettingsDraft>();
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c, draft), S::WrongState);
+        assert_eq!(shared.words, before, "the live client was touched");
+        assert_eq!(mfp_oauth_token_client_destroy(shared.ptr()), S::Ok);
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c, draft), S::Ok);
+        assert!(shared.is_zeroed());
+        assert_eq!(settings_of(m).smtp_port, 2525);
+        assert_eq!(
+            mfp_oauth_mailer_apply_settings(m, &c, null_mut()),
+            S::NullParameter
         );
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
     }
@@ -1766,7 +1809,7 @@ fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
         assert!(back.proxy_password_keep);
         back.smtp_port = 465;
         back.smtp_security = MfpOauthSmtpSecurity::ImplicitTls as u32;
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &back), S::Ok);
+        assert_eq!(apply(m, &back), S::Ok);
         assert_eq!(persist_steps(m), [false], "a secret left the settings");
         let after = image_of(m);
         assert_eq!(after.len(), before.len());
@@ -1780,28 +1823,22 @@ fn settings_read_back_change_one_field_and_apply_keep_everything_else() {
         // The kept password does not follow to another proxy host or user.
         let mut moved = settings_of(m);
         moved.proxy_host = s("proxy.fabrikam.com");
-        assert_eq!(
-            mfp_oauth_mailer_apply_settings(m, &moved),
-            S::InvalidArgument
-        );
+        assert_eq!(apply(m, &moved), S::InvalidArgument);
         let mut moved = settings_of(m);
         moved.proxy_user = s("scanner");
-        assert_eq!(
-            mfp_oauth_mailer_apply_settings(m, &moved),
-            S::InvalidArgument
-        );
+        assert_eq!(apply(m, &moved), S::InvalidArgument);
         assert_eq!(text_of(&settings_of(m).proxy_host), "proxy.contoso.com");
         assert!(persist_steps(m).is_empty());
 
         // A new password replaces the kept one even with the flag set.
         let mut new = settings_of(m);
         new.proxy_password = s("N3w-Secret");
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &new), S::Ok);
+        assert_eq!(apply(m, &new), S::Ok);
         assert_eq!(persist_steps(m), [true]);
         // The flag off with no password removes it.
         let mut none = settings_of(m);
         none.proxy_password_keep = false;
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &none), S::Ok);
+        assert_eq!(apply(m, &none), S::Ok);
         assert_eq!(persist_steps(m), [true]);
         assert!(image_of(m).len() < after.len());
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
@@ -1929,7 +1966,7 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
         let (a, slot, seq) = save(m);
         assert_eq!((slot, seq), (MfpOauthNvSlot::A, 1));
         c.smtp_port = 2526;
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &c), S::Ok);
+        assert_eq!(apply(m, &c), S::Ok);
         let (mut b, slot, seq) = save(m);
         assert_eq!((slot, seq), (MfpOauthNvSlot::B, 2));
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);

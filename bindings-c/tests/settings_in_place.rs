@@ -1,8 +1,9 @@
 //! `mfp_oauth_mailer_apply_settings` converts the C settings in the
-//! mailer's own storage and swaps them in (R-MEM, issue 15 part 2): the
-//! C settings may point anywhere into the settings in force (a
+//! caller's draft and swaps them in (R-MEM, issue 15 part 2): the C
+//! settings may point anywhere into the settings in force (a
 //! `get_settings` result, fields exchanged), and nothing of the settings
-//! it staged, a proxy password included, stays behind in the storage.
+//! it staged, a proxy password included, stays behind in the mailer's
+//! storage or in the draft.
 
 #![allow(unsafe_code)]
 
@@ -74,6 +75,8 @@ fn settings_of(m: *const MfpOauthMailer) -> MfpOauthSettings {
 fn settings_pointing_across_the_settings_in_force_apply_as_they_read() {
     let mut store = storage::<MfpOauthMailer>();
     let m = store.as_mut_ptr();
+    let mut draft = storage::<MfpOauthSettingsDraft>();
+    let d = draft.as_mut_ptr();
     // SAFETY (every call): the storage and locals.
     unsafe {
         assert_eq!(
@@ -88,7 +91,7 @@ fn settings_pointing_across_the_settings_in_force_apply_as_they_read() {
         back.proxy_user = back.proxy_host;
         back.proxy_host = s("proxy.fabrikam.com");
         back.proxy_password_keep = false;
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &back), S::Ok);
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &back, d), S::Ok);
         let now = settings_of(m);
         assert_eq!(text_of(&now.admin_address), "fax@contoso.com");
         assert_eq!(text_of(&now.send_as[0]), "fax@contoso.com");
@@ -104,6 +107,8 @@ fn settings_pointing_across_the_settings_in_force_apply_as_they_read() {
 fn no_staged_proxy_password_stays_in_the_storage() {
     let mut store = storage::<MfpOauthMailer>();
     let m = store.as_mut_ptr();
+    let mut draft = storage::<MfpOauthSettingsDraft>();
+    let d = draft.as_mut_ptr();
     let mut c = microsoft();
     c.proxy_password = s("PW-First-7Hq2");
     // SAFETY (every call): the storage and locals.
@@ -113,27 +118,31 @@ fn no_staged_proxy_password_stays_in_the_storage() {
         // Replaced: the old password is nowhere in the storage.
         let mut next = settings_of(m);
         next.proxy_password = s("PW-Second-3Kx9");
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &next), S::Ok);
+        assert_eq!(mfp_oauth_mailer_apply_settings(m, &next, d), S::Ok);
         assert!(!holds(&store, "PW-First-7Hq2"));
         assert!(holds(&store, "PW-Second-3Kx9"));
+        assert!(!holds(&draft, "PW-First-7Hq2") && !holds(&draft, "PW-Second-3Kx9"));
         // Refused (a broken rule): nothing changes and the refused
         // settings' password is not kept either.
         let mut refused = settings_of(m);
         refused.vlan_on_network2 = true;
         refused.proxy_password = s("PW-Refused-5Lm1");
         assert_eq!(
-            mfp_oauth_mailer_apply_settings(m, &refused),
+            mfp_oauth_mailer_apply_settings(m, &refused, d),
             S::VlanOnNetwork2
         );
-        assert!(!holds(&store, "PW-Refused-5Lm1"));
+        assert!(!holds(&store, "PW-Refused-5Lm1") && !holds(&draft, "PW-Refused-5Lm1"));
         assert!(holds(&store, "PW-Second-3Kx9"));
         assert!(!settings_of(m).vlan_on_network2);
         // Refused while converting (an address that is not one): the same.
         let mut bad = settings_of(m);
         bad.proxy_password = s("PW-Bad-8Nz4");
         bad.bulk_address = s("not an address");
-        assert_eq!(mfp_oauth_mailer_apply_settings(m, &bad), S::InvalidAddress);
-        assert!(!holds(&store, "PW-Bad-8Nz4"));
+        assert_eq!(
+            mfp_oauth_mailer_apply_settings(m, &bad, d),
+            S::InvalidAddress
+        );
+        assert!(!holds(&store, "PW-Bad-8Nz4") && !holds(&draft, "PW-Bad-8Nz4"));
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
         assert!(!holds(&store, "PW-Second-3Kx9"));
     }

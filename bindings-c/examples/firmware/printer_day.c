@@ -65,7 +65,12 @@ static mfp_oauth_mailer pd_mailer;             /* static: 39 KB */
  * mailer's storage holds no user's token; 2.4 KB a user). */
 #define PD_USER_SLOTS 4
 static mfp_oauth_user_slot pd_users[PD_USER_SLOTS];
-static mfp_oauth_token_client pd_tokens;       /* static: 13 KB */
+/* The token client and the settings draft share their memory: a token
+ * exchange and a settings change never run at once (R-MEM). */
+static union {
+  mfp_oauth_token_client tokens;  /* a sign-in or a refresh: 13 KB */
+  mfp_oauth_settings_draft draft; /* mfp_oauth_mailer_apply_settings: 4.4 KB */
+} pd_shared;
 static uint8_t pd_flash[2][MFP_OAUTH_NV_IMAGE_MAX_LEN]; /* the RAM "flash" */
 static size_t pd_flash_len[2];
 /* The image goes to flash in pieces through one page: no RAM buffer the
@@ -77,7 +82,8 @@ static uint8_t pd_page[PD_PAGE_LEN];
 static char pd_request[512];
 /* At power-on, before the token client is created, its storage holds the
  * image's records (mfp_oauth_mailer_load_from). */
-_Static_assert(sizeof pd_tokens >= MFP_OAUTH_NV_RECORDS_MAX_LEN, "records fit the token client");
+_Static_assert(sizeof pd_shared.tokens >= MFP_OAUTH_NV_RECORDS_MAX_LEN,
+               "records fit the token client");
 static uint64_t pd_now = 1000;
 static int pd_persisted;
 
@@ -179,8 +185,9 @@ static int pd_token_flow(const char *const *bodies, size_t count, const char *wa
     bool sensitive = false;
     mfp_oauth_endpoint ep;
     PD_OK(PD_MEASURED("mfp_oauth_token_client_poll_transmit",
-                      mfp_oauth_token_client_poll_transmit(&pd_tokens, pd_now, (uint8_t *)req,
-                                                           sizeof pd_request - 1, &n, &sensitive, &ep)));
+                      mfp_oauth_token_client_poll_transmit(&pd_shared.tokens, pd_now,
+                                                           (uint8_t *)req, sizeof pd_request - 1,
+                                                           &n, &sensitive, &ep)));
     if (n > 0) {
       req[n] = 0;
       PD_CHECK(strcmp(ep.host, "login.microsoftonline.com") == 0 && ep.port == 443 && ep.tls);
@@ -192,25 +199,27 @@ static int pd_token_flow(const char *const *bodies, size_t count, const char *wa
       const char *r = pd_json_response(bodies[next++], resp, sizeof resp);
       size_t used = 0;
       PD_OK(PD_MEASURED("mfp_oauth_token_client_handle_input",
-                        mfp_oauth_token_client_handle_input(&pd_tokens, pd_now, (const uint8_t *)r,
-                                                            strlen(r), &used)));
-      PD_OK(mfp_oauth_token_client_handle_close(&pd_tokens, pd_now));
+                        mfp_oauth_token_client_handle_input(&pd_shared.tokens, pd_now,
+                                                            (const uint8_t *)r, strlen(r),
+                                                            &used)));
+      PD_OK(mfp_oauth_token_client_handle_close(&pd_shared.tokens, pd_now));
     }
     mfp_oauth_token_event e;
     for (;;) {
       bool plan_changed = false;
       if (via_mailer)
         PD_OK(PD_MEASURED("mfp_oauth_mailer_poll_token_event",
-                          mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1764003600, &pd_tokens,
-                                                            &e, &plan_changed)));
+                          mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1764003600,
+                                                            &pd_shared.tokens, &e,
+                                                            &plan_changed)));
       else
-        PD_OK(mfp_oauth_token_client_poll_event(&pd_tokens, &e));
+        PD_OK(mfp_oauth_token_client_poll_event(&pd_shared.tokens, &e));
       if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE) break;
       PD_CHECK(!plan_changed || e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN);
       if (e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_USER_CODE) {
         char code[33], uri[257];
         uint64_t expires = 0;
-        PD_OK(mfp_oauth_token_client_device_code(&pd_tokens, code, sizeof code, uri, sizeof uri,
+        PD_OK(mfp_oauth_token_client_device_code(&pd_shared.tokens, code, sizeof code, uri, sizeof uri,
                                                  &expires));
         PD_CHECK(strcmp(code, "FJ7K-2QXM") == 0);
         printf("panel: go to %s and enter %s\n", uri, code);
@@ -225,7 +234,7 @@ static int pd_token_flow(const char *const *bodies, size_t count, const char *wa
     }
     /* Nothing due: sleep until the client's deadline (the device poll). */
     uint64_t deadline = MFP_OAUTH_NO_DEADLINE;
-    PD_OK(mfp_oauth_token_client_poll_timeout(&pd_tokens, &deadline));
+    PD_OK(mfp_oauth_token_client_poll_timeout(&pd_shared.tokens, &deadline));
     if (n == 0 && deadline != MFP_OAUTH_NO_DEADLINE && deadline > pd_now) pd_now = deadline;
   }
   return 0;
@@ -558,12 +567,12 @@ int printer_day(void) {
 
   /* 2. Acquire in Configuration OAuth, with the device flow. */
   PD_OK(PD_MEASURED("mfp_oauth_token_client_create",
-                    mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed)));
-  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+                    mfp_oauth_token_client_create(&pd_shared.tokens, &s, 0x5eed)));
+  PD_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
   const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
   PD_CHECK(pd_token_flow(acquire, 2, "/contoso.onmicrosoft.com/oauth2/v2.0/devicecode", 0));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_acquire_admin",
-                    mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens)));
+                    mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_shared.tokens)));
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   pd_steps();
   PD_CHECK(pd_persisted == 1);
@@ -582,7 +591,7 @@ int printer_day(void) {
   }
 
   /* 4. Power cycle: RAM is gone, the flash stays. */
-  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  PD_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   pd_now = 5000; /* the clock restarts after a reset */
   /* Flash that is not memory-mapped is read through the driver, a piece at
@@ -591,8 +600,8 @@ int printer_day(void) {
   mfp_oauth_slot_reader reader = {pd_flash_read, NULL, sizeof pd_flash[0], sizeof pd_flash[1]};
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
                     mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader,
-                                               (uint8_t *)&pd_tokens, sizeof pd_tokens, NULL,
-                                               &report)));
+                                               (uint8_t *)&pd_shared.tokens,
+                                               sizeof pd_shared.tokens, NULL, &report)));
   PD_CHECK(report.slot == MFP_OAUTH_NV_SLOT_A && report.other == MFP_OAUTH_NV_SLOT_STATE_EMPTY);
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   /* Memory-mapped flash is read in place: the same state. */
@@ -617,9 +626,9 @@ int printer_day(void) {
   /* 5. The next scan refreshes first (no access token survives). */
   pd_send_scan(&plan);
   PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE);
-  PD_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  PD_OK(mfp_oauth_token_client_create(&pd_shared.tokens, &s, 0x5eed));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_start_refresh",
-                    mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_tokens)));
+                    mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_shared.tokens)));
   const char *refresh[] = {PD_REFRESHED_JSON};
   PD_CHECK(pd_token_flow(refresh, 1, "grant_type=refresh_token", 1));
   PD_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
@@ -632,8 +641,15 @@ int printer_day(void) {
   /* 6. Login-user mode with automatic deletion (R-TOK-5). */
   s.sender_mode = MFP_OAUTH_SENDER_MODE_LOGIN_USER_ADDRESS;
   s.auto_delete_user_tokens = true;
-  PD_OK(PD_MEASURED("mfp_oauth_mailer_apply_settings", mfp_oauth_mailer_apply_settings(&pd_mailer, &s)));
+  /* The draft shares the token client's memory: refused while the client
+   * lives there, untouched; applied once it is destroyed. */
+  PD_CHECK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s, &pd_shared.draft) ==
+           MFP_OAUTH_STATUS_WRONG_STATE);
+  PD_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
+  PD_OK(PD_MEASURED("mfp_oauth_mailer_apply_settings",
+                    mfp_oauth_mailer_apply_settings(&pd_mailer, &s, &pd_shared.draft)));
   pd_steps();
+  PD_OK(mfp_oauth_token_client_create(&pd_shared.tokens, &s, 0x5eed));
   /* Four users sign in, one slot each (PD_USER_SLOTS): each at the panel
    * when sending, with the device code; the connection then fails, and
    * the token stays. */
@@ -641,9 +657,9 @@ int printer_day(void) {
   for (size_t i = 0; i < PD_USER_SLOTS; i++) {
     PD_CHECK(pd_user_sends(pd_user_ids[i], &plan) == MFP_OAUTH_PLAN_KIND_NEED_USER_AUTH);
     PD_CHECK(strcmp(plan.user_id, pd_user_ids[i]) == 0);
-    PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+    PD_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
     PD_CHECK(pd_token_flow(acquire, 2, NULL, 0));
-    PD_OK(mfp_oauth_mailer_auth_succeeded(&pd_mailer, pd_now, 1764007200, &pd_tokens, &plan));
+    PD_OK(mfp_oauth_mailer_auth_succeeded(&pd_mailer, pd_now, 1764007200, &pd_shared.tokens, &plan));
     PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
     PD_OK(mfp_oauth_mailer_cancel(&pd_mailer, pd_now, MFP_OAUTH_STATUS_CONNECT_FAILED, &plan));
     pd_steps();
@@ -689,14 +705,14 @@ int printer_day(void) {
    * in within the job; the token client reports to the mailer itself. */
   s.sender_mode = MFP_OAUTH_SENDER_MODE_ADMIN_FIXED_ADDRESS;
   s.transport = MFP_OAUTH_TRANSPORT_GRAPH;
-  PD_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s));
+  PD_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
+  PD_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s, &pd_shared.draft));
   pd_steps();
   PD_CHECK(pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_REQUIRED);
   pd_send_scan(&plan);
   PD_CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);
-  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
-  PD_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
-  PD_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  PD_OK(mfp_oauth_token_client_create(&pd_shared.tokens, &s, 0x5eed));
+  PD_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
   const char *graph_acquire[] = {PD_DEVICE_JSON, PD_GRAPH_TOKEN_JSON};
   PD_CHECK(pd_token_flow(graph_acquire, 2, NULL, 1));
   PD_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
@@ -722,12 +738,12 @@ int printer_day(void) {
       0x20, 0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x74, 0x68, 0x65, 0x20, 0x64, 0x61, 0x79};
   const uint8_t random[MFP_OAUTH_SEAL_RANDOM_LEN] = {1, 2, 3, 4, 5, 6, (uint8_t)pd_now};
   mfp_oauth_nv_slot sealed = pd_persist_sealed(key, random);
-  PD_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  PD_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load_from",
                     mfp_oauth_mailer_load_from(&pd_mailer, pd_users, PD_USER_SLOTS, &reader,
-                                               (uint8_t *)&pd_tokens, sizeof pd_tokens, key,
-                                               &report)));
+                                               (uint8_t *)&pd_shared.tokens,
+                                               sizeof pd_shared.tokens, key, &report)));
   PD_CHECK(report.slot == sealed && pd_admin_status() == MFP_OAUTH_TOKEN_STATUS_ACQUIRED);
   PD_OK(mfp_oauth_mailer_destroy(&pd_mailer));
   PD_OK(PD_MEASURED("mfp_oauth_mailer_load",
@@ -748,7 +764,8 @@ int printer_day(void) {
    * 6: a printer that keeps more users signed in lends a slot more each. */
   printf("lent: mfp_oauth_mailer %u\n", (unsigned)sizeof pd_mailer);
   printf("lent: %d mfp_oauth_user_slot %u\n", PD_USER_SLOTS, (unsigned)sizeof pd_users);
-  printf("lent: mfp_oauth_token_client %u\n", (unsigned)sizeof pd_tokens);
+  printf("lent: mfp_oauth_token_client in a union with mfp_oauth_settings_draft %u\n",
+         (unsigned)sizeof pd_shared);
   printf("lent: token request buffer %u\n", (unsigned)sizeof pd_request);
   printf("lent: image page %u\n", (unsigned)sizeof pd_page);
   return pd_failed;

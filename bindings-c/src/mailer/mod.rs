@@ -18,7 +18,7 @@
 
 use core::ffi::c_char;
 
-use mfp_oauth_core::config::{Settings, Violations};
+use mfp_oauth_core::config::Violations;
 use mfp_oauth_core::diag::Id;
 use mfp_oauth_core::image::{self, DeviceKey, LoadReport, NvCursor, SlotId, SlotState};
 use mfp_oauth_core::token::WallTime;
@@ -55,15 +55,11 @@ pub use users::{MfpOauthUserSlot, MFP_OAUTH_MAX_USER_SLOTS, MFP_OAUTH_USER_SLOT_
 /// lends (`mfp_oauth_user_slot`).
 pub(crate) type LentMailer = mfp_oauth_core::mailer::Mailer<users::LentSlots>;
 
-/// The mailer, where its next image goes, and where new settings are
-/// staged.
+/// The mailer and where its next image goes. New settings are staged in
+/// the caller's `mfp_oauth_settings_draft`, not here (R-MEM).
 pub(crate) struct MailerObj {
     mailer: LentMailer,
     cursor: NvCursor,
-    /// `mfp_oauth_mailer_apply_settings` converts the C settings here,
-    /// validates them here and swaps them in (R-MEM: not 4 KB of settings
-    /// on the caller's stack, moved twice); reset (wiped) between calls.
-    staged: Settings,
     /// The image being written in pieces (`mfp_oauth_mailer_save_begin`),
     /// with its slot and sequence number.
     piece_save: Option<PieceSave>,
@@ -79,20 +75,21 @@ impl Drop for MailerObj {
     }
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 40,272
+/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 35,720
 /// octets, alignment 8 (the token store without its users' slots, which
 /// the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
 /// cached access tokens; the SMTP session 8 KB with the job's envelope and
-/// no copy of the token; the settings in force and the staged ones 4.2 KB
-/// each; the mail API session 7 KB with Graph's upload-session place: its
-/// 2 KB upload URL and the large attachments' layout).
+/// no copy of the token; the settings in force 4.4 KB, new ones being
+/// checked in the caller's `mfp_oauth_settings_draft`; the mail API
+/// session 7 KB with Graph's upload-session place: its 2 KB upload URL and
+/// the large attachments' layout).
 #[cfg(target_pointer_width = "64")]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 5034;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 4465;
 /// 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
-/// Cortex-M): 39,480 octets, alignment 8 (as above, with 4-octet lengths
+/// Cortex-M): 35,040 octets, alignment 8 (as above, with 4-octet lengths
 /// and pointers).
 #[cfg(not(target_pointer_width = "64"))]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 4935;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 4380;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;

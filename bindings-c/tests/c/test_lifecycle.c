@@ -10,24 +10,24 @@
 #include "../../examples/firmware/printer_day.c"
 
 /* A fresh mailer whose administrator holds a token (Acquire with the
- * device flow), the token client left live in pd_tokens. */
+ * device flow), the token client left live in pd_shared.tokens. */
 static void t_admin_ready(mfp_oauth_settings *s) {
   pd_now = 1000;
   memset(&pd_mailer, 0, sizeof pd_mailer);
-  memset(&pd_tokens, 0, sizeof pd_tokens);
+  memset(&pd_shared.tokens, 0, sizeof pd_shared.tokens);
   CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, s));
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, s, 0x5eed));
-  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_shared.tokens, s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
   const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
   CHECK(pd_token_flow(acquire, 2, NULL, 0));
-  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
+  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_shared.tokens));
   mfp_oauth_step st;
   do CHECK_OK(mfp_oauth_mailer_poll_event(&pd_mailer, pd_now, &st));
   while (st.kind != MFP_OAUTH_STEP_KIND_NONE);
 }
 
 static void t_teardown(void) {
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
   CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
 }
 
@@ -53,7 +53,9 @@ TEST(the_plan_names_the_from_address) {
   /* Login user's address: From is the user's registered address, named
    * from the first plan on (here the sign-in), before any token. */
   s.sender_mode = MFP_OAUTH_SENDER_MODE_LOGIN_USER_ADDRESS;
-  CHECK_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s));
+  /* The draft shares the token client's memory (printer_day.c). */
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&pd_mailer, &s, &pd_shared.draft));
   mfp_oauth_str to = PD_STR("alice@contoso.com");
   mfp_oauth_job job;
   memset(&job, 0, sizeof job);
@@ -98,14 +100,14 @@ TEST(the_size_follows_the_from_before_the_session) {
 
 static void t_feed_tokens(const char *text) {
   size_t used = 0;
-  CHECK_OK(mfp_oauth_token_client_handle_input(&pd_tokens, pd_now, (const uint8_t *)text,
+  CHECK_OK(mfp_oauth_token_client_handle_input(&pd_shared.tokens, pd_now, (const uint8_t *)text,
                                                strlen(text), &used));
   CHECK(used == strlen(text));
 }
 
 static bool t_done(void) {
   bool done = false;
-  CHECK_OK(mfp_oauth_token_client_connection_done(&pd_tokens, &done));
+  CHECK_OK(mfp_oauth_token_client_connection_done(&pd_shared.tokens, &done));
   return done;
 }
 
@@ -114,14 +116,14 @@ static size_t t_token_request(void) {
   size_t n = 0;
   bool sensitive = false;
   mfp_oauth_endpoint ep;
-  CHECK_OK(mfp_oauth_token_client_poll_transmit(&pd_tokens, pd_now, req, sizeof req, &n, &sensitive,
+  CHECK_OK(mfp_oauth_token_client_poll_transmit(&pd_shared.tokens, pd_now, req, sizeof req, &n, &sensitive,
                                                 &ep));
   return n;
 }
 
 static mfp_oauth_token_event_kind t_token_event(void) {
   mfp_oauth_token_event e;
-  CHECK_OK(mfp_oauth_token_client_poll_event(&pd_tokens, &e));
+  CHECK_OK(mfp_oauth_token_client_poll_event(&pd_shared.tokens, &e));
   return e.kind;
 }
 
@@ -130,12 +132,12 @@ static mfp_oauth_token_event_kind t_token_event(void) {
 TEST(the_token_connection_says_when_to_close) {
   mfp_oauth_settings s = pd_settings();
   static char resp[2048];
-  memset(&pd_tokens, 0, sizeof pd_tokens);
+  memset(&pd_shared.tokens, 0, sizeof pd_shared.tokens);
   pd_now = 1000;
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 7));
-  CHECK_STATUS(mfp_oauth_token_client_connection_done(&pd_tokens, NULL),
+  CHECK_OK(mfp_oauth_token_client_create(&pd_shared.tokens, &s, 7));
+  CHECK_STATUS(mfp_oauth_token_client_connection_done(&pd_shared.tokens, NULL),
                MFP_OAUTH_STATUS_NULL_PARAMETER);
-  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
   CHECK(t_done()); /* nothing sent: no connection needed */
 
   /* The device authorization, its response fed in two pieces. */
@@ -155,7 +157,7 @@ TEST(the_token_connection_says_when_to_close) {
   /* A poll answered "authorization_pending": no event at all, yet the
    * connection has served. */
   uint64_t deadline = 0;
-  CHECK_OK(mfp_oauth_token_client_poll_timeout(&pd_tokens, &deadline));
+  CHECK_OK(mfp_oauth_token_client_poll_timeout(&pd_shared.tokens, &deadline));
   pd_now = deadline;
   CHECK(t_token_request() > 0);
   CHECK(!t_done());
@@ -167,20 +169,20 @@ TEST(the_token_connection_says_when_to_close) {
   CHECK(t_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_NONE);
 
   /* A response without Content-Length ends with the server's close. */
-  CHECK_OK(mfp_oauth_token_client_poll_timeout(&pd_tokens, &deadline));
+  CHECK_OK(mfp_oauth_token_client_poll_timeout(&pd_shared.tokens, &deadline));
   pd_now = deadline;
   CHECK(t_token_request() > 0);
   snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n%s",
            PD_TOKEN_JSON);
   t_feed_tokens(resp);
   CHECK(!t_done());
-  CHECK_OK(mfp_oauth_token_client_handle_close(&pd_tokens, pd_now));
+  CHECK_OK(mfp_oauth_token_client_handle_close(&pd_shared.tokens, pd_now));
   CHECK(t_done());
   CHECK(t_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_REFRESH_TOKEN_ROTATED);
   CHECK(t_token_event() == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN);
   CHECK(t_done());
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
-  CHECK_STATUS(mfp_oauth_token_client_connection_done(&pd_tokens, &(bool){false}),
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
+  CHECK_STATUS(mfp_oauth_token_client_connection_done(&pd_shared.tokens, &(bool){false}),
                MFP_OAUTH_STATUS_WRONG_STATE);
 }
 
@@ -326,7 +328,7 @@ TEST(done_comes_once_the_quit_went_out) {
  * `status` and `json`, up to the client's end (not yet taken by anyone). */
 static void t_refresh_answered(const char *status, const char *json) {
   static char resp[2048];
-  CHECK_OK(mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_tokens));
+  CHECK_OK(mfp_oauth_mailer_start_refresh(&pd_mailer, pd_now, &pd_shared.tokens));
   CHECK(t_token_request() > 0);
   snprintf(resp, sizeof resp,
            "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %u\r\n\r\n%s",
@@ -346,7 +348,7 @@ static mfp_oauth_plan t_exchange_plan(void) {
 static mfp_oauth_token_event t_mailer_token_event(bool *changed) {
   mfp_oauth_token_event e;
   *changed = false;
-  CHECK_OK(mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 0, &pd_tokens, &e, changed));
+  CHECK_OK(mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 0, &pd_shared.tokens, &e, changed));
   return e;
 }
 
@@ -372,7 +374,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   /* Once only, and a report by the client's way changes nothing. */
   e = t_mailer_token_event(&changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE && !changed);
-  CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_tokens, &plan),
+  CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_shared.tokens, &plan),
                MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
@@ -383,7 +385,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   t_refresh_answered("200 OK", PD_REFRESHED_JSON);
   while (t_token_event() != MFP_OAUTH_TOKEN_EVENT_KIND_NONE) {
   }
-  CHECK_OK(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_tokens, &plan));
+  CHECK_OK(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_shared.tokens, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
   e = t_mailer_token_event(&changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_NONE && !changed);
@@ -395,7 +397,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   do e = t_mailer_token_event(&changed);
   while (e.kind != MFP_OAUTH_TOKEN_EVENT_KIND_NONE && !changed);
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_ACCESS_TOKEN && changed);
-  CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_tokens, &plan),
+  CHECK_STATUS(mfp_oauth_mailer_exchange_succeeded(&pd_mailer, pd_now, 0, &pd_shared.tokens, &plan),
                MFP_OAUTH_STATUS_WRONG_STATE);
   CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_CONNECT);
@@ -406,7 +408,7 @@ TEST(the_two_ways_to_finish_a_token_flow_may_be_mixed) {
   t_exchange_plan();
   t_refresh_answered("400 Bad Request", "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: expired\"}");
   mfp_oauth_token_event end;
-  CHECK_OK(mfp_oauth_token_client_poll_event(&pd_tokens, &end));
+  CHECK_OK(mfp_oauth_token_client_poll_event(&pd_shared.tokens, &end));
   CHECK(end.kind == MFP_OAUTH_TOKEN_EVENT_KIND_REAUTH_REQUIRED);
   CHECK_OK(mfp_oauth_mailer_exchange_failed(&pd_mailer, pd_now, true, end.diag, &plan));
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_NEED_ADMIN_AUTH);

@@ -121,6 +121,17 @@ TEST(misuse) {
 
 /* ---- issue 16: power-on, settings round trip, support log, header ---- */
 
+/* Where the tests' new settings are checked (mfp_oauth_mailer_apply_settings). */
+static mfp_oauth_settings_draft t_draft;
+
+/* Whether every octet of `p` is zero. */
+static bool t_all_zero(const void *p, size_t len) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < len; i++)
+    if (b[i] != 0) return false;
+  return true;
+}
+
 /* Drains the steps of `m`; returns the number of PERSIST steps, and sets
  * *erased when one of them asked to erase the other slot. */
 static int t_drain(mfp_oauth_mailer *m, bool *erased) {
@@ -177,7 +188,7 @@ TEST(load_and_create_refuse_a_live_mailer) {
   mfp_oauth_nv_report r;
   CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
   s.smtp_port = 2525;
-  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s, &t_draft));
   size_t n = t_image(&m, image);
   mfp_oauth_settings factory = pd_settings();
   CHECK_STATUS(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &factory), MFP_OAUTH_STATUS_WRONG_STATE);
@@ -226,7 +237,7 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   CHECK(back.proxy_password.ptr == NULL && back.proxy_password.len == 0);
   CHECK(back.proxy_password_keep);
   back.smtp_port = 2525;
-  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &back));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &back, &t_draft));
   bool erased = false;
   CHECK(t_drain(&m, &erased) == 1);
   CHECK(!erased);
@@ -237,7 +248,46 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
   CHECK(t_str_is(back.send_as[1], "fax@contoso.com") && t_str_is(back.proxy_user, "printer"));
   /* The kept password never follows to another proxy. */
   back.proxy_host = PD_STR("proxy.fabrikam.com");
-  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &back), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &back, &t_draft), MFP_OAUTH_STATUS_INVALID_ARGUMENT);
+  CHECK_OK(mfp_oauth_mailer_destroy(&m));
+}
+
+/* The draft holds nothing once apply_settings returns, applied or refused
+ * (a proxy password included), and a draft that holds a live token client
+ * (a union, as in the printer day) is refused and left as it was. */
+TEST(the_settings_draft_is_empty_after_each_call_and_spares_a_live_client) {
+  static mfp_oauth_mailer m;
+  static mfp_oauth_user_slot m_users[MFP_OAUTH_MAX_USER_SLOTS];
+  static union {
+    mfp_oauth_token_client tokens;
+    mfp_oauth_settings_draft draft;
+  } shared;
+  memset(&m, 0, sizeof m);
+  memset(&shared, 0xA5, sizeof shared); /* garbage: whatever the RAM held */
+  mfp_oauth_settings s = t_settings_with_proxy();
+  CHECK_OK(mfp_oauth_mailer_create(&m, m_users, MFP_OAUTH_MAX_USER_SLOTS, &s));
+  s.smtp_port = 2525;
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s, &shared.draft));
+  CHECK(t_all_zero(&shared.draft, sizeof shared.draft));
+  s.proxy_password = PD_STR("Refused-Pr0xy!");
+  s.refresh_margin_s = 1801;
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s, &shared.draft),
+               MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  CHECK(t_all_zero(&shared.draft, sizeof shared.draft));
+  s.refresh_margin_s = 900;
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s, NULL), MFP_OAUTH_STATUS_NULL_PARAMETER);
+  /* A token client lives in the union: refused, the client untouched. */
+  CHECK_OK(mfp_oauth_token_client_create(&shared.tokens, &s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&shared.tokens, 0));
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s, &shared.draft),
+               MFP_OAUTH_STATUS_WRONG_STATE);
+  uint64_t deadline = 0;
+  CHECK_OK(mfp_oauth_token_client_poll_timeout(&shared.tokens, &deadline));
+  CHECK_OK(mfp_oauth_token_client_destroy(&shared.tokens));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s, &shared.draft));
+  mfp_oauth_settings back;
+  CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
+  CHECK(back.smtp_port == 2525);
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
 }
 
@@ -245,12 +295,12 @@ TEST(settings_round_trip_keeps_send_as_and_the_proxy_password) {
 static void t_acquired(const mfp_oauth_settings *s) {
   memset(&pd_mailer, 0, sizeof pd_mailer);
   CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, s));
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, s, 0x5eed));
-  CHECK_OK(mfp_oauth_token_client_start_device(&pd_tokens, pd_now));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_shared.tokens, s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_start_device(&pd_shared.tokens, pd_now));
   const char *acquire[] = {PD_DEVICE_JSON, PD_TOKEN_JSON};
   CHECK(pd_token_flow(acquire, 2, NULL, 0));
-  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_tokens));
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  CHECK_OK(mfp_oauth_mailer_acquire_admin(&pd_mailer, pd_now, 1764000000, &pd_shared.tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
   t_drain(&pd_mailer, NULL);
 }
 
@@ -540,7 +590,7 @@ TEST(the_image_is_written_in_pieces_through_a_small_page) {
   CHECK_OK(mfp_oauth_mailer_save_next(&m, page, sizeof page, &offset, &n));
   memcpy(slots[slot] + offset, page, n);
   s.smtp_port = 2525;
-  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s, &t_draft));
   mfp_oauth_status st;
   while ((st = mfp_oauth_mailer_save_next(&m, page, sizeof page, &offset, &n)) == MFP_OAUTH_STATUS_OK &&
          n > 0)
@@ -601,7 +651,7 @@ TEST(power_on_reads_flash_through_the_driver) {
   t_pieces(&m, key, random, slots[0], &slot, &seq);
   CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
   s.smtp_port = 2525;
-  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s));
+  CHECK_OK(mfp_oauth_mailer_apply_settings(&m, &s, &t_draft));
   t_pieces(&m, key, random, slots[1], &slot, &seq);
   CHECK_OK(mfp_oauth_mailer_image_written(&m, slot, seq));
   CHECK_OK(mfp_oauth_mailer_destroy(&m));
@@ -672,7 +722,7 @@ TEST(the_refresh_margin_is_a_setting) {
   CHECK_OK(mfp_oauth_mailer_settings(&m, &back));
   CHECK(back.refresh_margin_s == 900);
   s.refresh_margin_s = 1801;
-  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
+  CHECK_STATUS(mfp_oauth_mailer_apply_settings(&m, &s, &t_draft), MFP_OAUTH_STATUS_REFRESH_MARGIN_INVALID);
   size_t n = t_image(&m, image);
   mfp_oauth_nv_report r;
   CHECK_OK(mfp_oauth_mailer_load(&m2, m2_users, MFP_OAUTH_MAX_USER_SLOTS, image, n, NULL, 0, NULL, &r));
@@ -739,44 +789,44 @@ TEST(app_only_with_a_certificate_signed_by_the_firmware) {
   mfp_oauth_plan plan;
   memset(&pd_mailer, 0, sizeof pd_mailer);
   CHECK_OK(mfp_oauth_mailer_create(&pd_mailer, pd_users, PD_USER_SLOTS, &s));
-  CHECK_OK(mfp_oauth_token_client_create(&pd_tokens, &s, 0x5eed));
+  CHECK_OK(mfp_oauth_token_client_create(&pd_shared.tokens, &s, 0x5eed));
   pd_send_scan(&plan);
   CHECK(plan.kind == MFP_OAUTH_PLAN_KIND_TOKEN_EXCHANGE);
   uint8_t jti[MFP_OAUTH_JTI_RANDOM_LEN];
   memset(jti, 0x42, sizeof jti);
-  CHECK_STATUS(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 0, jti, &pd_tokens),
+  CHECK_STATUS(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 0, jti, &pd_shared.tokens),
                MFP_OAUTH_STATUS_ASSERTION_TIME_RANGE);
-  CHECK_OK(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 1796000000, jti, &pd_tokens));
+  CHECK_OK(mfp_oauth_mailer_start_token_request(&pd_mailer, pd_now, 1796000000, jti, &pd_shared.tokens));
   /* Nothing to send before the signature. */
   size_t n = 0;
   bool sensitive = false;
   mfp_oauth_endpoint ep;
-  CHECK_OK(mfp_oauth_token_client_poll_transmit(&pd_tokens, pd_now, (uint8_t *)pd_request,
+  CHECK_OK(mfp_oauth_token_client_poll_transmit(&pd_shared.tokens, pd_now, (uint8_t *)pd_request,
                                                 sizeof pd_request, &n, &sensitive, &ep));
   CHECK(n == 0);
   mfp_oauth_token_event e;
   bool changed = false;
-  CHECK_OK(mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1796000000, &pd_tokens, &e, &changed));
+  CHECK_OK(mfp_oauth_mailer_poll_token_event(&pd_mailer, pd_now, 1796000000, &pd_shared.tokens, &e, &changed));
   CHECK(e.kind == MFP_OAUTH_TOKEN_EVENT_KIND_SIGNATURE_REQUIRED && !changed);
   size_t len = 0;
-  CHECK_STATUS(mfp_oauth_token_client_signing_input(&pd_tokens, (uint8_t *)pd_request, 8, &len),
+  CHECK_STATUS(mfp_oauth_token_client_signing_input(&pd_shared.tokens, (uint8_t *)pd_request, 8, &len),
                MFP_OAUTH_STATUS_BUFFER_TOO_SMALL);
   CHECK(len > 8 && len <= MFP_OAUTH_MAX_SIGNING_INPUT_LEN);
-  CHECK_OK(mfp_oauth_token_client_signing_input(&pd_tokens, (uint8_t *)pd_request, sizeof pd_request,
+  CHECK_OK(mfp_oauth_token_client_signing_input(&pd_shared.tokens, (uint8_t *)pd_request, sizeof pd_request,
                                                 &len));
   CHECK(memchr(pd_request, '.', len) != NULL); /* header "." claims */
   uint8_t sig[256];
   memset(sig, 0x5a, sizeof sig);
   uint8_t too_long[MFP_OAUTH_MAX_SIGNATURE_LEN + 1];
   memset(too_long, 0, sizeof too_long);
-  CHECK_STATUS(mfp_oauth_token_client_handle_signature(&pd_tokens, pd_now, too_long, sizeof too_long),
+  CHECK_STATUS(mfp_oauth_token_client_handle_signature(&pd_shared.tokens, pd_now, too_long, sizeof too_long),
                MFP_OAUTH_STATUS_SIGNING_FAILED);
-  CHECK_OK(mfp_oauth_token_client_handle_signature(&pd_tokens, pd_now, sig, sizeof sig));
+  CHECK_OK(mfp_oauth_token_client_handle_signature(&pd_shared.tokens, pd_now, sig, sizeof sig));
   const char *answer[] = {app_token};
   CHECK(pd_token_flow(answer, 1, "client_assertion=", 1));
   CHECK_OK(mfp_oauth_mailer_plan(&pd_mailer, &plan));
   pd_connect_and_send(&plan);
-  CHECK_OK(mfp_oauth_token_client_destroy(&pd_tokens));
+  CHECK_OK(mfp_oauth_token_client_destroy(&pd_shared.tokens));
   CHECK_OK(mfp_oauth_mailer_destroy(&pd_mailer));
 }
 
@@ -1395,6 +1445,7 @@ static const test_case cases[] = {
     CASE(erased_slots_may_be_passed_as_null),
     CASE(load_and_create_refuse_a_live_mailer),
     CASE(settings_round_trip_keeps_send_as_and_the_proxy_password),
+    CASE(the_settings_draft_is_empty_after_each_call_and_spares_a_live_client),
     CASE(the_mailer_keeps_the_reply_that_failed_the_job),
     CASE(a_certificate_refused_at_starttls_fails_the_job_with_its_diagnostic),
     CASE(readers_take_const_handles),
