@@ -161,25 +161,25 @@
 
 #if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 35,720
+ * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 33,080
  * octets, alignment 8 (the token store without its users' slots, which
  * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
- * cached access tokens; the SMTP session 8 KB with the job's envelope and
- * no copy of the token; the settings in force 4.4 KB, new ones being
+ * cached access tokens; the SMTP session 5 KB with the job's envelope, its
+ * recipients packed, and no copy of the token; the settings in force 4.4 KB, new ones being
  * checked in the caller's `mfp_oauth_settings_draft`; the mail API
  * session 7 KB with Graph's upload-session place: its 2 KB upload URL and
  * the large attachments' layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 4465
+#define MFP_OAUTH_MAILER_WORDS 4135
 #endif
 
 #if !defined(MFP_OAUTH_POINTER_64)
 /**
  * 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
- * Cortex-M): 35,040 octets, alignment 8 (as above, with 4-octet lengths
+ * Cortex-M): 32,456 octets, alignment 8 (as above, with 4-octet lengths
  * and pointers).
  */
-#define MFP_OAUTH_MAILER_WORDS 4380
+#define MFP_OAUTH_MAILER_WORDS 4057
 #endif
 
 /**
@@ -304,12 +304,13 @@
 #define MFP_OAUTH_MAX_SEND_AS 4
 
 /**
- * 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
- * (the session needs about 12.2 KB on a 64-bit host and less on a 32-bit
- * MCU; the rest is headroom so that the core can grow without an ABI
- * change). Most of it is the access token (4 KB) and the envelope.
+ * 64-bit words of `mfp_oauth_smtp` storage: 10,240 octets, alignment 8
+ * (the session needs about 9.4 KB on a 64-bit host and a little less on a
+ * 32-bit MCU; the rest is headroom so that the core can grow without an
+ * ABI change). Most of it is the access token (4 KB), the command line
+ * and the envelope (1.6 KB, the recipients packed).
  */
-#define MFP_OAUTH_SMTP_WORDS 1600
+#define MFP_OAUTH_SMTP_WORDS 1280
 
 /**
  * Smallest `out_len` of `mfp_oauth_smtp_write_body`: room for a

@@ -270,7 +270,7 @@ mod tests {
             Err(SubmitError::InvalidAddress)
         );
         assert_eq!(e.to.len(), 1);
-        assert_eq!(e.to[0].as_str(), "alice@contoso.com");
+        assert_eq!(e.to.first(), Some("alice@contoso.com"));
         for i in 1..MAX_RECIPIENTS {
             assert_eq!(e.add_recipient_text(&format!("u{i}@contoso.com")), Ok(()));
         }
@@ -280,7 +280,7 @@ mod tests {
         );
         assert_eq!(e.to.len(), MAX_RECIPIENTS);
         let last = format!("u{}@contoso.com", MAX_RECIPIENTS - 1);
-        assert_eq!(e.to[MAX_RECIPIENTS - 1].as_str(), last);
+        assert_eq!(e.to.get(MAX_RECIPIENTS - 1), Some(last.as_str()));
     }
 
     #[test]

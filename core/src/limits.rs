@@ -24,6 +24,12 @@ pub const MAX_REFRESH_TOKEN_LEN: usize = 2048;
 /// Recipients of one message (RCPT TO commands).
 pub const MAX_RECIPIENTS: usize = 16;
 
+/// Octets of a message's recipient addresses together (R-MEM): 80 on
+/// average for [`MAX_RECIPIENTS`], and any one address of the longest
+/// length ([`MAX_ADDRESS_LEN`]) fits. The envelope keeps them packed, not
+/// in sixteen places of the longest length (4 KB).
+pub const MAX_RECIPIENTS_LEN: usize = 1280;
+
 /// An SMTP command line that may carry a SASL initial response, CRLF
 /// included (RFC 5321 §4.5.3.1.4 and RFC 4954 §4: longer lines must not use
 /// the initial response and go two-step instead).

@@ -75,21 +75,21 @@ impl Drop for MailerObj {
     }
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 35,720
+/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 33,080
 /// octets, alignment 8 (the token store without its users' slots, which
 /// the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
-/// cached access tokens; the SMTP session 8 KB with the job's envelope and
-/// no copy of the token; the settings in force 4.4 KB, new ones being
+/// cached access tokens; the SMTP session 5 KB with the job's envelope, its
+/// recipients packed, and no copy of the token; the settings in force 4.4 KB, new ones being
 /// checked in the caller's `mfp_oauth_settings_draft`; the mail API
 /// session 7 KB with Graph's upload-session place: its 2 KB upload URL and
 /// the large attachments' layout).
 #[cfg(target_pointer_width = "64")]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 4465;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 4135;
 /// 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
-/// Cortex-M): 35,040 octets, alignment 8 (as above, with 4-octet lengths
+/// Cortex-M): 32,456 octets, alignment 8 (as above, with 4-octet lengths
 /// and pointers).
 #[cfg(not(target_pointer_width = "64"))]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 4380;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 4057;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;

@@ -36,11 +36,12 @@ pub(crate) mod session;
 pub use event::*;
 pub use session::*;
 
-/// 64-bit words of `mfp_oauth_smtp` storage: 12,800 octets, alignment 8
-/// (the session needs about 12.2 KB on a 64-bit host and less on a 32-bit
-/// MCU; the rest is headroom so that the core can grow without an ABI
-/// change). Most of it is the access token (4 KB) and the envelope.
-pub const MFP_OAUTH_SMTP_WORDS: usize = 1600;
+/// 64-bit words of `mfp_oauth_smtp` storage: 10,240 octets, alignment 8
+/// (the session needs about 9.4 KB on a 64-bit host and a little less on a
+/// 32-bit MCU; the rest is headroom so that the core can grow without an
+/// ABI change). Most of it is the access token (4 KB), the command line
+/// and the envelope (1.6 KB, the recipients packed).
+pub const MFP_OAUTH_SMTP_WORDS: usize = 1280;
 
 /// Storage for one SMTP session (`mfp_oauth_smtp`), allocated by the
 /// caller: static, on a task's stack, or inside the caller's own structs.
@@ -381,7 +382,7 @@ pub unsafe extern "C" fn mfp_oauth_smtp_send_message(
         }
         // SAFETY: `to` is valid for `to_count` entries (contract).
         let list = unsafe { core::slice::from_raw_parts(to, to_count) };
-        // Filled where the session keeps it (R-MEM): no envelope (4.4 KB)
+        // Filled where the session keeps it (R-MEM): no envelope (1.6 KB)
         // built on this stack and moved.
         let filled = client.send_message_with(Instant::from_millis(now_ms), |e| {
             e.from = from;

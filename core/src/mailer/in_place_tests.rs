@@ -440,3 +440,58 @@ fn a_bad_address_given_as_text_fails_the_job() {
         assert!(!matches!(next, Plan::Failed { .. }), "{next:?}");
     }
 }
+
+/// The envelope keeps its recipients packed (R-MEM): a job with more
+/// recipients than [`crate::limits::MAX_RECIPIENTS`], or whose addresses
+/// are longer together than [`crate::limits::MAX_RECIPIENTS_LEN`], fails
+/// as `CapacityExceeded` before anything reaches the network, and the
+/// next job starts clean.
+#[test]
+fn recipients_past_their_bounds_fail_the_job() {
+    use crate::limits::{MAX_ADDRESS_LEN, MAX_RECIPIENTS, MAX_RECIPIENTS_LEN};
+    let many: Vec<String> = (0..=MAX_RECIPIENTS)
+        .map(|i| format!("u{i}@fabrikam.com"))
+        .collect();
+    let long_one = |i: usize| {
+        let domain = "@fabrikam.com";
+        format!(
+            "{i:03}{}{domain}",
+            "x".repeat(MAX_ADDRESS_LEN - 3 - domain.len())
+        )
+    };
+    let long: Vec<String> = (0..=MAX_RECIPIENTS_LEN / MAX_ADDRESS_LEN)
+        .map(long_one)
+        .collect();
+    let fits: Vec<String> = (0..MAX_RECIPIENTS_LEN / MAX_ADDRESS_LEN)
+        .map(long_one)
+        .collect();
+    let one = ["bob@fabrikam.com"];
+    for (list, ok) in [(&many, false), (&long, false), (&fits, true)] {
+        let to: Vec<&str> = list.iter().map(String::as_str).collect();
+        let job = JobText {
+            function: Function::ScanToEmail,
+            user_id: None,
+            user_address: None,
+            from: None,
+            to: &to,
+            size: Some(10),
+        };
+        let mut m = Mailer::new(valid(SenderMode::AdminFixedAddress), TokenStore::new());
+        let plan = m.submit_text(at(1), &job).unwrap();
+        if ok {
+            assert!(!matches!(plan, Plan::Failed { .. }), "{plan:?}");
+            continue;
+        }
+        assert_eq!(
+            plan,
+            Plan::Failed {
+                diag: Id::CapacityExceeded
+            },
+            "{} recipients",
+            to.len()
+        );
+        assert!(m.job_from().is_none());
+        let next = m.submit_text(at(2), &JobText { to: &one, ..job }).unwrap();
+        assert!(!matches!(next, Plan::Failed { .. }), "{next:?}");
+    }
+}

@@ -829,7 +829,7 @@ impl Session {
                 self.envelope
                     .as_ref()
                     .and_then(|e| e.to.get(usize::from(*i)))
-                    .map_or("", Address::as_str),
+                    .unwrap_or(""),
             ),
             Cmd::Data => Command::Data,
             Cmd::BdatLast { tail, len } => {

@@ -293,6 +293,9 @@ pub enum SubmitError {
     NoRecipients,
     /// More than [`crate::limits::MAX_RECIPIENTS`] recipients.
     TooManyRecipients,
+    /// The recipients' addresses together are longer than
+    /// [`crate::limits::MAX_RECIPIENTS_LEN`] octets.
+    RecipientsTooLong,
     /// A recipient is not an acceptable address.
     InvalidAddress,
 }
@@ -303,6 +306,7 @@ impl fmt::Display for SubmitError {
             SubmitError::WrongState => "a message is in progress or the session is over",
             SubmitError::NoRecipients => "the envelope has no recipient",
             SubmitError::TooManyRecipients => "too many recipients",
+            SubmitError::RecipientsTooLong => "the recipients' addresses are too long together",
             SubmitError::InvalidAddress => "a recipient is not an acceptable address",
         })
     }
@@ -315,7 +319,7 @@ impl Diagnostic for SubmitError {
         match self {
             SubmitError::WrongState => Id::WrongState,
             SubmitError::NoRecipients => Id::InvalidArgument,
-            SubmitError::TooManyRecipients => Id::CapacityExceeded,
+            SubmitError::TooManyRecipients | SubmitError::RecipientsTooLong => Id::CapacityExceeded,
             SubmitError::InvalidAddress => Id::InvalidAddress,
         }
     }

@@ -78,11 +78,13 @@
 mod classify;
 mod client;
 mod event;
+mod recipients;
 mod settings;
 
 pub use classify::{classify, refresh_may_help};
 pub use client::{BodyProgress, Client, Session, Transmit, MAX_AUTH_ATTEMPTS};
 pub use event::{BodyError, Error, Event, Stage, SubmitError, TokenError};
+pub use recipients::Recipients;
 pub use settings::{Envelope, MechanismPreference, Security, Settings, SettingsError, Timeouts};
 
 pub use crate::wire::ehlo::Capabilities;

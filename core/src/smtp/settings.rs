@@ -2,11 +2,11 @@
 //! and the envelope of a message.
 
 use core::fmt;
-use heapless::{String, Vec};
+use heapless::String;
 
 use crate::address::Address;
 use crate::diag::{Diagnostic, Id};
-use crate::limits::{MAX_DOMAIN_LEN, MAX_RECIPIENTS};
+use crate::limits::MAX_DOMAIN_LEN;
 use crate::time::Duration;
 
 /// How the connection is secured.
@@ -206,8 +206,9 @@ impl Settings {
 pub struct Envelope {
     /// `MAIL FROM` address.
     pub from: Address,
-    /// `RCPT TO` addresses, in order.
-    pub to: Vec<Address, MAX_RECIPIENTS>,
+    /// `RCPT TO` addresses, in order (at most [`crate::limits::MAX_RECIPIENTS`], packed:
+    /// [`Recipients`]).
+    pub to: Recipients,
     /// Size of the message in octets, if known: checked against the
     /// server's SIZE before anything is sent, and declared in `MAIL FROM`.
     pub size: Option<u64>,
@@ -215,11 +216,11 @@ pub struct Envelope {
 
 impl Envelope {
     /// No sender, no recipient: a constant whose bytes are all zero or
-    /// unset, so that writing it in place is a memset, not a 4.4 KB
-    /// temporary or a copy from flash (R-MEM).
+    /// unset, so that writing it in place is a memset, not a temporary or
+    /// a copy from flash (R-MEM).
     pub(crate) const EMPTY: Envelope = Envelope {
         from: Address::NONE,
-        to: Vec::new(),
+        to: Recipients::new(),
         size: None,
     };
 
@@ -228,27 +229,27 @@ impl Envelope {
     pub fn new(from: Address) -> Self {
         Envelope {
             from,
-            to: Vec::new(),
+            to: Recipients::new(),
             size: None,
         }
     }
 
-    /// Add a recipient; fails when [`MAX_RECIPIENTS`] are already there.
+    /// Add a recipient; fails when [`crate::limits::MAX_RECIPIENTS`] are already there,
+    /// or when the addresses would be longer than
+    /// [`crate::limits::MAX_RECIPIENTS_LEN`] together.
     pub fn add_recipient(&mut self, to: Address) -> Result<(), SubmitError> {
-        self.to.push(to).map_err(|_| SubmitError::TooManyRecipients)
+        self.to.push(to.as_str())
     }
 
     /// Add the recipient `to`, checked as [`Address::parse`] checks it and
     /// written where the envelope keeps it (R-MEM: no address made on the
-    /// caller's frame and moved). Fails when it is not an address or
-    /// [`MAX_RECIPIENTS`] are already there; the envelope is then
+    /// caller's frame and moved). Fails as [`Envelope::add_recipient`]
+    /// does, or when it is not an address; the envelope is then
     /// unchanged.
     pub fn add_recipient_text(&mut self, to: &str) -> Result<(), SubmitError> {
-        Address::push_onto(&mut self.to, to).map_err(|e| match e {
-            Some(_) => SubmitError::InvalidAddress,
-            None => SubmitError::TooManyRecipients,
-        })
+        self.to.push(to)
     }
 }
 
 use super::event::SubmitError;
+use super::recipients::Recipients;

@@ -258,7 +258,7 @@ fn session<'a>(
     let total = envelope.as_ref().and_then(|e| e.size);
     let recipients: Vec<String> = envelope
         .as_ref()
-        .map(|e| e.to.iter().map(|a| a.as_str().to_owned()).collect())
+        .map(|e| e.to.iter().map(str::to_owned).collect())
         .unwrap_or_default();
     let probing = envelope.is_none();
     let mut client = smtp::Client::new(clock.now(), settings, user);

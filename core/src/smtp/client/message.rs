@@ -1,6 +1,6 @@
 //! Where the session keeps the submitted message's envelope.
 //!
-//! The envelope (4.4 KB: the sender and sixteen recipients) is kept in
+//! The envelope (1.6 KB: the sender and up to sixteen recipients) is kept in
 //! place whether or not a message is submitted: ending a transaction only
 //! says so, and the envelope stays. The mailer stages a job's envelope here
 //! once and submits it again on each session of the job (after a refresh,
