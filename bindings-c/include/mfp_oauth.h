@@ -33,10 +33,14 @@
  * mfp_oauth_user_slot (MFP_OAUTH_USER_SLOT_WORDS words) for each user it
  * keeps signed in at once (none for the administrator or a public user),
  * one mfp_oauth_token_client (MFP_OAUTH_TOKEN_CLIENT_WORDS words) and its
- * request buffer (512 octets: longer requests go out in pieces), and a
- * flash page for the image (mfp_oauth_mailer_save_begin / _save_next; no
- * buffer of MFP_OAUTH_NV_IMAGE_MAX_LEN). The emulated firmware's day, the
- * administrator and 4 users, lends 63,424 octets in all on its Cortex-M4F
+ * request buffer (512 octets: longer requests go out in pieces), a flash
+ * page for the image (mfp_oauth_mailer_save_begin / _save_next; no buffer
+ * of MFP_OAUTH_NV_IMAGE_MAX_LEN), and for each settings change a
+ * mfp_oauth_settings_draft (MFP_OAUTH_SETTINGS_DRAFT_WORDS words), empty
+ * between calls, which may share the token client's memory in a union (a
+ * token exchange and a settings change never run at once). The emulated
+ * firmware's day, the administrator and 4 users, lends 56,400 octets in
+ * all on its Cortex-M4F, the draft in a union with the token client
  * (bindings-c/tools/size-report.sh prints it); each user slot more is
  * 2,440 octets there. At power-on, slots
  * that are not memory-mapped are read through the firmware's flash driver
@@ -2798,7 +2802,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * used by anything else until `mfp_oauth_mailer_destroy`; `settings` NULL
  * or valid with its strings valid for their lengths.
  *
- * Stack: 992 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 984 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          mfp_oauth_user_slot *users,
@@ -3137,7 +3141,7 @@ mfp_oauth_status mfp_oauth_mailer_save(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `key` NULL or 32 bytes; `random` NULL or 7
  * bytes; the outputs NULL or valid for a write.
  *
- * Stack: 1,768 B at opt-level s, 1,832 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,760 B at opt-level s, 1,840 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_save_begin(mfp_oauth_mailer *mailer,
                                              const uint8_t *key,
@@ -3193,7 +3197,7 @@ mfp_oauth_status mfp_oauth_mailer_image_written(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `job` NULL or valid, its strings and `to`
  * valid for their lengths; `out_plan` NULL or valid for a write.
  *
- * Stack: 1,512 B at opt-level s, 1,476 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,504 B at opt-level s, 1,476 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_submit(mfp_oauth_mailer *mailer,
                                          uint64_t now_ms,
@@ -3232,7 +3236,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 1,480 B at opt-level s, 2,008 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,480 B at opt-level s, 2,000 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -3365,7 +3369,7 @@ mfp_oauth_status mfp_oauth_mailer_smtp_finish_body(mfp_oauth_mailer *mailer, uin
  * Safety:
  * As for `mfp_oauth_smtp_poll_transmit`, with `mailer` valid storage.
  *
- * Stack: 784 B at opt-level s, 816 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 776 B at opt-level s, 800 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_poll_transmit(mfp_oauth_mailer *mailer,
                                                      uint64_t now_ms,
@@ -3427,7 +3431,7 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * valid for reads and writes of its storage, overlapping neither the
  * mailer nor anything `settings` points to.
  *
- * Stack: 1,000 B at opt-level s, 1,008 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,008 B at opt-level s, 1,016 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_apply_settings(mfp_oauth_mailer *mailer,
                                                  const mfp_oauth_settings *settings,
@@ -3456,7 +3460,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,264 B at opt-level s, 1,608 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,272 B at opt-level s, 1,608 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3831,7 +3835,7 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
  * `from_len` bytes; `to` NULL or valid for `to_count` entries, each valid
  * for its length.
  *
- * Stack: 952 B at opt-level s, 1,576 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 984 B at opt-level s, 1,584 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_send_message(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3900,7 +3904,7 @@ mfp_oauth_status mfp_oauth_smtp_poll_event(mfp_oauth_smtp *smtp, mfp_oauth_smtp_
  * `smtp` as for `mfp_oauth_smtp_destroy`; `data` NULL or valid for `len`
  * bytes; `out_consumed` NULL or valid for a write.
  *
- * Stack: 1,064 B at opt-level s, 1,112 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,032 B at opt-level s, 1,104 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
                                              uint64_t now_ms,
@@ -3915,7 +3919,7 @@ mfp_oauth_status mfp_oauth_smtp_handle_input(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 104 B at opt-level s, 160 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 96 B at opt-level s, 160 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_handle_tls_established(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -4015,7 +4019,7 @@ mfp_oauth_status mfp_oauth_smtp_write_body_canonical(mfp_oauth_smtp *smtp,
  * Safety:
  * As for `mfp_oauth_smtp_destroy`.
  *
- * Stack: 96 B at opt-level s, 144 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 88 B at opt-level s, 144 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_ms);
 
@@ -4031,7 +4035,7 @@ mfp_oauth_status mfp_oauth_smtp_finish_body(mfp_oauth_smtp *smtp, uint64_t now_m
  * `smtp` as for `mfp_oauth_smtp_destroy`; `out` NULL or valid for
  * `out_len` bytes of writes; the outputs NULL or valid for a write.
  *
- * Stack: 688 B at opt-level s, 720 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 680 B at opt-level s, 704 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_smtp_poll_transmit(mfp_oauth_smtp *smtp,
                                               uint64_t now_ms,
@@ -4320,7 +4324,7 @@ mfp_oauth_status mfp_oauth_token_client_poll_transmit(mfp_oauth_token_client *cl
  * `client` as for `_destroy`; `data` NULL or valid for `len` bytes;
  * `out_consumed` NULL or valid for a write.
  *
- * Stack: 908 B at opt-level s, 1,064 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 908 B at opt-level s, 1,104 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_token_client_handle_input(mfp_oauth_token_client *client,
                                                      uint64_t now_ms,
