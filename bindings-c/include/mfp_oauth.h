@@ -169,10 +169,10 @@
  * octets, alignment 8 (the token store without its users' slots, which
  * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
  * cached access tokens; the SMTP session 5 KB with the job's envelope, its
- * recipients packed, and no copy of the token; the settings in force 4.4 KB, new ones being
- * checked in the caller's `mfp_oauth_settings_draft`; the mail API
- * session 7 KB with Graph's upload-session place: its 2 KB upload URL and
- * the large attachments' layout).
+ * recipients packed, and no copy of the token; the settings in force 4.4
+ * KB, new ones being checked in the caller's `mfp_oauth_settings_draft`;
+ * the mail API session 7 KB with Graph's upload-session place: its 2 KB
+ * upload URL and the large attachments' layout).
  */
 #define MFP_OAUTH_MAILER_WORDS 4135
 #endif
@@ -2285,7 +2285,9 @@ typedef struct {
    */
   mfp_oauth_str from;
   /**
-   * Recipients (1 to 16).
+   * Recipients (1 to 16, their addresses at most 1,280 octets together:
+   * past either bound `mfp_oauth_mailer_submit` returns
+   * `CAPACITY_EXCEEDED`).
    */
   const mfp_oauth_str *to;
   /**
@@ -3422,9 +3424,11 @@ mfp_oauth_status mfp_oauth_mailer_last_reply(const mfp_oauth_mailer *mailer,
  * `mfp_oauth_settings`).
  *
  * The new settings are converted and checked in `draft` (see
- * `mfp_oauth_settings_draft`), zeroed again when the call returns,
- * whatever its status. A `draft` that holds a live object is
- * `MFP_OAUTH_STATUS_WRONG_STATE`, and nothing changes.
+ * `mfp_oauth_settings_draft`), which is zeroed again when the call
+ * returns, whatever the settings' fate. A call refused before the draft
+ * is used leaves it as it was: a NULL parameter, a mailer not created,
+ * or a `draft` that holds a live object (`MFP_OAUTH_STATUS_WRONG_STATE`,
+ * and nothing changes).
  *
  * Safety:
  * `mailer` as for `_destroy`; `settings` NULL or valid; `draft` NULL or
@@ -3822,13 +3826,15 @@ mfp_oauth_status mfp_oauth_smtp_destroy(mfp_oauth_smtp *smtp);
 
 /**
  * Submits a message from `from` to the `to_count` recipients in `to`
- * (1 to 16). `size` is the message's size in octets if known (checked
+ * (1 to 16, their addresses at most 1,280 octets together). `size` is
+ * the message's size in octets if known (checked
  * against the server's SIZE before anything is sent), 0 if not. Accepted
  * before the session is ready (it starts once authenticated) or when idle;
  * one message at a time, else `WRONG_STATE`. Every string is copied.
  *
  * Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
- * 16), `INVALID_ADDRESS`, `WRONG_STATE`.
+ * 16, or longer together than 1,280 octets), `INVALID_ADDRESS`,
+ * `WRONG_STATE`.
  *
  * Safety:
  * `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for

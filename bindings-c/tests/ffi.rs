@@ -1332,7 +1332,28 @@ fn mailer_and_token_client_misuse_is_a_status() {
             mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
             S::NullParameter
         );
+        // More than 16, or longer together than 1,280 octets (6 of 254).
+        let many = [s_("alice@contoso.com"); 17];
+        job.to = many.as_ptr();
+        job.to_count = many.len();
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::CapacityExceeded
+        );
+        let address = format!("{}@contoso.com", "x".repeat(242));
+        assert_eq!(address.len(), 254);
+        let long = [MfpOauthStr {
+            ptr: address.as_ptr().cast(),
+            len: address.len(),
+        }; 6];
+        job.to = long.as_ptr();
+        job.to_count = 6;
+        assert_eq!(
+            mfp_oauth_mailer_submit(m, 0, &job, p.as_mut_ptr()),
+            S::CapacityExceeded
+        );
         job.to = to.as_ptr();
+        job.to_count = 1;
         job.from = MfpOauthStr {
             ptr: null(),
             len: 4,

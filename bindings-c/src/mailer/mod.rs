@@ -79,10 +79,10 @@ impl Drop for MailerObj {
 /// octets, alignment 8 (the token store without its users' slots, which
 /// the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
 /// cached access tokens; the SMTP session 5 KB with the job's envelope, its
-/// recipients packed, and no copy of the token; the settings in force 4.4 KB, new ones being
-/// checked in the caller's `mfp_oauth_settings_draft`; the mail API
-/// session 7 KB with Graph's upload-session place: its 2 KB upload URL and
-/// the large attachments' layout).
+/// recipients packed, and no copy of the token; the settings in force 4.4
+/// KB, new ones being checked in the caller's `mfp_oauth_settings_draft`;
+/// the mail API session 7 KB with Graph's upload-session place: its 2 KB
+/// upload URL and the large attachments' layout).
 #[cfg(target_pointer_width = "64")]
 pub const MFP_OAUTH_MAILER_WORDS: usize = 4135;
 /// 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a

@@ -30,7 +30,9 @@ pub struct MfpOauthJob {
     /// The From address entered or set by the application; empty: the
     /// mode's default.
     pub from: MfpOauthStr,
-    /// Recipients (1 to 16).
+    /// Recipients (1 to 16, their addresses at most 1,280 octets together:
+    /// past either bound `mfp_oauth_mailer_submit` returns
+    /// `CAPACITY_EXCEEDED`).
     pub to: *const MfpOauthStr,
     /// Entries at `to`.
     pub to_count: usize,
@@ -315,6 +317,12 @@ pub unsafe extern "C" fn mfp_oauth_mailer_submit(
         }
         // SAFETY: `to` is valid for `to_count` entries (contract).
         let list = unsafe { core::slice::from_raw_parts(j.to, j.to_count) };
+        // The envelope keeps the addresses packed: longer together than
+        // that, the same status as too many.
+        let together = list.iter().fold(0usize, |n, r| n.saturating_add(r.len));
+        if together > mfp_oauth_core::limits::MAX_RECIPIENTS_LEN {
+            return MfpOauthStatus::CapacityExceeded;
+        }
         // The recipients go to the mailer as text, each checked here one at a
         // time and parsed straight into the job's envelope: no list of
         // addresses (4 KB) on the stack (R-MEM).

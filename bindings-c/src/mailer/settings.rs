@@ -93,9 +93,11 @@ unsafe fn holds_live_object(draft: *const MfpOauthSettingsDraft) -> bool {
 /// `mfp_oauth_settings`).
 ///
 /// The new settings are converted and checked in `draft` (see
-/// `mfp_oauth_settings_draft`), zeroed again when the call returns,
-/// whatever its status. A `draft` that holds a live object is
-/// `MFP_OAUTH_STATUS_WRONG_STATE`, and nothing changes.
+/// `mfp_oauth_settings_draft`), which is zeroed again when the call
+/// returns, whatever the settings' fate. A call refused before the draft
+/// is used leaves it as it was: a NULL parameter, a mailer not created,
+/// or a `draft` that holds a live object (`MFP_OAUTH_STATUS_WRONG_STATE`,
+/// and nothing changes).
 ///
 /// # Safety
 /// `mailer` as for `_destroy`; `settings` NULL or valid; `draft` NULL or

@@ -349,13 +349,15 @@ pub unsafe extern "C" fn mfp_oauth_smtp_destroy(smtp: *mut MfpOauthSmtp) -> MfpO
 }
 
 /// Submits a message from `from` to the `to_count` recipients in `to`
-/// (1 to 16). `size` is the message's size in octets if known (checked
+/// (1 to 16, their addresses at most 1,280 octets together). `size` is
+/// the message's size in octets if known (checked
 /// against the server's SIZE before anything is sent), 0 if not. Accepted
 /// before the session is ready (it starts once authenticated) or when idle;
 /// one message at a time, else `WRONG_STATE`. Every string is copied.
 ///
 /// Errors: `INVALID_ARGUMENT` (no recipient), `CAPACITY_EXCEEDED` (more than
-/// 16), `INVALID_ADDRESS`, `WRONG_STATE`.
+/// 16, or longer together than 1,280 octets), `INVALID_ADDRESS`,
+/// `WRONG_STATE`.
 ///
 /// # Safety
 /// `smtp` as for `mfp_oauth_smtp_destroy`; `from` NULL or valid for
