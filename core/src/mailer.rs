@@ -403,7 +403,7 @@ impl<U: UserSlots> SessionLink for Mailer<U> {
 
 /// The SMTP session, kept in place between jobs (R-MEM): a new one is
 /// reset where it lives ([`smtp::Session::reset`]) instead of being built
-/// (12 KB) and moved; `live` says whether one runs.
+/// (5 KB) and moved; `live` says whether one runs.
 ///
 /// A job whose transport is a mail API (R-XPORT) runs an [`api::Session`]
 /// instead, on the same link calls and with the same events; the SMTP
@@ -2428,7 +2428,7 @@ impl<U: UserSlots> Mailer<U> {
     /// (R-MEM).
     fn end_job(&mut self) {
         self.keep_last_reply();
-        // Dropped in place (no 12 KB move to the stack).
+        // Dropped in place (no move of the sessions, 12 KB, to the stack).
         self.client.end();
         self.client.api.forget_upload();
         // Dropped in place too, not taken out (a 4.7 KB move, R-MEM).

@@ -274,9 +274,10 @@ impl Session {
     }
 
     /// Back to what [`Session::new`] builds, in place, field by field: a
-    /// session on a connection just opened at `now`, no token lent. Nothing the size of the session (12 KB) is built on the
-    /// stack and moved (R-MEM): a firmware keeps one session in its storage
-    /// and resets it for each connection.
+    /// session on a connection just opened at `now`, no token lent. Nothing
+    /// the size of the session (5 KB) is built on the stack and moved
+    /// (R-MEM): a firmware keeps one session in its storage and resets it
+    /// for each connection.
     pub fn reset(&mut self, now: Instant, settings: &Settings, user: &Address) {
         self.settings.clone_from(settings);
         self.reset_session(now, user);

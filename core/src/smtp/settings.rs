@@ -206,8 +206,8 @@ impl Settings {
 pub struct Envelope {
     /// `MAIL FROM` address.
     pub from: Address,
-    /// `RCPT TO` addresses, in order (at most [`crate::limits::MAX_RECIPIENTS`], packed:
-    /// [`Recipients`]).
+    /// `RCPT TO` addresses, in order (at most
+    /// [`crate::limits::MAX_RECIPIENTS`], packed: [`Recipients`]).
     pub to: Recipients,
     /// Size of the message in octets, if known: checked against the
     /// server's SIZE before anything is sent, and declared in `MAIL FROM`.
@@ -234,8 +234,8 @@ impl Envelope {
         }
     }
 
-    /// Add a recipient; fails when [`crate::limits::MAX_RECIPIENTS`] are already there,
-    /// or when the addresses would be longer than
+    /// Add a recipient; fails when [`crate::limits::MAX_RECIPIENTS`] are
+    /// already there, or when the addresses would be longer than
     /// [`crate::limits::MAX_RECIPIENTS_LEN`] together.
     pub fn add_recipient(&mut self, to: Address) -> Result<(), SubmitError> {
         self.to.push(to.as_str())
