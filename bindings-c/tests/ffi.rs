@@ -1802,6 +1802,15 @@ fn a_draft_that_holds_a_live_object_is_refused_untouched() {
             mfp_oauth_mailer_apply_settings(m, &c, null_mut()),
             S::NullParameter
         );
+        // Refused before the draft is used (no mailer there): the draft
+        // is left as it was.
+        let mut garbage = Storage::<MfpOauthSettingsDraft>::garbage();
+        let mut dead = Storage::<MfpOauthMailer>::new();
+        assert_eq!(
+            mfp_oauth_mailer_apply_settings(dead.ptr(), &c, garbage.ptr()),
+            S::WrongState
+        );
+        assert!(garbage.words.iter().all(|&w| w == 0xa5a5_5a5a_a5a5_5a5a));
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
     }
 }

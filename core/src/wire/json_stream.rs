@@ -1134,7 +1134,7 @@ fn out_of_room(fitted: bool, field: Field) -> Result<(), JsonError> {
 }
 
 impl TokenSink<'_> {
-    /// Every event but a token's piece ([`Sink::event`]).
+    /// Every event [`Sink::event`]'s short path does not take.
     #[inline(never)]
     fn other_event(&mut self, slot: u8, ev: Ev<'_>) -> Result<(), JsonError> {
         match slot {
