@@ -33,35 +33,45 @@ pub(crate) unsafe trait Opaque: Sized {
     const MAGIC: u64;
 }
 
-/// Declares a C storage type `$c` of `$words` 64-bit words holding a
-/// `$value`, with the compile-time size and alignment checks. With `tight`
-/// (the objects the firmware lends for its day, which the size report
-/// adds up, R-MEM), the words are also checked to hold no word more than
-/// the value needs, on the targets measured (the host, the Cortex-M4F);
-/// the others keep headroom to grow without a change of the header.
-macro_rules! opaque {
-    ($c:ident, $words:ident, $value:ty, $magic:expr, tight) => {
-        $crate::handle::opaque!($c, $words, $value, $magic);
+/// Checks at compile time that the C storage type `$c` (`$words` 64-bit
+/// words) holds a `$held` from its first octet, aligned. With `tight` (the
+/// storage the firmware lends for its day, which the size report adds up,
+/// R-MEM), also that it has no word more than the value needs, on the
+/// targets measured (the host, the Cortex-M4F); the others keep headroom
+/// to grow without a change of the header.
+macro_rules! fits {
+    ($c:ident, $words:ident, $held:ty, tight) => {
+        $crate::handle::fits!($c, $words, $held);
         #[cfg(any(target_arch = "x86_64", target_arch = "arm"))]
         const _: () = assert!(
-            size_of::<$c>() < size_of::<$crate::handle::Held<$value>>() + 8,
+            size_of::<$c>() < size_of::<$held>() + 8,
             concat!(stringify!($words), " has a word more than the value needs")
         );
     };
-    ($c:ident, $words:ident, $value:ty, $magic:expr) => {
+    ($c:ident, $words:ident, $held:ty) => {
         const _: () = {
             assert!(
-                size_of::<$crate::handle::Held<$value>>() <= size_of::<$c>(),
+                size_of::<$held>() <= size_of::<$c>(),
                 concat!(stringify!($words), " is too small for the value")
             );
             assert!(
-                align_of::<$crate::handle::Held<$value>>() <= align_of::<$c>(),
+                align_of::<$held>() <= align_of::<$c>(),
                 concat!(stringify!($c), " is not aligned enough for the value")
             );
             assert!(size_of::<$c>() == $words * 8);
         };
-        // SAFETY: `$c` is a `#[repr(C)]` array of u64 words; the assertions
-        // above check its size and alignment against `Held<$value>`.
+    };
+}
+pub(crate) use fits;
+
+/// Declares a C storage type `$c` of `$words` 64-bit words holding a
+/// `$value` behind its magic ([`Held`]), with the compile-time checks of
+/// [`fits!`] (`tight` as there).
+macro_rules! opaque {
+    ($c:ident, $words:ident, $value:ty, $magic:expr $(, $tight:ident)?) => {
+        $crate::handle::fits!($c, $words, $crate::handle::Held<$value> $(, $tight)?);
+        // SAFETY: `$c` is a `#[repr(C)]` array of u64 words; `fits!` above
+        // checks its size and alignment against `Held<$value>`.
         unsafe impl $crate::handle::Opaque for $c {
             type Value = $value;
             const MAGIC: u64 = $magic;

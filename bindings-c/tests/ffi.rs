@@ -68,6 +68,37 @@ unsafe fn apply(m: *mut MfpOauthMailer, c: &MfpOauthSettings) -> S {
     status
 }
 
+/// `mfp_oauth_mailer_load` with every user slot lent and slots A and B in
+/// memory.
+///
+/// # Safety
+/// `m` and `u` as for `mfp_oauth_mailer_load` (`u` valid for
+/// `MFP_OAUTH_MAX_USER_SLOTS` slots); `key` NULL or valid for 32 bytes;
+/// `report` NULL or valid for a write.
+unsafe fn load_ab(
+    m: *mut MfpOauthMailer,
+    u: *mut MfpOauthUserSlot,
+    a: &[u8],
+    b: &[u8],
+    key: *const u8,
+    report: *mut MfpOauthNvReport,
+) -> S {
+    // SAFETY: the caller's contract; the slices are valid for their lengths.
+    unsafe {
+        mfp_oauth_mailer_load(
+            m,
+            u,
+            MFP_OAUTH_MAX_USER_SLOTS,
+            a.as_ptr(),
+            a.len(),
+            b.as_ptr(),
+            b.len(),
+            key,
+            report,
+        )
+    }
+}
+
 fn s(text: &'static str) -> MfpOauthStr {
     MfpOauthStr {
         ptr: text.as_ptr().cast(),
@@ -1155,17 +1186,7 @@ fn a_printer_day_through_the_c_api() {
     // SAFETY (every call): storage and locals, lengths as given.
     unsafe {
         assert_eq!(
-            mfp_oauth_mailer_load(
-                m,
-                u,
-                MFP_OAUTH_MAX_USER_SLOTS,
-                [].as_ptr(),
-                0,
-                [].as_ptr(),
-                0,
-                null(),
-                report.as_mut_ptr()
-            ),
+            load_ab(m, u, &[], &[], null(), report.as_mut_ptr()),
             S::NvEmpty
         );
         assert_eq!(
@@ -1213,20 +1234,7 @@ fn a_printer_day_through_the_c_api() {
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
         assert!(day.mailer.is_zeroed() && day.tokens.is_zeroed());
         let [a, b] = &day.flash;
-        assert_eq!(
-            mfp_oauth_mailer_load(
-                m,
-                u,
-                MFP_OAUTH_MAX_USER_SLOTS,
-                a.as_ptr(),
-                a.len(),
-                b.as_ptr(),
-                b.len(),
-                null(),
-                report.as_mut_ptr()
-            ),
-            S::Ok
-        );
+        assert_eq!(load_ab(m, u, a, b, null(), report.as_mut_ptr()), S::Ok);
         // The settings read back point into the mailer's storage.
         let mut back = core::mem::MaybeUninit::<MfpOauthSettings>::uninit();
         assert_eq!(mfp_oauth_mailer_settings(m, back.as_mut_ptr()), S::Ok);
@@ -1448,14 +1456,11 @@ fn mailer_and_token_client_misuse_is_a_status() {
             .map(|i| i.wrapping_mul(37).wrapping_add(11))
             .collect();
         assert_ne!(
-            mfp_oauth_mailer_load(
+            load_ab(
                 other.ptr(),
                 other_users.ptr().cast(),
-                MFP_OAUTH_MAX_USER_SLOTS,
-                junk.as_ptr(),
-                junk.len(),
-                junk.as_ptr(),
-                0,
+                &junk,
+                &junk[..0],
                 null(),
                 report.as_mut_ptr()
             ),
@@ -1463,28 +1468,22 @@ fn mailer_and_token_client_misuse_is_a_status() {
         );
         let wrong = [8u8; MFP_OAUTH_DEVICE_KEY_LEN];
         assert_ne!(
-            mfp_oauth_mailer_load(
+            load_ab(
                 other.ptr(),
                 other_users.ptr().cast(),
-                MFP_OAUTH_MAX_USER_SLOTS,
-                image.as_ptr(),
-                n,
-                junk.as_ptr(),
-                0,
+                &image[..n],
+                &junk[..0],
                 wrong.as_ptr(),
                 report.as_mut_ptr()
             ),
             S::Ok
         );
         assert_eq!(
-            mfp_oauth_mailer_load(
+            load_ab(
                 other.ptr(),
                 other_users.ptr().cast(),
-                MFP_OAUTH_MAX_USER_SLOTS,
-                image.as_ptr(),
-                n,
-                junk.as_ptr(),
-                0,
+                &image[..n],
+                &junk[..0],
                 key.as_ptr(),
                 report.as_mut_ptr()
             ),
@@ -2013,19 +2012,7 @@ fn a_damaged_newest_image_loads_the_previous_one_and_says_so_first() {
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
 
         // Both good: image 2, no notice.
-        let load = |b: &[u8], r| {
-            mfp_oauth_mailer_load(
-                m,
-                u,
-                MFP_OAUTH_MAX_USER_SLOTS,
-                a.as_ptr(),
-                a.len(),
-                b.as_ptr(),
-                b.len(),
-                null(),
-                r,
-            )
-        };
+        let load = |b: &[u8], r| load_ab(m, u, &a, b, null(), r);
         assert_eq!(load(&b, report.as_mut_ptr()), S::Ok);
         assert_eq!(settings_of(m).smtp_port, 2526);
         assert!(steps(m).is_empty());

@@ -5,7 +5,7 @@
 use mfp_oauth_core::limits::MAX_USER_TOKENS;
 use mfp_oauth_core::token::UserSlot;
 
-use crate::handle::zeroable;
+use crate::handle::{fits, zeroable};
 use crate::MfpOauthStatus;
 
 /// The most user slots a mailer uses (and an image holds): lending more is
@@ -41,14 +41,11 @@ impl core::fmt::Debug for MfpOauthUserSlot {
     }
 }
 
-// The lent array is used as an array of `UserSlot`s from its first octet:
-// each C slot must hold one, so that `count` of them fit, aligned.
-const _: () = assert!(size_of::<UserSlot>() <= size_of::<MfpOauthUserSlot>());
-const _: () = assert!(align_of::<UserSlot>() <= align_of::<MfpOauthUserSlot>());
-// On the targets measured (the host, the Cortex-M4F), no word more than
-// needed: the size report counts what the firmware lends (R-MEM).
-#[cfg(any(target_arch = "x86_64", target_arch = "arm"))]
-const _: () = assert!(size_of::<MfpOauthUserSlot>() < size_of::<UserSlot>() + 8);
+// The lent array is used as an array of `UserSlot`s from its first octet
+// (no magic: the slots belong to the mailer they are lent to): each C slot
+// must hold one, so that `count` of them fit, aligned; and no word more on
+// the targets measured, since the size report counts them (R-MEM).
+fits!(MfpOauthUserSlot, MFP_OAUTH_USER_SLOT_WORDS, UserSlot, tight);
 zeroable!(UserSlot);
 
 /// The user slots as the mailer's token store keeps them: `None` for none.

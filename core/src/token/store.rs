@@ -303,9 +303,7 @@ impl<S: UserSlots> TokenStore<S> {
     /// [`MAX_USER_TOKENS`] slots are used (the image's bound). Returns the
     /// slots kept so far, emptied.
     pub fn set_user_slots(&mut self, users: S) -> S {
-        for i in 0..self.users.slots().len() {
-            self.free_user(i);
-        }
+        self.free_all_users();
         let previous = core::mem::replace(&mut self.users, users);
         self.empty_user_slots();
         previous
@@ -876,9 +874,7 @@ impl<S: UserSlots> TokenStore<S> {
     pub(crate) fn reset(&mut self) {
         self.clear_cache(|_| true);
         self.admin.clear(TokenStatus::Required);
-        for i in 0..self.users.slots().len() {
-            self.free_user(i);
-        }
+        self.free_all_users();
         self.guest.clear(TokenStatus::Required);
         self.events.clear();
         self.persist_pending = false;
@@ -955,6 +951,13 @@ impl<S: UserSlots> TokenStore<S> {
             None => self.allocate(&owner)?,
         };
         self.slot_mut(key).ok_or(TokenError::UnknownUser)
+    }
+
+    /// Every user's slot freed ([`TokenStore::free_user`]).
+    fn free_all_users(&mut self) {
+        for i in 0..self.users.slots().len() {
+            self.free_user(i);
+        }
     }
 
     fn free_user(&mut self, i: usize) {

@@ -4,24 +4,22 @@
 //! largest part of the store, about 2.4 KB, most of it room for a refresh
 //! token at its longest. A store keeps [`MAX_USER_TOKENS`] of them by
 //! default; a firmware that keeps fewer users signed in lends only as many
-//! ([`TokenStore::set_user_slots`]) and does not pay for the others.
+//! ([`crate::token::TokenStore::set_user_slots`]) and does not pay for the
+//! others.
 
 use super::store::UserEntry;
 use crate::limits::MAX_USER_TOKENS;
 
-#[allow(unused_imports)] // doc links
-use super::TokenStore;
-
-/// One user's token slot. Opaque: only a [`TokenStore`] fills it; lend
-/// them empty (`None`).
+/// One user's token slot. Opaque: only a [`crate::token::TokenStore`] fills
+/// it; lend them empty (`None`).
 pub type UserSlot = Option<UserEntry>;
 
 mod sealed {
     pub trait Sealed {}
 }
 
-/// Storage for a [`TokenStore`]'s user slots: an array the store owns, or
-/// slots the firmware lends (`&mut [UserSlot]`, or
+/// Storage for a [`crate::token::TokenStore`]'s user slots: an array the
+/// store owns, or slots the firmware lends (`&mut [UserSlot]`, or
 /// `Option<&mut [UserSlot]>` where storage that starts zeroed must be
 /// valid, `None` then meaning no slot). At most [`MAX_USER_TOKENS`] slots
 /// are used, whatever is lent: the image is bounded for that many.
