@@ -2804,7 +2804,7 @@ mfp_oauth_status mfp_oauth_diag_id(size_t index, uint32_t *out_id);
  * used by anything else until `mfp_oauth_mailer_destroy`; `settings` NULL
  * or valid with its strings valid for their lengths.
  *
- * Stack: 984 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 992 B at opt-level s, 992 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
                                          mfp_oauth_user_slot *users,
@@ -2848,7 +2848,7 @@ mfp_oauth_status mfp_oauth_mailer_create(mfp_oauth_mailer *mailer,
  * lengths; `key` NULL or valid for 32 bytes; `out_report` NULL or valid
  * for a write.
  *
- * Stack: 1,936 B at opt-level s, 1,888 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,944 B at opt-level s, 1,888 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_load(mfp_oauth_mailer *mailer,
                                        mfp_oauth_user_slot *users,
