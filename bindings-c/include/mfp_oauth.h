@@ -39,7 +39,7 @@
  * mfp_oauth_settings_draft (MFP_OAUTH_SETTINGS_DRAFT_WORDS words), empty
  * between calls, which may share the token client's memory in a union (a
  * token exchange and a settings change never run at once). The emulated
- * firmware's day, the administrator and 4 users, lends 56,400 octets in
+ * firmware's day, the administrator and 4 users, lends 51,296 octets in
  * all on its Cortex-M4F, the draft in a union with the token client
  * (bindings-c/tools/size-report.sh prints it); each user slot more is
  * 2,440 octets there. At power-on, slots
@@ -165,25 +165,26 @@
 
 #if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 33,080
+ * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 27,864
  * octets, alignment 8 (the token store without its users' slots, which
  * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
- * cached access tokens; the SMTP session 5 KB with the job's envelope, its
- * recipients packed, and no copy of the token; the settings in force 4.4
- * KB, new ones being checked in the caller's `mfp_oauth_settings_draft`;
- * the mail API session 7 KB with Graph's upload-session place: its 2 KB
- * upload URL and the large attachments' layout).
+ * cached access tokens; the settings in force 4.4 KB, new ones being
+ * checked in the caller's `mfp_oauth_settings_draft`; one place of 7 KB
+ * for the job's session: the SMTP session, with the job's envelope, its
+ * recipients packed, and no copy of the token, or the mail API session,
+ * with Graph's upload-session place: its 2 KB upload URL and the large
+ * attachments' layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 4135
+#define MFP_OAUTH_MAILER_WORDS 3483
 #endif
 
 #if !defined(MFP_OAUTH_POINTER_64)
 /**
  * 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
- * Cortex-M): 32,456 octets, alignment 8 (as above, with 4-octet lengths
+ * Cortex-M): 27,352 octets, alignment 8 (as above, with 4-octet lengths
  * and pointers).
  */
-#define MFP_OAUTH_MAILER_WORDS 4057
+#define MFP_OAUTH_MAILER_WORDS 3419
 #endif
 
 /**
@@ -3238,7 +3239,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 1,480 B at opt-level s, 2,000 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,472 B at opt-level s, 2,016 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,

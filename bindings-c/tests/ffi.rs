@@ -858,6 +858,17 @@ struct Day {
 }
 
 impl Day {
+    /// Empty storage for every object, no image in flash, at 1 s.
+    fn new() -> Self {
+        Day {
+            mailer: Storage::new(),
+            users: Storage::new(),
+            tokens: Storage::new(),
+            flash: [Vec::new(), Vec::new()],
+            now: 1000,
+        }
+    }
+
     /// Runs the token client against `answers` (one per request, in 5-octet
     /// pieces) until its AccessToken event; through the mailer's
     /// `poll_token_event` when `via_mailer`.
@@ -1171,13 +1182,7 @@ impl Day {
 fn a_printer_day_through_the_c_api() {
     // R-TOK, R-NV, R-POL through raw pointers only: acquire with the device
     // flow, send, power cycle, refresh with rotation, send again.
-    let mut day = Day {
-        mailer: Storage::new(),
-        users: Storage::new(),
-        tokens: Storage::new(),
-        flash: [Vec::new(), Vec::new()],
-        now: 1000,
-    };
+    let mut day = Day::new();
     let s = microsoft_settings();
     let m = day.mailer.ptr();
     let u = day.users.ptr().cast::<MfpOauthUserSlot>();
@@ -2074,13 +2079,7 @@ fn token_json_for(account: &str) -> String {
 #[test]
 fn acquire_refuses_a_token_for_another_account() {
     const WALL: u64 = 1_790_000_000;
-    let mut day = Day {
-        mailer: Storage::new(),
-        users: Storage::new(),
-        tokens: Storage::new(),
-        flash: [Vec::new(), Vec::new()],
-        now: 1000,
-    };
+    let mut day = Day::new();
     let s = microsoft_settings();
     let m = day.mailer.ptr();
     let u = day.users.ptr().cast::<MfpOauthUserSlot>();
@@ -2173,13 +2172,7 @@ fn acquire_refuses_a_token_for_another_account() {
 
 #[test]
 fn a_users_tokens_live_in_the_slot_lent_and_go_with_destroy() {
-    let mut day = Day {
-        mailer: Storage::new(),
-        users: Storage::new(),
-        tokens: Storage::new(),
-        flash: [Vec::new(), Vec::new()],
-        now: 1000,
-    };
+    let mut day = Day::new();
     let mut s = microsoft_settings();
     s.sender_mode = MfpOauthSenderMode::LoginUserAddress as u32;
     let m = day.mailer.ptr();
@@ -2346,4 +2339,196 @@ fn user_slots_lent_wrong_are_a_status_and_a_live_mailers_stay_untouched() {
         assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
         assert!(junk.is_zeroed());
     }
+}
+
+/// The administrator's token handed in (no flow), its steps drained.
+fn install_admin_token(day: &mut Day) {
+    // SAFETY: the day's mailer storage; the texts are valid for their
+    // lengths.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_install_token(
+                day.mailer.ptr(),
+                day.now,
+                null(),
+                0,
+                ADMIN.as_ptr().cast(),
+                ADMIN.len(),
+                ACCESS.as_ptr(),
+                ACCESS.len(),
+                3600
+            ),
+            S::Ok
+        );
+    }
+    day.steps(&mut Server::default());
+}
+
+/// The mailer's session transmits, appended to `wire`; whether any was
+/// sensitive.
+///
+/// # Safety
+/// `m` a created mailer's storage.
+unsafe fn api_transmits(m: *mut MfpOauthMailer, now: u64, wire: &mut Vec<u8>) -> bool {
+    let mut any_sensitive = false;
+    loop {
+        let mut out = [0u8; 256];
+        let (mut n, mut sensitive) = (0usize, false);
+        // SAFETY: the caller's mailer; a local buffer of its length.
+        let st = unsafe {
+            mfp_oauth_mailer_smtp_poll_transmit(
+                m,
+                now,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut n,
+                &mut sensitive,
+            )
+        };
+        assert_eq!(st, S::Ok);
+        if n == 0 {
+            return any_sensitive;
+        }
+        any_sensitive |= sensitive;
+        wire.extend_from_slice(&out[..n]);
+    }
+}
+
+/// A job through Microsoft Graph's sendMail, from its submit to `DONE`.
+fn send_through_graph(day: &mut Day) {
+    let m = day.mailer.ptr();
+    let now = day.now;
+    let plan = day.submit();
+    assert_eq!(plan.kind, MfpOauthPlanKind::Connect);
+    assert_eq!(
+        (c_text(&plan.host), plan.port),
+        ("graph.microsoft.com", 443)
+    );
+    let domain = "mfp-3f.contoso.com";
+    let mut p = core::mem::MaybeUninit::<MfpOauthPlan>::uninit();
+    let mut wire = Vec::new();
+    // SAFETY (every call): the day's mailer storage; locals and constants
+    // valid for their lengths.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_connected(
+                m,
+                now,
+                domain.as_ptr().cast(),
+                domain.len(),
+                p.as_mut_ptr()
+            ),
+            S::Ok
+        );
+        assert_eq!(p.assume_init().kind, MfpOauthPlanKind::Session);
+        assert!(
+            api_transmits(m, now, &mut wire),
+            "the head carries the token"
+        );
+        let head = String::from_utf8(wire.clone()).unwrap();
+        assert!(
+            head.starts_with("POST /v1.0/me/sendMail HTTP/1.1\r\nHost: graph.microsoft.com\r\n"),
+            "{head}"
+        );
+        assert!(head.contains(&format!("\r\nAuthorization: Bearer {ACCESS}\r\n")));
+        let feed = |answer: &[u8]| {
+            let mut used = 0;
+            assert_eq!(
+                mfp_oauth_mailer_smtp_handle_input(
+                    m,
+                    now,
+                    answer.as_ptr(),
+                    answer.len(),
+                    &mut used
+                ),
+                S::Ok
+            );
+            assert_eq!(used, answer.len());
+        };
+        feed(b"HTTP/1.1 100 Continue\r\n\r\n");
+        let mut st = core::mem::MaybeUninit::<MfpOauthStep>::uninit();
+        assert_eq!(mfp_oauth_mailer_poll_event(m, now, st.as_mut_ptr()), S::Ok);
+        let st = st.assume_init();
+        assert_eq!(
+            (st.kind, st.smtp.kind),
+            (MfpOauthStepKind::Smtp, MfpOauthSmtpEventKind::ReadyForBody)
+        );
+        let mut rest = BODY;
+        let mut body = Vec::new();
+        while !rest.is_empty() {
+            let mut out = [0u8; 64];
+            let (mut used, mut n) = (0usize, 0usize);
+            assert_eq!(
+                mfp_oauth_mailer_smtp_write_body(
+                    m,
+                    rest.as_ptr(),
+                    rest.len(),
+                    out.as_mut_ptr(),
+                    out.len(),
+                    &mut used,
+                    &mut n
+                ),
+                S::Ok
+            );
+            body.extend_from_slice(&out[..n]);
+            rest = &rest[used..];
+        }
+        assert_eq!(mfp_oauth_mailer_smtp_finish_body(m, now), S::Ok);
+        api_transmits(m, now, &mut body);
+        // The whole message, in base64: the size and recipients the first
+        // request read from the envelope staged before the place switched.
+        assert_eq!(body, b"U3ViamVjdDogU2Nhbg0KDQoucGFnZSAxDQo=");
+        feed(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    }
+    day.steps(&mut Server::default());
+    let done = day.plan();
+    assert_eq!(done.kind, MfpOauthPlanKind::Done, "E{}", done.diag);
+    assert_eq!((done.reply_code, done.accepted), (202, 1));
+}
+
+#[test]
+fn one_session_place_serves_smtp_then_graph_then_smtp_jobs() {
+    // R-MEM, R-XPORT: the C mailer keeps its SMTP and mail API sessions in
+    // one place and builds the one a job needs there, in place. Jobs on
+    // either side of a switch go through whole, and under Miri every
+    // switch's pointer use is checked.
+    let mut day = Day::new();
+    let mut s = microsoft_settings();
+    let m = day.mailer.ptr();
+    let u = day.users.ptr().cast::<MfpOauthUserSlot>();
+    // SAFETY: storage for the mailer and its slots.
+    unsafe {
+        assert_eq!(
+            mfp_oauth_mailer_create(m, u, MFP_OAUTH_MAX_USER_SLOTS, &s),
+            S::Ok
+        );
+    }
+    install_admin_token(&mut day);
+    let plan = day.submit();
+    day.connect_and_send(plan);
+    for transport in [MfpOauthTransport::Graph, MfpOauthTransport::Smtp] {
+        s.transport = transport as u32;
+        // SAFETY: the created mailer.
+        assert_eq!(unsafe { apply(m, &s) }, S::Ok);
+        // Another transport asks for the tokens again.
+        install_admin_token(&mut day);
+        day.now += 1000;
+        match transport {
+            MfpOauthTransport::Graph => {
+                send_through_graph(&mut day);
+                // Twice: the place already holds the API session.
+                day.now += 1000;
+                send_through_graph(&mut day);
+            }
+            _ => {
+                let plan = day.submit();
+                day.connect_and_send(plan);
+            }
+        }
+    }
+    // SAFETY: the created mailer; destroyed, its storage is all zero.
+    unsafe {
+        assert_eq!(mfp_oauth_mailer_destroy(m), S::Ok);
+    }
+    assert!(day.mailer.is_zeroed());
 }

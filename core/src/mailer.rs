@@ -73,6 +73,9 @@ use crate::token::{
 };
 use crate::wire::BufferTooSmall;
 
+mod session_place;
+pub use session_place::{HeldSession, SessionPair, SessionPlace};
+
 /// One job to send.
 #[derive(Debug, Clone, Copy)]
 pub struct Job<'a> {
@@ -350,7 +353,7 @@ impl SessionLink for smtp::Client {
     }
 }
 
-impl<U: UserSlots> SessionLink for Mailer<U> {
+impl<U: UserSlots, S: SessionPlace> SessionLink for Mailer<U, S> {
     #[inline(always)]
     fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<usize, MailerError> {
         self.handle_smtp_input(now, data)
@@ -401,44 +404,38 @@ impl<U: UserSlots> SessionLink for Mailer<U> {
     }
 }
 
-/// The SMTP session, kept in place between jobs (R-MEM): a new one is
-/// reset where it lives ([`smtp::Session::reset`]) instead of being built
-/// (5 KB) and moved; `live` says whether one runs.
-///
-/// A job whose transport is a mail API (R-XPORT) runs an [`api::Session`]
-/// instead, on the same link calls and with the same events; the SMTP
-/// session then only keeps the job's staged envelope.
+/// The job's session, in the place `S` keeps it ([`SessionPlace`]): the
+/// SMTP session, kept in place between jobs (R-MEM: a new one is reset
+/// where it lives, [`smtp::Session::reset`], instead of being built (5 KB)
+/// and moved), which also stages every job's envelope; or, for a job whose
+/// transport is a mail API (R-XPORT), the [`api::Session`], on the same
+/// link calls and with the same events. `live` and `api_live` say whether
+/// one runs on a link.
 #[derive(Debug)]
-struct Session {
-    client: smtp::Session,
+struct Session<S> {
+    place: S,
     live: bool,
-    api: api::Session,
     /// The API session runs (from its start until [`Session::end`]).
     api_live: bool,
 }
 
-impl Session {
-    fn idle() -> Self {
-        Session {
-            client: smtp::Session::idle(),
-            live: false,
-            api: api::Session::idle(),
-            api_live: false,
-        }
-    }
-
+impl<S: SessionPlace> Session<S> {
     /// Whether a session of either kind runs.
     fn is_some(&self) -> bool {
         self.live || self.api_live
     }
 
     fn as_ref(&self) -> Option<&smtp::Session> {
-        self.live.then_some(&self.client)
+        if self.live {
+            self.place.smtp()
+        } else {
+            None
+        }
     }
 
     fn as_mut(&mut self) -> Option<&mut smtp::Session> {
         if self.live {
-            Some(&mut self.client)
+            self.place.smtp_mut()
         } else {
             None
         }
@@ -447,10 +444,16 @@ impl Session {
     /// The API session, when the job's runs through a mail API.
     fn api_mut(&mut self) -> Option<&mut api::Session> {
         if self.api_live {
-            Some(&mut self.api)
+            self.place.api_mut()
         } else {
             None
         }
+    }
+
+    /// The API session the place holds, running or not: an API job's keeps
+    /// its upload's progress between connections until the job ends.
+    fn api(&self) -> Option<&api::Session> {
+        self.place.api()
     }
 
     fn poll_event(&mut self) -> Option<Event> {
@@ -473,10 +476,22 @@ impl Session {
 
     fn last_reply(&self) -> Option<&smtp::Reply> {
         if self.api_live {
-            self.api.last_reply()
+            self.place.api().and_then(api::Session::last_reply)
         } else {
             self.as_ref().and_then(smtp::Session::last_reply)
         }
+    }
+
+    /// The envelope staged for the job's SMTP session (or, for an API job,
+    /// read when its first request starts): the place is made to hold the
+    /// SMTP session if it held an API session (wiped).
+    fn stage(&mut self) -> Option<&mut Envelope> {
+        self.place.hold_smtp().staged_envelope_mut()
+    }
+
+    /// The envelope staged, if the place holds the SMTP session.
+    fn staged(&mut self) -> Option<&mut Envelope> {
+        self.place.smtp_mut()?.staged_envelope_mut()
     }
 
     /// A session on a connection just opened at `now` to the server of
@@ -488,20 +503,41 @@ impl Session {
         user: &Address,
     ) -> Result<&mut smtp::Session, smtp::SettingsError> {
         let (security, ehlo_domain, host, port) = server;
-        self.client.reset_with(now, user, |s| {
+        let client = self.place.hold_smtp();
+        client.reset_with(now, user, |s| {
             s.set_server(security, ehlo_domain, host, port)
         })?;
         self.live = true;
-        Ok(&mut self.client)
+        Ok(client)
+    }
+
+    /// The API session for the job's request on a connection just opened:
+    /// the place is made to hold it (the staged envelope, read before, is
+    /// wiped with the SMTP session on the first).
+    fn start_api(&mut self) -> &mut api::Session {
+        self.live = false;
+        self.place.hold_api()
     }
 
     /// The session is over: its copy of the token is wiped.
     fn end(&mut self) {
-        self.client.forget_token();
-        self.client.forget_message();
+        if let Some(client) = self.place.smtp_mut() {
+            client.forget_token();
+            client.forget_message();
+        }
         self.live = false;
-        self.api.end();
+        if let Some(api) = self.place.api_mut() {
+            api.end();
+        }
         self.api_live = false;
+    }
+
+    /// The job is over: an API job's upload is forgotten.
+    fn end_job(&mut self) {
+        self.end();
+        if let Some(api) = self.place.api_mut() {
+            api.forget_upload();
+        }
     }
 }
 
@@ -588,6 +624,7 @@ impl JobSlot {
             throttled: 0,
             resumes: 0,
             not_before: None,
+            api_message: None,
         })
     }
 
@@ -631,6 +668,7 @@ impl JobSlot {
             throttled,
             resumes,
             not_before,
+            api_message,
         } = &mut self.0;
         *live = false;
         decision.reset();
@@ -641,6 +679,7 @@ impl JobSlot {
         *throttled = 0;
         *resumes = 0;
         *not_before = None;
+        *api_message = None;
     }
 }
 
@@ -669,6 +708,10 @@ struct JobState {
     /// The API request is not sent again before this time (the server's
     /// `Retry-After`).
     not_before: Option<Instant>,
+    /// An API job's message size and recipient count, read from the staged
+    /// envelope when its first request starts ([`SessionPlace`]: the
+    /// envelope is wiped then).
+    api_message: Option<(u64, usize)>,
 }
 
 /// Times a throttled API request is asked again within one job (R-XPORT).
@@ -687,14 +730,16 @@ pub const API_RETRY_BASE_WAIT: Duration = Duration::from_secs(5);
 ///
 /// `U` keeps the token store's user slots: by default the store's own
 /// array of [`crate::limits::MAX_USER_TOKENS`], or slots the firmware lends
-/// ([`Mailer::set_user_slots`], R-MEM).
+/// ([`Mailer::set_user_slots`], R-MEM). `S` keeps the job's SMTP or mail
+/// API session: by default both side by side ([`SessionPair`]), or one
+/// place shared by the two ([`SessionPlace`]; the C binding's).
 #[derive(Debug)]
-pub struct Mailer<U: UserSlots = [UserSlot; MAX_USER_TOKENS]> {
+pub struct Mailer<U: UserSlots = [UserSlot; MAX_USER_TOKENS], S: SessionPlace = SessionPair> {
     settings: Settings,
     store: TokenStore<U>,
     plan: Plan,
     job: JobSlot,
-    client: Session,
+    client: Session<S>,
     /// The server reply that decided the last session's result, kept after
     /// the session is dropped (for support logs); cleared by the next job.
     /// `Some(None)`: the result is known and no reply decided it (a message
@@ -708,29 +753,32 @@ pub struct Mailer<U: UserSlots = [UserSlot; MAX_USER_TOKENS]> {
     violations: Violations,
 }
 
-impl<U: UserSlots> Mailer<U> {
+impl<U: UserSlots> Mailer<U, SessionPair> {
     /// A mailer with `settings` and `store` (loaded with
     /// [`crate::image::load`], or new).
     #[must_use]
     pub fn new(settings: Settings, store: TokenStore<U>) -> Self {
-        Mailer {
+        let mut mailer = Mailer {
             settings,
             store,
             plan: Plan::Idle,
             job: JobSlot::empty(),
-            client: Session::idle(),
+            client: Session {
+                place: SessionPair::new(),
+                live: false,
+                api_live: false,
+            },
             last_reply: None,
             method: AuthMethod::BrowserPkce,
             violations: Violations::default(),
-        }
-        .with_method()
+        };
+        mailer.client.place.hold_smtp();
+        mailer.settings_changed();
+        mailer
     }
+}
 
-    fn with_method(mut self) -> Self {
-        self.settings_changed();
-        self
-    }
-
+impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
     /// The settings changed: work out what depends on them.
     fn settings_changed(&mut self) {
         let (built, device_flow) = self.settings.profile_outcome();
@@ -747,9 +795,11 @@ impl<U: UserSlots> Mailer<U> {
 
     /// Back to `Mailer::new(Settings::default(), TokenStore::new())` in
     /// place, field by field: no job, no session, the default settings, an
-    /// empty store, every secret wiped. Nothing the size of the mailer
-    /// (47 KB) or of a part of it is built on the stack (R-MEM), so a
-    /// firmware can build the mailer straight in its own storage.
+    /// empty store, every secret wiped, an idle SMTP session held (a place
+    /// all zero, as a firmware's storage starts, holds none before).
+    /// Nothing the size of the mailer (27 to 53 KB) or of a part of it is
+    /// built on the stack (R-MEM), so a firmware can build the mailer
+    /// straight in its own storage.
     pub fn reset(&mut self) {
         // Destructured without `..`: a new field must be reset here too.
         let Mailer {
@@ -762,8 +812,9 @@ impl<U: UserSlots> Mailer<U> {
             method: _,
             violations: _,
         } = self;
-        client.end();
-        client.api.forget_upload();
+        client.end_job();
+        // An idle SMTP session: the place may hold none yet (zeroed).
+        client.place.hold_smtp();
         job.clear();
         *plan = Plan::Idle;
         *last_reply = None;
@@ -900,7 +951,9 @@ impl<U: UserSlots> Mailer<U> {
     /// address the policy chose ([`Mailer::job_from`]) goes into the
     /// message's `From:` header, so a message composed after the submit
     /// learns its exact size only then. Allowed until the SMTP session
-    /// starts; `WrongState` when no job runs or the session has started.
+    /// starts; `WrongState` when no job runs, while its session runs, and
+    /// once an API job's first request has started (its size and
+    /// recipients are read once, then).
     pub fn set_message_size(&mut self, size: u64) -> Result<(), MailerError> {
         if self.client.is_some() {
             return Err(MailerError::WrongState);
@@ -908,11 +961,8 @@ impl<U: UserSlots> Mailer<U> {
         if self.job.is_none() {
             return Err(MailerError::WrongState);
         }
-        let envelope = self
-            .client
-            .client
-            .staged_envelope_mut()
-            .ok_or(MailerError::WrongState)?;
+        // An API job's first request has read its envelope: too late.
+        let envelope = self.client.staged().ok_or(MailerError::WrongState)?;
         envelope.size = Some(size);
         Ok(())
     }
@@ -1205,11 +1255,7 @@ impl<U: UserSlots> Mailer<U> {
         // no decision or job state built on this frame and moved).
         let state = self.job.start();
         // Staged where the job's sessions send it from: no second copy.
-        let envelope = self
-            .client
-            .client
-            .staged_envelope_mut()
-            .ok_or(Id::WrongState)?;
+        let envelope = self.client.stage().ok_or(Id::WrongState)?;
         *envelope = Envelope::EMPTY;
         let size = match job {
             JobInput::Parsed(j) => {
@@ -1916,8 +1962,8 @@ impl<U: UserSlots> Mailer<U> {
     fn api_retry(&mut self, now: Instant) -> bool {
         let asked = self
             .client
-            .api
-            .retry_after_secs()
+            .api()
+            .and_then(api::Session::retry_after_secs)
             .map(|s| Duration::from_secs(u64::from(s)));
         let Some(job) = self.job.as_mut() else {
             return false;
@@ -1981,14 +2027,15 @@ impl<U: UserSlots> Mailer<U> {
         // opened for nothing (its size may also come later, with
         // `set_message_size`: the session checks it again).
         let size = self
-            .client
-            .client
-            .staged_envelope_mut()
-            .and_then(|e| e.size);
+            .job
+            .as_ref()
+            .and_then(|j| j.api_message)
+            .map(|(size, _)| size)
+            .or_else(|| self.client.staged().and_then(|e| e.size));
         if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
             return self.fail(diag);
         }
-        if self.client.api.next_target().is_some() {
+        if self.client.api().is_some_and(|a| a.next_target().is_some()) {
             self.upload_connect()
         } else {
             self.api_host_connect()
@@ -2017,8 +2064,8 @@ impl<U: UserSlots> Mailer<U> {
     fn upload_connect(&mut self) -> Plan {
         let host = self
             .client
-            .api
-            .next_target()
+            .api()
+            .and_then(api::Session::next_target)
             .and_then(|(h, p)| Some((HostName::try_from(h).ok()?, p)));
         match host {
             Some((host, port)) => Plan::Connect {
@@ -2043,33 +2090,43 @@ impl<U: UserSlots> Mailer<U> {
         let app_only = self.app_grant(&owner);
         let target = Self::api_target(&self.settings);
         let api = self.api_kind();
-        let started = match (
-            target,
-            self.job.as_ref(),
-            self.client.client.staged_envelope_mut(),
-        ) {
-            (Ok(t), Some(job), Some(envelope)) => match envelope.size {
-                Some(size) => {
+        // The message's size and recipient count: read from the staged
+        // envelope for the job's first request, kept in the job for the
+        // next ones (the place holds the API session from then on, the
+        // envelope wiped with the SMTP session).
+        let message = match self.job.as_ref().and_then(|j| j.api_message) {
+            Some(kept) => Ok(kept),
+            None => match self.client.staged() {
+                Some(envelope) => envelope
+                    .size
+                    .map(|size| (size, envelope.to.len()))
+                    .ok_or(Id::MessageSizeRequired),
+                None => Err(Id::WrongState),
+            },
+        };
+        let started = match (target, message) {
+            (Err(diag), _) | (Ok(_), Err(diag)) => Err(diag),
+            (Ok(t), Ok((size, recipients))) => match self.job.as_mut() {
+                Some(job) => {
+                    job.api_message = Some((size, recipients));
                     // The connection `api_connect` planned: the session
                     // itself sends a chunk to Graph's upload URL's host.
-                    self.client.api.start(&api::Request {
+                    self.client.start_api().start(&api::Request {
                         api,
                         host: t.host,
                         port: t.port,
                         base_path: t.path,
                         mailbox: (app_only && api == api::Api::Graph).then_some(&job.decision.from),
                         size,
-                        recipients: envelope.to.len(),
+                        recipients,
                         not_before: job.not_before,
                         // Goes on with the upload the server has started for
                         // this job, if any (forgotten when a job ends).
                         resume: true,
                     })
                 }
-                None => Err(Id::MessageSizeRequired),
+                None => Err(Id::WrongState),
             },
-            (Err(diag), _, _) => Err(diag),
-            _ => Err(Id::WrongState),
         };
         self.plan = match started {
             Ok(()) => {
@@ -2151,7 +2208,10 @@ impl<U: UserSlots> Mailer<U> {
             Event::Failed {
                 error: smtp::Error::ConnectionClosed { .. },
             } if self.client.api_live
-                && self.client.api.closed_before_sending()
+                && self
+                    .client
+                    .api()
+                    .is_some_and(api::Session::closed_before_sending)
                 && self.job.as_ref().is_some_and(|j| j.not_before.is_some()) =>
             {
                 // Closed while the request waited out `Retry-After`, before
@@ -2161,7 +2221,7 @@ impl<U: UserSlots> Mailer<U> {
             Event::Failed { error }
                 if self.client.api_live
                     && !error.from_reply()
-                    && self.client.api.resumable()
+                    && self.client.api().is_some_and(api::Session::resumable)
                     && self
                         .job
                         .as_ref()
@@ -2192,7 +2252,13 @@ impl<U: UserSlots> Mailer<U> {
                 }
                 Some(self.session_over(error.diag()))
             }
-            Event::Closed if self.client.api_live && self.client.api.wants_connection() => {
+            Event::Closed
+                if self.client.api_live
+                    && self
+                        .client
+                        .api()
+                        .is_some_and(api::Session::wants_connection) =>
+            {
                 // Graph's path goes on over a new connection (the upload
                 // URL's host, or back to Graph's): not the job's end.
                 Some(self.api_reconnect())
@@ -2263,7 +2329,7 @@ impl<U: UserSlots> Mailer<U> {
     /// awaited): [`smtp::Client::poll_timeout`].
     pub fn poll_smtp_timeout(&self) -> Result<Option<Instant>, MailerError> {
         if self.client.api_live {
-            return Ok(self.client.api.poll_timeout());
+            return Ok(self.client.api().and_then(api::Session::poll_timeout));
         }
         self.client
             .as_ref()
@@ -2428,9 +2494,8 @@ impl<U: UserSlots> Mailer<U> {
     /// (R-MEM).
     fn end_job(&mut self) {
         self.keep_last_reply();
-        // Dropped in place (no move of the sessions, 12 KB, to the stack).
-        self.client.end();
-        self.client.api.forget_upload();
+        // Dropped in place (no move of a session, 7 KB, to the stack).
+        self.client.end_job();
         // Dropped in place too, not taken out (a 4.7 KB move, R-MEM).
         let guest = self
             .job

@@ -36,6 +36,7 @@ mod image_save;
 mod plan;
 mod session;
 mod settings;
+mod shared_session;
 mod steps;
 mod tokens;
 mod users;
@@ -52,8 +53,10 @@ pub use tokens::*;
 pub use users::{MfpOauthUserSlot, MFP_OAUTH_MAX_USER_SLOTS, MFP_OAUTH_USER_SLOT_WORDS};
 
 /// The core's mailer with its user slots in the storage the firmware
-/// lends (`mfp_oauth_user_slot`).
-pub(crate) type LentMailer = mfp_oauth_core::mailer::Mailer<users::LentSlots>;
+/// lends (`mfp_oauth_user_slot`), and one place for its SMTP or API
+/// session (`shared_session.rs`).
+pub(crate) type LentMailer =
+    mfp_oauth_core::mailer::Mailer<users::LentSlots, shared_session::SharedSession>;
 
 /// The mailer and where its next image goes. New settings are staged in
 /// the caller's `mfp_oauth_settings_draft`, not here (R-MEM).
@@ -75,21 +78,22 @@ impl Drop for MailerObj {
     }
 }
 
-/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 33,080
+/// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 27,864
 /// octets, alignment 8 (the token store without its users' slots, which
 /// the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
-/// cached access tokens; the SMTP session 5 KB with the job's envelope, its
-/// recipients packed, and no copy of the token; the settings in force 4.4
-/// KB, new ones being checked in the caller's `mfp_oauth_settings_draft`;
-/// the mail API session 7 KB with Graph's upload-session place: its 2 KB
-/// upload URL and the large attachments' layout).
+/// cached access tokens; the settings in force 4.4 KB, new ones being
+/// checked in the caller's `mfp_oauth_settings_draft`; one place of 7 KB
+/// for the job's session: the SMTP session, with the job's envelope, its
+/// recipients packed, and no copy of the token, or the mail API session,
+/// with Graph's upload-session place: its 2 KB upload URL and the large
+/// attachments' layout).
 #[cfg(target_pointer_width = "64")]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 4135;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 3483;
 /// 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
-/// Cortex-M): 32,456 octets, alignment 8 (as above, with 4-octet lengths
+/// Cortex-M): 27,352 octets, alignment 8 (as above, with 4-octet lengths
 /// and pointers).
 #[cfg(not(target_pointer_width = "64"))]
-pub const MFP_OAUTH_MAILER_WORDS: usize = 4057;
+pub const MFP_OAUTH_MAILER_WORDS: usize = 3419;
 
 /// Octets of one NV slot (and of the buffer `mfp_oauth_mailer_save` needs).
 pub const MFP_OAUTH_NV_IMAGE_MAX_LEN: usize = 26238;

@@ -1513,6 +1513,16 @@ impl Session {
         !matches!(self.state, State::Idle | State::Over)
     }
 
+    /// Back to [`Session::idle`] in place: no request, no upload under
+    /// way, every secret wiped. For a place that holds this session from
+    /// now on ([`crate::mailer::SessionPlace::hold_api`]): whatever it held
+    /// before, an all-zero session included, is overwritten.
+    pub fn make_idle(&mut self) {
+        self.end();
+        self.forget_upload();
+        self.api = Api::Graph;
+    }
+
     /// Back to idle, the head line buffer wiped. Not inlined: the parser
     /// state it resets is built on its own frame, not its callers' (R-MEM).
     #[inline(never)]

@@ -273,6 +273,18 @@ impl Session {
         Session::new(Instant::ZERO, Settings::idle(), Address::NONE)
     }
 
+    /// Back to an idle session in place: no connection, no token lent,
+    /// no message, an empty envelope staged, the settings idle. For a
+    /// place that holds this session from now on
+    /// ([`crate::mailer::SessionPlace::hold_smtp`]): whatever it held
+    /// before, an all-zero session included, is overwritten.
+    pub fn make_idle(&mut self) {
+        self.settings.make_idle();
+        self.reset_session(Instant::ZERO, &Address::NONE);
+        // All zero or unset: a memset in place (`Envelope::EMPTY`).
+        self.envelope = message::Message::NONE;
+    }
+
     /// Back to what [`Session::new`] builds, in place, field by field: a
     /// session on a connection just opened at `now`, no token lent. Nothing
     /// the size of the session (5 KB) is built on the stack and moved

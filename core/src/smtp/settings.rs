@@ -182,6 +182,29 @@ impl Settings {
         }
     }
 
+    /// Back to [`Settings::idle`] in place, field by field: nothing the
+    /// size of the settings (576 octets on a Cortex-M) is built on the
+    /// caller's stack and copied (R-MEM).
+    pub(crate) fn make_idle(&mut self) {
+        // Destructured without `..`: a new field must be reset here too.
+        let Settings {
+            security,
+            mechanism,
+            timeouts,
+            chunking,
+            ehlo_domain,
+            server_host,
+            server_port,
+        } = self;
+        *security = Security::StartTls;
+        *mechanism = MechanismPreference::default();
+        *timeouts = Timeouts::default();
+        *chunking = true;
+        ehlo_domain.clear();
+        server_host.clear();
+        *server_port = 0;
+    }
+
     /// The EHLO name.
     #[must_use]
     pub fn ehlo_domain(&self) -> &str {

@@ -324,3 +324,37 @@ fn a_connection_closed_while_waiting_out_retry_after_is_opened_again() {
     assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
     assert_eq!(m.api_retry_at(), Some(at(61)));
 }
+
+#[test]
+fn a_request_asked_again_sends_the_size_and_recipients_the_job_kept() {
+    // R-MEM: the job's first request reads the message's size and
+    // recipient count from the staged envelope, which is wiped when the
+    // place holds the API session; a request asked again on a new
+    // connection uses what the job kept, and the size can no longer
+    // change.
+    let mut m = graph_session();
+    let throttled: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+    carry(&mut m, at(1), BODY, &[throttled]);
+    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    assert_eq!(m.set_message_size(10), Err(MailerError::WrongState));
+    m.connected(at(2), "mfp").unwrap();
+    m.handle_smtp_timeout(at(31)).unwrap();
+    let (wire, _) = carry(
+        &mut m,
+        at(31),
+        BODY,
+        &[
+            CONTINUE,
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        ],
+    );
+    let wire = String::from_utf8(wire).unwrap();
+    let body = base64::engine::general_purpose::STANDARD.encode(BODY);
+    assert!(
+        wire.contains(&format!("\r\nContent-Length: {}\r\n", body.len())),
+        "{wire}"
+    );
+    assert!(wire.ends_with(&body));
+    assert!(matches!(m.plan(), Plan::Done { reply, accepted: 1, refused: 0 } if reply.code == 202));
+}
