@@ -113,10 +113,12 @@ impl SessionPlace for SessionPair {
         }
     }
 
+    // The session not held is idle (`new`, and each switch below makes
+    // the one left idle), so a switch wipes only the one left.
+
     fn hold_smtp(&mut self) -> &mut smtp::Session {
         if self.held != HeldSession::Smtp {
             self.api.make_idle();
-            self.smtp.make_idle();
             self.held = HeldSession::Smtp;
         }
         &mut self.smtp
@@ -125,7 +127,6 @@ impl SessionPlace for SessionPair {
     fn hold_api(&mut self) -> &mut api::Session {
         if self.held != HeldSession::Api {
             self.smtp.make_idle();
-            self.api.make_idle();
             self.held = HeldSession::Api;
         }
         &mut self.api
