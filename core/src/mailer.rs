@@ -1889,6 +1889,13 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
         else {
             return;
         };
+        if job.api_message.is_some() {
+            // The job's first request went through a mail API, which took
+            // its staged envelope: the transport changed during the job,
+            // which must be submitted again.
+            self.set_failed(Id::WrongState);
+            return;
+        }
         let server = (*security, ehlo_domain, host.as_str(), *port);
         let client = match self.client.start(now, server, &job.decision.account) {
             Ok(c) => c,

@@ -358,3 +358,35 @@ fn a_request_asked_again_sends_the_size_and_recipients_the_job_kept() {
     assert!(wire.ends_with(&body));
     assert!(matches!(m.plan(), Plan::Done { reply, accepted: 1, refused: 0 } if reply.code == 202));
 }
+
+#[test]
+fn a_job_begun_through_graph_fails_clearly_if_the_transport_becomes_smtp() {
+    // Its envelope went with its first request (R-MEM): the administrator
+    // changed the transport while the job waited out `Retry-After`, so the
+    // job fails with E103 instead of an SMTP session without recipients.
+    let mut m = graph_session();
+    let throttled: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+    carry(&mut m, at(1), BODY, &[throttled]);
+    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    let applied = m
+        .apply_settings(valid(SenderMode::AdminFixedAddress))
+        .unwrap();
+    assert!(applied.admin_token_invalidated);
+    m.store_mut()
+        .store_acquired(
+            at(2),
+            None,
+            &TokenOwner::Admin,
+            &addr(ADMIN),
+            grant(b"AT-2", Some(b"RT-2")),
+        )
+        .unwrap();
+    assert_eq!(
+        m.connected(at(31), "mfp").unwrap(),
+        Plan::Failed {
+            diag: Id::WrongState
+        }
+    );
+    assert!(!m.has_smtp_session());
+}
