@@ -10,16 +10,21 @@ fn graph_mailer() -> Mailer {
     s.transport = Transport::Graph;
     s.smtp = None;
     let mut m = Mailer::new(s, TokenStore::new());
+    store_admin_token(&mut m, at(0), b"AT-1", b"RT-1");
+    m
+}
+
+/// The administrator's tokens, acquired at `now`.
+fn store_admin_token(m: &mut Mailer, now: Instant, access: &[u8], refresh: &[u8]) {
     m.store_mut()
         .store_acquired(
-            at(0),
+            now,
             None,
             &TokenOwner::Admin,
             &addr(ADMIN),
-            grant(b"AT-1", Some(b"RT-1")),
+            grant(access, Some(refresh)),
         )
         .unwrap();
-    m
 }
 
 /// A Graph job of [`BODY`] submitted at 1 s, its connection open.
@@ -325,6 +330,17 @@ fn a_connection_closed_while_waiting_out_retry_after_is_opened_again() {
     assert_eq!(m.api_retry_at(), Some(at(61)));
 }
 
+/// A Graph job whose first request was throttled at 1 s with
+/// `Retry-After: 30`: its plan is a new connection.
+fn throttled_graph_job() -> Mailer {
+    let mut m = graph_session();
+    let throttled: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
+    carry(&mut m, at(1), BODY, &[throttled]);
+    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    m
+}
+
 #[test]
 fn a_request_asked_again_sends_the_size_and_recipients_the_job_kept() {
     // R-MEM: the job's first request reads the message's size and
@@ -332,11 +348,7 @@ fn a_request_asked_again_sends_the_size_and_recipients_the_job_kept() {
     // place holds the API session; a request asked again on a new
     // connection uses what the job kept, and the size can no longer
     // change.
-    let mut m = graph_session();
-    let throttled: &[u8] =
-        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
-    carry(&mut m, at(1), BODY, &[throttled]);
-    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    let mut m = throttled_graph_job();
     assert_eq!(m.set_message_size(10), Err(MailerError::WrongState));
     m.connected(at(2), "mfp").unwrap();
     m.handle_smtp_timeout(at(31)).unwrap();
@@ -364,24 +376,12 @@ fn a_job_begun_through_graph_fails_clearly_if_the_transport_becomes_smtp() {
     // Its envelope went with its first request (R-MEM): the administrator
     // changed the transport while the job waited out `Retry-After`, so the
     // job fails with E103 instead of an SMTP session without recipients.
-    let mut m = graph_session();
-    let throttled: &[u8] =
-        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n";
-    carry(&mut m, at(1), BODY, &[throttled]);
-    assert!(matches!(m.plan(), Plan::Connect { .. }), "{:?}", m.plan());
+    let mut m = throttled_graph_job();
     let applied = m
         .apply_settings(valid(SenderMode::AdminFixedAddress))
         .unwrap();
     assert!(applied.admin_token_invalidated);
-    m.store_mut()
-        .store_acquired(
-            at(2),
-            None,
-            &TokenOwner::Admin,
-            &addr(ADMIN),
-            grant(b"AT-2", Some(b"RT-2")),
-        )
-        .unwrap();
+    store_admin_token(&mut m, at(2), b"AT-2", b"RT-2");
     assert_eq!(
         m.connected(at(31), "mfp").unwrap(),
         Plan::Failed {
