@@ -2,8 +2,8 @@
 //! mail API session, built in place in the same octets (R-MEM).
 //!
 //! A job needs one of them at a time (`mfp_oauth_core::mailer::SessionPlace`
-//! says when each is held). Side by side they take 12 KB of the mailer's
-//! storage; here they share the larger one's 7 KB. Safe Rust cannot switch
+//! says when each is held). Side by side they take 11.6 KB of the
+//! mailer's storage; here they share the larger one's 6.5 KB. Safe Rust cannot switch
 //! such a place between two kinds without building the new session on the
 //! stack and moving it (a 7 KB frame, measured), so the switch is done here,
 //! at the FFI edge, as `handle::create_zeroed` builds the C objects: the

@@ -47,9 +47,6 @@ pub const GRAPH_MAX_REQUEST_BODY: u64 = 4 * 1024 * 1024;
 pub const GMAIL_MAX_MEDIA_UPLOAD: u64 = 5 * 1024 * 1024;
 /// The most the Gmail API takes through a resumable upload (35 MiB).
 pub const GMAIL_MAX_UPLOAD: u64 = 36_700_160;
-/// Octets of a resumable upload's path and query (from the `Location` of
-/// its start; Google's `upload_id` is a few hundred characters at most).
-pub const UPLOAD_PATH_LEN: usize = 512;
 /// How long the body waits for `100 Continue` before it is sent anyway.
 pub const EXPECT_CONTINUE_WAIT: Duration = Duration::from_secs(3);
 /// How long the answer may take once the whole body is sent (a 3 MB
@@ -119,25 +116,16 @@ enum Step {
 
 /// A resumable upload's place, kept across connections (not wiped by
 /// [`Session::end`]; by [`Session::forget_upload`] when the job ends).
+/// Its session URI, a credential of its own (whoever holds it can upload
+/// into the message), is kept whole in the place of Graph's upload URL
+/// (`GraphUpload::url`, wiped when cleared, only its length in a Debug
+/// print): a job goes through one API, so the two never meet (R-MEM).
+#[derive(Debug)]
 struct Upload {
-    /// The session URI's path and query (empty: none yet).
-    path: String<UPLOAD_PATH_LEN>,
-    /// The message's size the upload is for.
+    /// The message's size the upload is for (0: no resumable upload).
     size: u64,
     /// Octets the server said it has.
     committed: u64,
-}
-
-/// The session URI is a credential of its own (whoever holds it can
-/// upload into the message): never in a Debug print, only its length.
-impl core::fmt::Debug for Upload {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Upload")
-            .field("path_len", &self.path.len())
-            .field("size", &self.size)
-            .field("committed", &self.committed)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,8 +156,8 @@ struct Answer {
     /// The last octet of `Range: bytes=0-N`.
     range_end: Option<u64>,
     /// The answer to a resumable upload's start: its `Location` (the
-    /// session URI) is written into `upload.path` (whole, checked and cut
-    /// to its path by [`Session::session_path`]).
+    /// session URI) is written whole into `graph.url` (checked by
+    /// [`Session::session_path`]).
     take_location: bool,
     upload: Upload,
     /// Graph's path for a large message; its answers' members are read
@@ -188,11 +176,11 @@ impl BodySink for Answer {
 
     fn field(&mut self, name: &[u8], value: &[u8]) {
         if name.eq_ignore_ascii_case(b"location") && self.take_location {
-            let path = &mut self.upload.path;
-            path.clear();
+            let url = &mut self.graph.url;
+            url.clear();
             if let Ok(v) = core::str::from_utf8(value) {
-                if path.push_str(v.trim()).is_err() {
-                    path.clear();
+                if url.extend(v.trim().as_bytes()).is_err() {
+                    url.clear();
                 }
             }
         } else if name.eq_ignore_ascii_case(b"range") {
@@ -300,7 +288,6 @@ impl Session {
                 range_end: None,
                 take_location: false,
                 upload: Upload {
-                    path: String::new(),
                     size: 0,
                     committed: 0,
                 },
@@ -337,7 +324,9 @@ impl Session {
         self.step = if graph_path {
             let g = &mut self.answer.graph;
             if !(req.resume && g.size == req.size) {
-                self.answer.upload.path.clear();
+                // No Gmail upload either (the URL's place is shared).
+                self.answer.upload.size = 0;
+                self.answer.upload.committed = 0;
                 g.begin(req.size);
             }
             // After a lost connection a chunk asks first what the server
@@ -360,10 +349,7 @@ impl Session {
         } else if !resumable {
             self.forget_upload();
             Step::Single
-        } else if req.resume
-            && !self.answer.upload.path.is_empty()
-            && self.answer.upload.size == req.size
-        {
+        } else if req.resume && self.gmail_session_known() && self.answer.upload.size == req.size {
             Step::Query
         } else {
             self.forget_upload();
@@ -449,7 +435,6 @@ impl Session {
 
     /// Forget a resumable upload or Graph's path (the job is over).
     pub fn forget_upload(&mut self) {
-        self.answer.upload.path.clear();
         self.answer.upload.size = 0;
         self.answer.upload.committed = 0;
         self.answer.graph.forget();
@@ -521,7 +506,10 @@ impl Session {
             return;
         }
         let (method, path) = match self.step {
-            Step::Query | Step::Upload => ("PUT ", self.answer.upload.path.as_str()),
+            Step::Query | Step::Upload => (
+                "PUT ",
+                self.answer.graph.upload_target().map_or("", |(_, _, p)| p),
+            ),
             _ => ("POST ", self.path.as_str()),
         };
         w.push_str(method);
@@ -1264,7 +1252,7 @@ impl Session {
                     Step::Upload
                 }
                 None => {
-                    self.answer.upload.path.clear();
+                    self.answer.graph.url.clear();
                     return false;
                 }
             },
@@ -1274,7 +1262,7 @@ impl Session {
                 Step::Upload
             }
             (Step::Query, 404 | 410) => {
-                self.answer.upload.path.clear();
+                self.answer.graph.url.clear();
                 Step::Initiate
             }
             // Google: a server error during the upload is resumed, from
@@ -1299,25 +1287,21 @@ impl Session {
         true
     }
 
-    /// The session URI of the `Location` just read, on this host and
-    /// port: its path and query kept for the upload.
-    fn session_path(&mut self) -> Option<()> {
-        let url = &mut self.answer.upload.path;
-        let mut tail = [0u8; UPLOAD_PATH_LEN];
-        let n = {
-            let (host, port, path) = graph_upload::split_url(url)?;
-            // The path goes into the request line as it is (visible ASCII
-            // only, checked by `split_url`), on this host and port.
-            if !host.eq_ignore_ascii_case(&self.host) || port != self.port {
-                return None;
-            }
-            tail.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
-            path.len()
-        };
-        // The URL's path and query, where the URL was.
-        url.clear();
-        url.push_str(core::str::from_utf8(tail.get(..n)?).ok()?)
-            .ok()
+    /// Whether the session URI of the `Location` just read can be used:
+    /// an `https` URL on this host and port whose path goes into the
+    /// request line as it is (visible ASCII only, checked by
+    /// `split_url`). It is kept whole; each request takes its path.
+    fn session_path(&self) -> Option<()> {
+        let (host, port, _) = self.answer.graph.upload_target()?;
+        (host.eq_ignore_ascii_case(&self.host) && port == self.port).then_some(())
+    }
+
+    /// A Gmail resumable upload's session URI is known. Its place is
+    /// Graph's upload URL's: it counts only while a resumable upload is
+    /// under way (its size is set by a Gmail start only, and cleared when
+    /// Graph's path begins).
+    fn gmail_session_known(&self) -> bool {
+        self.answer.upload.size != 0 && !self.answer.graph.url.is_empty()
     }
 
     /// Whether a transport failure of this session can be carried on
@@ -1327,7 +1311,7 @@ impl Session {
     pub fn resumable(&self) -> bool {
         // A start lost before its answer is asked again: it carries no
         // message. Graph's path goes on from its place, but for `send`.
-        !self.answer.upload.path.is_empty()
+        self.gmail_session_known()
             || self.step == Step::Initiate
             || matches!(self.step, Step::Graph(p) if p != Phase::Send)
     }

@@ -16,9 +16,8 @@ fn t(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
 
-fn graph(size: u64) -> Session {
-    let mut s = Session::idle();
-    s.start(&Request {
+fn graph_request(size: u64, resume: bool) -> Request<'static> {
+    Request {
         api: Api::Graph,
         host: "graph.microsoft.com",
         port: 443,
@@ -27,9 +26,13 @@ fn graph(size: u64) -> Session {
         size,
         recipients: 2,
         not_before: None,
-        resume: false,
-    })
-    .unwrap();
+        resume,
+    }
+}
+
+fn graph(size: u64) -> Session {
+    let mut s = Session::idle();
+    s.start(&graph_request(size, false)).unwrap();
     s
 }
 
@@ -543,6 +546,22 @@ fn head_of(s: &mut Session, now: Instant) -> String {
 const SESSION: &str =
     "/upload/gmail/v1/users/me/messages/send?uploadType=resumable&upload_id=ADPycdvX";
 
+/// A session whose resumable upload was started at `t(0)` and got its
+/// session URI, on `host`, at `t(1)`.
+fn gmail_session_started(host: &str) -> Session {
+    let mut s = Session::idle();
+    resumable(false, &mut s);
+    head_of(&mut s, t(0));
+    s.handle_input(
+        t(1),
+        format!(
+            "HTTP/1.1 200 OK\r\nLocation: https://{host}{SESSION}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    s
+}
+
 #[test]
 #[cfg_attr(
     miri,
@@ -658,13 +677,7 @@ fn an_upload_the_server_finished_is_not_sent_again_and_a_foreign_location_is_ref
     assert_eq!(drain(&mut s, t(5), 4096).0, b"");
 
     // A session URI on another host is not followed.
-    let mut s = Session::idle();
-    resumable(false, &mut s);
-    head_of(&mut s, t(0));
-    s.handle_input(
-        t(1),
-        format!("HTTP/1.1 200 OK\r\nLocation: https://elsewhere.example{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
-    );
+    let mut s = gmail_session_started("elsewhere.example");
     assert!(matches!(
         events(&mut s).as_slice(),
         [Event::MessageFailed {
@@ -708,13 +721,7 @@ fn a_server_error_after_the_whole_message_is_delivery_unknown_and_before_it_is_n
 
 #[test]
 fn a_server_error_during_a_resumable_upload_asks_what_the_server_has() {
-    let mut s = Session::idle();
-    resumable(false, &mut s);
-    head_of(&mut s, t(0));
-    s.handle_input(
-        t(1),
-        format!("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
-    );
+    let mut s = gmail_session_started("gmail.googleapis.com");
     head_of(&mut s, t(1));
     s.handle_input(
         t(2),
@@ -782,14 +789,30 @@ fn a_session_uri_that_would_break_the_request_line_is_refused() {
 
 #[test]
 fn the_session_uri_never_shows_in_a_debug_print() {
-    let mut s = Session::idle();
-    resumable(false, &mut s);
-    head_of(&mut s, t(0));
-    s.handle_input(
-        t(1),
-        format!("HTTP/1.1 200 OK\r\nLocation: https://gmail.googleapis.com{SESSION}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
-    );
+    let s = gmail_session_started("gmail.googleapis.com");
     assert!(s.resumable());
     let shown = format!("{s:?}");
     assert!(!shown.contains("upload_id"), "{shown}");
+}
+
+#[test]
+fn a_session_uri_and_graphs_upload_url_share_a_place_and_never_stand_for_each_other() {
+    let mut s = gmail_session_started("gmail.googleapis.com");
+    s.handle_close(t(2));
+    events(&mut s);
+    assert!(s.resumable());
+    // The same place holds Graph's upload URL: Graph's path, begun, finds
+    // it empty and names no upload host of its own.
+    s.start(&graph_request(BIG as u64, true)).unwrap();
+    let shown = format!("{s:?}");
+    assert!(shown.contains("url_len: 0"), "{shown}");
+    assert_eq!(s.next_target(), None);
+    // Back on Gmail, asked to resume: nothing of the old session is left,
+    // so a new upload starts (no `PUT` to a URI that is gone).
+    resumable(true, &mut s);
+    let head = head_of(&mut s, t(3));
+    let line = head.lines().next().unwrap_or_default();
+    assert!(line.starts_with("POST "), "{head}");
+    assert!(line.ends_with("uploadType=resumable HTTP/1.1"), "{head}");
+    assert!(!head.contains("upload_id"), "{head}");
 }

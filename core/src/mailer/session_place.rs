@@ -57,8 +57,8 @@ pub trait SessionPlace {
 
 /// Both sessions side by side, one of them held at a time as a shared
 /// place holds it (so that the mailer behaves the same on every driver):
-/// the one not held is kept idle and wiped. 12 KB where a shared place
-/// takes 7 KB; the firmware's C mailer shares one.
+/// the one not held is kept idle and wiped. 11.6 KB where a shared place
+/// takes 6.5 KB; the firmware's C mailer shares one.
 #[derive(Debug)]
 pub struct SessionPair {
     smtp: smtp::Session,
