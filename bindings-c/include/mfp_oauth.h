@@ -165,26 +165,26 @@
 
 #if defined(MFP_OAUTH_POINTER_64)
 /**
- * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 27,344
+ * 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 25,280
  * octets, alignment 8 (the token store without its users' slots, which
- * the firmware lends apart, `mfp_oauth_user_slot`, is 14 KB with its two
- * cached access tokens; the settings in force 4.4 KB, new ones being
+ * the firmware lends apart, `mfp_oauth_user_slot`, is 12 KB with its two
+ * cached access tokens packed in 6 KiB; the settings in force 4.4 KB, new ones being
  * checked in the caller's `mfp_oauth_settings_draft`; one place of 6.5
  * KB for the job's session: the SMTP session, with the job's envelope,
  * its recipients packed, and no copy of the token, or the mail API
  * session, with the upload-session place: its 2 KB upload URL, which is
  * also a Gmail upload's session URI, and the large attachments' layout).
  */
-#define MFP_OAUTH_MAILER_WORDS 3418
+#define MFP_OAUTH_MAILER_WORDS 3160
 #endif
 
 #if !defined(MFP_OAUTH_POINTER_64)
 /**
  * 64-bit words of `mfp_oauth_mailer` storage on a 32-bit target (a
- * Cortex-M): 26,832 octets, alignment 8 (as above, with 4-octet lengths
+ * Cortex-M): 24,784 octets, alignment 8 (as above, with 4-octet lengths
  * and pointers).
  */
-#define MFP_OAUTH_MAILER_WORDS 3354
+#define MFP_OAUTH_MAILER_WORDS 3098
 #endif
 
 /**

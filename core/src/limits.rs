@@ -185,6 +185,14 @@ pub const MAX_USER_TOKENS: usize = 8;
 /// an evicted token is simply refreshed again when next needed.
 pub const MAX_CACHED_ACCESS_TOKENS: usize = 2;
 
+/// Octets the cached access tokens take together, packed (R-MEM): a token
+/// of [`MAX_ACCESS_TOKEN_LEN`] beside one of 2 KiB, or two of 3 KiB
+/// (Microsoft's are about 1.5 to 2.5 KB, Google's at most 2 KB). A token
+/// that does not fit beside the others evicts the least recently used
+/// (a token handed in from outside only when the new one would not fit
+/// beside it alone).
+pub const ACCESS_CACHE_LEN: usize = MAX_ACCESS_TOKEN_LEN + 2048;
+
 /// Longest printer user name (the login id that owns a user token slot), in
 /// octets.
 pub const MAX_USER_ID_LEN: usize = 64;

@@ -1907,9 +1907,7 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
         };
         let owner = &job.decision.owner;
         let lent = match self.store.access(now, owner) {
-            Access::Valid(t) => client
-                .lend_token(now, t.expose().len())
-                .map_err(|e| e.diag()),
+            Access::Valid(t) => client.lend_token(now, t.len()).map_err(|e| e.diag()),
             _ => Err(Id::WrongState),
         };
         let submitted = lent.and_then(|()| match self.job.as_ref() {
@@ -2436,7 +2434,7 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
         }
         // Straight from the store into the client: no copy in between.
         let retried = match (self.store.access(now, owner), self.client.as_mut()) {
-            (Access::Valid(t), Some(c)) => c.relend_token(now, t.expose().len()).is_ok(),
+            (Access::Valid(t), Some(c)) => c.relend_token(now, t.len()).is_ok(),
             _ => false,
         };
         if !retried {

@@ -8,7 +8,8 @@
 //! (persisted, R-TOK-2) and the status shown on the OAuth screen
 //! (**Required** / **Acquired** / **ReauthNeeded**, R-TOK-3). Access tokens
 //! (R-TOK-1) live only in a small RAM cache of [`MAX_CACHED_ACCESS_TOKENS`]
-//! entries with their expiry on the caller's monotonic clock.
+//! entries with their expiry on the caller's monotonic clock, their octets
+//! packed together in [`crate::limits::ACCESS_CACHE_LEN`] (R-MEM).
 //!
 //! Lifecycle rules:
 //! - an access token is used until [`REFRESH_AHEAD`] before it expires
@@ -30,6 +31,9 @@
 //! The store is sans-IO: the token-endpoint exchanges are made by the OAuth
 //! client and carried by the firmware; the store is told their outcome.
 
+mod access_cache;
+#[cfg(all(test, feature = "oauth"))]
+mod access_cache_tests;
 #[cfg(all(test, feature = "oauth"))]
 mod account_tests;
 mod readiness;

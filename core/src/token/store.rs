@@ -2,16 +2,15 @@
 
 use heapless::Deque;
 
+use super::access_cache::{AccessCache, Entry as CacheEntry, NewToken};
 use super::{
     ExpiryRule, RefreshFailure, StoreEvent, TokenError, TokenOwner, TokenStatus, UserId, WallTime,
     DEFAULT_ACCESS_LIFETIME, REFRESH_AHEAD,
 };
 use crate::address::Address;
 use crate::config::{oauth_available, Applied, ProviderKind, Settings};
-use crate::limits::{
-    MAX_ACCESS_TOKEN_LEN, MAX_CACHED_ACCESS_TOKENS, MAX_REFRESH_TOKEN_LEN, MAX_USER_TOKENS,
-};
-use crate::secret::{AccessToken, RefreshToken};
+use crate::limits::{MAX_ACCESS_TOKEN_LEN, MAX_REFRESH_TOKEN_LEN, MAX_USER_TOKENS};
+use crate::secret::RefreshToken;
 use crate::time::{Duration, Instant};
 use crate::wire::json::TokenResponse;
 
@@ -123,46 +122,11 @@ enum Key {
     Guest,
 }
 
-/// One access-token cache entry. Entries are never assigned whole: a
-/// secret moved by value leaves its octets in the old place (a stack
-/// temporary), and assigning a whole `None` over an entry may copy such
-/// stale stack octets into the freed entry (observed in debug builds). So
-/// the token is written and wiped in place and `in_use` says whether the
-/// entry counts.
-#[derive(Debug)]
-struct Cached {
-    in_use: bool,
-    /// A token handed in from outside: never evicted for another slot's
-    /// (there is no refresh token to get it back); at most one entry.
-    handed: bool,
-    key: Key,
-    token: AccessToken,
-    refresh_at: Instant,
-    expires_at: Instant,
-    used: Instant,
-}
-
-impl Cached {
-    const FREE: Cached = Cached {
-        in_use: false,
-        handed: false,
-        key: Key::Admin,
-        token: AccessToken::new(),
-        refresh_at: Instant::ZERO,
-        expires_at: Instant::ZERO,
-        used: Instant::ZERO,
-    };
-
-    fn live(&self) -> Option<&Cached> {
-        self.in_use.then_some(self)
-    }
-}
-
 /// What a job can do with a slot's access token right now.
 #[derive(Debug)]
 pub enum Access<'a> {
     /// A valid access token, not within the refresh margin of its expiry.
-    Valid(&'a AccessToken),
+    Valid(&'a [u8]),
     /// No usable access token, but a refresh token: run a refresh grant.
     Refresh,
     /// No refresh token (Required or ReauthNeeded): someone must sign in.
@@ -235,7 +199,7 @@ pub struct TokenStore<S: UserSlots = [UserSlot; MAX_USER_TOKENS]> {
     pub(crate) admin: Slot,
     pub(crate) users: S,
     guest: Slot,
-    cache: [Cached; MAX_CACHED_ACCESS_TOKENS],
+    cache: AccessCache<Key>,
     events: Deque<StoreEvent, EVENT_QUEUE>,
     persist_pending: bool,
     /// A refresh token was removed or replaced since the last image: the
@@ -287,7 +251,7 @@ impl<S: UserSlots> TokenStore<S> {
             admin: Slot::empty(),
             users,
             guest: Slot::empty(),
-            cache: [Cached::FREE; MAX_CACHED_ACCESS_TOKENS],
+            cache: AccessCache::new(Key::Admin),
             events: Deque::new(),
             persist_pending: false,
             erase_pending: false,
@@ -414,10 +378,10 @@ impl<S: UserSlots> TokenStore<S> {
     }
 
     /// Access tokens currently held in RAM (at most
-    /// [`MAX_CACHED_ACCESS_TOKENS`]).
+    /// [`crate::limits::MAX_CACHED_ACCESS_TOKENS`]).
     #[must_use]
     pub fn cached_access_tokens(&self) -> usize {
-        self.cache.iter().filter(|c| c.in_use).count()
+        self.cache.count()
     }
 
     /// When `owner`'s refresh token is expected to expire by the provider's
@@ -501,7 +465,9 @@ impl<S: UserSlots> TokenStore<S> {
     /// print-management server that obtained it), for `account`, living
     /// `lifetime` from `now`. It is held in RAM only, like every access
     /// token (R-TOK-1), and used as long as the refresh margin allows; it
-    /// is never evicted for another slot's token. The slot keeps its
+    /// is evicted for another slot's token only when that one would not
+    /// fit beside it alone ([`crate::limits::ACCESS_CACHE_LEN`]: nothing
+    /// can get it back, but the job needs the new one). The slot keeps its
     /// refresh token, if any, for the same account; a slot whose refresh
     /// token is another account's refuses it
     /// ([`TokenError::AccountMismatch`]). Without a refresh token, the
@@ -601,18 +567,11 @@ impl<S: UserSlots> TokenStore<S> {
         };
         // Expired entries are wiped as soon as they are seen.
         self.clear_cache(|c| c.key == key && now >= c.expires_at);
-        let fresh = self
-            .cache
-            .iter()
-            .position(|c| c.live().is_some_and(|c| c.key == key && now < c.refresh_at));
         let has_refresh = self.slot(key).is_some_and(|s| !s.refresh.is_empty());
-        match fresh.and_then(|i| self.cache.get_mut(i)) {
-            Some(c) => {
-                c.used = now;
-                Access::Valid(&c.token)
-            }
-            _ if has_refresh => Access::Refresh,
-            _ => Access::Authenticate,
+        match self.cache.fresh(key, now) {
+            Some(token) => Access::Valid(token),
+            None if has_refresh => Access::Refresh,
+            None => Access::Authenticate,
         }
     }
 
@@ -622,11 +581,7 @@ impl<S: UserSlots> TokenStore<S> {
     /// valid when it lent them moments before. `None` once they are gone
     /// (evicted or wiped): AUTH then goes out with no token and is refused.
     pub(crate) fn lent_token(&self, owner: &TokenOwner) -> Option<&[u8]> {
-        let key = self.key(owner)?;
-        self.cache
-            .iter()
-            .find_map(|c| c.live().filter(|c| c.key == key))
-            .map(|c| c.token.expose())
+        self.cache.token_of(self.key(owner)?)
     }
 
     /// A refresh grant for `owner` succeeded. A new refresh token in the
@@ -970,13 +925,8 @@ impl<S: UserSlots> TokenStore<S> {
         }
     }
 
-    fn clear_cache(&mut self, mut which: impl FnMut(&Cached) -> bool) {
-        for c in &mut self.cache {
-            if c.in_use && which(c) {
-                c.token.clear();
-                c.in_use = false;
-            }
-        }
+    fn clear_cache(&mut self, which: impl FnMut(&CacheEntry<Key>) -> bool) {
+        self.cache.clear(which);
     }
 
     fn cache_access(&mut self, now: Instant, key: Key, token: &[u8], lifetime: Duration) {
@@ -999,38 +949,16 @@ impl<S: UserSlots> TokenStore<S> {
         let ahead = if margin < half { margin } else { half };
         let expires_at = now + lifetime;
         let refresh_at = expires_at - ahead;
-        if handed {
-            for c in self.cache.iter_mut() {
-                c.handed = false;
-            }
-        }
-        // The same slot's entry, else a free one, else the least recently
-        // used one not handed in (an evicted token is simply refreshed
-        // again later; a handed-in one could not be).
-        let pos = self
-            .cache
-            .iter()
-            .position(|c| c.in_use && c.key == key)
-            .or_else(|| self.cache.iter().position(|c| !c.in_use))
-            .or_else(|| {
-                self.cache
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| !c.handed)
-                    .min_by_key(|(_, c)| c.used)
-                    .map(|(i, _)| i)
-            });
-        let Some(c) = pos.and_then(|i| self.cache.get_mut(i)) else {
-            return;
-        };
-        // In place (see `Cached`). The grant was size-checked: set cannot
-        // fail; if it did, the entry stays free.
-        c.in_use = c.token.set(token).is_ok();
-        c.handed = handed && c.in_use;
-        c.key = key;
-        c.refresh_at = refresh_at;
-        c.expires_at = expires_at;
-        c.used = now;
+        self.cache.insert(
+            now,
+            NewToken {
+                key,
+                token,
+                refresh_at,
+                expires_at,
+                handed,
+            },
+        );
     }
 
     fn push_event(&mut self, e: StoreEvent) {
@@ -1068,7 +996,7 @@ impl<S: UserSlots> TokenStore<S> {
                     .flatten()
                     .map(|u| u.slot.refresh.storage()),
             )
-            .chain(self.cache.iter().map(|c| c.token.storage()))
+            .chain(core::iter::once(self.cache.storage()))
     }
 
     /// Whether a token anywhere in the store (refresh or access) equals
@@ -1081,7 +1009,7 @@ impl<S: UserSlots> TokenStore<S> {
         slots
             .into_iter()
             .any(|s| !s.refresh.is_empty() && s.refresh.ct_eq(secret))
-            || self.cache.iter().any(|c| c.in_use && c.token.ct_eq(secret))
+            || self.cache.holds(secret)
     }
 }
 

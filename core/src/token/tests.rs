@@ -54,7 +54,7 @@ fn drain(store: &mut TokenStore) -> Vec<StoreEvent> {
 
 fn valid_token<'a>(store: &'a mut TokenStore, now: Instant, owner: &TokenOwner) -> &'a [u8] {
     match store.access(now, owner) {
-        Access::Valid(t) => t.expose(),
+        Access::Valid(t) => t,
         other => panic!("expected a valid token, got {other:?}"),
     }
 }
