@@ -854,7 +854,7 @@ enum mfp_oauth_status
    */
   MFP_OAUTH_STATUS_NV_IMAGE_CHANGED = 512,
   /**
-   * E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
+   * E513: The access token handed in from outside (by a print-management server) has expired, was set aside to make room for another account's long token, or was never handed in, and this account has no refresh token to renew it.
    */
   MFP_OAUTH_STATUS_HANDED_TOKEN_EXPIRED = 513,
   /**

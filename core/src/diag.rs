@@ -866,8 +866,8 @@ catalogue! {
         fix_fr: "Rien n'est perdu : l'image précédente reste valide. Écrire de nouveau l'image (l'étape d'enregistrement est redemandée).",
     },
     HandedTokenExpired = 513 {
-        en: "The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.",
-        fr: "Le jeton d'accès fourni de l'extérieur (par un serveur de gestion d'impression) a expiré ou n'a jamais été fourni, et ce compte n'a pas de jeton d'actualisation pour le renouveler.",
+        en: "The access token handed in from outside (by a print-management server) has expired, was set aside to make room for another account's long token, or was never handed in, and this account has no refresh token to renew it.",
+        fr: "Le jeton d'accès fourni de l'extérieur (par un serveur de gestion d'impression) a expiré, a été écarté pour faire place au long jeton d'un autre compte, ou n'a jamais été fourni, et ce compte n'a pas de jeton d'actualisation pour le renouveler.",
         fix_en: "Have the print-management server hand in a new token (after a restart too: handed-in tokens are not saved), or sign in another way (device code, browser, app-only).",
         fix_fr: "Faire fournir un nouveau jeton par le serveur de gestion d'impression (après un redémarrage aussi : les jetons fournis ne sont pas enregistrés), ou se connecter d'une autre manière (code d'appareil, navigateur, application seule).",
     },

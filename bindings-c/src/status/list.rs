@@ -250,7 +250,7 @@ pub enum MfpOauthStatus {
     NvPreviousRestored = 511,
     /// E512: The OAuth state changed while its image was being written in pieces; that image is not complete and was not confirmed.
     NvImageChanged = 512,
-    /// E513: The access token handed in from outside (by a print-management server) has expired or was never handed in, and this account has no refresh token to renew it.
+    /// E513: The access token handed in from outside (by a print-management server) has expired, was set aside to make room for another account's long token, or was never handed in, and this account has no refresh token to renew it.
     HandedTokenExpired = 513,
     /// E514: The saved OAuth state holds more users' tokens than there are user slots; it was not loaded.
     NvTooManyUsers = 514,

@@ -167,6 +167,32 @@ fn a_handed_in_token_is_not_evicted_by_other_slots_tokens() {
     ));
 }
 
+#[test]
+fn a_handed_in_token_set_aside_for_a_long_one_asks_for_another() {
+    let mut m = admin_mode_with_handed(&[b'h'; 3000]);
+    // A user's token that cannot lie beside it in the cache
+    // (ACCESS_CACHE_LEN): the user's job needs it now, so the handed-in
+    // one goes (R-MEM), and the administrator's next job says a new one
+    // must be handed in (E513), never that someone must sign in.
+    m.store_mut()
+        .store_acquired(
+            at(10),
+            None,
+            &user_owner("alice"),
+            &addr("alice@contoso.com"),
+            grant(&[b'u'; 3500], Some(b"RT-U")),
+        )
+        .unwrap();
+    assert_eq!(m.store().cached_access_tokens(), 1);
+    let to = [addr("bob@fabrikam.com")];
+    assert_eq!(
+        m.submit(at(20), &scan(&to, None)).unwrap(),
+        Plan::Failed {
+            diag: Id::HandedTokenExpired
+        }
+    );
+}
+
 fn user_owner(id: &str) -> TokenOwner {
     TokenOwner::User(id.try_into().unwrap())
 }
