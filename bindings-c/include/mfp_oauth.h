@@ -39,7 +39,7 @@
  * mfp_oauth_settings_draft (MFP_OAUTH_SETTINGS_DRAFT_WORDS words), empty
  * between calls, which may share the token client's memory in a union (a
  * token exchange and a settings change never run at once). The emulated
- * firmware's day, the administrator and 4 users, lends 51,296 octets in
+ * firmware's day, the administrator and 4 users, lends 48,728 octets in
  * all on its Cortex-M4F, the draft in a union with the token client
  * (bindings-c/tools/size-report.sh prints it); each user slot more is
  * 2,440 octets there. At power-on, slots
@@ -2936,7 +2936,7 @@ mfp_oauth_status mfp_oauth_mailer_auth_succeeded(mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` and `token_client` valid storage as for their `_destroy`.
  *
- * Stack: 1,076 B at opt-level s, 1,220 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,064 B at opt-level s, 1,220 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
                                                 uint64_t now_ms,
@@ -2977,7 +2977,7 @@ mfp_oauth_status mfp_oauth_mailer_acquire_admin(mfp_oauth_mailer *mailer,
  * `mailer` and `token_client` valid storage as for their `_destroy`;
  * `out_event` and `out_plan_changed` NULL or valid for a write.
  *
- * Stack: 1,160 B at opt-level s, 1,336 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,192 B at opt-level s, 1,344 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_token_event(mfp_oauth_mailer *mailer,
                                                    uint64_t now_ms,
@@ -3239,7 +3239,7 @@ mfp_oauth_status mfp_oauth_mailer_set_message_size(mfp_oauth_mailer *mailer, uin
  * `mailer` as for `_destroy`; `ehlo_domain` NULL or valid for its length;
  * `out_plan` NULL or valid for a write.
  *
- * Stack: 1,472 B at opt-level s, 2,016 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,488 B at opt-level s, 2,024 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_connected(mfp_oauth_mailer *mailer,
                                             uint64_t now_ms,
@@ -3278,7 +3278,7 @@ mfp_oauth_status mfp_oauth_mailer_cancel(mfp_oauth_mailer *mailer,
  * Safety:
  * As for `mfp_oauth_smtp_handle_input`, with `mailer` valid storage.
  *
- * Stack: 1,936 B at opt-level s, 1,416 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,744 B at opt-level s, 1,216 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_smtp_handle_input(mfp_oauth_mailer *mailer,
                                                     uint64_t now_ms,
@@ -3465,7 +3465,7 @@ mfp_oauth_status mfp_oauth_mailer_settings(const mfp_oauth_mailer *mailer,
  * Safety:
  * `mailer` as for `_destroy`; `out_step` NULL or valid for a write.
  *
- * Stack: 1,272 B at opt-level s, 1,608 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 1,272 B at opt-level s, 1,600 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_poll_event(mfp_oauth_mailer *mailer,
                                              uint64_t now_ms,
@@ -3504,7 +3504,7 @@ mfp_oauth_status mfp_oauth_mailer_delete_tokens(mfp_oauth_mailer *mailer,
  * `mailer` as for `_destroy`; `user_id` NULL or valid for its length;
  * `out_deleted` NULL or valid for a write.
  *
- * Stack: 172 B at opt-level s, 188 B at z (Cortex-M4F, tools/size-report.sh).
+ * Stack: 164 B at opt-level s, 172 B at z (Cortex-M4F, tools/size-report.sh).
  */
 mfp_oauth_status mfp_oauth_mailer_logout(mfp_oauth_mailer *mailer,
                                          const char *user_id,
