@@ -2031,12 +2031,7 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
         // A message the API cannot take fails before a connection is
         // opened for nothing (its size may also come later, with
         // `set_message_size`: the session checks it again).
-        let size = self
-            .job
-            .as_ref()
-            .and_then(|j| j.api_message)
-            .map(|(size, _)| size)
-            .or_else(|| self.client.staged().and_then(|e| e.size));
+        let size = self.api_message().ok().map(|(size, _)| size);
         if let Some(Err(diag)) = size.map(|n| api::Session::check_size(self.api_kind(), n)) {
             return self.fail(diag);
         }
@@ -2045,6 +2040,20 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
         } else {
             self.api_host_connect()
         }
+    }
+
+    /// An API job's message size and recipient count: read from the staged
+    /// envelope for the job's first request, kept in the job for the next
+    /// ones (the place holds the API session from then on, the envelope
+    /// wiped with the SMTP session). `MessageSizeRequired` while the size
+    /// is not known yet.
+    fn api_message(&mut self) -> Result<(u64, usize), Id> {
+        if let Some(kept) = self.job.as_ref().and_then(|j| j.api_message) {
+            return Ok(kept);
+        }
+        let envelope = self.client.staged().ok_or(Id::WrongState)?;
+        let size = envelope.size.ok_or(Id::MessageSizeRequired)?;
+        Ok((size, envelope.to.len()))
     }
 
     /// The connection to the API's host ([`Mailer::api_target`]).
@@ -2093,22 +2102,9 @@ impl<U: UserSlots, S: SessionPlace> Mailer<U, S> {
             return;
         };
         let app_only = self.app_grant(&owner);
+        let message = self.api_message();
         let target = Self::api_target(&self.settings);
         let api = self.api_kind();
-        // The message's size and recipient count: read from the staged
-        // envelope for the job's first request, kept in the job for the
-        // next ones (the place holds the API session from then on, the
-        // envelope wiped with the SMTP session).
-        let message = match self.job.as_ref().and_then(|j| j.api_message) {
-            Some(kept) => Ok(kept),
-            None => match self.client.staged() {
-                Some(envelope) => envelope
-                    .size
-                    .map(|size| (size, envelope.to.len()))
-                    .ok_or(Id::MessageSizeRequired),
-                None => Err(Id::WrongState),
-            },
-        };
         let started = match (target, message) {
             (Err(diag), _) | (Ok(_), Err(diag)) => Err(diag),
             (Ok(t), Ok((size, recipients))) => match self.job.as_mut() {

@@ -81,9 +81,9 @@ impl Drop for MailerObj {
 /// 64-bit words of `mfp_oauth_mailer` storage on a 64-bit target: 25,280
 /// octets, alignment 8 (the token store without its users' slots, which
 /// the firmware lends apart, `mfp_oauth_user_slot`, is 12 KB with its two
-/// cached access tokens packed in 6 KiB; the settings in force 4.4 KB, new ones being
-/// checked in the caller's `mfp_oauth_settings_draft`; one place of 6.5
-/// KB for the job's session: the SMTP session, with the job's envelope,
+/// cached access tokens packed in 6 KiB; the settings in force 4.4 KB,
+/// new ones being checked in the caller's `mfp_oauth_settings_draft`; one
+/// place of 6.5 KB for the job's session: the SMTP session, with the job's envelope,
 /// its recipients packed, and no copy of the token, or the mail API
 /// session, with the upload-session place: its 2 KB upload URL, which is
 /// also a Gmail upload's session URI, and the large attachments' layout).

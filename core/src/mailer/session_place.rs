@@ -94,11 +94,7 @@ impl SessionPlace for SessionPair {
     }
 
     fn smtp_mut(&mut self) -> Option<&mut smtp::Session> {
-        if self.held == HeldSession::Smtp {
-            Some(&mut self.smtp)
-        } else {
-            None
-        }
+        (self.held == HeldSession::Smtp).then_some(&mut self.smtp)
     }
 
     fn api(&self) -> Option<&api::Session> {
@@ -106,11 +102,7 @@ impl SessionPlace for SessionPair {
     }
 
     fn api_mut(&mut self) -> Option<&mut api::Session> {
-        if self.held == HeldSession::Api {
-            Some(&mut self.api)
-        } else {
-            None
-        }
+        (self.held == HeldSession::Api).then_some(&mut self.api)
     }
 
     // The session not held is idle (`new`, and each switch below makes
